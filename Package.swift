@@ -1,0 +1,32 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "DRLRec",
+    platforms: [.macOS("26.0")],
+    products: [
+        .library(name: "DRLTensor", targets: ["DRLTensor"]),
+        .executable(name: "drlrec", targets: ["drlrec"]),
+    ],
+    dependencies: [
+        // Used by the command-line tool only; the library targets depend on no package.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS (cblas.h) and LAPACKE (lapacke.h) from Debian's libopenblas-dev and liblapacke-dev.
+        .systemLibrary(
+            name: "CBLASShim",
+            path: "CBLASShim",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
+        ),
+        // Vectorised float kernels with AVX-512 / AVX2 variants chosen at run time (no compiler flags).
+        .target(name: "CDRLKernels", path: "Sources/CDRLKernels"),
+        .target(name: "DRLTensor", dependencies: ["CBLASShim", "CDRLKernels"]),
+        .executableTarget(
+            name: "drlrec",
+            dependencies: ["DRLTensor", "CBLASShim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CBLASShim"]),
+    ]
+)

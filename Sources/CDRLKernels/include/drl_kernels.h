@@ -1,0 +1,71 @@
+#ifndef DRLREC_KERNELS_H
+#define DRLREC_KERNELS_H
+
+// Vectorised float32 kernels for DRLTensor. Every kernel exists in an AVX-512, an AVX2+FMA and a
+// portable variant compiled from the same source; the fastest one the CPU (and OS) supports is
+// chosen once, at the first call. Pointers need no alignment; `n`, `rows`, `cols` are element counts.
+// Output may alias input in the unary kernels and in the row kernels (in-place use is supported).
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Instruction set the kernels dispatch to: 2 = AVX-512, 1 = AVX2+FMA, 0 = portable.
+int drl_kernel_isa(void);
+// Forces a lower instruction set (for testing every variant); returns the level in force.
+int drl_kernel_force_isa(int level);
+
+// CPU features (CPUID plus OS support for the register state).
+int drl_cpu_has_avx2_fma(void);
+int drl_cpu_has_avx512_core(void);   // AVX-512 F, CD, BW, DQ and VL: what OpenBLAS's SkylakeX kernels use
+int drl_cpu_has_avx512_bf16(void);   // AVX512_BF16: required by OpenBLAS's Cooperlake kernels
+
+// y = f(x), elementwise.
+void drl_exp(const float *x, float *y, long n);
+void drl_log(const float *x, float *y, long n);
+void drl_tanh(const float *x, float *y, long n);
+void drl_sigmoid(const float *x, float *y, long n);
+void drl_softplus(const float *x, float *y, long n);
+void drl_gelu(const float *x, float *y, long n);   // tanh approximation
+
+// dx = dy * f'(x), elementwise (f evaluated at the forward input x).
+void drl_exp_backward(const float *x, const float *dy, float *dx, long n);
+void drl_log_backward(const float *x, const float *dy, float *dx, long n);
+void drl_tanh_backward(const float *x, const float *dy, float *dx, long n);
+void drl_sigmoid_backward(const float *x, const float *dy, float *dx, long n);
+void drl_softplus_backward(const float *x, const float *dy, float *dx, long n);
+void drl_gelu_backward(const float *x, const float *dy, float *dx, long n);
+
+// Row-wise softmax / log-softmax over a [rows, cols] matrix. A row whose entries are all -inf
+// gives zeros from softmax and -inf from log-softmax; NaN propagates to its whole row.
+void drl_softmax_rows(const float *x, float *y, long rows, long cols);
+void drl_log_softmax_rows(const float *x, float *y, long rows, long cols);
+// dx = y * (dy - sum(dy * y)) per row, with y the softmax output.
+void drl_softmax_backward_rows(const float *y, const float *dy, float *dx, long rows, long cols);
+// dx = dy - exp(y) * sum(dy) per row, with y the log-softmax output.
+void drl_log_softmax_backward_rows(const float *y, const float *dy, float *dx, long rows, long cols);
+
+// LayerNorm over the last dimension: mean and rstd = 1/sqrt(var + eps) per row (biased variance);
+// y = (x - mean) * rstd * gamma + beta when y is not NULL (gamma/beta may be NULL: 1 and 0).
+void drl_layernorm_rows(const float *x, const float *gamma, const float *beta, float *y,
+                        float *mean, float *rstd, long rows, long cols, float eps);
+
+// Reductions.
+float drl_sum(const float *x, long n);
+float drl_max(const float *x, long n);                       // -inf for n == 0; NaN if any is NaN
+void drl_row_sums(const float *x, float *out, long rows, long cols);
+void drl_row_maxes(const float *x, float *out, long rows, long cols);
+// out[c] = sum over rows of x[r * stride + c], c < cols (+ out[c] when accumulate != 0).
+void drl_column_sums(const float *x, float *out, long rows, long cols, long stride, int accumulate);
+
+// OpenBLAS run-time kernel control (DYNAMIC_ARCH builds). Returns 0 on success, -1 when the loaded
+// OpenBLAS cannot switch kernels at run time.
+int drl_openblas_reload_kernel(const char *coretype);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

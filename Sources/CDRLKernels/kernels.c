@@ -1,0 +1,161 @@
+#include "drl_kernels.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define DRL_GELU_K0 0.7978845608028654f  // sqrt(2/pi)
+#define DRL_GELU_K1 0.044715f
+
+typedef struct {
+    void (*exp)(const float *, float *, long);
+    void (*log)(const float *, float *, long);
+    void (*tanh)(const float *, float *, long);
+    void (*sigmoid)(const float *, float *, long);
+    void (*softplus)(const float *, float *, long);
+    void (*gelu)(const float *, float *, long);
+    void (*exp_backward)(const float *, const float *, float *, long);
+    void (*log_backward)(const float *, const float *, float *, long);
+    void (*tanh_backward)(const float *, const float *, float *, long);
+    void (*sigmoid_backward)(const float *, const float *, float *, long);
+    void (*softplus_backward)(const float *, const float *, float *, long);
+    void (*gelu_backward)(const float *, const float *, float *, long);
+    void (*softmax_rows)(const float *, float *, long, long);
+    void (*log_softmax_rows)(const float *, float *, long, long);
+    void (*softmax_backward_rows)(const float *, const float *, float *, long, long);
+    void (*log_softmax_backward_rows)(const float *, const float *, float *, long, long);
+    void (*layernorm_rows)(const float *, const float *, const float *, float *, float *, float *, long, long, float);
+    float (*sum)(const float *, long);
+    float (*max)(const float *, long);
+    void (*row_sums)(const float *, float *, long, long);
+    void (*row_maxes)(const float *, float *, long, long);
+    void (*column_sums)(const float *, float *, long, long, long, int);
+} drl_kernel_table;
+
+#define DRL_SUFFIX portable
+#define DRL_TARGET
+#define VW 4
+#define DRL_HAS_FMA 0
+#include "kernels_body.h"
+#undef DRL_SUFFIX
+#undef DRL_TARGET
+#undef VW
+#undef DRL_HAS_FMA
+
+#if defined(__x86_64__)
+#define DRL_SUFFIX avx2
+#define DRL_TARGET __attribute__((target("avx2,fma")))
+#define VW 8
+#define DRL_HAS_FMA 1
+#include "kernels_body.h"
+#undef DRL_SUFFIX
+#undef DRL_TARGET
+#undef VW
+#undef DRL_HAS_FMA
+
+#define DRL_SUFFIX avx512
+#define DRL_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+#define VW 16
+#define DRL_HAS_FMA 1
+#include "kernels_body.h"
+#undef DRL_SUFFIX
+#undef DRL_TARGET
+#undef VW
+#undef DRL_HAS_FMA
+#endif
+
+int drl_cpu_has_avx2_fma(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+int drl_cpu_has_avx512_core(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
+int drl_cpu_has_avx512_bf16(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return drl_cpu_has_avx512_core() && __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
+static const drl_kernel_table *const drl_tables[3] = {
+    &table_portable,
+#if defined(__x86_64__)
+    &table_avx2,
+    &table_avx512,
+#endif
+};
+
+static _Atomic int drl_isa = -1;
+
+static int drl_detect_isa(void) {
+    if (drl_cpu_has_avx512_core()) return 2;
+    if (drl_cpu_has_avx2_fma()) return 1;
+    return 0;
+}
+
+int drl_kernel_isa(void) {
+    int level = atomic_load_explicit(&drl_isa, memory_order_relaxed);
+    if (level < 0) {
+        level = drl_detect_isa();
+        atomic_store_explicit(&drl_isa, level, memory_order_relaxed);
+    }
+    return level;
+}
+
+int drl_kernel_force_isa(int level) {
+    int best = drl_detect_isa();
+    if (level > best) level = best;
+    if (level < 0) level = 0;
+    atomic_store_explicit(&drl_isa, level, memory_order_relaxed);
+    return level;
+}
+
+#define T (drl_tables[drl_kernel_isa()])
+
+void drl_exp(const float *x, float *y, long n) { T->exp(x, y, n); }
+void drl_log(const float *x, float *y, long n) { T->log(x, y, n); }
+void drl_tanh(const float *x, float *y, long n) { T->tanh(x, y, n); }
+void drl_sigmoid(const float *x, float *y, long n) { T->sigmoid(x, y, n); }
+void drl_softplus(const float *x, float *y, long n) { T->softplus(x, y, n); }
+void drl_gelu(const float *x, float *y, long n) { T->gelu(x, y, n); }
+void drl_exp_backward(const float *x, const float *dy, float *dx, long n) { T->exp_backward(x, dy, dx, n); }
+void drl_log_backward(const float *x, const float *dy, float *dx, long n) { T->log_backward(x, dy, dx, n); }
+void drl_tanh_backward(const float *x, const float *dy, float *dx, long n) { T->tanh_backward(x, dy, dx, n); }
+void drl_sigmoid_backward(const float *x, const float *dy, float *dx, long n) { T->sigmoid_backward(x, dy, dx, n); }
+void drl_softplus_backward(const float *x, const float *dy, float *dx, long n) { T->softplus_backward(x, dy, dx, n); }
+void drl_gelu_backward(const float *x, const float *dy, float *dx, long n) { T->gelu_backward(x, dy, dx, n); }
+void drl_softmax_rows(const float *x, float *y, long rows, long cols) { T->softmax_rows(x, y, rows, cols); }
+void drl_log_softmax_rows(const float *x, float *y, long rows, long cols) { T->log_softmax_rows(x, y, rows, cols); }
+void drl_softmax_backward_rows(const float *y, const float *dy, float *dx, long rows, long cols) {
+    T->softmax_backward_rows(y, dy, dx, rows, cols);
+}
+void drl_log_softmax_backward_rows(const float *y, const float *dy, float *dx, long rows, long cols) {
+    T->log_softmax_backward_rows(y, dy, dx, rows, cols);
+}
+void drl_layernorm_rows(const float *x, const float *gamma, const float *beta, float *y, float *mean, float *rstd,
+                        long rows, long cols, float eps) {
+    T->layernorm_rows(x, gamma, beta, y, mean, rstd, rows, cols, eps);
+}
+float drl_sum(const float *x, long n) { return T->sum(x, n); }
+float drl_max(const float *x, long n) { return T->max(x, n); }
+void drl_row_sums(const float *x, float *out, long rows, long cols) { T->row_sums(x, out, rows, cols); }
+void drl_row_maxes(const float *x, float *out, long rows, long cols) { T->row_maxes(x, out, rows, cols); }
+void drl_column_sums(const float *x, float *out, long rows, long cols, long stride, int accumulate) {
+    T->column_sums(x, out, rows, cols, stride, accumulate);
+}

@@ -1,0 +1,273 @@
+// Kernel bodies, compiled once per instruction set. kernels.c includes this header (no include
+// guard, on purpose) with DRL_SUFFIX (name suffix), DRL_TARGET (function attribute selecting the
+// instruction set) and VW (floats per vector register of that instruction set).
+
+#define DRL_CAT2(a, b) a##_##b
+#define DRL_CAT(a, b) DRL_CAT2(a, b)
+#define K(name) DRL_CAT(name, DRL_SUFFIX)
+
+// Helpers are compiled for the same instruction set as their callers.
+#define DRL_VEC static inline __attribute__((always_inline)) DRL_TARGET
+
+// Per-variant names for the helpers of vector_math.h.
+#define vf K(vf)
+#define vi K(vi)
+#define ld K(ld)
+#define st K(st)
+#define ld_part K(ld_part)
+#define st_part K(st_part)
+#define sel K(sel)
+#define vmin K(vmin)
+#define vmax K(vmax)
+#define vabs K(vabs)
+#define vfma K(vfma)
+#define hsum K(hsum)
+#define hmax K(hmax)
+#define v_exp K(v_exp)
+#define v_log K(v_log)
+#define v_tanh K(v_tanh)
+#define v_sigmoid K(v_sigmoid)
+#define v_softplus K(v_softplus)
+#define v_gelu K(v_gelu)
+#define v_gelu_derivative K(v_gelu_derivative)
+#include "vector_math.h"
+
+#define DRL_UNARY(name, fn)                                                                  \
+    DRL_TARGET static void K(name)(const float *x, float *y, long n) {                       \
+        long i = 0;                                                                          \
+        for (; i + VW <= n; i += VW) st(y + i, fn(ld(x + i)));                               \
+        if (i < n) st_part(y + i, fn(ld_part(x + i, n - i, 0.0f)), n - i);                   \
+    }
+
+#define DRL_BACKWARD(name, derivative)                                                       \
+    DRL_TARGET static void K(name)(const float *x, const float *dy, float *dx, long n) {     \
+        long i = 0;                                                                          \
+        for (; i + VW <= n; i += VW) st(dx + i, ld(dy + i) * derivative(ld(x + i)));          \
+        if (i < n) {                                                                         \
+            vf d = derivative(ld_part(x + i, n - i, 1.0f));                                  \
+            st_part(dx + i, ld_part(dy + i, n - i, 0.0f) * d, n - i);                         \
+        }                                                                                    \
+    }
+
+DRL_UNARY(exp, v_exp)
+DRL_UNARY(log, v_log)
+DRL_UNARY(tanh, v_tanh)
+DRL_UNARY(sigmoid, v_sigmoid)
+DRL_UNARY(softplus, v_softplus)
+DRL_UNARY(gelu, v_gelu)
+
+DRL_VEC vf K(d_tanh)(vf x) { vf t = v_tanh(x); return 1.0f - t * t; }
+DRL_VEC vf K(d_sigmoid)(vf x) { vf s = v_sigmoid(x); return s * (1.0f - s); }
+DRL_VEC vf K(d_log)(vf x) { return 1.0f / x; }
+
+DRL_BACKWARD(exp_backward, v_exp)
+DRL_BACKWARD(log_backward, K(d_log))
+DRL_BACKWARD(tanh_backward, K(d_tanh))
+DRL_BACKWARD(sigmoid_backward, K(d_sigmoid))
+DRL_BACKWARD(softplus_backward, v_sigmoid)
+DRL_BACKWARD(gelu_backward, v_gelu_derivative)
+
+DRL_TARGET static float K(sum)(const float *x, long n) {
+    vf a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    long i = 0;
+    for (; i + 4 * VW <= n; i += 4 * VW) {
+        a0 += ld(x + i);
+        a1 += ld(x + i + VW);
+        a2 += ld(x + i + 2 * VW);
+        a3 += ld(x + i + 3 * VW);
+    }
+    for (; i + VW <= n; i += VW) a0 += ld(x + i);
+    if (i < n) a1 += ld_part(x + i, n - i, 0.0f);
+    return hsum((a0 + a1) + (a2 + a3));
+}
+
+DRL_TARGET static float K(max)(const float *x, long n) {
+    vf m0 = -INFINITY, m1 = -INFINITY;
+    vi nan = 0;
+    long i = 0;
+    for (; i + 2 * VW <= n; i += 2 * VW) {
+        vf a = ld(x + i), b = ld(x + i + VW);
+        m0 = vmax(m0, a);
+        m1 = vmax(m1, b);
+        nan |= (a != a) | (b != b);
+    }
+    for (; i + VW <= n; i += VW) {
+        vf a = ld(x + i);
+        m0 = vmax(m0, a);
+        nan |= a != a;
+    }
+    if (i < n) {
+        vf a = ld_part(x + i, n - i, -INFINITY);
+        m1 = vmax(m1, a);
+        nan |= a != a;
+    }
+    if (__builtin_reduce_or(nan)) return NAN;
+    return hmax(vmax(m0, m1));
+}
+
+DRL_TARGET static void K(row_sums)(const float *x, float *out, long rows, long cols) {
+    for (long r = 0; r < rows; r++) out[r] = K(sum)(x + r * cols, cols);
+}
+
+DRL_TARGET static void K(row_maxes)(const float *x, float *out, long rows, long cols) {
+    for (long r = 0; r < rows; r++) out[r] = K(max)(x + r * cols, cols);
+}
+
+DRL_TARGET static void K(column_sums)(const float *x, float *out, long rows, long cols, long stride, int accumulate) {
+    if (!accumulate) memset(out, 0, (size_t)cols * sizeof(float));
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * stride;
+        long i = 0;
+        for (; i + VW <= cols; i += VW) st(out + i, ld(out + i) + ld(xr + i));
+        for (; i < cols; i++) out[i] += xr[i];
+    }
+}
+
+DRL_TARGET static void K(softmax_rows)(const float *x, float *y, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float m = K(max)(xr, cols);
+        if (m == -INFINITY) {
+            memset(yr, 0, (size_t)cols * sizeof(float));
+            continue;
+        }
+        vf acc0 = 0.0f, acc1 = 0.0f;
+        long i = 0;
+        for (; i + 2 * VW <= cols; i += 2 * VW) {
+            vf e0 = v_exp(ld(xr + i) - m), e1 = v_exp(ld(xr + i + VW) - m);
+            st(yr + i, e0);
+            st(yr + i + VW, e1);
+            acc0 += e0;
+            acc1 += e1;
+        }
+        for (; i + VW <= cols; i += VW) {
+            vf e = v_exp(ld(xr + i) - m);
+            st(yr + i, e);
+            acc0 += e;
+        }
+        if (i < cols) {
+            vf e = v_exp(ld_part(xr + i, cols - i, -INFINITY) - m);
+            st_part(yr + i, e, cols - i);
+            acc1 += e;
+        }
+        float inv = 1.0f / hsum(acc0 + acc1);
+        for (i = 0; i + VW <= cols; i += VW) st(yr + i, ld(yr + i) * inv);
+        for (; i < cols; i++) yr[i] *= inv;
+    }
+}
+
+DRL_TARGET static void K(log_softmax_rows)(const float *x, float *y, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float m = K(max)(xr, cols);
+        if (m == -INFINITY) {
+            for (long i = 0; i < cols; i++) yr[i] = -INFINITY;
+            continue;
+        }
+        vf acc0 = 0.0f, acc1 = 0.0f;
+        long i = 0;
+        for (; i + 2 * VW <= cols; i += 2 * VW) {
+            acc0 += v_exp(ld(xr + i) - m);
+            acc1 += v_exp(ld(xr + i + VW) - m);
+        }
+        for (; i + VW <= cols; i += VW) acc0 += v_exp(ld(xr + i) - m);
+        if (i < cols) acc1 += v_exp(ld_part(xr + i, cols - i, -INFINITY) - m);
+        float lse = m + logf(hsum(acc0 + acc1));
+        for (i = 0; i + VW <= cols; i += VW) st(yr + i, ld(xr + i) - lse);
+        for (; i < cols; i++) yr[i] = xr[i] - lse;
+    }
+}
+
+DRL_TARGET static void K(softmax_backward_rows)(const float *y, const float *dy, float *dx, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        const float *yr = y + r * cols, *gr = dy + r * cols;
+        float *dr = dx + r * cols;
+        vf acc = 0.0f;
+        long i = 0;
+        for (; i + VW <= cols; i += VW) acc = vfma(ld(yr + i), ld(gr + i), acc);
+        float dot = hsum(acc);
+        for (; i < cols; i++) dot += yr[i] * gr[i];
+        for (i = 0; i + VW <= cols; i += VW) st(dr + i, ld(yr + i) * (ld(gr + i) - dot));
+        for (; i < cols; i++) dr[i] = yr[i] * (gr[i] - dot);
+    }
+}
+
+DRL_TARGET static void K(log_softmax_backward_rows)(const float *y, const float *dy, float *dx, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        const float *yr = y + r * cols, *gr = dy + r * cols;
+        float *dr = dx + r * cols;
+        float total = K(sum)(gr, cols);
+        long i = 0;
+        for (; i + VW <= cols; i += VW) st(dr + i, vfma(v_exp(ld(yr + i)), (vf)(-total), ld(gr + i)));
+        for (; i < cols; i++) dr[i] = gr[i] - expf(yr[i]) * total;
+    }
+}
+
+DRL_TARGET static void K(layernorm_rows)(const float *x, const float *gamma, const float *beta, float *y,
+                                         float *mean, float *rstd, long rows, long cols, float eps) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float mu = K(sum)(xr, cols) / (float)cols;
+        vf acc = 0.0f;
+        long i = 0;
+        for (; i + VW <= cols; i += VW) {
+            vf d = ld(xr + i) - mu;
+            acc = vfma(d, d, acc);
+        }
+        float var = hsum(acc);
+        for (; i < cols; i++) var += (xr[i] - mu) * (xr[i] - mu);
+        float rs = 1.0f / sqrtf(var / (float)cols + eps);
+        mean[r] = mu;
+        rstd[r] = rs;
+        if (!y) continue;
+        float *yr = y + r * cols;
+        for (i = 0; i + VW <= cols; i += VW) {
+            vf v = (ld(xr + i) - mu) * rs;
+            if (gamma) v = v * ld(gamma + i);
+            if (beta) v = v + ld(beta + i);
+            st(yr + i, v);
+        }
+        for (; i < cols; i++) {
+            float v = (xr[i] - mu) * rs;
+            if (gamma) v *= gamma[i];
+            if (beta) v += beta[i];
+            yr[i] = v;
+        }
+    }
+}
+
+static const drl_kernel_table K(table) = {
+    K(exp), K(log), K(tanh), K(sigmoid), K(softplus), K(gelu),
+    K(exp_backward), K(log_backward), K(tanh_backward), K(sigmoid_backward), K(softplus_backward), K(gelu_backward),
+    K(softmax_rows), K(log_softmax_rows), K(softmax_backward_rows), K(log_softmax_backward_rows),
+    K(layernorm_rows), K(sum), K(max), K(row_sums), K(row_maxes), K(column_sums),
+};
+
+#undef DRL_UNARY
+#undef DRL_VEC
+#undef DRL_BACKWARD
+#undef vf
+#undef vi
+#undef ld
+#undef st
+#undef ld_part
+#undef st_part
+#undef sel
+#undef vmin
+#undef vmax
+#undef vabs
+#undef vfma
+#undef hsum
+#undef hmax
+#undef v_exp
+#undef v_log
+#undef v_tanh
+#undef v_sigmoid
+#undef v_softplus
+#undef v_gelu
+#undef v_gelu_derivative
+#undef K
+#undef DRL_CAT
+#undef DRL_CAT2

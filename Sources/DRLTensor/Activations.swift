@@ -1,0 +1,89 @@
+import CDRLKernels
+
+/// Elementwise nonlinearities with their derivatives, vectorised (AVX-512 / AVX2 / portable).
+public enum Activation: String, Sendable, CaseIterable {
+    case relu, gelu, tanh, sigmoid, softplus, exp, log
+
+    /// y = f(x). `y` may be a different tensor of the same element count; for in place use
+    /// `forwardInPlace`.
+    public func forward(_ x: Tensor, into y: inout Tensor) {
+        precondition(x.count == y.count, "\(self).forward: input \(x.shape) and output \(y.shape) differ in size")
+        y.makeUnique()
+        let px = x.basePointer, py = y.basePointer
+        withExtendedLifetime(x) { run(px, py, count: x.count) }
+    }
+
+    /// x = f(x).
+    public func forwardInPlace(_ x: inout Tensor) {
+        x.makeUnique()
+        let p = x.basePointer
+        run(p, p, count: x.count)
+    }
+
+    /// f(x) as a new tensor.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var y = Tensor(zeros: x.shape)
+        forward(x, into: &y)
+        return y
+    }
+
+    /// dx = dy * f'(x), with x the forward input. `dx` may share storage with `dy` only if it is
+    /// the same tensor passed in place (`backwardInPlace`).
+    public func backward(input x: Tensor, gradOutput dy: Tensor, into dx: inout Tensor) {
+        precondition(x.count == dy.count && dx.count == x.count,
+                     "\(self).backward: input \(x.shape), gradient \(dy.shape) and output \(dx.shape) differ in size")
+        dx.makeUnique()
+        let px = x.basePointer, pg = dy.basePointer, pd = dx.basePointer
+        withExtendedLifetime((x, dy)) { runBackward(px, pg, pd, count: x.count) }
+    }
+
+    /// g = g * f'(x): turns the output gradient into the input gradient in place.
+    public func backwardInPlace(input x: Tensor, gradient g: inout Tensor) {
+        precondition(x.count == g.count, "\(self).backward: input \(x.shape) and gradient \(g.shape) differ in size")
+        g.makeUnique()
+        let px = x.basePointer, pg = g.basePointer
+        withExtendedLifetime(x) { runBackward(px, pg, pg, count: x.count) }
+    }
+
+    /// f'(x) as a new tensor.
+    public func derivative(at x: Tensor) -> Tensor {
+        var d = Tensor(zeros: x.shape)
+        backward(input: x, gradOutput: Tensor(shape: x.shape, repeating: 1), into: &d)
+        return d
+    }
+
+    /// Elements per chunk cost: exp-class kernels are compute-bound, relu is memory-bound.
+    var workPerElement: Int { self == .relu ? 1 : 4 }
+
+    func run(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forChunks(count: count, workPerItem: workPerElement) { r in
+            let n = r.count, xs = x + r.lowerBound, ys = y + r.lowerBound
+            switch self {
+            case .relu: for i in 0..<n { let v = xs[i]; ys[i] = v < 0 ? 0 : v }  // NaN passes through
+            case .gelu: drl_gelu(xs, ys, n)
+            case .tanh: drl_tanh(xs, ys, n)
+            case .sigmoid: drl_sigmoid(xs, ys, n)
+            case .softplus: drl_softplus(xs, ys, n)
+            case .exp: drl_exp(xs, ys, n)
+            case .log: drl_log(xs, ys, n)
+            }
+        }
+    }
+
+    func runBackward(_ x: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
+                     _ dx: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forChunks(count: count, workPerItem: workPerElement) { r in
+            let n = r.count, o = r.lowerBound
+            let xs = x + o, gs = dy + o, ds = dx + o
+            switch self {
+            case .relu: for i in 0..<n { ds[i] = xs[i] > 0 ? gs[i] : 0 }
+            case .gelu: drl_gelu_backward(xs, gs, ds, n)
+            case .tanh: drl_tanh_backward(xs, gs, ds, n)
+            case .sigmoid: drl_sigmoid_backward(xs, gs, ds, n)
+            case .softplus: drl_softplus_backward(xs, gs, ds, n)
+            case .exp: drl_exp_backward(xs, gs, ds, n)
+            case .log: drl_log_backward(xs, gs, ds, n)
+            }
+        }
+    }
+}

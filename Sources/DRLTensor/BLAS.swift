@@ -1,0 +1,131 @@
+import CBLASShim
+
+// BLAS level 1-3 wrappers over OpenBLAS. A tensor of rank >= 2 is used as a matrix of
+// (product of its leading dimensions) x (last dimension); rank-1 tensors are vectors.
+
+@inlinable
+func blasInt(_ n: Int, _ what: @autoclosure () -> String) -> Int32 {
+    precondition(n <= Int(Int32.max), "\(what()) = \(n) exceeds the 32-bit BLAS index range")
+    return Int32(n)
+}
+
+/// `c = alpha * op(a) * op(b) + beta * c`, where op transposes when asked. With `beta: 1` the
+/// product accumulates into `c`. Shapes: op(a) is [M, K], op(b) is [K, N], c holds M x N.
+@inlinable
+public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Bool = false, transposeB: Bool = false,
+                 alpha: Float = 1, beta: Float = 0) {
+    precondition(a.rank >= 2 && b.rank >= 2 && c.rank >= 2,
+                 "gemm needs matrices; got shapes \(a.shape), \(b.shape) into \(c.shape)")
+    let (ar, ac) = a.shape.matrix
+    let (br, bc) = b.shape.matrix
+    let (m, k) = transposeA ? (ac, ar) : (ar, ac)
+    let (kb, n) = transposeB ? (bc, br) : (br, bc)
+    precondition(k == kb, "gemm inner dimensions differ: op(a) is [\(m), \(k)] from \(a.shape)\(transposeA ? "ᵀ" : ""), op(b) is [\(kb), \(n)] from \(b.shape)\(transposeB ? "ᵀ" : "")")
+    let (cr, cc) = c.shape.matrix
+    precondition(cr == m && cc == n, "gemm output \(c.shape) should be [\(m), \(n)] for \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
+    _ = Engine.threadCount
+    c.makeUnique()
+    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                blasInt(m, "gemm M"), blasInt(n, "gemm N"), blasInt(k, "gemm K"), alpha,
+                a.basePointer, blasInt(max(ac, 1), "lda"), b.basePointer, blasInt(max(bc, 1), "ldb"), beta,
+                c.basePointer, blasInt(max(n, 1), "ldc"))
+}
+
+/// `c = op(a) * op(b)` into an existing tensor (no allocation).
+@inlinable
+public func matmul(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Bool = false, transposeB: Bool = false) {
+    gemm(a, b, into: &c, transposeA: transposeA, transposeB: transposeB)
+}
+
+/// `op(a) * op(b)` as a new tensor. Without transposition a tensor `a` of rank > 2 keeps its
+/// leading dimensions: [B, T, K] x [K, N] gives [B, T, N].
+public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    precondition(a.rank >= 2 && b.rank >= 2, "matmul needs matrices; got shapes \(a.shape) and \(b.shape)")
+    let m = transposeA ? a.shape.matrix.cols : a.shape.matrix.rows
+    let n = transposeB ? b.shape.matrix.rows : b.shape.matrix.cols
+    var outShape = Shape(m, n)
+    if !transposeA && a.rank > 2 {
+        outShape = a.shape
+        outShape[-1] = n
+    }
+    var c = Tensor(zeros: outShape)
+    gemm(a, b, into: &c, transposeA: transposeA, transposeB: transposeB)
+    return c
+}
+
+/// Batched `c[i] = alpha * op(a[i]) * op(b[i]) + beta * c[i]` over the first axis. `b` may be a
+/// single matrix shared by every batch item. Small products run in parallel across the batch.
+public func batchedGemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Bool = false,
+                        transposeB: Bool = false, alpha: Float = 1, beta: Float = 0) {
+    precondition(a.rank == 3 && c.rank == 3 && (b.rank == 3 || b.rank == 2),
+                 "batchedGemm needs [batch, m, k] inputs; got \(a.shape), \(b.shape) into \(c.shape)")
+    let batch = a.shape[0]
+    precondition(c.shape[0] == batch && (b.rank == 2 || b.shape[0] == batch),
+                 "batchedGemm batch sizes differ: \(a.shape), \(b.shape), \(c.shape)")
+    let m = transposeA ? a.shape[2] : a.shape[1]
+    let k = transposeA ? a.shape[1] : a.shape[2]
+    let bRows = b.shape[b.rank - 2], bCols = b.shape[b.rank - 1]
+    let kb = transposeB ? bCols : bRows
+    let n = transposeB ? bRows : bCols
+    precondition(k == kb, "batchedGemm inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
+    precondition(c.shape[1] == m && c.shape[2] == n, "batchedGemm output \(c.shape) should be [\(batch), \(m), \(n)]")
+    _ = Engine.threadCount
+    c.makeUnique()
+    let aStride = a.shape.rowStride, bStride = b.rank == 3 ? b.shape.rowStride : 0, cStride = c.shape.rowStride
+    let pa = a.basePointer, pb = b.basePointer, pc = c.basePointer
+    let lda = Int32(max(a.shape[2], 1)), ldb = Int32(max(bCols, 1)), ldc = Int32(max(n, 1))
+    let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
+    let (m32, n32, k32) = (blasInt(m, "M"), blasInt(n, "N"), blasInt(k, "K"))
+    // OpenBLAS itself threads products above 64^3; below that, split the batch across threads.
+    let small = m * n * k <= 64 * 64 * 64
+    withExtendedLifetime((a, b)) {
+        Parallel.forChunks(count: batch, workPerItem: m * n * k / 8, threaded: small) { items in
+            for i in items {
+                cblas_sgemm(CblasRowMajor, ta, tb, m32, n32, k32, alpha, pa + i * aStride, lda, pb + i * bStride, ldb,
+                            beta, pc + i * cStride, ldc)
+            }
+        }
+    }
+}
+
+/// `y = alpha * op(a) * x + beta * y` with `a` a matrix and `x`, `y` vectors.
+public func gemv(_ a: Tensor, _ x: Tensor, into y: inout Tensor, transposeA: Bool = false, alpha: Float = 1,
+                 beta: Float = 0) {
+    precondition(a.rank >= 2, "gemv needs a matrix; got \(a.shape)")
+    let (rows, cols) = a.shape.matrix
+    let (inLen, outLen) = transposeA ? (rows, cols) : (cols, rows)
+    precondition(x.count == inLen && y.count == outLen,
+                 "gemv: \(a.shape)\(transposeA ? "ᵀ" : "") needs x of \(inLen) and y of \(outLen) elements; got \(x.shape) and \(y.shape)")
+    _ = Engine.threadCount
+    y.makeUnique()
+    cblas_sgemv(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, blasInt(rows, "rows"), blasInt(cols, "cols"),
+                alpha, a.basePointer, Int32(max(cols, 1)), x.basePointer, 1, beta, y.basePointer, 1)
+}
+
+/// `y += alpha * x` over all elements.
+@inlinable
+public func axpy(_ alpha: Float, _ x: Tensor, _ y: inout Tensor) {
+    precondition(x.count == y.count, "axpy: x of shape \(x.shape) and y of shape \(y.shape) differ in size")
+    y.makeUnique()
+    cblas_saxpy(blasInt(x.count, "axpy n"), alpha, x.basePointer, 1, y.basePointer, 1)
+}
+
+/// `x *= alpha` over all elements.
+@inlinable
+public func scal(_ alpha: Float, _ x: inout Tensor) {
+    x.makeUnique()
+    cblas_sscal(blasInt(x.count, "scal n"), alpha, x.basePointer, 1)
+}
+
+/// Sum of `x[i] * y[i]` over all elements.
+@inlinable
+public func dot(_ x: Tensor, _ y: Tensor) -> Float {
+    precondition(x.count == y.count, "dot: shapes \(x.shape) and \(y.shape) differ in size")
+    return cblas_sdot(blasInt(x.count, "dot n"), x.basePointer, 1, y.basePointer, 1)
+}
+
+/// Euclidean norm over all elements (computed without overflow).
+@inlinable
+public func nrm2(_ x: Tensor) -> Float {
+    cblas_snrm2(blasInt(x.count, "nrm2 n"), x.basePointer, 1)
+}

@@ -1,0 +1,205 @@
+import CBLASShim
+import CDRLKernels
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Process-wide configuration of the numerical engine: thread count and the OpenBLAS kernel.
+///
+/// Library users get the fast OpenBLAS kernel with one line at start-up, before any other DRLRec
+/// call: `Engine.configure()`. Executables can instead call `Engine.relaunchWithFastKernelIfNeeded()`
+/// first thing in `main`, which restarts the process with `OPENBLAS_CORETYPE` set so that OpenBLAS
+/// picks the kernel while it loads (the way its authors intend the variable to be used).
+public enum Engine {
+    /// Environment variable read for the default thread count of DRLRec's kernels and OpenBLAS.
+    public static let threadsVariable = "DRLREC_NUM_THREADS"
+    /// Set by `relaunchWithFastKernelIfNeeded` in the restarted process, so `info` can say who chose.
+    static let relaunchMarkerVariable = "DRLREC_OPENBLAS_CORETYPE_CHOSEN"
+
+    private static let threads = Atomic<Int>(0)
+    private static let selection = Mutex<KernelSelection?>(nil)
+
+    /// Number of threads used by DRLRec's kernels and by OpenBLAS (at least 1).
+    public static var threadCount: Int {
+        let n = threads.load(ordering: .relaxed)
+        return n > 0 ? n : initializeThreads()
+    }
+
+    /// Sets the thread count for DRLRec's kernels and for OpenBLAS.
+    public static func setThreadCount(_ count: Int) {
+        precondition(count >= 1, "thread count must be at least 1, got \(count)")
+        openblas_set_num_threads(Int32(count))
+        threads.store(count, ordering: .relaxed)
+    }
+
+    private static func initializeThreads() -> Int {
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        var count = cores
+        if let text = getenv(threadsVariable).map({ String(cString: $0) }) {
+            if let n = Int(text), n >= 1 {
+                count = n
+            } else {
+                writeStandardError("drlrec: ignoring \(threadsVariable)=\(text): expected a positive integer\n")
+            }
+        }
+        setThreadCount(count)
+        return count
+    }
+
+    /// Configures the engine in one call: switches OpenBLAS to the fastest kernel the CPU can run
+    /// (unless `OPENBLAS_CORETYPE` was set by the user) and sets the thread count (default:
+    /// `DRLREC_NUM_THREADS`, else the number of cores). Call it before any other BLAS use: OpenBLAS
+    /// cannot switch kernels while another thread is inside it.
+    @discardableResult
+    public static func configure(threads count: Int? = nil) -> EngineInfo {
+        _ = selectFastKernel()
+        if let count { setThreadCount(count) } else { _ = threadCount }
+        return info
+    }
+
+    /// Restarts the current executable with `OPENBLAS_CORETYPE` set when the loaded OpenBLAS kernel
+    /// is slower than one the CPU can run. Returns only when no restart is needed or possible (then
+    /// it falls back to switching the kernel in-process). Call it first thing in `main`.
+    public static func relaunchWithFastKernelIfNeeded() {
+        guard getenv("OPENBLAS_CORETYPE") == nil, let target = OpenBLASKernel.upgradeTarget() else {
+            _ = selectFastKernel()
+            return
+        }
+        setenv("OPENBLAS_CORETYPE", target, 1)
+        setenv(relaunchMarkerVariable, OpenBLASKernel.loadedName(), 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // execv returned: no restart possible here. Switch in-process instead.
+        unsetenv(relaunchMarkerVariable)
+        unsetenv("OPENBLAS_CORETYPE")
+        _ = selectFastKernel()
+    }
+
+    /// Chooses the OpenBLAS kernel once per process and records how it was chosen.
+    static func selectFastKernel() -> KernelSelection {
+        selection.withLock { chosen in
+            if let chosen { return chosen }
+            let loaded = OpenBLASKernel.loadedName()
+            let result: KernelSelection
+            if let previous = getenv(relaunchMarkerVariable).map({ String(cString: $0) }) {
+                result = .relaunched(from: previous, to: loaded)
+            } else if let requested = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }) {
+                result = .environment(requested)
+            } else if let target = OpenBLASKernel.upgradeTarget() {
+                if drl_openblas_reload_kernel(target) == 0 {
+                    // Threads are re-applied because the kernel switch resets OpenBLAS's parameters.
+                    if threads.load(ordering: .relaxed) > 0 { openblas_set_num_threads(Int32(threads.load(ordering: .relaxed))) }
+                    result = .switchedInProcess(from: loaded, to: OpenBLASKernel.loadedName())
+                } else {
+                    result = .unavailable(loaded: loaded, wanted: target)
+                }
+            } else {
+                result = .chosenByOpenBLAS(loaded)
+            }
+            chosen = result
+            return result
+        }
+    }
+
+    /// What the engine runs on: OpenBLAS build and kernel, threads, and DRLRec's kernel ISA.
+    public static var info: EngineInfo {
+        EngineInfo(
+            openBLASConfig: String(cString: openblas_get_config()),
+            openBLASKernel: OpenBLASKernel.loadedName(),
+            kernelSelection: selectFastKernel(),
+            threads: threadCount,
+            openBLASThreads: Int(openblas_get_num_threads()),
+            vectorISA: VectorISA(rawValue: Int(drl_kernel_isa())) ?? .portable,
+            cpuSupportsAVX512: drl_cpu_has_avx512_core() != 0,
+            cpuSupportsAVX2: drl_cpu_has_avx2_fma() != 0
+        )
+    }
+}
+
+func writeStandardError(_ message: String) {
+    var text = message
+    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+}
+
+/// How the OpenBLAS kernel in use was chosen.
+public enum KernelSelection: Sendable, Equatable, CustomStringConvertible {
+    /// OpenBLAS's own detection picked a kernel that already uses the CPU's widest vectors.
+    case chosenByOpenBLAS(String)
+    /// The user set OPENBLAS_CORETYPE; DRLRec leaves it alone.
+    case environment(String)
+    /// The process was restarted with OPENBLAS_CORETYPE set (executables).
+    case relaunched(from: String, to: String)
+    /// OpenBLAS was re-initialised in this process with a faster kernel (libraries).
+    case switchedInProcess(from: String, to: String)
+    /// A faster kernel exists but this OpenBLAS build cannot switch at run time.
+    case unavailable(loaded: String, wanted: String)
+
+    public var description: String {
+        switch self {
+        case .chosenByOpenBLAS(let name): return "\(name), detected by OpenBLAS"
+        case .environment(let name): return "OPENBLAS_CORETYPE=\(name) from the environment"
+        case .relaunched(let from, let to): return "\(to), selected by DRLRec at launch (OpenBLAS detected \(from))"
+        case .switchedInProcess(let from, let to): return "\(to), switched in-process by DRLRec (OpenBLAS detected \(from))"
+        case .unavailable(let loaded, let wanted):
+            return "\(loaded); \(wanted) would be faster but this OpenBLAS cannot switch kernels (set OPENBLAS_CORETYPE=\(wanted))"
+        }
+    }
+}
+
+/// Instruction set of DRLRec's own vector kernels.
+public enum VectorISA: Int, Sendable, CustomStringConvertible {
+    case portable = 0, avx2 = 1, avx512 = 2
+    public var description: String {
+        switch self {
+        case .portable: return "portable"
+        case .avx2: return "AVX2+FMA"
+        case .avx512: return "AVX-512"
+        }
+    }
+}
+
+/// A snapshot of the engine configuration (`drlrec info`).
+public struct EngineInfo: Sendable, CustomStringConvertible {
+    public let openBLASConfig: String
+    public let openBLASKernel: String
+    public let kernelSelection: KernelSelection
+    public let threads: Int
+    public let openBLASThreads: Int
+    public let vectorISA: VectorISA
+    public let cpuSupportsAVX512: Bool
+    public let cpuSupportsAVX2: Bool
+
+    /// True when the OpenBLAS kernel is Debian's generic fallback or otherwise narrower than the CPU.
+    public var isGenericKernel: Bool { OpenBLASKernel.upgradeTarget(loaded: openBLASKernel) != nil }
+
+    public var description: String {
+        """
+        OpenBLAS        \(openBLASConfig)
+        BLAS kernel     \(kernelSelection)
+        BLAS threads    \(openBLASThreads)
+        DRLRec threads  \(threads) (set with \(Engine.threadsVariable) or Engine.setThreadCount)
+        vector kernels  \(vectorISA)
+        CPU             AVX-512: \(cpuSupportsAVX512 ? "yes" : "no"), AVX2+FMA: \(cpuSupportsAVX2 ? "yes" : "no")
+        """
+    }
+}
+
+/// OpenBLAS kernel names and the choice of a faster one.
+enum OpenBLASKernel {
+    static let avx512Kernels: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
+    static let avx2Kernels: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"]
+
+    static func loadedName() -> String { String(cString: openblas_get_corename()) }
+
+    /// The kernel to switch to, or nil when the loaded one already uses the CPU's widest vectors.
+    /// Only kernels whose instructions the CPU (and OS) support are ever proposed.
+    static func upgradeTarget(loaded: String = loadedName()) -> String? {
+        let name = loaded.lowercased()
+        if drl_cpu_has_avx512_core() != 0 { return avx512Kernels.contains(name) ? nil : "SkylakeX" }
+        if drl_cpu_has_avx2_fma() != 0 { return avx2Kernels.contains(name) ? nil : "Haswell" }
+        return nil
+    }
+}

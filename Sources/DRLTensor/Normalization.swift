@@ -1,0 +1,38 @@
+import CDRLKernels
+
+/// LayerNorm over the last dimension: per row, mean and rstd = 1/sqrt(var + eps) (biased
+/// variance), and y = (x − mean) · rstd · gamma + beta. `mean` and `rstd` hold one value per row and
+/// are what a backward pass needs. `gamma` and `beta` default to 1 and 0.
+public func layerNorm(_ x: Tensor, gamma: Tensor? = nil, beta: Tensor? = nil, epsilon: Float = 1e-5,
+                      into y: inout Tensor, mean: inout Tensor, rstd: inout Tensor) {
+    let (rows, cols) = x.shape.matrix
+    precondition(y.shape == x.shape, "layerNorm: output \(y.shape) must match input \(x.shape)")
+    precondition(gamma.map { $0.count == cols } ?? true && beta.map { $0.count == cols } ?? true,
+                 "layerNorm: gamma \(gamma?.shape.description ?? "-") and beta \(beta?.shape.description ?? "-") need \(cols) elements for input \(x.shape)")
+    y.makeUnique()
+    let py = y.basePointer
+    runLayerNorm(x, gamma, beta, epsilon, py, rows, cols, &mean, &rstd)
+}
+
+/// Per-row mean and rstd only (the forward pieces of LayerNorm).
+public func layerNormStatistics(_ x: Tensor, epsilon: Float = 1e-5, mean: inout Tensor, rstd: inout Tensor) {
+    let (rows, cols) = x.shape.matrix
+    runLayerNorm(x, nil, nil, epsilon, nil, rows, cols, &mean, &rstd)
+}
+
+func runLayerNorm(_ x: Tensor, _ gamma: Tensor?, _ beta: Tensor?, _ epsilon: Float, _ py: UnsafeMutablePointer<Float>?,
+                  _ rows: Int, _ cols: Int, _ mean: inout Tensor, _ rstd: inout Tensor) {
+    precondition(mean.count == rows && rstd.count == rows,
+                 "layerNorm: mean \(mean.shape) and rstd \(rstd.shape) need \(rows) elements for input \(x.shape)")
+    precondition(epsilon >= 0, "layerNorm: epsilon must be non-negative, got \(epsilon)")
+    mean.makeUnique()
+    rstd.makeUnique()
+    let px = x.basePointer, pm = mean.basePointer, pr = rstd.basePointer
+    let pg = gamma?.basePointer, pb = beta?.basePointer
+    withExtendedLifetime((x, gamma, beta)) {
+        Parallel.forChunks(count: rows, workPerItem: cols * 2) { r in
+            let o = r.lowerBound * cols
+            drl_layernorm_rows(px + o, pg, pb, py.map { $0 + o }, pm + r.lowerBound, pr + r.lowerBound, r.count, cols, epsilon)
+        }
+    }
+}

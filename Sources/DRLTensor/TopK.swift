@@ -1,0 +1,88 @@
+// Top-k selection along the last dimension by a bounded heap: O(n log k) per row, no full sort,
+// no allocation (the heap lives in the output buffers). Results are ordered best first; ties go to
+// the lower index; NaN ranks below every number.
+
+/// For each row of `x` (seen as [rows, cols]), the k largest values and their column indices,
+/// best first: `values` is [rows, k] (any shape with rows·k elements) and `indices` holds rows·k
+/// entries.
+public func topK(_ x: Tensor, k: Int, values: inout Tensor, indices: inout [Int32]) {
+    let (rows, cols) = x.shape.matrix
+    precondition(k >= 0 && k <= cols, "topK: k = \(k) must be in 0...\(cols) for input \(x.shape)")
+    precondition(values.count == rows * k && indices.count == rows * k,
+                 "topK: outputs need \(rows * k) elements for input \(x.shape) and k = \(k); got values \(values.shape) and \(indices.count) indices")
+    guard k > 0 else { return }
+    values.makeUnique()
+    let px = x.basePointer, pv = values.basePointer
+    withExtendedLifetime(x) {
+        indices.withUnsafeMutableBufferPointer { pi in
+            let pIdx = pi.baseAddress!
+            Parallel.forChunks(count: rows, workPerItem: cols * 2) { r in
+                for row in r {
+                    selectTopK(px + row * cols, cols, k, pv + row * k, pIdx + row * k)
+                }
+            }
+        }
+    }
+}
+
+/// Allocating convenience: ([rows, k] values, rows·k indices).
+public func topK(_ x: Tensor, k: Int) -> (values: Tensor, indices: [Int32]) {
+    let rows = x.shape.matrix.rows
+    var values = Tensor(zeros: Shape(rows, k))
+    var indices = [Int32](repeating: 0, count: rows * k)
+    topK(x, k: k, values: &values, indices: &indices)
+    return (values, indices)
+}
+
+/// True when (a, ia) ranks before (b, ib).
+@inline(__always)
+func ranksBefore(_ a: Float, _ ia: Int32, _ b: Float, _ ib: Int32) -> Bool {
+    if a.isNaN { return b.isNaN && ia < ib }
+    if b.isNaN { return true }
+    return a > b || (a == b && ia < ib)
+}
+
+/// Min-heap (worst entry at the root) of size k over one row, then heap-sorted best first.
+func selectTopK(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ k: Int, _ v: UnsafeMutablePointer<Float>,
+                _ idx: UnsafeMutablePointer<Int32>) {
+    func siftDown(_ start: Int, _ size: Int) {
+        var i = start
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var worst = i
+            if l < size && ranksBefore(v[worst], idx[worst], v[l], idx[l]) { worst = l }
+            if r < size && ranksBefore(v[worst], idx[worst], v[r], idx[r]) { worst = r }
+            if worst == i { return }
+            v.swapAt(i, worst)
+            idx.swapAt(i, worst)
+            i = worst
+        }
+    }
+    for i in 0..<k {
+        v[i] = x[i]
+        idx[i] = Int32(i)
+    }
+    for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i, k) }
+    for i in k..<n where ranksBefore(x[i], Int32(i), v[0], idx[0]) {
+        v[0] = x[i]
+        idx[0] = Int32(i)
+        siftDown(0, k)
+    }
+    // Heap sort: moving the worst entry to the end each time leaves the row best first.
+    var size = k
+    while size > 1 {
+        size -= 1
+        v.swapAt(0, size)
+        idx.swapAt(0, size)
+        siftDown(0, size)
+    }
+}
+
+extension UnsafeMutablePointer {
+    @inline(__always)
+    func swapAt(_ i: Int, _ j: Int) {
+        let t = self[i]
+        self[i] = self[j]
+        self[j] = t
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import DRLTensor
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure throughput (medians over repeated runs).",
+        subcommands: [CoreBenchCommand.self]
+    )
+}
+
+struct CoreBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "core",
+        abstract: "GEMM (Tensor matmul against a direct cblas_sgemm call) and the softmax, GELU and LayerNorm kernels."
+    )
+
+    @Flag(help: "Print one JSON object per measurement, one per line.")
+    var json = false
+
+    @Option(help: "Comma-separated thread counts to measure.")
+    var threads: String = "1,2"
+
+    @Option(help: "Timed samples per measurement (the median is reported).")
+    var samples: Int = 15
+
+    @Option(help: "Target duration of one sample, in milliseconds.")
+    var sampleMilliseconds: Double = 20
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1, got \(samples)") }
+        guard sampleMilliseconds > 0 else { throw ValidationError("--sample-milliseconds must be positive") }
+        guard parsedThreads != nil else {
+            throw ValidationError("--threads must be positive integers separated by commas, got '\(threads)'")
+        }
+    }
+
+    var parsedThreads: [Int]? {
+        let parts = threads.split(separator: ",").map { Int($0) }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
+        return parts.map { $0! }
+    }
+
+    func run() {
+        let bench = CoreBenchmarks(samples: samples, sampleSeconds: sampleMilliseconds / 1000)
+        let info = Engine.info
+        if !json {
+            print("OpenBLAS kernel: \(info.kernelSelection); vector kernels: \(info.vectorISA)")
+            print("medians of \(samples) samples\n")
+        }
+        for t in parsedThreads! {
+            Engine.setThreadCount(t)
+            for result in bench.runAll() {
+                print(json ? result.jsonLine(threads: t) : result.tableLine(threads: t))
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import CBLASShim
+import DRLTensor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One measured quantity of `drlrec bench core`.
+struct BenchResult {
+    let name: String
+    let value: Double
+    let unit: String
+    /// For matmuls: GFLOP/s of the direct cblas_sgemm call measured alongside.
+    var rawGFLOPS: Double? = nil
+    /// For elementwise kernels: billions of elements per second.
+    var gelemPerSecond: Double? = nil
+
+    func jsonLine(threads: Int) -> String {
+        var fields: [(String, JSONLine.Value)] = [
+            ("name", .string(name)), ("threads", .int(threads)), ("value", .double(rounded(value))), ("unit", .string(unit)),
+        ]
+        if let raw = rawGFLOPS {
+            fields.append(("raw_gflops", .double(rounded(raw))))
+            fields.append(("ratio", .double(rounded(value / raw, places: 4))))
+        }
+        if let g = gelemPerSecond { fields.append(("gelem_per_s", .double(rounded(g, places: 3)))) }
+        return JSONLine(fields).text
+    }
+
+    func tableLine(threads: Int) -> String {
+        var line = pad(name, 28) + " threads \(threads)  " + pad(String(format3(value)) + " " + unit, 18)
+        if let raw = rawGFLOPS { line += "  cblas \(format3(raw)) GFLOP/s  ratio \(format3(value / raw, places: 3))" }
+        if let g = gelemPerSecond { line += "  \(format3(g, places: 2)) Gelem/s" }
+        return line
+    }
+
+    private func rounded(_ x: Double, places: Int = 2) -> Double {
+        var scale = 1.0
+        for _ in 0..<places { scale *= 10 }
+        return (x * scale).rounded() / scale
+    }
+    private func format3(_ x: Double, places: Int = 1) -> String { String(rounded(x, places: places)) }
+    private func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
+}
+
+/// The measurements behind `drlrec bench core`: each one is the median over `samples` timed samples,
+/// and a matmul's Tensor-level and direct-cblas samples are interleaved so that both see the same
+/// machine state.
+struct CoreBenchmarks {
+    static let gemmShapes: [(m: Int, k: Int, n: Int)] = [
+        (256, 256, 256), (512, 512, 512), (1024, 256, 256), (1024, 512, 1682), (1920, 64, 64),
+    ]
+
+    let samples: Int
+    let sampleSeconds: Double
+
+    func runAll() -> [BenchResult] {
+        var results = Self.gemmShapes.map { gemm(m: $0.m, k: $0.k, n: $0.n) }
+        results.append(contentsOf: kernels())
+        return results
+    }
+
+    func gemm(m: Int, k: Int, n: Int) -> BenchResult {
+        var rng = RandomGenerator(seed: 7)
+        let a = Tensor.uniform(Shape(m, k), -1, 1, using: &rng)
+        let b = Tensor.uniform(Shape(k, n), -1, 1, using: &rng)
+        var c = Tensor(zeros: Shape(m, n))
+        var raw = Tensor(zeros: Shape(m, n))
+        let pa = a.withUnsafeBufferPointer { $0.baseAddress! }
+        let pb = b.withUnsafeBufferPointer { $0.baseAddress! }
+        let pc = raw.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let direct = {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, pa, Int32(k),
+                        pb, Int32(n), 0, pc, Int32(n))
+        }
+        let viaTensor = { matmul(a, b, into: &c) }
+        let (tensorTime, directTime) = withExtendedLifetime((a, b, raw)) { interleaved(viaTensor, direct) }
+        let flop = 2.0 * Double(m) * Double(n) * Double(k)
+        return BenchResult(name: "matmul_\(m)x\(k)x\(n)", value: flop / tensorTime / 1e9, unit: "GFLOP/s",
+                           rawGFLOPS: flop / directTime / 1e9)
+    }
+
+    func kernels() -> [BenchResult] {
+        var rng = RandomGenerator(seed: 11)
+        var results: [BenchResult] = []
+
+        let logits = Tensor.uniform(Shape(4096, 1682), -8, 8, using: &rng)
+        var probabilities = Tensor(zeros: logits.shape)
+        let softmaxTime = median { softmax(logits, into: &probabilities) }
+        results.append(BenchResult(name: "softmax_4096x1682", value: softmaxTime * 1e3, unit: "ms",
+                                   gelemPerSecond: Double(logits.count) / softmaxTime / 1e9))
+
+        let x = Tensor.uniform(Shape(1 << 20), -6, 6, using: &rng)
+        var y = Tensor(zeros: x.shape)
+        let geluTime = median { Activation.gelu.forward(x, into: &y) }
+        results.append(BenchResult(name: "gelu_1M", value: geluTime * 1e3, unit: "ms",
+                                   gelemPerSecond: Double(x.count) / geluTime / 1e9))
+
+        let h = Tensor.uniform(Shape(4096, 256), -3, 3, using: &rng)
+        let gamma = Tensor.uniform(Shape(256), 0.5, 1.5, using: &rng)
+        let beta = Tensor.uniform(Shape(256), -0.5, 0.5, using: &rng)
+        var normalized = Tensor(zeros: h.shape)
+        var mean = Tensor(zeros: Shape(4096)), rstd = Tensor(zeros: Shape(4096))
+        let layerNormTime = median {
+            layerNorm(h, gamma: gamma, beta: beta, into: &normalized, mean: &mean, rstd: &rstd)
+        }
+        results.append(BenchResult(name: "layernorm_4096x256", value: layerNormTime * 1e3, unit: "ms",
+                                   gelemPerSecond: Double(h.count) / layerNormTime / 1e9))
+        return results
+    }
+
+    /// Median seconds per call.
+    func median(_ body: () -> Void) -> Double {
+        let reps = repetitions(body)
+        var times: [Double] = []
+        for _ in 0..<samples { times.append(timeSample(reps, body)) }
+        return Self.median(times)
+    }
+
+    /// Median seconds per call of two bodies measured in alternation.
+    func interleaved(_ first: () -> Void, _ second: () -> Void) -> (Double, Double) {
+        let reps = repetitions(first)
+        var a: [Double] = [], b: [Double] = []
+        for i in 0..<samples {
+            // Alternate which one goes first so neither always follows the other.
+            if i % 2 == 0 {
+                a.append(timeSample(reps, first))
+                b.append(timeSample(reps, second))
+            } else {
+                b.append(timeSample(reps, second))
+                a.append(timeSample(reps, first))
+            }
+        }
+        return (Self.median(a), Self.median(b))
+    }
+
+    /// Calls per sample so that a sample lasts about `sampleSeconds` (after a warm-up).
+    func repetitions(_ body: () -> Void) -> Int {
+        for _ in 0..<3 { body() }
+        let once = timeSample(1, body)
+        return max(1, Int(sampleSeconds / max(once, 1e-9)))
+    }
+
+    func timeSample(_ reps: Int, _ body: () -> Void) -> Double {
+        let start = Self.now()
+        for _ in 0..<reps { body() }
+        return (Self.now() - start) / Double(reps)
+    }
+
+    static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+import DRLTensor
+
+@main
+struct DRLRecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drlrec",
+        abstract: "Deep reinforcement learning for recommendation: engine, benchmarks, training.",
+        subcommands: [InfoCommand.self, BenchCommand.self]
+    )
+
+    static func main() {
+        // OpenBLAS reads OPENBLAS_CORETYPE only while it loads: restart once with it set when the
+        // kernel it picked by itself is slower than one this CPU can run.
+        Engine.relaunchWithFastKernelIfNeeded()
+        main(nil)
+    }
+}

@@ -1,0 +1,40 @@
+/// One JSON object on one line, with its keys in the order given (for `--json` output).
+struct JSONLine {
+    enum Value {
+        case string(String), int(Int), double(Double), bool(Bool)
+
+        var text: String {
+            switch self {
+            case .string(let s): return JSONLine.quote(s)
+            case .int(let i): return String(i)
+            case .double(let d): return d.isFinite ? String(d) : "null"
+            case .bool(let b): return b ? "true" : "false"
+            }
+        }
+    }
+
+    let fields: [(String, Value)]
+    init(_ fields: [(String, Value)]) { self.fields = fields }
+
+    var text: String { "{" + fields.map { "\(JSONLine.quote($0.0)): \($0.1.text)" }.joined(separator: ", ") + "}" }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if ch.value < 0x20 {
+                    let hex = String(ch.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(ch)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
