@@ -27,6 +27,6 @@ let package = Package(
             name: "drlrec",
             dependencies: ["DRLTensor", "CBLASShim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CBLASShim"]),
+        .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CDRLKernels"]),
     ]
 )

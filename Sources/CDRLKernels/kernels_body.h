@@ -56,8 +56,17 @@ DRL_UNARY(sigmoid, v_sigmoid)
 DRL_UNARY(softplus, v_softplus)
 DRL_UNARY(gelu, v_gelu)
 
-DRL_VEC vf K(d_tanh)(vf x) { vf t = v_tanh(x); return 1.0f - t * t; }
-DRL_VEC vf K(d_sigmoid)(vf x) { vf s = v_sigmoid(x); return s * (1.0f - s); }
+// Derivatives written to avoid the cancellation of 1 - t*t and s*(1 - s) as t, s approach 1.
+DRL_VEC vf K(d_tanh)(vf x) {
+    vf u = v_exp(-2.0f * vabs(x));  // sech^2 x = 4u / (1 + u)^2
+    vf w = 1.0f + u;
+    return 4.0f * u / (w * w);
+}
+DRL_VEC vf K(d_sigmoid)(vf x) {
+    vf u = v_exp(-vabs(x));  // s(1 - s) = u / (1 + u)^2, symmetric in x
+    vf w = 1.0f + u;
+    return u / (w * w);
+}
 DRL_VEC vf K(d_log)(vf x) { return 1.0f / x; }
 
 DRL_BACKWARD(exp_backward, v_exp)
@@ -174,9 +183,10 @@ DRL_TARGET static void K(log_softmax_rows)(const float *x, float *y, long rows, 
         }
         for (; i + VW <= cols; i += VW) acc0 += v_exp(ld(xr + i) - m);
         if (i < cols) acc1 += v_exp(ld_part(xr + i, cols - i, -INFINITY) - m);
-        float lse = m + logf(hsum(acc0 + acc1));
-        for (i = 0; i + VW <= cols; i += VW) st(yr + i, ld(xr + i) - lse);
-        for (; i < cols; i++) yr[i] = xr[i] - lse;
+        // (x - max) - log(sum) keeps log(sum) even when max is so large that max + log(sum) rounds.
+        float log_sum = logf(hsum(acc0 + acc1));
+        for (i = 0; i + VW <= cols; i += VW) st(yr + i, (ld(xr + i) - m) - log_sum);
+        for (; i < cols; i++) yr[i] = (xr[i] - m) - log_sum;
     }
 }
 

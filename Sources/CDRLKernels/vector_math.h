@@ -132,9 +132,12 @@ DRL_VEC vf v_gelu(vf x) {
 DRL_VEC vf v_gelu_derivative(vf x) {
     vf x2 = x * x;
     vf u = DRL_GELU_K0 * vfma(DRL_GELU_K1 * x2, x, x);
-    vf s = 1.0f / (1.0f + v_exp(-2.0f * u));
+    vf e = v_exp(-2.0f * u);
+    vf s = 1.0f / (1.0f + e);
+    // s(1 - s), with 1 - s = e·s where s is near 1 (no cancellation).
+    vf s_complement = sel(e <= 1.0f, e * s, 1.0f - s);
     vf du = DRL_GELU_K0 * vfma((vf)(3.0f * DRL_GELU_K1), x2, 1.0f);
-    vf d = vfma(x * s * (1.0f - s), 2.0f * du, s);
+    vf d = vfma(x * s * s_complement, 2.0f * du, s);
     d = sel(x < -20.0f, (vf)0.0f, d);
     return sel(x > 20.0f, (vf)1.0f, d);
 }

@@ -23,7 +23,7 @@ public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Boo
     precondition(k == kb, "gemm inner dimensions differ: op(a) is [\(m), \(k)] from \(a.shape)\(transposeA ? "ᵀ" : ""), op(b) is [\(kb), \(n)] from \(b.shape)\(transposeB ? "ᵀ" : "")")
     let (cr, cc) = c.shape.matrix
     precondition(cr == m && cc == n, "gemm output \(c.shape) should be [\(m), \(n)] for \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
-    _ = Engine.threadCount
+    Engine.ensureConfigured()
     c.makeUnique()
     cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 blasInt(m, "gemm M"), blasInt(n, "gemm N"), blasInt(k, "gemm K"), alpha,
@@ -69,7 +69,7 @@ public func batchedGemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transpos
     let n = transposeB ? bRows : bCols
     precondition(k == kb, "batchedGemm inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
     precondition(c.shape[1] == m && c.shape[2] == n, "batchedGemm output \(c.shape) should be [\(batch), \(m), \(n)]")
-    _ = Engine.threadCount
+    Engine.ensureConfigured()
     c.makeUnique()
     let aStride = a.shape.rowStride, bStride = b.rank == 3 ? b.shape.rowStride : 0, cStride = c.shape.rowStride
     let pa = a.basePointer, pb = b.basePointer, pc = c.basePointer
@@ -96,7 +96,7 @@ public func gemv(_ a: Tensor, _ x: Tensor, into y: inout Tensor, transposeA: Boo
     let (inLen, outLen) = transposeA ? (rows, cols) : (cols, rows)
     precondition(x.count == inLen && y.count == outLen,
                  "gemv: \(a.shape)\(transposeA ? "ᵀ" : "") needs x of \(inLen) and y of \(outLen) elements; got \(x.shape) and \(y.shape)")
-    _ = Engine.threadCount
+    Engine.ensureConfigured()
     y.makeUnique()
     cblas_sgemv(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, blasInt(rows, "rows"), blasInt(cols, "cols"),
                 alpha, a.basePointer, Int32(max(cols, 1)), x.basePointer, 1, beta, y.basePointer, 1)
@@ -106,6 +106,7 @@ public func gemv(_ a: Tensor, _ x: Tensor, into y: inout Tensor, transposeA: Boo
 @inlinable
 public func axpy(_ alpha: Float, _ x: Tensor, _ y: inout Tensor) {
     precondition(x.count == y.count, "axpy: x of shape \(x.shape) and y of shape \(y.shape) differ in size")
+    Engine.ensureConfigured()
     y.makeUnique()
     cblas_saxpy(blasInt(x.count, "axpy n"), alpha, x.basePointer, 1, y.basePointer, 1)
 }
@@ -113,6 +114,7 @@ public func axpy(_ alpha: Float, _ x: Tensor, _ y: inout Tensor) {
 /// `x *= alpha` over all elements.
 @inlinable
 public func scal(_ alpha: Float, _ x: inout Tensor) {
+    Engine.ensureConfigured()
     x.makeUnique()
     cblas_sscal(blasInt(x.count, "scal n"), alpha, x.basePointer, 1)
 }
@@ -121,11 +123,13 @@ public func scal(_ alpha: Float, _ x: inout Tensor) {
 @inlinable
 public func dot(_ x: Tensor, _ y: Tensor) -> Float {
     precondition(x.count == y.count, "dot: shapes \(x.shape) and \(y.shape) differ in size")
+    Engine.ensureConfigured()
     return cblas_sdot(blasInt(x.count, "dot n"), x.basePointer, 1, y.basePointer, 1)
 }
 
 /// Euclidean norm over all elements (computed without overflow).
 @inlinable
 public func nrm2(_ x: Tensor) -> Float {
-    cblas_snrm2(blasInt(x.count, "nrm2 n"), x.basePointer, 1)
+    Engine.ensureConfigured()
+    return cblas_snrm2(blasInt(x.count, "nrm2 n"), x.basePointer, 1)
 }

@@ -10,10 +10,14 @@ import Darwin
 
 /// Process-wide configuration of the numerical engine: thread count and the OpenBLAS kernel.
 ///
-/// Library users get the fast OpenBLAS kernel with one line at start-up, before any other DRLRec
-/// call: `Engine.configure()`. Executables can instead call `Engine.relaunchWithFastKernelIfNeeded()`
-/// first thing in `main`, which restarts the process with `OPENBLAS_CORETYPE` set so that OpenBLAS
-/// picks the kernel while it loads (the way its authors intend the variable to be used).
+/// The engine configures itself on first use: it switches OpenBLAS to the fastest kernel the CPU
+/// can run (Debian's OpenBLAS 0.3.21 falls back to a generic kernel on CPUs newer than it knows)
+/// and takes its thread count from `DRLREC_NUM_THREADS`, else the number of cores. A user-set
+/// `OPENBLAS_CORETYPE` is always respected. To make the switch happen at a moment of your choosing
+/// (it must not overlap BLAS calls from other libraries), call `Engine.configure()` first thing.
+/// Executables can instead call `Engine.relaunchWithFastKernelIfNeeded()` first thing in `main`,
+/// which restarts the process with `OPENBLAS_CORETYPE` set so that OpenBLAS picks the kernel while
+/// it loads (the way the variable is meant to be used).
 public enum Engine {
     /// Environment variable read for the default thread count of DRLRec's kernels and OpenBLAS.
     public static let threadsVariable = "DRLREC_NUM_THREADS"
@@ -23,41 +27,52 @@ public enum Engine {
     private static let threads = Atomic<Int>(0)
     private static let selection = Mutex<KernelSelection?>(nil)
 
+    /// One-time set-up, run by the first caller; concurrent first callers wait for it.
+    private static let bootstrap: Void = {
+        _ = selectFastKernel()
+        applyThreadCount(defaultThreadCount())
+    }()
+
     /// Number of threads used by DRLRec's kernels and by OpenBLAS (at least 1).
+    @inlinable
     public static var threadCount: Int {
-        let n = threads.load(ordering: .relaxed)
-        return n > 0 ? n : initializeThreads()
+        ensureConfigured()
+        return currentThreads()
     }
 
-    /// Sets the thread count for DRLRec's kernels and for OpenBLAS.
+    @usableFromInline
+    static func ensureConfigured() { _ = bootstrap }
+
+    @usableFromInline
+    static func currentThreads() -> Int { threads.load(ordering: .relaxed) }
+
+    /// Sets the thread count for DRLRec's kernels and for OpenBLAS. Do not call it while another
+    /// thread is inside a DRLRec or BLAS call.
     public static func setThreadCount(_ count: Int) {
         precondition(count >= 1, "thread count must be at least 1, got \(count)")
+        ensureConfigured()
+        applyThreadCount(count)
+    }
+
+    private static func applyThreadCount(_ count: Int) {
         openblas_set_num_threads(Int32(count))
         threads.store(count, ordering: .relaxed)
     }
 
-    private static func initializeThreads() -> Int {
+    private static func defaultThreadCount() -> Int {
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        var count = cores
-        if let text = getenv(threadsVariable).map({ String(cString: $0) }) {
-            if let n = Int(text), n >= 1 {
-                count = n
-            } else {
-                writeStandardError("drlrec: ignoring \(threadsVariable)=\(text): expected a positive integer\n")
-            }
-        }
-        setThreadCount(count)
-        return count
+        guard let text = getenv(threadsVariable).map({ String(cString: $0) }) else { return cores }
+        if let n = Int(text), n >= 1 { return n }
+        writeStandardError("drlrec: ignoring \(threadsVariable)=\(text): expected a positive integer\n")
+        return cores
     }
 
-    /// Configures the engine in one call: switches OpenBLAS to the fastest kernel the CPU can run
-    /// (unless `OPENBLAS_CORETYPE` was set by the user) and sets the thread count (default:
-    /// `DRLREC_NUM_THREADS`, else the number of cores). Call it before any other BLAS use: OpenBLAS
-    /// cannot switch kernels while another thread is inside it.
+    /// Configures the engine now rather than on first use, optionally with a thread count, and
+    /// returns what it runs on. One line at start-up: `Engine.configure()`.
     @discardableResult
     public static func configure(threads count: Int? = nil) -> EngineInfo {
-        _ = selectFastKernel()
-        if let count { setThreadCount(count) } else { _ = threadCount }
+        ensureConfigured()
+        if let count { applyThreadCount(count) }
         return info
     }
 
@@ -66,7 +81,7 @@ public enum Engine {
     /// it falls back to switching the kernel in-process). Call it first thing in `main`.
     public static func relaunchWithFastKernelIfNeeded() {
         guard getenv("OPENBLAS_CORETYPE") == nil, let target = OpenBLASKernel.upgradeTarget() else {
-            _ = selectFastKernel()
+            ensureConfigured()
             return
         }
         setenv("OPENBLAS_CORETYPE", target, 1)
@@ -75,7 +90,7 @@ public enum Engine {
         // execv returned: no restart possible here. Switch in-process instead.
         unsetenv(relaunchMarkerVariable)
         unsetenv("OPENBLAS_CORETYPE")
-        _ = selectFastKernel()
+        ensureConfigured()
     }
 
     /// Chooses the OpenBLAS kernel once per process and records how it was chosen.
@@ -90,8 +105,6 @@ public enum Engine {
                 result = .environment(requested)
             } else if let target = OpenBLASKernel.upgradeTarget() {
                 if drl_openblas_reload_kernel(target) == 0 {
-                    // Threads are re-applied because the kernel switch resets OpenBLAS's parameters.
-                    if threads.load(ordering: .relaxed) > 0 { openblas_set_num_threads(Int32(threads.load(ordering: .relaxed))) }
                     result = .switchedInProcess(from: loaded, to: OpenBLASKernel.loadedName())
                 } else {
                     result = .unavailable(loaded: loaded, wanted: target)

@@ -19,6 +19,12 @@ public struct LAPACKError: Error, Equatable, Sendable, CustomStringConvertible {
     public let info: Int32
     public let reason: Reason
 
+    public init(routine: String, info: Int32, reason: Reason) {
+        self.routine = routine
+        self.info = info
+        self.reason = reason
+    }
+
     public var description: String {
         switch reason {
         case .illegalArgument(let p): return "\(routine): argument \(p) has an illegal value (info = \(info))"
@@ -40,7 +46,10 @@ public enum LinearAlgebra {
         return a.shape[0]
     }
 
+    /// Checks for NaN/inf (LAPACK would fail obscurely or return garbage) and makes sure the
+    /// engine has chosen its BLAS kernel before LAPACK calls into BLAS.
     static func requireFinite(_ t: Tensor, _ routine: String, _ argument: String) throws {
+        Engine.ensureConfigured()
         let finite = t.withUnsafeBufferPointer { $0.allSatisfy { $0.isFinite } }
         if !finite { throw LAPACKError(routine: routine, info: 0, reason: .nonFiniteInput(argument: argument)) }
     }

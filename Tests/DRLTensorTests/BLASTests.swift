@@ -1,0 +1,97 @@
+import DRLTensor
+import Testing
+
+@Suite struct BLASTests {
+    static let shapes: [(m: Int, k: Int, n: Int)] = [(1, 1, 1), (1, 5, 1), (7, 1, 3), (3, 4, 5), (17, 9, 33), (64, 31, 2), (2, 70, 65)]
+
+    @Test(arguments: [false, true], [false, true])
+    func gemmMatchesNaiveProductForEveryTransposeCombination(transposeA: Bool, transposeB: Bool) {
+        for (index, s) in Self.shapes.enumerated() {
+            let a = randomTensor(transposeA ? Shape(s.k, s.m) : Shape(s.m, s.k), seed: UInt64(10 + index))
+            let b = randomTensor(transposeB ? Shape(s.n, s.k) : Shape(s.k, s.n), seed: UInt64(50 + index))
+            let c0 = randomTensor(Shape(s.m, s.n), seed: UInt64(90 + index))
+            let opA = transposeA ? Matrix(a).transposed : Matrix(a)
+            let opB = transposeB ? Matrix(b).transposed : Matrix(b)
+            let product = opA * opB
+            // Plain product.
+            var c = Tensor(zeros: Shape(s.m, s.n))
+            matmul(a, b, into: &c, transposeA: transposeA, transposeB: transposeB)
+            #expect(Matrix(c).maxAbsDifference(product) < 1e-5 * Double(s.k + 1), "shape \(s)")
+            // alpha/beta accumulation into an existing output.
+            var acc = c0
+            gemm(a, b, into: &acc, transposeA: transposeA, transposeB: transposeB, alpha: -0.5, beta: 2)
+            let expected = Matrix(rows: s.m, cols: s.n,
+                                  values: zip(product.values, c0.scalars).map { -0.5 * $0 + 2 * Double($1) })
+            #expect(Matrix(acc).maxAbsDifference(expected) < 1e-5 * Double(s.k + 1), "shape \(s)")
+            // Allocating form.
+            let fresh = matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+            #expect(fresh.shape == Shape(s.m, s.n) && fresh == c)
+        }
+    }
+
+    @Test func matmulKeepsLeadingDimensionsOfAHigherRankInput() {
+        let x = randomTensor(Shape(2, 3, 4), seed: 1)
+        let w = randomTensor(Shape(4, 5), seed: 2)
+        let y = matmul(x, w)
+        #expect(y.shape == Shape(2, 3, 5))
+        let reference = Matrix(x) * Matrix(w)
+        #expect(Matrix(y).maxAbsDifference(reference) < 1e-5)
+    }
+
+    @Test(arguments: [false, true], [false, true])
+    func batchedGemmMatchesPerItemProducts(transposeA: Bool, transposeB: Bool) {
+        for (batch, m, k, n) in [(1, 1, 1, 1), (5, 3, 4, 2), (24, 30, 32, 30), (3, 70, 80, 90)] {
+            let a = randomTensor(transposeA ? Shape(batch, k, m) : Shape(batch, m, k), seed: 3)
+            let b = randomTensor(transposeB ? Shape(batch, n, k) : Shape(batch, k, n), seed: 4)
+            let shared = randomTensor(transposeB ? Shape(n, k) : Shape(k, n), seed: 5)
+            var c = randomTensor(Shape(batch, m, n), seed: 6)
+            var cShared = Tensor(zeros: Shape(batch, m, n))
+            let c0 = c
+            batchedGemm(a, b, into: &c, transposeA: transposeA, transposeB: transposeB, alpha: 1.5, beta: 1)
+            batchedGemm(a, shared, into: &cShared, transposeA: transposeA, transposeB: transposeB)
+            for i in 0..<batch {
+                let opA = transposeA ? Matrix(a[row: i]).transposed : Matrix(a[row: i])
+                let opB = transposeB ? Matrix(b[row: i]).transposed : Matrix(b[row: i])
+                let opS = transposeB ? Matrix(shared).transposed : Matrix(shared)
+                let expected = Matrix(rows: m, cols: n,
+                                      values: zip((opA * opB).values, c0[row: i].scalars).map { 1.5 * $0 + Double($1) })
+                #expect(Matrix(c[row: i]).maxAbsDifference(expected) < 1e-4, "batch item \(i) of \(batch)x\(m)x\(k)x\(n)")
+                #expect(Matrix(cShared[row: i]).maxAbsDifference(opA * opS) < 1e-4)
+            }
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func gemvMatchesNaiveProduct(transposeA: Bool) {
+        for (rows, cols) in [(1, 1), (1, 7), (9, 1), (13, 6), (40, 65)] {
+            let a = randomTensor(Shape(rows, cols), seed: 7)
+            let (inLen, outLen) = transposeA ? (rows, cols) : (cols, rows)
+            let x = randomTensor(Shape(inLen), seed: 8)
+            let y0 = randomTensor(Shape(outLen), seed: 9)
+            var y = y0
+            gemv(a, x, into: &y, transposeA: transposeA, alpha: 2, beta: -1)
+            let op = transposeA ? Matrix(a).transposed : Matrix(a)
+            let ax = op * Matrix(rows: inLen, cols: 1, values: x.scalars.map(Double.init))
+            for i in 0..<outLen { expectClose(y[flat: i], 2 * ax.values[i] - Double(y0[flat: i]), rel: 1e-5, abs: 1e-5) }
+        }
+    }
+
+    @Test func levelOneRoutinesMatchNaiveLoops() {
+        for n in [1, 2, 17, 1000] {
+            let x = randomTensor(Shape(n), seed: 11), y0 = randomTensor(Shape(n), seed: 12)
+            var y = y0
+            axpy(0.25, x, &y)
+            #expect(maxScaledError(y.scalars, zip(x.scalars, y0.scalars).map { 0.25 * Double($0) + Double($1) }) < 1e-6)
+            var z = x
+            scal(-3, &z)
+            #expect(maxScaledError(z.scalars, x.scalars.map { -3 * Double($0) }) < 1e-6)
+            let d = zip(x.scalars, y0.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            expectClose(dot(x, y0), d, rel: 1e-5, abs: 1e-5)
+            let norm = x.scalars.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            expectClose(nrm2(x), norm, rel: 1e-6, abs: 1e-7)
+        }
+        // nrm2 does not overflow where the naive sum of squares would.
+        let big = Tensor(shape: Shape(2), scalars: [3e30, 4e30])
+        expectClose(nrm2(big), 5e30, rel: 1e-6)
+    }
+}
