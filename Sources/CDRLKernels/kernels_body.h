@@ -24,6 +24,7 @@
 #define hsum K(hsum)
 #define hmax K(hmax)
 #define v_exp K(v_exp)
+#define v_exp_nonpositive K(v_exp_nonpositive)
 #define v_log K(v_log)
 #define v_tanh K(v_tanh)
 #define v_sigmoid K(v_sigmoid)
@@ -132,6 +133,9 @@ DRL_TARGET static void K(column_sums)(const float *x, float *out, long rows, lon
     }
 }
 
+// A row holding NaN or +inf (where x - max is undefined) becomes NaN, as in PyTorch.
+DRL_VEC int K(row_is_undefined)(float m) { return m != m || m == INFINITY; }
+
 DRL_TARGET static void K(softmax_rows)(const float *x, float *y, long rows, long cols) {
     for (long r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
@@ -141,22 +145,26 @@ DRL_TARGET static void K(softmax_rows)(const float *x, float *y, long rows, long
             memset(yr, 0, (size_t)cols * sizeof(float));
             continue;
         }
+        if (K(row_is_undefined)(m)) {
+            for (long i = 0; i < cols; i++) yr[i] = NAN;
+            continue;
+        }
         vf acc0 = 0.0f, acc1 = 0.0f;
         long i = 0;
         for (; i + 2 * VW <= cols; i += 2 * VW) {
-            vf e0 = v_exp(ld(xr + i) - m), e1 = v_exp(ld(xr + i + VW) - m);
+            vf e0 = v_exp_nonpositive(ld(xr + i) - m), e1 = v_exp_nonpositive(ld(xr + i + VW) - m);
             st(yr + i, e0);
             st(yr + i + VW, e1);
             acc0 += e0;
             acc1 += e1;
         }
         for (; i + VW <= cols; i += VW) {
-            vf e = v_exp(ld(xr + i) - m);
+            vf e = v_exp_nonpositive(ld(xr + i) - m);
             st(yr + i, e);
             acc0 += e;
         }
         if (i < cols) {
-            vf e = v_exp(ld_part(xr + i, cols - i, -INFINITY) - m);
+            vf e = v_exp_nonpositive(ld_part(xr + i, cols - i, -INFINITY) - m);
             st_part(yr + i, e, cols - i);
             acc1 += e;
         }
@@ -171,18 +179,18 @@ DRL_TARGET static void K(log_softmax_rows)(const float *x, float *y, long rows, 
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
         float m = K(max)(xr, cols);
-        if (m == -INFINITY) {
-            for (long i = 0; i < cols; i++) yr[i] = -INFINITY;
+        if (m == -INFINITY || K(row_is_undefined)(m)) {
+            for (long i = 0; i < cols; i++) yr[i] = m == -INFINITY ? -INFINITY : NAN;
             continue;
         }
         vf acc0 = 0.0f, acc1 = 0.0f;
         long i = 0;
         for (; i + 2 * VW <= cols; i += 2 * VW) {
-            acc0 += v_exp(ld(xr + i) - m);
-            acc1 += v_exp(ld(xr + i + VW) - m);
+            acc0 += v_exp_nonpositive(ld(xr + i) - m);
+            acc1 += v_exp_nonpositive(ld(xr + i + VW) - m);
         }
-        for (; i + VW <= cols; i += VW) acc0 += v_exp(ld(xr + i) - m);
-        if (i < cols) acc1 += v_exp(ld_part(xr + i, cols - i, -INFINITY) - m);
+        for (; i + VW <= cols; i += VW) acc0 += v_exp_nonpositive(ld(xr + i) - m);
+        if (i < cols) acc1 += v_exp_nonpositive(ld_part(xr + i, cols - i, -INFINITY) - m);
         // (x - max) - log(sum) keeps log(sum) even when max is so large that max + log(sum) rounds.
         float log_sum = logf(hsum(acc0 + acc1));
         for (i = 0; i + VW <= cols; i += VW) st(yr + i, (ld(xr + i) - m) - log_sum);
@@ -272,6 +280,7 @@ static const drl_kernel_table K(table) = {
 #undef hsum
 #undef hmax
 #undef v_exp
+#undef v_exp_nonpositive
 #undef v_log
 #undef v_tanh
 #undef v_sigmoid

@@ -62,6 +62,24 @@ DRL_VEC vf v_exp(vf x) {
     return sel(x != x, x, e);
 }
 
+// exp for t <= 0 that is never NaN (softmax's x - max): one clamp, a single 2^n scale, and exact 0
+// below the normal range. About a fifth cheaper than v_exp.
+DRL_VEC vf v_exp_nonpositive(vf t) {
+    vf tc = vmax(t, -87.3365479f);
+    vf n = (tc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    vf r = vfma(n, -0.693359375f, tc);
+    r = vfma(n, 2.12194440e-4f, r);
+    vf p = 1.9875691500e-4f;
+    p = vfma(p, r, 1.3981999507e-3f);
+    p = vfma(p, r, 8.3334519073e-3f);
+    p = vfma(p, r, 4.1665795894e-2f);
+    p = vfma(p, r, 1.6666665459e-1f);
+    p = vfma(p, r, 5.0000001201e-1f);
+    vf e = vfma(p, r * r, r + 1.0f);
+    e = e * (vf)((__builtin_convertvector(n, vi) + 127) << 23);
+    return sel(t < -87.3365479f, (vf)0.0f, e);
+}
+
 // Natural log: exponent/mantissa split and a degree-9 polynomial on [sqrt(1/2), sqrt(2)).
 // log(0) = -inf, log(x<0) = NaN, log(inf) = inf; denormals are handled.
 DRL_VEC vf v_log(vf x) {

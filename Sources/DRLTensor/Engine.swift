@@ -93,6 +93,25 @@ public enum Engine {
         ensureConfigured()
     }
 
+    /// One core's peak fp32 rate in GFLOP/s, measured with a loop of independent vector FMAs for
+    /// about `milliseconds` (the best of five runs): the roofline for GEMM figures. Nil on CPUs
+    /// without AVX2 or AVX-512.
+    public static func measurePeakGFLOPS(milliseconds: Double = 100) -> Double? {
+        var best = 0.0
+        var iterations = 100_000
+        for _ in 0..<5 {
+            var start = timespec(), end = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &start)
+            let flop = drl_fma_loop(iterations)
+            clock_gettime(CLOCK_MONOTONIC, &end)
+            guard flop > 0 else { return nil }
+            let seconds = Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9
+            best = max(best, flop / seconds / 1e9)
+            iterations = max(1, Int(Double(iterations) * milliseconds / 5 / 1000 / max(seconds, 1e-6)))
+        }
+        return best
+    }
+
     /// Chooses the OpenBLAS kernel once per process and records how it was chosen.
     static func selectFastKernel() -> KernelSelection {
         selection.withLock { chosen in

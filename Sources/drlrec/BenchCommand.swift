@@ -44,13 +44,18 @@ struct CoreBenchCommand: ParsableCommand {
     func run() {
         let bench = CoreBenchmarks(samples: samples, sampleSeconds: sampleMilliseconds / 1000)
         let info = Engine.info
+        let peak = Engine.measurePeakGFLOPS()
         if !json {
             print("OpenBLAS kernel: \(info.kernelSelection); vector kernels: \(info.vectorISA)")
             print("medians of \(samples) samples\n")
         }
+        if let peak {
+            let result = BenchResult(name: "fma_peak", value: peak, unit: "GFLOP/s")
+            print(json ? result.jsonLine(threads: 1) : result.tableLine(threads: 1))
+        }
         for t in parsedThreads! {
             Engine.setThreadCount(t)
-            for result in bench.runAll() {
+            for result in bench.runAll(peak: peak) {
                 print(json ? result.jsonLine(threads: t) : result.tableLine(threads: t))
             }
         }

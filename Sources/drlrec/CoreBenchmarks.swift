@@ -14,6 +14,8 @@ struct BenchResult {
     var rawGFLOPS: Double? = nil
     /// For elementwise kernels: billions of elements per second.
     var gelemPerSecond: Double? = nil
+    /// For matmuls: the rate as a fraction of the measured FMA peak of the threads used.
+    var peakFraction: Double? = nil
 
     func jsonLine(threads: Int) -> String {
         var fields: [(String, JSONLine.Value)] = [
@@ -24,17 +26,20 @@ struct BenchResult {
             fields.append(("ratio", .double(rounded(value / raw, places: 4))))
         }
         if let g = gelemPerSecond { fields.append(("gelem_per_s", .double(rounded(g, places: 3)))) }
+        if let p = peakFraction { fields.append(("peak_fraction", .double(rounded(p, places: 3)))) }
         return JSONLine(fields).text
     }
 
     func tableLine(threads: Int) -> String {
-        var line = pad(name, 28) + " threads \(threads)  " + pad(String(format3(value)) + " " + unit, 18)
+        let shown = format3(value, places: unit == "ms" ? 3 : 1)
+        var line = pad(name, 28) + " threads \(threads)  " + pad(shown + " " + unit, 18)
         if let raw = rawGFLOPS { line += "  cblas \(format3(raw)) GFLOP/s  ratio \(format3(value / raw, places: 3))" }
         if let g = gelemPerSecond { line += "  \(format3(g, places: 2)) Gelem/s" }
+        if let p = peakFraction { line += "  \(format3(p * 100, places: 0))% of peak" }
         return line
     }
 
-    private func rounded(_ x: Double, places: Int = 2) -> Double {
+    private func rounded(_ x: Double, places: Int = 3) -> Double {
         var scale = 1.0
         for _ in 0..<places { scale *= 10 }
         return (x * scale).rounded() / scale
@@ -54,8 +59,13 @@ struct CoreBenchmarks {
     let samples: Int
     let sampleSeconds: Double
 
-    func runAll() -> [BenchResult] {
+    /// All measurements at the engine's current thread count; `peak` is one core's FMA peak.
+    func runAll(peak: Double?) -> [BenchResult] {
         var results = Self.gemmShapes.map { gemm(m: $0.m, k: $0.k, n: $0.n) }
+        if let peak {
+            let threads = Double(Engine.threadCount)
+            for i in results.indices { results[i].peakFraction = results[i].value / (peak * threads) }
+        }
         results.append(contentsOf: kernels())
         return results
     }

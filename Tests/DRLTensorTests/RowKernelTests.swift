@@ -67,11 +67,13 @@ func rows(_ t: Tensor) -> [[Float]] {
         #expect(ly[2, 2] == 0 && ly[2, 0] == -3e38 - 1)
     }
 
-    @Test func nanPoisonsOnlyItsOwnRow() {
-        let x = Tensor(shape: Shape(2, 4), scalars: [1, .nan, 2, 3, 1, 2, 3, 4])
+    @Test func nanOrPlusInfinityPoisonsOnlyItsOwnRow() {
+        // +inf - max is undefined, so such a row is NaN too (as in PyTorch).
+        let x = Tensor(shape: Shape(3, 4), scalars: [1, .nan, 2, 3, 1, 2, 3, 4, 0, .infinity, 1, 2])
         let y = softmax(x), ly = logSoftmax(x)
-        #expect(rows(y)[0].allSatisfy { $0.isNaN } && rows(ly)[0].allSatisfy { $0.isNaN })
+        for r in [0, 2] { #expect(rows(y)[r].allSatisfy { $0.isNaN } && rows(ly)[r].allSatisfy { $0.isNaN }, "row \(r)") }
         #expect(maxScaledError(rows(y)[1], referenceSoftmax([1, 2, 3, 4])) < 1e-6)
+        #expect(maxScaledError(rows(ly)[1], referenceLogSoftmax([1, 2, 3, 4])) < 1e-6)
     }
 
     @Test func softmaxBackwardMatchesJacobianProductAndFiniteDifferences() {

@@ -60,6 +60,11 @@ void drl_row_maxes(const float *x, float *out, long rows, long cols);
 // out[c] = sum over rows of x[r * stride + c], c < cols (+ out[c] when accumulate != 0).
 void drl_column_sums(const float *x, float *out, long rows, long cols, long stride, int accumulate);
 
+// Runs `iterations` rounds of twelve independent vector FMAs at the widest width the CPU supports
+// and returns the floating-point operations done (0 where no such loop exists). Timing it gives
+// one core's peak FLOP rate: the roofline that GEMM figures are compared against.
+double drl_fma_loop(long iterations);
+
 // OpenBLAS run-time kernel control (DYNAMIC_ARCH builds). Returns 0 on success, -1 when the loaded
 // OpenBLAS cannot switch kernels at run time.
 int drl_openblas_reload_kernel(const char *coretype);

@@ -1,0 +1,30 @@
+# DRLRec: `make run` builds the CLI and runs the default job; `make test` runs the tests.
+# Both install the system libraries first when they are missing (scripts/install-deps.sh).
+
+SWIFT ?= swift
+DRLREC := .build/release/drlrec
+
+.PHONY: run test build deps bench benchmarks clean
+
+run: build
+	$(DRLREC) info
+	$(DRLREC) bench core
+
+test: deps
+	$(SWIFT) test
+
+build: deps
+	$(SWIFT) build -c release --product drlrec
+
+deps:
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "DRLRec needs the Swift 6.1+ toolchain (swift.org/install); 'swift' is not on PATH." >&2; exit 1; }
+	@scripts/install-deps.sh
+
+bench: build
+	$(DRLREC) bench core --json
+
+benchmarks: deps
+	cd Benchmarks && $(SWIFT) package benchmark
+
+clean:
+	rm -rf .build Benchmarks/.build
