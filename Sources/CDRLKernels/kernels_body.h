@@ -25,6 +25,7 @@
 #define hmax K(hmax)
 #define v_exp K(v_exp)
 #define v_exp_nonpositive K(v_exp_nonpositive)
+#define v_exp_saturating K(v_exp_saturating)
 #define v_log K(v_log)
 #define v_tanh K(v_tanh)
 #define v_sigmoid K(v_sigmoid)
@@ -281,6 +282,7 @@ static const drl_kernel_table K(table) = {
 #undef hmax
 #undef v_exp
 #undef v_exp_nonpositive
+#undef v_exp_saturating
 #undef v_log
 #undef v_tanh
 #undef v_sigmoid

@@ -80,6 +80,24 @@ DRL_VEC vf v_exp_nonpositive(vf t) {
     return sel(t < -87.3365479f, (vf)0.0f, e);
 }
 
+// exp with its argument clamped to [-87.3, 88.3], so 2^n needs one scale and no special cases:
+// results saturate at about 1.2e-38 and 2.1e38 instead of reaching 0 and inf. For callers that
+// only ever use 1 + exp(t) or 1 / (1 + exp(t)), where saturation changes nothing that matters.
+DRL_VEC vf v_exp_saturating(vf t) {
+    vf tc = vmin(vmax(t, -87.3365479f), 88.3762626f);
+    vf n = (tc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    vf r = vfma(n, -0.693359375f, tc);
+    r = vfma(n, 2.12194440e-4f, r);
+    vf p = 1.9875691500e-4f;
+    p = vfma(p, r, 1.3981999507e-3f);
+    p = vfma(p, r, 8.3334519073e-3f);
+    p = vfma(p, r, 4.1665795894e-2f);
+    p = vfma(p, r, 1.6666665459e-1f);
+    p = vfma(p, r, 5.0000001201e-1f);
+    vf e = vfma(p, r * r, r + 1.0f);
+    return e * (vf)((__builtin_convertvector(n, vi) + 127) << 23);
+}
+
 // Natural log: exponent/mantissa split and a degree-9 polynomial on [sqrt(1/2), sqrt(2)).
 // log(0) = -inf, log(x<0) = NaN, log(inf) = inf; denormals are handled.
 DRL_VEC vf v_log(vf x) {
@@ -143,14 +161,14 @@ DRL_VEC vf v_softplus(vf x) {
 // GELU, tanh form: 0.5 x (1 + tanh(u)) = x * sigmoid(2u), u = sqrt(2/pi)(x + 0.044715 x^3).
 DRL_VEC vf v_gelu(vf x) {
     vf u = DRL_GELU_K0 * vfma(DRL_GELU_K1 * x * x, x, x);
-    vf y = x / (1.0f + v_exp(-2.0f * u));
+    vf y = x / (1.0f + v_exp_saturating(-2.0f * u));
     return sel(x < -20.0f, (vf)0.0f, y);
 }
 
 DRL_VEC vf v_gelu_derivative(vf x) {
     vf x2 = x * x;
     vf u = DRL_GELU_K0 * vfma(DRL_GELU_K1 * x2, x, x);
-    vf e = v_exp(-2.0f * u);
+    vf e = v_exp_saturating(-2.0f * u);
     vf s = 1.0f / (1.0f + e);
     // s(1 - s), with 1 - s = e·s where s is near 1 (no cancellation).
     vf s_complement = sel(e <= 1.0f, e * s, 1.0f - s);
