@@ -182,19 +182,21 @@ func registerKernels() {
 
     // One fixture shared by the kernel benchmarks, built by the first setup that needs it.
     var shared: KernelFixture?
-    let prepare = {
-        Engine.setThreadCount(1)
+    let prepare = { (threads: Int) in
+        Engine.setThreadCount(threads)
         if shared == nil { shared = KernelFixture() }
     }
 
-    Benchmark("softmax.into 4096x1682", configuration: config) { benchmark in
-        let f = shared!
-        measure(benchmark, work: Double(f.logits.count), metric: elementsPerSecond) {
-            softmax(f.logits, into: &f.probabilities)
+    for threads in [1, 2] {
+        Benchmark("softmax.into 4096x1682 t\(threads)", configuration: config) { benchmark in
+            let f = shared!
+            measure(benchmark, work: Double(f.logits.count), metric: elementsPerSecond) {
+                softmax(f.logits, into: &f.probabilities)
+            }
+            blackHole(f.probabilities)
+        } setup: {
+            prepare(threads)
         }
-        blackHole(f.probabilities)
-    } setup: {
-        prepare()
     }
 
     // In-place forms overwrite their input, so each iteration restores it from the pristine
@@ -208,17 +210,19 @@ func registerKernels() {
         }
         blackHole(f.softmaxWork)
     } setup: {
-        prepare()
+        prepare(1)
     }
 
-    Benchmark("gelu.into 1M", configuration: config) { benchmark in
-        let f = shared!
-        measure(benchmark, work: Double(f.x.count), metric: elementsPerSecond) {
-            Activation.gelu.forward(f.x, into: &f.y)
+    for threads in [1, 2] {
+        Benchmark("gelu.into 1M t\(threads)", configuration: config) { benchmark in
+            let f = shared!
+            measure(benchmark, work: Double(f.x.count), metric: elementsPerSecond) {
+                Activation.gelu.forward(f.x, into: &f.y)
+            }
+            blackHole(f.y)
+        } setup: {
+            prepare(threads)
         }
-        blackHole(f.y)
-    } setup: {
-        prepare()
     }
 
     Benchmark("gelu.inPlace 1M", configuration: config) { benchmark in
@@ -230,16 +234,18 @@ func registerKernels() {
         }
         blackHole(f.geluWork)
     } setup: {
-        prepare()
+        prepare(1)
     }
 
-    Benchmark("layerNorm.into 4096x256", configuration: config) { benchmark in
-        let f = shared!
-        measure(benchmark, work: Double(f.h.count), metric: elementsPerSecond) {
-            layerNorm(f.h, gamma: f.gamma, beta: f.beta, into: &f.normalized, mean: &f.mean, rstd: &f.rstd)
+    for threads in [1, 2] {
+        Benchmark("layerNorm.into 4096x256 t\(threads)", configuration: config) { benchmark in
+            let f = shared!
+            measure(benchmark, work: Double(f.h.count), metric: elementsPerSecond) {
+                layerNorm(f.h, gamma: f.gamma, beta: f.beta, into: &f.normalized, mean: &f.mean, rstd: &f.rstd)
+            }
+            blackHole(f.normalized)
+        } setup: {
+            prepare(threads)
         }
-        blackHole(f.normalized)
-    } setup: {
-        prepare()
     }
 }
