@@ -52,38 +52,55 @@ public enum Activation: String, Sendable, CaseIterable {
         return d
     }
 
-    /// Elements per chunk cost: exp-class kernels are compute-bound, relu is memory-bound.
+    /// Cost of one element relative to a memory-bound loop: exp-class kernels are compute-bound.
     var workPerElement: Int { self == .relu ? 1 : 4 }
 
     func run(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forChunks(count: count, workPerItem: workPerElement) { r in
-            let n = r.count, xs = x + r.lowerBound, ys = y + r.lowerBound
-            switch self {
-            case .relu: for i in 0..<n { let v = xs[i]; ys[i] = v < 0 ? 0 : v }  // NaN passes through
-            case .gelu: drl_gelu(xs, ys, n)
-            case .tanh: drl_tanh(xs, ys, n)
-            case .sigmoid: drl_sigmoid(xs, ys, n)
-            case .softplus: drl_softplus(xs, ys, n)
-            case .exp: drl_exp(xs, ys, n)
-            case .log: drl_log(xs, ys, n)
-            }
-        }
+        Parallel.run(ActivationTask(activation: self, x: x, y: y), count: count, workPerItem: workPerElement)
     }
 
     func runBackward(_ x: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
                      _ dx: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forChunks(count: count, workPerItem: workPerElement) { r in
-            let n = r.count, o = r.lowerBound
-            let xs = x + o, gs = dy + o, ds = dx + o
-            switch self {
-            case .relu: for i in 0..<n { ds[i] = xs[i] > 0 ? gs[i] : 0 }
-            case .gelu: drl_gelu_backward(xs, gs, ds, n)
-            case .tanh: drl_tanh_backward(xs, gs, ds, n)
-            case .sigmoid: drl_sigmoid_backward(xs, gs, ds, n)
-            case .softplus: drl_softplus_backward(xs, gs, ds, n)
-            case .exp: drl_exp_backward(xs, gs, ds, n)
-            case .log: drl_log_backward(xs, gs, ds, n)
-            }
+        Parallel.run(ActivationBackwardTask(activation: self, x: x, dy: dy, dx: dx), count: count,
+                     workPerItem: workPerElement)
+    }
+}
+
+/// y = f(x) over a range of elements; y may be x.
+struct ActivationTask: ParallelTask {
+    let activation: Activation
+    let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+
+    func run(_ items: Range<Int>) {
+        let n = items.count, xs = x + items.lowerBound, ys = y + items.lowerBound
+        switch activation {
+        case .relu: for i in 0..<n { let v = xs[i]; ys[i] = v < 0 ? 0 : v }  // NaN passes through
+        case .gelu: drl_gelu(xs, ys, n)
+        case .tanh: drl_tanh(xs, ys, n)
+        case .sigmoid: drl_sigmoid(xs, ys, n)
+        case .softplus: drl_softplus(xs, ys, n)
+        case .exp: drl_exp(xs, ys, n)
+        case .log: drl_log(xs, ys, n)
+        }
+    }
+}
+
+/// dx = dy * f'(x) over a range of elements; dx may be dy.
+struct ActivationBackwardTask: ParallelTask {
+    let activation: Activation
+    let x: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>
+
+    func run(_ items: Range<Int>) {
+        let n = items.count, o = items.lowerBound
+        let xs = x + o, gs = dy + o, ds = dx + o
+        switch activation {
+        case .relu: for i in 0..<n { ds[i] = xs[i] > 0 ? gs[i] : 0 }
+        case .gelu: drl_gelu_backward(xs, gs, ds, n)
+        case .tanh: drl_tanh_backward(xs, gs, ds, n)
+        case .sigmoid: drl_sigmoid_backward(xs, gs, ds, n)
+        case .softplus: drl_softplus_backward(xs, gs, ds, n)
+        case .exp: drl_exp_backward(xs, gs, ds, n)
+        case .log: drl_log_backward(xs, gs, ds, n)
         }
     }
 }

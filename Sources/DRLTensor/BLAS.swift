@@ -71,19 +71,30 @@ public func batchedGemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transpos
     precondition(c.shape[1] == m && c.shape[2] == n, "batchedGemm output \(c.shape) should be [\(batch), \(m), \(n)]")
     Engine.ensureConfigured()
     c.makeUnique()
-    let aStride = a.shape.rowStride, bStride = b.rank == 3 ? b.shape.rowStride : 0, cStride = c.shape.rowStride
-    let pa = a.basePointer, pb = b.basePointer, pc = c.basePointer
-    let lda = Int32(max(a.shape[2], 1)), ldb = Int32(max(bCols, 1)), ldc = Int32(max(n, 1))
-    let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
-    let (m32, n32, k32) = (blasInt(m, "M"), blasInt(n, "N"), blasInt(k, "K"))
-    // OpenBLAS itself threads products above 64^3; below that, split the batch across threads.
+    let task = BatchedGemmTask(
+        a: a.basePointer, b: b.basePointer, c: c.basePointer,
+        aStride: a.shape.rowStride, bStride: b.rank == 3 ? b.shape.rowStride : 0, cStride: c.shape.rowStride,
+        lda: blasInt(max(a.shape[2], 1), "lda"), ldb: blasInt(max(bCols, 1), "ldb"), ldc: blasInt(max(n, 1), "ldc"),
+        transA: transposeA ? CblasTrans : CblasNoTrans, transB: transposeB ? CblasTrans : CblasNoTrans,
+        m: blasInt(m, "M"), n: blasInt(n, "N"), k: blasInt(k, "K"), alpha: alpha, beta: beta)
+    // OpenBLAS threads products above 64^3 itself; below that, the batch is split across threads.
     let small = m * n * k <= 64 * 64 * 64
-    withExtendedLifetime((a, b)) {
-        Parallel.forChunks(count: batch, workPerItem: m * n * k / 8, threaded: small) { items in
-            for i in items {
-                cblas_sgemm(CblasRowMajor, ta, tb, m32, n32, k32, alpha, pa + i * aStride, lda, pb + i * bStride, ldb,
-                            beta, pc + i * cStride, ldc)
-            }
+    withExtendedLifetime((a, b)) { Parallel.run(task, count: batch, workPerItem: m * n * k / 8, threaded: small) }
+}
+
+/// One single-threaded-sized GEMM per batch item, for a range of items.
+struct BatchedGemmTask: ParallelTask {
+    let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
+    let aStride: Int, bStride: Int, cStride: Int
+    let lda: Int32, ldb: Int32, ldc: Int32
+    let transA: CBLAS_TRANSPOSE, transB: CBLAS_TRANSPOSE
+    let m: Int32, n: Int32, k: Int32
+    let alpha: Float, beta: Float
+
+    func run(_ items: Range<Int>) {
+        for i in items {
+            cblas_sgemm(CblasRowMajor, transA, transB, m, n, k, alpha, a + i * aStride, lda, b + i * bStride, ldb,
+                        beta, c + i * cStride, ldc)
         }
     }
 }

@@ -13,16 +13,22 @@ public func gatherRows(_ table: Tensor, indices: [Int32], into out: inout Tensor
                  "gatherRows: \(indices.count) rows of \(table.shape) do not fit output \(out.shape)")
     let rows = table.shape[0], width = table.shape.rowStride
     out.makeUnique()
-    let pt = table.basePointer, po = out.basePointer
+    let (pt, po) = (table.basePointer, out.basePointer)
     withExtendedLifetime(table) {
         indices.withUnsafeBufferPointer { ix in
-            Parallel.forChunks(count: ix.count, workPerItem: width) { r in
-                for i in r {
-                    checkIndex(ix[i], at: i, rows: rows, "gatherRows")
-                    (po + i * width).update(from: pt + Int(ix[i]) * width, count: width)
-                }
-            }
+            for i in 0..<ix.count { checkIndex(ix[i], at: i, rows: rows, "gatherRows") }
+            let task = GatherTask(table: pt, indices: ix.baseAddress!, out: po, width: width)
+            Parallel.run(task, count: ix.count, workPerItem: width)
         }
+    }
+}
+
+/// Copies the indexed table rows for a range of output rows.
+struct GatherTask: ParallelTask {
+    let table: UnsafePointer<Float>, indices: UnsafePointer<Int32>, out: UnsafeMutablePointer<Float>, width: Int
+
+    func run(_ items: Range<Int>) {
+        for i in items { (out + i * width).update(from: table + Int(indices[i]) * width, count: width) }
     }
 }
 
@@ -38,16 +44,27 @@ public func scatterAddRows(_ source: Tensor, indices: [Int32], into table: inout
     let padding = paddingIndex ?? -1
     withExtendedLifetime(source) {
         indices.withUnsafeBufferPointer { ix in
-            for i in 0..<ix.count { if ix[i] != padding { checkIndex(ix[i], at: i, rows: rows, "scatterAddRows") } }
-            // Threads split the feature columns, so repeated indices never race.
-            let blocks = (width + 15) / 16
-            Parallel.forChunks(count: blocks, workPerItem: ix.count * 16) { r in
-                let c0 = r.lowerBound * 16, c1 = Swift.min(width, r.upperBound * 16)
-                for i in 0..<ix.count where ix[i] != padding {
-                    let src = ps + i * width, dst = pt + Int(ix[i]) * width
-                    for c in c0..<c1 { dst[c] += src[c] }
-                }
-            }
+            for i in 0..<ix.count where ix[i] != padding { checkIndex(ix[i], at: i, rows: rows, "scatterAddRows") }
+            let task = ScatterAddTask(source: ps, indices: ix.baseAddress!, count: ix.count, table: pt, width: width,
+                                      padding: padding)
+            let blocks = (width + ScatterAddTask.blockWidth - 1) / ScatterAddTask.blockWidth
+            Parallel.run(task, count: blocks, workPerItem: ix.count * ScatterAddTask.blockWidth)
+        }
+    }
+}
+
+/// Adds source rows into the indexed table rows, for a range of 16-column blocks: threads split the
+/// feature columns, so repeated indices never race.
+struct ScatterAddTask: ParallelTask {
+    static let blockWidth = 16
+    let source: UnsafePointer<Float>, indices: UnsafePointer<Int32>, count: Int
+    let table: UnsafeMutablePointer<Float>, width: Int, padding: Int32
+
+    func run(_ blocks: Range<Int>) {
+        let c0 = blocks.lowerBound * Self.blockWidth, c1 = Swift.min(width, blocks.upperBound * Self.blockWidth)
+        for i in 0..<count where indices[i] != padding {
+            let src = source + i * width, dst = table + Int(indices[i]) * width
+            for c in c0..<c1 { dst[c] += src[c] }
         }
     }
 }

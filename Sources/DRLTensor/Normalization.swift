@@ -20,19 +20,27 @@ public func layerNormStatistics(_ x: Tensor, epsilon: Float = 1e-5, mean: inout 
     runLayerNorm(x, nil, nil, epsilon, nil, rows, cols, &mean, &rstd)
 }
 
-func runLayerNorm(_ x: Tensor, _ gamma: Tensor?, _ beta: Tensor?, _ epsilon: Float, _ py: UnsafeMutablePointer<Float>?,
+/// LayerNorm (or its statistics only, when y is nil) for a range of rows.
+struct LayerNormTask: ParallelTask {
+    let x: UnsafePointer<Float>, gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?
+    let y: UnsafeMutablePointer<Float>?, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>
+    let cols: Int, epsilon: Float
+
+    func run(_ rows: Range<Int>) {
+        let o = rows.lowerBound * cols
+        drl_layernorm_rows(x + o, gamma, beta, y.map { $0 + o }, mean + rows.lowerBound, rstd + rows.lowerBound,
+                           rows.count, cols, epsilon)
+    }
+}
+
+func runLayerNorm(_ x: Tensor, _ gamma: Tensor?, _ beta: Tensor?, _ epsilon: Float, _ y: UnsafeMutablePointer<Float>?,
                   _ rows: Int, _ cols: Int, _ mean: inout Tensor, _ rstd: inout Tensor) {
     precondition(mean.count == rows && rstd.count == rows,
                  "layerNorm: mean \(mean.shape) and rstd \(rstd.shape) need \(rows) elements for input \(x.shape)")
     precondition(epsilon >= 0, "layerNorm: epsilon must be non-negative, got \(epsilon)")
     mean.makeUnique()
     rstd.makeUnique()
-    let px = x.basePointer, pm = mean.basePointer, pr = rstd.basePointer
-    let pg = gamma?.basePointer, pb = beta?.basePointer
-    withExtendedLifetime((x, gamma, beta)) {
-        Parallel.forChunks(count: rows, workPerItem: cols * 2) { r in
-            let o = r.lowerBound * cols
-            drl_layernorm_rows(px + o, pg, pb, py.map { $0 + o }, pm + r.lowerBound, pr + r.lowerBound, r.count, cols, epsilon)
-        }
-    }
+    let task = LayerNormTask(x: x.basePointer, gamma: gamma?.basePointer, beta: beta?.basePointer, y: y,
+                             mean: mean.basePointer, rstd: rstd.basePointer, cols: cols, epsilon: epsilon)
+    withExtendedLifetime((x, gamma, beta)) { Parallel.run(task, count: rows, workPerItem: cols * 2) }
 }

@@ -4,26 +4,63 @@ import CDRLKernels
 // the tensor seen as a matrix) and over the leading dimensions ("column" reductions: one value
 // per column, e.g. a bias gradient).
 
+/// Partial sums of `chunks` equal slices of x, one per output slot.
+struct PartialSumTask: ParallelTask {
+    let x: UnsafePointer<Float>, count: Int, chunks: Int
+    let partials: UnsafeMutablePointer<Float>
+
+    func run(_ slices: Range<Int>) {
+        for c in slices {
+            let start = count * c / chunks, end = count * (c + 1) / chunks
+            partials[c] = drl_sum(x + start, end - start)
+        }
+    }
+}
+
+enum RowReduction {
+    case sum, max
+}
+
+/// One value per row for a range of rows.
+struct RowReductionTask: ParallelTask {
+    let reduction: RowReduction
+    let x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, cols: Int
+
+    func run(_ rows: Range<Int>) {
+        let px = x + rows.lowerBound * cols, po = out + rows.lowerBound
+        switch reduction {
+        case .sum: drl_row_sums(px, po, rows.count, cols)
+        case .max: drl_row_maxes(px, po, rows.count, cols)
+        }
+    }
+}
+
+/// Column sums for a range of 64-column blocks (threads never write the same output element).
+struct ColumnSumTask: ParallelTask {
+    static let blockWidth = 64
+    let x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows: Int, cols: Int, accumulate: Bool
+
+    func run(_ blocks: Range<Int>) {
+        let c0 = blocks.lowerBound * Self.blockWidth, c1 = Swift.min(cols, blocks.upperBound * Self.blockWidth)
+        drl_column_sums(x + c0, out + c0, rows, c1 - c0, cols, accumulate ? 1 : 0)
+    }
+}
+
 extension Tensor {
-    /// Sum of all elements.
+    /// Sum of all elements. Large tensors are summed in per-thread slices whose partial sums are
+    /// added in slice order.
     public func sum() -> Float {
-        let p = basePointer
         let n = count
-        return withExtendedLifetime(self) {
-            let threads = Engine.threadCount
-            if threads <= 1 || n < 1 << 18 { return drl_sum(p, n) }
-            // One partial sum per chunk, combined in chunk order (deterministic for a thread count).
-            var partial: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
-            let chunks = Swift.min(threads, 8)
-            return withUnsafeMutableBytes(of: &partial) { raw in
-                let out = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-                Parallel.forChunks(count: chunks, workPerItem: n) { r in
-                    for c in r { out[c] = drl_sum(p + n * c / chunks, n * (c + 1) / chunks - n * c / chunks) }
-                }
-                var total: Float = 0
-                for c in 0..<chunks { total += out[c] }
-                return total
-            }
+        let chunks = Swift.min(Engine.threadCount, 8)
+        if chunks <= 1 || n < 1 << 18 { return withExtendedLifetime(self) { drl_sum(basePointer, n) } }
+        var partials: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &partials) { raw in
+            let out = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            let task = PartialSumTask(x: basePointer, count: n, chunks: chunks, partials: out)
+            withExtendedLifetime(self) { Parallel.run(task, count: chunks, workPerItem: n / chunks) }
+            var total: Float = 0
+            for c in 0..<chunks { total += out[c] }
+            return total
         }
     }
 
@@ -42,7 +79,6 @@ extension Tensor {
     }
 }
 
-@inlinable
 func argmaxIndex(_ p: UnsafePointer<Float>, _ n: Int) -> Int? {
     var best: Int? = nil
     var bestValue = -Float.infinity
@@ -54,18 +90,16 @@ func argmaxIndex(_ p: UnsafePointer<Float>, _ n: Int) -> Int? {
     return best
 }
 
-/// out[r] = Σ_c x[r, c] for x seen as a [rows, cols] matrix.
-public func rowSums(_ x: Tensor, into out: inout Tensor) {
+func runRowReduction(_ reduction: RowReduction, _ x: Tensor, into out: inout Tensor, _ name: StaticString) {
     let (rows, cols) = x.shape.matrix
-    precondition(out.count == rows, "rowSums: input \(x.shape) has \(rows) rows; output \(out.shape) differs")
+    precondition(out.count == rows, "\(name): input \(x.shape) has \(rows) rows; output \(out.shape) differs")
     out.makeUnique()
-    let px = x.basePointer, po = out.basePointer
-    withExtendedLifetime(x) {
-        Parallel.forChunks(count: rows, workPerItem: cols) { r in
-            drl_row_sums(px + r.lowerBound * cols, po + r.lowerBound, r.count, cols)
-        }
-    }
+    let task = RowReductionTask(reduction: reduction, x: x.basePointer, out: out.basePointer, cols: cols)
+    withExtendedLifetime(x) { Parallel.run(task, count: rows, workPerItem: cols) }
 }
+
+/// out[r] = Σ_c x[r, c] for x seen as a [rows, cols] matrix.
+public func rowSums(_ x: Tensor, into out: inout Tensor) { runRowReduction(.sum, x, into: &out, "rowSums") }
 
 /// out[r] = mean_c x[r, c].
 public func rowMeans(_ x: Tensor, into out: inout Tensor) {
@@ -74,17 +108,7 @@ public func rowMeans(_ x: Tensor, into out: inout Tensor) {
 }
 
 /// out[r] = max_c x[r, c] (NaN if the row holds NaN).
-public func rowMaxes(_ x: Tensor, into out: inout Tensor) {
-    let (rows, cols) = x.shape.matrix
-    precondition(out.count == rows, "rowMaxes: input \(x.shape) has \(rows) rows; output \(out.shape) differs")
-    out.makeUnique()
-    let px = x.basePointer, po = out.basePointer
-    withExtendedLifetime(x) {
-        Parallel.forChunks(count: rows, workPerItem: cols) { r in
-            drl_row_maxes(px + r.lowerBound * cols, po + r.lowerBound, r.count, cols)
-        }
-    }
-}
+public func rowMaxes(_ x: Tensor, into out: inout Tensor) { runRowReduction(.max, x, into: &out, "rowMaxes") }
 
 /// out[r] = index of the largest x[r, c] (first on ties, NaN skipped; -1 for a row of only NaN).
 public func rowArgmax(_ x: Tensor, into out: inout [Int32]) {
@@ -103,15 +127,9 @@ public func columnSums(_ x: Tensor, into out: inout Tensor, accumulate: Bool = f
     let (rows, cols) = x.shape.matrix
     precondition(out.count == cols, "columnSums: input \(x.shape) has \(cols) columns; output \(out.shape) differs")
     out.makeUnique()
-    let px = x.basePointer, po = out.basePointer
-    withExtendedLifetime(x) {
-        // Threads take disjoint blocks of columns, so no output element is written twice.
-        let blocks = (cols + 63) / 64
-        Parallel.forChunks(count: blocks, workPerItem: rows * 64) { r in
-            let c0 = r.lowerBound * 64, c1 = Swift.min(cols, r.upperBound * 64)
-            drl_column_sums(px + c0, po + c0, rows, c1 - c0, cols, accumulate ? 1 : 0)
-        }
-    }
+    let task = ColumnSumTask(x: x.basePointer, out: out.basePointer, rows: rows, cols: cols, accumulate: accumulate)
+    let blocks = (cols + ColumnSumTask.blockWidth - 1) / ColumnSumTask.blockWidth
+    withExtendedLifetime(x) { Parallel.run(task, count: blocks, workPerItem: rows * ColumnSumTask.blockWidth) }
 }
 
 /// out[c] = mean_r x[r, c].

@@ -1,44 +1,62 @@
 import CDRLKernels
 
 // Row-wise softmax and log-softmax over the last dimension. A row that is entirely -inf (fully
-// masked) gives zeros from softmax and -inf from log-softmax; a NaN anywhere in a row makes that
-// whole row NaN.
+// masked) gives zeros from softmax and -inf from log-softmax; a NaN or +inf anywhere in a row
+// makes that whole row NaN.
 
-@inlinable
-func rowKernel(_ x: Tensor, into y: inout Tensor, _ name: StaticString,
-               _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Void) {
-    precondition(x.rank >= 1 && x.shape == y.shape, "\(name): input \(x.shape) and output \(y.shape) must match")
-    let (rows, cols) = x.shape.matrix
-    y.makeUnique()
-    let px = x.basePointer, py = y.basePointer
-    withExtendedLifetime(x) {
-        Parallel.forChunks(count: rows, workPerItem: cols * 4) { r in
-            kernel(px + r.lowerBound * cols, py + r.lowerBound * cols, r.count, cols)
+enum SoftmaxKind {
+    case softmax, logSoftmax
+}
+
+/// y = softmax(x) or log-softmax(x) for a range of rows; y may be x.
+struct SoftmaxTask: ParallelTask {
+    let kind: SoftmaxKind
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    let cols: Int
+
+    func run(_ rows: Range<Int>) {
+        let o = rows.lowerBound * cols
+        switch kind {
+        case .softmax: drl_softmax_rows(x + o, y + o, rows.count, cols)
+        case .logSoftmax: drl_log_softmax_rows(x + o, y + o, rows.count, cols)
         }
     }
 }
 
-@inlinable
-func rowBackwardKernel(_ y: Tensor, _ dy: Tensor, into dx: inout Tensor, _ name: StaticString,
-                       _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Void) {
+/// The backward pass of `SoftmaxTask` from its output y, for a range of rows.
+struct SoftmaxBackwardTask: ParallelTask {
+    let kind: SoftmaxKind
+    let y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>
+    let cols: Int
+
+    func run(_ rows: Range<Int>) {
+        let o = rows.lowerBound * cols
+        switch kind {
+        case .softmax: drl_softmax_backward_rows(y + o, dy + o, dx + o, rows.count, cols)
+        case .logSoftmax: drl_log_softmax_backward_rows(y + o, dy + o, dx + o, rows.count, cols)
+        }
+    }
+}
+
+func runSoftmax(_ kind: SoftmaxKind, _ x: Tensor, into y: inout Tensor, _ name: StaticString) {
+    precondition(x.rank >= 1 && x.shape == y.shape, "\(name): input \(x.shape) and output \(y.shape) must match")
+    let (rows, cols) = x.shape.matrix
+    y.makeUnique()
+    let task = SoftmaxTask(kind: kind, x: x.basePointer, y: y.basePointer, cols: cols)
+    withExtendedLifetime(x) { Parallel.run(task, count: rows, workPerItem: cols * 4) }
+}
+
+func runSoftmaxBackward(_ kind: SoftmaxKind, _ y: Tensor, _ dy: Tensor, into dx: inout Tensor, _ name: StaticString) {
     precondition(y.rank >= 1 && y.shape == dy.shape && y.shape == dx.shape,
                  "\(name): output \(y.shape), gradient \(dy.shape) and result \(dx.shape) must match")
     let (rows, cols) = y.shape.matrix
     dx.makeUnique()
-    let py = y.basePointer, pg = dy.basePointer, pd = dx.basePointer
-    withExtendedLifetime((y, dy)) {
-        Parallel.forChunks(count: rows, workPerItem: cols * 2) { r in
-            let o = r.lowerBound * cols
-            kernel(py + o, pg + o, pd + o, r.count, cols)
-        }
-    }
+    let task = SoftmaxBackwardTask(kind: kind, y: y.basePointer, dy: dy.basePointer, dx: dx.basePointer, cols: cols)
+    withExtendedLifetime((y, dy)) { Parallel.run(task, count: rows, workPerItem: cols * 2) }
 }
 
-/// y = softmax(x) along the last dimension. `y` may be `x` itself for in-place use through
-/// `softmaxInPlace`.
-public func softmax(_ x: Tensor, into y: inout Tensor) {
-    rowKernel(x, into: &y, "softmax") { drl_softmax_rows($0, $1, $2, $3) }
-}
+/// y = softmax(x) along the last dimension.
+public func softmax(_ x: Tensor, into y: inout Tensor) { runSoftmax(.softmax, x, into: &y, "softmax") }
 
 public func softmax(_ x: Tensor) -> Tensor {
     var y = Tensor(zeros: x.shape)
@@ -46,19 +64,16 @@ public func softmax(_ x: Tensor) -> Tensor {
     return y
 }
 
+/// x = softmax(x) along the last dimension.
 public func softmaxInPlace(_ x: inout Tensor) {
     x.makeUnique()
-    let p = x.basePointer
     let (rows, cols) = x.shape.matrix
-    Parallel.forChunks(count: rows, workPerItem: cols * 4) { r in
-        drl_softmax_rows(p + r.lowerBound * cols, p + r.lowerBound * cols, r.count, cols)
-    }
+    Parallel.run(SoftmaxTask(kind: .softmax, x: x.basePointer, y: x.basePointer, cols: cols), count: rows,
+                 workPerItem: cols * 4)
 }
 
-/// y = log(softmax(x)) along the last dimension, computed stably (x - max - log Σ exp(x - max)).
-public func logSoftmax(_ x: Tensor, into y: inout Tensor) {
-    rowKernel(x, into: &y, "logSoftmax") { drl_log_softmax_rows($0, $1, $2, $3) }
-}
+/// y = log(softmax(x)) along the last dimension, computed stably as (x − max) − log Σ exp(x − max).
+public func logSoftmax(_ x: Tensor, into y: inout Tensor) { runSoftmax(.logSoftmax, x, into: &y, "logSoftmax") }
 
 public func logSoftmax(_ x: Tensor) -> Tensor {
     var y = Tensor(zeros: x.shape)
@@ -66,12 +81,20 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
     return y
 }
 
+/// x = logSoftmax(x) along the last dimension.
+public func logSoftmaxInPlace(_ x: inout Tensor) {
+    x.makeUnique()
+    let (rows, cols) = x.shape.matrix
+    Parallel.run(SoftmaxTask(kind: .logSoftmax, x: x.basePointer, y: x.basePointer, cols: cols), count: rows,
+                 workPerItem: cols * 4)
+}
+
 /// dx = y ⊙ (dy − Σ dy ⊙ y) per row, from the softmax output y.
 public func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, into dx: inout Tensor) {
-    rowBackwardKernel(y, dy, into: &dx, "softmaxBackward") { drl_softmax_backward_rows($0, $1, $2, $3, $4) }
+    runSoftmaxBackward(.softmax, y, dy, into: &dx, "softmaxBackward")
 }
 
 /// dx = dy − softmax(x) · Σ dy per row, from the log-softmax output y.
 public func logSoftmaxBackward(output y: Tensor, gradOutput dy: Tensor, into dx: inout Tensor) {
-    rowBackwardKernel(y, dy, into: &dx, "logSoftmaxBackward") { drl_log_softmax_backward_rows($0, $1, $2, $3, $4) }
+    runSoftmaxBackward(.logSoftmax, y, dy, into: &dx, "logSoftmaxBackward")
 }

@@ -12,16 +12,22 @@ public func topK(_ x: Tensor, k: Int, values: inout Tensor, indices: inout [Int3
                  "topK: outputs need \(rows * k) elements for input \(x.shape) and k = \(k); got values \(values.shape) and \(indices.count) indices")
     guard k > 0 else { return }
     values.makeUnique()
-    let px = x.basePointer, pv = values.basePointer
+    let (px, pv) = (x.basePointer, values.basePointer)
     withExtendedLifetime(x) {
         indices.withUnsafeMutableBufferPointer { pi in
-            let pIdx = pi.baseAddress!
-            Parallel.forChunks(count: rows, workPerItem: cols * 2) { r in
-                for row in r {
-                    selectTopK(px + row * cols, cols, k, pv + row * k, pIdx + row * k)
-                }
-            }
+            let task = TopKTask(x: px, cols: cols, k: k, values: pv, indices: pi.baseAddress!)
+            Parallel.run(task, count: rows, workPerItem: cols * 2)
         }
+    }
+}
+
+/// Top-k selection for a range of rows.
+struct TopKTask: ParallelTask {
+    let x: UnsafeMutablePointer<Float>, cols: Int, k: Int
+    let values: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>
+
+    func run(_ rows: Range<Int>) {
+        for row in rows { selectTopK(x + row * cols, cols, k, values + row * k, indices + row * k) }
     }
 }
 

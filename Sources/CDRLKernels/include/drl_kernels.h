@@ -60,6 +60,13 @@ void drl_row_maxes(const float *x, float *out, long rows, long cols);
 // out[c] = sum over rows of x[r * stride + c], c < cols (+ out[c] when accumulate != 0).
 void drl_column_sums(const float *x, float *out, long rows, long cols, long stride, int accumulate);
 
+// Calls fn(context, i) for every i in [0, chunks) on up to `threads` threads: the caller plus
+// persistent workers, started on first use. Returns when every call has finished. Allocates
+// nothing after the workers exist. A call made from inside a chunk, or while another thread's call
+// is running, runs its chunks inline on the calling thread.
+typedef void (*drl_task_fn)(void *context, long chunk);
+void drl_parallel_run(long chunks, int threads, drl_task_fn fn, void *context);
+
 // Runs `iterations` rounds of twelve independent vector FMAs at the widest width the CPU supports
 // and returns the floating-point operations done (0 where no such loop exists). Timing it gives
 // one core's peak FLOP rate: the roofline that GEMM figures are compared against.
