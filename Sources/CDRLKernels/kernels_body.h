@@ -23,6 +23,8 @@
 #define vfma K(vfma)
 #define hsum K(hsum)
 #define hmax K(hmax)
+#define v_exp_reduced K(v_exp_reduced)
+#define v_pow2 K(v_pow2)
 #define v_exp K(v_exp)
 #define v_exp_nonpositive K(v_exp_nonpositive)
 #define v_exp_saturating K(v_exp_saturating)
@@ -280,6 +282,8 @@ static const drl_kernel_table K(table) = {
 #undef vfma
 #undef hsum
 #undef hmax
+#undef v_exp_reduced
+#undef v_pow2
 #undef v_exp
 #undef v_exp_nonpositive
 #undef v_exp_saturating

@@ -38,13 +38,12 @@ DRL_VEC float hsum(vf v) {
 }
 DRL_VEC float hmax(vf v) { return __builtin_reduce_max(v); }
 
-// exp with Cody-Waite range reduction and a degree-7 polynomial (max rel. error ~2 ulp).
-// Exact 0 below the denormal range, +inf above FLT_MAX, NaN propagates.
-DRL_VEC vf v_exp(vf x) {
-    vf xc = vmin(vmax(x, -104.0f), 88.7228394f);
+// e^t for t in exp's finite range, before the 2^n scale: t = n·ln2 + r with |r| <= ln2/2 (Cody-Waite
+// reduction), then a degree-7 polynomial for e^r (max rel. error ~2 ulp). Returns e^r, sets *n.
+DRL_VEC vf v_exp_reduced(vf t, vf *n_out) {
     // Round to nearest integer with the 1.5*2^23 trick (no SSE4.1 round needed).
-    vf n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    vf r = vfma(n, -0.693359375f, xc);
+    vf n = (t * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    vf r = vfma(n, -0.693359375f, t);
     r = vfma(n, 2.12194440e-4f, r);
     vf p = 1.9875691500e-4f;
     p = vfma(p, r, 1.3981999507e-3f);
@@ -52,12 +51,21 @@ DRL_VEC vf v_exp(vf x) {
     p = vfma(p, r, 4.1665795894e-2f);
     p = vfma(p, r, 1.6666665459e-1f);
     p = vfma(p, r, 5.0000001201e-1f);
-    vf e = vfma(p, r * r, r + 1.0f);
+    *n_out = n;
+    return vfma(p, r * r, r + 1.0f);
+}
+
+// 2^n for integral n in [-126, 127].
+DRL_VEC vf v_pow2(vf n) { return (vf)((__builtin_convertvector(n, vi) + 127) << 23); }
+
+// exp: exact 0 below the denormal range, +inf above FLT_MAX, NaN propagates.
+DRL_VEC vf v_exp(vf x) {
+    vf n;
+    vf e = v_exp_reduced(vmin(vmax(x, -104.0f), 88.7228394f), &n);
     // 2^n applied in two halves so that n in [-150, 128] never overflows the exponent field.
     vi ni = __builtin_convertvector(n, vi);
     vi n1 = ni >> 1;
-    vi n2 = ni - n1;
-    e = e * (vf)((n1 + 127) << 23) * (vf)((n2 + 127) << 23);
+    e = e * (vf)((n1 + 127) << 23) * (vf)((ni - n1 + 127) << 23);
     e = sel(x > 88.7228394f, (vf)INFINITY, e);
     return sel(x != x, x, e);
 }
@@ -65,18 +73,8 @@ DRL_VEC vf v_exp(vf x) {
 // exp for t <= 0 that is never NaN (softmax's x - max): one clamp, a single 2^n scale, and exact 0
 // below the normal range. About a fifth cheaper than v_exp.
 DRL_VEC vf v_exp_nonpositive(vf t) {
-    vf tc = vmax(t, -87.3365479f);
-    vf n = (tc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    vf r = vfma(n, -0.693359375f, tc);
-    r = vfma(n, 2.12194440e-4f, r);
-    vf p = 1.9875691500e-4f;
-    p = vfma(p, r, 1.3981999507e-3f);
-    p = vfma(p, r, 8.3334519073e-3f);
-    p = vfma(p, r, 4.1665795894e-2f);
-    p = vfma(p, r, 1.6666665459e-1f);
-    p = vfma(p, r, 5.0000001201e-1f);
-    vf e = vfma(p, r * r, r + 1.0f);
-    e = e * (vf)((__builtin_convertvector(n, vi) + 127) << 23);
+    vf n;
+    vf e = v_exp_reduced(vmax(t, -87.3365479f), &n) * v_pow2(n);
     return sel(t < -87.3365479f, (vf)0.0f, e);
 }
 
@@ -84,18 +82,9 @@ DRL_VEC vf v_exp_nonpositive(vf t) {
 // results saturate at about 1.2e-38 and 2.1e38 instead of reaching 0 and inf. For callers that
 // only ever use 1 + exp(t) or 1 / (1 + exp(t)), where saturation changes nothing that matters.
 DRL_VEC vf v_exp_saturating(vf t) {
-    vf tc = vmin(vmax(t, -87.3365479f), 88.3762626f);
-    vf n = (tc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    vf r = vfma(n, -0.693359375f, tc);
-    r = vfma(n, 2.12194440e-4f, r);
-    vf p = 1.9875691500e-4f;
-    p = vfma(p, r, 1.3981999507e-3f);
-    p = vfma(p, r, 8.3334519073e-3f);
-    p = vfma(p, r, 4.1665795894e-2f);
-    p = vfma(p, r, 1.6666665459e-1f);
-    p = vfma(p, r, 5.0000001201e-1f);
-    vf e = vfma(p, r * r, r + 1.0f);
-    return e * (vf)((__builtin_convertvector(n, vi) + 127) << 23);
+    vf n;
+    vf e = v_exp_reduced(vmin(vmax(t, -87.3365479f), 88.3762626f), &n);
+    return e * v_pow2(n);
 }
 
 // Natural log: exponent/mantissa split and a degree-9 polynomial on [sqrt(1/2), sqrt(2)).
