@@ -118,10 +118,12 @@ public enum Engine {
             if let chosen { return chosen }
             let loaded = OpenBLASKernel.loadedName()
             let result: KernelSelection
-            if let previous = getenv(relaunchMarkerVariable).map({ String(cString: $0) }) {
-                result = .relaunched(from: previous, to: loaded)
-            } else if let requested = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }) {
-                result = .environment(requested)
+            if let requested = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }) {
+                if let previous = getenv(relaunchMarkerVariable).map({ String(cString: $0) }) {
+                    result = .relaunched(from: previous, to: loaded)
+                } else {
+                    result = .environment(requested)
+                }
             } else if let target = OpenBLASKernel.upgradeTarget() {
                 if drl_openblas_reload_kernel(target) == 0 {
                     result = .switchedInProcess(from: loaded, to: OpenBLASKernel.loadedName())
