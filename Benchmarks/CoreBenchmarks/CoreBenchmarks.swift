@@ -131,11 +131,14 @@ func registerMatmul(m: Int, k: Int, n: Int, threads: Int) {
         }
         blackHole(f.raw)
     } setup: {
-        Engine.setThreadCount(threads)
+        // A program calling OpenBLAS directly uses OpenBLAS's own threads; DRLRec keeps OpenBLAS at
+        // one thread and splits products over its own pool.
+        Engine.setThreadCount(1)
+        openblas_set_num_threads(Int32(threads))
         cblasFixture = MatmulFixture(m: m, k: k, n: n)
     } teardown: {
         cblasFixture = nil
-        Engine.setThreadCount(1)
+        openblas_set_num_threads(1)
     }
 }
 

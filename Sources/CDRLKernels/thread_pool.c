@@ -7,16 +7,19 @@
 // compare-and-swap on that word, so a claim can only succeed for the generation it was read for.
 // Job descriptors alternate between two slots: the slot of generation g is rewritten only for
 // generation g + 2, by which time every claim against generation g fails.
-// Idle workers spin briefly (kernels tend to come in bursts), then sleep on a condition variable.
+// Idle workers spin briefly (kernels tend to come in bursts), then yield the core for a while
+// (so that other threads, such as a BLAS library's, can run), then sleep on a condition variable.
 
 #include "drl_kernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #define DRL_MAX_WORKERS 63
-#define DRL_SPIN_ROUNDS 4096
+#define DRL_SPIN_ROUNDS 256    // pause instructions: a few microseconds
+#define DRL_YIELD_ROUNDS 64    // sched_yield calls before sleeping
 
 typedef struct {
     _Atomic(drl_task_fn) fn;
@@ -66,8 +69,8 @@ static void *worker_main(void *unused) {
     uint32_t seen = generation_of(atomic_load(&job_word));
     for (;;) {
         uint32_t gen = seen;
-        for (int spin = 0; spin < DRL_SPIN_ROUNDS && gen == seen; spin++) {
-            cpu_relax();
+        for (int spin = 0; spin < DRL_SPIN_ROUNDS + DRL_YIELD_ROUNDS && gen == seen; spin++) {
+            if (spin < DRL_SPIN_ROUNDS) cpu_relax(); else sched_yield();
             gen = generation_of(atomic_load_explicit(&job_word, memory_order_acquire));
         }
         if (gen == seen) {

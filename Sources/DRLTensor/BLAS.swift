@@ -11,7 +11,8 @@ func blasInt(_ n: Int, _ what: @autoclosure () -> String) -> Int32 {
 
 /// `c = alpha * op(a) * op(b) + beta * c`, where op transposes when asked. With `beta: 1` the
 /// product accumulates into `c`. Shapes: op(a) is [M, K], op(b) is [K, N], c holds M x N.
-@inlinable
+/// Large products are split into row (or column) blocks over DRLRec's threads, each block a
+/// single-threaded OpenBLAS call (see `GemmTask`).
 public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Bool = false, transposeB: Bool = false,
                  alpha: Float = 1, beta: Float = 0) {
     precondition(a.rank >= 2 && b.rank >= 2 && c.rank >= 2,
@@ -25,10 +26,41 @@ public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Boo
     precondition(cr == m && cc == n, "gemm output \(c.shape) should be [\(m), \(n)] for \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
     Engine.ensureConfigured()
     c.makeUnique()
-    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                blasInt(m, "gemm M"), blasInt(n, "gemm N"), blasInt(k, "gemm K"), alpha,
-                a.basePointer, blasInt(max(ac, 1), "lda"), b.basePointer, blasInt(max(bc, 1), "ldb"), beta,
-                c.basePointer, blasInt(max(n, 1), "ldc"))
+    let task = GemmTask(a: a.basePointer, b: b.basePointer, c: c.basePointer,
+                        lda: blasInt(max(ac, 1), "lda"), ldb: blasInt(max(bc, 1), "ldb"), ldc: blasInt(max(n, 1), "ldc"),
+                        transposeA: transposeA, transposeB: transposeB,
+                        m: blasInt(m, "gemm M"), n: blasInt(n, "gemm N"), k: blasInt(k, "gemm K"),
+                        alpha: alpha, beta: beta, splitColumns: m < 4 * Engine.threadCount && n > m)
+    // About 2·K·N flops per row (or 2·K·M per column); blocks below ~64^3 multiply-adds stay whole.
+    let (items, workPerItem) = task.splitColumns ? (n, m * k / 4) : (m, n * k / 4)
+    withExtendedLifetime((a, b)) { Parallel.run(task, count: items, workPerItem: workPerItem) }
+}
+
+/// One GEMM cut into blocks of C's rows (or columns, for short wide products), each block a
+/// single-threaded OpenBLAS call. OpenBLAS itself runs on one thread: DRLRec's pool is the only
+/// one, so GEMMs and the other kernels never compete with a second pool's spinning threads, and
+/// no call allocates (OpenBLAS's own threaded GEMM allocates its job array per call).
+struct GemmTask: ParallelTask {
+    let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
+    let lda: Int32, ldb: Int32, ldc: Int32
+    let transposeA: Bool, transposeB: Bool
+    let m: Int32, n: Int32, k: Int32
+    let alpha: Float, beta: Float
+    let splitColumns: Bool
+
+    func run(_ items: Range<Int>) {
+        let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
+        let count = Int32(items.count), first = items.lowerBound
+        if splitColumns {
+            // Columns c0..<c1 of op(b): column offset in b, or row offset when b is stored transposed.
+            let pb = transposeB ? b + first * Int(ldb) : b + first
+            cblas_sgemm(CblasRowMajor, ta, tb, m, count, k, alpha, a, lda, pb, ldb, beta, c + first, ldc)
+        } else {
+            // Rows r0..<r1 of op(a): row offset in a, or column offset when a is stored transposed.
+            let pa = transposeA ? a + first : a + first * Int(lda)
+            cblas_sgemm(CblasRowMajor, ta, tb, count, n, k, alpha, pa, lda, b, ldb, beta, c + first * Int(ldc), ldc)
+        }
+    }
 }
 
 /// `c = op(a) * op(b)` into an existing tensor (no allocation).
@@ -54,7 +86,7 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 }
 
 /// Batched `c[i] = alpha * op(a[i]) * op(b[i]) + beta * c[i]` over the first axis. `b` may be a
-/// single matrix shared by every batch item. Small products run in parallel across the batch.
+/// single matrix shared by every batch item. The batch is split across threads.
 public func batchedGemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Bool = false,
                         transposeB: Bool = false, alpha: Float = 1, beta: Float = 0) {
     precondition(a.rank == 3 && c.rank == 3 && (b.rank == 3 || b.rank == 2),
@@ -77,12 +109,10 @@ public func batchedGemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transpos
         lda: blasInt(max(a.shape[2], 1), "lda"), ldb: blasInt(max(bCols, 1), "ldb"), ldc: blasInt(max(n, 1), "ldc"),
         transA: transposeA ? CblasTrans : CblasNoTrans, transB: transposeB ? CblasTrans : CblasNoTrans,
         m: blasInt(m, "M"), n: blasInt(n, "N"), k: blasInt(k, "K"), alpha: alpha, beta: beta)
-    // OpenBLAS threads products above 64^3 itself; below that, the batch is split across threads.
-    let small = m * n * k <= 64 * 64 * 64
-    withExtendedLifetime((a, b)) { Parallel.run(task, count: batch, workPerItem: m * n * k / 8, threaded: small) }
+    withExtendedLifetime((a, b)) { Parallel.run(task, count: batch, workPerItem: m * n * k / 4) }
 }
 
-/// One single-threaded-sized GEMM per batch item, for a range of items.
+/// One single-threaded GEMM per batch item, for a range of items.
 struct BatchedGemmTask: ParallelTask {
     let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
     let aStride: Int, bStride: Int, cStride: Int

@@ -54,8 +54,10 @@ public enum Engine {
         applyThreadCount(count)
     }
 
+    /// DRLRec's pool runs `count` threads; OpenBLAS always runs one, since `gemm` splits large
+    /// products over the pool itself.
     private static func applyThreadCount(_ count: Int) {
-        openblas_set_num_threads(Int32(count))
+        openblas_set_num_threads(1)
         threads.store(count, ordering: .relaxed)
     }
 
@@ -211,12 +213,12 @@ public struct EngineInfo: Sendable, CustomStringConvertible {
 
     public var description: String {
         """
-        OpenBLAS        \(openBLASConfig)
-        BLAS kernel     \(kernelSelection)
-        BLAS threads    \(openBLASThreads)
-        DRLRec threads  \(threads) (set with \(Engine.threadsVariable) or Engine.setThreadCount)
-        vector kernels  \(vectorISA)
-        CPU             AVX-512: \(cpuSupportsAVX512 ? "yes" : "no"), AVX2+FMA: \(cpuSupportsAVX2 ? "yes" : "no")
+        OpenBLAS          \(openBLASConfig)
+        BLAS kernel       \(kernelSelection)
+        threads           \(threads) (set with \(Engine.threadsVariable) or Engine.setThreadCount)
+        OpenBLAS threads  \(openBLASThreads) (DRLRec splits large GEMMs over its own threads)
+        vector kernels    \(vectorISA)
+        CPU               AVX-512: \(cpuSupportsAVX512 ? "yes" : "no"), AVX2+FMA: \(cpuSupportsAVX2 ? "yes" : "no")
         """
     }
 }

@@ -49,7 +49,7 @@ struct BenchResult {
 }
 
 /// The measurements behind `drlrec bench core`: each one is the median over `samples` timed samples,
-/// and a matmul's Tensor-level and direct-cblas samples are interleaved so that both see the same
+/// and a matmul's Tensor-level and direct-cblas samples alternate so that both see the same
 /// machine state.
 struct CoreBenchmarks {
     static let gemmShapes: [(m: Int, k: Int, n: Int)] = [
@@ -79,9 +79,14 @@ struct CoreBenchmarks {
         let pa = a.withUnsafeBufferPointer { $0.baseAddress! }
         let pb = b.withUnsafeBufferPointer { $0.baseAddress! }
         let pc = raw.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        // The direct call uses OpenBLAS's own threads, as a program calling OpenBLAS would; DRLRec
+        // keeps OpenBLAS at one thread and splits products over its own pool.
+        let threads = Int32(Engine.threadCount)
         let direct = {
+            openblas_set_num_threads(threads)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, pa, Int32(k),
                         pb, Int32(n), 0, pc, Int32(n))
+            openblas_set_num_threads(1)
         }
         let viaTensor = { matmul(a, b, into: &c) }
         let (tensorTime, directTime) = withExtendedLifetime((a, b, raw)) { interleaved(viaTensor, direct) }
@@ -127,19 +132,25 @@ struct CoreBenchmarks {
         return Self.median(times)
     }
 
-    /// Median seconds per call of two bodies measured in alternation.
+    /// Median seconds per call of two bodies measured in alternation. At one thread the samples
+    /// alternate one by one. With several threads they alternate in blocks of up to five samples,
+    /// with a pause after each block of `second` (the direct OpenBLAS call): OpenBLAS's idle threads
+    /// keep spinning for tens of milliseconds after a call and would otherwise take the cores that
+    /// `first` needs.
     func interleaved(_ first: () -> Void, _ second: () -> Void) -> (Double, Double) {
         let reps = repetitions(first)
         var a: [Double] = [], b: [Double] = []
-        for i in 0..<samples {
+        let block = Engine.threadCount > 1 ? 5 : 1
+        var round = 0
+        while a.count < samples {
+            let n = min(block, samples - a.count)
             // Alternate which one goes first so neither always follows the other.
-            if i % 2 == 0 {
-                a.append(timeSample(reps, first))
-                b.append(timeSample(reps, second))
-            } else {
-                b.append(timeSample(reps, second))
-                a.append(timeSample(reps, first))
-            }
+            let firstGoesFirst = round % 2 == 0 || block > 1
+            if firstGoesFirst { for _ in 0..<n { a.append(timeSample(reps, first)) } }
+            for _ in 0..<n { b.append(timeSample(reps, second)) }
+            if !firstGoesFirst { for _ in 0..<n { a.append(timeSample(reps, first)) } }
+            if block > 1 { usleep(150_000) }
+            round += 1
         }
         return (Self.median(a), Self.median(b))
     }

@@ -29,6 +29,25 @@ import Testing
         }
     }
 
+    /// Products large enough to be split over threads: row blocks for tall outputs, column blocks
+    /// for short wide ones, for every transpose combination.
+    @Test(arguments: [(m: 300, k: 30, n: 40), (m: 3, k: 40, n: 3000), (m: 97, k: 65, n: 1001)])
+    func splitProductsMatchNaiveProduct(shape: (m: Int, k: Int, n: Int)) {
+        let (m, k, n) = shape
+        for transposeA in [false, true] {
+            for transposeB in [false, true] {
+                let a = randomTensor(transposeA ? Shape(k, m) : Shape(m, k), seed: 1)
+                let b = randomTensor(transposeB ? Shape(n, k) : Shape(k, n), seed: 2)
+                let c0 = randomTensor(Shape(m, n), seed: 3)
+                var c = c0
+                gemm(a, b, into: &c, transposeA: transposeA, transposeB: transposeB, alpha: 2, beta: 0.5)
+                let product = (transposeA ? Matrix(a).transposed : Matrix(a)) * (transposeB ? Matrix(b).transposed : Matrix(b))
+                let expected = Matrix(rows: m, cols: n, values: zip(product.values, c0.scalars).map { 2 * $0 + 0.5 * Double($1) })
+                #expect(Matrix(c).maxAbsDifference(expected) < 1e-4, "\(shape) transposeA \(transposeA) transposeB \(transposeB)")
+            }
+        }
+    }
+
     @Test func matmulKeepsLeadingDimensionsOfAHigherRankInput() {
         let x = randomTensor(Shape(2, 3, 4), seed: 1)
         let w = randomTensor(Shape(4, 5), seed: 2)
