@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS("26.0")],
     products: [
         .library(name: "DRLTensor", targets: ["DRLTensor"]),
+        .library(name: "DRLNN", targets: ["DRLNN"]),
         .executable(name: "drlrec", targets: ["drlrec"]),
     ],
     dependencies: [
@@ -23,10 +24,12 @@ let package = Package(
         // Vectorised float kernels with AVX-512 / AVX2 variants chosen at run time (no compiler flags).
         .target(name: "CDRLKernels", path: "Sources/CDRLKernels"),
         .target(name: "DRLTensor", dependencies: ["CBLASShim", "CDRLKernels"]),
+        .target(name: "DRLNN", dependencies: ["DRLTensor"]),
         .executableTarget(
             name: "drlrec",
             dependencies: ["DRLTensor", "CBLASShim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CDRLKernels"]),
+        .testTarget(name: "DRLNNTests", dependencies: ["DRLNN"]),
     ]
 )

@@ -74,8 +74,7 @@ public enum LinearAlgebra {
     public static func cholesky(_ a: Tensor) throws -> Tensor {
         let n = requireSquare(a, "spotrf")
         try requireFinite(a, "spotrf", "the matrix")
-        var l = a
-        l.makeUnique()
+        var l = a.clone()
         let info = l.withUnsafeMutableBufferPointer {
             LAPACKE_spotrf(LAPACK_ROW_MAJOR, char("L"), Int32(n), $0.baseAddress, Int32(max(n, 1)))
         }
@@ -91,9 +90,7 @@ public enum LinearAlgebra {
         let nrhs = rhsColumns(b, rows: n, "sposv")
         try requireFinite(a, "sposv", "the matrix")
         try requireFinite(b, "sposv", "the right-hand side")
-        var factor = a, x = b
-        factor.makeUnique()
-        x.makeUnique()
+        var factor = a.clone(), x = b.clone()
         let info = factor.withUnsafeMutableBufferPointer { pa in
             x.withUnsafeMutableBufferPointer { px in
                 LAPACKE_sposv(LAPACK_ROW_MAJOR, char("L"), Int32(n), Int32(nrhs), pa.baseAddress, Int32(max(n, 1)),
@@ -111,9 +108,7 @@ public enum LinearAlgebra {
         let nrhs = rhsColumns(b, rows: n, "sgesv")
         try requireFinite(a, "sgesv", "the matrix")
         try requireFinite(b, "sgesv", "the right-hand side")
-        var lu = a, x = b
-        lu.makeUnique()
-        x.makeUnique()
+        var lu = a.clone(), x = b.clone()
         var pivots = [Int32](repeating: 0, count: max(n, 1))
         let info = lu.withUnsafeMutableBufferPointer { pa in
             x.withUnsafeMutableBufferPointer { px in
@@ -131,8 +126,7 @@ public enum LinearAlgebra {
         precondition(a.rank == 2, "qr needs a matrix; got shape \(a.shape)")
         let m = a.shape[0], n = a.shape[1], k = min(m, n)
         try requireFinite(a, "sgeqrf", "the matrix")
-        var work = a
-        work.makeUnique()
+        var work = a.clone()
         var tau = [Float](repeating: 0, count: max(k, 1))
         let lda = Int32(max(n, 1))
         var info = work.withUnsafeMutableBufferPointer {
@@ -157,8 +151,7 @@ public enum LinearAlgebra {
         precondition(a.rank == 2, "svd needs a matrix; got shape \(a.shape)")
         let m = a.shape[0], n = a.shape[1], k = min(m, n)
         try requireFinite(a, "sgesdd", "the matrix")
-        var work = a
-        work.makeUnique()
+        var work = a.clone()
         var s = Tensor(zeros: Shape(k)), u = Tensor(zeros: Shape(m, k)), vt = Tensor(zeros: Shape(k, n))
         let info = work.withUnsafeMutableBufferPointer { pa in
             s.withUnsafeMutableBufferPointer { ps in
@@ -179,8 +172,7 @@ public enum LinearAlgebra {
     public static func symmetricEigen(_ a: Tensor) throws -> (values: Tensor, vectors: Tensor) {
         let n = requireSquare(a, "ssyevd")
         try requireFinite(a, "ssyevd", "the matrix")
-        var vectors = a
-        vectors.makeUnique()
+        var vectors = a.clone()
         var values = Tensor(zeros: Shape(n))
         let info = vectors.withUnsafeMutableBufferPointer { pa in
             values.withUnsafeMutableBufferPointer { pw in

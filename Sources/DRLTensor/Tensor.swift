@@ -6,6 +6,10 @@
 /// `tensor[rows: r].withUnsafeMutableBufferPointer { … }` updates the parent in place. Every
 /// operation has an `into:` (or in-place) form that writes into an existing tensor, so a training
 /// loop that reuses its tensors allocates nothing.
+///
+/// A workspace tensor (`Tensor(workspace:)`) is the exception: its storage is never copied on
+/// write, so all views of it share writes, like a reference. Models keep parameters, gradients and
+/// activations in workspace storage; `clone()` gives an ordinary copy.
 public struct Tensor: @unchecked Sendable {
     public private(set) var shape: Shape
     @usableFromInline var storage: TensorStorage
@@ -23,6 +27,11 @@ public struct Tensor: @unchecked Sendable {
     @inlinable
     public init(zeros shape: Shape) {
         self.init(storage: TensorStorage(capacity: shape.elementCount), offset: 0, shape: shape)
+    }
+
+    /// A zero-filled workspace tensor: its views share writes (no copy on write).
+    public init(workspace shape: Shape) {
+        self.init(storage: TensorStorage(capacity: shape.elementCount, sharesWrites: true), offset: 0, shape: shape)
     }
 
     /// A tensor with every element equal to `value`.
@@ -58,13 +67,22 @@ public struct Tensor: @unchecked Sendable {
     /// True when no other tensor shares this tensor's storage (writes will not copy).
     @inlinable public mutating func isUniquelyReferenced() -> Bool { isKnownUniquelyReferenced(&storage) }
 
-    /// Gives this tensor storage of its own, copying its elements if the storage is shared.
+    /// True for a view of workspace storage, whose writes all views share.
+    @inlinable public var isWorkspace: Bool { storage.sharesWrites }
+
+    /// Prepares for a write: copies the elements into storage of its own if the storage is shared,
+    /// unless it is workspace storage, which is written in place.
     @inlinable
     public mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&storage) {
+        if !storage.sharesWrites && !isKnownUniquelyReferenced(&storage) {
             storage = TensorStorage(copying: storage.base + offset, count: count)
             offset = 0
         }
+    }
+
+    /// The same elements in new, ordinary storage of their own.
+    public func clone() -> Tensor {
+        Tensor(storage: TensorStorage(copying: storage.base + offset, count: count), offset: 0, shape: shape)
     }
 }
 

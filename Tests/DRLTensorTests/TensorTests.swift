@@ -121,3 +121,36 @@ import Testing
         #expect(out.scalars == zip(a.scalars, b.scalars).map { $0 + $1 })
     }
 }
+
+@Suite struct WorkspaceTensorTests {
+    @Test func viewsOfWorkspaceStorageShareWrites() {
+        let w = Tensor(workspace: Shape(3, 2))
+        var alias = w
+        alias[0, 1] = 7
+        var rows = w[rows: 1..<3]
+        rows.fill(with: 1)
+        #expect(w.isWorkspace && w.scalars == [0, 7, 1, 1, 1, 1])
+        var out = w[rows: 0..<1]
+        add(Tensor(shape: Shape(1, 2), scalars: [1, 2]), Tensor(shape: Shape(1, 2), scalars: [3, 4]), into: &out)
+        #expect(w.scalars == [4, 6, 1, 1, 1, 1])
+    }
+
+    @Test func cloneIsIndependentOrdinaryStorage() {
+        let w = Tensor(workspace: Shape(2))
+        var c = w.clone()
+        c[flat: 0] = 3
+        #expect(!c.isWorkspace && w.scalars == [0, 0] && c.scalars == [3, 0])
+    }
+
+    @Test func lapackNeverWritesIntoAWorkspaceInput() throws {
+        var a = Tensor(workspace: Shape(2, 2))
+        a.copy(from: Tensor(shape: Shape(2, 2), scalars: [4, 1, 1, 3]))
+        _ = try LinearAlgebra.cholesky(a)
+        _ = try LinearAlgebra.solve(a, Tensor(shape: Shape(2), scalars: [1, 2]))
+        _ = try LinearAlgebra.qr(a)
+        _ = try LinearAlgebra.svd(a)
+        _ = try LinearAlgebra.symmetricEigen(a)
+        _ = try LinearAlgebra.choleskySolve(a, Tensor(shape: Shape(2), scalars: [1, 2]))
+        #expect(a.scalars == [4, 1, 1, 3])
+    }
+}
