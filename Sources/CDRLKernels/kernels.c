@@ -20,7 +20,7 @@ typedef struct {
     void (*sigmoid_backward)(const float *, const float *, float *, long);
     void (*softplus_backward)(const float *, const float *, float *, long);
     void (*gelu_backward)(const float *, const float *, float *, long);
-    void (*softmax_rows)(const float *, float *, long, long);
+    void (*softmax_rows)(const float *, float *, float *, long, long);
     void (*log_softmax_rows)(const float *, float *, long, long);
     void (*softmax_backward_rows)(const float *, const float *, float *, long, long);
     void (*log_softmax_backward_rows)(const float *, const float *, float *, long, long);
@@ -30,6 +30,9 @@ typedef struct {
     void (*row_sums)(const float *, float *, long, long);
     void (*row_maxes)(const float *, float *, long, long);
     void (*column_sums)(const float *, float *, long, long, long, int);
+    void (*adam_update)(float *, const float *, float *, float *, long, float, float, float, float, float, int, float,
+                        float);
+    void (*sgd_update)(float *, const float *, float *, long, float, float, float, int, int);
 } drl_kernel_table;
 
 #define DRL_SUFFIX portable
@@ -140,7 +143,7 @@ void drl_tanh_backward(const float *x, const float *dy, float *dx, long n) { T->
 void drl_sigmoid_backward(const float *x, const float *dy, float *dx, long n) { T->sigmoid_backward(x, dy, dx, n); }
 void drl_softplus_backward(const float *x, const float *dy, float *dx, long n) { T->softplus_backward(x, dy, dx, n); }
 void drl_gelu_backward(const float *x, const float *dy, float *dx, long n) { T->gelu_backward(x, dy, dx, n); }
-void drl_softmax_rows(const float *x, float *y, long rows, long cols) { T->softmax_rows(x, y, rows, cols); }
+void drl_softmax_rows(const float *x, float *y, float *lse, long rows, long cols) { T->softmax_rows(x, y, lse, rows, cols); }
 void drl_log_softmax_rows(const float *x, float *y, long rows, long cols) { T->log_softmax_rows(x, y, rows, cols); }
 void drl_softmax_backward_rows(const float *y, const float *dy, float *dx, long rows, long cols) {
     T->softmax_backward_rows(y, dy, dx, rows, cols);
@@ -158,4 +161,12 @@ void drl_row_sums(const float *x, float *out, long rows, long cols) { T->row_sum
 void drl_row_maxes(const float *x, float *out, long rows, long cols) { T->row_maxes(x, out, rows, cols); }
 void drl_column_sums(const float *x, float *out, long rows, long cols, long stride, int accumulate) {
     T->column_sums(x, out, rows, cols, stride, accumulate);
+}
+void drl_adam_update(float *w, const float *g, float *m, float *v, long n, float lr, float beta1, float beta2,
+                     float eps, float weight_decay, int decoupled, float c1, float c2) {
+    T->adam_update(w, g, m, v, n, lr, beta1, beta2, eps, weight_decay, decoupled, c1, c2);
+}
+void drl_sgd_update(float *w, const float *g, float *buf, long n, float lr, float momentum, float weight_decay,
+                    int nesterov, int first) {
+    T->sgd_update(w, g, buf, n, lr, momentum, weight_decay, nesterov, first);
 }

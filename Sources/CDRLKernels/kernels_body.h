@@ -139,17 +139,19 @@ DRL_TARGET static void K(column_sums)(const float *x, float *out, long rows, lon
 // A row holding NaN or +inf (where x - max is undefined) becomes NaN, as in PyTorch.
 DRL_VEC int K(row_is_undefined)(float m) { return m != m || m == INFINITY; }
 
-DRL_TARGET static void K(softmax_rows)(const float *x, float *y, long rows, long cols) {
+DRL_TARGET static void K(softmax_rows)(const float *x, float *y, float *lse, long rows, long cols) {
     for (long r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
         float m = K(max)(xr, cols);
         if (m == -INFINITY) {
             memset(yr, 0, (size_t)cols * sizeof(float));
+            if (lse) lse[r] = -INFINITY;
             continue;
         }
         if (K(row_is_undefined)(m)) {
             for (long i = 0; i < cols; i++) yr[i] = NAN;
+            if (lse) lse[r] = NAN;
             continue;
         }
         vf acc0 = 0.0f, acc1 = 0.0f;
@@ -171,7 +173,8 @@ DRL_TARGET static void K(softmax_rows)(const float *x, float *y, long rows, long
             st_part(yr + i, e, cols - i);
             acc1 += e;
         }
-        float inv = 1.0f / hsum(acc0 + acc1);
+        float total = hsum(acc0 + acc1), inv = 1.0f / total;
+        if (lse) lse[r] = m + logf(total);
         for (i = 0; i + VW <= cols; i += VW) st(yr + i, ld(yr + i) * inv);
         for (; i < cols; i++) yr[i] *= inv;
     }
@@ -259,11 +262,47 @@ DRL_TARGET static void K(layernorm_rows)(const float *x, const float *gamma, con
     }
 }
 
+DRL_TARGET static void K(adam_update)(float *w, const float *g, float *m, float *v, long n, float lr, float beta1,
+                                      float beta2, float eps, float weight_decay, int decoupled, float c1, float c2) {
+    const float step = lr / c1, inv_sqrt_c2 = 1.0f / sqrtf(c2);
+    const float l2 = decoupled ? 0.0f : weight_decay, shrink = decoupled ? 1.0f - lr * weight_decay : 1.0f;
+    long i = 0;
+    for (; i + VW <= n; i += VW) {
+        vf wi = ld(w + i), gi = vfma(wi, (vf)l2, ld(g + i));
+        vf mi = vfma(ld(m + i), (vf)beta1, (1.0f - beta1) * gi);
+        vf vi_ = vfma(ld(v + i), (vf)beta2, (1.0f - beta2) * gi * gi);
+        vf denom = __builtin_elementwise_sqrt(vi_) * inv_sqrt_c2 + eps;
+        st(m + i, mi);
+        st(v + i, vi_);
+        st(w + i, wi * shrink - step * mi / denom);
+    }
+    for (; i < n; i++) {
+        float gi = g[i] + l2 * w[i];
+        m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
+        v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+        w[i] = w[i] * shrink - step * m[i] / (sqrtf(v[i]) * inv_sqrt_c2 + eps);
+    }
+}
+
+DRL_TARGET static void K(sgd_update)(float *w, const float *g, float *buf, long n, float lr, float momentum,
+                                     float weight_decay, int nesterov, int first) {
+    for (long i = 0; i < n; i++) {
+        float d = g[i] + weight_decay * w[i];
+        if (momentum != 0.0f) {
+            float b = first ? d : momentum * buf[i] + d;
+            buf[i] = b;
+            d = nesterov ? d + momentum * b : b;
+        }
+        w[i] -= lr * d;
+    }
+}
+
 static const drl_kernel_table K(table) = {
     K(exp), K(log), K(tanh), K(sigmoid), K(softplus), K(gelu),
     K(exp_backward), K(log_backward), K(tanh_backward), K(sigmoid_backward), K(softplus_backward), K(gelu_backward),
     K(softmax_rows), K(log_softmax_rows), K(softmax_backward_rows), K(log_softmax_backward_rows),
     K(layernorm_rows), K(sum), K(max), K(row_sums), K(row_maxes), K(column_sums),
+    K(adam_update), K(sgd_update),
 };
 
 #undef DRL_UNARY

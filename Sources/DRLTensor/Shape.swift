@@ -87,6 +87,17 @@ public struct Shape: Sendable {
         return s
     }
 
+    /// The shape with one more, innermost dimension.
+    @inlinable
+    public func appending(_ dimension: Int) -> Shape {
+        precondition(rank < Shape.maxRank, "cannot append a dimension to \(self): DRLTensor supports rank \(Shape.maxRank)")
+        precondition(dimension >= 0, "negative dimension \(dimension)")
+        var s = Shape(rank: rank + 1)
+        for i in 0..<rank { s.dims[i] = dims[i] }
+        s.dims[rank] = dimension
+        return s
+    }
+
     /// The dimensions as an array (allocates; for display and interop).
     public var dimensions: [Int] { (0..<rank).map { dims[$0] } }
 }

@@ -13,11 +13,13 @@ struct SoftmaxTask: ParallelTask {
     let kind: SoftmaxKind
     let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
     let cols: Int
+    /// Softmax only: where to write each row's log-sum-exp, if anywhere.
+    var logSumExp: UnsafeMutablePointer<Float>? = nil
 
     func run(_ rows: Range<Int>) {
         let o = rows.lowerBound * cols
         switch kind {
-        case .softmax: drl_softmax_rows(x + o, y + o, rows.count, cols)
+        case .softmax: drl_softmax_rows(x + o, y + o, logSumExp.map { $0 + rows.lowerBound }, rows.count, cols)
         case .logSoftmax: drl_log_softmax_rows(x + o, y + o, rows.count, cols)
         }
     }
@@ -57,6 +59,18 @@ func runSoftmaxBackward(_ kind: SoftmaxKind, _ y: Tensor, _ dy: Tensor, into dx:
 
 /// y = softmax(x) along the last dimension.
 public func softmax(_ x: Tensor, into y: inout Tensor) { runSoftmax(.softmax, x, into: &y, "softmax") }
+
+/// y = softmax(x), also writing log Σ exp(x) of each row into `logSumExp` (one element per row):
+/// what a cross-entropy loss needs without a second pass.
+public func softmax(_ x: Tensor, into y: inout Tensor, logSumExp: inout Tensor) {
+    precondition(x.rank >= 1 && x.shape == y.shape, "softmax: input \(x.shape) and output \(y.shape) must match")
+    let (rows, cols) = x.shape.matrix
+    precondition(logSumExp.count == rows, "softmax: logSumExp \(logSumExp.shape) needs \(rows) elements for input \(x.shape)")
+    y.makeUnique()
+    logSumExp.makeUnique()
+    let task = SoftmaxTask(kind: .softmax, x: x.basePointer, y: y.basePointer, cols: cols, logSumExp: logSumExp.basePointer)
+    withExtendedLifetime(x) { Parallel.run(task, count: rows, workPerItem: cols * 4) }
+}
 
 public func softmax(_ x: Tensor) -> Tensor {
     var y = Tensor(zeros: x.shape)

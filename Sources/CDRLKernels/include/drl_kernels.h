@@ -39,8 +39,9 @@ void drl_softplus_backward(const float *x, const float *dy, float *dx, long n);
 void drl_gelu_backward(const float *x, const float *dy, float *dx, long n);
 
 // Row-wise softmax / log-softmax over a [rows, cols] matrix. A row whose entries are all -inf
-// gives zeros from softmax and -inf from log-softmax; NaN propagates to its whole row.
-void drl_softmax_rows(const float *x, float *y, long rows, long cols);
+// gives zeros from softmax and -inf from log-softmax; NaN or +inf makes its whole row NaN.
+// softmax_rows also writes log-sum-exp per row to lse when lse is not NULL.
+void drl_softmax_rows(const float *x, float *y, float *lse, long rows, long cols);
 void drl_log_softmax_rows(const float *x, float *y, long rows, long cols);
 // dx = y * (dy - sum(dy * y)) per row, with y the softmax output.
 void drl_softmax_backward_rows(const float *y, const float *dy, float *dx, long rows, long cols);
@@ -51,6 +52,18 @@ void drl_log_softmax_backward_rows(const float *y, const float *dy, float *dx, l
 // y = (x - mean) * rstd * gamma + beta when y is not NULL (gamma/beta may be NULL: 1 and 0).
 void drl_layernorm_rows(const float *x, const float *gamma, const float *beta, float *y,
                         float *mean, float *rstd, long rows, long cols, float eps);
+
+// Optimizer updates over n parameters (w weights, g gradients, m and v moment buffers).
+// Adam: m = b1·m + (1−b1)·g; v = b2·v + (1−b2)·g²; w −= lr·(m/c1) / (sqrt(v/c2) + eps), with the
+// bias corrections c1 = 1 − b1^t, c2 = 1 − b2^t passed in. weight_decay is added to g (L2, Adam)
+// or, when decoupled != 0, applied as w −= lr·weight_decay·w before the step (AdamW).
+void drl_adam_update(float *w, const float *g, float *m, float *v, long n, float lr, float beta1, float beta2,
+                     float eps, float weight_decay, int decoupled, float c1, float c2);
+// SGD with momentum (PyTorch's form, no dampening): d = g + wd·w; buf = momentum·buf + d (buf = d on
+// the first step, first != 0); d = nesterov ? d + momentum·buf : buf; w −= lr·d. With momentum 0,
+// buf may be NULL.
+void drl_sgd_update(float *w, const float *g, float *buf, long n, float lr, float momentum, float weight_decay,
+                    int nesterov, int first);
 
 // Reductions.
 float drl_sum(const float *x, long n);

@@ -1,0 +1,81 @@
+import DRLTensor
+
+/// y = x·Wᵀ + b with weight [out, in] (PyTorch's layout) and optional bias [out]. Inputs of any
+/// rank ≥ 2 are used as [rows, in] matrices.
+public final class Linear: Layer {
+    public let inFeatures: Int, outFeatures: Int
+    public let weight: Parameter
+    public let bias: Parameter?
+    public var isTraining = true
+
+    private var input = Tensor(zeros: Shape(0, 0))
+    private var output = Buffer()
+    private var gradInput = Buffer()
+
+    /// Weights from `weightInit` (default: PyTorch's, U(±1/sqrt(in))), bias U(±1/sqrt(in)).
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true,
+                weightInit: Initializer = .kaimingUniform(a: Float(5).squareRoot()),
+                biasInit: Initializer? = nil, using rng: inout RandomGenerator) {
+        precondition(inFeatures > 0 && outFeatures > 0, "Linear(\(inFeatures), \(outFeatures)) needs positive sizes")
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        weight = Parameter("weight", shape: Shape(outFeatures, inFeatures))
+        weightInit.fill(&weight.value, fanIn: inFeatures, fanOut: outFeatures, using: &rng)
+        if bias {
+            let b = Parameter("bias", shape: Shape(outFeatures))
+            (biasInit ?? .uniform(bound: 1 / Float(inFeatures).squareRoot()))
+                .fill(&b.value, fanIn: inFeatures, fanOut: outFeatures, using: &rng)
+            self.bias = b
+        } else {
+            self.bias = nil
+        }
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    public func forward(_ x: Tensor) -> Tensor {
+        precondition(x.rank >= 2 && x.shape[-1] == inFeatures,
+                     "Linear(\(inFeatures), \(outFeatures)): input of shape \(x.shape) needs last dimension \(inFeatures)")
+        input = x
+        var outShape = x.shape
+        outShape[-1] = outFeatures
+        var y = output.view(outShape)
+        if let bias {
+            // y = broadcast(b), then y += x·Wᵀ in the GEMM (beta = 1): no separate bias pass.
+            let rows = y.shape.matrix.rows
+            y.withUnsafeMutableBufferPointer { py in
+                bias.value.withUnsafeBufferPointer { pb in
+                    for r in 0..<rows { (py.baseAddress! + r * outFeatures).update(from: pb.baseAddress!, count: outFeatures) }
+                }
+            }
+            gemm(x, weight.value, into: &y, transposeB: true, beta: 1)
+        } else {
+            gemm(x, weight.value, into: &y, transposeB: true)
+        }
+        return y
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        accumulateParameterGradients(gradOutput)
+        var dx = gradInput.view(input.shape)
+        gemm(gradOutput, weight.value, into: &dx)
+        return dx
+    }
+
+    public func backwardParametersOnly(_ gradOutput: Tensor) { accumulateParameterGradients(gradOutput) }
+
+    private func accumulateParameterGradients(_ dy: Tensor) {
+        precondition(dy.shape.matrix.rows == input.shape.matrix.rows && dy.shape.matrix.cols == outFeatures,
+                     "Linear(\(inFeatures), \(outFeatures)).backward: gradient \(dy.shape) does not match the last output")
+        if !weight.isFrozen {
+            var dw = weight.gradient
+            gemm(dy, input, into: &dw, transposeA: true, beta: 1)  // dW += dYᵀ·X
+        }
+        if let bias, !bias.isFrozen {
+            var db = bias.gradient
+            columnSums(dy, into: &db, accumulate: true)
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import DRLTensor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Losses with fused forward and backward: calling a loss returns its value and leaves the
+// gradient with respect to the prediction in `gradient` (a buffer of the loss, valid until the next
+// call). Reductions are means, as PyTorch's defaults.
+
+/// Mean squared error: mean((p − t)²) over all elements.
+public final class MSELoss {
+    public private(set) var gradient = Tensor(zeros: Shape(0))
+    private var buffer = Buffer()
+
+    public init() {}
+
+    public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Float {
+        precondition(prediction.shape == target.shape, "MSELoss: prediction \(prediction.shape) and target \(target.shape) differ")
+        gradient = buffer.view(prediction.shape)
+        let n = prediction.count
+        var total: Double = 0
+        prediction.withUnsafeBufferPointer { p in
+            target.withUnsafeBufferPointer { t in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    let scale = 2 / Float(n)
+                    for i in 0..<n {
+                        let d = p[i] - t[i]
+                        total += Double(d * d)
+                        g[i] = scale * d
+                    }
+                }
+            }
+        }
+        return Float(total / Double(n))
+    }
+}
+
+/// Huber loss (smooth L1 scaled by delta): 0.5·d² where |d| < delta, else delta·(|d| − 0.5·delta),
+/// averaged over all elements; as torch.nn.HuberLoss(delta). DQN's usual loss.
+public final class HuberLoss {
+    public let delta: Float
+    public private(set) var gradient = Tensor(zeros: Shape(0))
+    private var buffer = Buffer()
+
+    public init(delta: Float = 1) {
+        precondition(delta > 0, "HuberLoss: delta must be positive, got \(delta)")
+        self.delta = delta
+    }
+
+    public func callAsFunction(_ prediction: Tensor, _ target: Tensor, weights: Tensor? = nil) -> Float {
+        precondition(prediction.shape == target.shape, "HuberLoss: prediction \(prediction.shape) and target \(target.shape) differ")
+        precondition(weights.map { $0.count == prediction.count } ?? true,
+                     "HuberLoss: weights \(weights?.shape.description ?? "") need \(prediction.count) elements")
+        gradient = buffer.view(prediction.shape)
+        let n = prediction.count
+        var total: Double = 0
+        prediction.withUnsafeBufferPointer { p in
+            target.withUnsafeBufferPointer { t in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    let inv = 1 / Float(n)
+                    for i in 0..<n {
+                        let d = p[i] - t[i], a = abs(d)
+                        let w = weights?[flat: i] ?? 1
+                        let (loss, slope) = a < delta ? (0.5 * d * d, d) : (delta * (a - 0.5 * delta), delta * (d > 0 ? 1 : -1))
+                        total += Double(w * loss)
+                        g[i] = w * slope * inv
+                    }
+                }
+            }
+        }
+        return Float(total / Double(n))
+    }
+}
+
+/// Softmax cross-entropy over logits [batch, classes] with integer targets:
+/// mean over the batch of w_i·(logsumexp(z_i) − z_i[t_i]), with optional per-sample weights w (1
+/// by default; importance weights in off-policy learning). Gradient: w_i·(softmax(z_i) − onehot)/batch.
+public final class SoftmaxCrossEntropyLoss {
+    public private(set) var gradient = Tensor(zeros: Shape(0, 0))
+    private var buffer = Buffer()
+    private var logSumExp = Buffer()
+
+    public init() {}
+
+    public func callAsFunction(_ logits: Tensor, targets: [Int32], weights: Tensor? = nil) -> Float {
+        let (rows, cols) = logits.shape.matrix
+        precondition(targets.count == rows, "SoftmaxCrossEntropyLoss: \(targets.count) targets for logits \(logits.shape)")
+        precondition(weights.map { $0.count == rows } ?? true,
+                     "SoftmaxCrossEntropyLoss: weights \(weights?.shape.description ?? "") need \(rows) elements")
+        gradient = buffer.view(logits.shape)
+        var lse = logSumExp.view(Shape(rows))
+        softmax(logits, into: &gradient, logSumExp: &lse)
+        var total: Double = 0
+        let inv = 1 / Float(rows)
+        logits.withUnsafeBufferPointer { z in
+            gradient.withUnsafeMutableBufferPointer { g in
+                lse.withUnsafeBufferPointer { l in
+                    targets.withUnsafeBufferPointer { t in
+                        for r in 0..<rows {
+                            let target = Int(t[r])
+                            precondition(target >= 0 && target < cols,
+                                         "SoftmaxCrossEntropyLoss: target \(target) at row \(r) is outside 0..<\(cols)")
+                            let w = weights?[flat: r] ?? 1
+                            total += Double(w * (l[r] - z[r * cols + target]))
+                            let row = g.baseAddress! + r * cols
+                            row[target] -= 1
+                            let scale = w * inv
+                            for c in 0..<cols { row[c] *= scale }
+                        }
+                    }
+                }
+            }
+        }
+        return Float(total / Double(rows))
+    }
+}
+
+/// Binary cross-entropy on logits, mean over all elements:
+/// max(z, 0) − z·t + log(1 + exp(−|z|)), stable for any z; gradient (sigmoid(z) − t)/n.
+public final class BinaryCrossEntropyWithLogitsLoss {
+    public private(set) var gradient = Tensor(zeros: Shape(0))
+    private var buffer = Buffer()
+
+    public init() {}
+
+    public func callAsFunction(_ logits: Tensor, _ targets: Tensor) -> Float {
+        precondition(logits.shape == targets.shape, "BinaryCrossEntropyWithLogitsLoss: logits \(logits.shape) and targets \(targets.shape) differ")
+        gradient = buffer.view(logits.shape)
+        let n = logits.count
+        var total: Double = 0
+        logits.withUnsafeBufferPointer { z in
+            targets.withUnsafeBufferPointer { t in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    let inv = 1 / Float(n)
+                    for i in 0..<n {
+                        let x = z[i], e = expf(-abs(x))
+                        total += Double(max(x, 0) - x * t[i] + log1pf(e))
+                        let sigmoid = x >= 0 ? 1 / (1 + e) : e / (1 + e)
+                        g[i] = (sigmoid - t[i]) * inv
+                    }
+                }
+            }
+        }
+        return Float(total / Double(n))
+    }
+}
+
+/// Mean entropy of the categorical distributions softmax(z) over rows of logits [batch, classes]:
+/// H = −Σ p log p per row. Gradient with respect to z: −p ⊙ (log p + H) / batch. For entropy
+/// regularisation subtract β·H from the loss (and scale the gradient by −β).
+public final class CategoricalEntropy {
+    public private(set) var gradient = Tensor(zeros: Shape(0, 0))
+    private var probabilities = Buffer()
+    private var logProbabilities = Buffer()
+
+    public init() {}
+
+    public func callAsFunction(_ logits: Tensor) -> Float {
+        let (rows, cols) = logits.shape.matrix
+        var p = probabilities.view(logits.shape)
+        var logp = logProbabilities.view(logits.shape)
+        softmax(logits, into: &p)
+        logSoftmax(logits, into: &logp)
+        gradient = logp
+        var total: Double = 0
+        p.withUnsafeBufferPointer { pp in
+            gradient.withUnsafeMutableBufferPointer { g in
+                let inv = 1 / Float(rows)
+                for r in 0..<rows {
+                    let row = r * cols
+                    var h: Float = 0
+                    // 0·log 0 = 0: masked (-inf) entries contribute nothing.
+                    for c in 0..<cols where pp[row + c] > 0 { h -= pp[row + c] * g[row + c] }
+                    total += Double(h)
+                    for c in 0..<cols { g[row + c] = pp[row + c] > 0 ? -pp[row + c] * (g[row + c] + h) * inv : 0 }
+                }
+            }
+        }
+        return Float(total / Double(rows))
+    }
+}
