@@ -105,6 +105,9 @@ static const drl_kernel_table *const drl_tables[3] = {
 };
 
 static _Atomic int drl_isa = -1;
+// Set by drl_kernel_force_isa for the calling thread only, so tests of one variant cannot change
+// what concurrently running code computes.
+static _Thread_local int drl_forced_isa = -1;
 
 static int drl_detect_isa(void) {
     if (drl_cpu_has_avx512_core()) return 2;
@@ -113,6 +116,7 @@ static int drl_detect_isa(void) {
 }
 
 int drl_kernel_isa(void) {
+    if (drl_forced_isa >= 0) return drl_forced_isa;
     int level = atomic_load_explicit(&drl_isa, memory_order_relaxed);
     if (level < 0) {
         level = drl_detect_isa();
@@ -122,11 +126,13 @@ int drl_kernel_isa(void) {
 }
 
 int drl_kernel_force_isa(int level) {
+    if (level < 0) {
+        drl_forced_isa = -1;
+        return drl_kernel_isa();
+    }
     int best = drl_detect_isa();
-    if (level > best) level = best;
-    if (level < 0) level = 0;
-    atomic_store_explicit(&drl_isa, level, memory_order_relaxed);
-    return level;
+    drl_forced_isa = level > best ? best : level;
+    return drl_forced_isa;
 }
 
 #define T (drl_tables[drl_kernel_isa()])

@@ -77,11 +77,12 @@ func tolerance(_ f: Activation) -> (rel: Double, abs: Double) {
     /// Every instruction-set variant this CPU can run: 0 portable, 1 AVX2, 2 AVX-512.
     static let isaLevels = [0, 1, 2]
 
+    /// Runs `body` on this thread with the kernels of instruction set `level` (inputs here are small
+    /// enough to stay on this thread).
     func withISA(_ level: Int, _ body: () -> Void) {
-        let previous = drl_kernel_isa()
         _ = drl_kernel_force_isa(Int32(level))
         body()
-        _ = drl_kernel_force_isa(previous)
+        _ = drl_kernel_force_isa(-1)
     }
 
     @Test(arguments: isaLevels)
