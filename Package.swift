@@ -25,9 +25,12 @@ let package = Package(
         .target(name: "CDRLKernels", path: "Sources/CDRLKernels"),
         .target(name: "DRLTensor", dependencies: ["CBLASShim", "CDRLKernels"]),
         .target(name: "DRLNN", dependencies: ["DRLTensor"]),
+        // Process-wide allocation counting for `drlrec bench nn` (linked into the tool only).
+        .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .executableTarget(
             name: "drlrec",
-            dependencies: ["DRLTensor", "CBLASShim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["DRLTensor", "DRLNN", "CBLASShim", "CAllocationCounter",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CDRLKernels"]),
         .testTarget(name: "DRLNNTests", dependencies: ["DRLNN"]),

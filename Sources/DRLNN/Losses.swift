@@ -93,23 +93,26 @@ public final class SoftmaxCrossEntropyLoss {
         gradient = buffer.view(logits.shape)
         var lse = logSumExp.view(Shape(rows))
         softmax(logits, into: &gradient, logSumExp: &lse)
-        var total: Double = 0
         let inv = 1 / Float(rows)
-        logits.withUnsafeBufferPointer { z in
+        // The sum is returned from the closures rather than accumulated in a captured variable,
+        // which the compiler may box on the heap.
+        let total: Double = logits.withUnsafeBufferPointer { z in
             gradient.withUnsafeMutableBufferPointer { g in
                 lse.withUnsafeBufferPointer { l in
                     targets.withUnsafeBufferPointer { t in
+                        var sum: Double = 0
                         for r in 0..<rows {
                             let target = Int(t[r])
                             precondition(target >= 0 && target < cols,
                                          "SoftmaxCrossEntropyLoss: target \(target) at row \(r) is outside 0..<\(cols)")
                             let w = weights?[flat: r] ?? 1
-                            total += Double(w * (l[r] - z[r * cols + target]))
+                            sum += Double(w * (l[r] - z[r * cols + target]))
                             let row = g.baseAddress! + r * cols
                             row[target] -= 1
                             let scale = w * inv
                             for c in 0..<cols { row[c] *= scale }
                         }
+                        return sum
                     }
                 }
             }

@@ -20,6 +20,13 @@ public struct Shape: Sendable {
     @inlinable
     public init(_ dimensions: Int...) { self.init(dimensions) }
 
+    // Fixed-arity forms: the variadic one builds an array (a heap allocation) on every call, and
+    // shapes are made in hot loops.
+    @inlinable public init(_ d0: Int) { self.init(rank: 1, d0) }
+    @inlinable public init(_ d0: Int, _ d1: Int) { self.init(rank: 2, d0, d1) }
+    @inlinable public init(_ d0: Int, _ d1: Int, _ d2: Int) { self.init(rank: 3, d0, d1, d2) }
+    @inlinable public init(_ d0: Int, _ d1: Int, _ d2: Int, _ d3: Int) { self.init(rank: 4, d0, d1, d2, d3) }
+
     /// Builds a shape from up to six dimensions without creating an array.
     @inlinable
     init(rank: Int, _ d0: Int = 0, _ d1: Int = 0, _ d2: Int = 0, _ d3: Int = 0) {
