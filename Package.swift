@@ -33,6 +33,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CDRLKernels"]),
-        .testTarget(name: "DRLNNTests", dependencies: ["DRLNN"]),
+        // Fixtures: safetensors files written by Python's reference implementation (scripts/safetensors_interop.py).
+        .testTarget(name: "DRLNNTests", dependencies: ["DRLNN"], resources: [.copy("Fixtures")]),
     ]
 )
