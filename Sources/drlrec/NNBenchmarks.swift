@@ -9,7 +9,7 @@ struct NNBenchmarks {
 
     /// Every workload implemented so far, at the engine's current thread count.
     func runAll() -> [BenchResult] {
-        [mlpTrainStep()]
+        [mlpTrainStep(), transformerBlockForwardBackward(), gruForwardBackward()]
     }
 
     /// (b) MLP 256→512(ReLU)→512(ReLU)→1682 logits, batch 1024, softmax cross-entropy, Adam
@@ -28,6 +28,37 @@ struct NNBenchmarks {
             _ = loss(model.forward(x), targets: labels)
             model.backwardFromLoss(loss.gradient)
             optimizer.update()
+        }
+    }
+
+    /// (c) Pre-LN transformer block on x = [256, 30, 64], 2 heads, causal, FFN 64→256→64 with GELU;
+    /// loss = mean(out²); forward + backward, no optimizer.
+    func transformerBlockForwardBackward() -> BenchResult {
+        var rng = RandomGenerator(seed: 2)
+        let x = Tensor.normal(Shape(256, 30, 64), using: &rng)
+        let block = TransformerBlock(dimension: 64, heads: 2, hidden: 256, causal: true, using: &rng)
+        let store = ParameterStore(block)
+        return measureSquaredMeanLoss("transformer_block_fwd_bwd", layer: block, store: store, input: x)
+    }
+
+    /// (d) GRU(64 → 64) over x = [256, 30, 64]; loss = mean(out²); forward + backward.
+    func gruForwardBackward() -> BenchResult {
+        var rng = RandomGenerator(seed: 3)
+        let x = Tensor.normal(Shape(256, 30, 64), using: &rng)
+        let gru = GRU(inputSize: 64, hiddenSize: 64, using: &rng)
+        let store = ParameterStore(gru)
+        return measureSquaredMeanLoss("gru_fwd_bwd", layer: gru, store: store, input: x)
+    }
+
+    /// Forward, loss = mean(y²) (gradient 2y/n), backward: the peer's workloads (c) and (d).
+    func measureSquaredMeanLoss(_ name: String, layer: Layer, store: ParameterStore, input x: Tensor) -> BenchResult {
+        var gradient = Tensor(workspace: Shape(0))
+        return measure(name, batch: x.shape[0]) {
+            store.zeroGradients()
+            let y = layer.forward(x)
+            if gradient.shape != y.shape { gradient = Tensor(workspace: y.shape) }
+            affine(y, scale: 2 / Float(y.count), into: &gradient)
+            _ = layer.backward(gradient)
         }
     }
 
