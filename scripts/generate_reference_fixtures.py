@@ -4,7 +4,7 @@
 Writes one safetensors file per case into Tests/DRLNNTests/Fixtures/reference/, holding the
 input `x`, the output gradient `dy`, the module's parameters under DRLNN's names, and PyTorch's
 `y`, `dx` and `grad.<name>`, computed by autograd through PyTorch's own modules (nn.LayerNorm,
-nn.MultiheadAttention, nn.GRU, F.cross_entropy). ReferenceTests loads them, runs DRLNN's forward
+nn.MultiheadAttention, nn.GRU, nn.LSTM, nn.Conv1d, F.cross_entropy). ReferenceTests loads them, runs DRLNN's forward
 and backward and compares to 1e-4 relative. CI needs no Python: the fixtures are committed.
 
   pip install torch safetensors      # (the CPU wheel: pip install torch==2.13.0+cpu)
@@ -99,6 +99,22 @@ def gru():
     save("gru", run(lambda x: g(x)[0], torch.randn(3, 6, 5), params))
 
 
+def lstm():
+    m = torch.nn.LSTM(5, 6, batch_first=True)
+    params = {n: p for n, p in m.named_parameters()}
+    save("lstm", run(lambda x: m(x)[0], torch.randn(3, 7, 5), params))
+
+
+def conv1d(name, kernel, dilation, causal):
+    conv = torch.nn.Conv1d(4, 6, kernel, dilation=dilation)
+    pad = (kernel - 1) * dilation if causal else 0
+
+    def f(x):  # DRLNN's layout is [batch, time, channels]
+        return conv(F.pad(x.transpose(1, 2), (pad, 0))).transpose(1, 2)
+
+    save(name, run(f, torch.randn(2, 9, 4), {"weight": conv.weight, "bias": conv.bias}))
+
+
 def softmax_cross_entropy():
     logits = torch.randn(6, 9) * 3
     targets = torch.tensor([0, 8, 3, 3, 1, 5])
@@ -117,5 +133,8 @@ if __name__ == "__main__":
     attention(False, padding=True)
     transformer_block()
     gru()
+    lstm()
+    conv1d("conv1d_causal_dilated", kernel=3, dilation=2, causal=True)
+    conv1d("conv1d_valid", kernel=4, dilation=1, causal=False)
     softmax_cross_entropy()
     print("wrote", sorted(p.name for p in OUT.glob("*.safetensors")))

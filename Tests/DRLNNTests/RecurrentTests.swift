@@ -36,3 +36,38 @@ import Testing
         }
     }
 }
+
+extension RecurrentTests {
+    @Test func lstmGradientsMatchFiniteDifferences() {
+        var rng = RandomGenerator(seed: 41)
+        GradientCheck.check(LSTM(inputSize: 3, hiddenSize: 4, using: &rng), input: randomTensor(Shape(2, 3, 3), seed: 42, low: -2, high: 2))
+    }
+
+    @Test(arguments: [Conv1d.Padding.causal, .valid])
+    func conv1dGradientsMatchFiniteDifferences(padding: Conv1d.Padding) {
+        var rng = RandomGenerator(seed: 43)
+        let conv = Conv1d(3, 2, kernelSize: 3, dilation: 2, padding: padding, using: &rng)
+        GradientCheck.check(conv, input: randomTensor(Shape(2, 6, 3), seed: 44))
+    }
+
+    @Test func causalConvolutionSeesNoFutureInput() {
+        var rng = RandomGenerator(seed: 45)
+        let conv = Conv1d(2, 3, kernelSize: 2, dilation: 3, padding: .causal, using: &rng)
+        let x = randomTensor(Shape(1, 8, 2), seed: 46)
+        let y = conv.forward(x).clone()
+        #expect(y.shape == Shape(1, 8, 3))
+        var later = x.clone()
+        later[0, 5, 0] += 4
+        let y2 = conv.forward(later)
+        for t in 0..<5 { for c in 0..<3 { #expect(y2[0, t, c] == y[0, t, c]) } }
+    }
+
+    @Test func positionalEncodings() {
+        var rng = RandomGenerator(seed: 47)
+        GradientCheck.check(LearnedPositionalEncoding(maxLength: 6, dimension: 3, using: &rng), input: randomTensor(Shape(2, 4, 3), seed: 48))
+        let sinusoidal = SinusoidalPositionalEncoding(maxLength: 10, dimension: 4)
+        #expect(sinusoidal.table[0, 0] == 0 && sinusoidal.table[0, 1] == 1)
+        #expect(abs(sinusoidal.table[3, 2] - Float(sin(3 / 100.0))) < 1e-6)
+        GradientCheck.check(sinusoidal, input: randomTensor(Shape(2, 5, 4), seed: 49))
+    }
+}

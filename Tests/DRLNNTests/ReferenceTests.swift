@@ -78,3 +78,20 @@ import Testing
         expectMatches(loss.gradient, f["grad"], "logit gradient")
     }
 }
+
+extension ReferenceTests {
+    @Test func lstm() throws {
+        var rng = RandomGenerator(seed: 0)
+        try check(LSTM(inputSize: 5, hiddenSize: 6, using: &rng), fixture("lstm"))
+    }
+
+    @Test func causalDilatedConv1d() throws {
+        var rng = RandomGenerator(seed: 0)
+        try check(Conv1d(4, 6, kernelSize: 3, dilation: 2, padding: .causal, using: &rng), fixture("conv1d_causal_dilated"))
+    }
+
+    @Test func validConv1d() throws {
+        var rng = RandomGenerator(seed: 0)
+        try check(Conv1d(4, 6, kernelSize: 4, padding: .valid, using: &rng), fixture("conv1d_valid"))
+    }
+}

@@ -1,0 +1,154 @@
+import DRLTensor
+
+/// A single-layer LSTM over [batch, time, input] sequences (batch first), returning every hidden
+/// state [batch, time, hidden]; the initial hidden and cell states are zero. Equations and
+/// parameter layout are PyTorch's (gates in the order i, f, g, o):
+///   i = σ(·), f = σ(·), g = tanh(·), o = σ(·) of Wᵢₕx + bᵢₕ + Wₕₕh + bₕₕ,
+///   c' = f ⊙ c + i ⊙ g,  h' = o ⊙ tanh(c').
+/// As in `GRU`, the input projections of all steps are one GEMM and the recurrent weight gradient
+/// is one GEMM after the reverse sweep.
+public final class LSTM: Layer {
+    public let inputSize: Int, hiddenSize: Int
+    public let weightIH: Parameter, weightHH: Parameter, biasIH: Parameter, biasHH: Parameter
+    public var isTraining = true
+
+    private var input = Tensor(zeros: Shape(0, 0, 0))
+    private var batch = 0, time = 0
+    private var inputGates = Buffer()   // [B·T, 4H] (rows in (b, t) order)
+    private var gates = Buffer()        // [T, B, 4H]: activated i | f | g | o
+    private var states = Buffer()       // [T + 1, B, H]: h₀ … h_T
+    private var cells = Buffer()        // [T + 1, B, H]: c₀ … c_T
+    private var cellTanh = Buffer()     // [T, B, H]: tanh(c_t)
+    private var output = Buffer()
+    private var dInputGates = Buffer(), dGates = Buffer(), dState = Buffer(), dCell = Buffer(), dInput = Buffer()
+
+    public init(inputSize: Int, hiddenSize: Int, using rng: inout RandomGenerator) {
+        precondition(inputSize > 0 && hiddenSize > 0, "LSTM(\(inputSize), \(hiddenSize)) needs positive sizes")
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        weightIH = Parameter("weight_ih_l0", shape: Shape(4 * hiddenSize, inputSize))
+        weightHH = Parameter("weight_hh_l0", shape: Shape(4 * hiddenSize, hiddenSize))
+        biasIH = Parameter("bias_ih_l0", shape: Shape(4 * hiddenSize))
+        biasHH = Parameter("bias_hh_l0", shape: Shape(4 * hiddenSize))
+        let bound = Initializer.uniform(bound: 1 / Float(hiddenSize).squareRoot())
+        for p in [weightIH, weightHH, biasIH, biasHH] { bound.fill(&p.value, fanIn: hiddenSize, fanOut: hiddenSize, using: &rng) }
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] {
+        [("weight_ih_l0", weightIH), ("weight_hh_l0", weightHH), ("bias_ih_l0", biasIH), ("bias_hh_l0", biasHH)]
+    }
+
+    public func forward(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 3 && x.shape[2] == inputSize,
+                     "LSTM(\(inputSize), \(hiddenSize)): input \(x.shape) must be [batch, time, \(inputSize)]")
+        input = x
+        (batch, time) = (x.shape[0], x.shape[1])
+        let (b, t, h) = (batch, time, hiddenSize)
+        var gx = inputGates.view(Shape(b * t, 4 * h))
+        gemm(x, weightIH.value, into: &gx, transposeB: true)
+        var hs = states.view(Shape(t + 1, b, h)), cs = cells.view(Shape(t + 1, b, h))
+        hs[row: 0].fill(with: 0)
+        cs[row: 0].fill(with: 0)
+        var g = gates.view(Shape(t, b, 4 * h)), tc = cellTanh.view(Shape(t, b, h))
+        var y = output.view(Shape(b, t, h))
+        let bih = biasIH.value.withUnsafeBufferPointer { $0.baseAddress! }
+        let bhh = biasHH.value.withUnsafeBufferPointer { $0.baseAddress! }
+        let pgx = gx.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let pg = g.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let phs = hs.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let pcs = cs.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let ptc = tc.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let py = y.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        for step in 0..<t {
+            var stepGates = g[row: step]
+            gemm(hs[row: step], weightHH.value, into: &stepGates, transposeB: true)
+            let gStep = pg + step * b * 4 * h
+            for bi in 0..<b {
+                let row = gStep + bi * 4 * h, gxRow = pgx + (bi * t + step) * 4 * h
+                for j in 0..<(4 * h) { row[j] += gxRow[j] + bih[j] + bhh[j] }
+            }
+            for bi in 0..<b {
+                let row = gStep + bi * 4 * h
+                // σ on i and f, tanh on g, σ on o.
+                var ifView = stepGates[row: bi][rows: 0..<(2 * h)], gView = stepGates[row: bi][rows: (2 * h)..<(3 * h)]
+                var oView = stepGates[row: bi][rows: (3 * h)..<(4 * h)]
+                Activation.sigmoid.forwardInPlace(&ifView)
+                Activation.tanh.forwardInPlace(&gView)
+                Activation.sigmoid.forwardInPlace(&oView)
+                let cPrev = pcs + (step * b + bi) * h, cNext = pcs + ((step + 1) * b + bi) * h
+                for j in 0..<h { cNext[j] = row[h + j] * cPrev[j] + row[j] * row[2 * h + j] }
+            }
+            var tcView = tc[row: step]
+            tcView.copy(from: cs[row: step + 1])
+            Activation.tanh.forwardInPlace(&tcView)
+            for bi in 0..<b {
+                let row = gStep + bi * 4 * h, tcRow = ptc + (step * b + bi) * h
+                let hNext = phs + ((step + 1) * b + bi) * h, yRow = py + (bi * t + step) * h
+                for j in 0..<h {
+                    let value = row[3 * h + j] * tcRow[j]
+                    hNext[j] = value
+                    yRow[j] = value
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        let (b, t, h) = (batch, time, hiddenSize)
+        precondition(gradOutput.shape == Shape(b, t, h), "LSTM.backward: gradient \(gradOutput.shape) should be [\(b), \(t), \(h)]")
+        var dgx = dInputGates.view(Shape(b * t, 4 * h)), dg = dGates.view(Shape(t, b, 4 * h))
+        var dhNext = dState.view(Shape(b, h)), dcNext = dCell.view(Shape(b, h))
+        dhNext.fill(with: 0)
+        dcNext.fill(with: 0)
+        let g = gates.view(Shape(t, b, 4 * h)), cs = cells.view(Shape(t + 1, b, h)), tc = cellTanh.view(Shape(t, b, h))
+        let hs = states.view(Shape(t + 1, b, h))
+        let pg = g.withUnsafeBufferPointer { $0.baseAddress! }, pcs = cs.withUnsafeBufferPointer { $0.baseAddress! }
+        let ptc = tc.withUnsafeBufferPointer { $0.baseAddress! }, pdy = gradOutput.withUnsafeBufferPointer { $0.baseAddress! }
+        let pdgx = dgx.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let pdg = dg.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let pdh = dhNext.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let pdc = dcNext.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        for step in stride(from: t - 1, through: 0, by: -1) {
+            for bi in 0..<b {
+                let gate = pg + (step * b + bi) * 4 * h, tcRow = ptc + (step * b + bi) * h
+                let cPrev = pcs + (step * b + bi) * h, dyRow = pdy + (bi * t + step) * h
+                let dhRow = pdh + bi * h, dcRow = pdc + bi * h
+                let dgRow = pdg + (step * b + bi) * 4 * h, dgxRow = pdgx + (bi * t + step) * 4 * h
+                for j in 0..<h {
+                    let i = gate[j], f = gate[h + j], gg = gate[2 * h + j], o = gate[3 * h + j], tcj = tcRow[j]
+                    let dh = dyRow[j] + dhRow[j]
+                    let dc = dcRow[j] + dh * o * (1 - tcj * tcj)
+                    let di = dc * gg * i * (1 - i)
+                    let df = dc * cPrev[j] * f * (1 - f)
+                    let dgg = dc * i * (1 - gg * gg)
+                    let dOut = dh * tcj * o * (1 - o)
+                    dgRow[j] = di; dgRow[h + j] = df; dgRow[2 * h + j] = dgg; dgRow[3 * h + j] = dOut
+                    dgxRow[j] = di; dgxRow[h + j] = df; dgxRow[2 * h + j] = dgg; dgxRow[3 * h + j] = dOut
+                    dcRow[j] = dc * f
+                }
+            }
+            gemm(dg[row: step], weightHH.value, into: &dhNext)
+        }
+        let dgAll = dg.reshaped(Shape(t * b, 4 * h))
+        if !weightHH.isFrozen {
+            var dw = weightHH.gradient
+            gemm(dgAll, hs[rows: 0..<t].reshaped(Shape(t * b, h)), into: &dw, transposeA: true, beta: 1)
+        }
+        if !biasHH.isFrozen {
+            var db = biasHH.gradient
+            columnSums(dgAll, into: &db, accumulate: true)
+        }
+        if !weightIH.isFrozen {
+            var dw = weightIH.gradient
+            gemm(dgx, input.reshaped(Shape(b * t, inputSize)), into: &dw, transposeA: true, beta: 1)
+        }
+        if !biasIH.isFrozen {
+            var db = biasIH.gradient
+            columnSums(dgx, into: &db, accumulate: true)
+        }
+        var dx = dInput.view(input.shape)
+        gemm(dgx, weightIH.value, into: &dx)
+        return dx
+    }
+}
