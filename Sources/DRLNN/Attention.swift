@@ -39,7 +39,7 @@ public final class MultiHeadSelfAttention: Layer {
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {
-        Self.prefixed([("qkv", qkv), ("out", output)])
+        prefixedParameters([("qkv", qkv), ("out", output)])
     }
 
     private var scale: Float { 1 / Float(headDimension).squareRoot() }

@@ -34,11 +34,12 @@ extension Module {
     /// Marks every parameter frozen: optimizers leave them unchanged.
     public func freeze() { for (_, p) in namedParameters { p.isFrozen = true } }
     public func unfreeze() { for (_, p) in namedParameters { p.isFrozen = false } }
+}
 
-    /// The named parameters of `children`, prefixed with each child's name.
-    public static func prefixed(_ children: [(String, Module)]) -> [(name: String, parameter: Parameter)] {
-        children.flatMap { prefix, child in child.namedParameters.map { (prefix + "." + $0.name, $0.parameter) } }
-    }
+/// The named parameters of `children`, each prefixed with its child's name ("block.ln1.weight"):
+/// how containers name their parameters, and how to gather several modules into one store.
+public func prefixedParameters(_ children: [(String, Module)]) -> [(name: String, parameter: Parameter)] {
+    children.flatMap { prefix, child in child.namedParameters.map { (prefix + "." + $0.name, $0.parameter) } }
 }
 
 /// A workspace tensor that grows to the largest leading dimension asked of it and hands out views

@@ -49,7 +49,7 @@ public final class TransformerBlock: Layer {
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {
-        Self.prefixed([("ln1", norm1), ("attention", attention), ("ln2", norm2), ("ffn", feedForward)])
+        prefixedParameters([("ln1", norm1), ("attention", attention), ("ln2", norm2), ("ffn", feedForward)])
     }
 
     public var isTraining: Bool {

@@ -16,7 +16,7 @@ public final class Sequential: Layer {
     public convenience init(_ layers: Layer...) { self.init(layers) }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {
-        Self.prefixed(layers.enumerated().map { (String($0.offset), $0.element as Module) })
+        prefixedParameters(layers.enumerated().map { (String($0.offset), $0.element as Module) })
     }
 
     public var isTraining: Bool {
