@@ -33,6 +33,14 @@ typedef struct {
     void (*adam_update)(float *, const float *, float *, float *, long, float, float, float, float, float, int, float,
                         float);
     void (*sgd_update)(float *, const float *, float *, long, float, float, float, int, int);
+    void (*relu)(const float *, float *, long);
+    void (*relu_backward)(const float *, const float *, float *, long);
+    void (*layernorm_backward_rows)(const float *, const float *, const float *, const float *, const float *, float *,
+                                    float *, float *, long, long);
+    void (*gru_forward_step)(const float *, long, const float *, const float *, const float *, const float *, float *,
+                             float *, float *, float *, float *, long, long, long);
+    void (*gru_backward_step)(const float *, long, const float *, const float *, const float *, const float *, float *,
+                              float *, long, float *, long, long);
 } drl_kernel_table;
 
 #define DRL_SUFFIX portable
@@ -175,4 +183,19 @@ void drl_adam_update(float *w, const float *g, float *m, float *v, long n, float
 void drl_sgd_update(float *w, const float *g, float *buf, long n, float lr, float momentum, float weight_decay,
                     int nesterov, int first) {
     T->sgd_update(w, g, buf, n, lr, momentum, weight_decay, nesterov, first);
+}
+void drl_relu(const float *x, float *y, long n) { T->relu(x, y, n); }
+void drl_relu_backward(const float *x, const float *dy, float *dx, long n) { T->relu_backward(x, dy, dx, n); }
+void drl_layernorm_backward_rows(const float *x, const float *gamma, const float *dy, const float *mean, const float *rstd,
+                                 float *dx, float *dgamma, float *dbeta, long rows, long cols) {
+    T->layernorm_backward_rows(x, gamma, dy, mean, rstd, dx, dgamma, dbeta, rows, cols);
+}
+void drl_gru_forward_step(const float *gx, long gx_stride, const float *gh, const float *bih, const float *bhh,
+                          const float *h_prev, float *rz, float *n, float *ghn, float *h_next, float *y, long y_stride,
+                          long batch, long hidden) {
+    T->gru_forward_step(gx, gx_stride, gh, bih, bhh, h_prev, rz, n, ghn, h_next, y, y_stride, batch, hidden);
+}
+void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, const float *n, const float *ghn,
+                           const float *h_prev, float *dh, float *dgx, long dgx_stride, float *dgh, long batch, long hidden) {
+    T->gru_backward_step(dy, dy_stride, rz, n, ghn, h_prev, dh, dgx, dgx_stride, dgh, batch, hidden);
 }

@@ -297,12 +297,102 @@ DRL_TARGET static void K(sgd_update)(float *w, const float *g, float *buf, long 
     }
 }
 
+DRL_VEC vf K(relu_v)(vf x) { return sel(x < 0.0f, (vf)0.0f, x); }  // NaN passes through
+DRL_UNARY(relu, K(relu_v))
+DRL_VEC vf K(d_relu)(vf x) { return sel(x > 0.0f, (vf)1.0f, (vf)0.0f); }
+DRL_BACKWARD(relu_backward, K(d_relu))
+
+// Loads/stores `count` (1...VW) floats: a full vector when count == VW.
+DRL_VEC vf K(ldn)(const float *p, long count) { return count == VW ? ld(p) : ld_part(p, count, 0.0f); }
+DRL_VEC void K(stn)(float *p, vf v, long count) {
+    if (count == VW) st(p, v); else st_part(p, v, count);
+}
+
+DRL_TARGET static void K(layernorm_backward_rows)(const float *x, const float *gamma, const float *dy, const float *mean,
+                                                  const float *rstd, float *dx, float *dgamma, float *dbeta,
+                                                  long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * cols, *dyr = dy + r * cols;
+        float *dxr = dx + r * cols;
+        const float mu = mean[r], rs = rstd[r];
+        vf a_dn = 0.0f, a_dnn = 0.0f;
+        for (long j = 0; j < cols; j += VW) {
+            long c = cols - j < VW ? cols - j : VW;
+            vf n = (K(ldn)(xr + j, c) - mu) * rs, g = K(ldn)(dyr + j, c);
+            vf dn = g * K(ldn)(gamma + j, c);
+            a_dn += dn;
+            a_dnn = vfma(dn, n, a_dnn);
+            if (dgamma) K(stn)(dgamma + j, vfma(g, n, K(ldn)(dgamma + j, c)), c);
+            if (dbeta) K(stn)(dbeta + j, K(ldn)(dbeta + j, c) + g, c);
+        }
+        const float m_dn = hsum(a_dn) / (float)cols, m_dnn = hsum(a_dnn) / (float)cols;
+        for (long j = 0; j < cols; j += VW) {
+            long c = cols - j < VW ? cols - j : VW;
+            vf n = (K(ldn)(xr + j, c) - mu) * rs;
+            vf dn = K(ldn)(dyr + j, c) * K(ldn)(gamma + j, c);
+            K(stn)(dxr + j, rs * (dn - m_dn - n * m_dnn), c);
+        }
+    }
+}
+
+DRL_TARGET static void K(gru_forward_step)(const float *gx, long gx_stride, const float *gh, const float *bih,
+                                           const float *bhh, const float *h_prev, float *rz, float *n, float *ghn,
+                                           float *h_next, float *y, long y_stride, long batch, long hidden) {
+    const long H = hidden;
+    for (long b = 0; b < batch; b++) {
+        const float *gxr = gx + b * gx_stride, *ghr = gh + b * 3 * H, *hp = h_prev + b * H;
+        float *rzr = rz + b * 2 * H, *nr = n + b * H, *ghnr = ghn + b * H, *hn = h_next + b * H, *yr = y + b * y_stride;
+        for (long j = 0; j < H; j += VW) {
+            long c = H - j < VW ? H - j : VW;
+            vf r = v_sigmoid(K(ldn)(gxr + j, c) + K(ldn)(bih + j, c) + K(ldn)(ghr + j, c) + K(ldn)(bhh + j, c));
+            vf z = v_sigmoid(K(ldn)(gxr + H + j, c) + K(ldn)(bih + H + j, c) + K(ldn)(ghr + H + j, c) +
+                             K(ldn)(bhh + H + j, c));
+            vf hn_pre = K(ldn)(ghr + 2 * H + j, c) + K(ldn)(bhh + 2 * H + j, c);
+            vf nv = v_tanh(vfma(r, hn_pre, K(ldn)(gxr + 2 * H + j, c) + K(ldn)(bih + 2 * H + j, c)));
+            vf h = vfma(z, K(ldn)(hp + j, c) - nv, nv);  // (1 − z)·n + z·h = n + z·(h − n)
+            K(stn)(rzr + j, r, c);
+            K(stn)(rzr + H + j, z, c);
+            K(stn)(ghnr + j, hn_pre, c);
+            K(stn)(nr + j, nv, c);
+            K(stn)(hn + j, h, c);
+            K(stn)(yr + j, h, c);
+        }
+    }
+}
+
+DRL_TARGET static void K(gru_backward_step)(const float *dy, long dy_stride, const float *rz, const float *n,
+                                            const float *ghn, const float *h_prev, float *dh, float *dgx, long dgx_stride,
+                                            float *dgh, long batch, long hidden) {
+    const long H = hidden;
+    for (long b = 0; b < batch; b++) {
+        const float *dyr = dy + b * dy_stride, *rzr = rz + b * 2 * H, *nr = n + b * H, *ghnr = ghn + b * H;
+        const float *hp = h_prev + b * H;
+        float *dhr = dh + b * H, *dgxr = dgx + b * dgx_stride, *dghr = dgh + b * 3 * H;
+        for (long j = 0; j < H; j += VW) {
+            long c = H - j < VW ? H - j : VW;
+            vf r = K(ldn)(rzr + j, c), z = K(ldn)(rzr + H + j, c), nv = K(ldn)(nr + j, c);
+            vf d = K(ldn)(dyr + j, c) + K(ldn)(dhr + j, c);
+            vf dn_pre = d * (1.0f - z) * (1.0f - nv * nv);
+            vf dz_pre = d * (K(ldn)(hp + j, c) - nv) * z * (1.0f - z);
+            vf dr_pre = dn_pre * K(ldn)(ghnr + j, c) * r * (1.0f - r);
+            K(stn)(dgxr + j, dr_pre, c);
+            K(stn)(dgxr + H + j, dz_pre, c);
+            K(stn)(dgxr + 2 * H + j, dn_pre, c);
+            K(stn)(dghr + j, dr_pre, c);
+            K(stn)(dghr + H + j, dz_pre, c);
+            K(stn)(dghr + 2 * H + j, dn_pre * r, c);
+            K(stn)(dhr + j, d * z, c);
+        }
+    }
+}
+
 static const drl_kernel_table K(table) = {
     K(exp), K(log), K(tanh), K(sigmoid), K(softplus), K(gelu),
     K(exp_backward), K(log_backward), K(tanh_backward), K(sigmoid_backward), K(softplus_backward), K(gelu_backward),
     K(softmax_rows), K(log_softmax_rows), K(softmax_backward_rows), K(log_softmax_backward_rows),
     K(layernorm_rows), K(sum), K(max), K(row_sums), K(row_maxes), K(column_sums),
-    K(adam_update), K(sgd_update),
+    K(adam_update), K(sgd_update), K(relu), K(relu_backward), K(layernorm_backward_rows), K(gru_forward_step),
+    K(gru_backward_step),
 };
 
 #undef DRL_UNARY

@@ -34,40 +34,12 @@ public final class LayerNorm: Layer {
     /// With n = (x − mean)·rstd and dn = dy·gamma:
     /// dx = rstd·(dn − mean(dn) − n·mean(dn·n)), dgamma += Σ dy·n, dbeta += Σ dy.
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        let (rows, cols) = input.shape.matrix
+        let rows = input.shape.matrix.rows
         var dx = gradInput.view(input.shape)
-        let mu = mean.view(Shape(rows)), rs = rstd.view(Shape(rows))
-        let accumulateGamma = !gamma.isFrozen, accumulateBeta = !beta.isFrozen
-        input.withUnsafeBufferPointer { x in
-            gradOutput.withUnsafeBufferPointer { dy in
-                dx.withUnsafeMutableBufferPointer { out in
-                    gamma.value.withUnsafeBufferPointer { g in
-                        var dg = gamma.gradient, db = beta.gradient
-                        dg.withUnsafeMutableBufferPointer { dgamma in
-                            db.withUnsafeMutableBufferPointer { dbeta in
-                                for r in 0..<rows {
-                                    let o = r * cols, m = mu[flat: r], s = rs[flat: r]
-                                    var meanDn: Float = 0, meanDnN: Float = 0
-                                    for c in 0..<cols {
-                                        let n = (x[o + c] - m) * s, dn = dy[o + c] * g[c]
-                                        meanDn += dn
-                                        meanDnN += dn * n
-                                        if accumulateGamma { dgamma[c] += dy[o + c] * n }
-                                        if accumulateBeta { dbeta[c] += dy[o + c] }
-                                    }
-                                    meanDn /= Float(cols)
-                                    meanDnN /= Float(cols)
-                                    for c in 0..<cols {
-                                        let n = (x[o + c] - m) * s
-                                        out[o + c] = s * (dy[o + c] * g[c] - meanDn - n * meanDnN)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        var dgamma = gamma.gradient, dbeta = beta.gradient
+        layerNormBackward(input: input, gamma: gamma.value, mean: mean.view(Shape(rows)), rstd: rstd.view(Shape(rows)),
+                          gradOutput: gradOutput, into: &dx, gammaGradient: &dgamma, betaGradient: &dbeta,
+                          accumulateParameterGradients: !gamma.isFrozen || !beta.isFrozen)
         return dx
     }
 }

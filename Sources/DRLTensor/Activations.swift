@@ -74,7 +74,7 @@ struct ActivationTask: ParallelTask {
     func run(_ items: Range<Int>) {
         let n = items.count, xs = x + items.lowerBound, ys = y + items.lowerBound
         switch activation {
-        case .relu: for i in 0..<n { let v = xs[i]; ys[i] = v < 0 ? 0 : v }  // NaN passes through
+        case .relu: drl_relu(xs, ys, n)
         case .gelu: drl_gelu(xs, ys, n)
         case .tanh: drl_tanh(xs, ys, n)
         case .sigmoid: drl_sigmoid(xs, ys, n)
@@ -94,7 +94,7 @@ struct ActivationBackwardTask: ParallelTask {
         let n = items.count, o = items.lowerBound
         let xs = x + o, gs = dy + o, ds = dx + o
         switch activation {
-        case .relu: for i in 0..<n { ds[i] = xs[i] > 0 ? gs[i] : 0 }
+        case .relu: drl_relu_backward(xs, gs, ds, n)
         case .gelu: drl_gelu_backward(xs, gs, ds, n)
         case .tanh: drl_tanh_backward(xs, gs, ds, n)
         case .sigmoid: drl_sigmoid_backward(xs, gs, ds, n)

@@ -44,3 +44,25 @@ func runLayerNorm(_ x: Tensor, _ gamma: Tensor?, _ beta: Tensor?, _ epsilon: Flo
                              mean: mean.basePointer, rstd: rstd.basePointer, cols: cols, epsilon: epsilon)
     withExtendedLifetime((x, gamma, beta)) { Parallel.run(task, count: rows, workPerItem: cols * 2) }
 }
+
+/// The backward pass of `layerNorm`: from the forward input x, gamma, the saved per-row `mean` and
+/// `rstd` and the output gradient, writes dx; accumulates (+=) into `gammaGradient` and
+/// `betaGradient` unless `accumulateParameterGradients` is false (frozen parameters).
+public func layerNormBackward(input x: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor, gradOutput dy: Tensor,
+                              into dx: inout Tensor, gammaGradient: inout Tensor, betaGradient: inout Tensor,
+                              accumulateParameterGradients: Bool = true) {
+    let (rows, cols) = x.shape.matrix
+    precondition(dy.shape == x.shape && dx.shape == x.shape && mean.count == rows && rstd.count == rows,
+                 "layerNormBackward: input \(x.shape), gradient \(dy.shape), result \(dx.shape), mean \(mean.shape), rstd \(rstd.shape) do not match")
+    precondition(gamma.count == cols && gammaGradient.count == cols && betaGradient.count == cols,
+                 "layerNormBackward: gamma \(gamma.shape) and its gradients \(gammaGradient.shape), \(betaGradient.shape) need \(cols) elements")
+    dx.makeUnique()
+    gammaGradient.makeUnique()
+    betaGradient.makeUnique()
+    let dg = accumulateParameterGradients ? gammaGradient.basePointer : nil
+    let db = accumulateParameterGradients ? betaGradient.basePointer : nil
+    withExtendedLifetime((x, gamma, mean, rstd, dy)) {
+        drl_layernorm_backward_rows(x.basePointer, gamma.basePointer, dy.basePointer, mean.basePointer, rstd.basePointer,
+                                    dx.basePointer, dg, db, rows, cols)
+    }
+}

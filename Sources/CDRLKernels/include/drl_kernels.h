@@ -32,7 +32,10 @@ void drl_sigmoid(const float *x, float *y, long n);
 void drl_softplus(const float *x, float *y, long n);
 void drl_gelu(const float *x, float *y, long n);   // tanh approximation
 
+void drl_relu(const float *x, float *y, long n);   // NaN passes through
+
 // dx = dy * f'(x), elementwise (f evaluated at the forward input x).
+void drl_relu_backward(const float *x, const float *dy, float *dx, long n);
 void drl_exp_backward(const float *x, const float *dy, float *dx, long n);
 void drl_log_backward(const float *x, const float *dy, float *dx, long n);
 void drl_tanh_backward(const float *x, const float *dy, float *dx, long n);
@@ -66,6 +69,25 @@ void drl_adam_update(float *w, const float *g, float *m, float *v, long n, float
 // buf may be NULL.
 void drl_sgd_update(float *w, const float *g, float *buf, long n, float lr, float momentum, float weight_decay,
                     int nesterov, int first);
+
+// LayerNorm backward over rows, from the forward input x, gamma and the saved mean/rstd: with
+// n = (x − mean)·rstd and dn = dy·gamma, dx = rstd·(dn − mean(dn) − n·mean(dn·n)); dgamma += Σ dy·n
+// and dbeta += Σ dy over the rows (skipped when NULL).
+void drl_layernorm_backward_rows(const float *x, const float *gamma, const float *dy, const float *mean, const float *rstd,
+                                 float *dx, float *dgamma, float *dbeta, long rows, long cols);
+
+// One GRU time step for `batch` rows (PyTorch's gate order r, z, n; H = hidden). gx: input
+// projections X·Wᵢₕᵀ (row b at gx + b·gx_stride, 3H wide, bias not added); gh: h·Wₕₕᵀ (B × 3H);
+// writes r | z (B × 2H), n and Wₕₙh + bₕₙ (B × H each), the new state and the output row
+// (y + b·y_stride).
+void drl_gru_forward_step(const float *gx, long gx_stride, const float *gh, const float *bih, const float *bhh,
+                          const float *h_prev, float *rz, float *n, float *ghn, float *h_next, float *y, long y_stride,
+                          long batch, long hidden);
+// The matching backward step: dh holds the gradient flowing in from later steps and is replaced by
+// its direct part dh·z (the caller then adds dgh·Wₕₕ); writes the pre-activation gradients of the
+// input projections (dgx, rows at b·dgx_stride) and of the recurrent ones (dgh, B × 3H).
+void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, const float *n, const float *ghn,
+                           const float *h_prev, float *dh, float *dgx, long dgx_stride, float *dgh, long batch, long hidden);
 
 // Reductions.
 float drl_sum(const float *x, long n);
