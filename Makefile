@@ -4,7 +4,7 @@
 SWIFT ?= swift
 DRLREC := .build/release/drlrec
 
-.PHONY: run test build deps bench benchmarks clean
+.PHONY: run test build deps bench peers benchmarks clean
 
 run: build
 	$(DRLREC) info
@@ -22,6 +22,11 @@ deps:
 
 bench: build
 	$(DRLREC) bench core --json
+
+# DRLRec's NN workloads and the same workloads in PyTorch, back to back (needs torch: see
+# Benchmarks/peers/README.md; without it the comparison is skipped with a message).
+peers: build
+	$(DRLREC) bench nn --compare-peers
 
 benchmarks: deps
 	cd Benchmarks && $(SWIFT) package benchmark

@@ -46,6 +46,13 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
     @inlinable
     public mutating func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * uniform() }
 
+    /// Uniform integer in 0..<n, without modulo bias.
+    @inlinable
+    public mutating func nextIndex(below n: Int) -> Int {
+        precondition(n > 0, "nextIndex(below:) needs a positive bound, got \(n)")
+        return Int(next(upperBound: UInt64(n)))
+    }
+
     /// Standard normal (Box–Muller), scaled to the given mean and standard deviation.
     public mutating func normal(mean: Float = 0, std: Float = 1) -> Float {
         if let z = spareNormal {
