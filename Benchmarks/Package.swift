@@ -27,5 +27,17 @@ let package = Package(
                 .plugin(name: "BenchmarkPlugin", package: "benchmark"),
             ]
         ),
+        .executableTarget(
+            name: "NNBenchmarks",
+            dependencies: [
+                .product(name: "DRLNN", package: "DRLRec"),
+                .product(name: "DRLTensor", package: "DRLRec"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "NNBenchmarks",
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark"),
+            ]
+        ),
     ]
 )
