@@ -24,8 +24,8 @@ public final class MultiHeadSelfAttention: Layer {
     private var paddingMask: [Bool] = []
     private var hasPaddingMask = false
     private var batch = 0, time = 0
-    private var q = Buffer(), k = Buffer(), v = Buffer(), probabilities = Buffer(), context = Buffer(), merged = Buffer()
-    private var dContext = Buffer(), dProbabilities = Buffer(), dq = Buffer(), dk = Buffer(), dv = Buffer(), dqkv = Buffer()
+    private var projected = Tensor(zeros: Shape(0, 0, 0))
+    private var probabilities = Buffer(), merged = Buffer(), dProbabilities = Buffer(), dqkv = Buffer()
 
     public init(dimension: Int, heads: Int, causal: Bool = false, using rng: inout RandomGenerator) {
         precondition(heads > 0 && dimension > 0 && dimension % heads == 0,
@@ -44,6 +44,19 @@ public final class MultiHeadSelfAttention: Layer {
 
     private var scale: Float { 1 / Float(headDimension).squareRoot() }
 
+    // Per-head matrices are read and written in place, through layouts, inside the [B, T, 3d]
+    // projections (q | k | v sections), the [B, T, d] merged context and the [B·H, T, T] scores.
+    private func section(_ s: Int) -> MatrixBatchLayout {
+        MatrixBatchLayout(offset: s * dimension, leadingDimension: 3 * dimension, outerStride: time * 3 * dimension,
+                          innerStride: headDimension)
+    }
+    private var scoresLayout: MatrixBatchLayout {
+        MatrixBatchLayout(leadingDimension: time, outerStride: heads * time * time, innerStride: time * time)
+    }
+    private var mergedLayout: MatrixBatchLayout {
+        MatrixBatchLayout(leadingDimension: dimension, outerStride: time * dimension, innerStride: headDimension)
+    }
+
     public func forward(_ x: Tensor) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == dimension,
                      "MultiHeadSelfAttention(\(dimension)): input \(x.shape) must be [batch, time, \(dimension)]")
@@ -51,111 +64,35 @@ public final class MultiHeadSelfAttention: Layer {
         time = x.shape[1]
         precondition(!hasPaddingMask || paddingMask.count == batch * time,
                      "MultiHeadSelfAttention: key-padding mask has \(paddingMask.count) flags for batch \(batch) × time \(time)")
-        let projected = qkv.forward(x)
-        let headShape = Shape(batch * heads, time, headDimension)
-        var qh = q.view(headShape), kh = k.view(headShape), vh = v.view(headShape)
-        splitHeads(projected, into: &qh, &kh, &vh)
-        var p = probabilities.view(Shape(batch * heads, time, time))
-        batchedGemm(qh, kh, into: &p, transposeB: true, alpha: scale)
+        projected = qkv.forward(x)
+        let (t, dh) = (time, headDimension)
+        var p = probabilities.view(Shape(batch * heads, t, t))
+        batchedGemm(projected, section(0), projected, section(1), into: &p, scoresLayout, m: t, n: t, k: dh,
+                    outer: batch, inner: heads, transposeB: true, alpha: scale)          // S = Q·Kᵀ/sqrt(dh)
         applyMasks(&p)
         softmaxInPlace(&p)
-        var c = context.view(headShape)
-        batchedGemm(p, vh, into: &c)
-        var m = merged.view(Shape(batch, time, dimension))
-        mergeHeads(c, into: &m)
+        var m = merged.view(Shape(batch, t, dimension))
+        batchedGemm(p, scoresLayout, projected, section(2), into: &m, mergedLayout, m: t, n: dh, k: t,
+                    outer: batch, inner: heads)                                          // O = P·V
         return output.forward(m)
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        let headShape = Shape(batch * heads, time, headDimension)
+        let (t, dh) = (time, headDimension)
         let dMerged = output.backward(gradOutput)
-        var dc = dContext.view(headShape)
-        splitHeads(dMerged, into: &dc)
-        let p = probabilities.view(Shape(batch * heads, time, time))
-        let qh = q.view(headShape), kh = k.view(headShape), vh = v.view(headShape)
-        var dvh = dv.view(headShape)
-        batchedGemm(p, dc, into: &dvh, transposeA: true)          // dV = Pᵀ·dO
+        let p = probabilities.view(Shape(batch * heads, t, t))
+        var dProjected = dqkv.view(Shape(batch, t, 3 * dimension))
+        batchedGemm(p, scoresLayout, dMerged, mergedLayout, into: &dProjected, section(2), m: t, n: dh, k: t,
+                    outer: batch, inner: heads, transposeA: true)                        // dV = Pᵀ·dO
         var dp = dProbabilities.view(p.shape)
-        batchedGemm(dc, vh, into: &dp, transposeB: true)          // dP = dO·Vᵀ
-        softmaxBackward(output: p, gradOutput: dp, into: &dp)     // dS (0 where masked)
-        var dqh = dq.view(headShape), dkh = dk.view(headShape)
-        batchedGemm(dp, kh, into: &dqh, alpha: scale)             // dQ = dS·K/sqrt(dh)
-        batchedGemm(dp, qh, into: &dkh, transposeA: true, alpha: scale)  // dK = dSᵀ·Q/sqrt(dh)
-        var dProjected = dqkv.view(Shape(batch, time, 3 * dimension))
-        mergeHeads(dqh, dkh, dvh, into: &dProjected)
+        batchedGemm(dMerged, mergedLayout, projected, section(2), into: &dp, scoresLayout, m: t, n: t, k: dh,
+                    outer: batch, inner: heads, transposeB: true)                        // dP = dO·Vᵀ
+        softmaxBackward(output: p, gradOutput: dp, into: &dp)                            // dS (0 where masked)
+        batchedGemm(dp, scoresLayout, projected, section(1), into: &dProjected, section(0), m: t, n: dh, k: t,
+                    outer: batch, inner: heads, alpha: scale)                            // dQ = dS·K/sqrt(dh)
+        batchedGemm(dp, scoresLayout, projected, section(0), into: &dProjected, section(1), m: t, n: dh, k: t,
+                    outer: batch, inner: heads, transposeA: true, alpha: scale)          // dK = dSᵀ·Q/sqrt(dh)
         return qkv.backward(dProjected)
-    }
-
-    /// [B, T, 3d] (q | k | v, each head-major) → three [B·H, T, dh] tensors.
-    private func splitHeads(_ projected: Tensor, into qh: inout Tensor, _ kh: inout Tensor, _ vh: inout Tensor) {
-        let (b, t, h, dh, d) = (batch, time, heads, headDimension, dimension)
-        projected.withUnsafeBufferPointer { src in
-            qh.withUnsafeMutableBufferPointer { pq in
-                kh.withUnsafeMutableBufferPointer { pk in
-                    vh.withUnsafeMutableBufferPointer { pv in
-                        for bi in 0..<b {
-                            for ti in 0..<t {
-                                let row = src.baseAddress! + (bi * t + ti) * 3 * d
-                                for hi in 0..<h {
-                                    let dst = ((bi * h + hi) * t + ti) * dh
-                                    (pq.baseAddress! + dst).update(from: row + hi * dh, count: dh)
-                                    (pk.baseAddress! + dst).update(from: row + d + hi * dh, count: dh)
-                                    (pv.baseAddress! + dst).update(from: row + 2 * d + hi * dh, count: dh)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// [B, T, d] → [B·H, T, dh].
-    private func splitHeads(_ merged: Tensor, into heads: inout Tensor) {
-        let (b, t, h, dh, d) = (batch, time, self.heads, headDimension, dimension)
-        merged.withUnsafeBufferPointer { src in
-            heads.withUnsafeMutableBufferPointer { dst in
-                for bi in 0..<b { for ti in 0..<t { for hi in 0..<h {
-                    (dst.baseAddress! + ((bi * h + hi) * t + ti) * dh).update(from: src.baseAddress! + (bi * t + ti) * d + hi * dh, count: dh)
-                } } }
-            }
-        }
-    }
-
-    /// [B·H, T, dh] → [B, T, d].
-    private func mergeHeads(_ heads: Tensor, into merged: inout Tensor) {
-        let (b, t, h, dh, d) = (batch, time, self.heads, headDimension, dimension)
-        heads.withUnsafeBufferPointer { src in
-            merged.withUnsafeMutableBufferPointer { dst in
-                for bi in 0..<b { for ti in 0..<t { for hi in 0..<h {
-                    (dst.baseAddress! + (bi * t + ti) * d + hi * dh).update(from: src.baseAddress! + ((bi * h + hi) * t + ti) * dh, count: dh)
-                } } }
-            }
-        }
-    }
-
-    /// Three [B·H, T, dh] gradients → [B, T, 3d] in the QKV projection's layout.
-    private func mergeHeads(_ dqh: Tensor, _ dkh: Tensor, _ dvh: Tensor, into projected: inout Tensor) {
-        let (b, t, h, dh, d) = (batch, time, heads, headDimension, dimension)
-        dqh.withUnsafeBufferPointer { pq in
-            dkh.withUnsafeBufferPointer { pk in
-                dvh.withUnsafeBufferPointer { pv in
-                    projected.withUnsafeMutableBufferPointer { dst in
-                        for bi in 0..<b {
-                            for ti in 0..<t {
-                                let row = dst.baseAddress! + (bi * t + ti) * 3 * d
-                                for hi in 0..<h {
-                                    let src = ((bi * h + hi) * t + ti) * dh
-                                    (row + hi * dh).update(from: pq.baseAddress! + src, count: dh)
-                                    (row + d + hi * dh).update(from: pk.baseAddress! + src, count: dh)
-                                    (row + 2 * d + hi * dh).update(from: pv.baseAddress! + src, count: dh)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 
     /// Sets masked scores to −inf: keys after the query (causal) and padding keys.

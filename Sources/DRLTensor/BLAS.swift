@@ -174,3 +174,63 @@ public func nrm2(_ x: Tensor) -> Float {
     Engine.ensureConfigured()
     return cblas_snrm2(blasInt(x.count, "nrm2 n"), x.basePointer, 1)
 }
+
+/// Where the matrices of a two-level batch live inside a tensor: matrix (o, i) starts at
+/// `offset + o·outerStride + i·innerStride` and its rows are `leadingDimension` elements apart.
+/// Attention uses it to multiply per-head blocks in place inside [batch, time, features] tensors,
+/// with no split or merge copies.
+public struct MatrixBatchLayout: Sendable {
+    public var offset: Int, leadingDimension: Int, outerStride: Int, innerStride: Int
+
+    public init(offset: Int = 0, leadingDimension: Int, outerStride: Int, innerStride: Int) {
+        self.offset = offset
+        self.leadingDimension = leadingDimension
+        self.outerStride = outerStride
+        self.innerStride = innerStride
+    }
+
+    /// One past the last element touched by `outer × inner` matrices of `rows × cols`.
+    func extent(outer: Int, inner: Int, rows: Int, cols: Int) -> Int {
+        offset + (outer - 1) * outerStride + (inner - 1) * innerStride + (rows - 1) * leadingDimension + cols
+    }
+}
+
+/// C(o, i) = alpha·op(A(o, i))·op(B(o, i)) + beta·C(o, i) for every o < outer, i < inner, with
+/// op(A) [m, k], op(B) [k, n] and C [m, n] read in place through their layouts. The batch is split
+/// across threads; each product is a single-threaded OpenBLAS call.
+public func batchedGemm(_ a: Tensor, _ aLayout: MatrixBatchLayout, _ b: Tensor, _ bLayout: MatrixBatchLayout,
+                        into c: inout Tensor, _ cLayout: MatrixBatchLayout, m: Int, n: Int, k: Int, outer: Int, inner: Int,
+                        transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1, beta: Float = 0) {
+    precondition(m > 0 && n > 0 && k > 0 && outer > 0 && inner > 0, "batchedGemm: empty product m \(m) n \(n) k \(k) × \(outer)·\(inner)")
+    let (aRows, aCols) = transposeA ? (k, m) : (m, k), (bRows, bCols) = transposeB ? (n, k) : (k, n)
+    precondition(aLayout.leadingDimension >= aCols && bLayout.leadingDimension >= bCols && cLayout.leadingDimension >= n,
+                 "batchedGemm: a leading dimension is smaller than its row")
+    precondition(aLayout.extent(outer: outer, inner: inner, rows: aRows, cols: aCols) <= a.count
+                 && bLayout.extent(outer: outer, inner: inner, rows: bRows, cols: bCols) <= b.count
+                 && cLayout.extent(outer: outer, inner: inner, rows: m, cols: n) <= c.count,
+                 "batchedGemm: the layouts reach past tensors \(a.shape), \(b.shape), \(c.shape)")
+    Engine.ensureConfigured()
+    c.makeUnique()
+    let task = LayoutGemmTask(a: a.basePointer, aLayout: aLayout, b: b.basePointer, bLayout: bLayout, c: c.basePointer,
+                              cLayout: cLayout, inner: inner, transA: transposeA ? CblasTrans : CblasNoTrans,
+                              transB: transposeB ? CblasTrans : CblasNoTrans, m: Int32(m), n: Int32(n), k: Int32(k),
+                              alpha: alpha, beta: beta)
+    withExtendedLifetime((a, b)) { Parallel.run(task, count: outer * inner, workPerItem: m * n * k / 4) }
+}
+
+struct LayoutGemmTask: ParallelTask {
+    let a: UnsafePointer<Float>, aLayout: MatrixBatchLayout, b: UnsafePointer<Float>, bLayout: MatrixBatchLayout
+    let c: UnsafeMutablePointer<Float>, cLayout: MatrixBatchLayout, inner: Int
+    let transA: CBLAS_TRANSPOSE, transB: CBLAS_TRANSPOSE
+    let m: Int32, n: Int32, k: Int32, alpha: Float, beta: Float
+
+    func run(_ items: Range<Int>) {
+        for item in items {
+            let (o, i) = (item / inner, item % inner)
+            cblas_sgemm(CblasRowMajor, transA, transB, m, n, k, alpha,
+                        a + aLayout.offset + o * aLayout.outerStride + i * aLayout.innerStride, Int32(aLayout.leadingDimension),
+                        b + bLayout.offset + o * bLayout.outerStride + i * bLayout.innerStride, Int32(bLayout.leadingDimension),
+                        beta, c + cLayout.offset + o * cLayout.outerStride + i * cLayout.innerStride, Int32(cLayout.leadingDimension))
+        }
+    }
+}
