@@ -8,9 +8,14 @@ import DRLTensor
 /// The input projections of all time steps are one GEMM; backpropagation through time runs the
 /// steps in reverse and gathers the recurrent weight gradient into one GEMM at the end.
 public final class GRU: Layer {
-    public let inputSize: Int, hiddenSize: Int
-    public let weightIH: Parameter, weightHH: Parameter, biasIH: Parameter, biasHH: Parameter
+    public var inputSize: Int { weights.inputSize }
+    public var hiddenSize: Int { weights.hiddenSize }
+    public var weightIH: Parameter { weights.weightIH }
+    public var weightHH: Parameter { weights.weightHH }
+    public var biasIH: Parameter { weights.biasIH }
+    public var biasHH: Parameter { weights.biasHH }
     public var isTraining = true
+    private let weights: RecurrentWeights
 
     private var input = Tensor(zeros: Shape(0, 0, 0))
     private var batch = 0, time = 0
@@ -24,21 +29,10 @@ public final class GRU: Layer {
     private var dInputGates = Buffer(), dRecurrentGates = Buffer(), dState = Buffer(), dInput = Buffer()
 
     public init(inputSize: Int, hiddenSize: Int, using rng: inout RandomGenerator) {
-        precondition(inputSize > 0 && hiddenSize > 0, "GRU(\(inputSize), \(hiddenSize)) needs positive sizes")
-        self.inputSize = inputSize
-        self.hiddenSize = hiddenSize
-        weightIH = Parameter("weight_ih_l0", shape: Shape(3 * hiddenSize, inputSize))
-        weightHH = Parameter("weight_hh_l0", shape: Shape(3 * hiddenSize, hiddenSize))
-        biasIH = Parameter("bias_ih_l0", shape: Shape(3 * hiddenSize))
-        biasHH = Parameter("bias_hh_l0", shape: Shape(3 * hiddenSize))
-        // PyTorch's initialisation: every parameter U(±1/sqrt(hidden)).
-        let bound = Initializer.uniform(bound: 1 / Float(hiddenSize).squareRoot())
-        for p in [weightIH, weightHH, biasIH, biasHH] { bound.fill(&p.value, fanIn: hiddenSize, fanOut: hiddenSize, using: &rng) }
+        weights = RecurrentWeights(inputSize: inputSize, hiddenSize: hiddenSize, gates: 3, layer: "GRU", using: &rng)
     }
 
-    public var namedParameters: [(name: String, parameter: Parameter)] {
-        [("weight_ih_l0", weightIH), ("weight_hh_l0", weightHH), ("bias_ih_l0", biasIH), ("bias_hh_l0", biasHH)]
-    }
+    public var namedParameters: [(name: String, parameter: Parameter)] { weights.namedParameters }
 
     public func forward(_ x: Tensor) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == inputSize,
@@ -82,25 +76,10 @@ public final class GRU: Layer {
                             inputGateGradient: &dgx, recurrentGateGradient: &dghStep)
             gemm(dghStep, weightHH.value, into: &dhNext, beta: 1)
         }
-        let dghAll = dgh.reshaped(Shape(t * b, 3 * h)), dgxAll = dgx.reshaped(Shape(b * t, 3 * h))
-        if !weightHH.isFrozen {
-            var dw = weightHH.gradient
-            gemm(dghAll, hs[rows: 0..<t].reshaped(Shape(t * b, h)), into: &dw, transposeA: true, beta: 1)
-        }
-        if !biasHH.isFrozen {
-            var db = biasHH.gradient
-            columnSums(dghAll, into: &db, accumulate: true)
-        }
-        if !weightIH.isFrozen {
-            var dw = weightIH.gradient
-            gemm(dgxAll, input.reshaped(Shape(b * t, inputSize)), into: &dw, transposeA: true, beta: 1)
-        }
-        if !biasIH.isFrozen {
-            var db = biasIH.gradient
-            columnSums(dgxAll, into: &db, accumulate: true)
-        }
         var dx = dInput.view(input.shape)
-        gemm(dgxAll, weightIH.value, into: &dx)
+        weights.finishBackward(inputGateGradients: dgx.reshaped(Shape(b * t, 3 * h)),
+                               recurrentGateGradients: dgh.reshaped(Shape(t * b, 3 * h)),
+                               previousStates: hs[rows: 0..<t].reshaped(Shape(t * b, h)), input: input, into: &dx)
         return dx
     }
 }

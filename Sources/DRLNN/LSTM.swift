@@ -8,9 +8,14 @@ import DRLTensor
 /// As in `GRU`, the input projections of all steps are one GEMM and the recurrent weight gradient
 /// is one GEMM after the reverse sweep.
 public final class LSTM: Layer {
-    public let inputSize: Int, hiddenSize: Int
-    public let weightIH: Parameter, weightHH: Parameter, biasIH: Parameter, biasHH: Parameter
+    public var inputSize: Int { weights.inputSize }
+    public var hiddenSize: Int { weights.hiddenSize }
+    public var weightIH: Parameter { weights.weightIH }
+    public var weightHH: Parameter { weights.weightHH }
+    public var biasIH: Parameter { weights.biasIH }
+    public var biasHH: Parameter { weights.biasHH }
     public var isTraining = true
+    private let weights: RecurrentWeights
 
     private var input = Tensor(zeros: Shape(0, 0, 0))
     private var batch = 0, time = 0
@@ -23,20 +28,10 @@ public final class LSTM: Layer {
     private var dInputGates = Buffer(), dGates = Buffer(), dState = Buffer(), dCell = Buffer(), dInput = Buffer()
 
     public init(inputSize: Int, hiddenSize: Int, using rng: inout RandomGenerator) {
-        precondition(inputSize > 0 && hiddenSize > 0, "LSTM(\(inputSize), \(hiddenSize)) needs positive sizes")
-        self.inputSize = inputSize
-        self.hiddenSize = hiddenSize
-        weightIH = Parameter("weight_ih_l0", shape: Shape(4 * hiddenSize, inputSize))
-        weightHH = Parameter("weight_hh_l0", shape: Shape(4 * hiddenSize, hiddenSize))
-        biasIH = Parameter("bias_ih_l0", shape: Shape(4 * hiddenSize))
-        biasHH = Parameter("bias_hh_l0", shape: Shape(4 * hiddenSize))
-        let bound = Initializer.uniform(bound: 1 / Float(hiddenSize).squareRoot())
-        for p in [weightIH, weightHH, biasIH, biasHH] { bound.fill(&p.value, fanIn: hiddenSize, fanOut: hiddenSize, using: &rng) }
+        weights = RecurrentWeights(inputSize: inputSize, hiddenSize: hiddenSize, gates: 4, layer: "LSTM", using: &rng)
     }
 
-    public var namedParameters: [(name: String, parameter: Parameter)] {
-        [("weight_ih_l0", weightIH), ("weight_hh_l0", weightHH), ("bias_ih_l0", biasIH), ("bias_hh_l0", biasHH)]
-    }
+    public var namedParameters: [(name: String, parameter: Parameter)] { weights.namedParameters }
 
     public func forward(_ x: Tensor) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == inputSize,
@@ -130,25 +125,9 @@ public final class LSTM: Layer {
             }
             gemm(dg[row: step], weightHH.value, into: &dhNext)
         }
-        let dgAll = dg.reshaped(Shape(t * b, 4 * h))
-        if !weightHH.isFrozen {
-            var dw = weightHH.gradient
-            gemm(dgAll, hs[rows: 0..<t].reshaped(Shape(t * b, h)), into: &dw, transposeA: true, beta: 1)
-        }
-        if !biasHH.isFrozen {
-            var db = biasHH.gradient
-            columnSums(dgAll, into: &db, accumulate: true)
-        }
-        if !weightIH.isFrozen {
-            var dw = weightIH.gradient
-            gemm(dgx, input.reshaped(Shape(b * t, inputSize)), into: &dw, transposeA: true, beta: 1)
-        }
-        if !biasIH.isFrozen {
-            var db = biasIH.gradient
-            columnSums(dgx, into: &db, accumulate: true)
-        }
         var dx = dInput.view(input.shape)
-        gemm(dgx, weightIH.value, into: &dx)
+        weights.finishBackward(inputGateGradients: dgx, recurrentGateGradients: dg.reshaped(Shape(t * b, 4 * h)),
+                               previousStates: hs[rows: 0..<t].reshaped(Shape(t * b, h)), input: input, into: &dx)
         return dx
     }
 }

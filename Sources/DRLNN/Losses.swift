@@ -10,6 +10,26 @@ import Darwin
 // gradient with respect to the prediction in `gradient` (a buffer of the loss, valid until the next
 // call). Reductions are means, as PyTorch's defaults.
 
+/// Runs `term(i, p, t) -> (loss, gradient)` over every element pair, writes the gradients into
+/// `gradient` and returns the sum of the losses (in Double). The sum is returned from the closures
+/// rather than accumulated in a captured variable, which the compiler may box on the heap.
+func elementwiseLoss(_ prediction: Tensor, _ target: Tensor, gradient: inout Tensor,
+                     _ term: (Int, Float, Float) -> (loss: Float, gradient: Float)) -> Double {
+    prediction.withUnsafeBufferPointer { p in
+        target.withUnsafeBufferPointer { t in
+            gradient.withUnsafeMutableBufferPointer { g in
+                var sum: Double = 0
+                for i in 0..<p.count {
+                    let (loss, slope) = term(i, p[i], t[i])
+                    sum += Double(loss)
+                    g[i] = slope
+                }
+                return sum
+            }
+        }
+    }
+}
+
 /// Mean squared error: mean((p − t)²) over all elements.
 public final class MSELoss {
     public private(set) var gradient = Tensor(zeros: Shape(0))
@@ -20,26 +40,18 @@ public final class MSELoss {
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Float {
         precondition(prediction.shape == target.shape, "MSELoss: prediction \(prediction.shape) and target \(target.shape) differ")
         gradient = buffer.view(prediction.shape)
-        let n = prediction.count
-        var total: Double = 0
-        prediction.withUnsafeBufferPointer { p in
-            target.withUnsafeBufferPointer { t in
-                gradient.withUnsafeMutableBufferPointer { g in
-                    let scale = 2 / Float(n)
-                    for i in 0..<n {
-                        let d = p[i] - t[i]
-                        total += Double(d * d)
-                        g[i] = scale * d
-                    }
-                }
-            }
+        let scale = 2 / Float(prediction.count)
+        let total = elementwiseLoss(prediction, target, gradient: &gradient) { _, p, t in
+            let d = p - t
+            return (d * d, scale * d)
         }
-        return Float(total / Double(n))
+        return Float(total / Double(prediction.count))
     }
 }
 
 /// Huber loss (smooth L1 scaled by delta): 0.5·d² where |d| < delta, else delta·(|d| − 0.5·delta),
-/// averaged over all elements; as torch.nn.HuberLoss(delta). DQN's usual loss.
+/// averaged over all elements; as torch.nn.HuberLoss(delta). DQN's usual loss. Optional
+/// per-element weights multiply each term (importance weights in prioritised replay).
 public final class HuberLoss {
     public let delta: Float
     public private(set) var gradient = Tensor(zeros: Shape(0))
@@ -55,23 +67,13 @@ public final class HuberLoss {
         precondition(weights.map { $0.count == prediction.count } ?? true,
                      "HuberLoss: weights \(weights?.shape.description ?? "") need \(prediction.count) elements")
         gradient = buffer.view(prediction.shape)
-        let n = prediction.count
-        var total: Double = 0
-        prediction.withUnsafeBufferPointer { p in
-            target.withUnsafeBufferPointer { t in
-                gradient.withUnsafeMutableBufferPointer { g in
-                    let inv = 1 / Float(n)
-                    for i in 0..<n {
-                        let d = p[i] - t[i], a = abs(d)
-                        let w = weights?[flat: i] ?? 1
-                        let (loss, slope) = a < delta ? (0.5 * d * d, d) : (delta * (a - 0.5 * delta), delta * (d > 0 ? 1 : -1))
-                        total += Double(w * loss)
-                        g[i] = w * slope * inv
-                    }
-                }
-            }
+        let inv = 1 / Float(prediction.count), delta = self.delta
+        let total = elementwiseLoss(prediction, target, gradient: &gradient) { i, p, t in
+            let d = p - t, a = abs(d), w = weights?[flat: i] ?? 1
+            let (loss, slope) = a < delta ? (0.5 * d * d, d) : (delta * (a - 0.5 * delta), d > 0 ? delta : -delta)
+            return (w * loss, w * slope * inv)
         }
-        return Float(total / Double(n))
+        return Float(total / Double(prediction.count))
     }
 }
 
@@ -132,22 +134,13 @@ public final class BinaryCrossEntropyWithLogitsLoss {
     public func callAsFunction(_ logits: Tensor, _ targets: Tensor) -> Float {
         precondition(logits.shape == targets.shape, "BinaryCrossEntropyWithLogitsLoss: logits \(logits.shape) and targets \(targets.shape) differ")
         gradient = buffer.view(logits.shape)
-        let n = logits.count
-        var total: Double = 0
-        logits.withUnsafeBufferPointer { z in
-            targets.withUnsafeBufferPointer { t in
-                gradient.withUnsafeMutableBufferPointer { g in
-                    let inv = 1 / Float(n)
-                    for i in 0..<n {
-                        let x = z[i], e = expf(-abs(x))
-                        total += Double(max(x, 0) - x * t[i] + log1pf(e))
-                        let sigmoid = x >= 0 ? 1 / (1 + e) : e / (1 + e)
-                        g[i] = (sigmoid - t[i]) * inv
-                    }
-                }
-            }
+        let inv = 1 / Float(logits.count)
+        let total = elementwiseLoss(logits, targets, gradient: &gradient) { _, z, t in
+            let e = expf(-abs(z))
+            let sigmoid = z >= 0 ? 1 / (1 + e) : e / (1 + e)
+            return (max(z, 0) - z * t + log1pf(e), (sigmoid - t) * inv)
         }
-        return Float(total / Double(n))
+        return Float(total / Double(logits.count))
     }
 }
 
@@ -168,18 +161,19 @@ public final class CategoricalEntropy {
         softmax(logits, into: &p)
         logSoftmax(logits, into: &logp)
         gradient = logp
-        var total: Double = 0
-        p.withUnsafeBufferPointer { pp in
+        let total: Double = p.withUnsafeBufferPointer { pp in
             gradient.withUnsafeMutableBufferPointer { g in
                 let inv = 1 / Float(rows)
+                var sum: Double = 0
                 for r in 0..<rows {
                     let row = r * cols
                     var h: Float = 0
                     // 0·log 0 = 0: masked (-inf) entries contribute nothing.
                     for c in 0..<cols where pp[row + c] > 0 { h -= pp[row + c] * g[row + c] }
-                    total += Double(h)
+                    sum += Double(h)
                     for c in 0..<cols { g[row + c] = pp[row + c] > 0 ? -pp[row + c] * (g[row + c] + h) * inv : 0 }
                 }
+                return sum
             }
         }
         return Float(total / Double(rows))

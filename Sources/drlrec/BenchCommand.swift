@@ -9,12 +9,8 @@ struct BenchCommand: ParsableCommand {
     )
 }
 
-struct CoreBenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "core",
-        abstract: "GEMM (Tensor matmul against a direct cblas_sgemm call) and the softmax, GELU and LayerNorm kernels."
-    )
-
+/// Options shared by the bench subcommands.
+struct BenchOptions: ParsableArguments {
     @Flag(help: "Print one JSON object per measurement, one per line.")
     var json = false
 
@@ -24,36 +20,52 @@ struct CoreBenchCommand: ParsableCommand {
     @Option(help: "Timed samples per measurement (the median is reported).")
     var samples: Int = 15
 
-    @Option(help: "Target duration of one sample, in milliseconds.")
-    var sampleMilliseconds: Double = 20
+    @Option(help: "Target duration of one sample, in milliseconds (default: 20 for core, 200 for nn).")
+    var sampleMilliseconds: Double?
 
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1, got \(samples)") }
-        guard sampleMilliseconds > 0 else { throw ValidationError("--sample-milliseconds must be positive") }
-        guard parsedThreads != nil else {
+        guard (sampleMilliseconds ?? 1) > 0 else { throw ValidationError("--sample-milliseconds must be positive") }
+        guard threadCounts != nil else {
             throw ValidationError("--threads must be positive integers separated by commas, got '\(threads)'")
         }
     }
 
-    var parsedThreads: [Int]? { parseThreadCounts(threads) }
+    var threadCounts: [Int]? {
+        let parts = threads.split(separator: ",").map { Int($0) }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
+        return parts.map { $0! }
+    }
+
+    func sampler(defaultMilliseconds: Double) -> Sampler {
+        Sampler(samples: samples, sampleSeconds: (sampleMilliseconds ?? defaultMilliseconds) / 1000)
+    }
+
+    func emit(_ result: BenchResult, threads: Int) {
+        print(json ? result.jsonLine(threads: threads) : result.tableLine(threads: threads))
+    }
+}
+
+struct CoreBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "core",
+        abstract: "GEMM (Tensor matmul against a direct cblas_sgemm call) and the softmax, GELU and LayerNorm kernels."
+    )
+
+    @OptionGroup var options: BenchOptions
 
     func run() {
-        let bench = CoreBenchmarks(sampler: Sampler(samples: samples, sampleSeconds: sampleMilliseconds / 1000))
+        let bench = CoreBenchmarks(sampler: options.sampler(defaultMilliseconds: 20))
         let info = Engine.info
         let peak = Engine.measurePeakGFLOPS()
-        if !json {
+        if !options.json {
             print("OpenBLAS kernel: \(info.kernelSelection); vector kernels: \(info.vectorISA)")
-            print("medians of \(samples) samples\n")
+            print("medians of \(options.samples) samples\n")
         }
-        if let peak {
-            let result = BenchResult(name: "fma_peak", value: peak, unit: "GFLOP/s")
-            print(json ? result.jsonLine(threads: 1) : result.tableLine(threads: 1))
-        }
-        for t in parsedThreads! {
+        if let peak { options.emit(BenchResult(name: "fma_peak", value: peak, unit: "GFLOP/s"), threads: 1) }
+        for t in options.threadCounts! {
             Engine.setThreadCount(t)
-            for result in bench.runAll(peak: peak) {
-                print(json ? result.jsonLine(threads: t) : result.tableLine(threads: t))
-            }
+            for result in bench.runAll(peak: peak) { options.emit(result, threads: t) }
         }
     }
 }
@@ -69,17 +81,7 @@ struct NNBenchCommand: ParsableCommand {
         """
     )
 
-    @Flag(help: "Print one JSON object per measurement, one per line.")
-    var json = false
-
-    @Option(help: "Comma-separated thread counts to measure.")
-    var threads: String = "1,2"
-
-    @Option(help: "Timed samples per measurement (the median is reported).")
-    var samples: Int = 15
-
-    @Option(help: "Target duration of one sample, in milliseconds.")
-    var sampleMilliseconds: Double = 200
+    @OptionGroup var options: BenchOptions
 
     @Flag(help: "Also run the PyTorch peer and print speed-ups.")
     var comparePeers = false
@@ -87,37 +89,22 @@ struct NNBenchCommand: ParsableCommand {
     @Option(help: "The PyTorch peer script.")
     var peerScript: String = "Benchmarks/peers/torch_workloads.py"
 
-    func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1, got \(samples)") }
-        guard sampleMilliseconds > 0 else { throw ValidationError("--sample-milliseconds must be positive") }
-        guard threadCounts != nil else {
-            throw ValidationError("--threads must be positive integers separated by commas, got '\(threads)'")
-        }
-    }
-
-    var threadCounts: [Int]? { parseThreadCounts(threads) }
-
     func run() throws {
-        let bench = NNBenchmarks(sampler: Sampler(samples: samples, sampleSeconds: sampleMilliseconds / 1000))
-        if !json {
-            print("OpenBLAS kernel: \(Engine.info.kernelSelection); medians of \(samples) samples\n")
+        let bench = NNBenchmarks(sampler: options.sampler(defaultMilliseconds: 200))
+        if !options.json {
+            print("OpenBLAS kernel: \(Engine.info.kernelSelection); medians of \(options.samples) samples\n")
         }
         var ours: [(threads: Int, result: BenchResult)] = []
-        for t in threadCounts! {
+        for t in options.threadCounts! {
             Engine.setThreadCount(t)
             for result in bench.runAll() {
                 ours.append((t, result))
-                print(json ? result.jsonLine(threads: t) : result.tableLine(threads: t))
+                options.emit(result, threads: t)
             }
         }
         if comparePeers {
-            try PeerComparison(script: peerScript, threads: threadCounts!, samples: samples, json: json).run(against: ours)
+            try PeerComparison(script: peerScript, threads: options.threadCounts!, samples: options.samples,
+                               json: options.json).run(against: ours)
         }
     }
-}
-
-func parseThreadCounts(_ text: String) -> [Int]? {
-    let parts = text.split(separator: ",").map { Int($0) }
-    guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
-    return parts.map { $0! }
 }

@@ -1,0 +1,53 @@
+import DRLTensor
+
+/// The parameters of a single-layer recurrent cell in PyTorch's layout, with `gates` gate blocks
+/// (GRU 3, LSTM 4): weight_ih_l0 [gates·H, I], weight_hh_l0 [gates·H, H], bias_ih_l0 and
+/// bias_hh_l0 [gates·H], all initialised U(±1/sqrt(H)) as in PyTorch. It also does the part of
+/// backpropagation through time that GRU and LSTM share.
+struct RecurrentWeights {
+    let inputSize: Int, hiddenSize: Int, gates: Int
+    let weightIH: Parameter, weightHH: Parameter, biasIH: Parameter, biasHH: Parameter
+
+    init(inputSize: Int, hiddenSize: Int, gates: Int, layer: String, using rng: inout RandomGenerator) {
+        precondition(inputSize > 0 && hiddenSize > 0, "\(layer)(\(inputSize), \(hiddenSize)) needs positive sizes")
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.gates = gates
+        weightIH = Parameter("weight_ih_l0", shape: Shape(gates * hiddenSize, inputSize))
+        weightHH = Parameter("weight_hh_l0", shape: Shape(gates * hiddenSize, hiddenSize))
+        biasIH = Parameter("bias_ih_l0", shape: Shape(gates * hiddenSize))
+        biasHH = Parameter("bias_hh_l0", shape: Shape(gates * hiddenSize))
+        let bound = Initializer.uniform(bound: 1 / Float(hiddenSize).squareRoot())
+        for p in [weightIH, weightHH, biasIH, biasHH] { bound.fill(&p.value, fanIn: hiddenSize, fanOut: hiddenSize, using: &rng) }
+    }
+
+    var namedParameters: [(name: String, parameter: Parameter)] {
+        [("weight_ih_l0", weightIH), ("weight_hh_l0", weightHH), ("bias_ih_l0", biasIH), ("bias_hh_l0", biasHH)]
+    }
+
+    /// After the reverse sweep over time: accumulates the four parameter gradients from the
+    /// pre-activation gradients of all steps — of the input projections `inputGateGradients`
+    /// [B·T, gates·H] (rows in (b, t) order) and of the recurrent ones `recurrentGateGradients`
+    /// [T·B, gates·H] (time-major, matching `previousStates` [T·B, H]) — and writes dX.
+    func finishBackward(inputGateGradients dgx: Tensor, recurrentGateGradients dgh: Tensor, previousStates: Tensor,
+                        input: Tensor, into dx: inout Tensor) {
+        let rows = dgx.shape[0]
+        if !weightHH.isFrozen {
+            var dw = weightHH.gradient
+            gemm(dgh, previousStates, into: &dw, transposeA: true, beta: 1)
+        }
+        if !biasHH.isFrozen {
+            var db = biasHH.gradient
+            columnSums(dgh, into: &db, accumulate: true)
+        }
+        if !weightIH.isFrozen {
+            var dw = weightIH.gradient
+            gemm(dgx, input.reshaped(Shape(rows, inputSize)), into: &dw, transposeA: true, beta: 1)
+        }
+        if !biasIH.isFrozen {
+            var db = biasIH.gradient
+            columnSums(dgx, into: &db, accumulate: true)
+        }
+        gemm(dgx, weightIH.value, into: &dx)
+    }
+}
