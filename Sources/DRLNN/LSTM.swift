@@ -44,16 +44,16 @@ public final class LSTM: Layer {
         var hs = states.view(Shape(t + 1, b, h)), cs = cells.view(Shape(t + 1, b, h))
         hs[row: 0].fill(with: 0)
         cs[row: 0].fill(with: 0)
-        var g = gates.view(Shape(t, b, 4 * h)), tc = cellTanh.view(Shape(t, b, h))
-        var y = output.view(Shape(b, t, h))
-        let bih = biasIH.value.withUnsafeBufferPointer { $0.baseAddress! }
-        let bhh = biasHH.value.withUnsafeBufferPointer { $0.baseAddress! }
-        let pgx = gx.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        let pg = g.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        let phs = hs.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        let pcs = cs.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        let ptc = tc.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        let py = y.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let g = gates.view(Shape(t, b, 4 * h)), tc = cellTanh.view(Shape(t, b, h))
+        let y = output.view(Shape(b, t, h))
+        let bih = biasIH.value.workspaceBaseAddress
+        let bhh = biasHH.value.workspaceBaseAddress
+        let pgx = gx.workspaceBaseAddress
+        let pg = g.workspaceBaseAddress
+        let phs = hs.workspaceBaseAddress
+        let pcs = cs.workspaceBaseAddress
+        let ptc = tc.workspaceBaseAddress
+        let py = y.workspaceBaseAddress
         for step in 0..<t {
             var stepGates = g[row: step]
             gemm(hs[row: step], weightHH.value, into: &stepGates, transposeB: true)
@@ -92,38 +92,42 @@ public final class LSTM: Layer {
     public func backward(_ gradOutput: Tensor) -> Tensor {
         let (b, t, h) = (batch, time, hiddenSize)
         precondition(gradOutput.shape == Shape(b, t, h), "LSTM.backward: gradient \(gradOutput.shape) should be [\(b), \(t), \(h)]")
-        var dgx = dInputGates.view(Shape(b * t, 4 * h)), dg = dGates.view(Shape(t, b, 4 * h))
+        let dgx = dInputGates.view(Shape(b * t, 4 * h)), dg = dGates.view(Shape(t, b, 4 * h))
         var dhNext = dState.view(Shape(b, h)), dcNext = dCell.view(Shape(b, h))
         dhNext.fill(with: 0)
         dcNext.fill(with: 0)
         let g = gates.view(Shape(t, b, 4 * h)), cs = cells.view(Shape(t + 1, b, h)), tc = cellTanh.view(Shape(t, b, h))
         let hs = states.view(Shape(t + 1, b, h))
-        let pg = g.withUnsafeBufferPointer { $0.baseAddress! }, pcs = cs.withUnsafeBufferPointer { $0.baseAddress! }
-        let ptc = tc.withUnsafeBufferPointer { $0.baseAddress! }, pdy = gradOutput.withUnsafeBufferPointer { $0.baseAddress! }
-        let pdgx = dgx.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        let pdg = dg.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        let pdh = dhNext.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        let pdc = dcNext.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        for step in stride(from: t - 1, through: 0, by: -1) {
-            for bi in 0..<b {
-                let gate = pg + (step * b + bi) * 4 * h, tcRow = ptc + (step * b + bi) * h
-                let cPrev = pcs + (step * b + bi) * h, dyRow = pdy + (bi * t + step) * h
-                let dhRow = pdh + bi * h, dcRow = pdc + bi * h
-                let dgRow = pdg + (step * b + bi) * 4 * h, dgxRow = pdgx + (bi * t + step) * 4 * h
-                for j in 0..<h {
-                    let i = gate[j], f = gate[h + j], gg = gate[2 * h + j], o = gate[3 * h + j], tcj = tcRow[j]
-                    let dh = dyRow[j] + dhRow[j]
-                    let dc = dcRow[j] + dh * o * (1 - tcj * tcj)
-                    let di = dc * gg * i * (1 - i)
-                    let df = dc * cPrev[j] * f * (1 - f)
-                    let dgg = dc * i * (1 - gg * gg)
-                    let dOut = dh * tcj * o * (1 - o)
-                    dgRow[j] = di; dgRow[h + j] = df; dgRow[2 * h + j] = dgg; dgRow[3 * h + j] = dOut
-                    dgxRow[j] = di; dgxRow[h + j] = df; dgxRow[2 * h + j] = dgg; dgxRow[3 * h + j] = dOut
-                    dcRow[j] = dc * f
+        let pg = g.workspaceBaseAddress, pcs = cs.workspaceBaseAddress
+        let ptc = tc.workspaceBaseAddress
+        let pdgx = dgx.workspaceBaseAddress
+        let pdg = dg.workspaceBaseAddress
+        let pdh = dhNext.workspaceBaseAddress
+        let pdc = dcNext.workspaceBaseAddress
+        // The output gradient may be an ordinary tensor: read it within its buffer's scope.
+        gradOutput.withUnsafeBufferPointer { dyBuffer in
+            let pdy = dyBuffer.baseAddress!
+            for step in stride(from: t - 1, through: 0, by: -1) {
+                for bi in 0..<b {
+                    let gate = pg + (step * b + bi) * 4 * h, tcRow = ptc + (step * b + bi) * h
+                    let cPrev = pcs + (step * b + bi) * h, dyRow = pdy + (bi * t + step) * h
+                    let dhRow = pdh + bi * h, dcRow = pdc + bi * h
+                    let dgRow = pdg + (step * b + bi) * 4 * h, dgxRow = pdgx + (bi * t + step) * 4 * h
+                    for j in 0..<h {
+                        let i = gate[j], f = gate[h + j], gg = gate[2 * h + j], o = gate[3 * h + j], tcj = tcRow[j]
+                        let dh = dyRow[j] + dhRow[j]
+                        let dc = dcRow[j] + dh * o * (1 - tcj * tcj)
+                        let di = dc * gg * i * (1 - i)
+                        let df = dc * cPrev[j] * f * (1 - f)
+                        let dgg = dc * i * (1 - gg * gg)
+                        let dOut = dh * tcj * o * (1 - o)
+                        dgRow[j] = di; dgRow[h + j] = df; dgRow[2 * h + j] = dgg; dgRow[3 * h + j] = dOut
+                        dgxRow[j] = di; dgxRow[h + j] = df; dgxRow[2 * h + j] = dgg; dgxRow[3 * h + j] = dOut
+                        dcRow[j] = dc * f
+                    }
                 }
+                gemm(dg[row: step], weightHH.value, into: &dhNext)
             }
-            gemm(dg[row: step], weightHH.value, into: &dhNext)
         }
         var dx = dInput.view(input.shape)
         weights.finishBackward(inputGateGradients: dgx, recurrentGateGradients: dg.reshaped(Shape(t * b, 4 * h)),

@@ -108,6 +108,14 @@ extension Tensor {
 
     /// Pointer to the first element, valid while `self` (or a copy of it) is alive and unmodified.
     @inlinable var basePointer: UnsafeMutablePointer<Float> { storage.base + offset }
+
+    /// The first element of a workspace tensor. Workspace storage is never replaced by a copy, so
+    /// the pointer stays valid as long as any view of the storage is alive: layers use it to run
+    /// fused loops over their own buffers.
+    public var workspaceBaseAddress: UnsafeMutablePointer<Float> {
+        precondition(storage.sharesWrites, "workspaceBaseAddress needs a workspace tensor; this one copies on write")
+        return storage.base + offset
+    }
 }
 
 // MARK: - Elements
