@@ -41,6 +41,7 @@ typedef struct {
                              float *, float *, float *, float *, long, long, long);
     void (*gru_backward_step)(const float *, long, const float *, const float *, const float *, const float *, float *,
                               float *, long, float *, long, long);
+    long (*first_nonfinite)(const float *, long);
 } drl_kernel_table;
 
 #define DRL_SUFFIX portable
@@ -199,3 +200,4 @@ void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, con
                            const float *h_prev, float *dh, float *dgx, long dgx_stride, float *dgh, long batch, long hidden) {
     T->gru_backward_step(dy, dy_stride, rz, n, ghn, h_prev, dh, dgx, dgx_stride, dgh, batch, hidden);
 }
+long drl_first_nonfinite(const float *x, long n) { return T->first_nonfinite(x, n); }

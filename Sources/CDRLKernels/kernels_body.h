@@ -386,13 +386,26 @@ DRL_TARGET static void K(gru_backward_step)(const float *dy, long dy_stride, con
     }
 }
 
+DRL_TARGET static long K(first_nonfinite)(const float *x, long n) {
+    long i = 0;
+    for (; i + VW <= n; i += VW) {
+        vf v = ld(x + i), d = v - v;  // NaN exactly where v is NaN or ±inf
+        if (__builtin_reduce_or(d != d)) break;
+    }
+    for (; i < n; i++) {
+        float d = x[i] - x[i];
+        if (d != d) return i;
+    }
+    return -1;
+}
+
 static const drl_kernel_table K(table) = {
     K(exp), K(log), K(tanh), K(sigmoid), K(softplus), K(gelu),
     K(exp_backward), K(log_backward), K(tanh_backward), K(sigmoid_backward), K(softplus_backward), K(gelu_backward),
     K(softmax_rows), K(log_softmax_rows), K(softmax_backward_rows), K(log_softmax_backward_rows),
     K(layernorm_rows), K(sum), K(max), K(row_sums), K(row_maxes), K(column_sums),
     K(adam_update), K(sgd_update), K(relu), K(relu_backward), K(layernorm_backward_rows), K(gru_forward_step),
-    K(gru_backward_step),
+    K(gru_backward_step), K(first_nonfinite),
 };
 
 #undef DRL_UNARY

@@ -13,7 +13,9 @@ public protocol Optimizer: AnyObject {
     var learningRate: Float { get set }
     /// Steps taken so far.
     var step: Int { get }
-    func update()
+    /// Applies one step from the current gradients. Throws, and changes nothing, when a gradient is
+    /// NaN or infinite: a NaN is reported, never trained on.
+    func update() throws(NonFiniteError)
     /// The optimizer's state tensors with stable names (for checkpoints), plus the step count.
     var state: [(name: String, tensor: Tensor)] { get }
     /// Restores the step count (the state tensors are restored in place through `state`).
@@ -52,7 +54,8 @@ public final class Adam: Optimizer {
              decoupledWeightDecay: true)
     }
 
-    public func update() {
+    public func update() throws(NonFiniteError) {
+        if let bad = store.firstNonFinite() { throw bad }
         step += 1
         store.forEachTrainableRun { range in
             var w = store.values[rows: range], mm = m[rows: range], vv = v[rows: range]
@@ -87,7 +90,8 @@ public final class SGD: Optimizer {
         buffer = Tensor(workspace: Shape(momentum == 0 ? 0 : store.count))
     }
 
-    public func update() {
+    public func update() throws(NonFiniteError) {
+        if let bad = store.firstNonFinite() { throw bad }
         step += 1
         store.forEachTrainableRun { range in
             var w = store.values[rows: range]

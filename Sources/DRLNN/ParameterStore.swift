@@ -107,9 +107,34 @@ public final class ParameterStore {
         v.copy(from: source.values)
     }
 
-    /// True when any value or gradient is NaN or infinite.
-    public func containsNonFinite() -> (values: Bool, gradients: Bool) {
-        (values.withUnsafeBufferPointer { !$0.allSatisfy(\.isFinite) },
-         gradients.withUnsafeBufferPointer { !$0.allSatisfy(\.isFinite) })
+    /// The first non-finite gradient (or, with `values: true`, value), by parameter, or nil.
+    public func firstNonFinite(inValues values: Bool = false) -> NonFiniteError? {
+        let buffer = values ? self.values : gradients
+        guard let flat = buffer.firstNonFiniteIndex() else { return nil }
+        let i = ranges.firstIndex { $0.contains(flat) }!
+        return NonFiniteError(quantity: values ? "value" : "gradient", parameter: parameters[i].name,
+                              element: flat - ranges[i].lowerBound, value: buffer[flat: flat])
+    }
+}
+
+/// A NaN or infinity found in training, with where it was: the step is refused rather than applied.
+public struct NonFiniteError: Error, Equatable, CustomStringConvertible {
+    /// "gradient", "value" or "loss".
+    public let quantity: String
+    /// The parameter's name in its store ("0.weight"), or what the loss was.
+    public let parameter: String
+    /// Flat element index within the parameter.
+    public let element: Int
+    public let value: Float
+
+    public init(quantity: String, parameter: String, element: Int, value: Float) {
+        self.quantity = quantity
+        self.parameter = parameter
+        self.element = element
+        self.value = value
+    }
+
+    public var description: String {
+        "non-finite \(quantity) \(value) in '\(parameter)' at element \(element); the update was not applied"
     }
 }

@@ -64,6 +64,12 @@ extension Tensor {
         }
     }
 
+    /// Flat index of the first NaN or infinite element, or nil when every element is finite.
+    public func firstNonFiniteIndex() -> Int? {
+        let i = withExtendedLifetime(self) { drl_first_nonfinite(basePointer, count) }
+        return i < 0 ? nil : i
+    }
+
     /// Mean of all elements (NaN for an empty tensor).
     public func mean() -> Float { sum() / Float(count) }
 

@@ -22,11 +22,11 @@ import Testing
     }
 
     func trainStep(_ s: (x: Tensor, labels: [Int32], model: Sequential, store: ParameterStore, optimizer: Adam),
-                   _ loss: SoftmaxCrossEntropyLoss) -> Float {
+                   _ loss: SoftmaxCrossEntropyLoss) throws -> Float {
         s.store.zeroGradients()
         let value = loss(s.model.forward(s.x), targets: s.labels)
         s.model.backwardFromLoss(loss.gradient)
-        s.optimizer.update()
+        try s.optimizer.update()
         return value
     }
 
@@ -36,14 +36,14 @@ import Testing
         let loss = SoftmaxCrossEntropyLoss()
         var losses: [Float] = []
         for step in 0..<12 {
-            losses.append(trainStep(uninterrupted, loss))
+            losses.append(try trainStep(uninterrupted, loss))
             if step == 5 { try ModelCheckpoint.save(uninterrupted.store, optimizer: uninterrupted.optimizer, to: path) }
         }
         // A model with other initial weights, restored from step 6.
         let resumed = setup(seed: 2)
         try ModelCheckpoint.load(from: path, into: resumed.store, optimizer: resumed.optimizer)
         #expect(resumed.optimizer.step == 6)
-        let continued = (6..<12).map { _ in trainStep(resumed, loss) }
+        let continued = try (6..<12).map { _ in try trainStep(resumed, loss) }
         #expect(continued == Array(losses[6...]))
         #expect(resumed.store.values == uninterrupted.store.values)
     }

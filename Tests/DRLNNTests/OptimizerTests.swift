@@ -78,7 +78,7 @@ func setGradients(_ store: ParameterStore, seed: UInt64) {
     }
 
     @Test(arguments: [false, true])
-    func adamMatchesReference(decoupled: Bool) {
+    func adamMatchesReference(decoupled: Bool) throws {
         let (store, _, _) = twoParameterStore()
         let w0 = store.values.scalars
         let optimizer = Adam(store, learningRate: 0.01, weightDecay: 0.1, decoupledWeightDecay: decoupled)
@@ -86,14 +86,14 @@ func setGradients(_ store: ParameterStore, seed: UInt64) {
         for step in 0..<5 {
             setGradients(store, seed: 10 + UInt64(step))
             grads.append(store.gradients.scalars)
-            optimizer.update()
+            try optimizer.update()
         }
         let expected = referenceAdam(w0, grads, lr: 0.01, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0.1, decoupled: decoupled)
         for i in 0..<store.count { #expect(abs(Double(store.values[flat: i]) - expected[i]) < 1e-5, "weight \(i)") }
         #expect(optimizer.step == 5)
     }
 
-    @Test func sgdWithMomentumAndNesterovMatchesReference() {
+    @Test func sgdWithMomentumAndNesterovMatchesReference() throws {
         for nesterov in [false, true] {
             let (store, _, _) = twoParameterStore()
             var w = store.values.scalars.map(Double.init), buf = [Double](repeating: 0, count: store.count)
@@ -101,7 +101,7 @@ func setGradients(_ store: ParameterStore, seed: UInt64) {
             for step in 0..<4 {
                 setGradients(store, seed: 20 + UInt64(step))
                 let g = store.gradients.scalars
-                optimizer.update()
+                try optimizer.update()
                 for i in w.indices {
                     let d = Double(g[i]) + 0.01 * w[i]
                     buf[i] = step == 0 ? d : 0.9 * buf[i] + d
@@ -112,13 +112,33 @@ func setGradients(_ store: ParameterStore, seed: UInt64) {
         }
     }
 
-    @Test func frozenParametersAreNotUpdated() {
+    @Test func frozenParametersAreNotUpdated() throws {
         let (store, a, b) = twoParameterStore()
         a.isFrozen = true
         let frozen = a.value.clone(), trainable = b.value.clone()
         setGradients(store, seed: 30)
-        Adam(store).update()
+        try Adam(store).update()
         #expect(a.value == frozen && b.value != trainable)
+    }
+
+    @Test func aNonFiniteGradientIsReportedAndNotTrainedOn() throws {
+        let (store, _, b) = twoParameterStore()
+        setGradients(store, seed: 40)
+        var g = b.gradient
+        g[flat: 2] = .nan
+        let before = store.values.clone()
+        for optimizer in [Adam(store) as Optimizer, SGD(store, learningRate: 0.1, momentum: 0.9)] {
+            let error = #expect(throws: NonFiniteError.self) { try optimizer.update() }
+            #expect(error?.parameter == "b" && error?.element == 2 && error?.quantity == "gradient")
+            #expect(error?.description.contains("'b' at element 2") == true)
+            #expect(store.values == before && optimizer.step == 0)
+        }
+        g[flat: 2] = .infinity
+        #expect(store.firstNonFinite()?.value == .infinity)
+        g[flat: 2] = 0
+        #expect(store.firstNonFinite() == nil && store.firstNonFinite(inValues: true) == nil)
+        try Adam(store).update()
+        #expect(store.values != before)
     }
 
     @Test func learningRateSchedules() {

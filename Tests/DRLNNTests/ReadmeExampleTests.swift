@@ -19,7 +19,7 @@ import Testing
         let value = loss(model.forward(x), targets: labels)
         model.backwardFromLoss(loss.gradient)
         store.clipGradientNorm(1.0)
-        optimizer.update()
+        try optimizer.update()
         values.append(value)
     }
     #expect(values.last! < values.first!)

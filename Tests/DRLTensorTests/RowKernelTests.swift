@@ -205,3 +205,18 @@ func rows(_ t: Tensor) -> [[Float]] {
         #expect(maxScaledError(again.scalars, (0..<cols).map { c in (0..<rowsCount).map { Double(m[$0][c]) }.reduce(0, +) }) < 1e-5)
     }
 }
+
+@Test func firstNonFiniteIndexFindsNaNAndInfinityAnywhere() {
+    for n in [1, 15, 16, 17, 100, 1000] {
+        var x = randomTensor(Shape(n), seed: UInt64(n))
+        #expect(x.firstNonFiniteIndex() == nil)
+        for position in Set([0, n / 2, n - 1]) {
+            var y = x
+            y[flat: position] = position % 2 == 0 ? .nan : -.infinity
+            #expect(y.firstNonFiniteIndex() == position, "n \(n), position \(position)")
+        }
+        x[flat: n - 1] = .infinity
+        if n > 1 { x[flat: n / 2] = .nan }
+        #expect(x.firstNonFiniteIndex() == (n > 1 ? n / 2 : 0))
+    }
+}

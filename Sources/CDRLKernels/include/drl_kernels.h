@@ -89,6 +89,9 @@ void drl_gru_forward_step(const float *gx, long gx_stride, const float *gh, cons
 void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, const float *n, const float *ghn,
                            const float *h_prev, float *dh, float *dgx, long dgx_stride, float *dgh, long batch, long hidden);
 
+// Index of the first NaN or infinite element, or -1 when all are finite.
+long drl_first_nonfinite(const float *x, long n);
+
 // Reductions.
 float drl_sum(const float *x, long n);
 float drl_max(const float *x, long n);                       // -inf for n == 0; NaN if any is NaN
