@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "DRLTensor", targets: ["DRLTensor"]),
         .library(name: "DRLNN", targets: ["DRLNN"]),
+        .library(name: "DRLAgents", targets: ["DRLAgents"]),
         .executable(name: "drlrec", targets: ["drlrec"]),
     ],
     dependencies: [
@@ -25,6 +26,7 @@ let package = Package(
         .target(name: "CDRLKernels", path: "Sources/CDRLKernels"),
         .target(name: "DRLTensor", dependencies: ["CBLASShim", "CDRLKernels"]),
         .target(name: "DRLNN", dependencies: ["DRLTensor"]),
+        .target(name: "DRLAgents", dependencies: ["DRLNN", "DRLTensor"]),
         // Process-wide allocation counting for `drlrec bench nn` (linked into the tool only).
         .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .executableTarget(
@@ -35,5 +37,6 @@ let package = Package(
         .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CDRLKernels"]),
         // Fixtures: safetensors files written by Python's reference implementation (scripts/safetensors_interop.py).
         .testTarget(name: "DRLNNTests", dependencies: ["DRLNN"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents"]),
     ]
 )
