@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .executableTarget(
             name: "drlrec",
-            dependencies: ["DRLTensor", "DRLNN", "CBLASShim", "CAllocationCounter",
+            dependencies: ["DRLTensor", "DRLNN", "DRLAgents", "CBLASShim", "CAllocationCounter",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CDRLKernels"]),

@@ -1,0 +1,186 @@
+import DRLNN
+import DRLTensor
+
+/// Settings of `DQNAgent`. The defaults learn CartPole with one gradient step per environment
+/// step. A target network refreshed every few gradient steps, as in RL Baselines3 Zoo's burst
+/// schedule (256 environment steps, then 128 gradient steps), diverges when updates are spread
+/// over every step; 500 gradient steps between hard updates is stable.
+public struct DQNConfiguration: Sendable {
+    public var hiddenSizes = [64, 64]
+    public var learningRate: Float = 1e-3
+    public var batchSize = 64
+    public var gamma: Float = 0.99
+    public var bufferCapacity = 100_000
+    /// Environment steps before learning starts (the buffer fills with random actions).
+    public var learningStarts = 1_000
+    /// Gradient steps per environment step.
+    public var gradientSteps = 1
+    /// Hard target update every this many gradient steps (when `polyakTau` is nil).
+    public var targetUpdateInterval = 500
+    /// Polyak averaging factor per gradient step instead of hard updates.
+    public var polyakTau: Float? = nil
+    public var double = true
+    public var dueling = true
+    public var nSteps = 1
+    public var prioritized = false
+    public var priorityAlpha: Float = 0.6
+    /// Importance-sampling exponent, annealed from this to 1 over `totalSteps`.
+    public var priorityBeta: Float = 0.4
+    /// ε-greedy exploration: linear from `epsilonStart` to `epsilonEnd` over `explorationFraction`
+    /// of `totalSteps`.
+    public var epsilonStart: Float = 1, epsilonEnd: Float = 0.04, explorationFraction: Float = 0.16
+    public var totalSteps = 50_000
+    public var huberDelta: Float = 1
+    public var maxGradientNorm: Float = 10
+
+    public init() {}
+
+    /// ε at environment step `step`.
+    public func epsilon(at step: Int) -> Float {
+        let span = max(1, Int(explorationFraction * Float(totalSteps)))
+        if step >= span { return epsilonEnd }
+        return epsilonStart + (epsilonEnd - epsilonStart) * Float(step) / Float(span)
+    }
+}
+
+/// Deep Q-learning (Mnih et al.) with a target network, Double DQN targets (van Hasselt et al.),
+/// a dueling head, n-step returns, prioritised replay, ε-greedy exploration, Huber loss and
+/// gradient clipping, for discrete actions.
+public final class DQNAgent {
+    public let configuration: DQNConfiguration
+    public let observationDimension: Int, actions: Int
+    public let online: Sequential, target: Sequential
+    public let onlineStore: ParameterStore, targetStore: ParameterStore
+    public let optimizer: Adam
+    public private(set) var environmentSteps = 0, gradientSteps = 0
+    private var rng: RandomGenerator
+    private let replay: ReplayBuffer?
+    private let prioritizedReplay: PrioritizedReplayBuffer?
+    private let batch: TransitionBatch
+    private var accumulators: [NStepAccumulator] = []
+    private let loss: HuberLoss
+    private var predicted: Tensor, targets: Tensor, tdErrors: Tensor, dq: Tensor, actionBuffer: Tensor
+    private var nextGreedy: [Int32]
+
+    public init(observationDimension: Int, actions: Int, configuration: DQNConfiguration = DQNConfiguration(), seed: UInt64) {
+        precondition(observationDimension > 0 && actions > 1, "DQNAgent needs observations and at least two actions")
+        self.configuration = configuration
+        self.observationDimension = observationDimension
+        self.actions = actions
+        rng = RandomGenerator(seed: seed, stream: 0xD0)
+        func network(_ rng: inout RandomGenerator) -> Sequential {
+            let sizes = [observationDimension] + configuration.hiddenSizes
+            var layers: [Layer] = []
+            for i in 0..<(sizes.count - 1) {
+                layers.append(Linear(sizes[i], sizes[i + 1], using: &rng))
+                layers.append(ActivationLayer(.relu))
+            }
+            if configuration.dueling {
+                layers.append(DuelingHead(features: sizes.last!, actions: actions, using: &rng))
+            } else {
+                layers.append(Linear(sizes.last!, actions, using: &rng))
+            }
+            return Sequential(layers, computesInputGradient: false)
+        }
+        var init1 = RandomGenerator(seed: seed, stream: 1)
+        online = network(&init1)
+        var init2 = RandomGenerator(seed: seed, stream: 1)
+        target = network(&init2)
+        onlineStore = ParameterStore(online)
+        targetStore = ParameterStore(target)
+        targetStore.copyValues(from: onlineStore)
+        optimizer = Adam(onlineStore, learningRate: configuration.learningRate)
+        if configuration.prioritized {
+            prioritizedReplay = PrioritizedReplayBuffer(capacity: configuration.bufferCapacity, observationDimension: observationDimension,
+                                                        alpha: configuration.priorityAlpha)
+            replay = nil
+        } else {
+            replay = ReplayBuffer(capacity: configuration.bufferCapacity, observationDimension: observationDimension)
+            prioritizedReplay = nil
+        }
+        batch = TransitionBatch(size: configuration.batchSize, observationDimension: observationDimension)
+        loss = HuberLoss(delta: configuration.huberDelta)
+        predicted = Tensor(workspace: Shape(configuration.batchSize))
+        targets = Tensor(workspace: Shape(configuration.batchSize))
+        tdErrors = Tensor(workspace: Shape(configuration.batchSize))
+        dq = Tensor(workspace: Shape(configuration.batchSize, actions))
+        actionBuffer = Tensor(workspace: Shape(1))
+        nextGreedy = Array(repeating: 0, count: configuration.batchSize)
+    }
+
+    /// ε-greedy actions for a batch of observations [n, dimension] into `actions` (n entries).
+    public func act(_ observations: Tensor, epsilon: Float, into chosen: inout [Int32]) {
+        let q = online.forward(observations)
+        rowArgmax(q, into: &chosen)
+        for i in chosen.indices where rng.uniform() < epsilon { chosen[i] = Int32(rng.nextIndex(below: actions)) }
+    }
+
+    /// Records environment `environment`'s step (observation, action, reward, next observation,
+    /// flags) and, once learning has started, takes the configured gradient steps. Returns the last
+    /// loss, or nil when no step was taken.
+    public func observe(environment: Int, observation: Tensor, action: Int, reward: Float, nextObservation: Tensor,
+                        terminated: Bool, truncated: Bool) throws(NonFiniteError) -> Float? {
+        while accumulators.count <= environment {
+            accumulators.append(NStepAccumulator(steps: configuration.nSteps, gamma: configuration.gamma,
+                                                 observationDimension: observationDimension))
+        }
+        actionBuffer[flat: 0] = Float(action)
+        accumulators[environment].add(observation: observation, action: actionBuffer, reward: reward, nextObservation: nextObservation,
+                                      terminated: terminated, truncated: truncated) { o, a, r, next, done, discount in
+            if let prioritizedReplay {
+                prioritizedReplay.add(observation: o, action: a, reward: r, nextObservation: next, done: done, discount: discount)
+            } else {
+                replay!.add(observation: o, action: a, reward: r, nextObservation: next, done: done, discount: discount)
+            }
+        }
+        environmentSteps += 1
+        guard environmentSteps >= configuration.learningStarts else { return nil }
+        var last: Float? = nil
+        for _ in 0..<configuration.gradientSteps { last = try trainStep() }
+        return last
+    }
+
+    /// One gradient step on a sampled batch; returns the Huber loss.
+    @discardableResult
+    public func trainStep() throws(NonFiniteError) -> Float {
+        let b = configuration.batchSize
+        if let prioritizedReplay {
+            let progress = min(Float(environmentSteps) / Float(max(configuration.totalSteps, 1)), 1)
+            prioritizedReplay.sample(into: batch, beta: configuration.priorityBeta + (1 - configuration.priorityBeta) * progress, using: &rng)
+        } else {
+            replay!.sample(into: batch, using: &rng)
+        }
+        // Targets y = r + γᵐ·(1 − done)·Q_target(s′, argmax) with the argmax from the online network
+        // (Double DQN) or the target network.
+        if configuration.double {
+            rowArgmax(online.forward(batch.nextObservations), into: &nextGreedy)
+        }
+        let qNextTarget = target.forward(batch.nextObservations)
+        if !configuration.double { rowArgmax(qNextTarget, into: &nextGreedy) }
+        for i in 0..<b {
+            let bootstrap = qNextTarget[i, Int(nextGreedy[i])]
+            targets[flat: i] = batch.rewards[flat: i] + batch.discounts[flat: i] * (1 - batch.dones[flat: i]) * bootstrap
+        }
+        onlineStore.zeroGradients()
+        let q = online.forward(batch.observations)
+        for i in 0..<b { predicted[flat: i] = q[i, Int(batch.actions[i, 0])] }
+        let value = loss(predicted, targets, weights: configuration.prioritized ? batch.weights : nil)
+        if !value.isFinite { throw NonFiniteError(quantity: "loss", parameter: "Huber TD loss", element: gradientSteps, value: value) }
+        dq.fill(with: 0)
+        for i in 0..<b { dq[i, Int(batch.actions[i, 0])] = loss.gradient[flat: i] }
+        online.backwardFromLoss(dq)
+        onlineStore.clipGradientNorm(configuration.maxGradientNorm)
+        try optimizer.update()
+        if let prioritizedReplay {
+            subtract(predicted, targets, into: &tdErrors)
+            prioritizedReplay.updatePriorities(indices: batch.indices, tdErrors: tdErrors)
+        }
+        gradientSteps += 1
+        if let tau = configuration.polyakTau {
+            targetStore.polyakUpdate(from: onlineStore, tau: tau)
+        } else if gradientSteps % configuration.targetUpdateInterval == 0 {
+            targetStore.copyValues(from: onlineStore)
+        }
+        return value
+    }
+}
