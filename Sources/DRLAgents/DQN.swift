@@ -1,22 +1,25 @@
 import DRLNN
 import DRLTensor
 
-/// Settings of `DQNAgent`. The defaults learn CartPole with one gradient step per environment
-/// step. A target network refreshed every few gradient steps, as in RL Baselines3 Zoo's burst
-/// schedule (256 environment steps, then 128 gradient steps), diverges when updates are spread
-/// over every step; 500 gradient steps between hard updates is stable.
+/// Settings of `DQNAgent`. The defaults are RL Baselines3 Zoo's CartPole settings: 256-256
+/// networks, bursts of 128 gradient steps every 256 environment steps, and a target refresh once
+/// per burst. With these, every seed tried (0–3) reached a greedy return of 500 within 35k steps.
+/// Spreading updates over every step with a target refreshed every 10 gradient steps diverged
+/// (Q past 10⁸ in 2,000 steps); with single steps, a 500-step refresh interval is stable.
 public struct DQNConfiguration: Sendable {
-    public var hiddenSizes = [64, 64]
-    public var learningRate: Float = 1e-3
+    public var hiddenSizes = [256, 256]
+    public var learningRate: Float = 2.3e-3
     public var batchSize = 64
     public var gamma: Float = 0.99
     public var bufferCapacity = 100_000
     /// Environment steps before learning starts (the buffer fills with random actions).
     public var learningStarts = 1_000
-    /// Gradient steps per environment step.
-    public var gradientSteps = 1
+    /// Every `trainFrequency` environment steps, take `gradientSteps` gradient steps (1 and 1: one
+    /// step each; 256 and 128: RL Baselines3 Zoo's bursts for CartPole).
+    public var trainFrequency = 256
+    public var gradientSteps = 128
     /// Hard target update every this many gradient steps (when `polyakTau` is nil).
-    public var targetUpdateInterval = 500
+    public var targetUpdateInterval = 128
     /// Polyak averaging factor per gradient step instead of hard updates.
     public var polyakTau: Float? = nil
     public var double = true
@@ -134,7 +137,8 @@ public final class DQNAgent {
             }
         }
         environmentSteps += 1
-        guard environmentSteps >= configuration.learningStarts else { return nil }
+        guard environmentSteps >= configuration.learningStarts,
+              environmentSteps % configuration.trainFrequency == 0 else { return nil }
         var last: Float? = nil
         for _ in 0..<configuration.gradientSteps { last = try trainStep() }
         return last

@@ -20,6 +20,8 @@ import Testing
         var configuration = DQNConfiguration()
         configuration.learningStarts = 10
         configuration.batchSize = 8
+        configuration.trainFrequency = 1
+        configuration.gradientSteps = 1
         configuration.targetUpdateInterval = 5
         let agent = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: 1)
         #expect(agent.targetStore.values == agent.onlineStore.values)
@@ -42,6 +44,18 @@ import Testing
             let expected = 0.9 * targetBefore[flat: i] + 0.1 * agent.onlineStore.values[flat: i]
             #expect(abs(agent.targetStore.values[flat: i] - expected) < 1e-6)
         }
+    }
+
+    /// Double + dueling DQN with the default settings solves CartPole (greedy return ≥ 475 over 10
+    /// episodes) well within 100k environment steps.
+    @Test(arguments: [UInt64(1), 2])
+    func doubleDuelingDQNSolvesCartPole(seed: UInt64) throws {
+        var configuration = DQNConfiguration()
+        configuration.totalSteps = 50_000
+        let agent = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
+        let records = try agent.train(on: CartPole(seed: seed), steps: 100_000, seed: seed, evaluationEnvironment: CartPole(),
+                                      evaluationInterval: 5_000, stopAtReturn: 475)
+        #expect((records.last?.meanReturn ?? 0) >= 475, "evaluations: \(records.map { ($0.step, $0.meanReturn) })")
     }
 
     @Test func epsilonDecaysLinearlyThenStays() {

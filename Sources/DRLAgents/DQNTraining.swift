@@ -1,0 +1,51 @@
+import DRLNN
+import DRLTensor
+
+/// One greedy evaluation during training.
+public struct EvaluationRecord: Sendable, Equatable {
+    public let step: Int
+    public let meanReturn: Float
+}
+
+extension DQNAgent {
+    /// Trains on one environment for up to `steps` environment steps with ε-greedy exploration,
+    /// evaluating the greedy policy every `evaluationInterval` steps on `evaluationEpisodes` episodes
+    /// of `evaluationEnvironment` (seeded with `evaluationSeed`), and stops early once an evaluation
+    /// reaches `stopAtReturn`. `progress` receives each evaluation. Throws `NonFiniteError` if a
+    /// gradient or loss becomes NaN or infinite, naming the quantity; nothing is trained on it.
+    @discardableResult
+    public func train(on environment: Environment, steps: Int, seed: UInt64, evaluationEnvironment: Environment,
+                      evaluationInterval: Int, evaluationEpisodes: Int = 10, evaluationSeed: UInt64 = 1_000,
+                      stopAtReturn: Float? = nil, progress: (EvaluationRecord) -> Void = { _ in }) throws(NonFiniteError)
+        -> [EvaluationRecord] {
+        precondition(steps > 0 && evaluationInterval > 0, "train: steps \(steps) and evaluation interval \(evaluationInterval) must be positive")
+        let dimension = environment.observationSpace.dimension
+        precondition(dimension == observationDimension, "train: the environment has \(dimension)-dimensional observations; the agent expects \(observationDimension)")
+        var observation = Tensor(workspace: Shape(1, dimension)), next = Tensor(workspace: Shape(1, dimension))
+        var chosen: [Int32] = [0], greedy: [Int32] = [0]
+        var records: [EvaluationRecord] = []
+        environment.reset(seed: seed, observation: &observation)
+        for step in 0..<steps {
+            act(observation, epsilon: configuration.epsilon(at: environmentSteps), into: &chosen)
+            let result = environment.step(.discrete(Int(chosen[0])), observation: &next)
+            _ = try observe(environment: 0, observation: observation, action: Int(chosen[0]), reward: result.reward,
+                            nextObservation: next, terminated: result.terminated, truncated: result.truncated)
+            if result.terminated || result.truncated {
+                environment.reset(seed: nil, observation: &observation)
+            } else {
+                observation.copy(from: next)
+            }
+            if (step + 1) % evaluationInterval == 0 {
+                let value = evaluate(evaluationEnvironment, episodes: evaluationEpisodes, seed: evaluationSeed) { o in
+                    act(o.reshaped(Shape(1, dimension)), epsilon: 0, into: &greedy)
+                    return .discrete(Int(greedy[0]))
+                }
+                let record = EvaluationRecord(step: step + 1, meanReturn: value)
+                records.append(record)
+                progress(record)
+                if let stopAtReturn, value >= stopAtReturn { break }
+            }
+        }
+        return records
+    }
+}
