@@ -58,7 +58,7 @@ struct TrainCommand: ParsableCommand {
             }
             if !json, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
         } catch {
-            throw ValidationError("training stopped: \(error)")
+            throw ValidationError("training stopped at environment step \(dqn.environmentSteps), gradient step \(dqn.gradientSteps): \(error)")
         }
     }
 }
