@@ -5,7 +5,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput (medians over repeated runs).",
-        subcommands: [CoreBenchCommand.self, NNBenchCommand.self]
+        subcommands: [CoreBenchCommand.self, NNBenchCommand.self, AgentBenchCommand.self]
     )
 }
 
@@ -31,11 +31,7 @@ struct BenchOptions: ParsableArguments {
         }
     }
 
-    var threadCounts: [Int]? {
-        let parts = threads.split(separator: ",").map { Int($0) }
-        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
-        return parts.map { $0! }
-    }
+    var threadCounts: [Int]? { parseThreadCounts(threads) }
 
     func sampler(defaultMilliseconds: Double) -> Sampler {
         Sampler(samples: samples, sampleSeconds: (sampleMilliseconds ?? defaultMilliseconds) / 1000)
@@ -103,8 +99,65 @@ struct NNBenchCommand: ParsableCommand {
             }
         }
         if comparePeers {
-            try PeerComparison(script: peerScript, threads: options.threadCounts!, samples: options.samples,
-                               json: options.json).run(against: ours)
+            let names = Set(ours.map(\.result.name)).sorted().joined(separator: ",")
+            let arguments = ["--threads", options.threadCounts!.map(String.init).joined(separator: ","),
+                             "--samples", String(options.samples), "--only", names]
+            try PeerComparison(script: peerScript, arguments: arguments, json: options.json).run(against: ours)
         }
     }
+}
+
+struct AgentBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agents",
+        abstract: "Agent throughput: DQN on CartPole (environment steps per second, including learning).",
+        discussion: """
+        With --compare-peers, runs the same configuration in Stable-Baselines3 \
+        (Benchmarks/peers/sb3_agents.py) and prints DRLRec's speed-up. Needs python3 with \
+        stable-baselines3; where it is missing the comparison is skipped with a message.
+        """
+    )
+
+    @Flag(help: "Print one JSON object per measurement, one per line.")
+    var json = false
+
+    @Option(help: "Comma-separated thread counts to measure.")
+    var threads: String = "1"
+
+    @Option(help: "Timed environment steps (after a warm-up that fills the replay buffer).")
+    var steps: Int = 20_000
+
+    @Flag(help: "Also run the Stable-Baselines3 peer and print speed-ups.")
+    var comparePeers = false
+
+    @Option(help: "The Stable-Baselines3 peer script.")
+    var peerScript: String = "Benchmarks/peers/sb3_agents.py"
+
+    func validate() throws {
+        guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
+        guard parseThreadCounts(threads) != nil else {
+            throw ValidationError("--threads must be positive integers separated by commas, got '\(threads)'")
+        }
+    }
+
+    func run() throws {
+        let counts = parseThreadCounts(threads)!
+        var ours: [(threads: Int, result: BenchResult)] = []
+        for t in counts {
+            Engine.setThreadCount(t)
+            let result = try AgentBenchmarks.dqnCartPole(steps: steps)
+            ours.append((t, result))
+            print(json ? result.jsonLine(threads: t) : result.tableLine(threads: t))
+        }
+        if comparePeers {
+            try PeerComparison(script: peerScript, arguments: ["--threads", threads, "--steps", String(steps)], json: json,
+                               higherIsBetter: true).run(against: ours)
+        }
+    }
+}
+
+func parseThreadCounts(_ text: String) -> [Int]? {
+    let parts = text.split(separator: ",").map { Int($0) }
+    guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
+    return parts.map { $0! }
 }

@@ -1,22 +1,23 @@
 import ArgumentParser
 import Foundation
 
-/// Runs the PyTorch peer script on the same workloads and prints DRLRec's speed-up over it.
+/// Runs a peer script (PyTorch or Stable-Baselines3) that prints the same JSON lines for the same
+/// workloads, and prints DRLRec's speed-up over it.
 struct PeerComparison {
     let script: String
-    let threads: [Int]
-    let samples: Int
+    /// Arguments after the script; `--json` is added.
+    let arguments: [String]
     let json: Bool
+    /// True when the measurement is a rate (steps/s): speed-up = ours / peer. Otherwise a time.
+    var higherIsBetter = false
 
     func run(against ours: [(threads: Int, result: BenchResult)]) throws {
         guard FileManager.default.fileExists(atPath: script) else {
             throw ValidationError("peer script not found at \(script) (run from the repository root or pass --peer-script)")
         }
-        let names = Set(ours.map(\.result.name)).sorted().joined(separator: ",")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--json", "--threads", threads.map(String.init).joined(separator: ","),
-                             "--samples", String(samples), "--only", names]
+        process.arguments = ["python3", script, "--json"] + arguments
         let output = Pipe()
         process.standardOutput = output
         do {
@@ -44,15 +45,16 @@ struct PeerComparison {
         }
         for (t, result) in ours {
             guard let peer = peers["\(result.name)@\(t)"] else { continue }
-            let speedup = peer / result.value
+            let speedup = higherIsBetter ? result.value / peer : peer / result.value
             if json {
                 print(JSONLine([
                     ("name", .string(result.name)), ("threads", .int(t)), ("value", .double((speedup * 1000).rounded() / 1000)),
-                    ("unit", .string("speedup")), ("drlrec_ms", .double(result.value)), ("torch_ms", .double(peer)),
+                    ("unit", .string("speedup")), ("drlrec", .double(result.value)), ("peer", .double(peer)),
+                    ("measure_unit", .string(result.unit)),
                 ]).text)
             } else {
-                print("\(result.name) threads \(t): DRLRec \(String(format: "%.2f", result.value)) ms, "
-                      + "PyTorch \(String(format: "%.2f", peer)) ms, speed-up \(String(format: "%.2f", speedup))x")
+                print("\(result.name) threads \(t): DRLRec \(String(format: "%.2f", result.value)) \(result.unit), "
+                      + "peer \(String(format: "%.2f", peer)) \(result.unit), speed-up \(String(format: "%.2f", speedup))x")
             }
         }
     }

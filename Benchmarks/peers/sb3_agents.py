@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Stable-Baselines3 peer for `drlrec bench agents`: the same agent workloads, the same JSON lines.
+
+  dqn_cartpole: DQN on CartPole-v1, net_arch [64, 64], batch 64, train_freq 1, gradient_steps 1,
+                learning_starts 1000; environment steps per second (including learning) over
+                --steps timed steps after --warmup steps.
+
+  pip install stable-baselines3 gymnasium torch     # (CPU torch: see Benchmarks/peers/README.md)
+  python3 Benchmarks/peers/sb3_agents.py [--threads 1] [--steps 20000] [--warmup 2000] [--json]
+
+Without stable-baselines3 it prints why on stderr and, with --json, a line
+{"name": "peer", "skipped": true, "reason": ...}, then exits 0.
+"""
+import argparse
+import json
+import sys
+import time
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", default="1", help="comma-separated torch thread counts")
+    parser.add_argument("--steps", type=int, default=20_000, help="timed environment steps")
+    parser.add_argument("--warmup", type=int, default=2_000, help="untimed environment steps first (≥ learning_starts)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    try:
+        import torch
+        from stable_baselines3 import DQN
+    except ImportError as error:
+        reason = f"stable-baselines3 not importable ({error}); pip install stable-baselines3 gymnasium torch"
+        print(reason, file=sys.stderr)
+        if args.json:
+            print(json.dumps({"name": "peer", "skipped": True, "reason": reason}))
+        return 0
+    import stable_baselines3
+    print(f"stable-baselines3 {stable_baselines3.__version__}, torch {torch.__version__}", file=sys.stderr)
+    torch.set_num_interop_threads(1)
+    for threads in [int(t) for t in args.threads.split(",")]:
+        torch.set_num_threads(threads)
+        model = DQN("MlpPolicy", "CartPole-v1", policy_kwargs={"net_arch": [64, 64]}, batch_size=64, train_freq=1,
+                    gradient_steps=1, learning_starts=1000, seed=0, verbose=0, device="cpu")
+        model.learn(total_timesteps=args.warmup)
+        start = time.perf_counter()
+        model.learn(total_timesteps=args.steps, reset_num_timesteps=False)
+        rate = args.steps / (time.perf_counter() - start)
+        if args.json:
+            print(json.dumps({"name": "dqn_cartpole", "threads": threads, "value": round(rate, 1), "unit": "env_steps/s",
+                              "impl": "stable-baselines3"}))
+        else:
+            print(f"dqn_cartpole  threads {threads}  {rate:.0f} env steps/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
