@@ -1,4 +1,5 @@
-# DRLRec: `make run` builds the CLI and runs the default job; `make test` runs the tests.
+# DRLRec: `make run` builds the CLI and runs the default job (engine report, then DQN trained on
+# CartPole with periodic greedy evaluation); `make test` runs the tests.
 # Both install the system libraries first when they are missing (scripts/install-deps.sh).
 
 SWIFT ?= swift
@@ -8,7 +9,7 @@ DRLREC := .build/release/drlrec
 
 run: build
 	$(DRLREC) info
-	$(DRLREC) bench core
+	$(DRLREC) train --env cartpole --agent dqn --steps 50000 --seed 0
 
 test: deps
 	$(SWIFT) test
@@ -22,6 +23,8 @@ deps:
 
 bench: build
 	$(DRLREC) bench core --json
+	$(DRLREC) bench nn --json
+	$(DRLREC) bench agents --json
 
 # DRLRec's NN workloads and the same workloads in PyTorch, back to back (needs torch: see
 # Benchmarks/peers/README.md; without it the comparison is skipped with a message).
