@@ -1,0 +1,246 @@
+import DRLNN
+import DRLTensor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Settings of `SACAgent` (continuous actions). The defaults follow RL Baselines3 Zoo's Pendulum
+/// settings: 256-256 networks, lr 1e-3, batch 256, τ = 0.005, automatic temperature.
+public struct SACConfiguration: Sendable {
+    public var hiddenSizes = [256, 256]
+    public var learningRate: Float = 1e-3
+    public var batchSize = 256
+    public var gamma: Float = 0.99
+    public var tau: Float = 0.005
+    public var bufferCapacity = 100_000
+    public var learningStarts = 100
+    public var gradientSteps = 1
+    public var initialTemperature: Float = 1
+    /// Target entropy; nil means −(action dimension), as usual.
+    public var targetEntropy: Float? = nil
+
+    public init() {}
+}
+
+/// Soft Actor-Critic (Haarnoja et al.) for box actions: a tanh-squashed Gaussian policy, twin
+/// critics with Polyak-averaged targets, and automatic temperature tuning. The actor's gradient goes
+/// through the critics' input gradient and the reparameterised, squashed sample, all by hand.
+public final class SACAgent {
+    public let configuration: SACConfiguration
+    public let observationDimension: Int, actionDimension: Int
+    public let actorTrunk: Sequential, meanHead: Linear, logStdHead: Linear
+    public let critic1: Sequential, critic2: Sequential, target1: Sequential, target2: Sequential
+    public let actorStore: ParameterStore, criticStore: ParameterStore, targetStore: ParameterStore
+    public let logTemperature: Parameter
+    public private(set) var environmentSteps = 0, gradientSteps = 0
+    private let actorOptimizer: Adam, criticOptimizer: Adam, temperatureOptimizer: Adam
+    private let temperatureStore: ParameterStore
+    private let low: [Float], high: [Float]
+    private var rng: RandomGenerator
+    private let replay: ReplayBuffer
+    private let batch: TransitionBatch
+    private let targetEntropy: Float
+    // Workspace for one update, sized for the batch.
+    private var noise: Tensor, preSquash: Tensor, squashed: Tensor, actions: Tensor, logProbability: Tensor
+    private var standardDeviation: Tensor, logStdClamped: [Bool]
+    private var criticInput: Tensor, targets: Tensor, dq: Tensor, dMean: Tensor, dLogStd: Tensor, dTrunk: Tensor
+    private var actionBuffer: Tensor
+    static let logStdRange: ClosedRange<Float> = -20...2
+
+    public init(observationDimension: Int, actionLow: [Float], actionHigh: [Float],
+                configuration: SACConfiguration = SACConfiguration(), seed: UInt64) {
+        precondition(observationDimension > 0 && !actionLow.isEmpty && actionLow.count == actionHigh.count
+                     && zip(actionLow, actionHigh).allSatisfy { $0 < $1 && $0.isFinite && $1.isFinite },
+                     "SACAgent needs a bounded box action space; got low \(actionLow), high \(actionHigh)")
+        self.configuration = configuration
+        self.observationDimension = observationDimension
+        actionDimension = actionLow.count
+        low = actionLow
+        high = actionHigh
+        rng = RandomGenerator(seed: seed, stream: 0x5AC)
+        var init1 = RandomGenerator(seed: seed, stream: 1)
+        func mlp(_ sizes: [Int], _ rng: inout RandomGenerator, inputGradient: Bool) -> Sequential {
+            var layers: [Layer] = []
+            for i in 0..<(sizes.count - 1) {
+                layers.append(Linear(sizes[i], sizes[i + 1], using: &rng))
+                if i < sizes.count - 2 { layers.append(ActivationLayer(.relu)) }
+            }
+            return Sequential(layers, computesInputGradient: inputGradient)
+        }
+        let hidden = configuration.hiddenSizes
+        var trunkLayers: [Layer] = []
+        var width = observationDimension
+        for h in hidden {
+            trunkLayers.append(Linear(width, h, using: &init1))
+            trunkLayers.append(ActivationLayer(.relu))
+            width = h
+        }
+        actorTrunk = Sequential(trunkLayers, computesInputGradient: false)
+        meanHead = Linear(width, actionDimension, using: &init1)
+        logStdHead = Linear(width, actionDimension, using: &init1)
+        let criticSizes = [observationDimension + actionDimension] + hidden + [1]
+        critic1 = mlp(criticSizes, &init1, inputGradient: true)
+        critic2 = mlp(criticSizes, &init1, inputGradient: true)
+        var init2 = init1
+        target1 = mlp(criticSizes, &init2, inputGradient: false)
+        target2 = mlp(criticSizes, &init2, inputGradient: false)
+        actorStore = ParameterStore(prefixedParameters([("trunk", actorTrunk), ("mean", meanHead), ("log_std", logStdHead)]))
+        criticStore = ParameterStore(prefixedParameters([("q1", critic1), ("q2", critic2)]))
+        targetStore = ParameterStore(prefixedParameters([("q1", target1), ("q2", target2)]))
+        targetStore.copyValues(from: criticStore)
+        logTemperature = Parameter("log_alpha", shape: Shape(1))
+        var logAlpha = logTemperature.value
+        logAlpha[flat: 0] = logf(configuration.initialTemperature)
+        temperatureStore = ParameterStore([("log_alpha", logTemperature)])
+        actorOptimizer = Adam(actorStore, learningRate: configuration.learningRate)
+        criticOptimizer = Adam(criticStore, learningRate: configuration.learningRate)
+        temperatureOptimizer = Adam(temperatureStore, learningRate: configuration.learningRate)
+        targetEntropy = configuration.targetEntropy ?? -Float(actionDimension)
+        replay = ReplayBuffer(capacity: configuration.bufferCapacity, observationDimension: observationDimension,
+                              actionDimension: actionDimension)
+        let b = configuration.batchSize, a = actionDimension
+        batch = TransitionBatch(size: b, observationDimension: observationDimension, actionDimension: a)
+        noise = Tensor(workspace: Shape(b, a))
+        preSquash = Tensor(workspace: Shape(b, a))
+        squashed = Tensor(workspace: Shape(b, a))
+        actions = Tensor(workspace: Shape(b, a))
+        logProbability = Tensor(workspace: Shape(b))
+        standardDeviation = Tensor(workspace: Shape(b, a))
+        logStdClamped = Array(repeating: false, count: b * a)
+        criticInput = Tensor(workspace: Shape(b, observationDimension + a))
+        targets = Tensor(workspace: Shape(b))
+        dq = Tensor(workspace: Shape(b, 1))
+        dMean = Tensor(workspace: Shape(b, a))
+        dLogStd = Tensor(workspace: Shape(b, a))
+        dTrunk = Tensor(workspace: Shape(b, width))
+        actionBuffer = Tensor(workspace: Shape(a))
+    }
+
+    public var temperature: Float { expf(logTemperature.value[flat: 0]) }
+
+    /// Samples squashed actions for `observations` [n, obs] (rows 0..<n of the internal buffers):
+    /// u = mean + std·ε, t = tanh(u), action = low + (t + 1)/2·(high − low); log π(action | s) per row.
+    /// `deterministic` uses the mean (ε = 0).
+    private func sampleActions(_ observations: Tensor, deterministic: Bool) -> Int {
+        let n = observations.shape[0], a = actionDimension
+        precondition(n <= configuration.batchSize, "SACAgent: \(n) observations exceed the batch size \(configuration.batchSize)")
+        let features = actorTrunk.forward(observations)
+        let mean = meanHead.forward(features), logStdRaw = logStdHead.forward(features)
+        let halfLog2Pi: Float = 0.5 * logf(2 * .pi)
+        for i in 0..<n {
+            var total: Float = 0
+            for j in 0..<a {
+                let raw = logStdRaw[i, j]
+                let clamped = min(max(raw, Self.logStdRange.lowerBound), Self.logStdRange.upperBound)
+                logStdClamped[i * a + j] = clamped != raw
+                let std = expf(clamped)
+                let e: Float = deterministic ? 0 : rng.normal()
+                let u = mean[i, j] + std * e
+                let t = tanhf(u)
+                let halfRange = 0.5 * (high[j] - low[j])
+                noise[i, j] = e
+                standardDeviation[i, j] = std
+                preSquash[i, j] = u
+                squashed[i, j] = t
+                actions[i, j] = low[j] + (t + 1) * halfRange
+                // log N(u; mean, std) − log |d action / d u|, with log(1 − tanh²u) = 2(log 2 − u − softplus(−2u)).
+                let softplus = max(-2 * u, 0) + log1pf(expf(-abs(2 * u)))
+                let logJacobian = logf(halfRange) + 2 * (logf(2) - u - softplus)
+                total += -0.5 * e * e - clamped - halfLog2Pi - logJacobian
+            }
+            logProbability[flat: i] = total
+        }
+        return n
+    }
+
+    /// An action for one observation [obs] (stochastic while training, the mean when deterministic).
+    public func act(_ observation: Tensor, deterministic: Bool) -> Tensor {
+        _ = sampleActions(observation.reshaped(Shape(1, observationDimension)), deterministic: deterministic)
+        for j in 0..<actionDimension { actionBuffer[flat: j] = actions[0, j] }
+        return actionBuffer
+    }
+
+    /// Stores a transition and, past `learningStarts`, takes the configured gradient steps.
+    public func observe(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, terminated: Bool)
+        throws(NonFiniteError) {
+        replay.add(observation: observation, action: action, reward: reward, nextObservation: nextObservation,
+                   done: terminated, discount: configuration.gamma)
+        environmentSteps += 1
+        guard environmentSteps >= configuration.learningStarts else { return }
+        for _ in 0..<configuration.gradientSteps { try trainStep() }
+    }
+
+    private func fillCriticInput(_ observations: Tensor, _ chosen: Tensor) {
+        let o = observationDimension, a = actionDimension
+        for i in 0..<configuration.batchSize {
+            for j in 0..<o { criticInput[i, j] = observations[i, j] }
+            for j in 0..<a { criticInput[i, o + j] = chosen[i, j] }
+        }
+    }
+
+    /// One update of the critics, the actor and the temperature, then the target critics.
+    public func trainStep() throws(NonFiniteError) {
+        let b = configuration.batchSize, a = actionDimension, o = observationDimension
+        replay.sample(into: batch, using: &rng)
+        let alpha = temperature
+        // Targets: y = r + γ·(1 − done)·(min Q_target(s′, a′) − α·log π(a′ | s′)), a′ ~ π(· | s′).
+        _ = sampleActions(batch.nextObservations, deterministic: false)
+        fillCriticInput(batch.nextObservations, actions)
+        let q1Next = target1.forward(criticInput), q2Next = target2.forward(criticInput)
+        for i in 0..<b {
+            let soft = min(q1Next[flat: i], q2Next[flat: i]) - alpha * logProbability[flat: i]
+            targets[flat: i] = batch.rewards[flat: i] + batch.discounts[flat: i] * (1 - batch.dones[flat: i]) * soft
+        }
+        // Critics: loss ½Σₖ mean((Qₖ(s, a) − y)²).
+        criticStore.zeroGradients()
+        fillCriticInput(batch.observations, batch.actions)
+        for critic in [critic1, critic2] {
+            let q = critic.forward(criticInput)
+            for i in 0..<b { dq[i, 0] = (q[flat: i] - targets[flat: i]) / Float(b) }
+            _ = critic.backward(dq)
+        }
+        try criticOptimizer.update()
+        // Actor: loss mean(α·log π(ã | s) − min Q(s, ã)) through the reparameterised sample ã.
+        actorStore.zeroGradients()
+        _ = sampleActions(batch.observations, deterministic: false)
+        fillCriticInput(batch.observations, actions)
+        let q1 = critic1.forward(criticInput).clone(), q2 = critic2.forward(criticInput).clone()
+        dMean.fill(with: 0)
+        for (index, critic) in [critic1, critic2].enumerated() {
+            _ = critic.forward(criticInput)
+            for i in 0..<b {
+                let firstIsMin = q1[flat: i] <= q2[flat: i]
+                dq[i, 0] = (index == 0) == firstIsMin ? -1 / Float(b) : 0
+            }
+            let dInput = critic.backward(dq)
+            for i in 0..<b { for j in 0..<a { dMean[i, j] += dInput[i, o + j] } }  // dL/d action, summed over critics
+        }
+        let dLogProbability = alpha / Float(b)
+        var entropyTerm: Float = 0
+        for i in 0..<b {
+            entropyTerm += logProbability[flat: i] + targetEntropy
+            for j in 0..<a {
+                let t = squashed[i, j], halfRange = 0.5 * (high[j] - low[j])
+                // dL/du = dL/d action · halfRange·(1 − t²) + α/B · d log π/du, with d log π/du = 2t.
+                let du = dMean[i, j] * halfRange * (1 - t * t) + dLogProbability * 2 * t
+                dMean[i, j] = du
+                // d u / d log std = std·ε; d log π / d log std also has the −1 of −log std.
+                dLogStd[i, j] = logStdClamped[i * a + j] ? 0 : du * standardDeviation[i, j] * noise[i, j] - dLogProbability
+            }
+        }
+        let fromMean = meanHead.backward(dMean)
+        dTrunk.copy(from: fromMean)
+        dTrunk += logStdHead.backward(dLogStd)
+        actorTrunk.backwardParametersOnly(dTrunk)
+        try actorOptimizer.update()
+        // Temperature: loss −log α · mean(log π + target entropy).
+        var dAlpha = logTemperature.gradient
+        dAlpha[flat: 0] = -entropyTerm / Float(b)
+        try temperatureOptimizer.update()
+        targetStore.polyakUpdate(from: criticStore, tau: configuration.tau)
+        gradientSteps += 1
+    }
+}

@@ -1,0 +1,51 @@
+import DRLNN
+import DRLTensor
+
+extension SACAgent {
+    /// Trains on one environment for up to `steps` environment steps (uniform random actions for the
+    /// first `randomSteps`), evaluating the deterministic policy every `evaluationInterval` steps on
+    /// `evaluationEpisodes` episodes of `evaluationEnvironment`; stops early once an evaluation
+    /// reaches `stopAtReturn`. Throws `NonFiniteError` on a NaN or infinite gradient.
+    @discardableResult
+    public func train(on environment: Environment, steps: Int, seed: UInt64, randomSteps: Int = 100,
+                      evaluationEnvironment: Environment, evaluationInterval: Int, evaluationEpisodes: Int = 5,
+                      evaluationSeed: UInt64 = 1_000, stopAtReturn: Float? = nil,
+                      progress: (EvaluationRecord) -> Void = { _ in }) throws(NonFiniteError) -> [EvaluationRecord] {
+        precondition(steps > 0 && evaluationInterval > 0, "train: steps \(steps) and evaluation interval \(evaluationInterval) must be positive")
+        precondition(environment.observationSpace.dimension == observationDimension,
+                     "train: the environment's observations do not have \(observationDimension) elements")
+        var observation = Tensor(workspace: Shape(observationDimension)), next = Tensor(workspace: Shape(observationDimension))
+        var action = Tensor(workspace: Shape(actionDimension))
+        var exploration = RandomGenerator(seed: seed, stream: 0xE)
+        guard case .box(let low, let high) = environment.actionSpace else {
+            preconditionFailure("SACAgent.train needs a box action space, got \(environment.actionSpace)")
+        }
+        var records: [EvaluationRecord] = []
+        environment.reset(seed: seed, observation: &observation)
+        for step in 0..<steps {
+            if environmentSteps < randomSteps {
+                for j in 0..<actionDimension { action[flat: j] = exploration.uniform(low[j], high[j]) }
+            } else {
+                action.copy(from: act(observation, deterministic: false))
+            }
+            let result = environment.step(.continuous(action), observation: &next)
+            try observe(observation: observation, action: action, reward: result.reward, nextObservation: next,
+                        terminated: result.terminated)
+            if result.terminated || result.truncated {
+                environment.reset(seed: nil, observation: &observation)
+            } else {
+                observation.copy(from: next)
+            }
+            if (step + 1) % evaluationInterval == 0 {
+                let value = evaluate(evaluationEnvironment, episodes: evaluationEpisodes, seed: evaluationSeed) { o in
+                    .continuous(act(o, deterministic: true))
+                }
+                let record = EvaluationRecord(step: step + 1, meanReturn: value)
+                records.append(record)
+                progress(record)
+                if let stopAtReturn, value >= stopAtReturn { break }
+            }
+        }
+        return records
+    }
+}
