@@ -47,6 +47,7 @@ public final class SACAgent {
     private var noise: Tensor, preSquash: Tensor, squashed: Tensor, actions: Tensor, logProbability: Tensor
     private var standardDeviation: Tensor, logStdClamped: [Bool]
     private var criticInput: Tensor, targets: Tensor, dq: Tensor, dMean: Tensor, dLogStd: Tensor, dTrunk: Tensor
+    private var firstCriticIsMin: [Bool]
     private var actionBuffer: Tensor
     static let logStdRange: ClosedRange<Float> = -20...2
 
@@ -113,6 +114,7 @@ public final class SACAgent {
         criticInput = Tensor(workspace: Shape(b, observationDimension + a))
         targets = Tensor(workspace: Shape(b))
         dq = Tensor(workspace: Shape(b, 1))
+        firstCriticIsMin = Array(repeating: false, count: b)
         dMean = Tensor(workspace: Shape(b, a))
         dLogStd = Tensor(workspace: Shape(b, a))
         dTrunk = Tensor(workspace: Shape(b, width))
@@ -181,9 +183,26 @@ public final class SACAgent {
         }
     }
 
+    /// Accumulates the gradient of ½·mean((Q(s, a) − y)²) into `critic`'s parameters.
+    private func regress(_ critic: Sequential) {
+        let b = configuration.batchSize
+        let q = critic.forward(criticInput)
+        for i in 0..<b { dq[i, 0] = (q[flat: i] - targets[flat: i]) / Float(b) }
+        _ = critic.backward(dq)
+    }
+
+    /// Adds −1/B · ∂Q/∂action of `critic` (from its last forward) to dMean for the rows where it is
+    /// the smaller critic.
+    private func accumulateActionGradient(_ critic: Sequential, whenFirstIsMin first: Bool) {
+        let b = configuration.batchSize, o = observationDimension
+        for i in 0..<b { dq[i, 0] = firstCriticIsMin[i] == first ? -1 / Float(b) : 0 }
+        let dInput = critic.backward(dq)
+        for i in 0..<b { for j in 0..<actionDimension { dMean[i, j] += dInput[i, o + j] } }
+    }
+
     /// One update of the critics, the actor and the temperature, then the target critics.
     public func trainStep() throws(NonFiniteError) {
-        let b = configuration.batchSize, a = actionDimension, o = observationDimension
+        let b = configuration.batchSize, a = actionDimension
         replay.sample(into: batch, using: &rng)
         let alpha = temperature
         // Targets: y = r + γ·(1 − done)·(min Q_target(s′, a′) − α·log π(a′ | s′)), a′ ~ π(· | s′).
@@ -197,27 +216,19 @@ public final class SACAgent {
         // Critics: loss ½Σₖ mean((Qₖ(s, a) − y)²).
         criticStore.zeroGradients()
         fillCriticInput(batch.observations, batch.actions)
-        for critic in [critic1, critic2] {
-            let q = critic.forward(criticInput)
-            for i in 0..<b { dq[i, 0] = (q[flat: i] - targets[flat: i]) / Float(b) }
-            _ = critic.backward(dq)
-        }
+        regress(critic1)
+        regress(critic2)
         try criticOptimizer.update()
-        // Actor: loss mean(α·log π(ã | s) − min Q(s, ã)) through the reparameterised sample ã.
+        // Actor: loss mean(α·log π(ã | s) − min Q(s, ã)) through the reparameterised sample ã; the
+        // gradient reaches ã through whichever critic is smaller for each row.
         actorStore.zeroGradients()
         _ = sampleActions(batch.observations, deterministic: false)
         fillCriticInput(batch.observations, actions)
-        let q1 = critic1.forward(criticInput).clone(), q2 = critic2.forward(criticInput).clone()
+        let q1 = critic1.forward(criticInput), q2 = critic2.forward(criticInput)
+        for i in 0..<b { firstCriticIsMin[i] = q1[flat: i] <= q2[flat: i] }
         dMean.fill(with: 0)
-        for (index, critic) in [critic1, critic2].enumerated() {
-            _ = critic.forward(criticInput)
-            for i in 0..<b {
-                let firstIsMin = q1[flat: i] <= q2[flat: i]
-                dq[i, 0] = (index == 0) == firstIsMin ? -1 / Float(b) : 0
-            }
-            let dInput = critic.backward(dq)
-            for i in 0..<b { for j in 0..<a { dMean[i, j] += dInput[i, o + j] } }  // dL/d action, summed over critics
-        }
+        accumulateActionGradient(critic1, whenFirstIsMin: true)
+        accumulateActionGradient(critic2, whenFirstIsMin: false)
         let dLogProbability = alpha / Float(b)
         var entropyTerm: Float = 0
         for i in 0..<b {

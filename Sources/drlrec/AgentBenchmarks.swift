@@ -28,4 +28,25 @@ enum AgentBenchmarks {
         return BenchResult(name: "dqn_cartpole", value: Double(steps) / seconds, unit: "env_steps/s",
                            allocationsPerStep: before == UInt.max ? nil : Double(allocations) / Double(steps))
     }
+
+    /// SAC on Pendulum, 256-256 MLPs, batch 256, one update per environment step after 1,000
+    /// warm-up steps: gradient updates per second (environment steps included) over `steps` steps;
+    /// and heap allocations per update.
+    static func sacPendulum(steps: Int) throws -> BenchResult {
+        var configuration = SACConfiguration()
+        configuration.learningStarts = 1_000
+        let agent = SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], configuration: configuration, seed: 0)
+        let never = Int.max
+        try agent.train(on: Pendulum(seed: 0), steps: 1_000, seed: 0, randomSteps: 1_000, evaluationEnvironment: Pendulum(),
+                        evaluationInterval: never)
+        let updatesBefore = agent.gradientSteps, allocationsBefore = drl_allocation_count()
+        let start = Sampler.now()
+        try agent.train(on: Pendulum(seed: 1), steps: steps, seed: 1, randomSteps: 0, evaluationEnvironment: Pendulum(),
+                        evaluationInterval: never)
+        let seconds = Sampler.now() - start
+        let updates = agent.gradientSteps - updatesBefore
+        let allocations = drl_allocation_count() - allocationsBefore
+        return BenchResult(name: "sac_pendulum", value: Double(updates) / seconds, unit: "updates/s",
+                           allocationsPerStep: allocationsBefore == UInt.max ? nil : Double(allocations) / Double(max(updates, 1)))
+    }
 }

@@ -110,7 +110,7 @@ struct NNBenchCommand: ParsableCommand {
 struct AgentBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
-        abstract: "Agent throughput: DQN on CartPole (environment steps per second, including learning).",
+        abstract: "Agent throughput: DQN on CartPole (environment steps/s) and SAC on Pendulum (updates/s), learning included.",
         discussion: """
         With --compare-peers, runs the same configuration in Stable-Baselines3 \
         (Benchmarks/peers/sb3_agents.py) and prints DRLRec's speed-up. Needs python3 with \
@@ -124,8 +124,11 @@ struct AgentBenchCommand: ParsableCommand {
     @Option(help: "Comma-separated thread counts to measure.")
     var threads: String = "1"
 
-    @Option(help: "Timed environment steps (after a warm-up that fills the replay buffer).")
+    @Option(help: "Timed DQN environment steps (after a warm-up that fills the replay buffer).")
     var steps: Int = 20_000
+
+    @Option(help: "Timed SAC environment steps, one update each.")
+    var sacSteps: Int = 5_000
 
     @Flag(help: "Also run the Stable-Baselines3 peer and print speed-ups.")
     var comparePeers = false
@@ -134,7 +137,7 @@ struct AgentBenchCommand: ParsableCommand {
     var peerScript: String = "Benchmarks/peers/sb3_agents.py"
 
     func validate() throws {
-        guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
+        guard steps > 0, sacSteps > 0 else { throw ValidationError("--steps and --sac-steps must be positive") }
         guard parseThreadCounts(threads) != nil else {
             throw ValidationError("--threads must be positive integers separated by commas, got '\(threads)'")
         }
@@ -145,13 +148,15 @@ struct AgentBenchCommand: ParsableCommand {
         var ours: [(threads: Int, result: BenchResult)] = []
         for t in counts {
             Engine.setThreadCount(t)
-            let result = try AgentBenchmarks.dqnCartPole(steps: steps)
-            ours.append((t, result))
-            print(json ? result.jsonLine(threads: t) : result.tableLine(threads: t))
+            for result in [try AgentBenchmarks.dqnCartPole(steps: steps), try AgentBenchmarks.sacPendulum(steps: sacSteps)] {
+                ours.append((t, result))
+                print(json ? result.jsonLine(threads: t) : result.tableLine(threads: t))
+            }
         }
         if comparePeers {
-            try PeerComparison(script: peerScript, arguments: ["--threads", threads, "--steps", String(steps)], json: json,
-                               higherIsBetter: true).run(against: ours)
+            try PeerComparison(script: peerScript,
+                               arguments: ["--threads", threads, "--steps", String(steps), "--sac-steps", String(sacSteps)],
+                               json: json, higherIsBetter: true).run(against: ours)
         }
     }
 }
