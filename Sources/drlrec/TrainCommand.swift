@@ -8,8 +8,8 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train an agent on a validation environment and print its greedy evaluation returns."
     )
 
-    enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole }
-    enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn }
+    enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum }
+    enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, sac }
 
     @Option(help: "Environment: \(EnvironmentName.allCases.map(\.rawValue).joined(separator: ", ")).")
     var env: EnvironmentName = .cartpole
@@ -33,6 +33,10 @@ struct TrainCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        switch (env, agent) {
+        case (.cartpole, .dqn), (.pendulum, .sac): break
+        default: throw ValidationError("--agent \(agent.rawValue) does not run on --env \(env.rawValue): dqn needs discrete actions (cartpole), sac continuous ones (pendulum)")
+        }
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
         guard evaluationInterval > 0, evaluationEpisodes > 0 else {
             throw ValidationError("--evaluation-interval and --evaluation-episodes must be positive")
@@ -40,25 +44,39 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        var configuration = DQNConfiguration()
-        configuration.totalSteps = steps
-        let dqn = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
         let start = Sampler.now()
+        let report = { (record: EvaluationRecord) in
+            let rate = Double(record.step) / (Sampler.now() - start)
+            if json {
+                print(JSONLine([("env", .string(env.rawValue)), ("agent", .string(agent.rawValue)), ("seed", .int(Int(seed))),
+                                ("step", .int(record.step)), ("evaluation_return", .double(Double(record.meanReturn))),
+                                ("steps_per_s", .double(rate.rounded()))]).text)
+            } else {
+                print("step \(record.step)  evaluation return \(record.meanReturn)  \(Int(rate)) steps/s")
+            }
+        }
+        var stepsDone = 0
         do {
-            let records = try dqn.train(on: CartPole(seed: seed), steps: steps, seed: seed, evaluationEnvironment: CartPole(),
-                                        evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes) { record in
-                let rate = Double(record.step) / (Sampler.now() - start)
-                if json {
-                    print(JSONLine([("env", .string(env.rawValue)), ("agent", .string(agent.rawValue)), ("seed", .int(Int(seed))),
-                                    ("step", .int(record.step)), ("evaluation_return", .double(Double(record.meanReturn))),
-                                    ("steps_per_s", .double(rate.rounded()))]).text)
-                } else {
-                    print("step \(record.step)  greedy return \(record.meanReturn)  \(Int(rate)) steps/s")
-                }
+            let records: [EvaluationRecord]
+            switch agent {
+            case .dqn:
+                var configuration = DQNConfiguration()
+                configuration.totalSteps = steps
+                let dqn = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
+                defer { stepsDone = dqn.environmentSteps }
+                records = try dqn.train(on: CartPole(seed: seed), steps: steps, seed: seed, evaluationEnvironment: CartPole(),
+                                        evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
+                                        progress: report)
+            case .sac:
+                let sac = SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
+                defer { stepsDone = sac.environmentSteps }
+                records = try sac.train(on: Pendulum(seed: seed), steps: steps, seed: seed, evaluationEnvironment: Pendulum(),
+                                        evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
+                                        progress: report)
             }
             if !json, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
         } catch {
-            throw ValidationError("training stopped at environment step \(dqn.environmentSteps), gradient step \(dqn.gradientSteps): \(error)")
+            throw ValidationError("training stopped at environment step \(stepsDone): \(error)")
         }
     }
 }
