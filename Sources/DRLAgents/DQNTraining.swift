@@ -1,12 +1,6 @@
 import DRLNN
 import DRLTensor
 
-/// One greedy evaluation during training.
-public struct EvaluationRecord: Sendable, Equatable {
-    public let step: Int
-    public let meanReturn: Float
-}
-
 extension DQNAgent {
     /// Trains on one environment for up to `steps` environment steps with ε-greedy exploration,
     /// evaluating the greedy policy every `evaluationInterval` steps on `evaluationEpisodes` episodes
@@ -18,12 +12,13 @@ extension DQNAgent {
                       evaluationInterval: Int, evaluationEpisodes: Int = 10, evaluationSeed: UInt64 = 1_000,
                       stopAtReturn: Float? = nil, progress: (EvaluationRecord) -> Void = { _ in }) throws(NonFiniteError)
         -> [EvaluationRecord] {
-        precondition(steps > 0 && evaluationInterval > 0, "train: steps \(steps) and evaluation interval \(evaluationInterval) must be positive")
+        precondition(steps > 0, "train: steps must be positive, got \(steps)")
         let dimension = environment.observationSpace.dimension
         precondition(dimension == observationDimension, "train: the environment has \(dimension)-dimensional observations; the agent expects \(observationDimension)")
         var observation = Tensor(workspace: Shape(1, dimension)), next = Tensor(workspace: Shape(1, dimension))
         var chosen: [Int32] = [0], greedy: [Int32] = [0]
-        var records: [EvaluationRecord] = []
+        var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
+                                            episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: stopAtReturn)
         environment.reset(seed: seed, observation: &observation)
         for step in 0..<steps {
             act(observation, epsilon: configuration.epsilon(at: environmentSteps), into: &chosen)
@@ -35,17 +30,12 @@ extension DQNAgent {
             } else {
                 observation.copy(from: next)
             }
-            if (step + 1) % evaluationInterval == 0 {
-                let value = evaluate(evaluationEnvironment, episodes: evaluationEpisodes, seed: evaluationSeed) { o in
-                    act(o.reshaped(Shape(1, dimension)), epsilon: 0, into: &greedy)
-                    return .discrete(Int(greedy[0]))
-                }
-                let record = EvaluationRecord(step: step + 1, meanReturn: value)
-                records.append(record)
-                progress(record)
-                if let stopAtReturn, value >= stopAtReturn { break }
-            }
+            let stop = evaluation.afterSteps(step + 1, policy: { o in
+                act(o.reshaped(Shape(1, dimension)), epsilon: 0, into: &greedy)
+                return .discrete(Int(greedy[0]))
+            }, progress: progress)
+            if stop { break }
         }
-        return records
+        return evaluation.records
     }
 }

@@ -11,7 +11,7 @@ extension SACAgent {
                       evaluationEnvironment: Environment, evaluationInterval: Int, evaluationEpisodes: Int = 5,
                       evaluationSeed: UInt64 = 1_000, stopAtReturn: Float? = nil,
                       progress: (EvaluationRecord) -> Void = { _ in }) throws(NonFiniteError) -> [EvaluationRecord] {
-        precondition(steps > 0 && evaluationInterval > 0, "train: steps \(steps) and evaluation interval \(evaluationInterval) must be positive")
+        precondition(steps > 0, "train: steps must be positive, got \(steps)")
         precondition(environment.observationSpace.dimension == observationDimension,
                      "train: the environment's observations do not have \(observationDimension) elements")
         var observation = Tensor(workspace: Shape(observationDimension)), next = Tensor(workspace: Shape(observationDimension))
@@ -20,7 +20,8 @@ extension SACAgent {
         guard case .box(let low, let high) = environment.actionSpace else {
             preconditionFailure("SACAgent.train needs a box action space, got \(environment.actionSpace)")
         }
-        var records: [EvaluationRecord] = []
+        var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
+                                            episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: stopAtReturn)
         environment.reset(seed: seed, observation: &observation)
         for step in 0..<steps {
             if environmentSteps < randomSteps {
@@ -36,16 +37,10 @@ extension SACAgent {
             } else {
                 observation.copy(from: next)
             }
-            if (step + 1) % evaluationInterval == 0 {
-                let value = evaluate(evaluationEnvironment, episodes: evaluationEpisodes, seed: evaluationSeed) { o in
-                    .continuous(act(o, deterministic: true))
-                }
-                let record = EvaluationRecord(step: step + 1, meanReturn: value)
-                records.append(record)
-                progress(record)
-                if let stopAtReturn, value >= stopAtReturn { break }
-            }
+            let stop = evaluation.afterSteps(step + 1, policy: { o in .continuous(act(o, deterministic: true)) },
+                                             progress: progress)
+            if stop { break }
         }
-        return records
+        return evaluation.records
     }
 }
