@@ -188,7 +188,7 @@ public final class SACAgent {
         let b = configuration.batchSize
         let q = critic.forward(criticInput)
         for i in 0..<b { dq[i, 0] = (q[flat: i] - targets[flat: i]) / Float(b) }
-        _ = critic.backward(dq)
+        critic.backwardParametersOnly(dq)  // the critic update needs no gradient for its input
     }
 
     /// Adds −1/B · ∂Q/∂action of `critic` (from its last forward) to dMean for the rows where it is
