@@ -9,7 +9,7 @@ struct TrainCommand: ParsableCommand {
     )
 
     enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum }
-    enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, sac }
+    enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, sac, td3 }
 
     @Option(help: "Environment: \(EnvironmentName.allCases.map(\.rawValue).joined(separator: ", ")).")
     var env: EnvironmentName = .cartpole
@@ -34,8 +34,8 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         switch (env, agent) {
-        case (.cartpole, .dqn), (.pendulum, .sac): break
-        default: throw ValidationError("--agent \(agent.rawValue) does not run on --env \(env.rawValue): dqn needs discrete actions (cartpole), sac continuous ones (pendulum)")
+        case (.cartpole, .dqn), (.pendulum, .sac), (.pendulum, .td3): break
+        default: throw ValidationError("--agent \(agent.rawValue) does not run on --env \(env.rawValue): dqn needs discrete actions (cartpole), sac and td3 continuous ones (pendulum)")
         }
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
         guard evaluationInterval > 0, evaluationEpisodes > 0 else {
@@ -67,12 +67,14 @@ struct TrainCommand: ParsableCommand {
                 records = try dqn.train(on: CartPole(seed: seed), steps: steps, seed: seed, evaluationEnvironment: CartPole(),
                                         evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
                                         progress: report)
-            case .sac:
-                let sac = SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
-                defer { stepsDone = sac.environmentSteps }
-                records = try sac.train(on: Pendulum(seed: seed), steps: steps, seed: seed, evaluationEnvironment: Pendulum(),
-                                        evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
-                                        progress: report)
+            case .sac, .td3:
+                let learner: ContinuousControlAgent = agent == .sac
+                    ? SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
+                    : TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
+                defer { stepsDone = learner.environmentSteps }
+                records = try learner.train(on: Pendulum(seed: seed), steps: steps, seed: seed, evaluationEnvironment: Pendulum(),
+                                            evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
+                                            progress: report)
             }
             if !json, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
         } catch {

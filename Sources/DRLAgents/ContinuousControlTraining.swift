@@ -1,7 +1,22 @@
 import DRLNN
 import DRLTensor
 
-extension SACAgent {
+/// An off-policy agent for box actions (SAC, TD3): what the shared training loop needs.
+public protocol ContinuousControlAgent: AnyObject {
+    var observationDimension: Int { get }
+    var actionDimension: Int { get }
+    var environmentSteps: Int { get }
+    /// An action for one observation: exploratory while training, the policy's own when deterministic.
+    func act(_ observation: Tensor, deterministic: Bool) -> Tensor
+    /// Stores a transition and learns from the replay buffer when due.
+    func observe(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, terminated: Bool)
+        throws(NonFiniteError)
+}
+
+extension SACAgent: ContinuousControlAgent {}
+extension TD3Agent: ContinuousControlAgent {}
+
+extension ContinuousControlAgent {
     /// Trains on one environment for up to `steps` environment steps (uniform random actions for the
     /// first `randomSteps`), evaluating the deterministic policy every `evaluationInterval` steps on
     /// `evaluationEpisodes` episodes of `evaluationEnvironment`; stops early once an evaluation

@@ -1,0 +1,166 @@
+import DRLNN
+import DRLTensor
+
+/// Settings of `TD3Agent`. Defaults follow Fujimoto et al. and Stable-Baselines3: 256-256
+/// networks, lr 1e-3, batch 256, τ = 0.005, policy delay 2, target smoothing noise 0.2 clipped at
+/// 0.5, exploration noise 0.1 (all as fractions of the action half-range).
+public struct TD3Configuration: Sendable {
+    public var hiddenSizes = [256, 256]
+    public var learningRate: Float = 1e-3
+    public var batchSize = 256
+    public var gamma: Float = 0.99
+    public var tau: Float = 0.005
+    public var bufferCapacity = 100_000
+    public var learningStarts = 100
+    public var policyDelay = 2
+    public var targetNoise: Float = 0.2, targetNoiseClip: Float = 0.5
+    public var explorationNoise: Float = 0.1
+
+    public init() {}
+}
+
+/// TD3 (Fujimoto et al.): a deterministic tanh actor, twin critics trained on the smaller target
+/// value with clipped noise on the target action, and actor and target updates every
+/// `policyDelay` critic updates. With γ = 0 and no noise it is DDPG's update with twin critics.
+public final class TD3Agent {
+    public let configuration: TD3Configuration
+    public let observationDimension: Int, actionDimension: Int
+    public let actor: Sequential, targetActor: Sequential
+    public let critic1: Sequential, critic2: Sequential, target1: Sequential, target2: Sequential
+    public let actorStore: ParameterStore, targetActorStore: ParameterStore
+    public let criticStore: ParameterStore, targetCriticStore: ParameterStore
+    public private(set) var environmentSteps = 0, gradientSteps = 0
+    private let actorOptimizer: Adam, criticOptimizer: Adam
+    private let low: [Float], high: [Float]
+    private var rng: RandomGenerator
+    private let replay: ReplayBuffer
+    private let batch: TransitionBatch
+    private var actions: Tensor, criticInput: Tensor, targets: Tensor, dq: Tensor, dActions: Tensor, actionBuffer: Tensor
+
+    public init(observationDimension: Int, actionLow: [Float], actionHigh: [Float],
+                configuration: TD3Configuration = TD3Configuration(), seed: UInt64) {
+        precondition(observationDimension > 0 && !actionLow.isEmpty && actionLow.count == actionHigh.count
+                     && zip(actionLow, actionHigh).allSatisfy { $0 < $1 && $0.isFinite && $1.isFinite },
+                     "TD3Agent needs a bounded box action space; got low \(actionLow), high \(actionHigh)")
+        self.configuration = configuration
+        self.observationDimension = observationDimension
+        actionDimension = actionLow.count
+        low = actionLow
+        high = actionHigh
+        rng = RandomGenerator(seed: seed, stream: 0x7D3)
+        func mlp(_ sizes: [Int], tanhOutput: Bool, inputGradient: Bool, _ rng: inout RandomGenerator) -> Sequential {
+            var layers: [Layer] = []
+            for i in 0..<(sizes.count - 1) {
+                layers.append(Linear(sizes[i], sizes[i + 1], using: &rng))
+                if i < sizes.count - 2 { layers.append(ActivationLayer(.relu)) }
+            }
+            if tanhOutput { layers.append(ActivationLayer(.tanh)) }
+            return Sequential(layers, computesInputGradient: inputGradient)
+        }
+        let hidden = configuration.hiddenSizes, a = actionDimension
+        let actorSizes = [observationDimension] + hidden + [a], criticSizes = [observationDimension + a] + hidden + [1]
+        var initialization = RandomGenerator(seed: seed, stream: 1)
+        actor = mlp(actorSizes, tanhOutput: true, inputGradient: false, &initialization)
+        critic1 = mlp(criticSizes, tanhOutput: false, inputGradient: true, &initialization)
+        critic2 = mlp(criticSizes, tanhOutput: false, inputGradient: true, &initialization)
+        var copies = initialization
+        targetActor = mlp(actorSizes, tanhOutput: true, inputGradient: false, &copies)
+        target1 = mlp(criticSizes, tanhOutput: false, inputGradient: false, &copies)
+        target2 = mlp(criticSizes, tanhOutput: false, inputGradient: false, &copies)
+        actorStore = ParameterStore(actor)
+        targetActorStore = ParameterStore(targetActor)
+        criticStore = ParameterStore(prefixedParameters([("q1", critic1), ("q2", critic2)]))
+        targetCriticStore = ParameterStore(prefixedParameters([("q1", target1), ("q2", target2)]))
+        targetActorStore.copyValues(from: actorStore)
+        targetCriticStore.copyValues(from: criticStore)
+        actorOptimizer = Adam(actorStore, learningRate: configuration.learningRate)
+        criticOptimizer = Adam(criticStore, learningRate: configuration.learningRate)
+        replay = ReplayBuffer(capacity: configuration.bufferCapacity, observationDimension: observationDimension, actionDimension: a)
+        let b = configuration.batchSize
+        batch = TransitionBatch(size: b, observationDimension: observationDimension, actionDimension: a)
+        actions = Tensor(workspace: Shape(b, a))
+        criticInput = Tensor(workspace: Shape(b, observationDimension + a))
+        targets = Tensor(workspace: Shape(b))
+        dq = Tensor(workspace: Shape(b, 1))
+        dActions = Tensor(workspace: Shape(b, a))
+        actionBuffer = Tensor(workspace: Shape(a))
+    }
+
+    private func halfRange(_ j: Int) -> Float { 0.5 * (high[j] - low[j]) }
+    private func center(_ j: Int) -> Float { 0.5 * (high[j] + low[j]) }
+
+    /// The policy's action for one observation, with Gaussian exploration noise unless deterministic.
+    public func act(_ observation: Tensor, deterministic: Bool) -> Tensor {
+        let squashed = actor.forward(observation.reshaped(Shape(1, observationDimension)))
+        for j in 0..<actionDimension {
+            var t = squashed[0, j]
+            if !deterministic { t = min(max(t + configuration.explorationNoise * rng.normal(), -1), 1) }
+            actionBuffer[flat: j] = center(j) + halfRange(j) * t
+        }
+        return actionBuffer
+    }
+
+    public func observe(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, terminated: Bool)
+        throws(NonFiniteError) {
+        replay.add(observation: observation, action: action, reward: reward, nextObservation: nextObservation,
+                   done: terminated, discount: configuration.gamma)
+        environmentSteps += 1
+        if environmentSteps >= configuration.learningStarts { try trainStep() }
+    }
+
+    private func fillCriticInput(_ observations: Tensor, _ chosen: Tensor) {
+        let o = observationDimension
+        for i in 0..<configuration.batchSize {
+            for j in 0..<o { criticInput[i, j] = observations[i, j] }
+            for j in 0..<actionDimension { criticInput[i, o + j] = chosen[i, j] }
+        }
+    }
+
+    /// One critic update; every `policyDelay`-th also updates the actor and all targets.
+    public func trainStep() throws(NonFiniteError) {
+        let b = configuration.batchSize, a = actionDimension, o = observationDimension
+        replay.sample(into: batch, using: &rng)
+        // y = r + γ·(1 − done)·min Q_target(s′, clip(μ_target(s′) + clip(ε)))
+        let next = targetActor.forward(batch.nextObservations)
+        for i in 0..<b {
+            for j in 0..<a {
+                let noise = min(max(configuration.targetNoise * rng.normal(), -configuration.targetNoiseClip), configuration.targetNoiseClip)
+                actions[i, j] = center(j) + halfRange(j) * min(max(next[i, j] + noise, -1), 1)
+            }
+        }
+        fillCriticInput(batch.nextObservations, actions)
+        let q1Next = target1.forward(criticInput), q2Next = target2.forward(criticInput)
+        for i in 0..<b {
+            targets[flat: i] = batch.rewards[flat: i]
+                + batch.discounts[flat: i] * (1 - batch.dones[flat: i]) * min(q1Next[flat: i], q2Next[flat: i])
+        }
+        criticStore.zeroGradients()
+        fillCriticInput(batch.observations, batch.actions)
+        regress(critic1)
+        regress(critic2)
+        try criticOptimizer.update()
+        gradientSteps += 1
+        guard gradientSteps % configuration.policyDelay == 0 else { return }
+        // Actor: maximise Q1(s, μ(s)): loss −mean Q1, gradient through Q1's input into μ.
+        actorStore.zeroGradients()
+        let squashed = actor.forward(batch.observations)
+        for i in 0..<b { for j in 0..<a { actions[i, j] = center(j) + halfRange(j) * squashed[i, j] } }
+        fillCriticInput(batch.observations, actions)
+        _ = critic1.forward(criticInput)
+        for i in 0..<b { dq[i, 0] = -1 / Float(b) }
+        let dInput = critic1.backward(dq)
+        for i in 0..<b { for j in 0..<a { dActions[i, j] = dInput[i, o + j] * halfRange(j) } }
+        actor.backwardParametersOnly(dActions)
+        try actorOptimizer.update()
+        targetActorStore.polyakUpdate(from: actorStore, tau: configuration.tau)
+        targetCriticStore.polyakUpdate(from: criticStore, tau: configuration.tau)
+    }
+
+    /// Accumulates the gradient of ½·mean((Q(s, a) − y)²) into `critic`'s parameters.
+    private func regress(_ critic: Sequential) {
+        let b = configuration.batchSize
+        let q = critic.forward(criticInput)
+        for i in 0..<b { dq[i, 0] = (q[flat: i] - targets[flat: i]) / Float(b) }
+        critic.backwardParametersOnly(dq)
+    }
+}
