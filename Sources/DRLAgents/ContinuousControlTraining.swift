@@ -11,6 +11,10 @@ public protocol ContinuousControlAgent: AnyObject {
     /// Stores a transition and learns from the replay buffer when due.
     func observe(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, terminated: Bool)
         throws(NonFiniteError)
+    /// Writes the agent's networks, optimizers and counters (see `AgentCheckpoint`).
+    func save(to path: String) throws(CheckpointError)
+    /// Restores a checkpoint written by `save` from an agent of the same kind and sizes.
+    func load(from path: String) throws(CheckpointError)
 }
 
 extension SACAgent: ContinuousControlAgent {}
@@ -33,7 +37,7 @@ extension ContinuousControlAgent {
         var action = Tensor(workspace: Shape(actionDimension))
         var exploration = RandomGenerator(seed: seed, stream: 0xE)
         guard case .box(let low, let high) = environment.actionSpace else {
-            preconditionFailure("SACAgent.train needs a box action space, got \(environment.actionSpace)")
+            preconditionFailure("train needs a box action space, got \(environment.actionSpace)")
         }
         var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
                                             episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: stopAtReturn)

@@ -137,12 +137,16 @@ public final class DQNAgent {
             }
         }
         environmentSteps += 1
-        guard environmentSteps >= configuration.learningStarts,
+        // Learning waits for stored transitions, not steps, so that an agent restored from a
+        // checkpoint (whose replay starts empty) refills it first.
+        guard storedTransitions >= max(configuration.learningStarts, 1),
               environmentSteps % configuration.trainFrequency == 0 else { return nil }
         var last: Float? = nil
         for _ in 0..<configuration.gradientSteps { last = try trainStep() }
         return last
     }
+
+    private var storedTransitions: Int { replay?.count ?? prioritizedReplay!.count }
 
     /// One gradient step on a sampled batch; returns the Huber loss.
     @discardableResult
@@ -186,5 +190,24 @@ public final class DQNAgent {
             targetStore.copyValues(from: onlineStore)
         }
         return value
+    }
+}
+
+extension DQNAgent {
+    /// Saves the online and target networks, Adam's state and the step counters (see
+    /// `AgentCheckpoint` for what is not saved).
+    public func save(to path: String) throws(CheckpointError) {
+        try AgentCheckpoint.save(kind: "dqn", parts: checkpointParts, environmentSteps: environmentSteps,
+                                 gradientSteps: gradientSteps, to: path)
+    }
+
+    /// Restores a checkpoint written by `save` from an agent with the same network sizes.
+    public func load(from path: String) throws(CheckpointError) {
+        (environmentSteps, gradientSteps) = try AgentCheckpoint.load(kind: "dqn", parts: checkpointParts, from: path)
+    }
+
+    private var checkpointParts: [CheckpointPart] {
+        [CheckpointPart(prefix: "online.", store: onlineStore, optimizer: optimizer),
+         CheckpointPart(prefix: "target.", store: targetStore)]
     }
 }

@@ -171,7 +171,7 @@ public final class SACAgent {
         replay.add(observation: observation, action: action, reward: reward, nextObservation: nextObservation,
                    done: terminated, discount: configuration.gamma)
         environmentSteps += 1
-        guard environmentSteps >= configuration.learningStarts else { return }
+        guard replay.count >= max(configuration.learningStarts, 1) else { return }
         for _ in 0..<configuration.gradientSteps { try trainStep() }
     }
 
@@ -253,5 +253,26 @@ public final class SACAgent {
         try temperatureOptimizer.update()
         targetStore.polyakUpdate(from: criticStore, tau: configuration.tau)
         gradientSteps += 1
+    }
+}
+
+extension SACAgent {
+    /// Saves the actor, the critics and their targets, the temperature, the three Adam states and
+    /// the step counters (see `AgentCheckpoint` for what is not saved).
+    public func save(to path: String) throws(CheckpointError) {
+        try AgentCheckpoint.save(kind: "sac", parts: checkpointParts, environmentSteps: environmentSteps,
+                                 gradientSteps: gradientSteps, to: path)
+    }
+
+    /// Restores a checkpoint written by `save` from an agent with the same network sizes.
+    public func load(from path: String) throws(CheckpointError) {
+        (environmentSteps, gradientSteps) = try AgentCheckpoint.load(kind: "sac", parts: checkpointParts, from: path)
+    }
+
+    private var checkpointParts: [CheckpointPart] {
+        [CheckpointPart(prefix: "actor.", store: actorStore, optimizer: actorOptimizer),
+         CheckpointPart(prefix: "critic.", store: criticStore, optimizer: criticOptimizer),
+         CheckpointPart(prefix: "target.", store: targetStore),
+         CheckpointPart(prefix: "temperature.", store: temperatureStore, optimizer: temperatureOptimizer)]
     }
 }

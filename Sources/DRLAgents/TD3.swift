@@ -105,7 +105,7 @@ public final class TD3Agent {
         replay.add(observation: observation, action: action, reward: reward, nextObservation: nextObservation,
                    done: terminated, discount: configuration.gamma)
         environmentSteps += 1
-        if environmentSteps >= configuration.learningStarts { try trainStep() }
+        if replay.count >= max(configuration.learningStarts, 1) { try trainStep() }
     }
 
     private func fillCriticInput(_ observations: Tensor, _ chosen: Tensor) {
@@ -162,5 +162,26 @@ public final class TD3Agent {
         let q = critic.forward(criticInput)
         for i in 0..<b { dq[i, 0] = (q[flat: i] - targets[flat: i]) / Float(b) }
         critic.backwardParametersOnly(dq)
+    }
+}
+
+extension TD3Agent {
+    /// Saves the actor, the critics, both targets, the two Adam states and the step counters (see
+    /// `AgentCheckpoint` for what is not saved).
+    public func save(to path: String) throws(CheckpointError) {
+        try AgentCheckpoint.save(kind: "td3", parts: checkpointParts, environmentSteps: environmentSteps,
+                                 gradientSteps: gradientSteps, to: path)
+    }
+
+    /// Restores a checkpoint written by `save` from an agent with the same network sizes.
+    public func load(from path: String) throws(CheckpointError) {
+        (environmentSteps, gradientSteps) = try AgentCheckpoint.load(kind: "td3", parts: checkpointParts, from: path)
+    }
+
+    private var checkpointParts: [CheckpointPart] {
+        [CheckpointPart(prefix: "actor.", store: actorStore, optimizer: actorOptimizer),
+         CheckpointPart(prefix: "target_actor.", store: targetActorStore),
+         CheckpointPart(prefix: "critic.", store: criticStore, optimizer: criticOptimizer),
+         CheckpointPart(prefix: "target_critic.", store: targetCriticStore)]
     }
 }

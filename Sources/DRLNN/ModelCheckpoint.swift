@@ -1,41 +1,73 @@
 import DRLTensor
 
-/// Saving and restoring a model's parameters, and optionally its optimizer, as one safetensors
+/// One model of a checkpoint, with its optimizer when the checkpoint should resume training. A
+/// checkpoint may hold several, such as an agent's online and target networks: each part's tensors
+/// are stored under its `prefix` followed by their names in the `ParameterStore`.
+public struct CheckpointPart {
+    public let prefix: String
+    public let store: ParameterStore
+    public let optimizer: Optimizer?
+
+    public init(prefix: String = "", store: ParameterStore, optimizer: Optimizer? = nil) {
+        precondition(optimizer == nil || optimizer!.store === store,
+                     "CheckpointPart '\(prefix)': the optimizer updates another ParameterStore")
+        self.prefix = prefix
+        self.store = store
+        self.optimizer = optimizer
+    }
+
+    var stepKey: String { prefix + "optimizer.step" }
+
+    var tensors: [(name: String, tensor: Tensor)] {
+        store.parameters.map { (name: prefix + $0.name, tensor: $0.parameter.value) }
+            + (optimizer?.state.map { (name: prefix + "optimizer." + $0.name, tensor: $0.tensor) } ?? [])
+    }
+}
+
+/// Saving and restoring models' parameters, and optionally their optimizers, as one safetensors
 /// file. Parameters are stored under their names in the `ParameterStore` ("0.weight", as in a
 /// PyTorch state_dict of the same Sequential), optimizer tensors under "optimizer.<name>", and the
-/// optimizer's step count in the metadata. Restoring both resumes training exactly (random
-/// generators outside the model, such as a Dropout's, are the caller's to restore).
+/// optimizer's step count in the metadata, all behind the part's prefix. Restoring both resumes
+/// training exactly (random generators outside the model, such as a Dropout's, are the caller's
+/// to restore). Writes are atomic.
 public enum ModelCheckpoint {
-    static let stepKey = "optimizer.step"
-
     public static func save(_ store: ParameterStore, optimizer: Optimizer? = nil, metadata: [String: String] = [:],
                             to path: String) throws(CheckpointError) {
-        var tensors = store.parameters.map { (name: $0.name, tensor: $0.parameter.value) }
+        try save([CheckpointPart(store: store, optimizer: optimizer)], metadata: metadata, to: path)
+    }
+
+    public static func save(_ parts: [CheckpointPart], metadata: [String: String] = [:],
+                            to path: String) throws(CheckpointError) {
         var fields = metadata
-        if let optimizer {
-            precondition(optimizer.store === store, "ModelCheckpoint.save: the optimizer updates another ParameterStore")
-            tensors += optimizer.state.map { (name: "optimizer." + $0.name, tensor: $0.tensor) }
-            fields[stepKey] = String(optimizer.step)
-        }
-        try SafeTensors.write(tensors, metadata: fields, to: path)
+        for part in parts where part.optimizer != nil { fields[part.stepKey] = String(part.optimizer!.step) }
+        try SafeTensors.write(parts.flatMap(\.tensors), metadata: fields, to: path)
     }
 
     /// Loads the parameters (and the optimizer's state, when given) in place. The file must hold
     /// exactly those tensors, with the same names and shapes; nothing is changed otherwise.
     public static func load(from path: String, into store: ParameterStore, optimizer: Optimizer? = nil) throws(CheckpointError) {
-        var destinations = store.parameters.map { (name: $0.name, tensor: $0.parameter.value) }
-        var step: Int? = nil
-        if let optimizer {
-            precondition(optimizer.store === store, "ModelCheckpoint.load: the optimizer updates another ParameterStore")
-            let metadata = try SafeTensors.read(from: path).metadata
-            guard let text = metadata[stepKey], let value = Int(text), value >= 0 else {
+        _ = try load(from: path, into: [CheckpointPart(store: store, optimizer: optimizer)])
+    }
+
+    /// Loads every part in place and returns the file's metadata. `validate` sees the metadata
+    /// first and may throw to refuse the file before anything is changed.
+    @discardableResult
+    public static func load(from path: String, into parts: [CheckpointPart],
+                            validate: ([String: String]) throws(CheckpointError) -> Void = { _ throws(CheckpointError) in })
+        throws(CheckpointError) -> [String: String] {
+        let metadata = try SafeTensors.read(from: path).metadata
+        try validate(metadata)
+        var steps: [Int?] = []
+        for part in parts {
+            guard part.optimizer != nil else { steps.append(nil); continue }
+            guard let text = metadata[part.stepKey], let value = Int(text), value >= 0 else {
                 throw CheckpointError(path: path, reason: .invalidHeader(
-                    "metadata '\(stepKey)' is missing or not a non-negative integer: the file holds no optimizer state"))
+                    "metadata '\(part.stepKey)' is missing or not a non-negative integer: the file holds no optimizer state"))
             }
-            step = value
-            destinations += optimizer.state.map { (name: "optimizer." + $0.name, tensor: $0.tensor) }
+            steps.append(value)
         }
-        try SafeTensors.load(from: path, into: destinations)
-        if let optimizer, let step { optimizer.restore(step: step) }
+        try SafeTensors.load(from: path, into: parts.flatMap(\.tensors))
+        for (part, step) in zip(parts, steps) { if let step { part.optimizer!.restore(step: step) } }
+        return metadata
     }
 }

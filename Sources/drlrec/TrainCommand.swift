@@ -1,6 +1,8 @@
 import ArgumentParser
 import DRLAgents
+import DRLNN
 import DRLTensor
+import Foundation
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +31,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Episodes per evaluation.")
     var evaluationEpisodes: Int = 10
 
+    @Option(help: ArgumentHelp("Restore the agent from this checkpoint before training; its step counters carry on.",
+                               valueName: "path"))
+    var load: String?
+
+    @Option(help: ArgumentHelp("Write the trained agent to this checkpoint (safetensors, written atomically).",
+                               valueName: "path"))
+    var save: String?
+
     @Flag(help: "Print one JSON object per evaluation instead of a table.")
     var json = false
 
@@ -40,6 +50,13 @@ struct TrainCommand: ParsableCommand {
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
         guard evaluationInterval > 0, evaluationEpisodes > 0 else {
             throw ValidationError("--evaluation-interval and --evaluation-episodes must be positive")
+        }
+        // Refuse an unwritable destination before training rather than after.
+        if let save {
+            let directory = save.contains("/") ? String(save[..<save.lastIndex(of: "/")!]) : "."
+            guard access(directory.isEmpty ? "/" : directory, W_OK) == 0 else {
+                throw ValidationError("--save \(save): the directory '\(directory)' does not exist or is not writable")
+            }
         }
     }
 
@@ -63,20 +80,26 @@ struct TrainCommand: ParsableCommand {
                 var configuration = DQNConfiguration()
                 configuration.totalSteps = steps
                 let dqn = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
+                if let load { try dqn.load(from: load) }
                 defer { stepsDone = dqn.environmentSteps }
                 records = try dqn.train(on: CartPole(seed: seed), steps: steps, seed: seed, evaluationEnvironment: CartPole(),
                                         evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
                                         progress: report)
+                if let save { try dqn.save(to: save) }
             case .sac, .td3:
                 let learner: ContinuousControlAgent = agent == .sac
                     ? SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
                     : TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
+                if let load { try learner.load(from: load) }
                 defer { stepsDone = learner.environmentSteps }
                 records = try learner.train(on: Pendulum(seed: seed), steps: steps, seed: seed, evaluationEnvironment: Pendulum(),
                                             evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
                                             progress: report)
+                if let save { try learner.save(to: save) }
             }
             if !json, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
+        } catch let error as CheckpointError {
+            throw ValidationError("\(error)")
         } catch {
             throw ValidationError("training stopped at environment step \(stepsDone): \(error)")
         }

@@ -1,0 +1,132 @@
+import DRLAgents
+import DRLNN
+import DRLTensor
+import Foundation
+import Testing
+
+@Suite struct AgentCheckpointTests {
+    static func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-agent-\(UUID().uuidString).safetensors").path
+    }
+
+    static func feedRandomTransitions(_ count: Int, into agent: DQNAgent, seed: UInt64) throws {
+        var rng = RandomGenerator(seed: seed)
+        for _ in 0..<count {
+            _ = try agent.observe(environment: 0, observation: Tensor.uniform(Shape(4), -1, 1, using: &rng),
+                                  action: rng.nextIndex(below: 2), reward: rng.uniform(),
+                                  nextObservation: Tensor.uniform(Shape(4), -1, 1, using: &rng),
+                                  terminated: false, truncated: false)
+        }
+    }
+
+    static func smallDQN(hidden: [Int] = [16], seed: UInt64) -> DQNAgent {
+        var configuration = DQNConfiguration()
+        configuration.hiddenSizes = hidden
+        configuration.batchSize = 8
+        configuration.learningStarts = 32
+        configuration.trainFrequency = 4
+        configuration.gradientSteps = 2
+        configuration.targetUpdateInterval = 10
+        return DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
+    }
+
+    /// A restored agent has the trained agent's networks, target and counters, and acts the same.
+    @Test func dqnRoundTripRestoresNetworksAndCounters() throws {
+        let trained = Self.smallDQN(seed: 1)
+        try Self.feedRandomTransitions(200, into: trained, seed: 2)
+        #expect(trained.gradientSteps > 0)
+        let path = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try trained.save(to: path)
+
+        let restored = Self.smallDQN(seed: 9)
+        #expect(restored.onlineStore.values != trained.onlineStore.values)
+        try restored.load(from: path)
+        #expect(restored.onlineStore.values == trained.onlineStore.values)
+        #expect(restored.targetStore.values == trained.targetStore.values)
+        #expect(restored.environmentSteps == trained.environmentSteps && restored.gradientSteps == trained.gradientSteps)
+        var rng = RandomGenerator(seed: 5)
+        let observations = Tensor.uniform(Shape(32, 4), -2, 2, using: &rng)
+        var a = [Int32](repeating: 0, count: 32), b = a
+        trained.act(observations, epsilon: 0, into: &a)
+        restored.act(observations, epsilon: 0, into: &b)
+        #expect(a == b)
+        // Its replay starts empty: it refills `learningStarts` transitions before learning again.
+        try Self.feedRandomTransitions(31, into: restored, seed: 3)
+        #expect(restored.gradientSteps == trained.gradientSteps)
+        try Self.feedRandomTransitions(8, into: restored, seed: 4)
+        #expect(restored.gradientSteps > trained.gradientSteps)
+    }
+
+    @Test func networksOfAnotherSizeAreRefusedUnchanged() throws {
+        let path = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Self.smallDQN(hidden: [16], seed: 1).save(to: path)
+        let other = Self.smallDQN(hidden: [32], seed: 2)
+        let before = other.onlineStore.values.clone()
+        #expect {
+            try other.load(from: path)
+        } throws: { error in
+            guard case .shapeMismatch(let name, let expected, let found) = (error as? CheckpointError)?.reason else { return false }
+            return name == "online.0.weight" && expected == [32, 4] && found == [16, 4]
+        }
+        #expect(other.onlineStore.values == before && other.environmentSteps == 0)
+    }
+
+    @Test func anotherAgentKindIsRefused() throws {
+        let path = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: 0).save(to: path)
+        let td3 = TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: 0)
+        #expect {
+            try td3.load(from: path)
+        } throws: { error in
+            String(describing: error).contains("the file holds a 'sac' agent, not a 'td3' agent")
+        }
+        // A plain model checkpoint is not an agent checkpoint either.
+        try ModelCheckpoint.save(td3.actorStore, to: path)
+        #expect {
+            try td3.load(from: path)
+        } throws: { error in
+            String(describing: error).contains("not a DRLRec agent checkpoint")
+        }
+    }
+
+    @Test func continuousAgentsRoundTrip() throws {
+        var sacConfiguration = SACConfiguration()
+        sacConfiguration.hiddenSizes = [16]
+        sacConfiguration.batchSize = 8
+        sacConfiguration.learningStarts = 8
+        var td3Configuration = TD3Configuration()
+        td3Configuration.hiddenSizes = [16]
+        td3Configuration.batchSize = 8
+        td3Configuration.learningStarts = 8
+        let sac = SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], configuration: sacConfiguration, seed: 1)
+        let td3 = TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], configuration: td3Configuration, seed: 1)
+        var rng = RandomGenerator(seed: 3)
+        for _ in 0..<40 {
+            let o = Tensor.uniform(Shape(3), -1, 1, using: &rng), next = Tensor.uniform(Shape(3), -1, 1, using: &rng)
+            let a = Tensor.uniform(Shape(1), -2, 2, using: &rng), r = rng.uniform()
+            try sac.observe(observation: o, action: a, reward: r, nextObservation: next, terminated: false)
+            try td3.observe(observation: o, action: a, reward: r, nextObservation: next, terminated: false)
+        }
+        let probe = Tensor.uniform(Shape(3), -1, 1, using: &rng)
+        let path = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        try sac.save(to: path)
+        let sacRestored = SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], configuration: sacConfiguration, seed: 7)
+        try sacRestored.load(from: path)
+        #expect(sacRestored.actorStore.values == sac.actorStore.values && sacRestored.targetStore.values == sac.targetStore.values)
+        #expect(sacRestored.temperature == sac.temperature && sacRestored.gradientSteps == sac.gradientSteps)
+        #expect(sacRestored.act(probe, deterministic: true) == sac.act(probe, deterministic: true))
+
+        try td3.save(to: path)
+        let td3Restored = TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], configuration: td3Configuration, seed: 7)
+        try td3Restored.load(from: path)
+        #expect(td3Restored.targetActorStore.values == td3.targetActorStore.values)
+        #expect(td3Restored.targetCriticStore.values == td3.targetCriticStore.values)
+        #expect(td3Restored.gradientSteps == td3.gradientSteps && td3.gradientSteps > 0)
+        #expect(td3Restored.act(probe, deterministic: true) == td3.act(probe, deterministic: true))
+    }
+}
