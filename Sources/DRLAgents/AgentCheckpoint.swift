@@ -1,46 +1,77 @@
 import DRLNN
+import DRLTensor
 
-/// An agent's networks, target networks, optimizers and step counters in one safetensors file,
-/// written atomically. The replay buffer and the random generators are not saved: an agent
-/// restored to continue training refills its replay (`learningStarts` transitions) before learning
-/// again, and explores with fresh noise. The file names the agent kind, and restoring it into
-/// another kind, or into networks of other sizes, is refused before anything changes.
+/// An agent's complete training state in one safetensors file, written atomically: networks,
+/// target networks, optimizer moments, step counters, the agent's random generator and its
+/// uniform replay buffer (contents and ring position). An agent restored from it, in this process
+/// or another, continues with the same numbers as the one that saved it. Two things are not
+/// saved: a prioritized replay buffer and transitions still pending in an n-step accumulator;
+/// such an agent restores its networks and counters and refills its replay (`learningStarts`
+/// transitions) before it learns again. The file names the agent kind; restoring it into another
+/// kind, or into networks or buffers of other sizes, is refused before anything changes.
 enum AgentCheckpoint {
     static let kindKey = "drlrec.agent"
     static let environmentStepsKey = "drlrec.environment_steps"
     static let gradientStepsKey = "drlrec.gradient_steps"
+    static let generatorKey = "drlrec.rng"
+    static let replayCountKey = "drlrec.replay.count"
+    static let replayPositionKey = "drlrec.replay.position"
 
-    static func save(kind: String, parts: [CheckpointPart], environmentSteps: Int, gradientSteps: Int,
-                     to path: String) throws(CheckpointError) {
-        try ModelCheckpoint.save(parts, metadata: [
-            kindKey: kind,
-            environmentStepsKey: String(environmentSteps),
-            gradientStepsKey: String(gradientSteps),
-        ], to: path)
+    struct Counters {
+        var environmentSteps: Int, gradientSteps: Int, generator: RandomGenerator
     }
 
-    /// Loads the parts in place and returns the saved counters.
-    static func load(kind: String, parts: [CheckpointPart], from path: String)
-        throws(CheckpointError) -> (environmentSteps: Int, gradientSteps: Int) {
-        var counters = (environmentSteps: 0, gradientSteps: 0)
-        try ModelCheckpoint.load(from: path, into: parts) { metadata throws(CheckpointError) in
+    static func save(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, counters: Counters,
+                     to path: String) throws(CheckpointError) {
+        var metadata = [
+            kindKey: kind,
+            environmentStepsKey: String(counters.environmentSteps),
+            gradientStepsKey: String(counters.gradientSteps),
+            generatorKey: counters.generator.stateDescription,
+        ]
+        if let replay {
+            metadata[replayCountKey] = String(replay.ringState.count)
+            metadata[replayPositionKey] = String(replay.ringState.position)
+        }
+        try ModelCheckpoint.save(parts, extra: replayTensors(replay), metadata: metadata, to: path)
+    }
+
+    /// Loads the parts and the replay in place and returns the saved counters and generator.
+    static func load(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, from path: String)
+        throws(CheckpointError) -> Counters {
+        var counters = Counters(environmentSteps: 0, gradientSteps: 0, generator: RandomGenerator(seed: 0))
+        var ring = (count: 0, position: 0)
+        try ModelCheckpoint.load(from: path, into: parts, extra: replayTensors(replay)) { metadata throws(CheckpointError) in
+            func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
             guard let found = metadata[kindKey] else {
-                throw CheckpointError(path: path, reason: .invalidHeader(
-                    "metadata '\(kindKey)' is missing: the file is not a DRLRec agent checkpoint"))
+                throw refuse("metadata '\(kindKey)' is missing: the file is not a DRLRec agent checkpoint")
             }
-            guard found == kind else {
-                throw CheckpointError(path: path, reason: .invalidHeader(
-                    "the file holds a '\(found)' agent, not a '\(kind)' agent"))
-            }
-            func counter(_ key: String) throws(CheckpointError) -> Int {
-                guard let text = metadata[key], let value = Int(text), value >= 0 else {
-                    throw CheckpointError(path: path, reason: .invalidHeader(
-                        "metadata '\(key)' is missing or not a non-negative integer"))
+            guard found == kind else { throw refuse("the file holds a '\(found)' agent, not a '\(kind)' agent") }
+            func integer(_ key: String, in range: ClosedRange<Int>) throws(CheckpointError) -> Int {
+                guard let text = metadata[key], let value = Int(text), range.contains(value) else {
+                    throw refuse("metadata '\(key)' is missing or not an integer in \(range.lowerBound)...\(range.upperBound)")
                 }
                 return value
             }
-            counters = (try counter(environmentStepsKey), try counter(gradientStepsKey))
+            counters.environmentSteps = try integer(environmentStepsKey, in: 0...Int.max)
+            counters.gradientSteps = try integer(gradientStepsKey, in: 0...Int.max)
+            guard let text = metadata[generatorKey], let generator = RandomGenerator(stateDescription: text) else {
+                throw refuse("metadata '\(generatorKey)' is missing or not a generator state")
+            }
+            counters.generator = generator
+            if let replay {
+                ring.count = try integer(replayCountKey, in: 0...replay.capacity)
+                ring.position = try integer(replayPositionKey, in: 0...(replay.capacity - 1))
+                guard ring.count == replay.capacity || ring.position == ring.count else {
+                    throw refuse("replay count \(ring.count) and position \(ring.position) are inconsistent for capacity \(replay.capacity)")
+                }
+            }
         }
+        replay?.restoreRing(count: ring.count, position: ring.position)
         return counters
+    }
+
+    private static func replayTensors(_ replay: ReplayBuffer?) -> [(name: String, tensor: Tensor)] {
+        replay?.checkpointTensors.map { (name: "replay." + $0.name, tensor: $0.tensor) } ?? []
     }
 }

@@ -194,16 +194,17 @@ public final class DQNAgent {
 }
 
 extension DQNAgent {
-    /// Saves the online and target networks, Adam's state and the step counters (see
-    /// `AgentCheckpoint` for what is not saved).
+    /// Saves the online and target networks, Adam's state, the counters, the generator and a uniform
+    /// replay buffer (see `AgentCheckpoint`).
     public func save(to path: String) throws(CheckpointError) {
-        try AgentCheckpoint.save(kind: "dqn", parts: checkpointParts, environmentSteps: environmentSteps,
-                                 gradientSteps: gradientSteps, to: path)
+        try AgentCheckpoint.save(kind: "dqn", parts: checkpointParts, replay: replay, counters: .init(
+            environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng), to: path)
     }
 
     /// Restores a checkpoint written by `save` from an agent with the same network sizes.
     public func load(from path: String) throws(CheckpointError) {
-        (environmentSteps, gradientSteps) = try AgentCheckpoint.load(kind: "dqn", parts: checkpointParts, from: path)
+        let counters = try AgentCheckpoint.load(kind: "dqn", parts: checkpointParts, replay: replay, from: path)
+        (environmentSteps, gradientSteps, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
     }
 
     private var checkpointParts: [CheckpointPart] {

@@ -46,6 +46,24 @@ public final class ReplayBuffer {
         return slot
     }
 
+    /// The stored arrays, named for a checkpoint; loading into them in place restores the contents.
+    var checkpointTensors: [(name: String, tensor: Tensor)] {
+        [("observations", observations), ("next_observations", nextObservations), ("actions", actions),
+         ("rewards", rewards), ("dones", dones), ("discounts", discounts)]
+    }
+
+    /// The ring's fill and write position, as saved in a checkpoint.
+    var ringState: (count: Int, position: Int) { (count, position) }
+
+    /// Restores the ring's fill and write position after its arrays were loaded.
+    func restoreRing(count: Int, position: Int) {
+        precondition((0...capacity).contains(count) && (0..<capacity).contains(position)
+                     && (count == capacity || position == count),
+                     "ReplayBuffer.restoreRing: count \(count), position \(position) do not fit capacity \(capacity)")
+        self.count = count
+        self.position = position
+    }
+
     /// Fills `batch` with transitions at `batch.indices` (set by a sampler).
     func gather(into batch: TransitionBatch) {
         gatherRows(observations, indices: batch.indices, into: &batch.observations)

@@ -258,15 +258,16 @@ public final class SACAgent {
 
 extension SACAgent {
     /// Saves the actor, the critics and their targets, the temperature, the three Adam states and
-    /// the step counters (see `AgentCheckpoint` for what is not saved).
+    /// the counters, the generator and the replay buffer (see `AgentCheckpoint`).
     public func save(to path: String) throws(CheckpointError) {
-        try AgentCheckpoint.save(kind: "sac", parts: checkpointParts, environmentSteps: environmentSteps,
-                                 gradientSteps: gradientSteps, to: path)
+        try AgentCheckpoint.save(kind: "sac", parts: checkpointParts, replay: replay, counters: .init(
+            environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng), to: path)
     }
 
     /// Restores a checkpoint written by `save` from an agent with the same network sizes.
     public func load(from path: String) throws(CheckpointError) {
-        (environmentSteps, gradientSteps) = try AgentCheckpoint.load(kind: "sac", parts: checkpointParts, from: path)
+        let counters = try AgentCheckpoint.load(kind: "sac", parts: checkpointParts, replay: replay, from: path)
+        (environmentSteps, gradientSteps, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
     }
 
     private var checkpointParts: [CheckpointPart] {

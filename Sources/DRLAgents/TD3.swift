@@ -166,16 +166,17 @@ public final class TD3Agent {
 }
 
 extension TD3Agent {
-    /// Saves the actor, the critics, both targets, the two Adam states and the step counters (see
-    /// `AgentCheckpoint` for what is not saved).
+    /// Saves the actor, the critics, both targets, the two Adam states, the counters, the generator
+    /// and the replay buffer (see `AgentCheckpoint`).
     public func save(to path: String) throws(CheckpointError) {
-        try AgentCheckpoint.save(kind: "td3", parts: checkpointParts, environmentSteps: environmentSteps,
-                                 gradientSteps: gradientSteps, to: path)
+        try AgentCheckpoint.save(kind: "td3", parts: checkpointParts, replay: replay, counters: .init(
+            environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng), to: path)
     }
 
     /// Restores a checkpoint written by `save` from an agent with the same network sizes.
     public func load(from path: String) throws(CheckpointError) {
-        (environmentSteps, gradientSteps) = try AgentCheckpoint.load(kind: "td3", parts: checkpointParts, from: path)
+        let counters = try AgentCheckpoint.load(kind: "td3", parts: checkpointParts, replay: replay, from: path)
+        (environmentSteps, gradientSteps, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
     }
 
     private var checkpointParts: [CheckpointPart] {

@@ -36,11 +36,12 @@ public enum ModelCheckpoint {
         try save([CheckpointPart(store: store, optimizer: optimizer)], metadata: metadata, to: path)
     }
 
-    public static func save(_ parts: [CheckpointPart], metadata: [String: String] = [:],
-                            to path: String) throws(CheckpointError) {
+    /// Saves every part, and `extra` tensors under their own names (a replay buffer's, say).
+    public static func save(_ parts: [CheckpointPart], extra: [(name: String, tensor: Tensor)] = [],
+                            metadata: [String: String] = [:], to path: String) throws(CheckpointError) {
         var fields = metadata
         for part in parts where part.optimizer != nil { fields[part.stepKey] = String(part.optimizer!.step) }
-        try SafeTensors.write(parts.flatMap(\.tensors), metadata: fields, to: path)
+        try SafeTensors.write(parts.flatMap(\.tensors) + extra, metadata: fields, to: path)
     }
 
     /// Loads the parameters (and the optimizer's state, when given) in place. The file must hold
@@ -49,10 +50,10 @@ public enum ModelCheckpoint {
         _ = try load(from: path, into: [CheckpointPart(store: store, optimizer: optimizer)])
     }
 
-    /// Loads every part in place and returns the file's metadata. `validate` sees the metadata
-    /// first and may throw to refuse the file before anything is changed.
+    /// Loads every part, and the `extra` tensors, in place and returns the file's metadata.
+    /// `validate` sees the metadata first and may throw to refuse the file before anything changes.
     @discardableResult
-    public static func load(from path: String, into parts: [CheckpointPart],
+    public static func load(from path: String, into parts: [CheckpointPart], extra: [(name: String, tensor: Tensor)] = [],
                             validate: ([String: String]) throws(CheckpointError) -> Void = { _ throws(CheckpointError) in })
         throws(CheckpointError) -> [String: String] {
         let metadata = try SafeTensors.read(from: path).metadata
@@ -66,7 +67,7 @@ public enum ModelCheckpoint {
             }
             steps.append(value)
         }
-        try SafeTensors.load(from: path, into: parts.flatMap(\.tensors))
+        try SafeTensors.load(from: path, into: parts.flatMap(\.tensors) + extra)
         for (part, step) in zip(parts, steps) { if let step { part.optimizer!.restore(step: step) } }
         return metadata
     }

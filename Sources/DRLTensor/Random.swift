@@ -25,6 +25,28 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         spareNormal = nil
     }
 
+    /// The full state as text ("s0,s1,s2,s3,spare" in hexadecimal; spare is the pending normal
+    /// deviate's bit pattern or "-"), for checkpoints that resume a run exactly.
+    public var stateDescription: String {
+        ([s0, s1, s2, s3].map { String($0, radix: 16) } + [spareNormal.map { String($0.bitPattern, radix: 16) } ?? "-"])
+            .joined(separator: ",")
+    }
+
+    /// Restores a generator from `stateDescription`; nil if the text is not one.
+    public init?(stateDescription text: String) {
+        let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard fields.count == 5 else { return nil }
+        let words = fields[0..<4].compactMap { UInt64($0, radix: 16) }
+        guard words.count == 4, words.contains(where: { $0 != 0 }) else { return nil }
+        (s0, s1, s2, s3) = (words[0], words[1], words[2], words[3])
+        if fields[4] == "-" {
+            spareNormal = nil
+        } else {
+            guard let bits = UInt32(fields[4], radix: 16) else { return nil }
+            spareNormal = Float(bitPattern: bits)
+        }
+    }
+
     @inlinable
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9

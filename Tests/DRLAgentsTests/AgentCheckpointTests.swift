@@ -30,8 +30,9 @@ import Testing
         return DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
     }
 
-    /// A restored agent has the trained agent's networks, target and counters, and acts the same.
-    @Test func dqnRoundTripRestoresNetworksAndCounters() throws {
+    /// A restored agent has the trained agent's networks, target and counters, acts the same, and
+    /// fed the same transitions afterwards, keeps exactly the same numbers.
+    @Test func dqnRestoredAgentContinuesWithIdenticalNumbers() throws {
         let trained = Self.smallDQN(seed: 1)
         try Self.feedRandomTransitions(200, into: trained, seed: 2)
         #expect(trained.gradientSteps > 0)
@@ -48,10 +49,36 @@ import Testing
         var rng = RandomGenerator(seed: 5)
         let observations = Tensor.uniform(Shape(32, 4), -2, 2, using: &rng)
         var a = [Int32](repeating: 0, count: 32), b = a
-        trained.act(observations, epsilon: 0, into: &a)
-        restored.act(observations, epsilon: 0, into: &b)
+        trained.act(observations, epsilon: 0.5, into: &a)
+        restored.act(observations, epsilon: 0.5, into: &b)
         #expect(a == b)
-        // Its replay starts empty: it refills `learningStarts` transitions before learning again.
+
+        let steps = trained.gradientSteps
+        try Self.feedRandomTransitions(100, into: trained, seed: 3)
+        try Self.feedRandomTransitions(100, into: restored, seed: 3)
+        #expect(trained.gradientSteps > steps && restored.gradientSteps == trained.gradientSteps)
+        #expect(restored.onlineStore.values == trained.onlineStore.values)
+        #expect(restored.targetStore.values == trained.targetStore.values)
+    }
+
+    /// Prioritized replay is not saved: the restored agent refills `learningStarts` transitions
+    /// before it learns again, instead of sampling an empty buffer.
+    @Test func restoredAgentWithUnsavedReplayRefillsBeforeLearning() throws {
+        var configuration = DQNConfiguration()
+        configuration.hiddenSizes = [16]
+        configuration.batchSize = 8
+        configuration.learningStarts = 32
+        configuration.trainFrequency = 4
+        configuration.gradientSteps = 2
+        configuration.prioritized = true
+        let trained = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: 1)
+        try Self.feedRandomTransitions(200, into: trained, seed: 2)
+        let path = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try trained.save(to: path)
+        let restored = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: 3)
+        try restored.load(from: path)
+        #expect(restored.onlineStore.values == trained.onlineStore.values)
         try Self.feedRandomTransitions(31, into: restored, seed: 3)
         #expect(restored.gradientSteps == trained.gradientSteps)
         try Self.feedRandomTransitions(8, into: restored, seed: 4)
@@ -111,6 +138,18 @@ import Testing
             try td3.observe(observation: o, action: a, reward: r, nextObservation: next, terminated: false)
         }
         let probe = Tensor.uniform(Shape(3), -1, 1, using: &rng)
+        /// Steps both agents through the same transitions with their own exploratory actions.
+        func continueBoth(_ first: ContinuousControlAgent, _ second: ContinuousControlAgent) throws {
+            var rng = RandomGenerator(seed: 11)
+            for _ in 0..<20 {
+                let o = Tensor.uniform(Shape(3), -1, 1, using: &rng), next = Tensor.uniform(Shape(3), -1, 1, using: &rng)
+                let a1 = first.act(o, deterministic: false).clone(), a2 = second.act(o, deterministic: false).clone()
+                #expect(a1 == a2)
+                let r = rng.uniform()
+                try first.observe(observation: o, action: a1, reward: r, nextObservation: next, terminated: false)
+                try second.observe(observation: o, action: a2, reward: r, nextObservation: next, terminated: false)
+            }
+        }
         let path = Self.temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
 
@@ -120,6 +159,9 @@ import Testing
         #expect(sacRestored.actorStore.values == sac.actorStore.values && sacRestored.targetStore.values == sac.targetStore.values)
         #expect(sacRestored.temperature == sac.temperature && sacRestored.gradientSteps == sac.gradientSteps)
         #expect(sacRestored.act(probe, deterministic: true) == sac.act(probe, deterministic: true))
+        try continueBoth(sac, sacRestored)
+        #expect(sacRestored.actorStore.values == sac.actorStore.values && sacRestored.criticStore.values == sac.criticStore.values)
+        #expect(sacRestored.targetStore.values == sac.targetStore.values && sacRestored.temperature == sac.temperature)
 
         try td3.save(to: path)
         let td3Restored = TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], configuration: td3Configuration, seed: 7)
@@ -128,5 +170,8 @@ import Testing
         #expect(td3Restored.targetCriticStore.values == td3.targetCriticStore.values)
         #expect(td3Restored.gradientSteps == td3.gradientSteps && td3.gradientSteps > 0)
         #expect(td3Restored.act(probe, deterministic: true) == td3.act(probe, deterministic: true))
+        try continueBoth(td3, td3Restored)
+        #expect(td3Restored.actorStore.values == td3.actorStore.values && td3Restored.criticStore.values == td3.criticStore.values)
+        #expect(td3Restored.targetActorStore.values == td3.targetActorStore.values)
     }
 }

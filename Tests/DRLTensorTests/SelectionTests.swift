@@ -86,6 +86,19 @@ func referenceTopK(_ row: [Float], _ k: Int) -> [Int] {
 }
 
 @Suite struct RandomGeneratorTests {
+    /// A generator restored from its state text continues exactly, including a pending normal deviate.
+    @Test func stateDescriptionRestoresTheStreamExactly() throws {
+        var original = RandomGenerator(seed: 7, stream: 3)
+        for _ in 0..<5 { _ = original.next() }
+        _ = original.normal()  // leaves the pair's second deviate pending
+        var restored = try #require(RandomGenerator(stateDescription: original.stateDescription))
+        #expect((0..<3).map { _ in restored.normal() } == (0..<3).map { _ in original.normal() })
+        #expect((0..<10).map { _ in restored.next() } == (0..<10).map { _ in original.next() })
+        for text in ["", "1,2,3", "1,2,3,4", "0,0,0,0,-", "1,2,3,x,-", "1,2,3,4,zz", "1,2,3,4,-,5"] {
+            #expect(RandomGenerator(stateDescription: text) == nil, "accepted \(text)")
+        }
+    }
+
     @Test func sameSeedSameStreamDifferentSeedOrStreamDifferent() {
         var a = RandomGenerator(seed: 42), b = RandomGenerator(seed: 42)
         var c = RandomGenerator(seed: 43), d = RandomGenerator(seed: 42, stream: 1)
