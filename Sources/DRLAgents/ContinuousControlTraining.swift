@@ -6,6 +6,8 @@ public protocol ContinuousControlAgent: AnyObject {
     var observationDimension: Int { get }
     var actionDimension: Int { get }
     var environmentSteps: Int { get }
+    /// The critics' loss at the last update, nil before learning starts.
+    var lastCriticLoss: Float? { get }
     /// An action for one observation: exploratory while training, the policy's own when deterministic.
     func act(_ observation: Tensor, deterministic: Bool) -> Tensor
     /// Stores a transition and learns from the replay buffer when due.
@@ -41,6 +43,7 @@ extension ContinuousControlAgent {
         }
         var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
                                             episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: stopAtReturn)
+        var episodes = TrainingEpisodes()
         environment.reset(seed: seed, observation: &observation)
         for step in 0..<steps {
             if environmentSteps < randomSteps {
@@ -51,13 +54,14 @@ extension ContinuousControlAgent {
             let result = environment.step(.continuous(action), observation: &next)
             try observe(observation: observation, action: action, reward: result.reward, nextObservation: next,
                         terminated: result.terminated)
+            episodes.record(reward: result.reward, episodeEnded: result.terminated || result.truncated)
             if result.terminated || result.truncated {
                 environment.reset(seed: nil, observation: &observation)
             } else {
                 observation.copy(from: next)
             }
-            let stop = evaluation.afterSteps(step + 1, policy: { o in .continuous(act(o, deterministic: true)) },
-                                             progress: progress)
+            let stop = evaluation.afterSteps(step + 1, training: episodes, loss: lastCriticLoss,
+                                             policy: { o in .continuous(act(o, deterministic: true)) }, progress: progress)
             if stop { break }
         }
         return evaluation.records

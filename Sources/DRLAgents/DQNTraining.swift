@@ -19,18 +19,23 @@ extension DQNAgent {
         var chosen: [Int32] = [0], greedy: [Int32] = [0]
         var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
                                             episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: stopAtReturn)
+        var episodes = TrainingEpisodes()
+        var loss: Float? = nil
         environment.reset(seed: seed, observation: &observation)
         for step in 0..<steps {
             act(observation, epsilon: configuration.epsilon(at: environmentSteps), into: &chosen)
             let result = environment.step(.discrete(Int(chosen[0])), observation: &next)
-            _ = try observe(environment: 0, observation: observation, action: Int(chosen[0]), reward: result.reward,
-                            nextObservation: next, terminated: result.terminated, truncated: result.truncated)
+            if let stepLoss = try observe(environment: 0, observation: observation, action: Int(chosen[0]), reward: result.reward,
+                                          nextObservation: next, terminated: result.terminated, truncated: result.truncated) {
+                loss = stepLoss
+            }
+            episodes.record(reward: result.reward, episodeEnded: result.terminated || result.truncated)
             if result.terminated || result.truncated {
                 environment.reset(seed: nil, observation: &observation)
             } else {
                 observation.copy(from: next)
             }
-            let stop = evaluation.afterSteps(step + 1, policy: { o in
+            let stop = evaluation.afterSteps(step + 1, training: episodes, loss: loss, policy: { o in
                 act(o.reshaped(Shape(1, dimension)), epsilon: 0, into: &greedy)
                 return .discrete(Int(greedy[0]))
             }, progress: progress)

@@ -17,10 +17,42 @@ public func evaluate(_ environment: Environment, episodes: Int, seed: UInt64, po
     return total / Float(episodes)
 }
 
-/// One greedy evaluation during training.
+/// One greedy evaluation during training, with the training run's statistics at that point.
 public struct EvaluationRecord: Sendable, Equatable {
     public let step: Int
+    /// Mean return of the greedy (deterministic) policy over the evaluation episodes.
     public let meanReturn: Float
+    /// Training episodes finished so far.
+    public let trainingEpisodes: Int
+    /// Mean return of the last (up to) `TrainingEpisodes.window` finished training episodes,
+    /// exploration included; nil before the first one ends.
+    public let recentTrainingReturn: Float?
+    /// The agent's latest training loss (DQN's Huber loss, the critics' loss for SAC and TD3);
+    /// nil before learning starts.
+    public let loss: Float?
+}
+
+/// Returns of the training episodes, as the training loops report them: a running episode sum and
+/// a fixed ring of the last `window` finished episodes, so recording allocates nothing.
+struct TrainingEpisodes {
+    static let window = 10
+    private var returns = [Float](repeating: 0, count: window)
+    private(set) var finished = 0
+    private var current: Float = 0
+
+    mutating func record(reward: Float, episodeEnded: Bool) {
+        current += reward
+        guard episodeEnded else { return }
+        returns[finished % Self.window] = current
+        finished += 1
+        current = 0
+    }
+
+    var recentMean: Float? {
+        guard finished > 0 else { return nil }
+        let n = min(finished, Self.window)
+        return returns[0..<n].reduce(0, +) / Float(n)
+    }
 }
 
 /// Evaluation every `interval` environment steps with an optional early stop: the part of the
@@ -40,10 +72,12 @@ struct PeriodicEvaluation {
 
     /// After `completedSteps` environment steps: evaluates `policy` when due and reports it.
     /// Returns true when training should stop.
-    mutating func afterSteps(_ completedSteps: Int, policy: (Tensor) -> Action, progress: (EvaluationRecord) -> Void) -> Bool {
+    mutating func afterSteps(_ completedSteps: Int, training: TrainingEpisodes, loss: Float?, policy: (Tensor) -> Action,
+                             progress: (EvaluationRecord) -> Void) -> Bool {
         guard completedSteps % interval == 0 else { return false }
         let record = EvaluationRecord(step: completedSteps,
-                                      meanReturn: evaluate(environment, episodes: episodes, seed: seed, policy: policy))
+                                      meanReturn: evaluate(environment, episodes: episodes, seed: seed, policy: policy),
+                                      trainingEpisodes: training.finished, recentTrainingReturn: training.recentMean, loss: loss)
         records.append(record)
         progress(record)
         return stopAtReturn.map { record.meanReturn >= $0 } ?? false

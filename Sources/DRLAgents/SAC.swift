@@ -36,6 +36,8 @@ public final class SACAgent {
     public let actorStore: ParameterStore, criticStore: ParameterStore, targetStore: ParameterStore
     public let logTemperature: Parameter
     public private(set) var environmentSteps = 0, gradientSteps = 0
+    /// The critics' regression loss (½ Σ mean squared error over both) of the last update.
+    public private(set) var lastCriticLoss: Float?
     private let actorOptimizer: Adam, criticOptimizer: Adam, temperatureOptimizer: Adam
     private let temperatureStore: ParameterStore
     private let low: [Float], high: [Float]
@@ -184,11 +186,18 @@ public final class SACAgent {
     }
 
     /// Accumulates the gradient of ½·mean((Q(s, a) − y)²) into `critic`'s parameters.
-    private func regress(_ critic: Sequential) {
+    /// Backpropagates ½·mean((Q − y)²) for one critic and returns it.
+    private func regress(_ critic: Sequential) -> Float {
         let b = configuration.batchSize
         let q = critic.forward(criticInput)
-        for i in 0..<b { dq[i, 0] = (q[flat: i] - targets[flat: i]) / Float(b) }
+        var loss: Float = 0
+        for i in 0..<b {
+            let error = q[flat: i] - targets[flat: i]
+            loss += error * error
+            dq[i, 0] = error / Float(b)
+        }
         critic.backwardParametersOnly(dq)  // the critic update needs no gradient for its input
+        return 0.5 * loss / Float(b)
     }
 
     /// Adds −1/B · ∂Q/∂action of `critic` (from its last forward) to dMean for the rows where it is
@@ -216,9 +225,9 @@ public final class SACAgent {
         // Critics: loss ½Σₖ mean((Qₖ(s, a) − y)²).
         criticStore.zeroGradients()
         fillCriticInput(batch.observations, batch.actions)
-        regress(critic1)
-        regress(critic2)
+        let criticLoss = regress(critic1) + regress(critic2)
         try criticOptimizer.update()
+        lastCriticLoss = criticLoss
         // Actor: loss mean(α·log π(ã | s) − min Q(s, ã)) through the reparameterised sample ã; the
         // gradient reaches ã through whichever critic is smaller for each row.
         actorStore.zeroGradients()

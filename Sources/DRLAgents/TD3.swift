@@ -30,6 +30,8 @@ public final class TD3Agent {
     public let actorStore: ParameterStore, targetActorStore: ParameterStore
     public let criticStore: ParameterStore, targetCriticStore: ParameterStore
     public private(set) var environmentSteps = 0, gradientSteps = 0
+    /// The critics' regression loss (½ Σ mean squared error over both) of the last update.
+    public private(set) var lastCriticLoss: Float?
     private let actorOptimizer: Adam, criticOptimizer: Adam
     private let low: [Float], high: [Float]
     private var rng: RandomGenerator
@@ -136,9 +138,9 @@ public final class TD3Agent {
         }
         criticStore.zeroGradients()
         fillCriticInput(batch.observations, batch.actions)
-        regress(critic1)
-        regress(critic2)
+        let criticLoss = regress(critic1) + regress(critic2)
         try criticOptimizer.update()
+        lastCriticLoss = criticLoss
         gradientSteps += 1
         guard gradientSteps % configuration.policyDelay == 0 else { return }
         // Actor: maximise Q1(s, μ(s)): loss −mean Q1, gradient through Q1's input into μ.
@@ -157,11 +159,18 @@ public final class TD3Agent {
     }
 
     /// Accumulates the gradient of ½·mean((Q(s, a) − y)²) into `critic`'s parameters.
-    private func regress(_ critic: Sequential) {
+    /// Backpropagates ½·mean((Q − y)²) for one critic and returns it.
+    private func regress(_ critic: Sequential) -> Float {
         let b = configuration.batchSize
         let q = critic.forward(criticInput)
-        for i in 0..<b { dq[i, 0] = (q[flat: i] - targets[flat: i]) / Float(b) }
+        var loss: Float = 0
+        for i in 0..<b {
+            let error = q[flat: i] - targets[flat: i]
+            loss += error * error
+            dq[i, 0] = error / Float(b)
+        }
         critic.backwardParametersOnly(dq)
+        return 0.5 * loss / Float(b)
     }
 }
 

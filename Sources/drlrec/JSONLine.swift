@@ -1,14 +1,16 @@
 /// One JSON object on one line, with its keys in the order given (for `--json` output).
 struct JSONLine {
     enum Value {
-        case string(String), int(Int), double(Double), bool(Bool)
+        case string(String), int(Int), double(Double), float(Float), bool(Bool), null
 
         var text: String {
             switch self {
             case .string(let s): return JSONLine.quote(s)
             case .int(let i): return String(i)
             case .double(let d): return d.isFinite ? String(d) : "null"
+            case .float(let f): return f.isFinite ? String(f) : "null"  // Float's shortest digits, not Double's widening
             case .bool(let b): return b ? "true" : "false"
+            case .null: return "null"
             }
         }
     }

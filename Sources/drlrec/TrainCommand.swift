@@ -39,8 +39,15 @@ struct TrainCommand: ParsableCommand {
                                valueName: "path"))
     var save: String?
 
+    @Option(help: ArgumentHelp("Also write one JSON object per evaluation to this file (rewritten atomically at each).",
+                               valueName: "path"))
+    var metrics: String?
+
     @Flag(help: "Print one JSON object per evaluation instead of a table.")
     var json = false
+
+    @Flag(help: "Print only the final evaluation return, not the progress lines.")
+    var quiet = false
 
     func validate() throws {
         switch (env, agent) {
@@ -52,24 +59,41 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--evaluation-interval and --evaluation-episodes must be positive")
         }
         // Refuse an unwritable destination before training rather than after.
-        if let save {
-            let directory = save.contains("/") ? String(save[..<save.lastIndex(of: "/")!]) : "."
+        for (option, path) in [("--save", save), ("--metrics", metrics)] {
+            guard let path else { continue }
+            let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
             guard access(directory.isEmpty ? "/" : directory, W_OK) == 0 else {
-                throw ValidationError("--save \(save): the directory '\(directory)' does not exist or is not writable")
+                throw ValidationError("\(option) \(path): the directory '\(directory)' does not exist or is not writable")
             }
         }
     }
 
     func run() throws {
         let start = Sampler.now()
+        var metricsText = ""
+        var metricsError: Error?
         let report = { (record: EvaluationRecord) in
             let rate = Double(record.step) / (Sampler.now() - start)
+            let line = JSONLine([
+                ("env", .string(env.rawValue)), ("agent", .string(agent.rawValue)), ("seed", .int(Int(seed))),
+                ("step", .int(record.step)), ("evaluation_return", .float(record.meanReturn)),
+                ("training_episodes", .int(record.trainingEpisodes)),
+                ("recent_training_return", record.recentTrainingReturn.map { .float($0) } ?? .null),
+                ("loss", record.loss.map { .float($0) } ?? .null),
+                ("steps_per_s", .double(rate.rounded())),
+            ]).text
+            if let metrics, metricsError == nil {
+                metricsText += line + "\n"
+                do { try Data(metricsText.utf8).write(to: URL(fileURLWithPath: metrics), options: .atomic) } catch { metricsError = error }
+            }
+            guard !quiet else { return }
             if json {
-                print(JSONLine([("env", .string(env.rawValue)), ("agent", .string(agent.rawValue)), ("seed", .int(Int(seed))),
-                                ("step", .int(record.step)), ("evaluation_return", .double(Double(record.meanReturn))),
-                                ("steps_per_s", .double(rate.rounded()))]).text)
+                print(line)
             } else {
-                print("step \(record.step)  evaluation return \(record.meanReturn)  \(Int(rate)) steps/s")
+                let recent = record.recentTrainingReturn.map { String(format: "%.1f", $0) } ?? "-"
+                let loss = record.loss.map { String(format: "%.4g", $0) } ?? "-"
+                print("step \(record.step)  evaluation return \(String(format: "%.1f", record.meanReturn))"
+                      + "  recent training return \(recent) (\(record.trainingEpisodes) episodes)  loss \(loss)  \(Int(rate)) steps/s")
             }
         }
         var stepsDone = 0
@@ -97,7 +121,8 @@ struct TrainCommand: ParsableCommand {
                                             progress: report)
                 if let save { try learner.save(to: save) }
             }
-            if !json, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
+            if let metricsError, let metrics { throw ValidationError("--metrics \(metrics): writing failed: \(metricsError)") }
+            if !json || quiet, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
         } catch let error as CheckpointError {
             throw ValidationError("\(error)")
         } catch {
