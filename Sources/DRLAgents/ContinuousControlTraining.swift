@@ -13,7 +13,7 @@ public protocol ContinuousControlAgent: AnyObject {
     /// Stores a transition and learns from the replay buffer when due.
     func observe(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, terminated: Bool)
         throws(NonFiniteError)
-    /// Writes the agent's networks, optimizers and counters (see `AgentCheckpoint`).
+    /// Writes the agent's training state: networks, optimizers, counters, generator, replay (see `AgentCheckpoint`).
     func save(to path: String) throws(CheckpointError)
     /// Restores a checkpoint written by `save` from an agent of the same kind and sizes.
     func load(from path: String) throws(CheckpointError)
