@@ -26,12 +26,14 @@ extension ContinuousControlAgent {
     /// Trains on one environment for up to `steps` environment steps (uniform random actions for the
     /// first `randomSteps`), evaluating the deterministic policy every `evaluationInterval` steps on
     /// `evaluationEpisodes` episodes of `evaluationEnvironment`; stops early once an evaluation
-    /// reaches `stopAtReturn`. Throws `NonFiniteError` on a NaN or infinite gradient.
+    /// reaches `stopAtReturn`; `checkpoints` saves the agent periodically. Throws `TrainingError`
+    /// on a NaN or infinite gradient or a checkpoint that cannot be written.
     @discardableResult
     public func train(on environment: Environment, steps: Int, seed: UInt64, randomSteps: Int = 100,
                       evaluationEnvironment: Environment, evaluationInterval: Int, evaluationEpisodes: Int = 5,
                       evaluationSeed: UInt64 = 1_000, stopAtReturn: Float? = nil,
-                      progress: (EvaluationRecord) -> Void = { _ in }) throws(NonFiniteError) -> [EvaluationRecord] {
+                      checkpoints: CheckpointSchedule? = nil,
+                      progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
         precondition(steps > 0, "train: steps must be positive, got \(steps)")
         precondition(environment.observationSpace.dimension == observationDimension,
                      "train: the environment's observations do not have \(observationDimension) elements")
@@ -52,8 +54,12 @@ extension ContinuousControlAgent {
                 action.copy(from: act(observation, deterministic: false))
             }
             let result = environment.step(.continuous(action), observation: &next)
-            try observe(observation: observation, action: action, reward: result.reward, nextObservation: next,
-                        terminated: result.terminated)
+            do {
+                try observe(observation: observation, action: action, reward: result.reward, nextObservation: next,
+                            terminated: result.terminated)
+            } catch {
+                throw .nonFinite(environmentStep: environmentSteps, error)
+            }
             episodes.record(reward: result.reward, episodeEnded: result.terminated || result.truncated)
             if result.terminated || result.truncated {
                 environment.reset(seed: nil, observation: &observation)
@@ -62,6 +68,7 @@ extension ContinuousControlAgent {
             }
             let stop = evaluation.afterSteps(step + 1, training: episodes, loss: lastCriticLoss,
                                              policy: { o in .continuous(act(o, deterministic: true)) }, progress: progress)
+            try checkpoints?.afterSteps(step + 1, agent: self)
             if stop { break }
         }
         return evaluation.records

@@ -5,13 +5,14 @@ extension DQNAgent {
     /// Trains on one environment for up to `steps` environment steps with ε-greedy exploration,
     /// evaluating the greedy policy every `evaluationInterval` steps on `evaluationEpisodes` episodes
     /// of `evaluationEnvironment` (seeded with `evaluationSeed`), and stops early once an evaluation
-    /// reaches `stopAtReturn`. `progress` receives each evaluation. Throws `NonFiniteError` if a
-    /// gradient or loss becomes NaN or infinite, naming the quantity; nothing is trained on it.
+    /// reaches `stopAtReturn`. `progress` receives each evaluation; `checkpoints` saves the agent
+    /// periodically. Throws `TrainingError` if a gradient or loss becomes NaN or infinite (naming
+    /// the step and the quantity; nothing is trained on it) or a checkpoint cannot be written.
     @discardableResult
     public func train(on environment: Environment, steps: Int, seed: UInt64, evaluationEnvironment: Environment,
                       evaluationInterval: Int, evaluationEpisodes: Int = 10, evaluationSeed: UInt64 = 1_000,
-                      stopAtReturn: Float? = nil, progress: (EvaluationRecord) -> Void = { _ in }) throws(NonFiniteError)
-        -> [EvaluationRecord] {
+                      stopAtReturn: Float? = nil, checkpoints: CheckpointSchedule? = nil,
+                      progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
         precondition(steps > 0, "train: steps must be positive, got \(steps)")
         let dimension = environment.observationSpace.dimension
         precondition(dimension == observationDimension, "train: the environment has \(dimension)-dimensional observations; the agent expects \(observationDimension)")
@@ -25,9 +26,13 @@ extension DQNAgent {
         for step in 0..<steps {
             act(observation, epsilon: configuration.epsilon(at: environmentSteps), into: &chosen)
             let result = environment.step(.discrete(Int(chosen[0])), observation: &next)
-            if let stepLoss = try observe(environment: 0, observation: observation, action: Int(chosen[0]), reward: result.reward,
-                                          nextObservation: next, terminated: result.terminated, truncated: result.truncated) {
-                loss = stepLoss
+            do {
+                if let stepLoss = try observe(environment: 0, observation: observation, action: Int(chosen[0]), reward: result.reward,
+                                              nextObservation: next, terminated: result.terminated, truncated: result.truncated) {
+                    loss = stepLoss
+                }
+            } catch {
+                throw .nonFinite(environmentStep: environmentSteps, error)
             }
             episodes.record(reward: result.reward, episodeEnded: result.terminated || result.truncated)
             if result.terminated || result.truncated {
@@ -39,6 +44,7 @@ extension DQNAgent {
                 act(o.reshaped(Shape(1, dimension)), epsilon: 0, into: &greedy)
                 return .discrete(Int(greedy[0]))
             }, progress: progress)
+            try checkpoints?.afterSteps(step + 1, agent: self)
             if stop { break }
         }
         return evaluation.records

@@ -39,6 +39,10 @@ struct TrainCommand: ParsableCommand {
                                valueName: "path"))
     var save: String?
 
+    @Option(help: ArgumentHelp("With --save, also write the checkpoint every this many environment steps.",
+                               valueName: "steps"))
+    var checkpointInterval: Int?
+
     @Option(help: ArgumentHelp("Also write one JSON object per evaluation to this file (rewritten atomically at each).",
                                valueName: "path"))
     var metrics: String?
@@ -57,6 +61,10 @@ struct TrainCommand: ParsableCommand {
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
         guard evaluationInterval > 0, evaluationEpisodes > 0 else {
             throw ValidationError("--evaluation-interval and --evaluation-episodes must be positive")
+        }
+        if let checkpointInterval {
+            guard save != nil else { throw ValidationError("--checkpoint-interval needs --save PATH to write to") }
+            guard checkpointInterval > 0 else { throw ValidationError("--checkpoint-interval must be positive, got \(checkpointInterval)") }
         }
         // Refuse an unwritable destination before training rather than after.
         for (option, path) in [("--save", save), ("--metrics", metrics)] {
@@ -96,7 +104,7 @@ struct TrainCommand: ParsableCommand {
                       + "  recent training return \(recent) (\(record.trainingEpisodes) episodes)  loss \(loss)  \(Int(rate)) steps/s")
             }
         }
-        var stepsDone = 0
+        let schedule = checkpointInterval.map { CheckpointSchedule(every: $0, to: save!) }
         do {
             let records: [EvaluationRecord]
             switch agent {
@@ -105,28 +113,26 @@ struct TrainCommand: ParsableCommand {
                 configuration.totalSteps = steps
                 let dqn = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
                 if let load { try dqn.load(from: load) }
-                defer { stepsDone = dqn.environmentSteps }
                 records = try dqn.train(on: CartPole(seed: seed), steps: steps, seed: seed, evaluationEnvironment: CartPole(),
                                         evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
-                                        progress: report)
+                                        checkpoints: schedule, progress: report)
                 if let save { try dqn.save(to: save) }
             case .sac, .td3:
                 let learner: ContinuousControlAgent = agent == .sac
                     ? SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
                     : TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
                 if let load { try learner.load(from: load) }
-                defer { stepsDone = learner.environmentSteps }
                 records = try learner.train(on: Pendulum(seed: seed), steps: steps, seed: seed, evaluationEnvironment: Pendulum(),
                                             evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
-                                            progress: report)
+                                            checkpoints: schedule, progress: report)
                 if let save { try learner.save(to: save) }
             }
             if let metricsError, let metrics { throw ValidationError("--metrics \(metrics): writing failed: \(metricsError)") }
             if !json || quiet, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
         } catch let error as CheckpointError {
             throw ValidationError("\(error)")
-        } catch {
-            throw ValidationError("training stopped at environment step \(stepsDone): \(error)")
+        } catch let error as TrainingError {
+            throw ValidationError("\(error)")
         }
     }
 }

@@ -1,5 +1,7 @@
 import DRLAgents
+import DRLNN
 import DRLTensor
+import Foundation
 import Testing
 
 /// Wraps an environment and keeps the return of every finished episode, independently of the
@@ -26,7 +28,73 @@ final class EpisodeRecorder: Environment {
     }
 }
 
-@Suite struct TrainingRecordTests {
+/// CartPole whose rewards turn NaN from the given step on.
+final class PoisonedCartPole: Environment {
+    let wrapped = CartPole(seed: 0)
+    let poisonFrom: Int
+    private var steps = 0
+
+    init(poisonFrom: Int) { self.poisonFrom = poisonFrom }
+    var observationSpace: Space { wrapped.observationSpace }
+    var actionSpace: Space { wrapped.actionSpace }
+    func reset(seed: UInt64?, observation: inout Tensor) { wrapped.reset(seed: seed, observation: &observation) }
+
+    func step(_ action: Action, observation: inout Tensor) -> StepResult {
+        var result = wrapped.step(action, observation: &observation)
+        steps += 1
+        if steps >= poisonFrom { result.reward = .nan }
+        return result
+    }
+}
+
+@Suite struct TrainingLoopTests {
+    static func smallDQN() -> DQNAgent {
+        var configuration = DQNConfiguration()
+        configuration.hiddenSizes = [16]
+        configuration.learningStarts = 100
+        configuration.trainFrequency = 50
+        configuration.gradientSteps = 2
+        return DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: 0)
+    }
+
+    /// A scheduled checkpoint holds the agent as it was at the last multiple of the interval.
+    @Test func scheduledCheckpointsAreWrittenEveryInterval() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-schedule-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let agent = Self.smallDQN()
+        try agent.train(on: CartPole(seed: 0), steps: 600, seed: 0, evaluationEnvironment: CartPole(), evaluationInterval: 1_000,
+                        checkpoints: CheckpointSchedule(every: 250, to: path))
+        let restored = Self.smallDQN()
+        try restored.load(from: path)
+        #expect(restored.environmentSteps == 500 && agent.environmentSteps == 600)
+    }
+
+    @Test func anUnwritableCheckpointStopsTrainingWithTheStep() throws {
+        let agent = Self.smallDQN()
+        #expect {
+            try agent.train(on: CartPole(seed: 0), steps: 600, seed: 0, evaluationEnvironment: CartPole(), evaluationInterval: 1_000,
+                            checkpoints: CheckpointSchedule(every: 250, to: "/nonexistent-drlrec-directory/agent.safetensors"))
+        } throws: { error in
+            guard case .checkpoint(let step, _) = error as? TrainingError else { return false }
+            return step == 250
+        }
+        #expect(agent.environmentSteps == 250)
+    }
+
+    /// A NaN reward poisons the TD targets: training stops at that step, naming the quantity,
+    /// and the parameters stay finite.
+    @Test func aNaNStopsTrainingWithTheStepAndQuantity() throws {
+        let agent = Self.smallDQN()
+        #expect {
+            try agent.train(on: PoisonedCartPole(poisonFrom: 120), steps: 600, seed: 0, evaluationEnvironment: CartPole(),
+                            evaluationInterval: 1_000)
+        } throws: { error in
+            guard case .nonFinite(let step, let cause) = error as? TrainingError else { return false }
+            return step == 150 && String(describing: error).contains("environment step 150") && !cause.parameter.isEmpty
+        }
+        #expect(agent.onlineStore.firstNonFinite(inValues: true) == nil)
+    }
+
     /// The records report the finished training episodes, the mean return of the last ten of them
     /// and the latest loss.
     @Test func dqnRecordsReportTrainingEpisodesAndLoss() throws {
