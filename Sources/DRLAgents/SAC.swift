@@ -65,14 +65,6 @@ public final class SACAgent {
         high = actionHigh
         rng = RandomGenerator(seed: seed, stream: 0x5AC)
         var init1 = RandomGenerator(seed: seed, stream: 1)
-        func mlp(_ sizes: [Int], _ rng: inout RandomGenerator, inputGradient: Bool) -> Sequential {
-            var layers: [Layer] = []
-            for i in 0..<(sizes.count - 1) {
-                layers.append(Linear(sizes[i], sizes[i + 1], using: &rng))
-                if i < sizes.count - 2 { layers.append(ActivationLayer(.relu)) }
-            }
-            return Sequential(layers, computesInputGradient: inputGradient)
-        }
         let hidden = configuration.hiddenSizes
         var trunkLayers: [Layer] = []
         var width = observationDimension
@@ -85,11 +77,11 @@ public final class SACAgent {
         meanHead = Linear(width, actionDimension, using: &init1)
         logStdHead = Linear(width, actionDimension, using: &init1)
         let criticSizes = [observationDimension + actionDimension] + hidden + [1]
-        critic1 = mlp(criticSizes, &init1, inputGradient: true)
-        critic2 = mlp(criticSizes, &init1, inputGradient: true)
+        critic1 = TwinCritics.multilayerPerceptron(criticSizes, inputGradient: true, using: &init1)
+        critic2 = TwinCritics.multilayerPerceptron(criticSizes, inputGradient: true, using: &init1)
         var init2 = init1
-        target1 = mlp(criticSizes, &init2, inputGradient: false)
-        target2 = mlp(criticSizes, &init2, inputGradient: false)
+        target1 = TwinCritics.multilayerPerceptron(criticSizes, inputGradient: false, using: &init2)
+        target2 = TwinCritics.multilayerPerceptron(criticSizes, inputGradient: false, using: &init2)
         actorStore = ParameterStore(prefixedParameters([("trunk", actorTrunk), ("mean", meanHead), ("log_std", logStdHead)]))
         criticStore = ParameterStore(prefixedParameters([("q1", critic1), ("q2", critic2)]))
         targetStore = ParameterStore(prefixedParameters([("q1", target1), ("q2", target2)]))
@@ -177,29 +169,6 @@ public final class SACAgent {
         for _ in 0..<configuration.gradientSteps { try trainStep() }
     }
 
-    private func fillCriticInput(_ observations: Tensor, _ chosen: Tensor) {
-        let o = observationDimension, a = actionDimension
-        for i in 0..<configuration.batchSize {
-            for j in 0..<o { criticInput[i, j] = observations[i, j] }
-            for j in 0..<a { criticInput[i, o + j] = chosen[i, j] }
-        }
-    }
-
-    /// Accumulates the gradient of ½·mean((Q(s, a) − y)²) into `critic`'s parameters.
-    /// Backpropagates ½·mean((Q − y)²) for one critic and returns it.
-    private func regress(_ critic: Sequential) -> Float {
-        let b = configuration.batchSize
-        let q = critic.forward(criticInput)
-        var loss: Float = 0
-        for i in 0..<b {
-            let error = q[flat: i] - targets[flat: i]
-            loss += error * error
-            dq[i, 0] = error / Float(b)
-        }
-        critic.backwardParametersOnly(dq)  // the critic update needs no gradient for its input
-        return 0.5 * loss / Float(b)
-    }
-
     /// Adds −1/B · ∂Q/∂action of `critic` (from its last forward) to dMean for the rows where it is
     /// the smaller critic.
     private func accumulateActionGradient(_ critic: Sequential, whenFirstIsMin first: Bool) {
@@ -216,7 +185,7 @@ public final class SACAgent {
         let alpha = temperature
         // Targets: y = r + γ·(1 − done)·(min Q_target(s′, a′) − α·log π(a′ | s′)), a′ ~ π(· | s′).
         _ = sampleActions(batch.nextObservations, deterministic: false)
-        fillCriticInput(batch.nextObservations, actions)
+        TwinCritics.fillInput(&criticInput, observations: batch.nextObservations, actions: actions)
         let q1Next = target1.forward(criticInput), q2Next = target2.forward(criticInput)
         for i in 0..<b {
             let soft = min(q1Next[flat: i], q2Next[flat: i]) - alpha * logProbability[flat: i]
@@ -224,15 +193,16 @@ public final class SACAgent {
         }
         // Critics: loss ½Σₖ mean((Qₖ(s, a) − y)²).
         criticStore.zeroGradients()
-        fillCriticInput(batch.observations, batch.actions)
-        let criticLoss = regress(critic1) + regress(critic2)
+        TwinCritics.fillInput(&criticInput, observations: batch.observations, actions: batch.actions)
+        let criticLoss = TwinCritics.regress(critic1, input: criticInput, targets: targets, dq: &dq)
+            + TwinCritics.regress(critic2, input: criticInput, targets: targets, dq: &dq)
         try criticOptimizer.update()
         lastCriticLoss = criticLoss
         // Actor: loss mean(α·log π(ã | s) − min Q(s, ã)) through the reparameterised sample ã; the
         // gradient reaches ã through whichever critic is smaller for each row.
         actorStore.zeroGradients()
         _ = sampleActions(batch.observations, deterministic: false)
-        fillCriticInput(batch.observations, actions)
+        TwinCritics.fillInput(&criticInput, observations: batch.observations, actions: actions)
         let q1 = critic1.forward(criticInput), q2 = critic2.forward(criticInput)
         for i in 0..<b { firstCriticIsMin[i] = q1[flat: i] <= q2[flat: i] }
         dMean.fill(with: 0)

@@ -50,25 +50,16 @@ public final class TD3Agent {
         low = actionLow
         high = actionHigh
         rng = RandomGenerator(seed: seed, stream: 0x7D3)
-        func mlp(_ sizes: [Int], tanhOutput: Bool, inputGradient: Bool, _ rng: inout RandomGenerator) -> Sequential {
-            var layers: [Layer] = []
-            for i in 0..<(sizes.count - 1) {
-                layers.append(Linear(sizes[i], sizes[i + 1], using: &rng))
-                if i < sizes.count - 2 { layers.append(ActivationLayer(.relu)) }
-            }
-            if tanhOutput { layers.append(ActivationLayer(.tanh)) }
-            return Sequential(layers, computesInputGradient: inputGradient)
-        }
         let hidden = configuration.hiddenSizes, a = actionDimension
         let actorSizes = [observationDimension] + hidden + [a], criticSizes = [observationDimension + a] + hidden + [1]
         var initialization = RandomGenerator(seed: seed, stream: 1)
-        actor = mlp(actorSizes, tanhOutput: true, inputGradient: false, &initialization)
-        critic1 = mlp(criticSizes, tanhOutput: false, inputGradient: true, &initialization)
-        critic2 = mlp(criticSizes, tanhOutput: false, inputGradient: true, &initialization)
+        actor = TwinCritics.multilayerPerceptron(actorSizes, tanhOutput: true, inputGradient: false, using: &initialization)
+        critic1 = TwinCritics.multilayerPerceptron(criticSizes, tanhOutput: false, inputGradient: true, using: &initialization)
+        critic2 = TwinCritics.multilayerPerceptron(criticSizes, tanhOutput: false, inputGradient: true, using: &initialization)
         var copies = initialization
-        targetActor = mlp(actorSizes, tanhOutput: true, inputGradient: false, &copies)
-        target1 = mlp(criticSizes, tanhOutput: false, inputGradient: false, &copies)
-        target2 = mlp(criticSizes, tanhOutput: false, inputGradient: false, &copies)
+        targetActor = TwinCritics.multilayerPerceptron(actorSizes, tanhOutput: true, inputGradient: false, using: &copies)
+        target1 = TwinCritics.multilayerPerceptron(criticSizes, tanhOutput: false, inputGradient: false, using: &copies)
+        target2 = TwinCritics.multilayerPerceptron(criticSizes, tanhOutput: false, inputGradient: false, using: &copies)
         actorStore = ParameterStore(actor)
         targetActorStore = ParameterStore(targetActor)
         criticStore = ParameterStore(prefixedParameters([("q1", critic1), ("q2", critic2)]))
@@ -110,14 +101,6 @@ public final class TD3Agent {
         if replay.count >= max(configuration.learningStarts, 1) { try trainStep() }
     }
 
-    private func fillCriticInput(_ observations: Tensor, _ chosen: Tensor) {
-        let o = observationDimension
-        for i in 0..<configuration.batchSize {
-            for j in 0..<o { criticInput[i, j] = observations[i, j] }
-            for j in 0..<actionDimension { criticInput[i, o + j] = chosen[i, j] }
-        }
-    }
-
     /// One critic update; every `policyDelay`-th also updates the actor and all targets.
     public func trainStep() throws(NonFiniteError) {
         let b = configuration.batchSize, a = actionDimension, o = observationDimension
@@ -130,15 +113,16 @@ public final class TD3Agent {
                 actions[i, j] = center(j) + halfRange(j) * min(max(next[i, j] + noise, -1), 1)
             }
         }
-        fillCriticInput(batch.nextObservations, actions)
+        TwinCritics.fillInput(&criticInput, observations: batch.nextObservations, actions: actions)
         let q1Next = target1.forward(criticInput), q2Next = target2.forward(criticInput)
         for i in 0..<b {
             targets[flat: i] = batch.rewards[flat: i]
                 + batch.discounts[flat: i] * (1 - batch.dones[flat: i]) * min(q1Next[flat: i], q2Next[flat: i])
         }
         criticStore.zeroGradients()
-        fillCriticInput(batch.observations, batch.actions)
-        let criticLoss = regress(critic1) + regress(critic2)
+        TwinCritics.fillInput(&criticInput, observations: batch.observations, actions: batch.actions)
+        let criticLoss = TwinCritics.regress(critic1, input: criticInput, targets: targets, dq: &dq)
+            + TwinCritics.regress(critic2, input: criticInput, targets: targets, dq: &dq)
         try criticOptimizer.update()
         lastCriticLoss = criticLoss
         gradientSteps += 1
@@ -147,7 +131,7 @@ public final class TD3Agent {
         actorStore.zeroGradients()
         let squashed = actor.forward(batch.observations)
         for i in 0..<b { for j in 0..<a { actions[i, j] = center(j) + halfRange(j) * squashed[i, j] } }
-        fillCriticInput(batch.observations, actions)
+        TwinCritics.fillInput(&criticInput, observations: batch.observations, actions: actions)
         _ = critic1.forward(criticInput)
         for i in 0..<b { dq[i, 0] = -1 / Float(b) }
         let dInput = critic1.backward(dq)
@@ -159,19 +143,6 @@ public final class TD3Agent {
     }
 
     /// Accumulates the gradient of ½·mean((Q(s, a) − y)²) into `critic`'s parameters.
-    /// Backpropagates ½·mean((Q − y)²) for one critic and returns it.
-    private func regress(_ critic: Sequential) -> Float {
-        let b = configuration.batchSize
-        let q = critic.forward(criticInput)
-        var loss: Float = 0
-        for i in 0..<b {
-            let error = q[flat: i] - targets[flat: i]
-            loss += error * error
-            dq[i, 0] = error / Float(b)
-        }
-        critic.backwardParametersOnly(dq)
-        return 0.5 * loss / Float(b)
-    }
 }
 
 extension TD3Agent {

@@ -12,14 +12,11 @@ public struct CheckpointSchedule: Sendable {
         self.path = path
     }
 
-    func afterSteps(_ completedSteps: Int, agent: DQNAgent) throws(TrainingError) {
+    /// After `completedSteps` of the run: saves through `save` when due.
+    func afterSteps(_ completedSteps: Int, environmentStep: Int,
+                    save: (String) throws(CheckpointError) -> Void) throws(TrainingError) {
         guard completedSteps % interval == 0 else { return }
-        do { try agent.save(to: path) } catch { throw .checkpoint(environmentStep: agent.environmentSteps, error) }
-    }
-
-    func afterSteps(_ completedSteps: Int, agent: ContinuousControlAgent) throws(TrainingError) {
-        guard completedSteps % interval == 0 else { return }
-        do { try agent.save(to: path) } catch { throw .checkpoint(environmentStep: agent.environmentSteps, error) }
+        do { try save(path) } catch { throw .checkpoint(environmentStep: environmentStep, error) }
     }
 }
 

@@ -1,0 +1,42 @@
+import DRLNN
+import DRLTensor
+
+/// What SAC's and TD3's networks share: ReLU MLPs, critics that read [observation | action] rows,
+/// and the critics' regression onto the TD targets.
+enum TwinCritics {
+    /// Linear layers of `sizes` with ReLU between them, and a tanh on the output when asked.
+    static func multilayerPerceptron(_ sizes: [Int], tanhOutput: Bool = false, inputGradient: Bool,
+                                     using rng: inout RandomGenerator) -> Sequential {
+        var layers: [Layer] = []
+        for i in 0..<(sizes.count - 1) {
+            layers.append(Linear(sizes[i], sizes[i + 1], using: &rng))
+            if i < sizes.count - 2 { layers.append(ActivationLayer(.relu)) }
+        }
+        if tanhOutput { layers.append(ActivationLayer(.tanh)) }
+        return Sequential(layers, computesInputGradient: inputGradient)
+    }
+
+    /// Writes row i of `input` as [observations row i | actions row i].
+    static func fillInput(_ input: inout Tensor, observations: Tensor, actions: Tensor) {
+        let o = observations.shape[1], a = actions.shape[1]
+        for i in 0..<input.shape[0] {
+            for j in 0..<o { input[i, j] = observations[i, j] }
+            for j in 0..<a { input[i, o + j] = actions[i, j] }
+        }
+    }
+
+    /// Accumulates the gradient of ½·mean((Q(input) − targets)²) into `critic`'s parameters, with
+    /// `dq` ([B, 1]) as scratch, and returns that loss.
+    static func regress(_ critic: Sequential, input: Tensor, targets: Tensor, dq: inout Tensor) -> Float {
+        let b = input.shape[0]
+        let q = critic.forward(input)
+        var loss: Float = 0
+        for i in 0..<b {
+            let error = q[flat: i] - targets[flat: i]
+            loss += error * error
+            dq[i, 0] = error / Float(b)
+        }
+        critic.backwardParametersOnly(dq)  // the critic update needs no gradient for its input
+        return 0.5 * loss / Float(b)
+    }
+}
