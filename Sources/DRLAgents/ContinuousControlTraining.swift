@@ -68,7 +68,7 @@ extension ContinuousControlAgent {
             }
             let stop = evaluation.afterSteps(step + 1, training: episodes, loss: lastCriticLoss,
                                              policy: { o in .continuous(act(o, deterministic: true)) }, progress: progress)
-            try checkpoints?.afterSteps(step + 1, environmentStep: environmentSteps, save: save)
+            try checkpoints?.afterSteps(step + 1, from: step, environmentStep: environmentSteps, save: save)
             if stop { break }
         }
         return evaluation.records

@@ -44,7 +44,7 @@ extension DQNAgent {
                 act(o.reshaped(Shape(1, dimension)), epsilon: 0, into: &greedy)
                 return .discrete(Int(greedy[0]))
             }, progress: progress)
-            try checkpoints?.afterSteps(step + 1, environmentStep: environmentSteps, save: save)
+            try checkpoints?.afterSteps(step + 1, from: step, environmentStep: environmentSteps, save: save)
             if stop { break }
         }
         return evaluation.records

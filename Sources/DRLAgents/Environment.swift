@@ -8,13 +8,17 @@ public enum Space: Sendable, Equatable {
     case box(low: [Float], high: [Float])
     /// An ordered choice of `k` distinct items out of `candidates` (a ranked list, top-K).
     case slate(candidates: Int, k: Int)
+    /// Several discrete choices made together, choice i in 0..<choices[i] (Gymnasium's
+    /// MultiDiscrete; for example a lesson's difficulty and its content type).
+    case multiDiscrete([Int])
 
-    /// Number of Float components of an element (1 for discrete, k for a slate).
+    /// Number of Float components of an element (1 for discrete, k for a slate, one per choice of a multi-discrete space).
     public var dimension: Int {
         switch self {
         case .discrete: return 1
         case .box(let low, _): return low.count
         case .slate(_, let k): return k
+        case .multiDiscrete(let choices): return choices.count
         }
     }
 }
@@ -26,6 +30,8 @@ public enum Action {
     case continuous(Tensor)
     /// Item indices, best first.
     case slate([Int32])
+    /// One index per choice of a `.multiDiscrete` space.
+    case multiDiscrete([Int32])
 }
 
 /// What one step returned besides the observation (Gymnasium's reward, terminated, truncated, info).

@@ -43,9 +43,14 @@ struct TrainingEpisodes {
     mutating func record(reward: Float, episodeEnded: Bool) {
         current += reward
         guard episodeEnded else { return }
-        returns[finished % Self.window] = current
-        finished += 1
+        record(finishedReturn: current)
         current = 0
+    }
+
+    /// Records an episode whose return was summed elsewhere (by a `VectorEnvironment`).
+    mutating func record(finishedReturn: Float) {
+        returns[finished % Self.window] = finishedReturn
+        finished += 1
     }
 
     var recentMean: Float? {
@@ -56,10 +61,12 @@ struct TrainingEpisodes {
 }
 
 /// Evaluation every `interval` environment steps with an optional early stop: the part of the
-/// agents' training loops that they share.
+/// agents' training loops that they share. Loops that advance several steps at a time (vectorised
+/// environments) evaluate when they pass a multiple of the interval.
 struct PeriodicEvaluation {
     let environment: Environment, interval: Int, episodes: Int, seed: UInt64, stopAtReturn: Float?
     private(set) var records: [EvaluationRecord] = []
+    private var nextDue: Int
 
     init(environment: Environment, interval: Int, episodes: Int, seed: UInt64, stopAtReturn: Float?) {
         precondition(interval > 0 && episodes > 0, "evaluation interval \(interval) and episodes \(episodes) must be positive")
@@ -68,13 +75,15 @@ struct PeriodicEvaluation {
         self.episodes = episodes
         self.seed = seed
         self.stopAtReturn = stopAtReturn
+        nextDue = interval
     }
 
     /// After `completedSteps` environment steps: evaluates `policy` when due and reports it.
     /// Returns true when training should stop.
     mutating func afterSteps(_ completedSteps: Int, training: TrainingEpisodes, loss: Float?, policy: (Tensor) -> Action,
                              progress: (EvaluationRecord) -> Void) -> Bool {
-        guard completedSteps % interval == 0 else { return false }
+        guard completedSteps >= nextDue else { return false }
+        nextDue = (completedSteps / interval + 1) * interval
         let record = EvaluationRecord(step: completedSteps,
                                       meanReturn: evaluate(environment, episodes: episodes, seed: seed, policy: policy),
                                       trainingEpisodes: training.finished, recentTrainingReturn: training.recentMean, loss: loss)

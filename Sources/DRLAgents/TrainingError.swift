@@ -12,10 +12,11 @@ public struct CheckpointSchedule: Sendable {
         self.path = path
     }
 
-    /// After `completedSteps` of the run: saves through `save` when due.
-    func afterSteps(_ completedSteps: Int, environmentStep: Int,
+    /// After the run advanced from `previousSteps` to `completedSteps`: saves through `save` when
+    /// that passed a multiple of the interval.
+    func afterSteps(_ completedSteps: Int, from previousSteps: Int, environmentStep: Int,
                     save: (String) throws(CheckpointError) -> Void) throws(TrainingError) {
-        guard completedSteps % interval == 0 else { return }
+        guard completedSteps / interval > previousSteps / interval else { return }
         do { try save(path) } catch { throw .checkpoint(environmentStep: environmentStep, error) }
     }
 }

@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
     )
 
     enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum }
-    enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, sac, td3 }
+    enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, a2c, sac, td3 }
 
     @Option(help: "Environment: \(EnvironmentName.allCases.map(\.rawValue).joined(separator: ", ")).")
     var env: EnvironmentName = .cartpole
@@ -55,8 +55,8 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         switch (env, agent) {
-        case (.cartpole, .dqn), (.pendulum, .sac), (.pendulum, .td3): break
-        default: throw ValidationError("--agent \(agent.rawValue) does not run on --env \(env.rawValue): dqn needs discrete actions (cartpole), sac and td3 continuous ones (pendulum)")
+        case (.cartpole, .dqn), (.cartpole, .a2c), (.pendulum, .sac), (.pendulum, .td3): break
+        default: throw ValidationError("--agent \(agent.rawValue) does not run on --env \(env.rawValue): dqn and a2c need discrete actions (cartpole), sac and td3 continuous ones (pendulum)")
         }
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
         guard evaluationInterval > 0, evaluationEpisodes > 0 else {
@@ -117,6 +117,15 @@ struct TrainCommand: ParsableCommand {
                                         evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
                                         checkpoints: schedule, progress: report)
                 if let save { try dqn.save(to: save) }
+            case .a2c:
+                let copies = 8
+                let a2c = A2CAgent(observationDimension: 4, choices: [2], environments: copies, seed: seed)
+                if let load { try a2c.load(from: load) }
+                let vector = VectorEnvironment((0..<copies).map { _ in CartPole() })
+                records = try a2c.train(on: vector, steps: steps, seed: seed, evaluationEnvironment: CartPole(),
+                                        evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
+                                        checkpoints: schedule, progress: report)
+                if let save { try a2c.save(to: save) }
             case .sac, .td3:
                 let learner: ContinuousControlAgent = agent == .sac
                     ? SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)

@@ -1,0 +1,222 @@
+import DRLNN
+import DRLTensor
+
+/// Settings of `A2CAgent`. The defaults are Stable-Baselines3's A2C defaults (64-64 tanh networks,
+/// rollouts of 5 steps, γ = 0.99, value coefficient 0.5, gradient norm 0.5) with Adam in place of
+/// RMSprop and GAE λ = 0.95 with normalised advantages, which made CartPole reliable across seeds.
+public struct A2CConfiguration: Sendable {
+    public var hiddenSizes = [64, 64]
+    public var activation: Activation = .tanh
+    /// Steps of every environment copy per update (the rollout holds `rolloutSteps` × copies transitions).
+    public var rolloutSteps = 5
+    public var learningRate: Float = 7e-4
+    public var gamma: Float = 0.99
+    /// GAE's λ: 1 gives Monte-Carlo-like returns, 0 one-step TD.
+    public var gaeLambda: Float = 0.95
+    public var valueCoefficient: Float = 0.5
+    /// Weight β of the entropy bonus (the loss subtracts β·H).
+    public var entropyCoefficient: Float = 0
+    public var maxGradientNorm: Float = 0.5
+    /// Standardise the advantages of each rollout (zero mean, unit variance).
+    public var normalizeAdvantages = true
+
+    public init() {}
+}
+
+/// Synchronous advantage actor-critic (Mnih et al., 2016) over a `VectorEnvironment`: rollouts of
+/// `rolloutSteps` steps of every copy, generalised advantage estimation, and one update of the
+/// loss −mean(A·log π(a | s)) + c_v·mean((V(s) − R)²) − β·H(π(· | s)). The policy is a
+/// `CategoricalPolicy`, so an action can be several discrete choices sharing one trunk; the value
+/// function is a separate network of the same sizes.
+public final class A2CAgent {
+    public let configuration: A2CConfiguration
+    public let observationDimension: Int
+    public let choices: [Int]
+    public let environments: Int
+    public let policy: CategoricalPolicy
+    public let valueNetwork: Sequential
+    public let store: ParameterStore
+    public let optimizer: Adam
+    public private(set) var environmentSteps = 0, updates = 0
+    /// The terms of the last update's loss.
+    public private(set) var lastLosses: (policy: Float, value: Float, entropy: Float)?
+    private var rng: RandomGenerator
+    private let rollout: RolloutBuffer
+    private let valueLoss = MSELoss()
+    private let policyLosses: [SoftmaxCrossEntropyLoss]
+    private let entropies: [CategoricalEntropy]
+    // Workspace, sized for one rollout.
+    private var advantages: Tensor, targets: [[Int32]], logitGradients: [Tensor], valueGradient: Tensor
+    private var actions: Tensor, previousObservations: Tensor, stepValues: Tensor, stepRewards: Tensor, greedyAction: Tensor
+    private var ended: [Bool]
+
+    public init(observationDimension: Int, choices: [Int], environments: Int,
+                configuration: A2CConfiguration = A2CConfiguration(), seed: UInt64) {
+        precondition(environments > 0, "A2CAgent needs at least one environment, got \(environments)")
+        self.configuration = configuration
+        self.observationDimension = observationDimension
+        self.choices = choices
+        self.environments = environments
+        rng = RandomGenerator(seed: seed, stream: 0xA2C)
+        var initializer = RandomGenerator(seed: seed, stream: 1)
+        policy = CategoricalPolicy(observationDimension: observationDimension, hiddenSizes: configuration.hiddenSizes,
+                                   choices: choices, activation: configuration.activation, using: &initializer)
+        valueNetwork = orthogonalPerceptron([observationDimension] + configuration.hiddenSizes + [1],
+                                            activation: configuration.activation, outputGain: 1, using: &initializer)
+        store = ParameterStore(prefixedParameters([("policy", policy), ("value", valueNetwork)]))
+        optimizer = Adam(store, learningRate: configuration.learningRate, epsilon: 1e-5)
+        let steps = configuration.rolloutSteps, rows = steps * environments
+        rollout = RolloutBuffer(steps: steps, environments: environments, observationDimension: observationDimension,
+                                actionDimension: choices.count)
+        policyLosses = choices.map { _ in SoftmaxCrossEntropyLoss() }
+        entropies = choices.map { _ in CategoricalEntropy() }
+        advantages = Tensor(workspace: Shape(rows))
+        targets = choices.map { _ in [Int32](repeating: 0, count: rows) }
+        logitGradients = choices.map { Tensor(workspace: Shape(rows, $0)) }
+        valueGradient = Tensor(workspace: Shape(rows, 1))
+        actions = Tensor(workspace: Shape(environments, choices.count))
+        previousObservations = Tensor(workspace: Shape(environments, observationDimension))
+        stepValues = Tensor(workspace: Shape(environments))
+        stepRewards = Tensor(workspace: Shape(environments))
+        ended = Array(repeating: false, count: environments)
+        greedyAction = Tensor(workspace: Shape(1, choices.count))
+    }
+
+    /// The action of row `row` of `actions` [rows, heads] in the environment's terms.
+    func environmentAction(_ actions: Tensor, row: Int) -> Action {
+        if choices.count == 1 { return .discrete(Int(actions[row, 0])) }
+        return .multiDiscrete((0..<choices.count).map { Int32(actions[row, $0]) })
+    }
+
+    /// The most probable action of each head for one observation [dimension].
+    public func greedyAction(_ observation: Tensor) -> Action {
+        policy.forward(observation.reshaped(Shape(1, observationDimension)))
+        policy.sample(into: &greedyAction, greedy: true, using: &rng)
+        return environmentAction(greedyAction, row: 0)
+    }
+
+    /// Runs one rollout of `rolloutSteps` steps of every copy of `vector` (whose observations are
+    /// current), computes the advantages and takes one gradient step. Ended episodes' returns go to
+    /// `finished`.
+    func collectAndUpdate(_ vector: VectorEnvironment, finished: (Float) -> Void) throws(NonFiniteError) {
+        let gamma = configuration.gamma
+        for _ in 0..<configuration.rolloutSteps {
+            previousObservations.copy(from: vector.observations)
+            let values = valueNetwork.forward(previousObservations)
+            for e in 0..<environments { stepValues[flat: e] = values[e, 0] }
+            policy.forward(previousObservations)
+            policy.sample(into: &actions, greedy: false, using: &rng)
+            vector.step { i in environmentAction(actions, row: i) }
+            stepRewards.copy(from: vector.rewards)
+            // A truncated episode's last reward bootstraps from the value of its final observation.
+            if vector.truncated.contains(true) {
+                let finalValues = valueNetwork.forward(vector.finalObservations)
+                for e in 0..<environments where vector.truncated[e] && !vector.terminated[e] {
+                    stepRewards[flat: e] += gamma * finalValues[e, 0]
+                }
+            }
+            for e in 0..<environments { ended[e] = vector.terminated[e] || vector.truncated[e] }
+            rollout.add(observations: previousObservations, actions: actions, rewards: stepRewards, values: stepValues, dones: ended)
+            for episodeReturn in vector.finishedReturns { finished(episodeReturn) }
+            environmentSteps += environments
+        }
+        let lastValues = valueNetwork.forward(vector.observations)
+        for e in 0..<environments { stepValues[flat: e] = lastValues[e, 0] }
+        rollout.computeAdvantages(lastValues: stepValues, gamma: gamma, lambda: configuration.gaeLambda)
+        try update()
+        rollout.reset()
+    }
+
+    /// One gradient step on the full rollout.
+    private func update() throws(NonFiniteError) {
+        let rows = configuration.rolloutSteps * environments
+        let observations = rollout.observations.reshaped(Shape(rows, observationDimension))
+        advantages.copy(from: rollout.advantages.reshaped(Shape(rows)))
+        if configuration.normalizeAdvantages && rows > 1 {
+            let mean = advantages.mean()
+            var variance: Float = 0
+            for i in 0..<rows { variance += (advantages[flat: i] - mean) * (advantages[flat: i] - mean) }
+            let scale = 1 / ((variance / Float(rows - 1)).squareRoot() + 1e-8)
+            advantages += -mean
+            advantages *= scale
+        }
+        store.zeroGradients()
+        // Policy: −mean(A·Σₕ log πₕ(aₕ | s)) is the cross-entropy against the taken actions weighted by A.
+        policy.forward(observations)
+        let actionTable = rollout.actions.reshaped(Shape(rows, choices.count))
+        var policyLoss: Float = 0, entropy: Float = 0
+        for h in choices.indices {
+            for r in 0..<rows { targets[h][r] = Int32(actionTable[r, h]) }
+            policyLoss += policyLosses[h](policy.logits[h], targets: targets[h], weights: advantages)
+            entropy += entropies[h](policy.logits[h])
+            logitGradients[h].copy(from: policyLosses[h].gradient)
+            axpy(-configuration.entropyCoefficient, entropies[h].gradient, &logitGradients[h])
+        }
+        policy.backward(logitGradients)
+        // Value: c_v·mean((V(s) − R)²).
+        let values = valueNetwork.forward(observations)
+        let valueError = valueLoss(values.reshaped(Shape(rows)), rollout.returns.reshaped(Shape(rows)))
+        valueGradient.copy(from: valueLoss.gradient.reshaped(Shape(rows, 1)))
+        valueGradient *= configuration.valueCoefficient
+        valueNetwork.backwardParametersOnly(valueGradient)
+        for (name, value) in [("policy loss", policyLoss), ("value loss", valueError), ("entropy", entropy)] where !value.isFinite {
+            throw NonFiniteError(quantity: "loss", parameter: "A2C \(name)", element: updates, value: value)
+        }
+        store.clipGradientNorm(configuration.maxGradientNorm)
+        try optimizer.update()
+        updates += 1
+        lastLosses = (policyLoss, valueError, entropy)
+    }
+}
+
+extension A2CAgent {
+    /// Trains on the copies of `vector` for up to `steps` environment steps (summed over copies),
+    /// evaluating the greedy policy on `evaluationEnvironment` whenever the step count passes a
+    /// multiple of `evaluationInterval`, and stopping early once an evaluation reaches
+    /// `stopAtReturn`; `checkpoints` saves the agent periodically. Throws `TrainingError` on a NaN
+    /// or infinite loss or gradient (nothing is trained on it) or a checkpoint that cannot be written.
+    @discardableResult
+    public func train(on vector: VectorEnvironment, steps: Int, seed: UInt64, evaluationEnvironment: Environment,
+                      evaluationInterval: Int, evaluationEpisodes: Int = 10, evaluationSeed: UInt64 = 1_000,
+                      stopAtReturn: Float? = nil, checkpoints: CheckpointSchedule? = nil,
+                      progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
+        precondition(steps > 0, "train: steps must be positive, got \(steps)")
+        precondition(vector.count == environments, "train: the vector has \(vector.count) copies; the agent was built for \(environments)")
+        precondition(vector.environments[0].observationSpace.dimension == observationDimension,
+                     "train: the environment's observations do not have \(observationDimension) elements")
+        var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
+                                            episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: stopAtReturn)
+        var episodes = TrainingEpisodes()
+        vector.reset(seed: seed)
+        var done = 0
+        while done < steps {
+            let before = done
+            do {
+                try collectAndUpdate(vector) { episodes.record(finishedReturn: $0) }
+            } catch {
+                throw .nonFinite(environmentStep: environmentSteps, error)
+            }
+            done += configuration.rolloutSteps * environments
+            let stop = evaluation.afterSteps(done, training: episodes, loss: lastLosses.map { $0.policy + configuration.valueCoefficient * $0.value },
+                                             policy: greedyAction, progress: progress)
+            try checkpoints?.afterSteps(done, from: before, environmentStep: environmentSteps, save: save)
+            if stop { break }
+        }
+        return evaluation.records
+    }
+
+    /// Saves the policy and value networks, Adam's state, the counters and the generator (see
+    /// `AgentCheckpoint`; an on-policy agent has no replay, and a rollout is never half-saved).
+    public func save(to path: String) throws(CheckpointError) {
+        try AgentCheckpoint.save(kind: "a2c", parts: checkpointParts, replay: nil, counters: .init(
+            environmentSteps: environmentSteps, gradientSteps: updates, generator: rng), to: path)
+    }
+
+    /// Restores a checkpoint written by `save` from an agent with the same sizes.
+    public func load(from path: String) throws(CheckpointError) {
+        let counters = try AgentCheckpoint.load(kind: "a2c", parts: checkpointParts, replay: nil, from: path)
+        (environmentSteps, updates, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
+    }
+
+    private var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
+}
