@@ -64,6 +64,8 @@ public final class DQNAgent {
     private let loss: HuberLoss
     private var predicted: Tensor, targets: Tensor, tdErrors: Tensor, dq: Tensor, actionBuffer: Tensor
     private var nextGreedy: [Int32]
+    /// The action of a single-observation `act` call (the training loop's).
+    var singleAction: [Int32] = [0]
 
     public init(observationDimension: Int, actions: Int, configuration: DQNConfiguration = DQNConfiguration(), seed: UInt64) {
         precondition(observationDimension > 0 && actions > 1, "DQNAgent needs observations and at least two actions")

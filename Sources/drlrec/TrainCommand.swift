@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
     )
 
     enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum }
-    enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, a2c, sac, td3 }
+    enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, a2c, sac, sacDiscrete = "sac-discrete", td3 }
 
     @Option(help: "Environment: \(EnvironmentName.allCases.map(\.rawValue).joined(separator: ", ")).")
     var env: EnvironmentName = .cartpole
@@ -55,8 +55,8 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         switch (env, agent) {
-        case (.cartpole, .dqn), (.cartpole, .a2c), (.pendulum, .sac), (.pendulum, .td3): break
-        default: throw ValidationError("--agent \(agent.rawValue) does not run on --env \(env.rawValue): dqn and a2c need discrete actions (cartpole), sac and td3 continuous ones (pendulum)")
+        case (.cartpole, .dqn), (.cartpole, .a2c), (.cartpole, .sacDiscrete), (.pendulum, .sac), (.pendulum, .td3): break
+        default: throw ValidationError("--agent \(agent.rawValue) does not run on --env \(env.rawValue): dqn, a2c and sac-discrete need discrete actions (cartpole), sac and td3 continuous ones (pendulum)")
         }
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
         guard evaluationInterval > 0, evaluationEpisodes > 0 else {
@@ -108,15 +108,23 @@ struct TrainCommand: ParsableCommand {
         do {
             let records: [EvaluationRecord]
             switch agent {
-            case .dqn:
-                var configuration = DQNConfiguration()
-                configuration.totalSteps = steps
-                let dqn = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
-                if let load { try dqn.load(from: load) }
-                records = try dqn.train(on: CartPole(seed: seed), steps: steps, seed: seed, evaluationEnvironment: CartPole(),
-                                        evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
-                                        checkpoints: schedule, progress: report)
-                if let save { try dqn.save(to: save) }
+            case .dqn, .sacDiscrete:
+                let learner: DiscreteControlAgent
+                if agent == .dqn {
+                    var configuration = DQNConfiguration()
+                    configuration.totalSteps = steps
+                    let dqn = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
+                    if let load { try dqn.load(from: load) }
+                    learner = dqn
+                } else {
+                    let sac = DiscreteSACAgent(observationDimension: 4, actions: 2, seed: seed)
+                    if let load { try sac.load(from: load) }
+                    learner = sac
+                }
+                records = try learner.train(on: CartPole(seed: seed), steps: steps, seed: seed, evaluationEnvironment: CartPole(),
+                                            evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
+                                            checkpoints: schedule, progress: report)
+                if let save { try learner.save(to: save) }
             case .a2c:
                 let copies = 8
                 let a2c = A2CAgent(observationDimension: 4, choices: [2], environments: copies, seed: seed)
