@@ -12,6 +12,9 @@ public final class CategoricalPolicy: Module {
     public let choices: [Int]
     /// Logits of each head [rows, choices[h]] from the last `forward`.
     public private(set) var logits: [Tensor]
+    /// The trunk's output [rows, last hidden size] from the last `forward` (the state features the
+    /// heads read; other heads, such as a behaviour-policy estimate, can read them too).
+    public private(set) var features = Tensor(zeros: Shape(0, 0))
     /// Softmax of `logits`, filled by `sample` and `probabilities(head:)`.
     private var probabilityBuffers: [Buffer]
     private var trunkGradient = Buffer()
@@ -45,7 +48,7 @@ public final class CategoricalPolicy: Module {
 
     /// Computes every head's logits for `observations` [rows, dimension] into `logits`.
     public func forward(_ observations: Tensor) {
-        let features = trunk.forward(observations)
+        features = trunk.forward(observations)
         for h in heads.indices { logits[h] = heads[h].forward(features) }
     }
 
