@@ -1,3 +1,5 @@
+import Foundation
+
 /// One JSON object on one line, with its keys in the order given (for `--json` output).
 struct JSONLine {
     enum Value {
@@ -38,5 +40,26 @@ struct JSONLine {
             }
         }
         return out + "\""
+    }
+}
+
+extension JSONLine {
+    /// The field names as a CSV header line.
+    var csvHeader: String { fields.map { JSONLine.csvField($0.0) }.joined(separator: ",") }
+
+    /// The values as a CSV line (RFC 4180 quoting; null is an empty field).
+    var csvRow: String {
+        fields.map { field in
+            switch field.1 {
+            case .null: return ""
+            case .string(let s): return JSONLine.csvField(s)
+            default: return field.1.text
+            }
+        }.joined(separator: ",")
+    }
+
+    private static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -43,7 +43,7 @@ struct TrainCommand: ParsableCommand {
                                valueName: "steps"))
     var checkpointInterval: Int?
 
-    @Option(help: ArgumentHelp("Also write one JSON object per evaluation to this file (rewritten atomically at each).",
+    @Option(help: ArgumentHelp("Also write each evaluation to this file, rewritten atomically at each: CSV with a header when the path ends in .csv, JSON lines otherwise.",
                                valueName: "path"))
     var metrics: String?
 
@@ -82,16 +82,22 @@ struct TrainCommand: ParsableCommand {
         var metricsError: Error?
         let report = { (record: EvaluationRecord) in
             let rate = Double(record.step) / (Sampler.now() - start)
-            let line = JSONLine([
+            let fields = JSONLine([
                 ("env", .string(env.rawValue)), ("agent", .string(agent.rawValue)), ("seed", .int(Int(seed))),
                 ("step", .int(record.step)), ("evaluation_return", .float(record.meanReturn)),
                 ("training_episodes", .int(record.trainingEpisodes)),
                 ("recent_training_return", record.recentTrainingReturn.map { .float($0) } ?? .null),
                 ("loss", record.loss.map { .float($0) } ?? .null),
                 ("steps_per_s", .double(rate.rounded())),
-            ]).text
+            ])
+            let line = fields.text
             if let metrics, metricsError == nil {
-                metricsText += line + "\n"
+                if metrics.lowercased().hasSuffix(".csv") {
+                    if metricsText.isEmpty { metricsText = fields.csvHeader + "\n" }
+                    metricsText += fields.csvRow + "\n"
+                } else {
+                    metricsText += line + "\n"
+                }
                 do { try Data(metricsText.utf8).write(to: URL(fileURLWithPath: metrics), options: .atomic) } catch { metricsError = error }
             }
             guard !quiet else { return }
