@@ -170,52 +170,76 @@ public final class A2CAgent {
 }
 
 extension A2CAgent {
-    /// Trains on the copies of `vector` for up to `steps` environment steps (summed over copies),
-    /// evaluating the greedy policy on `evaluationEnvironment` whenever the step count passes a
-    /// multiple of `evaluationInterval`, and stopping early once an evaluation reaches
-    /// `stopAtReturn`; `checkpoints` saves the agent periodically. Throws `TrainingError` on a NaN
-    /// or infinite loss or gradient (nothing is trained on it) or a checkpoint that cannot be written.
+    /// Trains on the copies of `vector` for `steps` environment steps (summed over copies),
+    /// evaluating the greedy policy on `evaluationEnvironment` whenever the agent's step count
+    /// passes a multiple of `evaluationInterval`, and stopping early once an evaluation reaches
+    /// `stopAtReturn`; `checkpoints` saves the agent with the loop's state periodically and at the
+    /// end (always between rollouts). With `resuming` (from `load`), every copy continues from the
+    /// checkpoint, exactly. Throws `TrainingError` on a NaN or infinite loss or gradient (nothing
+    /// is trained on it), a checkpoint that cannot be written, or a saved run that does not fit.
     @discardableResult
     public func train(on vector: VectorEnvironment, steps: Int, seed: UInt64, evaluationEnvironment: Environment,
                       evaluationInterval: Int, evaluationEpisodes: Int = 10, evaluationSeed: UInt64 = 1_000,
-                      stopAtReturn: Float? = nil, checkpoints: CheckpointSchedule? = nil,
+                      stopAtReturn: Float? = nil, checkpoints: CheckpointSchedule? = nil, resuming: TrainingLoopState? = nil,
                       progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
         precondition(steps > 0, "train: steps must be positive, got \(steps)")
         precondition(vector.count == environments, "train: the vector has \(vector.count) copies; the agent was built for \(environments)")
         precondition(vector.environments[0].observationSpace.dimension == observationDimension,
                      "train: the environment's observations do not have \(observationDimension) elements")
-        var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
-                                            episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: stopAtReturn)
+        var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval, episodes: evaluationEpisodes,
+                                            seed: evaluationSeed, stopAtReturn: stopAtReturn, startingAt: environmentSteps)
         var episodes = TrainingEpisodes()
-        vector.reset(seed: seed)
-        var done = 0
-        while done < steps {
-            let before = done
+        if let resuming {
+            guard resuming.environments.count == environments else {
+                throw .resume("the checkpoint holds \(resuming.environments.count) environment copies; the agent runs \(environments)")
+            }
+            var row = Tensor(zeros: Shape(observationDimension))
+            for (i, copy) in vector.environments.enumerated() { try resuming.restore(copy, index: i, observation: &row) }
+            vector.restore(observations: resuming.observations, episodeReturns: resuming.episodeReturns)
+            episodes = resuming.episodes
+        } else {
+            vector.reset(seed: seed)
+        }
+        let save = { (path: String) throws(CheckpointError) in
+            let states = vector.environments.compactMap { ($0 as? ResumableEnvironment)?.stateDescription }
+            let loop = states.count == self.environments
+                ? TrainingLoopState(environments: states, observations: (0..<self.environments).map { vector.observations[row: $0].scalars },
+                                    episodeReturns: vector.episodeReturns, episodes: episodes, exploration: nil)
+                : nil
+            try self.save(to: path, loop: loop)
+        }
+        let end = environmentSteps + steps
+        while environmentSteps < end {
+            let before = environmentSteps
             do {
                 try collectAndUpdate(vector) { episodes.record(finishedReturn: $0) }
             } catch {
                 throw .nonFinite(environmentStep: environmentSteps, error)
             }
-            done += configuration.rolloutSteps * environments
-            let stop = evaluation.afterSteps(done, training: episodes, loss: lastLosses.map { $0.policy + configuration.valueCoefficient * $0.value },
+            let stop = evaluation.afterSteps(environmentSteps, training: episodes,
+                                             loss: lastLosses.map { $0.policy + configuration.valueCoefficient * $0.value },
                                              policy: greedyAction, progress: progress)
-            try checkpoints?.afterSteps(done, from: before, environmentStep: environmentSteps, save: save)
+            try checkpoints?.afterSteps(environmentSteps, from: before, save: save)
             if stop { break }
         }
+        try checkpoints?.atEnd(environmentSteps, save: save)
         return evaluation.records
     }
 
     /// Saves the policy and value networks, Adam's state, the counters and the generator (see
     /// `AgentCheckpoint`; an on-policy agent has no replay, and a rollout is never half-saved).
-    public func save(to path: String) throws(CheckpointError) {
+    public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
         try AgentCheckpoint.save(kind: "a2c", parts: checkpointParts, replay: nil, counters: .init(
-            environmentSteps: environmentSteps, gradientSteps: updates, generator: rng), to: path)
+            environmentSteps: environmentSteps, gradientSteps: updates, generator: rng, loop: loop), to: path)
     }
 
     /// Restores a checkpoint written by `save` from an agent with the same sizes.
-    public func load(from path: String) throws(CheckpointError) {
+    /// Returns the training loop's state when a loop wrote the checkpoint (pass it to `train(…, resuming:)`).
+    @discardableResult
+    public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
         let counters = try AgentCheckpoint.load(kind: "a2c", parts: checkpointParts, replay: nil, from: path)
         (environmentSteps, updates, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
+        return counters.loop
     }
 
     private var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }

@@ -2,9 +2,10 @@ import DRLNN
 import DRLTensor
 
 /// An agent's complete training state in one safetensors file, written atomically: networks,
-/// target networks, optimizer moments, step counters, the agent's random generator and its
-/// uniform replay buffer (contents and ring position). An agent restored from it, in this process
-/// or another, continues with the same numbers as the one that saved it. Two things are not
+/// target networks, optimizer moments, step counters, the agent's random generator, its uniform
+/// replay buffer (contents and ring position) and, when a training loop wrote it, the loop's state
+/// (`TrainingLoopState`). An agent restored from it, in this process or another, continues with the
+/// same numbers as the one that saved it. Two things are not
 /// saved: a prioritized replay buffer and transitions still pending in an n-step accumulator;
 /// such an agent restores its networks and counters and refills its replay (`learningStarts`
 /// transitions) before it learns again. The file names the agent kind; restoring it into another
@@ -19,6 +20,8 @@ enum AgentCheckpoint {
 
     struct Counters {
         var environmentSteps: Int, gradientSteps: Int, generator: RandomGenerator
+        /// The training loop's state, when the checkpoint was written by one.
+        var loop: TrainingLoopState? = nil
     }
 
     static func save(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, counters: Counters,
@@ -33,6 +36,7 @@ enum AgentCheckpoint {
             metadata[replayCountKey] = String(replay.ringState.count)
             metadata[replayPositionKey] = String(replay.ringState.position)
         }
+        if let loop = counters.loop { metadata.merge(loop.metadata) { _, new in new } }
         try ModelCheckpoint.save(parts, extra: replayTensors(replay), metadata: metadata, to: path)
     }
 
@@ -59,6 +63,11 @@ enum AgentCheckpoint {
                 throw refuse("metadata '\(generatorKey)' is missing or not a generator state")
             }
             counters.generator = generator
+            do throws(LoopStateError) {
+                counters.loop = try TrainingLoopState(metadata: metadata)
+            } catch {
+                throw refuse("training-loop metadata: \(error.detail)")
+            }
             if let replay {
                 ring.count = try integer(replayCountKey, in: 0...replay.capacity)
                 ring.position = try integer(replayPositionKey, in: 0...(replay.capacity - 1))

@@ -132,8 +132,9 @@ public final class CQLAgent {
             _ = evaluation.afterSteps(step + 1, training: TrainingEpisodes(),
                                       loss: lastStep.map { $0.temporalDifference + configuration.conservativeWeight * $0.conservative },
                                       policy: { o in .discrete(greedyAction(o)) }, progress: progress)
-            try checkpoints?.afterSteps(step + 1, from: step, environmentStep: gradientSteps, save: save)
+            try checkpoints?.afterSteps(step + 1, from: step) { path throws(CheckpointError) in try save(to: path) }
         }
+        try checkpoints?.atEnd(gradientSteps) { path throws(CheckpointError) in try save(to: path) }
         return evaluation.records
     }
 

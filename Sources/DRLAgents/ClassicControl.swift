@@ -127,3 +127,41 @@ public final class Pendulum: Environment {
         observation.withUnsafeMutableBufferPointer { o in (o[0], o[1], o[2]) = (cosf(theta), sinf(theta), thetaDot) }
     }
 }
+
+extension CartPole: ResumableEnvironment {
+    /// "cartpole|" then x, ẋ, θ, θ̇ as Float bit patterns, the episode's step count and the generator.
+    public var stateDescription: String {
+        "cartpole|" + FloatText.encode([state.x, state.xDot, state.theta, state.thetaDot]) + "|\(steps)|" + rng.stateDescription
+    }
+
+    public func restore(stateDescription text: String) -> Bool {
+        let parts = text.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "cartpole", let values = FloatText.decode(String(parts[1])), values.count == 4,
+              let steps = Int(parts[2]), steps >= 0, let generator = RandomGenerator(stateDescription: String(parts[3])) else {
+            return false
+        }
+        state = (values[0], values[1], values[2], values[3])
+        self.steps = steps
+        rng = generator
+        return true
+    }
+}
+
+extension Pendulum: ResumableEnvironment {
+    /// "pendulum|" then θ, θ̇ as Float bit patterns, the episode's step count and the generator.
+    public var stateDescription: String {
+        "pendulum|" + FloatText.encode([theta, thetaDot]) + "|\(steps)|" + rng.stateDescription
+    }
+
+    public func restore(stateDescription text: String) -> Bool {
+        let parts = text.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "pendulum", let values = FloatText.decode(String(parts[1])), values.count == 2,
+              let steps = Int(parts[2]), steps >= 0, let generator = RandomGenerator(stateDescription: String(parts[3])) else {
+            return false
+        }
+        (theta, thetaDot) = (values[0], values[1])
+        self.steps = steps
+        rng = generator
+        return true
+    }
+}

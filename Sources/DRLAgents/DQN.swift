@@ -117,6 +117,8 @@ public final class DQNAgent {
     public func act(_ observations: Tensor, epsilon: Float, into chosen: inout [Int32]) {
         let q = online.forward(observations)
         rowArgmax(q, into: &chosen)
+        // Greedy calls (evaluation) leave the generator alone, so evaluating never changes training.
+        guard epsilon > 0 else { return }
         for i in chosen.indices where rng.uniform() < epsilon { chosen[i] = Int32(rng.nextIndex(below: actions)) }
     }
 
@@ -198,15 +200,18 @@ public final class DQNAgent {
 extension DQNAgent {
     /// Saves the online and target networks, Adam's state, the counters, the generator and a uniform
     /// replay buffer (see `AgentCheckpoint`).
-    public func save(to path: String) throws(CheckpointError) {
+    public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
         try AgentCheckpoint.save(kind: "dqn", parts: checkpointParts, replay: replay, counters: .init(
-            environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng), to: path)
+            environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng, loop: loop), to: path)
     }
 
     /// Restores a checkpoint written by `save` from an agent with the same network sizes.
-    public func load(from path: String) throws(CheckpointError) {
+    /// Returns the training loop's state when a loop wrote the checkpoint (pass it to `train(…, resuming:)`).
+    @discardableResult
+    public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
         let counters = try AgentCheckpoint.load(kind: "dqn", parts: checkpointParts, replay: replay, from: path)
         (environmentSteps, gradientSteps, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
+        return counters.loop
     }
 
     private var checkpointParts: [CheckpointPart] {

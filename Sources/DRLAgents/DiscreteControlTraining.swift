@@ -13,8 +13,8 @@ public protocol DiscreteControlAgent: AnyObject {
     /// gradient step it took, nil when none.
     func observe(observation: Tensor, action: Int, reward: Float, nextObservation: Tensor, terminated: Bool, truncated: Bool)
         throws(NonFiniteError) -> Float?
-    /// Writes the agent's training state (see `AgentCheckpoint`).
-    func save(to path: String) throws(CheckpointError)
+    /// Writes the agent's training state and, from a training loop, the loop's (see `AgentCheckpoint`).
+    func save(to path: String, loop: TrainingLoopState?) throws(CheckpointError)
 }
 
 extension DQNAgent: DiscreteControlAgent {
@@ -46,27 +46,39 @@ extension DiscreteSACAgent: DiscreteControlAgent {
 }
 
 extension DiscreteControlAgent {
-    /// Trains on one environment for up to `steps` environment steps, evaluating the greedy policy
-    /// every `evaluationInterval` steps on `evaluationEpisodes` episodes of `evaluationEnvironment`
-    /// (seeded with `evaluationSeed`), and stops early once an evaluation reaches `stopAtReturn`.
-    /// `progress` receives each evaluation; `checkpoints` saves the agent periodically. Throws
-    /// `TrainingError` if a gradient or loss becomes NaN or infinite (naming the step and the
-    /// quantity; nothing is trained on it) or a checkpoint cannot be written.
+    /// Trains on one environment for `steps` environment steps, evaluating the greedy policy
+    /// whenever the agent's step count passes a multiple of `evaluationInterval` (on
+    /// `evaluationEpisodes` episodes of `evaluationEnvironment`, seeded with `evaluationSeed`), and
+    /// stops early once an evaluation reaches `stopAtReturn`. `progress` receives each evaluation;
+    /// `checkpoints` saves the agent with the loop's state periodically and at the end. With
+    /// `resuming` (from `load`), the environment, its current observation and the episode
+    /// statistics continue from the checkpoint instead of a reset, so the run goes on exactly as if
+    /// it had never stopped. Throws `TrainingError` if a gradient or loss becomes NaN or infinite
+    /// (naming the step and the quantity; nothing is trained on it), a checkpoint cannot be written,
+    /// or the saved run does not fit `environment`.
     @discardableResult
     public func train(on environment: Environment, steps: Int, seed: UInt64, evaluationEnvironment: Environment,
                       evaluationInterval: Int, evaluationEpisodes: Int = 10, evaluationSeed: UInt64 = 1_000,
-                      stopAtReturn: Float? = nil, checkpoints: CheckpointSchedule? = nil,
+                      stopAtReturn: Float? = nil, checkpoints: CheckpointSchedule? = nil, resuming: TrainingLoopState? = nil,
                       progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
         precondition(steps > 0, "train: steps must be positive, got \(steps)")
         let dimension = environment.observationSpace.dimension
         precondition(dimension == observationDimension, "train: the environment has \(dimension)-dimensional observations; the agent expects \(observationDimension)")
         var observation = Tensor(workspace: Shape(dimension)), next = Tensor(workspace: Shape(dimension))
-        var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
-                                            episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: stopAtReturn)
+        var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval, episodes: evaluationEpisodes,
+                                            seed: evaluationSeed, stopAtReturn: stopAtReturn, startingAt: environmentSteps)
         var episodes = TrainingEpisodes()
+        if let resuming {
+            try resuming.restore(environment, index: 0, observation: &observation)
+            episodes = resuming.episodes
+        } else {
+            environment.reset(seed: seed, observation: &observation)
+        }
+        let save = { (path: String) throws(CheckpointError) in
+            try self.save(to: path, loop: .capture(environment, observation: observation, episodes: episodes, exploration: nil))
+        }
         var loss: Float? = nil
-        environment.reset(seed: seed, observation: &observation)
-        for step in 0..<steps {
+        for _ in 0..<steps {
             let action = explorationAction(observation)
             let result = environment.step(.discrete(action), observation: &next)
             do {
@@ -83,11 +95,12 @@ extension DiscreteControlAgent {
             } else {
                 observation.copy(from: next)
             }
-            let stop = evaluation.afterSteps(step + 1, training: episodes, loss: loss,
+            let stop = evaluation.afterSteps(environmentSteps, training: episodes, loss: loss,
                                              policy: { o in .discrete(greedyAction(o)) }, progress: progress)
-            try checkpoints?.afterSteps(step + 1, from: step, environmentStep: environmentSteps, save: save)
+            try checkpoints?.afterSteps(environmentSteps, from: environmentSteps - 1, save: save)
             if stop { break }
         }
+        try checkpoints?.atEnd(environmentSteps, save: save)
         return evaluation.records
     }
 }

@@ -34,11 +34,14 @@ public struct EvaluationRecord: Sendable, Equatable {
 
 /// Returns of the training episodes, as the training loops report them: a running episode sum and
 /// a fixed ring of the last `window` finished episodes, so recording allocates nothing.
-struct TrainingEpisodes {
+struct TrainingEpisodes: Sendable {
     static let window = 10
     private var returns = [Float](repeating: 0, count: window)
     private(set) var finished = 0
-    private var current: Float = 0
+    /// The running return of the episode in progress (single-environment loops).
+    private(set) var current: Float = 0
+
+    init() {}
 
     mutating func record(reward: Float, episodeEnded: Bool) {
         current += reward
@@ -51,6 +54,18 @@ struct TrainingEpisodes {
     mutating func record(finishedReturn: Float) {
         returns[finished % Self.window] = finishedReturn
         finished += 1
+    }
+
+    /// Exact text of the statistics for a checkpoint: finished count, running return, ring.
+    var stateDescription: String { "\(finished)|" + FloatText.encode([current] + returns) }
+
+    init?(stateDescription text: String) {
+        let parts = text.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 2, let finished = Int(parts[0]), finished >= 0,
+              let values = FloatText.decode(String(parts[1])), values.count == Self.window + 1 else { return nil }
+        self.finished = finished
+        current = values[0]
+        returns = Array(values[1...])
     }
 
     var recentMean: Float? {
@@ -68,14 +83,16 @@ struct PeriodicEvaluation {
     private(set) var records: [EvaluationRecord] = []
     private var nextDue: Int
 
-    init(environment: Environment, interval: Int, episodes: Int, seed: UInt64, stopAtReturn: Float?) {
+    /// Evaluations fall on multiples of `interval` of the agent's step count, which starts at
+    /// `startingAt` (non-zero for a restored agent).
+    init(environment: Environment, interval: Int, episodes: Int, seed: UInt64, stopAtReturn: Float?, startingAt start: Int = 0) {
         precondition(interval > 0 && episodes > 0, "evaluation interval \(interval) and episodes \(episodes) must be positive")
         self.environment = environment
         self.interval = interval
         self.episodes = episodes
         self.seed = seed
         self.stopAtReturn = stopAtReturn
-        nextDue = interval
+        nextDue = (start / interval + 1) * interval
     }
 
     /// After `completedSteps` environment steps: evaluates `policy` when due and reports it.

@@ -238,15 +238,18 @@ public final class SACAgent {
 extension SACAgent {
     /// Saves the actor, the critics and their targets, the temperature, the three Adam states and
     /// the counters, the generator and the replay buffer (see `AgentCheckpoint`).
-    public func save(to path: String) throws(CheckpointError) {
+    public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
         try AgentCheckpoint.save(kind: "sac", parts: checkpointParts, replay: replay, counters: .init(
-            environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng), to: path)
+            environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng, loop: loop), to: path)
     }
 
     /// Restores a checkpoint written by `save` from an agent with the same network sizes.
-    public func load(from path: String) throws(CheckpointError) {
+    /// Returns the training loop's state when a loop wrote the checkpoint (pass it to `train(…, resuming:)`).
+    @discardableResult
+    public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
         let counters = try AgentCheckpoint.load(kind: "sac", parts: checkpointParts, replay: replay, from: path)
         (environmentSteps, gradientSteps, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
+        return counters.loop
     }
 
     private var checkpointParts: [CheckpointPart] {

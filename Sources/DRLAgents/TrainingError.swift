@@ -1,23 +1,29 @@
 import DRLNN
 
-/// Checkpoints written during training: the agent's full state to `path` (replaced atomically)
-/// every `interval` environment steps of the run.
+/// Checkpoints written during training: the agent's full state and the loop's
+/// (`TrainingLoopState`) to `path`, replaced atomically, every `interval` environment steps when
+/// one is given, and when the run ends.
 public struct CheckpointSchedule: Sendable {
-    public let interval: Int
+    public let interval: Int?
     public let path: String
 
-    public init(every interval: Int, to path: String) {
-        precondition(interval > 0, "CheckpointSchedule: the interval must be positive, got \(interval)")
+    public init(every interval: Int? = nil, to path: String) {
+        precondition(interval.map { $0 > 0 } ?? true, "CheckpointSchedule: the interval must be positive, got \(interval!)")
         self.interval = interval
         self.path = path
     }
 
-    /// After the run advanced from `previousSteps` to `completedSteps`: saves through `save` when
-    /// that passed a multiple of the interval.
-    func afterSteps(_ completedSteps: Int, from previousSteps: Int, environmentStep: Int,
+    /// After the run advanced from environment step `previousSteps` to `completedSteps`: saves
+    /// through `save` when that passed a multiple of the interval.
+    func afterSteps(_ completedSteps: Int, from previousSteps: Int,
                     save: (String) throws(CheckpointError) -> Void) throws(TrainingError) {
-        guard completedSteps / interval > previousSteps / interval else { return }
-        do { try save(path) } catch { throw .checkpoint(environmentStep: environmentStep, error) }
+        guard let interval, completedSteps / interval > previousSteps / interval else { return }
+        do { try save(path) } catch { throw .checkpoint(environmentStep: completedSteps, error) }
+    }
+
+    /// At the end of the run (at environment step `completedSteps`): saves through `save`.
+    func atEnd(_ completedSteps: Int, save: (String) throws(CheckpointError) -> Void) throws(TrainingError) {
+        do { try save(path) } catch { throw .checkpoint(environmentStep: completedSteps, error) }
     }
 }
 
@@ -27,11 +33,14 @@ public enum TrainingError: Error, CustomStringConvertible {
     case nonFinite(environmentStep: Int, NonFiniteError)
     /// A scheduled checkpoint could not be written; training stops rather than run on unsaved.
     case checkpoint(environmentStep: Int, CheckpointError)
+    /// The run to resume does not fit the environment given (nothing was trained).
+    case resume(String)
 
     public var description: String {
         switch self {
         case .nonFinite(let step, let error): return "training stopped at environment step \(step): \(error)"
         case .checkpoint(let step, let error): return "training stopped at environment step \(step): the checkpoint failed: \(error)"
+        case .resume(let reason): return "cannot resume the saved run: \(reason)"
         }
     }
 }

@@ -64,4 +64,14 @@ public final class VectorEnvironment {
             target.copy(from: row)
         }
     }
+
+    /// Sets the copies' current observations and running episode returns, after their
+    /// environments' own states were restored (resuming a saved run).
+    func restore(observations rows: [[Float]], episodeReturns returns: [Float]) {
+        precondition(rows.count == count && returns.count == count, "VectorEnvironment.restore: \(rows.count) observations and \(returns.count) returns for \(count) copies")
+        for (i, values) in rows.enumerated() {
+            for (j, value) in values.enumerated() { observations[i, j] = value }
+        }
+        episodeReturns = returns
+    }
 }

@@ -19,7 +19,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")).")
     var agent: AgentName = .dqn
 
-    @Option(help: "Environment steps.")
+    @Option(help: "Environment steps of the run in total; a run restored with --load trains on until its agent has taken this many.")
     var steps: Int = 50_000
 
     @Option(help: "Random seed (the run is reproducible for a seed).")
@@ -31,11 +31,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Episodes per evaluation.")
     var evaluationEpisodes: Int = 10
 
-    @Option(help: ArgumentHelp("Restore the agent from this checkpoint before training; its step counters carry on.",
+    @Option(help: ArgumentHelp("Resume the run saved in this checkpoint: the agent, and, when a training run wrote it, the environment and the episode statistics, so that it continues exactly as if it had not stopped.",
                                valueName: "path"))
     var load: String?
 
-    @Option(help: ArgumentHelp("Write the trained agent to this checkpoint (safetensors, written atomically).",
+    @Option(help: ArgumentHelp("Write the agent and the run's state to this checkpoint (safetensors, replaced atomically) when training ends.",
                                valueName: "path"))
     var save: String?
 
@@ -78,10 +78,12 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let start = Sampler.now()
-        var metricsText = ""
+        var startStep = 0  // a restored agent's step count: the rate counts this run's steps only
+        // A resumed run appends to the metrics its earlier part wrote.
+        var metricsText = load != nil ? metrics.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "" : ""
         var metricsError: Error?
         let report = { (record: EvaluationRecord) in
-            let rate = Double(record.step) / (Sampler.now() - start)
+            let rate = Double(record.step - startStep) / (Sampler.now() - start)
             let fields = JSONLine([
                 ("env", .string(env.rawValue)), ("agent", .string(agent.rawValue)), ("seed", .int(Int(seed))),
                 ("step", .int(record.step)), ("evaluation_return", .float(record.meanReturn)),
@@ -110,45 +112,54 @@ struct TrainCommand: ParsableCommand {
                       + "  recent training return \(recent) (\(record.trainingEpisodes) episodes)  loss \(loss)  \(Int(rate)) steps/s")
             }
         }
-        let schedule = checkpointInterval.map { CheckpointSchedule(every: $0, to: save!) }
+        let schedule = save.map { CheckpointSchedule(every: checkpointInterval, to: $0) }
+        /// Steps left to reach --steps for an agent that has taken `done` (a restored one).
+        func remaining(after done: Int) throws -> Int {
+            startStep = done
+            guard done < steps else {
+                throw ValidationError("--load \(load ?? ""): the checkpoint has \(done) environment steps already; --steps (\(steps)) is the run's total, so raise it to train on")
+            }
+            return steps - done
+        }
         do {
             let records: [EvaluationRecord]
             switch agent {
             case .dqn, .sacDiscrete:
                 let learner: DiscreteControlAgent
+                var resuming: TrainingLoopState?
                 if agent == .dqn {
                     var configuration = DQNConfiguration()
                     configuration.totalSteps = steps
                     let dqn = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
-                    if let load { try dqn.load(from: load) }
+                    if let load { resuming = try dqn.load(from: load) }
                     learner = dqn
                 } else {
                     let sac = DiscreteSACAgent(observationDimension: 4, actions: 2, seed: seed)
-                    if let load { try sac.load(from: load) }
+                    if let load { resuming = try sac.load(from: load) }
                     learner = sac
                 }
-                records = try learner.train(on: CartPole(seed: seed), steps: steps, seed: seed, evaluationEnvironment: CartPole(),
-                                            evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
-                                            checkpoints: schedule, progress: report)
-                if let save { try learner.save(to: save) }
+                records = try learner.train(on: CartPole(seed: seed), steps: remaining(after: learner.environmentSteps), seed: seed,
+                                            evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
+                                            evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
+                                            progress: report)
             case .a2c:
                 let copies = 8
                 let a2c = A2CAgent(observationDimension: 4, choices: [2], environments: copies, seed: seed)
-                if let load { try a2c.load(from: load) }
+                let resuming = try load.flatMap { path throws(CheckpointError) in try a2c.load(from: path) }
                 let vector = VectorEnvironment((0..<copies).map { _ in CartPole() })
-                records = try a2c.train(on: vector, steps: steps, seed: seed, evaluationEnvironment: CartPole(),
-                                        evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
-                                        checkpoints: schedule, progress: report)
-                if let save { try a2c.save(to: save) }
+                records = try a2c.train(on: vector, steps: remaining(after: a2c.environmentSteps), seed: seed,
+                                        evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
+                                        evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
+                                        progress: report)
             case .sac, .td3:
                 let learner: ContinuousControlAgent = agent == .sac
                     ? SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
                     : TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
-                if let load { try learner.load(from: load) }
-                records = try learner.train(on: Pendulum(seed: seed), steps: steps, seed: seed, evaluationEnvironment: Pendulum(),
-                                            evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
-                                            checkpoints: schedule, progress: report)
-                if let save { try learner.save(to: save) }
+                let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
+                records = try learner.train(on: Pendulum(seed: seed), steps: remaining(after: learner.environmentSteps), seed: seed,
+                                            evaluationEnvironment: Pendulum(), evaluationInterval: evaluationInterval,
+                                            evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
+                                            progress: report)
             }
             if let metricsError, let metrics { throw ValidationError("--metrics \(metrics): writing failed: \(metricsError)") }
             if !json || quiet, let last = records.last { print("final evaluation return: \(last.meanReturn)") }

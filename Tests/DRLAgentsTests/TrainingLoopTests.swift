@@ -57,16 +57,23 @@ final class PoisonedCartPole: Environment {
         return DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: 0)
     }
 
-    /// A scheduled checkpoint holds the agent as it was at the last multiple of the interval.
-    @Test func scheduledCheckpointsAreWrittenEveryInterval() throws {
+    /// A scheduled checkpoint holds the agent as it was at the last multiple of the interval, and
+    /// the run's end writes it once more.
+    @Test func scheduledCheckpointsAreWrittenEveryIntervalAndAtTheEnd() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-schedule-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let agent = Self.smallDQN()
-        try agent.train(on: CartPole(seed: 0), steps: 600, seed: 0, evaluationEnvironment: CartPole(), evaluationInterval: 1_000,
-                        checkpoints: CheckpointSchedule(every: 250, to: path))
+        var savedAtEvaluations: [Int] = []
+        try agent.train(on: CartPole(seed: 0), steps: 600, seed: 0, evaluationEnvironment: CartPole(), evaluationInterval: 300,
+                        evaluationEpisodes: 1, checkpoints: CheckpointSchedule(every: 250, to: path)) { _ in
+            let restored = Self.smallDQN()
+            _ = try? restored.load(from: path)
+            savedAtEvaluations.append(restored.environmentSteps)
+        }
+        #expect(savedAtEvaluations == [250, 500])
         let restored = Self.smallDQN()
         try restored.load(from: path)
-        #expect(restored.environmentSteps == 500 && agent.environmentSteps == 600)
+        #expect(restored.environmentSteps == 600 && agent.environmentSteps == 600)
     }
 
     @Test func anUnwritableCheckpointStopsTrainingWithTheStep() throws {
