@@ -7,9 +7,12 @@
   sac_pendulum: SAC on Pendulum-v1, net_arch [256, 256], batch 256, train_freq 1, gradient_steps 1,
                 learning_starts 1000; gradient updates per second over --sac-steps timed steps
                 after 1000 warm-up steps.
+  a2c_cartpole: A2C on 8 CartPole-v1 copies (make_vec_env), default MlpPolicy (64-64 tanh), n_steps 5;
+                environment steps per second (including learning) over --a2c-steps timed steps after
+                4000 warm-up steps.
 
   pip install stable-baselines3 gymnasium torch     # (CPU torch: see Benchmarks/peers/README.md)
-  python3 Benchmarks/peers/sb3_agents.py [--threads 1] [--steps 20000] [--warmup 2000] [--sac-steps 5000] [--json]
+  python3 Benchmarks/peers/sb3_agents.py [--threads 1] [--steps 20000] [--warmup 2000] [--sac-steps 5000] [--a2c-steps 100000] [--json]
 
 Without stable-baselines3 it prints why on stderr and, with --json, a line
 {"name": "peer", "skipped": true, "reason": ...}, then exits 0.
@@ -26,12 +29,14 @@ def main():
     parser.add_argument("--steps", type=int, default=20_000, help="timed environment steps")
     parser.add_argument("--warmup", type=int, default=2_000, help="untimed environment steps first (≥ learning_starts)")
     parser.add_argument("--sac-steps", type=int, default=5_000, help="timed SAC steps (one update each)")
-    parser.add_argument("--only", default="dqn_cartpole,sac_pendulum", help="comma-separated workloads")
+    parser.add_argument("--a2c-steps", type=int, default=100_000, help="timed A2C environment steps (summed over 8 copies)")
+    parser.add_argument("--only", default="dqn_cartpole,sac_pendulum,a2c_cartpole", help="comma-separated workloads")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     try:
         import torch
-        from stable_baselines3 import DQN, SAC
+        from stable_baselines3 import A2C, DQN, SAC
+        from stable_baselines3.common.env_util import make_vec_env
     except ImportError as error:
         reason = f"stable-baselines3 not importable ({error}); pip install stable-baselines3 gymnasium torch"
         print(reason, file=sys.stderr)
@@ -66,6 +71,12 @@ def main():
             start = time.perf_counter()
             model.learn(total_timesteps=args.sac_steps, reset_num_timesteps=False)
             report("sac_pendulum", threads, args.sac_steps / (time.perf_counter() - start), "updates/s")
+        if "a2c_cartpole" in only:
+            model = A2C("MlpPolicy", make_vec_env("CartPole-v1", n_envs=8, seed=0), n_steps=5, seed=0, verbose=0, device="cpu")
+            model.learn(total_timesteps=4000)
+            start = time.perf_counter()
+            model.learn(total_timesteps=args.a2c_steps, reset_num_timesteps=False)
+            report("a2c_cartpole", threads, args.a2c_steps / (time.perf_counter() - start), "env_steps/s")
     return 0
 
 

@@ -159,8 +159,11 @@ public final class A2CAgent {
         valueGradient.copy(from: valueLoss.gradient.reshaped(Shape(rows, 1)))
         valueGradient *= configuration.valueCoefficient
         valueNetwork.backwardParametersOnly(valueGradient)
-        for (name, value) in [("policy loss", policyLoss), ("value loss", valueError), ("entropy", entropy)] where !value.isFinite {
-            throw NonFiniteError(quantity: "loss", parameter: "A2C \(name)", element: updates, value: value)
+        // Named only on failure: building the list every step would allocate.
+        if !(policyLoss.isFinite && valueError.isFinite && entropy.isFinite) {
+            for (name, value) in [("policy loss", policyLoss), ("value loss", valueError), ("entropy", entropy)] where !value.isFinite {
+                throw NonFiniteError(quantity: "loss", parameter: "A2C \(name)", element: updates, value: value)
+            }
         }
         store.clipGradientNorm(configuration.maxGradientNorm)
         try optimizer.update()

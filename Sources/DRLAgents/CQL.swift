@@ -92,8 +92,11 @@ public final class CQLAgent {
         let temporalDifference = tdLoss(predicted, targets)
         let alpha = configuration.conservativeWeight
         let conservative = alpha > 0 ? conservativeLoss(q, targets: loggedActions) : 0
-        for (name, value) in [("temporal-difference loss", temporalDifference), ("conservative loss", conservative)] where !value.isFinite {
-            throw NonFiniteError(quantity: "loss", parameter: "CQL \(name)", element: gradientSteps, value: value)
+        // Named only on failure: building the list every step would allocate.
+        if !(temporalDifference.isFinite && conservative.isFinite) {
+            for (name, value) in [("temporal-difference loss", temporalDifference), ("conservative loss", conservative)] where !value.isFinite {
+                throw NonFiniteError(quantity: "loss", parameter: "CQL \(name)", element: gradientSteps, value: value)
+            }
         }
         if alpha > 0 {
             dq.copy(from: conservativeLoss.gradient)

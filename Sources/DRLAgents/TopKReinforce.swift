@@ -104,8 +104,11 @@ public final class TopKReinforceAgent {
         // are constants of the gradient (no derivative through π/β or λ_K).
         let policyValue = policyLoss(policy.logits[0], targets: actions, weights: weights)
         let behaviorValue = behaviorLoss(behaviorLogits, targets: actions)
-        for (name, value) in [("policy loss", policyValue), ("behaviour loss", behaviorValue)] where !value.isFinite {
-            throw NonFiniteError(quantity: "loss", parameter: "top-K REINFORCE \(name)", element: updates, value: value)
+        // Named only on failure: building the list every step would allocate.
+        if !(policyValue.isFinite && behaviorValue.isFinite) {
+            for (name, value) in [("policy loss", policyValue), ("behaviour loss", behaviorValue)] where !value.isFinite {
+                throw NonFiniteError(quantity: "loss", parameter: "top-K REINFORCE \(name)", element: updates, value: value)
+            }
         }
         behaviorHead.backwardParametersOnly(behaviorLoss.gradient)
         policy.backward([policyLoss.gradient])

@@ -49,4 +49,23 @@ enum AgentBenchmarks {
         return BenchResult(name: "sac_pendulum", value: Double(updates) / seconds, unit: "updates/s",
                            allocationsPerStep: allocationsBefore == UInt.max ? nil : Double(allocations) / Double(max(updates, 1)))
     }
+
+    /// A2C on 8 CartPole copies, 64-64 tanh networks, rollouts of 5 steps (one update per 40
+    /// environment steps): environment steps per second including learning over `steps` steps
+    /// after a 4,000-step warm-up; and heap allocations per environment step.
+    static func a2cCartPole(steps: Int) throws -> BenchResult {
+        let copies = 8
+        let agent = A2CAgent(observationDimension: 4, choices: [2], environments: copies, seed: 0)
+        let vector = VectorEnvironment((0..<copies).map { _ in CartPole() })
+        let never = Int.max
+        try agent.train(on: vector, steps: 4_000, seed: 0, evaluationEnvironment: CartPole(), evaluationInterval: never)
+        let stepsBefore = agent.environmentSteps, allocationsBefore = drl_allocation_count()
+        let start = Sampler.now()
+        try agent.train(on: vector, steps: steps, seed: 1, evaluationEnvironment: CartPole(), evaluationInterval: never)
+        let seconds = Sampler.now() - start
+        let taken = agent.environmentSteps - stepsBefore
+        let allocations = drl_allocation_count() - allocationsBefore
+        return BenchResult(name: "a2c_cartpole", value: Double(taken) / seconds, unit: "env_steps/s",
+                           allocationsPerStep: allocationsBefore == UInt.max ? nil : Double(allocations) / Double(taken))
+    }
 }

@@ -110,7 +110,7 @@ struct NNBenchCommand: ParsableCommand {
 struct AgentBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
-        abstract: "Agent throughput: DQN on CartPole (environment steps/s) and SAC on Pendulum (updates/s), learning included.",
+        abstract: "Agent throughput, learning included: DQN and A2C on CartPole (environment steps/s), SAC on Pendulum (updates/s).",
         discussion: """
         With --compare-peers, runs the same configuration in Stable-Baselines3 \
         (Benchmarks/peers/sb3_agents.py) and prints DRLRec's speed-up. Needs python3 with \
@@ -130,6 +130,9 @@ struct AgentBenchCommand: ParsableCommand {
     @Option(help: "Timed SAC environment steps, one update each.")
     var sacSteps: Int = 5_000
 
+    @Option(help: "Timed A2C environment steps (over 8 copies, one update per 40 steps).")
+    var a2cSteps: Int = 100_000
+
     @Flag(help: "Also run the Stable-Baselines3 peer and print speed-ups.")
     var comparePeers = false
 
@@ -137,7 +140,7 @@ struct AgentBenchCommand: ParsableCommand {
     var peerScript: String = "Benchmarks/peers/sb3_agents.py"
 
     func validate() throws {
-        guard steps > 0, sacSteps > 0 else { throw ValidationError("--steps and --sac-steps must be positive") }
+        guard steps > 0, sacSteps > 0, a2cSteps > 0 else { throw ValidationError("--steps, --sac-steps and --a2c-steps must be positive") }
         guard parseThreadCounts(threads) != nil else {
             throw ValidationError("--threads must be positive integers separated by commas, got '\(threads)'")
         }
@@ -148,14 +151,16 @@ struct AgentBenchCommand: ParsableCommand {
         var ours: [(threads: Int, result: BenchResult)] = []
         for t in counts {
             Engine.setThreadCount(t)
-            for result in [try AgentBenchmarks.dqnCartPole(steps: steps), try AgentBenchmarks.sacPendulum(steps: sacSteps)] {
+            for result in [try AgentBenchmarks.dqnCartPole(steps: steps), try AgentBenchmarks.sacPendulum(steps: sacSteps),
+                           try AgentBenchmarks.a2cCartPole(steps: a2cSteps)] {
                 ours.append((t, result))
                 print(json ? result.jsonLine(threads: t) : result.tableLine(threads: t))
             }
         }
         if comparePeers {
             try PeerComparison(script: peerScript,
-                               arguments: ["--threads", threads, "--steps", String(steps), "--sac-steps", String(sacSteps)],
+                               arguments: ["--threads", threads, "--steps", String(steps), "--sac-steps", String(sacSteps),
+                                           "--a2c-steps", String(a2cSteps)],
                                json: json, higherIsBetter: true).run(against: ours)
         }
     }
