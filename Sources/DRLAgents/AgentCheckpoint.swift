@@ -2,13 +2,11 @@ import DRLNN
 import DRLTensor
 
 /// An agent's complete training state in one safetensors file, written atomically: networks,
-/// target networks, optimizer moments, step counters, the agent's random generator, its uniform
-/// replay buffer (contents and ring position) and, when a training loop wrote it, the loop's state
+/// target networks, optimizer moments, step counters, the agent's random generator, its replay
+/// buffer (contents, ring position and, for a prioritized one, the priorities), transitions pending
+/// in n-step accumulators and, when a training loop wrote it, the loop's state
 /// (`TrainingLoopState`). An agent restored from it, in this process or another, continues with the
-/// same numbers as the one that saved it. Two things are not
-/// saved: a prioritized replay buffer and transitions still pending in an n-step accumulator;
-/// such an agent restores its networks and counters and refills its replay (`learningStarts`
-/// transitions) before it learns again. The file names the agent kind; restoring it into another
+/// same numbers as the one that saved it. The file names the agent kind; restoring it into another
 /// kind, or into networks or buffers of other sizes, is refused before anything changes.
 enum AgentCheckpoint {
     static let kindKey = "drlrec.agent"
@@ -24,8 +22,10 @@ enum AgentCheckpoint {
         var loop: TrainingLoopState? = nil
     }
 
-    static func save(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, counters: Counters,
-                     to path: String) throws(CheckpointError) {
+    /// `extra` tensors and `extraMetadata` are agent-specific state (a prioritized replay's
+    /// priorities, pending n-step transitions).
+    static func save(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, extra: [(name: String, tensor: Tensor)] = [],
+                     extraMetadata: [String: String] = [:], counters: Counters, to path: String) throws(CheckpointError) {
         var metadata = [
             kindKey: kind,
             environmentStepsKey: String(counters.environmentSteps),
@@ -37,15 +37,19 @@ enum AgentCheckpoint {
             metadata[replayPositionKey] = String(replay.ringState.position)
         }
         if let loop = counters.loop { metadata.merge(loop.metadata) { _, new in new } }
-        try ModelCheckpoint.save(parts, extra: replayTensors(replay), metadata: metadata, to: path)
+        metadata.merge(extraMetadata) { _, new in new }
+        try ModelCheckpoint.save(parts, extra: replayTensors(replay) + extra, metadata: metadata, to: path)
     }
 
-    /// Loads the parts and the replay in place and returns the saved counters and generator.
-    static func load(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, from path: String)
+    /// Loads the parts, the replay and the `extra` tensors in place and returns the saved counters
+    /// and generator. `validate` checks the agent-specific metadata before anything changes.
+    static func load(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, extra: [(name: String, tensor: Tensor)] = [],
+                     from path: String,
+                     validate: ([String: String]) throws(CheckpointError) -> Void = { _ throws(CheckpointError) in })
         throws(CheckpointError) -> Counters {
         var counters = Counters(environmentSteps: 0, gradientSteps: 0, generator: RandomGenerator(seed: 0))
         var ring = (count: 0, position: 0)
-        try ModelCheckpoint.load(from: path, into: parts, extra: replayTensors(replay)) { metadata throws(CheckpointError) in
+        try ModelCheckpoint.load(from: path, into: parts, extra: replayTensors(replay) + extra) { metadata throws(CheckpointError) in
             func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
             guard let found = metadata[kindKey] else {
                 throw refuse("metadata '\(kindKey)' is missing: the file is not a DRLRec agent checkpoint")
@@ -68,6 +72,7 @@ enum AgentCheckpoint {
             } catch {
                 throw refuse("training-loop metadata: \(error.detail)")
             }
+            try validate(metadata)
             if let replay {
                 ring.count = try integer(replayCountKey, in: 0...replay.capacity)
                 ring.position = try integer(replayPositionKey, in: 0...(replay.capacity - 1))

@@ -198,20 +198,55 @@ public final class DQNAgent {
 }
 
 extension DQNAgent {
-    /// Saves the online and target networks, Adam's state, the counters, the generator and a uniform
-    /// replay buffer (see `AgentCheckpoint`).
+    static let nStepKey = "drlrec.dqn.nstep"
+    static let maxPriorityBaseKey = "drlrec.dqn.max_priority_base"
+
+    /// Saves the online and target networks, Adam's state, the counters, the generator, the replay
+    /// buffer (with its priorities when prioritized) and transitions pending in the n-step
+    /// accumulators (see `AgentCheckpoint`).
     public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
-        try AgentCheckpoint.save(kind: "dqn", parts: checkpointParts, replay: replay, counters: .init(
+        var metadata = [Self.nStepKey: accumulators.map(\.stateDescription).joined(separator: ";")]
+        if let prioritizedReplay { metadata[Self.maxPriorityBaseKey] = FloatText.encode([prioritizedReplay.checkpointMaxBase]) }
+        try AgentCheckpoint.save(kind: "dqn", parts: checkpointParts, replay: replay ?? prioritizedReplay!.buffer,
+                                 extra: priorityTensors, extraMetadata: metadata, counters: .init(
             environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng, loop: loop), to: path)
     }
 
-    /// Restores a checkpoint written by `save` from an agent with the same network sizes.
-    /// Returns the training loop's state when a loop wrote the checkpoint (pass it to `train(…, resuming:)`).
+    /// Restores a checkpoint written by `save` from an agent with the same sizes and replay kind.
+    /// Returns the training loop's state when a loop wrote it (pass it to `train(…, resuming:)`).
     @discardableResult
     public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
-        let counters = try AgentCheckpoint.load(kind: "dqn", parts: checkpointParts, replay: replay, from: path)
+        var pending: [String] = [], maxBase: Float = 1
+        let observationDimension = observationDimension, configuration = configuration, prioritized = prioritizedReplay != nil
+        let counters = try AgentCheckpoint.load(kind: "dqn", parts: checkpointParts, replay: replay ?? prioritizedReplay!.buffer,
+                                                extra: priorityTensors, from: path) { metadata throws(CheckpointError) in
+            func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
+            let text = metadata[Self.nStepKey] ?? ""
+            pending = text.isEmpty ? [] : text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+            let probe = NStepAccumulator(steps: configuration.nSteps, gamma: configuration.gamma, observationDimension: observationDimension)
+            for (i, state) in pending.enumerated() where !probe.restore(stateDescription: state) {
+                throw refuse("metadata '\(Self.nStepKey)': accumulator \(i) does not fit \(configuration.nSteps)-step returns of \(observationDimension)-dimensional observations")
+            }
+            if prioritized {
+                guard let values = metadata[Self.maxPriorityBaseKey].flatMap(FloatText.decode), values.count == 1,
+                      values[0].isFinite, values[0] > 0 else {
+                    throw refuse("metadata '\(Self.maxPriorityBaseKey)' is missing or not a positive number: the file is not from a prioritized-replay agent")
+                }
+                maxBase = values[0]
+            }
+        }
+        accumulators = pending.map { state in
+            let accumulator = NStepAccumulator(steps: configuration.nSteps, gamma: configuration.gamma, observationDimension: observationDimension)
+            _ = accumulator.restore(stateDescription: state)
+            return accumulator
+        }
+        prioritizedReplay?.restorePriorities(maxBase: maxBase)
         (environmentSteps, gradientSteps, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
         return counters.loop
+    }
+
+    private var priorityTensors: [(name: String, tensor: Tensor)] {
+        prioritizedReplay?.checkpointTensors.map { (name: "replay." + $0.name, tensor: $0.tensor) } ?? []
     }
 
     private var checkpointParts: [CheckpointPart] {

@@ -45,4 +45,26 @@ public final class NStepAccumulator {
         start = (start + 1) % steps
         pending -= 1
     }
+
+    /// The pending transitions as exact text for a checkpoint: start and count, then the
+    /// observations, actions and rewards (Floats as bit patterns).
+    var stateDescription: String {
+        "\(start)|\(pending)|" + FloatText.encode(observations.scalars) + "|" + FloatText.encode(actions.scalars) + "|"
+            + FloatText.encode(rewards)
+    }
+
+    /// Restores a state written by `stateDescription` into an accumulator of the same sizes;
+    /// false (nothing changed) when the text does not fit.
+    func restore(stateDescription text: String) -> Bool {
+        let parts = text.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 5, let start = Int(parts[0]), let pending = Int(parts[1]),
+              (0..<steps).contains(start), (0...steps).contains(pending),
+              let o = FloatText.decode(String(parts[2])), o.count == observations.count,
+              let a = FloatText.decode(String(parts[3])), a.count == actions.count,
+              let r = FloatText.decode(String(parts[4])), r.count == steps else { return false }
+        (self.start, self.pending, rewards) = (start, pending, r)
+        for (i, value) in o.enumerated() { observations[flat: i] = value }
+        for (i, value) in a.enumerated() { actions[flat: i] = value }
+        return true
+    }
 }

@@ -63,11 +63,16 @@ public final class PrioritizedReplayBuffer {
     public let alpha: Float, epsilon: Float
     private var tree: SumTree
     private var maxPriority: Double = 1
+    /// Each slot's priority is (|δ| + ε)^α computed from the Float |δ| + ε kept here (1 for the
+    /// initial maximum), so a checkpoint that saves these bases rebuilds the tree exactly.
+    private var bases: Tensor
+    private var maxBase: Float = 1
 
     public init(capacity: Int, observationDimension: Int, actionDimension: Int = 1, alpha: Float = 0.6, epsilon: Float = 1e-6) {
         precondition(alpha >= 0 && epsilon > 0, "PrioritizedReplayBuffer: alpha \(alpha) must be ≥ 0 and epsilon \(epsilon) > 0")
         buffer = ReplayBuffer(capacity: capacity, observationDimension: observationDimension, actionDimension: actionDimension)
         tree = SumTree(capacity: capacity)
+        bases = Tensor(workspace: Shape(capacity))
         self.alpha = alpha
         self.epsilon = epsilon
     }
@@ -78,6 +83,7 @@ public final class PrioritizedReplayBuffer {
         let slot = buffer.add(observation: observation, action: action, reward: reward, nextObservation: nextObservation,
                               done: done, discount: discount)
         tree.update(slot, priority: maxPriority)
+        bases[flat: slot] = maxBase
     }
 
     /// Draws `batch.size` transitions in proportion to priority, with importance weights for `beta`.
@@ -104,9 +110,25 @@ public final class PrioritizedReplayBuffer {
         for (j, i) in indices.enumerated() {
             let error = tdErrors[flat: j]
             precondition(error.isFinite, "updatePriorities: TD error \(error) for slot \(i) is not finite")
-            let priority = pow(Double(abs(error) + epsilon), Double(alpha))
+            let base = abs(error) + epsilon
+            let priority = pow(Double(base), Double(alpha))
             tree.update(Int(i), priority: priority)
-            maxPriority = max(maxPriority, priority)
+            bases[flat: Int(i)] = base
+            if priority > maxPriority { (maxPriority, maxBase) = (priority, base) }
         }
+    }
+
+    /// The priority bases, for a checkpoint (the transitions are `buffer`'s).
+    var checkpointTensors: [(name: String, tensor: Tensor)] { [("priority_bases", bases)] }
+
+    /// The base of the largest priority so far, for a checkpoint.
+    var checkpointMaxBase: Float { maxBase }
+
+    /// Rebuilds the sum tree from the loaded bases of the stored slots, after `buffer` was restored.
+    func restorePriorities(maxBase: Float) {
+        tree = SumTree(capacity: buffer.capacity)
+        for slot in 0..<buffer.count { tree.update(slot, priority: pow(Double(bases[flat: slot]), Double(alpha))) }
+        self.maxBase = maxBase
+        maxPriority = pow(Double(maxBase), Double(alpha))
     }
 }

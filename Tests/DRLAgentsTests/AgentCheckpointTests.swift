@@ -61,9 +61,11 @@ import Testing
         #expect(restored.targetStore.values == trained.targetStore.values)
     }
 
-    /// Prioritized replay is not saved: the restored agent refills `learningStarts` transitions
-    /// before it learns again, instead of sampling an empty buffer.
-    @Test func restoredAgentWithUnsavedReplayRefillsBeforeLearning() throws {
+    /// A prioritized replay with 3-step returns saves its transitions, its priorities and the
+    /// transitions pending in the n-step accumulators: a restored agent (feeding from the middle of
+    /// an episode) keeps exactly the numbers of the one that saved it. A uniform-replay agent
+    /// refuses the file.
+    @Test func prioritizedNStepAgentRoundTripsExactly() throws {
         var configuration = DQNConfiguration()
         configuration.hiddenSizes = [16]
         configuration.batchSize = 8
@@ -71,18 +73,20 @@ import Testing
         configuration.trainFrequency = 4
         configuration.gradientSteps = 2
         configuration.prioritized = true
+        configuration.nSteps = 3
         let trained = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: 1)
-        try Self.feedRandomTransitions(200, into: trained, seed: 2)
+        try Self.feedRandomTransitions(201, into: trained, seed: 2)  // no episode ends: transitions stay pending
         let path = Self.temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
         try trained.save(to: path)
         let restored = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: 3)
         try restored.load(from: path)
+        for agent in [trained, restored] { try Self.feedRandomTransitions(60, into: agent, seed: 4) }
         #expect(restored.onlineStore.values == trained.onlineStore.values)
-        try Self.feedRandomTransitions(31, into: restored, seed: 3)
-        #expect(restored.gradientSteps == trained.gradientSteps)
-        try Self.feedRandomTransitions(8, into: restored, seed: 4)
-        #expect(restored.gradientSteps > trained.gradientSteps)
+        #expect(restored.gradientSteps == trained.gradientSteps && restored.gradientSteps > 0)
+        var uniform = configuration
+        uniform.prioritized = false
+        #expect(throws: CheckpointError.self) { try DQNAgent(observationDimension: 4, actions: 2, configuration: uniform, seed: 1).load(from: path) }
     }
 
     @Test func networksOfAnotherSizeAreRefusedUnchanged() throws {
