@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "DRLTensor", targets: ["DRLTensor"]),
         .library(name: "DRLNN", targets: ["DRLNN"]),
         .library(name: "DRLAgents", targets: ["DRLAgents"]),
+        .library(name: "DRLRecommend", targets: ["DRLRecommend"]),
         .executable(name: "drlrec", targets: ["drlrec"]),
     ],
     dependencies: [
@@ -27,6 +28,8 @@ let package = Package(
         .target(name: "DRLTensor", dependencies: ["CBLASShim", "CDRLKernels"]),
         .target(name: "DRLNN", dependencies: ["DRLTensor"]),
         .target(name: "DRLAgents", dependencies: ["DRLNN", "DRLTensor"]),
+        // Recommendation as an MDP: reward design, simulators, state encoding, baselines.
+        .target(name: "DRLRecommend", dependencies: ["DRLAgents", "DRLNN", "DRLTensor"]),
         // Process-wide allocation counting for `drlrec bench nn` (linked into the tool only).
         .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .executableTarget(
@@ -38,5 +41,6 @@ let package = Package(
         // Fixtures: safetensors files written by Python's reference implementation (scripts/safetensors_interop.py).
         .testTarget(name: "DRLNNTests", dependencies: ["DRLNN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents"]),
+        .testTarget(name: "DRLRecommendTests", dependencies: ["DRLRecommend"]),
     ]
 )

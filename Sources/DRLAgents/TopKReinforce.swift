@@ -151,13 +151,3 @@ public final class TopKReinforceAgent {
 
     private var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
 }
-
-/// Discounted returns G_t = Σₖ γᵏ·r_{t+k} of one session's rewards, into `returns` (same count).
-public func discountedReturns(_ rewards: [Float], gamma: Float, into returns: inout [Float]) {
-    precondition(returns.count == rewards.count, "discountedReturns: \(returns.count) outputs for \(rewards.count) rewards")
-    var running: Float = 0
-    for t in stride(from: rewards.count - 1, through: 0, by: -1) {
-        running = rewards[t] + gamma * running
-        returns[t] = running
-    }
-}
