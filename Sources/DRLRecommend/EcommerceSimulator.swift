@@ -1,0 +1,382 @@
+import DRLAgents
+import DRLTensor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Settings of `EcommerceSimulator`; every number of the user model is here.
+public struct EcommerceConfiguration: Sendable {
+    public var items = 10_000, categories = 50, dimension = 16
+    /// Items per recommended slate.
+    public var slateSize = 10
+    /// Days an episode may last; a user comes back each day with the return probability.
+    public var days = 7
+    /// Share of users who visit rarely (short sessions, low return probability).
+    public var lowFrequencyShare: Float = 0.6
+    /// Share of users who arrive with no history.
+    public var coldStartShare: Float = 0.2
+    /// Slates a frequent user browses per session at most; a low-frequency user's budget.
+    public var sessionSteps = 12, lowFrequencySessionSteps = 4
+    /// Consecutive ignored slates after which the user leaves the session.
+    public var patience = 3
+    /// Multinomial-logit choice over the slate and a no-click option: P(i) ∝ exp(τ·uᵢ),
+    /// P(none) ∝ exp(τ·u₀).
+    public var choiceTemperature: Float = 6
+    public var noClickUtility: Float = 1
+    /// Utility uᵢ = fit + popularityBias·headness − fatigueWeight·fatigue[category] −
+    /// repeatPenalty·[shown before] − positionBias·position, with fit the cosine of the user's
+    /// interest and the item, and headness 1 for the most popular item falling to 0 in the tail.
+    public var popularityBias: Float = 0.35
+    public var fatigueWeight: Float = 0.6
+    public var repeatPenalty: Float = 0.3
+    public var positionBias: Float = 0.02
+    /// Fatigue of a category rises by this per slate item of the category and decays by the factor each step.
+    public var fatigueIncrement: Float = 0.03, fatigueDecay: Float = 0.8
+    /// Interest moves this fraction towards a clicked item.
+    public var driftRate: Float = 0.05
+    /// After a click: add to cart with probability σ(cartBase + cartFit·fit − cartPrice·log(price/30)),
+    /// otherwise wishlist with `wishlistProbability`; a cart becomes a purchase with
+    /// `purchaseProbability`, 1...`maxPurchaseDelay` steps later.
+    public var cartBase: Float = -1, cartFit: Float = 2.5, cartPrice: Float = 0.5
+    public var wishlistProbability: Float = 0.2
+    public var purchaseProbability: Float = 0.6
+    public var maxPurchaseDelay = 3
+    /// Satisfaction s ∈ [0, 1] (the long-term state): a click adds satisfactionFit·fit −
+    /// satisfactionGeneric·headness (generic best-sellers please now but build little), an
+    /// ignored slate subtracts satisfactionIgnored, and each step subtracts satisfactionFatigue·
+    /// (mean fatigue of the slate's categories).
+    public var satisfactionFit: Float = 0.12, satisfactionGeneric: Float = 0.08
+    public var satisfactionIgnored: Float = 0.03, satisfactionFatigue: Float = 0.04
+    public var initialSatisfaction: Float = 0.5
+    /// Probability of coming back the next day: returnBase + returnSlope·s (frequent users) and
+    /// lowFrequencyReturnBase + returnSlope·s (low-frequency users).
+    public var returnBase: Float = 0.45, lowFrequencyReturnBase: Float = 0.15, returnSlope: Float = 0.5
+    /// Interactions a warm user arrives with.
+    public var warmHistory = 8
+    /// Items outside this top share of popularity are the long tail.
+    public var headFraction: Float = 0.2
+    public var reward = RewardDesign.ecommerce
+
+    public init() {}
+}
+
+/// How the simulator's feedback becomes the agent's reward: the feedback mapping (user objective),
+/// revenue (platform objective, price/100 per purchase), sponsored clicks (advertiser objective:
+/// items whose index is a multiple of `sponsoredEvery`), their weights and the diversity penalty
+/// applied to each slate item against the recently shown ones.
+public struct RewardDesign: Sendable {
+    public var mapping: RewardMapping
+    public var objectives: ObjectiveWeights
+    public var diversity: DiversityPenalty
+    public var sponsoredEvery: Int
+
+    public init(mapping: RewardMapping, objectives: ObjectiveWeights = ObjectiveWeights(), diversity: DiversityPenalty = DiversityPenalty(weight: 0),
+                sponsoredEvery: Int = 50) {
+        self.mapping = mapping
+        self.objectives = objectives
+        self.diversity = diversity
+        self.sponsoredEvery = sponsoredEvery
+    }
+
+    public static var ecommerce: RewardDesign {
+        RewardDesign(mapping: .ecommerce, objectives: ObjectiveWeights(user: 1, platform: 0, advertiser: 0),
+                     diversity: DiversityPenalty(weight: 0.1, window: 10))
+    }
+}
+
+/// What one simulated user did over an episode, and what was shown to them.
+public struct EcommerceEpisodeStatistics: Sendable, Equatable {
+    public var lowFrequency = false, coldStart = false
+    public var sessions = 0, sessionsWithPurchase = 0
+    public var steps = 0, clicks = 0, carts = 0, purchases = 0
+    public var revenue: Float = 0
+    /// Slate items shown; those shown to this user before in the episode; and those whose
+    /// category was already in the previous slate (the repetition that builds fatigue).
+    public var shown = 0, repeated = 0, categoryRepeats = 0
+    /// Slate items from the long tail.
+    public var tailShown = 0
+    /// The user's satisfaction when the episode ended.
+    public var finalSatisfaction: Float = 0
+    /// Slates of the first day (a cold-start user's early interactions) and the purchases that
+    /// followed the first day's clicks.
+    public var firstDaySteps = 0, firstDayPurchases = 0
+}
+
+/// An e-commerce platform in the spirit of RecSim's interest-evolution and long-term-satisfaction
+/// environments. A catalogue of 10,000 items in 50 categories with Zipf popularity; users with
+/// latent interests (a few categories each), many of them low-frequency and some arriving cold.
+/// Each step shows a slate; the user clicks one item or none by a multinomial logit whose utility
+/// rewards fit and popularity and punishes category fatigue and repeats. A click may go to the
+/// cart or the wishlist; a cart becomes a purchase a few steps later. Clicks pull the interest
+/// towards the item. Satisfaction is the long-term state: well-fitting items raise it, generic
+/// best-sellers much less, ignored and fatiguing slates lower it, and it sets the probability that
+/// the user comes back the next day. An episode is one user over up to `days` days.
+///
+/// Observation (dimension 10 + 2·dimension): device (3, one-hot), time of day (sin, cos),
+/// low-frequency and cold-start flags, the mean embedding of the last 5 clicked items, the mean
+/// embedding of the last two slates, the session's progress, the day's progress and the click
+/// rate of the last 5 slates.
+public final class EcommerceSimulator: RecommendationEnvironment {
+    public let configuration: EcommerceConfiguration
+    public let catalogue: Catalogue
+    public let observationSpace: Space
+    public let actionSpace: Space
+    public let constraints: PlatformConstraints
+    /// The statistics of the current episode (complete once it has ended).
+    public private(set) var statistics = EcommerceEpisodeStatistics()
+    /// Every item shown to each user so far in the episode is remembered for repeat detection.
+    private var shownBefore: Set<Int32> = []
+    private var rng = RandomGenerator(seed: 0)
+    private var interest: [Float]
+    private var fatigue: [Float]
+    private var satisfaction: Float = 0
+    private var lowFrequency = false, coldStart = false
+    private var device = 0, hour: Float = 0
+    private var day = 0, sessionStep = 0, ignoredStreak = 0
+    private var recentClicks: [Int32] = [], recentShown: [Int32] = [], recentClickFlags: [Bool] = []
+    /// Purchases waiting to arrive: arrival step, item, and the day of the click that caused it.
+    private var pendingPurchases: [(arrival: Int, item: Int, day: Int)] = []
+    private var utilities: [Float], weights: [Float]
+    private let headness: [Float]
+
+    public init(configuration: EcommerceConfiguration = EcommerceConfiguration(), catalogueSeed: UInt64 = 7,
+                blockedCategories: Set<Int32> = []) {
+        let c = configuration
+        precondition(c.slateSize >= 1 && c.slateSize <= c.items && c.days >= 1 && c.sessionSteps >= 1 && c.lowFrequencySessionSteps >= 1,
+                     "EcommerceConfiguration: slate \(c.slateSize), days \(c.days) and session budgets must be positive, with the slate within \(c.items) items")
+        self.configuration = configuration
+        catalogue = Catalogue(items: c.items, categories: c.categories, dimension: c.dimension, seed: catalogueSeed)
+        constraints = PlatformConstraints(blocking: blockedCategories, in: catalogue)
+        let dimension = 10 + 2 * c.dimension
+        observationSpace = .box(low: Array(repeating: -1, count: dimension), high: Array(repeating: 1, count: dimension))
+        actionSpace = .slate(candidates: c.items, k: c.slateSize)
+        interest = Array(repeating: 0, count: c.dimension)
+        fatigue = Array(repeating: 0, count: c.categories)
+        utilities = Array(repeating: 0, count: c.slateSize + 1)
+        weights = utilities
+        headness = catalogue.popularityRank.map { 1 - Float($0) / Float(c.items - 1) }
+    }
+
+    public var observationDimension: Int { observationSpace.dimension }
+
+    /// A new user: with a seed, the user (and the whole episode) is fixed by it, so that two
+    /// policies can be compared on the same population with paired seeds.
+    public func reset(seed: UInt64?, observation: inout Tensor) {
+        if let seed { rng = RandomGenerator(seed: seed, stream: 0xEC0) }
+        let c = configuration
+        lowFrequency = rng.uniform() < c.lowFrequencyShare
+        coldStart = rng.uniform() < c.coldStartShare
+        // Interest: a mix of one to three category centres, normalised.
+        for j in 0..<c.dimension { interest[j] = 0 }
+        for _ in 0..<(1 + rng.nextIndex(below: 3)) {
+            let category = rng.nextIndex(below: c.categories)
+            let weight = 0.5 + rng.uniform()
+            for j in 0..<c.dimension { interest[j] += weight * catalogue.categoryCentres[category, j] }
+        }
+        for j in 0..<c.dimension { interest[j] += 0.3 * rng.normal() / Float(c.dimension).squareRoot() }
+        normalize(&interest)
+        for k in fatigue.indices { fatigue[k] = 0 }
+        satisfaction = c.initialSatisfaction
+        (day, sessionStep, ignoredStreak) = (0, 0, 0)
+        recentClicks.removeAll(keepingCapacity: true)
+        recentShown.removeAll(keepingCapacity: true)
+        recentClickFlags.removeAll(keepingCapacity: true)
+        pendingPurchases.removeAll(keepingCapacity: true)
+        shownBefore.removeAll(keepingCapacity: true)
+        statistics = EcommerceEpisodeStatistics()
+        statistics.lowFrequency = lowFrequency
+        statistics.coldStart = coldStart
+        statistics.sessions = 1
+        if !coldStart {
+            // A warm user's past clicks: items drawn by popularity among those that fit.
+            while recentClicks.count < c.warmHistory {
+                let item = sampleByPopularity()
+                if fit(item) > 0.3 { recentClicks.append(Int32(item)) }
+            }
+        }
+        startSession()
+        writeObservation(&observation)
+    }
+
+    /// Shows `action` (a `.slate` of distinct item indices) and returns the reward of the
+    /// feedback that arrived at this step (the click and cart now, purchases when they arrive).
+    public func step(_ action: Action, observation: inout Tensor) -> StepResult {
+        guard case .slate(let slate) = action else { preconditionFailure("EcommerceSimulator takes a .slate action, got \(action)") }
+        let c = configuration
+        precondition(slate.count == c.slateSize, "EcommerceSimulator: the slate has \(slate.count) items; the simulator shows \(c.slateSize)")
+        for (position, item) in slate.enumerated() {
+            precondition(item >= 0 && Int(item) < c.items, "EcommerceSimulator: slate position \(position) holds item \(item), outside 0..<\(c.items)")
+            precondition(!slate[..<position].contains(item), "EcommerceSimulator: item \(item) appears twice in the slate")
+            precondition(constraints.allows(Int(item), in: catalogue), "EcommerceSimulator: item \(item) of slate position \(position) is in a blocked category")
+        }
+        var rewards = ObjectiveRewards()
+        var diversityCost: Float = 0
+        // Choice among the slate and no click.
+        for (position, item) in slate.enumerated() {
+            let i = Int(item)
+            let repeatCost = shownBefore.contains(item) ? c.repeatPenalty : 0
+            utilities[position] = fit(i) + c.popularityBias * headness[i] - c.fatigueWeight * fatigue[Int(catalogue.categories[i])]
+                - repeatCost - c.positionBias * Float(position)
+            diversityCost += c.reward.diversity.penalty(of: i, after: recentShown[...], in: catalogue)
+        }
+        utilities[c.slateSize] = c.noClickUtility
+        let largest = utilities.max()!
+        for k in 0...c.slateSize { weights[k] = expf(c.choiceTemperature * (utilities[k] - largest)) }
+        let choice = weights.withUnsafeBufferPointer { rng.categorical($0) }
+        // Exposure: statistics, fatigue and the recent-slate memory.
+        var slateFatigue: Float = 0
+        let previousSlate = recentShown.suffix(c.slateSize)
+        for item in slate {
+            statistics.shown += 1
+            if shownBefore.contains(item) { statistics.repeated += 1 }
+            let category = catalogue.categories[Int(item)]
+            if previousSlate.contains(where: { catalogue.categories[Int($0)] == category }) { statistics.categoryRepeats += 1 }
+            if catalogue.isLongTail(Int(item), headFraction: c.headFraction) { statistics.tailShown += 1 }
+            shownBefore.insert(item)
+            slateFatigue += fatigue[Int(catalogue.categories[Int(item)])] / Float(c.slateSize)
+        }
+        for k in fatigue.indices { fatigue[k] *= c.fatigueDecay }
+        for item in slate { fatigue[Int(catalogue.categories[Int(item)])] += c.fatigueIncrement }
+        recentShown.append(contentsOf: slate)
+        if recentShown.count > 2 * c.slateSize { recentShown.removeFirst(recentShown.count - 2 * c.slateSize) }
+        statistics.steps += 1
+        if day == 0 { statistics.firstDaySteps += 1 }
+        satisfaction -= c.satisfactionFatigue * slateFatigue
+        if choice < c.slateSize {
+            let item = Int(slate[choice])
+            let itemFit = fit(item)
+            statistics.clicks += 1
+            ignoredStreak = 0
+            rewards.user += c.reward.mapping.reward(for: Feedback(.click))
+            if item % c.reward.sponsoredEvery == 0 { rewards.advertiser += 1 }
+            satisfaction += c.satisfactionFit * itemFit - c.satisfactionGeneric * headness[item]
+            // Interest drifts towards what was consumed.
+            for j in 0..<c.dimension { interest[j] += c.driftRate * (catalogue.embeddings[item, j] - interest[j]) }
+            normalize(&interest)
+            let logit = c.cartBase + c.cartFit * itemFit - c.cartPrice * logf(catalogue.prices[item] / 30)
+            if rng.uniform() < 1 / (1 + expf(-logit)) {
+                statistics.carts += 1
+                rewards.user += c.reward.mapping.reward(for: Feedback(.addToCart))
+                if rng.uniform() < c.purchaseProbability {
+                    pendingPurchases.append((statistics.steps + 1 + rng.nextIndex(below: c.maxPurchaseDelay), item, day))
+                }
+            } else if rng.uniform() < c.wishlistProbability {
+                rewards.user += c.reward.mapping.reward(for: Feedback(.wishlist))
+            }
+            recentClicks.append(Int32(item))
+            if recentClicks.count > 5 { recentClicks.removeFirst() }
+            recentClickFlags.append(true)
+        } else {
+            ignoredStreak += 1
+            satisfaction -= c.satisfactionIgnored
+            recentClickFlags.append(false)
+        }
+        if recentClickFlags.count > 5 { recentClickFlags.removeFirst() }
+        satisfaction = min(max(satisfaction, 0), 1)
+        sessionStep += 1
+        // Session end, then the next day's return or the end of the episode.
+        var terminated = false, truncated = false
+        let budget = lowFrequency ? c.lowFrequencySessionSteps : c.sessionSteps
+        if sessionStep >= budget || ignoredStreak >= c.patience {
+            day += 1
+            let returnProbability = (lowFrequency ? c.lowFrequencyReturnBase : c.returnBase) + c.returnSlope * satisfaction
+            if day >= c.days {
+                truncated = true
+            } else if rng.uniform() < returnProbability {
+                statistics.sessions += 1
+                startSession()
+            } else {
+                terminated = true
+            }
+        }
+        // Purchases arriving now, or, when the episode ends, all that are still on their way.
+        let ended = terminated || truncated
+        var boughtThisSession = false
+        pendingPurchases.removeAll { purchase in
+            guard ended || purchase.arrival <= statistics.steps else { return false }
+            statistics.purchases += 1
+            statistics.revenue += catalogue.prices[purchase.item]
+            if purchase.day == 0 { statistics.firstDayPurchases += 1 }
+            rewards.user += c.reward.mapping.reward(for: Feedback(.purchase))
+            rewards.platform += catalogue.prices[purchase.item] / 100
+            boughtThisSession = true
+            return true
+        }
+        if boughtThisSession { markSessionPurchase() }
+        if ended { statistics.finalSatisfaction = satisfaction }
+        writeObservation(&observation)
+        let reward = c.reward.objectives.combine(rewards) - c.reward.diversity.weight * diversityCost / Float(c.slateSize)
+        return StepResult(reward: reward, terminated: terminated, truncated: truncated)
+    }
+
+    /// Sessions with at least one purchase are counted once each.
+    private var sessionPurchaseMarked = -1
+    private func markSessionPurchase() {
+        guard sessionPurchaseMarked != statistics.sessions else { return }
+        sessionPurchaseMarked = statistics.sessions
+        statistics.sessionsWithPurchase += 1
+    }
+
+    private func startSession() {
+        sessionStep = 0
+        ignoredStreak = 0
+        device = rng.nextIndex(below: 3)
+        hour = rng.uniform(0, 24)
+        sessionPurchaseMarked = -1
+    }
+
+    /// The user's fit with an item: the cosine of interest and embedding.
+    public func fit(_ item: Int) -> Float {
+        var sum: Float = 0
+        for j in 0..<configuration.dimension { sum += interest[j] * catalogue.embeddings[item, j] }
+        return sum
+    }
+
+    /// The user's current satisfaction (hidden from the agent; for tests and analysis).
+    public var currentSatisfaction: Float { satisfaction }
+
+    /// The user's interest vector (hidden from the agent; for tests and analysis).
+    public var currentInterest: [Float] { interest }
+
+    /// What the platform knows of the current user: every item shown so far this episode, and the
+    /// last (up to 5) clicked items, oldest first (warm users start with their past clicks).
+    public var shownItems: Set<Int32> { shownBefore }
+    public var recentClickedItems: [Int32] { recentClicks }
+
+    /// Slates left in the current session (the user's browsing budget).
+    public var remainingSessionSteps: Int {
+        (lowFrequency ? configuration.lowFrequencySessionSteps : configuration.sessionSteps) - sessionStep
+    }
+
+    private func sampleByPopularity() -> Int {
+        catalogue.popularity.withUnsafeBufferPointer { rng.categorical($0) }
+    }
+
+    private func normalize(_ v: inout [Float]) {
+        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        for j in v.indices { v[j] /= max(norm, 1e-12) }
+    }
+
+    private func writeObservation(_ observation: inout Tensor) {
+        let c = configuration, d = c.dimension
+        precondition(observation.count == observationDimension,
+                     "EcommerceSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
+        observation.withUnsafeMutableBufferPointer { o in
+            for k in 0..<o.count { o[k] = 0 }
+            o[device] = 1
+            o[3] = sinf(2 * .pi * hour / 24)
+            o[4] = cosf(2 * .pi * hour / 24)
+            o[5] = lowFrequency ? 1 : 0
+            o[6] = coldStart ? 1 : 0
+            for item in recentClicks { for j in 0..<d { o[7 + j] += catalogue.embeddings[Int(item), j] / Float(recentClicks.count) } }
+            for item in recentShown { for j in 0..<d { o[7 + d + j] += catalogue.embeddings[Int(item), j] / Float(recentShown.count) } }
+            let budget = lowFrequency ? c.lowFrequencySessionSteps : c.sessionSteps
+            o[7 + 2 * d] = Float(sessionStep) / Float(budget)
+            o[8 + 2 * d] = Float(day) / Float(c.days)
+            o[9 + 2 * d] = recentClickFlags.isEmpty ? 0 : Float(recentClickFlags.filter { $0 }.count) / Float(recentClickFlags.count)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import DRLAgents
+import DRLTensor
+
+/// A simulated platform as a recommender sees it: the catalogue, the platform's rules, and what
+/// it knows of the current user.
+public protocol RecommendationEnvironment: Environment {
+    var catalogue: Catalogue { get }
+    var constraints: PlatformConstraints { get }
+    /// Every item shown to the current user so far in the episode.
+    var shownItems: Set<Int32> { get }
+    /// The user's last clicked items, oldest first.
+    var recentClickedItems: [Int32] { get }
+}
+
+/// A recommender that fills a slate for an environment's current user.
+public protocol SlatePolicy: AnyObject {
+    var name: String { get }
+    /// Writes `slate.count` distinct allowed items, best first.
+    func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32])
+}
+
+/// Distinct allowed items drawn uniformly.
+public final class RandomPolicy: SlatePolicy {
+    public let name = "random"
+    private var rng: RandomGenerator
+
+    public init(seed: UInt64) { rng = RandomGenerator(seed: seed, stream: 0x7A4D) }
+
+    public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {
+        let catalogue = environment.catalogue
+        var filled = 0
+        while filled < slate.count {
+            let item = Int32(rng.nextIndex(below: catalogue.count))
+            guard environment.constraints.allows(Int(item), in: catalogue), !slate[..<filled].contains(item) else { continue }
+            slate[filled] = item
+            filled += 1
+        }
+    }
+}
+
+/// The most popular allowed items the user has not been shown yet (the best-seller list a
+/// platform falls back on).
+public final class PopularityPolicy: SlatePolicy {
+    public let name = "popularity"
+    private let order: [Int32]
+
+    public init(catalogue: Catalogue) {
+        order = catalogue.popularityRank.indices.sorted { catalogue.popularityRank[$0] < catalogue.popularityRank[$1] }.map { Int32($0) }
+    }
+
+    public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {
+        let shown = environment.shownItems
+        var filled = 0
+        for item in order where filled < slate.count {
+            guard environment.constraints.allows(Int(item), in: environment.catalogue), !shown.contains(item) else { continue }
+            slate[filled] = item
+            filled += 1
+        }
+        precondition(filled == slate.count, "PopularityPolicy: fewer than \(slate.count) unseen allowed items remain")
+    }
+}
+
+/// A greedy myopic recommender: it maximises the immediate chance of a click as a content-based
+/// model estimates it, the similarity of each item to the user's recent clicks plus a popularity
+/// prior, and shows the best unseen items. It has no notion of what the slate does to the user's
+/// future visits.
+public final class MyopicGreedyPolicy: SlatePolicy {
+    public let name = "myopic-greedy"
+    public let popularityWeight: Float
+    private var profile: Tensor, scores: Tensor
+    private let headness: [Float]
+
+    public init(catalogue: Catalogue, popularityWeight: Float = 0.35) {
+        self.popularityWeight = popularityWeight
+        profile = Tensor(zeros: Shape(catalogue.dimension))
+        scores = Tensor(zeros: Shape(catalogue.count))
+        headness = catalogue.popularityRank.map { 1 - Float($0) / Float(max(catalogue.count - 1, 1)) }
+    }
+
+    public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {
+        score(environment)
+        var values = Tensor(zeros: Shape(1, slate.count))
+        topK(scores.reshaped(Shape(1, environment.catalogue.count)), k: slate.count, values: &values, indices: &slate)
+    }
+
+    /// Scores every item for the current user (−∞ for blocked and already shown items) into `scores`.
+    func score(_ environment: RecommendationEnvironment) {
+        let catalogue = environment.catalogue, clicks = environment.recentClickedItems
+        profile.fill(with: 0)
+        for item in clicks { for j in 0..<catalogue.dimension { profile[flat: j] += catalogue.embeddings[Int(item), j] } }
+        if clicks.isEmpty {
+            scores.fill(with: 0)
+        } else {
+            gemv(catalogue.embeddings, profile, into: &scores, alpha: 1 / Float(clicks.count))
+        }
+        let shown = environment.shownItems
+        for item in 0..<catalogue.count {
+            let blocked = !environment.constraints.allows(item, in: catalogue) || shown.contains(Int32(item))
+            scores[flat: item] = blocked ? -.infinity : scores[flat: item] + popularityWeight * headness[item]
+        }
+    }
+
+    /// The scores of the last `score` call.
+    var lastScores: Tensor { scores }
+}
+
+/// Maximal marginal relevance (Carbonell and Goldstein, 1998) over the myopic recommender's
+/// relevance: from its `candidates` best items, each slate position takes the item maximising
+/// (1 − diversity)·relevance − diversity·(largest similarity to the items already in the slate).
+/// The diversified ranker a platform uses against filter bubbles, still without a model of the
+/// user's future.
+public final class DiversifiedGreedyPolicy: SlatePolicy {
+    public let name = "mmr-greedy"
+    public let diversity: Float
+    public let candidates: Int
+    private let relevance: MyopicGreedyPolicy
+    private var pool: [Int32]
+
+    public init(catalogue: Catalogue, diversity: Float = 0.3, candidates: Int = 200) {
+        precondition((0...1).contains(diversity) && candidates > 0, "DiversifiedGreedyPolicy: diversity \(diversity) in [0, 1], candidates \(candidates) > 0")
+        self.diversity = diversity
+        self.candidates = min(candidates, catalogue.count)
+        relevance = MyopicGreedyPolicy(catalogue: catalogue, popularityWeight: 0)
+        pool = Array(repeating: 0, count: self.candidates)
+    }
+
+    public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {
+        precondition(slate.count <= candidates, "DiversifiedGreedyPolicy: a slate of \(slate.count) from \(candidates) candidates")
+        relevance.recommend(environment, observation: observation, into: &pool)
+        let scores = relevance.lastScores, catalogue = environment.catalogue
+        var taken = [Bool](repeating: false, count: candidates)
+        for position in 0..<slate.count {
+            var best = -1, bestValue = -Float.infinity
+            for (index, item) in pool.enumerated() where !taken[index] {
+                var redundancy: Float = 0
+                for chosen in slate[..<position] { redundancy = max(redundancy, catalogue.similarity(Int(item), Int(chosen))) }
+                let value = (1 - diversity) * scores[flat: Int(item)] - diversity * redundancy
+                if value > bestValue { (best, bestValue) = (index, value) }
+            }
+            taken[best] = true
+            slate[position] = pool[best]
+        }
+    }
+}
