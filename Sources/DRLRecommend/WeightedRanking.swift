@@ -1,0 +1,119 @@
+import DRLAgents
+import DRLTensor
+
+/// Builds a slate from four ranking weights, the continuous action of a list-wise actor: every
+/// unseen allowed item gets relevance·fit + popularity·headness − novelty·(similarity to the
+/// previous slate), where fit is the cosine to the user's recent clicks; then, among the best
+/// `candidates`, positions are filled by maximal marginal relevance with the action's diversity
+/// weight. Actions lie in [−1, 1]⁴ and map to relevance ∈ [0, 2], popularity ∈ [−1, 1],
+/// diversity ∈ [0, 1] and novelty ∈ [0, 1]. The actor thus chooses, state by state, how far to
+/// trade relevance for the long tail and for variety.
+public final class WeightedSlateBuilder {
+    public static let actionDimension = 4
+    public let candidates: Int
+    private let relevance: MyopicGreedyPolicy
+    private var pool: [Int32]
+    private var taken: [Bool]
+    private var scores: Tensor
+    private let headness: [Float]
+
+    public init(catalogue: Catalogue, candidates: Int = 200) {
+        self.candidates = min(candidates, catalogue.count)
+        relevance = MyopicGreedyPolicy(catalogue: catalogue, popularityWeight: 0)
+        pool = Array(repeating: 0, count: self.candidates)
+        taken = Array(repeating: false, count: self.candidates)
+        scores = Tensor(zeros: Shape(catalogue.count))
+        headness = catalogue.popularityRank.map { 1 - Float($0) / Float(max(catalogue.count - 1, 1)) }
+    }
+
+    /// The weights an action [−1, 1]⁴ stands for.
+    public static func weights(_ action: Tensor) -> (relevance: Float, popularity: Float, diversity: Float, novelty: Float) {
+        precondition(action.count == actionDimension, "WeightedSlateBuilder: an action has \(actionDimension) elements, got \(action.shape)")
+        func clamp(_ x: Float) -> Float { min(max(x, -1), 1) }
+        return (1 + clamp(action[flat: 0]), clamp(action[flat: 1]), (1 + clamp(action[flat: 2])) / 2, (1 + clamp(action[flat: 3])) / 2)
+    }
+
+    /// Fills `slate` for the environment's current user with the weights of `action`;
+    /// `previousSlate` is the slate shown last (empty at the start of an episode).
+    public func build(_ environment: RecommendationEnvironment, action: Tensor, previousSlate: ArraySlice<Int32>, into slate: inout [Int32]) {
+        precondition(slate.count <= candidates, "WeightedSlateBuilder: a slate of \(slate.count) from \(candidates) candidates")
+        let w = Self.weights(action)
+        let catalogue = environment.catalogue
+        relevance.score(environment)
+        let fit = relevance.lastScores
+        for item in 0..<catalogue.count {
+            let base = fit[flat: item]
+            guard base > -.infinity else { scores[flat: item] = -.infinity; continue }
+            var previous: Float = 0
+            if w.novelty > 0 { for shown in previousSlate { previous = max(previous, catalogue.similarity(item, Int(shown))) } }
+            scores[flat: item] = w.relevance * base + w.popularity * headness[item] - w.novelty * previous
+        }
+        var values = Tensor(zeros: Shape(1, candidates))
+        topK(scores.reshaped(Shape(1, catalogue.count)), k: candidates, values: &values, indices: &pool)
+        for i in taken.indices { taken[i] = false }
+        for position in 0..<slate.count {
+            var best = -1, bestValue = -Float.infinity
+            for (index, item) in pool.enumerated() where !taken[index] {
+                var redundancy: Float = 0
+                if w.diversity > 0 { for chosen in slate[..<position] { redundancy = max(redundancy, catalogue.similarity(Int(item), Int(chosen))) } }
+                let value = (1 - w.diversity) * scores[flat: Int(item)] - w.diversity * redundancy
+                if value > bestValue || best < 0 { (best, bestValue) = (index, value) }
+            }
+            taken[best] = true
+            slate[position] = pool[best]
+        }
+    }
+}
+
+/// A recommendation environment seen through `WeightedSlateBuilder`: a box action of four ranking
+/// weights instead of a slate, so that any continuous-control agent (SAC, TD3) learns to rank.
+public final class WeightedRankingEnvironment: Environment {
+    public let simulator: EcommerceSimulator
+    public let builder: WeightedSlateBuilder
+    public var observationSpace: Space { simulator.observationSpace }
+    public let actionSpace: Space = .box(low: [-1, -1, -1, -1], high: [1, 1, 1, 1])
+    private var slate: [Int32]
+    private var previous: [Int32] = []
+
+    public init(_ simulator: EcommerceSimulator) {
+        self.simulator = simulator
+        builder = WeightedSlateBuilder(catalogue: simulator.catalogue)
+        slate = Array(repeating: 0, count: simulator.configuration.slateSize)
+    }
+
+    public func reset(seed: UInt64?, observation: inout Tensor) {
+        previous.removeAll(keepingCapacity: true)
+        simulator.reset(seed: seed, observation: &observation)
+    }
+
+    public func step(_ action: Action, observation: inout Tensor) -> StepResult {
+        guard case .continuous(let weights) = action else { preconditionFailure("WeightedRankingEnvironment takes .continuous ranking weights, got \(action)") }
+        builder.build(simulator, action: weights, previousSlate: previous[...], into: &slate)
+        previous = slate
+        return simulator.step(.slate(slate), observation: &observation)
+    }
+}
+
+/// A trained continuous-control agent as a `SlatePolicy`: its deterministic action, turned into a
+/// slate by a `WeightedSlateBuilder`.
+public final class WeightedRankingPolicy: SlatePolicy {
+    public let name: String
+    public let agent: ContinuousControlAgent
+    private let builder: WeightedSlateBuilder
+    private var previous: [Int32] = []
+    private var lastShownCount = 0
+
+    public init(name: String, agent: ContinuousControlAgent, catalogue: Catalogue) {
+        self.name = name
+        self.agent = agent
+        builder = WeightedSlateBuilder(catalogue: catalogue)
+    }
+
+    public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {
+        // A new episode shows nothing yet: forget the last user's slate.
+        if environment.shownItems.count < lastShownCount || environment.shownItems.isEmpty { previous.removeAll() }
+        builder.build(environment, action: agent.act(observation, deterministic: true), previousSlate: previous[...], into: &slate)
+        previous = slate
+        lastShownCount = environment.shownItems.count
+    }
+}
