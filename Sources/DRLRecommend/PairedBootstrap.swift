@@ -1,0 +1,55 @@
+import DRLTensor
+
+/// One metric of an A/B comparison: both arms' values, their difference (treatment − control),
+/// the relative change, and a bootstrap confidence interval of the difference.
+public struct MetricComparison: Sendable, Equatable {
+    public let metric: String
+    public let control: Float, treatment: Float
+    public let difference: Float
+    /// difference / control (nil when the control's value is 0).
+    public let relativeChange: Float?
+    public let ciLow: Float, ciHigh: Float
+    public let confidence: Float
+
+    /// The interval excludes zero.
+    public var isSignificant: Bool { ciLow > 0 || ciHigh < 0 }
+}
+
+/// Paired bootstrap over users: both arms ran on the same users (user u with the same seed), so
+/// each replicate draws `users` user indices with replacement once and computes the metric of both
+/// arms on that draw; the percentile interval of the replicates' differences is the confidence
+/// interval. Pairing removes the between-user variance that the two arms share.
+public func pairedBootstrap(users: Int, metrics: [String], resamples: Int = 1_000, confidence: Float = 0.95, seed: UInt64,
+                            value: (_ metric: Int, _ arm: Int, _ subset: [Int]) -> Float) -> [MetricComparison] {
+    precondition(users > 1 && resamples >= 100 && confidence > 0 && confidence < 1,
+                 "pairedBootstrap needs at least 2 users, 100 resamples and a confidence in (0, 1); got \(users), \(resamples), \(confidence)")
+    var rng = RandomGenerator(seed: seed, stream: 0xB007)
+    let everyone = Array(0..<users)
+    var differences = [[Float]](repeating: [], count: metrics.count)
+    var subset = [Int](repeating: 0, count: users)
+    for _ in 0..<resamples {
+        for i in 0..<users { subset[i] = rng.nextIndex(below: users) }
+        for m in metrics.indices { differences[m].append(value(m, 1, subset) - value(m, 0, subset)) }
+    }
+    return metrics.indices.map { m in
+        let control = value(m, 0, everyone), treatment = value(m, 1, everyone)
+        let sorted = differences[m].sorted()
+        let tail = (1 - confidence) / 2
+        let low = sorted[Int((tail * Float(resamples - 1)).rounded())]
+        let high = sorted[Int(((1 - tail) * Float(resamples - 1)).rounded())]
+        return MetricComparison(metric: metrics[m], control: control, treatment: treatment, difference: treatment - control,
+                                relativeChange: control == 0 ? nil : (treatment - control) / abs(control),
+                                ciLow: low, ciHigh: high, confidence: confidence)
+    }
+}
+
+/// Compares two e-commerce reports from the same population, metric by metric.
+public func compare(control: EcommerceReport, treatment: EcommerceReport, metrics: [EcommerceMetric] = EcommerceMetric.allCases,
+                    resamples: Int = 1_000, seed: UInt64 = 0) -> [MetricComparison] {
+    precondition(control.users.count == treatment.users.count,
+                 "compare: the arms ran \(control.users.count) and \(treatment.users.count) users; a paired comparison needs the same users")
+    let arms = [control, treatment]
+    return pairedBootstrap(users: control.users.count, metrics: metrics.map(\.rawValue), resamples: resamples, seed: seed) { m, arm, subset in
+        arms[arm].metric(metrics[m], over: subset)
+    }
+}
