@@ -1,5 +1,6 @@
-# DRLRec: `make run` builds the CLI and runs the default job (engine report, then DQN trained on
-# CartPole with periodic greedy evaluation); `make test` runs the tests.
+# DRLRec: `make run` builds the CLI and runs the default job: the engine report, then the
+# list-wise SAC agent trained on the e-commerce simulator and its A/B table against the strongest
+# baseline (MMR) on 2,000 paired simulated users; `make test` runs the tests.
 # Both install the system libraries first when they are missing (scripts/install-deps.sh).
 
 SWIFT ?= swift
@@ -9,7 +10,8 @@ DRLREC := .build/release/drlrec
 
 run: build
 	$(DRLREC) info
-	$(DRLREC) train --env cartpole --agent dqn --steps 50000 --seed 0
+	$(DRLREC) train --env ecommerce --seed 0
+	$(DRLREC) abtest --env ecommerce --users 2000 --seed 0
 
 test: deps
 	$(SWIFT) test

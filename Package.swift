@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .executableTarget(
             name: "drlrec",
-            dependencies: ["DRLTensor", "DRLNN", "DRLAgents", "CBLASShim", "CAllocationCounter",
+            dependencies: ["DRLTensor", "DRLNN", "DRLAgents", "DRLRecommend", "CBLASShim", "CAllocationCounter",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CDRLKernels"]),

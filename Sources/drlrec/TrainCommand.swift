@@ -1,26 +1,27 @@
 import ArgumentParser
 import DRLAgents
 import DRLNN
+import DRLRecommend
 import DRLTensor
 import Foundation
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train an agent on a validation environment and print its greedy evaluation returns."
+        abstract: "Train an agent on a validation environment or a recommendation simulator and print its evaluation returns."
     )
 
-    enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum }
+    enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum, ecommerce }
     enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, a2c, sac, sacDiscrete = "sac-discrete", td3 }
 
     @Option(help: "Environment: \(EnvironmentName.allCases.map(\.rawValue).joined(separator: ", ")).")
     var env: EnvironmentName = .cartpole
 
-    @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var agent: AgentName = .dqn
+    @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")) (default: dqn on cartpole, sac on pendulum and ecommerce).")
+    var agent: AgentName?
 
-    @Option(help: "Environment steps of the run in total; a run restored with --load trains on until its agent has taken this many.")
-    var steps: Int = 50_000
+    @Option(help: "Environment steps of the run in total (default: 50,000; 20,000 on ecommerce); a run restored with --load trains on until its agent has taken this many.")
+    var steps: Int?
 
     @Option(help: "Random seed (the run is reproducible for a seed).")
     var seed: UInt64 = 0
@@ -28,16 +29,21 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Evaluate the greedy policy every this many environment steps.")
     var evaluationInterval: Int = 5_000
 
-    @Option(help: "Episodes per evaluation.")
-    var evaluationEpisodes: Int = 10
+    @Option(help: "Episodes per evaluation (users on ecommerce; default 10, 50 on ecommerce).")
+    var evaluationEpisodes: Int?
 
     @Option(help: ArgumentHelp("Resume the run saved in this checkpoint: the agent, and, when a training run wrote it, the environment and the episode statistics, so that it continues exactly as if it had not stopped.",
                                valueName: "path"))
     var load: String?
 
-    @Option(help: ArgumentHelp("Write the agent and the run's state to this checkpoint (safetensors, replaced atomically) when training ends.",
+    @Option(help: ArgumentHelp("Write the agent and the run's state to this checkpoint (safetensors, replaced atomically) when training ends (default on ecommerce: \(EcommerceSetup.defaultCheckpoint), where abtest looks).",
                                valueName: "path"))
     var save: String?
+
+    var chosenAgent: AgentName { agent ?? (env == .cartpole ? .dqn : .sac) }
+    var totalSteps: Int { steps ?? (env == .ecommerce ? EcommerceSetup.defaultSteps : 50_000) }
+    var episodesPerEvaluation: Int { evaluationEpisodes ?? (env == .ecommerce ? 50 : 10) }
+    var savePath: String? { save ?? (env == .ecommerce ? EcommerceSetup.defaultCheckpoint : nil) }
 
     @Option(help: ArgumentHelp("With --save, also write the checkpoint every this many environment steps.",
                                valueName: "steps"))
@@ -54,20 +60,21 @@ struct TrainCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        switch (env, agent) {
-        case (.cartpole, .dqn), (.cartpole, .a2c), (.cartpole, .sacDiscrete), (.pendulum, .sac), (.pendulum, .td3): break
-        default: throw ValidationError("--agent \(agent.rawValue) does not run on --env \(env.rawValue): dqn, a2c and sac-discrete need discrete actions (cartpole), sac and td3 continuous ones (pendulum)")
+        switch (env, chosenAgent) {
+        case (.cartpole, .dqn), (.cartpole, .a2c), (.cartpole, .sacDiscrete), (.pendulum, .sac), (.pendulum, .td3), (.ecommerce, .sac), (.ecommerce, .td3): break
+        default: throw ValidationError("--agent \(chosenAgent.rawValue) does not run on --env \(env.rawValue): dqn, a2c and sac-discrete need discrete actions (cartpole), sac and td3 continuous ones (pendulum, and ecommerce's ranking weights)")
         }
-        guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
-        guard evaluationInterval > 0, evaluationEpisodes > 0 else {
+        guard totalSteps > 0 else { throw ValidationError("--steps must be positive, got \(totalSteps)") }
+        guard evaluationInterval > 0, episodesPerEvaluation > 0 else {
             throw ValidationError("--evaluation-interval and --evaluation-episodes must be positive")
         }
         if let checkpointInterval {
-            guard save != nil else { throw ValidationError("--checkpoint-interval needs --save PATH to write to") }
+            guard savePath != nil else { throw ValidationError("--checkpoint-interval needs --save PATH to write to") }
             guard checkpointInterval > 0 else { throw ValidationError("--checkpoint-interval must be positive, got \(checkpointInterval)") }
         }
         // Refuse an unwritable destination before training rather than after.
-        for (option, path) in [("--save", save), ("--metrics", metrics)] {
+        if env == .ecommerce, save == nil { try EcommerceSetup.ensureDirectory(of: EcommerceSetup.defaultCheckpoint) }
+        for (option, path) in [("--save", savePath), ("--metrics", metrics)] {
             guard let path else { continue }
             let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
             guard access(directory.isEmpty ? "/" : directory, W_OK) == 0 else {
@@ -85,7 +92,7 @@ struct TrainCommand: ParsableCommand {
         let report = { (record: EvaluationRecord) in
             let rate = Double(record.step - startStep) / (Sampler.now() - start)
             let fields = JSONLine([
-                ("env", .string(env.rawValue)), ("agent", .string(agent.rawValue)), ("seed", .int(Int(seed))),
+                ("env", .string(env.rawValue)), ("agent", .string(chosenAgent.rawValue)), ("seed", .int(Int(seed))),
                 ("step", .int(record.step)), ("evaluation_return", .float(record.meanReturn)),
                 ("training_episodes", .int(record.trainingEpisodes)),
                 ("recent_training_return", record.recentTrainingReturn.map { .float($0) } ?? .null),
@@ -112,7 +119,8 @@ struct TrainCommand: ParsableCommand {
                       + "  recent training return \(recent) (\(record.trainingEpisodes) episodes)  loss \(loss)  \(Int(rate)) steps/s")
             }
         }
-        let schedule = save.map { CheckpointSchedule(every: checkpointInterval, to: $0) }
+        let schedule = savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0) }
+        let agent = chosenAgent, steps = totalSteps, evaluationEpisodes = episodesPerEvaluation
         /// Steps left to reach --steps for an agent that has taken `done` (a restored one).
         func remaining(after done: Int) throws -> Int {
             startStep = done
@@ -151,6 +159,16 @@ struct TrainCommand: ParsableCommand {
                                         evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
                                         evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
                                         progress: report)
+            case .sac, .td3 where env == .ecommerce:
+                // The simulator's users are drawn from the seed; evaluation users come from another range.
+                let training = WeightedRankingEnvironment(EcommerceSimulator())
+                let learner = EcommerceSetup.agent(agent.rawValue, observationDimension: training.observationSpace.dimension, seed: seed)
+                let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
+                records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed, randomSteps: 1_000,
+                                            evaluationEnvironment: WeightedRankingEnvironment(EcommerceSimulator()),
+                                            evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
+                                            evaluationSeed: 1 << 40, checkpoints: schedule, resuming: resuming, progress: report)
+                if let savePath { print("saved the trained agent to \(savePath)") }
             case .sac, .td3:
                 let learner: ContinuousControlAgent = agent == .sac
                     ? SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)

