@@ -141,6 +141,8 @@ public final class EcommerceSimulator: RecommendationEnvironment {
     private var pendingPurchases: [(arrival: Int, item: Int, day: Int)] = []
     private var utilities: [Float], weights: [Float]
     private let headness: [Float]
+    /// Running sums of the popularity, for drawing items by popularity in O(log items).
+    private let cumulativePopularity: [Float]
 
     public init(configuration: EcommerceConfiguration = EcommerceConfiguration(), catalogueSeed: UInt64 = 7,
                 blockedCategories: Set<Int32> = []) {
@@ -158,6 +160,8 @@ public final class EcommerceSimulator: RecommendationEnvironment {
         utilities = Array(repeating: 0, count: c.slateSize + 1)
         weights = utilities
         headness = catalogue.popularityRank.map { 1 - Float($0) / Float(c.items - 1) }
+        var running: Float = 0
+        cumulativePopularity = catalogue.popularity.map { running += $0; return running }
     }
 
     public var observationDimension: Int { observationSpace.dimension }
@@ -352,7 +356,13 @@ public final class EcommerceSimulator: RecommendationEnvironment {
     }
 
     private func sampleByPopularity() -> Int {
-        catalogue.popularity.withUnsafeBufferPointer { rng.categorical($0) }
+        let target = rng.uniform() * cumulativePopularity[cumulativePopularity.count - 1]
+        var low = 0, high = cumulativePopularity.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if cumulativePopularity[middle] > target { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 
     private func normalize(_ v: inout [Float]) {

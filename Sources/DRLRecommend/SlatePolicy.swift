@@ -67,23 +67,27 @@ public final class PopularityPolicy: SlatePolicy {
 public final class MyopicGreedyPolicy: SlatePolicy {
     public let name = "myopic-greedy"
     public let popularityWeight: Float
-    private var profile: Tensor, scores: Tensor
-    private let headness: [Float]
+    private var profile: Tensor, scores: Tensor, values: Tensor
+    private let headness: Tensor
 
     public init(catalogue: Catalogue, popularityWeight: Float = 0.35) {
         self.popularityWeight = popularityWeight
         profile = Tensor(zeros: Shape(catalogue.dimension))
         scores = Tensor(zeros: Shape(catalogue.count))
-        headness = catalogue.popularityRank.map { 1 - Float($0) / Float(max(catalogue.count - 1, 1)) }
+        values = Tensor(zeros: Shape(1, 1))
+        headness = Tensor(shape: Shape(catalogue.count),
+                          scalars: catalogue.popularityRank.map { 1 - Float($0) / Float(max(catalogue.count - 1, 1)) })
     }
 
     public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {
         score(environment)
-        var values = Tensor(zeros: Shape(1, slate.count))
+        if values.count != slate.count { values = Tensor(zeros: Shape(1, slate.count)) }
         topK(scores.reshaped(Shape(1, environment.catalogue.count)), k: slate.count, values: &values, indices: &slate)
     }
 
-    /// Scores every item for the current user (−∞ for blocked and already shown items) into `scores`.
+    /// Scores every item for the current user (−∞ for blocked and already shown items) into
+    /// `scores`: one GEMV against the mean of the recent clicks' embeddings, the popularity prior
+    /// as one AXPY, then the exclusions.
     func score(_ environment: RecommendationEnvironment) {
         let catalogue = environment.catalogue, clicks = environment.recentClickedItems
         profile.fill(with: 0)
@@ -93,11 +97,9 @@ public final class MyopicGreedyPolicy: SlatePolicy {
         } else {
             gemv(catalogue.embeddings, profile, into: &scores, alpha: 1 / Float(clicks.count))
         }
-        let shown = environment.shownItems
-        for item in 0..<catalogue.count {
-            let blocked = !environment.constraints.allows(item, in: catalogue) || shown.contains(Int32(item))
-            scores[flat: item] = blocked ? -.infinity : scores[flat: item] + popularityWeight * headness[item]
-        }
+        if popularityWeight != 0 { axpy(popularityWeight, headness, &scores) }
+        environment.constraints.mask(&scores)
+        for item in environment.shownItems { scores[flat: Int(item)] = -.infinity }
     }
 
     /// The scores of the last `score` call.
@@ -115,6 +117,7 @@ public final class DiversifiedGreedyPolicy: SlatePolicy {
     public let candidates: Int
     private let relevance: MyopicGreedyPolicy
     private var pool: [Int32]
+    private var selector: MarginalRelevanceSelector
 
     public init(catalogue: Catalogue, diversity: Float = 0.3, candidates: Int = 200) {
         precondition((0...1).contains(diversity) && candidates > 0, "DiversifiedGreedyPolicy: diversity \(diversity) in [0, 1], candidates \(candidates) > 0")
@@ -122,23 +125,47 @@ public final class DiversifiedGreedyPolicy: SlatePolicy {
         self.candidates = min(candidates, catalogue.count)
         relevance = MyopicGreedyPolicy(catalogue: catalogue, popularityWeight: 0)
         pool = Array(repeating: 0, count: self.candidates)
+        selector = MarginalRelevanceSelector(candidates: self.candidates, dimension: catalogue.dimension)
     }
 
     public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {
         precondition(slate.count <= candidates, "DiversifiedGreedyPolicy: a slate of \(slate.count) from \(candidates) candidates")
         relevance.recommend(environment, observation: observation, into: &pool)
-        let scores = relevance.lastScores, catalogue = environment.catalogue
-        var taken = [Bool](repeating: false, count: candidates)
+        selector.select(from: pool, scores: relevance.lastScores, diversity: diversity, catalogue: environment.catalogue, into: &slate)
+    }
+}
+
+/// Greedy maximal-marginal-relevance selection from a candidate pool: position by position, the
+/// candidate maximising (1 − diversity)·score − diversity·(largest similarity to the items already
+/// chosen). The candidates' pairwise similarities come from one GEMM of their embeddings.
+struct MarginalRelevanceSelector {
+    private var embeddings: Tensor, similarities: Tensor
+    private var redundancy: [Float], taken: [Bool]
+
+    init(candidates: Int, dimension: Int) {
+        embeddings = Tensor(zeros: Shape(candidates, dimension))
+        similarities = Tensor(zeros: Shape(candidates, candidates))
+        redundancy = Array(repeating: 0, count: candidates)
+        taken = Array(repeating: false, count: candidates)
+    }
+
+    mutating func select(from pool: [Int32], scores: Tensor, diversity: Float, catalogue: Catalogue, into slate: inout [Int32]) {
+        let n = pool.count
+        precondition(n == taken.count && slate.count <= n, "MarginalRelevanceSelector: \(n) candidates for a pool of \(taken.count), slate \(slate.count)")
+        if diversity > 0 {
+            gatherRows(catalogue.embeddings, indices: pool, into: &embeddings)
+            gemm(embeddings, embeddings, into: &similarities, transposeB: true)
+        }
+        for i in 0..<n { (redundancy[i], taken[i]) = (0, false) }
         for position in 0..<slate.count {
             var best = -1, bestValue = -Float.infinity
-            for (index, item) in pool.enumerated() where !taken[index] {
-                var redundancy: Float = 0
-                for chosen in slate[..<position] { redundancy = max(redundancy, catalogue.similarity(Int(item), Int(chosen))) }
-                let value = (1 - diversity) * scores[flat: Int(item)] - diversity * redundancy
-                if value > bestValue { (best, bestValue) = (index, value) }
+            for index in 0..<n where !taken[index] {
+                let value = (1 - diversity) * scores[flat: Int(pool[index])] - diversity * redundancy[index]
+                if value > bestValue || best < 0 { (best, bestValue) = (index, value) }
             }
             taken[best] = true
             slate[position] = pool[best]
+            if diversity > 0 { for index in 0..<n { redundancy[index] = max(redundancy[index], similarities[index, best]) } }
         }
     }
 }

@@ -13,16 +13,20 @@ public final class WeightedSlateBuilder {
     public let candidates: Int
     private let relevance: MyopicGreedyPolicy
     private var pool: [Int32]
-    private var taken: [Bool]
-    private var scores: Tensor
+    private var selector: MarginalRelevanceSelector
+    private var scores: Tensor, values: Tensor
+    private var previousEmbeddings: Tensor, previousSimilarities: Tensor
     private let headness: [Float]
 
     public init(catalogue: Catalogue, candidates: Int = 200) {
         self.candidates = min(candidates, catalogue.count)
         relevance = MyopicGreedyPolicy(catalogue: catalogue, popularityWeight: 0)
         pool = Array(repeating: 0, count: self.candidates)
-        taken = Array(repeating: false, count: self.candidates)
+        selector = MarginalRelevanceSelector(candidates: self.candidates, dimension: catalogue.dimension)
         scores = Tensor(zeros: Shape(catalogue.count))
+        values = Tensor(zeros: Shape(1, self.candidates))
+        previousEmbeddings = Tensor(zeros: Shape(0, catalogue.dimension))
+        previousSimilarities = Tensor(zeros: Shape(0, 0))
         headness = catalogue.popularityRank.map { 1 - Float($0) / Float(max(catalogue.count - 1, 1)) }
     }
 
@@ -38,30 +42,29 @@ public final class WeightedSlateBuilder {
     public func build(_ environment: RecommendationEnvironment, action: Tensor, previousSlate: ArraySlice<Int32>, into slate: inout [Int32]) {
         precondition(slate.count <= candidates, "WeightedSlateBuilder: a slate of \(slate.count) from \(candidates) candidates")
         let w = Self.weights(action)
-        let catalogue = environment.catalogue
+        let catalogue = environment.catalogue, n = catalogue.count
         relevance.score(environment)
         let fit = relevance.lastScores
-        for item in 0..<catalogue.count {
+        // Similarity of every item to each item of the previous slate: one [items, d]·[d, slate] GEMM.
+        let usePrevious = w.novelty > 0 && !previousSlate.isEmpty
+        if usePrevious {
+            let k = previousSlate.count
+            if previousEmbeddings.shape[0] != k {
+                previousEmbeddings = Tensor(zeros: Shape(k, catalogue.dimension))
+                previousSimilarities = Tensor(zeros: Shape(n, k))
+            }
+            gatherRows(catalogue.embeddings, indices: Array(previousSlate), into: &previousEmbeddings)
+            gemm(catalogue.embeddings, previousEmbeddings, into: &previousSimilarities, transposeB: true)
+        }
+        for item in 0..<n {
             let base = fit[flat: item]
             guard base > -.infinity else { scores[flat: item] = -.infinity; continue }
             var previous: Float = 0
-            if w.novelty > 0 { for shown in previousSlate { previous = max(previous, catalogue.similarity(item, Int(shown))) } }
+            if usePrevious { for j in 0..<previousSlate.count { previous = max(previous, previousSimilarities[item, j]) } }
             scores[flat: item] = w.relevance * base + w.popularity * headness[item] - w.novelty * previous
         }
-        var values = Tensor(zeros: Shape(1, candidates))
-        topK(scores.reshaped(Shape(1, catalogue.count)), k: candidates, values: &values, indices: &pool)
-        for i in taken.indices { taken[i] = false }
-        for position in 0..<slate.count {
-            var best = -1, bestValue = -Float.infinity
-            for (index, item) in pool.enumerated() where !taken[index] {
-                var redundancy: Float = 0
-                if w.diversity > 0 { for chosen in slate[..<position] { redundancy = max(redundancy, catalogue.similarity(Int(item), Int(chosen))) } }
-                let value = (1 - w.diversity) * scores[flat: Int(item)] - w.diversity * redundancy
-                if value > bestValue || best < 0 { (best, bestValue) = (index, value) }
-            }
-            taken[best] = true
-            slate[position] = pool[best]
-        }
+        topK(scores.reshaped(Shape(1, n)), k: candidates, values: &values, indices: &pool)
+        selector.select(from: pool, scores: scores, diversity: w.diversity, catalogue: catalogue, into: &slate)
     }
 }
 

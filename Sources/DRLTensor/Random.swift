@@ -93,8 +93,10 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
     /// An index drawn with probability proportional to `weights[i]` (non-negative, finite, not
     /// all zero; they need not sum to 1).
     public mutating func categorical(_ weights: UnsafeBufferPointer<Float>) -> Int {
+        // Index loops, not `enumerated()`: the generic iterator is slow in unoptimised builds.
         var total: Float = 0
-        for (i, w) in weights.enumerated() {
+        for i in 0..<weights.count {
+            let w = weights[i]
             precondition(w >= 0 && w.isFinite, "categorical: weight \(w) at index \(i) is negative or not finite")
             total += w
         }
@@ -102,8 +104,8 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         let target = uniform() * total
         var cumulative: Float = 0
         var last = 0
-        for (i, w) in weights.enumerated() where w > 0 {
-            cumulative += w
+        for i in 0..<weights.count where weights[i] > 0 {
+            cumulative += weights[i]
             last = i
             if target < cumulative { return i }
         }
