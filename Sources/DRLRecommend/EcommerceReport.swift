@@ -3,7 +3,7 @@ import DRLTensor
 
 /// The e-commerce metrics of one policy over a simulated population: per-user statistics (for
 /// confidence intervals over users) and the population-level long-tail coverage.
-public struct EcommerceReport: Sendable {
+public struct EcommerceReport: PopulationReport, Sendable {
     public let policy: String
     public let users: [EcommerceEpisodeStatistics]
     /// The distinct long-tail items shown to each user.
@@ -39,6 +39,14 @@ public struct EcommerceReport: Sendable {
 
     /// A metric of the whole population.
     public func metric(_ metric: EcommerceMetric) -> Float { self.metric(metric, over: Array(users.indices)) }
+
+    public var userCount: Int { users.count }
+    public static var metricNames: [String] { EcommerceMetric.allCases.map(\.rawValue) }
+
+    public func value(of metric: String, over subset: [Int]) -> Float {
+        guard let known = EcommerceMetric(rawValue: metric) else { preconditionFailure("EcommerceReport: unknown metric '\(metric)'") }
+        return self.metric(known, over: subset)
+    }
 
     /// A metric of a subset of the users (indices may repeat, as a bootstrap draws them).
     public func metric(_ metric: EcommerceMetric, over subset: [Int]) -> Float {

@@ -48,14 +48,3 @@ public func pairedBootstrap(users: Int, metrics: [String], resamples: Int = 1_00
                                 ciLow: low, ciHigh: high, confidence: confidence)
     }
 }
-
-/// Compares two e-commerce reports from the same population, metric by metric.
-public func compare(control: EcommerceReport, treatment: EcommerceReport, metrics: [EcommerceMetric] = EcommerceMetric.allCases,
-                    resamples: Int = 1_000, seed: UInt64 = 0) -> [MetricComparison] {
-    precondition(control.users.count == treatment.users.count,
-                 "compare: the arms ran \(control.users.count) and \(treatment.users.count) users; a paired comparison needs the same users")
-    let arms = [control, treatment]
-    return pairedBootstrap(users: control.users.count, metrics: metrics.map(\.rawValue), resamples: resamples, seed: seed) { m, arm, subset in
-        arms[arm].metric(metrics[m], over: subset)
-    }
-}
