@@ -12,21 +12,23 @@ struct ABTestCommand: ParsableCommand {
         Control and treatment each serve the same --users users (user u is seeded with --seed + u in \
         both arms). For every metric the table shows both arms, the difference (treatment − control), \
         the relative change and a 95% paired-bootstrap interval of the difference over users. \
-        A policy is random, popularity, myopic (the greedy content-based recommender), mmr (its \
-        diversified form), or the path of a checkpoint written by `drlrec train --env ecommerce`.
+        On ecommerce a policy is random, popularity, myopic (the greedy content-based recommender), \
+        mmr (its diversified form) or a checkpoint written by `drlrec train --env ecommerce`; on \
+        education it is random, fixed (one syllabus), staircase (the adaptive one-up one-down rule), \
+        myopic (the easiest tasks) or a checkpoint written by `drlrec train --env education`.
         """
     )
 
-    enum Scenario: String, ExpressibleByArgument, CaseIterable { case ecommerce }
+    enum Scenario: String, ExpressibleByArgument, CaseIterable { case ecommerce, education }
 
     @Option(help: "Scenario: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var env: Scenario = .ecommerce
 
-    @Option(help: "Control policy (default: mmr, the strongest baseline).")
-    var control: String = "mmr"
+    @Option(help: "Control policy (default: the strongest baseline, mmr on ecommerce and staircase on education).")
+    var control: String?
 
-    @Option(help: ArgumentHelp("Treatment policy or checkpoint (default: the agent `drlrec train --env ecommerce` saved).", valueName: "policy|path"))
-    var treatment: String = EcommerceSetup.defaultCheckpoint
+    @Option(help: ArgumentHelp("Treatment policy or checkpoint (default: the agent `drlrec train --env ENV` saved).", valueName: "policy|path"))
+    var treatment: String?
 
     @Option(help: "Simulated users per arm.")
     var users: Int = 2_000
@@ -46,28 +48,50 @@ struct ABTestCommand: ParsableCommand {
     }
 
     func run() throws {
-        let simulator = EcommerceSimulator()
-        let arms = try [control, treatment].map { try policy($0, for: simulator) }
-        var reports: [EcommerceReport] = []
-        for (label, policy) in zip(["control", "treatment"], arms) {
-            FileHandle.standardError.write(Data("simulating the \(label) (\(policy.name)) on \(users) users...\n".utf8))
-            let start = Sampler.now()
-            reports.append(simulatePopulation(policy, on: simulator, users: users, seed: seed))
-            FileHandle.standardError.write(Data(String(format: "  done in %.1f s\n", Sampler.now() - start).utf8))
+        let rows: [MetricComparison], names: [String]
+        switch env {
+        case .ecommerce:
+            let simulator = EcommerceSimulator()
+            let arms = try [control ?? "mmr", treatment ?? EcommerceSetup.defaultCheckpoint].map { try slatePolicy($0, for: simulator) }
+            names = arms.map(\.name)
+            let reports = zip(["control", "treatment"], arms).map { label, policy in
+                timed(label, policy.name) { simulatePopulation(policy, on: simulator, users: users, seed: seed) }
+            }
+            rows = compare(control: reports[0], treatment: reports[1], resamples: resamples, seed: seed)
+        case .education:
+            let simulator = EducationSimulator()
+            let arms = try [control ?? "staircase", treatment ?? EducationSetup.defaultCheckpoint].map { try taskPolicy($0, for: simulator) }
+            names = arms.map(\.name)
+            let reports = zip(["control", "treatment"], arms).map { label, policy in
+                timed(label, policy.name) { simulatePopulation(policy, on: simulator, learners: users, seed: seed) }
+            }
+            rows = compare(control: reports[0], treatment: reports[1], resamples: resamples, seed: seed)
         }
-        let rows = compare(control: reports[0], treatment: reports[1], resamples: resamples, seed: seed)
+        printTable(rows, control: names[0], treatment: names[1])
+    }
+
+    /// Runs `body`, reporting progress on standard error.
+    private func timed<T>(_ label: String, _ policy: String, _ body: () -> T) -> T {
+        FileHandle.standardError.write(Data("simulating the \(label) (\(policy)) on \(users) users...\n".utf8))
+        let start = Sampler.now()
+        let result = body()
+        FileHandle.standardError.write(Data(String(format: "  done in %.1f s\n", Sampler.now() - start).utf8))
+        return result
+    }
+
+    private func printTable(_ rows: [MetricComparison], control: String, treatment: String) {
         if json {
             for row in rows {
                 print(JSONLine([
                     ("metric", .string(row.metric)), ("control", .float(row.control)), ("treatment", .float(row.treatment)),
                     ("diff", .float(row.difference)), ("relative_change", row.relativeChange.map { .float($0) } ?? .null),
                     ("ci_low", .float(row.ciLow)), ("ci_high", .float(row.ciHigh)), ("significant", .bool(row.isSignificant)),
-                    ("control_policy", .string(arms[0].name)), ("treatment_policy", .string(arms[1].name)), ("users", .int(users)),
+                    ("control_policy", .string(control)), ("treatment_policy", .string(treatment)), ("users", .int(users)),
                 ]).text)
             }
             return
         }
-        print("\(env.rawValue): control \(arms[0].name), treatment \(arms[1].name), \(users) paired users, 95% bootstrap intervals")
+        print("\(env.rawValue): control \(control), treatment \(treatment), \(users) paired users, 95% bootstrap intervals")
         let header = ["metric", "control", "treatment", "diff", "change", "95% CI of diff", ""]
         var table = [header]
         for row in rows {
@@ -84,29 +108,51 @@ struct ABTestCommand: ParsableCommand {
 
     private func format(_ value: Float) -> String { String(format: abs(value) >= 10 ? "%.2f" : "%.4f", value) }
 
-    /// A baseline by name, or the agent in a checkpoint.
-    private func policy(_ name: String, for simulator: EcommerceSimulator) throws -> SlatePolicy {
+    /// The agent kind a checkpoint holds, or an error that says what the file is not.
+    private func checkpointKind(_ path: String, expected: [String], trainWith command: String, isDefault: Bool) throws -> String {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ValidationError("'\(path)' is neither a policy nor a checkpoint file" + (isDefault ? "; train one first with `\(command)`" : ""))
+        }
+        do {
+            let kind = try SafeTensors.read(from: path).metadata["drlrec.agent"] ?? "?"
+            guard expected.contains(kind) else {
+                throw ValidationError("\(path) holds a '\(kind)' agent; this A/B test needs one written by `\(command)` (\(expected.joined(separator: " or ")))")
+            }
+            return kind
+        } catch let error as CheckpointError {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// An education tutor by name, or the two-path actor in a checkpoint.
+    private func taskPolicy(_ name: String, for simulator: EducationSimulator) throws -> TaskPolicy {
+        switch name {
+        case "random": return RandomTaskPolicy(seed: seed)
+        case "fixed": return FixedCurriculumPolicy()
+        case "staircase": return StaircasePolicy()
+        case "myopic": return MyopicTaskPolicy()
+        default:
+            _ = try checkpointKind(name, expected: ["a2c"], trainWith: "drlrec train --env education",
+                                   isDefault: name == EducationSetup.defaultCheckpoint)
+            let agent = EducationSetup.agent(observationDimension: simulator.observationDimension, configuration: simulator.configuration, seed: 0)
+            do { try agent.load(from: name) } catch { throw ValidationError("\(error)") }
+            return ActorTaskPolicy(name: "a2c (\(name))", agent: agent)
+        }
+    }
+
+    /// An e-commerce baseline by name, or the ranking agent in a checkpoint.
+    private func slatePolicy(_ name: String, for simulator: EcommerceSimulator) throws -> SlatePolicy {
         switch name {
         case "random": return RandomPolicy(seed: seed)
         case "popularity": return PopularityPolicy(catalogue: simulator.catalogue)
         case "myopic": return MyopicGreedyPolicy(catalogue: simulator.catalogue)
         case "mmr": return DiversifiedGreedyPolicy(catalogue: simulator.catalogue)
         default:
-            guard FileManager.default.fileExists(atPath: name) else {
-                throw ValidationError("'\(name)' is neither a policy (random, popularity, myopic, mmr) nor a checkpoint file"
-                                      + (name == EcommerceSetup.defaultCheckpoint ? "; train one first with `drlrec train --env ecommerce`" : ""))
-            }
-            do {
-                let kind = try SafeTensors.read(from: name).metadata["drlrec.agent"] ?? "?"
-                guard kind == "sac" || kind == "td3" else {
-                    throw ValidationError("\(name) holds a '\(kind)' agent; the e-commerce A/B test needs one written by `drlrec train --env ecommerce` (sac or td3)")
-                }
-                let agent = EcommerceSetup.agent(kind, observationDimension: simulator.observationDimension, seed: 0)
-                try agent.load(from: name)
-                return WeightedRankingPolicy(name: "\(kind) (\(name))", agent: agent, catalogue: simulator.catalogue)
-            } catch let error as CheckpointError {
-                throw ValidationError("\(error)")
-            }
+            let kind = try checkpointKind(name, expected: ["sac", "td3"], trainWith: "drlrec train --env ecommerce",
+                                          isDefault: name == EcommerceSetup.defaultCheckpoint)
+            let agent = EcommerceSetup.agent(kind, observationDimension: simulator.observationDimension, seed: 0)
+            do { try agent.load(from: name) } catch { throw ValidationError("\(error)") }
+            return WeightedRankingPolicy(name: "\(kind) (\(name))", agent: agent, catalogue: simulator.catalogue)
         }
     }
 }

@@ -11,23 +11,23 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train an agent on a validation environment or a recommendation simulator and print its evaluation returns."
     )
 
-    enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum, ecommerce }
+    enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum, ecommerce, education }
     enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, a2c, sac, sacDiscrete = "sac-discrete", td3 }
 
     @Option(help: "Environment: \(EnvironmentName.allCases.map(\.rawValue).joined(separator: ", ")).")
     var env: EnvironmentName = .cartpole
 
-    @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")) (default: dqn on cartpole, sac on pendulum and ecommerce).")
+    @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")) (default: dqn on cartpole, sac on pendulum and ecommerce, a2c on education).")
     var agent: AgentName?
 
-    @Option(help: "Environment steps of the run in total (default: 50,000; 20,000 on ecommerce); a run restored with --load trains on until its agent has taken this many.")
+    @Option(help: "Environment steps of the run in total (default: 50,000; 20,000 on ecommerce; 2,000,000 on education); a run restored with --load trains on until its agent has taken this many.")
     var steps: Int?
 
     @Option(help: "Random seed (the run is reproducible for a seed).")
     var seed: UInt64 = 0
 
-    @Option(help: "Evaluate the greedy policy every this many environment steps.")
-    var evaluationInterval: Int = 5_000
+    @Option(name: .customLong("evaluation-interval"), help: "Evaluate the greedy policy every this many environment steps (default 5,000; 200,000 on education).")
+    var evaluationIntervalOption: Int?
 
     @Option(help: "Episodes per evaluation (users on ecommerce; default 10, 50 on ecommerce).")
     var evaluationEpisodes: Int?
@@ -36,14 +36,15 @@ struct TrainCommand: ParsableCommand {
                                valueName: "path"))
     var load: String?
 
-    @Option(help: ArgumentHelp("Write the agent and the run's state to this checkpoint (safetensors, replaced atomically) when training ends (default on ecommerce: \(EcommerceSetup.defaultCheckpoint), where abtest looks).",
+    @Option(help: ArgumentHelp("Write the agent and the run's state to this checkpoint (safetensors, replaced atomically) when training ends (default on ecommerce and education: \(EcommerceSetup.defaultCheckpoint) and \(EducationSetup.defaultCheckpoint), where abtest looks).",
                                valueName: "path"))
     var save: String?
 
-    var chosenAgent: AgentName { agent ?? (env == .cartpole ? .dqn : .sac) }
-    var totalSteps: Int { steps ?? (env == .ecommerce ? EcommerceSetup.defaultSteps : 50_000) }
-    var episodesPerEvaluation: Int { evaluationEpisodes ?? (env == .ecommerce ? 50 : 10) }
-    var savePath: String? { save ?? (env == .ecommerce ? EcommerceSetup.defaultCheckpoint : nil) }
+    var evaluationInterval: Int { evaluationIntervalOption ?? (env == .education ? 200_000 : 5_000) }
+    var chosenAgent: AgentName { agent ?? [.cartpole: .dqn, .education: .a2c][env] ?? .sac }
+    var totalSteps: Int { steps ?? [.ecommerce: EcommerceSetup.defaultSteps, .education: EducationSetup.defaultSteps][env] ?? 50_000 }
+    var episodesPerEvaluation: Int { evaluationEpisodes ?? (env == .ecommerce || env == .education ? 50 : 10) }
+    var savePath: String? { save ?? [.ecommerce: EcommerceSetup.defaultCheckpoint, .education: EducationSetup.defaultCheckpoint][env] }
 
     @Option(help: ArgumentHelp("With --save, also write the checkpoint every this many environment steps.",
                                valueName: "steps"))
@@ -61,8 +62,9 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         switch (env, chosenAgent) {
-        case (.cartpole, .dqn), (.cartpole, .a2c), (.cartpole, .sacDiscrete), (.pendulum, .sac), (.pendulum, .td3), (.ecommerce, .sac), (.ecommerce, .td3): break
-        default: throw ValidationError("--agent \(chosenAgent.rawValue) does not run on --env \(env.rawValue): dqn, a2c and sac-discrete need discrete actions (cartpole), sac and td3 continuous ones (pendulum, and ecommerce's ranking weights)")
+        case (.cartpole, .dqn), (.cartpole, .a2c), (.cartpole, .sacDiscrete), (.pendulum, .sac), (.pendulum, .td3), (.ecommerce, .sac), (.ecommerce, .td3),
+             (.education, .a2c): break
+        default: throw ValidationError("--agent \(chosenAgent.rawValue) does not run on --env \(env.rawValue): dqn, a2c and sac-discrete need discrete actions (cartpole), sac and td3 continuous ones (pendulum, and ecommerce's ranking weights); education takes the two-path a2c")
         }
         guard totalSteps > 0 else { throw ValidationError("--steps must be positive, got \(totalSteps)") }
         guard evaluationInterval > 0, episodesPerEvaluation > 0 else {
@@ -73,7 +75,7 @@ struct TrainCommand: ParsableCommand {
             guard checkpointInterval > 0 else { throw ValidationError("--checkpoint-interval must be positive, got \(checkpointInterval)") }
         }
         // Refuse an unwritable destination before training rather than after.
-        if env == .ecommerce, save == nil { try EcommerceSetup.ensureDirectory(of: EcommerceSetup.defaultCheckpoint) }
+        if save == nil, let path = savePath { try EcommerceSetup.ensureDirectory(of: path) }
         for (option, path) in [("--save", savePath), ("--metrics", metrics)] {
             guard let path else { continue }
             let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
@@ -150,6 +152,16 @@ struct TrainCommand: ParsableCommand {
                                             evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
                                             evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
                                             progress: report)
+            case .a2c where env == .education:
+                let agent = EducationSetup.agent(observationDimension: EducationSimulator().observationDimension,
+                                                 configuration: EducationConfiguration(), seed: seed)
+                let resuming = try load.flatMap { path throws(CheckpointError) in try agent.load(from: path) }
+                let vector = VectorEnvironment((0..<EducationSetup.copies).map { _ in EducationSimulator() })
+                records = try agent.train(on: vector, steps: remaining(after: agent.environmentSteps), seed: seed,
+                                          evaluationEnvironment: EducationSimulator(), evaluationInterval: evaluationInterval,
+                                          evaluationEpisodes: evaluationEpisodes, evaluationSeed: 1 << 40, checkpoints: schedule,
+                                          resuming: resuming, progress: report)
+                if let savePath { print("saved the trained agent to \(savePath)") }
             case .a2c:
                 let copies = 8
                 let a2c = A2CAgent(observationDimension: 4, choices: [2], environments: copies, seed: seed)
