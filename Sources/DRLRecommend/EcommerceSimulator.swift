@@ -165,6 +165,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
     }
 
     public var observationDimension: Int { observationSpace.dimension }
+    public var slateSize: Int { configuration.slateSize }
 
     /// A new user: with a seed, the user (and the whole episode) is fixed by it, so that two
     /// policies can be compared on the same population with paired seeds.

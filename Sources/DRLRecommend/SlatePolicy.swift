@@ -10,6 +10,8 @@ public protocol RecommendationEnvironment: Environment {
     var shownItems: Set<Int32> { get }
     /// The user's last clicked items, oldest first.
     var recentClickedItems: [Int32] { get }
+    /// Items per slate.
+    var slateSize: Int { get }
 }
 
 /// A recommender that fills a slate for an environment's current user.

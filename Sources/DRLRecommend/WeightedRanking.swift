@@ -71,17 +71,17 @@ public final class WeightedSlateBuilder {
 /// A recommendation environment seen through `WeightedSlateBuilder`: a box action of four ranking
 /// weights instead of a slate, so that any continuous-control agent (SAC, TD3) learns to rank.
 public final class WeightedRankingEnvironment: Environment {
-    public let simulator: EcommerceSimulator
+    public let simulator: RecommendationEnvironment
     public let builder: WeightedSlateBuilder
     public var observationSpace: Space { simulator.observationSpace }
     public let actionSpace: Space = .box(low: [-1, -1, -1, -1], high: [1, 1, 1, 1])
     private var slate: [Int32]
     private var previous: [Int32] = []
 
-    public init(_ simulator: EcommerceSimulator) {
+    public init(_ simulator: RecommendationEnvironment) {
         self.simulator = simulator
         builder = WeightedSlateBuilder(catalogue: simulator.catalogue)
-        slate = Array(repeating: 0, count: simulator.configuration.slateSize)
+        slate = Array(repeating: 0, count: simulator.slateSize)
     }
 
     public func reset(seed: UInt64?, observation: inout Tensor) {

@@ -13,18 +13,19 @@ struct ABTestCommand: ParsableCommand {
         both arms). For every metric the table shows both arms, the difference (treatment − control), \
         the relative change and a 95% paired-bootstrap interval of the difference over users. \
         On ecommerce a policy is random, popularity, myopic (the greedy content-based recommender), \
-        mmr (its diversified form) or a checkpoint written by `drlrec train --env ecommerce`; on \
+        mmr (its diversified form) or a checkpoint written by `drlrec train --env ecommerce`; on video \
+        the same baselines or a checkpoint of `drlrec train --env video`; on \
         education it is random, fixed (one syllabus), staircase (the adaptive one-up one-down rule), \
         myopic (the easiest tasks) or a checkpoint written by `drlrec train --env education`.
         """
     )
 
-    enum Scenario: String, ExpressibleByArgument, CaseIterable { case ecommerce, education }
+    enum Scenario: String, ExpressibleByArgument, CaseIterable { case ecommerce, video, education }
 
     @Option(help: "Scenario: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var env: Scenario = .ecommerce
 
-    @Option(help: "Control policy (default: the strongest baseline, mmr on ecommerce and staircase on education).")
+    @Option(help: "Control policy (default: the strongest baseline, mmr on ecommerce and video, staircase on education).")
     var control: String?
 
     @Option(help: ArgumentHelp("Treatment policy or checkpoint (default: the agent `drlrec train --env ENV` saved).", valueName: "policy|path"))
@@ -52,10 +53,22 @@ struct ABTestCommand: ParsableCommand {
         switch env {
         case .ecommerce:
             let simulator = EcommerceSimulator()
-            let arms = try [control ?? "mmr", treatment ?? EcommerceSetup.defaultCheckpoint].map { try slatePolicy($0, for: simulator) }
+            let arms = try [control ?? "mmr", treatment ?? EcommerceSetup.defaultCheckpoint].map {
+                try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: false), trainWith: "drlrec train --env ecommerce")
+            }
             names = arms.map(\.name)
             let reports = zip(["control", "treatment"], arms).map { label, policy in
                 timed(label, policy.name) { simulatePopulation(policy, on: simulator, users: users, seed: seed) }
+            }
+            rows = compare(control: reports[0], treatment: reports[1], resamples: resamples, seed: seed)
+        case .video:
+            let simulator = VideoFeedSimulator()
+            let arms = try [control ?? "mmr", treatment ?? EcommerceSetup.videoCheckpoint].map {
+                try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: true), trainWith: "drlrec train --env video")
+            }
+            names = arms.map(\.name)
+            let reports = zip(["control", "treatment"], arms).map { label, policy in
+                timed(label, policy.name) { simulatePopulation(policy, on: simulator, viewers: users, seed: seed) }
             }
             rows = compare(control: reports[0], treatment: reports[1], resamples: resamples, seed: seed)
         case .education:
@@ -140,17 +153,17 @@ struct ABTestCommand: ParsableCommand {
         }
     }
 
-    /// An e-commerce baseline by name, or the ranking agent in a checkpoint.
-    private func slatePolicy(_ name: String, for simulator: EcommerceSimulator) throws -> SlatePolicy {
+    /// A slate baseline by name, or the ranking agent in a checkpoint.
+    private func slatePolicy(_ name: String, for simulator: RecommendationEnvironment, gamma: Float, trainWith command: String) throws -> SlatePolicy {
         switch name {
         case "random": return RandomPolicy(seed: seed)
         case "popularity": return PopularityPolicy(catalogue: simulator.catalogue)
         case "myopic": return MyopicGreedyPolicy(catalogue: simulator.catalogue)
         case "mmr": return DiversifiedGreedyPolicy(catalogue: simulator.catalogue)
         default:
-            let kind = try checkpointKind(name, expected: ["sac", "td3"], trainWith: "drlrec train --env ecommerce",
-                                          isDefault: name == EcommerceSetup.defaultCheckpoint)
-            let agent = EcommerceSetup.agent(kind, observationDimension: simulator.observationDimension, seed: 0)
+            let kind = try checkpointKind(name, expected: ["sac", "td3"], trainWith: command,
+                                          isDefault: name == EcommerceSetup.defaultCheckpoint || name == EcommerceSetup.videoCheckpoint)
+            let agent = EcommerceSetup.agent(kind, observationDimension: simulator.observationSpace.dimension, gamma: gamma, seed: 0)
             do { try agent.load(from: name) } catch { throw ValidationError("\(error)") }
             return WeightedRankingPolicy(name: "\(kind) (\(name))", agent: agent, catalogue: simulator.catalogue)
         }

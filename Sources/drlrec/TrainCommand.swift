@@ -11,16 +11,16 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train an agent on a validation environment or a recommendation simulator and print its evaluation returns."
     )
 
-    enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum, ecommerce, education }
+    enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum, ecommerce, video, education }
     enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, a2c, sac, sacDiscrete = "sac-discrete", td3 }
 
     @Option(help: "Environment: \(EnvironmentName.allCases.map(\.rawValue).joined(separator: ", ")).")
     var env: EnvironmentName = .cartpole
 
-    @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")) (default: dqn on cartpole, sac on pendulum and ecommerce, a2c on education).")
+    @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")) (default: dqn on cartpole, sac on pendulum, ecommerce and video, a2c on education).")
     var agent: AgentName?
 
-    @Option(help: "Environment steps of the run in total (default: 50,000; 20,000 on ecommerce; 2,000,000 on education); a run restored with --load trains on until its agent has taken this many.")
+    @Option(help: "Environment steps of the run in total (default: 50,000; 20,000 on ecommerce and video; 2,000,000 on education); a run restored with --load trains on until its agent has taken this many.")
     var steps: Int?
 
     @Option(help: "Random seed (the run is reproducible for a seed).")
@@ -36,15 +36,19 @@ struct TrainCommand: ParsableCommand {
                                valueName: "path"))
     var load: String?
 
-    @Option(help: ArgumentHelp("Write the agent and the run's state to this checkpoint (safetensors, replaced atomically) when training ends (default on ecommerce and education: \(EcommerceSetup.defaultCheckpoint) and \(EducationSetup.defaultCheckpoint), where abtest looks).",
+    @Option(help: ArgumentHelp("Write the agent and the run's state to this checkpoint (safetensors, replaced atomically) when training ends (default on the recommendation scenarios: .drlrec/ENV.safetensors, where abtest looks).",
                                valueName: "path"))
     var save: String?
 
     var evaluationInterval: Int { evaluationIntervalOption ?? (env == .education ? 200_000 : 5_000) }
     var chosenAgent: AgentName { agent ?? [.cartpole: .dqn, .education: .a2c][env] ?? .sac }
-    var totalSteps: Int { steps ?? [.ecommerce: EcommerceSetup.defaultSteps, .education: EducationSetup.defaultSteps][env] ?? 50_000 }
-    var episodesPerEvaluation: Int { evaluationEpisodes ?? (env == .ecommerce || env == .education ? 50 : 10) }
-    var savePath: String? { save ?? [.ecommerce: EcommerceSetup.defaultCheckpoint, .education: EducationSetup.defaultCheckpoint][env] }
+    var totalSteps: Int {
+        steps ?? [.ecommerce: EcommerceSetup.defaultSteps, .video: EcommerceSetup.defaultSteps, .education: EducationSetup.defaultSteps][env] ?? 50_000
+    }
+    var episodesPerEvaluation: Int { evaluationEpisodes ?? ([.cartpole, .pendulum].contains(env) ? 10 : 50) }
+    var savePath: String? {
+        save ?? [.ecommerce: EcommerceSetup.defaultCheckpoint, .video: EcommerceSetup.videoCheckpoint, .education: EducationSetup.defaultCheckpoint][env]
+    }
 
     @Option(help: ArgumentHelp("With --save, also write the checkpoint every this many environment steps.",
                                valueName: "steps"))
@@ -63,8 +67,8 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         switch (env, chosenAgent) {
         case (.cartpole, .dqn), (.cartpole, .a2c), (.cartpole, .sacDiscrete), (.pendulum, .sac), (.pendulum, .td3), (.ecommerce, .sac), (.ecommerce, .td3),
-             (.education, .a2c): break
-        default: throw ValidationError("--agent \(chosenAgent.rawValue) does not run on --env \(env.rawValue): dqn, a2c and sac-discrete need discrete actions (cartpole), sac and td3 continuous ones (pendulum, and ecommerce's ranking weights); education takes the two-path a2c")
+             (.video, .sac), (.video, .td3), (.education, .a2c): break
+        default: throw ValidationError("--agent \(chosenAgent.rawValue) does not run on --env \(env.rawValue): dqn, a2c and sac-discrete need discrete actions (cartpole), sac and td3 continuous ones (pendulum, and the ranking weights of ecommerce and video); education takes the two-path a2c")
         }
         guard totalSteps > 0 else { throw ValidationError("--steps must be positive, got \(totalSteps)") }
         guard evaluationInterval > 0, episodesPerEvaluation > 0 else {
@@ -171,13 +175,15 @@ struct TrainCommand: ParsableCommand {
                                         evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
                                         evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
                                         progress: report)
-            case .sac, .td3 where env == .ecommerce:
+            case .sac, .td3 where env == .ecommerce || env == .video:
                 // The simulator's users are drawn from the seed; evaluation users come from another range.
-                let training = WeightedRankingEnvironment(EcommerceSimulator())
-                let learner = EcommerceSetup.agent(agent.rawValue, observationDimension: training.observationSpace.dimension, seed: seed)
+                func simulator() -> RecommendationEnvironment { env == .video ? VideoFeedSimulator() : EcommerceSimulator() }
+                let training = WeightedRankingEnvironment(simulator())
+                let learner = EcommerceSetup.agent(agent.rawValue, observationDimension: training.observationSpace.dimension,
+                                                   gamma: EcommerceSetup.gamma(video: env == .video), seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed, randomSteps: 1_000,
-                                            evaluationEnvironment: WeightedRankingEnvironment(EcommerceSimulator()),
+                                            evaluationEnvironment: WeightedRankingEnvironment(simulator()),
                                             evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
                                             evaluationSeed: 1 << 40, checkpoints: schedule, resuming: resuming, progress: report)
                 if let savePath { print("saved the trained agent to \(savePath)") }
