@@ -74,13 +74,7 @@ public final class CQLAgent {
     public func trainStep() throws(NonFiniteError) {
         let b = configuration.batchSize
         dataset.sample(into: batch, using: &rng)
-        if configuration.double { rowArgmax(online.forward(batch.nextObservations), into: &nextGreedy) }
-        let qNextTarget = target.forward(batch.nextObservations)
-        if !configuration.double { rowArgmax(qNextTarget, into: &nextGreedy) }
-        for i in 0..<b {
-            let bootstrap = qNextTarget[i, Int(nextGreedy[i])]
-            targets[flat: i] = batch.rewards[flat: i] + batch.discounts[flat: i] * (1 - batch.dones[flat: i]) * bootstrap
-        }
+        qLearningTargets(online: online, target: target, batch: batch, double: configuration.double, greedy: &nextGreedy, into: &targets)
         onlineStore.zeroGradients()
         let q = online.forward(batch.observations)
         var meanQ: Float = 0

@@ -162,17 +162,7 @@ public final class DQNAgent {
         } else {
             replay!.sample(into: batch, using: &rng)
         }
-        // Targets y = r + γᵐ·(1 − done)·Q_target(s′, argmax) with the argmax from the online network
-        // (Double DQN) or the target network.
-        if configuration.double {
-            rowArgmax(online.forward(batch.nextObservations), into: &nextGreedy)
-        }
-        let qNextTarget = target.forward(batch.nextObservations)
-        if !configuration.double { rowArgmax(qNextTarget, into: &nextGreedy) }
-        for i in 0..<b {
-            let bootstrap = qNextTarget[i, Int(nextGreedy[i])]
-            targets[flat: i] = batch.rewards[flat: i] + batch.discounts[flat: i] * (1 - batch.dones[flat: i]) * bootstrap
-        }
+        qLearningTargets(online: online, target: target, batch: batch, double: configuration.double, greedy: &nextGreedy, into: &targets)
         onlineStore.zeroGradients()
         let q = online.forward(batch.observations)
         for i in 0..<b { predicted[flat: i] = q[i, Int(batch.actions[i, 0])] }

@@ -175,14 +175,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
         lowFrequency = rng.uniform() < c.lowFrequencyShare
         coldStart = rng.uniform() < c.coldStartShare
         // Interest: a mix of one to three category centres, normalised.
-        for j in 0..<c.dimension { interest[j] = 0 }
-        for _ in 0..<(1 + rng.nextIndex(below: 3)) {
-            let category = rng.nextIndex(below: c.categories)
-            let weight = 0.5 + rng.uniform()
-            for j in 0..<c.dimension { interest[j] += weight * catalogue.categoryCentres[category, j] }
-        }
-        for j in 0..<c.dimension { interest[j] += 0.3 * rng.normal() / Float(c.dimension).squareRoot() }
-        normalize(&interest)
+        SimulatedUser.randomInterest(&interest, catalogue: catalogue, using: &rng)
         for k in fatigue.indices { fatigue[k] = 0 }
         satisfaction = c.initialSatisfaction
         (day, sessionStep, ignoredStreak) = (0, 0, 0)
@@ -260,7 +253,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
             satisfaction += c.satisfactionFit * itemFit - c.satisfactionGeneric * headness[item]
             // Interest drifts towards what was consumed.
             for j in 0..<c.dimension { interest[j] += c.driftRate * (catalogue.embeddings[item, j] - interest[j]) }
-            normalize(&interest)
+            SimulatedUser.normalize(&interest)
             let logit = c.cartBase + c.cartFit * itemFit - c.cartPrice * logf(catalogue.prices[item] / 30)
             if rng.uniform() < 1 / (1 + expf(-logit)) {
                 statistics.carts += 1
@@ -366,10 +359,6 @@ public final class EcommerceSimulator: RecommendationEnvironment {
         return low
     }
 
-    private func normalize(_ v: inout [Float]) {
-        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        for j in v.indices { v[j] /= max(norm, 1e-12) }
-    }
 
     private func writeObservation(_ observation: inout Tensor) {
         let c = configuration, d = c.dimension
@@ -382,8 +371,8 @@ public final class EcommerceSimulator: RecommendationEnvironment {
             o[4] = cosf(2 * .pi * hour / 24)
             o[5] = lowFrequency ? 1 : 0
             o[6] = coldStart ? 1 : 0
-            for item in recentClicks { for j in 0..<d { o[7 + j] += catalogue.embeddings[Int(item), j] / Float(recentClicks.count) } }
-            for item in recentShown { for j in 0..<d { o[7 + d + j] += catalogue.embeddings[Int(item), j] / Float(recentShown.count) } }
+            SimulatedUser.addMeanEmbedding(of: recentClicks, catalogue: catalogue, into: o, at: 7)
+            SimulatedUser.addMeanEmbedding(of: recentShown, catalogue: catalogue, into: o, at: 7 + d)
             let budget = lowFrequency ? c.lowFrequencySessionSteps : c.sessionSteps
             o[7 + 2 * d] = Float(sessionStep) / Float(budget)
             o[8 + 2 * d] = Float(day) / Float(c.days)

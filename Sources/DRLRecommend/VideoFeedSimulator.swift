@@ -141,14 +141,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
         if let seed { rng = RandomGenerator(seed: seed, stream: 0x51D) }
         let c = configuration
         lowFrequency = rng.uniform() < c.lowFrequencyShare
-        for j in 0..<c.dimension { interest[j] = 0 }
-        for _ in 0..<(1 + rng.nextIndex(below: 3)) {
-            let category = rng.nextIndex(below: c.categories)
-            let weight = 0.5 + rng.uniform()
-            for j in 0..<c.dimension { interest[j] += weight * catalogue.categoryCentres[category, j] }
-        }
-        for j in 0..<c.dimension { interest[j] += 0.3 * rng.normal() / Float(c.dimension).squareRoot() }
-        normalize(&interest)
+        SimulatedUser.randomInterest(&interest, catalogue: catalogue, using: &rng)
         for k in fatigue.indices { fatigue[k] = 0 }
         satisfaction = c.initialSatisfaction
         day = 0
@@ -209,7 +202,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
             if rng.uniform() < c.playlistRate * fraction { statistics.playlists += 1; reward += c.reward.reward(for: Feedback(.addToPlaylist)) }
             satisfaction += c.satisfactionQuality * (fraction * q - c.satisfactionBait * bait[item])
             for j in 0..<c.dimension { interest[j] += c.interestDrift * fraction * (catalogue.embeddings[item, j] - interest[j]) }
-            normalize(&interest)
+            SimulatedUser.normalize(&interest)
             updateEffectiveInterest()
             watched.append(Int32(item))
             if watched.count > 5 { watched.removeFirst() }
@@ -255,13 +248,9 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
     private func updateEffectiveInterest() {
         let c = configuration, row = device * 4 + slot
         for j in 0..<c.dimension { effective[j] = interest[j] + c.contextShift * contextDirections[row, j] }
-        normalize(&effective)
+        SimulatedUser.normalize(&effective)
     }
 
-    private func normalize(_ v: inout [Float]) {
-        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        for j in v.indices { v[j] /= max(norm, 1e-12) }
-    }
 
     private func writeObservation(_ observation: inout Tensor) {
         let c = configuration, d = c.dimension
@@ -274,8 +263,8 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
             o[3] = sinf(2 * .pi * hour / 24)
             o[4] = cosf(2 * .pi * hour / 24)
             o[5] = lowFrequency ? 1 : 0
-            for item in watched { for j in 0..<d { o[7 + j] += catalogue.embeddings[Int(item), j] / Float(watched.count) } }
-            for item in recentShown { for j in 0..<d { o[7 + d + j] += catalogue.embeddings[Int(item), j] / Float(recentShown.count) } }
+            SimulatedUser.addMeanEmbedding(of: watched, catalogue: catalogue, into: o, at: 7)
+            SimulatedUser.addMeanEmbedding(of: recentShown, catalogue: catalogue, into: o, at: 7 + d)
             let budget = lowFrequency ? c.lowFrequencySessionMinutes : c.sessionMinutes
             o[7 + 2 * d] = min(sessionMinutesUsed / budget, 1)
             o[8 + 2 * d] = Float(day) / Float(c.days)

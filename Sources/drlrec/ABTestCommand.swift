@@ -57,39 +57,34 @@ struct ABTestCommand: ParsableCommand {
                 try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: false), trainWith: "drlrec train --env ecommerce")
             }
             names = arms.map(\.name)
-            let reports = zip(["control", "treatment"], arms).map { label, policy in
-                timed(label, policy.name) { simulatePopulation(policy, on: simulator, users: users, seed: seed) }
-            }
-            rows = compare(control: reports[0], treatment: reports[1], resamples: resamples, seed: seed)
+            rows = runArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, users: users, seed: seed) }) })
         case .video:
             let simulator = VideoFeedSimulator()
             let arms = try [control ?? "mmr", treatment ?? EcommerceSetup.videoCheckpoint].map {
                 try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: true), trainWith: "drlrec train --env video")
             }
             names = arms.map(\.name)
-            let reports = zip(["control", "treatment"], arms).map { label, policy in
-                timed(label, policy.name) { simulatePopulation(policy, on: simulator, viewers: users, seed: seed) }
-            }
-            rows = compare(control: reports[0], treatment: reports[1], resamples: resamples, seed: seed)
+            rows = runArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, viewers: users, seed: seed) }) })
         case .education:
             let simulator = EducationSimulator()
             let arms = try [control ?? "staircase", treatment ?? EducationSetup.defaultCheckpoint].map { try taskPolicy($0, for: simulator) }
             names = arms.map(\.name)
-            let reports = zip(["control", "treatment"], arms).map { label, policy in
-                timed(label, policy.name) { simulatePopulation(policy, on: simulator, learners: users, seed: seed) }
-            }
-            rows = compare(control: reports[0], treatment: reports[1], resamples: resamples, seed: seed)
+            rows = runArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, learners: users, seed: seed) }) })
         }
         printTable(rows, control: names[0], treatment: names[1])
     }
 
-    /// Runs `body`, reporting progress on standard error.
-    private func timed<T>(_ label: String, _ policy: String, _ body: () -> T) -> T {
-        FileHandle.standardError.write(Data("simulating the \(label) (\(policy)) on \(users) users...\n".utf8))
-        let start = Sampler.now()
-        let result = body()
-        FileHandle.standardError.write(Data(String(format: "  done in %.1f s\n", Sampler.now() - start).utf8))
-        return result
+    /// Simulates the control and the treatment (name and simulation each), reporting progress on
+    /// standard error, and compares them.
+    private func runArms<Report: PopulationReport>(_ arms: [(name: String, simulate: () -> Report)]) -> [MetricComparison] {
+        let reports = zip(["control", "treatment"], arms).map { label, arm in
+            FileHandle.standardError.write(Data("simulating the \(label) (\(arm.name)) on \(users) users...\n".utf8))
+            let start = Sampler.now()
+            let report = arm.simulate()
+            FileHandle.standardError.write(Data(String(format: "  done in %.1f s\n", Sampler.now() - start).utf8))
+            return report
+        }
+        return compare(control: reports[0], treatment: reports[1], resamples: resamples, seed: seed)
     }
 
     private func printTable(_ rows: [MetricComparison], control: String, treatment: String) {
