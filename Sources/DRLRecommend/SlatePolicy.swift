@@ -12,6 +12,13 @@ public protocol RecommendationEnvironment: Environment {
     var recentClickedItems: [Int32] { get }
     /// Items per slate.
     var slateSize: Int { get }
+    /// The platform's estimate of each item's quality from past engagement (for example its
+    /// historical completion rate), in [0, 1]; nil when the platform has none.
+    var itemQualitySignal: [Float]? { get }
+}
+
+extension RecommendationEnvironment {
+    public var itemQualitySignal: [Float]? { nil }
 }
 
 /// A recommender that fills a slate for an environment's current user.

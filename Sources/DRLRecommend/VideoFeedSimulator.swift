@@ -77,6 +77,9 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
     public let actionSpace: Space
     /// Quality and clickbait of each video, in [0, 1], and its length in minutes.
     public let quality: [Float], bait: [Float], minutes: [Float]
+    /// What the platform knows of each video's quality: its historical watch fraction for a
+    /// typical viewer, estimated with noise (not its true quality).
+    public let itemQualitySignal: [Float]?
     public private(set) var statistics = VideoEpisodeStatistics()
     private var rng = RandomGenerator(seed: 0)
     private var interest: [Float], effective: [Float], fatigue: [Float]
@@ -109,6 +112,10 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
             }
         }
         contextDirections = directions
+        itemQualitySignal = zip(quality, bait).map { q, b in
+            let typical = 1 / (1 + expf(-c.watchSlope * (0.5 + q - c.watchCentre))) * (1 - c.baitPenalty * b)
+            return min(max(typical + 0.05 * itemRandom.normal(), 0), 1)
+        }
         let dimension = 10 + 2 * c.dimension
         observationSpace = .box(low: Array(repeating: -1, count: dimension), high: Array(repeating: 1, count: dimension))
         actionSpace = .slate(candidates: c.items, k: c.slateSize)

@@ -158,9 +158,9 @@ struct ABTestCommand: ParsableCommand {
         default:
             let kind = try checkpointKind(name, expected: ["sac", "td3"], trainWith: command,
                                           isDefault: name == EcommerceSetup.defaultCheckpoint || name == EcommerceSetup.videoCheckpoint)
-            let agent = EcommerceSetup.agent(kind, observationDimension: simulator.observationSpace.dimension, gamma: gamma, seed: 0)
+            let agent = EcommerceSetup.agent(kind, for: simulator, gamma: gamma, seed: 0)
             do { try agent.load(from: name) } catch { throw ValidationError("\(error)") }
-            return WeightedRankingPolicy(name: "\(kind) (\(name))", agent: agent, catalogue: simulator.catalogue)
+            return WeightedRankingPolicy(name: "\(kind) (\(name))", agent: agent, environment: simulator)
         }
     }
 }

@@ -15,10 +15,12 @@ enum EcommerceSetup {
     /// retention plays out over days, so it looks further ahead.
     static func gamma(video: Bool) -> Float { video ? 0.97 : 0.9 }
 
-    /// The list-wise actor: SAC or TD3 with 64-64 networks whose four-dimensional action is the
-    /// `WeightedSlateBuilder`'s ranking weights.
-    static func agent(_ kind: String, observationDimension: Int, gamma: Float, seed: UInt64) -> ContinuousControlAgent {
-        let low = [Float](repeating: -1, count: WeightedSlateBuilder.actionDimension), high = [Float](repeating: 1, count: low.count)
+    /// The list-wise actor: SAC or TD3 with 64-64 networks whose action is the
+    /// `WeightedSlateBuilder`'s ranking weights (4, or 5 where the platform has a quality signal).
+    static func agent(_ kind: String, for environment: RecommendationEnvironment, gamma: Float, seed: UInt64) -> ContinuousControlAgent {
+        let observationDimension = environment.observationSpace.dimension
+        let dimension = environment.itemQualitySignal == nil ? 4 : 5
+        let low = [Float](repeating: -1, count: dimension), high = [Float](repeating: 1, count: low.count)
         if kind == "td3" {
             var configuration = TD3Configuration()
             configuration.hiddenSizes = [64, 64]

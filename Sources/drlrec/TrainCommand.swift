@@ -179,8 +179,7 @@ struct TrainCommand: ParsableCommand {
                 // The simulator's users are drawn from the seed; evaluation users come from another range.
                 func simulator() -> RecommendationEnvironment { env == .video ? VideoFeedSimulator() : EcommerceSimulator() }
                 let training = WeightedRankingEnvironment(simulator())
-                let learner = EcommerceSetup.agent(agent.rawValue, observationDimension: training.observationSpace.dimension,
-                                                   gamma: EcommerceSetup.gamma(video: env == .video), seed: seed)
+                let learner = EcommerceSetup.agent(agent.rawValue, for: training.simulator, gamma: EcommerceSetup.gamma(video: env == .video), seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed, randomSteps: 1_000,
                                             evaluationEnvironment: WeightedRankingEnvironment(simulator()),

@@ -20,7 +20,7 @@ import Testing
                         evaluationEnvironment: WeightedRankingEnvironment(EcommerceSimulator(configuration: configuration)),
                         evaluationInterval: 4_000, evaluationEpisodes: 2)
         let probe = EcommerceSimulator(configuration: configuration)
-        return simulatePopulation(WeightedRankingPolicy(name: "sac", agent: agent, catalogue: probe.catalogue), on: probe, users: 200, seed: 600)
+        return simulatePopulation(WeightedRankingPolicy(name: "sac", agent: agent, environment: probe), on: probe, users: 200, seed: 600)
     }
 
     @Test func aLargerDiversityPenaltyRepeatsLess() throws {
