@@ -137,6 +137,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
     private var device = 0, hour: Float = 0
     private var day = 0, sessionStep = 0, ignoredStreak = 0
     private var recentClicks: [Int32] = [], recentShown: [Int32] = [], recentClickFlags: [Bool] = []
+    public private(set) var lastClickedItem: Int32?
     /// Purchases waiting to arrive: arrival step, item, and the day of the click that caused it.
     private var pendingPurchases: [(arrival: Int, item: Int, day: Int)] = []
     private var utilities: [Float], weights: [Float]
@@ -182,6 +183,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
         recentClicks.removeAll(keepingCapacity: true)
         recentShown.removeAll(keepingCapacity: true)
         recentClickFlags.removeAll(keepingCapacity: true)
+        lastClickedItem = nil
         pendingPurchases.removeAll(keepingCapacity: true)
         shownBefore.removeAll(keepingCapacity: true)
         statistics = EcommerceEpisodeStatistics()
@@ -243,6 +245,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
         statistics.steps += 1
         if day == 0 { statistics.firstDaySteps += 1 }
         satisfaction -= c.satisfactionFatigue * slateFatigue
+        lastClickedItem = choice < c.slateSize ? slate[choice] : nil
         if choice < c.slateSize {
             let item = Int(slate[choice])
             let itemFit = fit(item)

@@ -10,6 +10,9 @@ public protocol RecommendationEnvironment: Environment {
     var shownItems: Set<Int32> { get }
     /// The user's last clicked items, oldest first.
     var recentClickedItems: [Int32] { get }
+    /// The item the user clicked (watched) at the last step, nil when they clicked none or the
+    /// episode has just started.
+    var lastClickedItem: Int32? { get }
     /// Items per slate.
     var slateSize: Int { get }
     /// The platform's estimate of each item's quality from past engagement (for example its

@@ -87,6 +87,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
     private var satisfaction: Float = 0, lowFrequency = false
     private var device = 0, slot = 0, day = 0, sessionMinutesUsed: Float = 0, skipStreak = 0
     private var watched: [Int32] = [], recentShown: [Int32] = [], recentWatchFlags: [Bool] = []
+    public private(set) var lastClickedItem: Int32?
     private var seen: Set<Int32> = []
     private var utilities: [Float], weights: [Float]
 
@@ -155,6 +156,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
         watched.removeAll(keepingCapacity: true)
         recentShown.removeAll(keepingCapacity: true)
         recentWatchFlags.removeAll(keepingCapacity: true)
+        lastClickedItem = nil
         seen.removeAll(keepingCapacity: true)
         statistics = VideoEpisodeStatistics()
         statistics.lowFrequency = lowFrequency
@@ -188,6 +190,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
         statistics.screens += 1
         var reward: Float = 0
         var minutesSpent = c.browseMinutes
+        lastClickedItem = choice < c.slateSize ? slate[choice] : nil
         if choice < c.slateSize {
             let item = Int(slate[choice])
             let fraction = 1 / (1 + expf(-c.watchSlope * (fit(item) + quality[item] - c.watchCentre))) * (1 - c.baitPenalty * bait[item])

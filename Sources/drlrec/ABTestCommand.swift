@@ -13,7 +13,7 @@ struct ABTestCommand: ParsableCommand {
         both arms). For every metric the table shows both arms, the difference (treatment − control), \
         the relative change and a 95% paired-bootstrap interval of the difference over users. \
         On ecommerce a policy is random, popularity, myopic (the greedy content-based recommender), \
-        mmr (its diversified form) or a checkpoint written by `drlrec train --env ecommerce`; on video \
+        mmr (its diversified form), linucb (a contextual bandit learning online) or a checkpoint written by `drlrec train --env ecommerce`; on video \
         the same baselines or a checkpoint of `drlrec train --env video`; on \
         education it is random, fixed (one syllabus), staircase (the adaptive one-up one-down rule), \
         myopic (the easiest tasks) or a checkpoint written by `drlrec train --env education`.
@@ -25,7 +25,7 @@ struct ABTestCommand: ParsableCommand {
     @Option(help: "Scenario: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var env: Scenario = .ecommerce
 
-    @Option(help: "Control policy (default: the strongest baseline, mmr on ecommerce and video, staircase on education).")
+    @Option(help: "Control policy (default: the strongest baseline: linucb on ecommerce and video, staircase on education).")
     var control: String?
 
     @Option(help: ArgumentHelp("Treatment policy or checkpoint (default: the agent `drlrec train --env ENV` saved).", valueName: "policy|path"))
@@ -53,14 +53,14 @@ struct ABTestCommand: ParsableCommand {
         switch env {
         case .ecommerce:
             let simulator = EcommerceSimulator()
-            let arms = try [control ?? "mmr", treatment ?? EcommerceSetup.defaultCheckpoint].map {
+            let arms = try [control ?? "linucb", treatment ?? EcommerceSetup.defaultCheckpoint].map {
                 try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: false), trainWith: "drlrec train --env ecommerce")
             }
             names = arms.map(\.name)
             rows = runArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, users: users, seed: seed) }) })
         case .video:
             let simulator = VideoFeedSimulator()
-            let arms = try [control ?? "mmr", treatment ?? EcommerceSetup.videoCheckpoint].map {
+            let arms = try [control ?? "linucb", treatment ?? EcommerceSetup.videoCheckpoint].map {
                 try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: true), trainWith: "drlrec train --env video")
             }
             names = arms.map(\.name)
@@ -155,6 +155,7 @@ struct ABTestCommand: ParsableCommand {
         case "popularity": return PopularityPolicy(catalogue: simulator.catalogue)
         case "myopic": return MyopicGreedyPolicy(catalogue: simulator.catalogue)
         case "mmr": return DiversifiedGreedyPolicy(catalogue: simulator.catalogue)
+        case "linucb": return LinUCBPolicy(catalogue: simulator.catalogue)
         default:
             let kind = try checkpointKind(name, expected: ["sac", "td3"], trainWith: command,
                                           isDefault: name == EcommerceSetup.defaultCheckpoint || name == EcommerceSetup.videoCheckpoint)
