@@ -31,6 +31,9 @@ struct ABTestCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Treatment policy or checkpoint (default: the agent `drlrec train --env ENV` saved).", valueName: "policy|path"))
     var treatment: String?
 
+    @Option(help: ArgumentHelp("Simulator settings (the file given to `drlrec train --config`).", valueName: "path"))
+    var config: String?
+
     @Option(help: "Simulated users per arm.")
     var users: Int = 2_000
 
@@ -52,21 +55,21 @@ struct ABTestCommand: ParsableCommand {
         let rows: [MetricComparison], names: [String]
         switch env {
         case .ecommerce:
-            let simulator = EcommerceSimulator()
+            let simulator = try Scenarios.slateSimulatorFactory(video: false, config: config)() as! EcommerceSimulator
             let arms = try [control ?? "linucb", treatment ?? EcommerceSetup.defaultCheckpoint].map {
                 try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: false), trainWith: "drlrec train --env ecommerce")
             }
             names = arms.map(\.name)
             rows = runArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, users: users, seed: seed) }) })
         case .video:
-            let simulator = VideoFeedSimulator()
+            let simulator = try Scenarios.slateSimulatorFactory(video: true, config: config)() as! VideoFeedSimulator
             let arms = try [control ?? "linucb", treatment ?? EcommerceSetup.videoCheckpoint].map {
                 try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: true), trainWith: "drlrec train --env video")
             }
             names = arms.map(\.name)
             rows = runArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, viewers: users, seed: seed) }) })
         case .education:
-            let simulator = EducationSimulator()
+            let simulator = EducationSimulator(configuration: try Scenarios.educationConfiguration(config))
             let arms = try [control ?? "staircase", treatment ?? EducationSetup.defaultCheckpoint].map { try taskPolicy($0, for: simulator) }
             names = arms.map(\.name)
             rows = runArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, learners: users, seed: seed) }) })

@@ -23,6 +23,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Environment steps of the run in total (default: 50,000; 20,000 on ecommerce and video; 2,000,000 on education); a run restored with --load trains on until its agent has taken this many.")
     var steps: Int?
 
+    @Option(help: ArgumentHelp("Simulator settings for ecommerce, video or education: a JSON object of snake_case keys (pass the same file to abtest).", valueName: "path"))
+    var config: String?
+
     @Option(help: "Random seed (the run is reproducible for a seed).")
     var seed: UInt64 = 0
 
@@ -69,6 +72,9 @@ struct TrainCommand: ParsableCommand {
         case (.cartpole, .dqn), (.cartpole, .a2c), (.cartpole, .sacDiscrete), (.pendulum, .sac), (.pendulum, .td3), (.ecommerce, .sac), (.ecommerce, .td3),
              (.video, .sac), (.video, .td3), (.education, .a2c): break
         default: throw ValidationError("--agent \(chosenAgent.rawValue) does not run on --env \(env.rawValue): dqn, a2c and sac-discrete need discrete actions (cartpole), sac and td3 continuous ones (pendulum, and the ranking weights of ecommerce and video); education takes the two-path a2c")
+        }
+        if config != nil, [.cartpole, .pendulum].contains(env) {
+            throw ValidationError("--config sets a recommendation simulator (ecommerce, video, education), not \(env.rawValue)")
         }
         guard totalSteps > 0 else { throw ValidationError("--steps must be positive, got \(totalSteps)") }
         guard evaluationInterval > 0, episodesPerEvaluation > 0 else {
@@ -157,12 +163,13 @@ struct TrainCommand: ParsableCommand {
                                             evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
                                             progress: report)
             case .a2c where env == .education:
-                let agent = EducationSetup.agent(observationDimension: EducationSimulator().observationDimension,
-                                                 configuration: EducationConfiguration(), seed: seed)
+                let settings = try Scenarios.educationConfiguration(config)
+                let agent = EducationSetup.agent(observationDimension: EducationSimulator(configuration: settings).observationDimension,
+                                                 configuration: settings, seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try agent.load(from: path) }
-                let vector = VectorEnvironment((0..<EducationSetup.copies).map { _ in EducationSimulator() })
+                let vector = VectorEnvironment((0..<EducationSetup.copies).map { _ in EducationSimulator(configuration: settings) })
                 records = try agent.train(on: vector, steps: remaining(after: agent.environmentSteps), seed: seed,
-                                          evaluationEnvironment: EducationSimulator(), evaluationInterval: evaluationInterval,
+                                          evaluationEnvironment: EducationSimulator(configuration: settings), evaluationInterval: evaluationInterval,
                                           evaluationEpisodes: evaluationEpisodes, evaluationSeed: 1 << 40, checkpoints: schedule,
                                           resuming: resuming, progress: report)
                 if let savePath { print("saved the trained agent to \(savePath)") }
@@ -177,7 +184,7 @@ struct TrainCommand: ParsableCommand {
                                         progress: report)
             case .sac, .td3 where env == .ecommerce || env == .video:
                 // The simulator's users are drawn from the seed; evaluation users come from another range.
-                func simulator() -> RecommendationEnvironment { env == .video ? VideoFeedSimulator() : EcommerceSimulator() }
+                let simulator = try Scenarios.slateSimulatorFactory(video: env == .video, config: config)
                 let training = WeightedRankingEnvironment(simulator())
                 let learner = EcommerceSetup.agent(agent.rawValue, for: training.simulator, gamma: EcommerceSetup.gamma(video: env == .video), seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }

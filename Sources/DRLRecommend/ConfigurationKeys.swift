@@ -1,0 +1,97 @@
+/// One setting of a simulator configuration that a configuration file may set: where it lives and
+/// the values it accepts.
+public enum ConfigurationKey<Configuration>: Sendable {
+    case integer(WritableKeyPath<Configuration, Int> & Sendable, ClosedRange<Int>)
+    case number(WritableKeyPath<Configuration, Float> & Sendable, ClosedRange<Float>)
+
+    /// Sets the key to `value` (a JSON number), or returns what is wrong with it.
+    public func apply(_ value: Double, to configuration: inout Configuration) -> String? {
+        switch self {
+        case .integer(let path, let range):
+            guard value.rounded() == value, let integer = Int(exactly: value), range.contains(integer) else {
+                return "must be an integer in \(range.lowerBound)...\(range.upperBound), got \(value)"
+            }
+            configuration[keyPath: path] = integer
+        case .number(let path, let range):
+            let number = Float(value)
+            guard number.isFinite, range.contains(number) else { return "must be a number in \(range.lowerBound)...\(range.upperBound), got \(value)" }
+            configuration[keyPath: path] = number
+        }
+        return nil
+    }
+}
+
+/// A configuration whose settings can come from a file, by name.
+public protocol FileConfigurable {
+    /// Every settable key, named as in the configuration files (snake_case).
+    static var fileKeys: [String: ConfigurationKey<Self>] { get }
+}
+
+extension EcommerceConfiguration: FileConfigurable {
+    public static var fileKeys: [String: ConfigurationKey<EcommerceConfiguration>] {
+        let probability: ClosedRange<Float> = 0...1, weight: ClosedRange<Float> = -100...100
+        return [
+            "items": .integer(\.items, 20...1_000_000), "categories": .integer(\.categories, 1...10_000),
+            "dimension": .integer(\.dimension, 1...1_024), "slate_size": .integer(\.slateSize, 1...100), "days": .integer(\.days, 1...365),
+            "low_frequency_share": .number(\.lowFrequencyShare, probability), "cold_start_share": .number(\.coldStartShare, probability),
+            "session_steps": .integer(\.sessionSteps, 1...10_000), "low_frequency_session_steps": .integer(\.lowFrequencySessionSteps, 1...10_000),
+            "patience": .integer(\.patience, 1...1_000), "choice_temperature": .number(\.choiceTemperature, 0...100),
+            "no_click_utility": .number(\.noClickUtility, weight), "popularity_bias": .number(\.popularityBias, weight),
+            "fatigue_weight": .number(\.fatigueWeight, weight), "repeat_penalty": .number(\.repeatPenalty, weight),
+            "position_bias": .number(\.positionBias, weight), "fatigue_increment": .number(\.fatigueIncrement, 0...10),
+            "fatigue_decay": .number(\.fatigueDecay, probability), "drift_rate": .number(\.driftRate, probability),
+            "cart_base": .number(\.cartBase, weight), "cart_fit": .number(\.cartFit, weight), "cart_price": .number(\.cartPrice, weight),
+            "wishlist_probability": .number(\.wishlistProbability, probability),
+            "purchase_probability": .number(\.purchaseProbability, probability), "max_purchase_delay": .integer(\.maxPurchaseDelay, 1...100),
+            "satisfaction_fit": .number(\.satisfactionFit, weight), "satisfaction_generic": .number(\.satisfactionGeneric, weight),
+            "satisfaction_ignored": .number(\.satisfactionIgnored, weight), "satisfaction_fatigue": .number(\.satisfactionFatigue, weight),
+            "initial_satisfaction": .number(\.initialSatisfaction, probability), "return_base": .number(\.returnBase, probability),
+            "low_frequency_return_base": .number(\.lowFrequencyReturnBase, probability), "return_slope": .number(\.returnSlope, -1...1),
+            "warm_history": .integer(\.warmHistory, 0...1_000), "head_fraction": .number(\.headFraction, 0...1),
+            "diversity_penalty": .number(\.reward.diversity.weight, 0...100),
+            "user_weight": .number(\.reward.objectives.user, 0...100), "platform_weight": .number(\.reward.objectives.platform, 0...100),
+            "advertiser_weight": .number(\.reward.objectives.advertiser, 0...100),
+        ]
+    }
+}
+
+extension VideoFeedConfiguration: FileConfigurable {
+    public static var fileKeys: [String: ConfigurationKey<VideoFeedConfiguration>] {
+        let probability: ClosedRange<Float> = 0...1, weight: ClosedRange<Float> = -100...100
+        return [
+            "items": .integer(\.items, 20...1_000_000), "categories": .integer(\.categories, 1...10_000),
+            "dimension": .integer(\.dimension, 1...1_024), "slate_size": .integer(\.slateSize, 1...100), "days": .integer(\.days, 1...365),
+            "session_minutes": .number(\.sessionMinutes, 0.1...10_000), "low_frequency_session_minutes": .number(\.lowFrequencySessionMinutes, 0.1...10_000),
+            "low_frequency_share": .number(\.lowFrequencyShare, probability), "browse_minutes": .number(\.browseMinutes, 0.01...100),
+            "patience": .integer(\.patience, 1...1_000), "choice_temperature": .number(\.choiceTemperature, 0...100),
+            "skip_utility": .number(\.skipUtility, weight), "clickbait_appeal": .number(\.clickbaitAppeal, weight),
+            "fatigue_weight": .number(\.fatigueWeight, weight), "repeat_penalty": .number(\.repeatPenalty, weight),
+            "fatigue_increment": .number(\.fatigueIncrement, 0...10), "fatigue_decay": .number(\.fatigueDecay, probability),
+            "context_shift": .number(\.contextShift, 0...10), "watch_slope": .number(\.watchSlope, 0...100),
+            "watch_centre": .number(\.watchCentre, weight), "bait_penalty": .number(\.baitPenalty, probability),
+            "like_rate": .number(\.likeRate, probability), "share_rate": .number(\.shareRate, probability),
+            "subscribe_rate": .number(\.subscribeRate, probability), "playlist_rate": .number(\.playlistRate, probability),
+            "satisfaction_quality": .number(\.satisfactionQuality, weight), "satisfaction_bait": .number(\.satisfactionBait, weight),
+            "satisfaction_skip": .number(\.satisfactionSkip, weight), "initial_satisfaction": .number(\.initialSatisfaction, probability),
+            "return_base": .number(\.returnBase, probability), "low_frequency_return_base": .number(\.lowFrequencyReturnBase, probability),
+            "return_slope": .number(\.returnSlope, -1...1), "interest_drift": .number(\.interestDrift, probability),
+        ]
+    }
+}
+
+extension EducationConfiguration: FileConfigurable {
+    public static var fileKeys: [String: ConfigurationKey<EducationConfiguration>] {
+        let probability: ClosedRange<Float> = 0...1, weight: ClosedRange<Float> = -100...100
+        return [
+            "skills": .integer(\.skills, 1...1_000), "difficulty_levels": .integer(\.difficultyLevels, 2...100),
+            "mastery_threshold": .number(\.masteryThreshold, probability), "days": .integer(\.days, 1...365),
+            "session_tasks": .integer(\.sessionTasks, 1...10_000), "completion_base": .number(\.completionBase, probability),
+            "stretch": .number(\.stretch, -1...1), "scale": .number(\.scale, 0.001...10), "failure_gain": .number(\.failureGain, probability),
+            "fatigue_recovery": .number(\.fatigueRecovery, probability), "preference_boost": .number(\.preferenceBoost, 0...10),
+            "other_types": .number(\.otherTypes, 0...10), "frustration_limit": .integer(\.frustrationLimit, 1...1_000),
+            "boredom_limit": .integer(\.boredomLimit, 1...1_000), "fatigue_limit": .number(\.fatigueLimit, probability),
+            "return_base": .number(\.returnBase, probability), "return_slope": .number(\.returnSlope, -1...1),
+            "boredom_penalty": .number(\.boredomPenalty, probability), "mastery_reward": .number(\.masteryReward, weight),
+        ]
+    }
+}
