@@ -20,7 +20,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")) (default: dqn on cartpole, sac on pendulum, ecommerce and video, a2c on education).")
     var agent: AgentName?
 
-    @Option(help: "Environment steps of the run in total (default: 50,000; 20,000 on ecommerce and video; 2,000,000 on education); a run restored with --load trains on until its agent has taken this many.")
+    @Option(help: "Environment steps of the run in total (default: 50,000; 40,000 on ecommerce; 20,000 on video; 2,000,000 on education); a run restored with --load trains on until its agent has taken this many.")
     var steps: Int?
 
     @Option(help: ArgumentHelp("Simulator settings for ecommerce, video or education: a JSON object of snake_case keys (pass the same file to abtest).", valueName: "path"))
@@ -46,7 +46,7 @@ struct TrainCommand: ParsableCommand {
     var evaluationInterval: Int { evaluationIntervalOption ?? (env == .education ? 200_000 : 5_000) }
     var chosenAgent: AgentName { agent ?? [.cartpole: .dqn, .education: .a2c][env] ?? .sac }
     var totalSteps: Int {
-        steps ?? [.ecommerce: EcommerceSetup.defaultSteps, .video: EcommerceSetup.defaultSteps, .education: EducationSetup.defaultSteps][env] ?? 50_000
+        steps ?? [.ecommerce: EcommerceSetup.defaultSteps, .video: EcommerceSetup.videoSteps, .education: EducationSetup.defaultSteps][env] ?? 50_000
     }
     var episodesPerEvaluation: Int { evaluationEpisodes ?? ([.cartpole, .pendulum].contains(env) ? 10 : 50) }
     var savePath: String? {
