@@ -39,7 +39,7 @@ public final class LayerNorm: Layer {
         var dgamma = gamma.gradient, dbeta = beta.gradient
         layerNormBackward(input: input, gamma: gamma.value, mean: mean.view(Shape(rows)), rstd: rstd.view(Shape(rows)),
                           gradOutput: gradOutput, into: &dx, gammaGradient: &dgamma, betaGradient: &dbeta,
-                          accumulateParameterGradients: !gamma.isFrozen || !beta.isFrozen)
+                          accumulateGamma: !gamma.isFrozen, accumulateBeta: !beta.isFrozen)
         return dx
     }
 }

@@ -46,11 +46,12 @@ func runLayerNorm(_ x: Tensor, _ gamma: Tensor?, _ beta: Tensor?, _ epsilon: Flo
 }
 
 /// The backward pass of `layerNorm`: from the forward input x, gamma, the saved per-row `mean` and
-/// `rstd` and the output gradient, writes dx; accumulates (+=) into `gammaGradient` and
-/// `betaGradient` unless `accumulateParameterGradients` is false (frozen parameters).
+/// `rstd` and the output gradient, writes dx; accumulates (+=) into `gammaGradient` unless
+/// `accumulateGamma` is false and into `betaGradient` unless `accumulateBeta` is false (frozen
+/// parameters get no gradient).
 public func layerNormBackward(input x: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor, gradOutput dy: Tensor,
                               into dx: inout Tensor, gammaGradient: inout Tensor, betaGradient: inout Tensor,
-                              accumulateParameterGradients: Bool = true) {
+                              accumulateGamma: Bool = true, accumulateBeta: Bool = true) {
     let (rows, cols) = x.shape.matrix
     precondition(dy.shape == x.shape && dx.shape == x.shape && mean.count == rows && rstd.count == rows,
                  "layerNormBackward: input \(x.shape), gradient \(dy.shape), result \(dx.shape), mean \(mean.shape), rstd \(rstd.shape) do not match")
@@ -59,8 +60,8 @@ public func layerNormBackward(input x: Tensor, gamma: Tensor, mean: Tensor, rstd
     dx.makeUnique()
     gammaGradient.makeUnique()
     betaGradient.makeUnique()
-    let dg = accumulateParameterGradients ? gammaGradient.basePointer : nil
-    let db = accumulateParameterGradients ? betaGradient.basePointer : nil
+    let dg = accumulateGamma ? gammaGradient.basePointer : nil
+    let db = accumulateBeta ? betaGradient.basePointer : nil
     withExtendedLifetime((x, gamma, mean, rstd, dy)) {
         drl_layernorm_backward_rows(x.basePointer, gamma.basePointer, dy.basePointer, mean.basePointer, rstd.basePointer,
                                     dx.basePointer, dg, db, rows, cols)
