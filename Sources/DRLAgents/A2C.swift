@@ -232,18 +232,24 @@ extension A2CAgent {
     /// Saves the policy and value networks, Adam's state, the counters and the generator (see
     /// `AgentCheckpoint`; an on-policy agent has no replay, and a rollout is never half-saved).
     public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
-        try AgentCheckpoint.save(kind: "a2c", parts: checkpointParts, replay: nil, counters: .init(
-            environmentSteps: environmentSteps, gradientSteps: updates, generator: rng, loop: loop), to: path)
+        try writeCheckpoint(to: path, loop: loop)
     }
 
     /// Restores a checkpoint written by `save` from an agent with the same sizes.
     /// Returns the training loop's state when a loop wrote the checkpoint (pass it to `train(…, resuming:)`).
     @discardableResult
     public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
-        let counters = try AgentCheckpoint.load(kind: "a2c", parts: checkpointParts, replay: nil, from: path)
-        (environmentSteps, updates, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
-        return counters.loop
+        try readCheckpoint(from: path)
     }
 
-    private var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
+    var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
+}
+
+extension A2CAgent: CheckpointedAgent {
+    var checkpointKind: String { "a2c" }
+    var checkpointReplay: ReplayBuffer? { nil }
+    var checkpointCounters: AgentCheckpoint.Counters {
+        get { .init(environmentSteps: environmentSteps, gradientSteps: updates, generator: rng) }
+        set { (environmentSteps, updates, rng) = (newValue.environmentSteps, newValue.gradientSteps, newValue.generator) }
+    }
 }

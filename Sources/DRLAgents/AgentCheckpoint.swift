@@ -89,3 +89,28 @@ enum AgentCheckpoint {
         replay?.checkpointTensors.map { (name: "replay." + $0.name, tensor: $0.tensor) } ?? []
     }
 }
+
+/// What an agent gives `AgentCheckpoint` to save and restore itself: the save and load of SAC,
+/// TD3, discrete SAC and A2C are this protocol's two methods.
+protocol CheckpointedAgent: AnyObject {
+    var checkpointKind: String { get }
+    var checkpointParts: [CheckpointPart] { get }
+    var checkpointReplay: ReplayBuffer? { get }
+    /// The step counters and generator (without a loop state).
+    var checkpointCounters: AgentCheckpoint.Counters { get set }
+}
+
+extension CheckpointedAgent {
+    func writeCheckpoint(to path: String, loop: TrainingLoopState?) throws(CheckpointError) {
+        var counters = checkpointCounters
+        counters.loop = loop
+        try AgentCheckpoint.save(kind: checkpointKind, parts: checkpointParts, replay: checkpointReplay, counters: counters, to: path)
+    }
+
+    /// Restores everything and returns the loop state, when a training loop wrote the file.
+    func readCheckpoint(from path: String) throws(CheckpointError) -> TrainingLoopState? {
+        let counters = try AgentCheckpoint.load(kind: checkpointKind, parts: checkpointParts, replay: checkpointReplay, from: path)
+        checkpointCounters = counters
+        return counters.loop
+    }
+}

@@ -239,23 +239,29 @@ extension SACAgent {
     /// Saves the actor, the critics and their targets, the temperature, the three Adam states and
     /// the counters, the generator and the replay buffer (see `AgentCheckpoint`).
     public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
-        try AgentCheckpoint.save(kind: "sac", parts: checkpointParts, replay: replay, counters: .init(
-            environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng, loop: loop), to: path)
+        try writeCheckpoint(to: path, loop: loop)
     }
 
     /// Restores a checkpoint written by `save` from an agent with the same network sizes.
     /// Returns the training loop's state when a loop wrote the checkpoint (pass it to `train(…, resuming:)`).
     @discardableResult
     public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
-        let counters = try AgentCheckpoint.load(kind: "sac", parts: checkpointParts, replay: replay, from: path)
-        (environmentSteps, gradientSteps, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
-        return counters.loop
+        try readCheckpoint(from: path)
     }
 
-    private var checkpointParts: [CheckpointPart] {
+    var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "actor.", store: actorStore, optimizer: actorOptimizer),
          CheckpointPart(prefix: "critic.", store: criticStore, optimizer: criticOptimizer),
          CheckpointPart(prefix: "target.", store: targetStore),
          CheckpointPart(prefix: "temperature.", store: temperatureStore, optimizer: temperatureOptimizer)]
+    }
+}
+
+extension SACAgent: CheckpointedAgent {
+    var checkpointKind: String { "sac" }
+    var checkpointReplay: ReplayBuffer? { replay }
+    var checkpointCounters: AgentCheckpoint.Counters {
+        get { .init(environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng) }
+        set { (environmentSteps, gradientSteps, rng) = (newValue.environmentSteps, newValue.gradientSteps, newValue.generator) }
     }
 }

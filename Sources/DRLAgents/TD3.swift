@@ -149,23 +149,29 @@ extension TD3Agent {
     /// Saves the actor, the critics, both targets, the two Adam states, the counters, the generator
     /// and the replay buffer (see `AgentCheckpoint`).
     public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
-        try AgentCheckpoint.save(kind: "td3", parts: checkpointParts, replay: replay, counters: .init(
-            environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng, loop: loop), to: path)
+        try writeCheckpoint(to: path, loop: loop)
     }
 
     /// Restores a checkpoint written by `save` from an agent with the same network sizes.
     /// Returns the training loop's state when a loop wrote the checkpoint (pass it to `train(…, resuming:)`).
     @discardableResult
     public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
-        let counters = try AgentCheckpoint.load(kind: "td3", parts: checkpointParts, replay: replay, from: path)
-        (environmentSteps, gradientSteps, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
-        return counters.loop
+        try readCheckpoint(from: path)
     }
 
-    private var checkpointParts: [CheckpointPart] {
+    var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "actor.", store: actorStore, optimizer: actorOptimizer),
          CheckpointPart(prefix: "target_actor.", store: targetActorStore),
          CheckpointPart(prefix: "critic.", store: criticStore, optimizer: criticOptimizer),
          CheckpointPart(prefix: "target_critic.", store: targetCriticStore)]
+    }
+}
+
+extension TD3Agent: CheckpointedAgent {
+    var checkpointKind: String { "td3" }
+    var checkpointReplay: ReplayBuffer? { replay }
+    var checkpointCounters: AgentCheckpoint.Counters {
+        get { .init(environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng) }
+        set { (environmentSteps, gradientSteps, rng) = (newValue.environmentSteps, newValue.gradientSteps, newValue.generator) }
     }
 }
