@@ -34,6 +34,8 @@ extension EcommerceConfiguration: FileConfigurable {
             "items": .integer(\.items, 20...1_000_000), "categories": .integer(\.categories, 1...10_000),
             "dimension": .integer(\.dimension, 1...1_024), "slate_size": .integer(\.slateSize, 1...100), "days": .integer(\.days, 1...365),
             "low_frequency_share": .number(\.lowFrequencyShare, probability), "cold_start_share": .number(\.coldStartShare, probability),
+            "segments": .integer(\.segments, 1...1_000), "segment_categories": .integer(\.segmentCategories, 1...10_000),
+            "segment_affinity": .number(\.segmentAffinity, probability),
             "session_steps": .integer(\.sessionSteps, 1...10_000), "low_frequency_session_steps": .integer(\.lowFrequencySessionSteps, 1...10_000),
             "patience": .integer(\.patience, 1...1_000), "choice_temperature": .number(\.choiceTemperature, 0...100),
             "no_click_utility": .number(\.noClickUtility, weight), "popularity_bias": .number(\.popularityBias, weight),

@@ -18,6 +18,12 @@ public struct EcommerceConfiguration: Sendable {
     public var lowFrequencyShare: Float = 0.6
     /// Share of users who arrive with no history.
     public var coldStartShare: Float = 0.2
+    /// Demographic segments (say, age band by region): each prefers `segmentCategories`
+    /// categories, and each of a user's interest centres comes from their segment's preferred
+    /// categories with probability `segmentAffinity`. The platform knows a user's segment from
+    /// their first visit, which is what a cold-start transfer can build on.
+    public var segments = 8, segmentCategories = 3
+    public var segmentAffinity: Float = 0.9
     /// Slates a frequent user browses per session at most; a low-frequency user's budget.
     public var sessionSteps = 12, lowFrequencySessionSteps = 4
     /// Consecutive ignored slates after which the user leaves the session.
@@ -115,10 +121,10 @@ public struct EcommerceEpisodeStatistics: Sendable, Equatable {
 /// best-sellers much less, ignored and fatiguing slates lower it, and it sets the probability that
 /// the user comes back the next day. An episode is one user over up to `days` days.
 ///
-/// Observation (dimension 10 + 2·dimension): device (3, one-hot), time of day (sin, cos),
-/// low-frequency and cold-start flags, the mean embedding of the last 5 clicked items, the mean
-/// embedding of the last two slates, the session's progress, the day's progress and the click
-/// rate of the last 5 slates.
+/// Observation (dimension 10 + 2·dimension + segments): device (3, one-hot), time of day (sin,
+/// cos), low-frequency and cold-start flags, the mean embedding of the last 5 clicked items, the
+/// mean embedding of the last two slates, the session's progress, the day's progress, the click
+/// rate of the last 5 slates and the user's demographic segment (one-hot).
 public final class EcommerceSimulator: RecommendationEnvironment {
     public let configuration: EcommerceConfiguration
     public let catalogue: Catalogue
@@ -134,6 +140,9 @@ public final class EcommerceSimulator: RecommendationEnvironment {
     private var fatigue: [Float]
     private var satisfaction: Float = 0
     private var lowFrequency = false, coldStart = false
+    private var segment = 0
+    /// The preferred categories of each demographic segment (fixed by the catalogue seed).
+    public let segmentPreferences: [[Int]]
     private var device = 0, hour: Float = 0
     private var day = 0, sessionStep = 0, ignoredStreak = 0
     private var recentClicks: [Int32] = [], recentShown: [Int32] = [], recentClickFlags: [Bool] = []
@@ -150,10 +159,14 @@ public final class EcommerceSimulator: RecommendationEnvironment {
         let c = configuration
         precondition(c.slateSize >= 1 && c.slateSize <= c.items && c.days >= 1 && c.sessionSteps >= 1 && c.lowFrequencySessionSteps >= 1,
                      "EcommerceConfiguration: slate \(c.slateSize), days \(c.days) and session budgets must be positive, with the slate within \(c.items) items")
+        precondition(c.segments >= 1 && (1...c.categories).contains(c.segmentCategories),
+                     "EcommerceConfiguration: \(c.segments) segments must be at least 1, each preferring 1...\(c.categories) categories, got \(c.segmentCategories)")
         self.configuration = configuration
         catalogue = Catalogue(items: c.items, categories: c.categories, dimension: c.dimension, seed: catalogueSeed)
         constraints = PlatformConstraints(blocking: blockedCategories, in: catalogue)
-        let dimension = 10 + 2 * c.dimension
+        var segmentRNG = RandomGenerator(seed: catalogueSeed, stream: 0x5E6)
+        segmentPreferences = (0..<c.segments).map { _ in Array(segmentRNG.permutation(c.categories).prefix(c.segmentCategories)) }
+        let dimension = 10 + 2 * c.dimension + c.segments
         observationSpace = .box(low: Array(repeating: -1, count: dimension), high: Array(repeating: 1, count: dimension))
         actionSpace = .slate(candidates: c.items, k: c.slateSize)
         interest = Array(repeating: 0, count: c.dimension)
@@ -175,8 +188,9 @@ public final class EcommerceSimulator: RecommendationEnvironment {
         let c = configuration
         lowFrequency = rng.uniform() < c.lowFrequencyShare
         coldStart = rng.uniform() < c.coldStartShare
-        // Interest: a mix of one to three category centres, normalised.
-        SimulatedUser.randomInterest(&interest, catalogue: catalogue, using: &rng)
+        segment = rng.nextIndex(below: c.segments)
+        // Interest: a mix of one to three category centres, mostly the segment's, normalised.
+        SimulatedUser.randomInterest(&interest, catalogue: catalogue, preferred: segmentPreferences[segment], affinity: c.segmentAffinity, using: &rng)
         for k in fatigue.indices { fatigue[k] = 0 }
         satisfaction = c.initialSatisfaction
         (day, sessionStep, ignoredStreak) = (0, 0, 0)
@@ -347,6 +361,12 @@ public final class EcommerceSimulator: RecommendationEnvironment {
     public var shownItems: Set<Int32> { shownBefore }
     public var recentClickedItems: [Int32] { recentClicks }
 
+    /// The user's demographic segment, one-hot (known to the platform from the first visit).
+    public var demographics: [Float] { (0..<configuration.segments).map { $0 == segment ? 1 : 0 } }
+
+    /// Where the mean embedding of the recent clicks lies in the observation.
+    public var clickHistoryObservationRange: Range<Int>? { 7..<(7 + configuration.dimension) }
+
     /// Slates left in the current session (the user's browsing budget).
     public var remainingSessionSteps: Int {
         (lowFrequency ? configuration.lowFrequencySessionSteps : configuration.sessionSteps) - sessionStep
@@ -380,6 +400,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
             o[7 + 2 * d] = Float(sessionStep) / Float(budget)
             o[8 + 2 * d] = Float(day) / Float(c.days)
             o[9 + 2 * d] = recentClickFlags.isEmpty ? 0 : Float(recentClickFlags.filter { $0 }.count) / Float(recentClickFlags.count)
+            o[10 + 2 * d + segment] = 1
         }
     }
 }

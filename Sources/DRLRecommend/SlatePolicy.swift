@@ -18,10 +18,17 @@ public protocol RecommendationEnvironment: Environment {
     /// The platform's estimate of each item's quality from past engagement (for example its
     /// historical completion rate), in [0, 1]; nil when the platform has none.
     var itemQualitySignal: [Float]? { get }
+    /// What the platform knows of the current user from their first visit (demographics such as
+    /// a segment, one-hot); empty when it knows nothing.
+    var demographics: [Float] { get }
+    /// Where the observation holds the mean embedding of the recent clicks, if it does.
+    var clickHistoryObservationRange: Range<Int>? { get }
 }
 
 extension RecommendationEnvironment {
     public var itemQualitySignal: [Float]? { nil }
+    public var demographics: [Float] { [] }
+    public var clickHistoryObservationRange: Range<Int>? { nil }
 }
 
 /// A recommender that fills a slate for an environment's current user.

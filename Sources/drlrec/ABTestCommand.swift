@@ -13,7 +13,10 @@ struct ABTestCommand: ParsableCommand {
         both arms). For every metric the table shows both arms, the difference (treatment − control), \
         the relative change and a 95% paired-bootstrap interval of the difference over users. \
         On ecommerce a policy is random, popularity, myopic (the greedy content-based recommender), \
-        mmr (its diversified form), linucb (a contextual bandit learning online) or a checkpoint written by `drlrec train --env ecommerce`; on video \
+        mmr (its diversified form), linucb (a contextual bandit learning online), als (implicit matrix \
+        factorisation fitted on the logs of --existing-users other users) or a checkpoint written by \
+        `drlrec train --env ecommerce`; --cold-start-transfer gives the treatment's users who arrive \
+        without history the profile of their demographic group, learned from those logs. On video \
         the same baselines or a checkpoint of `drlrec train --env video`; on \
         education it is random, fixed (one syllabus), staircase (the adaptive one-up one-down rule), \
         myopic (the easiest tasks) or a checkpoint written by `drlrec train --env education`.
@@ -37,6 +40,15 @@ struct ABTestCommand: ParsableCommand {
     @Option(help: "Simulated users per arm.")
     var users: Int = 2_000
 
+    @Flag(help: "On ecommerce: start the treatment's cold-start users from their user group's profile (the control defaults to the same treatment without it).")
+    var coldStartTransfer = false
+
+    @Option(help: "On ecommerce: existing users whose logged clicks train als and the cold-start user groups.")
+    var existingUsers: Int = 3_000
+
+    @Option(help: "On ecommerce: user groups for cold-start transfer.")
+    var groups: Int = 32
+
     @Option(help: "Seed of the population (user u gets seed + u).")
     var seed: UInt64 = 0
 
@@ -49,6 +61,10 @@ struct ABTestCommand: ParsableCommand {
     func validate() throws {
         guard users >= 2 else { throw ValidationError("--users must be at least 2, got \(users)") }
         guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
+        guard existingUsers >= groups && groups >= 1 else {
+            throw ValidationError("--existing-users (\(existingUsers)) must be at least --groups (\(groups)), which must be at least 1")
+        }
+        guard !coldStartTransfer || env == .ecommerce else { throw ValidationError("--cold-start-transfer applies to --env ecommerce, whose users have demographics") }
     }
 
     func run() throws {
@@ -56,9 +72,13 @@ struct ABTestCommand: ParsableCommand {
         switch env {
         case .ecommerce:
             let simulator = try Scenarios.slateSimulatorFactory(video: false, config: config)() as! EcommerceSimulator
-            let arms = try [control ?? "linucb", treatment ?? EcommerceSetup.defaultCheckpoint].map {
-                try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: false), trainWith: "drlrec train --env ecommerce")
+            let collaborative = CollaborativeSetup(environment: simulator, users: existingUsers, groups: groups, seed: seed &+ 1_000_000_000)
+            let treatmentName = treatment ?? EcommerceSetup.defaultCheckpoint
+            var arms = try [control ?? (coldStartTransfer ? treatmentName : "linucb"), treatmentName].map {
+                try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: false), trainWith: "drlrec train --env ecommerce",
+                                collaborative: collaborative)
             }
+            if coldStartTransfer { arms[1] = ColdStartTransferPolicy(base: arms[1], profiles: try collaborative.profiles()) }
             names = arms.map(\.name)
             rows = runArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, users: users, seed: seed) }) })
         case .video:
@@ -152,13 +172,15 @@ struct ABTestCommand: ParsableCommand {
     }
 
     /// A slate baseline by name, or the ranking agent in a checkpoint.
-    private func slatePolicy(_ name: String, for simulator: RecommendationEnvironment, gamma: Float, trainWith command: String) throws -> SlatePolicy {
+    private func slatePolicy(_ name: String, for simulator: RecommendationEnvironment, gamma: Float, trainWith command: String,
+                             collaborative: CollaborativeSetup? = nil) throws -> SlatePolicy {
         switch name {
         case "random": return RandomPolicy(seed: seed)
         case "popularity": return PopularityPolicy(catalogue: simulator.catalogue)
         case "myopic": return MyopicGreedyPolicy(catalogue: simulator.catalogue)
         case "mmr": return DiversifiedGreedyPolicy(catalogue: simulator.catalogue)
         case "linucb": return LinUCBPolicy(catalogue: simulator.catalogue)
+        case "als" where collaborative != nil: return try collaborative!.als()
         default:
             let kind = try checkpointKind(name, expected: ["sac", "td3"], trainWith: command,
                                           isDefault: name == EcommerceSetup.defaultCheckpoint || name == EcommerceSetup.videoCheckpoint)

@@ -1,3 +1,4 @@
+import ArgumentParser
 import DRLRecommend
 
 /// The recommendation simulators as the commands build them, with the settings of a `--config` file.
@@ -16,6 +17,9 @@ enum Scenarios {
         if let config {
             try ConfigurationFile.load(config, into: &settings)
             try ConfigurationFile.checkCatalogue(items: settings.items, categories: settings.categories, slateSize: settings.slateSize, path: config)
+            guard settings.segmentCategories <= settings.categories else {
+                throw ValidationError("--config \(config): 'segment_categories' (\(settings.segmentCategories)) must not exceed 'categories' (\(settings.categories))")
+            }
         }
         return { EcommerceSimulator(configuration: settings) }
     }

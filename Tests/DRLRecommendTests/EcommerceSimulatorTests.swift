@@ -111,4 +111,27 @@ import Testing
         #expect(diverse.sessionsPerUser > myopic.sessionsPerUser)
         #expect(diverse.meanReturn > myopic.meanReturn && diverse.tailCoverage > myopic.tailCoverage)
     }
+
+    /// A user's segment is in the observation (one-hot, the last `segments` entries) and predicts
+    /// their tastes: their interest is closer to the centres of their segment's preferred
+    /// categories than to the other categories' centres.
+    @Test func segmentsPredictInterests() {
+        let simulator = EcommerceSimulator()
+        let c = simulator.configuration, catalogue = simulator.catalogue
+        var observation = Tensor(zeros: Shape(simulator.observationDimension))
+        var preferred: Float = 0, other: Float = 0, preferredCount = 0, otherCount = 0
+        for user in 0..<300 {
+            simulator.reset(seed: UInt64(user), observation: &observation)
+            let demographics = simulator.demographics
+            #expect(demographics.count == c.segments && demographics.reduce(0, +) == 1)
+            for s in 0..<c.segments { #expect(observation[flat: simulator.observationDimension - c.segments + s] == demographics[s]) }
+            let segment = demographics.firstIndex(of: 1)!
+            let interest = simulator.currentInterest
+            for category in 0..<c.categories {
+                let cosine = (0..<c.dimension).reduce(Float(0)) { $0 + interest[$1] * catalogue.categoryCentres[category, $1] }
+                if simulator.segmentPreferences[segment].contains(category) { preferred += cosine; preferredCount += 1 } else { other += cosine; otherCount += 1 }
+            }
+        }
+        #expect(preferred / Float(preferredCount) > 0.3 && other / Float(otherCount) < 0.1)
+    }
 }
