@@ -21,6 +21,8 @@ public final class ImplicitALS {
     public private(set) var userFactors: Tensor
     public private(set) var itemFactors: Tensor
     private var gram: Tensor
+    /// YᵀY of the current item factors (what every fold-in needs).
+    private var itemGram: Tensor
 
     /// Random small factors (normal, standard deviation 0.1/√factors) for `users` × `items`.
     public init(users: Int, items: Int, configuration: Configuration = Configuration(), seed: UInt64) {
@@ -34,6 +36,7 @@ public final class ImplicitALS {
         userFactors = Tensor.normal(Shape(users, k), std: scale, using: &rng)
         itemFactors = Tensor.normal(Shape(items, k), std: scale, using: &rng)
         gram = Tensor(zeros: Shape(k, k))
+        itemGram = matmul(itemFactors, itemFactors, transposeA: true)
     }
 
     /// Runs `configuration.iterations` sweeps (users, then items) on `matrix`, calling `progress`
@@ -57,6 +60,7 @@ public final class ImplicitALS {
     /// Solves every item's factors with the user factors fixed (`transposed` is items × users).
     public func sweepItems(_ transposed: InteractionMatrix) throws {
         try Self.solveRows(of: transposed, fixed: userFactors, into: &itemFactors, gram: &gram, configuration)
+        gemm(itemFactors, itemFactors, into: &itemGram, transposeA: true)
     }
 
     /// The factors of a user who is not in the training matrix, from the items they interacted
@@ -64,8 +68,7 @@ public final class ImplicitALS {
     public func foldIn(items: [Int32], counts: [Float]? = nil) throws -> Tensor {
         let counts = counts ?? [Float](repeating: 1, count: items.count)
         precondition(counts.count == items.count, "ImplicitALS.foldIn: \(counts.count) counts for \(items.count) items")
-        gemm(itemFactors, itemFactors, into: &gram, transposeA: true)
-        return try Self.solve(items: items[...], counts: counts[...], fixed: itemFactors, gram: gram, configuration)
+        return try Self.solve(items: items[...], counts: counts[...], fixed: itemFactors, gram: itemGram, configuration)
     }
 
     /// The objective Σ c(p − xᵀy)² + λ(‖X‖² + ‖Y‖²) over all pairs, in Double; the unobserved

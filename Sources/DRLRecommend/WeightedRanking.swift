@@ -3,17 +3,21 @@ import DRLTensor
 
 /// Builds a slate from ranking weights, the continuous action of a list-wise actor: every unseen
 /// allowed item gets relevance·fit + popularity·headness − novelty·(similarity to the previous
-/// slate) [+ quality·signal], where fit is the cosine to the user's recent clicks and signal the
-/// platform's quality estimate when it has one; then, among the best `candidates`, positions are
-/// filled by maximal marginal relevance with the action's diversity weight. Actions lie in
-/// [−1, 1]⁴ (or ⁵ with a quality signal) and map to relevance ∈ [0, 2], popularity ∈ [−1, 1],
-/// diversity ∈ [0, 1], novelty ∈ [0, 1] and quality ∈ [−1, 1]. The actor thus chooses, state by
-/// state, how far to trade relevance for the long tail, for variety and for quality.
+/// slate) [+ quality·signal] [+ collaborative·score], where fit is the cosine to the user's recent
+/// clicks, signal the platform's quality estimate when it has one and score the collaborative
+/// model's (ALS folded in from the recent clicks, scaled so the best item scores 1; 0 without
+/// clicks); then, among the best `candidates`, positions are filled by maximal marginal relevance
+/// with the action's diversity weight. Actions lie in [−1, 1]^(4 + extras) and map to relevance
+/// ∈ [0, 2], popularity ∈ [−1, 1], diversity ∈ [0, 1], novelty ∈ [0, 1], quality ∈ [−1, 1] and
+/// collaborative ∈ [0, 2]. The actor thus chooses, state by state, how far to trade relevance for
+/// the long tail, for variety and for quality, and how far to trust what similar users liked.
 public final class WeightedSlateBuilder {
-    /// 4 weights, or 5 when the platform has a quality signal.
+    /// 4 weights, one more with a quality signal and one more with a collaborative model.
     public let actionDimension: Int
     public let candidates: Int
     private let qualitySignal: [Float]?
+    public let collaborative: ImplicitALS?
+    private var collaborativeScores: Tensor
     private let relevance: MyopicGreedyPolicy
     private var pool: [Int32]
     private var selector: MarginalRelevanceSelector
@@ -21,11 +25,15 @@ public final class WeightedSlateBuilder {
     private var previousEmbeddings: Tensor, previousSimilarities: Tensor
     private let headness: [Float]
 
-    public init(catalogue: Catalogue, qualitySignal: [Float]? = nil, candidates: Int = 200) {
+    public init(catalogue: Catalogue, qualitySignal: [Float]? = nil, collaborative: ImplicitALS? = nil, candidates: Int = 200) {
         precondition(qualitySignal.map { $0.count == catalogue.count } ?? true,
                      "WeightedSlateBuilder: \(qualitySignal?.count ?? 0) quality values for \(catalogue.count) items")
+        precondition(collaborative.map { $0.itemFactors.shape[0] == catalogue.count } ?? true,
+                     "WeightedSlateBuilder: a collaborative model of \(collaborative?.itemFactors.shape[0] ?? 0) items for \(catalogue.count) items")
         self.qualitySignal = qualitySignal
-        actionDimension = qualitySignal == nil ? 4 : 5
+        self.collaborative = collaborative
+        collaborativeScores = Tensor(zeros: Shape(collaborative == nil ? 0 : catalogue.count))
+        actionDimension = 4 + (qualitySignal == nil ? 0 : 1) + (collaborative == nil ? 0 : 1)
         self.candidates = min(candidates, catalogue.count)
         relevance = MyopicGreedyPolicy(catalogue: catalogue, popularityWeight: 0)
         pool = Array(repeating: 0, count: self.candidates)
@@ -37,12 +45,15 @@ public final class WeightedSlateBuilder {
         headness = catalogue.popularityRank.map { 1 - Float($0) / Float(max(catalogue.count - 1, 1)) }
     }
 
-    /// The weights an action stands for (quality 0 without a quality signal).
-    public func weights(_ action: Tensor) -> (relevance: Float, popularity: Float, diversity: Float, novelty: Float, quality: Float) {
+    /// The weights an action stands for (quality and collaborative 0 where the builder has none).
+    public func weights(_ action: Tensor)
+        -> (relevance: Float, popularity: Float, diversity: Float, novelty: Float, quality: Float, collaborative: Float) {
         precondition(action.count == actionDimension, "WeightedSlateBuilder: an action has \(actionDimension) elements, got \(action.shape)")
         func clamp(_ x: Float) -> Float { min(max(x, -1), 1) }
+        let quality = qualitySignal == nil ? 0 : clamp(action[flat: 4])
+        let collaborative = collaborative == nil ? 0 : 1 + clamp(action[flat: actionDimension - 1])
         return (1 + clamp(action[flat: 0]), clamp(action[flat: 1]), (1 + clamp(action[flat: 2])) / 2, (1 + clamp(action[flat: 3])) / 2,
-                actionDimension == 5 ? clamp(action[flat: 4]) : 0)
+                quality, collaborative)
     }
 
     /// Fills `slate` for the environment's current user with the weights of `action`;
@@ -64,6 +75,17 @@ public final class WeightedSlateBuilder {
             gatherRows(catalogue.embeddings, indices: Array(previousSlate), into: &previousEmbeddings)
             gemm(catalogue.embeddings, previousEmbeddings, into: &previousSimilarities, transposeB: true)
         }
+        let useCollaborative = collaborative != nil && w.collaborative > 0 && !environment.recentClickedItems.isEmpty
+        if useCollaborative, let model = collaborative {
+            do {
+                gemv(model.itemFactors, try model.foldIn(items: environment.recentClickedItems), into: &collaborativeScores)
+            } catch {
+                // The fold-in system is λI plus a Gram matrix, positive definite for finite factors.
+                preconditionFailure("WeightedSlateBuilder: folding in \(environment.recentClickedItems.count) clicks failed: \(error)")
+            }
+            let best = collaborativeScores.withUnsafeBufferPointer { $0.max()! }
+            if best > 1e-6 { scal(1 / best, &collaborativeScores) } else { collaborativeScores.fill(with: 0) }
+        }
         for item in 0..<n {
             let base = fit[flat: item]
             guard base > -.infinity else { scores[flat: item] = -.infinity; continue }
@@ -71,6 +93,7 @@ public final class WeightedSlateBuilder {
             if usePrevious { for j in 0..<previousSlate.count { previous = max(previous, previousSimilarities[item, j]) } }
             scores[flat: item] = w.relevance * base + w.popularity * headness[item] - w.novelty * previous
                 + (qualitySignal.map { w.quality * $0[item] } ?? 0)
+                + (useCollaborative ? w.collaborative * collaborativeScores[flat: item] : 0)
         }
         topK(scores.reshaped(Shape(1, n)), k: candidates, values: &values, indices: &pool)
         selector.select(from: pool, scores: scores, diversity: w.diversity, catalogue: catalogue, into: &slate)
@@ -87,9 +110,9 @@ public final class WeightedRankingEnvironment: Environment {
     private var slate: [Int32]
     private var previous: [Int32] = []
 
-    public init(_ simulator: RecommendationEnvironment) {
+    public init(_ simulator: RecommendationEnvironment, collaborative: ImplicitALS? = nil) {
         self.simulator = simulator
-        builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal)
+        builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: collaborative)
         actionSpace = .box(low: Array(repeating: -1, count: builder.actionDimension), high: Array(repeating: 1, count: builder.actionDimension))
         slate = Array(repeating: 0, count: simulator.slateSize)
     }
@@ -116,10 +139,10 @@ public final class WeightedRankingPolicy: SlatePolicy {
     private var previous: [Int32] = []
     private var lastShownCount = 0
 
-    public init(name: String, agent: ContinuousControlAgent, environment: RecommendationEnvironment) {
+    public init(name: String, agent: ContinuousControlAgent, environment: RecommendationEnvironment, collaborative: ImplicitALS? = nil) {
         self.name = name
         self.agent = agent
-        builder = WeightedSlateBuilder(catalogue: environment.catalogue, qualitySignal: environment.itemQualitySignal)
+        builder = WeightedSlateBuilder(catalogue: environment.catalogue, qualitySignal: environment.itemQualitySignal, collaborative: collaborative)
         precondition(agent.actionDimension == builder.actionDimension,
                      "WeightedRankingPolicy: the agent acts with \(agent.actionDimension) weights; the platform's ranking takes \(builder.actionDimension)")
     }

@@ -14,9 +14,9 @@ struct ABTestCommand: ParsableCommand {
         the relative change and a 95% paired-bootstrap interval of the difference over users. \
         On ecommerce a policy is random, popularity, myopic (the greedy content-based recommender), \
         mmr (its diversified form), linucb (a contextual bandit learning online), als (implicit matrix \
-        factorisation fitted on the logs of --existing-users other users) or a checkpoint written by \
-        `drlrec train --env ecommerce`; --cold-start-transfer gives the treatment's users who arrive \
-        without history the profile of their demographic group, learned from those logs. On video \
+        factorisation fitted on the logged clicks of the platform's 3,000 existing users) or a checkpoint \
+        written by `drlrec train --env ecommerce`; --cold-start-transfer gives the treatment's users who \
+        arrive without history the profiles of their likely user groups, learned from those logs. On video \
         the same baselines or a checkpoint of `drlrec train --env video`; on \
         education it is random, fixed (one syllabus), staircase (the adaptive one-up one-down rule), \
         myopic (the easiest tasks) or a checkpoint written by `drlrec train --env education`.
@@ -28,7 +28,7 @@ struct ABTestCommand: ParsableCommand {
     @Option(help: "Scenario: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var env: Scenario = .ecommerce
 
-    @Option(help: "Control policy (default: the strongest baseline: linucb on ecommerce and video, staircase on education).")
+    @Option(help: "Control policy (default: the strongest baseline: als on ecommerce, linucb on video, staircase on education).")
     var control: String?
 
     @Option(help: ArgumentHelp("Treatment policy or checkpoint (default: the agent `drlrec train --env ENV` saved).", valueName: "policy|path"))
@@ -40,11 +40,8 @@ struct ABTestCommand: ParsableCommand {
     @Option(help: "Simulated users per arm.")
     var users: Int = 2_000
 
-    @Flag(help: "On ecommerce: start the treatment's cold-start users from their user group's profile (the control defaults to the same treatment without it).")
-    var coldStartTransfer = false
-
-    @Option(help: "On ecommerce: existing users whose logged clicks train als and the cold-start user groups.")
-    var existingUsers: Int = 3_000
+    @Flag(inversion: .prefixedNo, help: "On ecommerce (the default there): start the treatment's users who arrive without history from the profiles of their likely user groups.")
+    var coldStartTransfer: Bool?
 
     @Option(help: "On ecommerce: user groups for cold-start transfer.")
     var groups: Int = 32
@@ -61,10 +58,10 @@ struct ABTestCommand: ParsableCommand {
     func validate() throws {
         guard users >= 2 else { throw ValidationError("--users must be at least 2, got \(users)") }
         guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
-        guard existingUsers >= groups && groups >= 1 else {
-            throw ValidationError("--existing-users (\(existingUsers)) must be at least --groups (\(groups)), which must be at least 1")
+        guard (1...EcommerceSetup.existingUsers).contains(groups) else {
+            throw ValidationError("--groups must be in 1...\(EcommerceSetup.existingUsers) (the existing users), got \(groups)")
         }
-        guard !coldStartTransfer || env == .ecommerce else { throw ValidationError("--cold-start-transfer applies to --env ecommerce, whose users have demographics") }
+        guard coldStartTransfer != true || env == .ecommerce else { throw ValidationError("--cold-start-transfer applies to --env ecommerce, whose users have demographics") }
     }
 
     func run() throws {
@@ -72,13 +69,13 @@ struct ABTestCommand: ParsableCommand {
         switch env {
         case .ecommerce:
             let simulator = try Scenarios.slateSimulatorFactory(video: false, config: config)() as! EcommerceSimulator
-            let collaborative = CollaborativeSetup(environment: simulator, users: existingUsers, groups: groups, seed: seed &+ 1_000_000_000)
+            let collaborative = CollaborativeSetup(environment: simulator, groups: groups)
             let treatmentName = treatment ?? EcommerceSetup.defaultCheckpoint
-            var arms = try [control ?? (coldStartTransfer ? treatmentName : "linucb"), treatmentName].map {
+            var arms = try [control ?? "als", treatmentName].map {
                 try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: false), trainWith: "drlrec train --env ecommerce",
                                 collaborative: collaborative)
             }
-            if coldStartTransfer { arms[1] = ColdStartTransferPolicy(base: arms[1], profiles: try collaborative.profiles()) }
+            if coldStartTransfer ?? true { arms[1] = ColdStartTransferPolicy(base: arms[1], profiles: try collaborative.profiles()) }
             names = arms.map(\.name)
             rows = runArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, users: users, seed: seed) }) })
         case .video:
@@ -184,9 +181,11 @@ struct ABTestCommand: ParsableCommand {
         default:
             let kind = try checkpointKind(name, expected: ["sac", "td3"], trainWith: command,
                                           isDefault: name == EcommerceSetup.defaultCheckpoint || name == EcommerceSetup.videoCheckpoint)
-            let agent = EcommerceSetup.agent(kind, for: simulator, gamma: gamma, seed: 0)
+            let model = try collaborative?.als().model
+            let builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: model)
+            let agent = EcommerceSetup.agent(kind, for: simulator, builder: builder, gamma: gamma, seed: 0)
             do { try agent.load(from: name) } catch { throw ValidationError("\(error)") }
-            return WeightedRankingPolicy(name: "\(kind) (\(name))", agent: agent, environment: simulator)
+            return WeightedRankingPolicy(name: "\(kind) (\(name))", agent: agent, environment: simulator, collaborative: model)
         }
     }
 }

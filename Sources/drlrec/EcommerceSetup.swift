@@ -17,11 +17,19 @@ enum EcommerceSetup {
     /// retention plays out over days, so it looks further ahead.
     static func gamma(video: Bool) -> Float { video ? 0.97 : 0.9 }
 
-    /// The list-wise actor: SAC or TD3 with 64-64 networks whose action is the
-    /// `WeightedSlateBuilder`'s ranking weights (4, or 5 where the platform has a quality signal).
-    static func agent(_ kind: String, for environment: RecommendationEnvironment, gamma: Float, seed: UInt64) -> ContinuousControlAgent {
+    /// The platform's existing users, whose logged clicks train the collaborative model (ALS) the
+    /// e-commerce ranker and the als baseline use: a fixed population, so that `drlrec train` and
+    /// `drlrec abtest` rebuild the same model.
+    static let existingUsers = 3_000
+    static let existingUsersSeed: UInt64 = 1 << 42
+
+    /// The list-wise actor: SAC or TD3 with 64-64 networks whose action is the ranking weights of
+    /// `builder` (4, one more where the platform has a quality signal, one more with a
+    /// collaborative model).
+    static func agent(_ kind: String, for environment: RecommendationEnvironment, builder: WeightedSlateBuilder, gamma: Float,
+                      seed: UInt64) -> ContinuousControlAgent {
         let observationDimension = environment.observationSpace.dimension
-        let dimension = environment.itemQualitySignal == nil ? 4 : 5
+        let dimension = builder.actionDimension
         let low = [Float](repeating: -1, count: dimension), high = [Float](repeating: 1, count: low.count)
         if kind == "td3" {
             var configuration = TD3Configuration()

@@ -185,11 +185,14 @@ struct TrainCommand: ParsableCommand {
             case .sac, .td3 where env == .ecommerce || env == .video:
                 // The simulator's users are drawn from the seed; evaluation users come from another range.
                 let simulator = try Scenarios.slateSimulatorFactory(video: env == .video, config: config)
-                let training = WeightedRankingEnvironment(simulator())
-                let learner = EcommerceSetup.agent(agent.rawValue, for: training.simulator, gamma: EcommerceSetup.gamma(video: env == .video), seed: seed)
+                // On e-commerce the ranker also weighs what similar users clicked (ALS from the platform's logs).
+                let collaborative = env == .ecommerce ? try CollaborativeSetup(environment: simulator()).als().model : nil
+                let training = WeightedRankingEnvironment(simulator(), collaborative: collaborative)
+                let learner = EcommerceSetup.agent(agent.rawValue, for: training.simulator, builder: training.builder,
+                                                   gamma: EcommerceSetup.gamma(video: env == .video), seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed, randomSteps: 1_000,
-                                            evaluationEnvironment: WeightedRankingEnvironment(simulator()),
+                                            evaluationEnvironment: WeightedRankingEnvironment(simulator(), collaborative: collaborative),
                                             evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
                                             evaluationSeed: 1 << 40, checkpoints: schedule, resuming: resuming, progress: report)
                 if let savePath { print("saved the trained agent to \(savePath)") }
