@@ -1,6 +1,6 @@
 # DRLRec: `make run` builds the CLI and runs the default job: the engine report, then the
 # list-wise SAC agent trained on the e-commerce simulator and its A/B table against the strongest
-# baseline (LinUCB) on 2,000 paired simulated users; `make test` runs the tests.
+# baseline (ALS) on 2,000 paired simulated users; `make test` runs the tests.
 # Both install the system libraries first when they are missing (scripts/install-deps.sh).
 
 SWIFT ?= swift
