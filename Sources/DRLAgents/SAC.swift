@@ -25,12 +25,35 @@ public struct SACConfiguration: Sendable {
     public init() {}
 }
 
+/// A state encoder in front of an agent's networks: how to build it (the agent builds an online
+/// and a target copy) and the width of the features it produces.
+public struct ObservationEncoder {
+    public let featureDimension: Int
+    public let make: (inout RandomGenerator) -> Layer
+
+    public init(featureDimension: Int, make: @escaping (inout RandomGenerator) -> Layer) {
+        self.featureDimension = featureDimension
+        self.make = make
+    }
+}
+
 /// Soft Actor-Critic (Haarnoja et al.) for box actions: a tanh-squashed Gaussian policy, twin
 /// critics with Polyak-averaged targets, and automatic temperature tuning. The actor's gradient goes
 /// through the critics' input gradient and the reparameterised, squashed sample, all by hand.
+///
+/// With an `ObservationEncoder`, actor and critics read the encoded state instead of the raw
+/// observation, and the encoder trains end to end with the critics (its parameters are part of
+/// the critic store, its target copy is Polyak-averaged with the target critics); the actor uses
+/// the features without sending a gradient into them, as in SAC-AE (Yarats et al.). The encoder is
+/// in training mode (say, for running normalisation) only for the critics' replayed batch, so
+/// acting and evaluating leave it unchanged.
 public final class SACAgent {
     public let configuration: SACConfiguration
     public let observationDimension: Int, actionDimension: Int
+    /// The state encoder and its target copy, when the agent has one.
+    public let encoder: Layer?, targetEncoder: Layer?
+    /// Width of what actor and critics read: the encoder's features, or the observation.
+    public let featureDimension: Int
     public let actorTrunk: Sequential, meanHead: Linear, logStdHead: Linear
     public let critic1: Sequential, critic2: Sequential, target1: Sequential, target2: Sequential
     public let actorStore: ParameterStore, criticStore: ParameterStore, targetStore: ParameterStore
@@ -48,13 +71,13 @@ public final class SACAgent {
     // Workspace for one update, sized for the batch.
     private var noise: Tensor, preSquash: Tensor, squashed: Tensor, actions: Tensor, logProbability: Tensor
     private var standardDeviation: Tensor, logStdClamped: [Bool]
-    private var criticInput: Tensor, targets: Tensor, dq: Tensor, dMean: Tensor, dLogStd: Tensor, dTrunk: Tensor
+    private var criticInput: Tensor, targets: Tensor, dq: Tensor, dMean: Tensor, dLogStd: Tensor, dTrunk: Tensor, dFeatures: Tensor
     private var firstCriticIsMin: [Bool]
     private var actionBuffer: Tensor
     static let logStdRange: ClosedRange<Float> = -20...2
 
     public init(observationDimension: Int, actionLow: [Float], actionHigh: [Float],
-                configuration: SACConfiguration = SACConfiguration(), seed: UInt64) {
+                configuration: SACConfiguration = SACConfiguration(), encoder: ObservationEncoder? = nil, seed: UInt64) {
         precondition(observationDimension > 0 && !actionLow.isEmpty && actionLow.count == actionHigh.count
                      && zip(actionLow, actionHigh).allSatisfy { $0 < $1 && $0.isFinite && $1.isFinite },
                      "SACAgent needs a bounded box action space; got low \(actionLow), high \(actionHigh)")
@@ -65,9 +88,15 @@ public final class SACAgent {
         high = actionHigh
         rng = RandomGenerator(seed: seed, stream: 0x5AC)
         var init1 = RandomGenerator(seed: seed, stream: 1)
+        featureDimension = encoder?.featureDimension ?? observationDimension
+        var encoderInit = RandomGenerator(seed: seed, stream: 2)
+        self.encoder = encoder?.make(&encoderInit)
+        targetEncoder = encoder?.make(&encoderInit)
+        self.encoder?.isTraining = false
+        targetEncoder?.isTraining = false
         let hidden = configuration.hiddenSizes
         var trunkLayers: [Layer] = []
-        var width = observationDimension
+        var width = featureDimension
         for h in hidden {
             trunkLayers.append(Linear(width, h, using: &init1))
             trunkLayers.append(ActivationLayer(.relu))
@@ -76,15 +105,15 @@ public final class SACAgent {
         actorTrunk = Sequential(trunkLayers, computesInputGradient: false)
         meanHead = Linear(width, actionDimension, using: &init1)
         logStdHead = Linear(width, actionDimension, using: &init1)
-        let criticSizes = [observationDimension + actionDimension] + hidden + [1]
+        let criticSizes = [featureDimension + actionDimension] + hidden + [1]
         critic1 = TwinCritics.multilayerPerceptron(criticSizes, inputGradient: true, using: &init1)
         critic2 = TwinCritics.multilayerPerceptron(criticSizes, inputGradient: true, using: &init1)
         var init2 = init1
         target1 = TwinCritics.multilayerPerceptron(criticSizes, inputGradient: false, using: &init2)
         target2 = TwinCritics.multilayerPerceptron(criticSizes, inputGradient: false, using: &init2)
         actorStore = ParameterStore(prefixedParameters([("trunk", actorTrunk), ("mean", meanHead), ("log_std", logStdHead)]))
-        criticStore = ParameterStore(prefixedParameters([("q1", critic1), ("q2", critic2)]))
-        targetStore = ParameterStore(prefixedParameters([("q1", target1), ("q2", target2)]))
+        criticStore = ParameterStore(prefixedParameters([("q1", critic1), ("q2", critic2)] + (self.encoder.map { [("encoder", $0)] } ?? [])))
+        targetStore = ParameterStore(prefixedParameters([("q1", target1), ("q2", target2)] + (targetEncoder.map { [("encoder", $0)] } ?? [])))
         targetStore.copyValues(from: criticStore)
         logTemperature = Parameter("log_alpha", shape: Shape(1))
         var logAlpha = logTemperature.value
@@ -105,7 +134,8 @@ public final class SACAgent {
         logProbability = Tensor(workspace: Shape(b))
         standardDeviation = Tensor(workspace: Shape(b, a))
         logStdClamped = Array(repeating: false, count: b * a)
-        criticInput = Tensor(workspace: Shape(b, observationDimension + a))
+        criticInput = Tensor(workspace: Shape(b, featureDimension + a))
+        dFeatures = Tensor(workspace: Shape(b, featureDimension))
         targets = Tensor(workspace: Shape(b))
         dq = Tensor(workspace: Shape(b, 1))
         firstCriticIsMin = Array(repeating: false, count: b)
@@ -117,14 +147,18 @@ public final class SACAgent {
 
     public var temperature: Float { expf(logTemperature.value[flat: 0]) }
 
-    /// Samples squashed actions for `observations` [n, obs] (rows 0..<n of the internal buffers):
-    /// u = mean + std·ε, t = tanh(u), action = low + (t + 1)/2·(high − low); log π(action | s) per row.
-    /// `deterministic` uses the mean (ε = 0).
-    private func sampleActions(_ observations: Tensor, deterministic: Bool) -> Int {
-        let n = observations.shape[0], a = actionDimension
+    /// What actor and critics read for `observations` [n, obs]: the encoded states, or the
+    /// observations themselves without an encoder.
+    private func features(_ observations: Tensor) -> Tensor { encoder?.forward(observations) ?? observations }
+
+    /// Samples squashed actions for `features` [n, featureDimension] (rows 0..<n of the internal
+    /// buffers): u = mean + std·ε, t = tanh(u), action = low + (t + 1)/2·(high − low); log π(action | s)
+    /// per row. `deterministic` uses the mean (ε = 0).
+    private func sampleActions(_ features: Tensor, deterministic: Bool) -> Int {
+        let n = features.shape[0], a = actionDimension
         precondition(n <= configuration.batchSize, "SACAgent: \(n) observations exceed the batch size \(configuration.batchSize)")
-        let features = actorTrunk.forward(observations)
-        let mean = meanHead.forward(features), logStdRaw = logStdHead.forward(features)
+        let trunk = actorTrunk.forward(features)
+        let mean = meanHead.forward(trunk), logStdRaw = logStdHead.forward(trunk)
         let halfLog2Pi: Float = 0.5 * logf(2 * .pi)
         for i in 0..<n {
             var total: Float = 0
@@ -154,7 +188,7 @@ public final class SACAgent {
 
     /// An action for one observation [obs] (stochastic while training, the mean when deterministic).
     public func act(_ observation: Tensor, deterministic: Bool) -> Tensor {
-        _ = sampleActions(observation.reshaped(Shape(1, observationDimension)), deterministic: deterministic)
+        _ = sampleActions(features(observation.reshaped(Shape(1, observationDimension))), deterministic: deterministic)
         for j in 0..<actionDimension { actionBuffer[flat: j] = actions[0, j] }
         return actionBuffer
     }
@@ -172,7 +206,7 @@ public final class SACAgent {
     /// Adds −1/B · ∂Q/∂action of `critic` (from its last forward) to dMean for the rows where it is
     /// the smaller critic.
     private func accumulateActionGradient(_ critic: Sequential, whenFirstIsMin first: Bool) {
-        let b = configuration.batchSize, o = observationDimension
+        let b = configuration.batchSize, o = featureDimension
         for i in 0..<b { dq[i, 0] = firstCriticIsMin[i] == first ? -1 / Float(b) : 0 }
         let dInput = critic.backward(dq)
         for i in 0..<b { for j in 0..<actionDimension { dMean[i, j] += dInput[i, o + j] } }
@@ -184,8 +218,9 @@ public final class SACAgent {
         replay.sample(into: batch, using: &rng)
         let alpha = temperature
         // Targets: y = r + γ·(1 − done)·(min Q_target(s′, a′) − α·log π(a′ | s′)), a′ ~ π(· | s′).
-        _ = sampleActions(batch.nextObservations, deterministic: false)
-        TwinCritics.fillInput(&criticInput, observations: batch.nextObservations, actions: actions)
+        _ = sampleActions(features(batch.nextObservations), deterministic: false)
+        TwinCritics.fillInput(&criticInput, observations: targetEncoder?.forward(batch.nextObservations) ?? batch.nextObservations,
+                              actions: actions)
         let q1Next = target1.forward(criticInput), q2Next = target2.forward(criticInput)
         for i in 0..<b {
             let soft = min(q1Next[flat: i], q2Next[flat: i]) - alpha * logProbability[flat: i]
@@ -193,16 +228,29 @@ public final class SACAgent {
         }
         // Critics: loss ½Σₖ mean((Qₖ(s, a) − y)²).
         criticStore.zeroGradients()
-        TwinCritics.fillInput(&criticInput, observations: batch.observations, actions: batch.actions)
-        let criticLoss = TwinCritics.regress(critic1, input: criticInput, targets: targets, dq: &dq)
-            + TwinCritics.regress(critic2, input: criticInput, targets: targets, dq: &dq)
+        let criticLoss: Float
+        if let encoder {
+            // The critics' loss trains the encoder too: their gradients for the features go back through it.
+            encoder.isTraining = true
+            TwinCritics.fillInput(&criticInput, observations: encoder.forward(batch.observations), actions: batch.actions)
+            encoder.isTraining = false
+            dFeatures.fill(with: 0)
+            criticLoss = TwinCritics.regress(critic1, input: criticInput, targets: targets, dq: &dq, accumulatingFeatureGradientInto: &dFeatures)
+                + TwinCritics.regress(critic2, input: criticInput, targets: targets, dq: &dq, accumulatingFeatureGradientInto: &dFeatures)
+            encoder.backwardParametersOnly(dFeatures)
+        } else {
+            TwinCritics.fillInput(&criticInput, observations: batch.observations, actions: batch.actions)
+            criticLoss = TwinCritics.regress(critic1, input: criticInput, targets: targets, dq: &dq)
+                + TwinCritics.regress(critic2, input: criticInput, targets: targets, dq: &dq)
+        }
         try criticOptimizer.update()
         lastCriticLoss = criticLoss
         // Actor: loss mean(α·log π(ã | s) − min Q(s, ã)) through the reparameterised sample ã; the
         // gradient reaches ã through whichever critic is smaller for each row.
         actorStore.zeroGradients()
-        _ = sampleActions(batch.observations, deterministic: false)
-        TwinCritics.fillInput(&criticInput, observations: batch.observations, actions: actions)
+        let state = features(batch.observations)
+        _ = sampleActions(state, deterministic: false)
+        TwinCritics.fillInput(&criticInput, observations: state, actions: actions)
         let q1 = critic1.forward(criticInput), q2 = critic2.forward(criticInput)
         for i in 0..<b { firstCriticIsMin[i] = q1[flat: i] <= q2[flat: i] }
         dMean.fill(with: 0)

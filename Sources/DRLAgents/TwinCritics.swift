@@ -28,6 +28,23 @@ enum TwinCritics {
     /// Accumulates the gradient of ½·mean((Q(input) − targets)²) into `critic`'s parameters, with
     /// `dq` ([B, 1]) as scratch, and returns that loss.
     static func regress(_ critic: Sequential, input: Tensor, targets: Tensor, dq: inout Tensor) -> Float {
+        let loss = squaredError(critic, input: input, targets: targets, dq: &dq)
+        critic.backwardParametersOnly(dq)  // without an encoder the critic update needs no input gradient
+        return loss
+    }
+
+    /// `regress`, also adding the gradient with respect to the first f input columns (the encoded
+    /// state) into `featureGradient` [B, f].
+    static func regress(_ critic: Sequential, input: Tensor, targets: Tensor, dq: inout Tensor,
+                        accumulatingFeatureGradientInto featureGradient: inout Tensor) -> Float {
+        let loss = squaredError(critic, input: input, targets: targets, dq: &dq)
+        let dInput = critic.backward(dq), (b, f) = featureGradient.shape.matrix
+        for i in 0..<b { for j in 0..<f { featureGradient[i, j] += dInput[i, j] } }
+        return loss
+    }
+
+    /// ½·mean((Q(input) − targets)²), with its gradient with respect to Q in `dq`.
+    private static func squaredError(_ critic: Sequential, input: Tensor, targets: Tensor, dq: inout Tensor) -> Float {
         let b = input.shape[0]
         let q = critic.forward(input)
         var loss: Float = 0
@@ -36,7 +53,6 @@ enum TwinCritics {
             loss += error * error
             dq[i, 0] = error / Float(b)
         }
-        critic.backwardParametersOnly(dq)  // the critic update needs no gradient for its input
         return 0.5 * loss / Float(b)
     }
 }

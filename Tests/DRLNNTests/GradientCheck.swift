@@ -25,9 +25,10 @@ enum GradientCheck {
                 "\(what): backward \(analytic), finite difference \(numeric)", sourceLocation: sourceLocation)
     }
 
-    /// Checks dL/dx and dL/dθ for every parameter of `layer` at input `x`.
+    /// Checks dL/dx and dL/dθ for every parameter of `layer` at input `x`. Frozen parameters get
+    /// no gradient by design and are skipped, as are the elements `skipping(name, index)` names.
     static func check(_ layer: Layer, input x: Tensor, seed: UInt64 = 99, checkInput: Bool = true,
-                      sourceLocation: SourceLocation = #_sourceLocation) {
+                      skipping: (String, Int) -> Bool = { _, _ in false }, sourceLocation: SourceLocation = #_sourceLocation) {
         var rng = RandomGenerator(seed: seed)
         let y0 = layer.forward(x).clone()
         let dy = Tensor.uniform(y0.shape, -1, 1, using: &rng)
@@ -43,10 +44,10 @@ enum GradientCheck {
                 expectClose(dx[flat: i], numeric, "input element \(i)", sourceLocation: sourceLocation)
             }
         }
-        for (name, p) in layer.namedParameters {
+        for (name, p) in layer.namedParameters where !p.isFrozen {
             let analytic = p.gradient.clone()
             var value = p.value
-            for i in 0..<value.count {
+            for i in 0..<value.count where !skipping(name, i) {
                 let original = value[flat: i]
                 value[flat: i] = original + step
                 let lp = loss(layer.forward(x), dy)

@@ -1,0 +1,70 @@
+import DRLTensor
+
+/// Running normalisation of input features: (x − mean) / sqrt(variance + ε), clipped to ±`clip`,
+/// with the mean and variance of every row seen in training mode (Chan et al.'s parallel update,
+/// one batch at a time). In evaluation mode the statistics stay fixed. The statistics are frozen
+/// parameters ("mean", "variance", "count"), so checkpoints carry them and optimizers leave them alone.
+public final class RunningNormalizer: Module {
+    public let features: Int
+    public let epsilon: Float, clip: Float
+    public let mean: Parameter, variance: Parameter, count: Parameter
+    public var isTraining = true
+    private var output = Buffer()
+
+    public init(features: Int, epsilon: Float = 1e-4, clip: Float = 5) {
+        precondition(features >= 0 && epsilon > 0 && clip > 0,
+                     "RunningNormalizer: \(features) features (≥ 0), epsilon \(epsilon) and clip \(clip) (> 0)")
+        self.features = features
+        self.epsilon = epsilon
+        self.clip = clip
+        mean = Parameter("mean", shape: Shape(features))
+        variance = Parameter("variance", shape: Shape(features))
+        count = Parameter("count", shape: Shape(1))
+        var v = variance.value
+        v.fill(with: 1)
+        for p in [mean, variance, count] { p.isFrozen = true }
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { [("mean", mean), ("variance", variance), ("count", count)] }
+
+    /// Normalises the rows of `x` [rows, features] (updating the statistics first in training mode).
+    public func forward(_ x: Tensor) -> Tensor {
+        let (rows, width) = x.shape.matrix
+        precondition(width == features, "RunningNormalizer(\(features)): input \(x.shape) has \(width) features")
+        if isTraining && rows > 0 { update(with: x) }
+        var y = output.view(x.shape)
+        let m = mean.value, v = variance.value
+        x.withUnsafeBufferPointer { input in
+            y.withUnsafeMutableBufferPointer { out in
+                for j in 0..<features {
+                    let scale = 1 / (v[flat: j] + epsilon).squareRoot(), centre = m[flat: j]
+                    for r in 0..<rows { out[r * width + j] = min(max((input[r * width + j] - centre) * scale, -clip), clip) }
+                }
+            }
+        }
+        return y
+    }
+
+    /// Merges the batch's mean and variance into the running ones.
+    private func update(with x: Tensor) {
+        let (rows, width) = x.shape.matrix
+        var m = mean.value, v = variance.value, n = count.value
+        let previous = n[flat: 0], batch = Float(rows), total = previous + batch
+        x.withUnsafeBufferPointer { input in
+            for j in 0..<width {
+                var batchMean: Float = 0
+                for r in 0..<rows { batchMean += input[r * width + j] }
+                batchMean /= batch
+                var batchVariance: Float = 0
+                for r in 0..<rows { let d = input[r * width + j] - batchMean; batchVariance += d * d }
+                batchVariance /= batch
+                let delta = batchMean - m[flat: j]
+                // With no history yet the batch's statistics replace the initial (0, 1).
+                let runningWeight = previous / total
+                m[flat: j] += delta * batch / total
+                v[flat: j] = runningWeight * v[flat: j] + (1 - runningWeight) * batchVariance + delta * delta * runningWeight * (1 - runningWeight)
+            }
+        }
+        n[flat: 0] = total
+    }
+}

@@ -1,0 +1,202 @@
+import DRLTensor
+
+/// The state encoder S_t = f(u_t, h_{t−1}, c_t) of a recommender: the last N interactions and the
+/// context, read from one flat observation row, become one state vector.
+///
+/// An observation row is [context (C) | token 0 | … | token N−1], oldest token first, each token
+/// [item, category, event type, engagement (E)] with the ids stored as floats. A token whose item
+/// is negative is padding (a history shorter than N is padded at the front).
+///
+/// - Each token is embedded as item + category + event-type embeddings + a linear map of its
+///   engagement features, plus a learned position; padding tokens use the tables' padding rows.
+/// - A sequence model chosen by configuration reads the tokens: a pre-LN transformer block with a
+///   causal and a key-padding mask, a GRU, or two causal dilated convolutions (dilations 1 and 2).
+///   Its output at the last position summarises the behaviour.
+/// - The context goes through its own Linear + GELU, in parallel; the two are fused by a Linear +
+///   GELU into the state (GELU throughout: smooth, so finite differences check it exactly).
+/// - The engagement and context features are normalised by running statistics first.
+///
+/// Backward accumulates into every parameter; the observation itself gets no gradient (its ids
+/// are data), so `backward` returns zeros.
+public final class SequenceStateEncoder: Layer {
+    public struct Configuration: Sendable {
+        public enum SequenceModel: String, Sendable, CaseIterable { case attention, gru, convolution }
+
+        public var items: Int, categories: Int, eventTypes: Int
+        public var historyLength: Int
+        public var engagementFeatures: Int, contextFeatures: Int
+        public var dimension = 32, heads = 2
+        public var outputDimension = 64
+        public var sequenceModel = SequenceModel.attention
+
+        public init(items: Int, categories: Int, eventTypes: Int, historyLength: Int, engagementFeatures: Int, contextFeatures: Int) {
+            self.items = items
+            self.categories = categories
+            self.eventTypes = eventTypes
+            self.historyLength = historyLength
+            self.engagementFeatures = engagementFeatures
+            self.contextFeatures = contextFeatures
+        }
+
+        /// Floats per token: item, category, event type and the engagement features.
+        public var tokenWidth: Int { 3 + engagementFeatures }
+        /// Floats per observation row.
+        public var observationDimension: Int { contextFeatures + historyLength * tokenWidth }
+    }
+
+    public let configuration: Configuration
+    public let itemEmbedding: Embedding, categoryEmbedding: Embedding, eventEmbedding: Embedding
+    public let engagementProjection: Linear?
+    public let positions: LearnedPositionalEncoding
+    public let sequence: Layer
+    public let contextProjection: Linear, fusion: Linear
+    /// Running statistics of the context features, and of the real tokens' engagement features.
+    public let contextNormalizer: RunningNormalizer, engagementNormalizer: RunningNormalizer
+    public var isTraining = true {
+        didSet { for module in modules { module.isTraining = isTraining } }
+    }
+    private let contextActivation = ActivationLayer(.gelu), fusionActivation = ActivationLayer(.gelu)
+    private var itemIds: [Int32] = [], categoryIds: [Int32] = [], eventIds: [Int32] = [], padding: [Bool] = []
+    private var rawContext = Buffer(), rawEngagement = Buffer(), engagement = Buffer(), tokens = Buffer(), fused = Buffer()
+    private var realTokens = 0
+    private var dSequence = Buffer(), dContextState = Buffer(), dInput = Buffer()
+    private var batch = 0
+
+    public init(_ configuration: Configuration, using rng: inout RandomGenerator) {
+        let c = configuration, d = c.dimension
+        precondition(c.items > 0 && c.categories > 0 && c.eventTypes > 0 && c.historyLength > 0 && c.engagementFeatures >= 0
+                     && c.contextFeatures > 0 && d > 0 && c.outputDimension > 0,
+                     "SequenceStateEncoder: sizes must be positive (engagement features may be 0), got \(c)")
+        self.configuration = configuration
+        func table(_ count: Int) -> Embedding {
+            let e = Embedding(count + 1, d, paddingIndex: Int32(count), using: &rng)
+            scal(0.1, &e.weight.value)
+            return e
+        }
+        itemEmbedding = table(c.items)
+        categoryEmbedding = table(c.categories)
+        eventEmbedding = table(c.eventTypes)
+        engagementProjection = c.engagementFeatures > 0 ? Linear(c.engagementFeatures, d, using: &rng) : nil
+        positions = LearnedPositionalEncoding(maxLength: c.historyLength, dimension: d, using: &rng)
+        switch c.sequenceModel {
+        case .attention:
+            sequence = TransformerBlock(dimension: d, heads: c.heads, hidden: 2 * d, causal: true, using: &rng)
+        case .gru:
+            sequence = GRU(inputSize: d, hiddenSize: d, using: &rng)
+        case .convolution:
+            sequence = Sequential([Conv1d(d, d, kernelSize: 3, dilation: 1, using: &rng), ActivationLayer(.gelu),
+                                   Conv1d(d, d, kernelSize: 3, dilation: 2, using: &rng), ActivationLayer(.gelu)])
+        }
+        contextProjection = Linear(c.contextFeatures, d, using: &rng)
+        fusion = Linear(2 * d, c.outputDimension, using: &rng)
+        contextNormalizer = RunningNormalizer(features: c.contextFeatures)
+        engagementNormalizer = RunningNormalizer(features: c.engagementFeatures)
+    }
+
+    private var modules: [Module] {
+        [itemEmbedding, categoryEmbedding, eventEmbedding, positions, sequence, contextProjection, fusion, contextNormalizer, engagementNormalizer]
+            + (engagementProjection.map { [$0] } ?? [])
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] {
+        prefixedParameters([("item", itemEmbedding), ("category", categoryEmbedding), ("event", eventEmbedding),
+                            ("position", positions), ("sequence", sequence), ("context", contextProjection), ("fusion", fusion),
+                            ("context_normalizer", contextNormalizer), ("engagement_normalizer", engagementNormalizer)]
+                           + (engagementProjection.map { [("engagement", $0)] } ?? []))
+    }
+
+    public var outputDimension: Int { configuration.outputDimension }
+
+    /// The states of the observation rows `input` [batch, observationDimension] → [batch, outputDimension].
+    public func forward(_ input: Tensor) -> Tensor {
+        let c = configuration, n = c.historyLength, d = c.dimension, e = c.engagementFeatures, w = c.tokenWidth
+        precondition(input.rank == 2 && input.shape[1] == c.observationDimension,
+                     "SequenceStateEncoder: observations must be [batch, \(c.observationDimension)] (\(c.contextFeatures) context + \(n) tokens × \(w)), got \(input.shape)")
+        batch = input.shape[0]
+        let rows = batch * n
+        // Ids, padding, the context rows and the real tokens' engagement rows (padding has none).
+        itemIds.removeAll(keepingCapacity: true)
+        categoryIds.removeAll(keepingCapacity: true)
+        eventIds.removeAll(keepingCapacity: true)
+        padding.removeAll(keepingCapacity: true)
+        var contextRows = rawContext.view(Shape(batch, c.contextFeatures))
+        var engagementRows = rawEngagement.view(Shape(rows, e))
+        realTokens = 0
+        input.withUnsafeBufferPointer { x in
+            for b in 0..<batch {
+                let row = b * c.observationDimension
+                for j in 0..<c.contextFeatures { contextRows[b, j] = x[row + j] }
+                for t in 0..<n {
+                    let token = row + c.contextFeatures + t * w
+                    let isPadding = x[token] < 0
+                    padding.append(isPadding)
+                    itemIds.append(isPadding ? Int32(c.items) : Self.id(x[token], below: c.items, "item", b, t))
+                    categoryIds.append(isPadding ? Int32(c.categories) : Self.id(x[token + 1], below: c.categories, "category", b, t))
+                    eventIds.append(isPadding ? Int32(c.eventTypes) : Self.id(x[token + 2], below: c.eventTypes, "event type", b, t))
+                    if !isPadding {
+                        for k in 0..<e { engagementRows[realTokens, k] = x[token + 3 + k] }
+                        realTokens += 1
+                    }
+                }
+            }
+        }
+        let contextState = contextActivation.forward(contextProjection.forward(contextNormalizer.forward(contextRows)))
+        var x = tokens.view(Shape(rows, d))
+        x.copy(from: itemEmbedding.forward(itemIds, shape: Shape(rows)))
+        x += categoryEmbedding.forward(categoryIds, shape: Shape(rows))
+        x += eventEmbedding.forward(eventIds, shape: Shape(rows))
+        if let engagementProjection {
+            let normalized = engagementNormalizer.forward(engagementRows[rows: 0..<realTokens])
+            var perToken = engagement.view(Shape(rows, e))
+            var next = 0
+            for r in 0..<rows {
+                for k in 0..<e { perToken[r, k] = padding[r] ? 0 : normalized[next, k] }
+                if !padding[r] { next += 1 }
+            }
+            x += engagementProjection.forward(perToken)
+        }
+        if let block = sequence as? TransformerBlock { block.attention.keyPaddingMask = padding }
+        let encoded = sequence.forward(positions.forward(x.reshaped(Shape(batch, n, d))))
+        var joined = fused.view(Shape(batch, 2 * d))
+        for b in 0..<batch {
+            for j in 0..<d {
+                joined[b, j] = encoded[b, n - 1, j]
+                joined[b, d + j] = contextState[b, j]
+            }
+        }
+        return fusionActivation.forward(fusion.forward(joined))
+    }
+
+    private static func id(_ value: Float, below limit: Int, _ what: String, _ row: Int, _ token: Int) -> Int32 {
+        precondition(value >= 0 && value < Float(limit) && value.rounded() == value,
+                     "SequenceStateEncoder: row \(row), token \(token) has \(what) \(value); ids are whole numbers in 0..<\(limit)")
+        return Int32(value)
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        backwardParametersOnly(gradOutput)
+        var zeros = dInput.view(Shape(batch, configuration.observationDimension))
+        zeros.fill(with: 0)
+        return zeros
+    }
+
+    public func backwardParametersOnly(_ gradOutput: Tensor) {
+        let c = configuration, n = c.historyLength, d = c.dimension
+        let dJoined = fusion.backward(fusionActivation.backward(gradOutput))
+        var dEncoded = dSequence.view(Shape(batch, n, d))
+        dEncoded.fill(with: 0)
+        var dContext = dContextState.view(Shape(batch, d))
+        for b in 0..<batch {
+            for j in 0..<d {
+                dEncoded[b, n - 1, j] = dJoined[b, j]
+                dContext[b, j] = dJoined[b, d + j]
+            }
+        }
+        contextProjection.backwardParametersOnly(contextActivation.backward(dContext))
+        let dTokens = positions.backward(sequence.backward(dEncoded)).reshaped(Shape(batch * n, d))
+        itemEmbedding.backward(dTokens)
+        categoryEmbedding.backward(dTokens)
+        eventEmbedding.backward(dTokens)
+        engagementProjection?.backwardParametersOnly(dTokens)
+    }
+}

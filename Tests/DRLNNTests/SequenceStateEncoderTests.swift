@@ -1,0 +1,108 @@
+import DRLNN
+import DRLTensor
+import Testing
+
+@Suite(.serialized) struct SequenceStateEncoderTests {
+
+    static func configuration(_ model: SequenceStateEncoder.Configuration.SequenceModel) -> SequenceStateEncoder.Configuration {
+        var c = SequenceStateEncoder.Configuration(items: 7, categories: 3, eventTypes: 3, historyLength: 4, engagementFeatures: 2,
+                                                   contextFeatures: 3)
+        c.dimension = 8
+        c.outputDimension = 5
+        c.sequenceModel = model
+        return c
+    }
+
+    /// Observation rows: row 0 with a full history, row 1 padded in front, row 2 with no history at all.
+    static func observations(_ c: SequenceStateEncoder.Configuration) -> Tensor {
+        var rng = RandomGenerator(seed: 5)
+        var scalars: [Float] = []
+        for (row, real) in [4, 2, 0].enumerated() {
+            scalars += (0..<c.contextFeatures).map { _ in rng.uniform(-1, 1) + Float(row) }
+            for t in 0..<c.historyLength {
+                if t < c.historyLength - real {
+                    scalars += [-1] + [Float](repeating: 0, count: c.tokenWidth - 1)
+                } else {
+                    scalars += [Float(rng.nextIndex(below: c.items)), Float(rng.nextIndex(below: c.categories)),
+                                Float(rng.nextIndex(below: c.eventTypes))] + (0..<c.engagementFeatures).map { _ in rng.uniform(0, 2) }
+                }
+            }
+        }
+        return Tensor(shape: Shape(3, c.observationDimension), scalars: scalars)
+    }
+
+    /// Every parameter's gradient, through embeddings, positions, the sequence model, the context
+    /// path and the fusion, against central finite differences (evaluation mode, so that the
+    /// running statistics stay fixed between the probes).
+    @Test(arguments: SequenceStateEncoder.Configuration.SequenceModel.allCases)
+    func gradientsMatchFiniteDifferences(_ model: SequenceStateEncoder.Configuration.SequenceModel) {
+        let c = Self.configuration(model)
+        var rng = RandomGenerator(seed: 3)
+        let encoder = SequenceStateEncoder(c, using: &rng)
+        encoder.isTraining = false
+        // The tables' padding rows are constants (zero, never trained), so they are not probed.
+        let paddingRows = ["item.weight": c.items, "category.weight": c.categories, "event.weight": c.eventTypes]
+        GradientCheck.check(encoder, input: Self.observations(c), checkInput: false) { name, index in
+            paddingRows[name].map { index / c.dimension == $0 } ?? false
+        }
+    }
+
+    /// Padding tokens change nothing: a history padded in front encodes as the same history
+    /// anywhere else in the batch, and the padding rows of the tables get no gradient.
+    @Test(arguments: SequenceStateEncoder.Configuration.SequenceModel.allCases)
+    func paddingIsIgnoredAndRowsAreIndependent(_ model: SequenceStateEncoder.Configuration.SequenceModel) {
+        let c = Self.configuration(model)
+        var rng = RandomGenerator(seed: 4)
+        let encoder = SequenceStateEncoder(c, using: &rng)
+        encoder.isTraining = false
+        let batch = Self.observations(c)
+        let together = encoder.forward(batch).clone()
+        for row in 0..<3 {
+            let alone = encoder.forward(batch[rows: row..<(row + 1)].clone())
+            for j in 0..<c.outputDimension { #expect(abs(alone[0, j] - together[row, j]) < 1e-5) }
+        }
+        for (_, p) in encoder.namedParameters { var g = p.gradient; g.fill(with: 0) }
+        _ = encoder.forward(batch)
+        encoder.backwardParametersOnly(Tensor(shape: Shape(3, c.outputDimension), repeating: 1))
+        for table in [encoder.itemEmbedding, encoder.categoryEmbedding, encoder.eventEmbedding] {
+            let paddingRow = Int(table.paddingIndex!)
+            for j in 0..<c.dimension { #expect(table.weight.gradient[paddingRow, j] == 0 && table.weight.value[paddingRow, j] == 0) }
+        }
+    }
+
+    /// In training mode the context statistics count every row and the engagement statistics only
+    /// the real tokens (4 + 2 + 0 here); in evaluation mode they stay.
+    @Test func statisticsLearnFromContextRowsAndRealTokensOnly() {
+        let c = Self.configuration(.gru)
+        var rng = RandomGenerator(seed: 6)
+        let encoder = SequenceStateEncoder(c, using: &rng)
+        _ = encoder.forward(Self.observations(c))
+        #expect(encoder.contextNormalizer.count.value[flat: 0] == 3 && encoder.engagementNormalizer.count.value[flat: 0] == 6)
+        encoder.isTraining = false
+        _ = encoder.forward(Self.observations(c))
+        #expect(encoder.contextNormalizer.count.value[flat: 0] == 3 && encoder.engagementNormalizer.count.value[flat: 0] == 6)
+    }
+
+    /// In training mode the normaliser learns the features' running mean and variance (checked
+    /// against the statistics of all rows at once); in evaluation mode it applies them, clipped.
+    @Test func theNormalizerTracksRunningStatistics() {
+        let normalizer = RunningNormalizer(features: 2)
+        var rng = RandomGenerator(seed: 8)
+        var all: [[Float]] = []
+        for _ in 0..<5 {
+            let rows = (0..<7).map { _ in [rng.normal(mean: 3, std: 2), rng.normal(mean: -1, std: 0.5)] }
+            all += rows
+            _ = normalizer.forward(Tensor(shape: Shape(7, 2), scalars: rows.flatMap { $0 }))
+        }
+        for j in 0..<2 {
+            let values = all.map { Double($0[j]) }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)
+            #expect(abs(Double(normalizer.mean.value[flat: j]) - mean) < 1e-4)
+            #expect(abs(Double(normalizer.variance.value[flat: j]) - variance) < 1e-3 * max(1, variance))
+        }
+        normalizer.isTraining = false
+        let y = normalizer.forward(Tensor(shape: Shape(1, 2), scalars: [normalizer.mean.value[flat: 0], 100]))
+        #expect(abs(y[0, 0]) < 1e-6 && y[0, 1] == normalizer.clip)
+    }
+}
