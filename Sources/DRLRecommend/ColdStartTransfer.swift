@@ -1,4 +1,5 @@
 import DRLAgents
+import DRLNN
 import DRLTensor
 
 #if canImport(Glibc)
@@ -114,8 +115,9 @@ public final class ColdStartTransferPolicy: SlatePolicy {
 }
 
 /// A platform as the wrapped policy of `ColdStartTransferPolicy` sees it: everything from the
-/// real environment except the recent clicks, which include the seeded profile.
-final class HistorySeededEnvironment: RecommendationEnvironment {
+/// real environment except the recent clicks, which include the seeded profile. (Its sequence
+/// observations are the platform's, without the seed.)
+final class HistorySeededEnvironment: RecommendationEnvironment, SequenceObservable {
     private var environment: RecommendationEnvironment?
     private var history: [Int32] = []
 
@@ -140,6 +142,16 @@ final class HistorySeededEnvironment: RecommendationEnvironment {
     var itemQualitySignal: [Float]? { wrapped.itemQualitySignal }
     var demographics: [Float] { wrapped.demographics }
     var clickHistoryObservationRange: Range<Int>? { wrapped.clickHistoryObservationRange }
+
+    private var sequenceSource: SequenceObservable {
+        guard let source = wrapped as? SequenceObservable else { preconditionFailure("HistorySeededEnvironment: the platform gives no sequence observations") }
+        return source
+    }
+    var interactionMemory: Int { sequenceSource.interactionMemory }
+    func stateEncoderLayout(historyTokens: Int) -> SequenceStateEncoder.Configuration { sequenceSource.stateEncoderLayout(historyTokens: historyTokens) }
+    func writeSequenceObservation(historyTokens: Int, into observation: inout Tensor) {
+        sequenceSource.writeSequenceObservation(historyTokens: historyTokens, into: &observation)
+    }
 
     func reset(seed: UInt64?, observation: inout Tensor) {
         preconditionFailure("HistorySeededEnvironment is a view for recommending; reset the platform itself")

@@ -1,4 +1,5 @@
 import DRLAgents
+import DRLNN
 import DRLTensor
 
 #if canImport(Glibc)
@@ -62,6 +63,9 @@ public struct EcommerceConfiguration: Sendable {
     public var returnBase: Float = 0.45, lowFrequencyReturnBase: Float = 0.15, returnSlope: Float = 0.5
     /// Interactions a warm user arrives with.
     public var warmHistory = 8
+    /// 0: the summary observation (hand-made features). N > 0: the sequence observation, the
+    /// context and the last N interactions as tokens for a `SequenceStateEncoder`.
+    public var historyTokens = 0
     /// Items outside this top share of popularity are the long tail.
     public var headFraction: Float = 0.2
     public var reward = RewardDesign.ecommerce
@@ -121,11 +125,18 @@ public struct EcommerceEpisodeStatistics: Sendable, Equatable {
 /// best-sellers much less, ignored and fatiguing slates lower it, and it sets the probability that
 /// the user comes back the next day. An episode is one user over up to `days` days.
 ///
-/// Observation (dimension 10 + 2·dimension + segments): device (3, one-hot), time of day (sin,
-/// cos), low-frequency and cold-start flags, the mean embedding of the last 5 clicked items, the
-/// mean embedding of the last two slates, the session's progress, the day's progress, the click
-/// rate of the last 5 slates and the user's demographic segment (one-hot).
-public final class EcommerceSimulator: RecommendationEnvironment {
+/// Summary observation (dimension 10 + 2·dimension + segments): device (3, one-hot), time of day
+/// (sin, cos), low-frequency and cold-start flags, the mean embedding of the last 5 clicked items,
+/// the mean embedding of the last two slates, the session's progress, the day's progress, the
+/// click rate of the last 5 slates and the user's demographic segment (one-hot).
+///
+/// Sequence observation (`historyTokens` = N > 0), for a `SequenceStateEncoder`: the context
+/// (device, time of day, the two flags, session and day progress, click rate, segment: 10 +
+/// segments) and the last N clicks, oldest first and padded in front, each a token [item,
+/// category, event, slate position / slate size, log(price / 30), steps ago / 10] whose event is
+/// the deepest funnel stage the click has reached so far (0 click, 1 wishlist, 2 cart, 3
+/// purchase). A warm user's past clicks are clicks at position 0, ten steps back.
+public final class EcommerceSimulator: RecommendationEnvironment, SequenceObservable {
     public let configuration: EcommerceConfiguration
     public let catalogue: Catalogue
     public let observationSpace: Space
@@ -147,6 +158,10 @@ public final class EcommerceSimulator: RecommendationEnvironment {
     private var day = 0, sessionStep = 0, ignoredStreak = 0
     private var recentClicks: [Int32] = [], recentShown: [Int32] = [], recentClickFlags: [Bool] = []
     public private(set) var lastClickedItem: Int32?
+    /// The last `interactionMemory` interactions (for sequence observations), oldest first.
+    private var interactions: [(item: Int32, stage: Int, position: Int, step: Int)] = []
+    /// Interactions remembered for sequence observations, of this simulator's or of a policy's.
+    public var interactionMemory: Int { max(configuration.historyTokens, 20) }
     /// Purchases waiting to arrive: arrival step, item, and the day of the click that caused it.
     private var pendingPurchases: [(arrival: Int, item: Int, day: Int)] = []
     private var utilities: [Float], weights: [Float]
@@ -159,6 +174,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
         let c = configuration
         precondition(c.slateSize >= 1 && c.slateSize <= c.items && c.days >= 1 && c.sessionSteps >= 1 && c.lowFrequencySessionSteps >= 1,
                      "EcommerceConfiguration: slate \(c.slateSize), days \(c.days) and session budgets must be positive, with the slate within \(c.items) items")
+        precondition(c.historyTokens >= 0, "EcommerceConfiguration: historyTokens \(c.historyTokens) must be ≥ 0")
         precondition(c.segments >= 1 && (1...c.categories).contains(c.segmentCategories),
                      "EcommerceConfiguration: \(c.segments) segments must be at least 1, each preferring 1...\(c.categories) categories, got \(c.segmentCategories)")
         self.configuration = configuration
@@ -166,8 +182,15 @@ public final class EcommerceSimulator: RecommendationEnvironment {
         constraints = PlatformConstraints(blocking: blockedCategories, in: catalogue)
         var segmentRNG = RandomGenerator(seed: catalogueSeed, stream: 0x5E6)
         segmentPreferences = (0..<c.segments).map { _ in Array(segmentRNG.permutation(c.categories).prefix(c.segmentCategories)) }
-        let dimension = 10 + 2 * c.dimension + c.segments
-        observationSpace = .box(low: Array(repeating: -1, count: dimension), high: Array(repeating: 1, count: dimension))
+        if c.historyTokens == 0 {
+            let dimension = 10 + 2 * c.dimension + c.segments
+            observationSpace = .box(low: Array(repeating: -1, count: dimension), high: Array(repeating: 1, count: dimension))
+        } else {
+            let context = 10 + c.segments
+            let tokenLow: [Float] = [-1, -1, 0, 0, -10, 0], tokenHigh: [Float] = [Float(c.items - 1), Float(c.categories - 1), 3, 1, 10, 1e6]
+            observationSpace = .box(low: Array(repeating: -1, count: context) + Array((0..<c.historyTokens).map { _ in tokenLow }.joined()),
+                                    high: Array(repeating: 1, count: context) + Array((0..<c.historyTokens).map { _ in tokenHigh }.joined()))
+        }
         actionSpace = .slate(candidates: c.items, k: c.slateSize)
         interest = Array(repeating: 0, count: c.dimension)
         fatigue = Array(repeating: 0, count: c.categories)
@@ -195,6 +218,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
         satisfaction = c.initialSatisfaction
         (day, sessionStep, ignoredStreak) = (0, 0, 0)
         recentClicks.removeAll(keepingCapacity: true)
+        interactions.removeAll(keepingCapacity: true)
         recentShown.removeAll(keepingCapacity: true)
         recentClickFlags.removeAll(keepingCapacity: true)
         lastClickedItem = nil
@@ -208,7 +232,10 @@ public final class EcommerceSimulator: RecommendationEnvironment {
             // A warm user's past clicks: items drawn by popularity among those that fit.
             while recentClicks.count < c.warmHistory {
                 let item = sampleByPopularity()
-                if fit(item) > 0.3 { recentClicks.append(Int32(item)) }
+                if fit(item) > 0.3 {
+                    recentClicks.append(Int32(item))
+                    interactions.append((Int32(item), 0, 0, -10))
+                }
             }
         }
         startSession()
@@ -272,17 +299,22 @@ public final class EcommerceSimulator: RecommendationEnvironment {
             for j in 0..<c.dimension { interest[j] += c.driftRate * (catalogue.embeddings[item, j] - interest[j]) }
             SimulatedUser.normalize(&interest)
             let logit = c.cartBase + c.cartFit * itemFit - c.cartPrice * logf(catalogue.prices[item] / 30)
+            var stage = 0
             if rng.uniform() < 1 / (1 + expf(-logit)) {
+                stage = 2
                 statistics.carts += 1
                 rewards.user += c.reward.mapping.reward(for: Feedback(.addToCart))
                 if rng.uniform() < c.purchaseProbability {
                     pendingPurchases.append((statistics.steps + 1 + rng.nextIndex(below: c.maxPurchaseDelay), item, day))
                 }
             } else if rng.uniform() < c.wishlistProbability {
+                stage = 1
                 rewards.user += c.reward.mapping.reward(for: Feedback(.wishlist))
             }
             recentClicks.append(Int32(item))
             if recentClicks.count > 5 { recentClicks.removeFirst() }
+            interactions.append((Int32(item), stage, choice, statistics.steps))
+            if interactions.count > interactionMemory { interactions.removeFirst() }
             recentClickFlags.append(true)
         } else {
             ignoredStreak += 1
@@ -317,6 +349,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
             if purchase.day == 0 { statistics.firstDayPurchases += 1 }
             rewards.user += c.reward.mapping.reward(for: Feedback(.purchase))
             rewards.platform += catalogue.prices[purchase.item] / 100
+            if let k = interactions.lastIndex(where: { $0.item == Int32(purchase.item) }) { interactions[k].stage = 3 }
             boughtThisSession = true
             return true
         }
@@ -365,7 +398,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
     public var demographics: [Float] { (0..<configuration.segments).map { $0 == segment ? 1 : 0 } }
 
     /// Where the mean embedding of the recent clicks lies in the observation.
-    public var clickHistoryObservationRange: Range<Int>? { 7..<(7 + configuration.dimension) }
+    public var clickHistoryObservationRange: Range<Int>? { configuration.historyTokens == 0 ? 7..<(7 + configuration.dimension) : nil }
 
     /// Slates left in the current session (the user's browsing budget).
     public var remainingSessionSteps: Int {
@@ -387,6 +420,7 @@ public final class EcommerceSimulator: RecommendationEnvironment {
         let c = configuration, d = c.dimension
         precondition(observation.count == observationDimension,
                      "EcommerceSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
+        if c.historyTokens > 0 { return writeSequenceObservation(historyTokens: c.historyTokens, into: &observation) }
         observation.withUnsafeMutableBufferPointer { o in
             for k in 0..<o.count { o[k] = 0 }
             o[device] = 1
@@ -402,5 +436,50 @@ public final class EcommerceSimulator: RecommendationEnvironment {
             o[9 + 2 * d] = recentClickFlags.isEmpty ? 0 : Float(recentClickFlags.filter { $0 }.count) / Float(recentClickFlags.count)
             o[10 + 2 * d + segment] = 1
         }
+    }
+
+    /// Writes the sequence observation with the last `historyTokens` interactions (at most
+    /// `interactionMemory`), whatever observation the simulator itself gives.
+    public func writeSequenceObservation(historyTokens n: Int, into observation: inout Tensor) {
+        let c = configuration, context = 10 + c.segments
+        precondition((1...interactionMemory).contains(n) && observation.count == context + 6 * n,
+                     "EcommerceSimulator: a sequence observation of \(n) tokens (1...\(interactionMemory)) has \(context + 6 * n) elements, got \(observation.shape)")
+        observation.withUnsafeMutableBufferPointer { o in
+            for k in 0..<o.count { o[k] = 0 }
+            o[device] = 1
+            o[3] = sinf(2 * .pi * hour / 24)
+            o[4] = cosf(2 * .pi * hour / 24)
+            o[5] = lowFrequency ? 1 : 0
+            o[6] = coldStart ? 1 : 0
+            let budget = lowFrequency ? c.lowFrequencySessionSteps : c.sessionSteps
+            o[7] = Float(sessionStep) / Float(budget)
+            o[8] = Float(day) / Float(c.days)
+            o[9] = recentClickFlags.isEmpty ? 0 : Float(recentClickFlags.filter { $0 }.count) / Float(recentClickFlags.count)
+            o[10 + segment] = 1
+            let recent = interactions.suffix(n), padding = n - recent.count
+            for t in 0..<n {
+                let base = context + t * 6
+                guard t >= padding else { o[base] = -1; continue }
+                let interaction = recent[recent.startIndex + t - padding], item = Int(interaction.item)
+                o[base] = Float(item)
+                o[base + 1] = Float(catalogue.categories[item])
+                o[base + 2] = Float(interaction.stage)
+                o[base + 3] = Float(interaction.position) / Float(c.slateSize)
+                o[base + 4] = logf(catalogue.prices[item] / 30)
+                o[base + 5] = Float(statistics.steps - interaction.step) / 10
+            }
+        }
+    }
+
+    /// The `SequenceStateEncoder` layout of the simulator's own observation (nil for the summary one).
+    public var stateEncoderLayout: SequenceStateEncoder.Configuration? {
+        configuration.historyTokens > 0 ? stateEncoderLayout(historyTokens: configuration.historyTokens) : nil
+    }
+
+    /// The `SequenceStateEncoder` layout of a sequence observation of `historyTokens` interactions.
+    public func stateEncoderLayout(historyTokens: Int) -> SequenceStateEncoder.Configuration {
+        let c = configuration
+        return SequenceStateEncoder.Configuration(items: c.items, categories: c.categories, eventTypes: 4, historyLength: historyTokens,
+                                                  engagementFeatures: 3, contextFeatures: 10 + c.segments)
     }
 }

@@ -1,4 +1,5 @@
 import DRLAgents
+import DRLNN
 import DRLTensor
 
 /// A simulated platform as a recommender sees it: the catalogue, the platform's rules, and what
@@ -29,6 +30,15 @@ extension RecommendationEnvironment {
     public var itemQualitySignal: [Float]? { nil }
     public var demographics: [Float] { [] }
     public var clickHistoryObservationRange: Range<Int>? { nil }
+}
+
+/// A platform that can describe the current user as a sequence observation for a
+/// `SequenceStateEncoder`, whatever observation it gives its agent.
+public protocol SequenceObservable: AnyObject {
+    /// Interactions remembered: the longest history a sequence observation can hold.
+    var interactionMemory: Int { get }
+    func stateEncoderLayout(historyTokens: Int) -> SequenceStateEncoder.Configuration
+    func writeSequenceObservation(historyTokens: Int, into observation: inout Tensor)
 }
 
 /// A recommender that fills a slate for an environment's current user.

@@ -14,7 +14,8 @@ struct ABTestCommand: ParsableCommand {
         the relative change and a 95% paired-bootstrap interval of the difference over users. \
         On ecommerce a policy is random, popularity, myopic (the greedy content-based recommender), \
         mmr (its diversified form), linucb (a contextual bandit learning online), als (implicit matrix \
-        factorisation fitted on the logged clicks of the platform's 3,000 existing users) or a checkpoint \
+        factorisation fitted on the logged clicks of the platform's 3,000 existing users), deep-ranker \
+        (an attention state encoder trained on those users' click sequences to predict the next click) or a checkpoint \
         written by `drlrec train --env ecommerce`; --cold-start-transfer gives the treatment's users who \
         arrive without history the profiles of their likely user groups, learned from those logs. On video \
         the same baselines or a checkpoint of `drlrec train --env video`; on \
@@ -68,14 +69,21 @@ struct ABTestCommand: ParsableCommand {
         let rows: [MetricComparison], names: [String]
         switch env {
         case .ecommerce:
-            let simulator = try Scenarios.slateSimulatorFactory(video: false, config: config)() as! EcommerceSimulator
-            let collaborative = CollaborativeSetup(environment: simulator, groups: groups)
+            // A ranker trained with a state encoder reads the sequence observation, of the length it was trained on.
+            let checkpoints = [control, treatment ?? EcommerceSetup.defaultCheckpoint].compactMap { $0 }
+                .filter { FileManager.default.fileExists(atPath: $0) }
+            let histories = try checkpoints.map { try checkpointStateEncoder($0)?.history ?? 0 }
+            guard Set(histories).count <= 1 else {
+                throw ValidationError("the two checkpoints read different observations (history lengths \(histories), 0 for the summary observation); both arms run on one simulator")
+            }
+            let simulator = try Scenarios.slateSimulatorFactory(video: false, config: config, historyTokens: histories.first { $0 > 0 })() as! EcommerceSimulator
+            let existing = ExistingUserModels(environment: simulator, groups: groups)
             let treatmentName = treatment ?? EcommerceSetup.defaultCheckpoint
             var arms = try [control ?? "als", treatmentName].map {
                 try slatePolicy($0, for: simulator, gamma: EcommerceSetup.gamma(video: false), trainWith: "drlrec train --env ecommerce",
-                                collaborative: collaborative)
+                                existing: existing)
             }
-            if coldStartTransfer ?? true { arms[1] = ColdStartTransferPolicy(base: arms[1], profiles: try collaborative.profiles()) }
+            if coldStartTransfer ?? true { arms[1] = ColdStartTransferPolicy(base: arms[1], profiles: try existing.profiles()) }
             names = arms.map(\.name)
             rows = runArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, users: users, seed: seed) }) })
         case .video:
@@ -152,6 +160,11 @@ struct ABTestCommand: ParsableCommand {
         }
     }
 
+    /// The state encoder the agent in a checkpoint was trained with, if any.
+    private func checkpointStateEncoder(_ path: String) throws -> (model: SequenceStateEncoder.Configuration.SequenceModel, history: Int)? {
+        do { return EcommerceSetup.stateEncoder(of: try SafeTensors.read(from: path).tensors) } catch { throw ValidationError("\(error)") }
+    }
+
     /// An education tutor by name, or the two-path actor in a checkpoint.
     private func taskPolicy(_ name: String, for simulator: EducationSimulator) throws -> TaskPolicy {
         switch name {
@@ -170,20 +183,25 @@ struct ABTestCommand: ParsableCommand {
 
     /// A slate baseline by name, or the ranking agent in a checkpoint.
     private func slatePolicy(_ name: String, for simulator: RecommendationEnvironment, gamma: Float, trainWith command: String,
-                             collaborative: CollaborativeSetup? = nil) throws -> SlatePolicy {
+                             existing: ExistingUserModels? = nil) throws -> SlatePolicy {
         switch name {
         case "random": return RandomPolicy(seed: seed)
         case "popularity": return PopularityPolicy(catalogue: simulator.catalogue)
         case "myopic": return MyopicGreedyPolicy(catalogue: simulator.catalogue)
         case "mmr": return DiversifiedGreedyPolicy(catalogue: simulator.catalogue)
         case "linucb": return LinUCBPolicy(catalogue: simulator.catalogue)
-        case "als" where collaborative != nil: return try collaborative!.als()
+        case "als" where existing != nil: return try existing!.als()
+        case "deep-ranker" where existing != nil: return try existing!.deepRanker()
         default:
             let kind = try checkpointKind(name, expected: ["sac", "td3"], trainWith: command,
                                           isDefault: name == EcommerceSetup.defaultCheckpoint || name == EcommerceSetup.videoCheckpoint)
-            let model = try collaborative?.als().model
+            let model = try existing?.als().model
             let builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: model)
-            let agent = EcommerceSetup.agent(kind, for: simulator, builder: builder, gamma: gamma, seed: 0)
+            let encoder = try checkpointStateEncoder(name)?.model
+            guard encoder == nil || (simulator as? EcommerceSimulator)?.stateEncoderLayout != nil else {
+                throw ValidationError("\(name) holds a ranker with a state encoder, trained by `drlrec train --env ecommerce --state-encoder`; it runs on ecommerce only")
+            }
+            let agent = EcommerceSetup.agent(kind, for: simulator, builder: builder, gamma: gamma, stateEncoder: encoder, seed: 0)
             do { try agent.load(from: name) } catch { throw ValidationError("\(error)") }
             return WeightedRankingPolicy(name: "\(kind) (\(name))", agent: agent, environment: simulator, collaborative: model)
         }

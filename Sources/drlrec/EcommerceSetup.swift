@@ -1,6 +1,11 @@
+import ArgumentParser
 import DRLAgents
+import DRLNN
 import DRLRecommend
+import DRLTensor
 import Foundation
+
+extension SequenceStateEncoder.Configuration.SequenceModel: ExpressibleByArgument {}
 
 /// The slate scenarios (e-commerce, video feed) as `drlrec train` and `drlrec abtest` build them,
 /// so that a trained checkpoint loads into exactly the agent that wrote it.
@@ -27,7 +32,7 @@ enum EcommerceSetup {
     /// `builder` (4, one more where the platform has a quality signal, one more with a
     /// collaborative model).
     static func agent(_ kind: String, for environment: RecommendationEnvironment, builder: WeightedSlateBuilder, gamma: Float,
-                      seed: UInt64) -> ContinuousControlAgent {
+                      stateEncoder: SequenceStateEncoder.Configuration.SequenceModel? = nil, seed: UInt64) -> ContinuousControlAgent {
         let observationDimension = environment.observationSpace.dimension
         let dimension = builder.actionDimension
         let low = [Float](repeating: -1, count: dimension), high = [Float](repeating: 1, count: low.count)
@@ -42,7 +47,33 @@ enum EcommerceSetup {
         configuration.hiddenSizes = [64, 64]
         configuration.gamma = gamma
         configuration.learningStarts = 1_000
-        return SACAgent(observationDimension: observationDimension, actionLow: low, actionHigh: high, configuration: configuration, seed: seed)
+        return SACAgent(observationDimension: observationDimension, actionLow: low, actionHigh: high, configuration: configuration,
+                        encoder: stateEncoder.map { observationEncoder(for: environment, model: $0) }, seed: seed)
+    }
+
+    /// Interactions the sequence observation keeps when a state encoder reads it.
+    static let historyTokens = 10
+
+    /// The ranker's state encoder (32-dimensional tokens, a 64-wide state) for a simulator whose
+    /// observation is a sequence.
+    static func observationEncoder(for environment: RecommendationEnvironment, model: SequenceStateEncoder.Configuration.SequenceModel)
+        -> ObservationEncoder {
+        guard var layout = (environment as? EcommerceSimulator)?.stateEncoderLayout else {
+            preconditionFailure("EcommerceSetup: a state encoder needs the e-commerce simulator's sequence observation (history_tokens > 0)")
+        }
+        layout.sequenceModel = model
+        return ObservationEncoder(featureDimension: layout.outputDimension) { SequenceStateEncoder(layout, using: &$0) }
+    }
+
+    /// The state encoder of a checkpoint's agent, from its tensors: the sequence model and the
+    /// history length (nil when the agent reads the summary observation).
+    static func stateEncoder(of tensors: [(name: String, tensor: Tensor)]) -> (model: SequenceStateEncoder.Configuration.SequenceModel, history: Int)? {
+        guard let positions = tensors.first(where: { $0.name == "critic.encoder.position.weight" }) else { return nil }
+        let names = tensors.map(\.name)
+        let model: SequenceStateEncoder.Configuration.SequenceModel =
+            names.contains { $0.hasPrefix("critic.encoder.sequence.attention.") } ? .attention
+            : names.contains("critic.encoder.sequence.weight_ih_l0") ? .gru : .convolution
+        return (model, positions.tensor.shape[0])
     }
 
     /// Creates the directory of `path` when missing (for the default checkpoint location).

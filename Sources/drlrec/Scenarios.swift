@@ -3,8 +3,10 @@ import DRLRecommend
 
 /// The recommendation simulators as the commands build them, with the settings of a `--config` file.
 enum Scenarios {
-    /// A maker of e-commerce or video simulators with the file's settings (each call a fresh simulator).
-    static func slateSimulatorFactory(video: Bool, config: String?) throws -> () -> RecommendationEnvironment {
+    /// A maker of e-commerce or video simulators with the file's settings (each call a fresh
+    /// simulator). `historyTokens` (e-commerce) asks for the sequence observation of a state
+    /// encoder, of that length unless the file sets one.
+    static func slateSimulatorFactory(video: Bool, config: String?, historyTokens: Int? = nil) throws -> () -> RecommendationEnvironment {
         if video {
             var settings = VideoFeedConfiguration()
             if let config {
@@ -20,7 +22,11 @@ enum Scenarios {
             guard settings.segmentCategories <= settings.categories else {
                 throw ValidationError("--config \(config): 'segment_categories' (\(settings.segmentCategories)) must not exceed 'categories' (\(settings.categories))")
             }
+            guard settings.historyTokens == 0 || historyTokens != nil else {
+                throw ValidationError("--config \(config): 'history_tokens' makes the observation a sequence of item ids, which only a state encoder reads (train with --state-encoder)")
+            }
         }
+        if let historyTokens, settings.historyTokens == 0 { settings.historyTokens = historyTokens }
         return { EcommerceSimulator(configuration: settings) }
     }
 

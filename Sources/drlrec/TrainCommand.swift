@@ -26,6 +26,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Simulator settings for ecommerce, video or education: a JSON object of snake_case keys (pass the same file to abtest).", valueName: "path"))
     var config: String?
 
+    @Option(help: ArgumentHelp("On ecommerce: the ranker reads the context and the last 10 clicks through a state encoder trained end to end with SAC: \(SequenceStateEncoder.Configuration.SequenceModel.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "model"))
+    var stateEncoder: SequenceStateEncoder.Configuration.SequenceModel?
+
     @Option(help: "Random seed (the run is reproducible for a seed).")
     var seed: UInt64 = 0
 
@@ -72,6 +75,9 @@ struct TrainCommand: ParsableCommand {
         case (.cartpole, .dqn), (.cartpole, .a2c), (.cartpole, .sacDiscrete), (.pendulum, .sac), (.pendulum, .td3), (.ecommerce, .sac), (.ecommerce, .td3),
              (.video, .sac), (.video, .td3), (.education, .a2c): break
         default: throw ValidationError("--agent \(chosenAgent.rawValue) does not run on --env \(env.rawValue): dqn, a2c and sac-discrete need discrete actions (cartpole), sac and td3 continuous ones (pendulum, and the ranking weights of ecommerce and video); education takes the two-path a2c")
+        }
+        if stateEncoder != nil, env != .ecommerce || chosenAgent != .sac {
+            throw ValidationError("--state-encoder runs with --env ecommerce and --agent sac")
         }
         if config != nil, [.cartpole, .pendulum].contains(env) {
             throw ValidationError("--config sets a recommendation simulator (ecommerce, video, education), not \(env.rawValue)")
@@ -184,12 +190,13 @@ struct TrainCommand: ParsableCommand {
                                         progress: report)
             case .sac, .td3 where env == .ecommerce || env == .video:
                 // The simulator's users are drawn from the seed; evaluation users come from another range.
-                let simulator = try Scenarios.slateSimulatorFactory(video: env == .video, config: config)
+                let simulator = try Scenarios.slateSimulatorFactory(video: env == .video, config: config,
+                                                                    historyTokens: stateEncoder == nil ? nil : EcommerceSetup.historyTokens)
                 // On e-commerce the ranker also weighs what similar users clicked (ALS from the platform's logs).
-                let collaborative = env == .ecommerce ? try CollaborativeSetup(environment: simulator()).als().model : nil
+                let collaborative = env == .ecommerce ? try ExistingUserModels(environment: simulator()).als().model : nil
                 let training = WeightedRankingEnvironment(simulator(), collaborative: collaborative)
                 let learner = EcommerceSetup.agent(agent.rawValue, for: training.simulator, builder: training.builder,
-                                                   gamma: EcommerceSetup.gamma(video: env == .video), seed: seed)
+                                                   gamma: EcommerceSetup.gamma(video: env == .video), stateEncoder: stateEncoder, seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed, randomSteps: 1_000,
                                             evaluationEnvironment: WeightedRankingEnvironment(simulator(), collaborative: collaborative),

@@ -134,4 +134,49 @@ import Testing
         }
         #expect(preferred / Float(preferredCount) > 0.3 && other / Float(otherCount) < 0.1)
     }
+
+    /// The sequence observation holds the context and the last clicks as tokens, padded in front;
+    /// it changes what the agent sees, not what the users do.
+    @Test func theSequenceObservationTracksClicksWithoutChangingTheUsers() {
+        var configuration = EcommerceConfiguration()
+        configuration.historyTokens = 6
+        let sequence = EcommerceSimulator(configuration: configuration), summary = EcommerceSimulator()
+        let layout = sequence.stateEncoderLayout!
+        #expect(sequence.observationDimension == layout.observationDimension && layout.contextFeatures == 10 + configuration.segments)
+        #expect(summary.stateEncoderLayout == nil && sequence.clickHistoryObservationRange == nil)
+        let policy = MyopicGreedyPolicy(catalogue: sequence.catalogue)
+        var o = Tensor(zeros: Shape(sequence.observationDimension)), p = Tensor(zeros: Shape(summary.observationDimension))
+        var slate = [Int32](repeating: 0, count: configuration.slateSize), same = slate
+        var purchasesSeen = 0
+        for user in UInt64(0)..<40 {
+            sequence.reset(seed: user, observation: &o)
+            summary.reset(seed: user, observation: &p)
+            while true {
+                policy.recommend(sequence, observation: o, into: &slate)
+                policy.recommend(summary, observation: p, into: &same)
+                #expect(slate == same)
+                let purchasesBefore = sequence.statistics.purchases
+                let result = sequence.step(.slate(slate), observation: &o)
+                _ = summary.step(.slate(same), observation: &p)
+                let tokens = (0..<6).map { t in (0..<6).map { o[flat: layout.contextFeatures + t * 6 + $0] } }
+                let real = tokens.filter { $0[0] >= 0 }
+                // Padding only in front, real tokens name real items with their categories.
+                #expect(tokens.prefix(6 - real.count).allSatisfy { $0[0] == -1 })
+                for token in real {
+                    #expect(Float(sequence.catalogue.categories[Int(token[0])]) == token[1] && (0...3).contains(token[2]) && token[5] >= 0)
+                }
+                if let clicked = sequence.lastClickedItem {
+                    #expect(real.last![0] == Float(clicked) && real.last![5] == 0)
+                    #expect(real.last![3] == Float(slate.firstIndex(of: clicked)!) / Float(configuration.slateSize))
+                }
+                if sequence.statistics.purchases > purchasesBefore && !(result.terminated || result.truncated) {
+                    purchasesSeen += 1
+                    #expect(real.contains { $0[2] == 3 })
+                }
+                if result.terminated || result.truncated { break }
+            }
+            #expect(sequence.statistics == summary.statistics)
+        }
+        #expect(purchasesSeen > 0)
+    }
 }

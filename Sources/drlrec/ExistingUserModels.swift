@@ -1,0 +1,63 @@
+import ArgumentParser
+import DRLRecommend
+import Foundation
+
+/// The models the e-commerce platform trains on the logs of its existing users
+/// (`EcommerceSetup.existingUsers`, seeded from `EcommerceSetup.existingUsersSeed`, served by the
+/// myopic recommender): implicit ALS on their clicks, the group profiles of cold-start transfer
+/// from its user factors, and the supervised deep ranker on their click sequences. Each is built
+/// once, on first use.
+final class ExistingUserModels {
+    let environment: RecommendationEnvironment
+    let groups: Int
+    private var built: (policy: ALSPolicy, log: InteractionLog)?
+    private var ranker: DeepRankerPolicy?
+
+    init(environment: RecommendationEnvironment, groups: Int = 32) {
+        self.environment = environment
+        self.groups = groups
+    }
+
+    /// ALS fitted on the existing users' clicks.
+    func als() throws -> ALSPolicy { try build().policy }
+
+    /// The group profiles learned from the existing users' ALS factors and demographics.
+    func profiles() throws -> UserGroupProfiles {
+        let (policy, log) = try build()
+        FileHandle.standardError.write(Data("clustering their factors into \(groups) user groups...\n".utf8))
+        return UserGroupProfiles(als: policy.model, demographics: log.demographicMatrix, groups: groups, seed: EcommerceSetup.existingUsersSeed)
+    }
+
+    private func build() throws -> (policy: ALSPolicy, log: InteractionLog) {
+        if let built { return built }
+        let users = EcommerceSetup.existingUsers
+        FileHandle.standardError.write(Data("logging \(users) existing users under the myopic recommender and fitting implicit ALS...\n".utf8))
+        let start = Sampler.now()
+        let result = try ALSPolicy.trained(on: environment, logging: MyopicGreedyPolicy(catalogue: environment.catalogue), users: users,
+                                           seed: EcommerceSetup.existingUsersSeed)
+        FileHandle.standardError.write(Data(String(format: "  %d clicks; done in %.1f s\n", result.log.clicks.reduce(0) { $0 + $1.count },
+                                                   Sampler.now() - start).utf8))
+        built = result
+        return result
+    }
+
+    /// The supervised deep ranker (attention encoder over the last `EcommerceSetup.historyTokens`
+    /// clicks), trained on the existing users' next clicks.
+    func deepRanker() throws -> DeepRankerPolicy {
+        if let ranker { return ranker }
+        guard let platform = environment as? EcommerceSimulator else {
+            throw ValidationError("deep-ranker runs on ecommerce, whose platform keeps click sequences")
+        }
+        let users = EcommerceSetup.existingUsers, history = EcommerceSetup.historyTokens
+        FileHandle.standardError.write(Data("logging \(users) existing users' click sequences and training the deep ranker...\n".utf8))
+        let start = Sampler.now()
+        let examples = logNextClicks(MyopicGreedyPolicy(catalogue: platform.catalogue), on: platform, historyTokens: history, users: users,
+                                     seed: EcommerceSetup.existingUsersSeed)
+        let model = DeepRankerPolicy(layout: platform.stateEncoderLayout(historyTokens: history), seed: EcommerceSetup.existingUsersSeed)
+        do { try model.train(on: examples, seed: EcommerceSetup.existingUsersSeed) } catch { throw ValidationError("training the deep ranker: \(error)") }
+        FileHandle.standardError.write(Data(String(format: "  %d clicks, cross-entropy %.3f → %.3f; done in %.1f s\n", examples.count,
+                                                   model.epochLosses.first!, model.epochLosses.last!, Sampler.now() - start).utf8))
+        ranker = model
+        return model
+    }
+}
