@@ -18,6 +18,8 @@ public enum FeedbackKind: Int, CaseIterable, Codable, Sendable {
     case subscribe
     /// A learning task finished.
     case completion
+    /// An explicit rating; the feedback's value is the rating given (MovieLens' 1 to 5 stars).
+    case rating
 
     /// The name used in configuration files ("add_to_cart").
     public var name: String {
@@ -35,6 +37,7 @@ public enum FeedbackKind: Int, CaseIterable, Codable, Sendable {
         case .share: return "share"
         case .subscribe: return "subscribe"
         case .completion: return "completion"
+        case .rating: return "rating"
         }
     }
 
@@ -93,7 +96,7 @@ public struct RewardMapping: Sendable, Equatable {
         switch kind {
         case .impression, .skip: return .none
         case .click, .view: return .immediate
-        case .fullPlay, .addToCart, .wishlist, .like, .addToPlaylist: return .deeper
+        case .fullPlay, .addToCart, .wishlist, .like, .addToPlaylist, .rating: return .deeper
         case .purchase, .share, .subscribe, .completion: return .delayed
         }
     }

@@ -1,0 +1,66 @@
+import DRLRecommend
+import Foundation
+import Testing
+
+@Suite struct LoggedInteractionsTests {
+
+    /// Writes `text` to a new temporary file and returns its path.
+    static func file(_ text: String) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-log-\(UUID().uuidString).csv").path
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return path
+    }
+
+    @Test func readsColumnsInAnyOrderWithContextAndQuotes() throws {
+        let path = Self.file("""
+        timestamp,user,event,item,value,device,propensity
+        100,u1,rating,"The Matrix, 1999",4.5,1,0.25
+        105,u2,click,m2,,0,
+        110,u1,view,m2,0.8,2,1
+
+        """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let log = try LoggedInteractions.read(csv: path)
+        #expect(log.count == 3 && log.userIds == ["u1", "u2"] && log.itemIds == ["The Matrix, 1999", "m2"])
+        #expect(log.users == [0, 1, 0] && log.items == [0, 1, 1] && log.timestamps == [100, 105, 110])
+        #expect(log.events == [.rating, .click, .view] && log.values == [4.5, 1, 0.8])
+        #expect(log.propensities[0] == 0.25 && log.propensities[1].isNaN && log.propensities[2] == 1)
+        #expect(log.contextColumns == ["device"] && log.context == [1, 0, 2])
+        // Written back and read again, nothing changes.
+        let copy = Self.file(log.csv())
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let again = try LoggedInteractions.read(csv: copy)
+        #expect(again.userIds == log.userIds && again.itemIds == log.itemIds && again.events == log.events && again.values == log.values
+                && again.timestamps == log.timestamps && again.context == log.context && again.contextColumns == log.contextColumns)
+    }
+
+    /// Each malformed file is refused with the line and the column to blame.
+    @Test(arguments: [
+        ("user,item,timestamp,event\nu1,i1,5,click\nu2,i2,6\n", 3, nil as String?, "has 3 fields"),
+        ("user,item,timestamp,event,value\nu1,i1,5,rating,four\n", 2, "value", "not a finite number"),
+        ("user,item,timestamp,event\nu1,i1,5,clicked\n", 2, "event", "not an event type"),
+        ("user,item,timestamp,event,propensity\nu1,i1,5,click,0.5\nu1,i2,6,click,1.5\n", 3, "propensity", "not a probability"),
+        ("user,item,timestamp,event,propensity\nu1,i1,5,click,0\n", 2, "propensity", "not a probability"),
+        ("user,item,event\nu1,i1,click\n", 1, "timestamp", "lacks the required column"),
+        ("user,item,timestamp,event\nu1,i1,5.5,click\n", 2, "timestamp", "not an integer"),
+        ("user,item,timestamp,event\n,i1,5,click\n", 2, "user", "is empty"),
+        ("user,item,timestamp,event,device\nu1,i1,5,click,phone\n", 2, "device", "context columns hold numbers"),
+        ("user,item,timestamp,event\nu1,\"i1,5,click\n", 2, nil, "never closes"),
+        ("", 1, nil, "empty"),
+    ])
+    func malformedRowsGiveLineNumberedErrors(_ text: String, _ line: Int, _ column: String?, _ message: String) {
+        let path = Self.file(text)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try LoggedInteractions.read(csv: path)
+            Issue.record("read a malformed file: \(text)")
+        } catch {
+            #expect(error.file == path && error.line == line && error.column == column, "\(error)")
+            #expect(error.message.contains(message), "\(error)")
+        }
+    }
+
+    @Test func aMissingFileSaysSo() {
+        #expect(throws: DataFileError.self) { try LoggedInteractions.read(csv: "/nonexistent/drlrec.csv") }
+    }
+}
