@@ -64,3 +64,15 @@ import Testing
         #expect(throws: DataFileError.self) { try LoggedInteractions.read(csv: "/nonexistent/drlrec.csv") }
     }
 }
+
+@Suite struct SHA256Tests {
+    /// The test vectors of FIPS 180-4's examples (one block, two blocks), an empty message and a
+    /// message of many blocks.
+    @Test func matchesTheStandardVectors() {
+        #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
