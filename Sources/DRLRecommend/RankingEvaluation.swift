@@ -1,0 +1,116 @@
+import DRLTensor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A chronological leave-one-out split of logged interactions: for each user, the last
+/// interaction (by time; ties keep the log's order) is the test item, the one before it the
+/// validation item, and the rest is training. Users with fewer than three interactions only train.
+public struct LeaveOneOutSplit: Sendable {
+    public let users: Int, items: Int
+    /// Each user's training items, oldest first.
+    public let train: [[Int32]]
+    public let validation: [Int32?], test: [Int32?]
+
+    public init(_ log: LoggedInteractions) {
+        users = log.userCount
+        items = log.itemCount
+        var perUser = [[Int]](repeating: [], count: log.userCount)
+        for k in 0..<log.count { perUser[Int(log.users[k])].append(k) }
+        var train: [[Int32]] = [], validation: [Int32?] = [], test: [Int32?] = []
+        for rows in perUser {
+            let ordered = rows.enumerated().sorted { (log.timestamps[$0.element], $0.offset) < (log.timestamps[$1.element], $1.offset) }
+                .map { log.items[$0.element] }
+            if ordered.count >= 3 {
+                train.append(Array(ordered.dropLast(2)))
+                validation.append(ordered[ordered.count - 2])
+                test.append(ordered[ordered.count - 1])
+            } else {
+                train.append(ordered)
+                validation.append(nil)
+                test.append(nil)
+            }
+        }
+        self.train = train
+        self.validation = validation
+        self.test = test
+    }
+
+    /// The training interactions as a users × items matrix (each a count of 1).
+    public func trainingMatrix() -> InteractionMatrix {
+        var entries: [(user: Int, item: Int32, count: Float)] = []
+        for (user, items) in train.enumerated() { for item in items { entries.append((user, item, 1)) } }
+        return InteractionMatrix(users: users, items: items, entries: entries)
+    }
+
+    /// Training interactions per item.
+    public var trainingCounts: [Float] {
+        var counts = [Float](repeating: 0, count: items)
+        for row in train { for item in row { counts[Int(item)] += 1 } }
+        return counts
+    }
+}
+
+/// Top-k ranking quality on held-out items.
+public struct RankingMetrics: Sendable, Equatable {
+    /// HR@k, NDCG@k and MRR@k: shares of users whose held-out item is in their top k, its mean
+    /// discounted gain 1/log₂(rank + 1) and mean reciprocal rank (0 beyond k).
+    public var hitRate: Double, ndcg: Double, mrr: Double
+    /// Distinct items in all top-k lists, as a share of the catalogue.
+    public var coverage: Double
+    /// Mean self-information −log₂ p(i) of the recommended items, p from the training counts
+    /// (add-one smoothed): higher means less popular items.
+    public var novelty: Double
+    public var users: Int
+}
+
+/// Which held-out item an evaluation ranks.
+public enum HeldOut: Sendable { case validation, test }
+
+/// Ranks every item for each user with a held-out item: `score(user, scores)` fills one score per
+/// item; the user's other known items (training, and the validation item when testing) are left
+/// out; the held-out item's rank counts the items scored above it (ties go to the lower index, as
+/// in the top-k list).
+public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: Int = 10,
+                            score: (Int, inout Tensor) -> Void) -> RankingMetrics {
+    precondition(k >= 1 && k <= split.items, "evaluateRanking: k = \(k) must be in 1...\(split.items)")
+    let counts = split.trainingCounts, total = counts.reduce(0, +)
+    let selfInformation = counts.map { -log2((Double($0) + 1) / (Double(total) + Double(split.items))) }
+    var scores = Tensor(zeros: Shape(split.items))
+    var values = Tensor(zeros: Shape(1, k)), top = [Int32](repeating: 0, count: k)
+    var shown = [Bool](repeating: false, count: split.items)
+    var metrics = RankingMetrics(hitRate: 0, ndcg: 0, mrr: 0, coverage: 0, novelty: 0, users: 0)
+    var novelty = 0.0
+    for user in 0..<split.users {
+        guard let target = heldOut == .test ? split.test[user] : split.validation[user] else { continue }
+        score(user, &scores)
+        for item in split.train[user] where item != target { scores[flat: Int(item)] = -.infinity }
+        if heldOut == .test, let other = split.validation[user], other != target { scores[flat: Int(other)] = -.infinity }
+        let value = scores[flat: Int(target)]
+        var rank = 0
+        scores.withUnsafeBufferPointer { s in
+            for i in 0..<split.items where s[i] > value || (s[i] == value && i < Int(target)) { rank += 1 }
+        }
+        metrics.users += 1
+        if rank < k {
+            metrics.hitRate += 1
+            metrics.ndcg += 1 / log2(Double(rank) + 2)
+            metrics.mrr += 1 / Double(rank + 1)
+        }
+        topK(scores.reshaped(Shape(1, split.items)), k: k, values: &values, indices: &top)
+        for item in top {
+            shown[Int(item)] = true
+            novelty += selfInformation[Int(item)]
+        }
+    }
+    let n = Double(max(metrics.users, 1))
+    metrics.hitRate /= n
+    metrics.ndcg /= n
+    metrics.mrr /= n
+    metrics.novelty = novelty / (n * Double(k))
+    metrics.coverage = Double(shown.filter { $0 }.count) / Double(split.items)
+    return metrics
+}

@@ -1,0 +1,70 @@
+import DRLRecommend
+import DRLTensor
+import Foundation
+import Testing
+
+@Suite struct RankingEvaluationTests {
+
+    static func log(_ rows: [(String, String, Int64)]) -> LoggedInteractions {
+        var log = LoggedInteractions()
+        for (user, item, time) in rows { log.append(user: user, item: item, timestamp: time, event: .click) }
+        return log
+    }
+
+    /// Per user, by time (ties in log order): the last item is the test, the one before the
+    /// validation; users with fewer than three interactions only train.
+    @Test func theSplitHoldsOutTheLastTwoByTime() {
+        let split = LeaveOneOutSplit(Self.log([("a", "x", 30), ("a", "y", 10), ("b", "x", 5), ("a", "z", 20), ("a", "w", 30), ("b", "y", 6)]))
+        // a: y(10), z(20), x(30), w(30) — x before w in the log.
+        #expect(split.train[0] == [1, 2] && split.validation[0] == 0 && split.test[0] == 3)
+        #expect(split.train[1] == [0, 1] && split.validation[1] == nil && split.test[1] == nil)
+        #expect(split.trainingCounts == [1, 2, 1, 0])
+    }
+
+    /// Ranks by hand: with scores 0.9, 0.8, … over items 0…5, a held-out item of rank r (0-based,
+    /// after the user's training items are left out) gives HR 1, NDCG 1/log₂(r + 2), MRR 1/(r + 1).
+    @Test func metricsFollowTheHeldOutItemsRank() {
+        // User a trains on "0", validates on "1" and tests on "3"; b trains on "5", validates on "2"
+        // and tests on "4"; c only trains.
+        let split = LeaveOneOutSplit(Self.log([("a", "0", 1), ("a", "1", 2), ("a", "3", 3), ("b", "5", 1), ("b", "2", 2), ("b", "4", 3),
+                                               ("c", "2", 1)]))
+        // Item indices follow first appearance: "0"→0, "1"→1, "3"→2, "5"→3, "2"→4, "4"→5.
+        let order: [Float] = [0.9, 0.8, 0.5, 0.6, 0.7, 0.3]  // by index: "0" 0.9, "1" 0.8, "3" 0.5, "5" 0.6, "2" 0.7, "4" 0.3
+        let metrics = evaluateRanking(split, on: .test, k: 3) { _, scores in
+            for (i, s) in order.enumerated() { scores[flat: i] = s }
+        }
+        // a: excluded "0", "1"; remaining by score: "2"(0.7), "5"(0.6), "3"(0.5) → "3" has rank 2.
+        // b: excluded "5", "2"; remaining: "0"(0.9), "1"(0.8), "3"(0.5), "4"(0.3) → "4" has rank 3, outside the top 3.
+        #expect(metrics.users == 2)
+        #expect(abs(metrics.hitRate - 0.5) < 1e-12)
+        #expect(abs(metrics.ndcg - 0.5 / log2(4)) < 1e-12)
+        #expect(abs(metrics.mrr - 0.5 / 3) < 1e-12)
+        // Top-3 lists: a gets "2", "5", "3"; b gets "0", "1", "3": 5 distinct items of 6.
+        #expect(abs(metrics.coverage - 5.0 / 6) < 1e-12)
+    }
+
+    /// RecBole's atomic files: ratings with the raters' age and gender; bad rows name their line.
+    @Test func readsMovieLensAndRefusesBadRows() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-ml-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func write(_ name: String, _ text: String) { FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(text.utf8)) }
+        write(MovieLens100K.usersFile, "user_id:token\tage:token\tgender:token\toccupation:token\tzip_code:token\n1\t24\tM\ttechnician\t85711\n2\t53\tF\tother\t94043\n")
+        write(MovieLens100K.itemsFile, "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n10\tA\t1995\tDrama Comedy\n20\tB\t1996\tAction\n")
+        write(MovieLens100K.ratingsFile, "user_id:token\titem_id:token\trating:float\ttimestamp:float\n1\t10\t4\t100\n2\t20\t5\t90\n1\t20\t3\t110\n")
+        let (log, genres) = try MovieLens100K.load(directory: directory)
+        #expect(log.count == 3 && log.userIds == ["1", "2"] && log.itemIds == ["10", "20"] && log.values == [4, 5, 3])
+        #expect(log.contextColumns == ["age", "female"] && log.context == [24, 0, 53, 1, 24, 0])
+        #expect(genres == [["Drama", "Comedy"], ["Action"]] && log.events.allSatisfy { $0 == .rating })
+        for (text, line, column) in [("1\t10\t6\t100\n", 2, "rating"), ("1\t10\t4\t100\n3\t10\t4\t100\n", 3, "user_id"),
+                                     ("1\t10\t4\t1.5\n", 2, "timestamp"), ("1\t10\t4\n", 2, nil as String?)] {
+            write(MovieLens100K.ratingsFile, "user_id:token\titem_id:token\trating:float\ttimestamp:float\n" + text)
+            do {
+                _ = try MovieLens100K.load(directory: directory)
+                Issue.record("loaded bad ratings: \(text)")
+            } catch {
+                #expect(error.line == line && error.column == column, "\(error)")
+            }
+        }
+    }
+}
