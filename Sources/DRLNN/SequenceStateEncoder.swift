@@ -55,6 +55,12 @@ public final class SequenceStateEncoder: Layer {
     public var isTraining = true {
         didSet { for module in modules { module.isTraining = isTraining } }
     }
+    /// When set, `forward` returns the state at every position, [batch, N, outputDimension]
+    /// (every sequence model is causal: position t sees tokens up to t), so that a next-item loss
+    /// can be taken at every position in one pass; otherwise only the last position's,
+    /// [batch, outputDimension].
+    public var outputsEveryPosition = false
+    private var everyPositionOut = false
     private let contextActivation = ActivationLayer(.gelu), fusionActivation = ActivationLayer(.gelu)
     private var itemIds: [Int32] = [], categoryIds: [Int32] = [], eventIds: [Int32] = [], padding: [Bool] = []
     private var rawContext = Buffer(), rawEngagement = Buffer(), engagement = Buffer(), tokens = Buffer(), fused = Buffer()
@@ -157,14 +163,21 @@ public final class SequenceStateEncoder: Layer {
         }
         if let block = sequence as? TransformerBlock { block.attention.keyPaddingMask = padding }
         let encoded = sequence.forward(positions.forward(x.reshaped(Shape(batch, n, d))))
-        var joined = fused.view(Shape(batch, 2 * d))
+        // One state per row, from the last position, or one per position (row b·N + t).
+        everyPositionOut = outputsEveryPosition
+        let states = everyPositionOut ? n : 1
+        var joined = fused.view(Shape(batch * states, 2 * d))
         for b in 0..<batch {
-            for j in 0..<d {
-                joined[b, j] = encoded[b, n - 1, j]
-                joined[b, d + j] = contextState[b, j]
+            for p in 0..<states {
+                let t = everyPositionOut ? p : n - 1, row = b * states + p
+                for j in 0..<d {
+                    joined[row, j] = encoded[b, t, j]
+                    joined[row, d + j] = contextState[b, j]
+                }
             }
         }
-        return fusionActivation.forward(fusion.forward(joined))
+        let out = fusionActivation.forward(fusion.forward(joined))
+        return everyPositionOut ? out.reshaped(Shape(batch, n, c.outputDimension)) : out
     }
 
     private static func id(_ value: Float, below limit: Int, _ what: String, _ row: Int, _ token: Int) -> Int32 {
@@ -181,15 +194,19 @@ public final class SequenceStateEncoder: Layer {
     }
 
     public func backwardParametersOnly(_ gradOutput: Tensor) {
-        let c = configuration, n = c.historyLength, d = c.dimension
-        let dJoined = fusion.backward(fusionActivation.backward(gradOutput))
+        let c = configuration, n = c.historyLength, d = c.dimension, states = everyPositionOut ? n : 1
+        let dJoined = fusion.backward(fusionActivation.backward(gradOutput.reshaped(Shape(batch * states, c.outputDimension))))
         var dEncoded = dSequence.view(Shape(batch, n, d))
         dEncoded.fill(with: 0)
         var dContext = dContextState.view(Shape(batch, d))
+        dContext.fill(with: 0)
         for b in 0..<batch {
-            for j in 0..<d {
-                dEncoded[b, n - 1, j] = dJoined[b, j]
-                dContext[b, j] = dJoined[b, d + j]
+            for p in 0..<states {
+                let t = everyPositionOut ? p : n - 1, row = b * states + p
+                for j in 0..<d {
+                    dEncoded[b, t, j] = dJoined[row, j]
+                    dContext[b, j] += dJoined[row, d + j]
+                }
             }
         }
         contextProjection.backwardParametersOnly(contextActivation.backward(dContext))

@@ -34,12 +34,13 @@ import Testing
     /// Every parameter's gradient, through embeddings, positions, the sequence model, the context
     /// path and the fusion, against central finite differences (evaluation mode, so that the
     /// running statistics stay fixed between the probes).
-    @Test(arguments: SequenceStateEncoder.Configuration.SequenceModel.allCases)
-    func gradientsMatchFiniteDifferences(_ model: SequenceStateEncoder.Configuration.SequenceModel) {
+    @Test(arguments: SequenceStateEncoder.Configuration.SequenceModel.allCases, [false, true])
+    func gradientsMatchFiniteDifferences(_ model: SequenceStateEncoder.Configuration.SequenceModel, everyPosition: Bool) {
         let c = Self.configuration(model)
         var rng = RandomGenerator(seed: 3)
         let encoder = SequenceStateEncoder(c, using: &rng)
         encoder.isTraining = false
+        encoder.outputsEveryPosition = everyPosition
         // The tables' padding rows are constants (zero, never trained), so they are not probed.
         let paddingRows = ["item.weight": c.items, "category.weight": c.categories, "event.weight": c.eventTypes]
         GradientCheck.check(encoder, input: Self.observations(c), checkInput: false) { name, index in
@@ -68,6 +69,27 @@ import Testing
             let paddingRow = Int(table.paddingIndex!)
             for j in 0..<c.dimension { #expect(table.weight.gradient[paddingRow, j] == 0 && table.weight.value[paddingRow, j] == 0) }
         }
+    }
+
+    /// The state at every position: its last position is the last-position state, and position t
+    /// does not depend on later tokens (causality).
+    @Test(arguments: SequenceStateEncoder.Configuration.SequenceModel.allCases)
+    func everyPositionStatesAreCausal(_ model: SequenceStateEncoder.Configuration.SequenceModel) {
+        let c = Self.configuration(model)
+        var rng = RandomGenerator(seed: 7)
+        let encoder = SequenceStateEncoder(c, using: &rng)
+        encoder.isTraining = false
+        var batch = Self.observations(c)
+        let last = encoder.forward(batch).clone()
+        encoder.outputsEveryPosition = true
+        let all = encoder.forward(batch).clone()
+        for b in 0..<3 { for j in 0..<c.outputDimension { #expect(abs(all[b, c.historyLength - 1, j] - last[b, j]) < 1e-5) } }
+        // Change row 0's last token: the states of its earlier positions stay.
+        let lastToken = c.contextFeatures + (c.historyLength - 1) * c.tokenWidth
+        batch[0, lastToken] = Float((Int(batch[0, lastToken]) + 1) % c.items)
+        let changed = encoder.forward(batch)
+        for t in 0..<(c.historyLength - 1) { for j in 0..<c.outputDimension { #expect(abs(changed[0, t, j] - all[0, t, j]) < 1e-5) } }
+        #expect((0..<c.outputDimension).contains { abs(changed[0, c.historyLength - 1, $0] - all[0, c.historyLength - 1, $0]) > 1e-4 })
     }
 
     /// In training mode the context statistics count every row and the engagement statistics only
