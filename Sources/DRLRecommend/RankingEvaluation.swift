@@ -14,29 +14,35 @@ public struct LeaveOneOutSplit: Sendable {
     /// Each user's training items, oldest first.
     public let train: [[Int32]]
     public let validation: [Int32?], test: [Int32?]
+    /// The same as rows of the log: each user's training rows, oldest first, and the held-out rows.
+    public let trainRows: [[Int]]
+    public let validationRow: [Int?], testRow: [Int?]
 
     public init(_ log: LoggedInteractions) {
         users = log.userCount
         items = log.itemCount
         var perUser = [[Int]](repeating: [], count: log.userCount)
         for k in 0..<log.count { perUser[Int(log.users[k])].append(k) }
-        var train: [[Int32]] = [], validation: [Int32?] = [], test: [Int32?] = []
+        var trainRows: [[Int]] = [], validationRow: [Int?] = [], testRow: [Int?] = []
         for rows in perUser {
             let ordered = rows.enumerated().sorted { (log.timestamps[$0.element], $0.offset) < (log.timestamps[$1.element], $1.offset) }
-                .map { log.items[$0.element] }
+                .map(\.element)
             if ordered.count >= 3 {
-                train.append(Array(ordered.dropLast(2)))
-                validation.append(ordered[ordered.count - 2])
-                test.append(ordered[ordered.count - 1])
+                trainRows.append(Array(ordered.dropLast(2)))
+                validationRow.append(ordered[ordered.count - 2])
+                testRow.append(ordered[ordered.count - 1])
             } else {
-                train.append(ordered)
-                validation.append(nil)
-                test.append(nil)
+                trainRows.append(ordered)
+                validationRow.append(nil)
+                testRow.append(nil)
             }
         }
-        self.train = train
-        self.validation = validation
-        self.test = test
+        self.trainRows = trainRows
+        self.validationRow = validationRow
+        self.testRow = testRow
+        train = trainRows.map { $0.map { log.items[$0] } }
+        validation = validationRow.map { $0.map { log.items[$0] } }
+        test = testRow.map { $0.map { log.items[$0] } }
     }
 
     /// The training interactions as a users × items matrix (each a count of 1).

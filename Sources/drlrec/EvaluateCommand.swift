@@ -12,7 +12,9 @@ struct EvaluateCommand: ParsableCommand {
         test item and the one before it the validation item. Every model ranks all items the user has \
         not rated, and the table reports HR@10, NDCG@10 and MRR@10 of the test item, the catalogue \
         coverage of the top-10 lists and their novelty (mean −log₂ of the items' training popularity). \
-        Models: popularity; implicit ALS, its regularisation and confidence chosen by validation NDCG@10.
+        Models: popularity; implicit ALS, its regularisation and confidence chosen by validation NDCG@10; \
+        the sequential ranker (SASRec-style: DRLRec's attention state encoder over the last 50 ratings, \
+        trained to predict the next movie at every position), its epoch chosen by validation NDCG@10.
         """
     )
 
@@ -31,8 +33,8 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let directory = (cache ?? PublicDataset.defaultCache) + "/movielens"
-        let log: LoggedInteractions
-        do { log = try MovieLens100K.load(directory: directory).interactions } catch {
+        let log: LoggedInteractions, genres: [[String]]
+        do { (log, genres) = try MovieLens100K.load(directory: directory) } catch {
             throw ValidationError("\(error)")
         }
         let split = LeaveOneOutSplit(log)
@@ -65,6 +67,18 @@ struct EvaluateCommand: ParsableCommand {
         }
         let als = evaluateRanking(split, on: .test) { user, scores in gemv(best!.model.itemFactors, best!.model.userFactors[row: user], into: &scores) }
         rows.append((best!.label, als, Sampler.now() - start))
+
+        // The sequential ranker: each movie's category is its first genre.
+        start = Sampler.now()
+        let genreNames = Array(Set(genres.flatMap { $0 })).sorted()
+        let categories = genres.map { Int32($0.first.flatMap { genreNames.firstIndex(of: $0) } ?? 0) }
+        let sequential = NextItemModel(log: log, categories: categories, seed: 0)
+        try sequential.train(on: split, seed: 0) { epoch, loss, ndcg in
+            let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
+            FileHandle.standardError.write(Data(String(format: "  sequential ranker epoch %d: cross-entropy %.3f%@\n", epoch, loss, validation).utf8))
+        }
+        let bestEpoch = sequential.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
+        rows.append(("sequential (attention encoder, epoch \(bestEpoch))", sequential.evaluate(split, on: .test), Sampler.now() - start))
 
         if json {
             for row in rows {

@@ -1,0 +1,185 @@
+import DRLAgents
+import DRLNN
+import DRLTensor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A sequential next-item recommender trained on logged interactions, in the manner of SASRec
+/// (Kang and McAuley, 2018) on DRLRec's `SequenceStateEncoder`: a user's history is a sequence of
+/// tokens (item, item category, event kind, and the event's value and the log of the days since
+/// the previous interaction), the context is the latest interaction's, and a Linear layer maps the
+/// state to a score per item. Training takes windows of N + 1 consecutive interactions and asks
+/// every one of the N positions for the next item at once (softmax cross-entropy over the whole
+/// catalogue), which is what makes it fast. The epoch with the best validation NDCG@10 is kept.
+public final class NextItemModel {
+    public struct Configuration: Sendable {
+        public var historyLength = 50
+        public var dimension = 64, heads = 2
+        public var sequenceModel = SequenceStateEncoder.Configuration.SequenceModel.attention
+        public var epochs = 30, batchSize = 64
+        public var learningRate: Float = 1e-3
+        /// Validate every this many epochs.
+        public var validationInterval = 2
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    public let encoder: SequenceStateEncoder
+    public let output: Linear
+    public let store: ParameterStore
+    /// Validation NDCG@10 after each validation, with its epoch.
+    public private(set) var validationCurve: [(epoch: Int, ndcg: Double)] = []
+    private let log: LoggedInteractions
+    private let categories: [Int32]
+
+    /// A model for `log`'s users and items; `categories` gives each item's category (0..<count).
+    public init(log: LoggedInteractions, categories: [Int32], configuration: Configuration = Configuration(), seed: UInt64) {
+        precondition(categories.count == log.itemCount, "NextItemModel: \(categories.count) categories for \(log.itemCount) items")
+        self.configuration = configuration
+        self.log = log
+        self.categories = categories
+        var layout = SequenceStateEncoder.Configuration(items: log.itemCount, categories: Int(categories.max() ?? 0) + 1,
+                                                        eventTypes: FeedbackKind.allCases.count, historyLength: configuration.historyLength,
+                                                        engagementFeatures: 2, contextFeatures: max(log.contextColumns.count, 1))
+        layout.dimension = configuration.dimension
+        layout.heads = configuration.heads
+        layout.outputDimension = configuration.dimension
+        layout.sequenceModel = configuration.sequenceModel
+        var rng = RandomGenerator(seed: seed, stream: 0x5A5)
+        encoder = SequenceStateEncoder(layout, using: &rng)
+        output = Linear(configuration.dimension, log.itemCount, using: &rng)
+        store = ParameterStore(prefixedParameters([("encoder", encoder), ("output", output)]))
+    }
+
+    /// Writes the observation row of `rows` (log rows, oldest first, at most N: padded in front).
+    private func encode(_ rows: ArraySlice<Int>, into observation: UnsafeMutableBufferPointer<Float>) {
+        let layout = encoder.configuration, n = layout.historyLength, width = layout.tokenWidth
+        for k in 0..<observation.count { observation[k] = 0 }
+        if let last = rows.last {
+            let columns = log.contextColumns.count
+            for j in 0..<columns { observation[j] = log.context[last * columns + j] }
+        }
+        let padding = n - rows.count
+        for t in 0..<n {
+            let base = layout.contextFeatures + t * width
+            guard t >= padding else { observation[base] = -1; continue }
+            let row = rows[rows.startIndex + t - padding], item = Int(log.items[row])
+            observation[base] = Float(item)
+            observation[base + 1] = Float(categories[item])
+            observation[base + 2] = Float(log.events[row].rawValue)
+            observation[base + 3] = log.values[row]
+            let previous = t - padding > 0 ? rows[rows.startIndex + t - padding - 1] : row
+            observation[base + 4] = log1pf(Float(max(log.timestamps[row] - log.timestamps[previous], 0)) / 86_400)
+        }
+    }
+
+    /// Trains on the split's training rows, validating on its validation items.
+    public func train(on split: LeaveOneOutSplit, seed: UInt64, progress: (Int, Float, Double?) -> Void = { _, _, _ in }) throws(NonFiniteError) {
+        let c = configuration, n = c.historyLength, dimension = encoder.configuration.observationDimension
+        // Windows of N + 1 rows, cut from the end of each user's training sequence.
+        var windows: [ArraySlice<Int>] = []
+        for rows in split.trainRows where rows.count >= 2 {
+            var end = rows.count
+            while end >= 2 {
+                windows.append(rows[max(0, end - n - 1)..<end])
+                end -= n
+            }
+        }
+        var rng = RandomGenerator(seed: seed, stream: 0x5A6)
+        let optimizer = Adam(store, learningRate: c.learningRate)
+        let loss = SoftmaxCrossEntropyLoss()
+        var batch = Tensor(workspace: Shape(c.batchSize, dimension))
+        var targets = [Int32](), weights = Tensor(zeros: Shape(c.batchSize * n))
+        var best: (ndcg: Double, values: Tensor)?
+        for epoch in 1...c.epochs {
+            rng.shuffle(&windows)
+            encoder.isTraining = true
+            encoder.outputsEveryPosition = true
+            var total: Float = 0, batches = 0
+            for start in stride(from: 0, to: windows.count, by: c.batchSize) {
+                let chunk = windows[start..<min(start + c.batchSize, windows.count)]
+                let rows = chunk.count
+                var view = batch[rows: 0..<rows]
+                targets.removeAll(keepingCapacity: true)
+                var real = 0
+                view.withUnsafeMutableBufferPointer { b in
+                    for (r, window) in chunk.enumerated() {
+                        // Inputs: all but the last row; the target at each position is the next row's item.
+                        encode(window.dropLast(), into: UnsafeMutableBufferPointer(rebasing: b[(r * dimension)..<((r + 1) * dimension)]))
+                        let inputs = window.count - 1, padding = n - inputs
+                        for t in 0..<n {
+                            let isTarget = t >= padding
+                            targets.append(isTarget ? log.items[window[window.startIndex + t - padding + 1]] : 0)
+                            weights[flat: r * n + t] = isTarget ? 1 : 0
+                            if isTarget { real += 1 }
+                        }
+                    }
+                }
+                // The loss is the mean over the real positions.
+                let scale = Float(rows * n) / Float(max(real, 1))
+                var w = weights[rows: 0..<(rows * n)]
+                scal(scale, &w)
+                store.zeroGradients()
+                let states = encoder.forward(view).reshaped(Shape(rows * n, c.dimension))
+                total += loss(output.forward(states), targets: targets, weights: w)
+                batches += 1
+                let dStates = output.backward(loss.gradient)
+                encoder.backwardParametersOnly(dStates.reshaped(Shape(rows, n, c.dimension)))
+                try optimizer.update()
+            }
+            var ndcg: Double?
+            if epoch % c.validationInterval == 0 || epoch == c.epochs {
+                let metrics = evaluate(split, on: .validation)
+                ndcg = metrics.ndcg
+                validationCurve.append((epoch, metrics.ndcg))
+                if metrics.ndcg > best?.ndcg ?? -1 { best = (metrics.ndcg, store.values.clone()) }
+            }
+            progress(epoch, total / Float(max(batches, 1)), ndcg)
+        }
+        if let best { var values = store.values; values.copy(from: best.values) }
+        encoder.isTraining = false
+        encoder.outputsEveryPosition = false
+    }
+
+    /// Ranking metrics on the validation items (from the training history) or the test items (from
+    /// the training history and the validation item).
+    public func evaluate(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: Int = 10) -> RankingMetrics {
+        let scores = score(split, on: heldOut)
+        let items = log.itemCount
+        return evaluateRanking(split, on: heldOut, k: k) { user, out in
+            out.withUnsafeMutableBufferPointer { o in
+                scores.withUnsafeBufferPointer { s in for i in 0..<items { o[i] = s[user * items + i] } }
+            }
+        }
+    }
+
+    /// Every user's scores [users, items] from the history before the held-out item.
+    private func score(_ split: LeaveOneOutSplit, on heldOut: HeldOut) -> Tensor {
+        let dimension = encoder.configuration.observationDimension, n = configuration.historyLength
+        let wasTraining = encoder.isTraining, wasEvery = encoder.outputsEveryPosition
+        encoder.isTraining = false
+        encoder.outputsEveryPosition = false
+        defer { (encoder.isTraining, encoder.outputsEveryPosition) = (wasTraining, wasEvery) }
+        var scores = Tensor(workspace: Shape(split.users, log.itemCount))
+        let block = 256
+        var observations = Tensor(zeros: Shape(block, dimension))
+        for start in stride(from: 0, to: split.users, by: block) {
+            let users = start..<min(start + block, split.users)
+            observations.withUnsafeMutableBufferPointer { o in
+                for (r, user) in users.enumerated() {
+                    var history = split.trainRows[user]
+                    if heldOut == .test, let row = split.validationRow[user] { history.append(row) }
+                    encode(history.suffix(n), into: UnsafeMutableBufferPointer(rebasing: o[(r * dimension)..<((r + 1) * dimension)]))
+                }
+            }
+            let logits = output.forward(encoder.forward(observations[rows: 0..<users.count]))
+            var destination = scores[rows: users]
+            destination.copy(from: logits)
+        }
+        return scores
+    }
+}
