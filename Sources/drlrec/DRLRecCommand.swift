@@ -6,7 +6,7 @@ struct DRLRecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drlrec",
         abstract: "Deep reinforcement learning for recommendation: engine, benchmarks, training.",
-        subcommands: [InfoCommand.self, BenchCommand.self, TrainCommand.self, ABTestCommand.self, DataCommand.self, EvaluateCommand.self]
+        subcommands: [InfoCommand.self, BenchCommand.self, TrainCommand.self, ABTestCommand.self, DataCommand.self, EvaluateCommand.self, OPECommand.self]
     )
 
     static func main() {

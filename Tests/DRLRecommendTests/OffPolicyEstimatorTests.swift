@@ -78,3 +78,40 @@ import Testing
                     - OffPolicyEstimator.dm.estimate(data, over: all)) < 1e-12)
     }
 }
+
+@Suite struct OpenBanditLogTests {
+    static let header = ",timestamp,item_id,position,click,propensity_score,user_feature_0,user_feature_1,user_feature_2,user_feature_3,user-item_affinity_0,user-item_affinity_1,user-item_affinity_2"
+
+    static func directory(_ rows: [String]) -> String {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-obd-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: root + "/random/all", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: root + "/random/all/all.csv", contents: Data(([header] + rows).joined(separator: "\n").utf8))
+        return root
+    }
+
+    /// Rounds, positions 1-3 as 0-2, user features numbered, affinities per item; the per-position
+    /// action distribution; and line-numbered refusals.
+    @Test func readsRoundsAndRefusesBadOnes() throws {
+        let good = ["0,2019-11-24 00:00:17,2,1,0,0.333,a,b,c,d,0.1,0.2,0.3", "1,2019-11-24 00:00:18,0,1,1,0.333,a,x,c,d,1,2,3",
+                    "2,2019-11-24 00:00:19,2,3,0,0.333,e,b,c,d,0,0,0"]
+        let root = Self.directory(good)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let log = try OpenBanditLog.load(directory: root, policy: "random", campaign: "all")
+        #expect(log.rounds == 3 && log.itemCount == 3 && log.items == [2, 0, 2] && log.positions == [0, 0, 2] && log.clicks == [0, 1, 0])
+        #expect(log.userFeatures == [[0, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0]] && log.affinities[1, 2] == 3)
+        let table = log.positionActionDistribution()
+        #expect(table[0, 0] == 0.5 && table[0, 2] == 0.5 && table[2, 2] == 1 && table[1, 0] == 0)
+        for (row, column) in [("3,t,5,1,0,0.3,a,b,c,d,0,0,0", "item_id"), ("3,t,1,4,0,0.3,a,b,c,d,0,0,0", "position"),
+                              ("3,t,1,1,2,0.3,a,b,c,d,0,0,0", "click"), ("3,t,1,1,0,0,a,b,c,d,0,0,0", "propensity_score"),
+                              ("3,t,1,1,0,0.3,a,b,c,d,0,x,0", "user-item_affinity_1")] {
+            let bad = Self.directory(good + [row])
+            defer { try? FileManager.default.removeItem(atPath: bad) }
+            do {
+                _ = try OpenBanditLog.load(directory: bad, policy: "random", campaign: "all")
+                Issue.record("read a bad round: \(row)")
+            } catch {
+                #expect(error.line == 5 && error.column == column, "\(error)")
+            }
+        }
+    }
+}

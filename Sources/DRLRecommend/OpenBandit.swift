@@ -1,0 +1,167 @@
+import DRLNN
+import DRLTensor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One campaign's logs of the Open Bandit Dataset (ZOZOTOWN; Saito et al., 2021) as
+/// `drlrec data fetch obd` leaves them: each round shows an item at one of three positions to a
+/// user described by four categorical features and an affinity to every item, with the click and
+/// the logging policy's propensity.
+public struct OpenBanditLog: Sendable {
+    public let itemCount: Int
+    public let items: [Int32], positions: [Int32], clicks: [Float], propensities: [Float]
+    /// Each round's four user features, as indices into `featureValues`.
+    public let userFeatures: [[Int32]]
+    public let featureValues: [[String]]
+    /// [rounds, items].
+    public let affinities: Tensor
+
+    public var rounds: Int { items.count }
+    public var clickRate: Double { clicks.reduce(0.0) { $0 + Double($1) } / Double(max(rounds, 1)) }
+
+    /// Reads `<policy>/<campaign>/<campaign>.csv` under `directory`.
+    public static func load(directory: String, policy: String, campaign: String) throws(DataFileError) -> OpenBanditLog {
+        let path = "\(directory)/\(policy)/\(campaign)/\(campaign).csv"
+        guard let file = fopen(path, "r") else {
+            throw DataFileError(file: path, line: 0, "cannot open the file (\(String(cString: strerror(errno)))); run `drlrec data fetch obd` first")
+        }
+        defer { fclose(file) }
+        var buffer: UnsafeMutablePointer<CChar>? = nil, capacity = 0
+        defer { free(buffer) }
+        var lineNumber = 0, header: [String] = []
+        var items: [Int32] = [], positions: [Int32] = [], clicks: [Float] = [], propensities: [Float] = []
+        var userFeatures: [[Int32]] = [], affinity: [Float] = []
+        var featureIndex = [[String: Int32]](repeating: [:], count: 4), featureValues = [[String]](repeating: [], count: 4)
+        var columns: (item: Int, position: Int, click: Int, propensity: Int, features: [Int], affinities: [Int]) = (0, 0, 0, 0, [], [])
+        while getline(&buffer, &capacity, file) > 0 {
+            lineNumber += 1
+            var text = String(cString: buffer!)
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            if text.isEmpty { continue }
+            let fields = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            if lineNumber == 1 {
+                header = fields
+                func column(_ name: String) throws(DataFileError) -> Int {
+                    guard let k = header.firstIndex(of: name) else { throw DataFileError(file: path, line: 1, column: name, "the header lacks the column") }
+                    return k
+                }
+                columns = (try column("item_id"), try column("position"), try column("click"), try column("propensity_score"),
+                           [try column("user_feature_0"), try column("user_feature_1"), try column("user_feature_2"), try column("user_feature_3")],
+                           header.indices.filter { header[$0].hasPrefix("user-item_affinity_") })
+                guard !columns.affinities.isEmpty else {
+                    throw DataFileError(file: path, line: 1, column: "user-item_affinity_0", "the header has no affinity columns")
+                }
+                continue
+            }
+            guard fields.count == header.count else { throw DataFileError(file: path, line: lineNumber, "has \(fields.count) fields; the header has \(header.count)") }
+            func fail(_ column: Int, _ message: String) -> DataFileError { DataFileError(file: path, line: lineNumber, column: header[column], message) }
+            let k = columns.affinities.count
+            guard let item = Int32(fields[columns.item]), item >= 0, Int(item) < k else { throw fail(columns.item, "'\(fields[columns.item])' is not an item in 0..<\(k)") }
+            guard let position = Int32(fields[columns.position]), (1...3).contains(position) else {
+                throw fail(columns.position, "'\(fields[columns.position])' is not a position 1, 2 or 3")
+            }
+            guard let click = Float(fields[columns.click]), click == 0 || click == 1 else { throw fail(columns.click, "'\(fields[columns.click])' is not 0 or 1") }
+            guard let propensity = Float(fields[columns.propensity]), propensity > 0, propensity <= 1 else {
+                throw fail(columns.propensity, "'\(fields[columns.propensity])' is not a probability in (0, 1]")
+            }
+            items.append(item)
+            positions.append(position - 1)
+            clicks.append(click)
+            propensities.append(propensity)
+            userFeatures.append((0..<4).map { f in
+                let value = fields[columns.features[f]]
+                if let known = featureIndex[f][value] { return known }
+                featureIndex[f][value] = Int32(featureValues[f].count)
+                featureValues[f].append(value)
+                return Int32(featureValues[f].count - 1)
+            })
+            for c in columns.affinities {
+                guard let value = Float(fields[c]), value.isFinite else { throw fail(c, "'\(fields[c])' is not a number") }
+                affinity.append(value)
+            }
+        }
+        guard !items.isEmpty else { throw DataFileError(file: path, line: max(lineNumber, 1), "the file has no rounds") }
+        let rounds = items.count, itemCount = columns.affinities.count
+        return OpenBanditLog(itemCount: itemCount, items: items, positions: positions, clicks: clicks, propensities: propensities,
+                             userFeatures: userFeatures, featureValues: featureValues,
+                             affinities: Tensor(shape: Shape(rounds, itemCount), scalars: affinity))
+    }
+
+    /// How often each item was shown at each position, normalised per position: the logging
+    /// policy's action distribution as a context-free table [3, items].
+    public func positionActionDistribution() -> Tensor {
+        var table = Tensor(zeros: Shape(3, itemCount))
+        var totals: [Float] = [0, 0, 0]
+        for i in 0..<rounds {
+            table[Int(positions[i]), Int(items[i])] += 1
+            totals[Int(positions[i])] += 1
+        }
+        for p in 0..<3 { for a in 0..<itemCount { table[p, a] /= max(totals[p], 1) } }
+        return table
+    }
+}
+
+/// The direct method's reward model for the Open Bandit Dataset: L2-regularised logistic
+/// regression of the click on the item, the position, the user's four categorical features
+/// (one-hot) and the user's affinity to the item, fitted by full-batch Adam on the log's rounds.
+public struct OpenBanditRewardModel: Sendable {
+    /// Weights: item (items), position (3), the features' values, affinity (1), bias (1).
+    public let weights: [Float]
+    private let itemCount: Int, fittedRounds: Int, featureOffsets: [Int], featureCounts: [Int]
+
+    public init(fitting log: OpenBanditLog, l2: Float = 1e-3, epochs: Int = 300, seed: UInt64 = 0) throws(NonFiniteError) {
+        itemCount = log.itemCount
+        fittedRounds = log.rounds
+        var offsets: [Int] = [], next = itemCount + 3
+        for values in log.featureValues { offsets.append(next); next += values.count }
+        featureOffsets = offsets
+        featureCounts = log.featureValues.map(\.count)
+        let width = next + 2
+        var x = Tensor(zeros: Shape(log.rounds, width))
+        for i in 0..<log.rounds {
+            x[i, Int(log.items[i])] = 1
+            x[i, itemCount + Int(log.positions[i])] = 1
+            for f in 0..<4 { x[i, offsets[f] + Int(log.userFeatures[i][f])] = 1 }
+            x[i, width - 2] = log.affinities[i, Int(log.items[i])]
+            x[i, width - 1] = 1
+        }
+        var rng = RandomGenerator(seed: seed, stream: 0x10B)
+        let model = Linear(width, 1, bias: false, using: &rng)
+        let store = ParameterStore(model)
+        let optimizer = Adam(store, learningRate: 0.05, weightDecay: l2)
+        let loss = BinaryCrossEntropyWithLogitsLoss()
+        let targets = Tensor(shape: Shape(log.rounds, 1), scalars: log.clicks)
+        for _ in 0..<epochs {
+            store.zeroGradients()
+            _ = loss(model.forward(x), targets)
+            model.backwardParametersOnly(loss.gradient)
+            try optimizer.update()
+        }
+        weights = (0..<width).map { model.weight.value[0, $0] }
+    }
+
+    /// q̂(round i, a) for every item a, at the round's own position: [rounds, items], for the log
+    /// the model was fitted on (whose feature values it numbered).
+    public func estimates(for log: OpenBanditLog) -> Tensor {
+        precondition(log.itemCount == itemCount && log.rounds == fittedRounds,
+                     "OpenBanditRewardModel: fitted on \(fittedRounds) rounds of \(itemCount) items, asked about \(log.rounds) of \(log.itemCount)")
+        var q = Tensor(zeros: Shape(log.rounds, itemCount))
+        let affinityWeight = weights[weights.count - 2], bias = weights[weights.count - 1]
+        for i in 0..<log.rounds {
+            var base = bias + weights[itemCount + Int(log.positions[i])]
+            // A feature value the fitted log never had contributes nothing.
+            for f in 0..<4 where Int(log.userFeatures[i][f]) < featureCounts[f] {
+                base += weights[featureOffsets[f] + Int(log.userFeatures[i][f])]
+            }
+            for a in 0..<itemCount {
+                let logit = base + weights[a] + affinityWeight * log.affinities[i, a]
+                q[i, a] = 1 / (1 + expf(-logit))
+            }
+        }
+        return q
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import DRLRecommend
+import DRLTensor
+import Foundation
+
+struct OPECommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ope",
+        abstract: "Off-policy evaluation on the Open Bandit Dataset, against the truth the other logged policy measured.",
+        discussion: """
+        The Open Bandit Dataset logged each campaign under two policies, uniform random and Bernoulli \
+        Thompson sampling (bts). The value of the --evaluation policy is estimated from the logs of the \
+        --behavior policy by every estimator, with a bootstrap interval, and compared with the truth: \
+        the click rate the evaluation policy measured on its own logs. The evaluation policy is its \
+        logged action distribution per position (context-free). The direct method's reward model is \
+        L2-regularised logistic regression on the item, the position, the user features and the \
+        user-item affinity, fitted on the behaviour logs. Fetch the data first: `drlrec data fetch obd`.
+        """
+    )
+
+    @Option(help: "Dataset: obd.")
+    var dataset: String = "obd"
+
+    @Option(help: "Campaign: all, men, women.")
+    var campaign: String = "all"
+
+    @Option(help: "The logging policy whose logs the estimates read: random or bts.")
+    var behavior: String = "random"
+
+    @Option(help: "The policy to evaluate: the other logged policy (random or bts).")
+    var evaluation: String = "bts"
+
+    @Option(help: ArgumentHelp("Estimators, comma-separated (default: all of \(OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "list"))
+    var estimators: String?
+
+    @Option(help: "Bootstrap resamples.")
+    var resamples: Int = 1_000
+
+    @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
+    var cache: String?
+
+    @Flag(help: "Print one JSON object per estimator.")
+    var json = false
+
+    var chosen: [OffPolicyEstimator] {
+        estimators.map { $0.split(separator: ",").compactMap { OffPolicyEstimator(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
+            ?? OffPolicyEstimator.allCases
+    }
+
+    func validate() throws {
+        guard dataset == "obd" else { throw ValidationError("--dataset \(dataset): only obd has logged bandit feedback so far") }
+        guard ["all", "men", "women"].contains(campaign) else { throw ValidationError("--campaign must be all, men or women, got \(campaign)") }
+        for (option, policy) in [("--behavior", behavior), ("--evaluation", evaluation)] where !["random", "bts"].contains(policy) {
+            throw ValidationError("\(option) must be random or bts, got \(policy)")
+        }
+        guard behavior != evaluation else { throw ValidationError("--behavior and --evaluation name the same policy; the truth comes from the other one's logs") }
+        if let estimators {
+            for name in estimators.split(separator: ",") where OffPolicyEstimator(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
+                throw ValidationError("--estimators: unknown estimator '\(name)'; choose from \(OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
+    }
+
+    func run() throws {
+        let directory = (cache ?? PublicDataset.defaultCache) + "/obd"
+        let logged: OpenBanditLog, target: OpenBanditLog
+        do {
+            logged = try OpenBanditLog.load(directory: directory, policy: behavior, campaign: campaign)
+            target = try OpenBanditLog.load(directory: directory, policy: evaluation, campaign: campaign)
+        } catch { throw ValidationError("\(error)") }
+        FileHandle.standardError.write(Data("\(logged.rounds) rounds of \(behavior) on \(campaign), \(logged.itemCount) items; fitting the reward model...\n".utf8))
+        let model = try OpenBanditRewardModel(fitting: logged)
+        let table = target.positionActionDistribution()
+        var probabilities = Tensor(zeros: Shape(logged.rounds, logged.itemCount))
+        for i in 0..<logged.rounds { for a in 0..<logged.itemCount { probabilities[i, a] = table[Int(logged.positions[i]), a] } }
+        let data = OffPolicyData(actions: logged.items, rewards: logged.clicks, propensities: logged.propensities,
+                                 evaluationProbabilities: probabilities, rewardEstimates: model.estimates(for: logged))
+        let truth = target.clickRate
+        if !json { print("OBD \(campaign): value of \(evaluation) from \(logged.rounds) rounds of \(behavior); truth (\(evaluation)'s own click rate, \(target.rounds) rounds) \(String(format: "%.5f", truth))") }
+        var lines = [["estimator", "value", "95% CI", "relative error"]]
+        for estimator in chosen {
+            let result = estimator.estimateWithInterval(data, resamples: resamples)
+            let error = abs(result.value - truth) / truth
+            if json {
+                print(JSONLine([("estimator", .string(estimator.rawValue)), ("value", .float(Float(result.value))), ("ci_low", .float(Float(result.low))),
+                                ("ci_high", .float(Float(result.high))), ("truth", .float(Float(truth))), ("relative_error", .float(Float(error))),
+                                ("behavior", .string(behavior)), ("evaluation", .string(evaluation)), ("campaign", .string(campaign))]).text)
+            } else {
+                lines.append([estimator.rawValue, String(format: "%.5f", result.value), String(format: "[%.5f, %.5f]", result.low, result.high),
+                              String(format: "%.3f", error)])
+            }
+        }
+        if json { return }
+        let widths = lines[0].indices.map { column in lines.map { $0[column].count }.max()! }
+        for line in lines { print(line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
+    }
+}
