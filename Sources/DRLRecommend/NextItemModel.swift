@@ -15,6 +15,13 @@ import Darwin
 /// state to a score per item. Training takes windows of N + 1 consecutive interactions and asks
 /// every one of the N positions for the next item at once (softmax cross-entropy over the whole
 /// catalogue), which is what makes it fast. The epoch with the best validation NDCG@10 is kept.
+///
+/// With `qLearningWeight` > 0 it is SQN (Xin et al., SIGIR 2020), offline reinforcement learning
+/// from the logs: a Q head beside the cross-entropy head reads the same states and learns
+/// Q(s_t, a_{t+1}) → r_{t+1} + γ·max_a Q′(s_{t+1}, a) by one-step TD on the logged transitions
+/// (the reward is the next event's value over the log's largest, so a 5-star rating is worth 1),
+/// with Q′ a Polyak-averaged copy of the head. Both losses train the encoder; the cross-entropy
+/// head ranks.
 public final class NextItemModel {
     public struct Configuration: Sendable {
         public var historyLength = 50
@@ -24,12 +31,17 @@ public final class NextItemModel {
         public var learningRate: Float = 1e-3
         /// Validate every this many epochs.
         public var validationInterval = 2
+        /// Weight of SQN's TD loss (0: the supervised ranker alone), its discount and the target
+        /// head's Polyak rate.
+        public var qLearningWeight: Float = 0, gamma: Float = 0.5, targetRate: Float = 0.01
         public init() {}
     }
 
     public let configuration: Configuration
     public let encoder: SequenceStateEncoder
     public let output: Linear
+    /// SQN's Q head and its target copy (trained only when `qLearningWeight` > 0).
+    public let qHead: Linear, qTarget: Linear
     public let store: ParameterStore
     /// Validation NDCG@10 after each validation, with its epoch.
     public private(set) var validationCurve: [(epoch: Int, ndcg: Double)] = []
@@ -52,7 +64,14 @@ public final class NextItemModel {
         var rng = RandomGenerator(seed: seed, stream: 0x5A5)
         encoder = SequenceStateEncoder(layout, using: &rng)
         output = Linear(configuration.dimension, log.itemCount, using: &rng)
-        store = ParameterStore(prefixedParameters([("encoder", encoder), ("output", output)]))
+        qHead = Linear(configuration.dimension, log.itemCount, using: &rng)
+        qTarget = Linear(configuration.dimension, log.itemCount, using: &rng)
+        store = ParameterStore(prefixedParameters([("encoder", encoder), ("output", output)]
+                                                  + (configuration.qLearningWeight > 0 ? [("q", qHead)] : [])))
+        for (target, source) in zip(qTarget.namedParameters, qHead.namedParameters) {
+            var value = target.parameter.value  // a workspace tensor: the copy lands in the parameter
+            value.copy(from: source.parameter.value)
+        }
     }
 
     /// Writes the observation row of `rows` (log rows, oldest first, at most N: padded in front).
@@ -127,9 +146,20 @@ public final class NextItemModel {
                 let states = encoder.forward(view).reshaped(Shape(rows * n, c.dimension))
                 total += loss(output.forward(states), targets: targets, weights: w)
                 batches += 1
-                let dStates = output.backward(loss.gradient)
+                var dStates = output.backward(loss.gradient)
+                if c.qLearningWeight > 0 {
+                    dStates = dStates.clone()
+                    dStates += temporalDifferenceGradient(states: states, windows: chunk, targets: targets)
+                }
                 encoder.backwardParametersOnly(dStates.reshaped(Shape(rows, n, c.dimension)))
                 try optimizer.update()
+                if c.qLearningWeight > 0 {
+                    for (target, source) in zip(qTarget.namedParameters, qHead.namedParameters) {
+                        var value = target.parameter.value
+                        scal(1 - c.targetRate, &value)
+                        axpy(c.targetRate, source.parameter.value, &value)
+                    }
+                }
             }
             var ndcg: Double?
             if epoch % c.validationInterval == 0 || epoch == c.epochs {
@@ -143,6 +173,31 @@ public final class NextItemModel {
         if let best { var values = store.values; values.copy(from: best.values) }
         encoder.isTraining = false
         encoder.outputsEveryPosition = false
+    }
+
+    /// SQN's TD loss on the batch's transitions (position t → t + 1 of a window, both real):
+    /// accumulates its gradient into the Q head and returns the gradient for the states, both
+    /// scaled by `qLearningWeight`.
+    private func temporalDifferenceGradient(states: Tensor, windows: ArraySlice<ArraySlice<Int>>, targets: [Int32]) -> Tensor {
+        let c = configuration, n = c.historyLength, items = log.itemCount, rows = windows.count * n
+        let maximum = max(log.values.max() ?? 1, 1e-6)
+        let next = qTarget.forward(states)
+        var bootstrap = [Float](repeating: 0, count: rows)
+        for r in 0..<rows { bootstrap[r] = (0..<items).reduce(-Float.infinity) { max($0, next[r, $1]) } }
+        let q = qHead.forward(states)
+        var dq = Tensor(zeros: Shape(rows, items))
+        var transitions = 0
+        for (b, window) in windows.enumerated() {
+            let padding = n - (window.count - 1)
+            for t in 0..<(n - 1) where t >= padding {
+                let row = b * n + t, action = Int(targets[row])
+                let reward = log.values[window[window.startIndex + t - padding + 1]] / maximum
+                dq[row, action] = q[row, action] - (reward + c.gamma * bootstrap[row + 1])
+                transitions += 1
+            }
+        }
+        scal(c.qLearningWeight / Float(max(transitions, 1)), &dq)
+        return qHead.backward(dq)
     }
 
     /// Ranking metrics on the validation items (from the training history) or the test items (from

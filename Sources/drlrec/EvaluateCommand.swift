@@ -14,7 +14,9 @@ struct EvaluateCommand: ParsableCommand {
         coverage of the top-10 lists and their novelty (mean −log₂ of the items' training popularity). \
         Models: popularity; implicit ALS, its regularisation and confidence chosen by validation NDCG@10; \
         the sequential ranker (SASRec-style: DRLRec's attention state encoder over the last 50 ratings, \
-        trained to predict the next movie at every position), its epoch chosen by validation NDCG@10.
+        trained to predict the next movie at every position), its epoch chosen by validation NDCG@10; \
+        and SQN, offline RL on the logs: the same ranker with a Q-learning head trained by TD on the \
+        logged transitions, rewarded by the ratings.
         """
     )
 
@@ -79,6 +81,18 @@ struct EvaluateCommand: ParsableCommand {
         }
         let bestEpoch = sequential.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
         rows.append(("sequential (attention encoder, epoch \(bestEpoch))", sequential.evaluate(split, on: .test), Sampler.now() - start))
+
+        // Offline RL: the same ranker with SQN's Q-learning head, rewards from the ratings.
+        start = Sampler.now()
+        var sqnConfiguration = NextItemModel.Configuration()
+        sqnConfiguration.qLearningWeight = 1
+        let sqn = NextItemModel(log: log, categories: categories, configuration: sqnConfiguration, seed: 0)
+        try sqn.train(on: split, seed: 0) { epoch, loss, ndcg in
+            let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
+            FileHandle.standardError.write(Data(String(format: "  SQN epoch %d: cross-entropy %.3f%@\n", epoch, loss, validation).utf8))
+        }
+        let sqnEpoch = sqn.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
+        rows.append(("sqn (the same with a Q head, epoch \(sqnEpoch))", sqn.evaluate(split, on: .test), Sampler.now() - start))
 
         if json {
             for row in rows {

@@ -36,4 +36,55 @@ import Testing
         let popularity = evaluateRanking(split, on: .test, k: 1) { _, scores in scores.copy(from: counts) }
         #expect(test.hitRate > popularity.hitRate + 0.5, "popularity HR@1 \(popularity.hitRate)")
     }
+
+    /// SQN's Q head learns the one-step return of the logged transitions: with γ = 0 and every
+    /// reward 1 it predicts about 1 for the next item actually taken; the ranker still learns.
+    @Test func theQHeadLearnsTheLoggedReturn() throws {
+        var log = LoggedInteractions()
+        var rng = RandomGenerator(seed: 5)
+        for user in 0..<60 {
+            var item = rng.nextIndex(below: 12)
+            for t in 0..<12 {
+                log.append(user: "u\(user)", item: "i\(item)", timestamp: Int64(t), event: .click)
+                item = (item + 1) % 12
+            }
+        }
+        let split = LeaveOneOutSplit(log)
+        var configuration = NextItemModel.Configuration()
+        configuration.historyLength = 6
+        configuration.dimension = 16
+        configuration.epochs = 20
+        configuration.batchSize = 16
+        configuration.learningRate = 3e-3
+        configuration.validationInterval = 20
+        configuration.qLearningWeight = 1
+        configuration.gamma = 0
+        let model = NextItemModel(log: log, categories: [Int32](repeating: 0, count: log.itemCount), configuration: configuration, seed: 3)
+        #expect(model.store.parameters.contains { $0.name.hasPrefix("q.") })
+        try model.train(on: split, seed: 4)
+        #expect(model.evaluate(split, on: .test, k: 1).hitRate > 0.8)
+        // Q of the taken next item at the last position of each user's training history.
+        model.encoder.outputsEveryPosition = false
+        var observation = [Float](), taken: [Int32] = []
+        let width = model.encoder.configuration.observationDimension
+        for user in 0..<split.users {
+            guard let next = split.validation[user] else { continue }
+            let rows = split.trainRows[user].suffix(configuration.historyLength)
+            var row = [Float](repeating: 0, count: width)
+            let padding = configuration.historyLength - rows.count
+            for t in 0..<configuration.historyLength {
+                let base = 1 + t * 5
+                guard t >= padding else { row[base] = -1; continue }
+                let r = rows[rows.startIndex + t - padding]
+                row[base] = Float(log.items[r])
+                row[base + 2] = Float(log.events[r].rawValue)
+                row[base + 3] = log.values[r]
+            }
+            observation += row
+            taken.append(next)
+        }
+        let q = model.qHead.forward(model.encoder.forward(Tensor(shape: Shape(taken.count, width), scalars: observation)))
+        let mean = taken.enumerated().reduce(Float(0)) { $0 + q[$1.offset, Int($1.element)] } / Float(taken.count)
+        #expect(abs(mean - 1) < 0.25, "mean Q of the taken item \(mean)")
+    }
 }
