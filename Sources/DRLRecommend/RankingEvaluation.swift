@@ -71,6 +71,9 @@ public struct RankingMetrics: Sendable, Equatable {
     /// (add-one smoothed): higher means less popular items.
     public var novelty: Double
     public var users: Int
+    /// Each evaluated user's hit, discounted gain and reciprocal rank (0 beyond k), in user
+    /// order, for paired comparisons of two models on the same users.
+    public var userHits: [Float] = [], userGains: [Float] = [], userReciprocalRanks: [Float] = []
 }
 
 /// Which held-out item an evaluation ranks.
@@ -101,11 +104,13 @@ public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: I
             for i in 0..<split.items where s[i] > value || (s[i] == value && i < Int(target)) { rank += 1 }
         }
         metrics.users += 1
-        if rank < k {
-            metrics.hitRate += 1
-            metrics.ndcg += 1 / log2(Double(rank) + 2)
-            metrics.mrr += 1 / Double(rank + 1)
-        }
+        let hit = rank < k, gain = hit ? 1 / log2(Double(rank) + 2) : 0, reciprocal = hit ? 1 / Double(rank + 1) : 0
+        metrics.hitRate += hit ? 1 : 0
+        metrics.ndcg += gain
+        metrics.mrr += reciprocal
+        metrics.userHits.append(hit ? 1 : 0)
+        metrics.userGains.append(Float(gain))
+        metrics.userReciprocalRanks.append(Float(reciprocal))
         topK(scores.reshaped(Shape(1, split.items)), k: k, values: &values, indices: &top)
         for item in top {
             shown[Int(item)] = true
@@ -120,3 +125,18 @@ public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: I
     metrics.coverage = Double(shown.filter { $0 }.count) / Double(split.items)
     return metrics
 }
+
+/// Compares two models' ranking metrics on the same users with paired bootstrap intervals of the
+/// differences (treatment − control) in HR, NDCG and MRR.
+public func compareRankings(control: RankingMetrics, treatment: RankingMetrics, k: Int = 10, resamples: Int = 1_000,
+                            seed: UInt64 = 0) -> [MetricComparison] {
+    precondition(control.userHits.count == treatment.userHits.count,
+                 "compareRankings: the models were evaluated on \(control.userHits.count) and \(treatment.userHits.count) users")
+    let arms = [control, treatment]
+    let columns: [KeyPath<RankingMetrics, [Float]>] = [\.userHits, \.userGains, \.userReciprocalRanks]
+    return pairedBootstrap(users: control.userHits.count, metrics: ["hr@\(k)", "ndcg@\(k)", "mrr@\(k)"], resamples: resamples, seed: seed) { m, arm, subset in
+        let values = arms[arm][keyPath: columns[m]]
+        return subset.reduce(Float(0)) { $0 + values[$1] } / Float(subset.count)
+    }
+}
+

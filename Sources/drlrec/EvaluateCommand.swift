@@ -80,7 +80,8 @@ struct EvaluateCommand: ParsableCommand {
             FileHandle.standardError.write(Data(String(format: "  sequential ranker epoch %d: cross-entropy %.3f%@\n", epoch, loss, validation).utf8))
         }
         let bestEpoch = sequential.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
-        rows.append(("sequential (attention encoder, epoch \(bestEpoch))", sequential.evaluate(split, on: .test), Sampler.now() - start))
+        let supervised = sequential.evaluate(split, on: .test)
+        rows.append(("sequential (attention encoder, epoch \(bestEpoch))", supervised, Sampler.now() - start))
 
         // Offline RL: the same ranker with SQN's Q-learning head, rewards from the ratings.
         start = Sampler.now()
@@ -92,7 +93,9 @@ struct EvaluateCommand: ParsableCommand {
             FileHandle.standardError.write(Data(String(format: "  SQN epoch %d: cross-entropy %.3f%@\n", epoch, loss, validation).utf8))
         }
         let sqnEpoch = sqn.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
-        rows.append(("sqn (the same with a Q head, epoch \(sqnEpoch))", sqn.evaluate(split, on: .test), Sampler.now() - start))
+        let reinforced = sqn.evaluate(split, on: .test)
+        rows.append(("sqn (the same with a Q head, epoch \(sqnEpoch))", reinforced, Sampler.now() - start))
+        let gains = compareRankings(control: supervised, treatment: reinforced)
 
         if json {
             for row in rows {
@@ -115,5 +118,8 @@ struct EvaluateCommand: ParsableCommand {
         for line in table {
             print(line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  "))
         }
+        print("sqn − sequential on the same users, 95% paired bootstrap intervals: " + gains.map {
+            String(format: "%@ %+.4f [%+.4f, %+.4f]", $0.metric, $0.difference, $0.ciLow, $0.ciHigh)
+        }.joined(separator: ", "))
     }
 }

@@ -67,4 +67,15 @@ import Testing
             }
         }
     }
+
+    /// A model compared with itself differs by exactly nothing; per-user values average to the metrics.
+    @Test func pairedComparisonsOfRankings() {
+        let split = LeaveOneOutSplit(Self.log((0..<40).flatMap { u in (0..<4).map { t in ("u\(u)", "i\((u + t) % 9)", Int64(t)) } }))
+        var rng = RandomGenerator(seed: 1)
+        let metrics = evaluateRanking(split, on: .test, k: 3) { _, scores in for i in 0..<scores.count { scores[flat: i] = rng.uniform() } }
+        #expect(metrics.userHits.count == 40 && abs(Double(metrics.userGains.reduce(0, +)) / 40 - metrics.ndcg) < 1e-6)
+        for row in compareRankings(control: metrics, treatment: metrics, k: 3, resamples: 200) {
+            #expect(row.difference == 0 && row.ciLow == 0 && row.ciHigh == 0)
+        }
+    }
 }
