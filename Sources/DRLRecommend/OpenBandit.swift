@@ -91,6 +91,17 @@ public struct OpenBanditLog: Sendable {
                              affinities: Tensor(shape: Shape(rounds, itemCount), scalars: affinity))
     }
 
+    /// The rounds `rows` (with the same feature numbering).
+    public func subset(_ rows: [Int]) -> OpenBanditLog {
+        var affinity: [Float] = []
+        affinity.reserveCapacity(rows.count * itemCount)
+        for r in rows { for a in 0..<itemCount { affinity.append(affinities[r, a]) } }
+        return OpenBanditLog(itemCount: itemCount, items: rows.map { items[$0] }, positions: rows.map { positions[$0] },
+                             clicks: rows.map { clicks[$0] }, propensities: rows.map { propensities[$0] },
+                             userFeatures: rows.map { userFeatures[$0] }, featureValues: featureValues,
+                             affinities: Tensor(shape: Shape(rows.count, itemCount), scalars: affinity))
+    }
+
     /// How often each item was shown at each position, normalised per position: the logging
     /// policy's action distribution as a context-free table [3, items].
     public func positionActionDistribution() -> Tensor {
@@ -111,11 +122,11 @@ public struct OpenBanditLog: Sendable {
 public struct OpenBanditRewardModel: Sendable {
     /// Weights: item (items), position (3), the features' values, affinity (1), bias (1).
     public let weights: [Float]
-    private let itemCount: Int, fittedRounds: Int, featureOffsets: [Int], featureCounts: [Int]
+    private let itemCount: Int, featureValues: [[String]], featureOffsets: [Int], featureCounts: [Int]
 
     public init(fitting log: OpenBanditLog, l2: Float = 1e-3, epochs: Int = 300, seed: UInt64 = 0) throws(NonFiniteError) {
         itemCount = log.itemCount
-        fittedRounds = log.rounds
+        featureValues = log.featureValues
         var offsets: [Int] = [], next = itemCount + 3
         for values in log.featureValues { offsets.append(next); next += values.count }
         featureOffsets = offsets
@@ -145,10 +156,10 @@ public struct OpenBanditRewardModel: Sendable {
     }
 
     /// q̂(round i, a) for every item a, at the round's own position: [rounds, items], for the log
-    /// the model was fitted on (whose feature values it numbered).
+    /// the model was fitted on or a subset of the same file (whose feature values are numbered alike).
     public func estimates(for log: OpenBanditLog) -> Tensor {
-        precondition(log.itemCount == itemCount && log.rounds == fittedRounds,
-                     "OpenBanditRewardModel: fitted on \(fittedRounds) rounds of \(itemCount) items, asked about \(log.rounds) of \(log.itemCount)")
+        precondition(log.itemCount == itemCount && log.featureValues == featureValues,
+                     "OpenBanditRewardModel: fitted on a log of \(itemCount) items numbered its own way; asked about another (\(log.itemCount) items)")
         var q = Tensor(zeros: Shape(log.rounds, itemCount))
         let affinityWeight = weights[weights.count - 2], bias = weights[weights.count - 1]
         for i in 0..<log.rounds {
@@ -165,3 +176,19 @@ public struct OpenBanditRewardModel: Sendable {
         return q
     }
 }
+
+/// DRLRec's own policy for the Open Bandit Dataset: the reward model's ε-greedy choice per round,
+/// π(a | x) = (1 − ε)·[a = argmax q̂(x, ·)] + ε/items (ε keeps every item possible, so that
+/// importance weights stay finite against any logging policy).
+public func greedyPolicy(estimates: Tensor, exploration: Float = 0.1) -> Tensor {
+    let (rounds, items) = estimates.shape.matrix
+    precondition((0...1).contains(exploration), "greedyPolicy: exploration \(exploration) must be in [0, 1]")
+    var probabilities = Tensor(shape: Shape(rounds, items), repeating: exploration / Float(items))
+    for i in 0..<rounds {
+        var best = 0
+        for a in 1..<items where estimates[i, a] > estimates[i, best] { best = a }
+        probabilities[i, best] += 1 - exploration
+    }
+    return probabilities
+}
+

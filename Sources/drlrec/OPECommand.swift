@@ -14,7 +14,10 @@ struct OPECommand: ParsableCommand {
         the click rate the evaluation policy measured on its own logs. The evaluation policy is its \
         logged action distribution per position (context-free). The direct method's reward model is \
         L2-regularised logistic regression on the item, the position, the user features and the \
-        user-item affinity, fitted on the behaviour logs. Fetch the data first: `drlrec data fetch obd`.
+        user-item affinity, fitted on the behaviour logs. With --evaluation learned, DRLRec's own \
+        policy (that reward model's ε-greedy choice) is fitted on the first half of the behaviour logs \
+        and evaluated on the second, beside the click rates the logged policies reached. Fetch the data \
+        first: `drlrec data fetch obd`.
         """
     )
 
@@ -27,7 +30,7 @@ struct OPECommand: ParsableCommand {
     @Option(help: "The logging policy whose logs the estimates read: random or bts.")
     var behavior: String = "random"
 
-    @Option(help: "The policy to evaluate: the other logged policy (random or bts).")
+    @Option(help: "The policy to evaluate: the other logged policy (random or bts), or learned (DRLRec's own, fitted on half the logs).")
     var evaluation: String = "bts"
 
     @Option(help: ArgumentHelp("Estimators, comma-separated (default: all of \(OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "list"))
@@ -50,9 +53,8 @@ struct OPECommand: ParsableCommand {
     func validate() throws {
         guard dataset == "obd" else { throw ValidationError("--dataset \(dataset): only obd has logged bandit feedback so far") }
         guard ["all", "men", "women"].contains(campaign) else { throw ValidationError("--campaign must be all, men or women, got \(campaign)") }
-        for (option, policy) in [("--behavior", behavior), ("--evaluation", evaluation)] where !["random", "bts"].contains(policy) {
-            throw ValidationError("\(option) must be random or bts, got \(policy)")
-        }
+        guard ["random", "bts"].contains(behavior) else { throw ValidationError("--behavior must be random or bts, got \(behavior)") }
+        guard ["random", "bts", "learned"].contains(evaluation) else { throw ValidationError("--evaluation must be random, bts or learned, got \(evaluation)") }
         guard behavior != evaluation else { throw ValidationError("--behavior and --evaluation name the same policy; the truth comes from the other one's logs") }
         if let estimators {
             for name in estimators.split(separator: ",") where OffPolicyEstimator(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
@@ -63,6 +65,7 @@ struct OPECommand: ParsableCommand {
     }
 
     func run() throws {
+        if evaluation == "learned" { return try evaluateLearnedPolicy() }
         let directory = (cache ?? PublicDataset.defaultCache) + "/obd"
         let logged: OpenBanditLog, target: OpenBanditLog
         do {
@@ -95,4 +98,44 @@ struct OPECommand: ParsableCommand {
         let widths = lines[0].indices.map { column in lines.map { $0[column].count }.max()! }
         for line in lines { print(line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
     }
+
+    /// DRLRec's own policy: fitted on the first half of the behaviour logs, estimated on the second.
+    private func evaluateLearnedPolicy() throws {
+        let directory = (cache ?? PublicDataset.defaultCache) + "/obd"
+        let logged: OpenBanditLog, other: OpenBanditLog
+        do {
+            logged = try OpenBanditLog.load(directory: directory, policy: behavior, campaign: campaign)
+            other = try OpenBanditLog.load(directory: directory, policy: behavior == "random" ? "bts" : "random", campaign: campaign)
+        } catch { throw ValidationError("\(error)") }
+        let half = logged.rounds / 2
+        let training = logged.subset(Array(0..<half)), held = logged.subset(Array(half..<logged.rounds))
+        FileHandle.standardError.write(Data("fitting the reward model on the first \(half) rounds of \(behavior)...\n".utf8))
+        let model = try OpenBanditRewardModel(fitting: training)
+        let estimates = model.estimates(for: held)
+        let data = OffPolicyData(actions: held.items, rewards: held.clicks, propensities: held.propensities,
+                                 evaluationProbabilities: greedyPolicy(estimates: estimates), rewardEstimates: estimates)
+        let references = [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),
+                          (behavior == "random" ? "bts" : "random", other.clickRate, "its own click rate, \(other.rounds) rounds")]
+        if !json {
+            print("OBD \(campaign): DRLRec's ε-greedy policy (ε 0.1), fitted on \(half) rounds of \(behavior), estimated on the other \(held.rounds)")
+            for (policy, rate, what) in references { print(String(format: "  %@: %.5f (%@)", policy, rate, what)) }
+        }
+        var lines = [["estimator", "value", "95% CI", "vs \(behavior)"]]
+        for estimator in chosen {
+            let result = estimator.estimateWithInterval(data, resamples: resamples)
+            if json {
+                print(JSONLine([("estimator", .string(estimator.rawValue)), ("value", .float(Float(result.value))), ("ci_low", .float(Float(result.low))),
+                                ("ci_high", .float(Float(result.high))), ("policy", .string("learned")), ("behavior", .string(behavior)),
+                                ("campaign", .string(campaign)), ("\(references[0].0)_click_rate", .float(Float(references[0].1))),
+                                ("\(references[1].0)_click_rate", .float(Float(references[1].1)))]).text)
+            } else {
+                lines.append([estimator.rawValue, String(format: "%.5f", result.value), String(format: "[%.5f, %.5f]", result.low, result.high),
+                              String(format: "%+.1f%%", 100 * (result.value / references[0].1 - 1))])
+            }
+        }
+        if json { return }
+        let widths = lines[0].indices.map { column in lines.map { $0[column].count }.max()! }
+        for line in lines { print(line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
+    }
 }
+
