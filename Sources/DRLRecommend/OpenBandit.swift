@@ -13,6 +13,8 @@ import Darwin
 /// the logging policy's propensity.
 public struct OpenBanditLog: Sendable {
     public let itemCount: Int
+    /// Seconds since 1970 (UTC), from the log's timestamps.
+    public let timestamps: [Int64]
     public let items: [Int32], positions: [Int32], clicks: [Float], propensities: [Float]
     /// Each round's four user features, as indices into `featureValues`.
     public let userFeatures: [[Int32]]
@@ -33,10 +35,10 @@ public struct OpenBanditLog: Sendable {
         var buffer: UnsafeMutablePointer<CChar>? = nil, capacity = 0
         defer { free(buffer) }
         var lineNumber = 0, header: [String] = []
-        var items: [Int32] = [], positions: [Int32] = [], clicks: [Float] = [], propensities: [Float] = []
+        var timestamps: [Int64] = [], items: [Int32] = [], positions: [Int32] = [], clicks: [Float] = [], propensities: [Float] = []
         var userFeatures: [[Int32]] = [], affinity: [Float] = []
         var featureIndex = [[String: Int32]](repeating: [:], count: 4), featureValues = [[String]](repeating: [], count: 4)
-        var columns: (item: Int, position: Int, click: Int, propensity: Int, features: [Int], affinities: [Int]) = (0, 0, 0, 0, [], [])
+        var columns: (time: Int, item: Int, position: Int, click: Int, propensity: Int, features: [Int], affinities: [Int]) = (0, 0, 0, 0, 0, [], [])
         while getline(&buffer, &capacity, file) > 0 {
             lineNumber += 1
             var text = String(cString: buffer!)
@@ -49,7 +51,7 @@ public struct OpenBanditLog: Sendable {
                     guard let k = header.firstIndex(of: name) else { throw DataFileError(file: path, line: 1, column: name, "the header lacks the column") }
                     return k
                 }
-                columns = (try column("item_id"), try column("position"), try column("click"), try column("propensity_score"),
+                columns = (try column("timestamp"), try column("item_id"), try column("position"), try column("click"), try column("propensity_score"),
                            [try column("user_feature_0"), try column("user_feature_1"), try column("user_feature_2"), try column("user_feature_3")],
                            header.indices.filter { header[$0].hasPrefix("user-item_affinity_") })
                 guard !columns.affinities.isEmpty else {
@@ -68,6 +70,10 @@ public struct OpenBanditLog: Sendable {
             guard let propensity = Float(fields[columns.propensity]), propensity > 0, propensity <= 1 else {
                 throw fail(columns.propensity, "'\(fields[columns.propensity])' is not a probability in (0, 1]")
             }
+            guard let seconds = Self.seconds(fields[columns.time]) else {
+                throw fail(columns.time, "'\(fields[columns.time])' is not a time 'YYYY-MM-DD hh:mm:ss[.ffffff][+00:00]'")
+            }
+            timestamps.append(seconds)
             items.append(item)
             positions.append(position - 1)
             clicks.append(click)
@@ -86,9 +92,40 @@ public struct OpenBanditLog: Sendable {
         }
         guard !items.isEmpty else { throw DataFileError(file: path, line: max(lineNumber, 1), "the file has no rounds") }
         let rounds = items.count, itemCount = columns.affinities.count
-        return OpenBanditLog(itemCount: itemCount, items: items, positions: positions, clicks: clicks, propensities: propensities,
+        return OpenBanditLog(itemCount: itemCount, timestamps: timestamps, items: items, positions: positions, clicks: clicks, propensities: propensities,
                              userFeatures: userFeatures, featureValues: featureValues,
                              affinities: Tensor(shape: Shape(rounds, itemCount), scalars: affinity))
+    }
+
+    /// Seconds since 1970 of "YYYY-MM-DD hh:mm:ss", any fraction and a +00:00 offset ignored.
+    static func seconds(_ text: String) -> Int64? {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
+        guard parts.count == 2 else { return nil }
+        let date = parts[0].split(separator: "-").compactMap { Int64($0) }
+        let clock = parts[1].prefix { $0 != "." && $0 != "+" && $0 != "Z" }.split(separator: ":").compactMap { Int64($0) }
+        guard date.count == 3, clock.count == 3, (1...12).contains(date[1]), (1...31).contains(date[2]),
+              (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0...60).contains(clock[2]) else { return nil }
+        // Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+        let y = date[1] <= 2 ? date[0] - 1 : date[0], m = date[1], d = date[2]
+        let era = (y >= 0 ? y : y - 399) / 400, yearOfEra = y - era * 400
+        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return days * 86_400 + clock[0] * 3_600 + clock[1] * 60 + clock[2]
+    }
+
+    /// The rounds in DRLRec's logged-interactions format: one interaction per round (user
+    /// "round-i", since the dataset has no user ids), a click or an impression, the propensity,
+    /// and as context the position (1 to 3), the four user features (numbered) and the user's
+    /// affinity to the item shown.
+    public func interactions() -> LoggedInteractions {
+        var log = LoggedInteractions(contextColumns: ["position", "user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3", "affinity"])
+        for i in 0..<rounds {
+            log.append(user: "round-\(i)", item: "\(items[i])", timestamp: timestamps[i], event: clicks[i] == 1 ? .click : .impression,
+                       propensity: propensities[i],
+                       context: [Float(positions[i] + 1)] + userFeatures[i].map(Float.init) + [affinities[i, Int(items[i])]])
+        }
+        return log
     }
 
     /// The rounds `rows` (with the same feature numbering).
@@ -96,7 +133,7 @@ public struct OpenBanditLog: Sendable {
         var affinity: [Float] = []
         affinity.reserveCapacity(rows.count * itemCount)
         for r in rows { for a in 0..<itemCount { affinity.append(affinities[r, a]) } }
-        return OpenBanditLog(itemCount: itemCount, items: rows.map { items[$0] }, positions: rows.map { positions[$0] },
+        return OpenBanditLog(itemCount: itemCount, timestamps: rows.map { timestamps[$0] }, items: rows.map { items[$0] }, positions: rows.map { positions[$0] },
                              clicks: rows.map { clicks[$0] }, propensities: rows.map { propensities[$0] },
                              userFeatures: rows.map { userFeatures[$0] }, featureValues: featureValues,
                              affinities: Tensor(shape: Shape(rows.count, itemCount), scalars: affinity))

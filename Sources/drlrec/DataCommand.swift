@@ -6,8 +6,54 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Real public datasets: fetch them into a local cache.",
-        subcommands: [Fetch.self]
+        subcommands: [Fetch.self, Convert.self]
     )
+
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a fetched dataset in DRLRec's logged-interactions CSV format (replaced atomically).",
+            discussion: """
+            movielens: one rating interaction per rating (value = stars), context age and female. \
+            obd: one click or impression per round of --policy on --campaign, with its propensity, and \
+            context position, the four user features (numbered) and the affinity to the item shown.
+            """
+        )
+
+        @Argument(help: "Dataset: movielens or obd.")
+        var dataset: String
+
+        @Option(help: ArgumentHelp("Output CSV file.", valueName: "path"))
+        var out: String
+
+        @Option(help: "On obd: the logging policy, random or bts.")
+        var policy: String = "random"
+
+        @Option(help: "On obd: the campaign, all, men or women.")
+        var campaign: String = "all"
+
+        @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
+        var cache: String?
+
+        func validate() throws {
+            guard ["movielens", "obd"].contains(dataset) else { throw ValidationError("unknown dataset '\(dataset)'; choose movielens or obd") }
+            guard ["random", "bts"].contains(policy), ["all", "men", "women"].contains(campaign) else {
+                throw ValidationError("--policy must be random or bts and --campaign all, men or women")
+            }
+        }
+
+        func run() throws {
+            let root = cache ?? PublicDataset.defaultCache
+            let log: LoggedInteractions
+            do {
+                log = dataset == "movielens" ? try MovieLens100K.load(directory: root + "/movielens").interactions
+                    : try OpenBanditLog.load(directory: root + "/obd", policy: policy, campaign: campaign).interactions()
+            } catch { throw ValidationError("\(error)") }
+            do { try Data(log.csv().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
+                throw ValidationError("--out \(out): cannot write it (\(error.localizedDescription))")
+            }
+            print("\(dataset): \(log.count) interactions of \(log.userCount) users on \(log.itemCount) items written to \(out)")
+        }
+    }
 
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -101,9 +101,15 @@ import Testing
         #expect(log.userFeatures == [[0, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0]] && log.affinities[1, 2] == 3)
         let table = log.positionActionDistribution()
         #expect(table[0, 0] == 0.5 && table[0, 2] == 0.5 && table[2, 2] == 1 && table[1, 0] == 0)
-        for (row, column) in [("3,t,5,1,0,0.3,a,b,c,d,0,0,0", "item_id"), ("3,t,1,4,0,0.3,a,b,c,d,0,0,0", "position"),
-                              ("3,t,1,1,2,0.3,a,b,c,d,0,0,0", "click"), ("3,t,1,1,0,0,a,b,c,d,0,0,0", "propensity_score"),
-                              ("3,t,1,1,0,0.3,a,b,c,d,0,x,0", "user-item_affinity_1")] {
+        #expect(log.timestamps == [1_574_553_617, 1_574_553_618, 1_574_553_619])
+        let converted = log.interactions()
+        #expect(converted.count == 3 && converted.events == [.impression, .click, .impression] && converted.propensities[0] == 0.333)
+        #expect(converted.itemIds == ["2", "0"] && Array(converted.context[0..<6]) == [1, 0, 0, 0, 0, 0.3])
+        let t = "2019-11-24 00:00:20.5+00:00"
+        for (row, column) in [("3,\(t),5,1,0,0.3,a,b,c,d,0,0,0", "item_id"), ("3,\(t),1,4,0,0.3,a,b,c,d,0,0,0", "position"),
+                              ("3,\(t),1,1,2,0.3,a,b,c,d,0,0,0", "click"), ("3,\(t),1,1,0,0,a,b,c,d,0,0,0", "propensity_score"),
+                              ("3,2019-13-24 00:00:20,1,1,0,0.3,a,b,c,d,0,0,0", "timestamp"),
+                              ("3,\(t),1,1,0,0.3,a,b,c,d,0,x,0", "user-item_affinity_1")] {
             let bad = Self.directory(good + [row])
             defer { try? FileManager.default.removeItem(atPath: bad) }
             do {
