@@ -28,6 +28,8 @@ public final class SequenceStateEncoder: Layer {
         public var dimension = 32, heads = 2
         public var outputDimension = 64
         public var sequenceModel = SequenceModel.attention
+        /// Dropout, in training mode, of the tokens and of the sequence model's outputs.
+        public var dropout: Float = 0
 
         public init(items: Int, categories: Int, eventTypes: Int, historyLength: Int, engagementFeatures: Int, contextFeatures: Int) {
             self.items = items
@@ -50,6 +52,7 @@ public final class SequenceStateEncoder: Layer {
     public let positions: LearnedPositionalEncoding
     public let sequence: Layer
     public let contextProjection: Linear, fusion: Linear
+    private let tokenDropout: Dropout, sequenceDropout: Dropout
     /// Running statistics of the context features, and of the real tokens' engagement features.
     public let contextNormalizer: RunningNormalizer, engagementNormalizer: RunningNormalizer
     public var isTraining = true {
@@ -93,6 +96,9 @@ public final class SequenceStateEncoder: Layer {
             sequence = Sequential([Conv1d(d, d, kernelSize: 3, dilation: 1, using: &rng), ActivationLayer(.gelu),
                                    Conv1d(d, d, kernelSize: 3, dilation: 2, using: &rng), ActivationLayer(.gelu)])
         }
+        // Fixed dropout seeds, so that adding dropout leaves the initial weights as they were.
+        tokenDropout = Dropout(rate: c.dropout, seed: 0x70CE)
+        sequenceDropout = Dropout(rate: c.dropout, seed: 0x5E0)
         contextProjection = Linear(c.contextFeatures, d, using: &rng)
         fusion = Linear(2 * d, c.outputDimension, using: &rng)
         contextNormalizer = RunningNormalizer(features: c.contextFeatures)
@@ -100,7 +106,8 @@ public final class SequenceStateEncoder: Layer {
     }
 
     private var modules: [Module] {
-        [itemEmbedding, categoryEmbedding, eventEmbedding, positions, sequence, contextProjection, fusion, contextNormalizer, engagementNormalizer]
+        [itemEmbedding, categoryEmbedding, eventEmbedding, positions, sequence, contextProjection, fusion, contextNormalizer, engagementNormalizer,
+         tokenDropout, sequenceDropout]
             + (engagementProjection.map { [$0] } ?? [])
     }
 
@@ -162,7 +169,7 @@ public final class SequenceStateEncoder: Layer {
             x += engagementProjection.forward(perToken)
         }
         if let block = sequence as? TransformerBlock { block.attention.keyPaddingMask = padding }
-        let encoded = sequence.forward(positions.forward(x.reshaped(Shape(batch, n, d))))
+        let encoded = sequenceDropout.forward(sequence.forward(tokenDropout.forward(positions.forward(x.reshaped(Shape(batch, n, d))))))
         // One state per row, from the last position, or one per position (row b·N + t).
         everyPositionOut = outputsEveryPosition
         let states = everyPositionOut ? n : 1
@@ -210,7 +217,7 @@ public final class SequenceStateEncoder: Layer {
             }
         }
         contextProjection.backwardParametersOnly(contextActivation.backward(dContext))
-        let dTokens = positions.backward(sequence.backward(dEncoded)).reshaped(Shape(batch * n, d))
+        let dTokens = positions.backward(tokenDropout.backward(sequence.backward(sequenceDropout.backward(dEncoded)))).reshaped(Shape(batch * n, d))
         itemEmbedding.backward(dTokens)
         categoryEmbedding.backward(dTokens)
         eventEmbedding.backward(dTokens)

@@ -29,6 +29,9 @@ public final class NextItemModel {
         public var sequenceModel = SequenceStateEncoder.Configuration.SequenceModel.attention
         public var epochs = 30, batchSize = 64
         public var learningRate: Float = 1e-3
+        /// Dropout of the encoder's tokens and sequence outputs while training (0.2 over 30 epochs
+        /// lowered MovieLens test HR@10 from 0.1835 to 0.1686: it needs longer training).
+        public var dropout: Float = 0
         /// Validate every this many epochs.
         public var validationInterval = 2
         /// Weight of SQN's TD loss (0: the supervised ranker alone), its discount and the target
@@ -61,6 +64,7 @@ public final class NextItemModel {
         layout.heads = configuration.heads
         layout.outputDimension = configuration.dimension
         layout.sequenceModel = configuration.sequenceModel
+        layout.dropout = configuration.dropout
         var rng = RandomGenerator(seed: seed, stream: 0x5A5)
         encoder = SequenceStateEncoder(layout, using: &rng)
         output = Linear(configuration.dimension, log.itemCount, using: &rng)

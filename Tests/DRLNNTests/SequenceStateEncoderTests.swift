@@ -92,6 +92,25 @@ import Testing
         #expect((0..<c.outputDimension).contains { abs(changed[0, c.historyLength - 1, $0] - all[0, c.historyLength - 1, $0]) > 1e-4 })
     }
 
+    /// Dropout acts in training mode only, and does not change the initial weights: in evaluation
+    /// mode an encoder with dropout computes what one without computes.
+    @Test func dropoutActsOnlyInTraining() {
+        var c = Self.configuration(.attention), plain = c
+        c.dropout = 0.5
+        plain.dropout = 0
+        var rng1 = RandomGenerator(seed: 9), rng2 = RandomGenerator(seed: 9)
+        let dropped = SequenceStateEncoder(c, using: &rng1), reference = SequenceStateEncoder(plain, using: &rng2)
+        let batch = Self.observations(c)
+        let first = dropped.forward(batch).clone(), second = dropped.forward(batch).clone()
+        #expect(first != second)
+        // The same training-mode forwards on the reference, so that both normalisers saw the same rows.
+        _ = reference.forward(batch)
+        _ = reference.forward(batch)
+        dropped.isTraining = false
+        reference.isTraining = false
+        #expect(dropped.forward(batch).clone() == reference.forward(batch).clone())
+    }
+
     /// In training mode the context statistics count every row and the engagement statistics only
     /// the real tokens (4 + 2 + 0 here); in evaluation mode they stay.
     @Test func statisticsLearnFromContextRowsAndRealTokensOnly() {
