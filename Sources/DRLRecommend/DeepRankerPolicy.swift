@@ -73,7 +73,7 @@ public final class DeepRankerPolicy: SlatePolicy {
         let optimizer = Adam(store, learningRate: learningRate)
         let loss = SoftmaxCrossEntropyLoss()
         var order = Array(0..<examples.count)
-        var batch = Tensor(workspace: Shape(batchSize, dimension))
+        let batch = Tensor(workspace: Shape(batchSize, dimension))
         var targets: [Int32] = []
         encoder.isTraining = true
         defer { encoder.isTraining = false }

@@ -422,20 +422,28 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
                      "EcommerceSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
         if c.historyTokens > 0 { return writeSequenceObservation(historyTokens: c.historyTokens, into: &observation) }
         observation.withUnsafeMutableBufferPointer { o in
-            for k in 0..<o.count { o[k] = 0 }
-            o[device] = 1
-            o[3] = sinf(2 * .pi * hour / 24)
-            o[4] = cosf(2 * .pi * hour / 24)
-            o[5] = lowFrequency ? 1 : 0
-            o[6] = coldStart ? 1 : 0
+            writeContext(into: o, progressAt: 7 + 2 * d)
             SimulatedUser.addMeanEmbedding(of: recentClicks, catalogue: catalogue, into: o, at: 7)
             SimulatedUser.addMeanEmbedding(of: recentShown, catalogue: catalogue, into: o, at: 7 + d)
-            let budget = lowFrequency ? c.lowFrequencySessionSteps : c.sessionSteps
-            o[7 + 2 * d] = Float(sessionStep) / Float(budget)
-            o[8 + 2 * d] = Float(day) / Float(c.days)
-            o[9 + 2 * d] = recentClickFlags.isEmpty ? 0 : Float(recentClickFlags.filter { $0 }.count) / Float(recentClickFlags.count)
-            o[10 + 2 * d + segment] = 1
         }
+    }
+
+    /// Zeroes `o` and writes the context both observations share: device (one-hot), time of day
+    /// (sin, cos), the low-frequency and cold-start flags at 0...6; the session's and the day's
+    /// progress and the recent click rate at `progressAt`, then the segment (one-hot).
+    private func writeContext(into o: UnsafeMutableBufferPointer<Float>, progressAt offset: Int) {
+        let c = configuration
+        for k in 0..<o.count { o[k] = 0 }
+        o[device] = 1
+        o[3] = sinf(2 * .pi * hour / 24)
+        o[4] = cosf(2 * .pi * hour / 24)
+        o[5] = lowFrequency ? 1 : 0
+        o[6] = coldStart ? 1 : 0
+        let budget = lowFrequency ? c.lowFrequencySessionSteps : c.sessionSteps
+        o[offset] = Float(sessionStep) / Float(budget)
+        o[offset + 1] = Float(day) / Float(c.days)
+        o[offset + 2] = recentClickFlags.isEmpty ? 0 : Float(recentClickFlags.filter { $0 }.count) / Float(recentClickFlags.count)
+        o[offset + 3 + segment] = 1
     }
 
     /// Writes the sequence observation with the last `historyTokens` interactions (at most
@@ -445,17 +453,7 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
         precondition((1...interactionMemory).contains(n) && observation.count == context + 6 * n,
                      "EcommerceSimulator: a sequence observation of \(n) tokens (1...\(interactionMemory)) has \(context + 6 * n) elements, got \(observation.shape)")
         observation.withUnsafeMutableBufferPointer { o in
-            for k in 0..<o.count { o[k] = 0 }
-            o[device] = 1
-            o[3] = sinf(2 * .pi * hour / 24)
-            o[4] = cosf(2 * .pi * hour / 24)
-            o[5] = lowFrequency ? 1 : 0
-            o[6] = coldStart ? 1 : 0
-            let budget = lowFrequency ? c.lowFrequencySessionSteps : c.sessionSteps
-            o[7] = Float(sessionStep) / Float(budget)
-            o[8] = Float(day) / Float(c.days)
-            o[9] = recentClickFlags.isEmpty ? 0 : Float(recentClickFlags.filter { $0 }.count) / Float(recentClickFlags.count)
-            o[10 + segment] = 1
+            writeContext(into: o, progressAt: 7)
             let recent = interactions.suffix(n), padding = n - recent.count
             for t in 0..<n {
                 let base = context + t * 6

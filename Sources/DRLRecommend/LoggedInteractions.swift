@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// What is wrong with a data file, and where: the file, the 1-based line and, when one is to
 /// blame, the column.
 public struct DataFileError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -84,22 +78,11 @@ public struct LoggedInteractions: Sendable, Equatable {
     /// Reads a file in the format, streaming it line by line. Any bad row stops the read with
     /// its file, line and column.
     public static func read(csv path: String) throws(DataFileError) -> LoggedInteractions {
-        guard let file = fopen(path, "r") else {
-            throw DataFileError(file: path, line: 0, "cannot open the file (\(String(cString: strerror(errno))))")
-        }
-        defer { fclose(file) }
-        var buffer: UnsafeMutablePointer<CChar>? = nil, capacity = 0
-        defer { free(buffer) }
-        var lineNumber = 0
         var header: [String] = []
         var dataset: LoggedInteractions?
         var positions: (user: Int, item: Int, timestamp: Int, event: Int, value: Int?, propensity: Int?, context: [Int]) = (0, 0, 0, 0, nil, nil, [])
         var features: [Float] = []
-        while getline(&buffer, &capacity, file) > 0 {
-            lineNumber += 1
-            var text = String(cString: buffer!)
-            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            if text.isEmpty { continue }
+        let lines = try forEachLine(of: path) { lineNumber, text throws(DataFileError) in
             let fields: [String]
             do throws(CSVLineError) { fields = try Self.fields(of: text) } catch {
                 throw DataFileError(file: path, line: lineNumber, error.message)
@@ -118,7 +101,7 @@ public struct LoggedInteractions: Sendable, Equatable {
                              header.firstIndex(of: "event")!, header.firstIndex(of: "value"), header.firstIndex(of: "propensity"),
                              header.indices.filter { !known.contains(header[$0]) })
                 dataset = LoggedInteractions(contextColumns: positions.context.map { header[$0] })
-                continue
+                return
             }
             guard fields.count == header.count else {
                 throw DataFileError(file: path, line: lineNumber, "has \(fields.count) fields; the header has \(header.count) (\(header))")
@@ -156,7 +139,7 @@ public struct LoggedInteractions: Sendable, Equatable {
             }
             dataset!.append(user: user, item: item, timestamp: timestamp, event: event, value: value, propensity: propensity, context: features)
         }
-        guard let dataset else { throw DataFileError(file: path, line: max(lineNumber, 1), "the file is empty: it needs a header line") }
+        guard let dataset else { throw DataFileError(file: path, line: max(lines, 1), "the file is empty: it needs a header line") }
         return dataset
     }
 

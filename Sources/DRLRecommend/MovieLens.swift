@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// MovieLens-100K (GroupLens) as `drlrec data fetch movielens` leaves it: RecBole's atomic files,
 /// tab-separated with a typed header (`user_id:token`, …). Each rating becomes a `rating`
 /// interaction whose value is the rating (1 to 5), with the rater's age and gender (1 for women)
@@ -45,19 +39,9 @@ public enum MovieLens100K {
 
     /// The named columns of a RecBole atomic file, row by row with line numbers.
     static func table(_ path: String, columns: [String]) throws(DataFileError) -> (path: String, rows: [(line: Int, fields: [String])]) {
-        guard let file = fopen(path, "r") else {
-            throw DataFileError(file: path, line: 0, "cannot open the file (\(String(cString: strerror(errno)))); run `drlrec data fetch movielens` first")
-        }
-        defer { fclose(file) }
-        var buffer: UnsafeMutablePointer<CChar>? = nil, capacity = 0
-        defer { free(buffer) }
-        var lineNumber = 0, positions: [Int] = [], width = 0
+        var positions: [Int] = [], width = 0
         var rows: [(line: Int, fields: [String])] = []
-        while getline(&buffer, &capacity, file) > 0 {
-            lineNumber += 1
-            var text = String(cString: buffer!)
-            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            if text.isEmpty { continue }
+        let lines = try forEachLine(of: path, hint: "; run `drlrec data fetch movielens` first") { lineNumber, text throws(DataFileError) in
             let fields = text.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             if lineNumber == 1 {
                 // "user_id:token" names the column user_id.
@@ -67,12 +51,12 @@ public enum MovieLens100K {
                 }
                 positions = columns.map { names.firstIndex(of: $0)! }
                 width = names.count
-                continue
+                return
             }
             guard fields.count == width else { throw DataFileError(file: path, line: lineNumber, "has \(fields.count) fields; the header has \(width)") }
             rows.append((lineNumber, positions.map { fields[$0] }))
         }
-        guard lineNumber > 0 else { throw DataFileError(file: path, line: 1, "the file is empty") }
+        guard lines > 0 else { throw DataFileError(file: path, line: 1, "the file is empty") }
         return (path, rows)
     }
 }

@@ -115,7 +115,7 @@ public final class NextItemModel {
         var rng = RandomGenerator(seed: seed, stream: 0x5A6)
         let optimizer = Adam(store, learningRate: c.learningRate)
         let loss = SoftmaxCrossEntropyLoss()
-        var batch = Tensor(workspace: Shape(c.batchSize, dimension))
+        let batch = Tensor(workspace: Shape(c.batchSize, dimension))
         var targets = [Int32](), weights = Tensor(zeros: Shape(c.batchSize * n))
         var best: (ndcg: Double, values: Tensor)?
         for epoch in 1...c.epochs {
@@ -223,7 +223,7 @@ public final class NextItemModel {
         encoder.isTraining = false
         encoder.outputsEveryPosition = false
         defer { (encoder.isTraining, encoder.outputsEveryPosition) = (wasTraining, wasEvery) }
-        var scores = Tensor(workspace: Shape(split.users, log.itemCount))
+        let scores = Tensor(workspace: Shape(split.users, log.itemCount))
         let block = 256
         var observations = Tensor(zeros: Shape(block, dimension))
         for start in stride(from: 0, to: split.users, by: block) {

@@ -28,22 +28,12 @@ public struct OpenBanditLog: Sendable {
     /// Reads `<policy>/<campaign>/<campaign>.csv` under `directory`.
     public static func load(directory: String, policy: String, campaign: String) throws(DataFileError) -> OpenBanditLog {
         let path = "\(directory)/\(policy)/\(campaign)/\(campaign).csv"
-        guard let file = fopen(path, "r") else {
-            throw DataFileError(file: path, line: 0, "cannot open the file (\(String(cString: strerror(errno)))); run `drlrec data fetch obd` first")
-        }
-        defer { fclose(file) }
-        var buffer: UnsafeMutablePointer<CChar>? = nil, capacity = 0
-        defer { free(buffer) }
-        var lineNumber = 0, header: [String] = []
+        var header: [String] = []
         var timestamps: [Int64] = [], items: [Int32] = [], positions: [Int32] = [], clicks: [Float] = [], propensities: [Float] = []
         var userFeatures: [[Int32]] = [], affinity: [Float] = []
         var featureIndex = [[String: Int32]](repeating: [:], count: 4), featureValues = [[String]](repeating: [], count: 4)
         var columns: (time: Int, item: Int, position: Int, click: Int, propensity: Int, features: [Int], affinities: [Int]) = (0, 0, 0, 0, 0, [], [])
-        while getline(&buffer, &capacity, file) > 0 {
-            lineNumber += 1
-            var text = String(cString: buffer!)
-            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            if text.isEmpty { continue }
+        let lines = try forEachLine(of: path, hint: "; run `drlrec data fetch obd` first") { lineNumber, text throws(DataFileError) in
             let fields = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             if lineNumber == 1 {
                 header = fields
@@ -57,7 +47,7 @@ public struct OpenBanditLog: Sendable {
                 guard !columns.affinities.isEmpty else {
                     throw DataFileError(file: path, line: 1, column: "user-item_affinity_0", "the header has no affinity columns")
                 }
-                continue
+                return
             }
             guard fields.count == header.count else { throw DataFileError(file: path, line: lineNumber, "has \(fields.count) fields; the header has \(header.count)") }
             func fail(_ column: Int, _ message: String) -> DataFileError { DataFileError(file: path, line: lineNumber, column: header[column], message) }
@@ -90,7 +80,7 @@ public struct OpenBanditLog: Sendable {
                 affinity.append(value)
             }
         }
-        guard !items.isEmpty else { throw DataFileError(file: path, line: max(lineNumber, 1), "the file has no rounds") }
+        guard !items.isEmpty else { throw DataFileError(file: path, line: max(lines, 1), "the file has no rounds") }
         let rounds = items.count, itemCount = columns.affinities.count
         return OpenBanditLog(itemCount: itemCount, timestamps: timestamps, items: items, positions: positions, clicks: clicks, propensities: propensities,
                              userFeatures: userFeatures, featureValues: featureValues,

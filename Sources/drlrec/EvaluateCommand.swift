@@ -70,31 +70,26 @@ struct EvaluateCommand: ParsableCommand {
         let als = evaluateRanking(split, on: .test) { user, scores in gemv(best!.model.itemFactors, best!.model.userFactors[row: user], into: &scores) }
         rows.append((best!.label, als, Sampler.now() - start))
 
-        // The sequential ranker: each movie's category is its first genre.
-        start = Sampler.now()
+        // The sequential ranker (each movie's category is its first genre), then SQN: offline RL,
+        // the same ranker with a Q-learning head rewarded by the ratings.
         let genreNames = Array(Set(genres.flatMap { $0 })).sorted()
         let categories = genres.map { Int32($0.first.flatMap { genreNames.firstIndex(of: $0) } ?? 0) }
-        let sequential = NextItemModel(log: log, categories: categories, seed: 0)
-        try sequential.train(on: split, seed: 0) { epoch, loss, ndcg in
-            let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
-            FileHandle.standardError.write(Data(String(format: "  sequential ranker epoch %d: cross-entropy %.3f%@\n", epoch, loss, validation).utf8))
+        func trainSequential(_ label: String, qLearningWeight: Float) throws -> RankingMetrics {
+            let start = Sampler.now()
+            var configuration = NextItemModel.Configuration()
+            configuration.qLearningWeight = qLearningWeight
+            let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: 0)
+            try model.train(on: split, seed: 0) { epoch, loss, ndcg in
+                let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
+                FileHandle.standardError.write(Data(String(format: "  %@ epoch %d: cross-entropy %.3f%@\n", label, epoch, loss, validation).utf8))
+            }
+            let bestEpoch = model.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
+            let metrics = model.evaluate(split, on: .test)
+            rows.append(("\(label) (epoch \(bestEpoch))", metrics, Sampler.now() - start))
+            return metrics
         }
-        let bestEpoch = sequential.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
-        let supervised = sequential.evaluate(split, on: .test)
-        rows.append(("sequential (attention encoder, epoch \(bestEpoch))", supervised, Sampler.now() - start))
-
-        // Offline RL: the same ranker with SQN's Q-learning head, rewards from the ratings.
-        start = Sampler.now()
-        var sqnConfiguration = NextItemModel.Configuration()
-        sqnConfiguration.qLearningWeight = 1
-        let sqn = NextItemModel(log: log, categories: categories, configuration: sqnConfiguration, seed: 0)
-        try sqn.train(on: split, seed: 0) { epoch, loss, ndcg in
-            let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
-            FileHandle.standardError.write(Data(String(format: "  SQN epoch %d: cross-entropy %.3f%@\n", epoch, loss, validation).utf8))
-        }
-        let sqnEpoch = sqn.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
-        let reinforced = sqn.evaluate(split, on: .test)
-        rows.append(("sqn (the same with a Q head, epoch \(sqnEpoch))", reinforced, Sampler.now() - start))
+        let supervised = try trainSequential("sequential (attention encoder)", qLearningWeight: 0)
+        let reinforced = try trainSequential("sqn (the same with a Q head)", qLearningWeight: 1)
         let gains = compareRankings(control: supervised, treatment: reinforced)
 
         if json {

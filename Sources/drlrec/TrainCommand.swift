@@ -188,7 +188,7 @@ struct TrainCommand: ParsableCommand {
                                         evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
                                         evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
                                         progress: report)
-            case .sac, .td3 where env == .ecommerce || env == .video:
+            case .sac where env == .ecommerce || env == .video, .td3 where env == .ecommerce || env == .video:
                 // The simulator's users are drawn from the seed; evaluation users come from another range.
                 let simulator = try Scenarios.slateSimulatorFactory(video: env == .video, config: config,
                                                                     historyTokens: stateEncoder == nil ? nil : EcommerceSetup.historyTokens)
