@@ -7,7 +7,7 @@ import Testing
     /// Writes `text` to a new temporary file and returns its path.
     static func file(_ text: String) -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-log-\(UUID().uuidString).csv").path
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 

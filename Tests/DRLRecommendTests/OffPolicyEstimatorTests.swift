@@ -85,7 +85,7 @@ import Testing
     static func directory(_ rows: [String]) -> String {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-obd-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: root + "/random/all", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: root + "/random/all/all.csv", contents: Data(([header] + rows).joined(separator: "\n").utf8))
+        _ = FileManager.default.createFile(atPath: root + "/random/all/all.csv", contents: Data(([header] + rows).joined(separator: "\n").utf8))
         return root
     }
 

@@ -48,7 +48,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-ml-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        func write(_ name: String, _ text: String) { FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(text.utf8)) }
+        func write(_ name: String, _ text: String) { _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(text.utf8)) }
         write(MovieLens100K.usersFile, "user_id:token\tage:token\tgender:token\toccupation:token\tzip_code:token\n1\t24\tM\ttechnician\t85711\n2\t53\tF\tother\t94043\n")
         write(MovieLens100K.itemsFile, "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n10\tA\t1995\tDrama Comedy\n20\tB\t1996\tAction\n")
         write(MovieLens100K.ratingsFile, "user_id:token\titem_id:token\trating:float\ttimestamp:float\n1\t10\t4\t100\n2\t20\t5\t90\n1\t20\t3\t110\n")
