@@ -30,7 +30,7 @@ struct OPECommand: ParsableCommand {
     @Option(help: "The logging policy whose logs the estimates read: random or bts.")
     var behavior: String = "random"
 
-    @Option(help: "The policy to evaluate: the other logged policy (random or bts), or learned (DRLRec's own, fitted on half the logs).")
+    @Option(help: ArgumentHelp("The policy to evaluate: the other logged policy (random or bts; the truth is known), learned (DRLRec's own, fitted on half the logs), or a CSV file of position,item,probability rows (a table per position).", valueName: "policy|file"))
     var evaluation: String = "bts"
 
     @Option(help: ArgumentHelp("Estimators, comma-separated (default: all of \(OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "list"))
@@ -54,7 +54,9 @@ struct OPECommand: ParsableCommand {
         guard dataset == "obd" else { throw ValidationError("--dataset \(dataset): only obd has logged bandit feedback so far") }
         guard ["all", "men", "women"].contains(campaign) else { throw ValidationError("--campaign must be all, men or women, got \(campaign)") }
         guard ["random", "bts"].contains(behavior) else { throw ValidationError("--behavior must be random or bts, got \(behavior)") }
-        guard ["random", "bts", "learned"].contains(evaluation) else { throw ValidationError("--evaluation must be random, bts or learned, got \(evaluation)") }
+        guard ["random", "bts", "learned"].contains(evaluation) || FileManager.default.fileExists(atPath: evaluation) else {
+            throw ValidationError("--evaluation must be random, bts, learned or a file of position,item,probability rows; got \(evaluation)")
+        }
         guard behavior != evaluation else { throw ValidationError("--behavior and --evaluation name the same policy; the truth comes from the other one's logs") }
         if let estimators {
             for name in estimators.split(separator: ",") where OffPolicyEstimator(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
@@ -65,72 +67,69 @@ struct OPECommand: ParsableCommand {
     }
 
     func run() throws {
-        if evaluation == "learned" { return try evaluateLearnedPolicy() }
         let directory = (cache ?? PublicDataset.defaultCache) + "/obd"
-        let logged: OpenBanditLog, target: OpenBanditLog
-        do {
-            logged = try OpenBanditLog.load(directory: directory, policy: behavior, campaign: campaign)
-            target = try OpenBanditLog.load(directory: directory, policy: evaluation, campaign: campaign)
-        } catch { throw ValidationError("\(error)") }
-        FileHandle.standardError.write(Data("\(logged.rounds) rounds of \(behavior) on \(campaign), \(logged.itemCount) items; fitting the reward model...\n".utf8))
-        let model = try OpenBanditRewardModel(fitting: logged)
-        let table = target.positionActionDistribution()
-        var probabilities = Tensor(zeros: Shape(logged.rounds, logged.itemCount))
-        for i in 0..<logged.rounds { for a in 0..<logged.itemCount { probabilities[i, a] = table[Int(logged.positions[i]), a] } }
-        let data = OffPolicyData(actions: logged.items, rewards: logged.clicks, propensities: logged.propensities,
-                                 evaluationProbabilities: probabilities, rewardEstimates: model.estimates(for: logged))
-        let truth = target.clickRate
-        if !json { print("OBD \(campaign): value of \(evaluation) from \(logged.rounds) rounds of \(behavior); truth (\(evaluation)'s own click rate, \(target.rounds) rounds) \(String(format: "%.5f", truth))") }
-        var lines = [["estimator", "value", "95% CI", "relative error"]]
-        for estimator in chosen {
-            let result = estimator.estimateWithInterval(data, resamples: resamples)
-            let error = abs(result.value - truth) / truth
-            if json {
-                print(JSONLine([("estimator", .string(estimator.rawValue)), ("value", .float(Float(result.value))), ("ci_low", .float(Float(result.low))),
-                                ("ci_high", .float(Float(result.high))), ("truth", .float(Float(truth))), ("relative_error", .float(Float(error))),
-                                ("behavior", .string(behavior)), ("evaluation", .string(evaluation)), ("campaign", .string(campaign))]).text)
-            } else {
-                lines.append([estimator.rawValue, String(format: "%.5f", result.value), String(format: "[%.5f, %.5f]", result.low, result.high),
-                              String(format: "%.3f", error)])
-            }
-        }
-        if json { return }
-        let widths = lines[0].indices.map { column in lines.map { $0[column].count }.max()! }
-        for line in lines { print(line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
-    }
-
-    /// DRLRec's own policy: fitted on the first half of the behaviour logs, estimated on the second.
-    private func evaluateLearnedPolicy() throws {
-        let directory = (cache ?? PublicDataset.defaultCache) + "/obd"
+        let others = ["random", "bts"].filter { $0 != behavior }
         let logged: OpenBanditLog, other: OpenBanditLog
         do {
             logged = try OpenBanditLog.load(directory: directory, policy: behavior, campaign: campaign)
-            other = try OpenBanditLog.load(directory: directory, policy: behavior == "random" ? "bts" : "random", campaign: campaign)
+            other = try OpenBanditLog.load(directory: directory, policy: others[0], campaign: campaign)
         } catch { throw ValidationError("\(error)") }
-        let half = logged.rounds / 2
-        let training = logged.subset(Array(0..<half)), held = logged.subset(Array(half..<logged.rounds))
-        FileHandle.standardError.write(Data("fitting the reward model on the first \(half) rounds of \(behavior)...\n".utf8))
-        let model = try OpenBanditRewardModel(fitting: training)
-        let estimates = model.estimates(for: held)
-        let data = OffPolicyData(actions: held.items, rewards: held.clicks, propensities: held.propensities,
-                                 evaluationProbabilities: greedyPolicy(estimates: estimates), rewardEstimates: estimates)
-        let references = [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),
-                          (behavior == "random" ? "bts" : "random", other.clickRate, "its own click rate, \(other.rounds) rounds")]
-        if !json {
-            print("OBD \(campaign): DRLRec's ε-greedy policy (ε 0.1), fitted on \(half) rounds of \(behavior), estimated on the other \(held.rounds)")
-            for (policy, rate, what) in references { print(String(format: "  %@: %.5f (%@)", policy, rate, what)) }
+        if evaluation == "learned" {
+            // DRLRec's own policy: fitted on the first half of the behaviour logs, estimated on the second.
+            let half = logged.rounds / 2
+            let training = logged.subset(Array(0..<half)), held = logged.subset(Array(half..<logged.rounds))
+            FileHandle.standardError.write(Data("fitting the reward model on the first \(half) rounds of \(behavior)...\n".utf8))
+            let estimates = try OpenBanditRewardModel(fitting: training).estimates(for: held)
+            let data = OffPolicyData(actions: held.items, rewards: held.clicks, propensities: held.propensities,
+                                     evaluationProbabilities: greedyPolicy(estimates: estimates), rewardEstimates: estimates)
+            return report(data, truth: nil, title: "DRLRec's ε-greedy policy (ε 0.1), fitted on \(half) rounds of \(behavior), estimated on the other \(held.rounds)",
+                          references: [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),
+                                       (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
         }
-        var lines = [["estimator", "value", "95% CI", "vs \(behavior)"]]
+        // A logged policy (ground truth) or a table from a file, applied at each round's position.
+        let table: Tensor
+        if evaluation == others[0] {
+            table = other.positionActionDistribution()
+        } else {
+            do { table = try OpenBanditLog.readPolicyTable(evaluation, items: logged.itemCount) } catch { throw ValidationError("\(error)") }
+        }
+        FileHandle.standardError.write(Data("\(logged.rounds) rounds of \(behavior) on \(campaign), \(logged.itemCount) items; fitting the reward model...\n".utf8))
+        var probabilities = Tensor(zeros: Shape(logged.rounds, logged.itemCount))
+        for i in 0..<logged.rounds { for a in 0..<logged.itemCount { probabilities[i, a] = table[Int(logged.positions[i]), a] } }
+        let data = OffPolicyData(actions: logged.items, rewards: logged.clicks, propensities: logged.propensities,
+                                 evaluationProbabilities: probabilities, rewardEstimates: try OpenBanditRewardModel(fitting: logged).estimates(for: logged))
+        if evaluation == others[0] {
+            report(data, truth: other.clickRate,
+                   title: "value of \(evaluation) from \(logged.rounds) rounds of \(behavior); truth (\(evaluation)'s own click rate, \(other.rounds) rounds) \(String(format: "%.5f", other.clickRate))",
+                   references: [])
+        } else {
+            report(data, truth: nil, title: "value of the policy in \(evaluation) from \(logged.rounds) rounds of \(behavior)",
+                   references: [(behavior, logged.clickRate, "its own click rate on the same rounds"),
+                                (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
+        }
+    }
+
+    /// Prints every chosen estimator's value and interval, with the relative error against the
+    /// truth when there is one, and against the first reference policy's click rate otherwise.
+    private func report(_ data: OffPolicyData, truth: Double?, title: String, references: [(policy: String, rate: Double, what: String)]) {
+        if !json {
+            print("OBD \(campaign): \(title)")
+            for reference in references { print(String(format: "  %@: %.5f (%@)", reference.policy, reference.rate, reference.what)) }
+        }
+        var lines = [["estimator", "value", "95% CI", truth == nil ? "vs \(references[0].policy)" : "relative error"]]
         for estimator in chosen {
             let result = estimator.estimateWithInterval(data, resamples: resamples)
             if json {
-                print(JSONLine([("estimator", .string(estimator.rawValue)), ("value", .float(Float(result.value))), ("ci_low", .float(Float(result.low))),
-                                ("ci_high", .float(Float(result.high))), ("policy", .string("learned")), ("behavior", .string(behavior)),
-                                ("campaign", .string(campaign)), ("\(references[0].0)_click_rate", .float(Float(references[0].1))),
-                                ("\(references[1].0)_click_rate", .float(Float(references[1].1)))]).text)
+                var fields: [(String, JSONLine.Value)] = [("estimator", .string(estimator.rawValue)), ("value", .float(Float(result.value))),
+                                                          ("ci_low", .float(Float(result.low))), ("ci_high", .float(Float(result.high)))]
+                if let truth { fields += [("truth", .float(Float(truth))), ("relative_error", .float(Float(abs(result.value - truth) / truth)))] }
+                fields += references.map { ("\($0.policy)_click_rate", .float(Float($0.rate))) }
+                fields += [("behavior", .string(behavior)), ("evaluation", .string(evaluation)), ("campaign", .string(campaign))]
+                print(JSONLine(fields).text)
             } else {
-                lines.append([estimator.rawValue, String(format: "%.5f", result.value), String(format: "[%.5f, %.5f]", result.low, result.high),
-                              String(format: "%+.1f%%", 100 * (result.value / references[0].1 - 1))])
+                let comparison = truth.map { String(format: "%.3f", abs(result.value - $0) / $0) }
+                    ?? String(format: "%+.1f%%", 100 * (result.value / references[0].rate - 1))
+                lines.append([estimator.rawValue, String(format: "%.5f", result.value), String(format: "[%.5f, %.5f]", result.low, result.high), comparison])
             }
         }
         if json { return }
@@ -138,4 +137,3 @@ struct OPECommand: ParsableCommand {
         for line in lines { print(line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
     }
 }
-

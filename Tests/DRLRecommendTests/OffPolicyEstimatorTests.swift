@@ -120,4 +120,25 @@ import Testing
             }
         }
     }
+
+    /// A policy table per position; rows that do not sum to 1, or name no position or item, are refused.
+    @Test func readsPolicyTables() throws {
+        let root = Self.directory([])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let path = root + "/table.csv"
+        _ = FileManager.default.createFile(atPath: path, contents: Data("item,position,probability\n0,1,1\n1,2,0.25\n2,2,0.75\n2,3,1\n".utf8))
+        let table = try OpenBanditLog.readPolicyTable(path, items: 3)
+        #expect(table[0, 0] == 1 && table[1, 1] == 0.25 && table[1, 2] == 0.75 && table[2, 2] == 1 && table[0, 1] == 0)
+        for (text, line, column) in [("position,item,probability\n1,0,1\n2,0,1\n3,0,0.9\n", 4, "probability"),
+                                     ("position,item,probability\n4,0,1\n", 2, "position"), ("position,item,probability\n1,3,1\n", 2, "item"),
+                                     ("position,item\n1,0\n", 1, nil as String?)] {
+            _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+            do {
+                _ = try OpenBanditLog.readPolicyTable(path, items: 3)
+                Issue.record("read a bad table: \(text)")
+            } catch {
+                #expect(error.line == line && error.column == column, "\(error)")
+            }
+        }
+    }
 }
