@@ -50,6 +50,11 @@ public final class NextItemModel {
     public private(set) var validationCurve: [(epoch: Int, ndcg: Double)] = []
     private let log: LoggedInteractions
     private let categories: [Int32]
+    /// SQN's reward is an event's value over this, the log's largest value.
+    private let largestValue: Float
+    // Workspace of SQN's TD step, reused from batch to batch.
+    private var tdGradient = Buffer(), combinedGradient = Buffer()
+    private var bootstrap: [Float] = []
 
     /// A model for `log`'s users and items; `categories` gives each item's category (0..<count).
     public init(log: LoggedInteractions, categories: [Int32], configuration: Configuration = Configuration(), seed: UInt64) {
@@ -57,6 +62,7 @@ public final class NextItemModel {
         self.configuration = configuration
         self.log = log
         self.categories = categories
+        largestValue = max(log.values.max() ?? 1, 1e-6)
         var layout = SequenceStateEncoder.Configuration(items: log.itemCount, categories: Int(categories.max() ?? 0) + 1,
                                                         eventTypes: FeedbackKind.allCases.count, historyLength: configuration.historyLength,
                                                         engagementFeatures: 2, contextFeatures: max(log.contextColumns.count, 1))
@@ -116,7 +122,7 @@ public final class NextItemModel {
         let optimizer = Adam(store, learningRate: c.learningRate)
         let loss = SoftmaxCrossEntropyLoss()
         let batch = Tensor(workspace: Shape(c.batchSize, dimension))
-        var targets = [Int32](), weights = Tensor(zeros: Shape(c.batchSize * n))
+        var targets = [Int32](), weights = Tensor(workspace: Shape(c.batchSize * n))
         var best: (ndcg: Double, values: Tensor)?
         for epoch in 1...c.epochs {
             rng.shuffle(&windows)
@@ -142,7 +148,7 @@ public final class NextItemModel {
                         }
                     }
                 }
-                // The loss is the mean over the real positions.
+                // The loss is the mean over the real positions (scaled in place: `weights` is a workspace).
                 let scale = Float(rows * n) / Float(max(real, 1))
                 var w = weights[rows: 0..<(rows * n)]
                 scal(scale, &w)
@@ -152,8 +158,10 @@ public final class NextItemModel {
                 batches += 1
                 var dStates = output.backward(loss.gradient)
                 if c.qLearningWeight > 0 {
-                    dStates = dStates.clone()
-                    dStates += temporalDifferenceGradient(states: states, windows: chunk, targets: targets)
+                    var combined = combinedGradient.view(dStates.shape)
+                    combined.copy(from: dStates)
+                    combined += temporalDifferenceGradient(states: states, windows: chunk, targets: targets)
+                    dStates = combined
                 }
                 encoder.backwardParametersOnly(dStates.reshaped(Shape(rows, n, c.dimension)))
                 try optimizer.update()
@@ -184,18 +192,24 @@ public final class NextItemModel {
     /// scaled by `qLearningWeight`.
     private func temporalDifferenceGradient(states: Tensor, windows: ArraySlice<ArraySlice<Int>>, targets: [Int32]) -> Tensor {
         let c = configuration, n = c.historyLength, items = log.itemCount, rows = windows.count * n
-        let maximum = max(log.values.max() ?? 1, 1e-6)
         let next = qTarget.forward(states)
-        var bootstrap = [Float](repeating: 0, count: rows)
-        for r in 0..<rows { bootstrap[r] = (0..<items).reduce(-Float.infinity) { max($0, next[r, $1]) } }
+        if bootstrap.count < rows { bootstrap = [Float](repeating: 0, count: rows) }
+        next.withUnsafeBufferPointer { v in
+            for r in 0..<rows {
+                var best = -Float.infinity
+                for a in 0..<items { best = max(best, v[r * items + a]) }
+                bootstrap[r] = best
+            }
+        }
         let q = qHead.forward(states)
-        var dq = Tensor(zeros: Shape(rows, items))
+        var dq = tdGradient.view(Shape(rows, items))
+        dq.fill(with: 0)
         var transitions = 0
         for (b, window) in windows.enumerated() {
             let padding = n - (window.count - 1)
             for t in 0..<(n - 1) where t >= padding {
                 let row = b * n + t, action = Int(targets[row])
-                let reward = log.values[window[window.startIndex + t - padding + 1]] / maximum
+                let reward = log.values[window[window.startIndex + t - padding + 1]] / largestValue
                 dq[row, action] = q[row, action] - (reward + c.gamma * bootstrap[row + 1])
                 transitions += 1
             }
