@@ -13,6 +13,9 @@ public struct OffPolicyData: Sendable {
     public let evaluationProbabilities: Tensor
     /// [rounds, actions].
     public let rewardEstimates: Tensor
+    /// Per round, computed once (a bootstrap sums them over thousands of resamples): the importance
+    /// weight wᵢ, the direct method's value and the residual rᵢ − q̂(xᵢ, aᵢ).
+    private let weights: [Double], directValues: [Double], residuals: [Double]
 
     public init(actions: [Int32], rewards: [Float], propensities: [Float], evaluationProbabilities: Tensor, rewardEstimates: Tensor) {
         let n = actions.count, k = evaluationProbabilities.shape.matrix.cols
@@ -29,19 +32,25 @@ public struct OffPolicyData: Sendable {
         self.propensities = propensities
         self.evaluationProbabilities = evaluationProbabilities
         self.rewardEstimates = rewardEstimates
+        weights = (0..<n).map { Double(evaluationProbabilities[$0, Int(actions[$0])]) / Double(propensities[$0]) }
+        directValues = (0..<n).map { i in
+            var total = 0.0
+            for a in 0..<k { total += Double(evaluationProbabilities[i, a]) * Double(rewardEstimates[i, a]) }
+            return total
+        }
+        residuals = (0..<n).map { Double(rewards[$0]) - Double(rewardEstimates[$0, Int(actions[$0])]) }
     }
 
     public var rounds: Int { actions.count }
 
     /// The importance weight wᵢ = π_e(aᵢ | xᵢ) / π_b(aᵢ | xᵢ).
-    public func weight(_ i: Int) -> Double { Double(evaluationProbabilities[i, Int(actions[i])]) / Double(propensities[i]) }
+    public func weight(_ i: Int) -> Double { weights[i] }
 
     /// The direct method's value of round i: Σₐ π_e(a | xᵢ) q̂(xᵢ, a).
-    public func directValue(_ i: Int) -> Double {
-        var total = 0.0
-        for a in 0..<actionCount { total += Double(evaluationProbabilities[i, a]) * Double(rewardEstimates[i, a]) }
-        return total
-    }
+    public func directValue(_ i: Int) -> Double { directValues[i] }
+
+    /// The reward's residual against the reward model, rᵢ − q̂(xᵢ, aᵢ).
+    public func residual(_ i: Int) -> Double { residuals[i] }
 }
 
 /// The off-policy estimators of the value of an evaluation policy from logged bandit feedback.
@@ -70,7 +79,7 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
             switch self {
             case .dm, .dr, .sndr, .switchDR:
                 model += data.directValue(i)
-                let correction = w * (r - Double(data.rewardEstimates[i, Int(data.actions[i])]))
+                let correction = w * data.residual(i)
                 if self != .switchDR || w <= switchThreshold { residual += correction }
             case .ipw, .snipw: break
             }
