@@ -135,10 +135,7 @@ struct ABTestCommand: ParsableCommand {
                           row.relativeChange.map { String(format: "%+.1f%%", 100 * $0) } ?? "-",
                           "[\(format(row.ciLow)), \(format(row.ciHigh))]", row.isSignificant ? "*" : ""])
         }
-        let widths = header.indices.map { column in table.map { $0[column].count }.max()! }
-        for line in table {
-            print(line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  "))
-        }
+        printColumns(table)
         print("* the interval excludes 0")
     }
 

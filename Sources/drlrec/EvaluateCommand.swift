@@ -88,8 +88,8 @@ struct EvaluateCommand: ParsableCommand {
             rows.append(("\(label) (epoch \(bestEpoch))", metrics, Sampler.now() - start))
             return metrics
         }
-        let supervised = try trainSequential("sequential (attention encoder)", qLearningWeight: 0)
-        let reinforced = try trainSequential("sqn (the same with a Q head)", qLearningWeight: 1)
+        let supervised = try trainSequential("sequential, attention encoder", qLearningWeight: 0)
+        let reinforced = try trainSequential("sqn, the same with a Q head", qLearningWeight: 1)
         let gains = compareRankings(control: supervised, treatment: reinforced)
 
         if json {
@@ -109,10 +109,7 @@ struct EvaluateCommand: ParsableCommand {
             table.append([row.name, String(format: "%.4f", m.hitRate), String(format: "%.4f", m.ndcg), String(format: "%.4f", m.mrr),
                           String(format: "%.4f", m.coverage), String(format: "%.2f", m.novelty), String(format: "%.1f s", row.seconds)])
         }
-        let widths = header.indices.map { column in table.map { $0[column].count }.max()! }
-        for line in table {
-            print(line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  "))
-        }
+        printColumns(table)
         print("sqn − sequential on the same users, 95% paired bootstrap intervals: " + gains.map {
             String(format: "%@ %+.4f [%+.4f, %+.4f]", $0.metric, $0.difference, $0.ciLow, $0.ciHigh)
         }.joined(separator: ", "))

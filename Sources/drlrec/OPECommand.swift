@@ -133,7 +133,6 @@ struct OPECommand: ParsableCommand {
             }
         }
         if json { return }
-        let widths = lines[0].indices.map { column in lines.map { $0[column].count }.max()! }
-        for line in lines { print(line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
+        printColumns(lines)
     }
 }
