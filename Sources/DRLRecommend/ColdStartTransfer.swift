@@ -60,12 +60,21 @@ public struct UserGroupProfiles: Sendable {
     /// remainders round the shares), the most likely group's first.
     public func initialHistory(for features: [Float]) -> [Int32] {
         let probabilities = groupProbabilities(for: features)
-        let quotas = probabilities.map { $0 * Float(profileLength) }
-        var slots = quotas.map { Int($0) }
-        let byRemainder = quotas.indices.sorted { quotas[$0] - Float(slots[$0]) > quotas[$1] - Float(slots[$1]) }
-        for group in byRemainder.prefix(profileLength - slots.reduce(0, +)) { slots[group] += 1 }
+        let slots = Self.slots(probabilities, total: profileLength)
         let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
         return order.flatMap { profiles[$0].prefix(slots[$0]) }
+    }
+
+    /// `total` slots shared in proportion to `probabilities` (summing to 1) by largest remainders:
+    /// each share's whole part first, then one more slot each to the largest fractional parts,
+    /// ties to the lower index.
+    public static func slots(_ probabilities: [Float], total: Int) -> [Int] {
+        let quotas = probabilities.map { $0 * Float(total) }
+        var slots = quotas.map { Int($0) }
+        let remainders = quotas.indices.map { quotas[$0] - Float(slots[$0]) }
+        let byRemainder = remainders.indices.sorted { (remainders[$0], $1) > (remainders[$1], $0) }
+        for group in byRemainder.prefix(max(total - slots.reduce(0, +), 0)) { slots[group] += 1 }
+        return slots
     }
 }
 

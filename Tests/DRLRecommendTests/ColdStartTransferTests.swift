@@ -34,8 +34,24 @@ import Testing
         }
     }
 
-    /// Largest remainders: shares 0.5, 0.3, 0.2 of 5 slots are 3 (2.5 rounded up first), 1, 1… and
-    /// the history always has exactly `profileLength` items.
+    /// Largest remainders: shares 0.5, 0.3, 0.2 of 5 slots are 3, 1, 1 (2.5 and 1.5 tie on their
+    /// remainder, and the lower index takes the slot); any shares fill exactly the slots, each
+    /// within one of its quota.
+    @Test func slotsFollowTheSharesByLargestRemainders() {
+        #expect(UserGroupProfiles.slots([0.5, 0.3, 0.2], total: 5) == [3, 1, 1])
+        #expect(UserGroupProfiles.slots([0.1, 0.45, 0.45], total: 4) == [0, 2, 2])
+        #expect(UserGroupProfiles.slots([0.05, 0.9, 0.05], total: 5) == [0, 5, 0])
+        var rng = RandomGenerator(seed: 8)
+        for _ in 0..<100 {
+            let raw = (0..<7).map { _ in rng.uniform() }, sum = raw.reduce(0, +)
+            let shares = raw.map { $0 / sum }, total = 1 + rng.nextIndex(below: 12)
+            let slots = UserGroupProfiles.slots(shares, total: total)
+            #expect(slots.reduce(0, +) == total)
+            for (share, slot) in zip(shares, slots) { #expect(abs(Float(slot) - share * Float(total)) < 1) }
+        }
+    }
+
+    /// The history always has exactly `profileLength` items.
     @Test func theHistoryHasTheProfileLengthForAnyDemographics() throws {
         let (users, items) = (40, 30)
         let entries = (0..<users).map { (user: $0, item: Int32($0 % items), count: Float(1)) }
