@@ -58,6 +58,17 @@ public enum SafeTensors {
         return (tensors, header.metadata)
     }
 
+    /// The names and shapes of the checkpoint's tensors (in file order) and its metadata, from the
+    /// header alone: the data is not read (it is still checked to lie within the file).
+    public static func describe(_ path: String) throws(CheckpointError)
+        -> (tensors: [(name: String, shape: [Int])], metadata: [String: String])
+    {
+        let file = try ReadableFile(path: path)
+        defer { file.close() }
+        let header = try parseHeader(of: file)
+        return (header.entries.map { ($0.name, $0.shape) }, header.metadata)
+    }
+
     /// Reads the checkpoint at `path` into existing tensors, matched by name.
     ///
     /// The checkpoint must hold exactly the destinations' names, each with exactly the

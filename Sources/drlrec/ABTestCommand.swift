@@ -147,7 +147,7 @@ struct ABTestCommand: ParsableCommand {
             throw ValidationError("'\(path)' is neither a policy nor a checkpoint file" + (isDefault ? "; train one first with `\(command)`" : ""))
         }
         do {
-            let kind = try SafeTensors.read(from: path).metadata["drlrec.agent"] ?? "?"
+            let kind = try SafeTensors.describe(path).metadata["drlrec.agent"] ?? "?"
             guard expected.contains(kind) else {
                 throw ValidationError("\(path) holds a '\(kind)' agent; this A/B test needs one written by `\(command)` (\(expected.joined(separator: " or ")))")
             }
@@ -159,7 +159,7 @@ struct ABTestCommand: ParsableCommand {
 
     /// The state encoder the agent in a checkpoint was trained with, if any.
     private func checkpointStateEncoder(_ path: String) throws -> (model: SequenceStateEncoder.Configuration.SequenceModel, history: Int)? {
-        do { return EcommerceSetup.stateEncoder(of: try SafeTensors.read(from: path).tensors) } catch { throw ValidationError("\(error)") }
+        do { return EcommerceSetup.stateEncoder(of: try SafeTensors.describe(path).tensors) } catch { throw ValidationError("\(error)") }
     }
 
     /// An education tutor by name, or the two-path actor in a checkpoint.

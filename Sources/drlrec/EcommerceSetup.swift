@@ -2,7 +2,6 @@ import ArgumentParser
 import DRLAgents
 import DRLNN
 import DRLRecommend
-import DRLTensor
 import Foundation
 
 extension SequenceStateEncoder.Configuration.SequenceModel: ExpressibleByArgument {}
@@ -65,15 +64,15 @@ enum EcommerceSetup {
         return ObservationEncoder(featureDimension: layout.outputDimension) { SequenceStateEncoder(layout, using: &$0) }
     }
 
-    /// The state encoder of a checkpoint's agent, from its tensors: the sequence model and the
-    /// history length (nil when the agent reads the summary observation).
-    static func stateEncoder(of tensors: [(name: String, tensor: Tensor)]) -> (model: SequenceStateEncoder.Configuration.SequenceModel, history: Int)? {
+    /// The state encoder of a checkpoint's agent, from its tensors' names and shapes: the sequence
+    /// model and the history length (nil when the agent reads the summary observation).
+    static func stateEncoder(of tensors: [(name: String, shape: [Int])]) -> (model: SequenceStateEncoder.Configuration.SequenceModel, history: Int)? {
         guard let positions = tensors.first(where: { $0.name == "critic.encoder.position.weight" }) else { return nil }
         let names = tensors.map(\.name)
         let model: SequenceStateEncoder.Configuration.SequenceModel =
             names.contains { $0.hasPrefix("critic.encoder.sequence.attention.") } ? .attention
             : names.contains("critic.encoder.sequence.weight_ih_l0") ? .gru : .convolution
-        return (model, positions.tensor.shape[0])
+        return (model, positions.shape[0])
     }
 
     /// Creates the directory of `path` when missing (for the default checkpoint location).

@@ -98,6 +98,25 @@ private func expectSameTensors(_ got: [(name: String, tensor: Tensor)], _ want: 
         }
     }
 
+    /// The header alone gives the names, shapes and metadata; a file cut short is refused all the same.
+    @Test func describeReadsTheHeaderOnly() throws {
+        var rng = RandomGenerator(seed: 3)
+        let tensors: [(name: String, tensor: Tensor)] = [("a.weight", Tensor.normal(Shape(4, 3), using: &rng)), ("b", Tensor(zeros: Shape(0))),
+                                                         ("c.bias", Tensor.normal(Shape(5), using: &rng))]
+        try withTemporaryDirectory { dir in
+            let path = dir + "/model.safetensors"
+            try SafeTensors.write(tensors, metadata: ["drlrec.agent": "sac"], to: path)
+            let (described, metadata) = try SafeTensors.describe(path)
+            let read = try SafeTensors.read(from: path).tensors
+            #expect(described.map(\.name) == read.map(\.name) && described.map(\.shape) == read.map { $0.tensor.shape.dimensions })
+            #expect(Set(described.map(\.name)) == ["a.weight", "b", "c.bias"] && metadata == ["drlrec.agent": "sac"])
+            var file = try bytes(of: path)
+            file.removeLast(4)
+            try store(file, at: path)
+            #expect(throws: CheckpointError.self) { try SafeTensors.describe(path) }
+        }
+    }
+
     @Test func emptyCheckpointRoundTrips() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/empty.safetensors"
