@@ -9,11 +9,19 @@ let package = Package(
         .library(name: "DRLNN", targets: ["DRLNN"]),
         .library(name: "DRLAgents", targets: ["DRLAgents"]),
         .library(name: "DRLRecommend", targets: ["DRLRecommend"]),
+        .library(name: "DRLServing", targets: ["DRLServing"]),
+        .library(name: "DRLServer", targets: ["DRLServer"]),
         .executable(name: "drlrec", targets: ["drlrec"]),
     ],
     dependencies: [
-        // Used by the command-line tool only; the library targets depend on no package.
+        // The numerical, model and recommendation targets depend on no package. The command-line
+        // tool uses argument-parser; the HTTP server (DRLServer) uses Hummingbird and the
+        // ecosystem's logging and metrics.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // OpenBLAS (cblas.h) and LAPACKE (lapacke.h) from Debian's libopenblas-dev and liblapacke-dev.
@@ -30,11 +38,22 @@ let package = Package(
         .target(name: "DRLAgents", dependencies: ["DRLNN", "DRLTensor"]),
         // Recommendation as an MDP: reward design, simulators, state encoding, baselines.
         .target(name: "DRLRecommend", dependencies: ["DRLAgents", "DRLNN", "DRLTensor"]),
+        // Deployment without the network: model registry, served models, user state, feedback log,
+        // traffic split, guardrail and fallback.
+        .target(name: "DRLServing", dependencies: ["DRLRecommend", "DRLNN", "DRLTensor"]),
+        // The HTTP JSON server over DRLServing.
+        .target(name: "DRLServer", dependencies: [
+            "DRLServing",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         // Process-wide allocation counting for `drlrec bench nn` (linked into the tool only).
         .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .executableTarget(
             name: "drlrec",
-            dependencies: ["DRLTensor", "DRLNN", "DRLAgents", "DRLRecommend", "CBLASShim", "CAllocationCounter",
+            dependencies: ["DRLTensor", "DRLNN", "DRLAgents", "DRLRecommend", "DRLServing", "DRLServer", "CBLASShim", "CAllocationCounter",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CDRLKernels"]),
@@ -42,5 +61,7 @@ let package = Package(
         .testTarget(name: "DRLNNTests", dependencies: ["DRLNN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents"]),
         .testTarget(name: "DRLRecommendTests", dependencies: ["DRLRecommend"]),
+        // The registry, feedback log and traffic split, and the HTTP server over loopback.
+        .testTarget(name: "DRLServingTests", dependencies: ["DRLServing", "DRLServer", .product(name: "Logging", package: "swift-log")]),
     ]
 )

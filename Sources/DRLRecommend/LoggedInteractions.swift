@@ -49,6 +49,16 @@ public struct LoggedInteractions: Sendable, Equatable {
 
     public init(contextColumns: [String] = []) { self.contextColumns = contextColumns }
 
+    /// An empty log whose item indices start as `items` (in that order): a model's vocabulary, so
+    /// that interactions appended later index the items as the model does.
+    public init(contextColumns: [String] = [], items: [String]) {
+        self.contextColumns = contextColumns
+        for item in items { _ = Self.index(item, in: &itemIndex, ids: &itemIds) }
+    }
+
+    /// The index of a known item.
+    public func itemIndex(of id: String) -> Int32? { itemIndex[id] }
+
     public var count: Int { users.count }
     public var userCount: Int { userIds.count }
     public var itemCount: Int { itemIds.count }
@@ -145,10 +155,7 @@ public struct LoggedInteractions: Sendable, Equatable {
 
     /// The CSV text of the dataset in the format (header, then one line per interaction).
     public func csv() -> String {
-        func quoted(_ field: String) -> String {
-            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + field.flatMap { $0 == "\"" ? "\"\"" : String($0) } + "\"" : field
-        }
+        let quoted = Self.csvField
         var lines = [(["user", "item", "timestamp", "event", "value", "propensity"] + contextColumns).map(quoted).joined(separator: ",")]
         let width = contextColumns.count
         for k in 0..<count {
@@ -158,6 +165,13 @@ public struct LoggedInteractions: Sendable, Equatable {
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A field as the format writes it: in double quotes (doubled inside) when it holds a comma,
+    /// a quote or a line break.
+    public static func csvField(_ field: String) -> String {
+        field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + field.flatMap { $0 == "\"" ? "\"\"" : String($0) } + "\"" : field
     }
 
     struct CSVLineError: Error { let message: String }

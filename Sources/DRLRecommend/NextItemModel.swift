@@ -23,6 +23,20 @@ import Darwin
 /// with Q′ a Polyak-averaged copy of the head. Both losses train the encoder; the cross-entropy
 /// head ranks.
 public final class NextItemModel {
+    /// One interaction of a user's history, as `score` reads it.
+    public struct HistoryEvent: Sendable, Equatable {
+        public var item: Int32
+        public var event: FeedbackKind
+        public var value: Float
+        /// Seconds since the epoch.
+        public var timestamp: Int64
+
+        public init(item: Int32, event: FeedbackKind, value: Float, timestamp: Int64) {
+            (self.item, self.event, self.value, self.timestamp) = (item, event, value, timestamp)
+        }
+    }
+
+
     public struct Configuration: Sendable {
         public var historyLength = 50
         public var dimension = 64, heads = 2
@@ -48,21 +62,28 @@ public final class NextItemModel {
     public let store: ParameterStore
     /// Validation NDCG@10 after each validation, with its epoch.
     public private(set) var validationCurve: [(epoch: Int, ndcg: Double)] = []
-    private let log: LoggedInteractions
-    private let categories: [Int32]
+    let log: LoggedInteractions
+    let categories: [Int32]
     /// SQN's reward is an event's value over this, the log's largest value.
-    private let largestValue: Float
+    let largestValue: Float
     // Workspace of SQN's TD step, reused from batch to batch.
     private var tdGradient = Buffer(), combinedGradient = Buffer()
     private var bootstrap: [Float] = []
+    private var singleObservation = Tensor(zeros: Shape(0, 0))
+    /// The training log's item counts, when the model was loaded from a checkpoint.
+    var savedItemCounts: [Float]?
 
     /// A model for `log`'s users and items; `categories` gives each item's category (0..<count).
-    public init(log: LoggedInteractions, categories: [Int32], configuration: Configuration = Configuration(), seed: UInt64) {
+    public convenience init(log: LoggedInteractions, categories: [Int32], configuration: Configuration = Configuration(), seed: UInt64) {
+        self.init(log: log, categories: categories, configuration: configuration, largestValue: max(log.values.max() ?? 1, 1e-6), seed: seed)
+    }
+
+    init(log: LoggedInteractions, categories: [Int32], configuration: Configuration, largestValue: Float, seed: UInt64) {
         precondition(categories.count == log.itemCount, "NextItemModel: \(categories.count) categories for \(log.itemCount) items")
         self.configuration = configuration
         self.log = log
         self.categories = categories
-        largestValue = max(log.values.max() ?? 1, 1e-6)
+        self.largestValue = largestValue
         var layout = SequenceStateEncoder.Configuration(items: log.itemCount, categories: Int(categories.max() ?? 0) + 1,
                                                         eventTypes: FeedbackKind.allCases.count, historyLength: configuration.historyLength,
                                                         engagementFeatures: 2, contextFeatures: max(log.contextColumns.count, 1))
@@ -78,31 +99,37 @@ public final class NextItemModel {
         qTarget = Linear(configuration.dimension, log.itemCount, using: &rng)
         store = ParameterStore(prefixedParameters([("encoder", encoder), ("output", output)]
                                                   + (configuration.qLearningWeight > 0 ? [("q", qHead)] : [])))
-        for (target, source) in zip(qTarget.namedParameters, qHead.namedParameters) {
-            var value = target.parameter.value  // a workspace tensor: the copy lands in the parameter
-            value.copy(from: source.parameter.value)
-        }
+        resetTargetHead()
     }
 
     /// Writes the observation row of `rows` (log rows, oldest first, at most N: padded in front).
     private func encode(_ rows: ArraySlice<Int>, into observation: UnsafeMutableBufferPointer<Float>) {
+        let columns = log.contextColumns.count, start = rows.startIndex
+        writeObservation(count: rows.count, context: { j in rows.last.map { log.context[$0 * columns + j] } ?? 0 },
+                         item: { Int(log.items[rows[start + $0]]) }, event: { log.events[rows[start + $0]] },
+                         value: { log.values[rows[start + $0]] }, timestamp: { log.timestamps[rows[start + $0]] }, into: observation)
+    }
+
+    /// Writes one observation row from `count` events (oldest first, at most N: padded in front),
+    /// read through the accessors; the context is the latest event's.
+    func writeObservation(count: Int, context: (Int) -> Float, item: (Int) -> Int, event: (Int) -> FeedbackKind,
+                          value: (Int) -> Float, timestamp: (Int) -> Int64, into observation: UnsafeMutableBufferPointer<Float>) {
         let layout = encoder.configuration, n = layout.historyLength, width = layout.tokenWidth
         for k in 0..<observation.count { observation[k] = 0 }
-        if let last = rows.last {
-            let columns = log.contextColumns.count
-            for j in 0..<columns { observation[j] = log.context[last * columns + j] }
+        if count > 0 {
+            for j in 0..<log.contextColumns.count { observation[j] = context(j) }
         }
-        let padding = n - rows.count
+        let padding = n - count
         for t in 0..<n {
             let base = layout.contextFeatures + t * width
             guard t >= padding else { observation[base] = -1; continue }
-            let row = rows[rows.startIndex + t - padding], item = Int(log.items[row])
-            observation[base] = Float(item)
-            observation[base + 1] = Float(categories[item])
-            observation[base + 2] = Float(log.events[row].rawValue)
-            observation[base + 3] = log.values[row]
-            let previous = t - padding > 0 ? rows[rows.startIndex + t - padding - 1] : row
-            observation[base + 4] = log1pf(Float(max(log.timestamps[row] - log.timestamps[previous], 0)) / 86_400)
+            let k = t - padding, current = item(k)
+            observation[base] = Float(current)
+            observation[base + 1] = Float(categories[current])
+            observation[base + 2] = Float(event(k).rawValue)
+            observation[base + 3] = value(k)
+            let previous = k > 0 ? k - 1 : k
+            observation[base + 4] = log1pf(Float(max(timestamp(k) - timestamp(previous), 0)) / 86_400)
         }
     }
 
@@ -216,6 +243,33 @@ public final class NextItemModel {
         }
         scal(c.qLearningWeight / Float(max(transitions, 1)), &dq)
         return qHead.backward(dq)
+    }
+
+    /// Every item's score for one user: `history` oldest first (only the last N are read), and the
+    /// context of the latest interaction (one value per context column). The returned [1, items]
+    /// tensor is the model's workspace, valid until its next call; not for concurrent calls.
+    public func score(history: ArraySlice<HistoryEvent>, context: [Float]) -> Tensor {
+        precondition(context.count == log.contextColumns.count,
+                     "NextItemModel.score: \(context.count) context values for the columns \(log.contextColumns)")
+        let dimension = encoder.configuration.observationDimension
+        if singleObservation.shape != Shape(1, dimension) { singleObservation = Tensor(zeros: Shape(1, dimension)) }
+        let events = history.suffix(configuration.historyLength), start = events.startIndex
+        singleObservation.withUnsafeMutableBufferPointer { o in
+            writeObservation(count: events.count, context: { context[$0] }, item: { Int(events[start + $0].item) },
+                             event: { events[start + $0].event }, value: { events[start + $0].value },
+                             timestamp: { events[start + $0].timestamp }, into: o)
+        }
+        encoder.isTraining = false
+        encoder.outputsEveryPosition = false
+        return output.forward(encoder.forward(singleObservation))
+    }
+
+    /// Makes the target Q head a copy of the Q head.
+    func resetTargetHead() {
+        for (target, source) in zip(qTarget.namedParameters, qHead.namedParameters) {
+            var value = target.parameter.value  // a workspace tensor: the copy lands in the parameter
+            value.copy(from: source.parameter.value)
+        }
     }
 
     /// Ranking metrics on the validation items (from the training history) or the test items (from

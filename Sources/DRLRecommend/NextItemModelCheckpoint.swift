@@ -1,0 +1,118 @@
+import DRLNN
+import DRLTensor
+
+/// A `NextItemModel` in one safetensors file that describes itself: the weights, the items'
+/// categories (tensor `item_categories`), and in the metadata the configuration, the item ids and
+/// the context columns, so the model can be rebuilt without its training log: to serve it, or to
+/// fine-tune it on new feedback.
+extension NextItemModel {
+    static let kindKey = "drlrec.model", kind = "next-item"
+    private static let prefix = "drlrec.next_item."
+
+    public func save(to path: String) throws(CheckpointError) {
+        let c = configuration
+        let metadata: [String: String] = [
+            Self.kindKey: Self.kind,
+            Self.prefix + "history_length": String(c.historyLength),
+            Self.prefix + "dimension": String(c.dimension),
+            Self.prefix + "heads": String(c.heads),
+            Self.prefix + "sequence_model": c.sequenceModel.rawValue,
+            Self.prefix + "q_learning_weight": String(c.qLearningWeight),
+            Self.prefix + "gamma": String(c.gamma),
+            Self.prefix + "target_rate": String(c.targetRate),
+            Self.prefix + "largest_value": String(largestValue),
+            // CSV ids cannot hold a line break, so one id per line is unambiguous.
+            Self.prefix + "items": log.itemIds.joined(separator: "\n"),
+            Self.prefix + "context_columns": log.contextColumns.joined(separator: "\n"),
+        ]
+        let categoryTensor = Tensor(shape: Shape(categories.count), scalars: categories.map(Float.init))
+        let countTensor = Tensor(shape: Shape(itemCounts.count), scalars: itemCounts)
+        try ModelCheckpoint.save([CheckpointPart(store: store)], extra: [("item_categories", categoryTensor), ("item_counts", countTensor)],
+                                 metadata: metadata, to: path)
+    }
+
+    /// The model saved at `path`. With `log`, the model trains on it: the log must index items as
+    /// the model does (`LoggedInteractions(contextColumns:items:)` with the model's `itemIds`,
+    /// holding no other items) and have its context columns; without it the model only scores.
+    public static func load(from path: String, log: LoggedInteractions? = nil) throws(CheckpointError) -> NextItemModel {
+        func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
+        let metadata = try SafeTensors.describe(path).metadata
+        guard metadata[kindKey] == kind else {
+            throw refuse("metadata '\(kindKey)' is \(metadata[kindKey].map { "'\($0)'" } ?? "missing"): the file is not a next-item model")
+        }
+        func field(_ name: String) throws(CheckpointError) -> String {
+            guard let text = metadata[prefix + name] else { throw refuse("metadata '\(prefix + name)' is missing") }
+            return text
+        }
+        func number<T: LosslessStringConvertible>(_ name: String, _: T.Type) throws(CheckpointError) -> T {
+            let text = try field(name)
+            guard let value = T(text) else { throw refuse("metadata '\(prefix + name)' is '\(text)', not a number") }
+            return value
+        }
+        var c = Configuration()
+        c.historyLength = try number("history_length", Int.self)
+        c.dimension = try number("dimension", Int.self)
+        c.heads = try number("heads", Int.self)
+        let model = try field("sequence_model")
+        guard let sequenceModel = SequenceStateEncoder.Configuration.SequenceModel(rawValue: model) else {
+            throw refuse("metadata '\(prefix)sequence_model' is '\(model)', not one of \(SequenceStateEncoder.Configuration.SequenceModel.allCases.map(\.rawValue))")
+        }
+        c.sequenceModel = sequenceModel
+        c.qLearningWeight = try number("q_learning_weight", Float.self)
+        c.gamma = try number("gamma", Float.self)
+        c.targetRate = try number("target_rate", Float.self)
+        let largestValue = try number("largest_value", Float.self)
+        guard c.historyLength > 0, c.dimension > 0, c.heads > 0, c.dimension % c.heads == 0, largestValue > 0 else {
+            throw refuse("history length \(c.historyLength), dimension \(c.dimension), heads \(c.heads) or largest value \(largestValue) is invalid")
+        }
+        let items = try field("items").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let contextText = try field("context_columns")
+        let contextColumns = contextText.isEmpty ? [] : contextText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard Set(items).count == items.count, !items.contains("") else { throw refuse("metadata '\(prefix)items' has empty or repeated ids") }
+
+        let vocabulary = LoggedInteractions(contextColumns: contextColumns, items: items)
+        if let log {
+            guard log.itemIds == items else {
+                throw refuse("the training log indexes \(log.itemCount) items differently from the model's \(items.count): build it with LoggedInteractions(contextColumns:items:)")
+            }
+            guard log.contextColumns == contextColumns else {
+                throw refuse("the training log's context columns \(log.contextColumns) are not the model's \(contextColumns)")
+            }
+        }
+        // The categories are read before the model exists: the embedding's size depends on them.
+        let tensors = try SafeTensors.read(from: path).tensors
+        func itemTensor(_ name: String) throws(CheckpointError) -> Tensor {
+            guard let tensor = tensors.first(where: { $0.name == name })?.tensor, tensor.shape == Shape(items.count) else {
+                throw refuse("tensor '\(name)' is missing or not of shape [\(items.count)]")
+            }
+            return tensor
+        }
+        let categoryTensor = try itemTensor("item_categories")
+        let counts = try itemTensor("item_counts").scalars
+        guard counts.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw refuse("tensor 'item_counts' holds a negative or non-finite count") }
+        var categories: [Int32] = []
+        for i in 0..<items.count {
+            let value = categoryTensor[flat: i]
+            guard value >= 0, value < 65_536, value == value.rounded() else { throw refuse("item_categories[\(i)] is \(value), not a category index") }
+            categories.append(Int32(value))
+        }
+        let result = NextItemModel(log: log ?? vocabulary, categories: categories, configuration: c, largestValue: largestValue, seed: 0)
+        try ModelCheckpoint.load(from: path, into: [CheckpointPart(store: result.store)],
+                                 extra: [("item_categories", Tensor(workspace: Shape(items.count))), ("item_counts", Tensor(workspace: Shape(items.count)))])
+        result.savedItemCounts = counts
+        result.encoder.isTraining = false
+        result.resetTargetHead()
+        return result
+    }
+
+    /// How often each item occurs in the logs the model was trained on: its log, plus for a
+    /// model loaded from a checkpoint the counts saved there.
+    public var itemCounts: [Float] {
+        var counts = savedItemCounts ?? [Float](repeating: 0, count: log.itemCount)
+        for item in log.items { counts[Int(item)] += 1 }
+        return counts
+    }
+
+    public var itemIds: [String] { log.itemIds }
+    public var contextColumns: [String] { log.contextColumns }
+}

@@ -1,0 +1,128 @@
+import Foundation
+
+/// A parsed JSON document, so that requests are validated field by field with messages that name
+/// the field and what was wrong (Codable's errors name coding paths, not what the client sent).
+enum JSONValue: Decodable, Equatable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+}
+
+/// Reads the fields of a request's JSON object, throwing a `BadRequest` that names the field.
+struct JSONFields {
+    struct BadRequest: Error { let message: String }
+
+    let fields: [String: JSONValue]
+    let path: String
+
+    init(_ value: JSONValue, path: String = "") throws(BadRequest) {
+        guard case .object(let fields) = value else {
+            throw BadRequest(message: "\(path.isEmpty ? "the body" : path) must be a JSON object, not \(value.typeName)")
+        }
+        (self.fields, self.path) = (fields, path)
+    }
+
+    static func parse(_ bytes: [UInt8]) throws(BadRequest) -> JSONFields {
+        let value: JSONValue
+        do { value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
+            throw BadRequest(message: "the body is not valid JSON: \(Self.reason(error))")
+        }
+        return try JSONFields(value)
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            return (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription
+        }
+        return "\(error)"
+    }
+
+    func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// Rejects fields that are not in `known` (a misspelt optional field would otherwise be ignored).
+    func allowOnly(_ known: Set<String>) throws(BadRequest) {
+        if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
+            throw BadRequest(message: "unknown field '\(name(unknown))' (fields: \(known.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func value(_ key: String) -> JSONValue? {
+        guard let value = fields[key], value != .null else { return nil }
+        return value
+    }
+
+    func string(_ key: String) throws(BadRequest) -> String? {
+        guard let value = value(key) else { return nil }
+        guard case .string(let text) = value else { throw BadRequest(message: "'\(name(key))' must be a string, not \(value.typeName)") }
+        return text
+    }
+
+    func requiredString(_ key: String) throws(BadRequest) -> String {
+        guard let text = try string(key) else { throw BadRequest(message: "'\(name(key))' is missing") }
+        return text
+    }
+
+    func number(_ key: String) throws(BadRequest) -> Double? {
+        guard let value = value(key) else { return nil }
+        guard case .number(let number) = value, number.isFinite else {
+            throw BadRequest(message: "'\(name(key))' must be a finite number, not \(value.typeName)")
+        }
+        return number
+    }
+
+    func integer(_ key: String) throws(BadRequest) -> Int? {
+        guard let number = try number(key) else { return nil }
+        guard number == number.rounded(), abs(number) < 1e15 else { throw BadRequest(message: "'\(name(key))' must be an integer, not \(number)") }
+        return Int(number)
+    }
+
+    func bool(_ key: String) throws(BadRequest) -> Bool? {
+        guard let value = value(key) else { return nil }
+        guard case .bool(let flag) = value else { throw BadRequest(message: "'\(name(key))' must be true or false, not \(value.typeName)") }
+        return flag
+    }
+
+    func array(_ key: String) throws(BadRequest) -> [JSONValue]? {
+        guard let value = value(key) else { return nil }
+        guard case .array(let items) = value else { throw BadRequest(message: "'\(name(key))' must be an array, not \(value.typeName)") }
+        return items
+    }
+
+    func strings(_ key: String) throws(BadRequest) -> [String]? {
+        guard let items = try array(key) else { return nil }
+        var result: [String] = []
+        for (k, item) in items.enumerated() {
+            guard case .string(let text) = item else { throw BadRequest(message: "'\(name(key))[\(k)]' must be a string, not \(item.typeName)") }
+            result.append(text)
+        }
+        return result
+    }
+
+    /// An object of numbers (a context).
+    func numbers(_ key: String) throws(BadRequest) -> [String: Double] {
+        guard let value = value(key) else { return [:] }
+        let object = try JSONFields(value, path: name(key))
+        var result: [String: Double] = [:]
+        for field in object.fields.keys { result[field] = try object.number(field) }
+        return result
+    }
+}

@@ -1,0 +1,268 @@
+import DRLRecommend
+import DRLTensor
+import Foundation
+
+/// A request that cannot be served as asked: the HTTP status it maps to and what is wrong.
+public struct RequestError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let status: Int
+    public let description: String
+    public init(_ status: Int, _ description: String) { (self.status, self.description) = (status, description) }
+}
+
+public struct RecommendRequest: Sendable {
+    public struct HistoryItem: Sendable {
+        public var item: String, event: FeedbackKind, value: Float, timestamp: Int64
+        public init(item: String, event: FeedbackKind, value: Float = 1, timestamp: Int64) {
+            (self.item, self.event, self.value, self.timestamp) = (item, event, value, timestamp)
+        }
+    }
+
+    public var user: String
+    /// Values of the model's context columns; missing columns read as the latest feedback's.
+    public var context: [String: Double] = [:]
+    /// When given, the history to score instead of the one the server keeps.
+    public var history: [HistoryItem]?
+    public var k: Int
+    /// When given, only these items are ranked.
+    public var candidates: [String]?
+    /// Leave out items already in the user's history (unless they are candidates).
+    public var excludeSeen = true
+
+    public init(user: String, k: Int) { (self.user, self.k) = (user, k) }
+}
+
+public struct Recommendation: Sendable {
+    public struct Fallback: Sendable, Equatable {
+        /// The fault of the version the user's arm called for.
+        public var fault: ModelFault
+        /// The version that answered instead, or "popularity".
+        public var servedBy: String
+    }
+
+    public var items: [(id: String, score: Float)]
+    /// The version whose scores ranked the items (nil when popularity did).
+    public var version: String?
+    public var arm: TrafficSplit.Arm
+    public var fallback: Fallback?
+}
+
+/// Serving without the network: the registry's production version and gray-release candidate,
+/// each user's recent history, the durable feedback log, and the fallback chain. A request goes to
+/// the version of its user's arm; if that version cannot load, scores NaN or infinity, or misses
+/// the latency budget, the production version answers (for a candidate's user), then the versions
+/// in production before it, then item popularity. Nothing a model does turns into a server error.
+public final class RecommendationService: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var replicas = 2
+        public var latencyBudget = Duration.milliseconds(50)
+        public var maxK = 200
+        /// How many earlier production versions are kept loaded as fallbacks.
+        public var fallbackDepth = 1
+        public init() {}
+    }
+
+    public let registry: ModelRegistry
+    public let configuration: Configuration
+    public let histories: UserHistories
+    public let feedbackLog: FeedbackLog
+    /// The item vocabulary every served version shares.
+    public let itemIds: [String]
+    public let contextColumns: [String]
+    private let itemIndex: [String: Int32]
+    private let trainingCounts: [Float]
+
+    private let lock = NSLock()
+    private var state: RegistryState
+    private var models: [String: ServedModel] = [:]
+    private var loadFaults: [String: String] = [:]
+
+    /// Loads what the registry serves and replays the feedback log at `feedbackPath` into the
+    /// users' histories. Fails only when no version can be loaded at all (there would be no item
+    /// catalogue to serve), with every version's reason.
+    public init(registry: ModelRegistry, feedbackPath: String, configuration: Configuration = Configuration()) throws {
+        self.registry = registry
+        self.configuration = configuration
+        state = try registry.state()
+        guard let production = state.production else {
+            throw RegistryError("registry '\(registry.directory)' has no production version: promote one first (drlrec registry promote)")
+        }
+        var reference: ServedModel?
+        var reasons: [String] = []
+        for id in [production] + state.history.reversed() {
+            do {
+                reference = try ServedModel(version: id, checkpoint: try registry.checkpointPath(of: id), replicas: configuration.replicas)
+                break
+            } catch {
+                reasons.append("\(id): \(error)")
+            }
+        }
+        guard let reference else {
+            throw RegistryError("no version of registry '\(registry.directory)' can be served: \(reasons.joined(separator: "; "))")
+        }
+        itemIds = reference.itemIds
+        contextColumns = reference.contextColumns
+        itemIndex = Dictionary(uniqueKeysWithValues: itemIds.enumerated().map { ($1, Int32($0)) })
+        trainingCounts = reference.trainingCounts
+        models[reference.version] = reference
+        histories = UserHistories(capacity: 200, items: itemIds.count)
+        feedbackLog = try FeedbackLog(path: feedbackPath, contextColumns: contextColumns)
+        try replayFeedback(feedbackPath)
+        try reload()
+    }
+
+    /// The registry state being served.
+    public var servedState: RegistryState { lock.withLock { state } }
+
+    /// Versions that failed to load, with the reason.
+    public var loadFailures: [String: String] { lock.withLock { loadFaults } }
+
+    /// Re-reads the registry: loads the versions it now serves (production, candidate and the
+    /// fallbacks) and drops the others. Returns whether the state changed.
+    @discardableResult
+    public func reload() throws -> Bool {
+        let fresh = try registry.state()
+        let wanted = Self.servedVersions(fresh, depth: configuration.fallbackDepth)
+        let (current, loaded) = lock.withLock { (state, models) }
+        guard fresh != current || wanted.contains(where: { loaded[$0] == nil && loadFaults[$0] == nil }) else { return false }
+        var next = loaded.filter { wanted.contains($0.key) }
+        var faults: [String: String] = [:]
+        for id in wanted where next[id] == nil {
+            do {
+                let model = try ServedModel(version: id, checkpoint: try registry.checkpointPath(of: id), replicas: configuration.replicas)
+                guard model.itemIds == itemIds, model.contextColumns == contextColumns else {
+                    throw RegistryError("version '\(id)' has another item catalogue or context columns than the served versions")
+                }
+                next[id] = model
+            } catch {
+                faults[id] = "\(error)"
+            }
+        }
+        lock.withLock { (state, models, loadFaults) = (fresh, next, faults) }
+        return true
+    }
+
+    static func servedVersions(_ state: RegistryState, depth: Int) -> [String] {
+        var ids = [state.production].compactMap { $0 } + state.history.suffix(depth).reversed()
+        if let candidate = state.rollout?.candidate { ids.insert(candidate, at: 0) }
+        return ids
+    }
+
+    // MARK: Recommend
+
+    public func recommend(_ request: RecommendRequest) async throws(RequestError) -> Recommendation {
+        guard !request.user.isEmpty else { throw RequestError(400, "user_id is empty") }
+        guard request.k >= 1 && request.k <= min(configuration.maxK, itemIds.count) else {
+            throw RequestError(400, "k is \(request.k); it must be between 1 and \(min(configuration.maxK, itemIds.count))")
+        }
+        var candidateMask: [Bool]?
+        if let candidates = request.candidates {
+            guard !candidates.isEmpty else { throw RequestError(400, "candidates is empty") }
+            var mask = [Bool](repeating: false, count: itemIds.count)
+            var unknown: [String] = []
+            for id in candidates { if let i = itemIndex[id] { mask[Int(i)] = true } else { unknown.append(id) } }
+            guard unknown.isEmpty else { throw RequestError(404, "unknown candidate items: \(unknown.prefix(10).joined(separator: ", "))") }
+            candidateMask = mask
+        }
+        let stored = histories.entry(for: request.user)
+        var events: [NextItemModel.HistoryEvent]
+        if let given = request.history {
+            events = []
+            for (k, h) in given.enumerated() {
+                guard let i = itemIndex[h.item] else { throw RequestError(404, "history[\(k)]: unknown item '\(h.item)'") }
+                guard h.value.isFinite else { throw RequestError(400, "history[\(k)]: value is not finite") }
+                events.append(NextItemModel.HistoryEvent(item: i, event: h.event, value: h.value, timestamp: h.timestamp))
+            }
+        } else {
+            guard let stored else {
+                throw RequestError(404, "unknown user '\(request.user)': no feedback has been recorded for them; send their history (an empty list for a new user)")
+            }
+            events = stored.events
+        }
+        let context = try contextValues(request.context, latest: stored?.context)
+
+        let (served, split, loaded) = lock.withLock { (state, state.split, models) }
+        let arm = split?.arm(for: request.user) ?? .control
+        var chain = Self.servedVersions(served, depth: configuration.fallbackDepth)
+        if arm == .control, let candidate = served.rollout?.candidate { chain.removeAll { $0 == candidate } }
+        var firstFault: ModelFault?
+        for id in chain {
+            guard let model = loaded[id] else { firstFault = firstFault ?? .loadFailed; continue }
+            switch await model.scores(history: events, context: context, budget: configuration.latencyBudget) {
+            case .success(let scores):
+                let items = rank(scores, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
+                return Recommendation(items: items, version: id, arm: arm,
+                                      fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) })
+            case .failure(let fault):
+                firstFault = firstFault ?? fault
+            }
+        }
+        let counts = histories.popularity()
+        let popularity = zip(trainingCounts, counts).map { $0 + $1 }
+        let items = rank(popularity, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
+        return Recommendation(items: items, version: nil, arm: arm,
+                              fallback: Recommendation.Fallback(fault: firstFault ?? .loadFailed, servedBy: "popularity"))
+    }
+
+    private func contextValues(_ given: [String: Double], latest: [Float]?) throws(RequestError) -> [Float] {
+        for name in given.keys where !contextColumns.contains(name) {
+            throw RequestError(400, "context has the unknown field '\(name)'; the model's context fields are \(contextColumns)")
+        }
+        var values = latest ?? [Float](repeating: 0, count: contextColumns.count)
+        for (j, name) in contextColumns.enumerated() {
+            guard let value = given[name] else { continue }
+            guard value.isFinite else { throw RequestError(400, "context field '\(name)' is not a finite number") }
+            values[j] = Float(value)
+        }
+        return values
+    }
+
+    /// The k best eligible items, best first: candidates only (when given), items in `seen` left
+    /// out unless they are candidates; fewer than k when fewer are eligible.
+    private func rank(_ scores: [Float], k: Int, candidates: [Bool]?, seen: [NextItemModel.HistoryEvent]) -> [(id: String, score: Float)] {
+        var masked = scores
+        if let candidates { for i in masked.indices where !candidates[i] { masked[i] = -.infinity } }
+        for event in seen where candidates?[Int(event.item)] != true { masked[Int(event.item)] = -.infinity }
+        let (values, indices) = topK(Tensor(shape: Shape(1, masked.count), scalars: masked), k: k)
+        var result: [(id: String, score: Float)] = []
+        for (j, index) in indices.enumerated() where values[flat: j] > -.infinity {
+            result.append((itemIds[Int(index)], values[flat: j]))
+        }
+        return result
+    }
+
+    // MARK: Feedback
+
+    /// Validates the event, appends it durably to the feedback log (returning once it is on
+    /// disk) and then adds it to the user's history.
+    public func feedback(_ event: FeedbackEvent) async throws -> Void {
+        guard !event.user.isEmpty else { throw RequestError(400, "user_id is empty") }
+        guard let item = itemIndex[event.item] else { throw RequestError(404, "unknown item '\(event.item)'") }
+        guard event.value.isFinite else { throw RequestError(400, "value is not a finite number") }
+        guard event.context.count == contextColumns.count, event.context.allSatisfy(\.isFinite) else {
+            throw RequestError(400, "context must give the finite fields \(contextColumns)")
+        }
+        for text in [event.user, event.item] where text.contains(where: { $0.isNewline }) {
+            throw RequestError(400, "ids may not contain line breaks")
+        }
+        try await feedbackLog.append(event)
+        histories.record(user: event.user, NextItemModel.HistoryEvent(item: item, event: event.event, value: event.value, timestamp: event.timestamp),
+                         context: event.context)
+    }
+
+    /// The context a feedback event is logged with: the given fields, the rest from the user's
+    /// latest context (zero for a new user).
+    public func feedbackContext(user: String, _ given: [String: Double]) throws(RequestError) -> [Float] {
+        try contextValues(given, latest: histories.entry(for: user)?.context)
+    }
+
+    private func replayFeedback(_ path: String) throws {
+        let log = try LoggedInteractions.read(csv: path)
+        for k in 0..<log.count {
+            guard let item = itemIndex[log.itemIds[Int(log.items[k])]] else { continue }
+            let width = log.contextColumns.count
+            histories.record(user: log.userIds[Int(log.users[k])],
+                             NextItemModel.HistoryEvent(item: item, event: log.events[k], value: log.values[k], timestamp: log.timestamps[k]),
+                             context: Array(log.context[(k * width)..<((k + 1) * width)]))
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import DRLRecommend
+import Foundation
+
+/// Each user's recent interactions, as the served models read them: the last `capacity` events
+/// (items as the model's indices) and the latest context. Feedback updates it and recommend calls
+/// read a copy, each under a short lock, so neither waits on the other's work (scoring happens
+/// outside the lock). Items' interaction counts are kept beside it for the popularity fallback.
+public final class UserHistories: @unchecked Sendable {
+    public struct Entry: Sendable {
+        public var events: [NextItemModel.HistoryEvent] = []
+        public var context: [Float] = []
+    }
+
+    public let capacity: Int
+    private let lock = NSLock()
+    private var entries: [String: Entry] = [:]
+    private var counts: [Float]
+
+    public init(capacity: Int, items: Int) {
+        precondition(capacity > 0, "UserHistories: capacity \(capacity)")
+        self.capacity = capacity
+        counts = [Float](repeating: 0, count: items)
+    }
+
+    public var userCount: Int { lock.withLock { entries.count } }
+
+    public func record(user: String, _ event: NextItemModel.HistoryEvent, context: [Float]) {
+        lock.withLock {
+            var entry = entries[user, default: Entry()]
+            entry.events.append(event)
+            if entry.events.count > capacity { entry.events.removeFirst(entry.events.count - capacity) }
+            entry.context = context
+            entries[user] = entry
+            counts[Int(event.item)] += 1
+        }
+    }
+
+    public func entry(for user: String) -> Entry? { lock.withLock { entries[user] } }
+
+    /// Every item's interaction count so far.
+    public func popularity() -> [Float] { lock.withLock { counts } }
+}
