@@ -54,7 +54,8 @@ let package = Package(
         .executableTarget(
             name: "drlrec",
             dependencies: ["DRLTensor", "DRLNN", "DRLAgents", "DRLRecommend", "DRLServing", "DRLServer", "CBLASShim", "CAllocationCounter",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CDRLKernels"]),
         // Fixtures: safetensors files written by Python's reference implementation (scripts/safetensors_interop.py).

@@ -67,6 +67,10 @@ public final class HTTPServer: Sendable {
             try await Task.sleep(for: configuration.registryPollInterval)
             do {
                 if try service.reload() { logger.info("registry changed", metadata: ["production": "\(service.servedState.production ?? "-")"]) }
+                if let reason = try service.enforceGuardrail() {
+                    metrics.guardrailRollbacks.increment()
+                    logger.warning("rollout stopped", metadata: ["reason": "\(reason)"])
+                }
             } catch {
                 logger.error("re-reading the registry failed; serving the last state", metadata: ["error": "\(error)"])
             }
@@ -154,12 +158,14 @@ final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     let feedback: Counter
+    let guardrailRollbacks: Counter
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1].map { Duration.milliseconds($0 * 1000) }
         self.factory = factory
         feedback = Counter(label: "drlrec_feedback_events_total", factory: factory)
+        guardrailRollbacks = Counter(label: "drlrec_guardrail_rollbacks_total", factory: factory)
     }
 
     func record(route: String, status: Int, duration: Duration) {

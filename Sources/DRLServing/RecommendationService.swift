@@ -58,6 +58,7 @@ public final class RecommendationService: @unchecked Sendable {
         public var maxK = 200
         /// How many earlier production versions are kept loaded as fallbacks.
         public var fallbackDepth = 1
+        public var guardrail = Guardrail()
         public init() {}
     }
 
@@ -75,6 +76,8 @@ public final class RecommendationService: @unchecked Sendable {
     private var state: RegistryState
     private var models: [String: ServedModel] = [:]
     private var loadFaults: [String: String] = [:]
+    /// The running rollout's outcomes per arm (reset when another rollout starts).
+    private var outcomes: (candidate: String, arms: [TrafficSplit.Arm: ArmOutcome])?
 
     /// Loads what the registry serves and replays the feedback log at `feedbackPath` into the
     /// users' histories. Fails only when no version can be loaded at all (there would be no item
@@ -180,16 +183,17 @@ public final class RecommendationService: @unchecked Sendable {
         }
         let context = try contextValues(request.context, latest: stored?.context)
 
-        let (served, split, loaded) = lock.withLock { (state, state.split, models) }
+        let (serving, split, loaded) = lock.withLock { (state, state.split, models) }
         let arm = split?.arm(for: request.user) ?? .control
-        var chain = Self.servedVersions(served, depth: configuration.fallbackDepth)
-        if arm == .control, let candidate = served.rollout?.candidate { chain.removeAll { $0 == candidate } }
+        var chain = Self.servedVersions(serving, depth: configuration.fallbackDepth)
+        if arm == .control, let candidate = serving.rollout?.candidate { chain.removeAll { $0 == candidate } }
         var firstFault: ModelFault?
         for id in chain {
             guard let model = loaded[id] else { firstFault = firstFault ?? .loadFailed; continue }
             switch await model.scores(history: events, context: context, budget: configuration.latencyBudget) {
             case .success(let scores):
                 let items = rank(scores, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
+                recordServed(items, to: request.user, arm: arm, rollout: serving.rollout?.candidate)
                 return Recommendation(items: items, version: id, arm: arm,
                                       fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) })
             case .failure(let fault):
@@ -199,8 +203,40 @@ public final class RecommendationService: @unchecked Sendable {
         let counts = histories.popularity()
         let popularity = zip(trainingCounts, counts).map { $0 + $1 }
         let items = rank(popularity, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
+        recordServed(items, to: request.user, arm: arm, rollout: serving.rollout?.candidate)
         return Recommendation(items: items, version: nil, arm: arm,
                               fallback: Recommendation.Fallback(fault: firstFault ?? .loadFailed, servedBy: "popularity"))
+    }
+
+    /// Counts a list served during a rollout and remembers it, to credit the arm with a
+    /// conversion when feedback on one of its items arrives.
+    private func recordServed(_ items: [(id: String, score: Float)], to user: String, arm: TrafficSplit.Arm, rollout: String?) {
+        guard let rollout else { return }
+        histories.recordList(user: user, items: items.map { itemIndex[$0.id]! }, arm: arm)
+        lock.withLock {
+            if outcomes?.candidate != rollout { outcomes = (rollout, [:]) }
+            outcomes!.arms[arm, default: ArmOutcome()].served += 1
+        }
+    }
+
+    /// The running rollout's outcomes: (control, candidate).
+    public var rolloutOutcomes: (control: ArmOutcome, candidate: ArmOutcome)? {
+        lock.withLock {
+            guard let outcomes, outcomes.candidate == state.rollout?.candidate else { return nil }
+            return (outcomes.arms[.control] ?? ArmOutcome(), outcomes.arms[.candidate] ?? ArmOutcome())
+        }
+    }
+
+    /// Applies the guardrail to the running rollout: when the candidate does worse than the
+    /// control beyond doubt, the rollout is stopped in the registry (an audited rollback of the
+    /// candidate) and the service stops serving it. Returns the reason when it did.
+    @discardableResult
+    public func enforceGuardrail() throws -> String? {
+        guard let (control, candidate) = rolloutOutcomes,
+              case .rollBack(let reason) = configuration.guardrail.verdict(control: control, candidate: candidate) else { return nil }
+        try registry.stopRollout(reason: reason)
+        try reload()
+        return reason
     }
 
     private func contextValues(_ given: [String: Double], latest: [Float]?) throws(RequestError) -> [Float] {
@@ -245,8 +281,13 @@ public final class RecommendationService: @unchecked Sendable {
             throw RequestError(400, "ids may not contain line breaks")
         }
         try await feedbackLog.append(event)
-        histories.record(user: event.user, NextItemModel.HistoryEvent(item: item, event: event.event, value: event.value, timestamp: event.timestamp),
-                         context: event.context)
+        let converted = histories.record(user: event.user, NextItemModel.HistoryEvent(item: item, event: event.event, value: event.value,
+                                                                                       timestamp: event.timestamp), context: event.context)
+        if let converted {
+            lock.withLock {
+                if outcomes != nil { outcomes!.arms[converted, default: ArmOutcome()].converted += 1 }
+            }
+        }
     }
 
     /// The context a feedback event is logged with: the given fields, the rest from the user's

@@ -9,6 +9,8 @@ public final class UserHistories: @unchecked Sendable {
     public struct Entry: Sendable {
         public var events: [NextItemModel.HistoryEvent] = []
         public var context: [Float] = []
+        /// The latest list served to the user and its arm, until feedback on one of its items.
+        public var openList: (items: [Int32], arm: TrafficSplit.Arm)?
     }
 
     public let capacity: Int
@@ -24,15 +26,29 @@ public final class UserHistories: @unchecked Sendable {
 
     public var userCount: Int { lock.withLock { entries.count } }
 
-    public func record(user: String, _ event: NextItemModel.HistoryEvent, context: [Float]) {
+    /// Adds the event to the user's history. When it is positive feedback on an item of the
+    /// user's open list, the list is closed and its arm returned (the list converted).
+    @discardableResult
+    public func record(user: String, _ event: NextItemModel.HistoryEvent, context: [Float]) -> TrafficSplit.Arm? {
         lock.withLock {
             var entry = entries[user, default: Entry()]
             entry.events.append(event)
             if entry.events.count > capacity { entry.events.removeFirst(entry.events.count - capacity) }
             entry.context = context
+            var converted: TrafficSplit.Arm?
+            if let list = entry.openList, list.items.contains(event.item), ArmOutcome.isPositive(event.event, value: event.value) {
+                converted = list.arm
+                entry.openList = nil
+            }
             entries[user] = entry
             counts[Int(event.item)] += 1
+            return converted
         }
+    }
+
+    /// Remembers the list served to the user, replacing an open one.
+    public func recordList(user: String, items: [Int32], arm: TrafficSplit.Arm) {
+        lock.withLock { entries[user, default: Entry()].openList = (items, arm) }
     }
 
     public func entry(for user: String) -> Entry? { lock.withLock { entries[user] } }

@@ -2,17 +2,18 @@ import ArgumentParser
 import DRLTensor
 
 @main
-struct DRLRecCommand: ParsableCommand {
+struct DRLRecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drlrec",
         abstract: "Deep reinforcement learning for recommendation: engine, benchmarks, training.",
-        subcommands: [InfoCommand.self, BenchCommand.self, TrainCommand.self, ABTestCommand.self, DataCommand.self, EvaluateCommand.self, OPECommand.self]
+        subcommands: [InfoCommand.self, BenchCommand.self, TrainCommand.self, ABTestCommand.self, DataCommand.self, EvaluateCommand.self, OPECommand.self,
+                      FitCommand.self, RegistryCommand.self, ServeCommand.self]
     )
 
-    static func main() {
+    static func main() async {
         // OpenBLAS reads OPENBLAS_CORETYPE only while it loads: restart once with it set when the
         // kernel it picked by itself is slower than one this CPU can run.
         Engine.relaunchWithFastKernelIfNeeded()
-        main(nil)
+        await main(nil)
     }
 }

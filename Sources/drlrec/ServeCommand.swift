@@ -1,0 +1,76 @@
+import ArgumentParser
+import DRLServer
+import DRLServing
+import Foundation
+import Logging
+
+/// `drlrec serve`: the registry's models over HTTP.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the registry's production version (and a gray-release candidate) over HTTP.",
+        discussion: """
+        POST /v1/recommend {"user_id", "k", "context"?, "history"?, "candidates"?, "exclude_seen"?} answers \
+        the top k items with scores, the version and the arm that served them. POST /v1/feedback \
+        {"user_id", "item_id", "event", "value"?, "timestamp"?, "context"?} is acknowledged once it is on \
+        disk in the feedback log (DRLRec's logged-interactions format, which `drlrec update` reads), \
+        and updates the user's history, so later recommend calls need only the user id. GET /healthz, \
+        GET /metrics (Prometheus). A model that fails to load, scores NaN or misses the latency budget \
+        is answered by the previous production version, then by popularity, and counted.
+        """
+    )
+
+    @Option(help: ArgumentHelp("The registry folder.", valueName: "dir"))
+    var registry = ".drlrec/registry"
+
+    @Option(help: ArgumentHelp("The feedback log (default: feedback.csv in the registry).", valueName: "file"))
+    var feedback: String?
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port = 8080
+
+    @Option(help: "Latency budget of a model's scoring, in milliseconds, before the fallback answers.")
+    var latencyBudget = 50.0
+
+    @Option(help: "Model replicas per version (concurrent scorings).")
+    var replicas = 2
+
+    @Option(help: "Largest request body, in bytes.")
+    var maxBody = 64 * 1024
+
+    func validate() throws {
+        guard latencyBudget > 0, replicas > 0, maxBody > 0 else { throw ValidationError("--latency-budget, --replicas and --max-body must be positive") }
+        guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port number") }
+    }
+
+    func run() async throws {
+        var configuration = RecommendationService.Configuration()
+        configuration.latencyBudget = .microseconds(Int64(latencyBudget * 1000))
+        configuration.replicas = replicas
+        let store: ModelRegistry
+        let service: RecommendationService
+        do {
+            store = try ModelRegistry(directory: registry)
+            service = try RecommendationService(registry: store, feedbackPath: feedback ?? registry + "/feedback.csv", configuration: configuration)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        for (version, reason) in service.loadFailures.sorted(by: { $0.key < $1.key }) {
+            say("warning: version \(version) cannot be served (its requests fall back): \(reason)")
+        }
+        var serverConfiguration = HTTPServer.Configuration()
+        serverConfiguration.host = host
+        serverConfiguration.port = port
+        serverConfiguration.maxBodyBytes = maxBody
+        let server = HTTPServer(service: service, configuration: serverConfiguration)
+        let state = service.servedState
+        try await server.run(handleSignals: true) { port in
+            say("serving \(state.production ?? "-")\(state.rollout.map { " with candidate \($0.candidate) at \($0.share * 100)%" } ?? "") "
+                + "(\(service.itemIds.count) items) on http://\(host):\(port)")
+        }
+        service.feedbackLog.shutDown()
+    }
+}
