@@ -9,6 +9,8 @@ public final class RunningNormalizer: Module {
     public let epsilon: Float, clip: Float
     public let mean: Parameter, variance: Parameter, count: Parameter
     public var isTraining = true
+    /// When false the statistics stay fixed in training mode too (a frozen module's normalizer).
+    public var updatesStatistics = true
     private var output = Buffer()
 
     public init(features: Int, epsilon: Float = 1e-4, clip: Float = 5) {
@@ -31,7 +33,7 @@ public final class RunningNormalizer: Module {
     public func forward(_ x: Tensor) -> Tensor {
         let (rows, width) = x.shape.matrix
         precondition(width == features, "RunningNormalizer(\(features)): input \(x.shape) has \(width) features")
-        if isTraining && rows > 0 { update(with: x) }
+        if isTraining && updatesStatistics && rows > 0 { update(with: x) }
         var y = output.view(x.shape)
         let m = mean.value, v = variance.value
         x.withUnsafeBufferPointer { input in

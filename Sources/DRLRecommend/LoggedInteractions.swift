@@ -56,6 +56,17 @@ public struct LoggedInteractions: Sendable, Equatable {
         for item in items { _ = Self.index(item, in: &itemIndex, ids: &itemIds) }
     }
 
+    /// The interactions whose timestamp is in `period`, in order, indexed afresh.
+    public func within(_ period: Range<Int64>) -> LoggedInteractions {
+        var result = LoggedInteractions(contextColumns: contextColumns)
+        let width = contextColumns.count
+        for k in 0..<count where period.contains(timestamps[k]) {
+            result.append(user: userIds[Int(users[k])], item: itemIds[Int(items[k])], timestamp: timestamps[k], event: events[k],
+                          value: values[k], propensity: propensities[k], context: Array(context[(k * width)..<((k + 1) * width)]))
+        }
+        return result
+    }
+
     /// The index of a known item.
     public func itemIndex(of id: String) -> Int32? { itemIndex[id] }
 

@@ -22,6 +22,16 @@ import Darwin
 /// (the reward is the next event's value over the log's largest, so a 5-star rating is worth 1),
 /// with Q′ a Polyak-averaged copy of the head. Both losses train the encoder; the cross-entropy
 /// head ranks.
+/// `NextItemModel.freeze` was given a name that is not a parameter or a module of the model.
+public struct FreezeError: Error, CustomStringConvertible {
+    public let prefix: String
+    public let names: [String]
+    public var description: String {
+        let modules = Set(names.map { String($0.split(separator: ".").prefix(2).joined(separator: ".")) }).sorted()
+        return "'\(prefix)' names no parameter of the model; modules: \(modules.joined(separator: ", "))"
+    }
+}
+
 public final class NextItemModel {
     /// One interaction of a user's history, as `score` reads it.
     public struct HistoryEvent: Sendable, Equatable {
@@ -262,6 +272,28 @@ public final class NextItemModel {
         encoder.isTraining = false
         encoder.outputsEveryPosition = false
         return output.forward(encoder.forward(singleObservation))
+    }
+
+    /// Soft freezing for fine-tuning: every parameter named `prefix` or under it ("encoder",
+    /// "encoder.sequence", "output", as the checkpoint names them) is left alone by the optimizer,
+    /// and a frozen normalizer keeps its statistics, so frozen modules come out bit-identical.
+    /// Returns the frozen names; a prefix that names nothing is an error.
+    @discardableResult
+    public func freeze(_ prefixes: [String]) throws(FreezeError) -> [String] {
+        func matches(_ name: String, _ prefix: String) -> Bool { name == prefix || name.hasPrefix(prefix + ".") }
+        for prefix in prefixes where !store.parameters.contains(where: { matches($0.name, prefix) }) {
+            throw FreezeError(prefix: prefix, names: store.parameters.map(\.name))
+        }
+        var frozen: [String] = []
+        for (name, parameter) in store.parameters where prefixes.contains(where: { matches(name, $0) }) {
+            parameter.isFrozen = true
+            frozen.append(name)
+        }
+        for (name, normalizer) in [("encoder.context_normalizer", encoder.contextNormalizer), ("encoder.engagement_normalizer", encoder.engagementNormalizer)]
+        where prefixes.contains(where: { matches(name, $0) }) {
+            normalizer.updatesStatistics = false
+        }
+        return frozen
     }
 
     /// Makes the target Q head a copy of the Q head.

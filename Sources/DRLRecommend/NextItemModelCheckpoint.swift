@@ -34,7 +34,9 @@ extension NextItemModel {
     /// The model saved at `path`. With `log`, the model trains on it: the log must index items as
     /// the model does (`LoggedInteractions(contextColumns:items:)` with the model's `itemIds`,
     /// holding no other items) and have its context columns; without it the model only scores.
-    public static func load(from path: String, log: LoggedInteractions? = nil) throws(CheckpointError) -> NextItemModel {
+    /// `epochs` and `learningRate`, when given, replace the saved ones for further training.
+    public static func load(from path: String, log: LoggedInteractions? = nil, epochs: Int? = nil,
+                            learningRate: Float? = nil) throws(CheckpointError) -> NextItemModel {
         func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
         let metadata = try SafeTensors.describe(path).metadata
         guard metadata[kindKey] == kind else {
@@ -62,6 +64,8 @@ extension NextItemModel {
         c.gamma = try number("gamma", Float.self)
         c.targetRate = try number("target_rate", Float.self)
         let largestValue = try number("largest_value", Float.self)
+        c.epochs = epochs ?? c.epochs
+        c.learningRate = learningRate ?? c.learningRate
         guard c.historyLength > 0, c.dimension > 0, c.heads > 0, c.dimension % c.heads == 0, largestValue > 0 else {
             throw refuse("history length \(c.historyLength), dimension \(c.dimension), heads \(c.heads) or largest value \(largestValue) is invalid")
         }

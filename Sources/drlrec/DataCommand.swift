@@ -34,6 +34,12 @@ struct DataCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
         var cache: String?
 
+        @Option(help: ArgumentHelp("Only interactions at or after this time (seconds since the epoch).", valueName: "seconds"))
+        var since: Int64?
+
+        @Option(help: ArgumentHelp("Only interactions before this time.", valueName: "seconds"))
+        var until: Int64?
+
         func validate() throws {
             guard ["movielens", "obd"].contains(dataset) else { throw ValidationError("unknown dataset '\(dataset)'; choose movielens or obd") }
             guard ["random", "bts"].contains(policy), ["all", "men", "women"].contains(campaign) else {
@@ -43,11 +49,12 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let root = cache ?? PublicDataset.defaultCache
-            let log: LoggedInteractions
+            var log: LoggedInteractions
             do {
                 log = dataset == "movielens" ? try MovieLens100K.load(directory: root + "/movielens").interactions
                     : try OpenBanditLog.load(directory: root + "/obd", policy: policy, campaign: campaign).interactions()
             } catch { throw ValidationError("\(error)") }
+            if since != nil || until != nil { log = log.within((since ?? .min)..<(until ?? .max)) }
             do { try Data(log.csv().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
                 throw ValidationError("--out \(out): cannot write it (\(error.localizedDescription))")
             }

@@ -28,6 +28,9 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled.", valueName: "dir"))
     var cache: String?
 
+    @Option(help: ArgumentHelp("Train only on interactions before this time (seconds since the epoch): later ones can feed `drlrec update`.", valueName: "seconds"))
+    var until: Int64?
+
     @Option(help: "Training epochs.")
     var epochs = 30
 
@@ -58,7 +61,13 @@ struct FitCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (log, categories, files, scenario) = try loadData()
+        var (log, categories, files, scenario) = try loadData()
+        if let until {
+            // Keep each item's category through the re-indexing.
+            let categoryById = Dictionary(uniqueKeysWithValues: zip(log.itemIds, categories))
+            log = log.within(.min..<until)
+            categories = log.itemIds.map { categoryById[$0]! }
+        }
         let split = LeaveOneOutSplit(log)
         say("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items (\(scenario))")
         var configuration = NextItemModel.Configuration()
@@ -79,8 +88,9 @@ struct FitCommand: ParsableCommand {
         print("saved \(out)")
         guard let registry else { return }
         let store = try ModelRegistry(directory: registry)
-        let hyperparameters = ["epochs": String(epochs), "q_learning_weight": String(qLearningWeight), "history": String(history),
+        var hyperparameters = ["epochs": String(epochs), "q_learning_weight": String(qLearningWeight), "history": String(history),
                                "seed": String(seed), "dimension": String(configuration.dimension), "learning_rate": String(configuration.learningRate)]
+        if let until { hyperparameters["until"] = String(until) }
         let version = try store.register(checkpoint: out, scenario: scenario, dataHash: try dataHash(files),
                                          hyperparameters: hyperparameters, metrics: metrics)
         print("registered \(version.id) in \(registry)")

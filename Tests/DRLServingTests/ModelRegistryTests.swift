@@ -129,4 +129,29 @@ import Testing
         let fineTunable = try NextItemModel.load(from: path, log: matching)
         #expect(fineTunable.itemCounts[Int(matching.itemIndex(of: "i1")!)] == original.itemCounts[Int(matching.itemIndex(of: "i1")!)] + 1)
     }
+
+    /// Fine-tuning from a checkpoint with the encoder frozen changes the heads only: every
+    /// encoder parameter, normaliser statistics included, is bit-identical afterwards.
+    @Test func fineTunesWithFrozenModules() throws {
+        let parent = try NextItemModel.load(from: Fixtures.cycleCheckpoint)
+        let fresh = Fixtures.cycleLog(users: 120)
+        var log = LoggedInteractions(contextColumns: ["stride"], items: parent.itemIds)
+        for k in 0..<fresh.count {
+            log.append(user: "new-" + fresh.userIds[Int(fresh.users[k])], item: fresh.itemIds[Int(fresh.items[k])], timestamp: fresh.timestamps[k],
+                       event: fresh.events[k], context: [fresh.context[k] + 1])  // the context has drifted
+        }
+        let model = try NextItemModel.load(from: Fixtures.cycleCheckpoint, log: log, epochs: 2, learningRate: 1e-3)
+        #expect(throws: FreezeError.self) { try model.freeze(["decoder"]) }
+        let frozen = try model.freeze(["encoder"])
+        #expect(frozen.count == model.store.parameters.filter { $0.name.hasPrefix("encoder.") }.count)
+        let before = model.store.parameters.map { ($0.name, $0.parameter.value.scalars) }
+        try model.train(on: LeaveOneOutSplit(log), seed: 3)
+        for ((name, old), (_, parameter)) in zip(before, model.store.parameters) {
+            if name.hasPrefix("encoder.") {
+                #expect(parameter.value.scalars == old, "\(name) changed")
+            } else {
+                #expect(parameter.value.scalars != old, "\(name) did not train")
+            }
+        }
+    }
 }
