@@ -23,7 +23,7 @@ import Darwin
 /// with Q′ a Polyak-averaged copy of the head. Both losses train the encoder; the cross-entropy
 /// head ranks.
 /// `NextItemModel.freeze` was given a name that is not a parameter or a module of the model.
-public struct FreezeError: Error, CustomStringConvertible {
+public struct UnknownParameterError: Error, CustomStringConvertible {
     public let prefix: String
     public let names: [String]
     public var description: String {
@@ -78,10 +78,15 @@ public final class NextItemModel {
     let largestValue: Float
     // Workspace of SQN's TD step, reused from batch to batch.
     private var tdGradient = Buffer(), combinedGradient = Buffer()
+    // Workspace of distillation.
+    private var softStudent = Buffer(), softTeacher = Buffer(), distilledGradient = Buffer()
     private var bootstrap: [Float] = []
     private var singleObservation = Tensor(zeros: Shape(0, 0))
     /// The training log's item counts, when the model was loaded from a checkpoint.
     var savedItemCounts: [Float]?
+    /// Matrices replaced by low-rank approximations, by name, with their rank (checkpoints
+    /// store them as factors).
+    var lowRank: [String: Int] = [:]
 
     /// A model for `log`'s users and items; `categories` gives each item's category (0..<count).
     public convenience init(log: LoggedInteractions, categories: [Int32], configuration: Configuration = Configuration(), seed: UInt64) {
@@ -143,8 +148,24 @@ public final class NextItemModel {
         }
     }
 
-    /// Trains on the split's training rows, validating on its validation items.
-    public func train(on split: LeaveOneOutSplit, seed: UInt64, progress: (Int, Float, Double?) -> Void = { _, _, _ in }) throws(NonFiniteError) {
+    /// Knowledge distillation (Hinton et al., 2015): the model also learns the teacher's
+    /// next-item distribution at every position, softened by the temperature, with the soft loss
+    /// weighted by `weight` (and T², so its gradients keep their scale).
+    public struct Distillation {
+        public var teacher: NextItemModel
+        public var temperature: Float = 2, weight: Float = 1
+        public init(teacher: NextItemModel) { self.teacher = teacher }
+    }
+
+    /// Trains on the split's training rows, validating on its validation items; with
+    /// `distillation`, also on the teacher's soft targets.
+    public func train(on split: LeaveOneOutSplit, seed: UInt64, distillation: Distillation? = nil,
+                      progress: (Int, Float, Double?) -> Void = { _, _, _ in }) throws(NonFiniteError) {
+        if let d = distillation {
+            precondition(d.teacher.log.itemIds == log.itemIds && d.teacher.encoder.configuration.observationDimension == encoder.configuration.observationDimension,
+                         "NextItemModel: a teacher must have the student's items and history length")
+            precondition(d.temperature > 0 && d.weight >= 0, "NextItemModel: temperature \(d.temperature), weight \(d.weight)")
+        }
         let c = configuration, n = c.historyLength, dimension = encoder.configuration.observationDimension
         // Windows of N + 1 rows, cut from the end of each user's training sequence.
         var windows: [ArraySlice<Int>] = []
@@ -191,9 +212,14 @@ public final class NextItemModel {
                 scal(scale, &w)
                 store.zeroGradients()
                 let states = encoder.forward(view).reshaped(Shape(rows * n, c.dimension))
-                total += loss(output.forward(states), targets: targets, weights: w)
+                let logits = output.forward(states)
+                total += loss(logits, targets: targets, weights: w)
                 batches += 1
-                var dStates = output.backward(loss.gradient)
+                var dLogits = loss.gradient
+                if let distillation {
+                    dLogits = distillationGradient(distillation, inputs: view, studentLogits: logits, hardGradient: loss.gradient, weights: w)
+                }
+                var dStates = output.backward(dLogits)
                 if c.qLearningWeight > 0 {
                     var combined = combinedGradient.view(dStates.shape)
                     combined.copy(from: dStates)
@@ -210,6 +236,9 @@ public final class NextItemModel {
                     }
                 }
             }
+            // A factorised model trains by projected gradient descent: its factorised matrices go
+            // back onto their rank after every epoch, so each validated state is one it can store.
+            for (name, rank) in lowRank { try? factorize(name, rank: rank) }
             var ndcg: Double?
             if epoch % c.validationInterval == 0 || epoch == c.epochs {
                 let metrics = evaluate(split, on: .validation)
@@ -222,6 +251,38 @@ public final class NextItemModel {
         if let best { var values = store.values; values.copy(from: best.values) }
         encoder.isTraining = false
         encoder.outputsEveryPosition = false
+    }
+
+    /// The hard loss's gradient plus the soft loss's, weight·T·(softmax(s/T) − softmax(t/T)) per
+    /// position, scaled as the hard loss scales its rows (padding positions have weight 0).
+    private func distillationGradient(_ d: Distillation, inputs: Tensor, studentLogits: Tensor, hardGradient: Tensor, weights: Tensor) -> Tensor {
+        let teacher = d.teacher
+        teacher.encoder.isTraining = false
+        teacher.encoder.outputsEveryPosition = true
+        let teacherLogits = teacher.output.forward(teacher.encoder.forward(inputs).reshaped(Shape(studentLogits.shape[0], teacher.configuration.dimension)))
+        var student = softStudent.view(studentLogits.shape), target = softTeacher.view(studentLogits.shape)
+        student.copy(from: studentLogits)
+        target.copy(from: teacherLogits)
+        scal(1 / d.temperature, &student)
+        scal(1 / d.temperature, &target)
+        softmaxInPlace(&student)
+        softmaxInPlace(&target)
+        var combined = distilledGradient.view(studentLogits.shape)
+        combined.copy(from: hardGradient)
+        let (rows, cols) = studentLogits.shape.matrix
+        let scale = d.weight * d.temperature / Float(rows)
+        combined.withUnsafeMutableBufferPointer { g in
+            student.withUnsafeBufferPointer { ps in
+                target.withUnsafeBufferPointer { pt in
+                    for r in 0..<rows {
+                        let w = weights[flat: r] * scale
+                        guard w != 0 else { continue }
+                        for c in 0..<cols { g[r * cols + c] += w * (ps[r * cols + c] - pt[r * cols + c]) }
+                    }
+                }
+            }
+        }
+        return combined
     }
 
     /// SQN's TD loss on the batch's transitions (position t → t + 1 of a window, both real):
@@ -279,10 +340,10 @@ public final class NextItemModel {
     /// and a frozen normalizer keeps its statistics, so frozen modules come out bit-identical.
     /// Returns the frozen names; a prefix that names nothing is an error.
     @discardableResult
-    public func freeze(_ prefixes: [String]) throws(FreezeError) -> [String] {
+    public func freeze(_ prefixes: [String]) throws(UnknownParameterError) -> [String] {
         func matches(_ name: String, _ prefix: String) -> Bool { name == prefix || name.hasPrefix(prefix + ".") }
         for prefix in prefixes where !store.parameters.contains(where: { matches($0.name, prefix) }) {
-            throw FreezeError(prefix: prefix, names: store.parameters.map(\.name))
+            throw UnknownParameterError(prefix: prefix, names: store.parameters.map(\.name))
         }
         var frozen: [String] = []
         for (name, parameter) in store.parameters where prefixes.contains(where: { matches(name, $0) }) {

@@ -7,7 +7,7 @@ struct DRLRecCommand: AsyncParsableCommand {
         commandName: "drlrec",
         abstract: "Deep reinforcement learning for recommendation: engine, benchmarks, training.",
         subcommands: [InfoCommand.self, BenchCommand.self, TrainCommand.self, ABTestCommand.self, DataCommand.self, EvaluateCommand.self, OPECommand.self,
-                      FitCommand.self, RegistryCommand.self, ServeCommand.self, UpdateCommand.self]
+                      FitCommand.self, RegistryCommand.self, ServeCommand.self, UpdateCommand.self, CompressCommand.self]
     )
 
     static func main() async {

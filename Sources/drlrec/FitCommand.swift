@@ -61,13 +61,7 @@ struct FitCommand: ParsableCommand {
     }
 
     func run() throws {
-        var (log, categories, files, scenario) = try loadData()
-        if let until {
-            // Keep each item's category through the re-indexing.
-            let categoryById = Dictionary(uniqueKeysWithValues: zip(log.itemIds, categories))
-            log = log.within(.min..<until)
-            categories = log.itemIds.map { categoryById[$0]! }
-        }
+        let (log, categories, files, scenario) = try InteractionData.load(dataset: dataset, data: data, cache: cache, until: until)
         let split = LeaveOneOutSplit(log)
         say("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items (\(scenario))")
         var configuration = NextItemModel.Configuration()
@@ -100,20 +94,35 @@ struct FitCommand: ParsableCommand {
         }
     }
 
-    private func loadData() throws -> (LoggedInteractions, [Int32], [String], String) {
+}
+
+/// The interactions `fit` and `compress` train and evaluate on, with each item's category.
+enum InteractionData {
+    static func load(dataset: String?, data: String?, cache: String?, until: Int64?)
+        throws -> (log: LoggedInteractions, categories: [Int32], files: [String], scenario: String) {
+        var result: (log: LoggedInteractions, categories: [Int32], files: [String], scenario: String)
         if let data {
             let log: LoggedInteractions
             do { log = try LoggedInteractions.read(csv: data) } catch { throw ValidationError("\(error)") }
-            return (log, [Int32](repeating: 0, count: log.itemCount), [data], (data as NSString).lastPathComponent)
+            result = (log, [Int32](repeating: 0, count: log.itemCount), [data], (data as NSString).lastPathComponent)
+        } else {
+            guard dataset == "movielens" else { throw ValidationError("give --dataset movielens or --data FILE") }
+            let directory = (cache ?? PublicDataset.defaultCache) + "/movielens"
+            let log: LoggedInteractions, genres: [[String]]
+            do { (log, genres) = try MovieLens100K.load(directory: directory) } catch { throw ValidationError("\(error)") }
+            // Each movie's category is its first genre, as in `drlrec evaluate`.
+            let names = Array(Set(genres.flatMap { $0 })).sorted()
+            let categories = genres.map { Int32($0.first.flatMap { names.firstIndex(of: $0) } ?? 0) }
+            let files = [MovieLens100K.ratingsFile, MovieLens100K.usersFile, MovieLens100K.itemsFile].map { directory + "/" + $0 }
+            result = (log, categories, files, "movielens-100k")
         }
-        let directory = (cache ?? PublicDataset.defaultCache) + "/movielens"
-        let log: LoggedInteractions, genres: [[String]]
-        do { (log, genres) = try MovieLens100K.load(directory: directory) } catch { throw ValidationError("\(error)") }
-        // Each movie's category is its first genre, as in `drlrec evaluate`.
-        let names = Array(Set(genres.flatMap { $0 })).sorted()
-        let categories = genres.map { Int32($0.first.flatMap { names.firstIndex(of: $0) } ?? 0) }
-        let files = [MovieLens100K.ratingsFile, MovieLens100K.usersFile, MovieLens100K.itemsFile].map { directory + "/" + $0 }
-        return (log, categories, files, "movielens-100k")
+        if let until {
+            // Each item keeps its category through the re-indexing.
+            let categoryById = Dictionary(uniqueKeysWithValues: zip(result.log.itemIds, result.categories))
+            result.log = result.log.within(.min..<until)
+            result.categories = result.log.itemIds.map { categoryById[$0]! }
+        }
+        return result
     }
 }
 
