@@ -54,7 +54,9 @@ public struct Recommendation: Sendable {
 public final class RecommendationService: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var replicas = 2
+        /// A version whose scoring takes longer is bypassed for `cooldown` (see `ServedModel`).
         public var latencyBudget = Duration.milliseconds(50)
+        public var cooldown = Duration.seconds(10)
         public var maxK = 200
         /// How many earlier production versions are kept loaded as fallbacks.
         public var fallbackDepth = 1
@@ -93,7 +95,8 @@ public final class RecommendationService: @unchecked Sendable {
         var reasons: [String] = []
         for id in [production] + state.history.reversed() {
             do {
-                reference = try ServedModel(version: id, checkpoint: try registry.checkpointPath(of: id), replicas: configuration.replicas)
+                reference = try ServedModel(version: id, checkpoint: try registry.checkpointPath(of: id), replicas: configuration.replicas,
+                                        cooldown: configuration.cooldown)
                 break
             } catch {
                 reasons.append("\(id): \(error)")
@@ -131,7 +134,8 @@ public final class RecommendationService: @unchecked Sendable {
         var faults: [String: String] = [:]
         for id in wanted where next[id] == nil {
             do {
-                let model = try ServedModel(version: id, checkpoint: try registry.checkpointPath(of: id), replicas: configuration.replicas)
+                let model = try ServedModel(version: id, checkpoint: try registry.checkpointPath(of: id), replicas: configuration.replicas,
+                                        cooldown: configuration.cooldown)
                 guard model.itemIds == itemIds, model.contextColumns == contextColumns else {
                     throw RegistryError("version '\(id)' has another item catalogue or context columns than the served versions")
                 }
@@ -190,7 +194,7 @@ public final class RecommendationService: @unchecked Sendable {
         var firstFault: ModelFault?
         for id in chain {
             guard let model = loaded[id] else { firstFault = firstFault ?? .loadFailed; continue }
-            switch await model.scores(history: events, context: context, budget: configuration.latencyBudget) {
+            switch model.scores(history: events, context: context, budget: configuration.latencyBudget) {
             case .success(let scores):
                 let items = rank(scores, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
                 recordServed(items, to: request.user, arm: arm, rollout: serving.rollout?.candidate)

@@ -14,8 +14,12 @@ public enum ModelFault: String, Error, Sendable, CaseIterable {
 
 /// One registered version loaded for serving: a few replicas of the model (a model's layers keep
 /// per-call workspace, so each replica serves one request at a time), handed out from a pool.
-/// Scoring runs on a Dispatch thread, off Swift's cooperative pool, and a request that waits past
-/// the latency budget is answered as a timeout while the scoring finishes in the background.
+///
+/// Scoring runs on the calling thread: handing it to another thread and back cost more than the
+/// scoring itself (a 10,000-item top-10 answered in 0.5 ms at the median instead of 0.7). The
+/// latency budget is therefore a circuit breaker: a scoring that overruns it is discarded (the
+/// fallback answers), and the version is then bypassed for `cooldown` before it is tried again,
+/// so a slow model costs one slow request per cooldown, not one per request.
 public final class ServedModel: @unchecked Sendable {
     public let version: String
     public let itemIds: [String]
@@ -24,10 +28,14 @@ public final class ServedModel: @unchecked Sendable {
     private let itemIndex: [String: Int32]
     private var free: [NextItemModel]
     private let pool = NSCondition()
+    /// How long a version that overran its budget is bypassed.
+    public let cooldown: Duration
+    private var bypassedUntil: ContinuousClock.Instant?
 
-    public init(version: String, checkpoint: String, replicas: Int) throws {
+    public init(version: String, checkpoint: String, replicas: Int, cooldown: Duration = .seconds(10)) throws {
         precondition(replicas > 0, "ServedModel: \(replicas) replicas")
         self.version = version
+        self.cooldown = cooldown
         var models = [try NextItemModel.load(from: checkpoint)]
         for _ in 1..<replicas { models.append(try NextItemModel.load(from: checkpoint)) }
         free = models
@@ -41,23 +49,18 @@ public final class ServedModel: @unchecked Sendable {
     public func index(of item: String) -> Int32? { itemIndex[item] }
 
     /// Every item's score for the history and context, or the fault that prevented it.
-    public func scores(history: [NextItemModel.HistoryEvent], context: [Float], budget: Duration) async -> Result<[Float], ModelFault> {
-        let answer = OneShot<Result<[Float], ModelFault>>()
-        return await withCheckedContinuation { continuation in
-            answer.install(continuation)
-            DispatchQueue.global(qos: .userInitiated).async { [self] in
-                let model = checkOut()
-                let logits = model.score(history: history[...], context: context)
-                let scores = logits.scalars
-                checkIn(model)
-                answer.resume(scores.allSatisfy(\.isFinite) ? .success(scores) : .failure(.nonFiniteScores))
-            }
-            let (seconds, attoseconds) = budget.components
-            let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
-                answer.resume(.failure(.timeout))
-            }
+    public func scores(history: [NextItemModel.HistoryEvent], context: [Float], budget: Duration) -> Result<[Float], ModelFault> {
+        let start = ContinuousClock.now
+        if let until = pool.withLock({ bypassedUntil }), start < until { return .failure(.timeout) }
+        let model = checkOut()
+        let scores = model.score(history: history[...], context: context).scalars
+        checkIn(model)
+        let end = ContinuousClock.now
+        if end - start > budget {
+            pool.withLock { bypassedUntil = end + cooldown }
+            return .failure(.timeout)
         }
+        return scores.allSatisfy(\.isFinite) ? .success(scores) : .failure(.nonFiniteScores)
     }
 
     private func checkOut() -> NextItemModel {
@@ -72,23 +75,5 @@ public final class ServedModel: @unchecked Sendable {
         free.append(model)
         pool.signal()
         pool.unlock()
-    }
-}
-
-/// A continuation resumed by whichever of several racers comes first.
-final class OneShot<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<T, Never>?
-
-    func install(_ continuation: CheckedContinuation<T, Never>) {
-        lock.withLock { self.continuation = continuation }
-    }
-
-    func resume(_ value: T) {
-        let waiting: CheckedContinuation<T, Never>? = lock.withLock {
-            defer { continuation = nil }
-            return continuation
-        }
-        waiting?.resume(returning: value)
     }
 }

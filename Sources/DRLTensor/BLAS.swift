@@ -51,6 +51,21 @@ struct GemmTask: ParallelTask {
     func run(_ items: Range<Int>) {
         let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
         let count = Int32(items.count), first = items.lowerBound
+        // One row of C is a matrix-vector product: sgemv streams op(b) once, where sgemm would
+        // first copy all of it into its packed layout (a single-user scoring against a large
+        // catalogue spent most of its time there).
+        if splitColumns ? m == 1 : count == 1 {
+            let row = splitColumns ? 0 : first, columns = splitColumns ? first..<(first + Int(count)) : 0..<Int(n)
+            let x = transposeA ? a + row : a + row * Int(lda), incx = transposeA ? lda : 1
+            let pb = transposeB ? b + columns.lowerBound * Int(ldb) : b + columns.lowerBound
+            let y = c + row * Int(ldc) + columns.lowerBound
+            if transposeB {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(columns.count), k, alpha, pb, ldb, x, incx, beta, y, 1)
+            } else {
+                cblas_sgemv(CblasRowMajor, CblasTrans, k, Int32(columns.count), alpha, pb, ldb, x, incx, beta, y, 1)
+            }
+            return
+        }
         if splitColumns {
             // Columns c0..<c1 of op(b): column offset in b, or row offset when b is stored transposed.
             let pb = transposeB ? b + first * Int(ldb) : b + first

@@ -6,8 +6,39 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Real public datasets: fetch them into a local cache.",
-        subcommands: [Fetch.self, Convert.self]
+        subcommands: [Fetch.self, Convert.self, Synthesize.self]
     )
+
+    struct Synthesize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a synthetic sequential log in DRLRec's logged-interactions format (for load tests and large catalogues).",
+            discussion: """
+            Each user walks a ring of items with a stride of 1, 2 or 3 (the context column "stride"), one \
+            click an hour, jumping to a random item with probability --jump.
+            """
+        )
+
+        @Option(help: "Users.") var users = 20_000
+        @Option(help: "Items in the catalogue.") var items = 10_000
+        @Option(help: "Clicks per user.") var events = 20
+        @Option(help: "Probability of a random jump.") var jump = 0.1
+        @Option(help: "Random seed.") var seed: UInt64 = 0
+        @Option(help: ArgumentHelp("Output CSV file.", valueName: "path")) var out: String
+
+        func validate() throws {
+            guard users > 0, items > 3, events > 0, (0...1).contains(jump) else {
+                throw ValidationError("--users and --events must be positive, --items above 3 and --jump in [0, 1]")
+            }
+        }
+
+        func run() throws {
+            let log = SyntheticLog.generate(users: users, items: items, eventsPerUser: events, jump: jump, seed: seed)
+            do { try Data(log.csv().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
+                throw ValidationError("--out \(out): cannot write it (\(error.localizedDescription))")
+            }
+            print("\(log.count) clicks of \(log.userCount) users on \(log.itemCount) items written to \(out)")
+        }
+    }
 
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(

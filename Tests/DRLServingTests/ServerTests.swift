@@ -148,4 +148,21 @@ import Testing
             #expect((answer.json["items"] as? [[String: Any]])?.count == 2)
         }
     }
+
+    /// A version that overruns its latency budget has its answer discarded: the fallback serves
+    /// the request, and the version is bypassed during its cooldown.
+    @Test func aModelOverItsLatencyBudgetIsAnsweredByTheFallback() async throws {
+        let registry = try registry()
+        var configuration = RecommendationService.Configuration()
+        configuration.latencyBudget = .nanoseconds(1)
+        let service = try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
+        defer { service.feedbackLog.shutDown() }
+        var request = RecommendRequest(user: "a", k: 3)
+        request.history = []
+        for _ in 0..<2 {
+            let answer = try await service.recommend(request)
+            #expect(answer.version == nil && answer.fallback == Recommendation.Fallback(fault: .timeout, servedBy: "popularity"))
+            #expect(answer.items.count == 3)
+        }
+    }
 }
