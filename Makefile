@@ -6,7 +6,7 @@
 SWIFT ?= swift
 DRLREC := .build/release/drlrec
 
-.PHONY: run test build deps bench peers benchmarks clean
+.PHONY: run test build deps bench peers benchmarks serve-load crash-test clean
 
 run: build
 	$(DRLREC) info
@@ -35,6 +35,15 @@ peers: build
 
 benchmarks: deps
 	cd Benchmarks && $(SWIFT) package benchmark
+
+# `drlrec serve` under wrk on a 10,000-item catalogue (needs Debian's wrk package).
+serve-load: build
+	scripts/serve_load.sh
+
+# SIGKILL the server during feedback streams and the registry during its writes; checks that
+# nothing acknowledged is lost and the registry stays consistent (needs python3).
+crash-test: build
+	scripts/crash_durability.py --drlrec $(DRLREC)
 
 clean:
 	rm -rf .build Benchmarks/.build

@@ -2,7 +2,7 @@
 # Load test of `drlrec serve` on a 10,000-item catalogue: trains a model on a synthetic log,
 # serves it with the log replayed as feedback (20,000 users with histories), and measures top-10
 # recommend requests with wrk (Debian's `wrk` package): one connection at a time (single-request
-# latency), then concurrent connections. Prints wrk's figures and its error counts.
+# latency), then concurrent connections, three times each. Prints wrk's figures and its error counts.
 # Usage: scripts/serve_load.sh [seconds per run, default 20] [concurrent connections, default 32]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +25,10 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" > /dev/null &&
 curl -sf "http://127.0.0.1:$PORT/healthz" > /dev/null || { cat "$WORK/serve.log" >&2; exit 1; }
 # Warm-up, then the measured runs.
 wrk -t1 -c4 -d3s -s scripts/recommend.lua "http://127.0.0.1:$PORT/v1/recommend" > /dev/null
-echo "== one connection (single-request latency), ${SECONDS_PER_RUN} s"
-wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" -s scripts/recommend.lua "http://127.0.0.1:$PORT/v1/recommend" | grep -E "errors|latency|Non-2xx"
-echo "== $CONNECTIONS connections, 2 wrk threads, ${SECONDS_PER_RUN} s"
-wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s scripts/recommend.lua "http://127.0.0.1:$PORT/v1/recommend" | grep -E "errors|latency|Non-2xx"
+for run in 1 2 3; do
+    echo "== run $run: one connection (single-request latency), ${SECONDS_PER_RUN} s"
+    wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" -s scripts/recommend.lua "http://127.0.0.1:$PORT/v1/recommend" | grep -E "errors|latency|Non-2xx"
+    echo "== run $run: $CONNECTIONS connections, 2 wrk threads, ${SECONDS_PER_RUN} s"
+    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s scripts/recommend.lua "http://127.0.0.1:$PORT/v1/recommend" | grep -E "errors|latency|Non-2xx"
+done
 curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^drlrec_(http_requests_total|fallbacks_total|version_requests_total)'

@@ -89,10 +89,11 @@ struct CompressCommand: ParsableCommand {
             let (p50, p99) = Self.latency(of: model, items: log.itemCount)
             // The change against the original on the same users, with a paired bootstrap interval.
             let change = compareRankings(control: reference, treatment: metrics)[0]
+            let changeText = model === original ? "-"
+                : String(format: "%+.1f%% [%+.4f, %+.4f]", (change.relativeChange ?? 0) * 100, change.ciLow, change.ciHigh)
             rows.append([name, String(model.servingParameterCount), String(format: "%.2f MB", Double(size) / 1e6),
                          String(format: "%.3f", p50), String(format: "%.3f", p99), String(format: "%.4f", metrics.hitRate),
-                         String(format: "%.4f", metrics.ndcg),
-                         String(format: "%+.1f%% [%+.4f, %+.4f]", (change.relativeChange ?? 0) * 100, change.ciLow, change.ciHigh)])
+                         String(format: "%.4f", metrics.ndcg), changeText])
             return file
         }
         let originalFile = try report("\(version) (original)", original)

@@ -16,7 +16,9 @@ struct ServeCommand: AsyncParsableCommand {
         disk in the feedback log (DRLRec's logged-interactions format, which `drlrec update` reads), \
         and updates the user's history, so later recommend calls need only the user id. GET /healthz, \
         GET /metrics (Prometheus). A model that fails to load, scores NaN or misses the latency budget \
-        is answered by the previous production version, then by popularity, and counted.
+        is answered by the previous production version, then by popularity, and counted. During a \
+        rollout (`drlrec registry rollout`) a guardrail compares the arms' conversion and stops a \
+        candidate that does worse beyond doubt.
         """
     )
 
@@ -32,8 +34,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on.")
     var port = 8080
 
-    @Option(help: "Latency budget of a model's scoring, in milliseconds, before the fallback answers.")
+    @Option(help: "Latency budget of a model's scoring, in milliseconds: a slower answer is replaced by the fallback's and the version is bypassed for --cooldown seconds.")
     var latencyBudget = 50.0
+
+    @Option(help: "Seconds a version that overran its budget is bypassed.")
+    var cooldown = 10.0
 
     @Option(help: "Model replicas per version (concurrent scorings).")
     var replicas = 2
@@ -42,7 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
     var maxBody = 64 * 1024
 
     func validate() throws {
-        guard latencyBudget > 0, replicas > 0, maxBody > 0 else { throw ValidationError("--latency-budget, --replicas and --max-body must be positive") }
+        guard latencyBudget > 0, cooldown >= 0, replicas > 0, maxBody > 0 else {
+            throw ValidationError("--latency-budget, --replicas and --max-body must be positive and --cooldown not negative")
+        }
         guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port number") }
     }
 
@@ -50,6 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = RecommendationService.Configuration()
         configuration.latencyBudget = .microseconds(Int64(latencyBudget * 1000))
         configuration.replicas = replicas
+        configuration.cooldown = .milliseconds(Int64(cooldown * 1000))
         let store: ModelRegistry
         let service: RecommendationService
         do {

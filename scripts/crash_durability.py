@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""kill -9 tests of DRLRec's durability claims, repeated:
+
+1. The feedback log: clients stream POST /v1/feedback to `drlrec serve` while the server is
+   killed with SIGKILL at a random moment. Every event the server acknowledged (HTTP 200) must be
+   in the log afterwards, and the server must start again on that log (it replays it).
+2. The registry: `drlrec registry register`, `promote` and `rollback` are killed with SIGKILL at
+   random moments. Afterwards the registry must list, its state must name only complete versions,
+   and no half-registered version may be visible.
+
+Standard library only. Usage: scripts/crash_durability.py [--rounds N] [--drlrec PATH]
+"""
+import argparse
+import csv
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+
+def run(drlrec, *args, check=True):
+    return subprocess.run([drlrec, *args], check=check, capture_output=True, text=True)
+
+
+def wait_healthy(port, process, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}: {process.stderr.read()}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the server did not become healthy")
+
+
+def stream_feedback(port, client, acknowledged, stop):
+    sequence = 0
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    while not stop.is_set():
+        body = json.dumps({"user_id": f"crash-{client}", "item_id": f"i{sequence % 100}", "event": "click",
+                           "timestamp": sequence, "context": {"stride": 1}})
+        try:
+            connection.request("POST", "/v1/feedback", body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+        except OSError:
+            return  # the server is gone
+        except http.client.HTTPException:
+            return
+        if response.status == 200:
+            acknowledged.append((f"crash-{client}", sequence))
+        sequence += 1
+
+
+def feedback_round(drlrec, registry, port, rng):
+    server = subprocess.Popen([drlrec, "serve", "--registry", registry, "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_healthy(port, server)
+    acknowledged, stop = [], threading.Event()
+    clients = [threading.Thread(target=stream_feedback, args=(port, c, acknowledged, stop)) for c in range(4)]
+    for client in clients:
+        client.start()
+    time.sleep(rng.uniform(0.3, 1.5))
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    stop.set()
+    for client in clients:
+        client.join()
+    with open(os.path.join(registry, "feedback.csv"), newline="") as log:
+        logged = {(row["user"], int(row["timestamp"])) for row in csv.DictReader(log)
+                  if row.get("timestamp", "").isdigit()}
+    lost = [event for event in acknowledged if event not in logged]
+    # The server must start again on the log (it cuts a torn last line and replays the rest).
+    restarted = subprocess.Popen([drlrec, "serve", "--registry", registry, "--port", str(port)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_healthy(port, restarted)
+    restarted.send_signal(signal.SIGTERM)
+    restarted.wait()
+    return len(acknowledged), lost
+
+
+def registry_round(drlrec, registry, checkpoint, rng):
+    command = rng.choice([["registry", "register", "--registry", registry, "--checkpoint", checkpoint, "--scenario", "crash"],
+                          ["registry", "promote", "--registry", registry, "v2"],
+                          ["registry", "rollback", "--registry", registry]])
+    process = subprocess.Popen([drlrec, *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(rng.uniform(0, 0.08))
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    listing = run(drlrec, "registry", "list", "--registry", registry, check=False)
+    if listing.returncode != 0:
+        return f"`registry list` failed after killing `{' '.join(command[:2])}`: {listing.stderr.strip()}"
+    with open(os.path.join(registry, "state.json")) as file:
+        state = json.load(file)
+    versions = {name for name in os.listdir(os.path.join(registry, "versions")) if not name.startswith(".")}
+    for name in versions:
+        with open(os.path.join(registry, "versions", name, "version.json")) as file:
+            json.load(file)  # every visible version is complete
+    named = [state.get("production")] + state.get("history", [])
+    missing = [v for v in named if v is not None and v not in versions]
+    return f"the state names missing versions {missing}" if missing else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--drlrec", default=".build/release/drlrec")
+    parser.add_argument("--port", type=int, default=18090)
+    arguments = parser.parse_args()
+    rng = random.Random(7)
+    work = tempfile.mkdtemp(prefix="drlrec-crash-")
+    failures = 0
+    try:
+        registry = os.path.join(work, "registry")
+        run(arguments.drlrec, "data", "synthesize", "--users", "300", "--items", "100", "--events", "10", "--out", os.path.join(work, "log.csv"))
+        checkpoint = os.path.join(work, "model.safetensors")
+        run(arguments.drlrec, "fit", "--data", os.path.join(work, "log.csv"), "--epochs", "1", "--registry", registry, "--promote", "--out", checkpoint)
+        run(arguments.drlrec, "registry", "register", "--registry", registry, "--checkpoint", checkpoint, "--scenario", "crash")
+
+        total = 0
+        for round_ in range(arguments.rounds):
+            count, lost = feedback_round(arguments.drlrec, registry, arguments.port, rng)
+            total += count
+            status = "ok" if not lost else f"LOST {len(lost)}: {lost[:5]}"
+            print(f"feedback round {round_ + 1}: {count} events acknowledged before kill -9, {status}")
+            failures += bool(lost)
+        print(f"feedback: {total} acknowledged events over {arguments.rounds} kills, {'none lost' if failures == 0 else 'SOME LOST'}")
+
+        problems = 0
+        for round_ in range(arguments.rounds * 3):
+            problem = registry_round(arguments.drlrec, registry, checkpoint, rng)
+            if problem:
+                print(f"registry round {round_ + 1}: {problem}")
+                problems += 1
+        versions = len([n for n in os.listdir(os.path.join(registry, "versions")) if not n.startswith(".")])
+        print(f"registry: {arguments.rounds * 3} kills during register/promote/rollback, {problems} inconsistencies ({versions} versions)")
+        failures += problems
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
