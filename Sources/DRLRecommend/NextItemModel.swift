@@ -84,9 +84,8 @@ public final class NextItemModel {
     private var singleObservation = Tensor(zeros: Shape(0, 0))
     /// The training log's item counts, when the model was loaded from a checkpoint.
     var savedItemCounts: [Float]?
-    /// Matrices replaced by low-rank approximations, by name, with their rank (checkpoints
-    /// store them as factors).
-    var lowRank: [String: Int] = [:]
+    /// Matrices stored compressed, by name (see `NextItemModelCompression.swift`).
+    public internal(set) var compression: [String: MatrixCompression] = [:]
 
     /// A model for `log`'s users and items; `categories` gives each item's category (0..<count).
     public convenience init(log: LoggedInteractions, categories: [Int32], configuration: Configuration = Configuration(), seed: UInt64) {
@@ -236,9 +235,10 @@ public final class NextItemModel {
                     }
                 }
             }
-            // A factorised model trains by projected gradient descent: its factorised matrices go
-            // back onto their rank after every epoch, so each validated state is one it can store.
-            for (name, rank) in lowRank { try? factorize(name, rank: rank) }
+            // A compressed model trains by projected gradient descent: its compressed matrices go
+            // back to their rank or sparsity after every epoch, so each validated state is one it
+            // can store.
+            reapplyCompression()
             var ndcg: Double?
             if epoch % c.validationInterval == 0 || epoch == c.epochs {
                 let metrics = evaluate(split, on: .validation)

@@ -13,7 +13,7 @@ extension NextItemModel {
     /// then loads as a supervised model: fine-tuning it trains no Q head).
     public func save(to path: String, servingOnly: Bool = false) throws(CheckpointError) {
         let c = configuration
-        let metadata: [String: String] = [
+        var metadata: [String: String] = [
             Self.kindKey: Self.kind,
             Self.prefix + "history_length": String(c.historyLength),
             Self.prefix + "dimension": String(c.dimension),
@@ -26,35 +26,19 @@ extension NextItemModel {
             // CSV ids cannot hold a line break, so one id per line is unambiguous.
             Self.prefix + "items": log.itemIds.joined(separator: "\n"),
             Self.prefix + "context_columns": log.contextColumns.joined(separator: "\n"),
-            Self.prefix + "low_rank": lowRank.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","),
         ]
         let categoryTensor = Tensor(shape: Shape(categories.count), scalars: categories.map(Float.init))
         let countTensor = Tensor(shape: Shape(itemCounts.count), scalars: itemCounts)
         var tensors: [(name: String, tensor: Tensor)] = []
+        var stored: [String] = []
         for (name, parameter) in store.parameters where !(servingOnly && name.hasPrefix("q.")) {
-            guard let rank = lowRank[name] else { tensors.append((name, parameter.value)); continue }
-            // A factorised matrix is stored as its two factors (re-projected onto rank r, in case
-            // it was trained after factorising).
-            let (u, v) = Self.factors(of: parameter.value, rank: rank)
-            tensors += [(name + Self.factorSuffixes.u, u), (name + Self.factorSuffixes.v, v)]
+            guard let form = compression[name] else { tensors.append((name, parameter.value)); continue }
+            let (parts, description) = Self.compressedTensors(name, parameter.value, form)
+            tensors += parts
+            stored.append(description)
         }
+        metadata[Self.prefix + "compression"] = stored.joined(separator: ",")
         try SafeTensors.write(tensors + [("item_categories", categoryTensor), ("item_counts", countTensor)], metadata: metadata, to: path)
-    }
-
-    static let factorSuffixes = (u: ".low_rank_u", v: ".low_rank_v")
-
-    /// The best rank-r factors of a matrix w [m, n] ≈ u [m, r] · v [r, n] (truncated SVD, the
-    /// singular values folded into u).
-    static func factors(of w: Tensor, rank: Int) -> (u: Tensor, v: Tensor) {
-        let (m, n) = w.shape.matrix
-        // The SVD cannot fail on a finite matrix; a non-finite one is stored by its own value.
-        guard let (fullU, singular, vt) = try? LinearAlgebra.svd(w) else {
-            return (Tensor(shape: Shape(m, rank), repeating: .nan), Tensor(shape: Shape(rank, n), repeating: .nan))
-        }
-        let k = singular.count
-        let u = Tensor(shape: Shape(m, rank)) { i in fullU[flat: (i / rank) * k + i % rank] * singular[flat: i % rank] }
-        let v = Tensor(shape: Shape(rank, n)) { i in vt[flat: i] }
-        return (u, v)
     }
 
     /// The model saved at `path`. With `log`, the model trains on it: the log must index items as
@@ -127,30 +111,24 @@ extension NextItemModel {
             categories.append(Int32(value))
         }
         let result = NextItemModel(log: log ?? vocabulary, categories: categories, configuration: c, largestValue: largestValue, seed: 0)
-        for entry in (metadata[prefix + "low_rank"] ?? "").split(separator: ",") {
-            let parts = entry.split(separator: ":")
-            guard parts.count == 2, let rank = Int(parts[1]), rank > 0,
-                  let parameter = result.store.parameters.first(where: { $0.name == parts[0] })?.parameter, parameter.value.rank == 2,
-                  rank <= min(parameter.value.shape[0], parameter.value.shape[1]) else {
-                throw refuse("metadata '\(prefix)low_rank' entry '\(entry)' is not a matrix of the model with a rank it can have")
+        var stored: [String: StoredMatrix] = [:]
+        for entry in (metadata[prefix + "compression"] ?? "").split(separator: ",") {
+            guard let matrix = StoredMatrix(String(entry), in: result.store) else {
+                throw refuse("metadata '\(prefix)compression' entry '\(entry)' is not 'name:low_rank:r' or 'name:sparse:nonzeros' for a matrix of the model")
             }
-            result.lowRank[String(parts[0])] = rank
+            stored[matrix.name] = matrix
+            result.compression[matrix.name] = matrix.form
         }
-        // Every tensor is checked by name and shape before any is used; factors are multiplied out.
+        // Every tensor is checked by name and shape before any is used; compressed matrices are
+        // then expanded into their parameters.
         var destinations: [(name: String, tensor: Tensor)] = [
             ("item_categories", Tensor(workspace: Shape(items.count))), ("item_counts", Tensor(workspace: Shape(items.count)))]
-        var factorised: [(parameter: Tensor, u: Tensor, v: Tensor)] = []
         for (name, parameter) in result.store.parameters {
-            guard let rank = result.lowRank[name] else { destinations.append((name, parameter.value)); continue }
-            let (m, n) = parameter.value.shape.matrix
-            let u = Tensor(workspace: Shape(m, rank)), v = Tensor(workspace: Shape(rank, n))
-            destinations += [(name + factorSuffixes.u, u), (name + factorSuffixes.v, v)]
-            factorised.append((parameter.value, u, v))
+            if let matrix = stored[name] { destinations += matrix.parts } else { destinations.append((name, parameter.value)) }
         }
         try SafeTensors.load(from: path, into: destinations)
-        for (parameter, u, v) in factorised {
-            var w = parameter
-            gemm(u, v, into: &w)
+        for matrix in stored.values {
+            do throws(StoredMatrix.Invalid) { try matrix.expand() } catch { throw refuse(error.description) }
         }
         result.savedItemCounts = counts
         result.encoder.isTraining = false

@@ -9,14 +9,17 @@ import Foundation
 struct CompressCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compress",
-        abstract: "Compress a registered version (low-rank factorisation or distillation) and report what it costs.",
+        abstract: "Compress a registered version (low-rank factorisation, pruning or distillation) and report what it costs.",
         discussion: """
         low-rank: the item embedding and the ranking head, which grow with the catalogue, are replaced \
         by their best rank-r approximations (truncated SVD through LAPACK) and stored as factors. \
+        prune: the same two matrices lose the --sparsity fraction of their entries smallest in magnitude \
+        and are stored sparse (values and positions). Both are then fine-tuned, projected back onto \
+        their rank or sparsity after every epoch. \
         distill: a student with a smaller dimension is trained on the log with the original as its \
         teacher (soft targets at every position, temperature 2), and, with --baseline, the same student \
         without the teacher, to show what distillation adds. The table gives the parameters serving reads, \
-        the serving checkpoint's size (without SQN's Q head, which only trains), the single-request scoring latency (median and p99 of 2,000 calls with a \
+        the numbers the serving checkpoint stores and its size (without SQN's Q head, which only trains), the single-request scoring latency (median and p99 of 2,000 calls with a \
         full history) and the held-out ranking metrics of each model on the version's data \
         (the same data options as `drlrec fit`; --until is taken from the version when it was fit with one).
         """
@@ -34,7 +37,10 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "low-rank: the rank of the factors.")
     var rank = 16
 
-    @Option(help: "low-rank: epochs of fine-tuning the factorised model (projected back onto the rank after each).")
+    @Option(help: "prune: the fraction of entries set to zero.")
+    var sparsity = 0.75
+
+    @Option(help: "low-rank, prune: epochs of fine-tuning (projected back onto the rank or sparsity after each).")
     var fineTuneEpochs = 10
 
     @Option(help: "distill: the student's dimension.")
@@ -59,7 +65,8 @@ struct CompressCommand: ParsableCommand {
     var register = false
 
     func validate() throws {
-        guard ["low-rank", "distill"].contains(method) else { throw ValidationError("--method must be low-rank or distill") }
+        guard ["low-rank", "prune", "distill"].contains(method) else { throw ValidationError("--method must be low-rank, prune or distill") }
+        guard sparsity > 0 && sparsity < 1 else { throw ValidationError("--sparsity must be in (0, 1)") }
         guard rank > 0, studentDimension > 0, studentDimension % 2 == 0, epochs > 0, fineTuneEpochs >= 0 else {
             throw ValidationError("--rank, --epochs and --student-dimension (even) must be positive")
         }
@@ -79,7 +86,7 @@ struct CompressCommand: ParsableCommand {
             }
         }
         let original = try load()
-        var rows = [["model", "parameters", "checkpoint", "p50 ms", "p99 ms", "HR@10", "NDCG@10", "HR@10 change [95% CI]"]]
+        var rows = [["model", "stored numbers", "checkpoint", "p50 ms", "p99 ms", "HR@10", "NDCG@10", "HR@10 change [95% CI]"]]
         let reference = original.evaluate(split, on: .test)
         func report(_ name: String, _ model: NextItemModel) throws -> String {
             let file = NSTemporaryDirectory() + "drlrec-compress-\(getpid())-\(rows.count).safetensors"
@@ -101,19 +108,22 @@ struct CompressCommand: ParsableCommand {
 
         let compressed: NextItemModel, label: String
         var hyperparameters = record.hyperparameters
-        if method == "low-rank" {
+        if method != "distill" {
             compressed = try NextItemModel.load(from: path, log: log, epochs: fineTuneEpochs, learningRate: 3e-4)
+            let form = method == "low-rank" ? "low-rank r=\(rank)" : "pruned \(Int((sparsity * 100).rounded()))%"
             for name in NextItemModel.catalogueMatrices {
-                do { try compressed.factorize(name, rank: rank) } catch { throw ValidationError("\(error)") }
+                do {
+                    if method == "low-rank" { try compressed.factorize(name, rank: rank) } else { try compressed.prune(name, sparsity: sparsity) }
+                } catch { throw ValidationError("\(error)") }
             }
             if fineTuneEpochs > 0 {
-                try? FileManager.default.removeItem(atPath: try report("low-rank r=\(rank), before fine-tuning", compressed))
+                try? FileManager.default.removeItem(atPath: try report("\(form), before fine-tuning", compressed))
                 try compressed.train(on: split, seed: 0) { epoch, _, ndcg in
-                    if let ndcg { say(String(format: "  low-rank fine-tuning, epoch %d: validation NDCG@10 %.4f", epoch, ndcg)) }
+                    if let ndcg { say(String(format: "  fine-tuning, epoch %d: validation NDCG@10 %.4f", epoch, ndcg)) }
                 }
             }
-            label = "low-rank r=\(rank)" + (fineTuneEpochs > 0 ? ", fine-tuned" : "")
-            hyperparameters["compress.low_rank"] = String(rank)
+            label = form + (fineTuneEpochs > 0 ? ", fine-tuned" : "")
+            hyperparameters[method == "low-rank" ? "compress.low_rank" : "compress.sparsity"] = method == "low-rank" ? String(rank) : String(sparsity)
         } else {
             var configuration = NextItemModel.Configuration()
             configuration.dimension = studentDimension

@@ -32,6 +32,34 @@ import Testing
         #expect(throws: UnknownParameterError.self) { try model.factorize("output.bias", rank: 1) }
     }
 
+    /// A pruned matrix keeps exactly the entries largest in magnitude, is stored sparse (values
+    /// and positions: fewer numbers than dense beyond half sparsity), loads back bit-identical, and
+    /// stays pruned through training.
+    @Test func prunedMatricesRoundTripAndStaySparse() throws {
+        let log = Fixtures.cycleLog()
+        let model = try NextItemModel.load(from: Fixtures.cycleCheckpoint, log: log, epochs: 2, learningRate: 1e-3)
+        let output = try #require(model.store.parameters.first { $0.name == "output.weight" }).parameter.value
+        let dense = output.scalars
+        let before = model.servingParameterCount
+        try model.prune("output.weight", sparsity: 0.75)
+        let pruned = output.scalars
+        let kept = pruned.filter { $0 != 0 }.count
+        #expect(kept == dense.count / 4)
+        let smallestKept = pruned.filter { $0 != 0 }.map(abs).min()!
+        #expect(zip(dense, pruned).allSatisfy { $1 != 0 || abs($0) <= smallestKept })
+        #expect(model.servingParameterCount == before - dense.count + 2 * kept)
+
+        let path = Fixtures.scratchDirectory("pruned") + "/pruned.safetensors"
+        try model.save(to: path)
+        let loaded = try NextItemModel.load(from: path)
+        #expect(try #require(loaded.store.parameters.first { $0.name == "output.weight" }).parameter.value.scalars == pruned)
+        #expect(loaded.compression["output.weight"] == .pruned(sparsity: 0.75))
+
+        try model.train(on: LeaveOneOutSplit(log), seed: 1)
+        #expect(output.scalars.filter { $0 != 0 }.count == kept)
+        #expect(output.scalars != pruned)  // the kept entries trained
+    }
+
     /// Distillation pulls a student's next-item distribution towards its teacher's: after the
     /// same training, the distilled student is closer to the teacher (KL between the distributions
     /// softened by the distillation temperature, 2) than one trained on the logged next items alone.
