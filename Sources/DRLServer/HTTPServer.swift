@@ -43,7 +43,12 @@ public final class HTTPServer: Sendable {
     /// `onRunning` receives the bound port (useful with port 0).
     public func run(handleSignals: Bool = false, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let router = Router()
-        router.get("healthz") { _, _ in self.json(.ok, ["status": "ok", "production": self.service.servedState.production ?? ""]) }
+        router.get("healthz") { _, _ in
+            let state = self.service.servedState
+            var body: [String: Any] = ["status": "ok", "production": state.production ?? ""]
+            if let rollout = state.rollout { body["candidate"] = rollout.candidate; body["candidate_share"] = rollout.share }
+            return self.json(.ok, body)
+        }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.registry.emitToBuffer())))
@@ -67,6 +72,7 @@ public final class HTTPServer: Sendable {
             try await Task.sleep(for: configuration.registryPollInterval)
             do {
                 if try service.reload() { logger.info("registry changed", metadata: ["production": "\(service.servedState.production ?? "-")"]) }
+                if let outcomes = service.rolloutOutcomes { metrics.recordRollout(outcomes) }
                 if let reason = try service.enforceGuardrail() {
                     metrics.guardrailRollbacks.increment()
                     logger.warning("rollout stopped", metadata: ["reason": "\(reason)"])
@@ -172,6 +178,14 @@ final class ServerMetrics: Sendable {
         Counter(label: "drlrec_http_requests_total", dimensions: [("route", route), ("status", String(status))], factory: factory).increment()
         Timer(label: "drlrec_http_request_duration_seconds", dimensions: [("route", route)], factory: factory).recordNanoseconds(
             duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// The running rollout's lists served and converted per arm (the guardrail's inputs).
+    func recordRollout(_ outcomes: (control: ArmOutcome, candidate: ArmOutcome)) {
+        for (arm, outcome) in [("control", outcomes.control), ("candidate", outcomes.candidate)] {
+            Gauge(label: "drlrec_rollout_lists", dimensions: [("arm", arm)], factory: factory).record(outcome.served)
+            Gauge(label: "drlrec_rollout_conversions", dimensions: [("arm", arm)], factory: factory).record(outcome.converted)
+        }
     }
 
     func recordServed(_ answer: Recommendation) {

@@ -247,7 +247,8 @@ public final class RecommendationService: @unchecked Sendable {
         for name in given.keys where !contextColumns.contains(name) {
             throw RequestError(400, "context has the unknown field '\(name)'; the model's context fields are \(contextColumns)")
         }
-        var values = latest ?? [Float](repeating: 0, count: contextColumns.count)
+        // A user known only from the lists served to them has no context yet.
+        var values = latest.flatMap { $0.count == contextColumns.count ? $0 : nil } ?? [Float](repeating: 0, count: contextColumns.count)
         for (j, name) in contextColumns.enumerated() {
             guard let value = given[name] else { continue }
             guard value.isFinite else { throw RequestError(400, "context field '\(name)' is not a finite number") }

@@ -10,13 +10,14 @@ import Testing
 /// The real server on a loopback port, spoken to over HTTP.
 @Suite(.serialized) struct ServerTests {
     /// Starts a server for the registry on a free port, runs `body` with the port, and stops it.
-    func withServer(_ registry: ModelRegistry, _ body: (Int, HTTPServer) async throws -> Void) async throws {
+    func withServer(_ registry: ModelRegistry, pollInterval: Duration = .seconds(1), _ body: (Int, HTTPServer) async throws -> Void) async throws {
         var configuration = RecommendationService.Configuration()
         configuration.latencyBudget = .seconds(5)  // debug builds on a loaded machine are slow
         let service = try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
         var serverConfiguration = HTTPServer.Configuration()
         serverConfiguration.port = 0
         serverConfiguration.maxBodyBytes = 16 * 1024
+        serverConfiguration.registryPollInterval = pollInterval
         var logger = Logger(label: "test")
         logger.logLevel = .critical  // cancelling the server at the end logs an error
         let server = HTTPServer(service: service, configuration: serverConfiguration, logger: logger)
@@ -163,6 +164,34 @@ import Testing
             let answer = try await service.recommend(request)
             #expect(answer.version == nil && answer.fallback == Recommendation.Fallback(fault: .timeout, servedBy: "popularity"))
             #expect(answer.items.count == 3)
+        }
+    }
+
+    /// During a rollout each user is served by the arm of their id's hash, the answers say so,
+    /// and /healthz and /metrics report the rollout and each arm's lists and conversions.
+    @Test func servesARolloutByUserHash() async throws {
+        let registry = try registry()
+        try registry.register(checkpoint: Fixtures.cycleCheckpoint, parent: "v1", scenario: "cycle", dataHash: "d")
+        try registry.startRollout("v2", share: 0.3)
+        let split = TrafficSplit(candidateShare: 0.3, salt: "v2")
+        try await withServer(registry, pollInterval: .milliseconds(50)) { port, _ in
+            let health = await LoopbackClient.get(port, "/healthz")
+            #expect(health.json["candidate"] as? String == "v2" && health.json["candidate_share"] as? Double == 0.3)
+            var candidates = 0
+            for user in 0..<40 {
+                let answer = await LoopbackClient.post(port, "/v1/recommend", #"{"user_id": "r\#(user)", "k": 2, "history": []}"#)
+                let arm = split.arm(for: "r\(user)")
+                #expect(answer.json["arm"] as? String == arm.rawValue)
+                #expect(answer.json["version"] as? String == (arm == .candidate ? "v2" : "v1"))
+                if arm == .candidate { candidates += 1 }
+                let first = (answer.json["items"] as? [[String: Any]])?.first?["item_id"] as? String ?? ""
+                _ = await LoopbackClient.post(port, "/v1/feedback", #"{"user_id": "r\#(user)", "item_id": "\#(first)", "event": "click", "context": {"stride": 1}}"#)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = await LoopbackClient.get(port, "/metrics").body
+            #expect(metrics.contains(#"drlrec_version_requests_total{version="v2",arm="candidate"} \#(candidates)"#), "\(metrics)")
+            #expect(metrics.contains(#"drlrec_rollout_lists{arm="candidate"} \#(candidates)"#))
+            #expect(metrics.contains(#"drlrec_rollout_conversions{arm="control"} \#(40 - candidates)"#))
         }
     }
 }
