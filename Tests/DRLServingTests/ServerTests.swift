@@ -194,4 +194,27 @@ import Testing
             #expect(metrics.contains(#"drlrec_rollout_conversions{arm="control"} \#(40 - candidates)"#))
         }
     }
+
+    /// Concurrent requests share the model replicas without interfering: each answer equals the
+    /// one the same request gets alone.
+    @Test func concurrentRequestsGetTheirOwnAnswers() async throws {
+        let registry = try registry()
+        let service = try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv")
+        defer { service.feedbackLog.shutDown() }
+        func request(_ k: Int) -> RecommendRequest {
+            var request = RecommendRequest(user: "c\(k)", k: 3)
+            request.context = ["stride": Double(1 + k % 3)]
+            request.history = (0..<4).map { .init(item: "i\((k + $0 * (1 + k % 3)) % 24)", event: .click, timestamp: Int64($0 * 3600)) }
+            return request
+        }
+        var alone: [[String]] = []
+        for k in 0..<48 { alone.append(try await service.recommend(request(k)).items.map(\.id)) }
+        let together = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+            for k in 0..<48 { group.addTask { (k, try await service.recommend(request(k)).items.map(\.id)) } }
+            var answers = [[String]](repeating: [], count: 48)
+            for try await (k, items) in group { answers[k] = items }
+            return answers
+        }
+        #expect(together == alone)
+    }
 }
