@@ -52,14 +52,7 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "distill: also train the student without the teacher.")
     var baseline = false
 
-    @Option(help: "A public dataset fetched by `drlrec data fetch`: movielens.")
-    var dataset: String?
-
-    @Option(help: ArgumentHelp("A logged-interactions CSV file.", valueName: "file"))
-    var data: String?
-
-    @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled.", valueName: "dir"))
-    var cache: String?
+    @OptionGroup var source: InteractionSource
 
     @Flag(help: "Register the compressed model as a child version.")
     var register = false
@@ -70,7 +63,6 @@ struct CompressCommand: ParsableCommand {
         guard rank > 0, studentDimension > 0, studentDimension % 2 == 0, epochs > 0, fineTuneEpochs >= 0 else {
             throw ValidationError("--rank, --epochs and --student-dimension (even) must be positive")
         }
-        guard (dataset == nil) != (data == nil) else { throw ValidationError("give exactly one of --dataset and --data") }
     }
 
     func run() throws {
@@ -78,7 +70,7 @@ struct CompressCommand: ParsableCommand {
         let record = try store.version(version)
         let path = try store.checkpointPath(of: version)
         let until = record.hyperparameters["until"].flatMap { Int64($0) }
-        let (log, categories, _, _) = try InteractionData.load(dataset: dataset, data: data, cache: cache, until: until)
+        let (log, categories, _, _) = try source.load(until: until)
         let split = LeaveOneOutSplit(log)
         func load() throws -> NextItemModel {
             do { return try NextItemModel.load(from: path, log: log) } catch {

@@ -19,14 +19,7 @@ struct FitCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "A public dataset fetched by `drlrec data fetch`: movielens.")
-    var dataset: String?
-
-    @Option(help: ArgumentHelp("A logged-interactions CSV file (every item in category 0).", valueName: "file"))
-    var data: String?
-
-    @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled.", valueName: "dir"))
-    var cache: String?
+    @OptionGroup var source: InteractionSource
 
     @Option(help: ArgumentHelp("Train only on interactions before this time (seconds since the epoch): later ones can feed `drlrec update`.", valueName: "seconds"))
     var until: Int64?
@@ -53,15 +46,13 @@ struct FitCommand: ParsableCommand {
     var promote = false
 
     func validate() throws {
-        guard (dataset == nil) != (data == nil) else { throw ValidationError("give exactly one of --dataset and --data") }
-        if let dataset, dataset != "movielens" { throw ValidationError("--dataset \(dataset): only movielens is known") }
         guard epochs > 0, history > 0 else { throw ValidationError("--epochs and --history must be positive") }
         guard qLearningWeight >= 0 else { throw ValidationError("--q-learning-weight must be non-negative") }
         if promote && registry == nil { throw ValidationError("--promote needs --registry") }
     }
 
     func run() throws {
-        let (log, categories, files, scenario) = try InteractionData.load(dataset: dataset, data: data, cache: cache, until: until)
+        let (log, categories, files, scenario) = try source.load(until: until)
         let split = LeaveOneOutSplit(log)
         say("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items (\(scenario))")
         var configuration = NextItemModel.Configuration()
@@ -95,45 +86,3 @@ struct FitCommand: ParsableCommand {
     }
 
 }
-
-/// The interactions `fit` and `compress` train and evaluate on, with each item's category.
-enum InteractionData {
-    static func load(dataset: String?, data: String?, cache: String?, until: Int64?)
-        throws -> (log: LoggedInteractions, categories: [Int32], files: [String], scenario: String) {
-        var result: (log: LoggedInteractions, categories: [Int32], files: [String], scenario: String)
-        if let data {
-            let log: LoggedInteractions
-            do { log = try LoggedInteractions.read(csv: data) } catch { throw ValidationError("\(error)") }
-            result = (log, [Int32](repeating: 0, count: log.itemCount), [data], (data as NSString).lastPathComponent)
-        } else {
-            guard dataset == "movielens" else { throw ValidationError("give --dataset movielens or --data FILE") }
-            let directory = (cache ?? PublicDataset.defaultCache) + "/movielens"
-            let log: LoggedInteractions, genres: [[String]]
-            do { (log, genres) = try MovieLens100K.load(directory: directory) } catch { throw ValidationError("\(error)") }
-            // Each movie's category is its first genre, as in `drlrec evaluate`.
-            let names = Array(Set(genres.flatMap { $0 })).sorted()
-            let categories = genres.map { Int32($0.first.flatMap { names.firstIndex(of: $0) } ?? 0) }
-            let files = [MovieLens100K.ratingsFile, MovieLens100K.usersFile, MovieLens100K.itemsFile].map { directory + "/" + $0 }
-            result = (log, categories, files, "movielens-100k")
-        }
-        if let until {
-            // Each item keeps its category through the re-indexing.
-            let categoryById = Dictionary(uniqueKeysWithValues: zip(result.log.itemIds, result.categories))
-            result.log = result.log.within(.min..<until)
-            result.categories = result.log.itemIds.map { categoryById[$0]! }
-        }
-        return result
-    }
-}
-
-/// SHA-256 of the files' contents, in order, or of one file alone.
-func dataHash(_ files: [String]) throws -> String {
-    var bytes: [UInt8] = []
-    for file in files {
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read '\(file)'") }
-        bytes += data
-    }
-    return SHA256.hex(bytes)
-}
-
-func say(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
