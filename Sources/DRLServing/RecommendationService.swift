@@ -60,6 +60,9 @@ public final class RecommendationService: @unchecked Sendable {
         public var maxK = 200
         /// How many earlier production versions are kept loaded as fallbacks.
         public var fallbackDepth = 1
+        /// Interactions kept per user: the models read the latest ones (their history length),
+        /// and all of them are left out of the user's recommendations.
+        public var historyCapacity = 200
         public var guardrail = Guardrail()
         public init() {}
     }
@@ -110,7 +113,7 @@ public final class RecommendationService: @unchecked Sendable {
         itemIndex = Dictionary(uniqueKeysWithValues: itemIds.enumerated().map { ($1, Int32($0)) })
         trainingCounts = reference.trainingCounts
         models[reference.version] = reference
-        histories = UserHistories(capacity: 200, items: itemIds.count)
+        histories = UserHistories(capacity: configuration.historyCapacity, items: itemIds.count)
         feedbackLog = try FeedbackLog(path: feedbackPath, contextColumns: contextColumns)
         try replayFeedback(feedbackPath)
         try reload()
@@ -128,8 +131,8 @@ public final class RecommendationService: @unchecked Sendable {
     public func reload() throws -> Bool {
         let fresh = try registry.state()
         let wanted = Self.servedVersions(fresh, depth: configuration.fallbackDepth)
-        let (current, loaded) = lock.withLock { (state, models) }
-        guard fresh != current || wanted.contains(where: { loaded[$0] == nil && loadFaults[$0] == nil }) else { return false }
+        let (current, loaded, failed) = lock.withLock { (state, models, loadFaults) }
+        guard fresh != current || wanted.contains(where: { loaded[$0] == nil && failed[$0] == nil }) else { return false }
         var next = loaded.filter { wanted.contains($0.key) }
         var faults: [String: String] = [:]
         for id in wanted where next[id] == nil {
