@@ -31,4 +31,5 @@ for run in 1 2 3; do
     echo "== run $run: $CONNECTIONS connections, 2 wrk threads, ${SECONDS_PER_RUN} s"
     wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s scripts/recommend.lua "http://127.0.0.1:$PORT/v1/recommend" | grep -E "errors|latency|Non-2xx"
 done
-curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^drlrec_(http_requests_total|fallbacks_total|version_requests_total)'
+echo "== the server's own counters and its request-duration histogram (all runs, warm-up included)"
+curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^drlrec_(http_requests_total|fallbacks_total|version_requests_total)|^drlrec_http_request_duration_seconds_(bucket|count).route=.recommend.,le=.0.00[0-5]'
