@@ -22,7 +22,8 @@ import Darwin
 /// (the reward is the next event's value over the log's largest, so a 5-star rating is worth 1),
 /// with Q′ a Polyak-averaged copy of the head. Both losses train the encoder; the cross-entropy
 /// head ranks.
-/// `NextItemModel.freeze` was given a name that is not a parameter or a module of the model.
+/// A name given to `NextItemModel.freeze`, `factorize` or `prune` that is not a parameter or a
+/// module of the model (for `factorize` and `prune`: not a matrix).
 public struct UnknownParameterError: Error, CustomStringConvertible {
     public let prefix: String
     public let names: [String]
@@ -45,7 +46,6 @@ public final class NextItemModel {
             (self.item, self.event, self.value, self.timestamp) = (item, event, value, timestamp)
         }
     }
-
 
     public struct Configuration: Sendable {
         public var historyLength = 50

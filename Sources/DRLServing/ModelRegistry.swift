@@ -151,9 +151,6 @@ public final class ModelRegistry: @unchecked Sendable {
         guard let bytes = try readFile(checkpoint) else { throw RegistryError("checkpoint '\(checkpoint)' does not exist") }
         return try withLock { () throws(RegistryError) -> ModelVersion in
             if let parent { _ = try version(parent) }
-            for name in try entries() where name.hasPrefix(".staging-") {  // left by a crash: never visible
-                try? FileManager.default.removeItem(atPath: "\(versionsDirectory)/\(name)")
-            }
             let id = "v\((try entries().compactMap(Self.number(of:)).max() ?? 0) + 1)"
             let record = ModelVersion(id: id, parent: parent, scenario: scenario, dataHash: dataHash,
                                       configurationHash: Self.configurationHash(hyperparameters),
@@ -242,7 +239,9 @@ public final class ModelRegistry: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` holding the registry's exclusive lock (across processes).
+    /// Runs `body` holding the registry's exclusive lock (across processes), after removing what
+    /// a writer killed mid-way left behind: staging folders and temporary state files, which no
+    /// reader ever sees and no other writer can be using while the lock is held.
     private func withLock<T>(_ body: () throws(RegistryError) -> T) throws(RegistryError) -> T {
         let path = directory + "/registry.lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -250,6 +249,12 @@ public final class ModelRegistry: @unchecked Sendable {
         defer { close(fd) }  // closing releases the lock
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else { throw RegistryError("cannot lock '\(path)': \(DurableFile.systemError())") }
+        }
+        for name in try entries() where name.hasPrefix(".staging-") {
+            try? FileManager.default.removeItem(atPath: "\(versionsDirectory)/\(name)")
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix("state.json.tmp-") {
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
         }
         return try body()
     }

@@ -74,6 +74,7 @@ import Testing
         let third = try registry.register(checkpoint: Fixtures.cycleCheckpoint, scenario: "cycle", dataHash: "d3")
         #expect(third.id == "v3")
         #expect(!FileManager.default.fileExists(atPath: staging))
+        #expect(!FileManager.default.fileExists(atPath: registry.directory + "/state.json.tmp-99999-1"))
     }
 }
 
