@@ -38,7 +38,6 @@ public final class FeedbackLog: @unchecked Sendable {
     private var pending: [UInt8] = []
     private var waiters: [CheckedContinuation<Void, any Error>] = []
     private var closed = false
-    private var writer: Thread?
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -58,13 +57,19 @@ public final class FeedbackLog: @unchecked Sendable {
         guard descriptor >= 0 else { throw Failure(description: "cannot open the feedback log '\(path)': \(DurableFile.systemError())") }
         fd = descriptor
         do throws(Failure) {
-            let size = lseek(fd, 0, SEEK_END)
+            var size = Int(lseek(fd, 0, SEEK_END))
+            if size > 0 && size < header.count && (try? checkHeader(Array(header[0..<size]))) != nil {
+                // A crash while the header was being written: start the file again.
+                guard ftruncate(fd, 0) == 0 else { throw Failure(description: "truncating '\(path)' failed: \(DurableFile.systemError())") }
+                size = 0
+            }
             if size == 0 {
                 try write(header)
+                guard fsync(fd) == 0 else { throw Failure(description: "fsync of '\(path)' failed: \(DurableFile.systemError())") }
                 do { try DurableFile.syncDirectory(of: path) } catch { throw Failure(description: error.description) }
             } else {
                 try checkHeader(header)
-                try cutTornTail(size: Int(size))
+                try cutTornTail(size: size)
             }
         } catch {
             close(fd)
@@ -73,7 +78,6 @@ public final class FeedbackLog: @unchecked Sendable {
         // The thread holds the log until `shutDown`.
         let thread = Thread { [self] in self.commitLoop() }
         thread.name = "drlrec-feedback-log"
-        writer = thread
         thread.start()
     }
 

@@ -42,5 +42,13 @@ import Testing
         let read = try LoggedInteractions.read(csv: path)
         #expect(read.userIds == ["a", "c"])
         #expect(throws: FeedbackLog.Failure.self) { try FeedbackLog(path: path, contextColumns: ["age"]) }
+
+        // A crash while a new log's header was being written leaves a prefix of it: started again.
+        let torn = Fixtures.scratchDirectory("feedback") + "/feedback.csv"
+        try Data("user,it".utf8).write(to: URL(fileURLWithPath: torn))
+        let fresh = try FeedbackLog(path: torn, contextColumns: [])
+        try await fresh.append(FeedbackEvent(user: "d", item: "i4", timestamp: 4, event: .click))
+        fresh.shutDown()
+        #expect(try LoggedInteractions.read(csv: torn).userIds == ["d"])
     }
 }
