@@ -77,9 +77,15 @@ public final class ModelRegistry: @unchecked Sendable {
     private var versionsDirectory: String { directory + "/versions" }
     private var statePath: String { directory + "/state.json" }
 
-    /// Opens the registry in `directory`, creating it when missing.
-    public init(directory: String) throws(RegistryError) {
+    /// Opens the registry in `directory`, creating it when missing unless `create` is false.
+    public init(directory: String, create: Bool = true) throws(RegistryError) {
         self.directory = directory
+        if !create {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory + "/versions", isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw RegistryError("there is no registry at '\(directory)' (register a model with drlrec fit --registry or drlrec registry register)")
+            }
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory + "/versions", withIntermediateDirectories: true)
         } catch {

@@ -66,7 +66,7 @@ struct CompressCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try ModelRegistry(directory: registry)
+        let store = try ModelRegistry(directory: registry, create: false)
         let record = try store.version(version)
         let path = try store.checkpointPath(of: version)
         let until = record.hyperparameters["until"].flatMap { Int64($0) }

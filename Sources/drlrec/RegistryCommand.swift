@@ -21,7 +21,8 @@ struct RegistryCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The registry folder.", valueName: "dir"))
         var registry = ".drlrec/registry"
 
-        func open() throws -> ModelRegistry { try ModelRegistry(directory: registry) }
+        /// The registry, which must exist except for `register`.
+        func open(creating: Bool = false) throws -> ModelRegistry { try ModelRegistry(directory: registry, create: creating) }
     }
 
     struct List: ParsableCommand {
@@ -83,7 +84,7 @@ struct RegistryCommand: ParsableCommand {
         func run() throws {
             // Only a servable checkpoint enters the registry.
             do { _ = try NextItemModel.load(from: checkpoint) } catch { throw ValidationError("\(error)") }
-            let version = try location.open().register(checkpoint: checkpoint, parent: parent, scenario: scenario,
+            let version = try location.open(creating: true).register(checkpoint: checkpoint, parent: parent, scenario: scenario,
                                                         dataHash: data.isEmpty ? "" : try dataHash(data))
             print("registered \(version.id)")
         }

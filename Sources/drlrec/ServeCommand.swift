@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         let store: ModelRegistry
         let service: RecommendationService
         do {
-            store = try ModelRegistry(directory: registry)
+            store = try ModelRegistry(directory: registry, create: false)
             service = try RecommendationService(registry: store, feedbackPath: feedback ?? registry + "/feedback.csv", configuration: configuration)
         } catch {
             throw ValidationError("\(error)")

@@ -49,7 +49,7 @@ struct UpdateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try ModelRegistry(directory: registry)
+        let store = try ModelRegistry(directory: registry, create: false)
         let parentPath = try store.checkpointPath(of: parent)
         let vocabulary: NextItemModel
         do { vocabulary = try NextItemModel.load(from: parentPath) } catch { throw ValidationError("\(error)") }
