@@ -16,8 +16,10 @@ struct OPECommand: ParsableCommand {
         L2-regularised logistic regression on the item, the position, the user features and the \
         user-item affinity, fitted on the behaviour logs. With --evaluation learned, DRLRec's own \
         policy (that reward model's ε-greedy choice) is fitted on the first half of the behaviour logs \
-        and evaluated on the second, beside the click rates the logged policies reached. Fetch the data \
-        first: `drlrec data fetch obd`.
+        and evaluated on the second, beside the click rates the logged policies reached; --save-policy \
+        keeps it in a file. --evaluation FILE.safetensors evaluates such a saved policy: on the second \
+        half of the logs it was fitted on, or on all the rounds of other logs (another behaviour policy \
+        or campaign). Fetch the data first: `drlrec data fetch obd`.
         """
     )
 
@@ -30,8 +32,11 @@ struct OPECommand: ParsableCommand {
     @Option(help: "The logging policy whose logs the estimates read: random or bts.")
     var behavior: String = "random"
 
-    @Option(help: ArgumentHelp("The policy to evaluate: the other logged policy (random or bts; the truth is known), learned (DRLRec's own, fitted on half the logs), or a CSV file of position,item,probability rows (a table per position).", valueName: "policy|file"))
+    @Option(help: ArgumentHelp("The policy to evaluate: the other logged policy (random or bts; the truth is known), learned (DRLRec's own, fitted on half the logs), a policy saved by --save-policy (.safetensors), or a CSV file of position,item,probability rows (a table per position).", valueName: "policy|file"))
     var evaluation: String = "bts"
+
+    @Option(help: ArgumentHelp("With --evaluation learned: save the fitted policy to this file.", valueName: "file"))
+    var savePolicy: String?
 
     @Option(help: ArgumentHelp("Estimators, comma-separated (default: all of \(OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "list"))
     var estimators: String?
@@ -57,6 +62,7 @@ struct OPECommand: ParsableCommand {
         guard ["random", "bts", "learned"].contains(evaluation) || FileManager.default.fileExists(atPath: evaluation) else {
             throw ValidationError("--evaluation must be random, bts, learned or a file of position,item,probability rows; got \(evaluation)")
         }
+        if savePolicy != nil && evaluation != "learned" { throw ValidationError("--save-policy saves the policy of --evaluation learned") }
         guard behavior != evaluation else { throw ValidationError("--behavior and --evaluation name the same policy; the truth comes from the other one's logs") }
         if let estimators {
             for name in estimators.split(separator: ",") where OffPolicyEstimator(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
@@ -64,6 +70,18 @@ struct OPECommand: ParsableCommand {
             }
         }
         guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
+    }
+
+    static let explorationKey = "drlrec.obd.exploration", fittedKey = "drlrec.obd.fitted_on"
+
+    /// Estimates the ε-greedy policy of `model` on `log`, with the model's estimates as the
+    /// direct method's and the doubly robust estimators' q̂.
+    private func reportLearned(_ model: OpenBanditRewardModel, exploration: Float, on log: OpenBanditLog, title: String,
+                               references: [(String, Double, String)]) {
+        let estimates = model.estimates(for: log)
+        let data = OffPolicyData(actions: log.items, rewards: log.clicks, propensities: log.propensities,
+                                 evaluationProbabilities: greedyPolicy(estimates: estimates, exploration: exploration), rewardEstimates: estimates)
+        report(data, truth: nil, title: title, references: references)
     }
 
     func run() throws {
@@ -79,12 +97,32 @@ struct OPECommand: ParsableCommand {
             let half = logged.rounds / 2
             let training = logged.subset(Array(0..<half)), held = logged.subset(Array(half..<logged.rounds))
             FileHandle.standardError.write(Data("fitting the reward model on the first \(half) rounds of \(behavior)...\n".utf8))
-            let estimates = try OpenBanditRewardModel(fitting: training).estimates(for: held)
-            let data = OffPolicyData(actions: held.items, rewards: held.clicks, propensities: held.propensities,
-                                     evaluationProbabilities: greedyPolicy(estimates: estimates), rewardEstimates: estimates)
-            return report(data, truth: nil, title: "DRLRec's ε-greedy policy (ε 0.1), fitted on \(half) rounds of \(behavior), estimated on the other \(held.rounds)",
-                          references: [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),
-                                       (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
+            let model = try OpenBanditRewardModel(fitting: training)
+            if let savePolicy {
+                try model.save(to: savePolicy, metadata: [Self.explorationKey: "0.1", Self.fittedKey: "\(behavior)/\(campaign)/first-half"])
+                FileHandle.standardError.write(Data("saved the policy to \(savePolicy)\n".utf8))
+            }
+            return reportLearned(model, exploration: 0.1, on: held, title: "DRLRec's ε-greedy policy (ε 0.1), fitted on \(half) rounds of \(behavior), estimated on the other \(held.rounds)",
+                                 references: [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),
+                                              (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
+        }
+        if evaluation.hasSuffix(".safetensors") {
+            // A saved policy: on the half of the logs it was not fitted on, or on all of other logs.
+            let model: OpenBanditRewardModel, metadata: [String: String]
+            do { (model, metadata) = try OpenBanditRewardModel.load(from: evaluation) } catch { throw ValidationError("\(error)") }
+            guard let exploration = metadata[Self.explorationKey].flatMap(Float.init), (0...1).contains(exploration) else {
+                throw ValidationError("'\(evaluation)': metadata '\(Self.explorationKey)' is missing or not in [0, 1]")
+            }
+            guard model.itemCount == logged.itemCount else {
+                throw ValidationError("'\(evaluation)' was fitted on \(model.itemCount) items; the \(behavior) logs of \(campaign) have \(logged.itemCount)")
+            }
+            let fitted = metadata[Self.fittedKey] ?? "unknown logs"
+            let sameLogs = fitted == "\(behavior)/\(campaign)/first-half"
+            let held = sameLogs ? logged.subset(Array((logged.rounds / 2)..<logged.rounds)) : logged
+            return reportLearned(model, exploration: exploration, on: held,
+                                 title: "the policy in \(evaluation) (ε \(exploration), fitted on \(fitted)), estimated on \(sameLogs ? "the other half: " : "")\(held.rounds) rounds of \(behavior)",
+                                 references: [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),
+                                              (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
         }
         // A logged policy (ground truth) or a table from a file, applied at each round's position.
         let table: Tensor

@@ -1,4 +1,5 @@
 import DRLRecommend
+import DRLNN
 import DRLTensor
 import Foundation
 import Testing
@@ -140,5 +141,32 @@ import Testing
                 #expect(error.line == line && error.column == column, "\(error)")
             }
         }
+    }
+}
+
+@Suite struct OpenBanditRewardModelTests {
+    /// A saved reward model loads with the same weights and gives the same estimates, also on a
+    /// log that numbers the user-feature values differently (they are matched by value); a file
+    /// of another kind is refused.
+    @Test func savesLoadsAndMatchesFeaturesByValue() throws {
+        let rows = ["0,2019-11-24 00:00:17,2,1,0,0.333,a,b,c,d,0.1,0.2,0.3", "1,2019-11-24 00:00:18,0,1,1,0.333,a,x,c,d,1,2,3",
+                    "2,2019-11-24 00:00:19,1,2,1,0.333,e,b,c,d,0,0.5,0", "3,2019-11-24 00:00:20,2,3,0,0.333,e,x,c,d,0.3,0,1"]
+        let root = OpenBanditLogTests.directory(rows)
+        let reordered = OpenBanditLogTests.directory(Array(rows.reversed()))
+        defer { for path in [root, reordered] { try? FileManager.default.removeItem(atPath: path) } }
+        let log = try OpenBanditLog.load(directory: root, policy: "random", campaign: "all")
+        let other = try OpenBanditLog.load(directory: reordered, policy: "random", campaign: "all")
+        #expect(log.featureValues[0] == ["a", "e"] && other.featureValues[0] == ["e", "a"])
+        let model = try OpenBanditRewardModel(fitting: log, epochs: 50)
+        let path = root + "/model.safetensors"
+        try model.save(to: path, metadata: ["note": "kept"])
+        let (loaded, metadata) = try OpenBanditRewardModel.load(from: path)
+        #expect(loaded.weights == model.weights && metadata["note"] == "kept")
+        #expect(loaded.estimates(for: log) == model.estimates(for: log))
+        // Round k of `other` is round 3 − k of `log`.
+        let original = model.estimates(for: log), remapped = loaded.estimates(for: other)
+        for k in 0..<4 { for a in 0..<3 { #expect(remapped[k, a] == original[3 - k, a]) } }
+        try SafeTensors.write([("weights", Tensor(shape: Shape(3), repeating: 0))], metadata: ["drlrec.model": "next-item"], to: path)
+        #expect(throws: CheckpointError.self) { try OpenBanditRewardModel.load(from: path) }
     }
 }
