@@ -29,6 +29,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per model.")
     var json = false
 
+    @Option(help: "Random seed of the models' initialisation and training order (ALS, the sequential ranker, SQN).")
+    var seed: UInt64 = 0
+
     func validate() throws {
         guard dataset == "movielens" else { throw ValidationError("--dataset \(dataset): only movielens can be evaluated so far") }
     }
@@ -58,7 +61,7 @@ struct EvaluateCommand: ParsableCommand {
                 configuration.regularization = regularization
                 configuration.confidence = confidence
                 configuration.iterations = 10
-                let model = ImplicitALS(users: split.users, items: split.items, configuration: configuration, seed: 0)
+                let model = ImplicitALS(users: split.users, items: split.items, configuration: configuration, seed: seed)
                 try model.fit(matrix)
                 let validation = evaluateRanking(split, on: .validation) { user, scores in
                     gemv(model.itemFactors, model.userFactors[row: user], into: &scores)
@@ -78,8 +81,8 @@ struct EvaluateCommand: ParsableCommand {
             let start = Sampler.now()
             var configuration = NextItemModel.Configuration()
             configuration.qLearningWeight = qLearningWeight
-            let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: 0)
-            try model.train(on: split, seed: 0) { epoch, loss, ndcg in
+            let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
+            try model.train(on: split, seed: seed) { epoch, loss, ndcg in
                 let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
                 FileHandle.standardError.write(Data(String(format: "  %@ epoch %d: cross-entropy %.3f%@\n", label, epoch, loss, validation).utf8))
             }
