@@ -32,8 +32,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Random seed of the models' initialisation and training order (ALS, the sequential ranker, SQN).")
     var seed: UInt64 = 0
 
+    @Option(help: "Weight of SQN's TD loss beside the cross-entropy.")
+    var qLearningWeight: Float = 1
+
     func validate() throws {
         guard dataset == "movielens" else { throw ValidationError("--dataset \(dataset): only movielens can be evaluated so far") }
+        guard qLearningWeight > 0 else { throw ValidationError("--q-learning-weight must be positive (0 is the sequential ranker, already in the table)") }
     }
 
     func run() throws {
@@ -92,7 +96,7 @@ struct EvaluateCommand: ParsableCommand {
             return metrics
         }
         let supervised = try trainSequential("sequential, attention encoder", qLearningWeight: 0)
-        let reinforced = try trainSequential("sqn, the same with a Q head", qLearningWeight: 1)
+        let reinforced = try trainSequential("sqn, the same with a Q head", qLearningWeight: qLearningWeight)
         let gains = compareRankings(control: supervised, treatment: reinforced)
 
         if json {
