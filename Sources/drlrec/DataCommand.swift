@@ -9,6 +9,13 @@ struct DataCommand: ParsableCommand {
         subcommands: [Fetch.self, Convert.self, Synthesize.self]
     )
 
+    /// Writes `log` in the logged-interactions format to `out`, replacing it atomically.
+    static func write(_ log: LoggedInteractions, to out: String) throws {
+        do { try Data(log.csv().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
+            throw ValidationError("--out \(out): cannot write it (\(error.localizedDescription))")
+        }
+    }
+
     struct Synthesize: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a synthetic sequential log in DRLRec's logged-interactions format (for load tests and large catalogues).",
@@ -33,9 +40,7 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let log = SyntheticLog.generate(users: users, items: items, eventsPerUser: events, jump: jump, seed: seed)
-            do { try Data(log.csv().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
-                throw ValidationError("--out \(out): cannot write it (\(error.localizedDescription))")
-            }
+            try DataCommand.write(log, to: out)
             print("\(log.count) clicks of \(log.userCount) users on \(log.itemCount) items written to \(out)")
         }
     }
@@ -86,9 +91,7 @@ struct DataCommand: ParsableCommand {
                     : try OpenBanditLog.load(directory: root + "/obd", policy: policy, campaign: campaign).interactions()
             } catch { throw ValidationError("\(error)") }
             if since != nil || until != nil { log = log.within((since ?? .min)..<(until ?? .max)) }
-            do { try Data(log.csv().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
-                throw ValidationError("--out \(out): cannot write it (\(error.localizedDescription))")
-            }
+            try DataCommand.write(log, to: out)
             print("\(dataset): \(log.count) interactions of \(log.userCount) users on \(log.itemCount) items written to \(out)")
         }
     }
