@@ -263,10 +263,10 @@ public final class RecommendationService: @unchecked Sendable {
     /// The k best eligible items, best first: candidates only (when given), items in `seen` left
     /// out unless they are candidates; fewer than k when fewer are eligible.
     private func rank(_ scores: [Float], k: Int, candidates: [Bool]?, seen: [NextItemModel.HistoryEvent]) -> [(id: String, score: Float)] {
-        var masked = scores
-        if let candidates { for i in masked.indices where !candidates[i] { masked[i] = -.infinity } }
-        for event in seen where candidates?[Int(event.item)] != true { masked[Int(event.item)] = -.infinity }
-        let (values, indices) = topK(Tensor(shape: Shape(1, masked.count), scalars: masked), k: k)
+        var masked = Tensor(shape: Shape(1, scores.count), scalars: scores)
+        if let candidates { for i in scores.indices where !candidates[i] { masked[flat: i] = -.infinity } }
+        for event in seen where candidates?[Int(event.item)] != true { masked[flat: Int(event.item)] = -.infinity }
+        let (values, indices) = topK(masked, k: k)
         var result: [(id: String, score: Float)] = []
         for (j, index) in indices.enumerated() where values[flat: j] > -.infinity {
             result.append((itemIds[Int(index)], values[flat: j]))

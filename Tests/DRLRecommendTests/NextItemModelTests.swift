@@ -9,17 +9,7 @@ import Testing
     /// at every position, puts the held-out next item first for most users, where popularity
     /// cannot.
     @Test func learnsSequentialPatterns() throws {
-        var log = LoggedInteractions(contextColumns: ["stride"])
-        var rng = RandomGenerator(seed: 4)
-        let items = 24
-        for user in 0..<90 {
-            let stride = 1 + user % 3
-            var item = rng.nextIndex(below: items)
-            for t in 0..<(10 + rng.nextIndex(below: 6)) {
-                log.append(user: "u\(user)", item: "i\(item)", timestamp: Int64(t * 3_600), event: .click, context: [Float(stride)])
-                item = (item + stride) % items
-            }
-        }
+        let log = SyntheticLog.generate(users: 90, items: 24, eventsPerUser: 12, jump: 0, seed: 4)
         let split = LeaveOneOutSplit(log)
         var configuration = NextItemModel.Configuration()
         configuration.historyLength = 8

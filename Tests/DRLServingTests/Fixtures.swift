@@ -6,19 +6,10 @@ import Foundation
 /// folders.
 enum Fixtures {
     /// Users walk a cycle of 24 items ("i0"…"i23") with a stride of 1, 2 or 3 given by the context
-    /// column "stride"; a model trained on it ranks the next item of the cycle first.
+    /// column "stride" (`SyntheticLog` without jumps); a model trained on it ranks the next item of
+    /// the cycle first.
     static func cycleLog(users: Int = 90) -> LoggedInteractions {
-        var log = LoggedInteractions(contextColumns: ["stride"])
-        var rng = RandomGenerator(seed: 4)
-        for user in 0..<users {
-            let stride = 1 + user % 3
-            var item = rng.nextIndex(below: 24)
-            for t in 0..<(10 + rng.nextIndex(below: 6)) {
-                log.append(user: "u\(user)", item: "i\(item)", timestamp: Int64(t * 3_600), event: .click, context: [Float(stride)])
-                item = (item + stride) % 24
-            }
-        }
-        return log
+        SyntheticLog.generate(users: users, items: 24, eventsPerUser: 12, jump: 0, seed: 4)
     }
 
     static func cycleModel(epochs: Int = 30) throws -> NextItemModel {
