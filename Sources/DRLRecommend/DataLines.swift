@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Streams the text file at `path` line by line: `body` gets each line's 1-based number and its
-/// text without the line end; empty lines are skipped. Returns the number of lines read. A file
+/// text without the line end (\n or \r\n); empty lines are skipped. Returns the number of lines read. A file
 /// that cannot be opened is an error at line 0, with `hint` appended (say, how to get the file).
 @discardableResult
 func forEachLine(of path: String, hint: String = "", _ body: (Int, String) throws(DataFileError) -> Void) throws(DataFileError) -> Int {
@@ -19,7 +19,8 @@ func forEachLine(of path: String, hint: String = "", _ body: (Int, String) throw
     while getline(&buffer, &capacity, file) > 0 {
         lineNumber += 1
         var text = String(cString: buffer!)
-        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        // By scalars: "\r\n" is one Character, equal to neither "\r" nor "\n".
+        while let last = text.unicodeScalars.last, last == "\n" || last == "\r" { text.unicodeScalars.removeLast() }
         if text.isEmpty { continue }
         try body(lineNumber, text)
     }

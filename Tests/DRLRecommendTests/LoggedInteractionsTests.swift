@@ -34,6 +34,14 @@ import Testing
                 && again.timestamps == log.timestamps && again.context == log.context && again.contextColumns == log.contextColumns)
     }
 
+    /// Windows line ends read as Unix ones (a CRLF file once kept "\r\n" in its last column).
+    @Test func readsCRLFLineEnds() throws {
+        let path = Self.file("user,item,timestamp,event,value\r\nu1,i1,5,rating,4\r\nu2,i2,6,rating,3.5\r\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let log = try LoggedInteractions.read(csv: path)
+        #expect(log.count == 2 && log.itemIds == ["i1", "i2"] && log.values == [4, 3.5])
+    }
+
     /// Each malformed file is refused with the line and the column to blame.
     @Test(arguments: [
         ("user,item,timestamp,event\nu1,i1,5,click\nu2,i2,6\n", 3, nil as String?, "has 3 fields"),
