@@ -129,47 +129,6 @@ public struct OpenBanditLog: Sendable {
                              affinities: Tensor(shape: Shape(rows.count, itemCount), scalars: affinity))
     }
 
-    /// An evaluation policy given as a table of action probabilities per position: a CSV file with
-    /// the header `position,item,probability` (position 1 to 3, item 0..<items; absent pairs are
-    /// 0), each position's probabilities summing to 1. Returns [3, items].
-    public static func readPolicyTable(_ path: String, items: Int) throws(DataFileError) -> Tensor {
-        var table = Tensor(zeros: Shape(3, items))
-        var columns: (position: Int, item: Int, probability: Int)?, header: [String] = []
-        let lines = try forEachLine(of: path) { line, text throws(DataFileError) in
-            let fields: [String]
-            do throws(LoggedInteractions.CSVLineError) { fields = try LoggedInteractions.fields(of: text) } catch {
-                throw DataFileError(file: path, line: line, error.message)
-            }
-            guard let columns else {
-                header = fields
-                guard let position = fields.firstIndex(of: "position"), let item = fields.firstIndex(of: "item"),
-                      let probability = fields.firstIndex(of: "probability") else {
-                    throw DataFileError(file: path, line: line, "the header must name the columns position, item and probability (it has \(fields))")
-                }
-                columns = (position, item, probability)
-                return
-            }
-            guard fields.count == header.count else { throw DataFileError(file: path, line: line, "has \(fields.count) fields; the header has \(header.count)") }
-            guard let position = Int(fields[columns.position]), (1...3).contains(position) else {
-                throw DataFileError(file: path, line: line, column: "position", "'\(fields[columns.position])' is not a position 1, 2 or 3")
-            }
-            guard let item = Int(fields[columns.item]), (0..<items).contains(item) else {
-                throw DataFileError(file: path, line: line, column: "item", "'\(fields[columns.item])' is not an item in 0..<\(items)")
-            }
-            guard let probability = Float(fields[columns.probability]), (0...1).contains(probability) else {
-                throw DataFileError(file: path, line: line, column: "probability", "'\(fields[columns.probability])' is not a probability in [0, 1]")
-            }
-            table[position - 1, item] = probability
-        }
-        for p in 0..<3 {
-            let total = (0..<items).reduce(Float(0)) { $0 + table[p, $1] }
-            guard abs(total - 1) <= 1e-3 else {
-                throw DataFileError(file: path, line: lines, column: "probability", "the probabilities of position \(p + 1) sum to \(total), not 1")
-            }
-        }
-        return table
-    }
-
     /// How often each item was shown at each position, normalised per position: the logging
     /// policy's action distribution as a context-free table [3, items].
     public func positionActionDistribution() -> Tensor {

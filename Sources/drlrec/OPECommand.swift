@@ -19,7 +19,10 @@ struct OPECommand: ParsableCommand {
         and evaluated on the second, beside the click rates the logged policies reached; --save-policy \
         keeps it in a file. --evaluation FILE.safetensors evaluates such a saved policy: on the second \
         half of the logs it was fitted on, or on all the rounds of other logs (another behaviour policy \
-        or campaign). Fetch the data first: `drlrec data fetch obd`.
+        or campaign). --evaluation FILE.csv evaluates a table of action probabilities per position, \
+        context-free or, with user_feature_0…3 columns, per user context (a row with '*' in every \
+        feature column is the default for contexts the table does not list). Fetch the data first: \
+        `drlrec data fetch obd`.
         """
     )
 
@@ -32,7 +35,7 @@ struct OPECommand: ParsableCommand {
     @Option(help: "The logging policy whose logs the estimates read: random or bts.")
     var behavior: String = "random"
 
-    @Option(help: ArgumentHelp("The policy to evaluate: the other logged policy (random or bts; the truth is known), learned (DRLRec's own, fitted on half the logs), a policy saved by --save-policy (.safetensors), or a CSV file of position,item,probability rows (a table per position).", valueName: "policy|file"))
+    @Option(help: ArgumentHelp("The policy to evaluate: the other logged policy (random or bts; the truth is known), learned (DRLRec's own, fitted on half the logs), a policy saved by --save-policy (.safetensors), or a CSV file of position,item,probability rows (a table per position; with user_feature_0…3 columns, per context).", valueName: "policy|file"))
     var evaluation: String = "bts"
 
     @Option(help: ArgumentHelp("With --evaluation learned: save the fitted policy to this file.", valueName: "file"))
@@ -60,7 +63,7 @@ struct OPECommand: ParsableCommand {
         guard ["all", "men", "women"].contains(campaign) else { throw ValidationError("--campaign must be all, men or women, got \(campaign)") }
         guard ["random", "bts"].contains(behavior) else { throw ValidationError("--behavior must be random or bts, got \(behavior)") }
         guard ["random", "bts", "learned"].contains(evaluation) || FileManager.default.fileExists(atPath: evaluation) else {
-            throw ValidationError("--evaluation must be random, bts, learned or a file of position,item,probability rows; got \(evaluation)")
+            throw ValidationError("--evaluation must be random, bts, learned, a saved policy or a table file of position,item,probability rows; no such file: \(evaluation)")
         }
         if savePolicy != nil && evaluation != "learned" { throw ValidationError("--save-policy saves the policy of --evaluation learned") }
         guard behavior != evaluation else { throw ValidationError("--behavior and --evaluation name the same policy; the truth comes from the other one's logs") }
@@ -125,15 +128,14 @@ struct OPECommand: ParsableCommand {
                                               (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
         }
         // A logged policy (ground truth) or a table from a file, applied at each round's position.
-        let table: Tensor
-        if evaluation == others[0] {
-            table = other.positionActionDistribution()
-        } else {
-            do { table = try OpenBanditLog.readPolicyTable(evaluation, items: logged.itemCount) } catch { throw ValidationError("\(error)") }
-        }
+        let table: OpenBanditPolicyTable, probabilities: Tensor
+        do {
+            table = evaluation == others[0] ? OpenBanditPolicyTable(positionDistribution: other.positionActionDistribution(), source: others[0])
+                : try OpenBanditPolicyTable(contentsOf: evaluation, items: logged.itemCount)
+            probabilities = try table.probabilities(for: logged)
+        } catch { throw ValidationError("\(error)") }
+        let keyed = table.contextFeatures.isEmpty ? "" : " (per context of \(table.distributions.count) values of \(table.contextFeatures.map { "user_feature_\($0)" }.joined(separator: ", "))\(table.fallback == nil ? "" : " and a default"))"
         FileHandle.standardError.write(Data("\(logged.rounds) rounds of \(behavior) on \(campaign), \(logged.itemCount) items; fitting the reward model...\n".utf8))
-        var probabilities = Tensor(zeros: Shape(logged.rounds, logged.itemCount))
-        for i in 0..<logged.rounds { for a in 0..<logged.itemCount { probabilities[i, a] = table[Int(logged.positions[i]), a] } }
         let data = OffPolicyData(actions: logged.items, rewards: logged.clicks, propensities: logged.propensities,
                                  evaluationProbabilities: probabilities, rewardEstimates: try OpenBanditRewardModel(fitting: logged).estimates(for: logged))
         if evaluation == others[0] {
@@ -141,7 +143,7 @@ struct OPECommand: ParsableCommand {
                    title: "value of \(evaluation) from \(logged.rounds) rounds of \(behavior); truth (\(evaluation)'s own click rate, \(other.rounds) rounds) \(String(format: "%.5f", other.clickRate))",
                    references: [])
         } else {
-            report(data, truth: nil, title: "value of the policy in \(evaluation) from \(logged.rounds) rounds of \(behavior)",
+            report(data, truth: nil, title: "value of the policy in \(evaluation)\(keyed) from \(logged.rounds) rounds of \(behavior)",
                    references: [(behavior, logged.clickRate, "its own click rate on the same rounds"),
                                 (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
         }

@@ -128,15 +128,65 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let path = root + "/table.csv"
         _ = FileManager.default.createFile(atPath: path, contents: Data("item,position,probability\n0,1,1\n1,2,0.25\n2,2,0.75\n2,3,1\n".utf8))
-        let table = try OpenBanditLog.readPolicyTable(path, items: 3)
+        let read = try OpenBanditPolicyTable(contentsOf: path, items: 3)
+        #expect(read.contextFeatures.isEmpty && read.fallback == nil && read.distributions.count == 1)
+        let table = try #require(read.distributions[[]])
         #expect(table[0, 0] == 1 && table[1, 1] == 0.25 && table[1, 2] == 0.75 && table[2, 2] == 1 && table[0, 1] == 0)
         for (text, line, column) in [("position,item,probability\n1,0,1\n2,0,1\n3,0,0.9\n", 4, "probability"),
                                      ("position,item,probability\n4,0,1\n", 2, "position"), ("position,item,probability\n1,3,1\n", 2, "item"),
-                                     ("position,item\n1,0\n", 1, nil as String?)] {
+                                     ("position,item\n1,0\n", 1, nil as String?), ("position,item,probability,age\n1,0,1,3\n", 1, "age"),
+                                     ("position,item,probability\n", 1, nil)] {
             _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
             do {
-                _ = try OpenBanditLog.readPolicyTable(path, items: 3)
+                _ = try OpenBanditPolicyTable(contentsOf: path, items: 3)
                 Issue.record("read a bad table: \(text)")
+            } catch {
+                #expect(error.line == line && error.column == column, "\(error)")
+            }
+        }
+    }
+
+    /// A table per user context applies each round's own distribution, matched by the raw feature
+    /// values, and the '*' default to contexts it does not list; without a default such rounds are
+    /// refused with the first one's context. A context whose position does not sum to 1, or a row
+    /// with '*' in only some feature columns, is refused at its line.
+    @Test func appliesPolicyTablesPerContext() throws {
+        let root = Self.directory(["0,2019-11-24 00:00:17,2,1,0,0.333,a,b,c,d,0,0,0", "1,2019-11-24 00:00:18,0,2,1,0.333,e,x,c,d,0,0,0",
+                                   "2,2019-11-24 00:00:19,2,1,0,0.333,z,b,c,d,0,0,0", "3,2019-11-24 00:00:20,1,3,0,0.333,a,x,c,d,0,0,0"])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let log = try OpenBanditLog.load(directory: root, policy: "random", campaign: "all")
+        let path = root + "/table.csv"
+        func write(_ rows: [String], header: String = "user_feature_0,position,item,probability") {
+            _ = FileManager.default.createFile(atPath: path, contents: Data(([header] + rows).joined(separator: "\n").utf8))
+        }
+        let perContext = (1...3).flatMap { p in ["a,\(p),0,1", "e,\(p),1,0.5", "e,\(p),2,0.5"] }
+        write(perContext + (1...3).map { "*,\($0),2,1" })
+        let table = try OpenBanditPolicyTable(contentsOf: path, items: 3)
+        #expect(table.contextFeatures == [0] && table.distributions.count == 2 && table.fallback != nil)
+        let probabilities = try table.probabilities(for: log)
+        #expect(probabilities.scalars == [1, 0, 0, 0, 0.5, 0.5, 0, 0, 1, 1, 0, 0])
+
+        write(perContext)
+        let partial = try OpenBanditPolicyTable(contentsOf: path, items: 3)
+        do {
+            _ = try partial.probabilities(for: log)
+            Issue.record("applied a table that lacks round 2's context")
+        } catch {
+            #expect(error.table == path && error.context == "user_feature_0=z" && error.round == 2 && error.rounds == 1, "\(error)")
+        }
+
+        // Two feature columns: a context is the pair of values.
+        write((1...3).flatMap { p in ["a,b,\(p),0,1", "*,*,\(p),1,1"] }, header: "user_feature_0,user_feature_1,position,item,probability")
+        let pairs = try OpenBanditPolicyTable(contentsOf: path, items: 3).probabilities(for: log)
+        #expect(pairs.scalars == [1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0])
+
+        for (rows, header, line, column) in [(perContext.dropLast() + ["e,3,2,0.4"], "user_feature_0,position,item,probability", 10, "probability"),
+                                             (["a,*,1,0,1"], "user_feature_0,user_feature_1,position,item,probability", 2, "user_feature_0"),
+                                             (["a,a,1,0,1"], "user_feature_0,user_feature_0,position,item,probability", 1, nil as String?)] {
+            write(Array(rows), header: header)
+            do {
+                _ = try OpenBanditPolicyTable(contentsOf: path, items: 3)
+                Issue.record("read a bad table: \(rows)")
             } catch {
                 #expect(error.line == line && error.column == column, "\(error)")
             }
