@@ -342,6 +342,11 @@ DRL_TARGET static void K(gru_forward_step)(const float *gx, long gx_stride, cons
     for (long b = 0; b < batch; b++) {
         const float *gxr = gx + b * gx_stride, *ghr = gh + b * 3 * H, *hp = h_prev + b * H;
         float *rzr = rz + b * 2 * H, *nr = n + b * H, *ghnr = ghn + b * H, *hn = h_next + b * H, *yr = y + b * y_stride;
+        // The input gates and outputs of a step are rows far apart (one per sequence): fetch ahead.
+        if (b + 4 < batch) {
+            for (long j = 0; j < 3 * H; j += 16) __builtin_prefetch(gxr + 4 * gx_stride + j, 0, 3);
+            for (long j = 0; j < H; j += 16) __builtin_prefetch(yr + 4 * y_stride + j, 1, 3);
+        }
         for (long j = 0; j < H; j += VW) {
             long c = H - j < VW ? H - j : VW;
             vf r = v_sigmoid(K(ldn)(gxr + j, c) + K(ldn)(bih + j, c) + K(ldn)(ghr + j, c) + K(ldn)(bhh + j, c));
@@ -368,6 +373,10 @@ DRL_TARGET static void K(gru_backward_step)(const float *dy, long dy_stride, con
         const float *dyr = dy + b * dy_stride, *rzr = rz + b * 2 * H, *nr = n + b * H, *ghnr = ghn + b * H;
         const float *hp = h_prev + b * H;
         float *dhr = dh + b * H, *dgxr = dgx + b * dgx_stride, *dghr = dgh + b * 3 * H;
+        if (b + 4 < batch) {
+            for (long j = 0; j < H; j += 16) __builtin_prefetch(dyr + 4 * dy_stride + j, 0, 3);
+            for (long j = 0; j < 3 * H; j += 16) __builtin_prefetch(dgxr + 4 * dgx_stride + j, 1, 3);
+        }
         for (long j = 0; j < H; j += VW) {
             long c = H - j < VW ? H - j : VW;
             vf r = K(ldn)(rzr + j, c), z = K(ldn)(rzr + H + j, c), nv = K(ldn)(nr + j, c);

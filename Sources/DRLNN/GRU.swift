@@ -15,7 +15,7 @@ public final class GRU: Layer {
     public var biasIH: Parameter { weights.biasIH }
     public var biasHH: Parameter { weights.biasHH }
     public var isTraining = true
-    private let weights: RecurrentWeights
+    private var weights: RecurrentWeights
 
     private var input = Tensor(zeros: Shape(0, 0, 0))
     private var batch = 0, time = 0
@@ -41,7 +41,8 @@ public final class GRU: Layer {
         (batch, time) = (x.shape[0], x.shape[1])
         let (b, t, h) = (batch, time, hiddenSize)
         var gx = inputGates.view(Shape(b * t, 3 * h))
-        gemm(x, weightIH.value, into: &gx, transposeB: true)
+        weights.transposeWeights()
+        gemm(x, weights.transposedIH, into: &gx, blocking: .smallRowsOrInner)
         let gxSteps = gx.reshaped(Shape(b, t, 3 * h))
         let hs = states.view(Shape(t + 1, b, h))
         var first = hs[row: 0]
@@ -51,7 +52,7 @@ public final class GRU: Layer {
         let ghn = recurrentCandidate.view(Shape(t, b, h))
         var y = output.view(Shape(b, t, h))
         for step in 0..<t {
-            gemm(hs[row: step], weightHH.value, into: &gh, transposeB: true)
+            gemm(hs[row: step], weights.transposedHH, into: &gh, blocking: .smallRowsOrInner)
             var rzStep = rz[row: step], nStep = n[row: step], ghnStep = ghn[row: step], next = hs[row: step + 1]
             gruForwardStep(step: step, inputGates: gxSteps, recurrentGates: gh, biasIH: biasIH.value, biasHH: biasHH.value,
                            previous: hs[row: step], resetUpdate: &rzStep, candidate: &nStep, recurrentCandidate: &ghnStep,
@@ -74,7 +75,7 @@ public final class GRU: Layer {
             gruBackwardStep(step: step, gradOutput: gradOutput, resetUpdate: rz[row: step], candidate: n[row: step],
                             recurrentCandidate: ghn[row: step], previous: hs[row: step], stateGradient: &dhNext,
                             inputGateGradient: &dgx, recurrentGateGradient: &dghStep)
-            gemm(dghStep, weightHH.value, into: &dhNext, beta: 1)
+            gemm(dghStep, weightHH.value, into: &dhNext, beta: 1, blocking: .smallRowsOrInner)
         }
         var dx = dInput.view(input.shape)
         weights.finishBackward(inputGateGradients: dgx.reshaped(Shape(b * t, 3 * h)),

@@ -15,7 +15,7 @@ public final class LSTM: Layer {
     public var biasIH: Parameter { weights.biasIH }
     public var biasHH: Parameter { weights.biasHH }
     public var isTraining = true
-    private let weights: RecurrentWeights
+    private var weights: RecurrentWeights
 
     private var input = Tensor(zeros: Shape(0, 0, 0))
     private var batch = 0, time = 0
@@ -40,7 +40,8 @@ public final class LSTM: Layer {
         (batch, time) = (x.shape[0], x.shape[1])
         let (b, t, h) = (batch, time, hiddenSize)
         var gx = inputGates.view(Shape(b * t, 4 * h))
-        gemm(x, weightIH.value, into: &gx, transposeB: true)
+        weights.transposeWeights()
+        gemm(x, weights.transposedIH, into: &gx, blocking: .smallRowsOrInner)
         var hs = states.view(Shape(t + 1, b, h)), cs = cells.view(Shape(t + 1, b, h))
         hs[row: 0].fill(with: 0)
         cs[row: 0].fill(with: 0)
@@ -56,7 +57,7 @@ public final class LSTM: Layer {
         let py = y.workspaceBaseAddress
         for step in 0..<t {
             var stepGates = g[row: step]
-            gemm(hs[row: step], weightHH.value, into: &stepGates, transposeB: true)
+            gemm(hs[row: step], weights.transposedHH, into: &stepGates, blocking: .smallRowsOrInner)
             let gStep = pg + step * b * 4 * h
             for bi in 0..<b {
                 let row = gStep + bi * 4 * h, gxRow = pgx + (bi * t + step) * 4 * h
@@ -126,7 +127,7 @@ public final class LSTM: Layer {
                         dcRow[j] = dc * f
                     }
                 }
-                gemm(dg[row: step], weightHH.value, into: &dhNext)
+                gemm(dg[row: step], weightHH.value, into: &dhNext, blocking: .smallRowsOrInner)
             }
         }
         var dx = dInput.view(input.shape)

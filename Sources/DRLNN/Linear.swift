@@ -9,6 +9,9 @@ public final class Linear: Layer {
     public var isTraining = true
 
     private var input = Tensor(zeros: Shape(0, 0))
+    /// The weight transposed, [in, out], for products OpenBLAS's small-matrix kernels take in
+    /// blocks (they are fastest with an untransposed b; see `GemmBlocking`).
+    private var transposedWeight = Tensor(zeros: Shape(0, 0))
     private var output = Buffer()
     private var gradInput = Buffer()
 
@@ -42,6 +45,13 @@ public final class Linear: Layer {
         var outShape = x.shape
         outShape[-1] = outFeatures
         var y = output.view(outShape)
+        // Where the product goes in small blocks (rounding as one call would), through Wᵀ.
+        let blocked = smallBlockRows(m: y.shape.matrix.rows, n: outFeatures, k: inFeatures) != nil
+        if blocked {
+            if transposedWeight.shape != Shape(inFeatures, outFeatures) { transposedWeight = Tensor(zeros: Shape(inFeatures, outFeatures)) }
+            transpose(weight.value, into: &transposedWeight)
+        }
+        let w = blocked ? transposedWeight : weight.value
         if let bias {
             // y = broadcast(b), then y += x·Wᵀ in the GEMM (beta = 1): no separate bias pass.
             let rows = y.shape.matrix.rows
@@ -50,9 +60,9 @@ public final class Linear: Layer {
                     for r in 0..<rows { (py.baseAddress! + r * outFeatures).update(from: pb.baseAddress!, count: outFeatures) }
                 }
             }
-            gemm(x, weight.value, into: &y, transposeB: true, beta: 1)
+            gemm(x, w, into: &y, transposeB: !blocked, beta: 1, blocking: .smallRows)
         } else {
-            gemm(x, weight.value, into: &y, transposeB: true)
+            gemm(x, w, into: &y, transposeB: !blocked, blocking: .smallRows)
         }
         return y
     }
@@ -60,7 +70,7 @@ public final class Linear: Layer {
     public func backward(_ gradOutput: Tensor) -> Tensor {
         accumulateParameterGradients(gradOutput)
         var dx = gradInput.view(input.shape)
-        gemm(gradOutput, weight.value, into: &dx)
+        gemm(gradOutput, weight.value, into: &dx, blocking: .smallRows)
         return dx
     }
 

@@ -21,6 +21,20 @@ struct RecurrentWeights {
         for p in [weightIH, weightHH, biasIH, biasHH] { bound.fill(&p.value, fanIn: hiddenSize, fanOut: hiddenSize, using: &rng) }
     }
 
+    /// The weights transposed, [I, gates·H] and [H, gates·H], refreshed by `transposeWeights`: the
+    /// projections multiply by them untransposed, which OpenBLAS's small-matrix kernels do fastest.
+    private(set) var transposedIH = Tensor(zeros: Shape(0, 0)), transposedHH = Tensor(zeros: Shape(0, 0))
+
+    /// Copies the current weights into `transposedIH` and `transposedHH` (once per forward pass).
+    mutating func transposeWeights() {
+        if transposedIH.shape != Shape(inputSize, gates * hiddenSize) {
+            transposedIH = Tensor(zeros: Shape(inputSize, gates * hiddenSize))
+            transposedHH = Tensor(zeros: Shape(hiddenSize, gates * hiddenSize))
+        }
+        transpose(weightIH.value, into: &transposedIH)
+        transpose(weightHH.value, into: &transposedHH)
+    }
+
     var namedParameters: [(name: String, parameter: Parameter)] {
         [("weight_ih_l0", weightIH), ("weight_hh_l0", weightHH), ("bias_ih_l0", biasIH), ("bias_hh_l0", biasHH)]
     }
@@ -34,7 +48,7 @@ struct RecurrentWeights {
         let rows = dgx.shape[0]
         if !weightHH.isFrozen {
             var dw = weightHH.gradient
-            gemm(dgh, previousStates, into: &dw, transposeA: true, beta: 1)
+            gemm(dgh, previousStates, into: &dw, transposeA: true, beta: 1, blocking: .smallRowsOrInner)
         }
         if !biasHH.isFrozen {
             var db = biasHH.gradient
@@ -42,12 +56,12 @@ struct RecurrentWeights {
         }
         if !weightIH.isFrozen {
             var dw = weightIH.gradient
-            gemm(dgx, input.reshaped(Shape(rows, inputSize)), into: &dw, transposeA: true, beta: 1)
+            gemm(dgx, input.reshaped(Shape(rows, inputSize)), into: &dw, transposeA: true, beta: 1, blocking: .smallRowsOrInner)
         }
         if !biasIH.isFrozen {
             var db = biasIH.gradient
             columnSums(dgx, into: &db, accumulate: true)
         }
-        gemm(dgx, weightIH.value, into: &dx)
+        gemm(dgx, weightIH.value, into: &dx, blocking: .smallRowsOrInner)
     }
 }

@@ -230,6 +230,13 @@ enum OpenBLASKernel {
 
     static func loadedName() -> String { String(cString: openblas_get_corename()) }
 
+    /// Whether the loaded kernel has OpenBLAS's AVX-512 small-matrix GEMM kernels (read once the
+    /// engine has chosen its kernel).
+    static let hasSmallMatrixKernels: Bool = {
+        Engine.ensureConfigured()
+        return avx512Kernels.contains(loadedName().lowercased())
+    }()
+
     /// The kernel to switch to, or nil when the loaded one already uses the CPU's widest vectors.
     /// Only kernels whose instructions the CPU (and OS) support are ever proposed.
     static func upgradeTarget(loaded: String = loadedName()) -> String? {

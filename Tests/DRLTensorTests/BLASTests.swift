@@ -48,6 +48,40 @@ import Testing
         }
     }
 
+    /// Products cut into OpenBLAS small-matrix blocks: rows of C (with a last, shorter block), or
+    /// for aᵀ·b with a long inner dimension, accumulating inner blocks; with alpha and beta, and
+    /// for every transpose combination (op(b) transposed is computed whole). On kernels without
+    /// small-matrix paths the option does nothing, and the same must hold.
+    @Test(arguments: [(m: 300, k: 64, n: 192), (m: 96, k: 2000, n: 64), (m: 1000, k: 192, n: 64)], [GemmBlocking.smallRows, .smallRowsOrInner])
+    func smallBlockProductsMatchNaiveProduct(shape: (m: Int, k: Int, n: Int), blocking: GemmBlocking) {
+        let (m, k, n) = shape
+        for transposeA in [false, true] {
+            for transposeB in [false, true] {
+                let a = randomTensor(transposeA ? Shape(k, m) : Shape(m, k), seed: 4)
+                let b = randomTensor(transposeB ? Shape(n, k) : Shape(k, n), seed: 5)
+                let c0 = randomTensor(Shape(m, n), seed: 6)
+                var c = c0
+                gemm(a, b, into: &c, transposeA: transposeA, transposeB: transposeB, alpha: 2, beta: 0.5, blocking: blocking)
+                let product = (transposeA ? Matrix(a).transposed : Matrix(a)) * (transposeB ? Matrix(b).transposed : Matrix(b))
+                let expected = Matrix(rows: m, cols: n, values: zip(product.values, c0.scalars).map { 2 * $0 + 0.5 * Double($1) })
+                #expect(Matrix(c).maxAbsDifference(expected) < 1e-5 * Double(k), "\(shape) transposeA \(transposeA) transposeB \(transposeB)")
+                // Row blocks change nothing: the same bits as one call.
+                if blocking == .smallRows {
+                    var whole = c0
+                    gemm(a, b, into: &whole, transposeA: transposeA, transposeB: transposeB, alpha: 2, beta: 0.5)
+                    #expect(whole == c, "\(shape) transposeA \(transposeA) transposeB \(transposeB)")
+                }
+            }
+        }
+    }
+
+    @Test func transposeSwapsRowsAndColumns() {
+        let a = randomTensor(Shape(37, 5), seed: 7)
+        var t = Tensor(zeros: Shape(5, 37))
+        transpose(a, into: &t)
+        #expect(Matrix(t).maxAbsDifference(Matrix(a).transposed) == 0)
+    }
+
     @Test func matmulKeepsLeadingDimensionsOfAHigherRankInput() {
         let x = randomTensor(Shape(2, 3, 4), seed: 1)
         let w = randomTensor(Shape(4, 5), seed: 2)
