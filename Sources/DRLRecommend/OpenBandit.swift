@@ -250,18 +250,3 @@ extension OpenBanditRewardModel {
     }
 }
 
-/// DRLRec's own policy for the Open Bandit Dataset: the reward model's ε-greedy choice per round,
-/// π(a | x) = (1 − ε)·[a = argmax q̂(x, ·)] + ε/items (ε keeps every item possible, so that
-/// importance weights stay finite against any logging policy).
-public func greedyPolicy(estimates: Tensor, exploration: Float = 0.1) -> Tensor {
-    let (rounds, items) = estimates.shape.matrix
-    precondition((0...1).contains(exploration), "greedyPolicy: exploration \(exploration) must be in [0, 1]")
-    var probabilities = Tensor(shape: Shape(rounds, items), repeating: exploration / Float(items))
-    for i in 0..<rounds {
-        var best = 0
-        for a in 1..<items where estimates[i, a] > estimates[i, best] { best = a }
-        probabilities[i, best] += 1 - exploration
-    }
-    return probabilities
-}
-

@@ -15,7 +15,8 @@ struct OPECommand: ParsableCommand {
         logged action distribution per position (context-free). The direct method's reward model is \
         L2-regularised logistic regression on the item, the position, the user features and the \
         user-item affinity, fitted on the behaviour logs. With --evaluation learned, DRLRec's own \
-        policy (that reward model's ε-greedy choice) is fitted on the first half of the behaviour logs \
+        policy (that reward model's ε-greedy choice, or with --policy softmax a softmax over its \
+        log-odds) is fitted on the first half of the behaviour logs \
         and evaluated on the second, beside the click rates the logged policies reached; --save-policy \
         keeps it in a file. --evaluation FILE.safetensors evaluates such a saved policy: on the second \
         half of the logs it was fitted on, or on all the rounds of other logs (another behaviour policy \
@@ -40,6 +41,15 @@ struct OPECommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("With --evaluation learned: save the fitted policy to this file.", valueName: "file"))
     var savePolicy: String?
+
+    @Option(help: ArgumentHelp("With --evaluation learned: how the reward model's estimates become the policy: greedy (ε-greedy) or softmax (over the log-odds).", valueName: "rule"))
+    var policy: String = "greedy"
+
+    @Option(help: "With --policy greedy: the share ε spread uniformly over all items.")
+    var exploration: Float = 0.1
+
+    @Option(help: "With --policy softmax: the temperature τ of the softmax over the log-odds.")
+    var temperature: Float = 1
 
     @Option(help: ArgumentHelp("Estimators, comma-separated (default: all of \(OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "list"))
     var estimators: String?
@@ -66,6 +76,10 @@ struct OPECommand: ParsableCommand {
             throw ValidationError("--evaluation must be random, bts, learned, a saved policy or a table file of position,item,probability rows; no such file: \(evaluation)")
         }
         if savePolicy != nil && evaluation != "learned" { throw ValidationError("--save-policy saves the policy of --evaluation learned") }
+        if policy != "greedy" && evaluation != "learned" { throw ValidationError("--policy chooses the rule of --evaluation learned (a saved policy keeps its own)") }
+        guard ["greedy", "softmax"].contains(policy) else { throw ValidationError("--policy must be greedy or softmax, got \(policy)") }
+        guard (0...1).contains(exploration) else { throw ValidationError("--exploration must be in [0, 1], got \(exploration)") }
+        guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be positive, got \(temperature)") }
         guard behavior != evaluation else { throw ValidationError("--behavior and --evaluation name the same policy; the truth comes from the other one's logs") }
         if let estimators {
             for name in estimators.split(separator: ",") where OffPolicyEstimator(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
@@ -75,15 +89,15 @@ struct OPECommand: ParsableCommand {
         guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
     }
 
-    static let explorationKey = "drlrec.obd.exploration", fittedKey = "drlrec.obd.fitted_on"
+    static let fittedKey = "drlrec.obd.fitted_on"
 
-    /// Estimates the ε-greedy policy of `model` on `log`, with the model's estimates as the
+    /// Estimates the policy `rule` makes of `model` on `log`, with the model's estimates as the
     /// direct method's and the doubly robust estimators' q̂.
-    private func reportLearned(_ model: OpenBanditRewardModel, exploration: Float, on log: OpenBanditLog, title: String,
+    private func reportLearned(_ model: OpenBanditRewardModel, rule: OpenBanditPolicyRule, on log: OpenBanditLog, title: String,
                                references: [(String, Double, String)]) {
         let estimates = model.estimates(for: log)
         let data = OffPolicyData(actions: log.items, rewards: log.clicks, propensities: log.propensities,
-                                 evaluationProbabilities: greedyPolicy(estimates: estimates, exploration: exploration), rewardEstimates: estimates)
+                                 evaluationProbabilities: rule.probabilities(estimates: estimates), rewardEstimates: estimates)
         report(data, truth: nil, title: title, references: references)
     }
 
@@ -101,11 +115,12 @@ struct OPECommand: ParsableCommand {
             let training = logged.subset(Array(0..<half)), held = logged.subset(Array(half..<logged.rounds))
             FileHandle.standardError.write(Data("fitting the reward model on the first \(half) rounds of \(behavior)...\n".utf8))
             let model = try OpenBanditRewardModel(fitting: training)
+            let rule: OpenBanditPolicyRule = policy == "softmax" ? .softmax(temperature: temperature) : .greedy(exploration: exploration)
             if let savePolicy {
-                try model.save(to: savePolicy, metadata: [Self.explorationKey: "0.1", Self.fittedKey: "\(behavior)/\(campaign)/first-half"])
+                try model.save(to: savePolicy, metadata: rule.metadata.merging([Self.fittedKey: "\(behavior)/\(campaign)/first-half"]) { $1 })
                 FileHandle.standardError.write(Data("saved the policy to \(savePolicy)\n".utf8))
             }
-            return reportLearned(model, exploration: 0.1, on: held, title: "DRLRec's ε-greedy policy (ε 0.1), fitted on \(half) rounds of \(behavior), estimated on the other \(held.rounds)",
+            return reportLearned(model, rule: rule, on: held, title: "DRLRec's policy, \(rule) of the reward model, fitted on \(half) rounds of \(behavior), estimated on the other \(held.rounds)",
                                  references: [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),
                                               (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
         }
@@ -113,8 +128,10 @@ struct OPECommand: ParsableCommand {
             // A saved policy: on the half of the logs it was not fitted on, or on all of other logs.
             let model: OpenBanditRewardModel, metadata: [String: String]
             do { (model, metadata) = try OpenBanditRewardModel.load(from: evaluation) } catch { throw ValidationError("\(error)") }
-            guard let exploration = metadata[Self.explorationKey].flatMap(Float.init), (0...1).contains(exploration) else {
-                throw ValidationError("'\(evaluation)': metadata '\(Self.explorationKey)' is missing or not in [0, 1]")
+            let rule: OpenBanditPolicyRule
+            switch OpenBanditPolicyRule.from(metadata: metadata) {
+            case .success(let saved): rule = saved
+            case .failure(let error): throw ValidationError("'\(evaluation)': \(error)")
             }
             guard model.itemCount == logged.itemCount else {
                 throw ValidationError("'\(evaluation)' was fitted on \(model.itemCount) items; the \(behavior) logs of \(campaign) have \(logged.itemCount)")
@@ -122,8 +139,8 @@ struct OPECommand: ParsableCommand {
             let fitted = metadata[Self.fittedKey] ?? "unknown logs"
             let sameLogs = fitted == "\(behavior)/\(campaign)/first-half"
             let held = sameLogs ? logged.subset(Array((logged.rounds / 2)..<logged.rounds)) : logged
-            return reportLearned(model, exploration: exploration, on: held,
-                                 title: "the policy in \(evaluation) (ε \(exploration), fitted on \(fitted)), estimated on \(sameLogs ? "the other half: " : "")\(held.rounds) rounds of \(behavior)",
+            return reportLearned(model, rule: rule, on: held,
+                                 title: "the policy in \(evaluation) (\(rule), fitted on \(fitted)), estimated on \(sameLogs ? "the other half: " : "")\(held.rounds) rounds of \(behavior)",
                                  references: [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),
                                               (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
         }

@@ -220,3 +220,43 @@ import Testing
         #expect(throws: CheckpointError.self) { try OpenBanditRewardModel.load(from: path) }
     }
 }
+
+@Suite struct OpenBanditPolicyRuleTests {
+    static let estimates = Tensor(shape: Shape(2, 3), scalars: [0.01, 0.03, 0.02, 0.5, 0.2, 0.2])
+
+    /// ε-greedy puts 1 − ε on the best item and ε/items everywhere; the softmax over the log-odds
+    /// orders items as the estimates do, sharpens as τ falls and flattens as it grows; both rows
+    /// sum to 1.
+    @Test func rulesMakeDistributionsThatFollowTheEstimates() {
+        let greedy = OpenBanditPolicyRule.greedy(exploration: 0.3).probabilities(estimates: Self.estimates)
+        #expect(abs(greedy[0, 1] - 0.8) < 1e-6 && abs(greedy[0, 0] - 0.1) < 1e-6 && abs(greedy[1, 0] - 0.8) < 1e-6)
+        for temperature: Float in [0.1, 1, 100] {
+            let soft = OpenBanditPolicyRule.softmax(temperature: temperature).probabilities(estimates: Self.estimates)
+            for r in 0..<2 { #expect(abs(soft[r, 0] + soft[r, 1] + soft[r, 2] - 1) < 1e-5) }
+            #expect(soft[0, 1] > soft[0, 2] && soft[0, 2] > soft[0, 0] && soft[1, 0] > soft[1, 1] && soft[1, 1] == soft[1, 2])
+        }
+        let sharp = OpenBanditPolicyRule.softmax(temperature: 0.05).probabilities(estimates: Self.estimates)
+        let flat = OpenBanditPolicyRule.softmax(temperature: 100).probabilities(estimates: Self.estimates)
+        #expect(sharp[0, 1] > 0.99 && abs(flat[0, 1] - 1.0 / 3) < 0.01)
+        // At τ 1 the probabilities are proportional to the odds p/(1 − p).
+        let plain = OpenBanditPolicyRule.softmax(temperature: 1).probabilities(estimates: Self.estimates)
+        #expect(abs(plain[1, 0] / plain[1, 1] - (0.5 / 0.5) / (0.2 / 0.8)) < 1e-4)
+    }
+
+    /// A rule survives its metadata; files from before the softmax rule read as ε-greedy; bad
+    /// metadata names its key.
+    @Test func rulesRoundTripThroughMetadata() throws {
+        for rule in [OpenBanditPolicyRule.greedy(exploration: 0.1), .softmax(temperature: 0.5)] {
+            #expect(try OpenBanditPolicyRule.from(metadata: rule.metadata).get() == rule)
+        }
+        #expect(try OpenBanditPolicyRule.from(metadata: ["drlrec.obd.exploration": "0.2"]).get() == .greedy(exploration: 0.2))
+        for (metadata, key) in [(["drlrec.obd.policy": "softmax", "drlrec.obd.temperature": "-1"], "drlrec.obd.temperature"),
+                                (["drlrec.obd.policy": "boltzmann"], "drlrec.obd.policy"), ([:], "drlrec.obd.exploration")] {
+            guard case .failure(let error) = OpenBanditPolicyRule.from(metadata: metadata) else {
+                Issue.record("accepted \(metadata)")
+                continue
+            }
+            #expect(error.key == key, "\(error)")
+        }
+    }
+}
