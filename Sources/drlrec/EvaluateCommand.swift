@@ -35,8 +35,16 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Weight of SQN's TD loss beside the cross-entropy.")
     var qLearningWeight: Float = 1
 
+    @Option(help: "Training epochs of the sequential ranker and SQN (the epoch with the best validation NDCG@10 is kept).")
+    var epochs = 30
+
+    @Option(help: "Dropout of the sequential models' encoder while training.")
+    var dropout: Float = 0
+
     func validate() throws {
         guard dataset == "movielens" else { throw ValidationError("--dataset \(dataset): only movielens can be evaluated so far") }
+        guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
+        guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout \(dropout) must be in [0, 1)") }
         guard qLearningWeight > 0 else { throw ValidationError("--q-learning-weight must be positive (0 is the sequential ranker, already in the table)") }
     }
 
@@ -85,6 +93,8 @@ struct EvaluateCommand: ParsableCommand {
             let start = Sampler.now()
             var configuration = NextItemModel.Configuration()
             configuration.qLearningWeight = qLearningWeight
+            configuration.epochs = epochs
+            configuration.dropout = dropout
             let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
             try model.train(on: split, seed: seed) { epoch, loss, ndcg in
                 let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
