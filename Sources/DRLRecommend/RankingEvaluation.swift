@@ -74,6 +74,10 @@ public struct RankingMetrics: Sendable, Equatable {
     /// Each evaluated user's hit, discounted gain and reciprocal rank (0 beyond k), in user
     /// order, for paired comparisons of two models on the same users.
     public var userHits: [Float] = [], userGains: [Float] = [], userReciprocalRanks: [Float] = []
+    /// Each evaluated user's top-k items (k per user, in user order) and their mean self-information.
+    public var userTopItems: [Int32] = [], userNovelty: [Float] = []
+    /// The catalogue size coverage divides by.
+    public var catalogue = 0
 }
 
 /// Which held-out item an evaluation ranks.
@@ -112,10 +116,14 @@ public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: I
         metrics.userGains.append(Float(gain))
         metrics.userReciprocalRanks.append(Float(reciprocal))
         topK(scores.reshaped(Shape(1, split.items)), k: k, values: &values, indices: &top)
+        var information = 0.0
         for item in top {
             shown[Int(item)] = true
-            novelty += selfInformation[Int(item)]
+            information += selfInformation[Int(item)]
         }
+        novelty += information
+        metrics.userTopItems.append(contentsOf: top)
+        metrics.userNovelty.append(Float(information / Double(k)))
     }
     let n = Double(max(metrics.users, 1))
     metrics.hitRate /= n
@@ -123,18 +131,37 @@ public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: I
     metrics.mrr /= n
     metrics.novelty = novelty / (n * Double(k))
     metrics.coverage = Double(shown.filter { $0 }.count) / Double(split.items)
+    metrics.catalogue = split.items
     return metrics
 }
 
 /// Compares two models' ranking metrics on the same users with paired bootstrap intervals of the
-/// differences (treatment − control) in HR, NDCG and MRR.
+/// differences (treatment − control) in HR, NDCG, MRR, catalogue coverage of the top-k lists and
+/// their novelty.
 public func compareRankings(control: RankingMetrics, treatment: RankingMetrics, k: Int = 10, resamples: Int = 1_000,
                             seed: UInt64 = 0) -> [MetricComparison] {
     precondition(control.userHits.count == treatment.userHits.count,
                  "compareRankings: the models were evaluated on \(control.userHits.count) and \(treatment.userHits.count) users")
+    precondition(control.userTopItems.count == k * control.userHits.count && treatment.userTopItems.count == k * treatment.userHits.count,
+                 "compareRankings: the metrics must come from evaluations at k = \(k)")
     let arms = [control, treatment]
-    let columns: [KeyPath<RankingMetrics, [Float]>] = [\.userHits, \.userGains, \.userReciprocalRanks]
-    return pairedBootstrap(users: control.userHits.count, metrics: ["hr@\(k)", "ndcg@\(k)", "mrr@\(k)"], resamples: resamples, seed: seed) { m, arm, subset in
+    let columns: [KeyPath<RankingMetrics, [Float]>] = [\.userHits, \.userGains, \.userReciprocalRanks, \.userNovelty, \.userNovelty]
+    var shown = [Bool](repeating: false, count: max(control.catalogue, treatment.catalogue))
+    return pairedBootstrap(users: control.userHits.count, metrics: ["hr@\(k)", "ndcg@\(k)", "mrr@\(k)", "coverage", "novelty"],
+                           resamples: resamples, seed: seed) { m, arm, subset in
+        if m == 3 {
+            // Distinct items in the drawn users' lists, over the catalogue.
+            let items = arms[arm].userTopItems
+            for i in shown.indices { shown[i] = false }
+            var distinct = 0
+            for user in subset {
+                for item in items[(user * k)..<((user + 1) * k)] where !shown[Int(item)] {
+                    shown[Int(item)] = true
+                    distinct += 1
+                }
+            }
+            return Float(distinct) / Float(arms[arm].catalogue)
+        }
         let values = arms[arm][keyPath: columns[m]]
         return subset.reduce(Float(0)) { $0 + values[$1] } / Float(subset.count)
     }

@@ -35,6 +35,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Weight of SQN's TD loss beside the cross-entropy.")
     var qLearningWeight: Float = 1
 
+    @Option(help: "SQN's discount γ of the next state's value.")
+    var gamma: Float = 0.5
+
     @Option(help: "Training epochs of the sequential ranker and SQN (the epoch with the best validation NDCG@10 is kept).")
     var epochs = 30
 
@@ -44,6 +47,7 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         guard dataset == "movielens" else { throw ValidationError("--dataset \(dataset): only movielens can be evaluated so far") }
         guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
+        guard gamma >= 0, gamma < 1 else { throw ValidationError("--gamma \(gamma) must be in [0, 1)") }
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout \(dropout) must be in [0, 1)") }
         guard qLearningWeight > 0 else { throw ValidationError("--q-learning-weight must be positive (0 is the sequential ranker, already in the table)") }
     }
@@ -94,6 +98,7 @@ struct EvaluateCommand: ParsableCommand {
             var configuration = NextItemModel.Configuration()
             configuration.qLearningWeight = qLearningWeight
             configuration.epochs = epochs
+            configuration.gamma = gamma
             configuration.dropout = dropout
             let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
             try model.train(on: split, seed: seed) { epoch, loss, ndcg in

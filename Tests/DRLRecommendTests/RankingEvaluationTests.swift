@@ -74,8 +74,16 @@ import Testing
         var rng = RandomGenerator(seed: 1)
         let metrics = evaluateRanking(split, on: .test, k: 3) { _, scores in for i in 0..<scores.count { scores[flat: i] = rng.uniform() } }
         #expect(metrics.userHits.count == 40 && abs(Double(metrics.userGains.reduce(0, +)) / 40 - metrics.ndcg) < 1e-6)
-        for row in compareRankings(control: metrics, treatment: metrics, k: 3, resamples: 200) {
+        #expect(metrics.userTopItems.count == 120 && abs(Double(metrics.userNovelty.reduce(0, +)) / 40 - metrics.novelty) < 1e-5)
+        let rows = compareRankings(control: metrics, treatment: metrics, k: 3, resamples: 200)
+        #expect(rows.map(\.metric) == ["hr@3", "ndcg@3", "mrr@3", "coverage", "novelty"])
+        for row in rows {
             #expect(row.difference == 0 && row.ciLow == 0 && row.ciHigh == 0)
         }
+        #expect(abs(Double(rows[3].control) - metrics.coverage) < 1e-6 && abs(Double(rows[4].control) - metrics.novelty) < 1e-5)
+        // A model that shows everyone the same three items covers less of the catalogue, surely.
+        let same = evaluateRanking(split, on: .test, k: 3) { _, scores in for i in 0..<scores.count { scores[flat: i] = Float(i) } }
+        let narrower = compareRankings(control: metrics, treatment: same, k: 3, resamples: 200)[3]
+        #expect(narrower.difference < 0 && narrower.ciHigh < 0, "\(narrower)")
     }
 }
