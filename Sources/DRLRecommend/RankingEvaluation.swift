@@ -145,11 +145,12 @@ public func compareRankings(control: RankingMetrics, treatment: RankingMetrics, 
     precondition(control.userTopItems.count == k * control.userHits.count && treatment.userTopItems.count == k * treatment.userHits.count,
                  "compareRankings: the metrics must come from evaluations at k = \(k)")
     let arms = [control, treatment]
-    let columns: [KeyPath<RankingMetrics, [Float]>] = [\.userHits, \.userGains, \.userReciprocalRanks, \.userNovelty, \.userNovelty]
+    // Per-user means, by metric; coverage (nil) is a property of the drawn users' lists together.
+    let means: [KeyPath<RankingMetrics, [Float]>?] = [\.userHits, \.userGains, \.userReciprocalRanks, nil, \.userNovelty]
     var shown = [Bool](repeating: false, count: max(control.catalogue, treatment.catalogue))
     return pairedBootstrap(users: control.userHits.count, metrics: ["hr@\(k)", "ndcg@\(k)", "mrr@\(k)", "coverage", "novelty"],
                            resamples: resamples, seed: seed) { m, arm, subset in
-        if m == 3 {
+        guard let column = means[m] else {
             // Distinct items in the drawn users' lists, over the catalogue.
             let items = arms[arm].userTopItems
             for i in shown.indices { shown[i] = false }
@@ -162,7 +163,7 @@ public func compareRankings(control: RankingMetrics, treatment: RankingMetrics, 
             }
             return Float(distinct) / Float(arms[arm].catalogue)
         }
-        let values = arms[arm][keyPath: columns[m]]
+        let values = arms[arm][keyPath: column]
         return subset.reduce(Float(0)) { $0 + values[$1] } / Float(subset.count)
     }
 }
