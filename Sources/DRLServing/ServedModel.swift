@@ -48,11 +48,13 @@ public final class ServedModel: @unchecked Sendable {
     public var itemCount: Int { itemIds.count }
     public func index(of item: String) -> Int32? { itemIndex[item] }
 
-    /// Every item's score for the history and context, or the fault that prevented it.
+    /// Every item's score for the history and context, or the fault that prevented it. The budget
+    /// holds for the scoring alone: waiting for a free replica is load, not a slow model, and does
+    /// not trip the breaker.
     public func scores(history: [NextItemModel.HistoryEvent], context: [Float], budget: Duration) -> Result<[Float], ModelFault> {
-        let start = ContinuousClock.now
-        if let until = pool.withLock({ bypassedUntil }), start < until { return .failure(.timeout) }
+        if let until = pool.withLock({ bypassedUntil }), ContinuousClock.now < until { return .failure(.timeout) }
         let model = checkOut()
+        let start = ContinuousClock.now
         let scores = model.score(history: history[...], context: context).scalars
         checkIn(model)
         let end = ContinuousClock.now
