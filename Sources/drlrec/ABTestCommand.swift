@@ -106,10 +106,10 @@ struct ABTestCommand: ParsableCommand {
     /// standard error, and compares them.
     private func runArms<Report: PopulationReport>(_ arms: [(name: String, simulate: () -> Report)]) -> [MetricComparison] {
         let reports = zip(["control", "treatment"], arms).map { label, arm in
-            FileHandle.standardError.write(Data("simulating the \(label) (\(arm.name)) on \(users) users...\n".utf8))
+            say("simulating the \(label) (\(arm.name)) on \(users) users...")
             let start = Sampler.now()
             let report = arm.simulate()
-            FileHandle.standardError.write(Data(String(format: "  done in %.1f s\n", Sampler.now() - start).utf8))
+            say(String(format: "  done in %.1f s", Sampler.now() - start))
             return report
         }
         return compare(control: reports[0], treatment: reports[1], resamples: resamples, seed: seed)

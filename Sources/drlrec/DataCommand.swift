@@ -212,7 +212,7 @@ struct PublicDataset {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-fetch-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        FileHandle.standardError.write(Data("downloading \(requirement) with pip...\n".utf8))
+        say("downloading \(requirement) with pip...")
         let download = try Self.run("python3", ["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", scratch, requirement])
         guard download.status == 0,
               let wheel = try FileManager.default.contentsOfDirectory(atPath: scratch).first(where: { $0.hasSuffix(".whl") }) else {

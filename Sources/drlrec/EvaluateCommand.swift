@@ -53,13 +53,9 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let directory = (cache ?? PublicDataset.defaultCache) + "/movielens"
-        let log: LoggedInteractions, genres: [[String]]
-        do { (log, genres) = try MovieLens100K.load(directory: directory) } catch {
-            throw ValidationError("\(error)")
-        }
+        let (log, categories, _) = try InteractionSource.movieLens(cache: cache)
         let split = LeaveOneOutSplit(log)
-        FileHandle.standardError.write(Data("\(log.count) ratings of \(log.userCount) users on \(log.itemCount) movies; leave-one-out by time\n".utf8))
+        say("\(log.count) ratings of \(log.userCount) users on \(log.itemCount) movies; leave-one-out by time")
         var rows: [(name: String, metrics: RankingMetrics, seconds: Double)] = []
 
         var start = Sampler.now()
@@ -82,7 +78,7 @@ struct EvaluateCommand: ParsableCommand {
                 let validation = evaluateRanking(split, on: .validation) { user, scores in
                     gemv(model.itemFactors, model.userFactors[row: user], into: &scores)
                 }
-                FileHandle.standardError.write(Data(String(format: "  als λ %g α %g: validation NDCG@10 %.4f\n", regularization, confidence, validation.ndcg).utf8))
+                say(String(format: "  als λ %g α %g: validation NDCG@10 %.4f", regularization, confidence, validation.ndcg))
                 if validation.ndcg > best?.ndcg ?? -1 { best = (model, validation.ndcg, "als (64 factors, λ \(regularization), α \(confidence))") }
             }
         }
@@ -91,8 +87,6 @@ struct EvaluateCommand: ParsableCommand {
 
         // The sequential ranker (each movie's category is its first genre), then SQN: offline RL,
         // the same ranker with a Q-learning head rewarded by the ratings.
-        let genreNames = Array(Set(genres.flatMap { $0 })).sorted()
-        let categories = genres.map { Int32($0.first.flatMap { genreNames.firstIndex(of: $0) } ?? 0) }
         func trainSequential(_ label: String, qLearningWeight: Float) throws -> RankingMetrics {
             let start = Sampler.now()
             var configuration = NextItemModel.Configuration()
@@ -103,7 +97,7 @@ struct EvaluateCommand: ParsableCommand {
             let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
             try model.train(on: split, seed: seed) { epoch, loss, ndcg in
                 let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
-                FileHandle.standardError.write(Data(String(format: "  %@ epoch %d: cross-entropy %.3f%@\n", label, epoch, loss, validation).utf8))
+                say(String(format: "  %@ epoch %d: cross-entropy %.3f%@", label, epoch, loss, validation))
             }
             let bestEpoch = model.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
             let metrics = model.evaluate(split, on: .test)

@@ -24,19 +24,18 @@ final class ExistingUserModels {
     /// The group profiles learned from the existing users' ALS factors and demographics.
     func profiles() throws -> UserGroupProfiles {
         let (policy, log) = try build()
-        FileHandle.standardError.write(Data("clustering their factors into \(groups) user groups...\n".utf8))
+        say("clustering their factors into \(groups) user groups...")
         return UserGroupProfiles(als: policy.model, demographics: log.demographicMatrix, groups: groups, seed: EcommerceSetup.existingUsersSeed)
     }
 
     private func build() throws -> (policy: ALSPolicy, log: InteractionLog) {
         if let built { return built }
         let users = EcommerceSetup.existingUsers
-        FileHandle.standardError.write(Data("logging \(users) existing users under the myopic recommender and fitting implicit ALS...\n".utf8))
+        say("logging \(users) existing users under the myopic recommender and fitting implicit ALS...")
         let start = Sampler.now()
         let result = try ALSPolicy.trained(on: environment, logging: MyopicGreedyPolicy(catalogue: environment.catalogue), users: users,
                                            seed: EcommerceSetup.existingUsersSeed)
-        FileHandle.standardError.write(Data(String(format: "  %d clicks; done in %.1f s\n", result.log.clicks.reduce(0) { $0 + $1.count },
-                                                   Sampler.now() - start).utf8))
+        say(String(format: "  %d clicks; done in %.1f s", result.log.clicks.reduce(0) { $0 + $1.count }, Sampler.now() - start))
         built = result
         return result
     }
@@ -49,14 +48,14 @@ final class ExistingUserModels {
             throw ValidationError("deep-ranker runs on ecommerce, whose platform keeps click sequences")
         }
         let users = EcommerceSetup.existingUsers, history = EcommerceSetup.historyTokens
-        FileHandle.standardError.write(Data("logging \(users) existing users' click sequences and training the deep ranker...\n".utf8))
+        say("logging \(users) existing users' click sequences and training the deep ranker...")
         let start = Sampler.now()
         let examples = logNextClicks(MyopicGreedyPolicy(catalogue: platform.catalogue), on: platform, historyTokens: history, users: users,
                                      seed: EcommerceSetup.existingUsersSeed)
         let model = DeepRankerPolicy(layout: platform.stateEncoderLayout(historyTokens: history), seed: EcommerceSetup.existingUsersSeed)
         do { try model.train(on: examples, seed: EcommerceSetup.existingUsersSeed) } catch { throw ValidationError("training the deep ranker: \(error)") }
-        FileHandle.standardError.write(Data(String(format: "  %d clicks, cross-entropy %.3f → %.3f; done in %.1f s\n", examples.count,
-                                                   model.epochLosses.first!, model.epochLosses.last!, Sampler.now() - start).utf8))
+        say(String(format: "  %d clicks, cross-entropy %.3f → %.3f; done in %.1f s", examples.count,
+                   model.epochLosses.first!, model.epochLosses.last!, Sampler.now() - start))
         ranker = model
         return model
     }

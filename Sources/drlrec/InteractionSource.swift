@@ -27,13 +27,7 @@ struct InteractionSource: ParsableArguments {
             do { log = try LoggedInteractions.read(csv: data) } catch { throw ValidationError("\(error)") }
             result = (log, [Int32](repeating: 0, count: log.itemCount), [data], (data as NSString).lastPathComponent)
         } else {
-            let directory = (cache ?? PublicDataset.defaultCache) + "/movielens"
-            let log: LoggedInteractions, genres: [[String]]
-            do { (log, genres) = try MovieLens100K.load(directory: directory) } catch { throw ValidationError("\(error)") }
-            // Each movie's category is its first genre, as in `drlrec evaluate`.
-            let names = Array(Set(genres.flatMap { $0 })).sorted()
-            let categories = genres.map { Int32($0.first.flatMap { names.firstIndex(of: $0) } ?? 0) }
-            let files = [MovieLens100K.ratingsFile, MovieLens100K.usersFile, MovieLens100K.itemsFile].map { directory + "/" + $0 }
+            let (log, categories, files) = try Self.movieLens(cache: cache)
             result = (log, categories, files, "movielens-100k")
         }
         if let until {
@@ -43,6 +37,19 @@ struct InteractionSource: ParsableArguments {
             result.categories = result.log.itemIds.map { categoryById[$0]! }
         }
         return result
+    }
+}
+
+extension InteractionSource {
+    /// MovieLens-100K from the cache, each movie in the category of its first genre, with the
+    /// files it was read from.
+    static func movieLens(cache: String?) throws -> (log: LoggedInteractions, categories: [Int32], files: [String]) {
+        let directory = (cache ?? PublicDataset.defaultCache) + "/movielens"
+        let log: LoggedInteractions, genres: [[String]]
+        do { (log, genres) = try MovieLens100K.load(directory: directory) } catch { throw ValidationError("\(error)") }
+        let names = Array(Set(genres.flatMap { $0 })).sorted()
+        let categories = genres.map { Int32($0.first.flatMap { names.firstIndex(of: $0) } ?? 0) }
+        return (log, categories, [MovieLens100K.ratingsFile, MovieLens100K.usersFile, MovieLens100K.itemsFile].map { directory + "/" + $0 })
     }
 }
 

@@ -113,12 +113,12 @@ struct OPECommand: ParsableCommand {
             // DRLRec's own policy: fitted on the first half of the behaviour logs, estimated on the second.
             let half = logged.rounds / 2
             let training = logged.subset(Array(0..<half)), held = logged.subset(Array(half..<logged.rounds))
-            FileHandle.standardError.write(Data("fitting the reward model on the first \(half) rounds of \(behavior)...\n".utf8))
+            say("fitting the reward model on the first \(half) rounds of \(behavior)...")
             let model = try OpenBanditRewardModel(fitting: training)
             let rule: OpenBanditPolicyRule = policy == "softmax" ? .softmax(temperature: temperature) : .greedy(exploration: exploration)
             if let savePolicy {
                 try model.save(to: savePolicy, metadata: rule.metadata.merging([Self.fittedKey: "\(behavior)/\(campaign)/first-half"]) { $1 })
-                FileHandle.standardError.write(Data("saved the policy to \(savePolicy)\n".utf8))
+                say("saved the policy to \(savePolicy)")
             }
             return reportLearned(model, rule: rule, on: held, title: "DRLRec's policy, \(rule) of the reward model, fitted on \(half) rounds of \(behavior), estimated on the other \(held.rounds)",
                                  references: [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),
@@ -152,7 +152,7 @@ struct OPECommand: ParsableCommand {
             probabilities = try table.probabilities(for: logged)
         } catch { throw ValidationError("\(error)") }
         let keyed = table.contextFeatures.isEmpty ? "" : " (per context of \(table.distributions.count) values of \(table.contextFeatures.map { "user_feature_\($0)" }.joined(separator: ", "))\(table.fallback == nil ? "" : " and a default"))"
-        FileHandle.standardError.write(Data("\(logged.rounds) rounds of \(behavior) on \(campaign), \(logged.itemCount) items; fitting the reward model...\n".utf8))
+        say("\(logged.rounds) rounds of \(behavior) on \(campaign), \(logged.itemCount) items; fitting the reward model...")
         let data = OffPolicyData(actions: logged.items, rewards: logged.clicks, propensities: logged.propensities,
                                  evaluationProbabilities: probabilities, rewardEstimates: try OpenBanditRewardModel(fitting: logged).estimates(for: logged))
         if evaluation == others[0] {
