@@ -37,6 +37,8 @@ typedef struct {
     void (*relu_backward)(const float *, const float *, float *, long);
     void (*layernorm_backward_rows)(const float *, const float *, const float *, const float *, const float *, float *,
                                     float *, float *, long, long);
+    void (*layernorm_parameter_gradients)(const float *, const float *, const float *, const float *, float *, float *,
+                                          long, long, long);
     void (*gru_forward_step)(const float *, long, const float *, const float *, const float *, const float *, float *,
                              float *, float *, float *, float *, long, long, long);
     void (*gru_backward_step)(const float *, long, const float *, const float *, const float *, const float *, float *,
@@ -190,6 +192,10 @@ void drl_relu_backward(const float *x, const float *dy, float *dx, long n) { T->
 void drl_layernorm_backward_rows(const float *x, const float *gamma, const float *dy, const float *mean, const float *rstd,
                                  float *dx, float *dgamma, float *dbeta, long rows, long cols) {
     T->layernorm_backward_rows(x, gamma, dy, mean, rstd, dx, dgamma, dbeta, rows, cols);
+}
+void drl_layernorm_parameter_gradients(const float *x, const float *dy, const float *mean, const float *rstd,
+                                       float *dgamma, float *dbeta, long rows, long cols, long stride) {
+    T->layernorm_parameter_gradients(x, dy, mean, rstd, dgamma, dbeta, rows, cols, stride);
 }
 void drl_gru_forward_step(const float *gx, long gx_stride, const float *gh, const float *bih, const float *bhh,
                           const float *h_prev, float *rz, float *n, float *ghn, float *h_next, float *y, long y_stride,

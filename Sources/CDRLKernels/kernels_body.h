@@ -335,6 +335,24 @@ DRL_TARGET static void K(layernorm_backward_rows)(const float *x, const float *g
     }
 }
 
+// The gamma and beta gradients of layernorm_backward_rows alone, for `cols` columns of rows `stride`
+// apart: the same arithmetic in the same row order, so that column blocks run on several threads
+// give the bits of one pass over all columns.
+DRL_TARGET static void K(layernorm_parameter_gradients)(const float *x, const float *dy, const float *mean,
+                                                        const float *rstd, float *dgamma, float *dbeta, long rows,
+                                                        long cols, long stride) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * stride, *dyr = dy + r * stride;
+        const float mu = mean[r], rs = rstd[r];
+        for (long j = 0; j < cols; j += VW) {
+            long c = cols - j < VW ? cols - j : VW;
+            vf n = (K(ldn)(xr + j, c) - mu) * rs, g = K(ldn)(dyr + j, c);
+            if (dgamma) K(stn)(dgamma + j, vfma(g, n, K(ldn)(dgamma + j, c)), c);
+            if (dbeta) K(stn)(dbeta + j, K(ldn)(dbeta + j, c) + g, c);
+        }
+    }
+}
+
 DRL_TARGET static void K(gru_forward_step)(const float *gx, long gx_stride, const float *gh, const float *bih,
                                            const float *bhh, const float *h_prev, float *rz, float *n, float *ghn,
                                            float *h_next, float *y, long y_stride, long batch, long hidden) {
@@ -413,7 +431,8 @@ static const drl_kernel_table K(table) = {
     K(exp_backward), K(log_backward), K(tanh_backward), K(sigmoid_backward), K(softplus_backward), K(gelu_backward),
     K(softmax_rows), K(log_softmax_rows), K(softmax_backward_rows), K(log_softmax_backward_rows),
     K(layernorm_rows), K(sum), K(max), K(row_sums), K(row_maxes), K(column_sums),
-    K(adam_update), K(sgd_update), K(relu), K(relu_backward), K(layernorm_backward_rows), K(gru_forward_step),
+    K(adam_update), K(sgd_update), K(relu), K(relu_backward), K(layernorm_backward_rows), K(layernorm_parameter_gradients),
+    K(gru_forward_step),
     K(gru_backward_step), K(first_nonfinite),
 };
 

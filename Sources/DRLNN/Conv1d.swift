@@ -56,16 +56,7 @@ public final class Conv1d: Layer {
         im2col(x, into: &cols, batch: b, length: t, outputLength: tOut)
         var y = output.view(Shape(b, tOut, outChannels))
         let w = weight.value.reshaped(Shape(outChannels, inChannels * kernelSize))
-        if let bias {
-            y.withUnsafeMutableBufferPointer { py in
-                bias.value.withUnsafeBufferPointer { pb in
-                    for r in 0..<(b * tOut) { (py.baseAddress! + r * outChannels).update(from: pb.baseAddress!, count: outChannels) }
-                }
-            }
-            gemm(cols, w, into: &y, transposeB: true, beta: 1)
-        } else {
-            gemm(cols, w, into: &y, transposeB: true)
-        }
+        gemm(cols, w, into: &y, transposeB: true, bias: bias?.value)
         return y
     }
 

@@ -52,18 +52,8 @@ public final class Linear: Layer {
             transpose(weight.value, into: &transposedWeight)
         }
         let w = blocked ? transposedWeight : weight.value
-        if let bias {
-            // y = broadcast(b), then y += x·Wᵀ in the GEMM (beta = 1): no separate bias pass.
-            let rows = y.shape.matrix.rows
-            y.withUnsafeMutableBufferPointer { py in
-                bias.value.withUnsafeBufferPointer { pb in
-                    for r in 0..<rows { (py.baseAddress! + r * outFeatures).update(from: pb.baseAddress!, count: outFeatures) }
-                }
-            }
-            gemm(x, w, into: &y, transposeB: !blocked, beta: 1, blocking: .smallRows)
-        } else {
-            gemm(x, w, into: &y, transposeB: !blocked, blocking: .smallRows)
-        }
+        // y = x·Wᵀ + b, the bias copied into each block of rows just before its product.
+        gemm(x, w, into: &y, transposeB: !blocked, bias: bias?.value, blocking: .smallRows)
         return y
     }
 

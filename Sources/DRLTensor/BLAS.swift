@@ -16,8 +16,12 @@ func blasInt(_ n: Int, _ what: @autoclosure () -> String) -> Int32 {
 ///
 /// `blocking` other than `.whole` cuts the product into OpenBLAS calls small enough for its
 /// small-matrix kernels (see `GemmBlocking`).
+///
+/// With a `bias` of N elements (and `beta` 0), `c = alpha * op(a) * op(b) + bias` in every row:
+/// each thread fills its rows of `c` with the bias just before its product accumulates into them,
+/// which rounds as a separate bias pass would and costs no pass of its own.
 public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Bool = false, transposeB: Bool = false,
-                 alpha: Float = 1, beta: Float = 0, blocking: GemmBlocking = .whole) {
+                 alpha: Float = 1, beta: Float = 0, bias: Tensor? = nil, blocking: GemmBlocking = .whole) {
     precondition(a.rank >= 2 && b.rank >= 2 && c.rank >= 2,
                  "gemm needs matrices; got shapes \(a.shape), \(b.shape) into \(c.shape)")
     let (ar, ac) = a.shape.matrix
@@ -27,13 +31,17 @@ public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Boo
     precondition(k == kb, "gemm inner dimensions differ: op(a) is [\(m), \(k)] from \(a.shape)\(transposeA ? "ᵀ" : ""), op(b) is [\(kb), \(n)] from \(b.shape)\(transposeB ? "ᵀ" : "")")
     let (cr, cc) = c.shape.matrix
     precondition(cr == m && cc == n, "gemm output \(c.shape) should be [\(m), \(n)] for \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
+    if let bias {
+        precondition(bias.count == n && beta == 0, "gemm: a bias needs \(n) elements (one per column of c) and beta 0; got \(bias.shape), beta \(beta)")
+    }
     Engine.ensureConfigured()
     c.makeUnique()
     var task = GemmTask(a: a.basePointer, b: b.basePointer, c: c.basePointer,
                         lda: blasInt(max(ac, 1), "lda"), ldb: blasInt(max(bc, 1), "ldb"), ldc: blasInt(max(n, 1), "ldc"),
                         transposeA: transposeA, transposeB: transposeB,
                         m: blasInt(m, "gemm M"), n: blasInt(n, "gemm N"), k: blasInt(k, "gemm K"),
-                        alpha: alpha, beta: beta, splitColumns: m < 4 * Engine.threadCount && n > m)
+                        alpha: alpha, beta: bias == nil ? beta : 1, bias: bias?.basePointer,
+                        splitColumns: m < 4 * Engine.threadCount && n > m)
     if blocking != .whole && !transposeB && !task.splitColumns {
         if blocking == .smallRowsOrInner && transposeA && k > m {
             task.innerBlock = GemmBlocking.largestBlock(m * n, of: k) ?? 0
@@ -43,7 +51,7 @@ public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Boo
     }
     // About 2·K·N flops per row (or 2·K·M per column); blocks below ~64^3 multiply-adds stay whole.
     let (items, workPerItem) = task.splitColumns ? (n, m * k / 4) : (m, n * k / 4)
-    withExtendedLifetime((a, b)) { Parallel.run(task, count: items, workPerItem: workPerItem) }
+    withExtendedLifetime((a, b, bias)) { Parallel.run(task, count: items, workPerItem: workPerItem) }
 }
 
 /// How `gemm` cuts a product into OpenBLAS calls. OpenBLAS's small-matrix kernels (SkylakeX,
@@ -90,6 +98,8 @@ struct GemmTask: ParallelTask {
     let transposeA: Bool, transposeB: Bool
     let m: Int32, n: Int32, k: Int32
     let alpha: Float, beta: Float
+    /// Copied into every row of C before the product accumulates into it (`beta` is then 1).
+    let bias: UnsafePointer<Float>?
     let splitColumns: Bool
     /// Rows of C, or steps of the inner dimension, per OpenBLAS call (0: all of them).
     var rowBlock = 0, innerBlock = 0
@@ -105,6 +115,7 @@ struct GemmTask: ParallelTask {
         // bit-identical to what they were.
         let oneRow = splitColumns ? m == 1 : count == 1
         let columns = splitColumns ? first..<(first + Int(count)) : 0..<Int(n)
+        fillBias(rows: splitColumns ? 0..<Int(m) : items, columns: columns)
         if oneRow && columns.count > 1_024 {
             let row = splitColumns ? 0 : first
             let x = transposeA ? a + row : a + row * Int(lda), incx = transposeA ? lda : 1
@@ -137,6 +148,7 @@ extension GemmTask {
         let rows = rowBlock > 0 ? rowBlock : items.count, inner = innerBlock > 0 ? innerBlock : Int(k)
         for r in stride(from: items.lowerBound, to: items.upperBound, by: rows) {
             let count = Int32(min(rows, items.upperBound - r))
+            fillBias(rows: r..<(r + Int(count)), columns: 0..<Int(n))
             for p in stride(from: 0, to: Int(k), by: inner) {
                 let depth = Int32(min(inner, Int(k) - p))
                 // op(a)[r, p]: a[r, p], or a[p, r] when a is stored transposed; op(b)[p, 0] = b[p, 0].
@@ -145,6 +157,12 @@ extension GemmTask {
                             p == 0 ? beta : 1, c + r * Int(ldc), ldc)
             }
         }
+    }
+
+    /// Copies the bias, if any, into `rows` × `columns` of C.
+    func fillBias(rows: Range<Int>, columns: Range<Int>) {
+        guard let bias else { return }
+        for r in rows { (c + r * Int(ldc) + columns.lowerBound).update(from: bias + columns.lowerBound, count: columns.count) }
     }
 }
 

@@ -63,7 +63,48 @@ public func layerNormBackward(input x: Tensor, gamma: Tensor, mean: Tensor, rstd
     let dg = accumulateGamma ? gammaGradient.basePointer : nil
     let db = accumulateBeta ? betaGradient.basePointer : nil
     withExtendedLifetime((x, gamma, mean, rstd, dy)) {
-        drl_layernorm_backward_rows(x.basePointer, gamma.basePointer, dy.basePointer, mean.basePointer, rstd.basePointer,
-                                    dx.basePointer, dg, db, rows, cols)
+        guard Engine.threadCount > 1 && rows * cols >= Parallel.minimumWork else {
+            // One pass: dx row by row, the parameter gradients accumulated along.
+            drl_layernorm_backward_rows(x.basePointer, gamma.basePointer, dy.basePointer, mean.basePointer,
+                                        rstd.basePointer, dx.basePointer, dg, db, rows, cols)
+            return
+        }
+        // On several threads: dx by rows, then the parameter gradients by columns, each column
+        // summed over the rows in order, so the bits are those of the single pass.
+        let inputTask = LayerNormInputGradientTask(x: x.basePointer, gamma: gamma.basePointer, dy: dy.basePointer,
+                                                   mean: mean.basePointer, rstd: rstd.basePointer, dx: dx.basePointer, cols: cols)
+        Parallel.run(inputTask, count: rows, workPerItem: cols * 4)
+        guard dg != nil || db != nil else { return }
+        let width = columnBlockWidth(columns: cols)
+        let parameterTask = LayerNormParameterGradientTask(x: x.basePointer, dy: dy.basePointer, mean: mean.basePointer,
+                                                           rstd: rstd.basePointer, dgamma: dg, dbeta: db, rows: rows,
+                                                           cols: cols, blockWidth: width)
+        Parallel.run(parameterTask, count: (cols + width - 1) / width, workPerItem: rows * width * 2)
+    }
+}
+
+/// dx of `layerNormBackward` for a range of rows.
+struct LayerNormInputGradientTask: ParallelTask {
+    let x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, dy: UnsafePointer<Float>
+    let mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>
+    let cols: Int
+
+    func run(_ rows: Range<Int>) {
+        let o = rows.lowerBound * cols
+        drl_layernorm_backward_rows(x + o, gamma, dy + o, mean + rows.lowerBound, rstd + rows.lowerBound, dx + o,
+                                    nil, nil, rows.count, cols)
+    }
+}
+
+/// The gamma and beta gradients of `layerNormBackward` for a range of column blocks.
+struct LayerNormParameterGradientTask: ParallelTask {
+    let x: UnsafePointer<Float>, dy: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>
+    let dgamma: UnsafeMutablePointer<Float>?, dbeta: UnsafeMutablePointer<Float>?
+    let rows: Int, cols: Int, blockWidth: Int
+
+    func run(_ blocks: Range<Int>) {
+        let c0 = blocks.lowerBound * blockWidth, c1 = min(cols, blocks.upperBound * blockWidth)
+        drl_layernorm_parameter_gradients(x + c0, dy + c0, mean, rstd, dgamma.map { $0 + c0 }, dbeta.map { $0 + c0 },
+                                          rows, c1 - c0, cols)
     }
 }

@@ -37,11 +37,11 @@ struct RowReductionTask: ParallelTask {
 
 /// Column sums for a range of 64-column blocks (threads never write the same output element).
 struct ColumnSumTask: ParallelTask {
-    static let blockWidth = 64
     let x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows: Int, cols: Int, accumulate: Bool
+    let blockWidth: Int
 
     func run(_ blocks: Range<Int>) {
-        let c0 = blocks.lowerBound * Self.blockWidth, c1 = Swift.min(cols, blocks.upperBound * Self.blockWidth)
+        let c0 = blocks.lowerBound * blockWidth, c1 = Swift.min(cols, blocks.upperBound * blockWidth)
         drl_column_sums(x + c0, out + c0, rows, c1 - c0, cols, accumulate ? 1 : 0)
     }
 }
@@ -133,9 +133,18 @@ public func columnSums(_ x: Tensor, into out: inout Tensor, accumulate: Bool = f
     let (rows, cols) = x.shape.matrix
     precondition(out.count == cols, "columnSums: input \(x.shape) has \(cols) columns; output \(out.shape) differs")
     out.makeUnique()
-    let task = ColumnSumTask(x: x.basePointer, out: out.basePointer, rows: rows, cols: cols, accumulate: accumulate)
-    let blocks = (cols + ColumnSumTask.blockWidth - 1) / ColumnSumTask.blockWidth
-    withExtendedLifetime(x) { Parallel.run(task, count: blocks, workPerItem: rows * ColumnSumTask.blockWidth) }
+    let width = columnBlockWidth(columns: cols)
+    let task = ColumnSumTask(x: x.basePointer, out: out.basePointer, rows: rows, cols: cols, accumulate: accumulate,
+                             blockWidth: width)
+    withExtendedLifetime(x) { Parallel.run(task, count: (cols + width - 1) / width, workPerItem: rows * width) }
+}
+
+/// Columns per block when a reduction over rows is split by columns over the threads: 64 (four
+/// cache lines of each row), or fewer, down to one 16-float vector, where 64 would leave a thread
+/// without a block. Each column is still summed over the rows in order, whatever the width.
+func columnBlockWidth(columns: Int) -> Int {
+    let perThread = (columns + Engine.threadCount - 1) / Engine.threadCount
+    return min(64, max(16, (perThread + 15) / 16 * 16))
 }
 
 /// out[c] = mean_r x[r, c].

@@ -85,24 +85,76 @@ struct NNBenchCommand: ParsableCommand {
     @Option(help: "The PyTorch peer script.")
     var peerScript: String = "Benchmarks/peers/torch_workloads.py"
 
+    @Option(help: ArgumentHelp("Comma-separated workloads to run (default: all).",
+                               discussion: NNBenchmarks.names.joined(separator: ", ")))
+    var only: String?
+
+    @Option(help: """
+        With --compare-peers: rounds of DRLRec's workloads then the peer's. With more than one, \
+        the speed-up reported at the end is the median over the rounds, which compares both sides \
+        under the same load when the machine's speed drifts from second to second.
+        """)
+    var rounds: Int = 1
+
+    var workloads: [String] {
+        guard let only else { return NNBenchmarks.names }
+        return only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    func validate() throws {
+        let unknown = workloads.filter { !NNBenchmarks.names.contains($0) }
+        guard unknown.isEmpty, !workloads.isEmpty else {
+            throw ValidationError("--only: unknown workload '\(unknown.first ?? "")'; known: \(NNBenchmarks.names.joined(separator: ", "))")
+        }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
+        guard rounds == 1 || comparePeers else { throw ValidationError("--rounds needs --compare-peers") }
+    }
+
     func run() throws {
         let bench = NNBenchmarks(sampler: options.sampler(defaultMilliseconds: 200))
+        let threadCounts = options.threadCounts!
         if !options.json {
             print("OpenBLAS kernel: \(Engine.info.kernelSelection); medians of \(options.samples) samples\n")
         }
-        var ours: [(threads: Int, result: BenchResult)] = []
-        for t in options.threadCounts! {
-            Engine.setThreadCount(t)
-            for result in bench.runAll() {
-                ours.append((t, result))
-                options.emit(result, threads: t)
+        let peer = PeerComparison(script: peerScript,
+                                  arguments: ["--threads", threadCounts.map(String.init).joined(separator: ","),
+                                              "--samples", String(options.samples), "--only", workloads.joined(separator: ",")],
+                                  json: options.json)
+        var speedups: [String: [Double]] = [:]
+        for round in 1...rounds {
+            if rounds > 1 && !options.json { print("Round \(round) of \(rounds)") }
+            var ours: [(threads: Int, result: BenchResult)] = []
+            for t in threadCounts {
+                Engine.setThreadCount(t)
+                for result in bench.run(workloads) {
+                    ours.append((t, result))
+                    options.emit(result, threads: t)
+                }
             }
+            guard comparePeers else { return }
+            guard let peers = try peer.measurePeer() else { return }
+            for (key, speedup) in peer.report(ours, peers: peers) { speedups[key, default: []].append(speedup) }
         }
-        if comparePeers {
-            let names = Set(ours.map(\.result.name)).sorted().joined(separator: ",")
-            let arguments = ["--threads", options.threadCounts!.map(String.init).joined(separator: ","),
-                             "--samples", String(options.samples), "--only", names]
-            try PeerComparison(script: peerScript, arguments: arguments, json: options.json).run(against: ours)
+        if rounds > 1 { printMedians(speedups, threadCounts: threadCounts) }
+    }
+
+    /// The median speed-up over the rounds, and its range, per workload and thread count.
+    private func printMedians(_ speedups: [String: [Double]], threadCounts: [Int]) {
+        if !options.json { print("\nMedian speed-up over \(rounds) rounds (range):") }
+        for t in threadCounts {
+            for name in workloads {
+                guard let values = speedups[PeerComparison.key(name, threads: t)] else { continue }
+                let median = Sampler.median(values), low = values.min()!, high = values.max()!
+                if options.json {
+                    print(JSONLine([
+                        ("name", .string(name)), ("threads", .int(t)), ("value", .double((median * 1000).rounded() / 1000)),
+                        ("unit", .string("median_speedup")), ("rounds", .int(values.count)),
+                        ("min", .double((low * 1000).rounded() / 1000)), ("max", .double((high * 1000).rounded() / 1000)),
+                    ]).text)
+                } else {
+                    print("\(name) threads \(t): \(String(format: "%.2f", median))x (\(String(format: "%.2f", low))-\(String(format: "%.2f", high)))")
+                }
+            }
         }
     }
 }

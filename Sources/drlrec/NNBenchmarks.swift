@@ -7,9 +7,19 @@ import DRLTensor
 struct NNBenchmarks {
     let sampler: Sampler
 
-    /// Every workload implemented so far, at the engine's current thread count.
-    func runAll() -> [BenchResult] {
-        [mlpTrainStep(), transformerBlockForwardBackward(), gruForwardBackward()]
+    /// The workloads' names, in the order they run.
+    static let names = ["mlp_train_step", "transformer_block_fwd_bwd", "gru_fwd_bwd"]
+
+    /// The named workloads (see `names`), at the engine's current thread count.
+    func run(_ selected: [String]) -> [BenchResult] {
+        selected.map { name in
+            switch name {
+            case "mlp_train_step": return mlpTrainStep()
+            case "transformer_block_fwd_bwd": return transformerBlockForwardBackward()
+            case "gru_fwd_bwd": return gruForwardBackward()
+            default: preconditionFailure("unknown workload \(name): the command validates names against NNBenchmarks.names")
+            }
+        }
     }
 
     /// (b) MLP 256→512(ReLU)→512(ReLU)→1682 logits, batch 1024, softmax cross-entropy, Adam

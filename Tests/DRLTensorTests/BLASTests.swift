@@ -75,6 +75,27 @@ import Testing
         }
     }
 
+    /// `gemm(…, bias:)` fills each thread's rows (or columns) with the bias before its product:
+    /// the bits of a bias copied into every row first and a product accumulated into it (beta 1),
+    /// for row blocks, small-matrix blocks, column blocks and the one-row sgemv path.
+    @Test(arguments: [(m: 300, k: 64, n: 192), (m: 1000, k: 192, n: 64), (m: 3, k: 40, n: 3000), (m: 1, k: 64, n: 3001), (m: 5, k: 7, n: 3)])
+    func biasIsAddedToEveryRowAsAPassBeforeTheProductWould(shape: (m: Int, k: Int, n: Int)) {
+        let (m, k, n) = shape
+        let bias = randomTensor(Shape(n), seed: 8)
+        for transposeB in [false, true] {
+            for blocking in [GemmBlocking.whole, .smallRows] {
+                let a = randomTensor(Shape(m, k), seed: 9)
+                let b = randomTensor(transposeB ? Shape(n, k) : Shape(k, n), seed: 10)
+                var c = randomTensor(Shape(m, n), seed: 11)  // overwritten
+                gemm(a, b, into: &c, transposeB: transposeB, alpha: 0.5, bias: bias, blocking: blocking)
+                var expected = Tensor(zeros: Shape(m, n))
+                for r in 0..<m { for j in 0..<n { expected[r, j] = bias[flat: j] } }
+                gemm(a, b, into: &expected, transposeB: transposeB, alpha: 0.5, beta: 1, blocking: blocking)
+                #expect(c == expected, "\(shape) transposeB \(transposeB) \(blocking)")
+            }
+        }
+    }
+
     @Test func transposeSwapsRowsAndColumns() {
         let a = randomTensor(Shape(37, 5), seed: 7)
         var t = Tensor(zeros: Shape(5, 37))

@@ -1,3 +1,4 @@
+import CDRLKernels
 import DRLTensor
 import Foundation
 import Testing
@@ -112,6 +113,33 @@ func rows(_ t: Tensor) -> [[Float]] {
 }
 
 @Suite struct LayerNormTests {
+    /// On several threads the backward pass takes dx by rows and the parameter gradients by
+    /// columns: the same bits as the single pass over all rows, for frozen gamma or beta too.
+    @Test(arguments: [40, 64, 300])
+    func backwardOnThreadsGivesTheBitsOfOnePass(cols: Int) {
+        let rowsCount = 3000
+        let x = randomTensor(Shape(rowsCount, cols), seed: 21, low: -2, high: 2)
+        let gamma = randomTensor(Shape(cols), seed: 22, low: 0.5, high: 1.5)
+        let dy = randomTensor(Shape(rowsCount, cols), seed: 23)
+        var y = Tensor(zeros: x.shape), mean = Tensor(zeros: Shape(rowsCount)), rstd = Tensor(zeros: Shape(rowsCount))
+        layerNorm(x, gamma: gamma, into: &y, mean: &mean, rstd: &rstd)
+        for (withGamma, withBeta) in [(true, true), (false, true), (true, false)] {
+            let dGamma0 = randomTensor(Shape(cols), seed: 24), dBeta0 = randomTensor(Shape(cols), seed: 25)
+            var dx = Tensor(zeros: x.shape), dGamma = dGamma0, dBeta = dBeta0
+            layerNormBackward(input: x, gamma: gamma, mean: mean, rstd: rstd, gradOutput: dy, into: &dx,
+                              gammaGradient: &dGamma, betaGradient: &dBeta, accumulateGamma: withGamma, accumulateBeta: withBeta)
+            var onePassDx = [Float](repeating: 0, count: x.count), onePassGamma = dGamma0.scalars, onePassBeta = dBeta0.scalars
+            onePassGamma.withUnsafeMutableBufferPointer { g in
+                onePassBeta.withUnsafeMutableBufferPointer { b in
+                    drl_layernorm_backward_rows(x.scalars, gamma.scalars, dy.scalars, mean.scalars, rstd.scalars, &onePassDx,
+                                                withGamma ? g.baseAddress : nil, withBeta ? b.baseAddress : nil, rowsCount, cols)
+                }
+            }
+            #expect(dx.scalars == onePassDx, "gamma \(withGamma) beta \(withBeta)")
+            #expect(dGamma.scalars == onePassGamma && dBeta.scalars == onePassBeta, "gamma \(withGamma) beta \(withBeta)")
+        }
+    }
+
     @Test(arguments: [1, 7, 64, 256, 300])
     func layerNormMatchesReference(cols: Int) {
         let rowsCount = 9
@@ -204,6 +232,18 @@ func rows(_ t: Tensor) -> [[Float]] {
         columnSums(cube, into: &again)
         #expect(maxScaledError(again.scalars, (0..<cols).map { c in (0..<rowsCount).map { Double(m[$0][c]) }.reduce(0, +) }) < 1e-5)
     }
+}
+
+/// Column sums split into column blocks over threads (64 columns fill only one 64-wide block, so
+/// they go in narrower ones) add each column's rows in order: the bits of a plain loop.
+@Test(arguments: [16, 40, 64, 200])
+func columnSumsAddEachColumnInRowOrder(cols: Int) {
+    let x = randomTensor(Shape(4096, cols), seed: UInt64(cols))
+    var sums = Tensor(zeros: Shape(cols))
+    columnSums(x, into: &sums)
+    var expected = [Float](repeating: 0, count: cols)
+    for r in 0..<4096 { for c in 0..<cols { expected[c] += x[r, c] } }
+    #expect(sums.scalars == expected)
 }
 
 @Test func firstNonFiniteIndexFindsNaNAndInfinityAnywhere() {

@@ -76,6 +76,11 @@ void drl_sgd_update(float *w, const float *g, float *buf, long n, float lr, floa
 void drl_layernorm_backward_rows(const float *x, const float *gamma, const float *dy, const float *mean, const float *rstd,
                                  float *dx, float *dgamma, float *dbeta, long rows, long cols);
 
+// The dgamma and dbeta accumulations of drl_layernorm_backward_rows alone (either may be NULL), for
+// `cols` columns of rows `stride` apart, bit-identical to theirs: for splitting by columns.
+void drl_layernorm_parameter_gradients(const float *x, const float *dy, const float *mean, const float *rstd,
+                                       float *dgamma, float *dbeta, long rows, long cols, long stride);
+
 // One GRU time step for `batch` rows (PyTorch's gate order r, z, n; H = hidden). gx: input
 // projections X·Wᵢₕᵀ (row b at gx + b·gx_stride, 3H wide, bias not added); gh: h·Wₕₕᵀ (B × 3H);
 // writes r | z (B × 2H), n and Wₕₙh + bₕₙ (B × H each), the new state and the output row
