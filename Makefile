@@ -31,7 +31,7 @@ bench: build
 # DRLRec's NN workloads and the same workloads in PyTorch, back to back (needs torch: see
 # Benchmarks/peers/README.md; without it the comparison is skipped with a message).
 peers: build
-	$(DRLREC) bench nn --compare-peers
+	$(DRLREC) bench nn --compare-peers --rounds 5
 
 benchmarks: deps
 	cd Benchmarks && $(SWIFT) package benchmark

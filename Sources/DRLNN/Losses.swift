@@ -82,6 +82,8 @@ public final class HuberLoss {
 /// by default; importance weights in off-policy learning). Gradient: w_i·(softmax(z_i) − onehot)/batch.
 public final class SoftmaxCrossEntropyLoss {
     public private(set) var gradient = Tensor(zeros: Shape(0, 0))
+    /// logsumexp of each row of the last call's logits (so log softmax(z)[a] = z[a] − this).
+    public private(set) var logSumExps = Tensor(zeros: Shape(0))
     private var buffer = Buffer()
     private var logSumExp = Buffer()
 
@@ -95,6 +97,7 @@ public final class SoftmaxCrossEntropyLoss {
         gradient = buffer.view(logits.shape)
         var lse = logSumExp.view(Shape(rows))
         softmax(logits, into: &gradient, logSumExp: &lse)
+        logSumExps = lse
         let inv = 1 / Float(rows)
         // The sum is returned from the closures rather than accumulated in a captured variable,
         // which the compiler may box on the heap.

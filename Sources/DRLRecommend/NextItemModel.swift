@@ -58,10 +58,35 @@ public final class NextItemModel {
         public var dropout: Float = 0
         /// Validate every this many epochs.
         public var validationInterval = 2
-        /// Weight of SQN's TD loss (0: the supervised ranker alone), its discount and the target
-        /// head's Polyak rate.
+        /// Weight of SQN's TD loss (0: the supervised ranker alone), the discount of later rewards
+        /// (in SQN's TD target and in the corrected REINFORCE's return) and the target head's
+        /// Polyak rate.
         public var qLearningWeight: Float = 0, gamma: Float = 0.5, targetRate: Float = 0.01
+        /// Also train the item head by REINFORCE with the top-K off-policy correction (nil:
+        /// cross-entropy alone).
+        public var reinforce: CorrectedReinforce?
         public init() {}
+    }
+
+    /// REINFORCE with the top-K off-policy correction of Chen et al. (WSDM 2019) for the item
+    /// head, the policy π, beside its cross-entropy: the loss is cross-entropy + α·REINFORCE, where
+    /// REINFORCE weighs each logged position's −log π(a | s) by min(π(a | s)/β(a | s), c)·λ_K·R,
+    /// normalised to mean 1 over the batch's positions. β is a behaviour head that learns the
+    /// logged choices (no gradient into the encoder), λ_K = K·(1 − π(a | s))^(K−1) corrects for
+    /// recommending K items at once, and R is the discounted return of the ratings from that
+    /// position to the end of the window. The cross-entropy keeps the policy on the logged data.
+    public struct CorrectedReinforce: Sendable, Equatable {
+        /// α: the REINFORCE loss's weight beside the cross-entropy.
+        public var weight: Float
+        /// K: items recommended at once.
+        public var slateSize: Int
+        /// c: the cap on π/β.
+        public var weightCap: Float
+        public init(weight: Float = 0.1, slateSize: Int = 10, weightCap: Float = 10) {
+            precondition(weight > 0 && slateSize >= 1 && weightCap > 0,
+                         "CorrectedReinforce: weight \(weight), slate size \(slateSize) and weight cap \(weightCap) must be positive")
+            (self.weight, self.slateSize, self.weightCap) = (weight, slateSize, weightCap)
+        }
     }
 
     public let configuration: Configuration
@@ -69,6 +94,8 @@ public final class NextItemModel {
     public let output: Linear
     /// SQN's Q head and its target copy (trained only when `qLearningWeight` > 0).
     public let qHead: Linear, qTarget: Linear
+    /// The behaviour head β of the corrected REINFORCE (trained only when `reinforce` is set).
+    public let behaviorHead: Linear
     public let store: ParameterStore
     /// Validation NDCG@10 after each validation, with its epoch.
     public private(set) var validationCurve: [(epoch: Int, ndcg: Double)] = []
@@ -78,6 +105,9 @@ public final class NextItemModel {
     let largestValue: Float
     // Workspace of SQN's TD step, reused from batch to batch.
     private var tdGradient = Buffer(), combinedGradient = Buffer()
+    // Workspace of the corrected REINFORCE.
+    private let behaviorLoss = SoftmaxCrossEntropyLoss()
+    private var reinforceGradient = Buffer(), positionWeights: [Float] = []
     // Workspace of distillation.
     private var softStudent = Buffer(), softTeacher = Buffer(), distilledGradient = Buffer()
     private var bootstrap: [Float] = []
@@ -111,8 +141,10 @@ public final class NextItemModel {
         output = Linear(configuration.dimension, log.itemCount, using: &rng)
         qHead = Linear(configuration.dimension, log.itemCount, using: &rng)
         qTarget = Linear(configuration.dimension, log.itemCount, using: &rng)
+        behaviorHead = Linear(configuration.dimension, log.itemCount, using: &rng)
         store = ParameterStore(prefixedParameters([("encoder", encoder), ("output", output)]
-                                                  + (configuration.qLearningWeight > 0 ? [("q", qHead)] : [])))
+                                                  + (configuration.qLearningWeight > 0 ? [("q", qHead)] : [])
+                                                  + (configuration.reinforce != nil ? [("behavior", behaviorHead)] : [])))
         resetTargetHead()
     }
 
@@ -215,8 +247,12 @@ public final class NextItemModel {
                 total += loss(logits, targets: targets, weights: w)
                 batches += 1
                 var dLogits = loss.gradient
+                if let reinforce = c.reinforce {
+                    dLogits = correctedReinforceGradient(reinforce, states: states, logits: logits, crossEntropy: loss,
+                                                         windows: chunk, targets: targets, weights: w)
+                }
                 if let distillation {
-                    dLogits = distillationGradient(distillation, inputs: view, studentLogits: logits, hardGradient: loss.gradient, weights: w)
+                    dLogits = distillationGradient(distillation, inputs: view, studentLogits: logits, hardGradient: dLogits, weights: w)
                 }
                 var dStates = output.backward(dLogits)
                 if c.qLearningWeight > 0 {
@@ -283,6 +319,49 @@ public final class NextItemModel {
             }
         }
         return combined
+    }
+
+    /// The gradient of cross-entropy + α·REINFORCE for the item logits: the cross-entropy gradient
+    /// of each position scaled by 1 + α·(its REINFORCE weight; see `CorrectedReinforce`). Also
+    /// trains the behaviour head on the logged items, from the states as they are (its gradient
+    /// does not reach the encoder).
+    private func correctedReinforceGradient(_ r: CorrectedReinforce, states: Tensor, logits: Tensor,
+                                            crossEntropy: SoftmaxCrossEntropyLoss, windows: ArraySlice<ArraySlice<Int>>,
+                                            targets: [Int32], weights: Tensor) -> Tensor {
+        let n = configuration.historyLength, items = log.itemCount, rows = windows.count * n
+        let behaviorLogits = behaviorHead.forward(states)
+        _ = behaviorLoss(behaviorLogits, targets: targets, weights: weights)
+        behaviorHead.backwardParametersOnly(behaviorLoss.gradient)
+        if positionWeights.count < rows { positionWeights = [Float](repeating: 0, count: rows) }
+        let policyLSE = crossEntropy.logSumExps, behaviorLSE = behaviorLoss.logSumExps
+        let k = Float(r.slateSize)
+        var sum: Float = 0, real = 0
+        for (b, window) in windows.enumerated() {
+            let padding = n - (window.count - 1)
+            var ret: Float = 0
+            for t in stride(from: n - 1, through: 0, by: -1) {
+                let row = b * n + t
+                guard t >= padding else { positionWeights[row] = 0; continue }
+                ret = log.values[window[window.startIndex + t - padding + 1]] / largestValue + configuration.gamma * ret
+                let a = Int(targets[row])
+                let pi = exp(logits[row, a] - policyLSE[flat: row]), beta = exp(behaviorLogits[row, a] - behaviorLSE[flat: row])
+                let ratio = beta > 0 ? min(pi / beta, r.weightCap) : r.weightCap
+                let weight = ratio * k * pow(1 - pi, k - 1) * ret
+                positionWeights[row] = weight
+                sum += weight
+                real += 1
+            }
+        }
+        let normaliser = sum > 0 ? Float(real) / sum : 0
+        var gradient = reinforceGradient.view(crossEntropy.gradient.shape)
+        gradient.copy(from: crossEntropy.gradient)
+        gradient.withUnsafeMutableBufferPointer { g in
+            for row in 0..<rows {
+                let scale = 1 + r.weight * (positionWeights[row] * normaliser)  // padding rows are 0 already
+                for j in 0..<items { g[row * items + j] *= scale }
+            }
+        }
+        return gradient
     }
 
     /// SQN's TD loss on the batch's transitions (position t → t + 1 of a window, both real):

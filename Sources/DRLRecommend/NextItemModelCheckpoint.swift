@@ -9,8 +9,9 @@ extension NextItemModel {
     static let kindKey = "drlrec.model", kind = "next-item"
     private static let prefix = "drlrec.next_item."
 
-    /// Writes the model; with `servingOnly`, without SQN's Q head, which only trains (the file
-    /// then loads as a supervised model: fine-tuning it trains no Q head).
+    /// Writes the model; with `servingOnly`, without SQN's Q head and the corrected REINFORCE's
+    /// behaviour head, which only train (the file then loads as a supervised model: fine-tuning it
+    /// trains neither).
     public func save(to path: String, servingOnly: Bool = false) throws(CheckpointError) {
         let c = configuration
         var metadata: [String: String] = [
@@ -27,11 +28,16 @@ extension NextItemModel {
             Self.prefix + "items": log.itemIds.joined(separator: "\n"),
             Self.prefix + "context_columns": log.contextColumns.joined(separator: "\n"),
         ]
+        if let r = c.reinforce, !servingOnly {
+            metadata[Self.prefix + "reinforce_weight"] = String(r.weight)
+            metadata[Self.prefix + "reinforce_slate_size"] = String(r.slateSize)
+            metadata[Self.prefix + "reinforce_weight_cap"] = String(r.weightCap)
+        }
         let categoryTensor = Tensor(shape: Shape(categories.count), scalars: categories.map(Float.init))
         let countTensor = Tensor(shape: Shape(itemCounts.count), scalars: itemCounts)
         var tensors: [(name: String, tensor: Tensor)] = []
         var stored: [String] = []
-        for (name, parameter) in store.parameters where !(servingOnly && name.hasPrefix("q.")) {
+        for (name, parameter) in store.parameters where !(servingOnly && (name.hasPrefix("q.") || name.hasPrefix("behavior."))) {
             guard let form = compression[name] else { tensors.append((name, parameter.value)); continue }
             let (parts, description) = Self.compressedTensors(name, parameter.value, form)
             tensors += parts
@@ -73,6 +79,14 @@ extension NextItemModel {
         c.qLearningWeight = try number("q_learning_weight", Float.self)
         c.gamma = try number("gamma", Float.self)
         c.targetRate = try number("target_rate", Float.self)
+        if metadata[prefix + "reinforce_weight"] != nil {
+            let (weight, slateSize, cap) = (try number("reinforce_weight", Float.self), try number("reinforce_slate_size", Int.self),
+                                            try number("reinforce_weight_cap", Float.self))
+            guard weight > 0, slateSize >= 1, cap > 0 else {
+                throw refuse("the corrected REINFORCE's weight \(weight), slate size \(slateSize) or weight cap \(cap) is not positive")
+            }
+            c.reinforce = NextItemModel.CorrectedReinforce(weight: weight, slateSize: slateSize, weightCap: cap)
+        }
         let largestValue = try number("largest_value", Float.self)
         c.epochs = epochs ?? c.epochs
         c.learningRate = learningRate ?? c.learningRate

@@ -11,7 +11,8 @@ struct FitCommand: ParsableCommand {
         abstract: "Train the servable next-item model on logged interactions and register it.",
         discussion: """
         Trains DRLRec's sequential recommender (the attention state encoder with a next-item head and, \
-        with --q-learning-weight > 0, SQN's Q-learning head: offline RL from the logs) on MovieLens-100K \
+        with --q-learning-weight > 0, SQN's Q-learning head, or with --reinforce-weight > 0, REINFORCE with the \
+        top-K off-policy correction beside the cross-entropy: offline RL from the logs) on MovieLens-100K \
         or on a file in DRLRec's logged-interactions format, with the chronological leave-one-out split: \
         the epoch with the best validation NDCG@10 is kept and the test item gives HR@10, NDCG@10 and MRR@10. \
         The checkpoint describes itself (items, categories, context columns), so `drlrec serve` needs \
@@ -30,6 +31,9 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Weight of SQN's TD loss (0: the supervised ranker alone).")
     var qLearningWeight: Float = 1
 
+    @Option(help: "Weight of the corrected REINFORCE loss beside the cross-entropy (0: none; see `drlrec evaluate --agent reinforce`).")
+    var reinforceWeight: Float = 0
+
     @Option(help: "Interactions of history the model reads.")
     var history = 50
 
@@ -47,7 +51,7 @@ struct FitCommand: ParsableCommand {
 
     func validate() throws {
         guard epochs > 0, history > 0 else { throw ValidationError("--epochs and --history must be positive") }
-        guard qLearningWeight >= 0 else { throw ValidationError("--q-learning-weight must be non-negative") }
+        guard qLearningWeight >= 0, reinforceWeight >= 0 else { throw ValidationError("--q-learning-weight and --reinforce-weight must be non-negative") }
         if promote && registry == nil { throw ValidationError("--promote needs --registry") }
     }
 
@@ -59,6 +63,7 @@ struct FitCommand: ParsableCommand {
         configuration.epochs = epochs
         configuration.historyLength = history
         configuration.qLearningWeight = qLearningWeight
+        if reinforceWeight > 0 { configuration.reinforce = .init(weight: reinforceWeight) }
         let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
         let start = Sampler.now()
         try model.train(on: split, seed: seed) { epoch, loss, ndcg in
@@ -73,7 +78,8 @@ struct FitCommand: ParsableCommand {
         print("saved \(out)")
         guard let registry else { return }
         let store = try ModelRegistry(directory: registry)
-        var hyperparameters = ["epochs": String(epochs), "q_learning_weight": String(qLearningWeight), "history": String(history),
+        var hyperparameters = ["epochs": String(epochs), "q_learning_weight": String(qLearningWeight),
+                               "reinforce_weight": String(reinforceWeight), "history": String(history),
                                "seed": String(seed), "dimension": String(configuration.dimension), "learning_rate": String(configuration.learningRate)]
         if let until { hyperparameters["until"] = String(until) }
         let version = try store.register(checkpoint: out, scenario: scenario, dataHash: try dataHash(files),
