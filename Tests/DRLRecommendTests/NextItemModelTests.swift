@@ -4,6 +4,18 @@ import Foundation
 import Testing
 
 @Suite struct NextItemModelTests {
+    /// A small model for 12-item logs, trained 20 epochs, whose RL heads see one-step returns (γ = 0).
+    static func smallOneStepConfiguration() -> NextItemModel.Configuration {
+        var configuration = NextItemModel.Configuration()
+        configuration.historyLength = 6
+        configuration.dimension = 16
+        configuration.epochs = 20
+        configuration.batchSize = 16
+        configuration.learningRate = 3e-3
+        configuration.validationInterval = 20
+        configuration.gamma = 0
+        return configuration
+    }
 
     /// Users walk a cycle of 24 items, each with a stride of their own (1, 2 or 3, told by the
     /// context), so the next item follows from the last one and the stride. The ranker, trained
@@ -41,15 +53,8 @@ import Testing
             }
         }
         let split = LeaveOneOutSplit(log)
-        var configuration = NextItemModel.Configuration()
-        configuration.historyLength = 6
-        configuration.dimension = 16
-        configuration.epochs = 20
-        configuration.batchSize = 16
-        configuration.learningRate = 3e-3
-        configuration.validationInterval = 20
+        var configuration = Self.smallOneStepConfiguration()
         configuration.qLearningWeight = 1
-        configuration.gamma = 0
         let model = NextItemModel(log: log, categories: [Int32](repeating: 0, count: log.itemCount), configuration: configuration, seed: 3)
         #expect(model.store.parameters.contains { $0.name.hasPrefix("q.") })
         try model.train(on: split, seed: 4)
@@ -96,14 +101,7 @@ import Testing
             }
         }
         let split = LeaveOneOutSplit(log)
-        var configuration = NextItemModel.Configuration()
-        configuration.historyLength = 6
-        configuration.dimension = 16
-        configuration.epochs = 20
-        configuration.batchSize = 16
-        configuration.learningRate = 3e-3
-        configuration.validationInterval = 20
-        configuration.gamma = 0
+        var configuration = Self.smallOneStepConfiguration()
         let categories = [Int32](repeating: 0, count: log.itemCount)
         let supervised = NextItemModel(log: log, categories: categories, configuration: configuration, seed: 7)
         configuration.reinforce = NextItemModel.CorrectedReinforce(weight: 1, slateSize: 1)
