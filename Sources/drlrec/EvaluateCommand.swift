@@ -32,7 +32,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per model.")
     var json = false
 
-    @Option(help: "Random seed of the models' initialisation and training order (ALS, the sequential ranker, the RL agent).")
+    @Option(help: "Random seed of the models' initialisation and training order (ALS, the sequential ranker, the RL agents).")
     var seed: UInt64 = 0
 
     @Option(help: "Weight of SQN's TD loss beside the cross-entropy.")

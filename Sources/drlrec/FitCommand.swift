@@ -11,7 +11,7 @@ struct FitCommand: ParsableCommand {
         abstract: "Train the servable next-item model on logged interactions and register it.",
         discussion: """
         Trains DRLRec's sequential recommender (the attention state encoder with a next-item head and, \
-        with --q-learning-weight > 0, SQN's Q-learning head, or with --reinforce-weight > 0, REINFORCE with the \
+        with --q-learning-weight > 0, SQN's Q-learning head, and with --reinforce-weight > 0, REINFORCE with the \
         top-K off-policy correction beside the cross-entropy: offline RL from the logs) on MovieLens-100K \
         or on a file in DRLRec's logged-interactions format, with the chronological leave-one-out split: \
         the epoch with the best validation NDCG@10 is kept and the test item gives HR@10, NDCG@10 and MRR@10. \
@@ -31,7 +31,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Weight of SQN's TD loss (0: the supervised ranker alone).")
     var qLearningWeight: Float = 1
 
-    @Option(help: "Weight of the corrected REINFORCE loss beside the cross-entropy (0: none; see `drlrec evaluate --agent reinforce`).")
+    @Option(help: "Weight of the corrected REINFORCE loss beside the cross-entropy (0: none; see `drlrec evaluate`).")
     var reinforceWeight: Float = 0
 
     @Option(help: "Interactions of history the model reads.")
