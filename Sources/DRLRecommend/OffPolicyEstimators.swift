@@ -106,9 +106,40 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
             for k in 0..<n { subset[k] = rng.nextIndex(below: n) }
             draws.append(estimate(data, over: subset, switchThreshold: switchThreshold))
         }
-        draws.sort()
-        let tail = (1 - confidence) / 2
-        let low = draws[Int((tail * Double(resamples - 1)).rounded())], high = draws[Int(((1 - tail) * Double(resamples - 1)).rounded())]
+        let (low, high) = Self.percentiles(draws, confidence: confidence)
         return (value, low, high)
+    }
+
+    /// Estimates over all rounds with percentile bootstrap intervals in which every resample also
+    /// refits the reward model: `refit(subset)` returns q̂ for every round of `data` from a model
+    /// fitted on the rounds `subset`. The plain bootstrap holds q̂ fixed, so the direct method's
+    /// interval leaves out the reward model's own uncertainty (with a deterministic evaluation
+    /// policy and a model of the action alone it has no width at all); these intervals hold it.
+    /// IPW and SNIPW use no model, and get the plain bootstrap's intervals from the same resamples.
+    public static func refittedIntervals(_ estimators: [OffPolicyEstimator], data: OffPolicyData, resamples: Int, confidence: Double = 0.95,
+                                         seed: UInt64 = 0, switchThreshold: Double = 100,
+                                         refit: ([Int]) throws -> Tensor) rethrows -> [(value: Double, low: Double, high: Double)] {
+        precondition(resamples >= 10 && confidence > 0 && confidence < 1, "OffPolicyEstimator: \(resamples) resamples, confidence \(confidence)")
+        let n = data.rounds
+        var rng = RandomGenerator(seed: seed, stream: 0x0FE)
+        var draws = [[Double]](repeating: [], count: estimators.count), subset = [Int](repeating: 0, count: n)
+        for _ in 0..<resamples {
+            for k in 0..<n { subset[k] = rng.nextIndex(below: n) }
+            let refitted = OffPolicyData(actions: data.actions, rewards: data.rewards, propensities: data.propensities,
+                                         evaluationProbabilities: data.evaluationProbabilities, rewardEstimates: try refit(subset))
+            for (e, estimator) in estimators.enumerated() {
+                draws[e].append(estimator.estimate(refitted, over: subset, switchThreshold: switchThreshold))
+            }
+        }
+        return estimators.enumerated().map { e, estimator in
+            let (low, high) = percentiles(draws[e], confidence: confidence)
+            return (estimator.estimate(data, over: Array(0..<n), switchThreshold: switchThreshold), low, high)
+        }
+    }
+
+    /// The central `confidence` interval of bootstrap draws by percentiles.
+    static func percentiles(_ draws: [Double], confidence: Double) -> (low: Double, high: Double) {
+        let sorted = draws.sorted(), tail = (1 - confidence) / 2, last = Double(sorted.count - 1)
+        return (sorted[Int((tail * last).rounded())], sorted[Int(((1 - tail) * last).rounded())])
     }
 }

@@ -57,6 +57,9 @@ struct OPECommand: ParsableCommand {
     @Option(help: "Bootstrap resamples.")
     var resamples: Int = 1_000
 
+    @Option(help: "Instead, this many resamples that each refit the reward model, so that the intervals of DM, DR, SNDR and switch-DR include the model's own uncertainty (0: hold the model fixed). Not for --evaluation learned or a saved policy, whose policy is the model.")
+    var refitResamples: Int = 0
+
     @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
     var cache: String?
 
@@ -87,6 +90,10 @@ struct OPECommand: ParsableCommand {
             }
         }
         guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
+        guard refitResamples == 0 || refitResamples >= 20 else { throw ValidationError("--refit-resamples must be 0 or at least 20, got \(refitResamples)") }
+        if refitResamples > 0 && (evaluation == "learned" || evaluation.hasSuffix(".safetensors")) {
+            throw ValidationError("--refit-resamples refits the reward model of a fixed policy; with --evaluation \(evaluation) the model is the policy")
+        }
     }
 
     static let fittedKey = "drlrec.obd.fitted_on"
@@ -94,11 +101,11 @@ struct OPECommand: ParsableCommand {
     /// Estimates the policy `rule` makes of `model` on `log`, with the model's estimates as the
     /// direct method's and the doubly robust estimators' q̂.
     private func reportLearned(_ model: OpenBanditRewardModel, rule: OpenBanditPolicyRule, on log: OpenBanditLog, title: String,
-                               references: [(String, Double, String)]) {
+                               references: [(String, Double, String)]) throws {
         let estimates = model.estimates(for: log)
         let data = OffPolicyData(actions: log.items, rewards: log.clicks, propensities: log.propensities,
                                  evaluationProbabilities: rule.probabilities(estimates: estimates), rewardEstimates: estimates)
-        report(data, truth: nil, title: title, references: references)
+        try report(data, truth: nil, title: title, references: references)
     }
 
     func run() throws {
@@ -120,7 +127,7 @@ struct OPECommand: ParsableCommand {
                 try model.save(to: savePolicy, metadata: rule.metadata.merging([Self.fittedKey: "\(behavior)/\(campaign)/first-half"]) { $1 })
                 say("saved the policy to \(savePolicy)")
             }
-            return reportLearned(model, rule: rule, on: held, title: "DRLRec's policy, \(rule) of the reward model, fitted on \(half) rounds of \(behavior), estimated on the other \(held.rounds)",
+            return try reportLearned(model, rule: rule, on: held, title: "DRLRec's policy, \(rule) of the reward model, fitted on \(half) rounds of \(behavior), estimated on the other \(held.rounds)",
                                  references: [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),
                                               (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
         }
@@ -139,7 +146,7 @@ struct OPECommand: ParsableCommand {
             let fitted = metadata[Self.fittedKey] ?? "unknown logs"
             let sameLogs = fitted == "\(behavior)/\(campaign)/first-half"
             let held = sameLogs ? logged.subset(Array((logged.rounds / 2)..<logged.rounds)) : logged
-            return reportLearned(model, rule: rule, on: held,
+            return try reportLearned(model, rule: rule, on: held,
                                  title: "the policy in \(evaluation) (\(rule), fitted on \(fitted)), estimated on \(sameLogs ? "the other half: " : "")\(held.rounds) rounds of \(behavior)",
                                  references: [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),
                                               (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
@@ -155,27 +162,34 @@ struct OPECommand: ParsableCommand {
         say("\(logged.rounds) rounds of \(behavior) on \(campaign), \(logged.itemCount) items; fitting the reward model...")
         let data = OffPolicyData(actions: logged.items, rewards: logged.clicks, propensities: logged.propensities,
                                  evaluationProbabilities: probabilities, rewardEstimates: try OpenBanditRewardModel(fitting: logged).estimates(for: logged))
+        let refit = { (rows: [Int]) throws -> Tensor in try OpenBanditRewardModel(fitting: logged.subset(rows)).estimates(for: logged) }
         if evaluation == others[0] {
-            report(data, truth: other.clickRate,
-                   title: "value of \(evaluation) from \(logged.rounds) rounds of \(behavior); truth (\(evaluation)'s own click rate, \(other.rounds) rounds) \(String(format: "%.5f", other.clickRate))",
-                   references: [])
+            try report(data, truth: other.clickRate,
+                       title: "value of \(evaluation) from \(logged.rounds) rounds of \(behavior); truth (\(evaluation)'s own click rate, \(other.rounds) rounds) \(String(format: "%.5f", other.clickRate))",
+                       references: [], refit: refit)
         } else {
-            report(data, truth: nil, title: "value of the policy in \(evaluation)\(keyed) from \(logged.rounds) rounds of \(behavior)",
-                   references: [(behavior, logged.clickRate, "its own click rate on the same rounds"),
-                                (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")])
+            try report(data, truth: nil, title: "value of the policy in \(evaluation)\(keyed) from \(logged.rounds) rounds of \(behavior)",
+                       references: [(behavior, logged.clickRate, "its own click rate on the same rounds"),
+                                    (others[0], other.clickRate, "its own click rate, \(other.rounds) rounds")], refit: refit)
         }
     }
 
     /// Prints every chosen estimator's value and interval, with the relative error against the
     /// truth when there is one, and against the first reference policy's click rate otherwise.
-    private func report(_ data: OffPolicyData, truth: Double?, title: String, references: [(policy: String, rate: Double, what: String)]) {
+    /// With `--refit-resamples`, `refit` refits the reward model on a resample's rounds.
+    private func report(_ data: OffPolicyData, truth: Double?, title: String, references: [(policy: String, rate: Double, what: String)],
+                        refit: (([Int]) throws -> Tensor)? = nil) throws {
+        let refitting = refitResamples > 0 && refit != nil
         if !json {
             print("OBD \(campaign): \(title)")
             for reference in references { print(String(format: "  %@: %.5f (%@)", reference.policy, reference.rate, reference.what)) }
+            if refitting { print("  intervals: \(refitResamples) resamples, the reward model refitted in each") }
         }
+        let results = refitting
+            ? try OffPolicyEstimator.refittedIntervals(chosen, data: data, resamples: refitResamples, refit: refit!)
+            : chosen.map { $0.estimateWithInterval(data, resamples: resamples) }
         var lines = [["estimator", "value", "95% CI", truth == nil ? "vs \(references[0].policy)" : "relative error"]]
-        for estimator in chosen {
-            let result = estimator.estimateWithInterval(data, resamples: resamples)
+        for (estimator, result) in zip(chosen, results) {
             if json {
                 var fields: [(String, JSONLine.Value)] = [("estimator", .string(estimator.rawValue)), ("value", .float(Float(result.value))),
                                                           ("ci_low", .float(Float(result.low))), ("ci_high", .float(Float(result.high)))]

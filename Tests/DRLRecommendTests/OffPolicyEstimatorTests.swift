@@ -78,6 +78,35 @@ import Testing
         #expect(abs(OffPolicyEstimator.switchDR.estimate(data, over: all, switchThreshold: 0)
                     - OffPolicyEstimator.dm.estimate(data, over: all)) < 1e-12)
     }
+
+    /// With a deterministic evaluation policy and a reward model of the action alone (its mean
+    /// click rate), the plain bootstrap holds q̂ fixed and gives DM an interval of no width.
+    /// Refitting the model in every resample gives DM the model's own spread, which covers the
+    /// true value. IPW uses no model and gets the plain bootstrap's interval either way.
+    @Test func refittingTheRewardModelGivesTheDirectMethodItsSpread() {
+        let clickRates: [Float] = [0.3, 0.1, 0.5, 0.2, 0.05], rounds = 3_000
+        var rng = RandomGenerator(seed: 11)
+        let actions = (0..<rounds).map { _ in Int32(rng.nextIndex(below: 5)) }
+        let rewards = actions.map { Float(rng.uniform() < clickRates[Int($0)] ? 1 : 0) }
+        var alwaysFirst = Tensor(zeros: Shape(rounds, 5))
+        for i in 0..<rounds { alwaysFirst[i, 0] = 1 }
+        func meanClickRates(_ subset: [Int]) -> Tensor {
+            var clicks = [Float](repeating: 0, count: 5), shown = [Float](repeating: 0, count: 5)
+            for i in subset { clicks[Int(actions[i])] += rewards[i]; shown[Int(actions[i])] += 1 }
+            let means = (0..<5).map { clicks[$0] / max(shown[$0], 1) }
+            return Tensor(shape: Shape(rounds, 5), scalars: (0..<rounds).flatMap { _ in means })
+        }
+        let data = OffPolicyData(actions: actions, rewards: rewards, propensities: [Float](repeating: 0.2, count: rounds),
+                                 evaluationProbabilities: alwaysFirst, rewardEstimates: meanClickRates(Array(0..<rounds)))
+        let fixed = OffPolicyEstimator.dm.estimateWithInterval(data, resamples: 200)
+        #expect(fixed.low == fixed.high)
+        let refitted = OffPolicyEstimator.refittedIntervals([.dm, .ipw], data: data, resamples: 200, refit: meanClickRates)
+        #expect(refitted[0].value == fixed.value)
+        #expect(refitted[0].high - refitted[0].low > 0.04, "DM interval \(refitted[0])")
+        #expect(refitted[0].low < 0.3 && 0.3 < refitted[0].high, "DM interval \(refitted[0])")
+        let ipw = OffPolicyEstimator.ipw.estimateWithInterval(data, resamples: 200)
+        #expect(refitted[1].value == ipw.value && refitted[1].low == ipw.low && refitted[1].high == ipw.high)
+    }
 }
 
 @Suite struct OpenBanditLogTests {
