@@ -195,7 +195,8 @@ struct OPECommand: ParsableCommand {
                                                           ("ci_low", .float(Float(result.low))), ("ci_high", .float(Float(result.high)))]
                 if let truth { fields += [("truth", .float(Float(truth))), ("relative_error", .float(Float(abs(result.value - truth) / truth)))] }
                 fields += references.map { ("\($0.policy)_click_rate", .float(Float($0.rate))) }
-                fields += [("behavior", .string(behavior)), ("evaluation", .string(evaluation)), ("campaign", .string(campaign))]
+                fields += [("behavior", .string(behavior)), ("evaluation", .string(evaluation)), ("campaign", .string(campaign)),
+                           ("resamples", .int(refitting ? refitResamples : resamples)), ("model_refitted", .bool(refitting))]
                 print(JSONLine(fields).text)
             } else {
                 let comparison = truth.map { String(format: "%.3f", abs(result.value - $0) / $0) }
