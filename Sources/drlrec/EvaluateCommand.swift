@@ -29,7 +29,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
     var cache: String?
 
-    @Flag(help: "Print one JSON object per model.")
+    @Flag(help: "Print one JSON object per model, then one per RL agent and metric with its paired difference from the sequential ranker.")
     var json = false
 
     @Option(help: "Random seed of the models' initialisation and training order (ALS, the sequential ranker, the RL agents).")
@@ -125,12 +125,21 @@ struct EvaluateCommand: ParsableCommand {
         let reinforce = try trainSequential("reinforce, top-\(slateSize) off-policy corrected",
                                             reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap))
 
+        let comparisons = [("sqn", sqn), ("reinforce", reinforce)].map { ($0.0, compareRankings(control: supervised, treatment: $0.1)) }
         if json {
             for row in rows {
                 print(JSONLine([("model", .string(row.name)), ("hr@10", .float(Float(row.metrics.hitRate))), ("ndcg@10", .float(Float(row.metrics.ndcg))),
                                 ("mrr@10", .float(Float(row.metrics.mrr))), ("coverage", .float(Float(row.metrics.coverage))),
                                 ("novelty", .float(Float(row.metrics.novelty))), ("users", .int(row.metrics.users)),
                                 ("seconds", .float(Float(row.seconds)))]).text)
+            }
+            // Then one object per RL agent and metric: its difference from the sequential ranker.
+            for (name, gains) in comparisons {
+                for gain in gains {
+                    print(JSONLine([("comparison", .string("\(name) − sequential")), ("metric", .string(gain.metric)),
+                                    ("difference", .float(Float(gain.difference))), ("ci_low", .float(Float(gain.ciLow))),
+                                    ("ci_high", .float(Float(gain.ciHigh)))]).text)
+                }
             }
             return
         }
@@ -143,11 +152,10 @@ struct EvaluateCommand: ParsableCommand {
                           String(format: "%.4f", m.coverage), String(format: "%.2f", m.novelty), String(format: "%.1f s", row.seconds)])
         }
         printColumns(table)
-        for (name, agent) in [("sqn", sqn), ("reinforce", reinforce)] {
-            print("\(name) − sequential on the same users, 95% paired bootstrap intervals: "
-                  + compareRankings(control: supervised, treatment: agent).map {
-                      String(format: "%@ %+.4f [%+.4f, %+.4f]", $0.metric, $0.difference, $0.ciLow, $0.ciHigh)
-                  }.joined(separator: ", "))
+        for (name, gains) in comparisons {
+            print("\(name) − sequential on the same users, 95% paired bootstrap intervals: " + gains.map {
+                String(format: "%@ %+.4f [%+.4f, %+.4f]", $0.metric, $0.difference, $0.ciLow, $0.ciHigh)
+            }.joined(separator: ", "))
         }
     }
 }
