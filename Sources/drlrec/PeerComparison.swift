@@ -65,7 +65,7 @@ struct PeerComparison {
             if json {
                 print(JSONLine([
                     ("name", .string(result.name)), ("threads", .int(t)), ("value", .double((speedup * 1000).rounded() / 1000)),
-                    ("unit", .string("speedup")), ("drlrec", .double(result.value)), ("peer", .double(peer)),
+                    ("unit", .string("speedup")), ("drlrec", .double((result.value * 1000).rounded() / 1000)), ("peer", .double(peer)),
                     ("measure_unit", .string(result.unit)),
                 ]).text)
             } else {
