@@ -28,7 +28,7 @@ bench: build
 	$(DRLREC) bench nn --json
 	$(DRLREC) bench agents --json
 
-# DRLRec's NN workloads and the same workloads in PyTorch, back to back (needs torch: see
+# DRLRec's NN workloads and the same workloads in PyTorch, in five alternating rounds (needs torch: see
 # Benchmarks/peers/README.md; without it the comparison is skipped with a message).
 peers: build
 	$(DRLREC) bench nn --compare-peers --rounds 5
