@@ -107,7 +107,7 @@ public final class NextItemModel {
     private var tdGradient = Buffer(), combinedGradient = Buffer()
     // Workspace of the corrected REINFORCE.
     private let behaviorLoss = SoftmaxCrossEntropyLoss()
-    private var reinforceGradient = Buffer(), positionWeights: [Float] = []
+    private var positionWeights: [Float] = []
     // Workspace of distillation.
     private var softStudent = Buffer(), softTeacher = Buffer(), distilledGradient = Buffer()
     private var bootstrap: [Float] = []
@@ -248,8 +248,8 @@ public final class NextItemModel {
                 batches += 1
                 var dLogits = loss.gradient
                 if let reinforce = c.reinforce {
-                    dLogits = correctedReinforceGradient(reinforce, states: states, logits: logits, crossEntropy: loss,
-                                                         windows: chunk, targets: targets, weights: w)
+                    addCorrectedReinforce(reinforce, to: &dLogits, states: states, logits: logits, crossEntropy: loss,
+                                          windows: chunk, targets: targets, weights: w)
                 }
                 if let distillation {
                     dLogits = distillationGradient(distillation, inputs: view, studentLogits: logits, hardGradient: dLogits, weights: w)
@@ -321,13 +321,13 @@ public final class NextItemModel {
         return combined
     }
 
-    /// The gradient of cross-entropy + α·REINFORCE for the item logits: the cross-entropy gradient
-    /// of each position scaled by 1 + α·(its REINFORCE weight; see `CorrectedReinforce`). Also
-    /// trains the behaviour head on the logged items, from the states as they are (its gradient
-    /// does not reach the encoder).
-    private func correctedReinforceGradient(_ r: CorrectedReinforce, states: Tensor, logits: Tensor,
-                                            crossEntropy: SoftmaxCrossEntropyLoss, windows: ArraySlice<ArraySlice<Int>>,
-                                            targets: [Int32], weights: Tensor) -> Tensor {
+    /// Turns `gradient`, the cross-entropy's gradient of the item logits (the loss's workspace,
+    /// scaled in place), into that of cross-entropy + α·REINFORCE: each position's row times
+    /// 1 + α·(its REINFORCE weight; see `CorrectedReinforce`). Also trains the behaviour head on the
+    /// logged items, from the states as they are (its gradient does not reach the encoder).
+    private func addCorrectedReinforce(_ r: CorrectedReinforce, to gradient: inout Tensor, states: Tensor, logits: Tensor,
+                                       crossEntropy: SoftmaxCrossEntropyLoss, windows: ArraySlice<ArraySlice<Int>>,
+                                       targets: [Int32], weights: Tensor) {
         let n = configuration.historyLength, items = log.itemCount, rows = windows.count * n
         let behaviorLogits = behaviorHead.forward(states)
         _ = behaviorLoss(behaviorLogits, targets: targets, weights: weights)
@@ -353,15 +353,13 @@ public final class NextItemModel {
             }
         }
         let normaliser = sum > 0 ? Float(real) / sum : 0
-        var gradient = reinforceGradient.view(crossEntropy.gradient.shape)
-        gradient.copy(from: crossEntropy.gradient)
+        precondition(gradient.isWorkspace, "NextItemModel: the cross-entropy gradient is scaled in place")
         gradient.withUnsafeMutableBufferPointer { g in
             for row in 0..<rows {
                 let scale = 1 + r.weight * (positionWeights[row] * normaliser)  // padding rows are 0 already
                 for j in 0..<items { g[row * items + j] *= scale }
             }
         }
-        return gradient
     }
 
     /// SQN's TD loss on the batch's transitions (position t → t + 1 of a window, both real):

@@ -50,7 +50,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Discount γ of later rewards (SQN's TD target, REINFORCE's return).")
     var gamma: Float = 0.5
 
-    @Option(help: "Training epochs of the sequential ranker and SQN (the epoch with the best validation NDCG@10 is kept).")
+    @Option(help: "Training epochs of the sequential ranker and the RL agents (the epoch with the best validation NDCG@10 is kept).")
     var epochs = 30
 
     @Option(help: "Dropout of the sequential models' encoder while training.")
@@ -100,8 +100,8 @@ struct EvaluateCommand: ParsableCommand {
         let als = evaluateRanking(split, on: .test) { user, scores in gemv(best!.model.itemFactors, best!.model.userFactors[row: user], into: &scores) }
         rows.append((best!.label, als, Sampler.now() - start))
 
-        // The sequential ranker (each movie's category is its first genre), then SQN: offline RL,
-        // the same ranker with a Q-learning head rewarded by the ratings.
+        // The sequential ranker (each movie's category is its first genre), then its two offline-RL
+        // forms rewarded by the ratings: SQN's Q-learning head, and the corrected REINFORCE.
         func trainSequential(_ label: String, qLearningWeight: Float = 0, reinforce: NextItemModel.CorrectedReinforce? = nil) throws -> RankingMetrics {
             let start = Sampler.now()
             var configuration = NextItemModel.Configuration()

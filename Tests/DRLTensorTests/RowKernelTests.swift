@@ -115,6 +115,8 @@ func rows(_ t: Tensor) -> [[Float]] {
 @Suite struct LayerNormTests {
     /// On several threads the backward pass takes dx by rows and the parameter gradients by
     /// columns: the same bits as the single pass over all rows, for frozen gamma or beta too.
+    /// (The engine runs one thread per core, so this holds the split on any machine with two cores
+    /// or more, CI's included; on one core both sides are the single pass.)
     @Test(arguments: [40, 64, 300])
     func backwardOnThreadsGivesTheBitsOfOnePass(cols: Int) {
         let rowsCount = 3000
