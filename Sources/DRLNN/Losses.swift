@@ -182,3 +182,43 @@ public final class CategoricalEntropy {
         return Float(total / Double(rows))
     }
 }
+
+/// The expected value of a known value per class under the categorical distributions softmax(z),
+/// over rows of logits [batch, classes]: mean over the batch of w_i·Σ_c softmax(z_i)_c·v_c, with
+/// values v [classes] shared by every row or [batch, classes] one row each, and optional per-row
+/// weights w. When the reward of every action is known this is the exact policy objective, with no
+/// sampled action and no importance weight (subtract it from a loss to maximise it). Gradient with
+/// respect to z: w_i·p_i ⊙ (v_i − E_i)/batch, where E_i is row i's expectation.
+public final class SoftmaxExpectation {
+    public private(set) var gradient = Tensor(zeros: Shape(0, 0))
+    private var buffer = Buffer()
+
+    public init() {}
+
+    public func callAsFunction(_ logits: Tensor, values: Tensor, weights: Tensor? = nil) -> Float {
+        let (rows, cols) = logits.shape.matrix
+        precondition(values.count == cols || values.shape == logits.shape,
+                     "SoftmaxExpectation: values \(values.shape) must be [\(cols)] or the logits' shape \(logits.shape)")
+        precondition(weights.map { $0.count == rows } ?? true,
+                     "SoftmaxExpectation: weights \(weights?.shape.description ?? "") need \(rows) elements")
+        gradient = buffer.view(logits.shape)
+        softmax(logits, into: &gradient)
+        let valueStride = values.count == cols ? 0 : cols, inv = 1 / Float(rows)
+        let total: Double = values.withUnsafeBufferPointer { v in
+            gradient.withUnsafeMutableBufferPointer { g in
+                var sum: Double = 0
+                for r in 0..<rows {
+                    let p = g.baseAddress! + r * cols, value = v.baseAddress! + r * valueStride
+                    var expected: Float = 0
+                    for c in 0..<cols { expected += p[c] * value[c] }
+                    let w = weights?[flat: r] ?? 1
+                    sum += Double(w * expected)
+                    let scale = w * inv
+                    for c in 0..<cols { p[c] *= scale * (value[c] - expected) }
+                }
+                return sum
+            }
+        }
+        return Float(total / Double(rows))
+    }
+}

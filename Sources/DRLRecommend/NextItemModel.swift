@@ -82,10 +82,16 @@ public final class NextItemModel {
         public var slateSize: Int
         /// c: the cap on π/β.
         public var weightCap: Float
-        public init(weight: Float = 0.1, slateSize: Int = 10, weightCap: Float = 10) {
-            precondition(weight > 0 && slateSize >= 1 && weightCap > 0,
-                         "CorrectedReinforce: weight \(weight), slate size \(slateSize) and weight cap \(weightCap) must be positive")
-            (self.weight, self.slateSize, self.weightCap) = (weight, slateSize, weightCap)
+        /// λ: the reward also counts the recommended item's novelty, its self-information −log₂ p(a)
+        /// in the training log over the largest possible (an item seen once): 0 for the most
+        /// popular item, 1 for the rarest. Novelty is known for every item, so this part enters the
+        /// loss as its exact expectation under the policy, −α·λ·E_π[novelty], not through the
+        /// logged samples.
+        public var noveltyReward: Float
+        public init(weight: Float = 0.1, slateSize: Int = 10, weightCap: Float = 10, noveltyReward: Float = 0) {
+            precondition(weight > 0 && slateSize >= 1 && weightCap > 0 && noveltyReward >= 0,
+                         "CorrectedReinforce: weight \(weight), slate size \(slateSize) and weight cap \(weightCap) must be positive, novelty reward \(noveltyReward) non-negative")
+            (self.weight, self.slateSize, self.weightCap, self.noveltyReward) = (weight, slateSize, weightCap, noveltyReward)
         }
     }
 
@@ -108,6 +114,9 @@ public final class NextItemModel {
     // Workspace of the corrected REINFORCE.
     private let behaviorLoss = SoftmaxCrossEntropyLoss()
     private var positionWeights: [Float] = []
+    /// Each item's novelty in the training log (see `CorrectedReinforce.noveltyReward`).
+    private var itemNovelty = Tensor(zeros: Shape(0))
+    private let noveltyExpectation = SoftmaxExpectation()
     // Workspace of distillation.
     private var softStudent = Buffer(), softTeacher = Buffer(), distilledGradient = Buffer()
     private var bootstrap: [Float] = []
@@ -206,6 +215,10 @@ public final class NextItemModel {
                 windows.append(rows[max(0, end - n - 1)..<end])
                 end -= n
             }
+        }
+        if let r = c.reinforce, r.noveltyReward > 0 {
+            let counts = split.trainingCounts, total = counts.reduce(0, +)
+            itemNovelty = Tensor(shape: Shape(counts.count), scalars: counts.map { $0 > 0 ? log2(total / $0) / log2(total) : 1 })
         }
         var rng = RandomGenerator(seed: seed, stream: 0x5A6)
         let optimizer = Adam(store, learningRate: c.learningRate)
@@ -359,6 +372,12 @@ public final class NextItemModel {
                 let scale = 1 + r.weight * (positionWeights[row] * normaliser)  // padding rows are 0 already
                 for j in 0..<items { g[row * items + j] *= scale }
             }
+        }
+        if r.noveltyReward > 0 {
+            // The novelty of recommending an item is known for every item, so its expectation under
+            // the policy is exact: no logged sample, no correction.
+            _ = noveltyExpectation(logits, values: itemNovelty, weights: weights)
+            axpy(-r.weight * r.noveltyReward, noveltyExpectation.gradient, &gradient)
         }
     }
 

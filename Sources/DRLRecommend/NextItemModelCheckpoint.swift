@@ -32,6 +32,7 @@ extension NextItemModel {
             metadata[Self.prefix + "reinforce_weight"] = String(r.weight)
             metadata[Self.prefix + "reinforce_slate_size"] = String(r.slateSize)
             metadata[Self.prefix + "reinforce_weight_cap"] = String(r.weightCap)
+            metadata[Self.prefix + "reinforce_novelty_reward"] = String(r.noveltyReward)
         }
         let categoryTensor = Tensor(shape: Shape(categories.count), scalars: categories.map(Float.init))
         let countTensor = Tensor(shape: Shape(itemCounts.count), scalars: itemCounts)
@@ -82,10 +83,12 @@ extension NextItemModel {
         if metadata[prefix + "reinforce_weight"] != nil {
             let (weight, slateSize, cap) = (try number("reinforce_weight", Float.self), try number("reinforce_slate_size", Int.self),
                                             try number("reinforce_weight_cap", Float.self))
-            guard weight > 0, slateSize >= 1, cap > 0 else {
-                throw refuse("the corrected REINFORCE's weight \(weight), slate size \(slateSize) or weight cap \(cap) is not positive")
+            // Files written before the novelty reward existed trained without it.
+            let novelty = metadata[prefix + "reinforce_novelty_reward"] != nil ? try number("reinforce_novelty_reward", Float.self) : 0
+            guard weight > 0, slateSize >= 1, cap > 0, novelty >= 0 else {
+                throw refuse("the corrected REINFORCE's weight \(weight), slate size \(slateSize) or weight cap \(cap) is not positive, or its novelty reward \(novelty) is negative")
             }
-            c.reinforce = NextItemModel.CorrectedReinforce(weight: weight, slateSize: slateSize, weightCap: cap)
+            c.reinforce = NextItemModel.CorrectedReinforce(weight: weight, slateSize: slateSize, weightCap: cap, noveltyReward: novelty)
         }
         let largestValue = try number("largest_value", Float.self)
         c.epochs = epochs ?? c.epochs

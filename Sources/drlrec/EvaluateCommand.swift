@@ -15,11 +15,12 @@ struct EvaluateCommand: ParsableCommand {
         Models: popularity; implicit ALS, its regularisation and confidence chosen by validation NDCG@10; \
         the sequential ranker (SASRec-style: DRLRec's attention state encoder over the last 50 ratings, \
         trained to predict the next movie at every position), its epoch chosen by validation NDCG@10; \
-        and two RL agents trained offline on the logs, rewarded by the ratings: SQN, the same ranker with \
-        a Q-learning head trained by TD on the logged transitions, and the same ranker trained by \
+        and RL agents trained offline on the logs, rewarded by the ratings: SQN, the same ranker with \
+        a Q-learning head trained by TD on the logged transitions; the same ranker trained by \
         cross-entropy plus α × REINFORCE with the top-K off-policy correction against a learned \
-        behaviour policy (Chen et al., WSDM 2019). Each RL agent is compared with the sequential ranker \
-        on the same users, with 95% paired bootstrap intervals.
+        behaviour policy (Chen et al., WSDM 2019); and that agent with the recommended movies' novelty \
+        in its reward beside the ratings (--novelty-reward). Each RL agent is compared with the \
+        sequential ranker on the same users, with 95% paired bootstrap intervals.
         """
     )
 
@@ -47,6 +48,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The corrected REINFORCE's cap on the importance weight π/β.")
     var weightCap: Float = 10
 
+    @Option(help: "Weight λ of novelty in the reward of the agent reinforce-novelty: the recommended movie's self-information in the training log over the largest possible (0 for the most popular movie, 1 for one rated once), beside the ratings.")
+    var noveltyReward: Float = 10
+
+    @Option(help: "Comma-separated RL agents to train and compare with the sequential ranker: sqn, reinforce (rewarded by the ratings), reinforce-novelty (by the ratings and the novelty of the recommendations).")
+    var agents = "sqn,reinforce,reinforce-novelty"
+
     @Option(help: "Discount γ of later rewards (SQN's TD target, REINFORCE's return).")
     var gamma: Float = 0.5
 
@@ -64,8 +71,15 @@ struct EvaluateCommand: ParsableCommand {
         guard reinforceWeight > 0, slateSize >= 1, weightCap > 0 else {
             throw ValidationError("--reinforce-weight and --weight-cap must be positive and --slate-size at least 1")
         }
+        guard noveltyReward > 0 else { throw ValidationError("--novelty-reward \(noveltyReward) must be positive (at 0, reinforce-novelty is the agent reinforce)") }
+        for agent in agentList where !Self.agentNames.contains(agent) {
+            throw ValidationError("--agents: '\(agent)' is not an RL agent here; choose from \(Self.agentNames.joined(separator: ", "))")
+        }
         guard qLearningWeight > 0 else { throw ValidationError("--q-learning-weight must be positive (0 is the sequential ranker, already in the table)") }
     }
+
+    static let agentNames = ["sqn", "reinforce", "reinforce-novelty"]
+    var agentList: [String] { agents.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func run() throws {
         let (log, categories, _) = try InteractionSource.movieLens(cache: cache)
@@ -121,11 +135,22 @@ struct EvaluateCommand: ParsableCommand {
             return metrics
         }
         let supervised = try trainSequential("sequential, attention encoder")
-        let sqn = try trainSequential("sqn, the same with a Q head", qLearningWeight: qLearningWeight)
-        let reinforce = try trainSequential("reinforce, top-\(slateSize) off-policy corrected",
-                                            reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap))
-
-        let comparisons = [("sqn", sqn), ("reinforce", reinforce)].map { ($0.0, compareRankings(control: supervised, treatment: $0.1)) }
+        var comparisons: [(String, [MetricComparison])] = []
+        if agentList.contains("sqn") {
+            let sqn = try trainSequential("sqn, the same with a Q head", qLearningWeight: qLearningWeight)
+            comparisons.append(("sqn", compareRankings(control: supervised, treatment: sqn)))
+        }
+        if agentList.contains("reinforce") {
+            let reinforce = try trainSequential("reinforce, top-\(slateSize) off-policy corrected",
+                                                reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap))
+            comparisons.append(("reinforce", compareRankings(control: supervised, treatment: reinforce)))
+        }
+        if agentList.contains("reinforce-novelty") {
+            let rewarded = try trainSequential(String(format: "reinforce-novelty, the same with λ %g × novelty in the reward", Double(noveltyReward)),
+                                               reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap,
+                                                                noveltyReward: noveltyReward))
+            comparisons.append(("reinforce-novelty", compareRankings(control: supervised, treatment: rewarded)))
+        }
         if json {
             for row in rows {
                 print(JSONLine([("model", .string(row.name)), ("hr@10", .float(Float(row.metrics.hitRate))), ("ndcg@10", .float(Float(row.metrics.ndcg))),

@@ -34,6 +34,9 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Weight of the corrected REINFORCE loss beside the cross-entropy (0: none; see `drlrec evaluate`).")
     var reinforceWeight: Float = 0
 
+    @Option(help: "With --reinforce-weight: weight λ of the items' novelty in the reward (0: the ratings alone; see `drlrec evaluate`).")
+    var noveltyReward: Float = 0
+
     @Option(help: "Interactions of history the model reads.")
     var history = 50
 
@@ -51,7 +54,10 @@ struct FitCommand: ParsableCommand {
 
     func validate() throws {
         guard epochs > 0, history > 0 else { throw ValidationError("--epochs and --history must be positive") }
-        guard qLearningWeight >= 0, reinforceWeight >= 0 else { throw ValidationError("--q-learning-weight and --reinforce-weight must be non-negative") }
+        guard qLearningWeight >= 0, reinforceWeight >= 0, noveltyReward >= 0 else {
+            throw ValidationError("--q-learning-weight, --reinforce-weight and --novelty-reward must be non-negative")
+        }
+        if noveltyReward > 0 && reinforceWeight == 0 { throw ValidationError("--novelty-reward is part of the corrected REINFORCE's reward: it needs --reinforce-weight > 0") }
         if promote && registry == nil { throw ValidationError("--promote needs --registry") }
     }
 
@@ -63,7 +69,7 @@ struct FitCommand: ParsableCommand {
         configuration.epochs = epochs
         configuration.historyLength = history
         configuration.qLearningWeight = qLearningWeight
-        if reinforceWeight > 0 { configuration.reinforce = .init(weight: reinforceWeight) }
+        if reinforceWeight > 0 { configuration.reinforce = .init(weight: reinforceWeight, noveltyReward: noveltyReward) }
         let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
         let start = Sampler.now()
         try model.train(on: split, seed: seed) { epoch, loss, ndcg in
@@ -79,7 +85,7 @@ struct FitCommand: ParsableCommand {
         guard let registry else { return }
         let store = try ModelRegistry(directory: registry)
         var hyperparameters = ["epochs": String(epochs), "q_learning_weight": String(qLearningWeight),
-                               "reinforce_weight": String(reinforceWeight), "history": String(history),
+                               "reinforce_weight": String(reinforceWeight), "novelty_reward": String(noveltyReward), "history": String(history),
                                "seed": String(seed), "dimension": String(configuration.dimension), "learning_rate": String(configuration.learningRate)]
         if let until { hyperparameters["until"] = String(until) }
         let version = try store.register(checkpoint: out, scenario: scenario, dataHash: try dataHash(files),

@@ -97,4 +97,27 @@ func checkLossGradient(_ prediction: Tensor, gradient: Tensor, _ loss: (Tensor) 
         #expect(abs(entropy(masked) - Float(log(2.0))) < 1e-6)
         #expect(entropy.gradient.scalars.allSatisfy { $0.isFinite })
     }
+
+    @Test func softmaxExpectation() {
+        let logits = randomTensor(Shape(3, 5), seed: 8, low: -2, high: 2)
+        let shared = randomTensor(Shape(5), seed: 9), perRow = randomTensor(Shape(3, 5), seed: 10)
+        let weights = Tensor(shape: Shape(3), scalars: [0.5, 0, 2])
+        for (values, w) in [(shared, nil), (perRow, nil), (shared, weights), (perRow, weights)] as [(Tensor, Tensor?)] {
+            let expectation = SoftmaxExpectation()
+            let value = expectation(logits, values: values, weights: w)
+            var expected = 0.0
+            for r in 0..<3 {
+                let e = (0..<5).map { exp(Double(logits[r, $0])) }
+                let z = e.reduce(0, +)
+                let v = (0..<5).map { Double(values.count == 5 ? values[flat: $0] : values[r, $0]) }
+                expected += Double(w?[flat: r] ?? 1) * zip(e, v).map { $0 / z * $1 }.reduce(0, +)
+            }
+            #expect(abs(Double(value) - expected / 3) < 1e-5, "values \(values.shape), weights \(w != nil)")
+            checkLossGradient(logits, gradient: expectation.gradient.clone()) { SoftmaxExpectation()($0, values: values, weights: w) }
+        }
+        // Equal values: the expectation is that value whatever the policy, so the gradient is 0.
+        let flat = SoftmaxExpectation()
+        #expect(abs(flat(logits, values: Tensor(shape: Shape(5), scalars: [Float](repeating: 0.7, count: 5))) - 0.7) < 1e-6)
+        #expect(flat.gradient.scalars.allSatisfy { abs($0) < 1e-7 })
+    }
 }

@@ -139,4 +139,56 @@ import Testing
         try reinforced.save(to: path, servingOnly: true)
         #expect(try NextItemModel.load(from: path).configuration.reinforce == nil)
     }
+
+    /// The novelty in the corrected REINFORCE's reward moves the policy toward rarer items: from
+    /// cycle item cᵢ users go on to cᵢ₊₁ seven times in ten and to a side item sᵢ, seen only there
+    /// and so rarer, three times in ten (then on to cᵢ₊₁); every rating is the same. With the
+    /// ratings alone the policy stays near the logged 0.3 for sᵢ (0.38 after this short training);
+    /// with the novelty reward (λ 10) it gives sᵢ clearly more (0.73). A checkpoint keeps the reward's weight.
+    @Test func noveltyRewardFavoursTheRarerContinuation() throws {
+        var log = LoggedInteractions()
+        var rng = RandomGenerator(seed: 9)
+        for user in 0..<80 {
+            var cycle = rng.nextIndex(below: 12)
+            for t in 0..<14 {
+                log.append(user: "u\(user)", item: "c\(cycle)", timestamp: Int64(2 * t), event: .rating, value: 3)
+                if rng.uniform() < 0.3 { log.append(user: "u\(user)", item: "s\(cycle)", timestamp: Int64(2 * t + 1), event: .rating, value: 3) }
+                cycle = (cycle + 1) % 12
+            }
+        }
+        let split = LeaveOneOutSplit(log)
+        var configuration = Self.smallOneStepConfiguration()
+        let categories = [Int32](repeating: 0, count: log.itemCount)
+        configuration.reinforce = NextItemModel.CorrectedReinforce(weight: 1, slateSize: 1)
+        let ratingsOnly = NextItemModel(log: log, categories: categories, configuration: configuration, seed: 10)
+        configuration.reinforce = NextItemModel.CorrectedReinforce(weight: 1, slateSize: 1, noveltyReward: 10)
+        let novelty = NextItemModel(log: log, categories: categories, configuration: configuration, seed: 10)
+        try ratingsOnly.train(on: split, seed: 11)
+        try novelty.train(on: split, seed: 11)
+
+        /// The mean over users whose training history ends on a cycle item cᵢ of
+        /// π(sᵢ) / (π(sᵢ) + π(cᵢ₊₁)).
+        func shareOfTheSideItem(_ model: NextItemModel) -> Float {
+            var total: Float = 0, users = 0
+            for rows in split.trainRows {
+                let lastId = log.itemIds[Int(log.items[rows.last!])]
+                guard lastId.hasPrefix("c"), let i = Int(lastId.dropFirst()) else { continue }
+                let history = rows.map { NextItemModel.HistoryEvent(item: log.items[$0], event: log.events[$0], value: log.values[$0],
+                                                                    timestamp: log.timestamps[$0]) }
+                let side = log.itemIds.firstIndex(of: "s\(i)")!, next = log.itemIds.firstIndex(of: "c\((i + 1) % 12)")!
+                let logits = model.score(history: history[...], context: [])
+                total += 1 / (1 + exp(logits[0, next] - logits[0, side]))
+                users += 1
+            }
+            return total / Float(max(users, 1))
+        }
+        let logged = shareOfTheSideItem(ratingsOnly), rarer = shareOfTheSideItem(novelty)
+        #expect(logged > 0.2 && logged < 0.45, "ratings alone: share \(logged)")
+        #expect(rarer > logged + 0.2, "with the novelty reward: share \(rarer), ratings alone \(logged)")
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-novelty-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try novelty.save(to: path)
+        #expect(try NextItemModel.load(from: path).configuration.reinforce == configuration.reinforce)
+    }
 }
