@@ -217,8 +217,9 @@ public final class NextItemModel {
             }
         }
         if let r = c.reinforce, r.noveltyReward > 0 {
-            let counts = split.trainingCounts, total = counts.reduce(0, +)
-            itemNovelty = Tensor(shape: Shape(counts.count), scalars: counts.map { $0 > 0 ? log2(total / $0) / log2(total) : 1 })
+            // Over the largest, log₂ of the total (an item seen once); a log of one interaction has no spread.
+            let counts = split.trainingCounts, total = counts.reduce(0, +), largest = max(log2(total), 1)
+            itemNovelty = Tensor(shape: Shape(counts.count), scalars: counts.map { $0 > 0 ? log2(total / $0) / largest : 1 })
         }
         var rng = RandomGenerator(seed: seed, stream: 0x5A6)
         let optimizer = Adam(store, learningRate: c.learningRate)
