@@ -144,7 +144,8 @@ import Testing
     /// cycle item cᵢ users go on to cᵢ₊₁ seven times in ten and to a side item sᵢ, seen only there
     /// and so rarer, three times in ten (then on to cᵢ₊₁); every rating is the same. With the
     /// ratings alone the policy stays near the logged 0.3 for sᵢ (0.38 after this short training);
-    /// with the novelty reward (λ 10) it gives sᵢ clearly more (0.73). A checkpoint keeps the reward's weight.
+    /// with the novelty reward (λ 10) it gives sᵢ clearly more (0.73). A checkpoint keeps the
+    /// reward's weight.
     @Test func noveltyRewardFavoursTheRarerContinuation() throws {
         var log = LoggedInteractions()
         var rng = RandomGenerator(seed: 9)
