@@ -71,7 +71,10 @@ struct EvaluateCommand: ParsableCommand {
         guard reinforceWeight > 0, slateSize >= 1, weightCap > 0 else {
             throw ValidationError("--reinforce-weight and --weight-cap must be positive and --slate-size at least 1")
         }
-        guard noveltyReward > 0 else { throw ValidationError("--novelty-reward \(noveltyReward) must be positive (at 0, reinforce-novelty is the agent reinforce)") }
+        guard noveltyReward > 0 || (noveltyReward == 0 && !agentList.contains("reinforce-novelty")) else {
+            throw ValidationError("--novelty-reward \(noveltyReward) must be positive (at 0, reinforce-novelty is the agent reinforce)")
+        }
+        guard !agentList.isEmpty else { throw ValidationError("--agents names no agent; choose from \(Self.agentNames.joined(separator: ", "))") }
         for agent in agentList where !Self.agentNames.contains(agent) {
             throw ValidationError("--agents: '\(agent)' is not an RL agent here; choose from \(Self.agentNames.joined(separator: ", "))")
         }

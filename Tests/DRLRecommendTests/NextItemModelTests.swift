@@ -1,3 +1,4 @@
+import DRLNN
 import DRLRecommend
 import DRLTensor
 import Foundation
@@ -191,5 +192,17 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         try novelty.save(to: path)
         #expect(try NextItemModel.load(from: path).configuration.reinforce == configuration.reinforce)
+        // A file from before the novelty reward loads with none; a negative one is refused.
+        let (tensors, metadata) = try SafeTensors.read(from: path)
+        let key = "drlrec.next_item.reinforce_novelty_reward"
+        #expect(metadata[key] == "10.0")
+        var older = metadata
+        older[key] = nil
+        try SafeTensors.write(tensors, metadata: older, to: path)
+        #expect(try NextItemModel.load(from: path).configuration.reinforce?.noveltyReward == 0)
+        var negative = metadata
+        negative[key] = "-1"
+        try SafeTensors.write(tensors, metadata: negative, to: path)
+        #expect { _ = try NextItemModel.load(from: path) } throws: { "\($0)".contains("novelty reward -1.0 is negative") }
     }
 }
