@@ -48,8 +48,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The corrected REINFORCE's cap on the importance weight π/β.")
     var weightCap: Float = 10
 
-    @Option(help: "Weight λ of novelty in the reward of the agent reinforce-novelty: the recommended movie's self-information in the training log over the largest possible (0 for the most popular movie, 1 for one rated once), beside the ratings.")
-    var noveltyReward: Float = 10
+    @Option(help: "Weights λ of novelty in the reward of the agent reinforce-novelty, comma-separated: the recommended movie's self-information in the training log over the largest possible (0 for the most popular movie, 1 for one rated once), beside the ratings. With several, each is trained and validation chooses the largest whose HR@10 is not significantly below the sequential ranker's.")
+    var noveltyReward = "3,10,30"
 
     @Option(help: "Comma-separated RL agents to train and compare with the sequential ranker: sqn, reinforce (rewarded by the ratings), reinforce-novelty (by the ratings and the novelty of the recommendations).")
     var agents = "sqn,reinforce,reinforce-novelty"
@@ -71,8 +71,9 @@ struct EvaluateCommand: ParsableCommand {
         guard reinforceWeight > 0, slateSize >= 1, weightCap > 0 else {
             throw ValidationError("--reinforce-weight and --weight-cap must be positive and --slate-size at least 1")
         }
-        guard noveltyReward > 0 || (noveltyReward == 0 && !agentList.contains("reinforce-novelty")) else {
-            throw ValidationError("--novelty-reward \(noveltyReward) must be positive (at 0, reinforce-novelty is the agent reinforce)")
+        let weights = noveltyReward.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !weights.isEmpty, weights.allSatisfy({ $0.map { $0 > 0 && $0.isFinite } ?? false }) else {
+            throw ValidationError("--novelty-reward '\(noveltyReward)' must be positive numbers, comma-separated (at 0, reinforce-novelty is the agent reinforce)")
         }
         guard !agentList.isEmpty else { throw ValidationError("--agents names no agent; choose from \(Self.agentNames.joined(separator: ", "))") }
         for agent in agentList where !Self.agentNames.contains(agent) {
@@ -82,6 +83,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     static let agentNames = ["sqn", "reinforce", "reinforce-novelty"]
+    var noveltyRewards: [Float] { noveltyReward.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) } }
     var agentList: [String] { agents.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func run() throws {
@@ -117,9 +119,11 @@ struct EvaluateCommand: ParsableCommand {
         let als = evaluateRanking(split, on: .test) { user, scores in gemv(best!.model.itemFactors, best!.model.userFactors[row: user], into: &scores) }
         rows.append((best!.label, als, Sampler.now() - start))
 
-        // The sequential ranker (each movie's category is its first genre), then its two offline-RL
-        // forms rewarded by the ratings: SQN's Q-learning head, and the corrected REINFORCE.
-        func trainSequential(_ label: String, qLearningWeight: Float = 0, reinforce: NextItemModel.CorrectedReinforce? = nil) throws -> RankingMetrics {
+        // The sequential ranker (each movie's category is its first genre), then its offline-RL forms:
+        // SQN's Q-learning head and the corrected REINFORCE, rewarded by the ratings, and the
+        // corrected REINFORCE rewarded by the ratings and the novelty of its recommendations.
+        typealias Trained = (model: NextItemModel, label: String, seconds: Double)
+        func trainSequential(_ label: String, qLearningWeight: Float = 0, reinforce: NextItemModel.CorrectedReinforce? = nil) throws -> Trained {
             let start = Sampler.now()
             var configuration = NextItemModel.Configuration()
             configuration.qLearningWeight = qLearningWeight
@@ -133,25 +137,46 @@ struct EvaluateCommand: ParsableCommand {
                 say(String(format: "  %@ epoch %d: cross-entropy %.3f%@", label, epoch, loss, validation))
             }
             let bestEpoch = model.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
-            let metrics = model.evaluate(split, on: .test)
-            rows.append(("\(label) (epoch \(bestEpoch))", metrics, Sampler.now() - start))
+            return (model, "\(label) (epoch \(bestEpoch))", Sampler.now() - start)
+        }
+        func test(_ trained: Trained) -> RankingMetrics {
+            let metrics = trained.model.evaluate(split, on: .test)
+            rows.append((trained.label, metrics, trained.seconds))
             return metrics
         }
-        let supervised = try trainSequential("sequential, attention encoder")
+        let sequential = try trainSequential("sequential, attention encoder")
+        let supervised = test(sequential)
         var comparisons: [(String, [MetricComparison])] = []
         if agentList.contains("sqn") {
-            let sqn = try trainSequential("sqn, the same with a Q head", qLearningWeight: qLearningWeight)
+            let sqn = test(try trainSequential("sqn, the same with a Q head", qLearningWeight: qLearningWeight))
             comparisons.append(("sqn", compareRankings(control: supervised, treatment: sqn)))
         }
         if agentList.contains("reinforce") {
-            let reinforce = try trainSequential("reinforce, top-\(slateSize) off-policy corrected",
-                                                reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap))
+            let reinforce = test(try trainSequential("reinforce, top-\(slateSize) off-policy corrected",
+                                                     reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap)))
             comparisons.append(("reinforce", compareRankings(control: supervised, treatment: reinforce)))
         }
         if agentList.contains("reinforce-novelty") {
-            let rewarded = try trainSequential(String(format: "reinforce-novelty, the same with λ %g × novelty in the reward", Double(noveltyReward)),
-                                               reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap,
-                                                                noveltyReward: noveltyReward))
+            // λ is chosen on the validation items: the largest whose HR@10 is not significantly
+            // below the sequential ranker's (the most novel agent still on par), else the smallest.
+            let supervisedValidation = sequential.model.evaluate(split, on: .validation)
+            var chosen: Trained?
+            var seconds = 0.0
+            for lambda in noveltyRewards.sorted() {
+                var trained = try trainSequential(String(format: "reinforce-novelty, the same with λ %g × novelty in the reward", Double(lambda)),
+                                                  reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap,
+                                                                   noveltyReward: lambda))
+                seconds += trained.seconds
+                let validation = trained.model.evaluate(split, on: .validation)
+                let hr = compareRankings(control: supervisedValidation, treatment: validation).first { $0.metric == "hr@10" }!
+                let level = hr.ciHigh >= 0
+                say(String(format: "  reinforce-novelty λ %g on the validation items: HR@10 %+.4f [%+.4f, %+.4f] against the sequential ranker (%@), coverage %.4f, novelty %.2f",
+                           Double(lambda), hr.difference, hr.ciLow, hr.ciHigh, level ? "on par" : "below", validation.coverage, validation.novelty))
+                if noveltyRewards.count > 1 { trained.label += ", λ chosen by validation from \(noveltyRewards.sorted().map { String(format: "%g", Double($0)) }.joined(separator: "/"))" }
+                if level || chosen == nil { chosen = trained }
+            }
+            chosen!.seconds = seconds
+            let rewarded = test(chosen!)
             comparisons.append(("reinforce-novelty", compareRankings(control: supervised, treatment: rewarded)))
         }
         if json {
