@@ -71,8 +71,8 @@ struct EvaluateCommand: ParsableCommand {
         guard reinforceWeight > 0, slateSize >= 1, weightCap > 0 else {
             throw ValidationError("--reinforce-weight and --weight-cap must be positive and --slate-size at least 1")
         }
-        let weights = noveltyReward.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard !weights.isEmpty, weights.allSatisfy({ $0.map { $0 > 0 && $0.isFinite } ?? false }) else {
+        guard !noveltyRewards.isEmpty, noveltyRewards.count == noveltyReward.split(separator: ",").count,
+              noveltyRewards.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw ValidationError("--novelty-reward '\(noveltyReward)' must be positive numbers, comma-separated (at 0, reinforce-novelty is the agent reinforce)")
         }
         guard !agentList.isEmpty else { throw ValidationError("--agents names no agent; choose from \(Self.agentNames.joined(separator: ", "))") }
