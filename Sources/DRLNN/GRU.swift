@@ -5,8 +5,9 @@ import DRLTensor
 /// PyTorch's (gates in the order r, z, n):
 ///   r = σ(Wᵢᵣx + bᵢᵣ + Wₕᵣh + bₕᵣ),  z = σ(Wᵢ_z x + bᵢ_z + Wₕ_z h + bₕ_z),
 ///   n = tanh(Wᵢₙx + bᵢₙ + r ⊙ (Wₕₙh + bₕₙ)),  h' = (1 − z) ⊙ n + z ⊙ h.
-/// The input projections of all time steps are one GEMM; backpropagation through time runs the
-/// steps in reverse and gathers the recurrent weight gradient into one GEMM at the end.
+/// Each step projects its inputs and its state just before its gates use them; backpropagation
+/// through time runs the steps in reverse and takes each step's share of the weight gradients and
+/// dX while its gate gradients are in cache.
 public final class GRU: Layer {
     public var inputSize: Int { weights.inputSize }
     public var hiddenSize: Int { weights.hiddenSize }
@@ -19,7 +20,7 @@ public final class GRU: Layer {
 
     private var input = Tensor(zeros: Shape(0, 0, 0))
     private var batch = 0, time = 0
-    private var inputGates = Buffer()      // [B·T, 3H]: X·Wᵢₕᵀ (rows in (b, t) order)
+    private var inputGates = Buffer()      // [B, 3H]: x·Wᵢₕᵀ for the current step
     private var recurrentGates = Buffer()  // [B, 3H]: h·Wₕₕᵀ for the current step
     private var states = Buffer()          // [T + 1, B, H]: h₀ … h_T, time-major
     private var resetUpdate = Buffer()     // [T, B, 2H]: r | z
@@ -40,10 +41,8 @@ public final class GRU: Layer {
         input = x
         (batch, time) = (x.shape[0], x.shape[1])
         let (b, t, h) = (batch, time, hiddenSize)
-        var gx = inputGates.view(Shape(b * t, 3 * h))
+        var gx = inputGates.view(Shape(b, 3 * h))
         weights.transposeWeights()
-        gemm(x, weights.transposedIH, into: &gx, blocking: .smallRowsOrInner)
-        let gxSteps = gx.reshaped(Shape(b, t, 3 * h))
         let hs = states.view(Shape(t + 1, b, h))
         var first = hs[row: 0]
         first.fill(with: 0)
@@ -52,9 +51,10 @@ public final class GRU: Layer {
         let ghn = recurrentCandidate.view(Shape(t, b, h))
         var y = output.view(Shape(b, t, h))
         for step in 0..<t {
+            projectTimeStep(x, step: step, weights.transposedIH, into: &gx)
             gemm(hs[row: step], weights.transposedHH, into: &gh, blocking: .smallRowsOrInner)
             var rzStep = rz[row: step], nStep = n[row: step], ghnStep = ghn[row: step], next = hs[row: step + 1]
-            gruForwardStep(step: step, inputGates: gxSteps, recurrentGates: gh, biasIH: biasIH.value, biasHH: biasHH.value,
+            gruForwardStep(step: step, inputGates: gx, recurrentGates: gh, biasIH: biasIH.value, biasHH: biasHH.value,
                            previous: hs[row: step], resetUpdate: &rzStep, candidate: &nStep, recurrentCandidate: &ghnStep,
                            next: &next, output: &y)
         }
@@ -64,23 +64,20 @@ public final class GRU: Layer {
     public func backward(_ gradOutput: Tensor) -> Tensor {
         let (b, t, h) = (batch, time, hiddenSize)
         precondition(gradOutput.shape == Shape(b, t, h), "GRU.backward: gradient \(gradOutput.shape) should be [\(b), \(t), \(h)]")
-        var dgx = dInputGates.view(Shape(b, t, 3 * h))
-        let dgh = dRecurrentGates.view(Shape(t, b, 3 * h))
+        var dgx = dInputGates.view(Shape(b, 3 * h)), dgh = dRecurrentGates.view(Shape(b, 3 * h))  // one step's
         var dhNext = dState.view(Shape(b, h))
         dhNext.fill(with: 0)
         let hs = states.view(Shape(t + 1, b, h)), rz = resetUpdate.view(Shape(t, b, 2 * h))
         let n = candidate.view(Shape(t, b, h)), ghn = recurrentCandidate.view(Shape(t, b, h))
+        var dx = dInput.view(input.shape)
         for step in stride(from: t - 1, through: 0, by: -1) {
-            var dghStep = dgh[row: step]
             gruBackwardStep(step: step, gradOutput: gradOutput, resetUpdate: rz[row: step], candidate: n[row: step],
                             recurrentCandidate: ghn[row: step], previous: hs[row: step], stateGradient: &dhNext,
-                            inputGateGradient: &dgx, recurrentGateGradient: &dghStep)
-            gemm(dghStep, weightHH.value, into: &dhNext, beta: 1, blocking: .smallRowsOrInner)
+                            inputGateGradient: &dgx, recurrentGateGradient: &dgh)
+            gemm(dgh, weightHH.value, into: &dhNext, beta: 1, blocking: .smallRowsOrInner)
+            weights.accumulateStepGradients(inputGates: dgx, recurrentGates: dgh, previousStates: hs[row: step],
+                                            input: input, step: step, inputGradient: &dx)
         }
-        var dx = dInput.view(input.shape)
-        weights.finishBackward(inputGateGradients: dgx.reshaped(Shape(b * t, 3 * h)),
-                               recurrentGateGradients: dgh.reshaped(Shape(t * b, 3 * h)),
-                               previousStates: hs[rows: 0..<t].reshaped(Shape(t * b, h)), input: input, into: &dx)
         return dx
     }
 }

@@ -5,8 +5,8 @@ import DRLTensor
 /// parameter layout are PyTorch's (gates in the order i, f, g, o):
 ///   i = σ(·), f = σ(·), g = tanh(·), o = σ(·) of Wᵢₕx + bᵢₕ + Wₕₕh + bₕₕ,
 ///   c' = f ⊙ c + i ⊙ g,  h' = o ⊙ tanh(c').
-/// As in `GRU`, the input projections of all steps are one GEMM and the recurrent weight gradient
-/// is one GEMM after the reverse sweep.
+/// The input projections of all steps are one GEMM; backpropagation through time takes each step's
+/// share of the weight gradients and dX while its gate gradients are in cache, as in `GRU`.
 public final class LSTM: Layer {
     public var inputSize: Int { weights.inputSize }
     public var hiddenSize: Int { weights.hiddenSize }
@@ -25,7 +25,7 @@ public final class LSTM: Layer {
     private var cells = Buffer()        // [T + 1, B, H]: c₀ … c_T
     private var cellTanh = Buffer()     // [T, B, H]: tanh(c_t)
     private var output = Buffer()
-    private var dInputGates = Buffer(), dGates = Buffer(), dState = Buffer(), dCell = Buffer(), dInput = Buffer()
+    private var dGates = Buffer(), dState = Buffer(), dCell = Buffer(), dInput = Buffer()
 
     public init(inputSize: Int, hiddenSize: Int, using rng: inout RandomGenerator) {
         weights = RecurrentWeights(inputSize: inputSize, hiddenSize: hiddenSize, gates: 4, layer: "LSTM", using: &rng)
@@ -93,7 +93,8 @@ public final class LSTM: Layer {
     public func backward(_ gradOutput: Tensor) -> Tensor {
         let (b, t, h) = (batch, time, hiddenSize)
         precondition(gradOutput.shape == Shape(b, t, h), "LSTM.backward: gradient \(gradOutput.shape) should be [\(b), \(t), \(h)]")
-        let dgx = dInputGates.view(Shape(b * t, 4 * h)), dg = dGates.view(Shape(t, b, 4 * h))
+        let dg = dGates.view(Shape(b, 4 * h))  // one step's
+        var dx = dInput.view(input.shape)
         var dhNext = dState.view(Shape(b, h)), dcNext = dCell.view(Shape(b, h))
         dhNext.fill(with: 0)
         dcNext.fill(with: 0)
@@ -101,7 +102,6 @@ public final class LSTM: Layer {
         let hs = states.view(Shape(t + 1, b, h))
         let pg = g.workspaceBaseAddress, pcs = cs.workspaceBaseAddress
         let ptc = tc.workspaceBaseAddress
-        let pdgx = dgx.workspaceBaseAddress
         let pdg = dg.workspaceBaseAddress
         let pdh = dhNext.workspaceBaseAddress
         let pdc = dcNext.workspaceBaseAddress
@@ -113,7 +113,7 @@ public final class LSTM: Layer {
                     let gate = pg + (step * b + bi) * 4 * h, tcRow = ptc + (step * b + bi) * h
                     let cPrev = pcs + (step * b + bi) * h, dyRow = pdy + (bi * t + step) * h
                     let dhRow = pdh + bi * h, dcRow = pdc + bi * h
-                    let dgRow = pdg + (step * b + bi) * 4 * h, dgxRow = pdgx + (bi * t + step) * 4 * h
+                    let dgRow = pdg + bi * 4 * h
                     for j in 0..<h {
                         let i = gate[j], f = gate[h + j], gg = gate[2 * h + j], o = gate[3 * h + j], tcj = tcRow[j]
                         let dh = dyRow[j] + dhRow[j]
@@ -123,16 +123,14 @@ public final class LSTM: Layer {
                         let dgg = dc * i * (1 - gg * gg)
                         let dOut = dh * tcj * o * (1 - o)
                         dgRow[j] = di; dgRow[h + j] = df; dgRow[2 * h + j] = dgg; dgRow[3 * h + j] = dOut
-                        dgxRow[j] = di; dgxRow[h + j] = df; dgxRow[2 * h + j] = dgg; dgxRow[3 * h + j] = dOut
                         dcRow[j] = dc * f
                     }
                 }
-                gemm(dg[row: step], weightHH.value, into: &dhNext, blocking: .smallRowsOrInner)
+                gemm(dg, weightHH.value, into: &dhNext, blocking: .smallRowsOrInner)
+                weights.accumulateStepGradients(inputGates: dg, recurrentGates: dg, previousStates: hs[row: step], input: input,
+                                                step: step, inputGradient: &dx)
             }
         }
-        var dx = dInput.view(input.shape)
-        weights.finishBackward(inputGateGradients: dgx, recurrentGateGradients: dg.reshaped(Shape(t * b, 4 * h)),
-                               previousStates: hs[rows: 0..<t].reshaped(Shape(t * b, h)), input: input, into: &dx)
         return dx
     }
 }

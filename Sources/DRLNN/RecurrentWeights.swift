@@ -39,13 +39,15 @@ struct RecurrentWeights {
         [("weight_ih_l0", weightIH), ("weight_hh_l0", weightHH), ("bias_ih_l0", biasIH), ("bias_hh_l0", biasHH)]
     }
 
-    /// After the reverse sweep over time: accumulates the four parameter gradients from the
-    /// pre-activation gradients of all steps — of the input projections `inputGateGradients`
-    /// [B·T, gates·H] (rows in (b, t) order) and of the recurrent ones `recurrentGateGradients`
-    /// [T·B, gates·H] (time-major, matching `previousStates` [T·B, H]) — and writes dX.
-    func finishBackward(inputGateGradients dgx: Tensor, recurrentGateGradients dgh: Tensor, previousStates: Tensor,
-                        input: Tensor, into dx: inout Tensor) {
-        let rows = dgx.shape[0]
+    /// One step of backpropagation through time, from the step's pre-activation gradients of the
+    /// input projections `inputGates` [B, gates·H] and of the recurrent ones `recurrentGates`
+    /// [B, gates·H] (one tensor twice where they are equal, as in the LSTM): accumulates the step's
+    /// share of the four parameter gradients, with `previousStates` [B, H] the states the step read
+    /// and `input` [B, T, I] the sequence, and writes inputGradient[:, step, :]. Done while the
+    /// step's gradients are in cache; gathered over all steps into one product each, they would be
+    /// B·T·gates·H floats written out to memory and read back.
+    func accumulateStepGradients(inputGates dgx: Tensor, recurrentGates dgh: Tensor, previousStates: Tensor, input: Tensor,
+                                 step: Int, inputGradient dx: inout Tensor) {
         if !weightHH.isFrozen {
             var dw = weightHH.gradient
             gemm(dgh, previousStates, into: &dw, transposeA: true, beta: 1, blocking: .smallRowsOrInner)
@@ -56,12 +58,12 @@ struct RecurrentWeights {
         }
         if !weightIH.isFrozen {
             var dw = weightIH.gradient
-            gemm(dgx, input.reshaped(Shape(rows, inputSize)), into: &dw, transposeA: true, beta: 1, blocking: .smallRowsOrInner)
+            accumulateTimeStepGradient(dgx, input, step: step, into: &dw)
         }
         if !biasIH.isFrozen {
             var db = biasIH.gradient
             columnSums(dgx, into: &db, accumulate: true)
         }
-        gemm(dgx, weightIH.value, into: &dx, blocking: .smallRowsOrInner)
+        projectIntoTimeStep(dgx, weightIH.value, into: &dx, step: step)
     }
 }

@@ -3,22 +3,22 @@ import CDRLKernels
 // Fused elementwise parts of recurrent layers, one time step over a batch (the matrix products
 // around them are GEMMs done by the layer). Rows are split across threads.
 
-/// One GRU step (PyTorch's gates r, z, n): from the input projections of all steps `inputGates`
-/// [B, T, 3H] (bias not added), this step's recurrent projections `recurrentGates` [B, 3H] = h·Wₕₕᵀ,
+/// One GRU step (PyTorch's gates r, z, n): from this step's input projections `inputGates` [B, 3H]
+/// = x·Wᵢₕᵀ (bias not added) and recurrent projections `recurrentGates` [B, 3H] = h·Wₕₕᵀ,
 /// the biases and the previous state [B, H], writes r | z [B, 2H], n [B, H], Wₕₙh + bₕₙ [B, H], the
 /// next state [B, H] and output[:, step, :].
 public func gruForwardStep(step: Int, inputGates: Tensor, recurrentGates: Tensor, biasIH: Tensor, biasHH: Tensor,
                            previous: Tensor, resetUpdate: inout Tensor, candidate: inout Tensor,
                            recurrentCandidate: inout Tensor, next: inout Tensor, output: inout Tensor) {
-    let (batch, time) = (inputGates.shape[0], inputGates.shape[1]), hidden = previous.shape[1]
-    precondition(inputGates.shape == Shape(batch, time, 3 * hidden) && recurrentGates.shape == Shape(batch, 3 * hidden)
+    let (batch, time, hidden) = (output.shape[0], output.shape[1], previous.shape[1])
+    precondition(inputGates.shape == Shape(batch, 3 * hidden) && recurrentGates.shape == Shape(batch, 3 * hidden)
                  && previous.shape == Shape(batch, hidden) && resetUpdate.count == batch * 2 * hidden
                  && candidate.count == batch * hidden && recurrentCandidate.count == batch * hidden
-                 && next.count == batch * hidden && output.shape == Shape(batch, time, hidden)
+                 && next.count == batch * hidden && output.rank == 3 && output.shape[2] == hidden
                  && biasIH.count == 3 * hidden && biasHH.count == 3 * hidden && step >= 0 && step < time,
                  "gruForwardStep: shapes do not fit batch \(batch), time \(time), hidden \(hidden) at step \(step)")
     resetUpdate.makeUnique(); candidate.makeUnique(); recurrentCandidate.makeUnique(); next.makeUnique(); output.makeUnique()
-    let task = GRUForwardTask(gx: inputGates.basePointer + step * 3 * hidden, gxStride: time * 3 * hidden,
+    let task = GRUForwardTask(gx: inputGates.basePointer, gxStride: 3 * hidden,
                               gh: recurrentGates.basePointer, bih: biasIH.basePointer, bhh: biasHH.basePointer,
                               previous: previous.basePointer, rz: resetUpdate.basePointer, n: candidate.basePointer,
                               ghn: recurrentCandidate.basePointer, next: next.basePointer,
@@ -30,22 +30,22 @@ public func gruForwardStep(step: Int, inputGates: Tensor, recurrentGates: Tensor
 
 /// The matching backward step. `stateGradient` [B, H] holds the gradient reaching h_{step+1} from
 /// later steps and is replaced by its direct part (dh·z); the caller adds dgh·Wₕₕ. Writes the
-/// pre-activation gradients of the input projections into inputGateGradient[:, step, :] and of the
-/// recurrent ones into recurrentGateGradient [B, 3H].
+/// step's pre-activation gradients of the input projections into inputGateGradient [B, 3H] and of
+/// the recurrent ones into recurrentGateGradient [B, 3H].
 public func gruBackwardStep(step: Int, gradOutput: Tensor, resetUpdate: Tensor, candidate: Tensor,
                             recurrentCandidate: Tensor, previous: Tensor, stateGradient: inout Tensor,
                             inputGateGradient: inout Tensor, recurrentGateGradient: inout Tensor) {
     let (batch, time, hidden) = (gradOutput.shape[0], gradOutput.shape[1], gradOutput.shape[2])
     precondition(resetUpdate.count == batch * 2 * hidden && candidate.count == batch * hidden
                  && recurrentCandidate.count == batch * hidden && previous.count == batch * hidden
-                 && stateGradient.count == batch * hidden && inputGateGradient.shape == Shape(batch, time, 3 * hidden)
+                 && stateGradient.count == batch * hidden && inputGateGradient.count == batch * 3 * hidden
                  && recurrentGateGradient.count == batch * 3 * hidden && step >= 0 && step < time,
                  "gruBackwardStep: shapes do not fit batch \(batch), time \(time), hidden \(hidden) at step \(step)")
     stateGradient.makeUnique(); inputGateGradient.makeUnique(); recurrentGateGradient.makeUnique()
     let task = GRUBackwardTask(dy: gradOutput.basePointer + step * hidden, dyStride: time * hidden,
                                rz: resetUpdate.basePointer, n: candidate.basePointer, ghn: recurrentCandidate.basePointer,
                                previous: previous.basePointer, dh: stateGradient.basePointer,
-                               dgx: inputGateGradient.basePointer + step * 3 * hidden, dgxStride: time * 3 * hidden,
+                               dgx: inputGateGradient.basePointer, dgxStride: 3 * hidden,
                                dgh: recurrentGateGradient.basePointer, hidden: hidden)
     withExtendedLifetime((gradOutput, resetUpdate, candidate, recurrentCandidate, previous)) {
         Parallel.run(task, count: batch, workPerItem: hidden * 8)

@@ -96,6 +96,44 @@ import Testing
         }
     }
 
+    /// The products with one time step of a [B, T, F] sequence, read or written in place, give the
+    /// bits of the same products over the step's rows gathered into a matrix (the weight gradient,
+    /// which accumulates, within rounding); the other steps of an output sequence are untouched.
+    @Test(arguments: [(batch: 256, time: 3, features: 64, gates: 192), (batch: 5, time: 2, features: 3, gates: 7)])
+    func timeStepProductsMatchProductsOfTheGatheredRows(shape: (batch: Int, time: Int, features: Int, gates: Int)) {
+        let (b, t, f, g) = shape
+        let x = randomTensor(Shape(b, t, f), seed: 12)
+        let wIn = randomTensor(Shape(f, g), seed: 13), wOut = randomTensor(Shape(g, f), seed: 14)
+        let gates = randomTensor(Shape(b, g), seed: 15), dw0 = randomTensor(Shape(g, f), seed: 16)
+        let y0 = randomTensor(Shape(b, t, f), seed: 17)
+        for step in 0..<t {
+            var rows = Tensor(zeros: Shape(b, f))
+            for r in 0..<b { for j in 0..<f { rows[r, j] = x[r, step, j] } }
+            var projected = randomTensor(Shape(b, g), seed: 18), expected = Tensor(zeros: Shape(b, g))
+            projectTimeStep(x, step: step, wIn, into: &projected)
+            gemm(rows, wIn, into: &expected)
+            #expect(projected == expected, "projectTimeStep \(shape) step \(step)")
+
+            var y = y0, stepProduct = Tensor(zeros: Shape(b, f))
+            projectIntoTimeStep(gates, wOut, into: &y, step: step)
+            gemm(gates, wOut, into: &stepProduct)
+            for r in 0..<b {
+                for s in 0..<t {
+                    for j in 0..<f where y[r, s, j] != (s == step ? stepProduct[r, j] : y0[r, s, j]) {
+                        Issue.record("projectIntoTimeStep \(shape) step \(step): y[\(r), \(s), \(j)] = \(y[r, s, j])")
+                        return
+                    }
+                }
+            }
+
+            var dw = dw0
+            accumulateTimeStepGradient(gates, x, step: step, into: &dw)
+            let product = Matrix(gates).transposed * Matrix(rows)
+            let expectedGradient = Matrix(rows: g, cols: f, values: zip(product.values, dw0.scalars).map { $0 + Double($1) })
+            #expect(Matrix(dw).maxAbsDifference(expectedGradient) < 1e-5 * Double(b), "accumulateTimeStepGradient \(shape) step \(step)")
+        }
+    }
+
     @Test func transposeSwapsRowsAndColumns() {
         let a = randomTensor(Shape(37, 5), seed: 7)
         var t = Tensor(zeros: Shape(5, 37))
