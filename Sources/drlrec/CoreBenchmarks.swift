@@ -13,15 +13,15 @@ struct CoreBenchmarks {
         (256, 256, 256), (512, 512, 512), (1024, 256, 256), (1024, 512, 1682), (1920, 64, 64),
     ]
 
-    /// The GRU's products (batch 256, 30 steps, hidden 64) as it now makes them, through `gemm` in
-    /// small-matrix blocks, against one direct cblas call each as it made them before: the input
-    /// projection and one recurrent step were x·Wᵀ with W transposed, now x·(Wᵀ) untransposed.
+    /// The products of one GRU step (batch 256, hidden 64) as the layer makes them, through `gemm`
+    /// in small-matrix blocks, against one direct cblas call each: the step's input and recurrent
+    /// projections, x·Wᵀ with W transposed in one call, are x·(Wᵀ) untransposed in blocks; the
+    /// gradients reaching dh (beta 1) and dX (beta 0) are dG·W; the weight gradients accumulate dGᵀ·x.
     static let blockedProducts: [(name: String, m: Int, k: Int, n: Int, transposeA: Bool, transposedBefore: Bool, beta: Float, blocking: GemmBlocking)] = [
-        ("gru_input_projection", 7680, 64, 192, false, true, 0, .smallRows),
-        ("gru_recurrent_step", 256, 64, 192, false, true, 0, .smallRows),
-        ("gru_recurrent_input_gradient", 256, 192, 64, false, false, 1, .smallRows),
-        ("gru_input_gradient", 7680, 192, 64, false, false, 0, .smallRows),
-        ("gru_weight_gradient", 192, 7680, 64, true, false, 1, .smallRowsOrInner),
+        ("gru_step_projection", 256, 64, 192, false, true, 0, .smallRows),
+        ("gru_step_state_gradient", 256, 192, 64, false, false, 1, .smallRows),
+        ("gru_step_input_gradient", 256, 192, 64, false, false, 0, .smallRows),
+        ("gru_step_weight_gradient", 192, 256, 64, true, false, 1, .smallRowsOrInner),
     ]
 
     let sampler: Sampler
