@@ -360,7 +360,7 @@ DRL_TARGET static void K(gru_forward_step)(const float *gx, long gx_stride, cons
     for (long b = 0; b < batch; b++) {
         const float *gxr = gx + b * gx_stride, *ghr = gh + b * 3 * H, *hp = h_prev + b * H;
         float *rzr = rz + b * 2 * H, *nr = n + b * H, *ghnr = ghn + b * H, *hn = h_next + b * H, *yr = y + b * y_stride;
-        // The input gates and outputs of a step are rows far apart (one per sequence): fetch ahead.
+        // The outputs of a step are rows far apart (one per sequence), and so may be its input gates: fetch ahead.
         if (b + 4 < batch) {
             for (long j = 0; j < 3 * H; j += 16) __builtin_prefetch(gxr + 4 * gx_stride + j, 0, 3);
             for (long j = 0; j < H; j += 16) __builtin_prefetch(yr + 4 * y_stride + j, 1, 3);

@@ -51,11 +51,10 @@ public final class GRU: Layer {
         let ghn = recurrentCandidate.view(Shape(t, b, h))
         var y = output.view(Shape(b, t, h))
         for step in 0..<t {
-            projectTimeStep(x, step: step, weights.transposedIH, into: &gx)
-            gemm(hs[row: step], weights.transposedHH, into: &gh, blocking: .smallRowsOrInner)
             var rzStep = rz[row: step], nStep = n[row: step], ghnStep = ghn[row: step], next = hs[row: step + 1]
-            gruForwardStep(step: step, inputGates: gx, recurrentGates: gh, biasIH: biasIH.value, biasHH: biasHH.value,
-                           previous: hs[row: step], resetUpdate: &rzStep, candidate: &nStep, recurrentCandidate: &ghnStep,
+            gruForwardStep(x, step: step, transposedIH: weights.transposedIH, transposedHH: weights.transposedHH,
+                           biasIH: biasIH.value, biasHH: biasHH.value, previous: hs[row: step], inputGates: &gx,
+                           recurrentGates: &gh, resetUpdate: &rzStep, candidate: &nStep, recurrentCandidate: &ghnStep,
                            next: &next, output: &y)
         }
         return y
@@ -72,11 +71,10 @@ public final class GRU: Layer {
         var dx = dInput.view(input.shape)
         for step in stride(from: t - 1, through: 0, by: -1) {
             gruBackwardStep(step: step, gradOutput: gradOutput, resetUpdate: rz[row: step], candidate: n[row: step],
-                            recurrentCandidate: ghn[row: step], previous: hs[row: step], stateGradient: &dhNext,
-                            inputGateGradient: &dgx, recurrentGateGradient: &dgh)
-            gemm(dgh, weightHH.value, into: &dhNext, beta: 1, blocking: .smallRowsOrInner)
-            weights.accumulateStepGradients(inputGates: dgx, recurrentGates: dgh, previousStates: hs[row: step],
-                                            input: input, step: step, inputGradient: &dx)
+                            recurrentCandidate: ghn[row: step], previous: hs[row: step], weightIH: weightIH.value,
+                            weightHH: weightHH.value, stateGradient: &dhNext, inputGateGradient: &dgx,
+                            recurrentGateGradient: &dgh, inputGradient: &dx)
+            weights.accumulateStepGradients(inputGates: dgx, recurrentGates: dgh, previousStates: hs[row: step], input: input, step: step)
         }
         return dx
     }

@@ -127,8 +127,8 @@ public final class LSTM: Layer {
                     }
                 }
                 gemm(dg, weightHH.value, into: &dhNext, blocking: .smallRowsOrInner)
-                weights.accumulateStepGradients(inputGates: dg, recurrentGates: dg, previousStates: hs[row: step], input: input,
-                                                step: step, inputGradient: &dx)
+                weights.accumulateStepGradients(inputGates: dg, recurrentGates: dg, previousStates: hs[row: step], input: input, step: step)
+                projectIntoTimeStep(dg, weightIH.value, into: &dx, step: step)
             }
         }
         return dx

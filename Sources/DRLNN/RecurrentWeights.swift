@@ -39,31 +39,15 @@ struct RecurrentWeights {
         [("weight_ih_l0", weightIH), ("weight_hh_l0", weightHH), ("bias_ih_l0", biasIH), ("bias_hh_l0", biasHH)]
     }
 
-    /// One step of backpropagation through time, from the step's pre-activation gradients of the
-    /// input projections `inputGates` [B, gates·H] and of the recurrent ones `recurrentGates`
-    /// [B, gates·H] (one tensor twice where they are equal, as in the LSTM): accumulates the step's
-    /// share of the four parameter gradients, with `previousStates` [B, H] the states the step read
-    /// and `input` [B, T, I] the sequence, and writes inputGradient[:, step, :]. Done while the
-    /// step's gradients are in cache; gathered over all steps into one product each, they would be
-    /// B·T·gates·H floats written out to memory and read back.
-    func accumulateStepGradients(inputGates dgx: Tensor, recurrentGates dgh: Tensor, previousStates: Tensor, input: Tensor,
-                                 step: Int, inputGradient dx: inout Tensor) {
-        if !weightHH.isFrozen {
-            var dw = weightHH.gradient
-            gemm(dgh, previousStates, into: &dw, transposeA: true, beta: 1, blocking: .smallRowsOrInner)
-        }
-        if !biasHH.isFrozen {
-            var db = biasHH.gradient
-            columnSums(dgh, into: &db, accumulate: true)
-        }
-        if !weightIH.isFrozen {
-            var dw = weightIH.gradient
-            accumulateTimeStepGradient(dgx, input, step: step, into: &dw)
-        }
-        if !biasIH.isFrozen {
-            var db = biasIH.gradient
-            columnSums(dgx, into: &db, accumulate: true)
-        }
-        projectIntoTimeStep(dgx, weightIH.value, into: &dx, step: step)
+    /// One step's share of the four parameter gradients in backpropagation through time, from the
+    /// step's pre-activation gradients of the input projections `inputGates` [B, gates·H] and of
+    /// the recurrent ones `recurrentGates` [B, gates·H] (one tensor twice where they are equal, as
+    /// in the LSTM), the states the step read `previousStates` [B, H] and the sequence `input`
+    /// [B, T, I]. Frozen parameters get nothing.
+    func accumulateStepGradients(inputGates dgx: Tensor, recurrentGates dgh: Tensor, previousStates: Tensor, input: Tensor, step: Int) {
+        func unlessFrozen(_ p: Parameter) -> Tensor? { p.isFrozen ? nil : p.gradient }
+        accumulateRecurrentStepGradients(inputGates: dgx, recurrentGates: dgh, input: input, step: step, previous: previousStates,
+                                         weightIH: unlessFrozen(weightIH), biasIH: unlessFrozen(biasIH),
+                                         weightHH: unlessFrozen(weightHH), biasHH: unlessFrozen(biasHH))
     }
 }

@@ -1,78 +1,108 @@
 import CDRLKernels
 
-// Fused elementwise parts of recurrent layers, one time step over a batch (the matrix products
-// around them are GEMMs done by the layer). Rows are split across threads.
+// One time step of a GRU over a batch: the step's matrix products and its fused elementwise
+// kernel, as one parallel job. Every part of a step is local to a row of the batch, so each
+// thread takes a block of rows through all of them: one hand-off per step instead of one per
+// product, which matters when the step is a few hundred microseconds of work.
 
-/// One GRU step (PyTorch's gates r, z, n): from this step's input projections `inputGates` [B, 3H]
-/// = x·Wᵢₕᵀ (bias not added) and recurrent projections `recurrentGates` [B, 3H] = h·Wₕₕᵀ,
-/// the biases and the previous state [B, H], writes r | z [B, 2H], n [B, H], Wₕₙh + bₕₙ [B, H], the
-/// next state [B, H] and output[:, step, :].
-public func gruForwardStep(step: Int, inputGates: Tensor, recurrentGates: Tensor, biasIH: Tensor, biasHH: Tensor,
-                           previous: Tensor, resetUpdate: inout Tensor, candidate: inout Tensor,
-                           recurrentCandidate: inout Tensor, next: inout Tensor, output: inout Tensor) {
-    let (batch, time, hidden) = (output.shape[0], output.shape[1], previous.shape[1])
-    precondition(inputGates.shape == Shape(batch, 3 * hidden) && recurrentGates.shape == Shape(batch, 3 * hidden)
-                 && previous.shape == Shape(batch, hidden) && resetUpdate.count == batch * 2 * hidden
+/// One GRU step over a batch-first sequence x [B, T, I] (PyTorch's gates r, z, n): projects the
+/// step's inputs and the previous state [B, H], x[:, step, :]·Wᵢₕᵀ and h·Wₕₕᵀ, into the workspaces
+/// `inputGates` and `recurrentGates` [B, 3H] through the transposed weights [I, 3H] and [H, 3H],
+/// then writes r | z [B, 2H], n [B, H], Wₕₙh + bₕₙ [B, H], the next state [B, H] and
+/// output[:, step, :].
+public func gruForwardStep(_ x: Tensor, step: Int, transposedIH: Tensor, transposedHH: Tensor, biasIH: Tensor,
+                           biasHH: Tensor, previous: Tensor, inputGates: inout Tensor, recurrentGates: inout Tensor,
+                           resetUpdate: inout Tensor, candidate: inout Tensor, recurrentCandidate: inout Tensor,
+                           next: inout Tensor, output: inout Tensor) {
+    let (batch, time, inputs) = (x.shape[0], x.shape[1], x.shape[2]), hidden = previous.shape[1], gates = 3 * hidden
+    precondition(x.rank == 3 && transposedIH.shape == Shape(inputs, gates) && transposedHH.shape == Shape(hidden, gates)
+                 && previous.shape == Shape(batch, hidden) && inputGates.shape == Shape(batch, gates)
+                 && recurrentGates.shape == Shape(batch, gates) && resetUpdate.count == batch * 2 * hidden
                  && candidate.count == batch * hidden && recurrentCandidate.count == batch * hidden
-                 && next.count == batch * hidden && output.rank == 3 && output.shape[2] == hidden
-                 && biasIH.count == 3 * hidden && biasHH.count == 3 * hidden && step >= 0 && step < time,
-                 "gruForwardStep: shapes do not fit batch \(batch), time \(time), hidden \(hidden) at step \(step)")
+                 && next.count == batch * hidden && output.shape == Shape(batch, time, hidden)
+                 && biasIH.count == gates && biasHH.count == gates && step >= 0 && step < time,
+                 "gruForwardStep: shapes do not fit input \(x.shape), hidden \(hidden) at step \(step)")
+    Engine.ensureConfigured()
+    inputGates.makeUnique(); recurrentGates.makeUnique()
     resetUpdate.makeUnique(); candidate.makeUnique(); recurrentCandidate.makeUnique(); next.makeUnique(); output.makeUnique()
-    let task = GRUForwardTask(gx: inputGates.basePointer, gxStride: 3 * hidden,
-                              gh: recurrentGates.basePointer, bih: biasIH.basePointer, bhh: biasHH.basePointer,
-                              previous: previous.basePointer, rz: resetUpdate.basePointer, n: candidate.basePointer,
-                              ghn: recurrentCandidate.basePointer, next: next.basePointer,
-                              y: output.basePointer + step * hidden, yStride: time * hidden, hidden: hidden)
-    withExtendedLifetime((inputGates, recurrentGates, biasIH, biasHH, previous)) {
-        Parallel.run(task, count: batch, workPerItem: hidden * 12)
+    let task = GRUForwardStepTask(
+        inputProjection: timeStepProduct(a: x.basePointer + step * inputs, lda: time * inputs, b: transposedIH.basePointer,
+                                         c: inputGates.basePointer, ldc: gates, m: batch, n: gates, k: inputs),
+        recurrentProjection: timeStepProduct(a: previous.basePointer, lda: hidden, b: transposedHH.basePointer,
+                                             c: recurrentGates.basePointer, ldc: gates, m: batch, n: gates, k: hidden),
+        gx: inputGates.basePointer, gh: recurrentGates.basePointer, bih: biasIH.basePointer, bhh: biasHH.basePointer,
+        previous: previous.basePointer, rz: resetUpdate.basePointer, n: candidate.basePointer,
+        ghn: recurrentCandidate.basePointer, next: next.basePointer, y: output.basePointer + step * hidden,
+        yStride: time * hidden, hidden: hidden)
+    withExtendedLifetime((x, transposedIH, transposedHH, biasIH, biasHH, previous)) {
+        Parallel.run(task, count: batch, workPerItem: (inputs + hidden) * gates / 4 + hidden * 12)
     }
 }
 
 /// The matching backward step. `stateGradient` [B, H] holds the gradient reaching h_{step+1} from
-/// later steps and is replaced by its direct part (dh·z); the caller adds dgh·Wₕₕ. Writes the
-/// step's pre-activation gradients of the input projections into inputGateGradient [B, 3H] and of
-/// the recurrent ones into recurrentGateGradient [B, 3H].
+/// later steps; the step writes its pre-activation gradients of the input projections into
+/// `inputGateGradient` [B, 3H] and of the recurrent ones into `recurrentGateGradient` [B, 3H],
+/// replaces `stateGradient` with the gradient reaching h_step (dh·z + dgh·Wₕₕ) and writes
+/// inputGradient[:, step, :] = dgx·Wᵢₕ. The weights are in their own layout, [3H, H] and [3H, I].
 public func gruBackwardStep(step: Int, gradOutput: Tensor, resetUpdate: Tensor, candidate: Tensor,
-                            recurrentCandidate: Tensor, previous: Tensor, stateGradient: inout Tensor,
-                            inputGateGradient: inout Tensor, recurrentGateGradient: inout Tensor) {
-    let (batch, time, hidden) = (gradOutput.shape[0], gradOutput.shape[1], gradOutput.shape[2])
+                            recurrentCandidate: Tensor, previous: Tensor, weightIH: Tensor, weightHH: Tensor,
+                            stateGradient: inout Tensor, inputGateGradient: inout Tensor,
+                            recurrentGateGradient: inout Tensor, inputGradient: inout Tensor) {
+    let (batch, time, hidden) = (gradOutput.shape[0], gradOutput.shape[1], gradOutput.shape[2]), gates = 3 * hidden
+    let inputs = inputGradient.rank == 3 ? inputGradient.shape[2] : 0
     precondition(resetUpdate.count == batch * 2 * hidden && candidate.count == batch * hidden
                  && recurrentCandidate.count == batch * hidden && previous.count == batch * hidden
-                 && stateGradient.count == batch * hidden && inputGateGradient.count == batch * 3 * hidden
-                 && recurrentGateGradient.count == batch * 3 * hidden && step >= 0 && step < time,
-                 "gruBackwardStep: shapes do not fit batch \(batch), time \(time), hidden \(hidden) at step \(step)")
-    stateGradient.makeUnique(); inputGateGradient.makeUnique(); recurrentGateGradient.makeUnique()
-    let task = GRUBackwardTask(dy: gradOutput.basePointer + step * hidden, dyStride: time * hidden,
-                               rz: resetUpdate.basePointer, n: candidate.basePointer, ghn: recurrentCandidate.basePointer,
-                               previous: previous.basePointer, dh: stateGradient.basePointer,
-                               dgx: inputGateGradient.basePointer, dgxStride: 3 * hidden,
-                               dgh: recurrentGateGradient.basePointer, hidden: hidden)
-    withExtendedLifetime((gradOutput, resetUpdate, candidate, recurrentCandidate, previous)) {
-        Parallel.run(task, count: batch, workPerItem: hidden * 8)
+                 && weightHH.shape == Shape(gates, hidden) && weightIH.shape == Shape(gates, inputs)
+                 && stateGradient.shape == Shape(batch, hidden) && inputGateGradient.shape == Shape(batch, gates)
+                 && recurrentGateGradient.shape == Shape(batch, gates) && inputGradient.shape == Shape(batch, time, inputs)
+                 && step >= 0 && step < time,
+                 "gruBackwardStep: shapes do not fit gradient \(gradOutput.shape), input gradient \(inputGradient.shape) at step \(step)")
+    Engine.ensureConfigured()
+    stateGradient.makeUnique(); inputGateGradient.makeUnique(); recurrentGateGradient.makeUnique(); inputGradient.makeUnique()
+    let stateProduct = timeStepProduct(a: recurrentGateGradient.basePointer, lda: gates, b: weightHH.basePointer,
+                                       c: stateGradient.basePointer, ldc: hidden, m: batch, n: hidden, k: gates, beta: 1)
+    let task = GRUBackwardStepTask(
+        dy: gradOutput.basePointer + step * hidden, dyStride: time * hidden, rz: resetUpdate.basePointer,
+        n: candidate.basePointer, ghn: recurrentCandidate.basePointer, previous: previous.basePointer,
+        dh: stateGradient.basePointer, dgx: inputGateGradient.basePointer, dgh: recurrentGateGradient.basePointer,
+        hidden: hidden, stateProduct: stateProduct,
+        inputProduct: timeStepProduct(a: inputGateGradient.basePointer, lda: gates, b: weightIH.basePointer,
+                                      c: inputGradient.basePointer + step * inputs, ldc: time * inputs,
+                                      m: batch, n: inputs, k: gates))
+    withExtendedLifetime((gradOutput, resetUpdate, candidate, recurrentCandidate, previous, weightIH, weightHH)) {
+        Parallel.run(task, count: batch, workPerItem: (hidden + inputs) * gates / 4 + hidden * 8)
     }
 }
 
-struct GRUForwardTask: ParallelTask {
-    let gx: UnsafePointer<Float>, gxStride: Int, gh: UnsafePointer<Float>, bih: UnsafePointer<Float>, bhh: UnsafePointer<Float>
+/// Rows of a GRU step: both projections, then the gates.
+struct GRUForwardStepTask: ParallelTask {
+    let inputProjection: GemmTask, recurrentProjection: GemmTask
+    let gx: UnsafePointer<Float>, gh: UnsafePointer<Float>, bih: UnsafePointer<Float>, bhh: UnsafePointer<Float>
     let previous: UnsafePointer<Float>, rz: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>
     let ghn: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, yStride: Int
     let hidden: Int
 
     func run(_ rows: Range<Int>) {
+        inputProjection.run(rows)
+        recurrentProjection.run(rows)
         let b = rows.lowerBound, h = hidden
-        drl_gru_forward_step(gx + b * gxStride, gxStride, gh + b * 3 * h, bih, bhh, previous + b * h, rz + b * 2 * h,
+        drl_gru_forward_step(gx + b * 3 * h, 3 * h, gh + b * 3 * h, bih, bhh, previous + b * h, rz + b * 2 * h,
                              n + b * h, ghn + b * h, next + b * h, y + b * yStride, yStride, rows.count, h)
     }
 }
 
-struct GRUBackwardTask: ParallelTask {
+/// Rows of a GRU backward step: the gate gradients, then the gradients reaching h and x.
+struct GRUBackwardStepTask: ParallelTask {
     let dy: UnsafePointer<Float>, dyStride: Int, rz: UnsafePointer<Float>, n: UnsafePointer<Float>, ghn: UnsafePointer<Float>
-    let previous: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, dgx: UnsafeMutablePointer<Float>, dgxStride: Int
+    let previous: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, dgx: UnsafeMutablePointer<Float>
     let dgh: UnsafeMutablePointer<Float>, hidden: Int
+    let stateProduct: GemmTask, inputProduct: GemmTask
 
     func run(_ rows: Range<Int>) {
         let b = rows.lowerBound, h = hidden
         drl_gru_backward_step(dy + b * dyStride, dyStride, rz + b * 2 * h, n + b * h, ghn + b * h, previous + b * h,
-                              dh + b * h, dgx + b * dgxStride, dgxStride, dgh + b * 3 * h, rows.count, h)
+                              dh + b * h, dgx + b * 3 * h, 3 * h, dgh + b * 3 * h, rows.count, h)
+        stateProduct.run(rows)
+        inputProduct.run(rows)
     }
 }

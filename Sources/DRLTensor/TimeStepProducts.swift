@@ -1,69 +1,87 @@
-import CBLASShim
+import CDRLKernels
 
 // Products with one time step of a batch-first sequence [B, T, F], whose rows for that step are
 // T·F floats apart, read or written in place. A recurrent layer does its step's products while
-// the step's gate gradients and projections are in cache: gathered over all steps into one
+// the step's projections and gate gradients are in cache: gathered over all steps into one
 // product, they would be B·T·(gates·H) floats written out to memory and read back. Each element
-// is the same dot product, bit for bit, as in one product over all rows, except that `dw`
-// accumulates step by step.
-
-/// `output` [B, G] = x[:, step, :]·w for x [B, T, F] and w [F, G].
-public func projectTimeStep(_ x: Tensor, step: Int, _ w: Tensor, into output: inout Tensor) {
-    let (batch, time, features) = sequenceShape(x, step: step, "projectTimeStep")
-    let outputs = w.shape.matrix.cols
-    precondition(w.shape.matrix.rows == features && output.shape == Shape(batch, outputs),
-                 "projectTimeStep: step \(step) of \(x.shape) by \(w.shape) does not fit \(output.shape)")
-    output.makeUnique()
-    withExtendedLifetime((x, w)) {
-        runTimeStepProduct(a: x.basePointer + step * features, lda: time * features, transposeA: false, b: w.basePointer,
-                           ldb: outputs, c: output.basePointer, ldc: outputs, m: batch, n: outputs, k: features, beta: 0)
-    }
-}
+// is the same dot product, bit for bit, as in one product over all rows, except that a weight
+// gradient accumulates step by step.
 
 /// y[:, step, :] = a·w for a [B, K], w [K, F] and y [B, T, F]; the other steps of y are untouched.
 public func projectIntoTimeStep(_ a: Tensor, _ w: Tensor, into y: inout Tensor, step: Int) {
-    let (batch, time, features) = sequenceShape(y, step: step, "projectIntoTimeStep")
-    let inner = w.shape.matrix.rows
-    precondition(a.shape == Shape(batch, inner) && w.shape.matrix.cols == features,
+    let (batch, time, features) = (y.shape[0], y.shape[1], y.shape[2]), inner = w.shape.matrix.rows
+    precondition(y.rank == 3 && step >= 0 && step < time && a.shape == Shape(batch, inner) && w.shape.matrix.cols == features,
                  "projectIntoTimeStep: \(a.shape) by \(w.shape) does not fit step \(step) of \(y.shape)")
-    y.makeUnique()
-    withExtendedLifetime((a, w)) {
-        runTimeStepProduct(a: a.basePointer, lda: inner, transposeA: false, b: w.basePointer, ldb: features,
-                           c: y.basePointer + step * features, ldc: time * features, m: batch, n: features, k: inner, beta: 0)
-    }
-}
-
-/// dw [G, F] += gᵀ·x[:, step, :] for g [B, G] and x [B, T, F]: a weight gradient, one step's share.
-public func accumulateTimeStepGradient(_ g: Tensor, _ x: Tensor, step: Int, into dw: inout Tensor) {
-    let (batch, time, features) = sequenceShape(x, step: step, "accumulateTimeStepGradient")
-    let outputs = g.shape.matrix.cols
-    precondition(g.shape == Shape(batch, outputs) && dw.shape.matrix == (outputs, features),
-                 "accumulateTimeStepGradient: \(g.shape)ᵀ by step \(step) of \(x.shape) does not fit \(dw.shape)")
-    dw.makeUnique()
-    withExtendedLifetime((g, x)) {
-        runTimeStepProduct(a: g.basePointer, lda: outputs, transposeA: true, b: x.basePointer + step * features,
-                           ldb: time * features, c: dw.basePointer, ldc: features, m: outputs, n: features, k: batch, beta: 1)
-    }
-}
-
-private func sequenceShape(_ x: Tensor, step: Int, _ caller: String) -> (Int, Int, Int) {
-    precondition(x.rank == 3 && step >= 0 && step < x.shape[1], "\(caller): step \(step) of \(x.shape), which should be [batch, time, features]")
-    return (x.shape[0], x.shape[1], x.shape[2])
-}
-
-/// C = op(a)·b + beta·C in OpenBLAS's small-matrix blocks (as `gemm(…, blocking: .smallRowsOrInner)`),
-/// split by rows of C over the threads.
-private func runTimeStepProduct(a: UnsafePointer<Float>, lda: Int, transposeA: Bool, b: UnsafePointer<Float>, ldb: Int,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, beta: Float) {
     Engine.ensureConfigured()
-    var task = GemmTask(a: a, b: b, c: c, lda: blasInt(max(lda, 1), "lda"), ldb: blasInt(max(ldb, 1), "ldb"),
-                        ldc: blasInt(max(ldc, 1), "ldc"), transposeA: transposeA, transposeB: false,
+    y.makeUnique()
+    let task = timeStepProduct(a: a.basePointer, lda: inner, b: w.basePointer, c: y.basePointer + step * features,
+                               ldc: time * features, m: batch, n: features, k: inner)
+    withExtendedLifetime((a, w)) { Parallel.run(task, count: batch, workPerItem: features * inner / 4) }
+}
+
+/// One step's share of a recurrent layer's parameter gradients, from the step's pre-activation
+/// gradients of the input projections `inputGates` and of the recurrent ones `recurrentGates`
+/// [B, G] (G = gates·H; one tensor twice where they are equal, as in the LSTM), the sequence
+/// x [B, T, I] and the states the step read, `previous` [B, H]:
+///   dWᵢₕ += dgxᵀ·x[:, step, :],  dbᵢₕ += Σ rows of dgx,  dWₕₕ += dghᵀ·h,  dbₕₕ += Σ rows of dgh.
+/// The gradients are workspace tensors (a parameter's), updated in place; nil skips one (a frozen
+/// parameter). Each thread takes a block of the G gate rows through all four.
+public func accumulateRecurrentStepGradients(inputGates dgx: Tensor, recurrentGates dgh: Tensor, input x: Tensor, step: Int,
+                                             previous h: Tensor, weightIH dWih: Tensor?, biasIH dbih: Tensor?,
+                                             weightHH dWhh: Tensor?, biasHH dbhh: Tensor?) {
+    let (batch, time, inputs) = (x.shape[0], x.shape[1], x.shape[2]), gates = dgx.shape.matrix.cols, hidden = h.shape.matrix.cols
+    precondition(x.rank == 3 && step >= 0 && step < time && dgx.shape == Shape(batch, gates) && dgh.shape == Shape(batch, gates)
+                 && h.shape == Shape(batch, hidden) && (dWih?.shape ?? Shape(gates, inputs)) == Shape(gates, inputs)
+                 && (dWhh?.shape ?? Shape(gates, hidden)) == Shape(gates, hidden) && (dbih?.count ?? gates) == gates
+                 && (dbhh?.count ?? gates) == gates,
+                 "accumulateRecurrentStepGradients: gate gradients \(dgx.shape) and \(dgh.shape), step \(step) of \(x.shape), states \(h.shape) do not fit the gradients")
+    Engine.ensureConfigured()
+    let weightGradient = { (a: Tensor, b: UnsafePointer<Float>, ldb: Int, dw: Tensor?, n: Int) -> GemmTask? in
+        guard let dw else { return nil }
+        var task = GemmTask(a: a.basePointer, b: b, c: dw.workspaceBaseAddress, lda: blasInt(gates, "lda"), ldb: blasInt(ldb, "ldb"),
+                            ldc: blasInt(n, "ldc"), transposeA: true, transposeB: false, m: blasInt(gates, "gemm M"),
+                            n: blasInt(n, "gemm N"), k: blasInt(batch, "gemm K"), alpha: 1, beta: 1, bias: nil, splitColumns: false)
+        // As `gemm(…, blocking: .smallRowsOrInner)` cuts aᵀ·b.
+        if batch > gates {
+            task.innerBlock = GemmBlocking.largestBlock(gates * n, of: batch) ?? 0
+        } else {
+            task.rowBlock = smallBlockRows(m: gates, n: n, k: batch) ?? 0
+        }
+        return task
+    }
+    let task = RecurrentStepGradientTask(
+        inputWeights: weightGradient(dgx, x.basePointer + step * inputs, time * inputs, dWih, inputs),
+        recurrentWeights: weightGradient(dgh, h.basePointer, hidden, dWhh, hidden),
+        dgx: dgx.basePointer, dgh: dgh.basePointer, dbih: dbih?.workspaceBaseAddress, dbhh: dbhh?.workspaceBaseAddress,
+        batch: batch, gates: gates)
+    withExtendedLifetime((dgx, dgh, x, h)) { Parallel.run(task, count: gates, workPerItem: batch * (inputs + hidden + 2) / 4) }
+}
+
+/// Gate rows of a recurrent step's parameter gradients.
+struct RecurrentStepGradientTask: ParallelTask {
+    let inputWeights: GemmTask?, recurrentWeights: GemmTask?
+    let dgx: UnsafePointer<Float>, dgh: UnsafePointer<Float>
+    let dbih: UnsafeMutablePointer<Float>?, dbhh: UnsafeMutablePointer<Float>?
+    let batch: Int, gates: Int
+
+    func run(_ rows: Range<Int>) {
+        inputWeights?.run(rows)
+        recurrentWeights?.run(rows)
+        // Each bias element is its gate's column summed over the batch's rows in order.
+        if let dbih { drl_column_sums(dgx + rows.lowerBound, dbih + rows.lowerBound, batch, rows.count, gates, 1) }
+        if let dbhh { drl_column_sums(dgh + rows.lowerBound, dbhh + rows.lowerBound, batch, rows.count, gates, 1) }
+    }
+}
+
+/// C [m, n] = a·b + beta·C for a [m, k] (rows `lda` apart) and b [k, n], in OpenBLAS's small-matrix blocks
+/// of C's rows (as `gemm(…, blocking: .smallRows)`), not yet run: `run(rows)` computes a block of
+/// C's rows.
+func timeStepProduct(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                     m: Int, n: Int, k: Int, beta: Float = 0) -> GemmTask {
+    var task = GemmTask(a: a, b: b, c: c, lda: blasInt(max(lda, 1), "lda"), ldb: blasInt(max(n, 1), "ldb"),
+                        ldc: blasInt(max(ldc, 1), "ldc"), transposeA: false, transposeB: false,
                         m: blasInt(m, "gemm M"), n: blasInt(n, "gemm N"), k: blasInt(k, "gemm K"),
                         alpha: 1, beta: beta, bias: nil, splitColumns: false)
-    if transposeA && k > m {
-        task.innerBlock = GemmBlocking.largestBlock(m * n, of: k) ?? 0
-    } else {
-        task.rowBlock = smallBlockRows(m: m, n: n, k: k) ?? 0
-    }
-    Parallel.run(task, count: m, workPerItem: n * k / 4)
+    task.rowBlock = smallBlockRows(m: m, n: n, k: k) ?? 0
+    return task
 }

@@ -96,27 +96,23 @@ import Testing
         }
     }
 
-    /// The products with one time step of a [B, T, F] sequence, read or written in place, give the
-    /// bits of the same products over the step's rows gathered into a matrix (the weight gradient,
-    /// which accumulates, within rounding); the other steps of an output sequence are untouched.
+    /// A product written into one time step of a [B, T, F] sequence gives the bits of the same
+    /// product into a matrix, and leaves the other steps untouched; one step's share of a
+    /// recurrent layer's parameter gradients matches the products and sums written out, and a
+    /// nil gradient (a frozen parameter) is skipped.
     @Test(arguments: [(batch: 256, time: 3, features: 64, gates: 192), (batch: 5, time: 2, features: 3, gates: 7)])
     func timeStepProductsMatchProductsOfTheGatheredRows(shape: (batch: Int, time: Int, features: Int, gates: Int)) {
         let (b, t, f, g) = shape
-        let x = randomTensor(Shape(b, t, f), seed: 12)
-        let wIn = randomTensor(Shape(f, g), seed: 13), wOut = randomTensor(Shape(g, f), seed: 14)
-        let gates = randomTensor(Shape(b, g), seed: 15), dw0 = randomTensor(Shape(g, f), seed: 16)
+        let hidden = 5
+        let x = randomTensor(Shape(b, t, f), seed: 12), h = randomTensor(Shape(b, hidden), seed: 13)
+        let wOut = randomTensor(Shape(g, f), seed: 14)
+        let dgx = randomTensor(Shape(b, g), seed: 15), dgh = randomTensor(Shape(b, g), seed: 16)
         let y0 = randomTensor(Shape(b, t, f), seed: 17)
+        let starts = [Shape(g, f), Shape(g), Shape(g, hidden), Shape(g)].enumerated().map { randomTensor($1, seed: UInt64(20 + $0)) }
         for step in 0..<t {
-            var rows = Tensor(zeros: Shape(b, f))
-            for r in 0..<b { for j in 0..<f { rows[r, j] = x[r, step, j] } }
-            var projected = randomTensor(Shape(b, g), seed: 18), expected = Tensor(zeros: Shape(b, g))
-            projectTimeStep(x, step: step, wIn, into: &projected)
-            gemm(rows, wIn, into: &expected)
-            #expect(projected == expected, "projectTimeStep \(shape) step \(step)")
-
             var y = y0, stepProduct = Tensor(zeros: Shape(b, f))
-            projectIntoTimeStep(gates, wOut, into: &y, step: step)
-            gemm(gates, wOut, into: &stepProduct)
+            projectIntoTimeStep(dgx, wOut, into: &y, step: step)
+            gemm(dgx, wOut, into: &stepProduct)
             for r in 0..<b {
                 for s in 0..<t {
                     for j in 0..<f where y[r, s, j] != (s == step ? stepProduct[r, j] : y0[r, s, j]) {
@@ -126,11 +122,24 @@ import Testing
                 }
             }
 
-            var dw = dw0
-            accumulateTimeStepGradient(gates, x, step: step, into: &dw)
-            let product = Matrix(gates).transposed * Matrix(rows)
-            let expectedGradient = Matrix(rows: g, cols: f, values: zip(product.values, dw0.scalars).map { $0 + Double($1) })
-            #expect(Matrix(dw).maxAbsDifference(expectedGradient) < 1e-5 * Double(b), "accumulateTimeStepGradient \(shape) step \(step)")
+            var rows = Tensor(zeros: Shape(b, f))
+            for r in 0..<b { for j in 0..<f { rows[r, j] = x[r, step, j] } }
+            let gradients = starts.map { start in
+                var w = Tensor(workspace: start.shape)
+                w.withUnsafeMutableBufferPointer { p in start.withUnsafeBufferPointer { p.update(fromContentsOf: $0) } }
+                return w
+            }
+            accumulateRecurrentStepGradients(inputGates: dgx, recurrentGates: dgh, input: x, step: step, previous: h,
+                                             weightIH: gradients[0], biasIH: gradients[1], weightHH: gradients[2], biasHH: nil)
+            let ones = Matrix(rows: b, cols: 1, values: Array(repeating: 1, count: b))
+            let expected = [Matrix(dgx).transposed * Matrix(rows), Matrix(dgx).transposed * ones,
+                            Matrix(dgh).transposed * Matrix(h), Matrix(rows: g, cols: 1, values: Array(repeating: 0, count: g))]
+            for (i, product) in expected.enumerated() {
+                let want = Matrix(rows: product.rows, cols: product.cols,
+                                  values: zip(product.values, starts[i].scalars).map { $0 + Double($1) })
+                let got = Matrix(rows: product.rows, cols: product.cols, values: gradients[i].scalars.map(Double.init))
+                #expect(got.maxAbsDifference(want) < 1e-5 * Double(b), "gradient \(i), \(shape) step \(step)")
+            }
         }
     }
 
