@@ -14,8 +14,10 @@ public func gruForwardStep(_ x: Tensor, step: Int, transposedIH: Tensor, transpo
                            biasHH: Tensor, previous: Tensor, inputGates: inout Tensor, recurrentGates: inout Tensor,
                            resetUpdate: inout Tensor, candidate: inout Tensor, recurrentCandidate: inout Tensor,
                            next: inout Tensor, output: inout Tensor) {
+    precondition(x.rank == 3 && previous.rank == 2,
+                 "gruForwardStep: input \(x.shape) and state \(previous.shape) should be [batch, time, input] and [batch, hidden]")
     let (batch, time, inputs) = (x.shape[0], x.shape[1], x.shape[2]), hidden = previous.shape[1], gates = 3 * hidden
-    precondition(x.rank == 3 && transposedIH.shape == Shape(inputs, gates) && transposedHH.shape == Shape(hidden, gates)
+    precondition(transposedIH.shape == Shape(inputs, gates) && transposedHH.shape == Shape(hidden, gates)
                  && previous.shape == Shape(batch, hidden) && inputGates.shape == Shape(batch, gates)
                  && recurrentGates.shape == Shape(batch, gates) && resetUpdate.count == batch * 2 * hidden
                  && candidate.count == batch * hidden && recurrentCandidate.count == batch * hidden
@@ -48,8 +50,10 @@ public func gruBackwardStep(step: Int, gradOutput: Tensor, resetUpdate: Tensor, 
                             recurrentCandidate: Tensor, previous: Tensor, weightIH: Tensor, weightHH: Tensor,
                             stateGradient: inout Tensor, inputGateGradient: inout Tensor,
                             recurrentGateGradient: inout Tensor, inputGradient: inout Tensor) {
+    precondition(gradOutput.rank == 3 && inputGradient.rank == 3,
+                 "gruBackwardStep: gradients \(gradOutput.shape) and \(inputGradient.shape) should be [batch, time, features]")
     let (batch, time, hidden) = (gradOutput.shape[0], gradOutput.shape[1], gradOutput.shape[2]), gates = 3 * hidden
-    let inputs = inputGradient.rank == 3 ? inputGradient.shape[2] : 0
+    let inputs = inputGradient.shape[2]
     precondition(resetUpdate.count == batch * 2 * hidden && candidate.count == batch * hidden
                  && recurrentCandidate.count == batch * hidden && previous.count == batch * hidden
                  && weightHH.shape == Shape(gates, hidden) && weightIH.shape == Shape(gates, inputs)
