@@ -58,11 +58,13 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CDRLKernels"]),
+        // The tests' scratch directory, removed when the test process exits.
+        .target(name: "ScratchFiles", path: "Tests/ScratchFiles"),
         // Fixtures: safetensors files written by Python's reference implementation (scripts/safetensors_interop.py).
-        .testTarget(name: "DRLNNTests", dependencies: ["DRLNN"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents"]),
-        .testTarget(name: "DRLRecommendTests", dependencies: ["DRLRecommend"]),
+        .testTarget(name: "DRLNNTests", dependencies: ["DRLNN", "ScratchFiles"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents", "ScratchFiles"]),
+        .testTarget(name: "DRLRecommendTests", dependencies: ["DRLRecommend", "ScratchFiles"]),
         // The registry, feedback log and traffic split, and the HTTP server over loopback.
-        .testTarget(name: "DRLServingTests", dependencies: ["DRLServing", "DRLServer", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DRLServingTests", dependencies: ["DRLServing", "DRLServer", "ScratchFiles", .product(name: "Logging", package: "swift-log")]),
     ]
 )

@@ -2,12 +2,11 @@ import DRLAgents
 import DRLNN
 import DRLTensor
 import Foundation
+import ScratchFiles
 import Testing
 
 @Suite struct AgentCheckpointTests {
-    static func temporaryPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-agent-\(UUID().uuidString).safetensors").path
-    }
+    static func temporaryPath() -> String { Scratch.path("agent.safetensors") }
 
     static func feedRandomTransitions(_ count: Int, into agent: DQNAgent, seed: UInt64) throws {
         var rng = RandomGenerator(seed: seed)

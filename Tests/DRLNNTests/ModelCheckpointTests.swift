@@ -1,14 +1,11 @@
 import DRLNN
 import DRLTensor
 import Foundation
+import ScratchFiles
 import Testing
 
 @Suite struct ModelCheckpointTests {
-    func temporaryPath(_ name: String) -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory.appendingPathComponent(name).path
-    }
+    func temporaryPath(_ name: String) -> String { Scratch.directory("checkpoint") + "/" + name }
 
     /// Data, a model and an optimizer made from `seed`.
     func setup(seed: UInt64) -> (x: Tensor, labels: [Int32], model: Sequential, store: ParameterStore, optimizer: Adam) {

@@ -1,6 +1,7 @@
 import DRLNN
 import DRLTensor
 import Foundation
+import ScratchFiles
 import Testing
 
 /// The README's DRLNN example (smaller sizes), kept compiling and checked.
@@ -23,7 +24,7 @@ import Testing
         values.append(value)
     }
     #expect(values.last! < values.first!)
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID().uuidString).safetensors").path
+    let path = Scratch.path("readme.safetensors")
     try ModelCheckpoint.save(store, optimizer: optimizer, to: path)
     let (tensors, _) = try SafeTensors.read(from: path)
     #expect(tensors.count == 6 + 2)

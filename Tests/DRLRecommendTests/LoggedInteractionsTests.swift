@@ -1,12 +1,13 @@
 import DRLRecommend
 import Foundation
+import ScratchFiles
 import Testing
 
 @Suite struct LoggedInteractionsTests {
 
     /// Writes `text` to a new temporary file and returns its path.
     static func file(_ text: String) -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-log-\(UUID().uuidString).csv").path
+        let path = Scratch.path("log.csv")
         _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }

@@ -1,7 +1,8 @@
-import DRLRecommend
 import DRLNN
+import DRLRecommend
 import DRLTensor
 import Foundation
+import ScratchFiles
 import Testing
 
 @Suite struct OffPolicyEstimatorTests {
@@ -113,7 +114,7 @@ import Testing
     static let header = ",timestamp,item_id,position,click,propensity_score,user_feature_0,user_feature_1,user_feature_2,user_feature_3,user-item_affinity_0,user-item_affinity_1,user-item_affinity_2"
 
     static func directory(_ rows: [String]) -> String {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-obd-\(UUID().uuidString)").path
+        let root = Scratch.path("obd")
         try? FileManager.default.createDirectory(atPath: root + "/random/all", withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: root + "/random/all/all.csv", contents: Data(([header] + rows).joined(separator: "\n").utf8))
         return root

@@ -1,6 +1,7 @@
 import DRLRecommend
 import DRLTensor
 import Foundation
+import ScratchFiles
 
 /// What the serving tests share: a small next-item model that has learnt a rule, and scratch
 /// folders.
@@ -33,9 +34,5 @@ enum Fixtures {
         return path
     }()
 
-    static func scratchDirectory(_ name: String) -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-\(name)-\(UUID().uuidString)").path
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func scratchDirectory(_ name: String) -> String { Scratch.directory(name) }
 }
