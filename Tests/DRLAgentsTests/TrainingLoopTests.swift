@@ -2,6 +2,7 @@ import DRLAgents
 import DRLNN
 import DRLTensor
 import Foundation
+import ScratchFiles
 import Testing
 
 /// Wraps an environment and keeps the return of every finished episode, independently of the
@@ -60,8 +61,7 @@ final class PoisonedCartPole: Environment {
     /// A scheduled checkpoint holds the agent as it was at the last multiple of the interval, and
     /// the run's end writes it once more.
     @Test func scheduledCheckpointsAreWrittenEveryIntervalAndAtTheEnd() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-schedule-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = Scratch.path("schedule")
         let agent = Self.smallDQN()
         var savedAtEvaluations: [Int] = []
         try agent.train(on: CartPole(seed: 0), steps: 600, seed: 0, evaluationEnvironment: CartPole(), evaluationInterval: 300,

@@ -1,18 +1,13 @@
 @testable import DRLNN
 import DRLTensor
 import Foundation
+import ScratchFiles
 import Testing
 
 // MARK: - Helpers
 
-/// Runs `body` with a fresh temporary directory, removed afterwards.
-private func withTemporaryDirectory(_ body: (String) throws -> Void) throws {
-    let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("drlnn-checkpoint-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    try body(directory)
-}
+/// Runs `body` with a fresh scratch directory.
+private func withTemporaryDirectory(_ body: (String) throws -> Void) throws { try body(Scratch.directory("checkpoint")) }
 
 private func bytes(of path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
 

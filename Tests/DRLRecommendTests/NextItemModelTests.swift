@@ -2,6 +2,7 @@ import DRLNN
 import DRLRecommend
 import DRLTensor
 import Foundation
+import ScratchFiles
 import Testing
 
 @Suite struct NextItemModelTests {
@@ -131,8 +132,7 @@ import Testing
         #expect(abs(logged - 0.3) < 0.1, "cross-entropy alone: share \(logged)")
         #expect(corrected > logged + 0.15, "with REINFORCE: share \(corrected), cross-entropy alone \(logged)")
 
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-reinforce-\(UUID().uuidString).safetensors").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = Scratch.path("reinforce.safetensors")
         try reinforced.save(to: path)
         let loaded = try NextItemModel.load(from: path)
         #expect(loaded.configuration.reinforce == configuration.reinforce)
@@ -188,8 +188,7 @@ import Testing
         #expect(logged > 0.2 && logged < 0.45, "ratings alone: share \(logged)")
         #expect(rarer > logged + 0.2, "with the novelty reward: share \(rarer), ratings alone \(logged)")
 
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-novelty-\(UUID().uuidString).safetensors").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = Scratch.path("novelty.safetensors")
         try novelty.save(to: path)
         #expect(try NextItemModel.load(from: path).configuration.reinforce == configuration.reinforce)
         // A file from before the novelty reward loads with none; a negative one is refused.

@@ -1,6 +1,7 @@
 import DRLRecommend
 import DRLTensor
 import Foundation
+import ScratchFiles
 import Testing
 
 @Suite struct RankingEvaluationTests {
@@ -45,9 +46,7 @@ import Testing
 
     /// RecBole's atomic files: ratings with the raters' age and gender; bad rows name their line.
     @Test func readsMovieLensAndRefusesBadRows() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-ml-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = Scratch.directory("ml")
         func write(_ name: String, _ text: String) { _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(text.utf8)) }
         write(MovieLens100K.usersFile, "user_id:token\tage:token\tgender:token\toccupation:token\tzip_code:token\n1\t24\tM\ttechnician\t85711\n2\t53\tF\tother\t94043\n")
         write(MovieLens100K.itemsFile, "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n10\tA\t1995\tDrama Comedy\n20\tB\t1996\tAction\n")
