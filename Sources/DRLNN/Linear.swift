@@ -53,14 +53,14 @@ public final class Linear: Layer {
         }
         let w = blocked ? transposedWeight : weight.value
         // y = x·Wᵀ + b, the bias copied into each block of rows just before its product.
-        gemm(x, w, into: &y, transposeB: !blocked, bias: bias?.value, blocking: .smallRows)
+        gemm(x, w, into: &y, transposeB: !blocked, bias: bias?.value, blocking: .smallCalls)
         return y
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         accumulateParameterGradients(gradOutput)
         var dx = gradInput.view(input.shape)
-        gemm(gradOutput, weight.value, into: &dx, blocking: .smallRows)
+        gemm(gradOutput, weight.value, into: &dx, blocking: .smallCalls)
         return dx
     }
 
@@ -71,7 +71,7 @@ public final class Linear: Layer {
                      "Linear(\(inFeatures), \(outFeatures)).backward: gradient \(dy.shape) does not match the last output")
         if !weight.isFrozen {
             var dw = weight.gradient
-            gemm(dy, input, into: &dw, transposeA: true, beta: 1)  // dW += dYᵀ·X
+            gemm(dy, input, into: &dw, transposeA: true, beta: 1, blocking: .smallCalls)  // dW += dYᵀ·X
         }
         if let bias, !bias.isFrozen {
             var db = bias.gradient

@@ -45,6 +45,9 @@ public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Boo
     if blocking != .whole && !transposeB && !task.splitColumns {
         if blocking == .smallRowsOrInner && transposeA && k > m {
             task.innerBlock = GemmBlocking.largestBlock(m * n, of: k) ?? 0
+        } else if transposeA && alpha == 1 && (beta == 0 || beta == 1) && bias == nil
+                    && m * n <= GemmDepthSchedule.largestOutput, let schedule = GemmDepthSchedule.detected {
+            task.depthSchedule = schedule
         } else {
             task.rowBlock = smallBlockRows(m: m, n: n, k: k) ?? 0
         }
@@ -63,9 +66,11 @@ public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Boo
 public enum GemmBlocking: Sendable, Equatable {
     /// One call per thread.
     case whole
-    /// Blocks of C's rows, for inner dimensions up to 256: bit-identical to `.whole` (measured).
-    case smallRows
-    /// As `smallRows`, except that aᵀ·b with an inner dimension longer than C's rows (a weight
+    /// Small-matrix calls that give the bits of `.whole` (tested): blocks of C's rows for inner
+    /// dimensions up to 256, and for aᵀ·b into a small C (alpha 1, beta 0 or 1: a weight
+    /// gradient), OpenBLAS's own blocks of the inner dimension (`GemmDepthSchedule`).
+    case smallCalls
+    /// As `smallCalls`, except that aᵀ·b with an inner dimension longer than C's rows (a weight
     /// gradient over many rows) is cut along the inner dimension, the blocks accumulating. That
     /// is faster still, but it rounds differently from `.whole`.
     case smallRowsOrInner
@@ -82,7 +87,7 @@ public enum GemmBlocking: Sendable, Equatable {
     }
 }
 
-/// The rows of C per OpenBLAS call when `gemm(…, blocking: .smallRows)` cuts a product of op(a)
+/// The rows of C per OpenBLAS call when `gemm(…, blocking: .smallCalls)` cuts a product of op(a)
 /// [m, k] by an untransposed b [k, n], or nil when it computes the product whole.
 public func smallBlockRows(m: Int, n: Int, k: Int) -> Int? {
     k <= 256 ? GemmBlocking.largestBlock(n * k, of: m) : nil
@@ -103,6 +108,9 @@ struct GemmTask: ParallelTask {
     let splitColumns: Bool
     /// Rows of C, or steps of the inner dimension, per OpenBLAS call (0: all of them).
     var rowBlock = 0, innerBlock = 0
+    /// For aᵀ·b: the blocks of the inner dimension in which a call OpenBLAS would compute with
+    /// its large kernel is computed in small calls instead.
+    var depthSchedule: GemmDepthSchedule?
 
     func run(_ items: Range<Int>) {
         if rowBlock > 0 || innerBlock > 0 { return runInBlocks(items) }
@@ -115,6 +123,9 @@ struct GemmTask: ParallelTask {
         // bit-identical to what they were.
         let oneRow = splitColumns ? m == 1 : count == 1
         let columns = splitColumns ? first..<(first + Int(count)) : 0..<Int(n)
+        if let depthSchedule, !(oneRow && columns.count > 1_024), Int(count) * Int(n) * Int(k) > GemmBlocking.smallProduct {
+            return runInDepthBlocks(items, depthSchedule)
+        }
         fillBias(rows: splitColumns ? 0..<Int(m) : items, columns: columns)
         if oneRow && columns.count > 1_024 {
             let row = splitColumns ? 0 : first

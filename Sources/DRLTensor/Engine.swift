@@ -150,7 +150,8 @@ public enum Engine {
             openBLASThreads: Int(openblas_get_num_threads()),
             vectorISA: VectorISA(rawValue: Int(drl_kernel_isa())) ?? .portable,
             cpuSupportsAVX512: drl_cpu_has_avx512_core() != 0,
-            cpuSupportsAVX2: drl_cpu_has_avx2_fma() != 0
+            cpuSupportsAVX2: drl_cpu_has_avx2_fma() != 0,
+            gemmDepthBlock: GemmDepthSchedule.detected?.depth
         )
     }
 }
@@ -207,6 +208,9 @@ public struct EngineInfo: Sendable, CustomStringConvertible {
     public let vectorISA: VectorISA
     public let cpuSupportsAVX512: Bool
     public let cpuSupportsAVX2: Bool
+    /// The block of the inner dimension in which weight gradients are computed in small-matrix
+    /// calls with the bits of one call, or nil when they are one call (`GemmDepthSchedule`).
+    public let gemmDepthBlock: Int?
 
     /// True when the OpenBLAS kernel is Debian's generic fallback or otherwise narrower than the CPU.
     public var isGenericKernel: Bool { OpenBLASKernel.upgradeTarget(loaded: openBLASKernel) != nil }
@@ -218,6 +222,7 @@ public struct EngineInfo: Sendable, CustomStringConvertible {
         threads           \(threads) (set with \(Engine.threadsVariable) or Engine.setThreadCount)
         OpenBLAS threads  \(openBLASThreads) (DRLRec splits large GEMMs over its own threads)
         vector kernels    \(vectorISA)
+        weight gradients  \(gemmDepthBlock.map { "small-matrix calls in OpenBLAS's blocks of \($0) rows (the bits of one call)" } ?? "one OpenBLAS call per thread")
         CPU               AVX-512: \(cpuSupportsAVX512 ? "yes" : "no"), AVX2+FMA: \(cpuSupportsAVX2 ? "yes" : "no")
         """
     }

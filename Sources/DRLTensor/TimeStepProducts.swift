@@ -76,7 +76,7 @@ struct RecurrentStepGradientTask: ParallelTask {
 }
 
 /// C [m, n] = a·b + beta·C for a [m, k] (rows `lda` apart) and b [k, n], in OpenBLAS's small-matrix blocks
-/// of C's rows (as `gemm(…, blocking: .smallRows)`), not yet run: `run(rows)` computes a block of
+/// of C's rows (as `gemm(…, blocking: .smallCalls)`), not yet run: `run(rows)` computes a block of
 /// C's rows.
 func timeStepProduct(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                      m: Int, n: Int, k: Int, beta: Float = 0) -> GemmTask {

@@ -18,9 +18,9 @@ struct CoreBenchmarks {
     /// projections, x·Wᵀ with W transposed in one call, are x·(Wᵀ) untransposed in blocks; the
     /// gradients reaching dh (beta 1) and dX (beta 0) are dG·W; the weight gradients accumulate dGᵀ·x.
     static let blockedProducts: [(name: String, m: Int, k: Int, n: Int, transposeA: Bool, transposedBefore: Bool, beta: Float, blocking: GemmBlocking)] = [
-        ("gru_step_projection", 256, 64, 192, false, true, 0, .smallRows),
-        ("gru_step_state_gradient", 256, 192, 64, false, false, 1, .smallRows),
-        ("gru_step_input_gradient", 256, 192, 64, false, false, 0, .smallRows),
+        ("gru_step_projection", 256, 64, 192, false, true, 0, .smallCalls),
+        ("gru_step_state_gradient", 256, 192, 64, false, false, 1, .smallCalls),
+        ("gru_step_input_gradient", 256, 192, 64, false, false, 0, .smallCalls),
         ("gru_step_weight_gradient", 192, 256, 64, true, false, 1, .smallRowsOrInner),
     ]
 

@@ -52,7 +52,7 @@ import Testing
     /// for aᵀ·b with a long inner dimension, accumulating inner blocks; with alpha and beta, and
     /// for every transpose combination (op(b) transposed is computed whole). On kernels without
     /// small-matrix paths the option does nothing, and the same must hold.
-    @Test(arguments: [(m: 300, k: 64, n: 192), (m: 96, k: 2000, n: 64), (m: 1000, k: 192, n: 64)], [GemmBlocking.smallRows, .smallRowsOrInner])
+    @Test(arguments: [(m: 300, k: 64, n: 192), (m: 96, k: 2000, n: 64), (m: 1000, k: 192, n: 64)], [GemmBlocking.smallCalls, .smallRowsOrInner])
     func smallBlockProductsMatchNaiveProduct(shape: (m: Int, k: Int, n: Int), blocking: GemmBlocking) {
         let (m, k, n) = shape
         for transposeA in [false, true] {
@@ -66,12 +66,31 @@ import Testing
                 let expected = Matrix(rows: m, cols: n, values: zip(product.values, c0.scalars).map { 2 * $0 + 0.5 * Double($1) })
                 #expect(Matrix(c).maxAbsDifference(expected) < 1e-5 * Double(k), "\(shape) transposeA \(transposeA) transposeB \(transposeB)")
                 // Row blocks change nothing: the same bits as one call.
-                if blocking == .smallRows {
+                if blocking == .smallCalls {
                     var whole = c0
                     gemm(a, b, into: &whole, transposeA: transposeA, transposeB: transposeB, alpha: 2, beta: 0.5)
                     #expect(whole == c, "\(shape) transposeA \(transposeA) transposeB \(transposeB)")
                 }
             }
+        }
+    }
+
+    /// A weight gradient dW (+)= dYᵀ·X in `.smallCalls` gives the bits of one OpenBLAS call per
+    /// thread: over inner dimensions of one block, of a block and a halved remainder, of whole
+    /// blocks and a short last one; for row counts that split over threads unevenly; for C both
+    /// narrower and wider than the 64 columns of one call; overwritten (beta 0) and accumulated
+    /// (beta 1). The shapes include the transformer benchmark's four weight gradients.
+    @Test(arguments: [(m: 192, k: 7680, n: 64), (m: 64, k: 7680, n: 256), (m: 64, k: 805, n: 48), (m: 37, k: 1001, n: 70),
+                      (m: 100, k: 333, n: 300), (m: 5, k: 4100, n: 130), (m: 128, k: 640, n: 256), (m: 2, k: 700, n: 1100)])
+    func weightGradientsInSmallCallsHaveTheBitsOfOneCall(shape: (m: Int, k: Int, n: Int)) {
+        let (m, k, n) = shape
+        let dy = randomTensor(Shape(k, m), seed: 21), x = randomTensor(Shape(k, n), seed: 22)
+        let c0 = randomTensor(Shape(m, n), seed: 23)
+        for beta: Float in [0, 1] {
+            var whole = c0, small = c0
+            gemm(dy, x, into: &whole, transposeA: true, beta: beta)
+            gemm(dy, x, into: &small, transposeA: true, beta: beta, blocking: .smallCalls)
+            #expect(whole == small, "\(shape) beta \(beta)")
         }
     }
 
@@ -83,7 +102,7 @@ import Testing
         let (m, k, n) = shape
         let bias = randomTensor(Shape(n), seed: 8)
         for transposeB in [false, true] {
-            for blocking in [GemmBlocking.whole, .smallRows] {
+            for blocking in [GemmBlocking.whole, .smallCalls] {
                 let a = randomTensor(Shape(m, k), seed: 9)
                 let b = randomTensor(transposeB ? Shape(n, k) : Shape(k, n), seed: 10)
                 var c = randomTensor(Shape(m, n), seed: 11)  // overwritten

@@ -15,6 +15,30 @@ import Testing
         #expect(info.description.contains("BLAS kernel"))
     }
 
+    /// OpenBLAS's driver takes whole blocks of K while two or more remain, then halves the rest
+    /// (rounded up to the unroll); the schedule of this machine's kernel is found, and a wrong
+    /// one fails the probe.
+    @Test func depthScheduleCutsTheInnerDimensionAsOpenBLASsDriverDoes() {
+        let schedule = GemmDepthSchedule(depth: 320, unroll: 16)
+        var blocks: [Int] = [], remaining = 1000
+        while remaining > 0 {
+            blocks.append(schedule.block(remaining: remaining))
+            remaining -= blocks.last!
+        }
+        #expect(blocks == [320, 320, 192, 168])
+        #expect(schedule.block(remaining: 640) == 320 && schedule.block(remaining: 321) == 160 && schedule.block(remaining: 7) == 7)
+        Engine.ensureConfigured()
+        if OpenBLASKernel.hasSmallMatrixKernels {
+            let detected = GemmDepthSchedule.detected
+            #expect(detected != nil, "no schedule matches OpenBLAS \(OpenBLASKernel.loadedName())")
+            if let detected {
+                #expect(GemmDepthSchedule(depth: detected.depth * 2, unroll: detected.unroll).matchesOneCall() == false)
+                #expect(GemmDepthSchedule(depth: detected.depth - 64, unroll: detected.unroll).matchesOneCall() == false)
+            }
+            #expect(Engine.configure().description.contains("weight gradients  small-matrix calls"))
+        }
+    }
+
     @Test func upgradeTargetsAreOnlyKernelsTheCPUCanRun() {
         let generic = OpenBLASKernel.upgradeTarget(loaded: "Prescott")
         if drl_cpu_has_avx512_core() != 0 {
