@@ -68,14 +68,14 @@ public final class Conv1d: Layer {
         let w = weight.value.reshaped(Shape(outChannels, inChannels * kernelSize))
         if !weight.isFrozen {
             var dw = weight.gradient.reshaped(Shape(outChannels, inChannels * kernelSize))
-            gemm(gradOutput, cols, into: &dw, transposeA: true, beta: 1)
+            gemm(gradOutput, cols, into: &dw, transposeA: true, beta: 1, blocking: .smallCalls)
         }
         if let bias, !bias.isFrozen {
             var db = bias.gradient
             columnSums(gradOutput, into: &db, accumulate: true)
         }
         var dcols = dColumns.view(cols.shape)
-        gemm(gradOutput, w, into: &dcols)
+        gemm(gradOutput, w, into: &dcols, blocking: .smallCalls)
         var dx = dInput.view(inputShape)
         col2im(dcols, into: &dx, batch: b, length: t, outputLength: tOut)
         return dx

@@ -17,11 +17,16 @@ struct CoreBenchmarks {
     /// in small-matrix blocks, against one direct cblas call each: the step's input and recurrent
     /// projections, x·Wᵀ with W transposed in one call, are x·(Wᵀ) untransposed in blocks; the
     /// gradients reaching dh (beta 1) and dX (beta 0) are dG·W; the weight gradients accumulate dGᵀ·x.
+    /// Then the transformer block's weight gradients over its 7,680 rows (256 × 30), dW += dYᵀ·X
+    /// for the fused QKV (192 × 64) and the FFN's second layer (64 × 256), as Linear makes them:
+    /// small-matrix calls in OpenBLAS's blocks of the inner dimension, the bits of one call.
     static let blockedProducts: [(name: String, m: Int, k: Int, n: Int, transposeA: Bool, transposedBefore: Bool, beta: Float, blocking: GemmBlocking)] = [
         ("gru_step_projection", 256, 64, 192, false, true, 0, .smallCalls),
         ("gru_step_state_gradient", 256, 192, 64, false, false, 1, .smallCalls),
         ("gru_step_input_gradient", 256, 192, 64, false, false, 0, .smallCalls),
         ("gru_step_weight_gradient", 192, 256, 64, true, false, 1, .smallRowsOrInner),
+        ("block_qkv_weight_gradient", 192, 7680, 64, true, false, 1, .smallCalls),
+        ("block_ffn_out_weight_gradient", 64, 7680, 256, true, false, 1, .smallCalls),
     ]
 
     let sampler: Sampler
