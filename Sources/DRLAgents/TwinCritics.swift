@@ -18,10 +18,18 @@ enum TwinCritics {
 
     /// Writes row i of `input` as [observations row i | actions row i].
     static func fillInput(_ input: inout Tensor, observations: Tensor, actions: Tensor) {
-        let o = observations.shape[1], a = actions.shape[1]
-        for i in 0..<input.shape[0] {
-            for j in 0..<o { input[i, j] = observations[i, j] }
-            for j in 0..<a { input[i, o + j] = actions[i, j] }
+        let o = observations.shape[1], a = actions.shape[1], width = input.shape[1], rows = input.shape[0]
+        precondition(width == o + a && observations.shape[0] >= rows && actions.shape[0] >= rows,
+                     "critic input \(input.shape) cannot hold observations \(observations.shape) beside actions \(actions.shape)")
+        observations.withUnsafeBufferPointer { obs in
+            actions.withUnsafeBufferPointer { act in
+                input.withUnsafeMutableBufferPointer { row in
+                    for i in 0..<rows {
+                        (row.baseAddress! + i * width).update(from: obs.baseAddress! + i * o, count: o)
+                        (row.baseAddress! + i * width + o).update(from: act.baseAddress! + i * a, count: a)
+                    }
+                }
+            }
         }
     }
 
@@ -38,8 +46,13 @@ enum TwinCritics {
     static func regress(_ critic: Sequential, input: Tensor, targets: Tensor, dq: inout Tensor,
                         accumulatingFeatureGradientInto featureGradient: inout Tensor) -> Float {
         let loss = squaredError(critic, input: input, targets: targets, dq: &dq)
-        let dInput = critic.backward(dq), (b, f) = featureGradient.shape.matrix
-        for i in 0..<b { for j in 0..<f { featureGradient[i, j] += dInput[i, j] } }
+        let dInput = critic.backward(dq), (b, f) = featureGradient.shape.matrix, width = dInput.shape[1]
+        precondition(dInput.shape[0] == b && width >= f, "critic input gradient \(dInput.shape) has no [\(b), \(f)] state block")
+        dInput.withUnsafeBufferPointer { d in
+            featureGradient.withUnsafeMutableBufferPointer { g in
+                for i in 0..<b { for j in 0..<f { g[i * f + j] += d[i * width + j] } }
+            }
+        }
         return loss
     }
 

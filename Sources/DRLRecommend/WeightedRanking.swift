@@ -86,14 +86,26 @@ public final class WeightedSlateBuilder {
             let best = collaborativeScores.withUnsafeBufferPointer { $0.max()! }
             if best > 1e-6 { scal(1 / best, &collaborativeScores) } else { collaborativeScores.fill(with: 0) }
         }
-        for item in 0..<n {
-            let base = fit[flat: item]
-            guard base > -.infinity else { scores[flat: item] = -.infinity; continue }
-            var previous: Float = 0
-            if usePrevious { for j in 0..<previousSlate.count { previous = max(previous, previousSimilarities[item, j]) } }
-            scores[flat: item] = w.relevance * base + w.popularity * headness[item] - w.novelty * previous
-                + (qualitySignal.map { w.quality * $0[item] } ?? 0)
-                + (useCollaborative ? w.collaborative * collaborativeScores[flat: item] : 0)
+        // Through raw buffers: element subscripts on the stored tensors cost an exclusivity check
+        // and a uniqueness check per item, which were most of this loop's time.
+        let shown = previousSlate.count
+        fit.withUnsafeBufferPointer { fit in
+            previousSimilarities.withUnsafeBufferPointer { similarities in
+                collaborativeScores.withUnsafeBufferPointer { collaborative in
+                    let quality = qualitySignal ?? [], headness = headness
+                    scores.withUnsafeMutableBufferPointer { scores in
+                        for item in 0..<n {
+                            let base = fit[item]
+                            guard base > -.infinity else { scores[item] = -.infinity; continue }
+                            var previous: Float = 0
+                            if usePrevious { for j in 0..<shown { previous = max(previous, similarities[item * shown + j]) } }
+                            scores[item] = w.relevance * base + w.popularity * headness[item] - w.novelty * previous
+                                + (quality.isEmpty ? 0 : w.quality * quality[item])
+                                + (useCollaborative ? w.collaborative * collaborative[item] : 0)
+                        }
+                    }
+                }
+            }
         }
         topK(scores.reshaped(Shape(1, n)), k: candidates, values: &values, indices: &pool)
         selector.select(from: pool, scores: scores, diversity: w.diversity, catalogue: catalogue, into: &slate)
