@@ -159,29 +159,44 @@ public final class SACAgent {
         precondition(n <= configuration.batchSize, "SACAgent: \(n) observations exceed the batch size \(configuration.batchSize)")
         let trunk = actorTrunk.forward(features)
         let mean = meanHead.forward(trunk), logStdRaw = logStdHead.forward(trunk)
+        precondition(mean.shape == Shape(n, a) && logStdRaw.shape == Shape(n, a), "SACAgent: heads gave \(mean.shape) and \(logStdRaw.shape) for [\(n), \(a)]")
         let halfLog2Pi: Float = 0.5 * logf(2 * .pi)
-        for i in 0..<n {
-            var total: Float = 0
-            for j in 0..<a {
-                let raw = logStdRaw[i, j]
-                let clamped = min(max(raw, Self.logStdRange.lowerBound), Self.logStdRange.upperBound)
-                logStdClamped[i * a + j] = clamped != raw
-                let std = expf(clamped)
-                let e: Float = deterministic ? 0 : rng.normal()
-                let u = mean[i, j] + std * e
-                let t = tanhf(u)
-                let halfRange = 0.5 * (high[j] - low[j])
-                noise[i, j] = e
-                standardDeviation[i, j] = std
-                preSquash[i, j] = u
-                squashed[i, j] = t
-                actions[i, j] = low[j] + (t + 1) * halfRange
-                // log N(u; mean, std) − log |d action / d u|, with log(1 − tanh²u) = 2(log 2 − u − softplus(−2u)).
-                let softplus = max(-2 * u, 0) + log1pf(expf(-abs(2 * u)))
-                let logJacobian = logf(halfRange) + 2 * (logf(2) - u - softplus)
-                total += -0.5 * e * e - clamped - halfLog2Pi - logJacobian
+        // Raw pointers into the workspace buffers and a local generator: element subscripts on
+        // stored properties cost an exclusivity check (and a uniqueness check) each.
+        let noise = noise.workspaceBaseAddress, standardDeviation = standardDeviation.workspaceBaseAddress
+        let preSquash = preSquash.workspaceBaseAddress, squashed = squashed.workspaceBaseAddress
+        let actions = actions.workspaceBaseAddress, logProbability = logProbability.workspaceBaseAddress
+        let low = low, high = high
+        var rng = rng
+        defer { self.rng = rng }
+        mean.withUnsafeBufferPointer { mean in
+            logStdRaw.withUnsafeBufferPointer { logStdRaw in
+                logStdClamped.withUnsafeMutableBufferPointer { logStdClamped in
+                    for i in 0..<n {
+                        var total: Float = 0
+                        for j in 0..<a {
+                            let index = i * a + j, raw = logStdRaw[index]
+                            let clamped = min(max(raw, Self.logStdRange.lowerBound), Self.logStdRange.upperBound)
+                            logStdClamped[index] = clamped != raw
+                            let std = expf(clamped)
+                            let e: Float = deterministic ? 0 : rng.normal()
+                            let u = mean[index] + std * e
+                            let t = tanhf(u)
+                            let halfRange = 0.5 * (high[j] - low[j])
+                            noise[index] = e
+                            standardDeviation[index] = std
+                            preSquash[index] = u
+                            squashed[index] = t
+                            actions[index] = low[j] + (t + 1) * halfRange
+                            // log N(u; mean, std) − log |d action / d u|, with log(1 − tanh²u) = 2(log 2 − u − softplus(−2u)).
+                            let softplus = max(-2 * u, 0) + log1pf(expf(-abs(2 * u)))
+                            let logJacobian = logf(halfRange) + 2 * (logf(2) - u - softplus)
+                            total += -0.5 * e * e - clamped - halfLog2Pi - logJacobian
+                        }
+                        logProbability[i] = total
+                    }
+                }
             }
-            logProbability[flat: i] = total
         }
         return n
     }
