@@ -44,6 +44,7 @@ typedef struct {
     void (*gru_backward_step)(const float *, long, const float *, const float *, const float *, const float *, float *,
                               float *, long, float *, long, long);
     long (*first_nonfinite)(const float *, long);
+    long (*first_greater)(const float *, long, float);
 } drl_kernel_table;
 
 #define DRL_SUFFIX portable
@@ -207,3 +208,4 @@ void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, con
     T->gru_backward_step(dy, dy_stride, rz, n, ghn, h_prev, dh, dgx, dgx_stride, dgh, batch, hidden);
 }
 long drl_first_nonfinite(const float *x, long n) { return T->first_nonfinite(x, n); }
+long drl_first_greater(const float *x, long n, float threshold) { return T->first_greater(x, n, threshold); }

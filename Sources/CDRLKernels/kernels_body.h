@@ -426,6 +426,19 @@ DRL_TARGET static long K(first_nonfinite)(const float *x, long n) {
     return -1;
 }
 
+// Index of the first x[i] > t (NaN never is), or n.
+DRL_TARGET static long K(first_greater)(const float *x, long n, float t) {
+    long i = 0;
+    vf vt = t;
+    for (; i + VW <= n; i += VW) {
+        if (__builtin_reduce_or(ld(x + i) > vt)) break;
+    }
+    for (; i < n; i++) {
+        if (x[i] > t) return i;
+    }
+    return n;
+}
+
 static const drl_kernel_table K(table) = {
     K(exp), K(log), K(tanh), K(sigmoid), K(softplus), K(gelu),
     K(exp_backward), K(log_backward), K(tanh_backward), K(sigmoid_backward), K(softplus_backward), K(gelu_backward),
@@ -433,7 +446,7 @@ static const drl_kernel_table K(table) = {
     K(layernorm_rows), K(sum), K(max), K(row_sums), K(row_maxes), K(column_sums),
     K(adam_update), K(sgd_update), K(relu), K(relu_backward), K(layernorm_backward_rows), K(layernorm_parameter_gradients),
     K(gru_forward_step),
-    K(gru_backward_step), K(first_nonfinite),
+    K(gru_backward_step), K(first_nonfinite), K(first_greater),
 };
 
 #undef DRL_UNARY

@@ -1,3 +1,5 @@
+import CDRLKernels
+
 // Top-k selection along the last dimension by a bounded heap: O(n log k) per row, no full sort,
 // no allocation (the heap lives in the output buffers). Results are ordered best first; ties go to
 // the lower index; NaN ranks below every number.
@@ -69,10 +71,22 @@ func selectTopK(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ k: Int, _ v: Unsaf
         idx[i] = Int32(i)
     }
     for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i, k) }
-    for i in k..<n where ranksBefore(x[i], Int32(i), v[0], idx[0]) {
-        v[0] = x[i]
-        idx[0] = Int32(i)
-        siftDown(0, k)
+    var i = k
+    while i < n {
+        // Most values cannot enter the heap: skip them a vector at a time. Past the first k, a
+        // value enters exactly when it is greater than the worst kept one, if that is a number: a
+        // tie loses on its (larger) index, and NaN beats no number.
+        let worst = v[0]
+        if !worst.isNaN {
+            i += drl_first_greater(x + i, n - i, worst)
+            guard i < n else { break }
+        }
+        if ranksBefore(x[i], Int32(i), v[0], idx[0]) {
+            v[0] = x[i]
+            idx[0] = Int32(i)
+            siftDown(0, k)
+        }
+        i += 1
     }
     // Heap sort: moving the worst entry to the end each time leaves the row best first.
     var size = k

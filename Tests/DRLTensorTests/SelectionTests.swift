@@ -28,6 +28,32 @@ func referenceTopK(_ row: [Float], _ k: Int) -> [Int] {
         }
     }
 
+    /// Rows long enough for the vector skip over values that cannot enter the heap (1,003 columns,
+    /// not a multiple of a vector): many ties, −0 beside +0, NaN (also more NaN than k numbers,
+    /// so that NaN is the worst kept), infinities, and ascending rows where every value enters.
+    @Test(arguments: [1, 7, 16, 200])
+    func longRowsWithTiesZerosAndNaNMatchAFullSort(k: Int) {
+        var rng = RandomGenerator(seed: 40 + UInt64(k))
+        let cols = 1_003
+        func uniform() -> Float { Float(rng.uniform()) }
+        let table: [[Float]] = [
+            (0..<cols).map { _ in Float(Int(uniform() * 50)) },
+            (0..<cols).map { _ in uniform() < 0.5 ? -0.0 : (uniform() < 0.9 ? 0 : 1) },
+            (0..<cols).map { _ in uniform() < 0.1 ? .nan : uniform() },
+            (0..<cols).map { _ in uniform() < 0.95 ? .nan : uniform() },
+            (0..<cols).map { i in i % 97 == 0 ? .infinity : (i % 89 == 0 ? -.infinity : uniform() - 0.5) },
+            (0..<cols).map { Float($0) },
+            (0..<cols).map { Float(cols - $0) },
+        ]
+        let x = Tensor(shape: Shape(table.count, cols), scalars: table.flatMap { $0 })
+        let (values, indices) = topK(x, k: k)
+        for (r, row) in table.enumerated() {
+            let expected = referenceTopK(row, k)
+            #expect(indices[(r * k)..<(r * k + k)].map(Int.init) == expected, "row \(r)")
+            #expect(zip(rows(values)[r], expected.map { row[$0] }).allSatisfy { $0.bitPattern == $1.bitPattern }, "row \(r)")
+        }
+    }
+
     @Test func nanRanksLastAndInfinitiesRankAtTheEnds() {
         let x = Tensor(shape: Shape(1, 6), scalars: [.nan, 1, .infinity, -.infinity, .nan, 2])
         let (values, indices) = topK(x, k: 6)

@@ -97,6 +97,9 @@ void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, con
 // Index of the first NaN or infinite element, or -1 when all are finite.
 long drl_first_nonfinite(const float *x, long n);
 
+// Index of the first element greater than `threshold`, or n (NaN is never greater).
+long drl_first_greater(const float *x, long n, float threshold);
+
 // Reductions.
 float drl_sum(const float *x, long n);
 float drl_max(const float *x, long n);                       // -inf for n == 0; NaN if any is NaN
