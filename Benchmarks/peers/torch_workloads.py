@@ -11,6 +11,8 @@ Runs, in eager mode and fp32, the workloads defined in PERFORMANCE.md ("The peer
                              tanh-GELU; loss = mean(out^2); forward + backward, no optimizer.
   gru_fwd_bwd                torch.nn.GRU(64, 64, batch_first=True) over x=[256,30,64],
                              loss = mean(out^2); forward + backward, no optimizer.
+  lstm_fwd_bwd               the same with torch.nn.LSTM(64, 64, batch_first=True) (not in
+                             PERFORMANCE.md: DRLRec's other recurrent layer).
 
 Gradients are cleared with set_to_none=True before every step (the PyTorch default). For (c) and (d)
 the input x requires grad, so backward also computes d loss / d x, as DRLRec's `layer.backward(_:)`
@@ -45,7 +47,7 @@ INSTALL_HINT = (
     "or `pip install torch==2.13.0+cpu` (PIP_FIND_LINKS=/opt/wheels)"
 )
 
-WORKLOAD_NAMES = ["mlp_train_step", "transformer_block_fwd_bwd", "gru_fwd_bwd"]
+WORKLOAD_NAMES = ["mlp_train_step", "transformer_block_fwd_bwd", "gru_fwd_bwd", "lstm_fwd_bwd"]
 TARGET_SAMPLE_SECONDS = 0.2
 SEED = 1234
 
@@ -62,7 +64,7 @@ def parse_args(argv):
                         "softmax + matmul (default: same computation as DRLRec, and not slower here) "
                         "or F.scaled_dot_product_attention(is_causal=True)")
     p.add_argument("--no-input-grad", dest="input_grad", action="store_false",
-                   help="for transformer_block_fwd_bwd and gru_fwd_bwd, do not compute the gradient "
+                   help="for transformer_block_fwd_bwd, gru_fwd_bwd and lstm_fwd_bwd, do not compute the gradient "
                         "with respect to the input x (default: compute it, as DRLRec does)")
     a = p.parse_args(argv)
     try:
@@ -176,10 +178,28 @@ def build_gru_fwd_bwd(torch, args):
     return step, batch, sum(p.numel() for p in gru.parameters())
 
 
+def build_lstm_fwd_bwd(torch, args):
+    torch.manual_seed(SEED)
+    batch, seq, d = 256, 30, 64
+    lstm = torch.nn.LSTM(d, d, batch_first=True)
+    x = torch.randn(batch, seq, d, requires_grad=args.input_grad)
+
+    def step():
+        lstm.zero_grad(set_to_none=True)
+        x.grad = None
+        out, _ = lstm(x)
+        loss = out.pow(2).mean()
+        loss.backward()
+        return loss
+
+    return step, batch, sum(p.numel() for p in lstm.parameters())
+
+
 BUILDERS = {
     "mlp_train_step": build_mlp_train_step,
     "transformer_block_fwd_bwd": build_transformer_block_fwd_bwd,
     "gru_fwd_bwd": build_gru_fwd_bwd,
+    "lstm_fwd_bwd": build_lstm_fwd_bwd,
 }
 
 

@@ -8,7 +8,7 @@ struct NNBenchmarks {
     let sampler: Sampler
 
     /// The workloads' names, in the order they run.
-    static let names = ["mlp_train_step", "transformer_block_fwd_bwd", "gru_fwd_bwd"]
+    static let names = ["mlp_train_step", "transformer_block_fwd_bwd", "gru_fwd_bwd", "lstm_fwd_bwd"]
 
     /// The named workloads (see `names`), at the engine's current thread count.
     func run(_ selected: [String]) -> [BenchResult] {
@@ -17,6 +17,7 @@ struct NNBenchmarks {
             case "mlp_train_step": return mlpTrainStep()
             case "transformer_block_fwd_bwd": return transformerBlockForwardBackward()
             case "gru_fwd_bwd": return gruForwardBackward()
+            case "lstm_fwd_bwd": return lstmForwardBackward()
             default: preconditionFailure("unknown workload \(name): the command validates names against NNBenchmarks.names")
             }
         }
@@ -58,6 +59,16 @@ struct NNBenchmarks {
         let gru = GRU(inputSize: 64, hiddenSize: 64, using: &rng)
         let store = ParameterStore(gru)
         return measureSquaredMeanLoss("gru_fwd_bwd", layer: gru, store: store, input: x)
+    }
+
+    /// LSTM(64 → 64) over x = [256, 30, 64]; loss = mean(out²); forward + backward. Not one of
+    /// PERFORMANCE.md's workloads: (d) with the other recurrent layer, for users choosing one.
+    func lstmForwardBackward() -> BenchResult {
+        var rng = RandomGenerator(seed: 4)
+        let x = Tensor.normal(Shape(256, 30, 64), using: &rng)
+        let lstm = LSTM(inputSize: 64, hiddenSize: 64, using: &rng)
+        let store = ParameterStore(lstm)
+        return measureSquaredMeanLoss("lstm_fwd_bwd", layer: lstm, store: store, input: x)
     }
 
     /// Forward, loss = mean(y²) (gradient 2y/n), backward: the peer's workloads (c) and (d).
