@@ -45,6 +45,10 @@ typedef struct {
                               float *, long, float *, long, long);
     long (*first_nonfinite)(const float *, long);
     long (*first_greater)(const float *, long, float);
+    void (*lstm_forward_step)(float *, const float *, long, const float *, const float *, const float *, float *, float *,
+                              float *, float *, long, long, long);
+    void (*lstm_backward_step)(const float *, long, const float *, const float *, const float *, const float *, float *,
+                               float *, long, long);
 } drl_kernel_table;
 
 #define DRL_SUFFIX portable
@@ -209,3 +213,12 @@ void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, con
 }
 long drl_first_nonfinite(const float *x, long n) { return T->first_nonfinite(x, n); }
 long drl_first_greater(const float *x, long n, float threshold) { return T->first_greater(x, n, threshold); }
+void drl_lstm_forward_step(float *gates, const float *gx, long gx_stride, const float *bih, const float *bhh,
+                           const float *c_prev, float *c_next, float *tanh_c, float *h_next, float *y, long y_stride,
+                           long batch, long hidden) {
+    T->lstm_forward_step(gates, gx, gx_stride, bih, bhh, c_prev, c_next, tanh_c, h_next, y, y_stride, batch, hidden);
+}
+void drl_lstm_backward_step(const float *dy, long dy_stride, const float *gates, const float *tanh_c, const float *c_prev,
+                            const float *dh, float *dc, float *dg, long batch, long hidden) {
+    T->lstm_backward_step(dy, dy_stride, gates, tanh_c, c_prev, dh, dc, dg, batch, hidden);
+}

@@ -426,6 +426,76 @@ DRL_TARGET static long K(first_nonfinite)(const float *x, long n) {
     return -1;
 }
 
+// One LSTM step over `batch` rows (PyTorch's gate order i, f, g, o). `gates` [B, 4H] holds the
+// recurrent projection h·Wₕₕᵀ and receives the activated gates; the input projections are rows of
+// gx, gx_stride apart. Then c' = f·c + i·g, tanh(c') and h' = o·tanh(c'), also written to y (rows
+// y_stride apart). Contraction is off: each product and sum rounds on its own, as in the Swift
+// loops and separate activation passes this replaced, so the results are theirs bit for bit.
+DRL_TARGET static void K(lstm_forward_step)(float *gates, const float *gx, long gx_stride, const float *bih,
+                                            const float *bhh, const float *c_prev, float *c_next, float *tanh_c,
+                                            float *h_next, float *y, long y_stride, long batch, long hidden) {
+#pragma clang fp contract(off)
+    const long H = hidden, G = 4 * hidden;
+    for (long b = 0; b < batch; b++) {
+        float *g = gates + b * G;
+        const float *gxr = gx + b * gx_stride;
+        for (long j = 0; j < G; j += VW) {
+            long c = G - j < VW ? G - j : VW;
+            vf v = K(ldn)(g + j, c) + ((K(ldn)(gxr + j, c) + K(ldn)(bih + j, c)) + K(ldn)(bhh + j, c));
+            K(stn)(g + j, v, c);
+        }
+        for (long j = 0; j < 2 * H; j += VW) {
+            long c = 2 * H - j < VW ? 2 * H - j : VW;
+            K(stn)(g + j, v_sigmoid(K(ldn)(g + j, c)), c);
+        }
+        for (long j = 0; j < H; j += VW) {
+            long c = H - j < VW ? H - j : VW;
+            K(stn)(g + 2 * H + j, v_tanh(K(ldn)(g + 2 * H + j, c)), c);
+            K(stn)(g + 3 * H + j, v_sigmoid(K(ldn)(g + 3 * H + j, c)), c);
+        }
+        const float *cp = c_prev + b * H;
+        float *cn = c_next + b * H, *tc = tanh_c + b * H, *hn = h_next + b * H, *yr = y + b * y_stride;
+        for (long j = 0; j < H; j += VW) {
+            long c = H - j < VW ? H - j : VW;
+            vf i = K(ldn)(g + j, c), f = K(ldn)(g + H + j, c), gg = K(ldn)(g + 2 * H + j, c), o = K(ldn)(g + 3 * H + j, c);
+            vf cell = f * K(ldn)(cp + j, c) + i * gg;
+            vf t = v_tanh(cell), out = o * t;
+            K(stn)(cn + j, cell, c);
+            K(stn)(tc + j, t, c);
+            K(stn)(hn + j, out, c);
+            K(stn)(yr + j, out, c);
+        }
+    }
+}
+
+// The matching backward step over `batch` rows: from dy (rows dy_stride apart), the gradient dh
+// reaching h' from later steps and dc reaching c', writes the pre-activation gate gradients dg
+// [B, 4H] and replaces dc with the gradient reaching c (dc·f). dh is left for the caller, which
+// overwrites it with dg·Wₕₕ. Contraction is off, as in the forward step.
+DRL_TARGET static void K(lstm_backward_step)(const float *dy, long dy_stride, const float *gates, const float *tanh_c,
+                                             const float *c_prev, const float *dh, float *dc, float *dg, long batch,
+                                             long hidden) {
+#pragma clang fp contract(off)
+    const long H = hidden, G = 4 * hidden;
+    for (long b = 0; b < batch; b++) {
+        const float *g = gates + b * G, *tc = tanh_c + b * H, *cp = c_prev + b * H, *dyr = dy + b * dy_stride;
+        const float *dhr = dh + b * H;
+        float *dcr = dc + b * H, *dgr = dg + b * G;
+        for (long j = 0; j < H; j += VW) {
+            long c = H - j < VW ? H - j : VW;
+            vf i = K(ldn)(g + j, c), f = K(ldn)(g + H + j, c), gg = K(ldn)(g + 2 * H + j, c), o = K(ldn)(g + 3 * H + j, c);
+            vf t = K(ldn)(tc + j, c);
+            vf dhv = K(ldn)(dyr + j, c) + K(ldn)(dhr + j, c);
+            vf dcv = K(ldn)(dcr + j, c) + dhv * o * (1.0f - t * t);
+            K(stn)(dgr + j, dcv * gg * i * (1.0f - i), c);
+            K(stn)(dgr + H + j, dcv * K(ldn)(cp + j, c) * f * (1.0f - f), c);
+            K(stn)(dgr + 2 * H + j, dcv * i * (1.0f - gg * gg), c);
+            K(stn)(dgr + 3 * H + j, dhv * t * o * (1.0f - o), c);
+            K(stn)(dcr + j, dcv * f, c);
+        }
+    }
+}
+
 // Index of the first x[i] > t (NaN never is), or n.
 DRL_TARGET static long K(first_greater)(const float *x, long n, float t) {
     long i = 0;
@@ -446,7 +516,7 @@ static const drl_kernel_table K(table) = {
     K(layernorm_rows), K(sum), K(max), K(row_sums), K(row_maxes), K(column_sums),
     K(adam_update), K(sgd_update), K(relu), K(relu_backward), K(layernorm_backward_rows), K(layernorm_parameter_gradients),
     K(gru_forward_step),
-    K(gru_backward_step), K(first_nonfinite), K(first_greater),
+    K(gru_backward_step), K(first_nonfinite), K(first_greater), K(lstm_forward_step), K(lstm_backward_step),
 };
 
 #undef DRL_UNARY

@@ -1,7 +1,7 @@
 import CDRLKernels
 
-// One time step of a GRU over a batch: the step's matrix products and its fused elementwise
-// kernel, as one parallel job. Every part of a step is local to a row of the batch, so each
+// One time step of a GRU or an LSTM over a batch: the step's matrix products and its fused
+// elementwise kernel, as one parallel job. Every part of a step is local to a row of the batch, so each
 // thread takes a block of rows through all of them: one hand-off per step instead of one per
 // product, which matters when the step is a few hundred microseconds of work.
 
@@ -106,6 +106,105 @@ struct GRUBackwardStepTask: ParallelTask {
         let b = rows.lowerBound, h = hidden
         drl_gru_backward_step(dy + b * dyStride, dyStride, rz + b * 2 * h, n + b * h, ghn + b * h, previous + b * h,
                               dh + b * h, dgx + b * 3 * h, 3 * h, dgh + b * 3 * h, rows.count, h)
+        stateProduct.run(rows)
+        inputProduct.run(rows)
+    }
+}
+
+/// One LSTM step (PyTorch's gates i, f, g, o) over a batch-first sequence x [B, T, I]: projects
+/// the step's inputs and the previous state, x[:, step, :]·Wᵢₕᵀ and h·Wₕₕᵀ, into the workspaces
+/// `inputGates` and `gates` [B, 4H] through the transposed weights [I, 4H] and [H, 4H], adds both
+/// biases, activates the gates into `gates`, and writes the cell c' = f·c + i·g into `cell`
+/// [B, H], tanh(c') into `cellTanh`, h' = o·tanh(c') into `next` and output[:, step, :].
+public func lstmForwardStep(_ x: Tensor, step: Int, transposedIH: Tensor, transposedHH: Tensor, biasIH: Tensor, biasHH: Tensor,
+                            previous: Tensor, previousCell: Tensor, inputGates: inout Tensor, gates: inout Tensor,
+                            cell: inout Tensor, cellTanh: inout Tensor, next: inout Tensor, output: inout Tensor) {
+    precondition(x.rank == 3 && output.rank == 3,
+                 "lstmForwardStep: input \(x.shape) and output \(output.shape) should be [batch, time, features]")
+    let (batch, time, inputs) = (x.shape[0], x.shape[1], x.shape[2]), hidden = previous.shape.matrix.cols, width = 4 * hidden
+    precondition(transposedIH.shape == Shape(inputs, width) && transposedHH.shape == Shape(hidden, width)
+                 && biasIH.count == width && biasHH.count == width && previous.shape == Shape(batch, hidden)
+                 && previousCell.count == batch * hidden && inputGates.shape == Shape(batch, width)
+                 && gates.shape == Shape(batch, width) && cell.count == batch * hidden && cellTanh.count == batch * hidden
+                 && next.count == batch * hidden && output.shape == Shape(batch, time, hidden) && step >= 0 && step < time,
+                 "lstmForwardStep: shapes do not fit input \(x.shape), output \(output.shape) at step \(step)")
+    Engine.ensureConfigured()
+    inputGates.makeUnique(); gates.makeUnique(); cell.makeUnique(); cellTanh.makeUnique(); next.makeUnique(); output.makeUnique()
+    let task = LSTMForwardStepTask(
+        inputProjection: timeStepProduct(a: x.basePointer + step * inputs, lda: time * inputs, b: transposedIH.basePointer,
+                                         c: inputGates.basePointer, ldc: width, m: batch, n: width, k: inputs),
+        recurrentProjection: timeStepProduct(a: previous.basePointer, lda: hidden, b: transposedHH.basePointer,
+                                             c: gates.basePointer, ldc: width, m: batch, n: width, k: hidden),
+        gates: gates.basePointer, gx: inputGates.basePointer, bih: biasIH.basePointer, bhh: biasHH.basePointer,
+        previousCell: previousCell.basePointer, cell: cell.basePointer, cellTanh: cellTanh.basePointer,
+        next: next.basePointer, y: output.basePointer + step * hidden, yStride: time * hidden, hidden: hidden)
+    withExtendedLifetime((x, transposedIH, transposedHH, biasIH, biasHH, previous, previousCell)) {
+        Parallel.run(task, count: batch, workPerItem: (inputs + hidden) * width / 4 + hidden * 16)
+    }
+}
+
+/// The matching backward step. `stateGradient` and `cellGradient` [B, H] hold the gradients
+/// reaching h' and c' from later steps; the step writes its pre-activation gate gradients into
+/// `gateGradient` [B, 4H], replaces `cellGradient` with the gradient reaching c (dc·f) and
+/// `stateGradient` with the one reaching h (dg·Wₕₕ), and writes inputGradient[:, step, :] = dg·Wᵢₕ.
+/// The weights are in their own layout, [4H, H] and [4H, I].
+public func lstmBackwardStep(step: Int, gradOutput: Tensor, gates: Tensor, cellTanh: Tensor, previousCell: Tensor,
+                             weightIH: Tensor, weightHH: Tensor, stateGradient: inout Tensor, cellGradient: inout Tensor,
+                             gateGradient: inout Tensor, inputGradient: inout Tensor) {
+    precondition(gradOutput.rank == 3 && inputGradient.rank == 3,
+                 "lstmBackwardStep: gradients \(gradOutput.shape) and \(inputGradient.shape) should be [batch, time, features]")
+    let (batch, time, hidden) = (gradOutput.shape[0], gradOutput.shape[1], gradOutput.shape[2]), width = 4 * hidden
+    let inputs = inputGradient.shape[2]
+    precondition(gates.count == batch * width && cellTanh.count == batch * hidden && previousCell.count == batch * hidden
+                 && weightHH.shape == Shape(width, hidden) && weightIH.shape == Shape(width, inputs)
+                 && stateGradient.shape == Shape(batch, hidden) && cellGradient.count == batch * hidden
+                 && gateGradient.shape == Shape(batch, width) && inputGradient.shape == Shape(batch, time, inputs)
+                 && step >= 0 && step < time,
+                 "lstmBackwardStep: shapes do not fit gradient \(gradOutput.shape), input gradient \(inputGradient.shape) at step \(step)")
+    Engine.ensureConfigured()
+    stateGradient.makeUnique(); cellGradient.makeUnique(); gateGradient.makeUnique(); inputGradient.makeUnique()
+    let task = LSTMBackwardStepTask(
+        dy: gradOutput.basePointer + step * hidden, dyStride: time * hidden, gates: gates.basePointer,
+        cellTanh: cellTanh.basePointer, previousCell: previousCell.basePointer, dh: stateGradient.basePointer,
+        dc: cellGradient.basePointer, dg: gateGradient.basePointer, hidden: hidden,
+        stateProduct: timeStepProduct(a: gateGradient.basePointer, lda: width, b: weightHH.basePointer,
+                                      c: stateGradient.basePointer, ldc: hidden, m: batch, n: hidden, k: width),
+        inputProduct: timeStepProduct(a: gateGradient.basePointer, lda: width, b: weightIH.basePointer,
+                                      c: inputGradient.basePointer + step * inputs, ldc: time * inputs,
+                                      m: batch, n: inputs, k: width))
+    withExtendedLifetime((gradOutput, gates, cellTanh, previousCell, weightIH, weightHH)) {
+        Parallel.run(task, count: batch, workPerItem: (hidden + inputs) * width / 4 + hidden * 12)
+    }
+}
+
+/// Rows of an LSTM step: both projections, then the gates and the cell.
+struct LSTMForwardStepTask: ParallelTask {
+    let inputProjection: GemmTask, recurrentProjection: GemmTask
+    let gates: UnsafeMutablePointer<Float>, gx: UnsafePointer<Float>
+    let bih: UnsafePointer<Float>, bhh: UnsafePointer<Float>, previousCell: UnsafePointer<Float>
+    let cell: UnsafeMutablePointer<Float>, cellTanh: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>, yStride: Int, hidden: Int
+
+    func run(_ rows: Range<Int>) {
+        inputProjection.run(rows)
+        recurrentProjection.run(rows)
+        let b = rows.lowerBound, h = hidden
+        drl_lstm_forward_step(gates + b * 4 * h, gx + b * 4 * h, 4 * h, bih, bhh, previousCell + b * h, cell + b * h,
+                              cellTanh + b * h, next + b * h, y + b * yStride, yStride, rows.count, h)
+    }
+}
+
+/// Rows of an LSTM backward step: the gate gradients, then the gradients reaching h and x.
+struct LSTMBackwardStepTask: ParallelTask {
+    let dy: UnsafePointer<Float>, dyStride: Int, gates: UnsafePointer<Float>, cellTanh: UnsafePointer<Float>
+    let previousCell: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>
+    let dg: UnsafeMutablePointer<Float>, hidden: Int
+    let stateProduct: GemmTask, inputProduct: GemmTask
+
+    func run(_ rows: Range<Int>) {
+        let b = rows.lowerBound, h = hidden
+        drl_lstm_backward_step(dy + b * dyStride, dyStride, gates + b * 4 * h, cellTanh + b * h, previousCell + b * h,
+                               dh + b * h, dc + b * h, dg + b * 4 * h, rows.count, h)
         stateProduct.run(rows)
         inputProduct.run(rows)
     }

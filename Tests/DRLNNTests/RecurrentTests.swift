@@ -42,27 +42,34 @@ extension RecurrentTests {
     /// forward and backward, gate rows for the parameter gradients) gives, row by row, the bits of
     /// the same sequences run one at a time, outputs and input gradients alike; the parameter
     /// gradients, summed over the batch in another order, agree within rounding.
-    @Test func gruOverABatchMatchesItsSequencesOneAtATime() {
+    @Test(arguments: ["GRU", "LSTM"])
+    func recurrentLayerOverABatchMatchesItsSequencesOneAtATime(kind: String) {
         var rng = RandomGenerator(seed: 35)
-        let gru = GRU(inputSize: 8, hiddenSize: 32, using: &rng)
-        let store = ParameterStore(gru)
+        let layer: Layer, parameters: [Parameter]
+        if kind == "GRU" {
+            let gru = GRU(inputSize: 8, hiddenSize: 32, using: &rng)
+            (layer, parameters) = (gru, [gru.weightIH, gru.weightHH, gru.biasIH, gru.biasHH])
+        } else {
+            let lstm = LSTM(inputSize: 8, hiddenSize: 32, using: &rng)
+            (layer, parameters) = (lstm, [lstm.weightIH, lstm.weightHH, lstm.biasIH, lstm.biasHH])
+        }
+        let store = ParameterStore(layer)
         let (batch, time) = (80, 6)
         let x = randomTensor(Shape(batch, time, 8), seed: 36), dy = randomTensor(Shape(batch, time, 32), seed: 37)
         store.zeroGradients()
-        let y = gru.forward(x).clone(), dx = gru.backward(dy).clone()
-        let parameters = [gru.weightIH, gru.weightHH, gru.biasIH, gru.biasHH]
+        let y = layer.forward(x).clone(), dx = layer.backward(dy).clone()
         let batchGradients = parameters.map { $0.gradient.clone() }
         store.zeroGradients()
         for i in 0..<batch {
-            let yi = gru.forward(x[rows: i..<(i + 1)]).clone(), dxi = gru.backward(dy[rows: i..<(i + 1)])
+            let yi = layer.forward(x[rows: i..<(i + 1)]).clone(), dxi = layer.backward(dy[rows: i..<(i + 1)])
             let sameOutput = yi.scalars == y[rows: i..<(i + 1)].scalars
             let sameInputGradient = dxi.scalars == dx[rows: i..<(i + 1)].scalars
-            #expect(sameOutput && sameInputGradient, "sequence \(i): output \(sameOutput ? "" : "not ")bit-identical, input gradient \(sameInputGradient ? "" : "not ")bit-identical")
+            #expect(sameOutput && sameInputGradient, "\(kind) sequence \(i): output \(sameOutput ? "" : "not ")bit-identical, input gradient \(sameInputGradient ? "" : "not ")bit-identical")
         }
         for (p, expected) in zip(parameters, batchGradients) {
             let scale = expected.scalars.map { abs($0) }.max() ?? 0
             let error = zip(p.gradient.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0
-            #expect(scale > 0 && error <= 1e-5 * scale, "\(p.name): \(error) against gradients up to \(scale)")
+            #expect(scale > 0 && error <= 1e-5 * scale, "\(kind) \(p.name): \(error) against gradients up to \(scale)")
         }
     }
 

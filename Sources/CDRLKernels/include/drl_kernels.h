@@ -94,6 +94,19 @@ void drl_gru_forward_step(const float *gx, long gx_stride, const float *gh, cons
 void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, const float *n, const float *ghn,
                            const float *h_prev, float *dh, float *dgx, long dgx_stride, float *dgh, long batch, long hidden);
 
+// One LSTM step over a batch (gates i, f, g, o): `gates` [B, 4H] holds h·Wₕₕᵀ and receives the
+// activated gates, after adding the input projections (rows of gx, gx_stride apart) and both
+// biases; then c_next = f·c_prev + i·g, tanh_c = tanh(c_next), h_next = o·tanh_c, also into y
+// (rows y_stride apart).
+void drl_lstm_forward_step(float *gates, const float *gx, long gx_stride, const float *bih, const float *bhh,
+                           const float *c_prev, float *c_next, float *tanh_c, float *h_next, float *y, long y_stride,
+                           long batch, long hidden);
+
+// The LSTM step's backward: from dy (rows dy_stride apart) and the gradients dh, dc reaching the
+// step's outputs, writes the pre-activation gate gradients dg [B, 4H] and replaces dc with dc·f.
+void drl_lstm_backward_step(const float *dy, long dy_stride, const float *gates, const float *tanh_c, const float *c_prev,
+                            const float *dh, float *dc, float *dg, long batch, long hidden);
+
 // Index of the first NaN or infinite element, or -1 when all are finite.
 long drl_first_nonfinite(const float *x, long n);
 
