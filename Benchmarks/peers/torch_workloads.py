@@ -161,45 +161,31 @@ def build_transformer_block_fwd_bwd(torch, args):
     return step, batch, sum(p.numel() for p in model.parameters())
 
 
-def build_gru_fwd_bwd(torch, args):
-    torch.manual_seed(SEED)
-    batch, seq, d = 256, 30, 64
-    gru = torch.nn.GRU(d, d, batch_first=True)
-    x = torch.randn(batch, seq, d, requires_grad=args.input_grad)
+def recurrent_builder(module):
+    """Builder of (d): torch.nn.<module>(64, 64, batch_first=True) over x=[256,30,64], loss = mean(out^2)."""
+    def build(torch, args):
+        torch.manual_seed(SEED)
+        batch, seq, d = 256, 30, 64
+        rnn = getattr(torch.nn, module)(d, d, batch_first=True)
+        x = torch.randn(batch, seq, d, requires_grad=args.input_grad)
 
-    def step():
-        gru.zero_grad(set_to_none=True)
-        x.grad = None
-        out, _ = gru(x)
-        loss = out.pow(2).mean()
-        loss.backward()
-        return loss
+        def step():
+            rnn.zero_grad(set_to_none=True)
+            x.grad = None
+            out, _ = rnn(x)
+            loss = out.pow(2).mean()
+            loss.backward()
+            return loss
 
-    return step, batch, sum(p.numel() for p in gru.parameters())
-
-
-def build_lstm_fwd_bwd(torch, args):
-    torch.manual_seed(SEED)
-    batch, seq, d = 256, 30, 64
-    lstm = torch.nn.LSTM(d, d, batch_first=True)
-    x = torch.randn(batch, seq, d, requires_grad=args.input_grad)
-
-    def step():
-        lstm.zero_grad(set_to_none=True)
-        x.grad = None
-        out, _ = lstm(x)
-        loss = out.pow(2).mean()
-        loss.backward()
-        return loss
-
-    return step, batch, sum(p.numel() for p in lstm.parameters())
+        return step, batch, sum(p.numel() for p in rnn.parameters())
+    return build
 
 
 BUILDERS = {
     "mlp_train_step": build_mlp_train_step,
     "transformer_block_fwd_bwd": build_transformer_block_fwd_bwd,
-    "gru_fwd_bwd": build_gru_fwd_bwd,
-    "lstm_fwd_bwd": build_lstm_fwd_bwd,
+    "gru_fwd_bwd": recurrent_builder("GRU"),
+    "lstm_fwd_bwd": recurrent_builder("LSTM"),
 }
 
 

@@ -16,8 +16,8 @@ struct NNBenchmarks {
             switch name {
             case "mlp_train_step": return mlpTrainStep()
             case "transformer_block_fwd_bwd": return transformerBlockForwardBackward()
-            case "gru_fwd_bwd": return gruForwardBackward()
-            case "lstm_fwd_bwd": return lstmForwardBackward()
+            case "gru_fwd_bwd": return recurrentForwardBackward(lstm: false)
+            case "lstm_fwd_bwd": return recurrentForwardBackward(lstm: true)
             default: preconditionFailure("unknown workload \(name): the command validates names against NNBenchmarks.names")
             }
         }
@@ -52,23 +52,14 @@ struct NNBenchmarks {
         return measureSquaredMeanLoss("transformer_block_fwd_bwd", layer: block, store: store, input: x)
     }
 
-    /// (d) GRU(64 → 64) over x = [256, 30, 64]; loss = mean(out²); forward + backward.
-    func gruForwardBackward() -> BenchResult {
-        var rng = RandomGenerator(seed: 3)
+    /// (d) GRU(64 → 64) over x = [256, 30, 64]; loss = mean(out²); forward + backward. With `lstm`,
+    /// the same with an LSTM: not one of PERFORMANCE.md's workloads, but the other recurrent layer
+    /// a user may choose.
+    func recurrentForwardBackward(lstm: Bool) -> BenchResult {
+        var rng = RandomGenerator(seed: lstm ? 4 : 3)
         let x = Tensor.normal(Shape(256, 30, 64), using: &rng)
-        let gru = GRU(inputSize: 64, hiddenSize: 64, using: &rng)
-        let store = ParameterStore(gru)
-        return measureSquaredMeanLoss("gru_fwd_bwd", layer: gru, store: store, input: x)
-    }
-
-    /// LSTM(64 → 64) over x = [256, 30, 64]; loss = mean(out²); forward + backward. Not one of
-    /// PERFORMANCE.md's workloads: (d) with the other recurrent layer, for users choosing one.
-    func lstmForwardBackward() -> BenchResult {
-        var rng = RandomGenerator(seed: 4)
-        let x = Tensor.normal(Shape(256, 30, 64), using: &rng)
-        let lstm = LSTM(inputSize: 64, hiddenSize: 64, using: &rng)
-        let store = ParameterStore(lstm)
-        return measureSquaredMeanLoss("lstm_fwd_bwd", layer: lstm, store: store, input: x)
+        let layer: Layer = lstm ? LSTM(inputSize: 64, hiddenSize: 64, using: &rng) : GRU(inputSize: 64, hiddenSize: 64, using: &rng)
+        return measureSquaredMeanLoss(lstm ? "lstm_fwd_bwd" : "gru_fwd_bwd", layer: layer, store: ParameterStore(layer), input: x)
     }
 
     /// Forward, loss = mean(y²) (gradient 2y/n), backward: the peer's workloads (c) and (d).
