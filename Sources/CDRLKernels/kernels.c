@@ -39,13 +39,13 @@ typedef struct {
                                     float *, float *, long, long);
     void (*layernorm_parameter_gradients)(const float *, const float *, const float *, const float *, float *, float *,
                                           long, long, long);
-    void (*gru_forward_step)(const float *, long, const float *, const float *, const float *, const float *, float *,
+    void (*gru_forward_step)(const float *, const float *, const float *, const float *, const float *, float *,
                              float *, float *, float *, float *, long, long, long);
     void (*gru_backward_step)(const float *, long, const float *, const float *, const float *, const float *, float *,
-                              float *, long, float *, long, long);
+                              float *, float *, long, long);
     long (*first_nonfinite)(const float *, long);
     long (*first_greater)(const float *, long, float);
-    void (*lstm_forward_step)(float *, const float *, long, const float *, const float *, const float *, float *, float *,
+    void (*lstm_forward_step)(float *, const float *, const float *, const float *, const float *, float *, float *,
                               float *, float *, long, long, long);
     void (*lstm_backward_step)(const float *, long, const float *, const float *, const float *, const float *, float *,
                                float *, long, long);
@@ -202,21 +202,21 @@ void drl_layernorm_parameter_gradients(const float *x, const float *dy, const fl
                                        float *dgamma, float *dbeta, long rows, long cols, long stride) {
     T->layernorm_parameter_gradients(x, dy, mean, rstd, dgamma, dbeta, rows, cols, stride);
 }
-void drl_gru_forward_step(const float *gx, long gx_stride, const float *gh, const float *bih, const float *bhh,
+void drl_gru_forward_step(const float *gx, const float *gh, const float *bih, const float *bhh,
                           const float *h_prev, float *rz, float *n, float *ghn, float *h_next, float *y, long y_stride,
                           long batch, long hidden) {
-    T->gru_forward_step(gx, gx_stride, gh, bih, bhh, h_prev, rz, n, ghn, h_next, y, y_stride, batch, hidden);
+    T->gru_forward_step(gx, gh, bih, bhh, h_prev, rz, n, ghn, h_next, y, y_stride, batch, hidden);
 }
 void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, const float *n, const float *ghn,
-                           const float *h_prev, float *dh, float *dgx, long dgx_stride, float *dgh, long batch, long hidden) {
-    T->gru_backward_step(dy, dy_stride, rz, n, ghn, h_prev, dh, dgx, dgx_stride, dgh, batch, hidden);
+                           const float *h_prev, float *dh, float *dgx, float *dgh, long batch, long hidden) {
+    T->gru_backward_step(dy, dy_stride, rz, n, ghn, h_prev, dh, dgx, dgh, batch, hidden);
 }
 long drl_first_nonfinite(const float *x, long n) { return T->first_nonfinite(x, n); }
 long drl_first_greater(const float *x, long n, float threshold) { return T->first_greater(x, n, threshold); }
-void drl_lstm_forward_step(float *gates, const float *gx, long gx_stride, const float *bih, const float *bhh,
+void drl_lstm_forward_step(float *gates, const float *gx, const float *bih, const float *bhh,
                            const float *c_prev, float *c_next, float *tanh_c, float *h_next, float *y, long y_stride,
                            long batch, long hidden) {
-    T->lstm_forward_step(gates, gx, gx_stride, bih, bhh, c_prev, c_next, tanh_c, h_next, y, y_stride, batch, hidden);
+    T->lstm_forward_step(gates, gx, bih, bhh, c_prev, c_next, tanh_c, h_next, y, y_stride, batch, hidden);
 }
 void drl_lstm_backward_step(const float *dy, long dy_stride, const float *gates, const float *tanh_c, const float *c_prev,
                             const float *dh, float *dc, float *dg, long batch, long hidden) {

@@ -353,16 +353,15 @@ DRL_TARGET static void K(layernorm_parameter_gradients)(const float *x, const fl
     }
 }
 
-DRL_TARGET static void K(gru_forward_step)(const float *gx, long gx_stride, const float *gh, const float *bih,
+DRL_TARGET static void K(gru_forward_step)(const float *gx, const float *gh, const float *bih,
                                            const float *bhh, const float *h_prev, float *rz, float *n, float *ghn,
                                            float *h_next, float *y, long y_stride, long batch, long hidden) {
     const long H = hidden;
     for (long b = 0; b < batch; b++) {
-        const float *gxr = gx + b * gx_stride, *ghr = gh + b * 3 * H, *hp = h_prev + b * H;
+        const float *gxr = gx + b * 3 * H, *ghr = gh + b * 3 * H, *hp = h_prev + b * H;
         float *rzr = rz + b * 2 * H, *nr = n + b * H, *ghnr = ghn + b * H, *hn = h_next + b * H, *yr = y + b * y_stride;
-        // The outputs of a step are rows far apart (one per sequence), and so may be its input gates: fetch ahead.
+        // The outputs of a step are rows far apart (one per sequence): fetch ahead.
         if (b + 4 < batch) {
-            for (long j = 0; j < 3 * H; j += 16) __builtin_prefetch(gxr + 4 * gx_stride + j, 0, 3);
             for (long j = 0; j < H; j += 16) __builtin_prefetch(yr + 4 * y_stride + j, 1, 3);
         }
         for (long j = 0; j < H; j += VW) {
@@ -384,16 +383,15 @@ DRL_TARGET static void K(gru_forward_step)(const float *gx, long gx_stride, cons
 }
 
 DRL_TARGET static void K(gru_backward_step)(const float *dy, long dy_stride, const float *rz, const float *n,
-                                            const float *ghn, const float *h_prev, float *dh, float *dgx, long dgx_stride,
-                                            float *dgh, long batch, long hidden) {
+                                            const float *ghn, const float *h_prev, float *dh, float *dgx, float *dgh,
+                                            long batch, long hidden) {
     const long H = hidden;
     for (long b = 0; b < batch; b++) {
         const float *dyr = dy + b * dy_stride, *rzr = rz + b * 2 * H, *nr = n + b * H, *ghnr = ghn + b * H;
         const float *hp = h_prev + b * H;
-        float *dhr = dh + b * H, *dgxr = dgx + b * dgx_stride, *dghr = dgh + b * 3 * H;
+        float *dhr = dh + b * H, *dgxr = dgx + b * 3 * H, *dghr = dgh + b * 3 * H;
         if (b + 4 < batch) {
             for (long j = 0; j < H; j += 16) __builtin_prefetch(dyr + 4 * dy_stride + j, 0, 3);
-            for (long j = 0; j < 3 * H; j += 16) __builtin_prefetch(dgxr + 4 * dgx_stride + j, 1, 3);
         }
         for (long j = 0; j < H; j += VW) {
             long c = H - j < VW ? H - j : VW;
@@ -427,18 +425,18 @@ DRL_TARGET static long K(first_nonfinite)(const float *x, long n) {
 }
 
 // One LSTM step over `batch` rows (PyTorch's gate order i, f, g, o). `gates` [B, 4H] holds the
-// recurrent projection h·Wₕₕᵀ and receives the activated gates; the input projections are rows of
-// gx, gx_stride apart. Then c' = f·c + i·g, tanh(c') and h' = o·tanh(c'), also written to y (rows
+// recurrent projection h·Wₕₕᵀ and receives the activated gates; gx [B, 4H] holds the input
+// projections. Then c' = f·c + i·g, tanh(c') and h' = o·tanh(c'), also written to y (rows
 // y_stride apart). Contraction is off: each product and sum rounds on its own, as in the Swift
 // loops and separate activation passes this replaced, so the results are theirs bit for bit.
-DRL_TARGET static void K(lstm_forward_step)(float *gates, const float *gx, long gx_stride, const float *bih,
+DRL_TARGET static void K(lstm_forward_step)(float *gates, const float *gx, const float *bih,
                                             const float *bhh, const float *c_prev, float *c_next, float *tanh_c,
                                             float *h_next, float *y, long y_stride, long batch, long hidden) {
 #pragma clang fp contract(off)
     const long H = hidden, G = 4 * hidden;
     for (long b = 0; b < batch; b++) {
         float *g = gates + b * G;
-        const float *gxr = gx + b * gx_stride;
+        const float *gxr = gx + b * G;
         for (long j = 0; j < G; j += VW) {
             long c = G - j < VW ? G - j : VW;
             vf v = K(ldn)(g + j, c) + ((K(ldn)(gxr + j, c) + K(ldn)(bih + j, c)) + K(ldn)(bhh + j, c));

@@ -42,16 +42,7 @@ public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Boo
                         m: blasInt(m, "gemm M"), n: blasInt(n, "gemm N"), k: blasInt(k, "gemm K"),
                         alpha: alpha, beta: bias == nil ? beta : 1, bias: bias?.basePointer,
                         splitColumns: m < 4 * Engine.threadCount && n > m)
-    if blocking != .whole && !transposeB && !task.splitColumns {
-        if blocking == .smallRowsOrInner && transposeA && k > m {
-            task.innerBlock = GemmBlocking.largestBlock(m * n, of: k) ?? 0
-        } else if transposeA && alpha == 1 && (beta == 0 || beta == 1) && bias == nil
-                    && m * n <= GemmDepthSchedule.largestOutput, let schedule = GemmDepthSchedule.detected {
-            task.depthSchedule = schedule
-        } else {
-            task.rowBlock = smallBlockRows(m: m, n: n, k: k) ?? 0
-        }
-    }
+    task.cut(blocking)
     // About 2·K·N flops per row (or 2·K·M per column); blocks below ~64^3 multiply-adds stay whole.
     let (items, workPerItem) = task.splitColumns ? (n, m * k / 4) : (m, n * k / 4)
     withExtendedLifetime((a, b, bias)) { Parallel.run(task, count: items, workPerItem: workPerItem) }
@@ -111,6 +102,20 @@ struct GemmTask: ParallelTask {
     /// For aᵀ·b: the blocks of the inner dimension in which a call OpenBLAS would compute with
     /// its large kernel is computed in small calls instead.
     var depthSchedule: GemmDepthSchedule?
+
+    /// Chooses the OpenBLAS calls of `blocking` (see `GemmBlocking`) for this product.
+    mutating func cut(_ blocking: GemmBlocking) {
+        guard blocking != .whole && !transposeB && !splitColumns else { return }
+        let (m, n, k) = (Int(self.m), Int(self.n), Int(self.k))
+        if blocking == .smallRowsOrInner && transposeA && k > m {
+            innerBlock = GemmBlocking.largestBlock(m * n, of: k) ?? 0
+        } else if transposeA && alpha == 1 && (beta == 0 || beta == 1) && bias == nil
+                    && m * n <= GemmDepthSchedule.largestOutput, let schedule = GemmDepthSchedule.detected {
+            depthSchedule = schedule
+        } else {
+            rowBlock = smallBlockRows(m: m, n: n, k: k) ?? 0
+        }
+    }
 
     func run(_ items: Range<Int>) {
         if rowBlock > 0 || innerBlock > 0 { return runInBlocks(items) }

@@ -90,7 +90,7 @@ struct GRUForwardStepTask: ParallelTask {
         inputProjection.run(rows)
         recurrentProjection.run(rows)
         let b = rows.lowerBound, h = hidden
-        drl_gru_forward_step(gx + b * 3 * h, 3 * h, gh + b * 3 * h, bih, bhh, previous + b * h, rz + b * 2 * h,
+        drl_gru_forward_step(gx + b * 3 * h, gh + b * 3 * h, bih, bhh, previous + b * h, rz + b * 2 * h,
                              n + b * h, ghn + b * h, next + b * h, y + b * yStride, yStride, rows.count, h)
     }
 }
@@ -105,7 +105,7 @@ struct GRUBackwardStepTask: ParallelTask {
     func run(_ rows: Range<Int>) {
         let b = rows.lowerBound, h = hidden
         drl_gru_backward_step(dy + b * dyStride, dyStride, rz + b * 2 * h, n + b * h, ghn + b * h, previous + b * h,
-                              dh + b * h, dgx + b * 3 * h, 3 * h, dgh + b * 3 * h, rows.count, h)
+                              dh + b * h, dgx + b * 3 * h, dgh + b * 3 * h, rows.count, h)
         stateProduct.run(rows)
         inputProduct.run(rows)
     }
@@ -189,7 +189,7 @@ struct LSTMForwardStepTask: ParallelTask {
         inputProjection.run(rows)
         recurrentProjection.run(rows)
         let b = rows.lowerBound, h = hidden
-        drl_lstm_forward_step(gates + b * 4 * h, gx + b * 4 * h, 4 * h, bih, bhh, previousCell + b * h, cell + b * h,
+        drl_lstm_forward_step(gates + b * 4 * h, gx + b * 4 * h, bih, bhh, previousCell + b * h, cell + b * h,
                               cellTanh + b * h, next + b * h, y + b * yStride, yStride, rows.count, h)
     }
 }

@@ -43,12 +43,7 @@ public func accumulateRecurrentStepGradients(inputGates dgx: Tensor, recurrentGa
         var task = GemmTask(a: a.basePointer, b: b, c: dw.workspaceBaseAddress, lda: blasInt(gates, "lda"), ldb: blasInt(ldb, "ldb"),
                             ldc: blasInt(n, "ldc"), transposeA: true, transposeB: false, m: blasInt(gates, "gemm M"),
                             n: blasInt(n, "gemm N"), k: blasInt(batch, "gemm K"), alpha: 1, beta: 1, bias: nil, splitColumns: false)
-        // As `gemm(…, blocking: .smallRowsOrInner)` cuts aᵀ·b.
-        if batch > gates {
-            task.innerBlock = GemmBlocking.largestBlock(gates * n, of: batch) ?? 0
-        } else {
-            task.rowBlock = smallBlockRows(m: gates, n: n, k: batch) ?? 0
-        }
+        task.cut(.smallRowsOrInner)
         return task
     }
     let task = RecurrentStepGradientTask(
@@ -84,6 +79,6 @@ func timeStepProduct(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
                         ldc: blasInt(max(ldc, 1), "ldc"), transposeA: false, transposeB: false,
                         m: blasInt(m, "gemm M"), n: blasInt(n, "gemm N"), k: blasInt(k, "gemm K"),
                         alpha: 1, beta: beta, bias: nil, splitColumns: false)
-    task.rowBlock = smallBlockRows(m: m, n: n, k: k) ?? 0
+    task.cut(.smallCalls)
     return task
 }

@@ -82,23 +82,23 @@ void drl_layernorm_parameter_gradients(const float *x, const float *dy, const fl
                                        float *dgamma, float *dbeta, long rows, long cols, long stride);
 
 // One GRU time step for `batch` rows (PyTorch's gate order r, z, n; H = hidden). gx: input
-// projections X·Wᵢₕᵀ (row b at gx + b·gx_stride, 3H wide, bias not added); gh: h·Wₕₕᵀ (B × 3H);
+// projections x·Wᵢₕᵀ (B × 3H, bias not added); gh: h·Wₕₕᵀ (B × 3H);
 // writes r | z (B × 2H), n and Wₕₙh + bₕₙ (B × H each), the new state and the output row
 // (y + b·y_stride).
-void drl_gru_forward_step(const float *gx, long gx_stride, const float *gh, const float *bih, const float *bhh,
+void drl_gru_forward_step(const float *gx, const float *gh, const float *bih, const float *bhh,
                           const float *h_prev, float *rz, float *n, float *ghn, float *h_next, float *y, long y_stride,
                           long batch, long hidden);
 // The matching backward step: dh holds the gradient flowing in from later steps and is replaced by
 // its direct part dh·z (the caller then adds dgh·Wₕₕ); writes the pre-activation gradients of the
-// input projections (dgx, rows at b·dgx_stride) and of the recurrent ones (dgh, B × 3H).
+// input projections (dgx, B × 3H) and of the recurrent ones (dgh, B × 3H).
 void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, const float *n, const float *ghn,
-                           const float *h_prev, float *dh, float *dgx, long dgx_stride, float *dgh, long batch, long hidden);
+                           const float *h_prev, float *dh, float *dgx, float *dgh, long batch, long hidden);
 
 // One LSTM step over a batch (gates i, f, g, o): `gates` [B, 4H] holds h·Wₕₕᵀ and receives the
-// activated gates, after adding the input projections (rows of gx, gx_stride apart) and both
+// activated gates, after adding the input projections gx [B, 4H] and both
 // biases; then c_next = f·c_prev + i·g, tanh_c = tanh(c_next), h_next = o·tanh_c, also into y
 // (rows y_stride apart).
-void drl_lstm_forward_step(float *gates, const float *gx, long gx_stride, const float *bih, const float *bhh,
+void drl_lstm_forward_step(float *gates, const float *gx, const float *bih, const float *bhh,
                            const float *c_prev, float *c_next, float *tanh_c, float *h_next, float *y, long y_stride,
                            long batch, long hidden);
 
