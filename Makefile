@@ -4,7 +4,7 @@
 # Both install the system libraries first when they are missing (scripts/install-deps.sh).
 
 SWIFT ?= swift
-DRLREC := .build/release/drlrec
+DRLREC := App/.build/release/drlrec
 
 .PHONY: run test build deps bench peers benchmarks serve-load crash-test clean
 
@@ -15,12 +15,13 @@ run: build
 
 test: deps
 	$(SWIFT) test
+	$(SWIFT) test --package-path App
 
 build: deps
-	$(SWIFT) build -c release --product drlrec
+	$(SWIFT) build -c release --package-path App --product drlrec
 
 deps:
-	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "DRLRec needs the Swift 6.1+ toolchain (swift.org/install); 'swift' is not on PATH." >&2; exit 1; }
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "DRLRec needs the Swift 6.2+ toolchain (swift.org/install); 'swift' is not on PATH." >&2; exit 1; }
 	@scripts/install-deps.sh
 
 bench: build
@@ -46,4 +47,4 @@ crash-test: build
 	scripts/crash_durability.py --drlrec $(DRLREC)
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build App/.build Benchmarks/.build

@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 // Benchmarks for DRLRec, run with `swift package benchmark` from this directory (see README.md).
 // A separate package so that the root package does not depend on ordo-one/benchmark.
 import PackageDescription

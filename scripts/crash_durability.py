@@ -116,7 +116,7 @@ def registry_round(drlrec, registry, checkpoint, rng):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--drlrec", default=".build/release/drlrec")
+    parser.add_argument("--drlrec", default="App/.build/release/drlrec")
     parser.add_argument("--port", type=int, default=18090)
     arguments = parser.parse_args()
     rng = random.Random(7)

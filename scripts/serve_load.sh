@@ -11,7 +11,7 @@ CONNECTIONS=${2:-32}
 PORT=${PORT:-18080}
 command -v wrk > /dev/null || { echo "wrk is missing: sudo apt-get install wrk" >&2; exit 1; }
 swift build -c release --product drlrec > /dev/null
-DRLREC=.build/release/drlrec
+DRLREC=App/.build/release/drlrec
 WORK=$(mktemp -d)
 SERVER=
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2> /dev/null; rm -rf "$WORK"' EXIT

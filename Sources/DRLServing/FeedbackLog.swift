@@ -1,4 +1,4 @@
-import DRLRecommend
+import DRLData
 import Foundation
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import DRLRecommend
+import DRLData
 
 #if canImport(Glibc)
 import Glibc

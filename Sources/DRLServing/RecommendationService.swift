@@ -1,4 +1,5 @@
-import DRLRecommend
+import DRLData
+import DRLRanking
 import DRLTensor
 import Foundation
 

@@ -1,4 +1,4 @@
-import DRLRecommend
+import DRLRanking
 import DRLTensor
 import Foundation
 

@@ -1,4 +1,4 @@
-import DRLRecommend
+import DRLRanking
 import Foundation
 
 /// Each user's recent interactions, as the served models read them: the last `capacity` events

@@ -1,5 +1,8 @@
 import DRLAgents
-import DRLRecommend
+import DRLData
+import DRLEvaluation
+import DRLRanking
+import DRLSimulation
 import DRLTensor
 import Testing
 

@@ -1,4 +1,4 @@
-import DRLRecommend
+import DRLSimulation
 import Testing
 
 @Suite struct ConfigurationKeyTests {

@@ -1,6 +1,6 @@
 import DRLAgents
 import DRLNN
-import DRLRecommend
+import DRLSimulation
 import DRLTensor
 import Testing
 

@@ -1,4 +1,6 @@
-import DRLRecommend
+import DRLData
+import DRLRanking
+import DRLSimulation
 import DRLTensor
 import Testing
 

@@ -1,5 +1,5 @@
 import DRLAgents
-import DRLRecommend
+import DRLSimulation
 import DRLTensor
 import Testing
 

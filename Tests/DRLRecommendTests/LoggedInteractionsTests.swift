@@ -1,4 +1,4 @@
-import DRLRecommend
+import DRLData
 import Foundation
 import ScratchFiles
 import Testing

@@ -1,5 +1,7 @@
+import DRLData
+import DRLEvaluation
 import DRLNN
-import DRLRecommend
+import DRLRanking
 import DRLTensor
 import Foundation
 import ScratchFiles

@@ -1,5 +1,6 @@
+import DRLData
+import DRLEvaluation
 import DRLNN
-import DRLRecommend
 import DRLTensor
 import Foundation
 import ScratchFiles

@@ -1,4 +1,4 @@
-import DRLRecommend
+import DRLEvaluation
 import DRLTensor
 import Testing
 

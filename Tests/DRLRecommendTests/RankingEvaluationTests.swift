@@ -1,4 +1,5 @@
-import DRLRecommend
+import DRLData
+import DRLEvaluation
 import DRLTensor
 import Foundation
 import ScratchFiles

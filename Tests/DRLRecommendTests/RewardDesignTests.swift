@@ -1,4 +1,5 @@
-import DRLRecommend
+import DRLData
+import DRLSimulation
 import DRLTensor
 import Testing
 

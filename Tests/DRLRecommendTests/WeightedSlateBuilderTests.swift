@@ -1,5 +1,6 @@
 import DRLAgents
-import DRLRecommend
+import DRLRanking
+import DRLSimulation
 import DRLTensor
 import Testing
 

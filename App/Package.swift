@@ -1,0 +1,62 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// The `drlrec` command-line tool and the HTTP server over DRLRec's libraries (the package one
+// folder up, by path). A package of its own so that the libraries depend on no other package.
+let package = Package(
+    name: "DRLRecApp",
+    platforms: [.macOS("26.0")],
+    products: [
+        .executable(name: "drlrec", targets: ["drlrec"]),
+        .library(name: "DRLServer", targets: ["DRLServer"]),
+    ],
+    dependencies: [
+        .package(name: "DRLRec", path: ".."),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    ],
+    targets: [
+        // The HTTP JSON server over DRLServing.
+        .target(name: "DRLServer", dependencies: [
+            .product(name: "DRLServing", package: "DRLRec"),
+            .product(name: "DRLData", package: "DRLRec"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        // Process-wide allocation counting for `drlrec bench nn` (linked into the tool only).
+        .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
+        .executableTarget(
+            name: "drlrec",
+            dependencies: [
+                "DRLServer", "CAllocationCounter",
+                .product(name: "DRLTensor", package: "DRLRec"),
+                .product(name: "DRLNN", package: "DRLRec"),
+                .product(name: "DRLAgents", package: "DRLRec"),
+                .product(name: "DRLData", package: "DRLRec"),
+                .product(name: "DRLEvaluation", package: "DRLRec"),
+                .product(name: "DRLRanking", package: "DRLRec"),
+                .product(name: "DRLSimulation", package: "DRLRec"),
+                .product(name: "DRLServing", package: "DRLRec"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The registry, feedback log, guardrail and traffic split, and the HTTP server over loopback.
+        .testTarget(name: "DRLServingTests", dependencies: [
+            "DRLServer",
+            .product(name: "DRLServing", package: "DRLRec"),
+            .product(name: "DRLData", package: "DRLRec"),
+            .product(name: "DRLRanking", package: "DRLRec"),
+            .product(name: "DRLEvaluation", package: "DRLRec"),
+            .product(name: "DRLNN", package: "DRLRec"),
+            .product(name: "DRLTensor", package: "DRLRec"),
+            .product(name: "ScratchFiles", package: "DRLRec"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+    ]
+)

@@ -1,0 +1,199 @@
+import DRLData
+import DRLServing
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import class Prometheus.PrometheusCollectorRegistry
+import struct Prometheus.PrometheusMetricsFactory
+
+/// `drlrec serve`: the recommendation service over HTTP/1.1 with JSON bodies.
+///
+///     POST /v1/recommend  {user_id, context?, history?, k, candidates?, exclude_seen?}
+///     POST /v1/feedback   {user_id, item_id, event, value?, timestamp?, context?}
+///     GET  /healthz
+///     GET  /metrics       Prometheus text format
+///
+/// Every fault of a model is answered by the fallback chain (`RecommendationService`); bad
+/// requests get a 4xx status with `{"error": "..."}` naming the field. A background task re-reads
+/// the registry every second, so a promote, rollback or rollout takes effect without a restart.
+public final class HTTPServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// Requests with larger bodies are refused with 413.
+        public var maxBodyBytes = 64 * 1024
+        public var registryPollInterval = Duration.seconds(1)
+        public init() {}
+    }
+
+    public let service: RecommendationService
+    public let configuration: Configuration
+    let metrics: ServerMetrics
+    private let logger: Logger
+
+    public init(service: RecommendationService, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "drlrec.serve")) {
+        self.service = service
+        self.configuration = configuration
+        self.logger = logger
+        metrics = ServerMetrics()
+    }
+
+    /// Runs until the task is cancelled (or, with `handleSignals`, until SIGTERM or SIGINT).
+    /// `onRunning` receives the bound port (useful with port 0).
+    public func run(handleSignals: Bool = false, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = Router()
+        router.get("healthz") { _, _ in
+            let state = self.service.servedState
+            var body: [String: Any] = ["status": "ok", "production": state.production ?? ""]
+            if let rollout = state.rollout { body["candidate"] = rollout.candidate; body["candidate_share"] = rollout.share }
+            return self.json(.ok, body)
+        }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.registry.emitToBuffer())))
+        }
+        router.post("v1/recommend") { request, _ in await self.handle(route: "recommend", request, self.recommend) }
+        router.post("v1/feedback") { request, _ in await self.handle(route: "feedback", request, self.feedback) }
+        let app = Application(router: router,
+                              configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "drlrec"),
+                              onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+                              logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { handleSignals ? try await app.runService() : try await app.run() }
+            group.addTask { try await self.pollRegistry() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func pollRegistry() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: configuration.registryPollInterval)
+            do {
+                if try service.reload() { logger.info("registry changed", metadata: ["production": "\(service.servedState.production ?? "-")"]) }
+                if let outcomes = service.rolloutOutcomes { metrics.recordRollout(outcomes) }
+                if let reason = try service.enforceGuardrail() {
+                    metrics.guardrailRollbacks.increment()
+                    logger.warning("rollout stopped", metadata: ["reason": "\(reason)"])
+                }
+            } catch {
+                logger.error("re-reading the registry failed; serving the last state", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Reads the body (within the size limit), runs `body`, and turns its errors into 4xx answers;
+    /// counts the request and its latency.
+    private func handle(route: String, _ request: Request, _ body: ([UInt8]) async throws -> Response) async -> Response {
+        let start = ContinuousClock.now
+        let response: Response
+        do {
+            let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
+            response = try await body(Array(buffer.readableBytesView))
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            response = json(.contentTooLarge, ["error": "the body exceeds \(configuration.maxBodyBytes) bytes"])
+        } catch let error as JSONFields.BadRequest {
+            response = json(.badRequest, ["error": error.message])
+        } catch let error as RequestError {
+            response = json(.init(code: error.status), ["error": error.description])
+        } catch {
+            logger.error("request failed", metadata: ["route": "\(route)", "error": "\(error)"])
+            response = json(.serviceUnavailable, ["error": "\(error)"])
+        }
+        metrics.record(route: route, status: response.status.code, duration: ContinuousClock.now - start)
+        return response
+    }
+
+    private func recommend(_ bytes: [UInt8]) async throws -> Response {
+        let fields = try JSONFields.parse(bytes)
+        try fields.allowOnly(["user_id", "context", "history", "k", "candidates", "exclude_seen"])
+        var request = RecommendRequest(user: try fields.requiredString("user_id"), k: try fields.integer("k") ?? 10)
+        request.context = try fields.numbers("context")
+        request.candidates = try fields.strings("candidates")
+        request.excludeSeen = try fields.bool("exclude_seen") ?? true
+        if let history = try fields.array("history") {
+            request.history = []
+            for (k, entry) in history.enumerated() {
+                let item = try JSONFields(entry, path: "history[\(k)]")
+                try item.allowOnly(["item_id", "event", "value", "timestamp"])
+                request.history!.append(.init(item: try item.requiredString("item_id"), event: try Self.event(item),
+                                              value: Float(try item.number("value") ?? 1),
+                                              timestamp: Int64(try item.integer("timestamp") ?? 0)))
+            }
+        }
+        let answer = try await service.recommend(request)
+        metrics.recordServed(answer)
+        let items: [[String: Any]] = answer.items.map { ["item_id": $0.id, "score": Double($0.score)] }
+        var body: [String: Any] = ["user_id": request.user, "items": items, "arm": answer.arm.rawValue,
+                                   "version": answer.version ?? NSNull()]
+        if let fallback = answer.fallback { body["fallback"] = ["reason": fallback.fault.rawValue, "served_by": fallback.servedBy] }
+        return json(.ok, body)
+    }
+
+    private func feedback(_ bytes: [UInt8]) async throws -> Response {
+        let fields = try JSONFields.parse(bytes)
+        try fields.allowOnly(["user_id", "item_id", "event", "value", "timestamp", "context"])
+        let user = try fields.requiredString("user_id")
+        let event = FeedbackEvent(user: user, item: try fields.requiredString("item_id"),
+                                  timestamp: Int64(try fields.integer("timestamp") ?? Int(Date().timeIntervalSince1970)),
+                                  event: try Self.event(fields), value: Float(try fields.number("value") ?? 1),
+                                  context: try service.feedbackContext(user: user, try fields.numbers("context")))
+        try await service.feedback(event)
+        metrics.feedback.increment()
+        return json(.ok, ["status": "logged"])
+    }
+
+    private static func event(_ fields: JSONFields) throws -> FeedbackKind {
+        let name = try fields.requiredString("event")
+        guard let kind = FeedbackKind(name: name) else {
+            throw JSONFields.BadRequest(message: "'\(fields.name("event"))' is '\(name)', not one of \(FeedbackKind.allCases.map(\.name).joined(separator: ", "))")
+        }
+        return kind
+    }
+
+    private func json(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The server's Prometheus metrics, recorded through swift-metrics into a registry of its own (not
+/// the process-wide bootstrap, so several servers can live in one process).
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+    let feedback: Counter
+    let guardrailRollbacks: Counter
+
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1].map { Duration.milliseconds($0 * 1000) }
+        self.factory = factory
+        feedback = Counter(label: "drlrec_feedback_events_total", factory: factory)
+        guardrailRollbacks = Counter(label: "drlrec_guardrail_rollbacks_total", factory: factory)
+    }
+
+    func record(route: String, status: Int, duration: Duration) {
+        Counter(label: "drlrec_http_requests_total", dimensions: [("route", route), ("status", String(status))], factory: factory).increment()
+        Timer(label: "drlrec_http_request_duration_seconds", dimensions: [("route", route)], factory: factory).recordNanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// The running rollout's lists served and converted per arm (the guardrail's inputs).
+    func recordRollout(_ outcomes: (control: ArmOutcome, candidate: ArmOutcome)) {
+        for (arm, outcome) in [("control", outcomes.control), ("candidate", outcomes.candidate)] {
+            Gauge(label: "drlrec_rollout_lists", dimensions: [("arm", arm)], factory: factory).record(outcome.served)
+            Gauge(label: "drlrec_rollout_conversions", dimensions: [("arm", arm)], factory: factory).record(outcome.converted)
+        }
+    }
+
+    func recordServed(_ answer: Recommendation) {
+        Counter(label: "drlrec_version_requests_total", dimensions: [("version", answer.version ?? "popularity"), ("arm", answer.arm.rawValue)],
+                factory: factory).increment()
+        if let fallback = answer.fallback {
+            Counter(label: "drlrec_fallbacks_total", dimensions: [("reason", fallback.fault.rawValue), ("served_by", fallback.servedBy)],
+                    factory: factory).increment()
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import DRLData
+import DRLEvaluation
+import DRLRanking
+import DRLTensor
+import ArgumentParser
+import Foundation
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate recommenders offline on a real dataset: chronological leave-one-out, full ranking.",
+        discussion: """
+        On MovieLens-100K (fetched by `drlrec data fetch movielens`), each user's last rating is the \
+        test item and the one before it the validation item. Every model ranks all items the user has \
+        not rated, and the table reports HR@10, NDCG@10 and MRR@10 of the test item, the catalogue \
+        coverage of the top-10 lists and their novelty (mean −log₂ of the items' training popularity). \
+        Models: popularity; implicit ALS, its regularisation and confidence chosen by validation NDCG@10; \
+        the sequential ranker (SASRec-style: DRLRec's attention state encoder over the last 50 ratings, \
+        trained to predict the next movie at every position), its epoch chosen by validation NDCG@10; \
+        and RL agents trained offline on the logs, rewarded by the ratings: SQN, the same ranker with \
+        a Q-learning head trained by TD on the logged transitions; the same ranker trained by \
+        cross-entropy plus α × REINFORCE with the top-K off-policy correction against a learned \
+        behaviour policy (Chen et al., WSDM 2019); and that agent with the recommended movies' novelty \
+        in its reward beside the ratings (--novelty-reward). Each RL agent is compared with the \
+        sequential ranker on the same users, with 95% paired bootstrap intervals.
+        """
+    )
+
+    @Option(help: "Dataset: movielens.")
+    var dataset: String = "movielens"
+
+    @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
+    var cache: String?
+
+    @Flag(help: "Print one JSON object per model, then one per RL agent and metric with its paired difference from the sequential ranker.")
+    var json = false
+
+    @Option(help: "Random seed of the models' initialisation and training order (ALS, the sequential ranker, the RL agents).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Weight of SQN's TD loss beside the cross-entropy.")
+    var qLearningWeight: Float = 1
+
+    @Option(help: "Weight α of the corrected REINFORCE loss beside the cross-entropy.")
+    var reinforceWeight: Float = 0.1
+
+    @Option(help: "The corrected REINFORCE's slate size K.")
+    var slateSize = 10
+
+    @Option(help: "The corrected REINFORCE's cap on the importance weight π/β.")
+    var weightCap: Float = 10
+
+    @Option(help: "Weights λ of novelty in the reward of the agent reinforce-novelty, comma-separated: the recommended movie's self-information in the training log over the largest possible (0 for the most popular movie, 1 for one rated once), beside the ratings. With several, each is trained and validation chooses the largest whose HR@10 is not significantly below the sequential ranker's.")
+    var noveltyReward = "3,10,30"
+
+    @Option(help: "Comma-separated RL agents to train and compare with the sequential ranker: sqn, reinforce (rewarded by the ratings), reinforce-novelty (by the ratings and the novelty of the recommendations).")
+    var agents = "sqn,reinforce,reinforce-novelty"
+
+    @Option(help: "Discount γ of later rewards (SQN's TD target, REINFORCE's return).")
+    var gamma: Float = 0.5
+
+    @Option(help: "Training epochs of the sequential ranker and the RL agents (the epoch with the best validation NDCG@10 is kept).")
+    var epochs = 30
+
+    @Option(help: "Dropout of the sequential models' encoder while training.")
+    var dropout: Float = 0
+
+    func validate() throws {
+        guard dataset == "movielens" else { throw ValidationError("--dataset \(dataset): only movielens can be evaluated so far") }
+        guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
+        guard gamma >= 0, gamma < 1 else { throw ValidationError("--gamma \(gamma) must be in [0, 1)") }
+        guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout \(dropout) must be in [0, 1)") }
+        guard reinforceWeight > 0, slateSize >= 1, weightCap > 0 else {
+            throw ValidationError("--reinforce-weight and --weight-cap must be positive and --slate-size at least 1")
+        }
+        guard !noveltyRewards.isEmpty, noveltyRewards.count == noveltyReward.split(separator: ",").count,
+              noveltyRewards.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw ValidationError("--novelty-reward '\(noveltyReward)' must be positive numbers, comma-separated (at 0, reinforce-novelty is the agent reinforce)")
+        }
+        guard !agentList.isEmpty else { throw ValidationError("--agents names no agent; choose from \(Self.agentNames.joined(separator: ", "))") }
+        for agent in agentList where !Self.agentNames.contains(agent) {
+            throw ValidationError("--agents: '\(agent)' is not an RL agent here; choose from \(Self.agentNames.joined(separator: ", "))")
+        }
+        guard qLearningWeight > 0 else { throw ValidationError("--q-learning-weight must be positive (0 is the sequential ranker, already in the table)") }
+    }
+
+    static let agentNames = ["sqn", "reinforce", "reinforce-novelty"]
+    var noveltyRewards: [Float] { noveltyReward.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) } }
+    var agentList: [String] { agents.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+
+    func run() throws {
+        let (log, categories, _) = try InteractionSource.movieLens(cache: cache)
+        let split = LeaveOneOutSplit(log)
+        say("\(log.count) ratings of \(log.userCount) users on \(log.itemCount) movies; leave-one-out by time")
+        var rows: [(name: String, metrics: RankingMetrics, seconds: Double)] = []
+
+        var start = Sampler.now()
+        let counts = Tensor(shape: Shape(split.items), scalars: split.trainingCounts)
+        let popularity = evaluateRanking(split, on: .test) { _, scores in scores.copy(from: counts) }
+        rows.append(("popularity", popularity, Sampler.now() - start))
+
+        start = Sampler.now()
+        let matrix = split.trainingMatrix()
+        var best: (model: ImplicitALS, ndcg: Double, label: String)?
+        for regularization: Float in [0.1, 1, 10] {
+            for confidence: Float in [1, 10] {
+                var configuration = ImplicitALS.Configuration()
+                configuration.factors = 64
+                configuration.regularization = regularization
+                configuration.confidence = confidence
+                configuration.iterations = 10
+                let model = ImplicitALS(users: split.users, items: split.items, configuration: configuration, seed: seed)
+                try model.fit(matrix)
+                let validation = evaluateRanking(split, on: .validation) { user, scores in
+                    gemv(model.itemFactors, model.userFactors[row: user], into: &scores)
+                }
+                say(String(format: "  als λ %g α %g: validation NDCG@10 %.4f", regularization, confidence, validation.ndcg))
+                if validation.ndcg > best?.ndcg ?? -1 { best = (model, validation.ndcg, "als (64 factors, λ \(regularization), α \(confidence))") }
+            }
+        }
+        let als = evaluateRanking(split, on: .test) { user, scores in gemv(best!.model.itemFactors, best!.model.userFactors[row: user], into: &scores) }
+        rows.append((best!.label, als, Sampler.now() - start))
+
+        // The sequential ranker (each movie's category is its first genre), then its offline-RL forms:
+        // SQN's Q-learning head and the corrected REINFORCE, rewarded by the ratings, and the
+        // corrected REINFORCE rewarded by the ratings and the novelty of its recommendations.
+        typealias Trained = (model: NextItemModel, label: String, seconds: Double)
+        func trainSequential(_ label: String, qLearningWeight: Float = 0, reinforce: NextItemModel.CorrectedReinforce? = nil) throws -> Trained {
+            let start = Sampler.now()
+            var configuration = NextItemModel.Configuration()
+            configuration.qLearningWeight = qLearningWeight
+            configuration.reinforce = reinforce
+            configuration.epochs = epochs
+            configuration.gamma = gamma
+            configuration.dropout = dropout
+            let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
+            try model.train(on: split, seed: seed) { epoch, loss, ndcg in
+                let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
+                say(String(format: "  %@ epoch %d: cross-entropy %.3f%@", label, epoch, loss, validation))
+            }
+            let bestEpoch = model.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
+            return (model, "\(label) (epoch \(bestEpoch))", Sampler.now() - start)
+        }
+        func test(_ trained: Trained) -> RankingMetrics {
+            let metrics = trained.model.evaluate(split, on: .test)
+            rows.append((trained.label, metrics, trained.seconds))
+            return metrics
+        }
+        let sequential = try trainSequential("sequential, attention encoder")
+        let supervised = test(sequential)
+        var comparisons: [(String, [MetricComparison])] = []
+        if agentList.contains("sqn") {
+            let sqn = test(try trainSequential("sqn, the same with a Q head", qLearningWeight: qLearningWeight))
+            comparisons.append(("sqn", compareRankings(control: supervised, treatment: sqn)))
+        }
+        if agentList.contains("reinforce") {
+            let reinforce = test(try trainSequential("reinforce, top-\(slateSize) off-policy corrected",
+                                                     reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap)))
+            comparisons.append(("reinforce", compareRankings(control: supervised, treatment: reinforce)))
+        }
+        if agentList.contains("reinforce-novelty") {
+            // λ is chosen on the validation items: the largest whose HR@10 is not significantly
+            // below the sequential ranker's (the most novel agent still on par), else the smallest.
+            let supervisedValidation = sequential.model.evaluate(split, on: .validation)
+            var chosen: Trained?
+            var seconds = 0.0
+            for lambda in noveltyRewards.sorted() {
+                var trained = try trainSequential(String(format: "reinforce-novelty, the same with λ %g × novelty in the reward", Double(lambda)),
+                                                  reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap,
+                                                                   noveltyReward: lambda))
+                seconds += trained.seconds
+                let validation = trained.model.evaluate(split, on: .validation)
+                let hr = compareRankings(control: supervisedValidation, treatment: validation).first { $0.metric == "hr@10" }!
+                let level = hr.ciHigh >= 0
+                say(String(format: "  reinforce-novelty λ %g on the validation items: HR@10 %+.4f [%+.4f, %+.4f] against the sequential ranker (%@), coverage %.4f, novelty %.2f",
+                           Double(lambda), hr.difference, hr.ciLow, hr.ciHigh, level ? "on par" : "below", validation.coverage, validation.novelty))
+                if noveltyRewards.count > 1 { trained.label += ", λ chosen by validation from \(noveltyRewards.sorted().map { String(format: "%g", Double($0)) }.joined(separator: "/"))" }
+                if level || chosen == nil { chosen = trained }
+            }
+            chosen!.seconds = seconds
+            let rewarded = test(chosen!)
+            comparisons.append(("reinforce-novelty", compareRankings(control: supervised, treatment: rewarded)))
+        }
+        if json {
+            for row in rows {
+                print(JSONLine([("model", .string(row.name)), ("hr@10", .float(Float(row.metrics.hitRate))), ("ndcg@10", .float(Float(row.metrics.ndcg))),
+                                ("mrr@10", .float(Float(row.metrics.mrr))), ("coverage", .float(Float(row.metrics.coverage))),
+                                ("novelty", .float(Float(row.metrics.novelty))), ("users", .int(row.metrics.users)),
+                                ("seconds", .float(Float(row.seconds)))]).text)
+            }
+            // Then one object per RL agent and metric: its difference from the sequential ranker.
+            for (name, gains) in comparisons {
+                for gain in gains {
+                    print(JSONLine([("comparison", .string("\(name) − sequential")), ("metric", .string(gain.metric)),
+                                    ("difference", .float(Float(gain.difference))), ("ci_low", .float(Float(gain.ciLow))),
+                                    ("ci_high", .float(Float(gain.ciHigh)))]).text)
+                }
+            }
+            return
+        }
+        print("MovieLens-100K, leave-one-out by time, full ranking over unrated movies, \(popularity.users) test users")
+        let header = ["model", "HR@10", "NDCG@10", "MRR@10", "coverage", "novelty", "time"]
+        var table = [header]
+        for row in rows {
+            let m = row.metrics
+            table.append([row.name, String(format: "%.4f", m.hitRate), String(format: "%.4f", m.ndcg), String(format: "%.4f", m.mrr),
+                          String(format: "%.4f", m.coverage), String(format: "%.2f", m.novelty), String(format: "%.1f s", row.seconds)])
+        }
+        printColumns(table)
+        for (name, gains) in comparisons {
+            print("\(name) − sequential on the same users, 95% paired bootstrap intervals: " + gains.map {
+                String(format: "%@ %+.4f [%+.4f, %+.4f]", $0.metric, $0.difference, $0.ciLow, $0.ciHigh)
+            }.joined(separator: ", "))
+        }
+    }
+}

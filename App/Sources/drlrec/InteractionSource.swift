@@ -1,0 +1,64 @@
+import DRLData
+import ArgumentParser
+import Foundation
+
+/// The interactions `fit` and `compress` train and evaluate on: a fetched public dataset or a
+/// logged-interactions file.
+struct InteractionSource: ParsableArguments {
+    @Option(help: "A public dataset fetched by `drlrec data fetch`: movielens.")
+    var dataset: String?
+
+    @Option(help: ArgumentHelp("A logged-interactions CSV file (every item in category 0).", valueName: "file"))
+    var data: String?
+
+    @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled.", valueName: "dir"))
+    var cache: String?
+
+    func validate() throws {
+        guard (dataset == nil) != (data == nil) else { throw ValidationError("give exactly one of --dataset and --data") }
+        if let dataset, dataset != "movielens" { throw ValidationError("--dataset \(dataset): only movielens is known") }
+    }
+
+    /// The interactions before `until`, with each item's category, the files read and a name.
+    func load(until: Int64?) throws -> (log: LoggedInteractions, categories: [Int32], files: [String], scenario: String) {
+        var result: (log: LoggedInteractions, categories: [Int32], files: [String], scenario: String)
+        if let data {
+            let log: LoggedInteractions
+            do { log = try LoggedInteractions.read(csv: data) } catch { throw ValidationError("\(error)") }
+            result = (log, [Int32](repeating: 0, count: log.itemCount), [data], (data as NSString).lastPathComponent)
+        } else {
+            let (log, categories, files) = try Self.movieLens(cache: cache)
+            result = (log, categories, files, "movielens-100k")
+        }
+        if let until {
+            // Each item keeps its category through the re-indexing.
+            let categoryById = Dictionary(uniqueKeysWithValues: zip(result.log.itemIds, result.categories))
+            result.log = result.log.within(.min..<until)
+            result.categories = result.log.itemIds.map { categoryById[$0]! }
+        }
+        return result
+    }
+}
+
+extension InteractionSource {
+    /// MovieLens-100K from the cache, each movie in the category of its first genre, with the
+    /// files it was read from.
+    static func movieLens(cache: String?) throws -> (log: LoggedInteractions, categories: [Int32], files: [String]) {
+        let directory = (cache ?? PublicDataset.defaultCache) + "/movielens"
+        let log: LoggedInteractions, genres: [[String]]
+        do { (log, genres) = try MovieLens100K.load(directory: directory) } catch { throw ValidationError("\(error)") }
+        let names = Array(Set(genres.flatMap { $0 })).sorted()
+        let categories = genres.map { Int32($0.first.flatMap { names.firstIndex(of: $0) } ?? 0) }
+        return (log, categories, [MovieLens100K.ratingsFile, MovieLens100K.usersFile, MovieLens100K.itemsFile].map { directory + "/" + $0 })
+    }
+}
+
+/// SHA-256 of the files' contents, in order, or of one file alone.
+func dataHash(_ files: [String]) throws -> String {
+    var bytes: [UInt8] = []
+    for file in files {
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read '\(file)'") }
+        bytes += data
+    }
+    return SHA256.hex(bytes)
+}

@@ -1,0 +1,129 @@
+import DRLRanking
+import ArgumentParser
+import DRLServing
+import Foundation
+
+/// `drlrec registry`: the model registry's versions, lineage and what is in production.
+struct RegistryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "registry",
+        abstract: "List, inspect, promote and roll back model versions.",
+        discussion: """
+        A registry is a folder: each version holds its checkpoint and a record of its parent, scenario, \
+        data and configuration hashes, hyperparameters, metrics and creation time. Every change is \
+        atomic, so a crash at any point leaves the previous state. A running `drlrec serve` picks up \
+        promotions, rollbacks and rollouts within a second.
+        """,
+        subcommands: [List.self, Show.self, Lineage.self, Register.self, Promote.self, Rollback.self, Rollout.self, StopRollout.self]
+    )
+
+    struct Location: ParsableArguments {
+        @Option(help: ArgumentHelp("The registry folder.", valueName: "dir"))
+        var registry = ".drlrec/registry"
+
+        /// The registry, which must exist except for `register`.
+        func open(creating: Bool = false) throws -> ModelRegistry { try ModelRegistry(directory: registry, create: creating) }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every version, with what serves now.")
+        @OptionGroup var location: Location
+
+        func run() throws {
+            let registry = try location.open()
+            let state = try registry.state()
+            var rows = [["version", "parent", "scenario", "created", "role", "metrics"]]
+            for v in try registry.versions() {
+                let role = v.id == state.production ? "production"
+                    : v.id == state.rollout?.candidate ? "candidate (\(Int((state.rollout!.share * 100).rounded()))%)"
+                    : state.history.contains(v.id) ? "previous" : ""
+                let metrics = v.metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: ", ")
+                rows.append([v.id, v.parent ?? "-", v.scenario, v.createdAt, role, metrics])
+            }
+            printColumns(rows)
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A version's full record, as JSON.")
+        @OptionGroup var location: Location
+        @Argument var version: String
+
+        func run() throws {
+            let record = try location.open().version(version)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(record), as: UTF8.self))
+        }
+    }
+
+    struct Lineage: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A version and its ancestors, newest first.")
+        @OptionGroup var location: Location
+        @Argument var version: String
+
+        func run() throws {
+            var rows = [["version", "scenario", "data", "created", "hyperparameters"]]
+            for v in try location.open().lineage(of: version) {
+                rows.append([v.id, v.scenario, String(v.dataHash.prefix(12)), v.createdAt,
+                             v.hyperparameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")])
+            }
+            printColumns(rows)
+        }
+    }
+
+    struct Register: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a next-item checkpoint as a new version.")
+        @OptionGroup var location: Location
+        @Option(help: ArgumentHelp("The checkpoint (written by `drlrec fit` or `drlrec update`).", valueName: "file"))
+        var checkpoint: String
+        @Option(help: "What it serves.") var scenario: String
+        @Option(help: ArgumentHelp("The training data files, for the data hash.", valueName: "file")) var data: [String] = []
+        @Option(help: "The version it was fine-tuned from.") var parent: String?
+
+        func run() throws {
+            // Only a servable checkpoint enters the registry.
+            do { _ = try NextItemModel.load(from: checkpoint) } catch { throw ValidationError("\(error)") }
+            let version = try location.open(creating: true).register(checkpoint: checkpoint, parent: parent, scenario: scenario,
+                                                        dataHash: data.isEmpty ? "" : try dataHash(data))
+            print("registered \(version.id)")
+        }
+    }
+
+    struct Promote: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a version the production version.")
+        @OptionGroup var location: Location
+        @Argument var version: String
+        func run() throws {
+            try location.open().promote(version)
+            print("\(version) is in production")
+        }
+    }
+
+    struct Rollback: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Put the previous production version back.")
+        @OptionGroup var location: Location
+        func run() throws { print("\(try location.open().rollback()) is in production again") }
+    }
+
+    struct Rollout: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Gray release: serve a candidate version to a share of users.")
+        @OptionGroup var location: Location
+        @Argument var version: String
+        @Option(help: "The candidate's share of users, in (0, 1).") var share: Double
+        func run() throws {
+            try location.open().startRollout(version, share: share)
+            print("\(version) serves \(share * 100)% of users")
+        }
+    }
+
+    struct StopRollout: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "stop-rollout", abstract: "End the gray release without promoting its candidate.")
+        @OptionGroup var location: Location
+        @Option(help: "Why, for the audit trail.") var reason = "stopped by hand"
+        func run() throws {
+            try location.open().stopRollout(reason: reason)
+            print("rollout stopped")
+        }
+    }
+}

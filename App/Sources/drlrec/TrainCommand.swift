@@ -1,0 +1,224 @@
+import DRLAgents
+import DRLNN
+import DRLSimulation
+import DRLTensor
+import ArgumentParser
+import Foundation
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an agent on a validation environment or a recommendation simulator and print its evaluation returns."
+    )
+
+    enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum, ecommerce, video, education }
+    enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, a2c, sac, sacDiscrete = "sac-discrete", td3 }
+
+    @Option(help: "Environment: \(EnvironmentName.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var env: EnvironmentName = .cartpole
+
+    @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")) (default: dqn on cartpole, sac on pendulum, ecommerce and video, a2c on education).")
+    var agent: AgentName?
+
+    @Option(help: "Environment steps of the run in total (default: 50,000; 40,000 on ecommerce; 20,000 on video; 2,000,000 on education); a run restored with --load trains on until its agent has taken this many.")
+    var steps: Int?
+
+    @Option(help: ArgumentHelp("Simulator settings for ecommerce, video or education: a JSON object of snake_case keys (pass the same file to abtest).", valueName: "path"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("On ecommerce: the ranker reads the context and the last 10 clicks through a state encoder trained end to end with SAC: \(SequenceStateEncoder.Configuration.SequenceModel.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "model"))
+    var stateEncoder: SequenceStateEncoder.Configuration.SequenceModel?
+
+    @Option(help: "Random seed (the run is reproducible for a seed).")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("evaluation-interval"), help: "Evaluate the greedy policy every this many environment steps (default 5,000; 200,000 on education).")
+    var evaluationIntervalOption: Int?
+
+    @Option(help: "Episodes per evaluation (users on ecommerce; default 10, 50 on ecommerce).")
+    var evaluationEpisodes: Int?
+
+    @Option(help: ArgumentHelp("Resume the run saved in this checkpoint: the agent, and, when a training run wrote it, the environment and the episode statistics, so that it continues exactly as if it had not stopped.",
+                               valueName: "path"))
+    var load: String?
+
+    @Option(help: ArgumentHelp("Write the agent and the run's state to this checkpoint (safetensors, replaced atomically) when training ends (default on the recommendation scenarios: .drlrec/ENV.safetensors, where abtest looks).",
+                               valueName: "path"))
+    var save: String?
+
+    var evaluationInterval: Int { evaluationIntervalOption ?? (env == .education ? 200_000 : 5_000) }
+    var chosenAgent: AgentName { agent ?? [.cartpole: .dqn, .education: .a2c][env] ?? .sac }
+    var totalSteps: Int {
+        steps ?? [.ecommerce: EcommerceSetup.defaultSteps, .video: EcommerceSetup.videoSteps, .education: EducationSetup.defaultSteps][env] ?? 50_000
+    }
+    var episodesPerEvaluation: Int { evaluationEpisodes ?? ([.cartpole, .pendulum].contains(env) ? 10 : 50) }
+    var savePath: String? {
+        save ?? [.ecommerce: EcommerceSetup.defaultCheckpoint, .video: EcommerceSetup.videoCheckpoint, .education: EducationSetup.defaultCheckpoint][env]
+    }
+
+    @Option(help: ArgumentHelp("With --save, also write the checkpoint every this many environment steps.",
+                               valueName: "steps"))
+    var checkpointInterval: Int?
+
+    @Option(help: ArgumentHelp("Also write each evaluation to this file, rewritten atomically at each: CSV with a header when the path ends in .csv, JSON lines otherwise.",
+                               valueName: "path"))
+    var metrics: String?
+
+    @Flag(help: "Print one JSON object per evaluation instead of a table.")
+    var json = false
+
+    @Flag(help: "Print only the final evaluation return, not the progress lines.")
+    var quiet = false
+
+    func validate() throws {
+        switch (env, chosenAgent) {
+        case (.cartpole, .dqn), (.cartpole, .a2c), (.cartpole, .sacDiscrete), (.pendulum, .sac), (.pendulum, .td3), (.ecommerce, .sac), (.ecommerce, .td3),
+             (.video, .sac), (.video, .td3), (.education, .a2c): break
+        default: throw ValidationError("--agent \(chosenAgent.rawValue) does not run on --env \(env.rawValue): dqn, a2c and sac-discrete need discrete actions (cartpole), sac and td3 continuous ones (pendulum, and the ranking weights of ecommerce and video); education takes the two-path a2c")
+        }
+        if stateEncoder != nil, env != .ecommerce || chosenAgent != .sac {
+            throw ValidationError("--state-encoder runs with --env ecommerce and --agent sac")
+        }
+        if config != nil, [.cartpole, .pendulum].contains(env) {
+            throw ValidationError("--config sets a recommendation simulator (ecommerce, video, education), not \(env.rawValue)")
+        }
+        guard totalSteps > 0 else { throw ValidationError("--steps must be positive, got \(totalSteps)") }
+        guard evaluationInterval > 0, episodesPerEvaluation > 0 else {
+            throw ValidationError("--evaluation-interval and --evaluation-episodes must be positive")
+        }
+        if let checkpointInterval {
+            guard savePath != nil else { throw ValidationError("--checkpoint-interval needs --save PATH to write to") }
+            guard checkpointInterval > 0 else { throw ValidationError("--checkpoint-interval must be positive, got \(checkpointInterval)") }
+        }
+        // Refuse an unwritable destination before training rather than after.
+        if save == nil, let path = savePath { try EcommerceSetup.ensureDirectory(of: path) }
+        for (option, path) in [("--save", savePath), ("--metrics", metrics)] {
+            guard let path else { continue }
+            let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+            guard access(directory.isEmpty ? "/" : directory, W_OK) == 0 else {
+                throw ValidationError("\(option) \(path): the directory '\(directory)' does not exist or is not writable")
+            }
+        }
+    }
+
+    func run() throws {
+        let start = Sampler.now()
+        var startStep = 0  // a restored agent's step count: the rate counts this run's steps only
+        // A resumed run appends to the metrics its earlier part wrote.
+        var metricsText = load != nil ? metrics.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "" : ""
+        var metricsError: Error?
+        let report = { (record: EvaluationRecord) in
+            let rate = Double(record.step - startStep) / (Sampler.now() - start)
+            let fields = JSONLine([
+                ("env", .string(env.rawValue)), ("agent", .string(chosenAgent.rawValue)), ("seed", .int(Int(seed))),
+                ("step", .int(record.step)), ("evaluation_return", .float(record.meanReturn)),
+                ("training_episodes", .int(record.trainingEpisodes)),
+                ("recent_training_return", record.recentTrainingReturn.map { .float($0) } ?? .null),
+                ("loss", record.loss.map { .float($0) } ?? .null),
+                ("steps_per_s", .double(rate.rounded())),
+            ])
+            let line = fields.text
+            if let metrics, metricsError == nil {
+                if metrics.lowercased().hasSuffix(".csv") {
+                    if metricsText.isEmpty { metricsText = fields.csvHeader + "\n" }
+                    metricsText += fields.csvRow + "\n"
+                } else {
+                    metricsText += line + "\n"
+                }
+                do { try Data(metricsText.utf8).write(to: URL(fileURLWithPath: metrics), options: .atomic) } catch { metricsError = error }
+            }
+            guard !quiet else { return }
+            if json {
+                print(line)
+            } else {
+                let recent = record.recentTrainingReturn.map { String(format: "%.1f", $0) } ?? "-"
+                let loss = record.loss.map { String(format: "%.4g", $0) } ?? "-"
+                print("step \(record.step)  evaluation return \(String(format: "%.1f", record.meanReturn))"
+                      + "  recent training return \(recent) (\(record.trainingEpisodes) episodes)  loss \(loss)  \(Int(rate)) steps/s")
+            }
+        }
+        let schedule = savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0) }
+        let agent = chosenAgent, steps = totalSteps, evaluationEpisodes = episodesPerEvaluation
+        /// Steps left to reach --steps for an agent that has taken `done` (a restored one).
+        func remaining(after done: Int) throws -> Int {
+            startStep = done
+            guard done < steps else {
+                throw ValidationError("--load \(load ?? ""): the checkpoint has \(done) environment steps already; --steps (\(steps)) is the run's total, so raise it to train on")
+            }
+            return steps - done
+        }
+        do {
+            let records: [EvaluationRecord]
+            switch agent {
+            case .dqn, .sacDiscrete:
+                let learner: DiscreteControlAgent
+                var resuming: TrainingLoopState?
+                if agent == .dqn {
+                    var configuration = DQNConfiguration()
+                    configuration.totalSteps = steps
+                    let dqn = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
+                    if let load { resuming = try dqn.load(from: load) }
+                    learner = dqn
+                } else {
+                    let sac = DiscreteSACAgent(observationDimension: 4, actions: 2, seed: seed)
+                    if let load { resuming = try sac.load(from: load) }
+                    learner = sac
+                }
+                records = try learner.train(on: CartPole(seed: seed), steps: remaining(after: learner.environmentSteps), seed: seed,
+                                            evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
+                                            evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
+                                            progress: report)
+            case .a2c where env == .education:
+                let settings = try Scenarios.educationConfiguration(config)
+                let agent = EducationSetup.agent(observationDimension: EducationSimulator(configuration: settings).observationDimension,
+                                                 configuration: settings, seed: seed)
+                let resuming = try load.flatMap { path throws(CheckpointError) in try agent.load(from: path) }
+                let vector = VectorEnvironment((0..<EducationSetup.copies).map { _ in EducationSimulator(configuration: settings) })
+                records = try agent.train(on: vector, steps: remaining(after: agent.environmentSteps), seed: seed,
+                                          evaluationEnvironment: EducationSimulator(configuration: settings), evaluationInterval: evaluationInterval,
+                                          evaluationEpisodes: evaluationEpisodes, evaluationSeed: 1 << 40, checkpoints: schedule,
+                                          resuming: resuming, progress: report)
+                if let savePath { print("saved the trained agent to \(savePath)") }
+            case .a2c:
+                let copies = 8
+                let a2c = A2CAgent(observationDimension: 4, choices: [2], environments: copies, seed: seed)
+                let resuming = try load.flatMap { path throws(CheckpointError) in try a2c.load(from: path) }
+                let vector = VectorEnvironment((0..<copies).map { _ in CartPole() })
+                records = try a2c.train(on: vector, steps: remaining(after: a2c.environmentSteps), seed: seed,
+                                        evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
+                                        evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
+                                        progress: report)
+            case .sac where env == .ecommerce || env == .video, .td3 where env == .ecommerce || env == .video:
+                // The simulator's users are drawn from the seed; evaluation users come from another range.
+                let simulator = try Scenarios.slateSimulatorFactory(video: env == .video, config: config,
+                                                                    historyTokens: stateEncoder == nil ? nil : EcommerceSetup.historyTokens)
+                // On e-commerce the ranker also weighs what similar users clicked (ALS from the platform's logs).
+                let collaborative = env == .ecommerce ? try ExistingUserModels(environment: simulator()).als().model : nil
+                let training = WeightedRankingEnvironment(simulator(), collaborative: collaborative)
+                let learner = EcommerceSetup.agent(agent.rawValue, for: training.simulator, builder: training.builder,
+                                                   gamma: EcommerceSetup.gamma(video: env == .video), stateEncoder: stateEncoder, seed: seed)
+                let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
+                records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed, randomSteps: 1_000,
+                                            evaluationEnvironment: WeightedRankingEnvironment(simulator(), collaborative: collaborative),
+                                            evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
+                                            evaluationSeed: 1 << 40, checkpoints: schedule, resuming: resuming, progress: report)
+                if let savePath { print("saved the trained agent to \(savePath)") }
+            case .sac, .td3:
+                let learner: ContinuousControlAgent = agent == .sac
+                    ? SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
+                    : TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
+                let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
+                records = try learner.train(on: Pendulum(seed: seed), steps: remaining(after: learner.environmentSteps), seed: seed,
+                                            evaluationEnvironment: Pendulum(), evaluationInterval: evaluationInterval,
+                                            evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
+                                            progress: report)
+            }
+            if let metricsError, let metrics { throw ValidationError("--metrics \(metrics): writing failed: \(metricsError)") }
+            if !json || quiet, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
+        } catch let error as CheckpointError {
+            throw ValidationError("\(error)")
+        } catch let error as TrainingError {
+            throw ValidationError("\(error)")
+        }
+    }
+}

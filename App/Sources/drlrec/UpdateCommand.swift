@@ -1,0 +1,125 @@
+import DRLData
+import DRLEvaluation
+import DRLNN
+import DRLRanking
+import DRLSimulation
+import ArgumentParser
+import DRLServing
+import Foundation
+
+/// `drlrec update`: incremental training of a registered version on new feedback.
+struct UpdateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update",
+        abstract: "Fine-tune a registered version on a feedback log and register the result as its child.",
+        discussion: """
+        Hot start: the model starts from the version's weights and trains on the feedback log (the one \
+        `drlrec serve` writes, or any file in the logged-interactions format) with the chronological \
+        leave-one-out split of that log, keeping the epoch with the best validation NDCG@10. Feedback \
+        on items outside the model's catalogue is skipped and counted. --freeze keeps modules as they \
+        are (soft freezing): `encoder` trains only the heads, `encoder.item` keeps the item embeddings, \
+        and so on; frozen modules are checked to come out bit-identical. The parent's and the child's \
+        test metrics on the log are printed, and the child is registered with the parent as its parent.
+        """
+    )
+
+    @Option(help: ArgumentHelp("The registry folder.", valueName: "dir"))
+    var registry = ".drlrec/registry"
+
+    @Option(name: .customLong("from"), help: "The version to start from.")
+    var parent: String
+
+    @Option(help: ArgumentHelp("The feedback log.", valueName: "file"))
+    var feedback: String
+
+    @Option(help: ArgumentHelp("A module or parameter to keep frozen (repeatable): encoder, encoder.sequence, output, …", valueName: "name"))
+    var freeze: [String] = []
+
+    @Option(help: "Training epochs.")
+    var epochs = 10
+
+    @Option(help: "Learning rate (lower than from scratch: the model is already trained).")
+    var learningRate: Float = 3e-4
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Promote the child version to production.")
+    var promote = false
+
+    func validate() throws {
+        guard epochs > 0, learningRate > 0 else { throw ValidationError("--epochs and --learning-rate must be positive") }
+    }
+
+    func run() throws {
+        let store = try ModelRegistry(directory: registry, create: false)
+        let parentPath = try store.checkpointPath(of: parent)
+        let vocabulary: NextItemModel
+        do { vocabulary = try NextItemModel.load(from: parentPath) } catch { throw ValidationError("\(error)") }
+        let logged: LoggedInteractions
+        do { logged = try LoggedInteractions.read(csv: feedback) } catch { throw ValidationError("\(error)") }
+        guard logged.contextColumns == vocabulary.contextColumns else {
+            throw ValidationError("'\(feedback)' has the context columns \(logged.contextColumns); version \(parent) reads \(vocabulary.contextColumns)")
+        }
+        // The log re-indexed to the model's catalogue; feedback on unknown items is skipped.
+        var log = LoggedInteractions(contextColumns: vocabulary.contextColumns, items: vocabulary.itemIds)
+        var skipped = 0
+        let width = logged.contextColumns.count
+        for k in 0..<logged.count {
+            let item = logged.itemIds[Int(logged.items[k])]
+            guard log.itemIndex(of: item) != nil else { skipped += 1; continue }
+            log.append(user: logged.userIds[Int(logged.users[k])], item: item, timestamp: logged.timestamps[k], event: logged.events[k],
+                       value: logged.values[k], propensity: logged.propensities[k], context: Array(logged.context[(k * width)..<((k + 1) * width)]))
+        }
+        say("\(log.count) feedback events of \(log.userCount) users from '\(feedback)'" + (skipped > 0 ? "; \(skipped) on items outside the catalogue skipped" : ""))
+        guard log.count > 0 else { throw ValidationError("'\(feedback)' has no feedback on the model's items") }
+
+        let model: NextItemModel
+        do { model = try NextItemModel.load(from: parentPath, log: log, epochs: epochs, learningRate: learningRate) } catch {
+            throw ValidationError("\(error)")
+        }
+        let frozen: [String]
+        do { frozen = try model.freeze(freeze) } catch { throw ValidationError("--freeze: \(error)") }
+        let before = Dictionary(uniqueKeysWithValues: model.store.parameters.filter { frozen.contains($0.name) }.map { ($0.name, $0.parameter.value.scalars) })
+
+        let split = LeaveOneOutSplit(log)
+        let parentMetrics = model.evaluate(split, on: .test)
+        let start = Sampler.now()
+        try model.train(on: split, seed: seed) { epoch, loss, ndcg in
+            say(String(format: "  epoch %d: cross-entropy %.3f", epoch, loss) + (ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""))
+        }
+        let childMetrics = model.evaluate(split, on: .test)
+        let unchanged = model.store.parameters.filter { frozen.contains($0.name) }.allSatisfy { before[$0.name] == $0.parameter.value.scalars }
+        guard unchanged else { throw ValidationError("a frozen parameter changed during training: this is a bug") }
+
+        func row(_ name: String, _ m: RankingMetrics) -> [String] {
+            [name, String(format: "%.4f", m.hitRate), String(format: "%.4f", m.ndcg), String(format: "%.4f", m.mrr), String(format: "%.4f", m.coverage)]
+        }
+        print("test on the feedback log (\(childMetrics.users) users), \(String(format: "%.0f", Sampler.now() - start)) s of training:")
+        printColumns([["model", "HR@10", "NDCG@10", "MRR@10", "coverage"], row("\(parent) (parent)", parentMetrics), row("child", childMetrics)])
+        if !frozen.isEmpty {
+            let values = before.values.reduce(0) { $0 + $1.count }
+            print("frozen: \(frozen.count) parameters (\(values) values), bit-identical after training")
+        }
+
+        let out = NSTemporaryDirectory() + "drlrec-update-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try model.save(to: out)
+        let parentRecord = try store.version(parent)
+        var hyperparameters = parentRecord.hyperparameters
+        hyperparameters["update.epochs"] = String(epochs)
+        hyperparameters["update.learning_rate"] = String(learningRate)
+        hyperparameters["update.freeze"] = freeze.joined(separator: ",")
+        hyperparameters["update.seed"] = String(seed)
+        let child = try store.register(checkpoint: out, parent: parent, scenario: parentRecord.scenario, dataHash: try dataHash([feedback]),
+                                       hyperparameters: hyperparameters,
+                                       metrics: ["hr@10": childMetrics.hitRate, "ndcg@10": childMetrics.ndcg, "mrr@10": childMetrics.mrr,
+                                                 "coverage": childMetrics.coverage, "parent.hr@10": parentMetrics.hitRate,
+                                                 "parent.ndcg@10": parentMetrics.ndcg])
+        print("registered \(child.id) (lineage: \(try store.lineage(of: child.id).map(\.id).joined(separator: " ← ")))")
+        if promote {
+            try store.promote(child.id)
+            print("promoted \(child.id) to production")
+        }
+    }
+}

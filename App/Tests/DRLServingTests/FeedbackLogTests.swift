@@ -1,0 +1,55 @@
+import DRLData
+import DRLRanking
+import Foundation
+import Testing
+@testable import DRLServing
+
+@Suite struct FeedbackLogTests {
+    /// Concurrent appends all land, in the logged-interactions format, readable by the loader.
+    @Test func concurrentAppendsAreReadBack() async throws {
+        let path = Fixtures.scratchDirectory("feedback") + "/feedback.csv"
+        let log = try FeedbackLog(path: path, contextColumns: ["stride"])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for k in 0..<200 {
+                group.addTask {
+                    try await log.append(FeedbackEvent(user: "u,\(k % 7)", item: "i\(k % 24)", timestamp: Int64(k), event: .click,
+                                                       value: 1, context: [Float(k % 3)]))
+                }
+            }
+            try await group.waitForAll()
+        }
+        log.shutDown()
+        let read = try LoggedInteractions.read(csv: path)
+        #expect(read.count == 200)
+        #expect(read.contextColumns == ["stride"])
+        #expect(Set(read.userIds) == Set((0..<7).map { "u,\($0)" }))
+        #expect(read.timestamps.sorted() == (0..<200).map(Int64.init))
+    }
+
+    /// An incomplete last line (a crash in the middle of an unacknowledged write) is cut off when
+    /// the log is opened again; a file with another header is refused.
+    @Test func cutsATornTailAndChecksTheHeader() async throws {
+        let path = Fixtures.scratchDirectory("feedback") + "/feedback.csv"
+        let log = try FeedbackLog(path: path, contextColumns: [])
+        try await log.append(FeedbackEvent(user: "a", item: "i1", timestamp: 1, event: .click))
+        log.shutDown()
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("b,i2,2,cli".utf8))
+        try handle.close()
+        let reopened = try FeedbackLog(path: path, contextColumns: [])
+        try await reopened.append(FeedbackEvent(user: "c", item: "i3", timestamp: 3, event: .purchase))
+        reopened.shutDown()
+        let read = try LoggedInteractions.read(csv: path)
+        #expect(read.userIds == ["a", "c"])
+        #expect(throws: FeedbackLog.Failure.self) { try FeedbackLog(path: path, contextColumns: ["age"]) }
+
+        // A crash while a new log's header was being written leaves a prefix of it: started again.
+        let torn = Fixtures.scratchDirectory("feedback") + "/feedback.csv"
+        try Data("user,it".utf8).write(to: URL(fileURLWithPath: torn))
+        let fresh = try FeedbackLog(path: torn, contextColumns: [])
+        try await fresh.append(FeedbackEvent(user: "d", item: "i4", timestamp: 4, event: .click))
+        fresh.shutDown()
+        #expect(try LoggedInteractions.read(csv: torn).userIds == ["d"])
+    }
+}

@@ -1,0 +1,221 @@
+import DRLNN
+import DRLData
+import DRLRanking
+import DRLTensor
+import Foundation
+import Logging
+import Testing
+@testable import DRLServer
+@testable import DRLServing
+
+/// The real server on a loopback port, spoken to over HTTP.
+@Suite(.serialized) struct ServerTests {
+    /// Starts a server for the registry on a free port, runs `body` with the port, and stops it.
+    func withServer(_ registry: ModelRegistry, pollInterval: Duration = .seconds(1), _ body: (Int, HTTPServer) async throws -> Void) async throws {
+        var configuration = RecommendationService.Configuration()
+        configuration.latencyBudget = .seconds(5)  // debug builds on a loaded machine are slow
+        let service = try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
+        var serverConfiguration = HTTPServer.Configuration()
+        serverConfiguration.port = 0
+        serverConfiguration.maxBodyBytes = 16 * 1024
+        serverConfiguration.registryPollInterval = pollInterval
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical  // cancelling the server at the end logs an error
+        let server = HTTPServer(service: service, configuration: serverConfiguration, logger: logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let running = Task { try await server.run { port in continuation.yield(port) } }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        defer {
+            running.cancel()
+            service.feedbackLog.shutDown()
+        }
+        try await body(port, server)
+    }
+
+    func registry() throws -> ModelRegistry {
+        let registry = try ModelRegistry(directory: Fixtures.scratchDirectory("serve"))
+        try registry.register(checkpoint: Fixtures.cycleCheckpoint, scenario: "cycle", dataHash: "d")
+        try registry.promote("v1")
+        return registry
+    }
+
+    @Test func recommendsLearnsFromFeedbackAndReports() async throws {
+        try await withServer(try registry()) { port, _ in
+            let health = await LoopbackClient.get(port, "/healthz")
+            #expect(health.status == 200 && health.json["production"] as? String == "v1")
+
+            // A new user's history, given in the request: stride 1 from i3 leads to i7.
+            let given = await LoopbackClient.post(port, "/v1/recommend", """
+                {"user_id": "new", "k": 3, "context": {"stride": 1}, "history": [
+                 {"item_id": "i3", "event": "click", "timestamp": 0}, {"item_id": "i4", "event": "click", "timestamp": 3600},
+                 {"item_id": "i5", "event": "click", "timestamp": 7200}, {"item_id": "i6", "event": "click", "timestamp": 10800}]}
+                """)
+            #expect(given.status == 200, "\(given.body)")
+            let items = (given.json["items"] as? [[String: Any]] ?? []).compactMap { $0["item_id"] as? String }
+            #expect(items.count == 3 && items.first == "i7", "\(given.body)")
+            #expect(!items.contains("i5") && !items.contains("i6"))  // seen items are left out
+            #expect(given.json["version"] as? String == "v1" && given.json["arm"] as? String == "control")
+            #expect(given.json["fallback"] == nil)
+
+            // The server keeps the history from feedback: stride 2 from i10.
+            let unknown = await LoopbackClient.post(port, "/v1/recommend", #"{"user_id": "walker", "k": 1}"#)
+            #expect(unknown.status == 404, "\(unknown.body)")
+            for (t, item) in ["i10", "i12", "i14", "i16"].enumerated() {
+                let logged = await LoopbackClient.post(port, "/v1/feedback",
+                    #"{"user_id": "walker", "item_id": "\#(item)", "event": "click", "timestamp": \#(t * 3600), "context": {"stride": 2}}"#)
+                #expect(logged.status == 200, "\(logged.body)")
+            }
+            let kept = await LoopbackClient.post(port, "/v1/recommend", #"{"user_id": "walker", "k": 1}"#)
+            #expect(kept.status == 200)
+            #expect((kept.json["items"] as? [[String: Any]])?.first?["item_id"] as? String == "i18", "\(kept.body)")
+            let candidates = await LoopbackClient.post(port, "/v1/recommend", #"{"user_id": "walker", "k": 5, "candidates": ["i1", "i2"]}"#)
+            #expect(Set((candidates.json["items"] as? [[String: Any]] ?? []).compactMap { $0["item_id"] as? String }) == ["i1", "i2"])
+
+            let metrics = await LoopbackClient.get(port, "/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.body.contains(#"drlrec_http_requests_total{route="recommend",status="200"} 3"#), "\(metrics.body)")
+            #expect(metrics.body.contains(#"drlrec_http_requests_total{route="recommend",status="404"} 1"#))
+            #expect(metrics.body.contains("drlrec_feedback_events_total 4"))
+            #expect(metrics.body.contains(#"drlrec_version_requests_total{version="v1",arm="control"} 3"#))
+            #expect(metrics.body.contains("drlrec_http_request_duration_seconds_bucket"))
+        }
+    }
+
+    /// Each kind of bad request gets a 4xx answer whose message names the problem.
+    @Test func rejectsBadRequestsWithClearMessages() async throws {
+        let registry = try registry()
+        try await withServer(registry) { port, _ in
+            let cases: [(path: String, body: String, status: Int, mentions: String)] = [
+                ("/v1/recommend", #"{"user_id": "a", "k": 3"#, 400, "not valid JSON"),
+                ("/v1/recommend", #"[1, 2]"#, 400, "must be a JSON object"),
+                ("/v1/recommend", #"{"user_id": 7, "k": 3}"#, 400, "'user_id' must be a string"),
+                ("/v1/recommend", #"{"user_id": "a", "k": "ten", "history": []}"#, 400, "'k' must be a finite number"),
+                ("/v1/recommend", #"{"user_id": "a", "k": 2.5, "history": []}"#, 400, "'k' must be an integer"),
+                ("/v1/recommend", #"{"user_id": "a", "k": 1000, "history": []}"#, 400, "between 1 and 24"),
+                ("/v1/recommend", #"{"user_id": "a", "k": 0, "history": []}"#, 400, "between 1 and 24"),
+                ("/v1/recommend", #"{"user_id": "a", "kk": 3}"#, 400, "unknown field 'kk'"),
+                ("/v1/recommend", #"{"user_id": "a", "k": 3, "history": [{"item_id": "i999", "event": "click"}]}"#, 404, "unknown item 'i999'"),
+                ("/v1/recommend", #"{"user_id": "a", "k": 3, "history": [{"item_id": "i1", "event": "poke"}]}"#, 400, "'history[0].event' is 'poke'"),
+                ("/v1/recommend", #"{"user_id": "a", "k": 3, "history": [], "candidates": ["i1", "zz"]}"#, 404, "unknown candidate items: zz"),
+                ("/v1/recommend", #"{"user_id": "a", "k": 3, "history": [], "context": {"age": 3}}"#, 400, "unknown field 'age'"),
+                ("/v1/recommend", #"{"user_id": "nobody", "k": 3}"#, 404, "unknown user 'nobody'"),
+                ("/v1/feedback", #"{"user_id": "a", "item_id": "nope", "event": "click"}"#, 404, "unknown item 'nope'"),
+                ("/v1/feedback", #"{"user_id": "a", "item_id": "i1"}"#, 400, "'event' is missing"),
+                ("/v1/feedback", #"{"user_id": "a", "item_id": "i1", "event": "click", "value": "x"}"#, 400, "'value' must be a finite number"),
+                ("/v1/recommend", #"{"user_id": "a", "k": 3, "history": [], "candidates": ["\#(String(repeating: "x", count: 20_000))"]}"#,
+                 413, "exceeds 16384 bytes"),
+            ]
+            for c in cases {
+                let answer = await LoopbackClient.post(port, c.path, c.body)
+                #expect(answer.status == c.status, "\(c.body.prefix(80)) → \(answer.status) \(answer.body.prefix(200))")
+                #expect((answer.json["error"] as? String)?.contains(c.mentions) == true, "\(c.body.prefix(80)) → \(answer.body.prefix(200))")
+            }
+            let lines = try String(contentsOfFile: registry.directory + "/feedback.csv", encoding: .utf8)
+            #expect(lines.split(separator: "\n").count == 1)  // nothing bad was logged: only the header
+        }
+    }
+
+    /// A production version whose scores are NaN is answered by the version before it, and the
+    /// fallback is reported in the answer and counted.
+    @Test func aNaNModelIsAnsweredByTheFallback() async throws {
+        let registry = try registry()
+        let broken = try NextItemModel.load(from: Fixtures.cycleCheckpoint)
+        var bias = broken.output.bias!.value
+        bias[flat: 3] = .nan
+        let path = Fixtures.scratchDirectory("nan") + "/nan.safetensors"
+        try broken.save(to: path)
+        try registry.register(checkpoint: path, parent: "v1", scenario: "cycle", dataHash: "d")
+        try await withServer(registry) { port, server in
+            try registry.promote("v2")
+            #expect(try server.service.reload())
+            let answer = await LoopbackClient.post(port, "/v1/recommend", #"{"user_id": "a", "k": 2, "history": []}"#)
+            #expect(answer.status == 200)
+            #expect(answer.json["version"] as? String == "v1", "\(answer.body)")
+            let fallback = answer.json["fallback"] as? [String: Any]
+            #expect(fallback?["reason"] as? String == "non_finite_scores" && fallback?["served_by"] as? String == "v1")
+            let metrics = await LoopbackClient.get(port, "/metrics")
+            #expect(metrics.body.contains(#"drlrec_fallbacks_total{reason="non_finite_scores",served_by="v1"} 1"#), "\(metrics.body)")
+        }
+
+        // With no other version to answer, item popularity does.
+        let lone = try ModelRegistry(directory: Fixtures.scratchDirectory("lone"))
+        try lone.register(checkpoint: path, scenario: "cycle", dataHash: "d")
+        try lone.promote("v1")
+        try await withServer(lone) { port, _ in
+            let answer = await LoopbackClient.post(port, "/v1/recommend", #"{"user_id": "a", "k": 2, "history": []}"#)
+            #expect(answer.status == 200)
+            #expect(answer.json["version"] is NSNull, "\(answer.body)")
+            #expect((answer.json["fallback"] as? [String: Any])?["served_by"] as? String == "popularity")
+            #expect((answer.json["items"] as? [[String: Any]])?.count == 2)
+        }
+    }
+
+    /// A version that overruns its latency budget has its answer discarded: the fallback serves
+    /// the request, and the version is bypassed during its cooldown.
+    @Test func aModelOverItsLatencyBudgetIsAnsweredByTheFallback() async throws {
+        let registry = try registry()
+        var configuration = RecommendationService.Configuration()
+        configuration.latencyBudget = .nanoseconds(1)
+        let service = try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
+        defer { service.feedbackLog.shutDown() }
+        var request = RecommendRequest(user: "a", k: 3)
+        request.history = []
+        for _ in 0..<2 {
+            let answer = try await service.recommend(request)
+            #expect(answer.version == nil && answer.fallback == Recommendation.Fallback(fault: .timeout, servedBy: "popularity"))
+            #expect(answer.items.count == 3)
+        }
+    }
+
+    /// During a rollout each user is served by the arm of their id's hash, the answers say so,
+    /// and /healthz and /metrics report the rollout and each arm's lists and conversions.
+    @Test func servesARolloutByUserHash() async throws {
+        let registry = try registry()
+        try registry.register(checkpoint: Fixtures.cycleCheckpoint, parent: "v1", scenario: "cycle", dataHash: "d")
+        try registry.startRollout("v2", share: 0.3)
+        let split = TrafficSplit(candidateShare: 0.3, salt: "v2")
+        try await withServer(registry, pollInterval: .milliseconds(50)) { port, _ in
+            let health = await LoopbackClient.get(port, "/healthz")
+            #expect(health.json["candidate"] as? String == "v2" && health.json["candidate_share"] as? Double == 0.3)
+            var candidates = 0
+            for user in 0..<40 {
+                let answer = await LoopbackClient.post(port, "/v1/recommend", #"{"user_id": "r\#(user)", "k": 2, "history": []}"#)
+                let arm = split.arm(for: "r\(user)")
+                #expect(answer.json["arm"] as? String == arm.rawValue)
+                #expect(answer.json["version"] as? String == (arm == .candidate ? "v2" : "v1"))
+                if arm == .candidate { candidates += 1 }
+                let first = (answer.json["items"] as? [[String: Any]])?.first?["item_id"] as? String ?? ""
+                _ = await LoopbackClient.post(port, "/v1/feedback", #"{"user_id": "r\#(user)", "item_id": "\#(first)", "event": "click", "context": {"stride": 1}}"#)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = await LoopbackClient.get(port, "/metrics").body
+            #expect(metrics.contains(#"drlrec_version_requests_total{version="v2",arm="candidate"} \#(candidates)"#), "\(metrics)")
+            #expect(metrics.contains(#"drlrec_rollout_lists{arm="candidate"} \#(candidates)"#))
+            #expect(metrics.contains(#"drlrec_rollout_conversions{arm="control"} \#(40 - candidates)"#))
+        }
+    }
+
+    /// Concurrent requests share the model replicas without interfering: each answer equals the
+    /// one the same request gets alone.
+    @Test func concurrentRequestsGetTheirOwnAnswers() async throws {
+        let registry = try registry()
+        let service = try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv")
+        defer { service.feedbackLog.shutDown() }
+        func request(_ k: Int) -> RecommendRequest {
+            var request = RecommendRequest(user: "c\(k)", k: 3)
+            request.context = ["stride": Double(1 + k % 3)]
+            request.history = (0..<4).map { .init(item: "i\((k + $0 * (1 + k % 3)) % 24)", event: .click, timestamp: Int64($0 * 3600)) }
+            return request
+        }
+        var alone: [[String]] = []
+        for k in 0..<48 { alone.append(try await service.recommend(request(k)).items.map(\.id)) }
+        let together = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+            for k in 0..<48 { group.addTask { (k, try await service.recommend(request(k)).items.map(\.id)) } }
+            var answers = [[String]](repeating: [], count: 48)
+            for try await (k, items) in group { answers[k] = items }
+            return answers
+        }
+        #expect(together == alone)
+    }
+}

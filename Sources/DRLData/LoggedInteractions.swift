@@ -1,0 +1,219 @@
+/// What is wrong with a data file, and where: the file, the 1-based line and, when one is to
+/// blame, the column.
+public struct DataFileError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let file: String
+    public let line: Int
+    public let column: String?
+    public let message: String
+
+    public init(file: String, line: Int, column: String? = nil, _ message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    public var description: String {
+        "\(file):\(line)" + (column.map { ": column '\($0)'" } ?? "") + ": \(message)"
+    }
+}
+
+/// DRLRec's own format of logged interactions, and a dataset of them in columns.
+///
+/// The file is CSV (RFC 4180 quoting, one record per line) whose first line names the columns:
+/// - `user`, `item` (required): identifiers, any text;
+/// - `timestamp` (required): seconds, an integer;
+/// - `event` (required): a `FeedbackKind` name (`click`, `view`, `add_to_cart`, `purchase`,
+///   `rating`, …);
+/// - `value` (optional): the event's value, a number (the rating for `rating`, the fraction
+///   watched for `view`); empty or absent means 1;
+/// - `propensity` (optional): the probability with which the logging policy showed the item, in
+///   (0, 1]; empty or absent means unknown;
+/// - any other column: a numeric context feature of the interaction (device, time of day, …).
+/// Users and items are numbered in order of first appearance.
+public struct LoggedInteractions: Sendable, Equatable {
+    public static let requiredColumns = ["user", "item", "timestamp", "event"]
+
+    /// Identifiers by index.
+    public private(set) var userIds: [String] = [], itemIds: [String] = []
+    public private(set) var users: [Int32] = [], items: [Int32] = []
+    public private(set) var timestamps: [Int64] = []
+    public private(set) var events: [FeedbackKind] = []
+    public private(set) var values: [Float] = []
+    /// NaN where unknown.
+    public private(set) var propensities: [Float] = []
+    public let contextColumns: [String]
+    /// Row-major [count, contextColumns.count].
+    public private(set) var context: [Float] = []
+    private var userIndex: [String: Int32] = [:], itemIndex: [String: Int32] = [:]
+
+    public init(contextColumns: [String] = []) { self.contextColumns = contextColumns }
+
+    /// An empty log whose item indices start as `items` (in that order): a model's vocabulary, so
+    /// that interactions appended later index the items as the model does.
+    public init(contextColumns: [String] = [], items: [String]) {
+        self.contextColumns = contextColumns
+        for item in items { _ = Self.index(item, in: &itemIndex, ids: &itemIds) }
+    }
+
+    /// The interactions whose timestamp is in `period`, in order, indexed afresh.
+    public func within(_ period: Range<Int64>) -> LoggedInteractions {
+        var result = LoggedInteractions(contextColumns: contextColumns)
+        let width = contextColumns.count
+        for k in 0..<count where period.contains(timestamps[k]) {
+            result.append(user: userIds[Int(users[k])], item: itemIds[Int(items[k])], timestamp: timestamps[k], event: events[k],
+                          value: values[k], propensity: propensities[k], context: Array(context[(k * width)..<((k + 1) * width)]))
+        }
+        return result
+    }
+
+    /// The index of a known item.
+    public func itemIndex(of id: String) -> Int32? { itemIndex[id] }
+
+    public var count: Int { users.count }
+    public var userCount: Int { userIds.count }
+    public var itemCount: Int { itemIds.count }
+
+    /// Appends one interaction.
+    public mutating func append(user: String, item: String, timestamp: Int64, event: FeedbackKind, value: Float = 1,
+                                propensity: Float = .nan, context features: [Float] = []) {
+        precondition(features.count == contextColumns.count,
+                     "LoggedInteractions: \(features.count) context values for the columns \(contextColumns)")
+        users.append(Self.index(user, in: &userIndex, ids: &userIds))
+        items.append(Self.index(item, in: &itemIndex, ids: &itemIds))
+        timestamps.append(timestamp)
+        events.append(event)
+        values.append(value)
+        propensities.append(propensity)
+        context.append(contentsOf: features)
+    }
+
+    private static func index(_ id: String, in table: inout [String: Int32], ids: inout [String]) -> Int32 {
+        if let known = table[id] { return known }
+        let next = Int32(ids.count)
+        table[id] = next
+        ids.append(id)
+        return next
+    }
+
+    /// Reads a file in the format, streaming it line by line. Any bad row stops the read with
+    /// its file, line and column.
+    public static func read(csv path: String) throws(DataFileError) -> LoggedInteractions {
+        var header: [String] = []
+        var dataset: LoggedInteractions?
+        var positions: (user: Int, item: Int, timestamp: Int, event: Int, value: Int?, propensity: Int?, context: [Int]) = (0, 0, 0, 0, nil, nil, [])
+        var features: [Float] = []
+        let lines = try forEachLine(of: path) { lineNumber, text throws(DataFileError) in
+            let fields: [String]
+            do throws(CSVLineError) { fields = try Self.fields(of: text) } catch {
+                throw DataFileError(file: path, line: lineNumber, error.message)
+            }
+            guard dataset != nil else {
+                header = fields
+                for name in requiredColumns where !header.contains(name) {
+                    throw DataFileError(file: path, line: lineNumber, column: name,
+                                        "the header lacks the required column (it has \(header); required: \(requiredColumns))")
+                }
+                for (k, name) in header.enumerated() where header[..<k].contains(name) {
+                    throw DataFileError(file: path, line: lineNumber, column: name, "the header names the column twice")
+                }
+                let known = Set(requiredColumns + ["value", "propensity"])
+                positions = (header.firstIndex(of: "user")!, header.firstIndex(of: "item")!, header.firstIndex(of: "timestamp")!,
+                             header.firstIndex(of: "event")!, header.firstIndex(of: "value"), header.firstIndex(of: "propensity"),
+                             header.indices.filter { !known.contains(header[$0]) })
+                dataset = LoggedInteractions(contextColumns: positions.context.map { header[$0] })
+                return
+            }
+            guard fields.count == header.count else {
+                throw DataFileError(file: path, line: lineNumber, "has \(fields.count) fields; the header has \(header.count) (\(header))")
+            }
+            func fail(_ column: Int, _ message: String) -> DataFileError {
+                DataFileError(file: path, line: lineNumber, column: header[column], message)
+            }
+            let user = fields[positions.user], item = fields[positions.item]
+            guard !user.isEmpty else { throw fail(positions.user, "is empty") }
+            guard !item.isEmpty else { throw fail(positions.item, "is empty") }
+            guard let timestamp = Int64(fields[positions.timestamp]) else {
+                throw fail(positions.timestamp, "'\(fields[positions.timestamp])' is not an integer number of seconds")
+            }
+            guard let event = FeedbackKind(name: fields[positions.event]) else {
+                throw fail(positions.event, "'\(fields[positions.event])' is not an event type (\(FeedbackKind.allCases.map(\.name).joined(separator: ", ")))")
+            }
+            var value: Float = 1
+            if let column = positions.value, !fields[column].isEmpty {
+                guard let number = Float(fields[column]), number.isFinite else { throw fail(column, "'\(fields[column])' is not a finite number") }
+                value = number
+            }
+            var propensity = Float.nan
+            if let column = positions.propensity, !fields[column].isEmpty {
+                guard let number = Float(fields[column]), number > 0, number <= 1 else {
+                    throw fail(column, "'\(fields[column])' is not a probability in (0, 1]")
+                }
+                propensity = number
+            }
+            features.removeAll(keepingCapacity: true)
+            for column in positions.context {
+                guard let number = Float(fields[column]), number.isFinite else {
+                    throw fail(column, "'\(fields[column])' is not a finite number (context columns hold numbers)")
+                }
+                features.append(number)
+            }
+            dataset!.append(user: user, item: item, timestamp: timestamp, event: event, value: value, propensity: propensity, context: features)
+        }
+        guard let dataset else { throw DataFileError(file: path, line: max(lines, 1), "the file is empty: it needs a header line") }
+        return dataset
+    }
+
+    /// The CSV text of the dataset in the format (header, then one line per interaction).
+    public func csv() -> String {
+        let quoted = Self.csvField
+        var lines = [(["user", "item", "timestamp", "event", "value", "propensity"] + contextColumns).map(quoted).joined(separator: ",")]
+        let width = contextColumns.count
+        for k in 0..<count {
+            var fields = [quoted(userIds[Int(users[k])]), quoted(itemIds[Int(items[k])]), String(timestamps[k]), events[k].name,
+                          "\(values[k])", propensities[k].isNaN ? "" : "\(propensities[k])"]
+            fields += context[(k * width)..<((k + 1) * width)].map { "\($0)" }
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A field as the format writes it: in double quotes (doubled inside) when it holds a comma,
+    /// a quote or a line break.
+    public static func csvField(_ field: String) -> String {
+        field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + field.flatMap { $0 == "\"" ? "\"\"" : String($0) } + "\"" : field
+    }
+
+    /// A CSV line that cannot be split into fields (an unterminated quote, say).
+    public struct CSVLineError: Error { public let message: String }
+
+    /// The fields of one CSV line: commas separate, a field in double quotes may hold commas and
+    /// doubled quotes.
+    public static func fields(of line: String) throws(CSVLineError) -> [String] {
+        var fields: [String] = [], current = "", inQuotes = false, wasQuoted = false
+        var characters = line.makeIterator()
+        while let c = characters.next() {
+            if inQuotes {
+                if c == "\"" {
+                    var lookahead = characters
+                    if lookahead.next() == "\"" { current.append("\""); characters = lookahead } else { inQuotes = false }
+                } else {
+                    current.append(c)
+                }
+            } else if c == "," {
+                fields.append(current)
+                (current, wasQuoted) = ("", false)
+            } else if c == "\"" && current.isEmpty && !wasQuoted {
+                (inQuotes, wasQuoted) = (true, true)
+            } else if wasQuoted {
+                throw CSVLineError(message: "text after a closing quote in field \(fields.count + 1)")
+            } else {
+                current.append(c)
+            }
+        }
+        guard !inQuotes else { throw CSVLineError(message: "field \(fields.count + 1) opens a quote that the line never closes") }
+        fields.append(current)
+        return fields
+    }
+}

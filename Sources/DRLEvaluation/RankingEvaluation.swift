@@ -1,0 +1,117 @@
+import DRLData
+import DRLTensor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Top-k ranking quality on held-out items.
+public struct RankingMetrics: Sendable, Equatable {
+    /// HR@k, NDCG@k and MRR@k: shares of users whose held-out item is in their top k, its mean
+    /// discounted gain 1/log₂(rank + 1) and mean reciprocal rank (0 beyond k).
+    public var hitRate: Double, ndcg: Double, mrr: Double
+    /// Distinct items in all top-k lists, as a share of the catalogue.
+    public var coverage: Double
+    /// Mean self-information −log₂ p(i) of the recommended items, p from the training counts
+    /// (add-one smoothed): higher means less popular items.
+    public var novelty: Double
+    public var users: Int
+    /// Each evaluated user's hit, discounted gain and reciprocal rank (0 beyond k), in user
+    /// order, for paired comparisons of two models on the same users.
+    public var userHits: [Float] = [], userGains: [Float] = [], userReciprocalRanks: [Float] = []
+    /// Each evaluated user's top-k items (k per user, in user order) and their mean self-information.
+    public var userTopItems: [Int32] = [], userNovelty: [Float] = []
+    /// The catalogue size coverage divides by.
+    public var catalogue = 0
+}
+
+/// Which held-out item an evaluation ranks.
+public enum HeldOut: Sendable { case validation, test }
+
+/// Ranks every item for each user with a held-out item: `score(user, scores)` fills one score per
+/// item; the user's other known items (training, and the validation item when testing) are left
+/// out; the held-out item's rank counts the items scored above it (ties go to the lower index, as
+/// in the top-k list).
+public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: Int = 10,
+                            score: (Int, inout Tensor) -> Void) -> RankingMetrics {
+    precondition(k >= 1 && k <= split.items, "evaluateRanking: k = \(k) must be in 1...\(split.items)")
+    let counts = split.trainingCounts, total = counts.reduce(0, +)
+    let selfInformation = counts.map { -log2((Double($0) + 1) / (Double(total) + Double(split.items))) }
+    var scores = Tensor(zeros: Shape(split.items))
+    var values = Tensor(zeros: Shape(1, k)), top = [Int32](repeating: 0, count: k)
+    var shown = [Bool](repeating: false, count: split.items)
+    var metrics = RankingMetrics(hitRate: 0, ndcg: 0, mrr: 0, coverage: 0, novelty: 0, users: 0)
+    var novelty = 0.0
+    for user in 0..<split.users {
+        guard let target = heldOut == .test ? split.test[user] : split.validation[user] else { continue }
+        score(user, &scores)
+        for item in split.train[user] where item != target { scores[flat: Int(item)] = -.infinity }
+        if heldOut == .test, let other = split.validation[user], other != target { scores[flat: Int(other)] = -.infinity }
+        let value = scores[flat: Int(target)]
+        var rank = 0
+        scores.withUnsafeBufferPointer { s in
+            for i in 0..<split.items where s[i] > value || (s[i] == value && i < Int(target)) { rank += 1 }
+        }
+        metrics.users += 1
+        let hit = rank < k, gain = hit ? 1 / log2(Double(rank) + 2) : 0, reciprocal = hit ? 1 / Double(rank + 1) : 0
+        metrics.hitRate += hit ? 1 : 0
+        metrics.ndcg += gain
+        metrics.mrr += reciprocal
+        metrics.userHits.append(hit ? 1 : 0)
+        metrics.userGains.append(Float(gain))
+        metrics.userReciprocalRanks.append(Float(reciprocal))
+        topK(scores.reshaped(Shape(1, split.items)), k: k, values: &values, indices: &top)
+        var information = 0.0
+        for item in top {
+            shown[Int(item)] = true
+            information += selfInformation[Int(item)]
+        }
+        novelty += information
+        metrics.userTopItems.append(contentsOf: top)
+        metrics.userNovelty.append(Float(information / Double(k)))
+    }
+    let n = Double(max(metrics.users, 1))
+    metrics.hitRate /= n
+    metrics.ndcg /= n
+    metrics.mrr /= n
+    metrics.novelty = novelty / (n * Double(k))
+    metrics.coverage = Double(shown.filter { $0 }.count) / Double(split.items)
+    metrics.catalogue = split.items
+    return metrics
+}
+
+/// Compares two models' ranking metrics on the same users with paired bootstrap intervals of the
+/// differences (treatment − control) in HR, NDCG, MRR, catalogue coverage of the top-k lists and
+/// their novelty.
+public func compareRankings(control: RankingMetrics, treatment: RankingMetrics, k: Int = 10, resamples: Int = 1_000,
+                            seed: UInt64 = 0) -> [MetricComparison] {
+    precondition(control.userHits.count == treatment.userHits.count,
+                 "compareRankings: the models were evaluated on \(control.userHits.count) and \(treatment.userHits.count) users")
+    precondition(control.userTopItems.count == k * control.userHits.count && treatment.userTopItems.count == k * treatment.userHits.count,
+                 "compareRankings: the metrics must come from evaluations at k = \(k)")
+    let arms = [control, treatment]
+    // Per-user means, by metric; coverage (nil) is a property of the drawn users' lists together.
+    let means: [KeyPath<RankingMetrics, [Float]>?] = [\.userHits, \.userGains, \.userReciprocalRanks, nil, \.userNovelty]
+    var shown = [Bool](repeating: false, count: max(control.catalogue, treatment.catalogue))
+    return pairedBootstrap(users: control.userHits.count, metrics: ["hr@\(k)", "ndcg@\(k)", "mrr@\(k)", "coverage", "novelty"],
+                           resamples: resamples, seed: seed) { m, arm, subset in
+        guard let column = means[m] else {
+            // Distinct items in the drawn users' lists, over the catalogue.
+            let items = arms[arm].userTopItems
+            for i in shown.indices { shown[i] = false }
+            var distinct = 0
+            for user in subset {
+                for item in items[(user * k)..<((user + 1) * k)] where !shown[Int(item)] {
+                    shown[Int(item)] = true
+                    distinct += 1
+                }
+            }
+            return Float(distinct) / Float(arms[arm].catalogue)
+        }
+        let values = arms[arm][keyPath: column]
+        return subset.reduce(Float(0)) { $0 + values[$1] } / Float(subset.count)
+    }
+}
+

@@ -1,0 +1,167 @@
+import DRLData
+import DRLNN
+import DRLTensor
+
+/// A `NextItemModel` in one safetensors file that describes itself: the weights, the items'
+/// categories (tensor `item_categories`), and in the metadata the configuration, the item ids and
+/// the context columns, so the model can be rebuilt without its training log: to serve it, or to
+/// fine-tune it on new feedback.
+extension NextItemModel {
+    static let kindKey = "drlrec.model", kind = "next-item"
+    private static let prefix = "drlrec.next_item."
+
+    /// Writes the model; with `servingOnly`, without SQN's Q head and the corrected REINFORCE's
+    /// behaviour head, which only train (the file then loads as a supervised model: fine-tuning it
+    /// trains neither).
+    public func save(to path: String, servingOnly: Bool = false) throws(CheckpointError) {
+        let c = configuration
+        var metadata: [String: String] = [
+            Self.kindKey: Self.kind,
+            Self.prefix + "history_length": String(c.historyLength),
+            Self.prefix + "dimension": String(c.dimension),
+            Self.prefix + "heads": String(c.heads),
+            Self.prefix + "sequence_model": c.sequenceModel.rawValue,
+            Self.prefix + "q_learning_weight": String(servingOnly ? 0 : c.qLearningWeight),
+            Self.prefix + "gamma": String(c.gamma),
+            Self.prefix + "target_rate": String(c.targetRate),
+            Self.prefix + "largest_value": String(largestValue),
+            // CSV ids cannot hold a line break, so one id per line is unambiguous.
+            Self.prefix + "items": log.itemIds.joined(separator: "\n"),
+            Self.prefix + "context_columns": log.contextColumns.joined(separator: "\n"),
+        ]
+        if let r = c.reinforce, !servingOnly {
+            metadata[Self.prefix + "reinforce_weight"] = String(r.weight)
+            metadata[Self.prefix + "reinforce_slate_size"] = String(r.slateSize)
+            metadata[Self.prefix + "reinforce_weight_cap"] = String(r.weightCap)
+            metadata[Self.prefix + "reinforce_novelty_reward"] = String(r.noveltyReward)
+        }
+        let categoryTensor = Tensor(shape: Shape(categories.count), scalars: categories.map(Float.init))
+        let countTensor = Tensor(shape: Shape(itemCounts.count), scalars: itemCounts)
+        var tensors: [(name: String, tensor: Tensor)] = []
+        var stored: [String] = []
+        for (name, parameter) in store.parameters where !(servingOnly && (name.hasPrefix("q.") || name.hasPrefix("behavior."))) {
+            guard let form = compression[name] else { tensors.append((name, parameter.value)); continue }
+            let (parts, description) = Self.compressedTensors(name, parameter.value, form)
+            tensors += parts
+            stored.append(description)
+        }
+        metadata[Self.prefix + "compression"] = stored.joined(separator: ",")
+        try SafeTensors.write(tensors + [("item_categories", categoryTensor), ("item_counts", countTensor)], metadata: metadata, to: path)
+    }
+
+    /// The model saved at `path`. With `log`, the model trains on it: the log must index items as
+    /// the model does (`LoggedInteractions(contextColumns:items:)` with the model's `itemIds`,
+    /// holding no other items) and have its context columns; without it the model only scores.
+    /// `epochs` and `learningRate`, when given, replace the saved ones for further training.
+    public static func load(from path: String, log: LoggedInteractions? = nil, epochs: Int? = nil,
+                            learningRate: Float? = nil) throws(CheckpointError) -> NextItemModel {
+        func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
+        let metadata = try SafeTensors.describe(path).metadata
+        guard metadata[kindKey] == kind else {
+            throw refuse("metadata '\(kindKey)' is \(metadata[kindKey].map { "'\($0)'" } ?? "missing"): the file is not a next-item model")
+        }
+        func field(_ name: String) throws(CheckpointError) -> String {
+            guard let text = metadata[prefix + name] else { throw refuse("metadata '\(prefix + name)' is missing") }
+            return text
+        }
+        func number<T: LosslessStringConvertible>(_ name: String, _: T.Type) throws(CheckpointError) -> T {
+            let text = try field(name)
+            guard let value = T(text) else { throw refuse("metadata '\(prefix + name)' is '\(text)', not a number") }
+            return value
+        }
+        var c = Configuration()
+        c.historyLength = try number("history_length", Int.self)
+        c.dimension = try number("dimension", Int.self)
+        c.heads = try number("heads", Int.self)
+        let model = try field("sequence_model")
+        guard let sequenceModel = SequenceStateEncoder.Configuration.SequenceModel(rawValue: model) else {
+            throw refuse("metadata '\(prefix)sequence_model' is '\(model)', not one of \(SequenceStateEncoder.Configuration.SequenceModel.allCases.map(\.rawValue))")
+        }
+        c.sequenceModel = sequenceModel
+        c.qLearningWeight = try number("q_learning_weight", Float.self)
+        c.gamma = try number("gamma", Float.self)
+        c.targetRate = try number("target_rate", Float.self)
+        if metadata[prefix + "reinforce_weight"] != nil {
+            let (weight, slateSize, cap) = (try number("reinforce_weight", Float.self), try number("reinforce_slate_size", Int.self),
+                                            try number("reinforce_weight_cap", Float.self))
+            // Files written before the novelty reward existed trained without it.
+            let novelty = metadata[prefix + "reinforce_novelty_reward"] != nil ? try number("reinforce_novelty_reward", Float.self) : 0
+            guard weight > 0, slateSize >= 1, cap > 0, novelty >= 0 else {
+                throw refuse("the corrected REINFORCE's weight \(weight), slate size \(slateSize) or weight cap \(cap) is not positive, or its novelty reward \(novelty) is negative")
+            }
+            c.reinforce = NextItemModel.CorrectedReinforce(weight: weight, slateSize: slateSize, weightCap: cap, noveltyReward: novelty)
+        }
+        let largestValue = try number("largest_value", Float.self)
+        c.epochs = epochs ?? c.epochs
+        c.learningRate = learningRate ?? c.learningRate
+        guard c.historyLength > 0, c.dimension > 0, c.heads > 0, c.dimension % c.heads == 0, largestValue > 0 else {
+            throw refuse("history length \(c.historyLength), dimension \(c.dimension), heads \(c.heads) or largest value \(largestValue) is invalid")
+        }
+        let items = try field("items").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let contextText = try field("context_columns")
+        let contextColumns = contextText.isEmpty ? [] : contextText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard Set(items).count == items.count, !items.contains("") else { throw refuse("metadata '\(prefix)items' has empty or repeated ids") }
+
+        let vocabulary = LoggedInteractions(contextColumns: contextColumns, items: items)
+        if let log {
+            guard log.itemIds == items else {
+                throw refuse("the training log indexes \(log.itemCount) items differently from the model's \(items.count): build it with LoggedInteractions(contextColumns:items:)")
+            }
+            guard log.contextColumns == contextColumns else {
+                throw refuse("the training log's context columns \(log.contextColumns) are not the model's \(contextColumns)")
+            }
+        }
+        // The categories are read before the model exists: the embedding's size depends on them.
+        let tensors = try SafeTensors.read(from: path).tensors
+        func itemTensor(_ name: String) throws(CheckpointError) -> Tensor {
+            guard let tensor = tensors.first(where: { $0.name == name })?.tensor, tensor.shape == Shape(items.count) else {
+                throw refuse("tensor '\(name)' is missing or not of shape [\(items.count)]")
+            }
+            return tensor
+        }
+        let categoryTensor = try itemTensor("item_categories")
+        let counts = try itemTensor("item_counts").scalars
+        guard counts.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw refuse("tensor 'item_counts' holds a negative or non-finite count") }
+        var categories: [Int32] = []
+        for i in 0..<items.count {
+            let value = categoryTensor[flat: i]
+            guard value >= 0, value < 65_536, value == value.rounded() else { throw refuse("item_categories[\(i)] is \(value), not a category index") }
+            categories.append(Int32(value))
+        }
+        let result = NextItemModel(log: log ?? vocabulary, categories: categories, configuration: c, largestValue: largestValue, seed: 0)
+        var stored: [String: StoredMatrix] = [:]
+        for entry in (metadata[prefix + "compression"] ?? "").split(separator: ",") {
+            guard let matrix = StoredMatrix(String(entry), in: result.store) else {
+                throw refuse("metadata '\(prefix)compression' entry '\(entry)' is not 'name:low_rank:r' or 'name:sparse:nonzeros' for a matrix of the model")
+            }
+            stored[matrix.name] = matrix
+            result.compression[matrix.name] = matrix.form
+        }
+        // Every tensor is checked by name and shape before any is used; compressed matrices are
+        // then expanded into their parameters.
+        var destinations: [(name: String, tensor: Tensor)] = [
+            ("item_categories", Tensor(workspace: Shape(items.count))), ("item_counts", Tensor(workspace: Shape(items.count)))]
+        for (name, parameter) in result.store.parameters {
+            if let matrix = stored[name] { destinations += matrix.parts } else { destinations.append((name, parameter.value)) }
+        }
+        try SafeTensors.load(from: path, into: destinations)
+        for matrix in stored.values {
+            do throws(StoredMatrix.Invalid) { try matrix.expand() } catch { throw refuse(error.description) }
+        }
+        result.savedItemCounts = counts
+        result.encoder.isTraining = false
+        result.resetTargetHead()
+        return result
+    }
+
+    /// How often each item occurs in the logs the model was trained on: its log, plus for a
+    /// model loaded from a checkpoint the counts saved there.
+    public var itemCounts: [Float] {
+        var counts = savedItemCounts ?? [Float](repeating: 0, count: log.itemCount)
+        for item in log.items { counts[Int(item)] += 1 }
+        return counts
+    }
+
+    public var itemIds: [String] { log.itemIds }
+    public var contextColumns: [String] { log.contextColumns }
+}

@@ -1,0 +1,42 @@
+import DRLAgents
+import DRLNN
+import DRLTensor
+
+/// A simulated platform as a recommender sees it: the catalogue, the platform's rules, and what
+/// it knows of the current user.
+public protocol RecommendationEnvironment: Environment {
+    var catalogue: Catalogue { get }
+    var constraints: PlatformConstraints { get }
+    /// Every item shown to the current user so far in the episode.
+    var shownItems: Set<Int32> { get }
+    /// The user's last clicked items, oldest first.
+    var recentClickedItems: [Int32] { get }
+    /// The item the user clicked (watched) at the last step, nil when they clicked none or the
+    /// episode has just started.
+    var lastClickedItem: Int32? { get }
+    /// Items per slate.
+    var slateSize: Int { get }
+    /// The platform's estimate of each item's quality from past engagement (for example its
+    /// historical completion rate), in [0, 1]; nil when the platform has none.
+    var itemQualitySignal: [Float]? { get }
+    /// What the platform knows of the current user from their first visit (demographics such as
+    /// a segment, one-hot); empty when it knows nothing.
+    var demographics: [Float] { get }
+    /// Where the observation holds the mean embedding of the recent clicks, if it does.
+    var clickHistoryObservationRange: Range<Int>? { get }
+}
+
+extension RecommendationEnvironment {
+    public var itemQualitySignal: [Float]? { nil }
+    public var demographics: [Float] { [] }
+    public var clickHistoryObservationRange: Range<Int>? { nil }
+}
+
+/// A platform that can describe the current user as a sequence observation for a
+/// `SequenceStateEncoder`, whatever observation it gives its agent.
+public protocol SequenceObservable: AnyObject {
+    /// Interactions remembered: the longest history a sequence observation can hold.
+    var interactionMemory: Int { get }
+    func stateEncoderLayout(historyTokens: Int) -> SequenceStateEncoder.Configuration
+    func writeSequenceObservation(historyTokens: Int, into observation: inout Tensor)
+}
