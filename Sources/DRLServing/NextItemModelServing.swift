@@ -11,10 +11,6 @@ extension NextItemModel: ServableModel {
     }
 
     public func scores(history: [UserEvent], context: [Float]) -> [Float] {
-        // Only the last `historyLength` events are read, so only those are converted.
-        let events = history.suffix(configuration.historyLength).map {
-            HistoryEvent(item: $0.item, event: $0.event, value: $0.value, timestamp: $0.timestamp)
-        }
-        return score(history: events[...], context: context).scalars
+        score(history: history[...], context: context).scalars
     }
 }

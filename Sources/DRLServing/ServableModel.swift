@@ -2,23 +2,10 @@ import DRLRecommend
 
 /// One interaction in a user's history as the served models read it: the item as its index in the
 /// served catalogue (`ServableModel.itemIds`), so a history is checked against the catalogue once,
-/// when it arrives, and not again by every version that scores it.
-public struct UserEvent: Sendable, Equatable {
-    public var item: Int32
-    public var event: FeedbackKind
-    public var value: Float
-    /// Seconds since the epoch.
-    public var timestamp: Int64
-
-    /// - Parameters:
-    ///   - item: the item's index in the served catalogue.
-    ///   - event: what the user did.
-    ///   - value: the feedback's value (a rating's stars, a watch's fraction, 1 for a click).
-    ///   - timestamp: when, in seconds since the epoch.
-    public init(item: Int32, event: FeedbackKind, value: Float, timestamp: Int64) {
-        (self.item, self.event, self.value, self.timestamp) = (item, event, value, timestamp)
-    }
-}
+/// when it arrives, and not again by every version that scores it. It is the data layer's event
+/// (item, kind, value, time), which the next-item model defined as its first reader; the alias keeps
+/// the serving code off that origin, so the type can move without touching it.
+public typealias UserEvent = NextItemModel.HistoryEvent
 
 /// What the service needs of a recommender to serve it, whatever it is underneath (a next-item
 /// model, an RL ranker, a policy): its item catalogue and context columns, to check requests and
