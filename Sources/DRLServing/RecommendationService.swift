@@ -41,9 +41,11 @@ public struct Recommendation: Sendable {
 
 /// Serving without the network: the registry's production version and gray-release candidate,
 /// each user's recent history, the durable feedback log, and the fallback chain. A request goes to
-/// the version of its user's arm; if that version cannot load, scores NaN or infinity, or misses
-/// the latency budget, the production version answers (for a candidate's user), then the versions
-/// in production before it, then item popularity. Nothing a model does turns into a server error.
+/// the version of its user's arm; if that version cannot load, scores NaN or infinity (or not one
+/// score per item), or misses the latency budget, the production version answers (for a
+/// candidate's user), then the versions in production before it, then item popularity. Nothing a
+/// model does turns into a server error. Versions may be of any `ServableModel` kind in
+/// `Configuration.modelKinds`, as long as they share one item catalogue and context columns.
 public final class RecommendationService: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var replicas = 2

@@ -13,7 +13,8 @@ public typealias UserEvent = NextItemModel.HistoryEvent
 /// popularity fallback; a score for every item; and a way to load it from a registered checkpoint.
 ///
 /// A model may keep per-call workspace: `ServedModel` loads replicas and gives each to one request
-/// at a time, so `scores` need not be safe to call concurrently.
+/// at a time, so `scores` need not be safe to call concurrently. Its type, though, crosses threads:
+/// `ServableModelKinds` holds it in the service's configuration (hence `SendableMetatype`).
 public protocol ServableModel: SendableMetatype {
     /// The value of the `drlrec.model` metadata entry that marks this type's checkpoints; loading
     /// a registered version picks the type by it (see `ServableModelKinds`).
