@@ -3,13 +3,6 @@ import DRLRanking
 import DRLTensor
 import Foundation
 
-/// A request that cannot be served as asked: the HTTP status it maps to and what is wrong.
-public struct RequestError: Error, CustomStringConvertible, Equatable, Sendable {
-    public let status: Int
-    public let description: String
-    public init(_ status: Int, _ description: String) { (self.status, self.description) = (status, description) }
-}
-
 public struct RecommendRequest: Sendable {
     public struct HistoryItem: Sendable {
         public var item: String, event: FeedbackKind, value: Float, timestamp: Int64
@@ -49,9 +42,11 @@ public struct Recommendation: Sendable {
 
 /// Serving without the network: the registry's production version and gray-release candidate,
 /// each user's recent history, the durable feedback log, and the fallback chain. A request goes to
-/// the version of its user's arm; if that version cannot load, scores NaN or infinity, or misses
-/// the latency budget, the production version answers (for a candidate's user), then the versions
-/// in production before it, then item popularity. Nothing a model does turns into a server error.
+/// the version of its user's arm; if that version cannot load, scores NaN or infinity (or not one
+/// score per item), or misses the latency budget, the production version answers (for a
+/// candidate's user), then the versions in production before it, then item popularity. Nothing a
+/// model does turns into a server error. Versions may be of any `ServableModel` kind in
+/// `Configuration.modelKinds`, as long as they share one item catalogue and context columns.
 public final class RecommendationService: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var replicas = 2
@@ -65,6 +60,8 @@ public final class RecommendationService: @unchecked Sendable {
         /// and all of them are left out of the user's recommendations.
         public var historyCapacity = 200
         public var guardrail = Guardrail()
+        /// The kinds of model the registry's checkpoints may hold.
+        public var modelKinds = ServableModelKinds.standard
         public init() {}
     }
 
@@ -99,8 +96,7 @@ public final class RecommendationService: @unchecked Sendable {
         var reasons: [String] = []
         for id in [production] + state.history.reversed() {
             do {
-                reference = try ServedModel(version: id, checkpoint: try registry.checkpointPath(of: id), replicas: configuration.replicas,
-                                        cooldown: configuration.cooldown)
+                reference = try Self.loadVersion(id, from: registry, configuration)
                 break
             } catch {
                 reasons.append("\(id): \(error)")
@@ -138,8 +134,7 @@ public final class RecommendationService: @unchecked Sendable {
         var faults: [String: String] = [:]
         for id in wanted where next[id] == nil {
             do {
-                let model = try ServedModel(version: id, checkpoint: try registry.checkpointPath(of: id), replicas: configuration.replicas,
-                                        cooldown: configuration.cooldown)
+                let model = try Self.loadVersion(id, from: registry, configuration)
                 guard model.itemIds == itemIds, model.contextColumns == contextColumns else {
                     throw RegistryError("version '\(id)' has another item catalogue or context columns than the served versions")
                 }
@@ -152,6 +147,13 @@ public final class RecommendationService: @unchecked Sendable {
         return true
     }
 
+    /// The registered version `id`, loaded as its checkpoint's kind with the configured replicas (static:
+    /// the initialiser loads versions before the service is complete).
+    private static func loadVersion(_ id: String, from registry: ModelRegistry, _ configuration: Configuration) throws -> ServedModel {
+        try ServedModel(version: id, checkpoint: try registry.checkpointPath(of: id), kinds: configuration.modelKinds,
+                        replicas: configuration.replicas, cooldown: configuration.cooldown)
+    }
+
     static func servedVersions(_ state: RegistryState, depth: Int) -> [String] {
         var ids = [state.production].compactMap { $0 } + state.history.suffix(depth).reversed()
         if let candidate = state.rollout?.candidate { ids.insert(candidate, at: 0) }
@@ -161,32 +163,30 @@ public final class RecommendationService: @unchecked Sendable {
     // MARK: Recommend
 
     public func recommend(_ request: RecommendRequest) async throws(RequestError) -> Recommendation {
-        guard !request.user.isEmpty else { throw RequestError(400, "user_id is empty") }
+        guard !request.user.isEmpty else { throw .invalidField("user_id", reason: "is empty") }
         guard request.k >= 1 && request.k <= min(configuration.maxK, itemIds.count) else {
-            throw RequestError(400, "k is \(request.k); it must be between 1 and \(min(configuration.maxK, itemIds.count))")
+            throw .invalidField("k", reason: "is \(request.k); it must be between 1 and \(min(configuration.maxK, itemIds.count))")
         }
         var candidateMask: [Bool]?
         if let candidates = request.candidates {
-            guard !candidates.isEmpty else { throw RequestError(400, "candidates is empty") }
+            guard !candidates.isEmpty else { throw .invalidField("candidates", reason: "is empty") }
             var mask = [Bool](repeating: false, count: itemIds.count)
             var unknown: [String] = []
             for id in candidates { if let i = itemIndex[id] { mask[Int(i)] = true } else { unknown.append(id) } }
-            guard unknown.isEmpty else { throw RequestError(404, "unknown candidate items: \(unknown.prefix(10).joined(separator: ", "))") }
+            guard unknown.isEmpty else { throw .unknownCandidates(unknown) }
             candidateMask = mask
         }
         let stored = histories.entry(for: request.user)
-        var events: [NextItemModel.HistoryEvent]
+        var events: [UserEvent]
         if let given = request.history {
             events = []
             for (k, h) in given.enumerated() {
-                guard let i = itemIndex[h.item] else { throw RequestError(404, "history[\(k)]: unknown item '\(h.item)'") }
-                guard h.value.isFinite else { throw RequestError(400, "history[\(k)]: value is not finite") }
-                events.append(NextItemModel.HistoryEvent(item: i, event: h.event, value: h.value, timestamp: h.timestamp))
+                guard let i = itemIndex[h.item] else { throw .inHistory(index: k, .unknownItem(h.item)) }
+                guard h.value.isFinite else { throw .inHistory(index: k, .invalidField("value", reason: "is not finite")) }
+                events.append(UserEvent(item: i, event: h.event, value: h.value, timestamp: h.timestamp))
             }
         } else {
-            guard let stored else {
-                throw RequestError(404, "unknown user '\(request.user)': no feedback has been recorded for them; send their history (an empty list for a new user)")
-            }
+            guard let stored else { throw .unknownUser(request.user) }
             events = stored.events
         }
         let context = try contextValues(request.context, latest: stored?.context)
@@ -249,13 +249,13 @@ public final class RecommendationService: @unchecked Sendable {
 
     private func contextValues(_ given: [String: Double], latest: [Float]?) throws(RequestError) -> [Float] {
         for name in given.keys where !contextColumns.contains(name) {
-            throw RequestError(400, "context has the unknown field '\(name)'; the model's context fields are \(contextColumns)")
+            throw .unknownContextField(name, known: contextColumns)
         }
         // A user known only from the lists served to them has no context yet.
         var values = latest.flatMap { $0.count == contextColumns.count ? $0 : nil } ?? [Float](repeating: 0, count: contextColumns.count)
         for (j, name) in contextColumns.enumerated() {
             guard let value = given[name] else { continue }
-            guard value.isFinite else { throw RequestError(400, "context field '\(name)' is not a finite number") }
+            guard value.isFinite else { throw .invalidField("context field '\(name)'", reason: "is not a finite number") }
             values[j] = Float(value)
         }
         return values
@@ -263,7 +263,7 @@ public final class RecommendationService: @unchecked Sendable {
 
     /// The k best eligible items, best first: candidates only (when given), items in `seen` left
     /// out unless they are candidates; fewer than k when fewer are eligible.
-    private func rank(_ scores: [Float], k: Int, candidates: [Bool]?, seen: [NextItemModel.HistoryEvent]) -> [(id: String, score: Float)] {
+    private func rank(_ scores: [Float], k: Int, candidates: [Bool]?, seen: [UserEvent]) -> [(id: String, score: Float)] {
         var masked = Tensor(shape: Shape(1, scores.count), scalars: scores)
         if let candidates { for i in scores.indices where !candidates[i] { masked[flat: i] = -.infinity } }
         for event in seen where candidates?[Int(event.item)] != true { masked[flat: Int(event.item)] = -.infinity }
@@ -280,18 +280,18 @@ public final class RecommendationService: @unchecked Sendable {
     /// Validates the event, appends it durably to the feedback log (returning once it is on
     /// disk) and then adds it to the user's history.
     public func feedback(_ event: FeedbackEvent) async throws -> Void {
-        guard !event.user.isEmpty else { throw RequestError(400, "user_id is empty") }
-        guard let item = itemIndex[event.item] else { throw RequestError(404, "unknown item '\(event.item)'") }
-        guard event.value.isFinite else { throw RequestError(400, "value is not a finite number") }
+        guard !event.user.isEmpty else { throw RequestError.invalidField("user_id", reason: "is empty") }
+        guard let item = itemIndex[event.item] else { throw RequestError.unknownItem(event.item) }
+        guard event.value.isFinite else { throw RequestError.invalidField("value", reason: "is not a finite number") }
         guard event.context.count == contextColumns.count, event.context.allSatisfy(\.isFinite) else {
-            throw RequestError(400, "context must give the finite fields \(contextColumns)")
+            throw RequestError.invalidField("context", reason: "must give the finite fields \(contextColumns)")
         }
         for text in [event.user, event.item] where text.contains(where: { $0.isNewline }) {
-            throw RequestError(400, "ids may not contain line breaks")
+            throw RequestError.lineBreakInId(text)
         }
         try await feedbackLog.append(event)
-        let converted = histories.record(user: event.user, NextItemModel.HistoryEvent(item: item, event: event.event, value: event.value,
-                                                                                       timestamp: event.timestamp), context: event.context)
+        let converted = histories.record(user: event.user, UserEvent(item: item, event: event.event, value: event.value, timestamp: event.timestamp),
+                                         context: event.context)
         if let converted {
             lock.withLock {
                 if outcomes != nil { outcomes!.arms[converted, default: ArmOutcome()].converted += 1 }
@@ -311,7 +311,7 @@ public final class RecommendationService: @unchecked Sendable {
             guard let item = itemIndex[log.itemIds[Int(log.items[k])]] else { continue }
             let width = log.contextColumns.count
             histories.record(user: log.userIds[Int(log.users[k])],
-                             NextItemModel.HistoryEvent(item: item, event: log.events[k], value: log.values[k], timestamp: log.timestamps[k]),
+                             UserEvent(item: item, event: log.events[k], value: log.values[k], timestamp: log.timestamps[k]),
                              context: Array(log.context[(k * width)..<((k + 1) * width)]))
         }
     }

@@ -1,19 +1,21 @@
-import DRLRanking
-import DRLTensor
 import Foundation
 
 /// Why a model's answer was not used.
 public enum ModelFault: String, Error, Sendable, CaseIterable {
-    /// The checkpoint could not be loaded (missing, corrupted, or not a next-item model).
+    /// The checkpoint could not be loaded (missing, corrupted, or not of a kind served).
     case loadFailed = "load_failed"
     /// Some score was NaN or infinite.
     case nonFiniteScores = "non_finite_scores"
+    /// The model gave another number of scores than it has items (a model of another kind could
+    /// break the contract of `ServableModel`; ranking its answer would go out of bounds).
+    case wrongScoreCount = "wrong_score_count"
     /// No answer within the latency budget.
     case timeout
 }
 
-/// One registered version loaded for serving: a few replicas of the model (a model's layers keep
-/// per-call workspace, so each replica serves one request at a time), handed out from a pool.
+/// One registered version loaded for serving: a few replicas of the model (a model may keep
+/// per-call workspace, as a next-item model's layers do, so each replica serves one request at a
+/// time), handed out from a pool.
 ///
 /// Scoring runs on the calling thread: handing it to another thread and back cost more than the
 /// scoring itself (a 10,000-item top-10 answered in 0.5 ms at the median instead of 0.7). The
@@ -25,54 +27,60 @@ public final class ServedModel: @unchecked Sendable {
     public let itemIds: [String]
     public let contextColumns: [String]
     public let trainingCounts: [Float]
-    private let itemIndex: [String: Int32]
-    private var free: [NextItemModel]
+    private var free: [any ServableModel]
     private let pool = NSCondition()
     /// How long a version that overran its budget is bypassed.
     public let cooldown: Duration
     private var bypassedUntil: ContinuousClock.Instant?
 
-    public init(version: String, checkpoint: String, replicas: Int, cooldown: Duration = .seconds(10)) throws {
+    /// Loads `replicas` copies of the checkpoint, each as the type its kind names.
+    /// - Parameters:
+    ///   - version: the registry's id of the version.
+    ///   - checkpoint: the path of the version's checkpoint.
+    ///   - kinds: the kinds of model that can be loaded.
+    ///   - replicas: how many requests the version can score at once.
+    ///   - cooldown: how long the version is bypassed after overrunning its latency budget.
+    public init(version: String, checkpoint: String, kinds: ServableModelKinds = .standard, replicas: Int,
+                cooldown: Duration = .seconds(10)) throws {
         precondition(replicas > 0, "ServedModel: \(replicas) replicas")
         self.version = version
         self.cooldown = cooldown
-        var models = [try NextItemModel.load(from: checkpoint)]
-        for _ in 1..<replicas { models.append(try NextItemModel.load(from: checkpoint)) }
+        var models = [try kinds.load(checkpoint: checkpoint)]
+        for _ in 1..<replicas { models.append(try kinds.load(checkpoint: checkpoint)) }
         free = models
         itemIds = models[0].itemIds
         contextColumns = models[0].contextColumns
         trainingCounts = models[0].itemCounts
-        itemIndex = Dictionary(uniqueKeysWithValues: itemIds.enumerated().map { ($1, Int32($0)) })
     }
 
     public var itemCount: Int { itemIds.count }
-    public func index(of item: String) -> Int32? { itemIndex[item] }
 
     /// Every item's score for the history and context, or the fault that prevented it. The budget
     /// holds for the scoring alone: waiting for a free replica is load, not a slow model, and does
     /// not trip the breaker.
-    public func scores(history: [NextItemModel.HistoryEvent], context: [Float], budget: Duration) -> Result<[Float], ModelFault> {
+    public func scores(history: [UserEvent], context: [Float], budget: Duration) -> Result<[Float], ModelFault> {
         if let until = pool.withLock({ bypassedUntil }), ContinuousClock.now < until { return .failure(.timeout) }
         let model = checkOut()
         let start = ContinuousClock.now
-        let scores = model.score(history: history[...], context: context).scalars
+        let scores = model.scores(history: history, context: context)
         checkIn(model)
         let end = ContinuousClock.now
         if end - start > budget {
             pool.withLock { bypassedUntil = end + cooldown }
             return .failure(.timeout)
         }
+        guard scores.count == itemIds.count else { return .failure(.wrongScoreCount) }
         return scores.allSatisfy(\.isFinite) ? .success(scores) : .failure(.nonFiniteScores)
     }
 
-    private func checkOut() -> NextItemModel {
+    private func checkOut() -> any ServableModel {
         pool.lock()
         defer { pool.unlock() }
         while free.isEmpty { pool.wait() }
         return free.removeLast()
     }
 
-    private func checkIn(_ model: NextItemModel) {
+    private func checkIn(_ model: any ServableModel) {
         pool.lock()
         free.append(model)
         pool.signal()

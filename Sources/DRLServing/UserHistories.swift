@@ -1,4 +1,3 @@
-import DRLRanking
 import Foundation
 
 /// Each user's recent interactions, as the served models read them: the last `capacity` events
@@ -7,7 +6,7 @@ import Foundation
 /// outside the lock). Items' interaction counts are kept beside it for the popularity fallback.
 public final class UserHistories: @unchecked Sendable {
     public struct Entry: Sendable {
-        public var events: [NextItemModel.HistoryEvent] = []
+        public var events: [UserEvent] = []
         public var context: [Float] = []
         /// The latest list served to the user and its arm, until feedback on one of its items.
         public var openList: (items: [Int32], arm: TrafficSplit.Arm)?
@@ -29,7 +28,7 @@ public final class UserHistories: @unchecked Sendable {
     /// Adds the event to the user's history. When it is positive feedback on an item of the
     /// user's open list, the list is closed and its arm returned (the list converted).
     @discardableResult
-    public func record(user: String, _ event: NextItemModel.HistoryEvent, context: [Float]) -> TrafficSplit.Arm? {
+    public func record(user: String, _ event: UserEvent, context: [Float]) -> TrafficSplit.Arm? {
         lock.withLock {
             var entry = entries[user, default: Entry()]
             entry.events.append(event)

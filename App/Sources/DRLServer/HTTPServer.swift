@@ -96,7 +96,7 @@ public final class HTTPServer: Sendable {
         } catch let error as JSONFields.BadRequest {
             response = json(.badRequest, ["error": error.message])
         } catch let error as RequestError {
-            response = json(.init(code: error.status), ["error": error.description])
+            response = json(error.httpStatus, ["error": error.description])
         } catch {
             logger.error("request failed", metadata: ["route": "\(route)", "error": "\(error)"])
             response = json(.serviceUnavailable, ["error": "\(error)"])

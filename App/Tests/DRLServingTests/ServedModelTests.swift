@@ -4,8 +4,7 @@ import Testing
 @testable import DRLServing
 
 @Suite struct ServedModelTests {
-    static let history = [NextItemModel.HistoryEvent(item: 3, event: .click, value: 1, timestamp: 0),
-                          NextItemModel.HistoryEvent(item: 4, event: .click, value: 1, timestamp: 3_600)]
+    static let history = [UserEvent(item: 3, event: .click, value: 1, timestamp: 0), UserEvent(item: 4, event: .click, value: 1, timestamp: 3_600)]
 
     /// The latency budget is a circuit breaker: a scoring that overruns it is discarded, and the
     /// version then answers nothing, however ample the budget, until its cooldown has passed.

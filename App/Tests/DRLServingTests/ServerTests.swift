@@ -116,6 +116,23 @@ import Testing
         }
     }
 
+    /// The service's request errors say nothing of HTTP; the server alone maps them: whatever
+    /// names something the server does not have is 404, any other fault of the request 400.
+    @Test func requestErrorsMapToHTTPStatuses() {
+        let cases: [(error: RequestError, status: Int)] = [
+            (.invalidField("k", reason: "is 0; it must be between 1 and 24"), 400),
+            (.lineBreakInId("a\nb"), 400),
+            (.unknownContextField("age", known: ["stride"]), 400),
+            (.unknownItem("i999"), 404),
+            (.unknownCandidates(["zz"]), 404),
+            (.unknownUser("nobody"), 404),
+            (.inHistory(index: 2, .unknownItem("i999")), 404),
+            (.inHistory(index: 2, .invalidField("value", reason: "is not finite")), 400),
+        ]
+        for c in cases { #expect(c.error.httpStatus.code == c.status, "\(c.error)") }
+        #expect(RequestError.inHistory(index: 2, .unknownItem("i999")).description == "history[2]: unknown item 'i999'")
+    }
+
     /// A production version whose scores are NaN is answered by the version before it, and the
     /// fallback is reported in the answer and counted.
     @Test func aNaNModelIsAnsweredByTheFallback() async throws {

@@ -1,0 +1,33 @@
+/// A request that cannot be served as asked, saying what is wrong with it and nothing about how
+/// the answer travels: a transport maps each case to its own kind of refusal (DRLServer to HTTP
+/// statuses), and `description` is the message for the caller.
+public indirect enum RequestError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// A field's value is empty, out of range or not finite: the field as the message names it
+    /// ("user_id", "k", "context field 'age'") and what is wrong with it ("is empty").
+    case invalidField(String, reason: String)
+    /// An id with a line break, which the feedback log's lines cannot hold.
+    case lineBreakInId(String)
+    /// An item that is not in the served catalogue.
+    case unknownItem(String)
+    /// Candidate items that are not in the served catalogue.
+    case unknownCandidates([String])
+    /// A user with no recorded feedback whose request brings no history either.
+    case unknownUser(String)
+    /// A context field that is not one of the model's context columns.
+    case unknownContextField(String, known: [String])
+    /// What is wrong with the history entry at `index` of the request.
+    case inHistory(index: Int, RequestError)
+
+    public var description: String {
+        switch self {
+        case .invalidField(let name, let reason): "\(name) \(reason)"
+        case .lineBreakInId: "ids may not contain line breaks"
+        case .unknownItem(let id): "unknown item '\(id)'"
+        case .unknownCandidates(let ids): "unknown candidate items: \(ids.prefix(10).joined(separator: ", "))"
+        case .unknownUser(let id):
+            "unknown user '\(id)': no feedback has been recorded for them; send their history (an empty list for a new user)"
+        case .unknownContextField(let name, let known): "context has the unknown field '\(name)'; the model's context fields are \(known)"
+        case .inHistory(let index, let error): "history[\(index)]: \(error)"
+        }
+    }
+}
