@@ -16,6 +16,7 @@ run: build
 test: deps
 	$(SWIFT) test
 	$(SWIFT) test --package-path App
+	$(SWIFT) test -c release --package-path Examples
 
 build: deps
 	$(SWIFT) build -c release --package-path App --product drlrec
@@ -47,4 +48,4 @@ crash-test: build
 	scripts/crash_durability.py --drlrec $(DRLREC)
 
 clean:
-	rm -rf .build App/.build Benchmarks/.build
+	rm -rf .build App/.build Examples/.build Benchmarks/.build
