@@ -12,11 +12,11 @@ public struct InteractionMatrix: Sendable {
     /// The matrix of `entries` (user, item, count). Users and items must lie in 0..<users and
     /// 0..<items and counts must be positive and finite.
     public init(users: Int, items: Int, entries: [(user: Int, item: Int32, count: Float)]) {
-        precondition(users > 0 && items > 0, "InteractionMatrix needs at least one user and one item, got \(users) × \(items)")
+        require(users > 0 && items > 0, "InteractionMatrix needs at least one user and one item, got \(users) × \(items)")
         for (index, entry) in entries.enumerated() {
-            precondition((0..<users).contains(entry.user) && (0..<Int32(items)).contains(entry.item),
+            require((0..<users).contains(entry.user) && (0..<Int32(items)).contains(entry.item),
                          "InteractionMatrix: entry \(index) is (user \(entry.user), item \(entry.item)), outside \(users) users × \(items) items")
-            precondition(entry.count > 0 && entry.count.isFinite, "InteractionMatrix: entry \(index) has count \(entry.count); counts must be positive and finite")
+            require(entry.count > 0 && entry.count.isFinite, "InteractionMatrix: entry \(index) has count \(entry.count); counts must be positive and finite")
         }
         self.users = users
         self.items = items

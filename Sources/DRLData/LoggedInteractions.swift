@@ -1,3 +1,5 @@
+import DRLTensor
+
 /// What is wrong with a data file, and where: the file, the 1-based line and, when one is to
 /// blame, the column.
 public struct DataFileError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -77,7 +79,7 @@ public struct LoggedInteractions: Sendable, Equatable {
     /// Appends one interaction.
     public mutating func append(user: String, item: String, timestamp: Int64, event: FeedbackKind, value: Float = 1,
                                 propensity: Float = .nan, context features: [Float] = []) {
-        precondition(features.count == contextColumns.count,
+        require(features.count == contextColumns.count,
                      "LoggedInteractions: \(features.count) context values for the columns \(contextColumns)")
         users.append(Self.index(user, in: &userIndex, ids: &userIds))
         items.append(Self.index(item, in: &itemIndex, ids: &itemIds))

@@ -19,12 +19,12 @@ public struct OffPolicyData: Sendable {
 
     public init(actions: [Int32], rewards: [Float], propensities: [Float], evaluationProbabilities: Tensor, rewardEstimates: Tensor) {
         let n = actions.count, k = evaluationProbabilities.shape.matrix.cols
-        precondition(rewards.count == n && propensities.count == n && evaluationProbabilities.shape.matrix.rows == n
+        require(rewards.count == n && propensities.count == n && evaluationProbabilities.shape.matrix.rows == n
                      && rewardEstimates.shape == evaluationProbabilities.shape,
                      "OffPolicyData: \(n) actions, \(rewards.count) rewards, \(propensities.count) propensities, probabilities \(evaluationProbabilities.shape), estimates \(rewardEstimates.shape)")
         for (i, a) in actions.enumerated() {
-            precondition(a >= 0 && Int(a) < k, "OffPolicyData: round \(i) took action \(a), outside 0..<\(k)")
-            precondition(propensities[i] > 0 && propensities[i] <= 1, "OffPolicyData: round \(i) has propensity \(propensities[i]), outside (0, 1]")
+            require(a >= 0 && Int(a) < k, "OffPolicyData: round \(i) took action \(a), outside 0..<\(k)")
+            require(propensities[i] > 0 && propensities[i] <= 1, "OffPolicyData: round \(i) has propensity \(propensities[i]), outside (0, 1]")
         }
         actionCount = k
         self.actions = actions
@@ -70,7 +70,7 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
 
     /// The estimate over the rounds `subset` (indices may repeat, as a bootstrap draws them).
     public func estimate(_ data: OffPolicyData, over subset: [Int], switchThreshold: Double = 100) -> Double {
-        precondition(!subset.isEmpty, "OffPolicyEstimator: no rounds to estimate from")
+        require(!subset.isEmpty, "OffPolicyEstimator: no rounds to estimate from")
         var model = 0.0, weighted = 0.0, weights = 0.0, residual = 0.0
         for i in subset {
             let w = data.weight(i), r = Double(data.rewards[i])
@@ -97,7 +97,7 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
     /// The estimate over all rounds with a percentile bootstrap interval over rounds.
     public func estimateWithInterval(_ data: OffPolicyData, resamples: Int = 1_000, confidence: Double = 0.95, seed: UInt64 = 0,
                                      switchThreshold: Double = 100) -> (value: Double, low: Double, high: Double) {
-        precondition(resamples >= 10 && confidence > 0 && confidence < 1, "OffPolicyEstimator: \(resamples) resamples, confidence \(confidence)")
+        require(resamples >= 10 && confidence > 0 && confidence < 1, "OffPolicyEstimator: \(resamples) resamples, confidence \(confidence)")
         let n = data.rounds
         let value = estimate(data, over: Array(0..<n), switchThreshold: switchThreshold)
         var rng = RandomGenerator(seed: seed, stream: 0x0FE)
@@ -119,7 +119,7 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
     public static func refittedIntervals(_ estimators: [OffPolicyEstimator], data: OffPolicyData, resamples: Int, confidence: Double = 0.95,
                                          seed: UInt64 = 0, switchThreshold: Double = 100,
                                          refit: ([Int]) throws -> Tensor) rethrows -> [(value: Double, low: Double, high: Double)] {
-        precondition(resamples >= 10 && confidence > 0 && confidence < 1, "OffPolicyEstimator: \(resamples) resamples, confidence \(confidence)")
+        require(resamples >= 10 && confidence > 0 && confidence < 1, "OffPolicyEstimator: \(resamples) resamples, confidence \(confidence)")
         let n = data.rounds
         var rng = RandomGenerator(seed: seed, stream: 0x0FE)
         var draws = [[Double]](repeating: [], count: estimators.count), subset = [Int](repeating: 0, count: n)

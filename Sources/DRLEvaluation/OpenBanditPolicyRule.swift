@@ -29,7 +29,7 @@ public enum OpenBanditPolicyRule: Sendable, Equatable, CustomStringConvertible {
         let (rounds, items) = estimates.shape.matrix
         switch self {
         case .greedy(let exploration):
-            precondition((0...1).contains(exploration), "OpenBanditPolicyRule: exploration \(exploration) must be in [0, 1]")
+            require((0...1).contains(exploration), "OpenBanditPolicyRule: exploration \(exploration) must be in [0, 1]")
             var probabilities = Tensor(shape: Shape(rounds, items), repeating: exploration / Float(items))
             for i in 0..<rounds {
                 var best = 0
@@ -38,7 +38,7 @@ public enum OpenBanditPolicyRule: Sendable, Equatable, CustomStringConvertible {
             }
             return probabilities
         case .softmax(let temperature):
-            precondition(temperature > 0, "OpenBanditPolicyRule: temperature \(temperature) must be positive")
+            require(temperature > 0, "OpenBanditPolicyRule: temperature \(temperature) must be positive")
             var logits = Tensor(zeros: Shape(rounds, items))
             for i in 0..<rounds {
                 for a in 0..<items {

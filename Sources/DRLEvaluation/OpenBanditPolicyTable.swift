@@ -29,7 +29,7 @@ public struct OpenBanditPolicyTable: Sendable {
 
     /// A context-free table from a [3, items] distribution (each row summing to 1).
     public init(positionDistribution: Tensor, source: String) {
-        precondition(positionDistribution.rank == 2 && positionDistribution.shape[0] == Self.positions,
+        require(positionDistribution.rank == 2 && positionDistribution.shape[0] == Self.positions,
                      "OpenBanditPolicyTable: a distribution must be [3, items], got \(positionDistribution.shape)")
         itemCount = positionDistribution.shape[1]
         contextFeatures = []
@@ -116,7 +116,7 @@ public struct OpenBanditPolicyTable: Sendable {
     /// Each round's probability of every item [rounds, items]: the distribution of the round's
     /// context (or the default) at the round's position.
     public func probabilities(for log: OpenBanditLog) throws(UncoveredContextError) -> Tensor {
-        precondition(log.itemCount == itemCount, "OpenBanditPolicyTable: the table has \(itemCount) items, the log \(log.itemCount)")
+        require(log.itemCount == itemCount, "OpenBanditPolicyTable: the table has \(itemCount) items, the log \(log.itemCount)")
         var result = Tensor(zeros: Shape(log.rounds, itemCount))
         var uncovered: (first: Int, key: [String], count: Int)?
         result.withUnsafeMutableBufferPointer { out in

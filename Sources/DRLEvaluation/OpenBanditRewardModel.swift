@@ -51,7 +51,7 @@ public struct OpenBanditRewardModel: Sendable {
     /// of the same items (user features are matched by their values, and a value the fitted log
     /// never had contributes nothing).
     public func estimates(for log: OpenBanditLog) -> Tensor {
-        precondition(log.itemCount == itemCount, "OpenBanditRewardModel: fitted on \(itemCount) items; asked about a log of \(log.itemCount)")
+        require(log.itemCount == itemCount, "OpenBanditRewardModel: fitted on \(itemCount) items; asked about a log of \(log.itemCount)")
         // The log's number for each feature value → the model's weight index (nil: unseen).
         let columns: [[Int?]] = (0..<4).map { f in
             let known = Dictionary(uniqueKeysWithValues: featureValues[f].enumerated().map { ($1, $0) })

@@ -36,7 +36,7 @@ public enum HeldOut: Sendable { case validation, test }
 /// in the top-k list).
 public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: Int = 10,
                             score: (Int, inout Tensor) -> Void) -> RankingMetrics {
-    precondition(k >= 1 && k <= split.items, "evaluateRanking: k = \(k) must be in 1...\(split.items)")
+    require(k >= 1 && k <= split.items, "evaluateRanking: k = \(k) must be in 1...\(split.items)")
     let counts = split.trainingCounts, total = counts.reduce(0, +)
     let selfInformation = counts.map { -log2((Double($0) + 1) / (Double(total) + Double(split.items))) }
     var scores = Tensor(zeros: Shape(split.items))
@@ -87,9 +87,9 @@ public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: I
 /// their novelty.
 public func compareRankings(control: RankingMetrics, treatment: RankingMetrics, k: Int = 10, resamples: Int = 1_000,
                             seed: UInt64 = 0) -> [MetricComparison] {
-    precondition(control.userHits.count == treatment.userHits.count,
+    require(control.userHits.count == treatment.userHits.count,
                  "compareRankings: the models were evaluated on \(control.userHits.count) and \(treatment.userHits.count) users")
-    precondition(control.userTopItems.count == k * control.userHits.count && treatment.userTopItems.count == k * treatment.userHits.count,
+    require(control.userTopItems.count == k * control.userHits.count && treatment.userTopItems.count == k * treatment.userHits.count,
                  "compareRankings: the metrics must come from evaluations at k = \(k)")
     let arms = [control, treatment]
     // Per-user means, by metric; coverage (nil) is a property of the drawn users' lists together.

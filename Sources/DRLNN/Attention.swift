@@ -28,7 +28,7 @@ public final class MultiHeadSelfAttention: Layer {
     private var probabilities = Buffer(), merged = Buffer(), dProbabilities = Buffer(), dqkv = Buffer()
 
     public init(dimension: Int, heads: Int, causal: Bool = false, using rng: inout RandomGenerator) {
-        precondition(heads > 0 && dimension > 0 && dimension % heads == 0,
+        require(heads > 0 && dimension > 0 && dimension % heads == 0,
                      "MultiHeadSelfAttention: dimension \(dimension) must be a positive multiple of heads \(heads)")
         self.dimension = dimension
         self.heads = heads
@@ -58,11 +58,11 @@ public final class MultiHeadSelfAttention: Layer {
     }
 
     public func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 3 && x.shape[2] == dimension,
+        require(x.rank == 3 && x.shape[2] == dimension,
                      "MultiHeadSelfAttention(\(dimension)): input \(x.shape) must be [batch, time, \(dimension)]")
         batch = x.shape[0]
         time = x.shape[1]
-        precondition(!hasPaddingMask || paddingMask.count == batch * time,
+        require(!hasPaddingMask || paddingMask.count == batch * time,
                      "MultiHeadSelfAttention: key-padding mask has \(paddingMask.count) flags for batch \(batch) × time \(time)")
         projected = qkv.forward(x)
         let (t, dh) = (time, headDimension)

@@ -18,7 +18,7 @@ public final class Conv1d: Layer {
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, dilation: Int = 1, padding: Padding = .causal,
                 bias: Bool = true, using rng: inout RandomGenerator) {
-        precondition(inChannels > 0 && outChannels > 0 && kernelSize > 0 && dilation > 0,
+        require(inChannels > 0 && outChannels > 0 && kernelSize > 0 && dilation > 0,
                      "Conv1d(\(inChannels), \(outChannels), kernel \(kernelSize), dilation \(dilation)) needs positive sizes")
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -47,11 +47,11 @@ public final class Conv1d: Layer {
     private func outputLength(_ length: Int) -> Int { length + leftPad - (kernelSize - 1) * dilation }
 
     public func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 3 && x.shape[2] == inChannels,
+        require(x.rank == 3 && x.shape[2] == inChannels,
                      "Conv1d(\(inChannels), \(outChannels)): input \(x.shape) must be [batch, time, \(inChannels)]")
         inputShape = x.shape
         let (b, t) = (x.shape[0], x.shape[1]), tOut = outputLength(t)
-        precondition(tOut > 0, "Conv1d: input length \(t) is shorter than the receptive field \((kernelSize - 1) * dilation + 1)")
+        require(tOut > 0, "Conv1d: input length \(t) is shorter than the receptive field \((kernelSize - 1) * dilation + 1)")
         var cols = columns.view(Shape(b * tOut, inChannels * kernelSize))
         im2col(x, into: &cols, batch: b, length: t, outputLength: tOut)
         var y = output.view(Shape(b, tOut, outChannels))
@@ -62,7 +62,7 @@ public final class Conv1d: Layer {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         let (b, t) = (inputShape[0], inputShape[1]), tOut = outputLength(t)
-        precondition(gradOutput.shape == Shape(b, tOut, outChannels),
+        require(gradOutput.shape == Shape(b, tOut, outChannels),
                      "Conv1d.backward: gradient \(gradOutput.shape) should be [\(b), \(tOut), \(outChannels)]")
         let cols = columns.view(Shape(b * tOut, inChannels * kernelSize))
         let w = weight.value.reshaped(Shape(outChannels, inChannels * kernelSize))

@@ -12,7 +12,7 @@ public final class Dropout: Layer {
     private var lastWasIdentity = true
 
     public init(rate: Float, seed: UInt64 = 0) {
-        precondition(rate >= 0 && rate < 1, "Dropout rate must be in [0, 1), got \(rate)")
+        require(rate >= 0 && rate < 1, "Dropout rate must be in [0, 1), got \(rate)")
         self.rate = rate
         rng = RandomGenerator(seed: seed, stream: 0xD20)
     }

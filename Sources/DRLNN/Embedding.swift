@@ -14,8 +14,8 @@ public final class Embedding: Module {
     /// Vectors from `initializer`, or N(0, 1) (PyTorch's default) when it is nil.
     public init(_ count: Int, _ dimension: Int, paddingIndex: Int32? = nil, initializer: Initializer? = nil,
                 using rng: inout RandomGenerator) {
-        precondition(count > 0 && dimension > 0, "Embedding(\(count), \(dimension)) needs positive sizes")
-        precondition(paddingIndex.map { $0 >= 0 && Int($0) < count } ?? true,
+        require(count > 0 && dimension > 0, "Embedding(\(count), \(dimension)) needs positive sizes")
+        require(paddingIndex.map { $0 >= 0 && Int($0) < count } ?? true,
                      "Embedding: padding index \(paddingIndex!) is outside 0..<\(count)")
         self.count = count
         self.dimension = dimension
@@ -33,8 +33,8 @@ public final class Embedding: Module {
 
     /// Rows for `indices`, shaped `shape` + [dimension] (shape's element count must equal indices.count).
     public func forward(_ indices: [Int32], shape: Shape) -> Tensor {
-        precondition(shape.elementCount == indices.count, "Embedding: \(indices.count) indices for shape \(shape)")
-        precondition(shape.rank < Shape.maxRank, "Embedding: index shape \(shape) leaves no room for the feature axis")
+        require(shape.elementCount == indices.count, "Embedding: \(indices.count) indices for shape \(shape)")
+        require(shape.rank < Shape.maxRank, "Embedding: index shape \(shape) leaves no room for the feature axis")
         self.indices.removeAll(keepingCapacity: true)
         self.indices.append(contentsOf: indices)
         var y = output.view(Shape(indices.count, dimension))
@@ -45,7 +45,7 @@ public final class Embedding: Module {
     /// Accumulates the gradient of the last forward's output into the used rows.
     public func backward(_ gradOutput: Tensor) {
         guard !weight.isFrozen else { return }
-        precondition(gradOutput.count == indices.count * dimension,
+        require(gradOutput.count == indices.count * dimension,
                      "Embedding.backward: gradient \(gradOutput.shape) does not match \(indices.count) looked-up rows")
         var g = weight.gradient
         scatterAddRows(gradOutput.reshaped(Shape(indices.count, dimension)), indices: indices, into: &g,

@@ -36,7 +36,7 @@ public final class GRU: Layer {
     public var namedParameters: [(name: String, parameter: Parameter)] { weights.namedParameters }
 
     public func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 3 && x.shape[2] == inputSize,
+        require(x.rank == 3 && x.shape[2] == inputSize,
                      "GRU(\(inputSize), \(hiddenSize)): input \(x.shape) must be [batch, time, \(inputSize)]")
         input = x
         (batch, time) = (x.shape[0], x.shape[1])
@@ -62,7 +62,7 @@ public final class GRU: Layer {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         let (b, t, h) = (batch, time, hiddenSize)
-        precondition(gradOutput.shape == Shape(b, t, h), "GRU.backward: gradient \(gradOutput.shape) should be [\(b), \(t), \(h)]")
+        require(gradOutput.shape == Shape(b, t, h), "GRU.backward: gradient \(gradOutput.shape) should be [\(b), \(t), \(h)]")
         var dgx = dInputGates.view(Shape(b, 3 * h)), dgh = dRecurrentGates.view(Shape(b, 3 * h))  // one step's
         var dhNext = dState.view(Shape(b, h))
         dhNext.fill(with: 0)

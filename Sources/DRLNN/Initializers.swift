@@ -45,7 +45,7 @@ public enum Initializer: Sendable {
         let tall = rows >= cols
         let gaussian = Tensor.normal(tall ? Shape(rows, cols) : Shape(cols, rows), using: &rng)
         guard var (q, r) = try? LinearAlgebra.qr(gaussian) else {
-            preconditionFailure("orthogonal initialisation: QR of a finite Gaussian matrix failed")
+            requirementFailure("orthogonal initialisation: QR of a finite Gaussian matrix failed")
         }
         // Sign correction makes the distribution uniform over orthogonal matrices (Mezzadri 2007).
         let k = min(rows, cols)

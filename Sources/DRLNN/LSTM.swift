@@ -35,7 +35,7 @@ public final class LSTM: Layer {
     public var namedParameters: [(name: String, parameter: Parameter)] { weights.namedParameters }
 
     public func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 3 && x.shape[2] == inputSize,
+        require(x.rank == 3 && x.shape[2] == inputSize,
                      "LSTM(\(inputSize), \(hiddenSize)): input \(x.shape) must be [batch, time, \(inputSize)]")
         input = x
         (batch, time) = (x.shape[0], x.shape[1])
@@ -59,7 +59,7 @@ public final class LSTM: Layer {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         let (b, t, h) = (batch, time, hiddenSize)
-        precondition(gradOutput.shape == Shape(b, t, h), "LSTM.backward: gradient \(gradOutput.shape) should be [\(b), \(t), \(h)]")
+        require(gradOutput.shape == Shape(b, t, h), "LSTM.backward: gradient \(gradOutput.shape) should be [\(b), \(t), \(h)]")
         var dg = dGates.view(Shape(b, 4 * h))  // one step's
         var dx = dInput.view(input.shape)
         var dhNext = dState.view(Shape(b, h)), dcNext = dCell.view(Shape(b, h))

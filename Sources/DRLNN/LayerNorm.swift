@@ -12,7 +12,7 @@ public final class LayerNorm: Layer {
     private var output = Buffer(), gradInput = Buffer()
 
     public init(_ features: Int, epsilon: Float = 1e-5) {
-        precondition(features > 0, "LayerNorm needs a positive feature count, got \(features)")
+        require(features > 0, "LayerNorm needs a positive feature count, got \(features)")
         self.features = features
         self.epsilon = epsilon
         gamma = Parameter("weight", shape: Shape(features))
@@ -23,7 +23,7 @@ public final class LayerNorm: Layer {
     public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", gamma), ("bias", beta)] }
 
     public func forward(_ x: Tensor) -> Tensor {
-        precondition(x.shape[-1] == features, "LayerNorm(\(features)): input \(x.shape) has last dimension \(x.shape[-1])")
+        require(x.shape[-1] == features, "LayerNorm(\(features)): input \(x.shape) has last dimension \(x.shape[-1])")
         input = x
         let rows = x.shape.matrix.rows
         var y = output.view(x.shape), mu = mean.view(Shape(rows)), rs = rstd.view(Shape(rows))

@@ -19,7 +19,7 @@ public final class Linear: Layer {
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true,
                 weightInit: Initializer = .kaimingUniform(a: Float(5).squareRoot()),
                 biasInit: Initializer? = nil, using rng: inout RandomGenerator) {
-        precondition(inFeatures > 0 && outFeatures > 0, "Linear(\(inFeatures), \(outFeatures)) needs positive sizes")
+        require(inFeatures > 0 && outFeatures > 0, "Linear(\(inFeatures), \(outFeatures)) needs positive sizes")
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         weight = Parameter("weight", shape: Shape(outFeatures, inFeatures))
@@ -39,7 +39,7 @@ public final class Linear: Layer {
     }
 
     public func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank >= 2 && x.shape[-1] == inFeatures,
+        require(x.rank >= 2 && x.shape[-1] == inFeatures,
                      "Linear(\(inFeatures), \(outFeatures)): input of shape \(x.shape) needs last dimension \(inFeatures)")
         input = x
         var outShape = x.shape
@@ -67,7 +67,7 @@ public final class Linear: Layer {
     public func backwardParametersOnly(_ gradOutput: Tensor) { accumulateParameterGradients(gradOutput) }
 
     private func accumulateParameterGradients(_ dy: Tensor) {
-        precondition(dy.shape.matrix.rows == input.shape.matrix.rows && dy.shape.matrix.cols == outFeatures,
+        require(dy.shape.matrix.rows == input.shape.matrix.rows && dy.shape.matrix.cols == outFeatures,
                      "Linear(\(inFeatures), \(outFeatures)).backward: gradient \(dy.shape) does not match the last output")
         if !weight.isFrozen {
             var dw = weight.gradient

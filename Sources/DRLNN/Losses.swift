@@ -38,7 +38,7 @@ public final class MSELoss {
     public init() {}
 
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Float {
-        precondition(prediction.shape == target.shape, "MSELoss: prediction \(prediction.shape) and target \(target.shape) differ")
+        require(prediction.shape == target.shape, "MSELoss: prediction \(prediction.shape) and target \(target.shape) differ")
         gradient = buffer.view(prediction.shape)
         let scale = 2 / Float(prediction.count)
         let total = elementwiseLoss(prediction, target, gradient: &gradient) { _, p, t in
@@ -58,13 +58,13 @@ public final class HuberLoss {
     private var buffer = Buffer()
 
     public init(delta: Float = 1) {
-        precondition(delta > 0, "HuberLoss: delta must be positive, got \(delta)")
+        require(delta > 0, "HuberLoss: delta must be positive, got \(delta)")
         self.delta = delta
     }
 
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor, weights: Tensor? = nil) -> Float {
-        precondition(prediction.shape == target.shape, "HuberLoss: prediction \(prediction.shape) and target \(target.shape) differ")
-        precondition(weights.map { $0.count == prediction.count } ?? true,
+        require(prediction.shape == target.shape, "HuberLoss: prediction \(prediction.shape) and target \(target.shape) differ")
+        require(weights.map { $0.count == prediction.count } ?? true,
                      "HuberLoss: weights \(weights?.shape.description ?? "") need \(prediction.count) elements")
         gradient = buffer.view(prediction.shape)
         let inv = 1 / Float(prediction.count), delta = self.delta
@@ -91,8 +91,8 @@ public final class SoftmaxCrossEntropyLoss {
 
     public func callAsFunction(_ logits: Tensor, targets: [Int32], weights: Tensor? = nil) -> Float {
         let (rows, cols) = logits.shape.matrix
-        precondition(targets.count == rows, "SoftmaxCrossEntropyLoss: \(targets.count) targets for logits \(logits.shape)")
-        precondition(weights.map { $0.count == rows } ?? true,
+        require(targets.count == rows, "SoftmaxCrossEntropyLoss: \(targets.count) targets for logits \(logits.shape)")
+        require(weights.map { $0.count == rows } ?? true,
                      "SoftmaxCrossEntropyLoss: weights \(weights?.shape.description ?? "") need \(rows) elements")
         gradient = buffer.view(logits.shape)
         var lse = logSumExp.view(Shape(rows))
@@ -108,7 +108,7 @@ public final class SoftmaxCrossEntropyLoss {
                         var sum: Double = 0
                         for r in 0..<rows {
                             let target = Int(t[r])
-                            precondition(target >= 0 && target < cols,
+                            require(target >= 0 && target < cols,
                                          "SoftmaxCrossEntropyLoss: target \(target) at row \(r) is outside 0..<\(cols)")
                             let w = weights?[flat: r] ?? 1
                             sum += Double(w * (l[r] - z[r * cols + target]))
@@ -135,7 +135,7 @@ public final class BinaryCrossEntropyWithLogitsLoss {
     public init() {}
 
     public func callAsFunction(_ logits: Tensor, _ targets: Tensor) -> Float {
-        precondition(logits.shape == targets.shape, "BinaryCrossEntropyWithLogitsLoss: logits \(logits.shape) and targets \(targets.shape) differ")
+        require(logits.shape == targets.shape, "BinaryCrossEntropyWithLogitsLoss: logits \(logits.shape) and targets \(targets.shape) differ")
         gradient = buffer.view(logits.shape)
         let inv = 1 / Float(logits.count)
         let total = elementwiseLoss(logits, targets, gradient: &gradient) { _, z, t in
@@ -197,9 +197,9 @@ public final class SoftmaxExpectation {
 
     public func callAsFunction(_ logits: Tensor, values: Tensor, weights: Tensor? = nil) -> Float {
         let (rows, cols) = logits.shape.matrix
-        precondition(values.count == cols || values.shape == logits.shape,
+        require(values.count == cols || values.shape == logits.shape,
                      "SoftmaxExpectation: values \(values.shape) must be [\(cols)] or the logits' shape \(logits.shape)")
-        precondition(weights.map { $0.count == rows } ?? true,
+        require(weights.map { $0.count == rows } ?? true,
                      "SoftmaxExpectation: weights \(weights?.shape.description ?? "") need \(rows) elements")
         gradient = buffer.view(logits.shape)
         softmax(logits, into: &gradient)

@@ -9,7 +9,7 @@ public struct CheckpointPart {
     public let optimizer: Optimizer?
 
     public init(prefix: String = "", store: ParameterStore, optimizer: Optimizer? = nil) {
-        precondition(optimizer == nil || optimizer!.store === store,
+        require(optimizer == nil || optimizer!.store === store,
                      "CheckpointPart '\(prefix)': the optimizer updates another ParameterStore")
         self.prefix = prefix
         self.store = store

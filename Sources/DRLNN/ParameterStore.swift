@@ -16,7 +16,7 @@ public final class ParameterStore {
     public init(_ named: [(name: String, parameter: Parameter)]) {
         var seen = Set<String>()
         for (name, _) in named {
-            precondition(seen.insert(name).inserted, "ParameterStore: two parameters are named '\(name)'")
+            require(seen.insert(name).inserted, "ParameterStore: two parameters are named '\(name)'")
         }
         var offset = 0
         var ranges: [Range<Int>] = []
@@ -78,7 +78,7 @@ public final class ParameterStore {
     /// norm before clipping.
     @discardableResult
     public func clipGradientNorm(_ maxNorm: Float) -> Float {
-        precondition(maxNorm > 0, "clipGradientNorm: maxNorm must be positive, got \(maxNorm)")
+        require(maxNorm > 0, "clipGradientNorm: maxNorm must be positive, got \(maxNorm)")
         let norm = gradientNorm()
         if norm > maxNorm {
             let scale = maxNorm / (norm + 1e-6)
@@ -93,8 +93,8 @@ public final class ParameterStore {
     /// Polyak averaging for target networks: θ ← (1 − tau)·θ + tau·θ_source, over all values.
     /// `source` must have the same layout (the same architecture).
     public func polyakUpdate(from source: ParameterStore, tau: Float) {
-        precondition(source.ranges == ranges, "polyakUpdate: the two models have different parameter layouts")
-        precondition(tau >= 0 && tau <= 1, "polyakUpdate: tau must be in [0, 1], got \(tau)")
+        require(source.ranges == ranges, "polyakUpdate: the two models have different parameter layouts")
+        require(tau >= 0 && tau <= 1, "polyakUpdate: tau must be in [0, 1], got \(tau)")
         var v = values
         scal(1 - tau, &v)
         axpy(tau, source.values, &v)
@@ -102,7 +102,7 @@ public final class ParameterStore {
 
     /// Copies all values from `source` (hard target-network update).
     public func copyValues(from source: ParameterStore) {
-        precondition(source.ranges == ranges, "copyValues: the two models have different parameter layouts")
+        require(source.ranges == ranges, "copyValues: the two models have different parameter layouts")
         var v = values
         v.copy(from: source.values)
     }

@@ -15,7 +15,7 @@ public final class LearnedPositionalEncoding: Layer {
     private var time = 0
 
     public init(maxLength: Int, dimension: Int, using rng: inout RandomGenerator) {
-        precondition(maxLength > 0 && dimension > 0, "LearnedPositionalEncoding(\(maxLength), \(dimension)) needs positive sizes")
+        require(maxLength > 0 && dimension > 0, "LearnedPositionalEncoding(\(maxLength), \(dimension)) needs positive sizes")
         self.maxLength = maxLength
         self.dimension = dimension
         table = Parameter("weight", shape: Shape(maxLength, dimension))
@@ -25,7 +25,7 @@ public final class LearnedPositionalEncoding: Layer {
     public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", table)] }
 
     public func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 3 && x.shape[2] == dimension && x.shape[1] <= maxLength,
+        require(x.rank == 3 && x.shape[2] == dimension && x.shape[1] <= maxLength,
                      "LearnedPositionalEncoding(\(maxLength), \(dimension)): input \(x.shape) must be [batch, ≤ \(maxLength), \(dimension)]")
         time = x.shape[1]
         let y = output.view(x.shape)
@@ -55,7 +55,7 @@ public final class SinusoidalPositionalEncoding: Layer {
     private var output = Buffer()
 
     public init(maxLength: Int, dimension: Int) {
-        precondition(maxLength > 0 && dimension > 0, "SinusoidalPositionalEncoding(\(maxLength), \(dimension)) needs positive sizes")
+        require(maxLength > 0 && dimension > 0, "SinusoidalPositionalEncoding(\(maxLength), \(dimension)) needs positive sizes")
         self.maxLength = maxLength
         self.dimension = dimension
         table = Tensor(shape: Shape(maxLength, dimension), generator: { index in
@@ -68,7 +68,7 @@ public final class SinusoidalPositionalEncoding: Layer {
     public var namedParameters: [(name: String, parameter: Parameter)] { [] }
 
     public func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 3 && x.shape[2] == dimension && x.shape[1] <= maxLength,
+        require(x.rank == 3 && x.shape[2] == dimension && x.shape[1] <= maxLength,
                      "SinusoidalPositionalEncoding(\(maxLength), \(dimension)): input \(x.shape) must be [batch, ≤ \(maxLength), \(dimension)]")
         let y = output.view(x.shape)
         for b in 0..<x.shape[0] {

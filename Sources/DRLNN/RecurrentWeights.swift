@@ -9,7 +9,7 @@ struct RecurrentWeights {
     let weightIH: Parameter, weightHH: Parameter, biasIH: Parameter, biasHH: Parameter
 
     init(inputSize: Int, hiddenSize: Int, gates: Int, layer: String, using rng: inout RandomGenerator) {
-        precondition(inputSize > 0 && hiddenSize > 0, "\(layer)(\(inputSize), \(hiddenSize)) needs positive sizes")
+        require(inputSize > 0 && hiddenSize > 0, "\(layer)(\(inputSize), \(hiddenSize)) needs positive sizes")
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.gates = gates

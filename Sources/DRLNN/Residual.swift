@@ -15,7 +15,7 @@ public final class Residual: Layer {
 
     public func forward(_ x: Tensor) -> Tensor {
         let fx = body.forward(x)
-        precondition(fx.shape == x.shape, "Residual: the body maps \(x.shape) to \(fx.shape); shapes must match")
+        require(fx.shape == x.shape, "Residual: the body maps \(x.shape) to \(fx.shape); shapes must match")
         var y = output.view(x.shape)
         add(x, fx, into: &y)
         return y

@@ -14,7 +14,7 @@ public final class RunningNormalizer: Module {
     private var output = Buffer()
 
     public init(features: Int, epsilon: Float = 1e-4, clip: Float = 5) {
-        precondition(features >= 0 && epsilon > 0 && clip > 0,
+        require(features >= 0 && epsilon > 0 && clip > 0,
                      "RunningNormalizer: \(features) features (≥ 0), epsilon \(epsilon) and clip \(clip) (> 0)")
         self.features = features
         self.epsilon = epsilon
@@ -32,7 +32,7 @@ public final class RunningNormalizer: Module {
     /// Normalises the rows of `x` [rows, features] (updating the statistics first in training mode).
     public func forward(_ x: Tensor) -> Tensor {
         let (rows, width) = x.shape.matrix
-        precondition(width == features, "RunningNormalizer(\(features)): input \(x.shape) has \(width) features")
+        require(width == features, "RunningNormalizer(\(features)): input \(x.shape) has \(width) features")
         if isTraining && updatesStatistics && rows > 0 { update(with: x) }
         var y = output.view(x.shape)
         let m = mean.value, v = variance.value

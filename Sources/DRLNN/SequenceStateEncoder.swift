@@ -73,7 +73,7 @@ public final class SequenceStateEncoder: Layer {
 
     public init(_ configuration: Configuration, using rng: inout RandomGenerator) {
         let c = configuration, d = c.dimension
-        precondition(c.items > 0 && c.categories > 0 && c.eventTypes > 0 && c.historyLength > 0 && c.engagementFeatures >= 0
+        require(c.items > 0 && c.categories > 0 && c.eventTypes > 0 && c.historyLength > 0 && c.engagementFeatures >= 0
                      && c.contextFeatures > 0 && d > 0 && c.outputDimension > 0,
                      "SequenceStateEncoder: sizes must be positive (engagement features may be 0), got \(c)")
         self.configuration = configuration
@@ -123,7 +123,7 @@ public final class SequenceStateEncoder: Layer {
     /// The states of the observation rows `input` [batch, observationDimension] → [batch, outputDimension].
     public func forward(_ input: Tensor) -> Tensor {
         let c = configuration, n = c.historyLength, d = c.dimension, e = c.engagementFeatures, w = c.tokenWidth
-        precondition(input.rank == 2 && input.shape[1] == c.observationDimension,
+        require(input.rank == 2 && input.shape[1] == c.observationDimension,
                      "SequenceStateEncoder: observations must be [batch, \(c.observationDimension)] (\(c.contextFeatures) context + \(n) tokens × \(w)), got \(input.shape)")
         batch = input.shape[0]
         let rows = batch * n
@@ -188,7 +188,7 @@ public final class SequenceStateEncoder: Layer {
     }
 
     private static func id(_ value: Float, below limit: Int, _ what: String, _ row: Int, _ token: Int) -> Int32 {
-        precondition(value >= 0 && value < Float(limit) && value.rounded() == value,
+        require(value >= 0 && value < Float(limit) && value.rounded() == value,
                      "SequenceStateEncoder: row \(row), token \(token) has \(what) \(value); ids are whole numbers in 0..<\(limit)")
         return Int32(value)
     }

@@ -8,7 +8,7 @@ public final class Sequential: Layer {
     public var computesInputGradient: Bool
 
     public init(_ layers: [Layer], computesInputGradient: Bool = true) {
-        precondition(!layers.isEmpty, "Sequential needs at least one layer")
+        require(!layers.isEmpty, "Sequential needs at least one layer")
         self.layers = layers
         self.computesInputGradient = computesInputGradient
     }
@@ -56,7 +56,7 @@ extension Sequential {
     /// A multilayer perceptron: Linear layers of the given sizes with `activation` between them
     /// (none after the last). Its first layer skips the input gradient (`computesInputGradient`).
     public static func mlp(_ sizes: [Int], activation: Activation = .relu, using rng: inout RandomGenerator) -> Sequential {
-        precondition(sizes.count >= 2, "an MLP needs at least an input and an output size, got \(sizes)")
+        require(sizes.count >= 2, "an MLP needs at least an input and an output size, got \(sizes)")
         var layers: [Layer] = []
         for i in 0..<(sizes.count - 1) {
             layers.append(Linear(sizes[i], sizes[i + 1], using: &rng))

@@ -28,8 +28,8 @@ public final class ImplicitALS {
     /// Random small factors (normal, standard deviation 0.1/√factors) for `users` × `items`.
     public init(users: Int, items: Int, configuration: Configuration = Configuration(), seed: UInt64) {
         let k = configuration.factors
-        precondition(users > 0 && items > 0 && k > 0, "ImplicitALS: \(users) users, \(items) items and \(k) factors must all be positive")
-        precondition(configuration.regularization > 0 && configuration.confidence >= 0 && configuration.iterations >= 0,
+        require(users > 0 && items > 0 && k > 0, "ImplicitALS: \(users) users, \(items) items and \(k) factors must all be positive")
+        require(configuration.regularization > 0 && configuration.confidence >= 0 && configuration.iterations >= 0,
                      "ImplicitALS: regularization \(configuration.regularization) must be > 0, confidence \(configuration.confidence) ≥ 0, iterations \(configuration.iterations) ≥ 0")
         self.configuration = configuration
         var rng = RandomGenerator(seed: seed, stream: 0xA15)
@@ -43,7 +43,7 @@ public final class ImplicitALS {
     /// Runs `configuration.iterations` sweeps (users, then items) on `matrix`, calling `progress`
     /// with the sweep number after each.
     public func fit(_ matrix: InteractionMatrix, progress: (Int) -> Void = { _ in }) throws {
-        precondition(matrix.users == userFactors.shape[0] && matrix.items == itemFactors.shape[0],
+        require(matrix.users == userFactors.shape[0] && matrix.items == itemFactors.shape[0],
                      "ImplicitALS.fit: a \(matrix.users) × \(matrix.items) matrix for factors of \(userFactors.shape[0]) users × \(itemFactors.shape[0]) items")
         let transposed = matrix.transposed()
         for sweep in 0..<configuration.iterations {
@@ -68,7 +68,7 @@ public final class ImplicitALS {
     /// with (fold-in: one user step with the item factors fixed). No items gives zero factors.
     public func foldIn(items: [Int32], counts: [Float]? = nil) throws -> Tensor {
         let counts = counts ?? [Float](repeating: 1, count: items.count)
-        precondition(counts.count == items.count, "ImplicitALS.foldIn: \(counts.count) counts for \(items.count) items")
+        require(counts.count == items.count, "ImplicitALS.foldIn: \(counts.count) counts for \(items.count) items")
         return try Self.solve(items: items[...], counts: counts[...], fixed: itemFactors, gram: itemGram, configuration)
     }
 

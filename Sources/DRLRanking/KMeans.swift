@@ -14,10 +14,10 @@ public struct KMeans: Sendable {
     /// point changes cluster or `iterations` have run. An emptied cluster is re-seeded with the
     /// point farthest from its centroid.
     public init(points: Tensor, clusters: Int, iterations: Int = 100, seed: UInt64) {
-        precondition(points.rank == 2, "KMeans: points must be a matrix [n, features], got shape \(points.shape)")
+        require(points.rank == 2, "KMeans: points must be a matrix [n, features], got shape \(points.shape)")
         let (n, d) = points.shape.matrix
-        precondition((1...max(n, 1)).contains(clusters) && n > 0, "KMeans: \(clusters) clusters for \(n) points; need 1...n")
-        precondition(points.withUnsafeBufferPointer { $0.allSatisfy(\.isFinite) }, "KMeans: the points contain NaN or infinity")
+        require((1...max(n, 1)).contains(clusters) && n > 0, "KMeans: \(clusters) clusters for \(n) points; need 1...n")
+        require(points.withUnsafeBufferPointer { $0.allSatisfy(\.isFinite) }, "KMeans: the points contain NaN or infinity")
         var rng = RandomGenerator(seed: seed, stream: 0x3EA)
         let pointNorms = (0..<n).map { i in (0..<d).reduce(Float(0)) { $0 + points[i, $1] * points[i, $1] } }
         // k-means++: each next centre is a point drawn with probability ∝ its squared distance to the nearest centre.
@@ -74,7 +74,7 @@ public struct KMeans: Sendable {
     /// The cluster whose centroid is nearest to `point`.
     public func nearest(_ point: [Float]) -> Int {
         let d = centroids.shape[1]
-        precondition(point.count == d, "KMeans.nearest: a point of \(point.count) features for centroids of \(d)")
+        require(point.count == d, "KMeans.nearest: a point of \(point.count) features for centroids of \(d)")
         var best = 0, bestDistance = Float.infinity
         for c in 0..<clusterCount {
             var distance: Float = 0

@@ -90,7 +90,7 @@ public final class NextItemModel {
         /// logged samples.
         public var noveltyReward: Float
         public init(weight: Float = 0.1, slateSize: Int = 10, weightCap: Float = 10, noveltyReward: Float = 0) {
-            precondition(weight > 0 && slateSize >= 1 && weightCap > 0 && noveltyReward >= 0,
+            require(weight > 0 && slateSize >= 1 && weightCap > 0 && noveltyReward >= 0,
                          "CorrectedReinforce: weight \(weight), slate size \(slateSize) and weight cap \(weightCap) must be positive, novelty reward \(noveltyReward) non-negative")
             (self.weight, self.slateSize, self.weightCap, self.noveltyReward) = (weight, slateSize, weightCap, noveltyReward)
         }
@@ -133,7 +133,7 @@ public final class NextItemModel {
     }
 
     init(log: LoggedInteractions, categories: [Int32], configuration: Configuration, largestValue: Float, seed: UInt64) {
-        precondition(categories.count == log.itemCount, "NextItemModel: \(categories.count) categories for \(log.itemCount) items")
+        require(categories.count == log.itemCount, "NextItemModel: \(categories.count) categories for \(log.itemCount) items")
         self.configuration = configuration
         self.log = log
         self.categories = categories
@@ -203,9 +203,9 @@ public final class NextItemModel {
     public func train(on split: LeaveOneOutSplit, seed: UInt64, distillation: Distillation? = nil,
                       progress: (Int, Float, Double?) -> Void = { _, _, _ in }) throws(NonFiniteError) {
         if let d = distillation {
-            precondition(d.teacher.log.itemIds == log.itemIds && d.teacher.encoder.configuration.observationDimension == encoder.configuration.observationDimension,
+            require(d.teacher.log.itemIds == log.itemIds && d.teacher.encoder.configuration.observationDimension == encoder.configuration.observationDimension,
                          "NextItemModel: a teacher must have the student's items and history length")
-            precondition(d.temperature > 0 && d.weight >= 0, "NextItemModel: temperature \(d.temperature), weight \(d.weight)")
+            require(d.temperature > 0 && d.weight >= 0, "NextItemModel: temperature \(d.temperature), weight \(d.weight)")
         }
         let c = configuration, n = c.historyLength, dimension = encoder.configuration.observationDimension
         // Windows of N + 1 rows, cut from the end of each user's training sequence.
@@ -368,7 +368,7 @@ public final class NextItemModel {
             }
         }
         let normaliser = sum > 0 ? Float(real) / sum : 0
-        precondition(gradient.isWorkspace, "NextItemModel: the cross-entropy gradient is scaled in place")
+        require(gradient.isWorkspace, "NextItemModel: the cross-entropy gradient is scaled in place")
         gradient.withUnsafeMutableBufferPointer { g in
             for row in 0..<rows {
                 let scale = 1 + r.weight * (positionWeights[row] * normaliser)  // padding rows are 0 already
@@ -418,7 +418,7 @@ public final class NextItemModel {
     /// context of the latest interaction (one value per context column). The returned [1, items]
     /// tensor is the model's workspace, valid until its next call; not for concurrent calls.
     public func score(history: ArraySlice<HistoryEvent>, context: [Float]) -> Tensor {
-        precondition(context.count == log.contextColumns.count,
+        require(context.count == log.contextColumns.count,
                      "NextItemModel.score: \(context.count) context values for the columns \(log.contextColumns)")
         let dimension = encoder.configuration.observationDimension
         if singleObservation.shape != Shape(1, dimension) { singleObservation = Tensor(zeros: Shape(1, dimension)) }

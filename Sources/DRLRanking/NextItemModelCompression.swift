@@ -35,7 +35,7 @@ extension NextItemModel {
     public func factorize(_ name: String, rank: Int) throws(UnknownParameterError) {
         let parameter = try matrix(name)
         let (m, n) = parameter.value.shape.matrix
-        precondition(rank > 0 && rank <= min(m, n), "NextItemModel.factorize: rank \(rank) for a \(m)×\(n) matrix")
+        require(rank > 0 && rank <= min(m, n), "NextItemModel.factorize: rank \(rank) for a \(m)×\(n) matrix")
         let (u, v) = Self.factors(of: parameter.value, rank: rank)
         var w = parameter.value
         gemm(u, v, into: &w)
@@ -46,8 +46,8 @@ extension NextItemModel {
     /// smallest in magnitude to zero (ties by position); checkpoints then store the others sparse.
     public func prune(_ name: String, sparsity: Double) throws(UnknownParameterError) {
         let parameter = try matrix(name)
-        precondition(sparsity > 0 && sparsity < 1, "NextItemModel.prune: sparsity \(sparsity) is outside (0, 1)")
-        precondition(parameter.value.count < 1 << 24, "NextItemModel.prune: positions are stored as exact floats, below 2^24")
+        require(sparsity > 0 && sparsity < 1, "NextItemModel.prune: sparsity \(sparsity) is outside (0, 1)")
+        require(parameter.value.count < 1 << 24, "NextItemModel.prune: positions are stored as exact floats, below 2^24")
         var w = parameter.value
         let values = w.scalars
         let order = values.indices.sorted { (abs(values[$0]), $0) < (abs(values[$1]), $1) }

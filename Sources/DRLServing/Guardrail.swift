@@ -1,4 +1,5 @@
 import DRLData
+import DRLTensor
 
 #if canImport(Glibc)
 import Glibc
@@ -61,7 +62,7 @@ public struct Guardrail: Sendable, Equatable {
 
     /// The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
     static func normalQuantile(_ p: Double) -> Double {
-        precondition(p > 0 && p < 1, "normalQuantile: p = \(p)")
+        require(p > 0 && p < 1, "normalQuantile: p = \(p)")
         let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
         let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01]
         let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]

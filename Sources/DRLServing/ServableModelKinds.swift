@@ -1,5 +1,6 @@
 import DRLNN
 import DRLRanking
+import DRLTensor
 
 /// The kinds of model a service can serve, by the kind their checkpoints record: every DRLRec
 /// model checkpoint is a safetensors file whose metadata entry `drlrec.model` names its kind, so a
@@ -18,7 +19,7 @@ public struct ServableModelKinds: Sendable {
     ///   - types: the servable types; no two may claim the same checkpoint kind.
     public init(_ types: [any ServableModel.Type]) {
         self.types = Dictionary(types.map { ($0.checkpointKind, $0) }) { first, second in
-            preconditionFailure("ServableModelKinds: \(first) and \(second) both claim the checkpoint kind '\(first.checkpointKind)'")
+            requirementFailure("ServableModelKinds: \(first) and \(second) both claim the checkpoint kind '\(first.checkpointKind)'")
         }
     }
 

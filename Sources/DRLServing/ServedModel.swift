@@ -1,3 +1,4 @@
+import DRLTensor
 import Foundation
 
 /// Why a model's answer was not used.
@@ -42,7 +43,7 @@ public final class ServedModel: @unchecked Sendable {
     ///   - cooldown: how long the version is bypassed after overrunning its latency budget.
     public init(version: String, checkpoint: String, kinds: ServableModelKinds = .standard, replicas: Int,
                 cooldown: Duration = .seconds(10)) throws {
-        precondition(replicas > 0, "ServedModel: \(replicas) replicas")
+        require(replicas > 0, "ServedModel: \(replicas) replicas")
         self.version = version
         self.cooldown = cooldown
         var models = [try kinds.load(checkpoint: checkpoint)]

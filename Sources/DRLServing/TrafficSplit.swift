@@ -1,3 +1,5 @@
+import DRLTensor
+
 /// Gray release's assignment of users to arms: a user goes to the candidate when a stable hash of
 /// their id, salted with the rollout's name, falls below the candidate's share. The same user
 /// always lands in the same arm of a rollout (no flapping between versions from request to
@@ -11,7 +13,7 @@ public struct TrafficSplit: Sendable, Equatable {
     public let salt: String
 
     public init(candidateShare: Double, salt: String) {
-        precondition(candidateShare >= 0 && candidateShare <= 1, "TrafficSplit: share \(candidateShare) is outside [0, 1]")
+        require(candidateShare >= 0 && candidateShare <= 1, "TrafficSplit: share \(candidateShare) is outside [0, 1]")
         self.candidateShare = candidateShare
         self.salt = salt
     }

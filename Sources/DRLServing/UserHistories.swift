@@ -1,3 +1,4 @@
+import DRLTensor
 import Foundation
 
 /// Each user's recent interactions, as the served models read them: the last `capacity` events
@@ -18,7 +19,7 @@ public final class UserHistories: @unchecked Sendable {
     private var counts: [Float]
 
     public init(capacity: Int, items: Int) {
-        precondition(capacity > 0, "UserHistories: capacity \(capacity)")
+        require(capacity > 0, "UserHistories: capacity \(capacity)")
         self.capacity = capacity
         counts = [Float](repeating: 0, count: items)
     }

@@ -25,9 +25,9 @@ public struct UserGroupProfiles: Sendable {
 
     public init(als: ImplicitALS, demographics: Tensor, groups: Int, profileLength: Int = 5, bandwidth: Float = 0.5, seed: UInt64) {
         let users = als.userFactors.shape[0], items = als.itemFactors.shape[0]
-        precondition(demographics.rank == 2 && demographics.shape[0] == users,
+        require(demographics.rank == 2 && demographics.shape[0] == users,
                      "UserGroupProfiles: demographics of shape \(demographics.shape) for \(users) users")
-        precondition(profileLength > 0 && profileLength <= items && bandwidth > 0,
+        require(profileLength > 0 && profileLength <= items && bandwidth > 0,
                      "UserGroupProfiles: profile length \(profileLength) must be in 1...\(items) and bandwidth \(bandwidth) > 0")
         self.groups = KMeans(points: als.userFactors, clusters: groups, seed: seed)
         self.demographics = demographics
@@ -43,7 +43,7 @@ public struct UserGroupProfiles: Sendable {
     /// P(group | demographics): each group's share among existing users, weighted by demographic similarity.
     public func groupProbabilities(for features: [Float]) -> [Float] {
         let (users, width) = demographics.shape.matrix
-        precondition(features.count == width, "UserGroupProfiles: \(features.count) demographic features; the existing users have \(width)")
+        require(features.count == width, "UserGroupProfiles: \(features.count) demographic features; the existing users have \(width)")
         var weights = [Float](repeating: 0, count: groups.clusterCount)
         demographics.withUnsafeBufferPointer { z in
             for u in 0..<users {
@@ -113,7 +113,7 @@ public final class ColdStartTransferPolicy: SlatePolicy {
         seededObservation.copy(from: observation)
         if let range = environment.clickHistoryObservationRange {
             let catalogue = environment.catalogue
-            precondition(range.count == catalogue.dimension, "ColdStartTransferPolicy: the click-history part \(range) is not one embedding of \(catalogue.dimension)")
+            require(range.count == catalogue.dimension, "ColdStartTransferPolicy: the click-history part \(range) is not one embedding of \(catalogue.dimension)")
             for j in 0..<catalogue.dimension {
                 var mean: Float = 0
                 for item in history { mean += catalogue.embeddings[Int(item), j] }
@@ -137,7 +137,7 @@ final class HistorySeededEnvironment: RecommendationEnvironment, SequenceObserva
     }
 
     private var wrapped: RecommendationEnvironment {
-        guard let environment else { preconditionFailure("HistorySeededEnvironment used before show(_:history:)") }
+        guard let environment else { requirementFailure("HistorySeededEnvironment used before show(_:history:)") }
         return environment
     }
 
@@ -154,7 +154,7 @@ final class HistorySeededEnvironment: RecommendationEnvironment, SequenceObserva
     var clickHistoryObservationRange: Range<Int>? { wrapped.clickHistoryObservationRange }
 
     private var sequenceSource: SequenceObservable {
-        guard let source = wrapped as? SequenceObservable else { preconditionFailure("HistorySeededEnvironment: the platform gives no sequence observations") }
+        guard let source = wrapped as? SequenceObservable else { requirementFailure("HistorySeededEnvironment: the platform gives no sequence observations") }
         return source
     }
     var interactionMemory: Int { sequenceSource.interactionMemory }
@@ -164,10 +164,10 @@ final class HistorySeededEnvironment: RecommendationEnvironment, SequenceObserva
     }
 
     func reset(seed: UInt64?, observation: inout Tensor) {
-        preconditionFailure("HistorySeededEnvironment is a view for recommending; reset the platform itself")
+        requirementFailure("HistorySeededEnvironment is a view for recommending; reset the platform itself")
     }
 
     func step(_ action: Action, observation: inout Tensor) -> StepResult {
-        preconditionFailure("HistorySeededEnvironment is a view for recommending; step the platform itself")
+        requirementFailure("HistorySeededEnvironment is a view for recommending; step the platform itself")
     }
 }

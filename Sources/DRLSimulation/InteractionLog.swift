@@ -22,7 +22,7 @@ public struct InteractionLog: Sendable {
     /// The demographics as a matrix [users, features].
     public var demographicMatrix: Tensor {
         let features = demographics.first?.count ?? 0
-        precondition(demographics.allSatisfy { $0.count == features }, "InteractionLog: users have demographics of different lengths")
+        require(demographics.allSatisfy { $0.count == features }, "InteractionLog: users have demographics of different lengths")
         return Tensor(shape: Shape(userCount, features), scalars: demographics.flatMap { $0 })
     }
 }

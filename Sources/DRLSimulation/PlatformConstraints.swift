@@ -11,12 +11,12 @@ public struct PlatformConstraints: Sendable {
 
     public init(blocking categories: Set<Int32>, in catalogue: Catalogue) {
         for category in categories where category < 0 || Int(category) >= catalogue.categoryCount {
-            preconditionFailure("PlatformConstraints: category \(category) is outside the catalogue's 0..<\(catalogue.categoryCount)")
+            requirementFailure("PlatformConstraints: category \(category) is outside the catalogue's 0..<\(catalogue.categoryCount)")
         }
         blockedCategories = categories
         blockedItems = catalogue.categories.indices.filter { categories.contains(catalogue.categories[$0]) }.map { Int32($0) }
         itemCount = catalogue.count
-        precondition(blockedItems.count < catalogue.count, "PlatformConstraints: every item of the catalogue would be blocked")
+        require(blockedItems.count < catalogue.count, "PlatformConstraints: every item of the catalogue would be blocked")
     }
 
     /// No constraint.
@@ -28,7 +28,7 @@ public struct PlatformConstraints: Sendable {
     public func mask(_ scores: inout Tensor) {
         guard !blockedItems.isEmpty else { return }
         let rows = scores.count / itemCount
-        precondition(rows * itemCount == scores.count && scores.shape[-1] == itemCount,
+        require(rows * itemCount == scores.count && scores.shape[-1] == itemCount,
                      "PlatformConstraints.mask: scores \(scores.shape) do not end in the catalogue's \(itemCount) items")
         scores.withUnsafeMutableBufferPointer { s in
             for r in 0..<rows { for item in blockedItems { s[r * itemCount + Int(item)] = -.infinity } }

@@ -27,9 +27,9 @@ public final class WeightedSlateBuilder {
     private let headness: [Float]
 
     public init(catalogue: Catalogue, qualitySignal: [Float]? = nil, collaborative: ImplicitALS? = nil, candidates: Int = 200) {
-        precondition(qualitySignal.map { $0.count == catalogue.count } ?? true,
+        require(qualitySignal.map { $0.count == catalogue.count } ?? true,
                      "WeightedSlateBuilder: \(qualitySignal?.count ?? 0) quality values for \(catalogue.count) items")
-        precondition(collaborative.map { $0.itemFactors.shape[0] == catalogue.count } ?? true,
+        require(collaborative.map { $0.itemFactors.shape[0] == catalogue.count } ?? true,
                      "WeightedSlateBuilder: a collaborative model of \(collaborative?.itemFactors.shape[0] ?? 0) items for \(catalogue.count) items")
         self.qualitySignal = qualitySignal
         self.collaborative = collaborative
@@ -49,7 +49,7 @@ public final class WeightedSlateBuilder {
     /// The weights an action stands for (quality and collaborative 0 where the builder has none).
     public func weights(_ action: Tensor)
         -> (relevance: Float, popularity: Float, diversity: Float, novelty: Float, quality: Float, collaborative: Float) {
-        precondition(action.count == actionDimension, "WeightedSlateBuilder: an action has \(actionDimension) elements, got \(action.shape)")
+        require(action.count == actionDimension, "WeightedSlateBuilder: an action has \(actionDimension) elements, got \(action.shape)")
         func clamp(_ x: Float) -> Float { min(max(x, -1), 1) }
         let quality = qualitySignal == nil ? 0 : clamp(action[flat: 4])
         let collaborative = collaborative == nil ? 0 : 1 + clamp(action[flat: actionDimension - 1])
@@ -60,7 +60,7 @@ public final class WeightedSlateBuilder {
     /// Fills `slate` for the environment's current user with the weights of `action`;
     /// `previousSlate` is the slate shown last (empty at the start of an episode).
     public func build(_ environment: RecommendationEnvironment, action: Tensor, previousSlate: ArraySlice<Int32>, into slate: inout [Int32]) {
-        precondition(slate.count <= candidates, "WeightedSlateBuilder: a slate of \(slate.count) from \(candidates) candidates")
+        require(slate.count <= candidates, "WeightedSlateBuilder: a slate of \(slate.count) from \(candidates) candidates")
         let w = weights(action)
         let catalogue = environment.catalogue, n = catalogue.count
         relevance.score(environment)
@@ -82,7 +82,7 @@ public final class WeightedSlateBuilder {
                 gemv(model.itemFactors, try model.foldIn(items: environment.recentClickedItems), into: &collaborativeScores)
             } catch {
                 // The fold-in system is λI plus a Gram matrix, positive definite for finite factors.
-                preconditionFailure("WeightedSlateBuilder: folding in \(environment.recentClickedItems.count) clicks failed: \(error)")
+                requirementFailure("WeightedSlateBuilder: folding in \(environment.recentClickedItems.count) clicks failed: \(error)")
             }
             let best = collaborativeScores.withUnsafeBufferPointer { $0.max()! }
             if best > 1e-6 { scal(1 / best, &collaborativeScores) } else { collaborativeScores.fill(with: 0) }
@@ -136,7 +136,7 @@ public final class WeightedRankingEnvironment: Environment {
     }
 
     public func step(_ action: Action, observation: inout Tensor) -> StepResult {
-        guard case .continuous(let weights) = action else { preconditionFailure("WeightedRankingEnvironment takes .continuous ranking weights, got \(action)") }
+        guard case .continuous(let weights) = action else { requirementFailure("WeightedRankingEnvironment takes .continuous ranking weights, got \(action)") }
         builder.build(simulator, action: weights, previousSlate: previous[...], into: &slate)
         previous = slate
         return simulator.step(.slate(slate), observation: &observation)
@@ -156,7 +156,7 @@ public final class WeightedRankingPolicy: SlatePolicy {
         self.name = name
         self.agent = agent
         builder = WeightedSlateBuilder(catalogue: environment.catalogue, qualitySignal: environment.itemQualitySignal, collaborative: collaborative)
-        precondition(agent.actionDimension == builder.actionDimension,
+        require(agent.actionDimension == builder.actionDimension,
                      "WeightedRankingPolicy: the agent acts with \(agent.actionDimension) weights; the platform's ranking takes \(builder.actionDimension)")
     }
 

@@ -7,7 +7,7 @@ public enum Activation: String, Sendable, CaseIterable {
     /// y = f(x). `y` may be a different tensor of the same element count; for in place use
     /// `forwardInPlace`.
     public func forward(_ x: Tensor, into y: inout Tensor) {
-        precondition(x.count == y.count, "\(self).forward: input \(x.shape) and output \(y.shape) differ in size")
+        require(x.count == y.count, "\(self).forward: input \(x.shape) and output \(y.shape) differ in size")
         y.makeUnique()
         let px = x.basePointer, py = y.basePointer
         withExtendedLifetime(x) { run(px, py, count: x.count) }
@@ -30,7 +30,7 @@ public enum Activation: String, Sendable, CaseIterable {
     /// dx = dy * f'(x), with x the forward input. `dx` may share storage with `dy` only if it is
     /// the same tensor passed in place (`backwardInPlace`).
     public func backward(input x: Tensor, gradOutput dy: Tensor, into dx: inout Tensor) {
-        precondition(x.count == dy.count && dx.count == x.count,
+        require(x.count == dy.count && dx.count == x.count,
                      "\(self).backward: input \(x.shape), gradient \(dy.shape) and output \(dx.shape) differ in size")
         dx.makeUnique()
         let px = x.basePointer, pg = dy.basePointer, pd = dx.basePointer
@@ -39,7 +39,7 @@ public enum Activation: String, Sendable, CaseIterable {
 
     /// g = g * f'(x): turns the output gradient into the input gradient in place.
     public func backwardInPlace(input x: Tensor, gradient g: inout Tensor) {
-        precondition(x.count == g.count, "\(self).backward: input \(x.shape) and gradient \(g.shape) differ in size")
+        require(x.count == g.count, "\(self).backward: input \(x.shape) and gradient \(g.shape) differ in size")
         g.makeUnique()
         let px = x.basePointer, pg = g.basePointer
         withExtendedLifetime(x) { runBackward(px, pg, pg, count: x.count) }

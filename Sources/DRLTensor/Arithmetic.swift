@@ -44,7 +44,7 @@ struct AddRowVectorTask: ParallelTask {
 }
 
 func binary(_ a: Tensor, _ b: Tensor, into out: inout Tensor, _ operation: BinaryOperation, _ name: StaticString) {
-    precondition(a.shape == b.shape && out.count == a.count,
+    require(a.shape == b.shape && out.count == a.count,
                  "\(name): shapes \(a.shape) and \(b.shape) into \(out.shape) do not match")
     out.makeUnique()
     let task = BinaryTask(a: a.basePointer, b: b.basePointer, out: out.basePointer, operation: operation)
@@ -62,7 +62,7 @@ public func divide(_ a: Tensor, _ b: Tensor, into out: inout Tensor) { binary(a,
 
 /// out = a * scale + shift
 public func affine(_ a: Tensor, scale: Float, shift: Float = 0, into out: inout Tensor) {
-    precondition(out.count == a.count, "affine: shape \(a.shape) into \(out.shape) do not match")
+    require(out.count == a.count, "affine: shape \(a.shape) into \(out.shape) do not match")
     out.makeUnique()
     let task = AffineTask(a: a.basePointer, out: out.basePointer, scale: scale, shift: shift)
     withExtendedLifetime(a) { Parallel.run(task, count: a.count, workPerItem: 1) }
@@ -71,7 +71,7 @@ public func affine(_ a: Tensor, scale: Float, shift: Float = 0, into out: inout 
 /// out[r, :] = a[r, :] + v for every row of `a` seen as a matrix; v has a's last dimension.
 public func addRowVector(_ a: Tensor, _ v: Tensor, into out: inout Tensor) {
     let (rows, cols) = a.shape.matrix
-    precondition(v.count == cols && out.count == a.count,
+    require(v.count == cols && out.count == a.count,
                  "addRowVector: \(a.shape) + row \(v.shape) into \(out.shape) do not match")
     out.makeUnique()
     let task = AddRowVectorTask(a: a.basePointer, v: v.basePointer, out: out.basePointer, cols: cols)
@@ -97,7 +97,7 @@ extension Tensor {
     public static func += (a: inout Tensor, s: Float) { a.updateAffine(scale: 1, shift: s) }
 
     mutating func update(with b: Tensor, _ operation: BinaryOperation, _ name: StaticString) {
-        precondition(shape == b.shape, "\(name): shapes \(shape) and \(b.shape) differ")
+        require(shape == b.shape, "\(name): shapes \(shape) and \(b.shape) differ")
         makeUnique()
         let task = BinaryTask(a: basePointer, b: b.basePointer, out: basePointer, operation: operation)
         withExtendedLifetime(b) { Parallel.run(task, count: count, workPerItem: 1) }

@@ -5,7 +5,7 @@ import CBLASShim
 
 @inlinable
 func blasInt(_ n: Int, _ what: @autoclosure () -> String) -> Int32 {
-    precondition(n <= Int(Int32.max), "\(what()) = \(n) exceeds the 32-bit BLAS index range")
+    require(n <= Int(Int32.max), "\(what()) = \(n) exceeds the 32-bit BLAS index range")
     return Int32(n)
 }
 
@@ -22,17 +22,17 @@ func blasInt(_ n: Int, _ what: @autoclosure () -> String) -> Int32 {
 /// which rounds as a separate bias pass would and costs no pass of its own.
 public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Bool = false, transposeB: Bool = false,
                  alpha: Float = 1, beta: Float = 0, bias: Tensor? = nil, blocking: GemmBlocking = .whole) {
-    precondition(a.rank >= 2 && b.rank >= 2 && c.rank >= 2,
+    require(a.rank >= 2 && b.rank >= 2 && c.rank >= 2,
                  "gemm needs matrices; got shapes \(a.shape), \(b.shape) into \(c.shape)")
     let (ar, ac) = a.shape.matrix
     let (br, bc) = b.shape.matrix
     let (m, k) = transposeA ? (ac, ar) : (ar, ac)
     let (kb, n) = transposeB ? (bc, br) : (br, bc)
-    precondition(k == kb, "gemm inner dimensions differ: op(a) is [\(m), \(k)] from \(a.shape)\(transposeA ? "ᵀ" : ""), op(b) is [\(kb), \(n)] from \(b.shape)\(transposeB ? "ᵀ" : "")")
+    require(k == kb, "gemm inner dimensions differ: op(a) is [\(m), \(k)] from \(a.shape)\(transposeA ? "ᵀ" : ""), op(b) is [\(kb), \(n)] from \(b.shape)\(transposeB ? "ᵀ" : "")")
     let (cr, cc) = c.shape.matrix
-    precondition(cr == m && cc == n, "gemm output \(c.shape) should be [\(m), \(n)] for \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
+    require(cr == m && cc == n, "gemm output \(c.shape) should be [\(m), \(n)] for \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
     if let bias {
-        precondition(bias.count == n && beta == 0, "gemm: a bias needs \(n) elements (one per column of c) and beta 0; got \(bias.shape), beta \(beta)")
+        require(bias.count == n && beta == 0, "gemm: a bias needs \(n) elements (one per column of c) and beta 0; got \(bias.shape), beta \(beta)")
     }
     Engine.ensureConfigured()
     c.makeUnique()
@@ -185,7 +185,7 @@ extension GemmTask {
 /// `b = aᵀ` for a matrix `a` [rows, cols] into `b` [cols, rows].
 public func transpose(_ a: Tensor, into b: inout Tensor) {
     let (rows, cols) = a.shape.matrix
-    precondition(b.shape.matrix == (cols, rows), "transpose: \(b.shape) cannot hold the transpose of \(a.shape)")
+    require(b.shape.matrix == (cols, rows), "transpose: \(b.shape) cannot hold the transpose of \(a.shape)")
     b.makeUnique()
     withExtendedLifetime(a) {
         cblas_somatcopy(CblasRowMajor, CblasTrans, blasInt(rows, "rows"), blasInt(cols, "cols"), 1, a.basePointer, blasInt(max(cols, 1), "lda"),
@@ -202,7 +202,7 @@ public func matmul(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: B
 /// `op(a) * op(b)` as a new tensor. Without transposition a tensor `a` of rank > 2 keeps its
 /// leading dimensions: [B, T, K] x [K, N] gives [B, T, N].
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
-    precondition(a.rank >= 2 && b.rank >= 2, "matmul needs matrices; got shapes \(a.shape) and \(b.shape)")
+    require(a.rank >= 2 && b.rank >= 2, "matmul needs matrices; got shapes \(a.shape) and \(b.shape)")
     let m = transposeA ? a.shape.matrix.cols : a.shape.matrix.rows
     let n = transposeB ? b.shape.matrix.rows : b.shape.matrix.cols
     var outShape = Shape(m, n)
@@ -219,18 +219,18 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 /// single matrix shared by every batch item. The batch is split across threads.
 public func batchedGemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Bool = false,
                         transposeB: Bool = false, alpha: Float = 1, beta: Float = 0) {
-    precondition(a.rank == 3 && c.rank == 3 && (b.rank == 3 || b.rank == 2),
+    require(a.rank == 3 && c.rank == 3 && (b.rank == 3 || b.rank == 2),
                  "batchedGemm needs [batch, m, k] inputs; got \(a.shape), \(b.shape) into \(c.shape)")
     let batch = a.shape[0]
-    precondition(c.shape[0] == batch && (b.rank == 2 || b.shape[0] == batch),
+    require(c.shape[0] == batch && (b.rank == 2 || b.shape[0] == batch),
                  "batchedGemm batch sizes differ: \(a.shape), \(b.shape), \(c.shape)")
     let m = transposeA ? a.shape[2] : a.shape[1]
     let k = transposeA ? a.shape[1] : a.shape[2]
     let bRows = b.shape[b.rank - 2], bCols = b.shape[b.rank - 1]
     let kb = transposeB ? bCols : bRows
     let n = transposeB ? bRows : bCols
-    precondition(k == kb, "batchedGemm inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
-    precondition(c.shape[1] == m && c.shape[2] == n, "batchedGemm output \(c.shape) should be [\(batch), \(m), \(n)]")
+    require(k == kb, "batchedGemm inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
+    require(c.shape[1] == m && c.shape[2] == n, "batchedGemm output \(c.shape) should be [\(batch), \(m), \(n)]")
     Engine.ensureConfigured()
     c.makeUnique()
     let task = BatchedGemmTask(
@@ -262,10 +262,10 @@ struct BatchedGemmTask: ParallelTask {
 /// `y = alpha * op(a) * x + beta * y` with `a` a matrix and `x`, `y` vectors.
 public func gemv(_ a: Tensor, _ x: Tensor, into y: inout Tensor, transposeA: Bool = false, alpha: Float = 1,
                  beta: Float = 0) {
-    precondition(a.rank >= 2, "gemv needs a matrix; got \(a.shape)")
+    require(a.rank >= 2, "gemv needs a matrix; got \(a.shape)")
     let (rows, cols) = a.shape.matrix
     let (inLen, outLen) = transposeA ? (rows, cols) : (cols, rows)
-    precondition(x.count == inLen && y.count == outLen,
+    require(x.count == inLen && y.count == outLen,
                  "gemv: \(a.shape)\(transposeA ? "ᵀ" : "") needs x of \(inLen) and y of \(outLen) elements; got \(x.shape) and \(y.shape)")
     Engine.ensureConfigured()
     y.makeUnique()
@@ -276,7 +276,7 @@ public func gemv(_ a: Tensor, _ x: Tensor, into y: inout Tensor, transposeA: Boo
 /// `y += alpha * x` over all elements.
 @inlinable
 public func axpy(_ alpha: Float, _ x: Tensor, _ y: inout Tensor) {
-    precondition(x.count == y.count, "axpy: x of shape \(x.shape) and y of shape \(y.shape) differ in size")
+    require(x.count == y.count, "axpy: x of shape \(x.shape) and y of shape \(y.shape) differ in size")
     Engine.ensureConfigured()
     y.makeUnique()
     cblas_saxpy(blasInt(x.count, "axpy n"), alpha, x.basePointer, 1, y.basePointer, 1)
@@ -293,7 +293,7 @@ public func scal(_ alpha: Float, _ x: inout Tensor) {
 /// Sum of `x[i] * y[i]` over all elements.
 @inlinable
 public func dot(_ x: Tensor, _ y: Tensor) -> Float {
-    precondition(x.count == y.count, "dot: shapes \(x.shape) and \(y.shape) differ in size")
+    require(x.count == y.count, "dot: shapes \(x.shape) and \(y.shape) differ in size")
     Engine.ensureConfigured()
     return cblas_sdot(blasInt(x.count, "dot n"), x.basePointer, 1, y.basePointer, 1)
 }
@@ -331,11 +331,11 @@ public struct MatrixBatchLayout: Sendable {
 public func batchedGemm(_ a: Tensor, _ aLayout: MatrixBatchLayout, _ b: Tensor, _ bLayout: MatrixBatchLayout,
                         into c: inout Tensor, _ cLayout: MatrixBatchLayout, m: Int, n: Int, k: Int, outer: Int, inner: Int,
                         transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1, beta: Float = 0) {
-    precondition(m > 0 && n > 0 && k > 0 && outer > 0 && inner > 0, "batchedGemm: empty product m \(m) n \(n) k \(k) × \(outer)·\(inner)")
+    require(m > 0 && n > 0 && k > 0 && outer > 0 && inner > 0, "batchedGemm: empty product m \(m) n \(n) k \(k) × \(outer)·\(inner)")
     let (aRows, aCols) = transposeA ? (k, m) : (m, k), (bRows, bCols) = transposeB ? (n, k) : (k, n)
-    precondition(aLayout.leadingDimension >= aCols && bLayout.leadingDimension >= bCols && cLayout.leadingDimension >= n,
+    require(aLayout.leadingDimension >= aCols && bLayout.leadingDimension >= bCols && cLayout.leadingDimension >= n,
                  "batchedGemm: a leading dimension is smaller than its row")
-    precondition(aLayout.extent(outer: outer, inner: inner, rows: aRows, cols: aCols) <= a.count
+    require(aLayout.extent(outer: outer, inner: inner, rows: aRows, cols: aCols) <= a.count
                  && bLayout.extent(outer: outer, inner: inner, rows: bRows, cols: bCols) <= b.count
                  && cLayout.extent(outer: outer, inner: inner, rows: m, cols: n) <= c.count,
                  "batchedGemm: the layouts reach past tensors \(a.shape), \(b.shape), \(c.shape)")

@@ -49,7 +49,7 @@ public enum Engine {
     /// Sets the thread count for DRLRec's kernels and for OpenBLAS. Do not call it while another
     /// thread is inside a DRLRec or BLAS call.
     public static func setThreadCount(_ count: Int) {
-        precondition(count >= 1, "thread count must be at least 1, got \(count)")
+        require(count >= 1, "thread count must be at least 1, got \(count)")
         ensureConfigured()
         applyThreadCount(count)
     }

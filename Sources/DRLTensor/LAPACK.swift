@@ -42,7 +42,7 @@ public enum LinearAlgebra {
     static func char(_ c: Unicode.Scalar) -> CChar { CChar(UInt8(ascii: c)) }
 
     static func requireSquare(_ a: Tensor, _ routine: String) -> Int {
-        precondition(a.rank == 2 && a.shape[0] == a.shape[1], "\(routine) needs a square matrix; got shape \(a.shape)")
+        require(a.rank == 2 && a.shape[0] == a.shape[1], "\(routine) needs a square matrix; got shape \(a.shape)")
         return a.shape[0]
     }
 
@@ -62,10 +62,10 @@ public enum LinearAlgebra {
     /// Right-hand sides as a matrix [n, nrhs]: a vector of n elements is one column.
     static func rhsColumns(_ b: Tensor, rows n: Int, _ routine: String) -> Int {
         if b.rank == 1 {
-            precondition(b.count == n, "\(routine): right-hand side of shape \(b.shape) needs \(n) rows")
+            require(b.count == n, "\(routine): right-hand side of shape \(b.shape) needs \(n) rows")
             return 1
         }
-        precondition(b.rank == 2 && b.shape[0] == n, "\(routine): right-hand side of shape \(b.shape) needs \(n) rows")
+        require(b.rank == 2 && b.shape[0] == n, "\(routine): right-hand side of shape \(b.shape) needs \(n) rows")
         return b.shape[1]
     }
 
@@ -123,7 +123,7 @@ public enum LinearAlgebra {
     /// Reduced QR factorisation a = q·r with q [m, k] having orthonormal columns and r [k, n] upper
     /// triangular, k = min(m, n) (sgeqrf + sorgqr).
     public static func qr(_ a: Tensor) throws -> (q: Tensor, r: Tensor) {
-        precondition(a.rank == 2, "qr needs a matrix; got shape \(a.shape)")
+        require(a.rank == 2, "qr needs a matrix; got shape \(a.shape)")
         let m = a.shape[0], n = a.shape[1], k = min(m, n)
         try requireFinite(a, "sgeqrf", "the matrix")
         var work = a.clone()
@@ -148,7 +148,7 @@ public enum LinearAlgebra {
     /// Thin singular value decomposition a = u·diag(s)·vt with u [m, k], s [k] descending, vt [k, n],
     /// k = min(m, n) (sgesdd, divide and conquer).
     public static func svd(_ a: Tensor) throws -> (u: Tensor, s: Tensor, vt: Tensor) {
-        precondition(a.rank == 2, "svd needs a matrix; got shape \(a.shape)")
+        require(a.rank == 2, "svd needs a matrix; got shape \(a.shape)")
         let m = a.shape[0], n = a.shape[1], k = min(m, n)
         try requireFinite(a, "sgesdd", "the matrix")
         var work = a.clone()

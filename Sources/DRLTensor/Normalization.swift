@@ -6,8 +6,8 @@ import CDRLKernels
 public func layerNorm(_ x: Tensor, gamma: Tensor? = nil, beta: Tensor? = nil, epsilon: Float = 1e-5,
                       into y: inout Tensor, mean: inout Tensor, rstd: inout Tensor) {
     let (rows, cols) = x.shape.matrix
-    precondition(y.shape == x.shape, "layerNorm: output \(y.shape) must match input \(x.shape)")
-    precondition(gamma.map { $0.count == cols } ?? true && beta.map { $0.count == cols } ?? true,
+    require(y.shape == x.shape, "layerNorm: output \(y.shape) must match input \(x.shape)")
+    require(gamma.map { $0.count == cols } ?? true && beta.map { $0.count == cols } ?? true,
                  "layerNorm: gamma \(gamma?.shape.description ?? "-") and beta \(beta?.shape.description ?? "-") need \(cols) elements for input \(x.shape)")
     y.makeUnique()
     let py = y.basePointer
@@ -35,9 +35,9 @@ struct LayerNormTask: ParallelTask {
 
 func runLayerNorm(_ x: Tensor, _ gamma: Tensor?, _ beta: Tensor?, _ epsilon: Float, _ y: UnsafeMutablePointer<Float>?,
                   _ rows: Int, _ cols: Int, _ mean: inout Tensor, _ rstd: inout Tensor) {
-    precondition(mean.count == rows && rstd.count == rows,
+    require(mean.count == rows && rstd.count == rows,
                  "layerNorm: mean \(mean.shape) and rstd \(rstd.shape) need \(rows) elements for input \(x.shape)")
-    precondition(epsilon >= 0, "layerNorm: epsilon must be non-negative, got \(epsilon)")
+    require(epsilon >= 0, "layerNorm: epsilon must be non-negative, got \(epsilon)")
     mean.makeUnique()
     rstd.makeUnique()
     let task = LayerNormTask(x: x.basePointer, gamma: gamma?.basePointer, beta: beta?.basePointer, y: y,
@@ -53,9 +53,9 @@ public func layerNormBackward(input x: Tensor, gamma: Tensor, mean: Tensor, rstd
                               into dx: inout Tensor, gammaGradient: inout Tensor, betaGradient: inout Tensor,
                               accumulateGamma: Bool = true, accumulateBeta: Bool = true) {
     let (rows, cols) = x.shape.matrix
-    precondition(dy.shape == x.shape && dx.shape == x.shape && mean.count == rows && rstd.count == rows,
+    require(dy.shape == x.shape && dx.shape == x.shape && mean.count == rows && rstd.count == rows,
                  "layerNormBackward: input \(x.shape), gradient \(dy.shape), result \(dx.shape), mean \(mean.shape), rstd \(rstd.shape) do not match")
-    precondition(gamma.count == cols && gammaGradient.count == cols && betaGradient.count == cols,
+    require(gamma.count == cols && gammaGradient.count == cols && betaGradient.count == cols,
                  "layerNormBackward: gamma \(gamma.shape) and its gradients \(gammaGradient.shape), \(betaGradient.shape) need \(cols) elements")
     dx.makeUnique()
     gammaGradient.makeUnique()

@@ -13,9 +13,9 @@ import Darwin
 public func adamUpdate(weights: inout Tensor, gradients: Tensor, m: inout Tensor, v: inout Tensor, step: Int,
                        learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float,
                        decoupledWeightDecay: Bool) {
-    precondition(gradients.count == weights.count && m.count == weights.count && v.count == weights.count,
+    require(gradients.count == weights.count && m.count == weights.count && v.count == weights.count,
                  "adamUpdate: weights \(weights.shape), gradients \(gradients.shape), m \(m.shape), v \(v.shape) differ in size")
-    precondition(step >= 1, "adamUpdate: step counts from 1, got \(step)")
+    require(step >= 1, "adamUpdate: step counts from 1, got \(step)")
     weights.makeUnique()
     m.makeUnique()
     v.makeUnique()
@@ -30,7 +30,7 @@ public func adamUpdate(weights: inout Tensor, gradients: Tensor, m: inout Tensor
 /// `firstStep` initialises it with the gradient.
 public func sgdUpdate(weights: inout Tensor, gradients: Tensor, momentumBuffer: inout Tensor, learningRate: Float,
                       momentum: Float, weightDecay: Float, nesterov: Bool, firstStep: Bool) {
-    precondition(gradients.count == weights.count && (momentum == 0 || momentumBuffer.count == weights.count),
+    require(gradients.count == weights.count && (momentum == 0 || momentumBuffer.count == weights.count),
                  "sgdUpdate: weights \(weights.shape), gradients \(gradients.shape), buffer \(momentumBuffer.shape) differ in size")
     weights.makeUnique()
     momentumBuffer.makeUnique()

@@ -71,7 +71,7 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
     /// Uniform integer in 0..<n, without modulo bias.
     @inlinable
     public mutating func nextIndex(below n: Int) -> Int {
-        precondition(n > 0, "nextIndex(below:) needs a positive bound, got \(n)")
+        require(n > 0, "nextIndex(below:) needs a positive bound, got \(n)")
         return Int(next(upperBound: UInt64(n)))
     }
 
@@ -97,10 +97,10 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         var total: Float = 0
         for i in 0..<weights.count {
             let w = weights[i]
-            precondition(w >= 0 && w.isFinite, "categorical: weight \(w) at index \(i) is negative or not finite")
+            require(w >= 0 && w.isFinite, "categorical: weight \(w) at index \(i) is negative or not finite")
             total += w
         }
-        precondition(total > 0, "categorical: the \(weights.count) weights sum to zero")
+        require(total > 0, "categorical: the \(weights.count) weights sum to zero")
         let target = uniform() * total
         var cumulative: Float = 0
         var last = 0

@@ -14,10 +14,10 @@ public func gruForwardStep(_ x: Tensor, step: Int, transposedIH: Tensor, transpo
                            biasHH: Tensor, previous: Tensor, inputGates: inout Tensor, recurrentGates: inout Tensor,
                            resetUpdate: inout Tensor, candidate: inout Tensor, recurrentCandidate: inout Tensor,
                            next: inout Tensor, output: inout Tensor) {
-    precondition(x.rank == 3 && previous.rank == 2,
+    require(x.rank == 3 && previous.rank == 2,
                  "gruForwardStep: input \(x.shape) and state \(previous.shape) should be [batch, time, input] and [batch, hidden]")
     let (batch, time, inputs) = (x.shape[0], x.shape[1], x.shape[2]), hidden = previous.shape[1], gates = 3 * hidden
-    precondition(transposedIH.shape == Shape(inputs, gates) && transposedHH.shape == Shape(hidden, gates)
+    require(transposedIH.shape == Shape(inputs, gates) && transposedHH.shape == Shape(hidden, gates)
                  && previous.shape == Shape(batch, hidden) && inputGates.shape == Shape(batch, gates)
                  && recurrentGates.shape == Shape(batch, gates) && resetUpdate.count == batch * 2 * hidden
                  && candidate.count == batch * hidden && recurrentCandidate.count == batch * hidden
@@ -50,11 +50,11 @@ public func gruBackwardStep(step: Int, gradOutput: Tensor, resetUpdate: Tensor, 
                             recurrentCandidate: Tensor, previous: Tensor, weightIH: Tensor, weightHH: Tensor,
                             stateGradient: inout Tensor, inputGateGradient: inout Tensor,
                             recurrentGateGradient: inout Tensor, inputGradient: inout Tensor) {
-    precondition(gradOutput.rank == 3 && inputGradient.rank == 3,
+    require(gradOutput.rank == 3 && inputGradient.rank == 3,
                  "gruBackwardStep: gradients \(gradOutput.shape) and \(inputGradient.shape) should be [batch, time, features]")
     let (batch, time, hidden) = (gradOutput.shape[0], gradOutput.shape[1], gradOutput.shape[2]), gates = 3 * hidden
     let inputs = inputGradient.shape[2]
-    precondition(resetUpdate.count == batch * 2 * hidden && candidate.count == batch * hidden
+    require(resetUpdate.count == batch * 2 * hidden && candidate.count == batch * hidden
                  && recurrentCandidate.count == batch * hidden && previous.count == batch * hidden
                  && weightHH.shape == Shape(gates, hidden) && weightIH.shape == Shape(gates, inputs)
                  && stateGradient.shape == Shape(batch, hidden) && inputGateGradient.shape == Shape(batch, gates)
@@ -119,10 +119,10 @@ struct GRUBackwardStepTask: ParallelTask {
 public func lstmForwardStep(_ x: Tensor, step: Int, transposedIH: Tensor, transposedHH: Tensor, biasIH: Tensor, biasHH: Tensor,
                             previous: Tensor, previousCell: Tensor, inputGates: inout Tensor, gates: inout Tensor,
                             cell: inout Tensor, cellTanh: inout Tensor, next: inout Tensor, output: inout Tensor) {
-    precondition(x.rank == 3 && output.rank == 3,
+    require(x.rank == 3 && output.rank == 3,
                  "lstmForwardStep: input \(x.shape) and output \(output.shape) should be [batch, time, features]")
     let (batch, time, inputs) = (x.shape[0], x.shape[1], x.shape[2]), hidden = previous.shape.matrix.cols, width = 4 * hidden
-    precondition(transposedIH.shape == Shape(inputs, width) && transposedHH.shape == Shape(hidden, width)
+    require(transposedIH.shape == Shape(inputs, width) && transposedHH.shape == Shape(hidden, width)
                  && biasIH.count == width && biasHH.count == width && previous.shape == Shape(batch, hidden)
                  && previousCell.count == batch * hidden && inputGates.shape == Shape(batch, width)
                  && gates.shape == Shape(batch, width) && cell.count == batch * hidden && cellTanh.count == batch * hidden
@@ -151,11 +151,11 @@ public func lstmForwardStep(_ x: Tensor, step: Int, transposedIH: Tensor, transp
 public func lstmBackwardStep(step: Int, gradOutput: Tensor, gates: Tensor, cellTanh: Tensor, previousCell: Tensor,
                              weightIH: Tensor, weightHH: Tensor, stateGradient: inout Tensor, cellGradient: inout Tensor,
                              gateGradient: inout Tensor, inputGradient: inout Tensor) {
-    precondition(gradOutput.rank == 3 && inputGradient.rank == 3,
+    require(gradOutput.rank == 3 && inputGradient.rank == 3,
                  "lstmBackwardStep: gradients \(gradOutput.shape) and \(inputGradient.shape) should be [batch, time, features]")
     let (batch, time, hidden) = (gradOutput.shape[0], gradOutput.shape[1], gradOutput.shape[2]), width = 4 * hidden
     let inputs = inputGradient.shape[2]
-    precondition(gates.count == batch * width && cellTanh.count == batch * hidden && previousCell.count == batch * hidden
+    require(gates.count == batch * width && cellTanh.count == batch * hidden && previousCell.count == batch * hidden
                  && weightHH.shape == Shape(width, hidden) && weightIH.shape == Shape(width, inputs)
                  && stateGradient.shape == Shape(batch, hidden) && cellGradient.count == batch * hidden
                  && gateGradient.shape == Shape(batch, width) && inputGradient.shape == Shape(batch, time, inputs)

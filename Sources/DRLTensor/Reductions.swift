@@ -98,7 +98,7 @@ func argmaxIndex(_ p: UnsafePointer<Float>, _ n: Int) -> Int? {
 
 func runRowReduction(_ reduction: RowReduction, _ x: Tensor, into out: inout Tensor, _ name: StaticString) {
     let (rows, cols) = x.shape.matrix
-    precondition(out.count == rows, "\(name): input \(x.shape) has \(rows) rows; output \(out.shape) differs")
+    require(out.count == rows, "\(name): input \(x.shape) has \(rows) rows; output \(out.shape) differs")
     out.makeUnique()
     let task = RowReductionTask(reduction: reduction, x: x.basePointer, out: out.basePointer, cols: cols)
     withExtendedLifetime(x) { Parallel.run(task, count: rows, workPerItem: cols) }
@@ -119,7 +119,7 @@ public func rowMaxes(_ x: Tensor, into out: inout Tensor) { runRowReduction(.max
 /// out[r] = index of the largest x[r, c] (first on ties, NaN skipped; -1 for a row of only NaN).
 public func rowArgmax(_ x: Tensor, into out: inout [Int32]) {
     let (rows, cols) = x.shape.matrix
-    precondition(out.count == rows, "rowArgmax: input \(x.shape) has \(rows) rows; output has \(out.count)")
+    require(out.count == rows, "rowArgmax: input \(x.shape) has \(rows) rows; output has \(out.count)")
     let px = x.basePointer
     withExtendedLifetime(x) {
         out.withUnsafeMutableBufferPointer { o in
@@ -131,7 +131,7 @@ public func rowArgmax(_ x: Tensor, into out: inout [Int32]) {
 /// out[c] = Σ_r x[r, c] (or out[c] += … with `accumulate: true`, for gradient accumulation).
 public func columnSums(_ x: Tensor, into out: inout Tensor, accumulate: Bool = false) {
     let (rows, cols) = x.shape.matrix
-    precondition(out.count == cols, "columnSums: input \(x.shape) has \(cols) columns; output \(out.shape) differs")
+    require(out.count == cols, "columnSums: input \(x.shape) has \(cols) columns; output \(out.shape) differs")
     out.makeUnique()
     let width = columnBlockWidth(columns: cols)
     let task = ColumnSumTask(x: x.basePointer, out: out.basePointer, rows: rows, cols: cols, accumulate: accumulate,

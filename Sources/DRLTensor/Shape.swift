@@ -9,9 +9,9 @@ public struct Shape: Sendable {
 
     @inlinable
     public init(_ dimensions: [Int]) {
-        precondition(dimensions.count <= Shape.maxRank,
+        require(dimensions.count <= Shape.maxRank,
                      "Shape \(dimensions) has rank \(dimensions.count); DRLTensor supports at most \(Shape.maxRank)")
-        precondition(dimensions.allSatisfy { $0 >= 0 }, "Shape \(dimensions) has a negative dimension")
+        require(dimensions.allSatisfy { $0 >= 0 }, "Shape \(dimensions) has a negative dimension")
         dims = InlineArray(repeating: 0)
         for (i, d) in dimensions.enumerated() { dims[i] = d }
         rank = dimensions.count
@@ -30,7 +30,7 @@ public struct Shape: Sendable {
     /// Builds a shape from up to six dimensions without creating an array.
     @inlinable
     init(rank: Int, _ d0: Int = 0, _ d1: Int = 0, _ d2: Int = 0, _ d3: Int = 0) {
-        precondition(d0 >= 0 && d1 >= 0 && d2 >= 0 && d3 >= 0, "negative dimension in shape")
+        require(d0 >= 0 && d1 >= 0 && d2 >= 0 && d3 >= 0, "negative dimension in shape")
         dims = InlineArray(repeating: 0)
         dims[0] = d0; dims[1] = d1; dims[2] = d2; dims[3] = d3
         self.rank = rank
@@ -41,13 +41,13 @@ public struct Shape: Sendable {
     public subscript(axis: Int) -> Int {
         get {
             let a = axis < 0 ? rank + axis : axis
-            precondition(a >= 0 && a < rank, "axis \(axis) is out of range for shape \(self)")
+            require(a >= 0 && a < rank, "axis \(axis) is out of range for shape \(self)")
             return dims[a]
         }
         set {
             let a = axis < 0 ? rank + axis : axis
-            precondition(a >= 0 && a < rank, "axis \(axis) is out of range for shape \(self)")
-            precondition(newValue >= 0, "negative dimension \(newValue) for axis \(axis)")
+            require(a >= 0 && a < rank, "axis \(axis) is out of range for shape \(self)")
+            require(newValue >= 0, "negative dimension \(newValue) for axis \(axis)")
             dims[a] = newValue
         }
     }
@@ -79,7 +79,7 @@ public struct Shape: Sendable {
     /// The same shape with the first dimension replaced.
     @inlinable
     public func replacingFirst(with n: Int) -> Shape {
-        precondition(rank >= 1, "a scalar shape has no first dimension")
+        require(rank >= 1, "a scalar shape has no first dimension")
         var s = self
         s.dims[0] = n
         return s
@@ -88,7 +88,7 @@ public struct Shape: Sendable {
     /// The shape without its first dimension.
     @inlinable
     public var droppingFirst: Shape {
-        precondition(rank >= 1, "a scalar shape has no first dimension")
+        require(rank >= 1, "a scalar shape has no first dimension")
         var s = Shape(rank: rank - 1)
         for i in 1..<rank { s.dims[i - 1] = dims[i] }
         return s
@@ -97,8 +97,8 @@ public struct Shape: Sendable {
     /// The shape with one more, innermost dimension.
     @inlinable
     public func appending(_ dimension: Int) -> Shape {
-        precondition(rank < Shape.maxRank, "cannot append a dimension to \(self): DRLTensor supports rank \(Shape.maxRank)")
-        precondition(dimension >= 0, "negative dimension \(dimension)")
+        require(rank < Shape.maxRank, "cannot append a dimension to \(self): DRLTensor supports rank \(Shape.maxRank)")
+        require(dimension >= 0, "negative dimension \(dimension)")
         var s = Shape(rank: rank + 1)
         for i in 0..<rank { s.dims[i] = dims[i] }
         s.dims[rank] = dimension

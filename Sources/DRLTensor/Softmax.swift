@@ -41,7 +41,7 @@ struct SoftmaxBackwardTask: ParallelTask {
 }
 
 func runSoftmax(_ kind: SoftmaxKind, _ x: Tensor, into y: inout Tensor, _ name: StaticString) {
-    precondition(x.rank >= 1 && x.shape == y.shape, "\(name): input \(x.shape) and output \(y.shape) must match")
+    require(x.rank >= 1 && x.shape == y.shape, "\(name): input \(x.shape) and output \(y.shape) must match")
     let (rows, cols) = x.shape.matrix
     y.makeUnique()
     let task = SoftmaxTask(kind: kind, x: x.basePointer, y: y.basePointer, cols: cols)
@@ -49,7 +49,7 @@ func runSoftmax(_ kind: SoftmaxKind, _ x: Tensor, into y: inout Tensor, _ name: 
 }
 
 func runSoftmaxBackward(_ kind: SoftmaxKind, _ y: Tensor, _ dy: Tensor, into dx: inout Tensor, _ name: StaticString) {
-    precondition(y.rank >= 1 && y.shape == dy.shape && y.shape == dx.shape,
+    require(y.rank >= 1 && y.shape == dy.shape && y.shape == dx.shape,
                  "\(name): output \(y.shape), gradient \(dy.shape) and result \(dx.shape) must match")
     let (rows, cols) = y.shape.matrix
     dx.makeUnique()
@@ -63,9 +63,9 @@ public func softmax(_ x: Tensor, into y: inout Tensor) { runSoftmax(.softmax, x,
 /// y = softmax(x), also writing log Σ exp(x) of each row into `logSumExp` (one element per row):
 /// what a cross-entropy loss needs without a second pass.
 public func softmax(_ x: Tensor, into y: inout Tensor, logSumExp: inout Tensor) {
-    precondition(x.rank >= 1 && x.shape == y.shape, "softmax: input \(x.shape) and output \(y.shape) must match")
+    require(x.rank >= 1 && x.shape == y.shape, "softmax: input \(x.shape) and output \(y.shape) must match")
     let (rows, cols) = x.shape.matrix
-    precondition(logSumExp.count == rows, "softmax: logSumExp \(logSumExp.shape) needs \(rows) elements for input \(x.shape)")
+    require(logSumExp.count == rows, "softmax: logSumExp \(logSumExp.shape) needs \(rows) elements for input \(x.shape)")
     y.makeUnique()
     logSumExp.makeUnique()
     let task = SoftmaxTask(kind: .softmax, x: x.basePointer, y: y.basePointer, cols: cols, logSumExp: logSumExp.basePointer)

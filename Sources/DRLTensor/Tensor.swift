@@ -42,7 +42,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// A tensor holding `scalars` in row-major order.
     public init(shape: Shape, scalars: [Float]) {
-        precondition(scalars.count == shape.elementCount,
+        require(scalars.count == shape.elementCount,
                      "Tensor(shape: \(shape), scalars:) got \(scalars.count) values; the shape holds \(shape.elementCount)")
         self.init(zeros: shape)
         scalars.withUnsafeBufferPointer { storage.base.update(from: $0.baseAddress!, count: $0.count) }
@@ -113,7 +113,7 @@ extension Tensor {
     /// the pointer stays valid as long as any view of the storage is alive: layers use it to run
     /// fused loops over their own buffers.
     public var workspaceBaseAddress: UnsafeMutablePointer<Float> {
-        precondition(storage.sharesWrites, "workspaceBaseAddress needs a workspace tensor; this one copies on write")
+        require(storage.sharesWrites, "workspaceBaseAddress needs a workspace tensor; this one copies on write")
         return storage.base + offset
     }
 }
@@ -123,16 +123,16 @@ extension Tensor {
 extension Tensor {
     @inlinable
     func flatIndex(_ i0: Int, _ i1: Int) -> Int {
-        precondition(rank == 2, "2-index subscript on a tensor of shape \(shape)")
-        precondition(i0 >= 0 && i0 < shape[0] && i1 >= 0 && i1 < shape[1],
+        require(rank == 2, "2-index subscript on a tensor of shape \(shape)")
+        require(i0 >= 0 && i0 < shape[0] && i1 >= 0 && i1 < shape[1],
                      "index [\(i0), \(i1)] is out of range for shape \(shape)")
         return i0 * shape[1] + i1
     }
 
     @inlinable
     func flatIndex(_ i0: Int, _ i1: Int, _ i2: Int) -> Int {
-        precondition(rank == 3, "3-index subscript on a tensor of shape \(shape)")
-        precondition(i0 >= 0 && i0 < shape[0] && i1 >= 0 && i1 < shape[1] && i2 >= 0 && i2 < shape[2],
+        require(rank == 3, "3-index subscript on a tensor of shape \(shape)")
+        require(i0 >= 0 && i0 < shape[0] && i1 >= 0 && i1 < shape[1] && i2 >= 0 && i2 < shape[2],
                      "index [\(i0), \(i1), \(i2)] is out of range for shape \(shape)")
         return (i0 * shape[1] + i1) * shape[2] + i2
     }
@@ -141,11 +141,11 @@ extension Tensor {
     @inlinable
     public subscript(flat i: Int) -> Float {
         get {
-            precondition(i >= 0 && i < count, "flat index \(i) is out of range for shape \(shape)")
+            require(i >= 0 && i < count, "flat index \(i) is out of range for shape \(shape)")
             return storage.base[offset + i]
         }
         set {
-            precondition(i >= 0 && i < count, "flat index \(i) is out of range for shape \(shape)")
+            require(i >= 0 && i < count, "flat index \(i) is out of range for shape \(shape)")
             makeUnique()
             storage.base[offset + i] = newValue
         }
@@ -194,9 +194,9 @@ extension Tensor {
             storage = TensorStorage.empty
             let owner = ObjectIdentifier(view.storage)
             defer {
-                precondition(ObjectIdentifier(view.storage) == owner && view.offset == viewOffset,
+                require(ObjectIdentifier(view.storage) == owner && view.offset == viewOffset,
                              "rows \(range) were replaced during an in-place mutation; assign with tensor[rows:] = value")
-                precondition(view.count == viewShape.elementCount,
+                require(view.count == viewShape.elementCount,
                              "a row view of shape \(viewShape) was reshaped to \(view.shape)")
                 storage = view.storage
             }
@@ -205,7 +205,7 @@ extension Tensor {
         set {
             checkRows(range)
             let viewShape = shape.replacingFirst(with: range.count)
-            precondition(newValue.shape == viewShape,
+            require(newValue.shape == viewShape,
                          "assigned a tensor of shape \(newValue.shape) to rows \(range) of shape \(viewShape)")
             makeUnique()
             (storage.base + offset + range.lowerBound * shape.rowStride)
@@ -222,7 +222,7 @@ extension Tensor {
         }
         set {
             checkRows(index..<(index + 1))
-            precondition(newValue.shape == shape.droppingFirst,
+            require(newValue.shape == shape.droppingFirst,
                          "assigned a tensor of shape \(newValue.shape) to a row of shape \(shape.droppingFirst)")
             makeUnique()
             (storage.base + offset + index * shape.rowStride)
@@ -232,22 +232,22 @@ extension Tensor {
 
     @inlinable
     func checkRows(_ range: Range<Int>) {
-        precondition(rank >= 1, "cannot slice rows of a scalar tensor")
-        precondition(range.lowerBound >= 0 && range.upperBound <= shape[0],
+        require(rank >= 1, "cannot slice rows of a scalar tensor")
+        require(range.lowerBound >= 0 && range.upperBound <= shape[0],
                      "rows \(range) are out of range for shape \(shape)")
     }
 
     /// The same elements under another shape with the same element count (a view, no copy).
     @inlinable
     public func reshaped(_ newShape: Shape) -> Tensor {
-        precondition(newShape.elementCount == count,
+        require(newShape.elementCount == count,
                      "cannot reshape a tensor of shape \(shape) (\(count) elements) to \(newShape) (\(newShape.elementCount) elements)")
         return Tensor(storage: storage, offset: offset, shape: newShape)
     }
 
     /// Reshapes in place (no copy).
     public mutating func reshape(to newShape: Shape) {
-        precondition(newShape.elementCount == count,
+        require(newShape.elementCount == count,
                      "cannot reshape a tensor of shape \(shape) (\(count) elements) to \(newShape) (\(newShape.elementCount) elements)")
         shape = newShape
     }
@@ -268,7 +268,7 @@ extension Tensor {
     /// Copies `source` (same element count) into this tensor's storage.
     @inlinable
     public mutating func copy(from source: Tensor) {
-        precondition(source.count == count, "copy(from:) of shape \(source.shape) into shape \(shape)")
+        require(source.count == count, "copy(from:) of shape \(source.shape) into shape \(shape)")
         let n = count
         source.withUnsafeBufferPointer { src in
             withUnsafeMutableBufferPointer { dst in dst.baseAddress!.update(from: src.baseAddress!, count: n) }

@@ -15,7 +15,7 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `capacity` floats, zero-filled.
     @usableFromInline
     init(capacity: Int, sharesWrites: Bool = false) {
-        precondition(capacity >= 0, "negative tensor capacity \(capacity)")
+        require(capacity >= 0, "negative tensor capacity \(capacity)")
         self.capacity = capacity
         self.sharesWrites = sharesWrites
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1) * MemoryLayout<Float>.stride,

@@ -9,9 +9,9 @@ import CDRLKernels
 
 /// y[:, step, :] = a·w for a [B, K], w [K, F] and y [B, T, F]; the other steps of y are untouched.
 public func projectIntoTimeStep(_ a: Tensor, _ w: Tensor, into y: inout Tensor, step: Int) {
-    precondition(y.rank == 3, "projectIntoTimeStep: the output \(y.shape) should be [batch, time, features]")
+    require(y.rank == 3, "projectIntoTimeStep: the output \(y.shape) should be [batch, time, features]")
     let (batch, time, features) = (y.shape[0], y.shape[1], y.shape[2]), inner = w.shape.matrix.rows
-    precondition(step >= 0 && step < time && a.shape == Shape(batch, inner) && w.shape.matrix.cols == features,
+    require(step >= 0 && step < time && a.shape == Shape(batch, inner) && w.shape.matrix.cols == features,
                  "projectIntoTimeStep: \(a.shape) by \(w.shape) does not fit step \(step) of \(y.shape)")
     Engine.ensureConfigured()
     y.makeUnique()
@@ -30,9 +30,9 @@ public func projectIntoTimeStep(_ a: Tensor, _ w: Tensor, into y: inout Tensor, 
 public func accumulateRecurrentStepGradients(inputGates dgx: Tensor, recurrentGates dgh: Tensor, input x: Tensor, step: Int,
                                              previous h: Tensor, weightIH dWih: Tensor?, biasIH dbih: Tensor?,
                                              weightHH dWhh: Tensor?, biasHH dbhh: Tensor?) {
-    precondition(x.rank == 3, "accumulateRecurrentStepGradients: the input \(x.shape) should be [batch, time, features]")
+    require(x.rank == 3, "accumulateRecurrentStepGradients: the input \(x.shape) should be [batch, time, features]")
     let (batch, time, inputs) = (x.shape[0], x.shape[1], x.shape[2]), gates = dgx.shape.matrix.cols, hidden = h.shape.matrix.cols
-    precondition(step >= 0 && step < time && dgx.shape == Shape(batch, gates) && dgh.shape == Shape(batch, gates)
+    require(step >= 0 && step < time && dgx.shape == Shape(batch, gates) && dgh.shape == Shape(batch, gates)
                  && h.shape == Shape(batch, hidden) && (dWih?.shape ?? Shape(gates, inputs)) == Shape(gates, inputs)
                  && (dWhh?.shape ?? Shape(gates, hidden)) == Shape(gates, hidden) && (dbih?.count ?? gates) == gates
                  && (dbhh?.count ?? gates) == gates,

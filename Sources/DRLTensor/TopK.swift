@@ -9,8 +9,8 @@ import CDRLKernels
 /// entries.
 public func topK(_ x: Tensor, k: Int, values: inout Tensor, indices: inout [Int32]) {
     let (rows, cols) = x.shape.matrix
-    precondition(k >= 0 && k <= cols, "topK: k = \(k) must be in 0...\(cols) for input \(x.shape)")
-    precondition(values.count == rows * k && indices.count == rows * k,
+    require(k >= 0 && k <= cols, "topK: k = \(k) must be in 0...\(cols) for input \(x.shape)")
+    require(values.count == rows * k && indices.count == rows * k,
                  "topK: outputs need \(rows * k) elements for input \(x.shape) and k = \(k); got values \(values.shape) and \(indices.count) indices")
     guard k > 0 else { return }
     values.makeUnique()

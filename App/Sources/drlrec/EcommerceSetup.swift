@@ -1,6 +1,7 @@
 import DRLAgents
 import DRLNN
 import DRLSimulation
+import DRLTensor
 import ArgumentParser
 import Foundation
 
@@ -58,7 +59,7 @@ enum EcommerceSetup {
     static func observationEncoder(for environment: RecommendationEnvironment, model: SequenceStateEncoder.Configuration.SequenceModel)
         -> ObservationEncoder {
         guard var layout = (environment as? EcommerceSimulator)?.stateEncoderLayout else {
-            preconditionFailure("EcommerceSetup: a state encoder needs the e-commerce simulator's sequence observation (history_tokens > 0)")
+            requirementFailure("EcommerceSetup: a state encoder needs the e-commerce simulator's sequence observation (history_tokens > 0)")
         }
         layout.sequenceModel = model
         return ObservationEncoder(featureDimension: layout.outputDimension) { SequenceStateEncoder(layout, using: &$0) }

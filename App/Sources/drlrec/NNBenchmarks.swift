@@ -18,7 +18,7 @@ struct NNBenchmarks {
             case "transformer_block_fwd_bwd": return transformerBlockForwardBackward()
             case "gru_fwd_bwd": return recurrentForwardBackward(lstm: false)
             case "lstm_fwd_bwd": return recurrentForwardBackward(lstm: true)
-            default: preconditionFailure("unknown workload \(name): the command validates names against NNBenchmarks.names")
+            default: requirementFailure("unknown workload \(name): the command validates names against NNBenchmarks.names")
             }
         }
     }

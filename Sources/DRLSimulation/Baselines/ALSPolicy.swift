@@ -13,7 +13,7 @@ public final class ALSPolicy: SlatePolicy {
     private var scores: Tensor, values: Tensor
 
     public init(model: ImplicitALS, loggedCounts: [Float]) {
-        precondition(loggedCounts.count == model.itemFactors.shape[0],
+        require(loggedCounts.count == model.itemFactors.shape[0],
                      "ALSPolicy: \(loggedCounts.count) item counts for a model of \(model.itemFactors.shape[0]) items")
         self.model = model
         loggedPopularity = Tensor(shape: Shape(loggedCounts.count), scalars: loggedCounts)
@@ -34,7 +34,7 @@ public final class ALSPolicy: SlatePolicy {
 
     public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {
         let n = environment.catalogue.count
-        precondition(n == scores.count, "ALSPolicy: the model knows \(scores.count) items; the platform has \(n)")
+        require(n == scores.count, "ALSPolicy: the model knows \(scores.count) items; the platform has \(n)")
         let clicks = environment.recentClickedItems
         if clicks.isEmpty {
             scores.copy(from: loggedPopularity)
@@ -44,7 +44,7 @@ public final class ALSPolicy: SlatePolicy {
                 gemv(model.itemFactors, factors, into: &scores)
             } catch {
                 // The fold-in system is λI plus a Gram matrix, positive definite for finite factors.
-                preconditionFailure("ALSPolicy: folding in \(clicks.count) clicks failed: \(error)")
+                requirementFailure("ALSPolicy: folding in \(clicks.count) clicks failed: \(error)")
             }
         }
         environment.constraints.mask(&scores)

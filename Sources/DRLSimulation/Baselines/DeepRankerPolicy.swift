@@ -67,7 +67,7 @@ public final class DeepRankerPolicy: SlatePolicy {
     public func train(on examples: NextClickExamples, epochs: Int = 8, batchSize: Int = 256, learningRate: Float = 1e-3,
                       seed: UInt64) throws(NonFiniteError) {
         let dimension = encoder.configuration.observationDimension
-        precondition(examples.observations.shape[1] == dimension && examples.count > 0 && epochs > 0 && batchSize > 0,
+        require(examples.observations.shape[1] == dimension && examples.count > 0 && epochs > 0 && batchSize > 0,
                      "DeepRankerPolicy.train: \(examples.count) examples of width \(examples.observations.shape[1]) for observations of \(dimension), \(epochs) epochs, batch \(batchSize)")
         var rng = RandomGenerator(seed: seed, stream: 0xD8)
         let optimizer = Adam(store, learningRate: learningRate)
@@ -102,9 +102,9 @@ public final class DeepRankerPolicy: SlatePolicy {
 
     public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {
         let n = environment.catalogue.count
-        precondition(n == output.outFeatures, "DeepRankerPolicy: the model scores \(output.outFeatures) items; the platform has \(n)")
+        require(n == output.outFeatures, "DeepRankerPolicy: the model scores \(output.outFeatures) items; the platform has \(n)")
         guard let platform = environment as? SequenceObservable else {
-            preconditionFailure("DeepRankerPolicy reads sequence observations; this platform gives none")
+            requirementFailure("DeepRankerPolicy reads sequence observations; this platform gives none")
         }
         platform.writeSequenceObservation(historyTokens: encoder.configuration.historyLength, into: &sequence)
         var scores = output.forward(encoder.forward(sequence)).reshaped(Shape(n))

@@ -38,7 +38,7 @@ public final class PopularityPolicy: SlatePolicy {
             slate[filled] = item
             filled += 1
         }
-        precondition(filled == slate.count, "PopularityPolicy: fewer than \(slate.count) unseen allowed items remain")
+        require(filled == slate.count, "PopularityPolicy: fewer than \(slate.count) unseen allowed items remain")
     }
 }
 
@@ -102,7 +102,7 @@ public final class DiversifiedGreedyPolicy: SlatePolicy {
     private var selector: MarginalRelevanceSelector
 
     public init(catalogue: Catalogue, diversity: Float = 0.3, candidates: Int = 200) {
-        precondition((0...1).contains(diversity) && candidates > 0, "DiversifiedGreedyPolicy: diversity \(diversity) in [0, 1], candidates \(candidates) > 0")
+        require((0...1).contains(diversity) && candidates > 0, "DiversifiedGreedyPolicy: diversity \(diversity) in [0, 1], candidates \(candidates) > 0")
         self.diversity = diversity
         self.candidates = min(candidates, catalogue.count)
         relevance = MyopicGreedyPolicy(catalogue: catalogue, popularityWeight: 0)
@@ -111,7 +111,7 @@ public final class DiversifiedGreedyPolicy: SlatePolicy {
     }
 
     public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {
-        precondition(slate.count <= candidates, "DiversifiedGreedyPolicy: a slate of \(slate.count) from \(candidates) candidates")
+        require(slate.count <= candidates, "DiversifiedGreedyPolicy: a slate of \(slate.count) from \(candidates) candidates")
         relevance.recommend(environment, observation: observation, into: &pool)
         selector.select(from: pool, scores: relevance.lastScores, diversity: diversity, catalogue: environment.catalogue, into: &slate)
     }
@@ -133,7 +133,7 @@ struct MarginalRelevanceSelector {
 
     mutating func select(from pool: [Int32], scores: Tensor, diversity: Float, catalogue: Catalogue, into slate: inout [Int32]) {
         let n = pool.count
-        precondition(n == taken.count && slate.count <= n, "MarginalRelevanceSelector: \(n) candidates for a pool of \(taken.count), slate \(slate.count)")
+        require(n == taken.count && slate.count <= n, "MarginalRelevanceSelector: \(n) candidates for a pool of \(taken.count), slate \(slate.count)")
         if diversity > 0 {
             gatherRows(catalogue.embeddings, indices: pool, into: &embeddings)
             gemm(embeddings, embeddings, into: &similarities, transposeB: true)

@@ -20,7 +20,7 @@ public final class LinUCBPolicy: SlatePolicy {
     private var x: Tensor, inverseX: Tensor
 
     public init(catalogue: Catalogue, exploration: Float = 0.3, ridge: Float = 1) {
-        precondition(exploration >= 0 && ridge > 0, "LinUCBPolicy: exploration \(exploration) must be ≥ 0 and ridge \(ridge) > 0")
+        require(exploration >= 0 && ridge > 0, "LinUCBPolicy: exploration \(exploration) must be ≥ 0 and ridge \(ridge) > 0")
         self.exploration = exploration
         relevance = MyopicGreedyPolicy(catalogue: catalogue, popularityWeight: 0)
         let n = catalogue.count, d = catalogue.dimension, p = d + 2

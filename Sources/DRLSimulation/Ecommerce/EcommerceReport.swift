@@ -45,7 +45,7 @@ public struct EcommerceReport: PopulationReport, Sendable {
     public static var metricNames: [String] { EcommerceMetric.allCases.map(\.rawValue) }
 
     public func value(of metric: String, over subset: [Int]) -> Float {
-        guard let known = EcommerceMetric(rawValue: metric) else { preconditionFailure("EcommerceReport: unknown metric '\(metric)'") }
+        guard let known = EcommerceMetric(rawValue: metric) else { requirementFailure("EcommerceReport: unknown metric '\(metric)'") }
         return self.metric(known, over: subset)
     }
 
@@ -88,7 +88,7 @@ public enum EcommerceMetric: String, CaseIterable, Sendable {
 /// Runs `policy` on `users` simulated users, user u seeded with `seed + u` (so two policies run on
 /// the same population with paired seeds), and collects the report.
 public func simulatePopulation(_ policy: SlatePolicy, on simulator: EcommerceSimulator, users: Int, seed: UInt64) -> EcommerceReport {
-    precondition(users > 0, "simulatePopulation needs at least one user")
+    require(users > 0, "simulatePopulation needs at least one user")
     var observation = Tensor(zeros: Shape(simulator.observationDimension))
     var slate = [Int32](repeating: 0, count: simulator.configuration.slateSize)
     var statistics: [EcommerceEpisodeStatistics] = [], returns: [Float] = []

@@ -84,10 +84,10 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
     public init(configuration: EcommerceConfiguration = EcommerceConfiguration(), catalogueSeed: UInt64 = 7,
                 blockedCategories: Set<Int32> = []) {
         let c = configuration
-        precondition(c.slateSize >= 1 && c.slateSize <= c.items && c.days >= 1 && c.sessionSteps >= 1 && c.lowFrequencySessionSteps >= 1,
+        require(c.slateSize >= 1 && c.slateSize <= c.items && c.days >= 1 && c.sessionSteps >= 1 && c.lowFrequencySessionSteps >= 1,
                      "EcommerceConfiguration: slate \(c.slateSize), days \(c.days) and session budgets must be positive, with the slate within \(c.items) items")
-        precondition(c.historyTokens >= 0, "EcommerceConfiguration: historyTokens \(c.historyTokens) must be ≥ 0")
-        precondition(c.segments >= 1 && (1...c.categories).contains(c.segmentCategories),
+        require(c.historyTokens >= 0, "EcommerceConfiguration: historyTokens \(c.historyTokens) must be ≥ 0")
+        require(c.segments >= 1 && (1...c.categories).contains(c.segmentCategories),
                      "EcommerceConfiguration: \(c.segments) segments must be at least 1, each preferring 1...\(c.categories) categories, got \(c.segmentCategories)")
         self.configuration = configuration
         catalogue = Catalogue(items: c.items, categories: c.categories, dimension: c.dimension, seed: catalogueSeed)
@@ -157,13 +157,13 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
     /// Shows `action` (a `.slate` of distinct item indices) and returns the reward of the
     /// feedback that arrived at this step (the click and cart now, purchases when they arrive).
     public func step(_ action: Action, observation: inout Tensor) -> StepResult {
-        guard case .slate(let slate) = action else { preconditionFailure("EcommerceSimulator takes a .slate action, got \(action)") }
+        guard case .slate(let slate) = action else { requirementFailure("EcommerceSimulator takes a .slate action, got \(action)") }
         let c = configuration
-        precondition(slate.count == c.slateSize, "EcommerceSimulator: the slate has \(slate.count) items; the simulator shows \(c.slateSize)")
+        require(slate.count == c.slateSize, "EcommerceSimulator: the slate has \(slate.count) items; the simulator shows \(c.slateSize)")
         for (position, item) in slate.enumerated() {
-            precondition(item >= 0 && Int(item) < c.items, "EcommerceSimulator: slate position \(position) holds item \(item), outside 0..<\(c.items)")
-            precondition(!slate[..<position].contains(item), "EcommerceSimulator: item \(item) appears twice in the slate")
-            precondition(constraints.allows(Int(item), in: catalogue), "EcommerceSimulator: item \(item) of slate position \(position) is in a blocked category")
+            require(item >= 0 && Int(item) < c.items, "EcommerceSimulator: slate position \(position) holds item \(item), outside 0..<\(c.items)")
+            require(!slate[..<position].contains(item), "EcommerceSimulator: item \(item) appears twice in the slate")
+            require(constraints.allows(Int(item), in: catalogue), "EcommerceSimulator: item \(item) of slate position \(position) is in a blocked category")
         }
         var rewards = ObjectiveRewards()
         var diversityCost: Float = 0
@@ -330,7 +330,7 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
 
     private func writeObservation(_ observation: inout Tensor) {
         let c = configuration, d = c.dimension
-        precondition(observation.count == observationDimension,
+        require(observation.count == observationDimension,
                      "EcommerceSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
         if c.historyTokens > 0 { return writeSequenceObservation(historyTokens: c.historyTokens, into: &observation) }
         observation.withUnsafeMutableBufferPointer { o in
@@ -362,7 +362,7 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
     /// `interactionMemory`), whatever observation the simulator itself gives.
     public func writeSequenceObservation(historyTokens n: Int, into observation: inout Tensor) {
         let c = configuration, context = 10 + c.segments
-        precondition((1...interactionMemory).contains(n) && observation.count == context + 6 * n,
+        require((1...interactionMemory).contains(n) && observation.count == context + 6 * n,
                      "EcommerceSimulator: a sequence observation of \(n) tokens (1...\(interactionMemory)) has \(context + 6 * n) elements, got \(observation.shape)")
         observation.withUnsafeMutableBufferPointer { o in
             writeContext(into: o, progressAt: 7)

@@ -87,13 +87,13 @@ public final class ActorTaskPolicy: TaskPolicy {
     public let agent: A2CAgent
 
     public init(name: String, agent: A2CAgent) {
-        precondition(agent.choices.count == 2, "ActorTaskPolicy needs a two-head actor, got heads \(agent.choices)")
+        require(agent.choices.count == 2, "ActorTaskPolicy needs a two-head actor, got heads \(agent.choices)")
         self.name = name
         self.agent = agent
     }
 
     public func choose(_ simulator: EducationSimulator, observation: Tensor) -> (level: Int, type: ContentType) {
-        guard case .multiDiscrete(let choice) = agent.greedyAction(observation) else { preconditionFailure("a two-head actor acts with two choices") }
+        guard case .multiDiscrete(let choice) = agent.greedyAction(observation) else { requirementFailure("a two-head actor acts with two choices") }
         return (Int(choice[0]), ContentType(rawValue: Int(choice[1]))!)
     }
 }

@@ -27,14 +27,14 @@ public struct EducationReport: PopulationReport, Sendable {
         case "sessions_per_learner": return sum { Float($0.sessions) } / n
         case "early_session_ends": return sum { Float($0.earlyEnds) } / max(sum { Float($0.sessions) }, 1)
         case "return_per_learner": return subset.reduce(0) { $0 + returns[$1] } / n
-        default: preconditionFailure("EducationReport: unknown metric '\(metric)'")
+        default: requirementFailure("EducationReport: unknown metric '\(metric)'")
         }
     }
 }
 
 /// Runs `policy` on `learners` simulated learners, learner u seeded with `seed + u`.
 public func simulatePopulation(_ policy: TaskPolicy, on simulator: EducationSimulator, learners: Int, seed: UInt64) -> EducationReport {
-    precondition(learners > 0, "simulatePopulation needs at least one learner")
+    require(learners > 0, "simulatePopulation needs at least one learner")
     var observation = Tensor(zeros: Shape(simulator.observationDimension))
     var statistics: [EducationEpisodeStatistics] = [], returns: [Float] = []
     for u in 0..<learners {

@@ -58,7 +58,7 @@ public final class EducationSimulator: Environment {
 
     public init(configuration: EducationConfiguration = EducationConfiguration()) {
         let c = configuration
-        precondition(c.skills >= 1 && c.difficultyLevels >= 2 && c.days >= 1 && c.sessionTasks >= 1
+        require(c.skills >= 1 && c.difficultyLevels >= 2 && c.days >= 1 && c.sessionTasks >= 1
                      && c.learningRate.count == ContentType.allCases.count && c.effort.count == ContentType.allCases.count,
                      "EducationConfiguration: skills, levels, days and session length must be positive, with a rate and an effort per content type")
         self.configuration = configuration
@@ -113,13 +113,13 @@ public final class EducationSimulator: Environment {
     /// Gives the task `action` = `.multiDiscrete([difficulty level, content type])`.
     public func step(_ action: Action, observation: inout Tensor) -> StepResult {
         guard case .multiDiscrete(let choice) = action, choice.count == 2 else {
-            preconditionFailure("EducationSimulator takes .multiDiscrete([difficulty, content type]), got \(action)")
+            requirementFailure("EducationSimulator takes .multiDiscrete([difficulty, content type]), got \(action)")
         }
         let c = configuration
         let level = Int(choice[0])
-        precondition((0..<c.difficultyLevels).contains(level), "EducationSimulator: difficulty \(level) is outside 0..<\(c.difficultyLevels)")
+        require((0..<c.difficultyLevels).contains(level), "EducationSimulator: difficulty \(level) is outside 0..<\(c.difficultyLevels)")
         guard let type = ContentType(rawValue: Int(choice[1])) else {
-            preconditionFailure("EducationSimulator: content type \(choice[1]) is outside 0..<\(ContentType.allCases.count)")
+            requirementFailure("EducationSimulator: content type \(choice[1]) is outside 0..<\(ContentType.allCases.count)")
         }
         let skill = currentSkill
         practised[skill] = true
@@ -179,7 +179,7 @@ public final class EducationSimulator: Environment {
 
     private func writeObservation(_ observation: inout Tensor) {
         let c = configuration
-        precondition(observation.count == observationDimension,
+        require(observation.count == observationDimension,
                      "EducationSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
         observation.withUnsafeMutableBufferPointer { o in
             for k in 0..<o.count { o[k] = 0 }

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import DRLTensor
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -14,7 +15,7 @@ public struct DelayedRewardLedger: Sendable {
     public private(set) var rewards: [Float] = []
 
     public init(gamma: Float) {
-        precondition(gamma >= 0 && gamma <= 1, "DelayedRewardLedger: gamma \(gamma) must be in [0, 1]")
+        require(gamma >= 0 && gamma <= 1, "DelayedRewardLedger: gamma \(gamma) must be in [0, 1]")
         self.gamma = gamma
     }
 
@@ -27,7 +28,7 @@ public struct DelayedRewardLedger: Sendable {
 
     /// Credits `reward`, which arrived at step `arrival`, to the step `cause` that earned it.
     public mutating func credit(_ reward: Float, causedBy cause: Int, arrivedAt arrival: Int) {
-        precondition(cause >= 0 && cause <= arrival && arrival < rewards.count,
+        require(cause >= 0 && cause <= arrival && arrival < rewards.count,
                      "DelayedRewardLedger.credit: cause \(cause) and arrival \(arrival) must satisfy 0 ≤ cause ≤ arrival < \(rewards.count) steps")
         rewards[cause] += powf(gamma, Float(arrival - cause)) * reward
     }
@@ -37,12 +38,12 @@ public struct DelayedRewardLedger: Sendable {
 /// next: with `times` nil every gap is one unit (the usual Σ γᵏ rₜ₊ₖ); with times, a user who
 /// comes back after a long pause discounts the future more than one who continues at once.
 public func discountedReturns(_ rewards: [Float], times: [Double]? = nil, gamma: Float, timeUnit: Double = 1) -> [Float] {
-    precondition(gamma >= 0 && gamma <= 1, "discountedReturns: gamma \(gamma) must be in [0, 1]")
-    precondition(timeUnit > 0, "discountedReturns: the time unit must be positive, got \(timeUnit)")
+    require(gamma >= 0 && gamma <= 1, "discountedReturns: gamma \(gamma) must be in [0, 1]")
+    require(timeUnit > 0, "discountedReturns: the time unit must be positive, got \(timeUnit)")
     if let times {
-        precondition(times.count == rewards.count, "discountedReturns: \(times.count) times for \(rewards.count) rewards")
+        require(times.count == rewards.count, "discountedReturns: \(times.count) times for \(rewards.count) rewards")
         for t in 1..<max(times.count, 1) where times[t] < times[t - 1] {
-            preconditionFailure("discountedReturns: times must not decrease; interaction \(t) at \(times[t]) s follows \(times[t - 1]) s")
+            requirementFailure("discountedReturns: times must not decrease; interaction \(t) at \(times[t]) s follows \(times[t - 1]) s")
         }
     }
     var returns = rewards

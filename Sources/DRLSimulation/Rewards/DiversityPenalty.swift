@@ -1,3 +1,5 @@
+import DRLTensor
+
 /// The diversity term of the reward, R′ₜ = Rₜ − λ·penalty(aₜ): the penalty of recommending an item
 /// is its largest cosine similarity (floored at 0) to the last `window` items recommended, so
 /// showing near-duplicates of what the user just saw costs reward.
@@ -7,7 +9,7 @@ public struct DiversityPenalty: Sendable, Equatable {
     public var window: Int
 
     public init(weight: Float, window: Int = 5) {
-        precondition(weight >= 0 && window >= 1, "DiversityPenalty: weight \(weight) must be ≥ 0 and window \(window) ≥ 1")
+        require(weight >= 0 && window >= 1, "DiversityPenalty: weight \(weight) must be ≥ 0 and window \(window) ≥ 1")
         self.weight = weight
         self.window = window
     }

@@ -1,3 +1,5 @@
+import DRLTensor
+
 /// Rewards of one interaction for each party: the user (engagement, from the `RewardMapping`),
 /// the platform (revenue) and the advertiser (sponsored exposure and clicks).
 public struct ObjectiveRewards: Sendable, Equatable {
@@ -20,7 +22,7 @@ public struct ObjectiveWeights: Sendable, Equatable {
     public var user: Float, platform: Float, advertiser: Float
 
     public init(user: Float = 1, platform: Float = 0, advertiser: Float = 0) {
-        precondition(user >= 0 && platform >= 0 && advertiser >= 0, "ObjectiveWeights must be non-negative, got \(user), \(platform), \(advertiser)")
+        require(user >= 0 && platform >= 0 && advertiser >= 0, "ObjectiveWeights must be non-negative, got \(user), \(platform), \(advertiser)")
         (self.user, self.platform, self.advertiser) = (user, platform, advertiser)
     }
 

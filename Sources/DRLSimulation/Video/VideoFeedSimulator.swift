@@ -57,7 +57,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
 
     public init(configuration: VideoFeedConfiguration = VideoFeedConfiguration(), catalogueSeed: UInt64 = 11) {
         let c = configuration
-        precondition(c.slateSize >= 1 && c.slateSize <= c.items && c.days >= 1 && c.sessionMinutes > 0 && c.lowFrequencySessionMinutes > 0,
+        require(c.slateSize >= 1 && c.slateSize <= c.items && c.days >= 1 && c.sessionMinutes > 0 && c.lowFrequencySessionMinutes > 0,
                      "VideoFeedConfiguration: slate \(c.slateSize), days \(c.days) and session minutes must be positive")
         self.configuration = configuration
         catalogue = Catalogue(items: c.items, categories: c.categories, dimension: c.dimension, seed: catalogueSeed)
@@ -130,12 +130,12 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
     }
 
     public func step(_ action: Action, observation: inout Tensor) -> StepResult {
-        guard case .slate(let slate) = action else { preconditionFailure("VideoFeedSimulator takes a .slate action, got \(action)") }
+        guard case .slate(let slate) = action else { requirementFailure("VideoFeedSimulator takes a .slate action, got \(action)") }
         let c = configuration
-        precondition(slate.count == c.slateSize, "VideoFeedSimulator: the slate has \(slate.count) videos; a screen shows \(c.slateSize)")
+        require(slate.count == c.slateSize, "VideoFeedSimulator: the slate has \(slate.count) videos; a screen shows \(c.slateSize)")
         for (position, item) in slate.enumerated() {
-            precondition(item >= 0 && Int(item) < c.items, "VideoFeedSimulator: slate position \(position) holds video \(item), outside 0..<\(c.items)")
-            precondition(!slate[..<position].contains(item), "VideoFeedSimulator: video \(item) appears twice on the screen")
+            require(item >= 0 && Int(item) < c.items, "VideoFeedSimulator: slate position \(position) holds video \(item), outside 0..<\(c.items)")
+            require(!slate[..<position].contains(item), "VideoFeedSimulator: video \(item) appears twice on the screen")
         }
         for (position, item) in slate.enumerated() {
             let i = Int(item)
@@ -228,7 +228,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
 
     private func writeObservation(_ observation: inout Tensor) {
         let c = configuration, d = c.dimension
-        precondition(observation.count == observationDimension,
+        require(observation.count == observationDimension,
                      "VideoFeedSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
         observation.withUnsafeMutableBufferPointer { o in
             for k in 0..<o.count { o[k] = 0 }

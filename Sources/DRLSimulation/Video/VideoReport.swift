@@ -27,14 +27,14 @@ public struct VideoReport: PopulationReport, Sendable {
         case "clickbait_share": return sum { Float($0.baitViews) } / max(sum { Float($0.views) }, 1)
         case "sessions_per_viewer": return sum { Float($0.sessions) } / n
         case "return_per_viewer": return subset.reduce(0) { $0 + returns[$1] } / n
-        default: preconditionFailure("VideoReport: unknown metric '\(metric)'")
+        default: requirementFailure("VideoReport: unknown metric '\(metric)'")
         }
     }
 }
 
 /// Runs `policy` on `viewers` simulated viewers, viewer u seeded with `seed + u`.
 public func simulatePopulation(_ policy: SlatePolicy, on simulator: VideoFeedSimulator, viewers: Int, seed: UInt64) -> VideoReport {
-    precondition(viewers > 0, "simulatePopulation needs at least one viewer")
+    require(viewers > 0, "simulatePopulation needs at least one viewer")
     var observation = Tensor(zeros: Shape(simulator.observationDimension))
     var slate = [Int32](repeating: 0, count: simulator.slateSize)
     var statistics: [VideoEpisodeStatistics] = [], returns: [Float] = []
