@@ -116,13 +116,16 @@ public final class CQLAgent {
 
     /// Takes `steps` gradient steps, evaluating the greedy policy on `evaluationEnvironment` every
     /// `evaluationInterval` steps (the records' `step` counts gradient steps, `loss` is the total
-    /// loss). Throws `TrainingError` on a NaN or infinite loss or gradient, or a checkpoint that
+    /// loss). Traps when the evaluation environment's observations or actions differ from the
+    /// agent's. Throws `TrainingError` on a NaN or infinite loss or gradient, or a checkpoint that
     /// cannot be written.
     @discardableResult
     public func train(steps: Int, evaluationEnvironment: Environment, evaluationInterval: Int, evaluationEpisodes: Int = 10,
                       evaluationSeed: UInt64 = 1_000, checkpoints: CheckpointSchedule? = nil,
                       progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
         precondition(steps > 0, "train: steps must be positive, got \(steps)")
+        requireFit(of: evaluationEnvironment, role: "evaluation", agent: self, observationDimension: observationDimension,
+                   actionSpace: .discrete(actions))
         var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
                                             episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: nil)
         for step in 0..<steps {

@@ -62,7 +62,7 @@ extension ContinuousControlAgent {
 extension OffPolicyAgent {
     /// Stores a transition and, once the replay holds `updateSchedule.learningStarts` transitions,
     /// takes the schedule's gradient steps when the step count is due. Learning waits for stored
-    /// transitions, not steps, so a restored agent whose replay is short refills it first.
+    /// transitions, not steps, because DQN's n-step accumulator holds the latest steps back.
     public func observe(observation: Tensor, action: Action, reward: Float, nextObservation: Tensor, terminated: Bool,
                         truncated: Bool) throws(NonFiniteError) {
         store(observation: observation, action: action, reward: reward, nextObservation: nextObservation, terminated: terminated,
