@@ -47,7 +47,7 @@ public final class A2CAgent {
     private let entropies: [CategoricalEntropy]
     // Workspace, sized for one rollout.
     private var advantages: Tensor, targets: [[Int32]], logitGradients: [Tensor], valueGradient: Tensor
-    private var actions: Tensor, previousObservations: Tensor, stepValues: Tensor, stepRewards: Tensor, greedyAction: Tensor
+    private var actions: Tensor, previousObservations: Tensor, stepValues: Tensor, stepRewards: Tensor, singleAction: Tensor
     private var ended: [Bool]
 
     public init(observationDimension: Int, choices: [Int], environments: Int,
@@ -79,8 +79,25 @@ public final class A2CAgent {
         stepValues = Tensor(workspace: Shape(environments))
         stepRewards = Tensor(workspace: Shape(environments))
         ended = Array(repeating: false, count: environments)
-        greedyAction = Tensor(workspace: Shape(1, choices.count))
+        singleAction = Tensor(workspace: Shape(1, choices.count))
     }
+
+    /// An agent for `environments` copies of an environment with these spaces: `actionSpace` must
+    /// be discrete (one head) or multi-discrete (a head per choice).
+    public convenience init(observationSpace: Space, actionSpace: Space, environments: Int,
+                            configuration: A2CConfiguration = A2CConfiguration(), seed: UInt64) {
+        let choices: [Int]
+        switch actionSpace {
+        case .discrete(let count): choices = [count]
+        case .multiDiscrete(let counts): choices = counts
+        case .box, .slate: preconditionFailure("A2CAgent needs a discrete or multi-discrete action space; got \(actionSpace)")
+        }
+        self.init(observationDimension: observationSpace.dimension, choices: choices, environments: environments,
+                  configuration: configuration, seed: seed)
+    }
+
+    /// The actions the policy takes: one discrete choice, or several together.
+    public var actionSpace: Space { choices.count == 1 ? .discrete(choices[0]) : .multiDiscrete(choices) }
 
     /// The action of row `row` of `actions` [rows, heads] in the environment's terms.
     func environmentAction(_ actions: Tensor, row: Int) -> Action {
@@ -88,12 +105,10 @@ public final class A2CAgent {
         return .multiDiscrete((0..<choices.count).map { Int32(actions[row, $0]) })
     }
 
-    /// The most probable action of each head for one observation [dimension].
-    public func greedyAction(_ observation: Tensor) -> Action {
-        policy.forward(observation.reshaped(Shape(1, observationDimension)))
-        policy.sample(into: &greedyAction, greedy: true, using: &rng)
-        return environmentAction(greedyAction, row: 0)
-    }
+    /// The former spelling of `act(_:mode: .greedy)`, kept while DRLRecommend's `ActorTaskPolicy`
+    /// still calls it.
+    @available(*, deprecated, renamed: "act(_:mode:)", message: "use act(_:mode: .greedy)")
+    public func greedyAction(_ observation: Tensor) -> Action { act(observation, mode: .greedy) }
 
     /// Runs one rollout of `rolloutSteps` steps of every copy of `vector` (whose observations are
     /// current), computes the advantages and takes one gradient step. Ended episodes' returns go to
@@ -172,14 +187,26 @@ public final class A2CAgent {
     }
 }
 
+extension A2CAgent: Policy {
+    /// An action for one observation [dimension]: each head's choice sampled from the policy when
+    /// exploring, its most probable when greedy.
+    public func act(_ observation: Tensor, mode: ActionMode) -> Action {
+        policy.forward(observation.reshaped(Shape(1, observationDimension)))
+        policy.sample(into: &singleAction, greedy: mode == .greedy, using: &rng)
+        return environmentAction(singleAction, row: 0)
+    }
+}
+
 extension A2CAgent {
     /// Trains on the copies of `vector` for `steps` environment steps (summed over copies),
     /// evaluating the greedy policy on `evaluationEnvironment` whenever the agent's step count
     /// passes a multiple of `evaluationInterval`, and stopping early once an evaluation reaches
     /// `stopAtReturn`; `checkpoints` saves the agent with the loop's state periodically and at the
     /// end (always between rollouts). With `resuming` (from `load`), every copy continues from the
-    /// checkpoint, exactly. Throws `TrainingError` on a NaN or infinite loss or gradient (nothing
-    /// is trained on it), a checkpoint that cannot be written, or a saved run that does not fit.
+    /// checkpoint, exactly. Traps when a copy's or the evaluation environment's observations or
+    /// action space differ from the agent's, or when the evaluation environment is one of the
+    /// copies. Throws `TrainingError` on a NaN or infinite loss or gradient (nothing is trained on
+    /// it), a checkpoint that cannot be written, or a saved run that does not fit.
     @discardableResult
     public func train(on vector: VectorEnvironment, steps: Int, seed: UInt64, evaluationEnvironment: Environment,
                       evaluationInterval: Int, evaluationEpisodes: Int = 10, evaluationSeed: UInt64 = 1_000,
@@ -187,8 +214,12 @@ extension A2CAgent {
                       progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
         precondition(steps > 0, "train: steps must be positive, got \(steps)")
         precondition(vector.count == environments, "train: the vector has \(vector.count) copies; the agent was built for \(environments)")
-        precondition(vector.environments[0].observationSpace.dimension == observationDimension,
-                     "train: the environment's observations do not have \(observationDimension) elements")
+        for copy in vector.environments {
+            requireFit(of: copy, role: "training", agent: self, observationDimension: observationDimension, actionSpace: actionSpace)
+            requireSeparate(training: copy, evaluation: evaluationEnvironment)
+        }
+        requireFit(of: evaluationEnvironment, role: "evaluation", agent: self, observationDimension: observationDimension,
+                   actionSpace: actionSpace)
         var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval, episodes: evaluationEpisodes,
                                             seed: evaluationSeed, stopAtReturn: stopAtReturn, startingAt: environmentSteps)
         var episodes = TrainingEpisodes()
@@ -221,34 +252,23 @@ extension A2CAgent {
             }
             let stop = evaluation.afterSteps(environmentSteps, training: episodes,
                                              loss: lastLosses.map { $0.policy + configuration.valueCoefficient * $0.value },
-                                             policy: greedyAction, progress: progress)
+                                             policy: self, progress: progress)
             try checkpoints?.afterSteps(environmentSteps, from: before, save: save)
             if stop { break }
         }
         try checkpoints?.atEnd(environmentSteps, save: save)
         return evaluation.records
     }
-
-    /// Saves the policy and value networks, Adam's state, the counters and the generator (see
-    /// `AgentCheckpoint`; an on-policy agent has no replay, and a rollout is never half-saved).
-    public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
-        try writeCheckpoint(to: path, loop: loop)
-    }
-
-    /// Restores a checkpoint written by `save` from an agent with the same sizes.
-    /// Returns the training loop's state when a loop wrote the checkpoint (pass it to `train(…, resuming:)`).
-    @discardableResult
-    public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
-        try readCheckpoint(from: path)
-    }
-
-    var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
 }
 
+/// An A2C checkpoint holds the policy and value networks, Adam's state, the counters and the
+/// generator (an on-policy agent has no replay, and a rollout is never half-saved).
 extension A2CAgent: CheckpointedAgent {
-    var checkpointKind: String { "a2c" }
-    var checkpointReplay: ReplayBuffer? { nil }
-    var checkpointCounters: AgentCheckpoint.Counters {
+    public var checkpointKind: String { "a2c" }
+    public var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
+    public var checkpointReplay: ReplayBuffer? { nil }
+
+    public var checkpointCounters: AgentCheckpoint.Counters {
         get { .init(environmentSteps: environmentSteps, gradientSteps: updates, generator: rng) }
         set { (environmentSteps, updates, rng) = (newValue.environmentSteps, newValue.gradientSteps, newValue.generator) }
     }

@@ -7,8 +7,9 @@ import DRLTensor
 /// in n-step accumulators and, when a training loop wrote it, the loop's state
 /// (`TrainingLoopState`). An agent restored from it, in this process or another, continues with the
 /// same numbers as the one that saved it. The file names the agent kind; restoring it into another
-/// kind, or into networks or buffers of other sizes, is refused before anything changes.
-enum AgentCheckpoint {
+/// kind, or into networks or buffers of other sizes, is refused before anything changes. Agents
+/// reach it through `CheckpointedAgent`.
+public enum AgentCheckpoint {
     static let kindKey = "drlrec.agent"
     static let environmentStepsKey = "drlrec.environment_steps"
     static let gradientStepsKey = "drlrec.gradient_steps"
@@ -16,16 +17,23 @@ enum AgentCheckpoint {
     static let replayCountKey = "drlrec.replay.count"
     static let replayPositionKey = "drlrec.replay.position"
 
-    struct Counters {
-        var environmentSteps: Int, gradientSteps: Int, generator: RandomGenerator
+    /// An agent's step counters and generator, saved in the metadata.
+    public struct Counters {
+        public var environmentSteps: Int, gradientSteps: Int, generator: RandomGenerator
         /// The training loop's state, when the checkpoint was written by one.
         var loop: TrainingLoopState? = nil
+
+        public init(environmentSteps: Int, gradientSteps: Int, generator: RandomGenerator) {
+            self.environmentSteps = environmentSteps
+            self.gradientSteps = gradientSteps
+            self.generator = generator
+        }
     }
 
     /// `extra` tensors and `extraMetadata` are agent-specific state (a prioritized replay's
     /// priorities, pending n-step transitions).
-    static func save(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, extra: [(name: String, tensor: Tensor)] = [],
-                     extraMetadata: [String: String] = [:], counters: Counters, to path: String) throws(CheckpointError) {
+    static func save(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, extra: [(name: String, tensor: Tensor)],
+                     extraMetadata: [String: String], counters: Counters, to path: String) throws(CheckpointError) {
         var metadata = [
             kindKey: kind,
             environmentStepsKey: String(counters.environmentSteps),
@@ -43,9 +51,8 @@ enum AgentCheckpoint {
 
     /// Loads the parts, the replay and the `extra` tensors in place and returns the saved counters
     /// and generator. `validate` checks the agent-specific metadata before anything changes.
-    static func load(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, extra: [(name: String, tensor: Tensor)] = [],
-                     from path: String,
-                     validate: ([String: String]) throws(CheckpointError) -> Void = { _ throws(CheckpointError) in })
+    static func load(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, extra: [(name: String, tensor: Tensor)],
+                     from path: String, validate: ([String: String]) throws(CheckpointError) -> Void)
         throws(CheckpointError) -> Counters {
         var counters = Counters(environmentSteps: 0, gradientSteps: 0, generator: RandomGenerator(seed: 0))
         var ring = (count: 0, position: 0)
@@ -90,26 +97,58 @@ enum AgentCheckpoint {
     }
 }
 
-/// What an agent gives `AgentCheckpoint` to save and restore itself: the save and load of SAC,
-/// TD3, discrete SAC and A2C are this protocol's two methods.
-protocol CheckpointedAgent: AnyObject {
+/// An agent that saves and restores its whole training state (see `AgentCheckpoint` for what a
+/// file holds). A conforming agent names its state, and `save(to:loop:)` and `load(from:)` come
+/// with the protocol, so no agent writes its own file handling and every agent's files refuse
+/// the same mistakes (another kind, other sizes, a malformed counter). State beyond networks,
+/// replay and counters, such as DQN's pending n-step transitions and priorities, travels in
+/// `checkpointTensors` and `checkpointMetadata` and is restored by
+/// `restoration(ofCheckpointMetadata:path:)`; agents without any keep the empty defaults.
+public protocol CheckpointedAgent: AnyObject {
+    /// The agent kind the file names (for example "dqn"); a file of another kind is refused. It is
+    /// in every saved file, so an agent's kind never changes.
     var checkpointKind: String { get }
+    /// The parameter stores, with their optimizers' moments, under distinct name prefixes.
     var checkpointParts: [CheckpointPart] { get }
+    /// The replay buffer, saved with its fill and write position; nil for agents without one.
     var checkpointReplay: ReplayBuffer? { get }
-    /// The step counters and generator (without a loop state).
+    /// Further tensors of the agent's state, loaded in place.
+    var checkpointTensors: [(name: String, tensor: Tensor)] { get }
+    /// Further state as metadata entries (keys prefixed "drlrec.KIND.").
+    var checkpointMetadata: [String: String] { get }
+    /// The step counters and generator; loading sets them.
     var checkpointCounters: AgentCheckpoint.Counters { get set }
+    /// Reads the entries of `checkpointMetadata` from a file being loaded from `path`, before
+    /// anything changes: throws to refuse the file, or returns what restores that state once the
+    /// tensors and counters are in place.
+    func restoration(ofCheckpointMetadata metadata: [String: String], path: String) throws(CheckpointError) -> () -> Void
 }
 
 extension CheckpointedAgent {
-    func writeCheckpoint(to path: String, loop: TrainingLoopState?) throws(CheckpointError) {
+    public var checkpointTensors: [(name: String, tensor: Tensor)] { [] }
+    public var checkpointMetadata: [String: String] { [:] }
+    public func restoration(ofCheckpointMetadata metadata: [String: String], path: String) throws(CheckpointError) -> () -> Void { {} }
+
+    /// Writes the agent's training state to `path` (replaced atomically) and, from a training
+    /// loop, the loop's (see `TrainingLoopState`).
+    public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
         var counters = checkpointCounters
         counters.loop = loop
-        try AgentCheckpoint.save(kind: checkpointKind, parts: checkpointParts, replay: checkpointReplay, counters: counters, to: path)
+        try AgentCheckpoint.save(kind: checkpointKind, parts: checkpointParts, replay: checkpointReplay, extra: checkpointTensors,
+                                 extraMetadata: checkpointMetadata, counters: counters, to: path)
     }
 
-    /// Restores everything and returns the loop state, when a training loop wrote the file.
-    func readCheckpoint(from path: String) throws(CheckpointError) -> TrainingLoopState? {
-        let counters = try AgentCheckpoint.load(kind: checkpointKind, parts: checkpointParts, replay: checkpointReplay, from: path)
+    /// Restores a file written by `save` from an agent of the same kind and sizes; nothing changes
+    /// when it is refused. Returns the training loop's state when a loop wrote the file (pass it
+    /// to `train(…, resuming:)`).
+    @discardableResult
+    public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
+        var restore: () -> Void = {}
+        let counters = try AgentCheckpoint.load(kind: checkpointKind, parts: checkpointParts, replay: checkpointReplay,
+                                                extra: checkpointTensors, from: path) { metadata throws(CheckpointError) in
+            restore = try restoration(ofCheckpointMetadata: metadata, path: path)
+        }
+        restore()
         checkpointCounters = counters
         return counters.loop
     }

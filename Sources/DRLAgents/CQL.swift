@@ -107,50 +107,57 @@ public final class CQLAgent {
         lastStep = (temporalDifference, conservative, meanQ)
     }
 
-    /// The action of highest Q for one observation [dimension].
-    public func greedyAction(_ observation: Tensor) -> Int {
+    /// The action of highest Q for one observation [dimension], in either mode: learning only from
+    /// its dataset, the agent never collects and so has no exploration of its own.
+    public func act(_ observation: Tensor, mode: ActionMode) -> Action {
         rowArgmax(online.forward(observation.reshaped(Shape(1, observationDimension))), into: &singleAction)
-        return Int(singleAction[0])
+        return .discrete(Int(singleAction[0]))
     }
 
     /// Takes `steps` gradient steps, evaluating the greedy policy on `evaluationEnvironment` every
     /// `evaluationInterval` steps (the records' `step` counts gradient steps, `loss` is the total
-    /// loss). Throws `TrainingError` on a NaN or infinite loss or gradient, or a checkpoint that
+    /// loss). Traps when the evaluation environment's observations or actions differ from the
+    /// agent's. Throws `TrainingError` on a NaN or infinite loss or gradient, or a checkpoint that
     /// cannot be written.
     @discardableResult
     public func train(steps: Int, evaluationEnvironment: Environment, evaluationInterval: Int, evaluationEpisodes: Int = 10,
                       evaluationSeed: UInt64 = 1_000, checkpoints: CheckpointSchedule? = nil,
                       progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
         precondition(steps > 0, "train: steps must be positive, got \(steps)")
+        requireFit(of: evaluationEnvironment, role: "evaluation", agent: self, observationDimension: observationDimension,
+                   actionSpace: .discrete(actions))
         var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
                                             episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: nil)
         for step in 0..<steps {
             do { try trainStep() } catch { throw .nonFinite(environmentStep: gradientSteps, error) }
             _ = evaluation.afterSteps(step + 1, training: TrainingEpisodes(),
                                       loss: lastStep.map { $0.temporalDifference + configuration.conservativeWeight * $0.conservative },
-                                      policy: { o in .discrete(greedyAction(o)) }, progress: progress)
+                                      policy: self, progress: progress)
             try checkpoints?.afterSteps(step + 1, from: step) { path throws(CheckpointError) in try save(to: path) }
         }
         try checkpoints?.atEnd(gradientSteps) { path throws(CheckpointError) in try save(to: path) }
         return evaluation.records
     }
+}
 
-    /// Saves the online and target networks, Adam's state, the step count and the generator (the
-    /// dataset is the user's and is not copied into the checkpoint).
-    public func save(to path: String) throws(CheckpointError) {
-        try AgentCheckpoint.save(kind: "cql", parts: checkpointParts, replay: nil, counters: .init(
-            environmentSteps: 0, gradientSteps: gradientSteps, generator: rng), to: path)
-    }
+extension CQLAgent: Policy {}
 
-    /// Restores a checkpoint written by `save` from an agent with the same sizes.
-    public func load(from path: String) throws(CheckpointError) {
-        let counters = try AgentCheckpoint.load(kind: "cql", parts: checkpointParts, replay: nil, from: path)
-        (gradientSteps, rng) = (counters.gradientSteps, counters.generator)
-    }
+/// A CQL checkpoint holds the online and target networks, Adam's state, the step count and the
+/// generator; the dataset is the user's and is not copied into it.
+extension CQLAgent: CheckpointedAgent {
+    public var checkpointKind: String { "cql" }
 
-    private var checkpointParts: [CheckpointPart] {
+    public var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "online.", store: onlineStore, optimizer: optimizer),
          CheckpointPart(prefix: "target.", store: targetStore)]
+    }
+
+    public var checkpointReplay: ReplayBuffer? { nil }
+
+    /// An offline agent takes no environment steps: the count is always 0.
+    public var checkpointCounters: AgentCheckpoint.Counters {
+        get { .init(environmentSteps: 0, gradientSteps: gradientSteps, generator: rng) }
+        set { (gradientSteps, rng) = (newValue.gradientSteps, newValue.generator) }
     }
 }
 

@@ -56,16 +56,41 @@ public final class DQNAgent {
     public let onlineStore: ParameterStore, targetStore: ParameterStore
     public let optimizer: Adam
     public private(set) var environmentSteps = 0, gradientSteps = 0
+    /// The Huber TD loss of the last gradient step.
+    public private(set) var lastLoss: Float?
     private var rng: RandomGenerator
-    private let replay: ReplayBuffer?
-    private let prioritizedReplay: PrioritizedReplayBuffer?
+    private let replay: Replay
     private let batch: TransitionBatch
-    private var accumulators: [NStepAccumulator] = []
+    /// Turns the collected one-step transitions into the configured n-step ones.
+    private let accumulator: NStepAccumulator
     private let loss: HuberLoss
     private var predicted: Tensor, targets: Tensor, tdErrors: Tensor, dq: Tensor, actionBuffer: Tensor
     private var nextGreedy: [Int32]
-    /// The action of a single-observation `act` call (the training loop's).
-    var singleAction: [Int32] = [0]
+    /// The action of a single-observation `act` call.
+    private var singleAction: [Int32] = [0]
+
+    /// The replay, sampled uniformly or by priority: one storage whichever it is.
+    enum Replay {
+        case uniform(ReplayBuffer)
+        case prioritized(PrioritizedReplayBuffer)
+
+        /// The stored transitions.
+        var transitions: ReplayBuffer {
+            switch self {
+            case .uniform(let buffer): return buffer
+            case .prioritized(let buffer): return buffer.buffer
+            }
+        }
+
+        func add(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, done: Bool, discount: Float) {
+            switch self {
+            case .uniform(let buffer):
+                buffer.add(observation: observation, action: action, reward: reward, nextObservation: nextObservation, done: done, discount: discount)
+            case .prioritized(let buffer):
+                buffer.add(observation: observation, action: action, reward: reward, nextObservation: nextObservation, done: done, discount: discount)
+            }
+        }
+    }
 
     public init(observationDimension: Int, actions: Int, configuration: DQNConfiguration = DQNConfiguration(), seed: UInt64) {
         precondition(observationDimension > 0 && actions > 1, "DQNAgent needs observations and at least two actions")
@@ -95,14 +120,11 @@ public final class DQNAgent {
         targetStore = ParameterStore(target)
         targetStore.copyValues(from: onlineStore)
         optimizer = Adam(onlineStore, learningRate: configuration.learningRate)
-        if configuration.prioritized {
-            prioritizedReplay = PrioritizedReplayBuffer(capacity: configuration.bufferCapacity, observationDimension: observationDimension,
-                                                        alpha: configuration.priorityAlpha)
-            replay = nil
-        } else {
-            replay = ReplayBuffer(capacity: configuration.bufferCapacity, observationDimension: observationDimension)
-            prioritizedReplay = nil
-        }
+        replay = configuration.prioritized
+            ? .prioritized(PrioritizedReplayBuffer(capacity: configuration.bufferCapacity, observationDimension: observationDimension,
+                                                   alpha: configuration.priorityAlpha))
+            : .uniform(ReplayBuffer(capacity: configuration.bufferCapacity, observationDimension: observationDimension))
+        accumulator = NStepAccumulator(steps: configuration.nSteps, gamma: configuration.gamma, observationDimension: observationDimension)
         batch = TransitionBatch(size: configuration.batchSize, observationDimension: observationDimension)
         loss = HuberLoss(delta: configuration.huberDelta)
         predicted = Tensor(workspace: Shape(configuration.batchSize))
@@ -113,54 +135,44 @@ public final class DQNAgent {
         nextGreedy = Array(repeating: 0, count: configuration.batchSize)
     }
 
-    /// ε-greedy actions for a batch of observations [n, dimension] into `actions` (n entries).
-    public func act(_ observations: Tensor, epsilon: Float, into chosen: inout [Int32]) {
+    /// An agent for an environment's spaces: `actionSpace` must be discrete.
+    public convenience init(observationSpace: Space, actionSpace: Space, configuration: DQNConfiguration = DQNConfiguration(),
+                            seed: UInt64) {
+        self.init(observationDimension: observationSpace.dimension, actions: actionSpace.discreteActionCount(for: "DQNAgent"),
+                  configuration: configuration, seed: seed)
+    }
+
+    /// Actions for a batch of observations [n, dimension] into `chosen` (n entries): greedy in Q,
+    /// or, exploring, ε-greedy with ε of the current environment step.
+    public func act(_ observations: Tensor, mode: ActionMode, into chosen: inout [Int32]) {
         let q = online.forward(observations)
         rowArgmax(q, into: &chosen)
-        // Greedy calls (evaluation) leave the generator alone, so evaluating never changes training.
+        let epsilon = mode == .explore ? configuration.epsilon(at: environmentSteps) : 0
         guard epsilon > 0 else { return }
         for i in chosen.indices where rng.uniform() < epsilon { chosen[i] = Int32(rng.nextIndex(below: actions)) }
     }
 
-    /// Records environment `environment`'s step (observation, action, reward, next observation,
-    /// flags) and, once learning has started, takes the configured gradient steps. Returns the last
-    /// loss, or nil when no step was taken.
-    public func observe(environment: Int, observation: Tensor, action: Int, reward: Float, nextObservation: Tensor,
-                        terminated: Bool, truncated: Bool) throws(NonFiniteError) -> Float? {
-        while accumulators.count <= environment {
-            accumulators.append(NStepAccumulator(steps: configuration.nSteps, gamma: configuration.gamma,
-                                                 observationDimension: observationDimension))
-        }
-        actionBuffer[flat: 0] = Float(action)
-        accumulators[environment].add(observation: observation, action: actionBuffer, reward: reward, nextObservation: nextObservation,
-                                      terminated: terminated, truncated: truncated) { o, a, r, next, done, discount in
-            if let prioritizedReplay {
-                prioritizedReplay.add(observation: o, action: a, reward: r, nextObservation: next, done: done, discount: discount)
-            } else {
-                replay!.add(observation: o, action: a, reward: r, nextObservation: next, done: done, discount: discount)
-            }
+    /// Stores the step through the n-step accumulator, which hands the replay every transition it
+    /// completes.
+    public func store(observation: Tensor, action: Action, reward: Float, nextObservation: Tensor, terminated: Bool, truncated: Bool) {
+        guard case .discrete(let index) = action else { preconditionFailure("DQNAgent stores .discrete actions, got \(action)") }
+        actionBuffer[flat: 0] = Float(index)
+        accumulator.add(observation: observation, action: actionBuffer, reward: reward, nextObservation: nextObservation,
+                        terminated: terminated, truncated: truncated) { o, a, r, next, done, discount in
+            replay.add(observation: o, action: a, reward: r, nextObservation: next, done: done, discount: discount)
         }
         environmentSteps += 1
-        // Learning waits for stored transitions, not steps, so that an agent restored from a
-        // checkpoint (whose replay starts empty) refills it first.
-        guard storedTransitions >= max(configuration.learningStarts, 1),
-              environmentSteps % configuration.trainFrequency == 0 else { return nil }
-        var last: Float? = nil
-        for _ in 0..<configuration.gradientSteps { last = try trainStep() }
-        return last
     }
 
-    private var storedTransitions: Int { replay?.count ?? prioritizedReplay!.count }
-
-    /// One gradient step on a sampled batch; returns the Huber loss.
-    @discardableResult
-    public func trainStep() throws(NonFiniteError) -> Float {
+    /// One gradient step on a sampled batch.
+    public func trainStep() throws(NonFiniteError) {
         let b = configuration.batchSize
-        if let prioritizedReplay {
+        switch replay {
+        case .uniform(let buffer):
+            buffer.sample(into: batch, using: &rng)
+        case .prioritized(let buffer):
             let progress = min(Float(environmentSteps) / Float(max(configuration.totalSteps, 1)), 1)
-            prioritizedReplay.sample(into: batch, beta: configuration.priorityBeta + (1 - configuration.priorityBeta) * progress, using: &rng)
-        } else {
-            replay!.sample(into: batch, using: &rng)
+            buffer.sample(into: batch, beta: configuration.priorityBeta + (1 - configuration.priorityBeta) * progress, using: &rng)
         }
         qLearningTargets(online: online, target: target, batch: batch, double: configuration.double, greedy: &nextGreedy, into: &targets)
         onlineStore.zeroGradients()
@@ -173,74 +185,93 @@ public final class DQNAgent {
         online.backwardFromLoss(dq)
         onlineStore.clipGradientNorm(configuration.maxGradientNorm)
         try optimizer.update()
-        if let prioritizedReplay {
+        if case .prioritized(let buffer) = replay {
             subtract(predicted, targets, into: &tdErrors)
-            prioritizedReplay.updatePriorities(indices: batch.indices, tdErrors: tdErrors)
+            buffer.updatePriorities(indices: batch.indices, tdErrors: tdErrors)
         }
         gradientSteps += 1
+        lastLoss = value
         if let tau = configuration.polyakTau {
             targetStore.polyakUpdate(from: onlineStore, tau: tau)
         } else if gradientSteps % configuration.targetUpdateInterval == 0 {
             targetStore.copyValues(from: onlineStore)
         }
-        return value
     }
 }
 
-extension DQNAgent {
+extension DQNAgent: OffPolicyAgent {
+    public var actionSpace: Space { .discrete(actions) }
+    public var storedTransitions: Int { replay.transitions.count }
+
+    public var updateSchedule: UpdateSchedule {
+        UpdateSchedule(learningStarts: configuration.learningStarts, trainFrequency: configuration.trainFrequency,
+                       gradientSteps: configuration.gradientSteps)
+    }
+
+    public func act(_ observation: Tensor, mode: ActionMode) -> Action {
+        act(observation.reshaped(Shape(1, observationDimension)), mode: mode, into: &singleAction)
+        return .discrete(Int(singleAction[0]))
+    }
+}
+
+/// A DQN checkpoint holds the online and target networks, Adam's state, the counters, the
+/// generator, the replay buffer (with its priorities when prioritized) and the transitions pending
+/// in the n-step accumulator.
+extension DQNAgent: CheckpointedAgent {
     static let nStepKey = "drlrec.dqn.nstep"
     static let maxPriorityBaseKey = "drlrec.dqn.max_priority_base"
 
-    /// Saves the online and target networks, Adam's state, the counters, the generator, the replay
-    /// buffer (with its priorities when prioritized) and transitions pending in the n-step
-    /// accumulators (see `AgentCheckpoint`).
-    public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
-        var metadata = [Self.nStepKey: accumulators.map(\.stateDescription).joined(separator: ";")]
-        if let prioritizedReplay { metadata[Self.maxPriorityBaseKey] = FloatText.encode([prioritizedReplay.checkpointMaxBase]) }
-        try AgentCheckpoint.save(kind: "dqn", parts: checkpointParts, replay: replay ?? prioritizedReplay!.buffer,
-                                 extra: priorityTensors, extraMetadata: metadata, counters: .init(
-            environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng, loop: loop), to: path)
-    }
+    public var checkpointKind: String { "dqn" }
 
-    /// Restores a checkpoint written by `save` from an agent with the same sizes and replay kind.
-    /// Returns the training loop's state when a loop wrote it (pass it to `train(…, resuming:)`).
-    @discardableResult
-    public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
-        var pending: [String] = [], maxBase: Float = 1
-        let observationDimension = observationDimension, configuration = configuration, prioritized = prioritizedReplay != nil
-        let counters = try AgentCheckpoint.load(kind: "dqn", parts: checkpointParts, replay: replay ?? prioritizedReplay!.buffer,
-                                                extra: priorityTensors, from: path) { metadata throws(CheckpointError) in
-            func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
-            let text = metadata[Self.nStepKey] ?? ""
-            pending = text.isEmpty ? [] : text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
-            let probe = NStepAccumulator(steps: configuration.nSteps, gamma: configuration.gamma, observationDimension: observationDimension)
-            for (i, state) in pending.enumerated() where !probe.restore(stateDescription: state) {
-                throw refuse("metadata '\(Self.nStepKey)': accumulator \(i) does not fit \(configuration.nSteps)-step returns of \(observationDimension)-dimensional observations")
-            }
-            if prioritized {
-                guard let values = metadata[Self.maxPriorityBaseKey].flatMap(FloatText.decode), values.count == 1,
-                      values[0].isFinite, values[0] > 0 else {
-                    throw refuse("metadata '\(Self.maxPriorityBaseKey)' is missing or not a positive number: the file is not from a prioritized-replay agent")
-                }
-                maxBase = values[0]
-            }
-        }
-        accumulators = pending.map { state in
-            let accumulator = NStepAccumulator(steps: configuration.nSteps, gamma: configuration.gamma, observationDimension: observationDimension)
-            _ = accumulator.restore(stateDescription: state)
-            return accumulator
-        }
-        prioritizedReplay?.restorePriorities(maxBase: maxBase)
-        (environmentSteps, gradientSteps, rng) = (counters.environmentSteps, counters.gradientSteps, counters.generator)
-        return counters.loop
-    }
-
-    private var priorityTensors: [(name: String, tensor: Tensor)] {
-        prioritizedReplay?.checkpointTensors.map { (name: "replay." + $0.name, tensor: $0.tensor) } ?? []
-    }
-
-    private var checkpointParts: [CheckpointPart] {
+    public var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "online.", store: onlineStore, optimizer: optimizer),
          CheckpointPart(prefix: "target.", store: targetStore)]
+    }
+
+    public var checkpointReplay: ReplayBuffer? { replay.transitions }
+
+    public var checkpointTensors: [(name: String, tensor: Tensor)] {
+        guard case .prioritized(let buffer) = replay else { return [] }
+        return buffer.checkpointTensors.map { (name: "replay." + $0.name, tensor: $0.tensor) }
+    }
+
+    public var checkpointMetadata: [String: String] {
+        var metadata = [Self.nStepKey: accumulator.stateDescription]
+        if case .prioritized(let buffer) = replay { metadata[Self.maxPriorityBaseKey] = FloatText.encode([buffer.checkpointMaxBase]) }
+        return metadata
+    }
+
+    public var checkpointCounters: AgentCheckpoint.Counters {
+        get { .init(environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng) }
+        set { (environmentSteps, gradientSteps, rng) = (newValue.environmentSteps, newValue.gradientSteps, newValue.generator) }
+    }
+
+    /// Reads the pending n-step transitions (none in a file of an agent that had not stepped; files
+    /// of the former multi-environment agent hold one state per environment and load when they
+    /// hold one) and, for a prioritized replay, the largest priority's base.
+    public func restoration(ofCheckpointMetadata metadata: [String: String], path: String) throws(CheckpointError) -> () -> Void {
+        func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
+        let text = metadata[Self.nStepKey] ?? ""
+        let pending = text.isEmpty ? [] : text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        guard pending.count <= 1 else {
+            throw refuse("metadata '\(Self.nStepKey)' holds the pending transitions of \(pending.count) environments; the agent collects from one")
+        }
+        let probe = NStepAccumulator(steps: configuration.nSteps, gamma: configuration.gamma, observationDimension: observationDimension)
+        let state = pending.first ?? probe.stateDescription
+        guard probe.restore(stateDescription: state) else {
+            throw refuse("metadata '\(Self.nStepKey)' does not fit \(configuration.nSteps)-step returns of \(observationDimension)-dimensional observations")
+        }
+        var maxBase: Float = 1
+        if case .prioritized = replay {
+            guard let values = metadata[Self.maxPriorityBaseKey].flatMap(FloatText.decode), values.count == 1,
+                  values[0].isFinite, values[0] > 0 else {
+                throw refuse("metadata '\(Self.maxPriorityBaseKey)' is missing or not a positive number: the file is not from a prioritized-replay agent")
+            }
+            maxBase = values[0]
+        }
+        return { [accumulator, replay] in
+            _ = accumulator.restore(stateDescription: state)
+            if case .prioritized(let buffer) = replay { buffer.restorePriorities(maxBase: maxBase) }
+        }
     }
 }

@@ -94,33 +94,34 @@ public final class DiscreteSACAgent {
         actionProbabilities = Tensor(workspace: Shape(1, actions))
     }
 
-    public var temperature: Float { expf(logTemperature.value[flat: 0]) }
-
-    /// An action for one observation [dimension]: sampled from the policy, or its most probable
-    /// action when `greedy`.
-    public func act(_ observation: Tensor, greedy: Bool) -> Int {
-        let logits = actor.forward(observation.reshaped(Shape(1, observationDimension)))
-        if greedy {
-            rowArgmax(logits, into: &chosen)
-            return Int(chosen[0])
-        }
-        softmax(logits, into: &actionProbabilities)
-        return actionProbabilities.withUnsafeBufferPointer { rng.categorical($0) }
+    /// An agent for an environment's spaces: `actionSpace` must be discrete.
+    public convenience init(observationSpace: Space, actionSpace: Space,
+                            configuration: DiscreteSACConfiguration = DiscreteSACConfiguration(), seed: UInt64) {
+        self.init(observationDimension: observationSpace.dimension, actions: actionSpace.discreteActionCount(for: "DiscreteSACAgent"),
+                  configuration: configuration, seed: seed)
     }
 
-    /// Stores a transition and, once `learningStarts` transitions are stored, takes the configured
-    /// gradient steps. Returns the critics' loss when a step was taken.
-    public func observe(observation: Tensor, action: Int, reward: Float, nextObservation: Tensor, terminated: Bool)
-        throws(NonFiniteError) -> Float? {
-        actionBuffer[flat: 0] = Float(action)
+    public var temperature: Float { expf(logTemperature.value[flat: 0]) }
+
+    /// An action for one observation [dimension]: sampled from the policy when exploring, its most
+    /// probable action when greedy.
+    public func act(_ observation: Tensor, mode: ActionMode) -> Action {
+        let logits = actor.forward(observation.reshaped(Shape(1, observationDimension)))
+        if mode == .greedy {
+            rowArgmax(logits, into: &chosen)
+            return .discrete(Int(chosen[0]))
+        }
+        softmax(logits, into: &actionProbabilities)
+        return .discrete(actionProbabilities.withUnsafeBufferPointer { rng.categorical($0) })
+    }
+
+    /// Stores a one-step transition (a truncated step still bootstraps).
+    public func store(observation: Tensor, action: Action, reward: Float, nextObservation: Tensor, terminated: Bool, truncated: Bool) {
+        guard case .discrete(let index) = action else { preconditionFailure("DiscreteSACAgent stores .discrete actions, got \(action)") }
+        actionBuffer[flat: 0] = Float(index)
         replay.add(observation: observation, action: actionBuffer, reward: reward, nextObservation: nextObservation,
                    done: terminated, discount: configuration.gamma)
         environmentSteps += 1
-        guard replay.count >= max(configuration.learningStarts, 1), environmentSteps % configuration.trainFrequency == 0 else {
-            return nil
-        }
-        for _ in 0..<configuration.gradientSteps { try trainStep() }
-        return lastCriticLoss
     }
 
     /// The policy's probabilities and log-probabilities for `observations` into the workspace.
@@ -210,32 +211,32 @@ public final class DiscreteSACAgent {
     }
 }
 
-extension DiscreteSACAgent {
-    /// Saves the policy, the critics and their targets, the temperature, the three Adam states, the
-    /// counters, the generator and the replay buffer (see `AgentCheckpoint`).
-    public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
-        try writeCheckpoint(to: path, loop: loop)
-    }
+extension DiscreteSACAgent: OffPolicyAgent {
+    public var actionSpace: Space { .discrete(actions) }
+    public var storedTransitions: Int { replay.count }
+    public var lastLoss: Float? { lastCriticLoss }
 
-    /// Restores a checkpoint written by `save` from an agent with the same sizes.
-    /// Returns the training loop's state when a loop wrote the checkpoint (pass it to `train(…, resuming:)`).
-    @discardableResult
-    public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
-        try readCheckpoint(from: path)
+    public var updateSchedule: UpdateSchedule {
+        UpdateSchedule(learningStarts: configuration.learningStarts, trainFrequency: configuration.trainFrequency,
+                       gradientSteps: configuration.gradientSteps)
     }
+}
 
-    var checkpointParts: [CheckpointPart] {
+/// A discrete SAC checkpoint holds the policy, the critics and their targets, the temperature,
+/// the three Adam states, the counters, the generator and the replay buffer.
+extension DiscreteSACAgent: CheckpointedAgent {
+    public var checkpointKind: String { "sac-discrete" }
+
+    public var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "actor.", store: actorStore, optimizer: actorOptimizer),
          CheckpointPart(prefix: "critic.", store: criticStore, optimizer: criticOptimizer),
          CheckpointPart(prefix: "target.", store: targetStore),
          CheckpointPart(prefix: "temperature.", store: temperatureStore, optimizer: temperatureOptimizer)]
     }
-}
 
-extension DiscreteSACAgent: CheckpointedAgent {
-    var checkpointKind: String { "sac-discrete" }
-    var checkpointReplay: ReplayBuffer? { replay }
-    var checkpointCounters: AgentCheckpoint.Counters {
+    public var checkpointReplay: ReplayBuffer? { replay }
+
+    public var checkpointCounters: AgentCheckpoint.Counters {
         get { .init(environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng) }
         set { (environmentSteps, gradientSteps, rng) = (newValue.environmentSteps, newValue.gradientSteps, newValue.generator) }
     }

@@ -95,14 +95,14 @@ struct PeriodicEvaluation {
         nextDue = (start / interval + 1) * interval
     }
 
-    /// After `completedSteps` environment steps: evaluates `policy` when due and reports it.
-    /// Returns true when training should stop.
-    mutating func afterSteps(_ completedSteps: Int, training: TrainingEpisodes, loss: Float?, policy: (Tensor) -> Action,
+    /// After `completedSteps` environment steps: evaluates `policy`'s greedy actions when due and
+    /// reports it. Returns true when training should stop.
+    mutating func afterSteps(_ completedSteps: Int, training: TrainingEpisodes, loss: Float?, policy: Policy,
                              progress: (EvaluationRecord) -> Void) -> Bool {
         guard completedSteps >= nextDue else { return false }
         nextDue = (completedSteps / interval + 1) * interval
         let record = EvaluationRecord(step: completedSteps,
-                                      meanReturn: evaluate(environment, episodes: episodes, seed: seed, policy: policy),
+                                      meanReturn: evaluate(environment, episodes: episodes, seed: seed) { policy.act($0, mode: .greedy) },
                                       trainingEpisodes: training.finished, recentTrainingReturn: training.recentMean, loss: loss)
         records.append(record)
         progress(record)

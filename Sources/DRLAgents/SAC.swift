@@ -145,6 +145,14 @@ public final class SACAgent {
         actionBuffer = Tensor(workspace: Shape(a))
     }
 
+    /// An agent for an environment's spaces: `actionSpace` must be a bounded box.
+    public convenience init(observationSpace: Space, actionSpace: Space, configuration: SACConfiguration = SACConfiguration(),
+                            encoder: ObservationEncoder? = nil, seed: UInt64) {
+        let (low, high) = actionSpace.boxBounds(for: "SACAgent")
+        self.init(observationDimension: observationSpace.dimension, actionLow: low, actionHigh: high, configuration: configuration,
+                  encoder: encoder, seed: seed)
+    }
+
     public var temperature: Float { expf(logTemperature.value[flat: 0]) }
 
     /// What actor and critics read for `observations` [n, obs]: the encoded states, or the
@@ -201,21 +209,20 @@ public final class SACAgent {
         return n
     }
 
-    /// An action for one observation [obs] (stochastic while training, the mean when deterministic).
-    public func act(_ observation: Tensor, deterministic: Bool) -> Tensor {
-        _ = sampleActions(features(observation.reshaped(Shape(1, observationDimension))), deterministic: deterministic)
+    /// An action for one observation [obs]: sampled from the squashed Gaussian when exploring, its
+    /// squashed mean when greedy.
+    public func act(_ observation: Tensor, mode: ActionMode) -> Action {
+        _ = sampleActions(features(observation.reshaped(Shape(1, observationDimension))), deterministic: mode == .greedy)
         for j in 0..<actionDimension { actionBuffer[flat: j] = actions[0, j] }
-        return actionBuffer
+        return .continuous(actionBuffer)
     }
 
-    /// Stores a transition and, past `learningStarts`, takes the configured gradient steps.
-    public func observe(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, terminated: Bool)
-        throws(NonFiniteError) {
-        replay.add(observation: observation, action: action, reward: reward, nextObservation: nextObservation,
+    /// Stores a one-step transition (a truncated step still bootstraps).
+    public func store(observation: Tensor, action: Action, reward: Float, nextObservation: Tensor, terminated: Bool, truncated: Bool) {
+        guard case .continuous(let values) = action else { preconditionFailure("SACAgent stores .continuous actions, got \(action)") }
+        replay.add(observation: observation, action: values, reward: reward, nextObservation: nextObservation,
                    done: terminated, discount: configuration.gamma)
         environmentSteps += 1
-        guard replay.count >= max(configuration.learningStarts, 1) else { return }
-        for _ in 0..<configuration.gradientSteps { try trainStep() }
     }
 
     /// Adds −1/B · ∂Q/∂action of `critic` (from its last forward) to dMean for the rows where it is
@@ -298,32 +305,33 @@ public final class SACAgent {
     }
 }
 
-extension SACAgent {
-    /// Saves the actor, the critics and their targets, the temperature, the three Adam states and
-    /// the counters, the generator and the replay buffer (see `AgentCheckpoint`).
-    public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
-        try writeCheckpoint(to: path, loop: loop)
-    }
+extension SACAgent: ContinuousControlAgent {
+    public var actionSpace: Space { .box(low: low, high: high) }
+    public var storedTransitions: Int { replay.count }
+    public var lastLoss: Float? { lastCriticLoss }
 
-    /// Restores a checkpoint written by `save` from an agent with the same network sizes.
-    /// Returns the training loop's state when a loop wrote the checkpoint (pass it to `train(…, resuming:)`).
-    @discardableResult
-    public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
-        try readCheckpoint(from: path)
+    /// `gradientSteps` updates after every environment step.
+    public var updateSchedule: UpdateSchedule {
+        UpdateSchedule(learningStarts: configuration.learningStarts, gradientSteps: configuration.gradientSteps)
     }
+}
 
-    var checkpointParts: [CheckpointPart] {
+/// A SAC checkpoint holds the actor, the critics and their targets (with the state encoder and
+/// its target, when there is one), the temperature, the three Adam states, the counters, the
+/// generator and the replay buffer.
+extension SACAgent: CheckpointedAgent {
+    public var checkpointKind: String { "sac" }
+
+    public var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "actor.", store: actorStore, optimizer: actorOptimizer),
          CheckpointPart(prefix: "critic.", store: criticStore, optimizer: criticOptimizer),
          CheckpointPart(prefix: "target.", store: targetStore),
          CheckpointPart(prefix: "temperature.", store: temperatureStore, optimizer: temperatureOptimizer)]
     }
-}
 
-extension SACAgent: CheckpointedAgent {
-    var checkpointKind: String { "sac" }
-    var checkpointReplay: ReplayBuffer? { replay }
-    var checkpointCounters: AgentCheckpoint.Counters {
+    public var checkpointReplay: ReplayBuffer? { replay }
+
+    public var checkpointCounters: AgentCheckpoint.Counters {
         get { .init(environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng) }
         set { (environmentSteps, gradientSteps, rng) = (newValue.environmentSteps, newValue.gradientSteps, newValue.generator) }
     }

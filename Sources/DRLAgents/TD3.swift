@@ -79,26 +79,34 @@ public final class TD3Agent {
         actionBuffer = Tensor(workspace: Shape(a))
     }
 
+    /// An agent for an environment's spaces: `actionSpace` must be a bounded box.
+    public convenience init(observationSpace: Space, actionSpace: Space, configuration: TD3Configuration = TD3Configuration(),
+                            seed: UInt64) {
+        let (low, high) = actionSpace.boxBounds(for: "TD3Agent")
+        self.init(observationDimension: observationSpace.dimension, actionLow: low, actionHigh: high, configuration: configuration,
+                  seed: seed)
+    }
+
     private func halfRange(_ j: Int) -> Float { 0.5 * (high[j] - low[j]) }
     private func center(_ j: Int) -> Float { 0.5 * (high[j] + low[j]) }
 
-    /// The policy's action for one observation, with Gaussian exploration noise unless deterministic.
-    public func act(_ observation: Tensor, deterministic: Bool) -> Tensor {
+    /// The policy's action for one observation, with Gaussian exploration noise when exploring.
+    public func act(_ observation: Tensor, mode: ActionMode) -> Action {
         let squashed = actor.forward(observation.reshaped(Shape(1, observationDimension)))
         for j in 0..<actionDimension {
             var t = squashed[0, j]
-            if !deterministic { t = min(max(t + configuration.explorationNoise * rng.normal(), -1), 1) }
+            if mode == .explore { t = min(max(t + configuration.explorationNoise * rng.normal(), -1), 1) }
             actionBuffer[flat: j] = center(j) + halfRange(j) * t
         }
-        return actionBuffer
+        return .continuous(actionBuffer)
     }
 
-    public func observe(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, terminated: Bool)
-        throws(NonFiniteError) {
-        replay.add(observation: observation, action: action, reward: reward, nextObservation: nextObservation,
+    /// Stores a one-step transition (a truncated step still bootstraps).
+    public func store(observation: Tensor, action: Action, reward: Float, nextObservation: Tensor, terminated: Bool, truncated: Bool) {
+        guard case .continuous(let values) = action else { preconditionFailure("TD3Agent stores .continuous actions, got \(action)") }
+        replay.add(observation: observation, action: values, reward: reward, nextObservation: nextObservation,
                    done: terminated, discount: configuration.gamma)
         environmentSteps += 1
-        if replay.count >= max(configuration.learningStarts, 1) { try trainStep() }
     }
 
     /// One critic update; every `policyDelay`-th also updates the actor and all targets.
@@ -141,36 +149,32 @@ public final class TD3Agent {
         targetActorStore.polyakUpdate(from: actorStore, tau: configuration.tau)
         targetCriticStore.polyakUpdate(from: criticStore, tau: configuration.tau)
     }
-
-    /// Accumulates the gradient of ½·mean((Q(s, a) − y)²) into `critic`'s parameters.
 }
 
-extension TD3Agent {
-    /// Saves the actor, the critics, both targets, the two Adam states, the counters, the generator
-    /// and the replay buffer (see `AgentCheckpoint`).
-    public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
-        try writeCheckpoint(to: path, loop: loop)
-    }
+extension TD3Agent: ContinuousControlAgent {
+    public var actionSpace: Space { .box(low: low, high: high) }
+    public var storedTransitions: Int { replay.count }
+    public var lastLoss: Float? { lastCriticLoss }
 
-    /// Restores a checkpoint written by `save` from an agent with the same network sizes.
-    /// Returns the training loop's state when a loop wrote the checkpoint (pass it to `train(…, resuming:)`).
-    @discardableResult
-    public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {
-        try readCheckpoint(from: path)
-    }
+    /// One critic update after every environment step (the actor's every `policyDelay`-th).
+    public var updateSchedule: UpdateSchedule { UpdateSchedule(learningStarts: configuration.learningStarts) }
+}
 
-    var checkpointParts: [CheckpointPart] {
+/// A TD3 checkpoint holds the actor, the critics, both targets, the two Adam states, the
+/// counters, the generator and the replay buffer.
+extension TD3Agent: CheckpointedAgent {
+    public var checkpointKind: String { "td3" }
+
+    public var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "actor.", store: actorStore, optimizer: actorOptimizer),
          CheckpointPart(prefix: "target_actor.", store: targetActorStore),
          CheckpointPart(prefix: "critic.", store: criticStore, optimizer: criticOptimizer),
          CheckpointPart(prefix: "target_critic.", store: targetCriticStore)]
     }
-}
 
-extension TD3Agent: CheckpointedAgent {
-    var checkpointKind: String { "td3" }
-    var checkpointReplay: ReplayBuffer? { replay }
-    var checkpointCounters: AgentCheckpoint.Counters {
+    public var checkpointReplay: ReplayBuffer? { replay }
+
+    public var checkpointCounters: AgentCheckpoint.Counters {
         get { .init(environmentSteps: environmentSteps, gradientSteps: gradientSteps, generator: rng) }
         set { (environmentSteps, gradientSteps, rng) = (newValue.environmentSteps, newValue.gradientSteps, newValue.generator) }
     }

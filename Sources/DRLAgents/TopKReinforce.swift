@@ -138,16 +138,18 @@ public final class TopKReinforceAgent {
         topK(policy.logits[0], k: k, values: &values, indices: &slates)
     }
 
-    /// Saves the policy, the behaviour head, Adam's state and the update count.
-    public func save(to path: String) throws(CheckpointError) {
-        try AgentCheckpoint.save(kind: "topk-reinforce", parts: checkpointParts, replay: nil, counters: .init(
-            environmentSteps: 0, gradientSteps: updates, generator: RandomGenerator(seed: 0)), to: path)
-    }
+}
 
-    /// Restores a checkpoint written by `save` from an agent with the same sizes.
-    public func load(from path: String) throws(CheckpointError) {
-        updates = try AgentCheckpoint.load(kind: "topk-reinforce", parts: checkpointParts, replay: nil, from: path).gradientSteps
-    }
+/// A top-K REINFORCE checkpoint holds the policy, the behaviour head, Adam's state and the update
+/// count; the agent learns from logged slates and draws nothing at random, so its generator is a
+/// fixed placeholder.
+extension TopKReinforceAgent: CheckpointedAgent {
+    public var checkpointKind: String { "topk-reinforce" }
+    public var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
+    public var checkpointReplay: ReplayBuffer? { nil }
 
-    private var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
+    public var checkpointCounters: AgentCheckpoint.Counters {
+        get { .init(environmentSteps: 0, gradientSteps: updates, generator: RandomGenerator(seed: 0)) }
+        set { updates = newValue.gradientSteps }
+    }
 }

@@ -54,7 +54,7 @@ final class TutoringTask: Environment {
         var observation = Tensor(zeros: Shape(3))
         for level in 0..<3 {
             for i in 0..<3 { observation[flat: i] = i == level ? 1 : 0 }
-            guard case .multiDiscrete(let choice) = agent.greedyAction(observation) else { Issue.record("not a two-choice action"); continue }
+            guard case .multiDiscrete(let choice) = agent.act(observation, mode: .greedy) else { Issue.record("not a two-choice action"); continue }
             #expect(choice == [Int32(level), level == 0 ? 1 : 0])
         }
     }

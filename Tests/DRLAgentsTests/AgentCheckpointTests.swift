@@ -11,10 +11,10 @@ import Testing
     static func feedRandomTransitions(_ count: Int, into agent: DQNAgent, seed: UInt64) throws {
         var rng = RandomGenerator(seed: seed)
         for _ in 0..<count {
-            _ = try agent.observe(environment: 0, observation: Tensor.uniform(Shape(4), -1, 1, using: &rng),
-                                  action: rng.nextIndex(below: 2), reward: rng.uniform(),
-                                  nextObservation: Tensor.uniform(Shape(4), -1, 1, using: &rng),
-                                  terminated: false, truncated: false)
+            try agent.observe(observation: Tensor.uniform(Shape(4), -1, 1, using: &rng),
+                              action: .discrete(rng.nextIndex(below: 2)), reward: rng.uniform(),
+                              nextObservation: Tensor.uniform(Shape(4), -1, 1, using: &rng),
+                              terminated: false, truncated: false)
         }
     }
 
@@ -48,8 +48,8 @@ import Testing
         var rng = RandomGenerator(seed: 5)
         let observations = Tensor.uniform(Shape(32, 4), -2, 2, using: &rng)
         var a = [Int32](repeating: 0, count: 32), b = a
-        trained.act(observations, epsilon: 0.5, into: &a)
-        restored.act(observations, epsilon: 0.5, into: &b)
+        trained.act(observations, mode: .explore, into: &a)
+        restored.act(observations, mode: .explore, into: &b)
         #expect(a == b)
 
         let steps = trained.gradientSteps
@@ -137,8 +137,8 @@ import Testing
         for _ in 0..<40 {
             let o = Tensor.uniform(Shape(3), -1, 1, using: &rng), next = Tensor.uniform(Shape(3), -1, 1, using: &rng)
             let a = Tensor.uniform(Shape(1), -2, 2, using: &rng), r = rng.uniform()
-            try sac.observe(observation: o, action: a, reward: r, nextObservation: next, terminated: false)
-            try td3.observe(observation: o, action: a, reward: r, nextObservation: next, terminated: false)
+            try sac.observe(observation: o, action: .continuous(a), reward: r, nextObservation: next, terminated: false, truncated: false)
+            try td3.observe(observation: o, action: .continuous(a), reward: r, nextObservation: next, terminated: false, truncated: false)
         }
         let probe = Tensor.uniform(Shape(3), -1, 1, using: &rng)
         /// Steps both agents through the same transitions with their own exploratory actions.
@@ -146,11 +146,11 @@ import Testing
             var rng = RandomGenerator(seed: 11)
             for _ in 0..<20 {
                 let o = Tensor.uniform(Shape(3), -1, 1, using: &rng), next = Tensor.uniform(Shape(3), -1, 1, using: &rng)
-                let a1 = first.act(o, deterministic: false).clone(), a2 = second.act(o, deterministic: false).clone()
+                let a1 = first.act(o, mode: .explore).values.clone(), a2 = second.act(o, mode: .explore).values.clone()
                 #expect(a1 == a2)
                 let r = rng.uniform()
-                try first.observe(observation: o, action: a1, reward: r, nextObservation: next, terminated: false)
-                try second.observe(observation: o, action: a2, reward: r, nextObservation: next, terminated: false)
+                try first.observe(observation: o, action: .continuous(a1), reward: r, nextObservation: next, terminated: false, truncated: false)
+                try second.observe(observation: o, action: .continuous(a2), reward: r, nextObservation: next, terminated: false, truncated: false)
             }
         }
         let path = Self.temporaryPath()
@@ -161,7 +161,7 @@ import Testing
         try sacRestored.load(from: path)
         #expect(sacRestored.actorStore.values == sac.actorStore.values && sacRestored.targetStore.values == sac.targetStore.values)
         #expect(sacRestored.temperature == sac.temperature && sacRestored.gradientSteps == sac.gradientSteps)
-        #expect(sacRestored.act(probe, deterministic: true) == sac.act(probe, deterministic: true))
+        #expect(sacRestored.act(probe, mode: .greedy).values == sac.act(probe, mode: .greedy).values)
         try continueBoth(sac, sacRestored)
         #expect(sacRestored.actorStore.values == sac.actorStore.values && sacRestored.criticStore.values == sac.criticStore.values)
         #expect(sacRestored.targetStore.values == sac.targetStore.values && sacRestored.temperature == sac.temperature)
@@ -172,7 +172,7 @@ import Testing
         #expect(td3Restored.targetActorStore.values == td3.targetActorStore.values)
         #expect(td3Restored.targetCriticStore.values == td3.targetCriticStore.values)
         #expect(td3Restored.gradientSteps == td3.gradientSteps && td3.gradientSteps > 0)
-        #expect(td3Restored.act(probe, deterministic: true) == td3.act(probe, deterministic: true))
+        #expect(td3Restored.act(probe, mode: .greedy).values == td3.act(probe, mode: .greedy).values)
         try continueBoth(td3, td3Restored)
         #expect(td3Restored.actorStore.values == td3.actorStore.values && td3Restored.criticStore.values == td3.criticStore.values)
         #expect(td3Restored.targetActorStore.values == td3.targetActorStore.values)

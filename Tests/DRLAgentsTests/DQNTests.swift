@@ -11,8 +11,8 @@ import Testing
         var rng = RandomGenerator(seed: seed)
         for i in 0..<steps {
             let o = randomObservation(&rng), n = randomObservation(&rng)
-            _ = try agent.observe(environment: 0, observation: o, action: i % 2, reward: 1, nextObservation: n,
-                                  terminated: i % 17 == 16, truncated: false)
+            try agent.observe(observation: o, action: .discrete(i % 2), reward: 1, nextObservation: n,
+                              terminated: i % 17 == 16, truncated: false)
         }
     }
 

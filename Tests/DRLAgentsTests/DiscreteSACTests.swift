@@ -52,8 +52,8 @@ import Testing
         var rng = RandomGenerator(seed: 5)
         for i in 0..<40 {
             let targetBefore = agent.targetStore.values.clone()
-            _ = try agent.observe(observation: Tensor.uniform(Shape(3), -1, 1, using: &rng), action: i % 4, reward: rng.uniform(),
-                                  nextObservation: Tensor.uniform(Shape(3), -1, 1, using: &rng), terminated: i % 9 == 8)
+            try agent.observe(observation: Tensor.uniform(Shape(3), -1, 1, using: &rng), action: .discrete(i % 4), reward: rng.uniform(),
+                              nextObservation: Tensor.uniform(Shape(3), -1, 1, using: &rng), terminated: i % 9 == 8, truncated: false)
             guard agent.gradientSteps > 0 else { continue }
             if agent.gradientSteps == 1 {
                 #expect(abs(agent.logTemperature.value[flat: 0] - (startLog - configuration.learningRate)) < 1e-6)

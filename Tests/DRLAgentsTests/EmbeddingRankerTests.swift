@@ -58,7 +58,8 @@ final class TasteRanking: Environment {
         let d = TasteRanking.dimension
         let agent = TD3Agent(observationDimension: d, actionLow: Array(repeating: -1, count: d),
                              actionHigh: Array(repeating: 1, count: d), configuration: configuration, seed: 1)
-        try agent.train(on: TasteRanking(), steps: 4_000, seed: 2, evaluationEnvironment: TasteRanking(), evaluationInterval: 4_000)
+        try agent.train(on: TasteRanking(), steps: 4_000, seed: 2, randomSteps: 100, evaluationEnvironment: TasteRanking(),
+                        evaluationInterval: 4_000, evaluationEpisodes: 5)
         let probe = TasteRanking()
         var observation = Tensor(zeros: Shape(d))
         var achieved: Float = 0, best: Float = 0, random: Float = 0
@@ -67,7 +68,7 @@ final class TasteRanking: Environment {
             probe.reset(seed: 1_000 + UInt64(episode), observation: &observation)
             best += probe.bestUtility
             random += probe.utility(of: rng.nextIndex(below: probe.ranker.items))
-            achieved += probe.step(.continuous(agent.act(observation, deterministic: true)), observation: &observation).reward
+            achieved += probe.step(agent.act(observation, mode: .greedy), observation: &observation).reward
         }
         #expect(achieved >= 0.95 * best && achieved > random + 0.5 * (best - random), "achieved \(achieved), best \(best), random \(random)")
     }

@@ -32,6 +32,17 @@ import Testing
         #expect(straight == resumed)
     }
 
+    /// The shared loop's warm-up draws discrete actions too, from the same saved generator.
+    @Test func dqnResumesExactlyInsideTheRandomWarmUp() throws {
+        let (straight, resumed) = try finalCheckpoints(total: 600, split: 250) { steps, load, save in
+            let agent = AgentCheckpointTests.smallDQN(seed: 4)
+            let loop = try load.flatMap { path throws(CheckpointError) in try agent.load(from: path) }
+            try agent.train(on: CartPole(seed: 99), steps: steps, seed: 5, randomSteps: 400, evaluationEnvironment: CartPole(),
+                            evaluationInterval: 300, evaluationEpisodes: 1, checkpoints: CheckpointSchedule(to: save), resuming: loop)
+        }
+        #expect(straight == resumed)
+    }
+
     @Test func sacResumesExactlyInsideTheRandomWarmUp() throws {
         var configuration = SACConfiguration()
         configuration.hiddenSizes = [16]

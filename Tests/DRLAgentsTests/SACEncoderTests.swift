@@ -71,14 +71,15 @@ private final class OldestItemTask: Environment {
                              encoder: OldestItemTask.encoder(model), seed: 1)
         let encoder = agent.encoder as! SequenceStateEncoder
         let initialItems = encoder.itemEmbedding.weight.value.clone()
-        _ = try agent.train(on: OldestItemTask(), steps: 2_000, seed: 2, evaluationEnvironment: OldestItemTask(), evaluationInterval: 2_000)
+        _ = try agent.train(on: OldestItemTask(), steps: 2_000, seed: 2, randomSteps: 100, evaluationEnvironment: OldestItemTask(),
+                            evaluationInterval: 2_000, evaluationEpisodes: 5)
         #expect(encoder.itemEmbedding.weight.value != initialItems)
         var observation = Tensor(zeros: Shape(13))
         var worst: Float = 0
         for item in 0..<OldestItemTask.items {
             for length in 1...OldestItemTask.history {
                 OldestItemTask.write(&observation, history: [item] + [Int](repeating: (item + 3) % OldestItemTask.items, count: length - 1))
-                worst = max(worst, abs(agent.act(observation, deterministic: true)[flat: 0] - OldestItemTask.values[item]))
+                worst = max(worst, abs(agent.act(observation, mode: .greedy).values[flat: 0] - OldestItemTask.values[item]))
             }
         }
         #expect(worst < 0.25, "largest error \(worst) with the \(model) encoder")
@@ -97,9 +98,10 @@ private final class OldestItemTask: Environment {
         var observation = Tensor(zeros: Shape(13)), next = observation
         for seed in UInt64(0)..<64 {
             task.reset(seed: seed, observation: &observation)
-            let action = agent.act(observation, deterministic: false).clone()
+            let action = agent.act(observation, mode: .explore).values.clone()
             let result = task.step(.continuous(action), observation: &next)
-            try agent.observe(observation: observation, action: action, reward: result.reward, nextObservation: next, terminated: true)
+            try agent.observe(observation: observation, action: .continuous(action), reward: result.reward, nextObservation: next,
+                              terminated: true, truncated: false)
         }
         #expect(agent.criticStore.values == agent.targetStore.values)
         let before = agent.targetStore.values.clone()
@@ -109,7 +111,7 @@ private final class OldestItemTask: Environment {
         }
         let encoder = agent.encoder as! SequenceStateEncoder
         #expect(encoder.contextNormalizer.count.value[flat: 0] == Float(configuration.batchSize))
-        _ = agent.act(observation, deterministic: true)
+        _ = agent.act(observation, mode: .greedy)
         #expect(encoder.contextNormalizer.count.value[flat: 0] == Float(configuration.batchSize))
     }
 }

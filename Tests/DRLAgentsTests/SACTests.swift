@@ -10,18 +10,18 @@ import Testing
         var configuration = SACConfiguration()
         configuration.hiddenSizes = [64, 64]
         let agent = SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], configuration: configuration, seed: seed)
-        let records = try agent.train(on: Pendulum(seed: seed), steps: 30_000, seed: seed, evaluationEnvironment: Pendulum(),
-                                      evaluationInterval: 2_000, stopAtReturn: -200)
+        let records = try agent.train(on: Pendulum(seed: seed), steps: 30_000, seed: seed, randomSteps: 100, evaluationEnvironment: Pendulum(),
+                                      evaluationInterval: 2_000, evaluationEpisodes: 5, stopAtReturn: -200)
         #expect((records.last?.meanReturn ?? -.infinity) >= -200, "evaluations: \(records.map { ($0.step, $0.meanReturn) })")
     }
 
     @Test func actionsStayInsideTheBoxAndDeterministicActionsAreRepeatable() {
         let agent = SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: 3)
         let observation = Tensor(shape: Shape(3), scalars: [0.5, -0.5, 1])
-        let first = agent.act(observation, deterministic: true).clone()
-        #expect(agent.act(observation, deterministic: true) == first)
+        let first = agent.act(observation, mode: .greedy).values.clone()
+        #expect(agent.act(observation, mode: .greedy).values == first)
         for _ in 0..<200 {
-            let a = agent.act(observation, deterministic: false)[flat: 0]
+            let a = agent.act(observation, mode: .explore).values[flat: 0]
             #expect(a >= -2 && a <= 2)
         }
     }
@@ -35,8 +35,9 @@ import Testing
         #expect(agent.targetStore.values == agent.criticStore.values)
         var rng = RandomGenerator(seed: 5)
         for _ in 0..<16 {
-            try agent.observe(observation: Tensor.uniform(Shape(3), -1, 1, using: &rng), action: Tensor.uniform(Shape(1), -1, 1, using: &rng),
-                              reward: rng.uniform(), nextObservation: Tensor.uniform(Shape(3), -1, 1, using: &rng), terminated: false)
+            try agent.observe(observation: Tensor.uniform(Shape(3), -1, 1, using: &rng), action: .continuous(Tensor.uniform(Shape(1), -1, 1, using: &rng)),
+                              reward: rng.uniform(), nextObservation: Tensor.uniform(Shape(3), -1, 1, using: &rng), terminated: false,
+                              truncated: false)
         }
         let before = agent.targetStore.values.clone()
         try agent.trainStep()

@@ -10,8 +10,8 @@ import Testing
         var configuration = TD3Configuration()
         configuration.hiddenSizes = [64, 64]
         let agent = TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], configuration: configuration, seed: seed)
-        let records = try agent.train(on: Pendulum(seed: seed), steps: 30_000, seed: seed, evaluationEnvironment: Pendulum(),
-                                      evaluationInterval: 2_000, stopAtReturn: -200)
+        let records = try agent.train(on: Pendulum(seed: seed), steps: 30_000, seed: seed, randomSteps: 100, evaluationEnvironment: Pendulum(),
+                                      evaluationInterval: 2_000, evaluationEpisodes: 5, stopAtReturn: -200)
         #expect((records.last?.meanReturn ?? -.infinity) >= -200, "evaluations: \(records.map { ($0.step, $0.meanReturn) })")
     }
 
@@ -24,8 +24,9 @@ import Testing
         let agent = TD3Agent(observationDimension: 3, actionLow: [-1], actionHigh: [1], configuration: configuration, seed: 2)
         var rng = RandomGenerator(seed: 3)
         for _ in 0..<16 {
-            try agent.observe(observation: Tensor.uniform(Shape(3), -1, 1, using: &rng), action: Tensor.uniform(Shape(1), -1, 1, using: &rng),
-                              reward: rng.uniform(), nextObservation: Tensor.uniform(Shape(3), -1, 1, using: &rng), terminated: false)
+            try agent.observe(observation: Tensor.uniform(Shape(3), -1, 1, using: &rng), action: .continuous(Tensor.uniform(Shape(1), -1, 1, using: &rng)),
+                              reward: rng.uniform(), nextObservation: Tensor.uniform(Shape(3), -1, 1, using: &rng), terminated: false,
+                              truncated: false)
         }
         let actor0 = agent.actorStore.values.clone(), targets0 = agent.targetCriticStore.values.clone()
         try agent.trainStep()  // critic only

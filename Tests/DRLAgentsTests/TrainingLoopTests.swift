@@ -133,7 +133,7 @@ final class PoisonedCartPole: Environment {
         let agent = TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], configuration: configuration, seed: 0)
         let recorder = EpisodeRecorder(Pendulum(seed: 0))
         var seen: [EvaluationRecord] = []
-        try agent.train(on: recorder, steps: 400, seed: 0, evaluationEnvironment: Pendulum(), evaluationInterval: 200,
+        try agent.train(on: recorder, steps: 400, seed: 0, randomSteps: 100, evaluationEnvironment: Pendulum(), evaluationInterval: 200,
                         evaluationEpisodes: 1, progress: { seen.append($0) })
         #expect(seen.map(\.loss).map { $0 == nil } == [true, false])
         #expect(seen.last?.loss == agent.lastCriticLoss && (agent.lastCriticLoss ?? -1) >= 0)

@@ -151,7 +151,7 @@ struct TrainCommand: ParsableCommand {
             let records: [EvaluationRecord]
             switch agent {
             case .dqn, .sacDiscrete:
-                let learner: DiscreteControlAgent
+                let learner: OffPolicyAgent
                 var resuming: TrainingLoopState?
                 if agent == .dqn {
                     var configuration = DQNConfiguration()
@@ -209,7 +209,7 @@ struct TrainCommand: ParsableCommand {
                     : TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
                 records = try learner.train(on: Pendulum(seed: seed), steps: remaining(after: learner.environmentSteps), seed: seed,
-                                            evaluationEnvironment: Pendulum(), evaluationInterval: evaluationInterval,
+                                            randomSteps: 100, evaluationEnvironment: Pendulum(), evaluationInterval: evaluationInterval,
                                             evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
                                             progress: report)
             }
