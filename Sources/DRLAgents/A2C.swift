@@ -52,7 +52,7 @@ public final class A2CAgent {
 
     public init(observationDimension: Int, choices: [Int], environments: Int,
                 configuration: A2CConfiguration = A2CConfiguration(), seed: UInt64) {
-        precondition(environments > 0, "A2CAgent needs at least one environment, got \(environments)")
+        require(environments > 0, "A2CAgent needs at least one environment, got \(environments)")
         self.configuration = configuration
         self.observationDimension = observationDimension
         self.choices = choices
@@ -90,7 +90,7 @@ public final class A2CAgent {
         switch actionSpace {
         case .discrete(let count): choices = [count]
         case .multiDiscrete(let counts): choices = counts
-        case .box, .slate: preconditionFailure("A2CAgent needs a discrete or multi-discrete action space; got \(actionSpace)")
+        case .box, .slate: requirementFailure("A2CAgent needs a discrete or multi-discrete action space; got \(actionSpace)")
         }
         self.init(observationDimension: observationSpace.dimension, choices: choices, environments: environments,
                   configuration: configuration, seed: seed)
@@ -104,11 +104,6 @@ public final class A2CAgent {
         if choices.count == 1 { return .discrete(Int(actions[row, 0])) }
         return .multiDiscrete((0..<choices.count).map { Int32(actions[row, $0]) })
     }
-
-    /// The former spelling of `act(_:mode: .greedy)`, kept while DRLRecommend's `ActorTaskPolicy`
-    /// still calls it.
-    @available(*, deprecated, renamed: "act(_:mode:)", message: "use act(_:mode: .greedy)")
-    public func greedyAction(_ observation: Tensor) -> Action { act(observation, mode: .greedy) }
 
     /// Runs one rollout of `rolloutSteps` steps of every copy of `vector` (whose observations are
     /// current), computes the advantages and takes one gradient step. Ended episodes' returns go to
@@ -212,8 +207,8 @@ extension A2CAgent {
                       evaluationInterval: Int, evaluationEpisodes: Int = 10, evaluationSeed: UInt64 = 1_000,
                       stopAtReturn: Float? = nil, checkpoints: CheckpointSchedule? = nil, resuming: TrainingLoopState? = nil,
                       progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
-        precondition(steps > 0, "train: steps must be positive, got \(steps)")
-        precondition(vector.count == environments, "train: the vector has \(vector.count) copies; the agent was built for \(environments)")
+        require(steps > 0, "train: steps must be positive, got \(steps)")
+        require(vector.count == environments, "train: the vector has \(vector.count) copies; the agent was built for \(environments)")
         for copy in vector.environments {
             requireFit(of: copy, role: "training", agent: self, observationDimension: observationDimension, actionSpace: actionSpace)
             requireSeparate(training: copy, evaluation: evaluationEnvironment)

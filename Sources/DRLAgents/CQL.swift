@@ -45,8 +45,8 @@ public final class CQLAgent {
 
     /// An agent that learns from `dataset` (discrete actions stored as indices, as `ReplayBuffer` keeps them).
     public init(dataset: ReplayBuffer, actions: Int, configuration: CQLConfiguration = CQLConfiguration(), seed: UInt64) {
-        precondition(actions > 1 && dataset.actionDimension == 1, "CQLAgent needs at least two discrete actions and a dataset of action indices")
-        precondition(dataset.count > 0, "CQLAgent: the dataset is empty")
+        require(actions > 1 && dataset.actionDimension == 1, "CQLAgent needs at least two discrete actions and a dataset of action indices")
+        require(dataset.count > 0, "CQLAgent: the dataset is empty")
         self.configuration = configuration
         self.dataset = dataset
         observationDimension = dataset.observationDimension
@@ -123,7 +123,7 @@ public final class CQLAgent {
     public func train(steps: Int, evaluationEnvironment: Environment, evaluationInterval: Int, evaluationEpisodes: Int = 10,
                       evaluationSeed: UInt64 = 1_000, checkpoints: CheckpointSchedule? = nil,
                       progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
-        precondition(steps > 0, "train: steps must be positive, got \(steps)")
+        require(steps > 0, "train: steps must be positive, got \(steps)")
         requireFit(of: evaluationEnvironment, role: "evaluation", agent: self, observationDimension: observationDimension,
                    actionSpace: .discrete(actions))
         var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
@@ -166,7 +166,7 @@ extension CQLAgent: CheckpointedAgent {
 /// ones not) with the mean return of the episodes that finished: a logged dataset for offline learning.
 public func logTransitions(of policy: (Tensor) -> Int, in environment: Environment, transitions: Int, gamma: Float,
                            seed: UInt64) -> (dataset: ReplayBuffer, meanReturn: Float) {
-    precondition(transitions > 0, "logTransitions: transitions must be positive, got \(transitions)")
+    require(transitions > 0, "logTransitions: transitions must be positive, got \(transitions)")
     let dimension = environment.observationSpace.dimension
     let dataset = ReplayBuffer(capacity: transitions, observationDimension: dimension)
     var observation = Tensor(zeros: Shape(dimension)), next = Tensor(zeros: Shape(dimension)), action = Tensor(zeros: Shape(1))

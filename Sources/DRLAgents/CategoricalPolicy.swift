@@ -24,9 +24,9 @@ public final class CategoricalPolicy: Module {
     /// gain `headGain` so that the initial policy is close to uniform.
     public init(observationDimension: Int, hiddenSizes: [Int], choices: [Int], activation: Activation = .tanh,
                 headGain: Float = 0.01, using rng: inout RandomGenerator) {
-        precondition(observationDimension > 0 && !hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 > 0 },
+        require(observationDimension > 0 && !hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 > 0 },
                      "CategoricalPolicy needs a positive observation dimension and hidden sizes, got \(observationDimension), \(hiddenSizes)")
-        precondition(!choices.isEmpty && choices.allSatisfy { $0 > 1 }, "CategoricalPolicy: every choice needs at least two options, got \(choices)")
+        require(!choices.isEmpty && choices.allSatisfy { $0 > 1 }, "CategoricalPolicy: every choice needs at least two options, got \(choices)")
         self.choices = choices
         trunk = orthogonalPerceptron([observationDimension] + hiddenSizes, activation: activation, using: &rng)
         heads = choices.map { Linear(hiddenSizes.last!, $0, weightInit: .orthogonal(gain: headGain), biasInit: .zeros, using: &rng) }
@@ -63,7 +63,7 @@ public final class CategoricalPolicy: Module {
     /// as Floats), or the most probable option of each head when `greedy`.
     public func sample(into actions: inout Tensor, greedy: Bool, using rng: inout RandomGenerator) {
         let rows = logits[0].shape[0]
-        precondition(actions.shape == Shape(rows, heads.count),
+        require(actions.shape == Shape(rows, heads.count),
                      "CategoricalPolicy.sample: actions \(actions.shape) should be [\(rows), \(heads.count)]")
         for h in heads.indices {
             let p = probabilities(head: h)
@@ -81,7 +81,7 @@ public final class CategoricalPolicy: Module {
     /// Backward from the gradients of the loss with respect to each head's logits (same shapes as
     /// `logits`): accumulates the parameter gradients of the heads and the trunk.
     public func backward(_ logitGradients: [Tensor]) {
-        precondition(logitGradients.count == heads.count, "CategoricalPolicy.backward: \(logitGradients.count) gradients for \(heads.count) heads")
+        require(logitGradients.count == heads.count, "CategoricalPolicy.backward: \(logitGradients.count) gradients for \(heads.count) heads")
         if heads.count == 1 {
             trunk.backwardParametersOnly(heads[0].backward(logitGradients[0]))
             return

@@ -36,7 +36,7 @@ public final class CartPole: Environment {
 
     public func step(_ action: Action, observation: inout Tensor) -> StepResult {
         guard case .discrete(let a) = action, a == 0 || a == 1 else {
-            preconditionFailure("CartPole takes .discrete(0) or .discrete(1), got \(action)")
+            requirementFailure("CartPole takes .discrete(0) or .discrete(1), got \(action)")
         }
         let force = a == 1 ? Self.forceMagnitude : -Self.forceMagnitude
         let totalMass = Self.cartMass + Self.poleMass, poleMassLength = Self.poleMass * Self.halfLength
@@ -61,7 +61,7 @@ public final class CartPole: Environment {
     }
 
     private func write(_ observation: inout Tensor) {
-        precondition(observation.count == 4, "CartPole observations have 4 elements; got a tensor of shape \(observation.shape)")
+        require(observation.count == 4, "CartPole observations have 4 elements; got a tensor of shape \(observation.shape)")
         observation.withUnsafeMutableBufferPointer { o in
             (o[0], o[1], o[2], o[3]) = (state.x, state.xDot, state.theta, state.thetaDot)
         }
@@ -96,7 +96,7 @@ public final class Pendulum: Environment {
 
     public func step(_ action: Action, observation: inout Tensor) -> StepResult {
         guard case .continuous(let u) = action, u.count == 1 else {
-            preconditionFailure("Pendulum takes a .continuous tensor of one torque, got \(action)")
+            requirementFailure("Pendulum takes a .continuous tensor of one torque, got \(action)")
         }
         let torque = min(max(u[flat: 0], -Self.maxTorque), Self.maxTorque)
         let angle = Self.normalize(theta)
@@ -123,7 +123,7 @@ public final class Pendulum: Environment {
     }
 
     private func write(_ observation: inout Tensor) {
-        precondition(observation.count == 3, "Pendulum observations have 3 elements; got a tensor of shape \(observation.shape)")
+        require(observation.count == 3, "Pendulum observations have 3 elements; got a tensor of shape \(observation.shape)")
         observation.withUnsafeMutableBufferPointer { o in (o[0], o[1], o[2]) = (cosf(theta), sinf(theta), thetaDot) }
     }
 }

@@ -93,7 +93,7 @@ public final class DQNAgent {
     }
 
     public init(observationDimension: Int, actions: Int, configuration: DQNConfiguration = DQNConfiguration(), seed: UInt64) {
-        precondition(observationDimension > 0 && actions > 1, "DQNAgent needs observations and at least two actions")
+        require(observationDimension > 0 && actions > 1, "DQNAgent needs observations and at least two actions")
         self.configuration = configuration
         self.observationDimension = observationDimension
         self.actions = actions
@@ -155,7 +155,7 @@ public final class DQNAgent {
     /// Stores the step through the n-step accumulator, which hands the replay every transition it
     /// completes.
     public func store(observation: Tensor, action: Action, reward: Float, nextObservation: Tensor, terminated: Bool, truncated: Bool) {
-        guard case .discrete(let index) = action else { preconditionFailure("DQNAgent stores .discrete actions, got \(action)") }
+        guard case .discrete(let index) = action else { requirementFailure("DQNAgent stores .discrete actions, got \(action)") }
         actionBuffer[flat: 0] = Float(index)
         accumulator.add(observation: observation, action: actionBuffer, reward: reward, nextObservation: nextObservation,
                         terminated: terminated, truncated: truncated) { o, a, r, next, done, discount in

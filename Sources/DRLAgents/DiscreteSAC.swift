@@ -54,8 +54,8 @@ public final class DiscreteSACAgent {
 
     public init(observationDimension: Int, actions: Int, configuration: DiscreteSACConfiguration = DiscreteSACConfiguration(),
                 seed: UInt64) {
-        precondition(observationDimension > 0 && actions > 1, "DiscreteSACAgent needs observations and at least two actions")
-        precondition(configuration.targetEntropyRatio > 0 && configuration.targetEntropyRatio < 1,
+        require(observationDimension > 0 && actions > 1, "DiscreteSACAgent needs observations and at least two actions")
+        require(configuration.targetEntropyRatio > 0 && configuration.targetEntropyRatio < 1,
                      "DiscreteSACAgent: targetEntropyRatio \(configuration.targetEntropyRatio) must lie in (0, 1)")
         self.configuration = configuration
         self.observationDimension = observationDimension
@@ -117,7 +117,7 @@ public final class DiscreteSACAgent {
 
     /// Stores a one-step transition (a truncated step still bootstraps).
     public func store(observation: Tensor, action: Action, reward: Float, nextObservation: Tensor, terminated: Bool, truncated: Bool) {
-        guard case .discrete(let index) = action else { preconditionFailure("DiscreteSACAgent stores .discrete actions, got \(action)") }
+        guard case .discrete(let index) = action else { requirementFailure("DiscreteSACAgent stores .discrete actions, got \(action)") }
         actionBuffer[flat: 0] = Float(index)
         replay.add(observation: observation, action: actionBuffer, reward: reward, nextObservation: nextObservation,
                    done: terminated, discount: configuration.gamma)

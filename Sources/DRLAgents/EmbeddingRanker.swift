@@ -13,7 +13,7 @@ public final class EmbeddingRanker {
     private var topValues = Buffer()
 
     public init(embeddings: Tensor) {
-        precondition(embeddings.rank == 2 && embeddings.shape[0] > 0 && embeddings.shape[1] > 0,
+        require(embeddings.rank == 2 && embeddings.shape[0] > 0 && embeddings.shape[1] > 0,
                      "EmbeddingRanker needs embeddings [items, dimension], got \(embeddings.shape)")
         self.embeddings = embeddings
         scores = Tensor(workspace: Shape(embeddings.shape[0]))
@@ -25,8 +25,8 @@ public final class EmbeddingRanker {
     /// Scores every candidate with `weights` [dimension] and writes the `slate.count` best items,
     /// best first, into `slate`.
     public func rank(_ weights: Tensor, into slate: inout [Int32]) {
-        precondition(weights.count == dimension, "EmbeddingRanker.rank: weights \(weights.shape) need \(dimension) elements")
-        precondition(slate.count >= 1 && slate.count <= items, "EmbeddingRanker.rank: a slate of \(slate.count) from \(items) items")
+        require(weights.count == dimension, "EmbeddingRanker.rank: weights \(weights.shape) need \(dimension) elements")
+        require(slate.count >= 1 && slate.count <= items, "EmbeddingRanker.rank: a slate of \(slate.count) from \(items) items")
         gemv(embeddings, weights.reshaped(Shape(dimension)), into: &scores)
         var values = topValues.view(Shape(1, slate.count))
         topK(scores.reshaped(Shape(1, items)), k: slate.count, values: &values, indices: &slate)

@@ -3,7 +3,7 @@ import DRLTensor
 /// Mean undiscounted return of `episodes` episodes of `policy` (observation → action), each
 /// started with its own seed so that the evaluation is reproducible.
 public func evaluate(_ environment: Environment, episodes: Int, seed: UInt64, policy: (Tensor) -> Action) -> Float {
-    precondition(episodes > 0, "evaluate needs at least one episode")
+    require(episodes > 0, "evaluate needs at least one episode")
     var observation = Tensor(zeros: Shape(environment.observationSpace.dimension))
     var total: Float = 0
     for episode in 0..<episodes {
@@ -86,7 +86,7 @@ struct PeriodicEvaluation {
     /// Evaluations fall on multiples of `interval` of the agent's step count, which starts at
     /// `startingAt` (non-zero for a restored agent).
     init(environment: Environment, interval: Int, episodes: Int, seed: UInt64, stopAtReturn: Float?, startingAt start: Int = 0) {
-        precondition(interval > 0 && episodes > 0, "evaluation interval \(interval) and episodes \(episodes) must be positive")
+        require(interval > 0 && episodes > 0, "evaluation interval \(interval) and episodes \(episodes) must be positive")
         self.environment = environment
         self.interval = interval
         self.episodes = episodes

@@ -10,7 +10,7 @@ public final class NStepAccumulator {
     private var start = 0, pending = 0
 
     public init(steps: Int, gamma: Float, observationDimension: Int, actionDimension: Int = 1) {
-        precondition(steps >= 1 && gamma >= 0 && gamma <= 1, "NStepAccumulator: steps \(steps) ≥ 1, gamma \(gamma) in [0, 1]")
+        require(steps >= 1 && gamma >= 0 && gamma <= 1, "NStepAccumulator: steps \(steps) ≥ 1, gamma \(gamma) in [0, 1]")
         self.steps = steps
         self.gamma = gamma
         observations = Tensor(workspace: Shape(steps, observationDimension))

@@ -7,7 +7,7 @@ public struct UpdateSchedule: Sendable, Equatable {
     public var learningStarts: Int, trainFrequency: Int, gradientSteps: Int
 
     public init(learningStarts: Int, trainFrequency: Int = 1, gradientSteps: Int = 1) {
-        precondition(trainFrequency > 0 && gradientSteps >= 0,
+        require(trainFrequency > 0 && gradientSteps >= 0,
                      "UpdateSchedule: trainFrequency \(trainFrequency) must be positive and gradientSteps \(gradientSteps) not negative")
         self.learningStarts = learningStarts
         self.trainFrequency = trainFrequency
@@ -47,18 +47,6 @@ public protocol ContinuousControlAgent: OffPolicyAgent {
     var actionDimension: Int { get }
 }
 
-extension ContinuousControlAgent {
-    /// The former spelling of `act(_:mode:)`, kept while DRLRecommend's `WeightedRankingPolicy`
-    /// still calls it.
-    @available(*, deprecated, message: "use act(_:mode:) (.greedy where deterministic) and read its .continuous tensor")
-    public func act(_ observation: Tensor, deterministic: Bool) -> Tensor {
-        guard case .continuous(let action) = act(observation, mode: deterministic ? .greedy : .explore) else {
-            preconditionFailure("\(type(of: self)) acts with box actions")
-        }
-        return action
-    }
-}
-
 extension OffPolicyAgent {
     /// Stores a transition and, once the replay holds `updateSchedule.learningStarts` transitions,
     /// takes the schedule's gradient steps when the step count is due. Learning waits for stored
@@ -93,7 +81,7 @@ extension OffPolicyAgent {
                       evaluationSeed: UInt64 = 1_000, stopAtReturn: Float? = nil, checkpoints: CheckpointSchedule? = nil,
                       resuming: TrainingLoopState? = nil,
                       progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
-        precondition(steps > 0, "train: steps must be positive, got \(steps)")
+        require(steps > 0, "train: steps must be positive, got \(steps)")
         let space = actionSpace
         requireFit(of: environment, role: "training", agent: self, observationDimension: observationDimension, actionSpace: space)
         requireFit(of: evaluationEnvironment, role: "evaluation", agent: self, observationDimension: observationDimension, actionSpace: space)
@@ -110,7 +98,7 @@ extension OffPolicyAgent {
                 for j in low.indices { randomAction[flat: j] = exploration.uniform(low[j], high[j]) }
                 return .continuous(randomAction)
             case .slate, .multiDiscrete:
-                preconditionFailure("train: \(type(of: self)) declares \(space.actionWording); off-policy agents act with discrete or box actions")
+                requirementFailure("train: \(type(of: self)) declares \(space.actionWording); off-policy agents act with discrete or box actions")
             }
         }
         var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval, episodes: evaluationEpisodes,

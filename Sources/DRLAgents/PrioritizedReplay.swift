@@ -14,7 +14,7 @@ public struct SumTree {
     private var nodes: [Double]
 
     public init(capacity: Int) {
-        precondition(capacity > 0, "SumTree needs a positive capacity, got \(capacity)")
+        require(capacity > 0, "SumTree needs a positive capacity, got \(capacity)")
         self.capacity = capacity
         var size = 1
         while size < capacity { size *= 2 }
@@ -27,7 +27,7 @@ public struct SumTree {
     public subscript(index: Int) -> Double { nodes[leaves + index] }
 
     public mutating func update(_ index: Int, priority: Double) {
-        precondition(index >= 0 && index < capacity && priority >= 0 && priority.isFinite,
+        require(index >= 0 && index < capacity && priority >= 0 && priority.isFinite,
                      "SumTree.update: index \(index) of \(capacity) with priority \(priority)")
         var node = leaves + index
         nodes[node] = priority
@@ -69,7 +69,7 @@ public final class PrioritizedReplayBuffer {
     private var maxBase: Float = 1
 
     public init(capacity: Int, observationDimension: Int, actionDimension: Int = 1, alpha: Float = 0.6, epsilon: Float = 1e-6) {
-        precondition(alpha >= 0 && epsilon > 0, "PrioritizedReplayBuffer: alpha \(alpha) must be ≥ 0 and epsilon \(epsilon) > 0")
+        require(alpha >= 0 && epsilon > 0, "PrioritizedReplayBuffer: alpha \(alpha) must be ≥ 0 and epsilon \(epsilon) > 0")
         buffer = ReplayBuffer(capacity: capacity, observationDimension: observationDimension, actionDimension: actionDimension)
         tree = SumTree(capacity: capacity)
         bases = Tensor(workspace: Shape(capacity))
@@ -88,8 +88,8 @@ public final class PrioritizedReplayBuffer {
 
     /// Draws `batch.size` transitions in proportion to priority, with importance weights for `beta`.
     public func sample(into batch: TransitionBatch, beta: Float, using rng: inout RandomGenerator) {
-        precondition(count > 0, "PrioritizedReplayBuffer.sample: the buffer is empty")
-        precondition(beta >= 0 && beta <= 1, "PrioritizedReplayBuffer.sample: beta must be in [0, 1], got \(beta)")
+        require(count > 0, "PrioritizedReplayBuffer.sample: the buffer is empty")
+        require(beta >= 0 && beta <= 1, "PrioritizedReplayBuffer.sample: beta must be in [0, 1], got \(beta)")
         let total = tree.total, segment = total / Double(batch.size)
         var maxWeight: Float = 0
         for j in 0..<batch.size {
@@ -106,10 +106,10 @@ public final class PrioritizedReplayBuffer {
 
     /// Sets the priorities of the sampled slots to (|tdError| + ε)^α.
     public func updatePriorities(indices: [Int32], tdErrors: Tensor) {
-        precondition(indices.count == tdErrors.count, "updatePriorities: \(indices.count) indices for \(tdErrors.count) errors")
+        require(indices.count == tdErrors.count, "updatePriorities: \(indices.count) indices for \(tdErrors.count) errors")
         for (j, i) in indices.enumerated() {
             let error = tdErrors[flat: j]
-            precondition(error.isFinite, "updatePriorities: TD error \(error) for slot \(i) is not finite")
+            require(error.isFinite, "updatePriorities: TD error \(error) for slot \(i) is not finite")
             let base = abs(error) + epsilon
             let priority = pow(Double(base), Double(alpha))
             tree.update(Int(i), priority: priority)

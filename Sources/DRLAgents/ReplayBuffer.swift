@@ -12,7 +12,7 @@ public final class ReplayBuffer {
 
     /// `actionDimension` is 1 for discrete actions (stored as Float indices).
     public init(capacity: Int, observationDimension: Int, actionDimension: Int = 1) {
-        precondition(capacity > 0 && observationDimension > 0 && actionDimension > 0,
+        require(capacity > 0 && observationDimension > 0 && actionDimension > 0,
                      "ReplayBuffer(capacity \(capacity), observations \(observationDimension), actions \(actionDimension)) needs positive sizes")
         self.capacity = capacity
         self.observationDimension = observationDimension
@@ -29,7 +29,7 @@ public final class ReplayBuffer {
     @discardableResult
     public func add(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, done: Bool,
                     discount: Float) -> Int {
-        precondition(observation.count == observationDimension && nextObservation.count == observationDimension
+        require(observation.count == observationDimension && nextObservation.count == observationDimension
                      && action.count == actionDimension,
                      "ReplayBuffer.add: observation \(observation.shape), action \(action.shape) do not fit dimensions \(observationDimension), \(actionDimension)")
         let slot = position
@@ -57,7 +57,7 @@ public final class ReplayBuffer {
 
     /// Restores the ring's fill and write position after its arrays were loaded.
     func restoreRing(count: Int, position: Int) {
-        precondition((0...capacity).contains(count) && (0..<capacity).contains(position)
+        require((0...capacity).contains(count) && (0..<capacity).contains(position)
                      && (count == capacity || position == count),
                      "ReplayBuffer.restoreRing: count \(count), position \(position) do not fit capacity \(capacity)")
         self.count = count
@@ -79,7 +79,7 @@ public final class ReplayBuffer {
 
     /// Draws `batch.size` transitions uniformly (with replacement) into `batch`.
     public func sample(into batch: TransitionBatch, using rng: inout RandomGenerator) {
-        precondition(count > 0, "ReplayBuffer.sample: the buffer is empty")
+        require(count > 0, "ReplayBuffer.sample: the buffer is empty")
         for j in 0..<batch.size { batch.indices[j] = Int32(rng.nextIndex(below: count)) }
         gather(into: batch)
     }
@@ -96,7 +96,7 @@ public final class TransitionBatch {
     public var indices: [Int32]
 
     public init(size: Int, observationDimension: Int, actionDimension: Int = 1) {
-        precondition(size > 0, "TransitionBatch needs a positive size, got \(size)")
+        require(size > 0, "TransitionBatch needs a positive size, got \(size)")
         self.size = size
         observations = Tensor(workspace: Shape(size, observationDimension))
         nextObservations = Tensor(workspace: Shape(size, observationDimension))

@@ -13,7 +13,7 @@ public final class RolloutBuffer {
     public private(set) var position = 0
 
     public init(steps: Int, environments: Int, observationDimension: Int, actionDimension: Int = 1) {
-        precondition(steps > 0 && environments > 0 && observationDimension > 0 && actionDimension > 0,
+        require(steps > 0 && environments > 0 && observationDimension > 0 && actionDimension > 0,
                      "RolloutBuffer needs positive sizes")
         self.steps = steps
         self.environments = environments
@@ -33,8 +33,8 @@ public final class RolloutBuffer {
     /// Stores one step of every environment.
     public func add(observations o: Tensor, actions a: Tensor, rewards r: Tensor, values v: Tensor, dones d: [Bool],
                     logProbabilities lp: Tensor? = nil) {
-        precondition(!isFull, "RolloutBuffer.add: the buffer holds \(steps) steps already; call reset()")
-        precondition(d.count == environments, "RolloutBuffer.add: \(d.count) done flags for \(environments) environments")
+        require(!isFull, "RolloutBuffer.add: the buffer holds \(steps) steps already; call reset()")
+        require(d.count == environments, "RolloutBuffer.add: \(d.count) done flags for \(environments) environments")
         var ro = observations[row: position], ra = actions[row: position]
         ro.copy(from: o)
         ra.copy(from: a)
@@ -50,8 +50,8 @@ public final class RolloutBuffer {
     /// Computes advantages and returns, bootstrapping from `lastValues` (V of the observations after
     /// the last step).
     public func computeAdvantages(lastValues: Tensor, gamma: Float, lambda: Float) {
-        precondition(isFull, "computeAdvantages: the buffer holds \(position) of \(steps) steps")
-        precondition(lastValues.count == environments, "computeAdvantages: \(lastValues.count) last values for \(environments) environments")
+        require(isFull, "computeAdvantages: the buffer holds \(position) of \(steps) steps")
+        require(lastValues.count == environments, "computeAdvantages: \(lastValues.count) last values for \(environments) environments")
         for e in 0..<environments {
             var next: Float = 0
             var nextValue = lastValues[flat: e]

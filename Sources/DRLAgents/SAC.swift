@@ -78,7 +78,7 @@ public final class SACAgent {
 
     public init(observationDimension: Int, actionLow: [Float], actionHigh: [Float],
                 configuration: SACConfiguration = SACConfiguration(), encoder: ObservationEncoder? = nil, seed: UInt64) {
-        precondition(observationDimension > 0 && !actionLow.isEmpty && actionLow.count == actionHigh.count
+        require(observationDimension > 0 && !actionLow.isEmpty && actionLow.count == actionHigh.count
                      && zip(actionLow, actionHigh).allSatisfy { $0 < $1 && $0.isFinite && $1.isFinite },
                      "SACAgent needs a bounded box action space; got low \(actionLow), high \(actionHigh)")
         self.configuration = configuration
@@ -164,10 +164,10 @@ public final class SACAgent {
     /// per row. `deterministic` uses the mean (ε = 0).
     private func sampleActions(_ features: Tensor, deterministic: Bool) -> Int {
         let n = features.shape[0], a = actionDimension
-        precondition(n <= configuration.batchSize, "SACAgent: \(n) observations exceed the batch size \(configuration.batchSize)")
+        require(n <= configuration.batchSize, "SACAgent: \(n) observations exceed the batch size \(configuration.batchSize)")
         let trunk = actorTrunk.forward(features)
         let mean = meanHead.forward(trunk), logStdRaw = logStdHead.forward(trunk)
-        precondition(mean.shape == Shape(n, a) && logStdRaw.shape == Shape(n, a), "SACAgent: heads gave \(mean.shape) and \(logStdRaw.shape) for [\(n), \(a)]")
+        require(mean.shape == Shape(n, a) && logStdRaw.shape == Shape(n, a), "SACAgent: heads gave \(mean.shape) and \(logStdRaw.shape) for [\(n), \(a)]")
         let halfLog2Pi: Float = 0.5 * logf(2 * .pi)
         // Raw pointers into the workspace buffers and a local generator: element subscripts on
         // stored properties cost an exclusivity check (and a uniqueness check) each.
@@ -219,7 +219,7 @@ public final class SACAgent {
 
     /// Stores a one-step transition (a truncated step still bootstraps).
     public func store(observation: Tensor, action: Action, reward: Float, nextObservation: Tensor, terminated: Bool, truncated: Bool) {
-        guard case .continuous(let values) = action else { preconditionFailure("SACAgent stores .continuous actions, got \(action)") }
+        guard case .continuous(let values) = action else { requirementFailure("SACAgent stores .continuous actions, got \(action)") }
         replay.add(observation: observation, action: values, reward: reward, nextObservation: nextObservation,
                    done: terminated, discount: configuration.gamma)
         environmentSteps += 1

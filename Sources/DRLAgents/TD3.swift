@@ -41,7 +41,7 @@ public final class TD3Agent {
 
     public init(observationDimension: Int, actionLow: [Float], actionHigh: [Float],
                 configuration: TD3Configuration = TD3Configuration(), seed: UInt64) {
-        precondition(observationDimension > 0 && !actionLow.isEmpty && actionLow.count == actionHigh.count
+        require(observationDimension > 0 && !actionLow.isEmpty && actionLow.count == actionHigh.count
                      && zip(actionLow, actionHigh).allSatisfy { $0 < $1 && $0.isFinite && $1.isFinite },
                      "TD3Agent needs a bounded box action space; got low \(actionLow), high \(actionHigh)")
         self.configuration = configuration
@@ -103,7 +103,7 @@ public final class TD3Agent {
 
     /// Stores a one-step transition (a truncated step still bootstraps).
     public func store(observation: Tensor, action: Action, reward: Float, nextObservation: Tensor, terminated: Bool, truncated: Bool) {
-        guard case .continuous(let values) = action else { preconditionFailure("TD3Agent stores .continuous actions, got \(action)") }
+        guard case .continuous(let values) = action else { requirementFailure("TD3Agent stores .continuous actions, got \(action)") }
         replay.add(observation: observation, action: values, reward: reward, nextObservation: nextObservation,
                    done: terminated, discount: configuration.gamma)
         environmentSteps += 1

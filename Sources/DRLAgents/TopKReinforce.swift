@@ -50,9 +50,9 @@ public final class TopKReinforceAgent {
 
     public init(stateDimension: Int, items: Int, configuration: TopKReinforceConfiguration = TopKReinforceConfiguration(),
                 seed: UInt64) {
-        precondition(configuration.slateSize >= 1 && configuration.slateSize <= items,
+        require(configuration.slateSize >= 1 && configuration.slateSize <= items,
                      "TopKReinforceAgent: slate size \(configuration.slateSize) must lie in 1...\(items)")
-        precondition(configuration.weightCap > 0, "TopKReinforceAgent: the weight cap must be positive, got \(configuration.weightCap)")
+        require(configuration.weightCap > 0, "TopKReinforceAgent: the weight cap must be positive, got \(configuration.weightCap)")
         self.configuration = configuration
         self.stateDimension = stateDimension
         self.items = items
@@ -77,10 +77,10 @@ public final class TopKReinforceAgent {
     @discardableResult
     public func update(states: Tensor, actions: [Int32], returns: Tensor) throws(NonFiniteError) -> (policy: Float, behavior: Float) {
         let n = states.shape[0]
-        precondition(states.shape == Shape(n, stateDimension) && actions.count == n && returns.count == n,
+        require(states.shape == Shape(n, stateDimension) && actions.count == n && returns.count == n,
                      "TopKReinforceAgent.update: states \(states.shape), \(actions.count) actions and \(returns.count) returns do not match [n, \(stateDimension)]")
         for (i, a) in actions.enumerated() where a < 0 || Int(a) >= items {
-            preconditionFailure("TopKReinforceAgent.update: action \(a) of sample \(i) is outside 0..<\(items)")
+            requirementFailure("TopKReinforceAgent.update: action \(a) of sample \(i) is outside 0..<\(items)")
         }
         store.zeroGradients()
         policy.forward(states)

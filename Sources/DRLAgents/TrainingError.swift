@@ -1,4 +1,5 @@
 import DRLNN
+import DRLTensor
 
 /// Checkpoints written during training: the agent's full state and the loop's
 /// (`TrainingLoopState`) to `path`, replaced atomically, every `interval` environment steps when
@@ -8,7 +9,7 @@ public struct CheckpointSchedule: Sendable {
     public let path: String
 
     public init(every interval: Int? = nil, to path: String) {
-        precondition(interval.map { $0 > 0 } ?? true, "CheckpointSchedule: the interval must be positive, got \(interval!)")
+        require(interval.map { $0 > 0 } ?? true, "CheckpointSchedule: the interval must be positive, got \(interval!)")
         self.interval = interval
         self.path = path
     }

@@ -19,7 +19,7 @@ enum TwinCritics {
     /// Writes row i of `input` as [observations row i | actions row i].
     static func fillInput(_ input: inout Tensor, observations: Tensor, actions: Tensor) {
         let o = observations.shape[1], a = actions.shape[1], width = input.shape[1], rows = input.shape[0]
-        precondition(width == o + a && observations.shape[0] >= rows && actions.shape[0] >= rows,
+        require(width == o + a && observations.shape[0] >= rows && actions.shape[0] >= rows,
                      "critic input \(input.shape) cannot hold observations \(observations.shape) beside actions \(actions.shape)")
         observations.withUnsafeBufferPointer { obs in
             actions.withUnsafeBufferPointer { act in
@@ -47,7 +47,7 @@ enum TwinCritics {
                         accumulatingFeatureGradientInto featureGradient: inout Tensor) -> Float {
         let loss = squaredError(critic, input: input, targets: targets, dq: &dq)
         let dInput = critic.backward(dq), (b, f) = featureGradient.shape.matrix, width = dInput.shape[1]
-        precondition(dInput.shape[0] == b && width >= f, "critic input gradient \(dInput.shape) has no [\(b), \(f)] state block")
+        require(dInput.shape[0] == b && width >= f, "critic input gradient \(dInput.shape) has no [\(b), \(f)] state block")
         dInput.withUnsafeBufferPointer { d in
             featureGradient.withUnsafeMutableBufferPointer { g in
                 for i in 0..<b { for j in 0..<f { g[i * f + j] += d[i * width + j] } }

@@ -18,9 +18,9 @@ public final class VectorEnvironment {
     private var row: Tensor
 
     public init(_ environments: [Environment]) {
-        precondition(!environments.isEmpty, "VectorEnvironment needs at least one environment")
+        require(!environments.isEmpty, "VectorEnvironment needs at least one environment")
         let dimension = environments[0].observationSpace.dimension
-        precondition(environments.allSatisfy { $0.observationSpace == environments[0].observationSpace },
+        require(environments.allSatisfy { $0.observationSpace == environments[0].observationSpace },
                      "VectorEnvironment: the environments' observation spaces differ")
         self.environments = environments
         observations = Tensor(workspace: Shape(environments.count, dimension))
@@ -68,7 +68,7 @@ public final class VectorEnvironment {
     /// Sets the copies' current observations and running episode returns, after their
     /// environments' own states were restored (resuming a saved run).
     func restore(observations rows: [[Float]], episodeReturns returns: [Float]) {
-        precondition(rows.count == count && returns.count == count, "VectorEnvironment.restore: \(rows.count) observations and \(returns.count) returns for \(count) copies")
+        require(rows.count == count && returns.count == count, "VectorEnvironment.restore: \(rows.count) observations and \(returns.count) returns for \(count) copies")
         for (i, values) in rows.enumerated() {
             for (j, value) in values.enumerated() { observations[i, j] = value }
         }

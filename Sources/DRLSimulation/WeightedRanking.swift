@@ -163,7 +163,10 @@ public final class WeightedRankingPolicy: SlatePolicy {
     public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {
         // A new episode shows nothing yet: forget the last user's slate.
         if environment.shownItems.count < lastShownCount || environment.shownItems.isEmpty { previous.removeAll() }
-        builder.build(environment, action: agent.act(observation, deterministic: true), previousSlate: previous[...], into: &slate)
+        guard case .continuous(let weights) = agent.act(observation, mode: .greedy) else {
+            requirementFailure("WeightedRankingPolicy: the \(type(of: agent)) does not act with ranking weights (box actions)")
+        }
+        builder.build(environment, action: weights, previousSlate: previous[...], into: &slate)
         previous = slate
         lastShownCount = environment.shownItems.count
     }

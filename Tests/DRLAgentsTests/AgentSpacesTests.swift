@@ -7,13 +7,10 @@ import Testing
 /// naming both sides, an environment of other sizes or one instance used for both training and
 /// evaluation (programming errors: each refusal traps, so each runs in a child process).
 @Suite struct AgentSpacesTests {
-    /// Expects the trap's message to name every one of `parts`. Only debug builds print a
-    /// precondition's message (an optimised build traps without it), so only they check it.
+    /// Expects the trap's message to name every one of `parts` (`require` prints it in every build).
     func expect(_ result: ExitTest.Result?, toName parts: String..., sourceLocation: SourceLocation = #_sourceLocation) {
-        #if DEBUG
         let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
         #expect(parts.allSatisfy(message.contains), "\(message)", sourceLocation: sourceLocation)
-        #endif
     }
 
     @Test func agentsBuiltFromSpacesTakeTheEnvironmentsSizes() {

@@ -27,7 +27,7 @@ public final class Corridor: Environment {
         switch action {
         case .discrete(let choice): velocity = Float(choice - 1)
         case .continuous(let values): velocity = min(max(values[flat: 0], -1), 1)
-        default: preconditionFailure("Corridor takes discrete or box actions, got \(action)")
+        default: requirementFailure("Corridor takes discrete or box actions, got \(action)")
         }
         position = min(max(position + stride * velocity, -1), 1)
         step += 1

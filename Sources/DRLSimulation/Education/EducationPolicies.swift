@@ -93,7 +93,7 @@ public final class ActorTaskPolicy: TaskPolicy {
     }
 
     public func choose(_ simulator: EducationSimulator, observation: Tensor) -> (level: Int, type: ContentType) {
-        guard case .multiDiscrete(let choice) = agent.greedyAction(observation) else { requirementFailure("a two-head actor acts with two choices") }
+        guard case .multiDiscrete(let choice) = agent.act(observation, mode: .greedy) else { requirementFailure("a two-head actor acts with two choices") }
         return (Int(choice[0]), ContentType(rawValue: Int(choice[1]))!)
     }
 }
