@@ -23,11 +23,12 @@ public func trainDQN(steps: Int = 6_000, seed: UInt64 = 0) throws -> Float {
 }
 
 /// SAC learns `Corridor` with a velocity in [−1, 1]; returns its deterministic policy's mean return.
-public func trainSAC(steps: Int = 3_000, seed: UInt64 = 0) throws -> Float {
+public func trainSAC(steps: Int = 6_000, seed: UInt64 = 0) throws -> Float {
     var configuration = SACConfiguration()
     configuration.hiddenSizes = [64, 64]
     configuration.batchSize = 64
     configuration.learningStarts = 300
+    configuration.gamma = 0.9
     let environment = Corridor(continuous: true)
     let agent = SACAgent(observationSpace: environment.observationSpace, actionSpace: environment.actionSpace,
                          configuration: configuration, seed: seed)
@@ -51,7 +52,7 @@ public func saveAndLoadModel(at path: String) throws -> (saved: [Float], loaded:
         model.backwardFromLoss(loss.gradient)
         try optimizer.update()
     }
-    try ModelCheckpoint.save(store, optimizer: optimizer, to: path)
+    try ModelCheckpoint.save(store, to: path)
 
     var other = RandomGenerator(seed: 2)
     let copy = Sequential.mlp([4, 16, 3], using: &other)
