@@ -1,6 +1,6 @@
 import Foundation
 import DRLNN
-import DRLTensor
+@testable import DRLTensor
 import Testing
 
 @Suite struct RecurrentTests {
@@ -40,7 +40,7 @@ import Testing
 extension RecurrentTests {
     /// A batch large enough for each time step to be split over the threads (rows of the batch
     /// forward and backward, gate rows for the parameter gradients) gives, row by row, the bits of
-    /// the same sequences run one at a time, outputs and input gradients alike; the parameter
+    /// the same sequences run one at a time (within rounding on kernels without small-matrix calls), outputs and input gradients alike; the parameter
     /// gradients, summed over the batch in another order, agree within rounding.
     @Test(arguments: ["GRU", "LSTM"])
     func recurrentLayerOverABatchMatchesItsSequencesOneAtATime(kind: String) {
@@ -53,6 +53,13 @@ extension RecurrentTests {
             let lstm = LSTM(inputSize: 8, hiddenSize: 32, using: &rng)
             (layer, parameters) = (lstm, [lstm.weightIH, lstm.weightHH, lstm.biasIH, lstm.biasHH])
         }
+        // The rows keep their bits where OpenBLAS's AVX-512 small-matrix kernels compute the step
+        // products; other kernels (AVX2 ones) round a one-row product differently from a block's
+        // rows, so there the rows agree within rounding.
+        let bitwise = OpenBLASKernel.hasSmallMatrixKernels
+        func agree(_ a: [Float], _ b: [Float]) -> Bool {
+            bitwise ? a == b : zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }
+        }
         let store = ParameterStore(layer)
         let (batch, time) = (80, 6)
         let x = randomTensor(Shape(batch, time, 8), seed: 36), dy = randomTensor(Shape(batch, time, 32), seed: 37)
@@ -62,9 +69,9 @@ extension RecurrentTests {
         store.zeroGradients()
         for i in 0..<batch {
             let yi = layer.forward(x[rows: i..<(i + 1)]).clone(), dxi = layer.backward(dy[rows: i..<(i + 1)])
-            let sameOutput = yi.scalars == y[rows: i..<(i + 1)].scalars
-            let sameInputGradient = dxi.scalars == dx[rows: i..<(i + 1)].scalars
-            #expect(sameOutput && sameInputGradient, "\(kind) sequence \(i): output \(sameOutput ? "" : "not ")bit-identical, input gradient \(sameInputGradient ? "" : "not ")bit-identical")
+            let sameOutput = agree(yi.scalars, y[rows: i..<(i + 1)].scalars)
+            let sameInputGradient = agree(dxi.scalars, dx[rows: i..<(i + 1)].scalars)
+            #expect(sameOutput && sameInputGradient, "\(kind) sequence \(i): output \(sameOutput ? "" : "not ")equal, input gradient \(sameInputGradient ? "" : "not ")equal (bitwise: \(bitwise))")
         }
         for (p, expected) in zip(parameters, batchGradients) {
             let scale = expected.scalars.map { abs($0) }.max() ?? 0
