@@ -33,9 +33,9 @@ extension Space {
 func requireFit(of environment: Environment, role: String, agent: AnyObject, observationDimension: Int, actionSpace: Space) {
     let observed = environment.observationSpace.dimension
     require(observed == observationDimension,
-                 "train: the \(role) environment (\(type(of: environment))) has \(observed)-dimensional observations; the \(type(of: agent)) expects \(observationDimension)")
+            "train: the \(role) environment (\(type(of: environment))) has \(observed)-dimensional observations; the \(type(of: agent)) expects \(observationDimension)")
     require(environment.actionSpace == actionSpace,
-                 "train: the \(role) environment (\(type(of: environment))) takes \(environment.actionSpace.actionWording); the \(type(of: agent)) acts with \(actionSpace.actionWording)")
+            "train: the \(role) environment (\(type(of: environment))) takes \(environment.actionSpace.actionWording); the \(type(of: agent)) acts with \(actionSpace.actionWording)")
 }
 
 /// Traps when the loop would evaluate on an environment it trains on: every evaluation resets
@@ -43,5 +43,5 @@ func requireFit(of environment: Environment, role: String, agent: AnyObject, obs
 /// the run.
 func requireSeparate(training: Environment, evaluation: Environment) {
     require(training !== evaluation,
-                 "train: the training and evaluation environments are the same \(type(of: training)) instance; evaluating resets it in the middle of a training episode, so pass a separate instance as evaluationEnvironment")
+            "train: the training and evaluation environments are the same \(type(of: training)) instance; evaluating resets it in the middle of a training episode, so pass a separate instance as evaluationEnvironment")
 }

@@ -25,7 +25,7 @@ public final class CategoricalPolicy: Module {
     public init(observationDimension: Int, hiddenSizes: [Int], choices: [Int], activation: Activation = .tanh,
                 headGain: Float = 0.01, using rng: inout RandomGenerator) {
         require(observationDimension > 0 && !hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 > 0 },
-                     "CategoricalPolicy needs a positive observation dimension and hidden sizes, got \(observationDimension), \(hiddenSizes)")
+                "CategoricalPolicy needs a positive observation dimension and hidden sizes, got \(observationDimension), \(hiddenSizes)")
         require(!choices.isEmpty && choices.allSatisfy { $0 > 1 }, "CategoricalPolicy: every choice needs at least two options, got \(choices)")
         self.choices = choices
         trunk = orthogonalPerceptron([observationDimension] + hiddenSizes, activation: activation, using: &rng)
@@ -64,7 +64,7 @@ public final class CategoricalPolicy: Module {
     public func sample(into actions: inout Tensor, greedy: Bool, using rng: inout RandomGenerator) {
         let rows = logits[0].shape[0]
         require(actions.shape == Shape(rows, heads.count),
-                     "CategoricalPolicy.sample: actions \(actions.shape) should be [\(rows), \(heads.count)]")
+                "CategoricalPolicy.sample: actions \(actions.shape) should be [\(rows), \(heads.count)]")
         for h in heads.indices {
             let p = probabilities(head: h)
             let n = choices[h]

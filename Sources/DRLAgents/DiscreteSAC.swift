@@ -56,7 +56,7 @@ public final class DiscreteSACAgent {
                 seed: UInt64) {
         require(observationDimension > 0 && actions > 1, "DiscreteSACAgent needs observations and at least two actions")
         require(configuration.targetEntropyRatio > 0 && configuration.targetEntropyRatio < 1,
-                     "DiscreteSACAgent: targetEntropyRatio \(configuration.targetEntropyRatio) must lie in (0, 1)")
+                "DiscreteSACAgent: targetEntropyRatio \(configuration.targetEntropyRatio) must lie in (0, 1)")
         self.configuration = configuration
         self.observationDimension = observationDimension
         self.actions = actions

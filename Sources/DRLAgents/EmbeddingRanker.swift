@@ -14,7 +14,7 @@ public final class EmbeddingRanker {
 
     public init(embeddings: Tensor) {
         require(embeddings.rank == 2 && embeddings.shape[0] > 0 && embeddings.shape[1] > 0,
-                     "EmbeddingRanker needs embeddings [items, dimension], got \(embeddings.shape)")
+                "EmbeddingRanker needs embeddings [items, dimension], got \(embeddings.shape)")
         self.embeddings = embeddings
         scores = Tensor(workspace: Shape(embeddings.shape[0]))
     }

@@ -8,7 +8,7 @@ public struct UpdateSchedule: Sendable, Equatable {
 
     public init(learningStarts: Int, trainFrequency: Int = 1, gradientSteps: Int = 1) {
         require(trainFrequency > 0 && gradientSteps >= 0,
-                     "UpdateSchedule: trainFrequency \(trainFrequency) must be positive and gradientSteps \(gradientSteps) not negative")
+                "UpdateSchedule: trainFrequency \(trainFrequency) must be positive and gradientSteps \(gradientSteps) not negative")
         self.learningStarts = learningStarts
         self.trainFrequency = trainFrequency
         self.gradientSteps = gradientSteps

@@ -28,7 +28,7 @@ public struct SumTree {
 
     public mutating func update(_ index: Int, priority: Double) {
         require(index >= 0 && index < capacity && priority >= 0 && priority.isFinite,
-                     "SumTree.update: index \(index) of \(capacity) with priority \(priority)")
+                "SumTree.update: index \(index) of \(capacity) with priority \(priority)")
         var node = leaves + index
         nodes[node] = priority
         while node > 1 {

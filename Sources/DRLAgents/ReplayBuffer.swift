@@ -13,7 +13,7 @@ public final class ReplayBuffer {
     /// `actionDimension` is 1 for discrete actions (stored as Float indices).
     public init(capacity: Int, observationDimension: Int, actionDimension: Int = 1) {
         require(capacity > 0 && observationDimension > 0 && actionDimension > 0,
-                     "ReplayBuffer(capacity \(capacity), observations \(observationDimension), actions \(actionDimension)) needs positive sizes")
+                "ReplayBuffer(capacity \(capacity), observations \(observationDimension), actions \(actionDimension)) needs positive sizes")
         self.capacity = capacity
         self.observationDimension = observationDimension
         self.actionDimension = actionDimension
@@ -30,8 +30,8 @@ public final class ReplayBuffer {
     public func add(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, done: Bool,
                     discount: Float) -> Int {
         require(observation.count == observationDimension && nextObservation.count == observationDimension
-                     && action.count == actionDimension,
-                     "ReplayBuffer.add: observation \(observation.shape), action \(action.shape) do not fit dimensions \(observationDimension), \(actionDimension)")
+                && action.count == actionDimension,
+                "ReplayBuffer.add: observation \(observation.shape), action \(action.shape) do not fit dimensions \(observationDimension), \(actionDimension)")
         let slot = position
         var o = observations[row: slot], n = nextObservations[row: slot], a = actions[row: slot]
         o.copy(from: observation.reshaped(o.shape))
@@ -58,8 +58,8 @@ public final class ReplayBuffer {
     /// Restores the ring's fill and write position after its arrays were loaded.
     func restoreRing(count: Int, position: Int) {
         require((0...capacity).contains(count) && (0..<capacity).contains(position)
-                     && (count == capacity || position == count),
-                     "ReplayBuffer.restoreRing: count \(count), position \(position) do not fit capacity \(capacity)")
+                && (count == capacity || position == count),
+                "ReplayBuffer.restoreRing: count \(count), position \(position) do not fit capacity \(capacity)")
         self.count = count
         self.position = position
     }

@@ -14,7 +14,7 @@ public final class RolloutBuffer {
 
     public init(steps: Int, environments: Int, observationDimension: Int, actionDimension: Int = 1) {
         require(steps > 0 && environments > 0 && observationDimension > 0 && actionDimension > 0,
-                     "RolloutBuffer needs positive sizes")
+                "RolloutBuffer needs positive sizes")
         self.steps = steps
         self.environments = environments
         self.observationDimension = observationDimension

@@ -79,8 +79,8 @@ public final class SACAgent {
     public init(observationDimension: Int, actionLow: [Float], actionHigh: [Float],
                 configuration: SACConfiguration = SACConfiguration(), encoder: ObservationEncoder? = nil, seed: UInt64) {
         require(observationDimension > 0 && !actionLow.isEmpty && actionLow.count == actionHigh.count
-                     && zip(actionLow, actionHigh).allSatisfy { $0 < $1 && $0.isFinite && $1.isFinite },
-                     "SACAgent needs a bounded box action space; got low \(actionLow), high \(actionHigh)")
+                && zip(actionLow, actionHigh).allSatisfy { $0 < $1 && $0.isFinite && $1.isFinite },
+                "SACAgent needs a bounded box action space; got low \(actionLow), high \(actionHigh)")
         self.configuration = configuration
         self.observationDimension = observationDimension
         actionDimension = actionLow.count

@@ -42,8 +42,8 @@ public final class TD3Agent {
     public init(observationDimension: Int, actionLow: [Float], actionHigh: [Float],
                 configuration: TD3Configuration = TD3Configuration(), seed: UInt64) {
         require(observationDimension > 0 && !actionLow.isEmpty && actionLow.count == actionHigh.count
-                     && zip(actionLow, actionHigh).allSatisfy { $0 < $1 && $0.isFinite && $1.isFinite },
-                     "TD3Agent needs a bounded box action space; got low \(actionLow), high \(actionHigh)")
+                && zip(actionLow, actionHigh).allSatisfy { $0 < $1 && $0.isFinite && $1.isFinite },
+                "TD3Agent needs a bounded box action space; got low \(actionLow), high \(actionHigh)")
         self.configuration = configuration
         self.observationDimension = observationDimension
         actionDimension = actionLow.count

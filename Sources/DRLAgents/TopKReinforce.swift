@@ -51,7 +51,7 @@ public final class TopKReinforceAgent {
     public init(stateDimension: Int, items: Int, configuration: TopKReinforceConfiguration = TopKReinforceConfiguration(),
                 seed: UInt64) {
         require(configuration.slateSize >= 1 && configuration.slateSize <= items,
-                     "TopKReinforceAgent: slate size \(configuration.slateSize) must lie in 1...\(items)")
+                "TopKReinforceAgent: slate size \(configuration.slateSize) must lie in 1...\(items)")
         require(configuration.weightCap > 0, "TopKReinforceAgent: the weight cap must be positive, got \(configuration.weightCap)")
         self.configuration = configuration
         self.stateDimension = stateDimension
@@ -78,7 +78,7 @@ public final class TopKReinforceAgent {
     public func update(states: Tensor, actions: [Int32], returns: Tensor) throws(NonFiniteError) -> (policy: Float, behavior: Float) {
         let n = states.shape[0]
         require(states.shape == Shape(n, stateDimension) && actions.count == n && returns.count == n,
-                     "TopKReinforceAgent.update: states \(states.shape), \(actions.count) actions and \(returns.count) returns do not match [n, \(stateDimension)]")
+                "TopKReinforceAgent.update: states \(states.shape), \(actions.count) actions and \(returns.count) returns do not match [n, \(stateDimension)]")
         for (i, a) in actions.enumerated() where a < 0 || Int(a) >= items {
             requirementFailure("TopKReinforceAgent.update: action \(a) of sample \(i) is outside 0..<\(items)")
         }

@@ -20,7 +20,7 @@ enum TwinCritics {
     static func fillInput(_ input: inout Tensor, observations: Tensor, actions: Tensor) {
         let o = observations.shape[1], a = actions.shape[1], width = input.shape[1], rows = input.shape[0]
         require(width == o + a && observations.shape[0] >= rows && actions.shape[0] >= rows,
-                     "critic input \(input.shape) cannot hold observations \(observations.shape) beside actions \(actions.shape)")
+                "critic input \(input.shape) cannot hold observations \(observations.shape) beside actions \(actions.shape)")
         observations.withUnsafeBufferPointer { obs in
             actions.withUnsafeBufferPointer { act in
                 input.withUnsafeMutableBufferPointer { row in

@@ -21,7 +21,7 @@ public final class VectorEnvironment {
         require(!environments.isEmpty, "VectorEnvironment needs at least one environment")
         let dimension = environments[0].observationSpace.dimension
         require(environments.allSatisfy { $0.observationSpace == environments[0].observationSpace },
-                     "VectorEnvironment: the environments' observation spaces differ")
+                "VectorEnvironment: the environments' observation spaces differ")
         self.environments = environments
         observations = Tensor(workspace: Shape(environments.count, dimension))
         finalObservations = Tensor(workspace: Shape(environments.count, dimension))

@@ -15,7 +15,7 @@ public struct InteractionMatrix: Sendable {
         require(users > 0 && items > 0, "InteractionMatrix needs at least one user and one item, got \(users) × \(items)")
         for (index, entry) in entries.enumerated() {
             require((0..<users).contains(entry.user) && (0..<Int32(items)).contains(entry.item),
-                         "InteractionMatrix: entry \(index) is (user \(entry.user), item \(entry.item)), outside \(users) users × \(items) items")
+                    "InteractionMatrix: entry \(index) is (user \(entry.user), item \(entry.item)), outside \(users) users × \(items) items")
             require(entry.count > 0 && entry.count.isFinite, "InteractionMatrix: entry \(index) has count \(entry.count); counts must be positive and finite")
         }
         self.users = users

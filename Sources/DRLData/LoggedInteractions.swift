@@ -80,7 +80,7 @@ public struct LoggedInteractions: Sendable, Equatable {
     public mutating func append(user: String, item: String, timestamp: Int64, event: FeedbackKind, value: Float = 1,
                                 propensity: Float = .nan, context features: [Float] = []) {
         require(features.count == contextColumns.count,
-                     "LoggedInteractions: \(features.count) context values for the columns \(contextColumns)")
+                "LoggedInteractions: \(features.count) context values for the columns \(contextColumns)")
         users.append(Self.index(user, in: &userIndex, ids: &userIds))
         items.append(Self.index(item, in: &itemIndex, ids: &itemIds))
         timestamps.append(timestamp)

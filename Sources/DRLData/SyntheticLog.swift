@@ -7,7 +7,7 @@ import DRLTensor
 public enum SyntheticLog {
     public static func generate(users: Int, items: Int, eventsPerUser: Int, jump: Double = 0.1, seed: UInt64) -> LoggedInteractions {
         require(users > 0 && items > 3 && eventsPerUser > 0 && (0...1).contains(jump),
-                     "SyntheticLog: \(users) users, \(items) items, \(eventsPerUser) events, jump \(jump)")
+                "SyntheticLog: \(users) users, \(items) items, \(eventsPerUser) events, jump \(jump)")
         var rng = RandomGenerator(seed: seed, stream: 0x5E9)
         var log = LoggedInteractions(contextColumns: ["stride"], items: (0..<items).map { "i\($0)" })
         for user in 0..<users {

@@ -20,8 +20,8 @@ public struct OffPolicyData: Sendable {
     public init(actions: [Int32], rewards: [Float], propensities: [Float], evaluationProbabilities: Tensor, rewardEstimates: Tensor) {
         let n = actions.count, k = evaluationProbabilities.shape.matrix.cols
         require(rewards.count == n && propensities.count == n && evaluationProbabilities.shape.matrix.rows == n
-                     && rewardEstimates.shape == evaluationProbabilities.shape,
-                     "OffPolicyData: \(n) actions, \(rewards.count) rewards, \(propensities.count) propensities, probabilities \(evaluationProbabilities.shape), estimates \(rewardEstimates.shape)")
+                && rewardEstimates.shape == evaluationProbabilities.shape,
+                "OffPolicyData: \(n) actions, \(rewards.count) rewards, \(propensities.count) propensities, probabilities \(evaluationProbabilities.shape), estimates \(rewardEstimates.shape)")
         for (i, a) in actions.enumerated() {
             require(a >= 0 && Int(a) < k, "OffPolicyData: round \(i) took action \(a), outside 0..<\(k)")
             require(propensities[i] > 0 && propensities[i] <= 1, "OffPolicyData: round \(i) has propensity \(propensities[i]), outside (0, 1]")

@@ -30,7 +30,7 @@ public struct OpenBanditPolicyTable: Sendable {
     /// A context-free table from a [3, items] distribution (each row summing to 1).
     public init(positionDistribution: Tensor, source: String) {
         require(positionDistribution.rank == 2 && positionDistribution.shape[0] == Self.positions,
-                     "OpenBanditPolicyTable: a distribution must be [3, items], got \(positionDistribution.shape)")
+                "OpenBanditPolicyTable: a distribution must be [3, items], got \(positionDistribution.shape)")
         itemCount = positionDistribution.shape[1]
         contextFeatures = []
         distributions = [[]: positionDistribution]

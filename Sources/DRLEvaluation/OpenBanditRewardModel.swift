@@ -74,13 +74,13 @@ public struct OpenBanditRewardModel: Sendable {
 }
 
 extension OpenBanditRewardModel {
-    static let kindKey = "drlrec.model", kind = "obd-reward-model"
+    static let kind = "obd-reward-model"
 
     /// Writes the model (and what the caller records about it, such as the policy's exploration
     /// and the rounds it was fitted on) to a safetensors file.
     public func save(to path: String, metadata extra: [String: String] = [:]) throws(CheckpointError) {
         var metadata = extra
-        metadata[Self.kindKey] = Self.kind
+        metadata[ModelCheckpoint.modelKindKey] = Self.kind
         metadata["drlrec.obd.items"] = String(itemCount)
         // Feature values hold no line break or unit separator (they come from CSV fields).
         metadata["drlrec.obd.feature_values"] = featureValues.map { $0.joined(separator: "\u{1F}") }.joined(separator: "\n")
@@ -91,6 +91,7 @@ extension OpenBanditRewardModel {
     public static func load(from path: String) throws(CheckpointError) -> (model: OpenBanditRewardModel, metadata: [String: String]) {
         func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
         let (tensors, metadata) = try SafeTensors.read(from: path)
+        let kindKey = ModelCheckpoint.modelKindKey
         guard metadata[kindKey] == kind else {
             throw refuse("metadata '\(kindKey)' is \(metadata[kindKey].map { "'\($0)'" } ?? "missing"): the file is not an Open Bandit reward model")
         }

@@ -26,7 +26,7 @@ public struct MetricComparison: Sendable, Equatable {
 public func pairedBootstrap(users: Int, metrics: [String], resamples: Int = 1_000, confidence: Float = 0.95, seed: UInt64,
                             value: (_ metric: Int, _ arm: Int, _ subset: [Int]) -> Float) -> [MetricComparison] {
     require(users > 1 && resamples >= 100 && confidence > 0 && confidence < 1,
-                 "pairedBootstrap needs at least 2 users, 100 resamples and a confidence in (0, 1); got \(users), \(resamples), \(confidence)")
+            "pairedBootstrap needs at least 2 users, 100 resamples and a confidence in (0, 1); got \(users), \(resamples), \(confidence)")
     var rng = RandomGenerator(seed: seed, stream: 0xB007)
     let everyone = Array(0..<users)
     var differences = [[Float]](repeating: [], count: metrics.count)

@@ -19,7 +19,7 @@ extension PopulationReport {
 public func compare<Report: PopulationReport>(control: Report, treatment: Report, metrics: [String] = Report.metricNames,
                                               resamples: Int = 1_000, seed: UInt64 = 0) -> [MetricComparison] {
     require(control.userCount == treatment.userCount,
-                 "compare: the arms ran \(control.userCount) and \(treatment.userCount) users; a paired comparison needs the same users")
+            "compare: the arms ran \(control.userCount) and \(treatment.userCount) users; a paired comparison needs the same users")
     for metric in metrics where !Report.metricNames.contains(metric) {
         requirementFailure("compare: unknown metric '\(metric)'; the report has \(Report.metricNames)")
     }

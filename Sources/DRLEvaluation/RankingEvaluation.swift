@@ -88,9 +88,9 @@ public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: I
 public func compareRankings(control: RankingMetrics, treatment: RankingMetrics, k: Int = 10, resamples: Int = 1_000,
                             seed: UInt64 = 0) -> [MetricComparison] {
     require(control.userHits.count == treatment.userHits.count,
-                 "compareRankings: the models were evaluated on \(control.userHits.count) and \(treatment.userHits.count) users")
+            "compareRankings: the models were evaluated on \(control.userHits.count) and \(treatment.userHits.count) users")
     require(control.userTopItems.count == k * control.userHits.count && treatment.userTopItems.count == k * treatment.userHits.count,
-                 "compareRankings: the metrics must come from evaluations at k = \(k)")
+            "compareRankings: the metrics must come from evaluations at k = \(k)")
     let arms = [control, treatment]
     // Per-user means, by metric; coverage (nil) is a property of the drawn users' lists together.
     let means: [KeyPath<RankingMetrics, [Float]>?] = [\.userHits, \.userGains, \.userReciprocalRanks, nil, \.userNovelty]

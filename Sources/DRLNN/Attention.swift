@@ -29,7 +29,7 @@ public final class MultiHeadSelfAttention: Layer {
 
     public init(dimension: Int, heads: Int, causal: Bool = false, using rng: inout RandomGenerator) {
         require(heads > 0 && dimension > 0 && dimension % heads == 0,
-                     "MultiHeadSelfAttention: dimension \(dimension) must be a positive multiple of heads \(heads)")
+                "MultiHeadSelfAttention: dimension \(dimension) must be a positive multiple of heads \(heads)")
         self.dimension = dimension
         self.heads = heads
         headDimension = dimension / heads
@@ -59,11 +59,11 @@ public final class MultiHeadSelfAttention: Layer {
 
     public func forward(_ x: Tensor) -> Tensor {
         require(x.rank == 3 && x.shape[2] == dimension,
-                     "MultiHeadSelfAttention(\(dimension)): input \(x.shape) must be [batch, time, \(dimension)]")
+                "MultiHeadSelfAttention(\(dimension)): input \(x.shape) must be [batch, time, \(dimension)]")
         batch = x.shape[0]
         time = x.shape[1]
         require(!hasPaddingMask || paddingMask.count == batch * time,
-                     "MultiHeadSelfAttention: key-padding mask has \(paddingMask.count) flags for batch \(batch) × time \(time)")
+                "MultiHeadSelfAttention: key-padding mask has \(paddingMask.count) flags for batch \(batch) × time \(time)")
         projected = qkv.forward(x)
         let (t, dh) = (time, headDimension)
         var p = probabilities.view(Shape(batch * heads, t, t))

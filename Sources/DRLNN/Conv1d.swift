@@ -19,7 +19,7 @@ public final class Conv1d: Layer {
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, dilation: Int = 1, padding: Padding = .causal,
                 bias: Bool = true, using rng: inout RandomGenerator) {
         require(inChannels > 0 && outChannels > 0 && kernelSize > 0 && dilation > 0,
-                     "Conv1d(\(inChannels), \(outChannels), kernel \(kernelSize), dilation \(dilation)) needs positive sizes")
+                "Conv1d(\(inChannels), \(outChannels), kernel \(kernelSize), dilation \(dilation)) needs positive sizes")
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernelSize = kernelSize
@@ -48,7 +48,7 @@ public final class Conv1d: Layer {
 
     public func forward(_ x: Tensor) -> Tensor {
         require(x.rank == 3 && x.shape[2] == inChannels,
-                     "Conv1d(\(inChannels), \(outChannels)): input \(x.shape) must be [batch, time, \(inChannels)]")
+                "Conv1d(\(inChannels), \(outChannels)): input \(x.shape) must be [batch, time, \(inChannels)]")
         inputShape = x.shape
         let (b, t) = (x.shape[0], x.shape[1]), tOut = outputLength(t)
         require(tOut > 0, "Conv1d: input length \(t) is shorter than the receptive field \((kernelSize - 1) * dilation + 1)")
@@ -63,7 +63,7 @@ public final class Conv1d: Layer {
     public func backward(_ gradOutput: Tensor) -> Tensor {
         let (b, t) = (inputShape[0], inputShape[1]), tOut = outputLength(t)
         require(gradOutput.shape == Shape(b, tOut, outChannels),
-                     "Conv1d.backward: gradient \(gradOutput.shape) should be [\(b), \(tOut), \(outChannels)]")
+                "Conv1d.backward: gradient \(gradOutput.shape) should be [\(b), \(tOut), \(outChannels)]")
         let cols = columns.view(Shape(b * tOut, inChannels * kernelSize))
         let w = weight.value.reshaped(Shape(outChannels, inChannels * kernelSize))
         if !weight.isFrozen {

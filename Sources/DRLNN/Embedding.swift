@@ -16,7 +16,7 @@ public final class Embedding: Module {
                 using rng: inout RandomGenerator) {
         require(count > 0 && dimension > 0, "Embedding(\(count), \(dimension)) needs positive sizes")
         require(paddingIndex.map { $0 >= 0 && Int($0) < count } ?? true,
-                     "Embedding: padding index \(paddingIndex!) is outside 0..<\(count)")
+                "Embedding: padding index \(paddingIndex!) is outside 0..<\(count)")
         self.count = count
         self.dimension = dimension
         self.paddingIndex = paddingIndex
@@ -46,7 +46,7 @@ public final class Embedding: Module {
     public func backward(_ gradOutput: Tensor) {
         guard !weight.isFrozen else { return }
         require(gradOutput.count == indices.count * dimension,
-                     "Embedding.backward: gradient \(gradOutput.shape) does not match \(indices.count) looked-up rows")
+                "Embedding.backward: gradient \(gradOutput.shape) does not match \(indices.count) looked-up rows")
         var g = weight.gradient
         scatterAddRows(gradOutput.reshaped(Shape(indices.count, dimension)), indices: indices, into: &g,
                        paddingIndex: paddingIndex)

@@ -37,7 +37,7 @@ public final class GRU: Layer {
 
     public func forward(_ x: Tensor) -> Tensor {
         require(x.rank == 3 && x.shape[2] == inputSize,
-                     "GRU(\(inputSize), \(hiddenSize)): input \(x.shape) must be [batch, time, \(inputSize)]")
+                "GRU(\(inputSize), \(hiddenSize)): input \(x.shape) must be [batch, time, \(inputSize)]")
         input = x
         (batch, time) = (x.shape[0], x.shape[1])
         let (b, t, h) = (batch, time, hiddenSize)

@@ -36,7 +36,7 @@ public final class LSTM: Layer {
 
     public func forward(_ x: Tensor) -> Tensor {
         require(x.rank == 3 && x.shape[2] == inputSize,
-                     "LSTM(\(inputSize), \(hiddenSize)): input \(x.shape) must be [batch, time, \(inputSize)]")
+                "LSTM(\(inputSize), \(hiddenSize)): input \(x.shape) must be [batch, time, \(inputSize)]")
         input = x
         (batch, time) = (x.shape[0], x.shape[1])
         let (b, t, h) = (batch, time, hiddenSize)

@@ -40,7 +40,7 @@ public final class Linear: Layer {
 
     public func forward(_ x: Tensor) -> Tensor {
         require(x.rank >= 2 && x.shape[-1] == inFeatures,
-                     "Linear(\(inFeatures), \(outFeatures)): input of shape \(x.shape) needs last dimension \(inFeatures)")
+                "Linear(\(inFeatures), \(outFeatures)): input of shape \(x.shape) needs last dimension \(inFeatures)")
         input = x
         var outShape = x.shape
         outShape[-1] = outFeatures
@@ -68,7 +68,7 @@ public final class Linear: Layer {
 
     private func accumulateParameterGradients(_ dy: Tensor) {
         require(dy.shape.matrix.rows == input.shape.matrix.rows && dy.shape.matrix.cols == outFeatures,
-                     "Linear(\(inFeatures), \(outFeatures)).backward: gradient \(dy.shape) does not match the last output")
+                "Linear(\(inFeatures), \(outFeatures)).backward: gradient \(dy.shape) does not match the last output")
         if !weight.isFrozen {
             var dw = weight.gradient
             gemm(dy, input, into: &dw, transposeA: true, beta: 1, blocking: .smallCalls)  // dW += dYᵀ·X

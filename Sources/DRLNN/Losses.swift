@@ -65,7 +65,7 @@ public final class HuberLoss {
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor, weights: Tensor? = nil) -> Float {
         require(prediction.shape == target.shape, "HuberLoss: prediction \(prediction.shape) and target \(target.shape) differ")
         require(weights.map { $0.count == prediction.count } ?? true,
-                     "HuberLoss: weights \(weights?.shape.description ?? "") need \(prediction.count) elements")
+                "HuberLoss: weights \(weights?.shape.description ?? "") need \(prediction.count) elements")
         gradient = buffer.view(prediction.shape)
         let inv = 1 / Float(prediction.count), delta = self.delta
         let total = elementwiseLoss(prediction, target, gradient: &gradient) { i, p, t in
@@ -93,7 +93,7 @@ public final class SoftmaxCrossEntropyLoss {
         let (rows, cols) = logits.shape.matrix
         require(targets.count == rows, "SoftmaxCrossEntropyLoss: \(targets.count) targets for logits \(logits.shape)")
         require(weights.map { $0.count == rows } ?? true,
-                     "SoftmaxCrossEntropyLoss: weights \(weights?.shape.description ?? "") need \(rows) elements")
+                "SoftmaxCrossEntropyLoss: weights \(weights?.shape.description ?? "") need \(rows) elements")
         gradient = buffer.view(logits.shape)
         var lse = logSumExp.view(Shape(rows))
         softmax(logits, into: &gradient, logSumExp: &lse)
@@ -109,7 +109,7 @@ public final class SoftmaxCrossEntropyLoss {
                         for r in 0..<rows {
                             let target = Int(t[r])
                             require(target >= 0 && target < cols,
-                                         "SoftmaxCrossEntropyLoss: target \(target) at row \(r) is outside 0..<\(cols)")
+                                    "SoftmaxCrossEntropyLoss: target \(target) at row \(r) is outside 0..<\(cols)")
                             let w = weights?[flat: r] ?? 1
                             sum += Double(w * (l[r] - z[r * cols + target]))
                             let row = g.baseAddress! + r * cols
@@ -198,9 +198,9 @@ public final class SoftmaxExpectation {
     public func callAsFunction(_ logits: Tensor, values: Tensor, weights: Tensor? = nil) -> Float {
         let (rows, cols) = logits.shape.matrix
         require(values.count == cols || values.shape == logits.shape,
-                     "SoftmaxExpectation: values \(values.shape) must be [\(cols)] or the logits' shape \(logits.shape)")
+                "SoftmaxExpectation: values \(values.shape) must be [\(cols)] or the logits' shape \(logits.shape)")
         require(weights.map { $0.count == rows } ?? true,
-                     "SoftmaxExpectation: weights \(weights?.shape.description ?? "") need \(rows) elements")
+                "SoftmaxExpectation: weights \(weights?.shape.description ?? "") need \(rows) elements")
         gradient = buffer.view(logits.shape)
         softmax(logits, into: &gradient)
         let valueStride = values.count == cols ? 0 : cols, inv = 1 / Float(rows)

@@ -10,7 +10,7 @@ public struct CheckpointPart {
 
     public init(prefix: String = "", store: ParameterStore, optimizer: Optimizer? = nil) {
         require(optimizer == nil || optimizer!.store === store,
-                     "CheckpointPart '\(prefix)': the optimizer updates another ParameterStore")
+                "CheckpointPart '\(prefix)': the optimizer updates another ParameterStore")
         self.prefix = prefix
         self.store = store
         self.optimizer = optimizer
@@ -31,6 +31,10 @@ public struct CheckpointPart {
 /// training exactly (random generators outside the model, such as a Dropout's, are the caller's
 /// to restore). Writes are atomic.
 public enum ModelCheckpoint {
+    /// The metadata entry in which a DRLRec model checkpoint names its kind of model ("next-item",
+    /// "obd-reward-model"), so that a reader can tell what a file holds before building anything.
+    public static let modelKindKey = "drlrec.model"
+
     public static func save(_ store: ParameterStore, optimizer: Optimizer? = nil, metadata: [String: String] = [:],
                             to path: String) throws(CheckpointError) {
         try save([CheckpointPart(store: store, optimizer: optimizer)], metadata: metadata, to: path)

@@ -35,7 +35,7 @@ public final class Adam: Optimizer {
     public init(_ store: ParameterStore, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
         require(learningRate >= 0 && (0..<1).contains(beta1) && (0..<1).contains(beta2) && epsilon > 0 && weightDecay >= 0,
-                     "Adam: invalid hyperparameters lr \(learningRate), betas (\(beta1), \(beta2)), eps \(epsilon), weight decay \(weightDecay)")
+                "Adam: invalid hyperparameters lr \(learningRate), betas (\(beta1), \(beta2)), eps \(epsilon), weight decay \(weightDecay)")
         self.store = store
         self.learningRate = learningRate
         self.beta1 = beta1
@@ -81,7 +81,7 @@ public final class SGD: Optimizer {
     public init(_ store: ParameterStore, learningRate: Float, momentum: Float = 0, weightDecay: Float = 0,
                 nesterov: Bool = false) {
         require(learningRate >= 0 && momentum >= 0 && weightDecay >= 0 && (!nesterov || momentum > 0),
-                     "SGD: invalid hyperparameters lr \(learningRate), momentum \(momentum), weight decay \(weightDecay), nesterov \(nesterov)")
+                "SGD: invalid hyperparameters lr \(learningRate), momentum \(momentum), weight decay \(weightDecay), nesterov \(nesterov)")
         self.store = store
         self.learningRate = learningRate
         self.momentum = momentum

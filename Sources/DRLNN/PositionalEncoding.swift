@@ -26,7 +26,7 @@ public final class LearnedPositionalEncoding: Layer {
 
     public func forward(_ x: Tensor) -> Tensor {
         require(x.rank == 3 && x.shape[2] == dimension && x.shape[1] <= maxLength,
-                     "LearnedPositionalEncoding(\(maxLength), \(dimension)): input \(x.shape) must be [batch, ≤ \(maxLength), \(dimension)]")
+                "LearnedPositionalEncoding(\(maxLength), \(dimension)): input \(x.shape) must be [batch, ≤ \(maxLength), \(dimension)]")
         time = x.shape[1]
         let y = output.view(x.shape)
         for b in 0..<x.shape[0] {
@@ -69,7 +69,7 @@ public final class SinusoidalPositionalEncoding: Layer {
 
     public func forward(_ x: Tensor) -> Tensor {
         require(x.rank == 3 && x.shape[2] == dimension && x.shape[1] <= maxLength,
-                     "SinusoidalPositionalEncoding(\(maxLength), \(dimension)): input \(x.shape) must be [batch, ≤ \(maxLength), \(dimension)]")
+                "SinusoidalPositionalEncoding(\(maxLength), \(dimension)): input \(x.shape) must be [batch, ≤ \(maxLength), \(dimension)]")
         let y = output.view(x.shape)
         for b in 0..<x.shape[0] {
             var row = y[row: b]

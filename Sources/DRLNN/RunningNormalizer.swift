@@ -15,7 +15,7 @@ public final class RunningNormalizer: Module {
 
     public init(features: Int, epsilon: Float = 1e-4, clip: Float = 5) {
         require(features >= 0 && epsilon > 0 && clip > 0,
-                     "RunningNormalizer: \(features) features (≥ 0), epsilon \(epsilon) and clip \(clip) (> 0)")
+                "RunningNormalizer: \(features) features (≥ 0), epsilon \(epsilon) and clip \(clip) (> 0)")
         self.features = features
         self.epsilon = epsilon
         self.clip = clip

@@ -83,7 +83,7 @@ public enum SafeTensors {
         var seen = Set<String>()
         for (name, tensor) in destinations {
             require(tensor.isWorkspace,
-                         "SafeTensors.load: destination '\(name)' is not a workspace tensor, so writing it would not update the caller's tensor")
+                    "SafeTensors.load: destination '\(name)' is not a workspace tensor, so writing it would not update the caller's tensor")
             guard seen.insert(name).inserted else {
                 throw CheckpointError(path: path, reason: .invalidName(name, detail: "appears more than once among the destinations"))
             }

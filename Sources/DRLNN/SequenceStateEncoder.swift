@@ -74,8 +74,8 @@ public final class SequenceStateEncoder: Layer {
     public init(_ configuration: Configuration, using rng: inout RandomGenerator) {
         let c = configuration, d = c.dimension
         require(c.items > 0 && c.categories > 0 && c.eventTypes > 0 && c.historyLength > 0 && c.engagementFeatures >= 0
-                     && c.contextFeatures > 0 && d > 0 && c.outputDimension > 0,
-                     "SequenceStateEncoder: sizes must be positive (engagement features may be 0), got \(c)")
+                && c.contextFeatures > 0 && d > 0 && c.outputDimension > 0,
+                "SequenceStateEncoder: sizes must be positive (engagement features may be 0), got \(c)")
         self.configuration = configuration
         func table(_ count: Int) -> Embedding {
             let e = Embedding(count + 1, d, paddingIndex: Int32(count), using: &rng)
@@ -124,7 +124,7 @@ public final class SequenceStateEncoder: Layer {
     public func forward(_ input: Tensor) -> Tensor {
         let c = configuration, n = c.historyLength, d = c.dimension, e = c.engagementFeatures, w = c.tokenWidth
         require(input.rank == 2 && input.shape[1] == c.observationDimension,
-                     "SequenceStateEncoder: observations must be [batch, \(c.observationDimension)] (\(c.contextFeatures) context + \(n) tokens × \(w)), got \(input.shape)")
+                "SequenceStateEncoder: observations must be [batch, \(c.observationDimension)] (\(c.contextFeatures) context + \(n) tokens × \(w)), got \(input.shape)")
         batch = input.shape[0]
         let rows = batch * n
         // Ids, padding, the context rows and the real tokens' engagement rows (padding has none).
@@ -189,7 +189,7 @@ public final class SequenceStateEncoder: Layer {
 
     private static func id(_ value: Float, below limit: Int, _ what: String, _ row: Int, _ token: Int) -> Int32 {
         require(value >= 0 && value < Float(limit) && value.rounded() == value,
-                     "SequenceStateEncoder: row \(row), token \(token) has \(what) \(value); ids are whole numbers in 0..<\(limit)")
+                "SequenceStateEncoder: row \(row), token \(token) has \(what) \(value); ids are whole numbers in 0..<\(limit)")
         return Int32(value)
     }
 

@@ -30,7 +30,7 @@ public final class ImplicitALS {
         let k = configuration.factors
         require(users > 0 && items > 0 && k > 0, "ImplicitALS: \(users) users, \(items) items and \(k) factors must all be positive")
         require(configuration.regularization > 0 && configuration.confidence >= 0 && configuration.iterations >= 0,
-                     "ImplicitALS: regularization \(configuration.regularization) must be > 0, confidence \(configuration.confidence) ≥ 0, iterations \(configuration.iterations) ≥ 0")
+                "ImplicitALS: regularization \(configuration.regularization) must be > 0, confidence \(configuration.confidence) ≥ 0, iterations \(configuration.iterations) ≥ 0")
         self.configuration = configuration
         var rng = RandomGenerator(seed: seed, stream: 0xA15)
         let scale = 0.1 / Float(k).squareRoot()
@@ -44,7 +44,7 @@ public final class ImplicitALS {
     /// with the sweep number after each.
     public func fit(_ matrix: InteractionMatrix, progress: (Int) -> Void = { _ in }) throws {
         require(matrix.users == userFactors.shape[0] && matrix.items == itemFactors.shape[0],
-                     "ImplicitALS.fit: a \(matrix.users) × \(matrix.items) matrix for factors of \(userFactors.shape[0]) users × \(itemFactors.shape[0]) items")
+                "ImplicitALS.fit: a \(matrix.users) × \(matrix.items) matrix for factors of \(userFactors.shape[0]) users × \(itemFactors.shape[0]) items")
         let transposed = matrix.transposed()
         for sweep in 0..<configuration.iterations {
             try sweepUsers(matrix)

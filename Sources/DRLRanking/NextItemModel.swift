@@ -91,7 +91,7 @@ public final class NextItemModel {
         public var noveltyReward: Float
         public init(weight: Float = 0.1, slateSize: Int = 10, weightCap: Float = 10, noveltyReward: Float = 0) {
             require(weight > 0 && slateSize >= 1 && weightCap > 0 && noveltyReward >= 0,
-                         "CorrectedReinforce: weight \(weight), slate size \(slateSize) and weight cap \(weightCap) must be positive, novelty reward \(noveltyReward) non-negative")
+                    "CorrectedReinforce: weight \(weight), slate size \(slateSize) and weight cap \(weightCap) must be positive, novelty reward \(noveltyReward) non-negative")
             (self.weight, self.slateSize, self.weightCap, self.noveltyReward) = (weight, slateSize, weightCap, noveltyReward)
         }
     }
@@ -204,7 +204,7 @@ public final class NextItemModel {
                       progress: (Int, Float, Double?) -> Void = { _, _, _ in }) throws(NonFiniteError) {
         if let d = distillation {
             require(d.teacher.log.itemIds == log.itemIds && d.teacher.encoder.configuration.observationDimension == encoder.configuration.observationDimension,
-                         "NextItemModel: a teacher must have the student's items and history length")
+                    "NextItemModel: a teacher must have the student's items and history length")
             require(d.temperature > 0 && d.weight >= 0, "NextItemModel: temperature \(d.temperature), weight \(d.weight)")
         }
         let c = configuration, n = c.historyLength, dimension = encoder.configuration.observationDimension
@@ -419,7 +419,7 @@ public final class NextItemModel {
     /// tensor is the model's workspace, valid until its next call; not for concurrent calls.
     public func score(history: ArraySlice<HistoryEvent>, context: [Float]) -> Tensor {
         require(context.count == log.contextColumns.count,
-                     "NextItemModel.score: \(context.count) context values for the columns \(log.contextColumns)")
+                "NextItemModel.score: \(context.count) context values for the columns \(log.contextColumns)")
         let dimension = encoder.configuration.observationDimension
         if singleObservation.shape != Shape(1, dimension) { singleObservation = Tensor(zeros: Shape(1, dimension)) }
         let events = history.suffix(configuration.historyLength), start = events.startIndex

@@ -7,7 +7,8 @@ import DRLTensor
 /// the context columns, so the model can be rebuilt without its training log: to serve it, or to
 /// fine-tune it on new feedback.
 extension NextItemModel {
-    static let kindKey = "drlrec.model", kind = "next-item"
+    /// The kind of model its checkpoints name (metadata `ModelCheckpoint.modelKindKey`).
+    public static let checkpointKind = "next-item"
     private static let prefix = "drlrec.next_item."
 
     /// Writes the model; with `servingOnly`, without SQN's Q head and the corrected REINFORCE's
@@ -16,7 +17,7 @@ extension NextItemModel {
     public func save(to path: String, servingOnly: Bool = false) throws(CheckpointError) {
         let c = configuration
         var metadata: [String: String] = [
-            Self.kindKey: Self.kind,
+            ModelCheckpoint.modelKindKey: Self.checkpointKind,
             Self.prefix + "history_length": String(c.historyLength),
             Self.prefix + "dimension": String(c.dimension),
             Self.prefix + "heads": String(c.heads),
@@ -57,7 +58,8 @@ extension NextItemModel {
                             learningRate: Float? = nil) throws(CheckpointError) -> NextItemModel {
         func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
         let metadata = try SafeTensors.describe(path).metadata
-        guard metadata[kindKey] == kind else {
+        let kindKey = ModelCheckpoint.modelKindKey
+        guard metadata[kindKey] == checkpointKind else {
             throw refuse("metadata '\(kindKey)' is \(metadata[kindKey].map { "'\($0)'" } ?? "missing"): the file is not a next-item model")
         }
         func field(_ name: String) throws(CheckpointError) -> String {

@@ -3,9 +3,6 @@ import DRLRanking
 /// A next-item model serves as it is: its catalogue, context columns and training counts are the
 /// ones its checkpoint records, and its scores are its next-item logits.
 extension NextItemModel: ServableModel {
-    /// The kind `NextItemModel.save(to:)` writes in the metadata entry `drlrec.model`.
-    public static var checkpointKind: String { "next-item" }
-
     public static func load(checkpoint path: String) throws -> NextItemModel {
         try load(from: path)
     }

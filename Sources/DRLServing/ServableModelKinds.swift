@@ -3,13 +3,10 @@ import DRLRanking
 import DRLTensor
 
 /// The kinds of model a service can serve, by the kind their checkpoints record: every DRLRec
-/// model checkpoint is a safetensors file whose metadata entry `drlrec.model` names its kind, so a
-/// registered version is loaded as the type that claims that kind without the registry having to
-/// know about model types.
+/// model checkpoint is a safetensors file whose metadata entry `ModelCheckpoint.modelKindKey`
+/// names its kind, so a registered version is loaded as the type that claims that kind without
+/// the registry having to know about model types.
 public struct ServableModelKinds: Sendable {
-    /// The metadata entry of a checkpoint that names its kind of model.
-    public static let metadataKey = "drlrec.model"
-
     /// The kinds DRLRec serves out of the box.
     public static let standard = ServableModelKinds([NextItemModel.self])
 
@@ -28,7 +25,7 @@ public struct ServableModelKinds: Sendable {
 
     /// The model saved at `path`, as the type its metadata names.
     public func load(checkpoint path: String) throws -> any ServableModel {
-        let found = try SafeTensors.describe(path).metadata[Self.metadataKey]
+        let found = try SafeTensors.describe(path).metadata[ModelCheckpoint.modelKindKey]
         guard let found, let type = types[found] else {
             throw UnservableCheckpoint(path: path, kind: found, served: kinds)
         }
@@ -44,7 +41,7 @@ public struct UnservableCheckpoint: Error, CustomStringConvertible, Equatable, S
     public let served: [String]
 
     public var description: String {
-        let what = kind.map { "holds a '\($0)' model" } ?? "names no kind of model (metadata '\(ServableModelKinds.metadataKey)')"
+        let what = kind.map { "holds a '\($0)' model" } ?? "names no kind of model (metadata '\(ModelCheckpoint.modelKindKey)')"
         return "the checkpoint '\(path)' \(what); the kinds served are \(served.joined(separator: ", "))"
     }
 }

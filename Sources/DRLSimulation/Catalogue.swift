@@ -32,7 +32,7 @@ public struct Catalogue: Sendable {
     public init(items: Int, categories: Int, dimension: Int, spread: Float = 0.5, zipfExponent: Float = 1.1,
                 medianPrice: Float = 30, seed: UInt64) {
         require(items >= categories && categories > 0 && dimension > 0,
-                     "Catalogue needs at least one item per category and a positive dimension, got \(items) items, \(categories) categories, dimension \(dimension)")
+                "Catalogue needs at least one item per category and a positive dimension, got \(items) items, \(categories) categories, dimension \(dimension)")
         var rng = RandomGenerator(seed: seed, stream: 0xCA7)
         categoryCount = categories
         var centres = Tensor.normal(Shape(categories, dimension), using: &rng)

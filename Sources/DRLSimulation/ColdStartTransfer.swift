@@ -26,9 +26,9 @@ public struct UserGroupProfiles: Sendable {
     public init(als: ImplicitALS, demographics: Tensor, groups: Int, profileLength: Int = 5, bandwidth: Float = 0.5, seed: UInt64) {
         let users = als.userFactors.shape[0], items = als.itemFactors.shape[0]
         require(demographics.rank == 2 && demographics.shape[0] == users,
-                     "UserGroupProfiles: demographics of shape \(demographics.shape) for \(users) users")
+                "UserGroupProfiles: demographics of shape \(demographics.shape) for \(users) users")
         require(profileLength > 0 && profileLength <= items && bandwidth > 0,
-                     "UserGroupProfiles: profile length \(profileLength) must be in 1...\(items) and bandwidth \(bandwidth) > 0")
+                "UserGroupProfiles: profile length \(profileLength) must be in 1...\(items) and bandwidth \(bandwidth) > 0")
         self.groups = KMeans(points: als.userFactors, clusters: groups, seed: seed)
         self.demographics = demographics
         self.profileLength = profileLength

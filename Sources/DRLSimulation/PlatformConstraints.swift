@@ -29,7 +29,7 @@ public struct PlatformConstraints: Sendable {
         guard !blockedItems.isEmpty else { return }
         let rows = scores.count / itemCount
         require(rows * itemCount == scores.count && scores.shape[-1] == itemCount,
-                     "PlatformConstraints.mask: scores \(scores.shape) do not end in the catalogue's \(itemCount) items")
+                "PlatformConstraints.mask: scores \(scores.shape) do not end in the catalogue's \(itemCount) items")
         scores.withUnsafeMutableBufferPointer { s in
             for r in 0..<rows { for item in blockedItems { s[r * itemCount + Int(item)] = -.infinity } }
         }

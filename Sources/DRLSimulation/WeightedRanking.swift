@@ -28,9 +28,9 @@ public final class WeightedSlateBuilder {
 
     public init(catalogue: Catalogue, qualitySignal: [Float]? = nil, collaborative: ImplicitALS? = nil, candidates: Int = 200) {
         require(qualitySignal.map { $0.count == catalogue.count } ?? true,
-                     "WeightedSlateBuilder: \(qualitySignal?.count ?? 0) quality values for \(catalogue.count) items")
+                "WeightedSlateBuilder: \(qualitySignal?.count ?? 0) quality values for \(catalogue.count) items")
         require(collaborative.map { $0.itemFactors.shape[0] == catalogue.count } ?? true,
-                     "WeightedSlateBuilder: a collaborative model of \(collaborative?.itemFactors.shape[0] ?? 0) items for \(catalogue.count) items")
+                "WeightedSlateBuilder: a collaborative model of \(collaborative?.itemFactors.shape[0] ?? 0) items for \(catalogue.count) items")
         self.qualitySignal = qualitySignal
         self.collaborative = collaborative
         collaborativeScores = Tensor(zeros: Shape(collaborative == nil ? 0 : catalogue.count))
@@ -157,7 +157,7 @@ public final class WeightedRankingPolicy: SlatePolicy {
         self.agent = agent
         builder = WeightedSlateBuilder(catalogue: environment.catalogue, qualitySignal: environment.itemQualitySignal, collaborative: collaborative)
         require(agent.actionDimension == builder.actionDimension,
-                     "WeightedRankingPolicy: the agent acts with \(agent.actionDimension) weights; the platform's ranking takes \(builder.actionDimension)")
+                "WeightedRankingPolicy: the agent acts with \(agent.actionDimension) weights; the platform's ranking takes \(builder.actionDimension)")
     }
 
     public func recommend(_ environment: RecommendationEnvironment, observation: Tensor, into slate: inout [Int32]) {

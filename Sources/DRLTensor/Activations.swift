@@ -31,7 +31,7 @@ public enum Activation: String, Sendable, CaseIterable {
     /// the same tensor passed in place (`backwardInPlace`).
     public func backward(input x: Tensor, gradOutput dy: Tensor, into dx: inout Tensor) {
         require(x.count == dy.count && dx.count == x.count,
-                     "\(self).backward: input \(x.shape), gradient \(dy.shape) and output \(dx.shape) differ in size")
+                "\(self).backward: input \(x.shape), gradient \(dy.shape) and output \(dx.shape) differ in size")
         dx.makeUnique()
         let px = x.basePointer, pg = dy.basePointer, pd = dx.basePointer
         withExtendedLifetime((x, dy)) { runBackward(px, pg, pd, count: x.count) }

@@ -45,7 +45,7 @@ struct AddRowVectorTask: ParallelTask {
 
 func binary(_ a: Tensor, _ b: Tensor, into out: inout Tensor, _ operation: BinaryOperation, _ name: StaticString) {
     require(a.shape == b.shape && out.count == a.count,
-                 "\(name): shapes \(a.shape) and \(b.shape) into \(out.shape) do not match")
+            "\(name): shapes \(a.shape) and \(b.shape) into \(out.shape) do not match")
     out.makeUnique()
     let task = BinaryTask(a: a.basePointer, b: b.basePointer, out: out.basePointer, operation: operation)
     withExtendedLifetime((a, b)) { Parallel.run(task, count: a.count, workPerItem: 1) }
@@ -72,7 +72,7 @@ public func affine(_ a: Tensor, scale: Float, shift: Float = 0, into out: inout 
 public func addRowVector(_ a: Tensor, _ v: Tensor, into out: inout Tensor) {
     let (rows, cols) = a.shape.matrix
     require(v.count == cols && out.count == a.count,
-                 "addRowVector: \(a.shape) + row \(v.shape) into \(out.shape) do not match")
+            "addRowVector: \(a.shape) + row \(v.shape) into \(out.shape) do not match")
     out.makeUnique()
     let task = AddRowVectorTask(a: a.basePointer, v: v.basePointer, out: out.basePointer, cols: cols)
     withExtendedLifetime((a, v)) { Parallel.run(task, count: rows, workPerItem: cols) }

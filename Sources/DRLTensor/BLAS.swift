@@ -23,7 +23,7 @@ func blasInt(_ n: Int, _ what: @autoclosure () -> String) -> Int32 {
 public func gemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Bool = false, transposeB: Bool = false,
                  alpha: Float = 1, beta: Float = 0, bias: Tensor? = nil, blocking: GemmBlocking = .whole) {
     require(a.rank >= 2 && b.rank >= 2 && c.rank >= 2,
-                 "gemm needs matrices; got shapes \(a.shape), \(b.shape) into \(c.shape)")
+            "gemm needs matrices; got shapes \(a.shape), \(b.shape) into \(c.shape)")
     let (ar, ac) = a.shape.matrix
     let (br, bc) = b.shape.matrix
     let (m, k) = transposeA ? (ac, ar) : (ar, ac)
@@ -220,10 +220,10 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 public func batchedGemm(_ a: Tensor, _ b: Tensor, into c: inout Tensor, transposeA: Bool = false,
                         transposeB: Bool = false, alpha: Float = 1, beta: Float = 0) {
     require(a.rank == 3 && c.rank == 3 && (b.rank == 3 || b.rank == 2),
-                 "batchedGemm needs [batch, m, k] inputs; got \(a.shape), \(b.shape) into \(c.shape)")
+            "batchedGemm needs [batch, m, k] inputs; got \(a.shape), \(b.shape) into \(c.shape)")
     let batch = a.shape[0]
     require(c.shape[0] == batch && (b.rank == 2 || b.shape[0] == batch),
-                 "batchedGemm batch sizes differ: \(a.shape), \(b.shape), \(c.shape)")
+            "batchedGemm batch sizes differ: \(a.shape), \(b.shape), \(c.shape)")
     let m = transposeA ? a.shape[2] : a.shape[1]
     let k = transposeA ? a.shape[1] : a.shape[2]
     let bRows = b.shape[b.rank - 2], bCols = b.shape[b.rank - 1]
@@ -266,7 +266,7 @@ public func gemv(_ a: Tensor, _ x: Tensor, into y: inout Tensor, transposeA: Boo
     let (rows, cols) = a.shape.matrix
     let (inLen, outLen) = transposeA ? (rows, cols) : (cols, rows)
     require(x.count == inLen && y.count == outLen,
-                 "gemv: \(a.shape)\(transposeA ? "ᵀ" : "") needs x of \(inLen) and y of \(outLen) elements; got \(x.shape) and \(y.shape)")
+            "gemv: \(a.shape)\(transposeA ? "ᵀ" : "") needs x of \(inLen) and y of \(outLen) elements; got \(x.shape) and \(y.shape)")
     Engine.ensureConfigured()
     y.makeUnique()
     cblas_sgemv(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, blasInt(rows, "rows"), blasInt(cols, "cols"),
@@ -334,11 +334,11 @@ public func batchedGemm(_ a: Tensor, _ aLayout: MatrixBatchLayout, _ b: Tensor, 
     require(m > 0 && n > 0 && k > 0 && outer > 0 && inner > 0, "batchedGemm: empty product m \(m) n \(n) k \(k) × \(outer)·\(inner)")
     let (aRows, aCols) = transposeA ? (k, m) : (m, k), (bRows, bCols) = transposeB ? (n, k) : (k, n)
     require(aLayout.leadingDimension >= aCols && bLayout.leadingDimension >= bCols && cLayout.leadingDimension >= n,
-                 "batchedGemm: a leading dimension is smaller than its row")
+            "batchedGemm: a leading dimension is smaller than its row")
     require(aLayout.extent(outer: outer, inner: inner, rows: aRows, cols: aCols) <= a.count
-                 && bLayout.extent(outer: outer, inner: inner, rows: bRows, cols: bCols) <= b.count
-                 && cLayout.extent(outer: outer, inner: inner, rows: m, cols: n) <= c.count,
-                 "batchedGemm: the layouts reach past tensors \(a.shape), \(b.shape), \(c.shape)")
+            && bLayout.extent(outer: outer, inner: inner, rows: bRows, cols: bCols) <= b.count
+            && cLayout.extent(outer: outer, inner: inner, rows: m, cols: n) <= c.count,
+            "batchedGemm: the layouts reach past tensors \(a.shape), \(b.shape), \(c.shape)")
     Engine.ensureConfigured()
     c.makeUnique()
     let task = LayoutGemmTask(a: a.basePointer, aLayout: aLayout, b: b.basePointer, bLayout: bLayout, c: c.basePointer,

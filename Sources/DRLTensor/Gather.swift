@@ -3,14 +3,14 @@
 @inline(__always)
 func checkIndex(_ index: Int32, at position: Int, rows: Int, _ name: StaticString) {
     require(index >= 0 && Int(index) < rows,
-                 "\(name): index \(index) at position \(position) is out of range for a table of \(rows) rows")
+            "\(name): index \(index) at position \(position) is out of range for a table of \(rows) rows")
 }
 
 /// out[i] = table[indices[i]] for every index: table [V, D...] and out [N, D...] with N = indices.count.
 public func gatherRows(_ table: Tensor, indices: [Int32], into out: inout Tensor) {
     require(table.rank >= 1 && out.rank >= 1 && out.shape[0] == indices.count
-                 && out.shape.rowStride == table.shape.rowStride,
-                 "gatherRows: \(indices.count) rows of \(table.shape) do not fit output \(out.shape)")
+            && out.shape.rowStride == table.shape.rowStride,
+            "gatherRows: \(indices.count) rows of \(table.shape) do not fit output \(out.shape)")
     let rows = table.shape[0], width = table.shape.rowStride
     out.makeUnique()
     let (pt, po) = (table.basePointer, out.basePointer)
@@ -36,8 +36,8 @@ struct GatherTask: ParallelTask {
 /// `paddingIndex` are skipped, so a padding row gets no gradient.
 public func scatterAddRows(_ source: Tensor, indices: [Int32], into table: inout Tensor, paddingIndex: Int32? = nil) {
     require(source.rank >= 1 && table.rank >= 1 && source.shape[0] == indices.count
-                 && source.shape.rowStride == table.shape.rowStride,
-                 "scatterAddRows: source \(source.shape) with \(indices.count) indices does not fit table \(table.shape)")
+            && source.shape.rowStride == table.shape.rowStride,
+            "scatterAddRows: source \(source.shape) with \(indices.count) indices does not fit table \(table.shape)")
     let rows = table.shape[0], width = table.shape.rowStride
     table.makeUnique()
     let ps = source.basePointer, pt = table.basePointer

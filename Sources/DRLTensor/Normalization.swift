@@ -8,7 +8,7 @@ public func layerNorm(_ x: Tensor, gamma: Tensor? = nil, beta: Tensor? = nil, ep
     let (rows, cols) = x.shape.matrix
     require(y.shape == x.shape, "layerNorm: output \(y.shape) must match input \(x.shape)")
     require(gamma.map { $0.count == cols } ?? true && beta.map { $0.count == cols } ?? true,
-                 "layerNorm: gamma \(gamma?.shape.description ?? "-") and beta \(beta?.shape.description ?? "-") need \(cols) elements for input \(x.shape)")
+            "layerNorm: gamma \(gamma?.shape.description ?? "-") and beta \(beta?.shape.description ?? "-") need \(cols) elements for input \(x.shape)")
     y.makeUnique()
     let py = y.basePointer
     runLayerNorm(x, gamma, beta, epsilon, py, rows, cols, &mean, &rstd)
@@ -36,7 +36,7 @@ struct LayerNormTask: ParallelTask {
 func runLayerNorm(_ x: Tensor, _ gamma: Tensor?, _ beta: Tensor?, _ epsilon: Float, _ y: UnsafeMutablePointer<Float>?,
                   _ rows: Int, _ cols: Int, _ mean: inout Tensor, _ rstd: inout Tensor) {
     require(mean.count == rows && rstd.count == rows,
-                 "layerNorm: mean \(mean.shape) and rstd \(rstd.shape) need \(rows) elements for input \(x.shape)")
+            "layerNorm: mean \(mean.shape) and rstd \(rstd.shape) need \(rows) elements for input \(x.shape)")
     require(epsilon >= 0, "layerNorm: epsilon must be non-negative, got \(epsilon)")
     mean.makeUnique()
     rstd.makeUnique()
@@ -54,9 +54,9 @@ public func layerNormBackward(input x: Tensor, gamma: Tensor, mean: Tensor, rstd
                               accumulateGamma: Bool = true, accumulateBeta: Bool = true) {
     let (rows, cols) = x.shape.matrix
     require(dy.shape == x.shape && dx.shape == x.shape && mean.count == rows && rstd.count == rows,
-                 "layerNormBackward: input \(x.shape), gradient \(dy.shape), result \(dx.shape), mean \(mean.shape), rstd \(rstd.shape) do not match")
+            "layerNormBackward: input \(x.shape), gradient \(dy.shape), result \(dx.shape), mean \(mean.shape), rstd \(rstd.shape) do not match")
     require(gamma.count == cols && gammaGradient.count == cols && betaGradient.count == cols,
-                 "layerNormBackward: gamma \(gamma.shape) and its gradients \(gammaGradient.shape), \(betaGradient.shape) need \(cols) elements")
+            "layerNormBackward: gamma \(gamma.shape) and its gradients \(gammaGradient.shape), \(betaGradient.shape) need \(cols) elements")
     dx.makeUnique()
     gammaGradient.makeUnique()
     betaGradient.makeUnique()

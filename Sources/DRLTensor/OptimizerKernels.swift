@@ -14,7 +14,7 @@ public func adamUpdate(weights: inout Tensor, gradients: Tensor, m: inout Tensor
                        learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float,
                        decoupledWeightDecay: Bool) {
     require(gradients.count == weights.count && m.count == weights.count && v.count == weights.count,
-                 "adamUpdate: weights \(weights.shape), gradients \(gradients.shape), m \(m.shape), v \(v.shape) differ in size")
+            "adamUpdate: weights \(weights.shape), gradients \(gradients.shape), m \(m.shape), v \(v.shape) differ in size")
     require(step >= 1, "adamUpdate: step counts from 1, got \(step)")
     weights.makeUnique()
     m.makeUnique()
@@ -31,7 +31,7 @@ public func adamUpdate(weights: inout Tensor, gradients: Tensor, m: inout Tensor
 public func sgdUpdate(weights: inout Tensor, gradients: Tensor, momentumBuffer: inout Tensor, learningRate: Float,
                       momentum: Float, weightDecay: Float, nesterov: Bool, firstStep: Bool) {
     require(gradients.count == weights.count && (momentum == 0 || momentumBuffer.count == weights.count),
-                 "sgdUpdate: weights \(weights.shape), gradients \(gradients.shape), buffer \(momentumBuffer.shape) differ in size")
+            "sgdUpdate: weights \(weights.shape), gradients \(gradients.shape), buffer \(momentumBuffer.shape) differ in size")
     weights.makeUnique()
     momentumBuffer.makeUnique()
     let task = SGDTask(w: weights.basePointer, g: gradients.basePointer,

@@ -15,15 +15,15 @@ public func gruForwardStep(_ x: Tensor, step: Int, transposedIH: Tensor, transpo
                            resetUpdate: inout Tensor, candidate: inout Tensor, recurrentCandidate: inout Tensor,
                            next: inout Tensor, output: inout Tensor) {
     require(x.rank == 3 && previous.rank == 2,
-                 "gruForwardStep: input \(x.shape) and state \(previous.shape) should be [batch, time, input] and [batch, hidden]")
+            "gruForwardStep: input \(x.shape) and state \(previous.shape) should be [batch, time, input] and [batch, hidden]")
     let (batch, time, inputs) = (x.shape[0], x.shape[1], x.shape[2]), hidden = previous.shape[1], gates = 3 * hidden
     require(transposedIH.shape == Shape(inputs, gates) && transposedHH.shape == Shape(hidden, gates)
-                 && previous.shape == Shape(batch, hidden) && inputGates.shape == Shape(batch, gates)
-                 && recurrentGates.shape == Shape(batch, gates) && resetUpdate.count == batch * 2 * hidden
-                 && candidate.count == batch * hidden && recurrentCandidate.count == batch * hidden
-                 && next.count == batch * hidden && output.shape == Shape(batch, time, hidden)
-                 && biasIH.count == gates && biasHH.count == gates && step >= 0 && step < time,
-                 "gruForwardStep: shapes do not fit input \(x.shape), hidden \(hidden) at step \(step)")
+            && previous.shape == Shape(batch, hidden) && inputGates.shape == Shape(batch, gates)
+            && recurrentGates.shape == Shape(batch, gates) && resetUpdate.count == batch * 2 * hidden
+            && candidate.count == batch * hidden && recurrentCandidate.count == batch * hidden
+            && next.count == batch * hidden && output.shape == Shape(batch, time, hidden)
+            && biasIH.count == gates && biasHH.count == gates && step >= 0 && step < time,
+            "gruForwardStep: shapes do not fit input \(x.shape), hidden \(hidden) at step \(step)")
     Engine.ensureConfigured()
     inputGates.makeUnique(); recurrentGates.makeUnique()
     resetUpdate.makeUnique(); candidate.makeUnique(); recurrentCandidate.makeUnique(); next.makeUnique(); output.makeUnique()
@@ -51,16 +51,16 @@ public func gruBackwardStep(step: Int, gradOutput: Tensor, resetUpdate: Tensor, 
                             stateGradient: inout Tensor, inputGateGradient: inout Tensor,
                             recurrentGateGradient: inout Tensor, inputGradient: inout Tensor) {
     require(gradOutput.rank == 3 && inputGradient.rank == 3,
-                 "gruBackwardStep: gradients \(gradOutput.shape) and \(inputGradient.shape) should be [batch, time, features]")
+            "gruBackwardStep: gradients \(gradOutput.shape) and \(inputGradient.shape) should be [batch, time, features]")
     let (batch, time, hidden) = (gradOutput.shape[0], gradOutput.shape[1], gradOutput.shape[2]), gates = 3 * hidden
     let inputs = inputGradient.shape[2]
     require(resetUpdate.count == batch * 2 * hidden && candidate.count == batch * hidden
-                 && recurrentCandidate.count == batch * hidden && previous.count == batch * hidden
-                 && weightHH.shape == Shape(gates, hidden) && weightIH.shape == Shape(gates, inputs)
-                 && stateGradient.shape == Shape(batch, hidden) && inputGateGradient.shape == Shape(batch, gates)
-                 && recurrentGateGradient.shape == Shape(batch, gates) && inputGradient.shape == Shape(batch, time, inputs)
-                 && step >= 0 && step < time,
-                 "gruBackwardStep: shapes do not fit gradient \(gradOutput.shape), input gradient \(inputGradient.shape) at step \(step)")
+            && recurrentCandidate.count == batch * hidden && previous.count == batch * hidden
+            && weightHH.shape == Shape(gates, hidden) && weightIH.shape == Shape(gates, inputs)
+            && stateGradient.shape == Shape(batch, hidden) && inputGateGradient.shape == Shape(batch, gates)
+            && recurrentGateGradient.shape == Shape(batch, gates) && inputGradient.shape == Shape(batch, time, inputs)
+            && step >= 0 && step < time,
+            "gruBackwardStep: shapes do not fit gradient \(gradOutput.shape), input gradient \(inputGradient.shape) at step \(step)")
     Engine.ensureConfigured()
     stateGradient.makeUnique(); inputGateGradient.makeUnique(); recurrentGateGradient.makeUnique(); inputGradient.makeUnique()
     let stateProduct = timeStepProduct(a: recurrentGateGradient.basePointer, lda: gates, b: weightHH.basePointer,
@@ -120,14 +120,14 @@ public func lstmForwardStep(_ x: Tensor, step: Int, transposedIH: Tensor, transp
                             previous: Tensor, previousCell: Tensor, inputGates: inout Tensor, gates: inout Tensor,
                             cell: inout Tensor, cellTanh: inout Tensor, next: inout Tensor, output: inout Tensor) {
     require(x.rank == 3 && output.rank == 3,
-                 "lstmForwardStep: input \(x.shape) and output \(output.shape) should be [batch, time, features]")
+            "lstmForwardStep: input \(x.shape) and output \(output.shape) should be [batch, time, features]")
     let (batch, time, inputs) = (x.shape[0], x.shape[1], x.shape[2]), hidden = previous.shape.matrix.cols, width = 4 * hidden
     require(transposedIH.shape == Shape(inputs, width) && transposedHH.shape == Shape(hidden, width)
-                 && biasIH.count == width && biasHH.count == width && previous.shape == Shape(batch, hidden)
-                 && previousCell.count == batch * hidden && inputGates.shape == Shape(batch, width)
-                 && gates.shape == Shape(batch, width) && cell.count == batch * hidden && cellTanh.count == batch * hidden
-                 && next.count == batch * hidden && output.shape == Shape(batch, time, hidden) && step >= 0 && step < time,
-                 "lstmForwardStep: shapes do not fit input \(x.shape), output \(output.shape) at step \(step)")
+            && biasIH.count == width && biasHH.count == width && previous.shape == Shape(batch, hidden)
+            && previousCell.count == batch * hidden && inputGates.shape == Shape(batch, width)
+            && gates.shape == Shape(batch, width) && cell.count == batch * hidden && cellTanh.count == batch * hidden
+            && next.count == batch * hidden && output.shape == Shape(batch, time, hidden) && step >= 0 && step < time,
+            "lstmForwardStep: shapes do not fit input \(x.shape), output \(output.shape) at step \(step)")
     Engine.ensureConfigured()
     inputGates.makeUnique(); gates.makeUnique(); cell.makeUnique(); cellTanh.makeUnique(); next.makeUnique(); output.makeUnique()
     let task = LSTMForwardStepTask(
@@ -152,15 +152,15 @@ public func lstmBackwardStep(step: Int, gradOutput: Tensor, gates: Tensor, cellT
                              weightIH: Tensor, weightHH: Tensor, stateGradient: inout Tensor, cellGradient: inout Tensor,
                              gateGradient: inout Tensor, inputGradient: inout Tensor) {
     require(gradOutput.rank == 3 && inputGradient.rank == 3,
-                 "lstmBackwardStep: gradients \(gradOutput.shape) and \(inputGradient.shape) should be [batch, time, features]")
+            "lstmBackwardStep: gradients \(gradOutput.shape) and \(inputGradient.shape) should be [batch, time, features]")
     let (batch, time, hidden) = (gradOutput.shape[0], gradOutput.shape[1], gradOutput.shape[2]), width = 4 * hidden
     let inputs = inputGradient.shape[2]
     require(gates.count == batch * width && cellTanh.count == batch * hidden && previousCell.count == batch * hidden
-                 && weightHH.shape == Shape(width, hidden) && weightIH.shape == Shape(width, inputs)
-                 && stateGradient.shape == Shape(batch, hidden) && cellGradient.count == batch * hidden
-                 && gateGradient.shape == Shape(batch, width) && inputGradient.shape == Shape(batch, time, inputs)
-                 && step >= 0 && step < time,
-                 "lstmBackwardStep: shapes do not fit gradient \(gradOutput.shape), input gradient \(inputGradient.shape) at step \(step)")
+            && weightHH.shape == Shape(width, hidden) && weightIH.shape == Shape(width, inputs)
+            && stateGradient.shape == Shape(batch, hidden) && cellGradient.count == batch * hidden
+            && gateGradient.shape == Shape(batch, width) && inputGradient.shape == Shape(batch, time, inputs)
+            && step >= 0 && step < time,
+            "lstmBackwardStep: shapes do not fit gradient \(gradOutput.shape), input gradient \(inputGradient.shape) at step \(step)")
     Engine.ensureConfigured()
     stateGradient.makeUnique(); cellGradient.makeUnique(); gateGradient.makeUnique(); inputGradient.makeUnique()
     let task = LSTMBackwardStepTask(

@@ -10,7 +10,7 @@ public struct Shape: Sendable {
     @inlinable
     public init(_ dimensions: [Int]) {
         require(dimensions.count <= Shape.maxRank,
-                     "Shape \(dimensions) has rank \(dimensions.count); DRLTensor supports at most \(Shape.maxRank)")
+                "Shape \(dimensions) has rank \(dimensions.count); DRLTensor supports at most \(Shape.maxRank)")
         require(dimensions.allSatisfy { $0 >= 0 }, "Shape \(dimensions) has a negative dimension")
         dims = InlineArray(repeating: 0)
         for (i, d) in dimensions.enumerated() { dims[i] = d }

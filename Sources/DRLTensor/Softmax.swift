@@ -50,7 +50,7 @@ func runSoftmax(_ kind: SoftmaxKind, _ x: Tensor, into y: inout Tensor, _ name: 
 
 func runSoftmaxBackward(_ kind: SoftmaxKind, _ y: Tensor, _ dy: Tensor, into dx: inout Tensor, _ name: StaticString) {
     require(y.rank >= 1 && y.shape == dy.shape && y.shape == dx.shape,
-                 "\(name): output \(y.shape), gradient \(dy.shape) and result \(dx.shape) must match")
+            "\(name): output \(y.shape), gradient \(dy.shape) and result \(dx.shape) must match")
     let (rows, cols) = y.shape.matrix
     dx.makeUnique()
     let task = SoftmaxBackwardTask(kind: kind, y: y.basePointer, dy: dy.basePointer, dx: dx.basePointer, cols: cols)

@@ -43,7 +43,7 @@ public struct Tensor: @unchecked Sendable {
     /// A tensor holding `scalars` in row-major order.
     public init(shape: Shape, scalars: [Float]) {
         require(scalars.count == shape.elementCount,
-                     "Tensor(shape: \(shape), scalars:) got \(scalars.count) values; the shape holds \(shape.elementCount)")
+                "Tensor(shape: \(shape), scalars:) got \(scalars.count) values; the shape holds \(shape.elementCount)")
         self.init(zeros: shape)
         scalars.withUnsafeBufferPointer { storage.base.update(from: $0.baseAddress!, count: $0.count) }
     }
@@ -125,7 +125,7 @@ extension Tensor {
     func flatIndex(_ i0: Int, _ i1: Int) -> Int {
         require(rank == 2, "2-index subscript on a tensor of shape \(shape)")
         require(i0 >= 0 && i0 < shape[0] && i1 >= 0 && i1 < shape[1],
-                     "index [\(i0), \(i1)] is out of range for shape \(shape)")
+                "index [\(i0), \(i1)] is out of range for shape \(shape)")
         return i0 * shape[1] + i1
     }
 
@@ -133,7 +133,7 @@ extension Tensor {
     func flatIndex(_ i0: Int, _ i1: Int, _ i2: Int) -> Int {
         require(rank == 3, "3-index subscript on a tensor of shape \(shape)")
         require(i0 >= 0 && i0 < shape[0] && i1 >= 0 && i1 < shape[1] && i2 >= 0 && i2 < shape[2],
-                     "index [\(i0), \(i1), \(i2)] is out of range for shape \(shape)")
+                "index [\(i0), \(i1), \(i2)] is out of range for shape \(shape)")
         return (i0 * shape[1] + i1) * shape[2] + i2
     }
 
@@ -195,9 +195,9 @@ extension Tensor {
             let owner = ObjectIdentifier(view.storage)
             defer {
                 require(ObjectIdentifier(view.storage) == owner && view.offset == viewOffset,
-                             "rows \(range) were replaced during an in-place mutation; assign with tensor[rows:] = value")
+                        "rows \(range) were replaced during an in-place mutation; assign with tensor[rows:] = value")
                 require(view.count == viewShape.elementCount,
-                             "a row view of shape \(viewShape) was reshaped to \(view.shape)")
+                        "a row view of shape \(viewShape) was reshaped to \(view.shape)")
                 storage = view.storage
             }
             yield &view
@@ -206,7 +206,7 @@ extension Tensor {
             checkRows(range)
             let viewShape = shape.replacingFirst(with: range.count)
             require(newValue.shape == viewShape,
-                         "assigned a tensor of shape \(newValue.shape) to rows \(range) of shape \(viewShape)")
+                    "assigned a tensor of shape \(newValue.shape) to rows \(range) of shape \(viewShape)")
             makeUnique()
             (storage.base + offset + range.lowerBound * shape.rowStride)
                 .update(from: newValue.storage.base + newValue.offset, count: viewShape.elementCount)
@@ -223,7 +223,7 @@ extension Tensor {
         set {
             checkRows(index..<(index + 1))
             require(newValue.shape == shape.droppingFirst,
-                         "assigned a tensor of shape \(newValue.shape) to a row of shape \(shape.droppingFirst)")
+                    "assigned a tensor of shape \(newValue.shape) to a row of shape \(shape.droppingFirst)")
             makeUnique()
             (storage.base + offset + index * shape.rowStride)
                 .update(from: newValue.storage.base + newValue.offset, count: shape.rowStride)
@@ -234,21 +234,21 @@ extension Tensor {
     func checkRows(_ range: Range<Int>) {
         require(rank >= 1, "cannot slice rows of a scalar tensor")
         require(range.lowerBound >= 0 && range.upperBound <= shape[0],
-                     "rows \(range) are out of range for shape \(shape)")
+                "rows \(range) are out of range for shape \(shape)")
     }
 
     /// The same elements under another shape with the same element count (a view, no copy).
     @inlinable
     public func reshaped(_ newShape: Shape) -> Tensor {
         require(newShape.elementCount == count,
-                     "cannot reshape a tensor of shape \(shape) (\(count) elements) to \(newShape) (\(newShape.elementCount) elements)")
+                "cannot reshape a tensor of shape \(shape) (\(count) elements) to \(newShape) (\(newShape.elementCount) elements)")
         return Tensor(storage: storage, offset: offset, shape: newShape)
     }
 
     /// Reshapes in place (no copy).
     public mutating func reshape(to newShape: Shape) {
         require(newShape.elementCount == count,
-                     "cannot reshape a tensor of shape \(shape) (\(count) elements) to \(newShape) (\(newShape.elementCount) elements)")
+                "cannot reshape a tensor of shape \(shape) (\(count) elements) to \(newShape) (\(newShape.elementCount) elements)")
         shape = newShape
     }
 

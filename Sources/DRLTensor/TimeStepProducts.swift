@@ -12,7 +12,7 @@ public func projectIntoTimeStep(_ a: Tensor, _ w: Tensor, into y: inout Tensor, 
     require(y.rank == 3, "projectIntoTimeStep: the output \(y.shape) should be [batch, time, features]")
     let (batch, time, features) = (y.shape[0], y.shape[1], y.shape[2]), inner = w.shape.matrix.rows
     require(step >= 0 && step < time && a.shape == Shape(batch, inner) && w.shape.matrix.cols == features,
-                 "projectIntoTimeStep: \(a.shape) by \(w.shape) does not fit step \(step) of \(y.shape)")
+            "projectIntoTimeStep: \(a.shape) by \(w.shape) does not fit step \(step) of \(y.shape)")
     Engine.ensureConfigured()
     y.makeUnique()
     let task = timeStepProduct(a: a.basePointer, lda: inner, b: w.basePointer, c: y.basePointer + step * features,
@@ -33,10 +33,10 @@ public func accumulateRecurrentStepGradients(inputGates dgx: Tensor, recurrentGa
     require(x.rank == 3, "accumulateRecurrentStepGradients: the input \(x.shape) should be [batch, time, features]")
     let (batch, time, inputs) = (x.shape[0], x.shape[1], x.shape[2]), gates = dgx.shape.matrix.cols, hidden = h.shape.matrix.cols
     require(step >= 0 && step < time && dgx.shape == Shape(batch, gates) && dgh.shape == Shape(batch, gates)
-                 && h.shape == Shape(batch, hidden) && (dWih?.shape ?? Shape(gates, inputs)) == Shape(gates, inputs)
-                 && (dWhh?.shape ?? Shape(gates, hidden)) == Shape(gates, hidden) && (dbih?.count ?? gates) == gates
-                 && (dbhh?.count ?? gates) == gates,
-                 "accumulateRecurrentStepGradients: gate gradients \(dgx.shape) and \(dgh.shape), step \(step) of \(x.shape), states \(h.shape) do not fit the gradients")
+            && h.shape == Shape(batch, hidden) && (dWih?.shape ?? Shape(gates, inputs)) == Shape(gates, inputs)
+            && (dWhh?.shape ?? Shape(gates, hidden)) == Shape(gates, hidden) && (dbih?.count ?? gates) == gates
+            && (dbhh?.count ?? gates) == gates,
+            "accumulateRecurrentStepGradients: gate gradients \(dgx.shape) and \(dgh.shape), step \(step) of \(x.shape), states \(h.shape) do not fit the gradients")
     Engine.ensureConfigured()
     let weightGradient = { (a: Tensor, b: UnsafePointer<Float>, ldb: Int, dw: Tensor?, n: Int) -> GemmTask? in
         guard let dw else { return nil }

@@ -11,7 +11,7 @@ public func topK(_ x: Tensor, k: Int, values: inout Tensor, indices: inout [Int3
     let (rows, cols) = x.shape.matrix
     require(k >= 0 && k <= cols, "topK: k = \(k) must be in 0...\(cols) for input \(x.shape)")
     require(values.count == rows * k && indices.count == rows * k,
-                 "topK: outputs need \(rows * k) elements for input \(x.shape) and k = \(k); got values \(values.shape) and \(indices.count) indices")
+            "topK: outputs need \(rows * k) elements for input \(x.shape) and k = \(k); got values \(values.shape) and \(indices.count) indices")
     guard k > 0 else { return }
     values.makeUnique()
     let (px, pv) = (x.basePointer, values.basePointer)

@@ -16,7 +16,7 @@ struct FixedScoresModel: ServableModel {
     /// Writes a checkpoint: the kind and the catalogue in the metadata, the scores and counts as
     /// tensors (`scores` may have another length than `items`, to make a broken model).
     static func save(items: [String], contextColumns: [String], scores: [Float], to path: String) throws {
-        let metadata = [ServableModelKinds.metadataKey: checkpointKind,
+        let metadata = [ModelCheckpoint.modelKindKey: checkpointKind,
                         "fixed.items": items.joined(separator: "\n"), "fixed.context_columns": contextColumns.joined(separator: "\n")]
         try SafeTensors.write([("scores", Tensor(shape: Shape(scores.count), scalars: scores)),
                                ("counts", Tensor(shape: Shape(items.count), scalars: items.indices.map(Float.init)))],

@@ -14,7 +14,7 @@ public final class ALSPolicy: SlatePolicy {
 
     public init(model: ImplicitALS, loggedCounts: [Float]) {
         require(loggedCounts.count == model.itemFactors.shape[0],
-                     "ALSPolicy: \(loggedCounts.count) item counts for a model of \(model.itemFactors.shape[0]) items")
+                "ALSPolicy: \(loggedCounts.count) item counts for a model of \(model.itemFactors.shape[0]) items")
         self.model = model
         loggedPopularity = Tensor(shape: Shape(loggedCounts.count), scalars: loggedCounts)
         scores = Tensor(zeros: Shape(loggedCounts.count))

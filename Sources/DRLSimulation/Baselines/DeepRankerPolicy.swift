@@ -68,7 +68,7 @@ public final class DeepRankerPolicy: SlatePolicy {
                       seed: UInt64) throws(NonFiniteError) {
         let dimension = encoder.configuration.observationDimension
         require(examples.observations.shape[1] == dimension && examples.count > 0 && epochs > 0 && batchSize > 0,
-                     "DeepRankerPolicy.train: \(examples.count) examples of width \(examples.observations.shape[1]) for observations of \(dimension), \(epochs) epochs, batch \(batchSize)")
+                "DeepRankerPolicy.train: \(examples.count) examples of width \(examples.observations.shape[1]) for observations of \(dimension), \(epochs) epochs, batch \(batchSize)")
         var rng = RandomGenerator(seed: seed, stream: 0xD8)
         let optimizer = Adam(store, learningRate: learningRate)
         let loss = SoftmaxCrossEntropyLoss()

@@ -85,10 +85,10 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
                 blockedCategories: Set<Int32> = []) {
         let c = configuration
         require(c.slateSize >= 1 && c.slateSize <= c.items && c.days >= 1 && c.sessionSteps >= 1 && c.lowFrequencySessionSteps >= 1,
-                     "EcommerceConfiguration: slate \(c.slateSize), days \(c.days) and session budgets must be positive, with the slate within \(c.items) items")
+                "EcommerceConfiguration: slate \(c.slateSize), days \(c.days) and session budgets must be positive, with the slate within \(c.items) items")
         require(c.historyTokens >= 0, "EcommerceConfiguration: historyTokens \(c.historyTokens) must be ≥ 0")
         require(c.segments >= 1 && (1...c.categories).contains(c.segmentCategories),
-                     "EcommerceConfiguration: \(c.segments) segments must be at least 1, each preferring 1...\(c.categories) categories, got \(c.segmentCategories)")
+                "EcommerceConfiguration: \(c.segments) segments must be at least 1, each preferring 1...\(c.categories) categories, got \(c.segmentCategories)")
         self.configuration = configuration
         catalogue = Catalogue(items: c.items, categories: c.categories, dimension: c.dimension, seed: catalogueSeed)
         constraints = PlatformConstraints(blocking: blockedCategories, in: catalogue)
@@ -331,7 +331,7 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
     private func writeObservation(_ observation: inout Tensor) {
         let c = configuration, d = c.dimension
         require(observation.count == observationDimension,
-                     "EcommerceSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
+                "EcommerceSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
         if c.historyTokens > 0 { return writeSequenceObservation(historyTokens: c.historyTokens, into: &observation) }
         observation.withUnsafeMutableBufferPointer { o in
             writeContext(into: o, progressAt: 7 + 2 * d)
@@ -363,7 +363,7 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
     public func writeSequenceObservation(historyTokens n: Int, into observation: inout Tensor) {
         let c = configuration, context = 10 + c.segments
         require((1...interactionMemory).contains(n) && observation.count == context + 6 * n,
-                     "EcommerceSimulator: a sequence observation of \(n) tokens (1...\(interactionMemory)) has \(context + 6 * n) elements, got \(observation.shape)")
+                "EcommerceSimulator: a sequence observation of \(n) tokens (1...\(interactionMemory)) has \(context + 6 * n) elements, got \(observation.shape)")
         observation.withUnsafeMutableBufferPointer { o in
             writeContext(into: o, progressAt: 7)
             let recent = interactions.suffix(n), padding = n - recent.count

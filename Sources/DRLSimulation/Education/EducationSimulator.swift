@@ -59,8 +59,8 @@ public final class EducationSimulator: Environment {
     public init(configuration: EducationConfiguration = EducationConfiguration()) {
         let c = configuration
         require(c.skills >= 1 && c.difficultyLevels >= 2 && c.days >= 1 && c.sessionTasks >= 1
-                     && c.learningRate.count == ContentType.allCases.count && c.effort.count == ContentType.allCases.count,
-                     "EducationConfiguration: skills, levels, days and session length must be positive, with a rate and an effort per content type")
+                && c.learningRate.count == ContentType.allCases.count && c.effort.count == ContentType.allCases.count,
+                "EducationConfiguration: skills, levels, days and session length must be positive, with a rate and an effort per content type")
         self.configuration = configuration
         observationSpace = .box(low: Array(repeating: 0, count: 12 + c.skills), high: Array(repeating: 1, count: 12 + c.skills))
         actionSpace = .multiDiscrete([c.difficultyLevels, ContentType.allCases.count])
@@ -180,7 +180,7 @@ public final class EducationSimulator: Environment {
     private func writeObservation(_ observation: inout Tensor) {
         let c = configuration
         require(observation.count == observationDimension,
-                     "EducationSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
+                "EducationSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
         observation.withUnsafeMutableBufferPointer { o in
             for k in 0..<o.count { o[k] = 0 }
             o[currentSkill] = 1

@@ -29,7 +29,7 @@ public struct DelayedRewardLedger: Sendable {
     /// Credits `reward`, which arrived at step `arrival`, to the step `cause` that earned it.
     public mutating func credit(_ reward: Float, causedBy cause: Int, arrivedAt arrival: Int) {
         require(cause >= 0 && cause <= arrival && arrival < rewards.count,
-                     "DelayedRewardLedger.credit: cause \(cause) and arrival \(arrival) must satisfy 0 ≤ cause ≤ arrival < \(rewards.count) steps")
+                "DelayedRewardLedger.credit: cause \(cause) and arrival \(arrival) must satisfy 0 ≤ cause ≤ arrival < \(rewards.count) steps")
         rewards[cause] += powf(gamma, Float(arrival - cause)) * reward
     }
 }

@@ -58,7 +58,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
     public init(configuration: VideoFeedConfiguration = VideoFeedConfiguration(), catalogueSeed: UInt64 = 11) {
         let c = configuration
         require(c.slateSize >= 1 && c.slateSize <= c.items && c.days >= 1 && c.sessionMinutes > 0 && c.lowFrequencySessionMinutes > 0,
-                     "VideoFeedConfiguration: slate \(c.slateSize), days \(c.days) and session minutes must be positive")
+                "VideoFeedConfiguration: slate \(c.slateSize), days \(c.days) and session minutes must be positive")
         self.configuration = configuration
         catalogue = Catalogue(items: c.items, categories: c.categories, dimension: c.dimension, seed: catalogueSeed)
         constraints = PlatformConstraints.none(catalogue)
@@ -229,7 +229,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
     private func writeObservation(_ observation: inout Tensor) {
         let c = configuration, d = c.dimension
         require(observation.count == observationDimension,
-                     "VideoFeedSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
+                "VideoFeedSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
         observation.withUnsafeMutableBufferPointer { o in
             for k in 0..<o.count { o[k] = 0 }
             o[device] = 1
