@@ -1,4 +1,3 @@
-import DRLRanking
 import ArgumentParser
 import DRLServing
 import Foundation
@@ -82,8 +81,8 @@ struct RegistryCommand: ParsableCommand {
         @Option(help: "The version it was fine-tuned from.") var parent: String?
 
         func run() throws {
-            // Only a servable checkpoint enters the registry.
-            do { _ = try NextItemModel.load(from: checkpoint) } catch { throw ValidationError("\(error)") }
+            // Only a checkpoint that the service can load (a kind it serves) enters the registry.
+            do { _ = try ServableModelKinds.standard.load(checkpoint: checkpoint) } catch { throw ValidationError("\(error)") }
             let version = try location.open(creating: true).register(checkpoint: checkpoint, parent: parent, scenario: scenario,
                                                         dataHash: data.isEmpty ? "" : try dataHash(data))
             print("registered \(version.id)")
