@@ -9,19 +9,12 @@ enum Scenarios {
     static func slateSimulatorFactory(video: Bool, config: String?, historyTokens: Int? = nil) throws -> () -> RecommendationEnvironment {
         if video {
             var settings = VideoFeedConfiguration()
-            if let config {
-                try ConfigurationFile.load(config, into: &settings)
-                try ConfigurationFile.checkCatalogue(items: settings.items, categories: settings.categories, slateSize: settings.slateSize, path: config)
-            }
+            if let config { try load(config, into: &settings) }
             return { VideoFeedSimulator(configuration: settings) }
         }
         var settings = EcommerceConfiguration()
         if let config {
-            try ConfigurationFile.load(config, into: &settings)
-            try ConfigurationFile.checkCatalogue(items: settings.items, categories: settings.categories, slateSize: settings.slateSize, path: config)
-            guard settings.segmentCategories <= settings.categories else {
-                throw ValidationError("--config \(config): 'segment_categories' (\(settings.segmentCategories)) must not exceed 'categories' (\(settings.categories))")
-            }
+            try load(config, into: &settings)
             guard settings.historyTokens == 0 || historyTokens != nil else {
                 throw ValidationError("--config \(config): 'history_tokens' makes the observation a sequence of item ids, which only a state encoder reads (train with --state-encoder)")
             }
@@ -32,7 +25,12 @@ enum Scenarios {
 
     static func educationConfiguration(_ config: String?) throws -> EducationConfiguration {
         var settings = EducationConfiguration()
-        if let config { try ConfigurationFile.load(config, into: &settings) }
+        if let config { try load(config, into: &settings) }
         return settings
+    }
+
+    /// The library's loader, its refusals as usage errors that name the option.
+    private static func load<Configuration: FileConfigurable>(_ path: String, into settings: inout Configuration) throws {
+        do { try ConfigurationFile.load(path, into: &settings) } catch { throw ValidationError("--config \(error)") }
     }
 }

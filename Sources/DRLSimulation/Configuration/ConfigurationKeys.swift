@@ -25,9 +25,32 @@ public enum ConfigurationKey<Configuration>: Sendable {
 public protocol FileConfigurable {
     /// Every settable key, named as in the configuration files (snake_case).
     static var fileKeys: [String: ConfigurationKey<Self>] { get }
+    /// What is wrong with settings that each key's range accepts but that do not go together
+    /// (more categories than items, say), in the files' names; nil when they fit.
+    var contradiction: String? { get }
+}
+
+extension FileConfigurable {
+    public var contradiction: String? { nil }
+}
+
+/// A catalogue of `items` in `categories`, shown `slateSize` at a time, needs no more categories
+/// and no larger slates than it has items.
+func catalogueContradiction(items: Int, categories: Int, slateSize: Int) -> String? {
+    if categories > items { return "'categories' (\(categories)) must not exceed 'items' (\(items))" }
+    if slateSize > items { return "'slate_size' (\(slateSize)) must not exceed 'items' (\(items))" }
+    return nil
 }
 
 extension EcommerceConfiguration: FileConfigurable {
+    public var contradiction: String? {
+        if let problem = catalogueContradiction(items: items, categories: categories, slateSize: slateSize) { return problem }
+        guard segmentCategories <= categories else {
+            return "'segment_categories' (\(segmentCategories)) must not exceed 'categories' (\(categories))"
+        }
+        return nil
+    }
+
     public static var fileKeys: [String: ConfigurationKey<EcommerceConfiguration>] {
         let probability: ClosedRange<Float> = 0...1, weight: ClosedRange<Float> = -100...100
         return [
@@ -58,6 +81,8 @@ extension EcommerceConfiguration: FileConfigurable {
 }
 
 extension VideoFeedConfiguration: FileConfigurable {
+    public var contradiction: String? { catalogueContradiction(items: items, categories: categories, slateSize: slateSize) }
+
     public static var fileKeys: [String: ConfigurationKey<VideoFeedConfiguration>] {
         let probability: ClosedRange<Float> = 0...1, weight: ClosedRange<Float> = -100...100
         return [

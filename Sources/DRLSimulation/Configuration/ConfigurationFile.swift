@@ -1,0 +1,50 @@
+import Foundation
+
+/// A simulator configuration file that cannot be used: the file, the key at fault (when one is)
+/// and what is wrong, in words that say how to mend it.
+public struct ConfigurationFileError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let path: String
+    public let key: String?
+    public let reason: String
+
+    public var description: String { "\(path): " + (key.map { "key '\($0)' " } ?? "") + reason }
+}
+
+/// Reads simulator configuration files: a JSON object whose keys are the configuration's file keys
+/// (snake_case, see `FileConfigurable`) with numbers as values. Unknown keys, values of the wrong
+/// type or out of range, and settings that contradict each other are refused with the file and
+/// the key named, so that a bad file never reaches a simulator's own checks (which trap).
+public enum ConfigurationFile {
+    /// Sets `configuration`'s fields from the file at `path`, then checks the settings against
+    /// each other (`FileConfigurable.contradiction`). Nothing is changed when the file is refused.
+    public static func load<Configuration: FileConfigurable>(_ path: String, into configuration: inout Configuration)
+        throws(ConfigurationFileError) {
+        func refuse(_ reason: String, key: String? = nil) -> ConfigurationFileError {
+            ConfigurationFileError(path: path, key: key, reason: reason)
+        }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw refuse("cannot read the file (\(error.localizedDescription))")
+        }
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
+            throw refuse("not valid JSON (\((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error))")
+        }
+        guard let object = parsed as? [String: Any] else { throw refuse("the file must hold one JSON object of settings") }
+        let keys = Configuration.fileKeys
+        var loaded = configuration
+        for name in object.keys.sorted() {
+            guard let key = keys[name] else {
+                throw refuse("unknown key '\(name)'; the keys are \(keys.keys.sorted().joined(separator: ", "))")
+            }
+            // JSON booleans are NSNumbers too; their Objective-C type is "c" (char).
+            guard let number = object[name] as? NSNumber, String(cString: number.objCType) != "c" else {
+                let found = (object[name] as? NSNumber).map { _ in "a boolean" } ?? String(describing: object[name]!)
+                throw refuse("must be a number, got \(found)", key: name)
+            }
+            if let problem = key.apply(number.doubleValue, to: &loaded) { throw refuse(problem, key: name) }
+        }
+        if let contradiction = loaded.contradiction { throw refuse(contradiction) }
+        configuration = loaded
+    }
+}

@@ -1,0 +1,68 @@
+import DRLSimulation
+import Foundation
+import ScratchFiles
+import Testing
+
+/// The library's loader of simulator configuration files refuses every bad file with the file,
+/// the key and the fault named, and leaves the configuration as it was; a good file sets what it
+/// names and nothing else.
+@Suite struct ConfigurationFileTests {
+    func file(_ text: String) throws -> String {
+        let path = Scratch.path("config.json")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func refusal<Configuration: FileConfigurable>(_ text: String, _ configuration: inout Configuration) throws -> ConfigurationFileError? {
+        let path = try file(text)
+        do {
+            try ConfigurationFile.load(path, into: &configuration)
+            return nil
+        } catch {
+            #expect(error.path == path)
+            return error
+        }
+    }
+
+    @Test func aGoodFileSetsWhatItNames() throws {
+        var shop = EcommerceConfiguration()
+        try ConfigurationFile.load(try file(#"{"items": 2000, "diversity_penalty": 0.5}"#), into: &shop)
+        #expect(shop.items == 2_000 && shop.reward.diversity.weight == 0.5 && shop.slateSize == EcommerceConfiguration().slateSize)
+    }
+
+    @Test func badFilesAreRefusedWithTheKeyAndNothingChanges() throws {
+        var shop = EcommerceConfiguration()
+        let unknown = try #require(try refusal(#"{"items": 2000, "itmes": 3}"#, &shop))
+        #expect(unknown.key == nil && unknown.reason.hasPrefix("unknown key 'itmes'"))
+        let boolean = try #require(try refusal(#"{"days": true}"#, &shop))
+        #expect(boolean.key == "days" && boolean.reason == "must be a number, got a boolean")
+        let range = try #require(try refusal(#"{"items": 2000, "slate_size": 0}"#, &shop))
+        #expect(range.key == "slate_size" && range.reason.contains("integer in 1...100"))
+        let json = try #require(try refusal(#"{"items": 2000"#, &shop))
+        #expect(json.reason.hasPrefix("not valid JSON"))
+        let array = try #require(try refusal("[1, 2]", &shop))
+        #expect(array.reason == "the file must hold one JSON object of settings")
+        #expect(try refusal("", &shop)?.reason.hasPrefix("not valid JSON") == true)
+        // Each file above set items before failing; none of it was kept.
+        #expect(shop.items == EcommerceConfiguration().items)
+    }
+
+    /// Settings that each key accepts but that contradict each other would trap in the simulator;
+    /// the loader refuses them first.
+    @Test func contradictingSettingsAreRefused() throws {
+        var shop = EcommerceConfiguration()
+        let categories = try #require(try refusal(#"{"items": 20, "categories": 50}"#, &shop))
+        #expect(categories.description.hasSuffix("'categories' (50) must not exceed 'items' (20)"))
+        let segments = try #require(try refusal(#"{"categories": 5, "segment_categories": 8}"#, &shop))
+        #expect(segments.reason == "'segment_categories' (8) must not exceed 'categories' (5)")
+        var feed = VideoFeedConfiguration()
+        let slate = try #require(try refusal(#"{"items": 20, "categories": 4, "slate_size": 30}"#, &feed))
+        #expect(slate.reason == "'slate_size' (30) must not exceed 'items' (20)")
+        #expect(shop.items == EcommerceConfiguration().items && feed.items == VideoFeedConfiguration().items)
+    }
+
+    @Test func aMissingFileSaysSo() {
+        var course = EducationConfiguration()
+        #expect(throws: ConfigurationFileError.self) { try ConfigurationFile.load(Scratch.path("absent.json"), into: &course) }
+    }
+}
