@@ -153,18 +153,20 @@ struct TrainCommand: ParsableCommand {
             case .dqn, .sacDiscrete:
                 let learner: OffPolicyAgent
                 var resuming: TrainingLoopState?
+                let training = CartPole(seed: seed)
                 if agent == .dqn {
                     var configuration = DQNConfiguration()
                     configuration.totalSteps = steps
-                    let dqn = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
+                    let dqn = DQNAgent(observationSpace: training.observationSpace, actionSpace: training.actionSpace,
+                                       configuration: configuration, seed: seed)
                     if let load { resuming = try dqn.load(from: load) }
                     learner = dqn
                 } else {
-                    let sac = DiscreteSACAgent(observationDimension: 4, actions: 2, seed: seed)
+                    let sac = DiscreteSACAgent(observationSpace: training.observationSpace, actionSpace: training.actionSpace, seed: seed)
                     if let load { resuming = try sac.load(from: load) }
                     learner = sac
                 }
-                records = try learner.train(on: CartPole(seed: seed), steps: remaining(after: learner.environmentSteps), seed: seed,
+                records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed,
                                             evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
                                             evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
                                             progress: report)
@@ -180,10 +182,11 @@ struct TrainCommand: ParsableCommand {
                                           resuming: resuming, progress: report)
                 if let savePath { print("saved the trained agent to \(savePath)") }
             case .a2c:
-                let copies = 8
-                let a2c = A2CAgent(observationDimension: 4, choices: [2], environments: copies, seed: seed)
+                let vector = VectorEnvironment((0..<8).map { _ in CartPole() })
+                let copy = vector.environments[0]
+                let a2c = A2CAgent(observationSpace: copy.observationSpace, actionSpace: copy.actionSpace, environments: vector.count,
+                                   seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try a2c.load(from: path) }
-                let vector = VectorEnvironment((0..<copies).map { _ in CartPole() })
                 records = try a2c.train(on: vector, steps: remaining(after: a2c.environmentSteps), seed: seed,
                                         evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
                                         evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
@@ -204,11 +207,12 @@ struct TrainCommand: ParsableCommand {
                                             evaluationSeed: 1 << 40, checkpoints: schedule, resuming: resuming, progress: report)
                 if let savePath { print("saved the trained agent to \(savePath)") }
             case .sac, .td3:
+                let training = Pendulum(seed: seed)
                 let learner: ContinuousControlAgent = agent == .sac
-                    ? SACAgent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
-                    : TD3Agent(observationDimension: 3, actionLow: [-2], actionHigh: [2], seed: seed)
+                    ? SACAgent(observationSpace: training.observationSpace, actionSpace: training.actionSpace, seed: seed)
+                    : TD3Agent(observationSpace: training.observationSpace, actionSpace: training.actionSpace, seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
-                records = try learner.train(on: Pendulum(seed: seed), steps: remaining(after: learner.environmentSteps), seed: seed,
+                records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed,
                                             randomSteps: 100, evaluationEnvironment: Pendulum(), evaluationInterval: evaluationInterval,
                                             evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
                                             progress: report)
