@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "DRLRanking", targets: ["DRLRanking"]),
         .library(name: "DRLSimulation", targets: ["DRLSimulation"]),
         .library(name: "DRLServing", targets: ["DRLServing"]),
+        .library(name: "DRLScenarios", targets: ["DRLScenarios"]),
         // Test support shared with App/'s tests: one scratch directory per test process.
         .library(name: "ScratchFiles", targets: ["ScratchFiles"]),
     ],
@@ -45,6 +46,10 @@ let package = Package(
         // Recommendation as an MDP: the simulated platforms, reward design, platform constraints,
         // the baseline policies and the list-wise ranking action.
         .target(name: "DRLSimulation", dependencies: ["DRLAgents", "DRLData", "DRLEvaluation", "DRLRanking", "DRLNN", "DRLTensor"]),
+        // The recipes of the scenarios: each scenario's agent and simulators, the existing users'
+        // models, policies by name or from a checkpoint's own labels, the A/B runner and the
+        // MovieLens evaluation protocol. What `drlrec` runs, as a library.
+        .target(name: "DRLScenarios", dependencies: ["DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLRanking", "DRLNN", "DRLTensor"]),
         // Deployment without the network: model registry, served models, user state, feedback log,
         // traffic split, guardrail and fallback. It knows data and models, not simulators or agents.
         .target(name: "DRLServing", dependencies: ["DRLData", "DRLRanking", "DRLNN", "DRLTensor"]),
@@ -54,6 +59,7 @@ let package = Package(
         // Fixtures: safetensors files written by Python's reference implementation (scripts/safetensors_interop.py).
         .testTarget(name: "DRLNNTests", dependencies: ["DRLNN", "ScratchFiles"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents", "ScratchFiles"]),
+        .testTarget(name: "DRLScenariosTests", dependencies: ["DRLScenarios", "DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLNN", "DRLTensor", "ScratchFiles"]),
         .testTarget(name: "DRLRecommendTests", dependencies: ["DRLData", "DRLEvaluation", "DRLRanking", "DRLSimulation", "ScratchFiles"]),
     ]
 )

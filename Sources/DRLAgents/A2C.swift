@@ -229,13 +229,13 @@ extension A2CAgent {
         } else {
             vector.reset(seed: seed)
         }
-        let save = { (path: String) throws(CheckpointError) in
+        let save = { (path: String, labels: [String: String]) throws(CheckpointError) in
             let states = vector.environments.compactMap { ($0 as? ResumableEnvironment)?.stateDescription }
             let loop = states.count == self.environments
                 ? TrainingLoopState(environments: states, observations: (0..<self.environments).map { vector.observations[row: $0].scalars },
                                     episodeReturns: vector.episodeReturns, episodes: episodes, exploration: nil)
                 : nil
-            try self.save(to: path, loop: loop)
+            try self.save(to: path, loop: loop, labels: labels)
         }
         let end = environmentSteps + steps
         while environmentSteps < end {

@@ -33,7 +33,7 @@ public enum AgentCheckpoint {
     /// `extra` tensors and `extraMetadata` are agent-specific state (a prioritized replay's
     /// priorities, pending n-step transitions).
     static func save(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, extra: [(name: String, tensor: Tensor)],
-                     extraMetadata: [String: String], counters: Counters, to path: String) throws(CheckpointError) {
+                     extraMetadata: [String: String], labels: [String: String], counters: Counters, to path: String) throws(CheckpointError) {
         var metadata = [
             kindKey: kind,
             environmentStepsKey: String(counters.environmentSteps),
@@ -46,6 +46,10 @@ public enum AgentCheckpoint {
         }
         if let loop = counters.loop { metadata.merge(loop.metadata) { _, new in new } }
         metadata.merge(extraMetadata) { _, new in new }
+        for key in labels.keys.sorted() where metadata[key] != nil {
+            requirementFailure("AgentCheckpoint.save: the label '\(key)' is a key of the agent's own state")
+        }
+        metadata.merge(labels) { _, new in new }
         try ModelCheckpoint.save(parts, extra: replayTensors(replay) + extra, metadata: metadata, to: path)
     }
 
@@ -130,12 +134,14 @@ extension CheckpointedAgent {
     public func restoration(ofCheckpointMetadata metadata: [String: String], path: String) throws(CheckpointError) -> () -> Void { {} }
 
     /// Writes the agent's training state to `path` (replaced atomically) and, from a training
-    /// loop, the loop's (see `TrainingLoopState`).
-    public func save(to path: String, loop: TrainingLoopState? = nil) throws(CheckpointError) {
+    /// loop, the loop's (see `TrainingLoopState`). `labels` are metadata entries the file carries
+    /// for whoever reads it later, saying how the agent was built beyond its kind and sizes (the
+    /// scenario it was trained on, its state encoder); they may not reuse a key of the agent's state.
+    public func save(to path: String, loop: TrainingLoopState? = nil, labels: [String: String] = [:]) throws(CheckpointError) {
         var counters = checkpointCounters
         counters.loop = loop
         try AgentCheckpoint.save(kind: checkpointKind, parts: checkpointParts, replay: checkpointReplay, extra: checkpointTensors,
-                                 extraMetadata: checkpointMetadata, counters: counters, to: path)
+                                 extraMetadata: checkpointMetadata, labels: labels, counters: counters, to: path)
     }
 
     /// Restores a file written by `save` from an agent of the same kind and sizes; nothing changes

@@ -133,9 +133,9 @@ public final class CQLAgent {
             _ = evaluation.afterSteps(step + 1, training: TrainingEpisodes(),
                                       loss: lastStep.map { $0.temporalDifference + configuration.conservativeWeight * $0.conservative },
                                       policy: self, progress: progress)
-            try checkpoints?.afterSteps(step + 1, from: step) { path throws(CheckpointError) in try save(to: path) }
+            try checkpoints?.afterSteps(step + 1, from: step) { path, labels throws(CheckpointError) in try save(to: path, labels: labels) }
         }
-        try checkpoints?.atEnd(gradientSteps) { path throws(CheckpointError) in try save(to: path) }
+        try checkpoints?.atEnd(gradientSteps) { path, labels throws(CheckpointError) in try save(to: path, labels: labels) }
         return evaluation.records
     }
 }

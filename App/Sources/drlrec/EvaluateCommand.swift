@@ -1,7 +1,4 @@
-import DRLData
-import DRLEvaluation
-import DRLRanking
-import DRLTensor
+import DRLScenarios
 import ArgumentParser
 import Foundation
 
@@ -84,131 +81,54 @@ struct EvaluateCommand: ParsableCommand {
         guard qLearningWeight > 0 else { throw ValidationError("--q-learning-weight must be positive (0 is the sequential ranker, already in the table)") }
     }
 
-    static let agentNames = ["sqn", "reinforce", "reinforce-novelty"]
+    static let agentNames = LeaveOneOutEvaluation.Agent.allCases.map(\.rawValue)
     var noveltyRewards: [Float] { noveltyReward.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) } }
     var agentList: [String] { agents.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func run() throws {
         let (log, categories, _) = try InteractionSource.movieLens(cache: cache)
-        let split = LeaveOneOutSplit(log)
-        say("\(log.count) ratings of \(log.userCount) users on \(log.itemCount) movies; leave-one-out by time")
-        var rows: [(name: String, metrics: RankingMetrics, seconds: Double)] = []
-
-        var start = Sampler.now()
-        let counts = Tensor(shape: Shape(split.items), scalars: split.trainingCounts)
-        let popularity = evaluateRanking(split, on: .test) { _, scores in scores.copy(from: counts) }
-        rows.append(("popularity", popularity, Sampler.now() - start))
-
-        start = Sampler.now()
-        let matrix = split.trainingMatrix()
-        var best: (model: ImplicitALS, ndcg: Double, label: String)?
-        for regularization: Float in [0.1, 1, 10] {
-            for confidence: Float in [1, 10] {
-                var configuration = ImplicitALS.Configuration()
-                configuration.factors = 64
-                configuration.regularization = regularization
-                configuration.confidence = confidence
-                configuration.iterations = 10
-                let model = ImplicitALS(users: split.users, items: split.items, configuration: configuration, seed: seed)
-                try model.fit(matrix)
-                let validation = evaluateRanking(split, on: .validation) { user, scores in
-                    gemv(model.itemFactors, model.userFactors[row: user], into: &scores)
-                }
-                say(String(format: "  als λ %g α %g: validation NDCG@10 %.4f", regularization, confidence, validation.ndcg))
-                if validation.ndcg > best?.ndcg ?? -1 { best = (model, validation.ndcg, "als (64 factors, λ \(regularization), α \(confidence))") }
-            }
-        }
-        let als = evaluateRanking(split, on: .test) { user, scores in gemv(best!.model.itemFactors, best!.model.userFactors[row: user], into: &scores) }
-        rows.append((best!.label, als, Sampler.now() - start))
-
-        // The sequential ranker (each movie's category is its first genre), then its offline-RL forms:
-        // SQN's Q-learning head and the corrected REINFORCE, rewarded by the ratings, and the
-        // corrected REINFORCE rewarded by the ratings and the novelty of its recommendations.
-        typealias Trained = (model: NextItemModel, label: String, seconds: Double)
-        func trainSequential(_ label: String, qLearningWeight: Float = 0, reinforce: NextItemModel.CorrectedReinforce? = nil) throws -> Trained {
-            let start = Sampler.now()
-            var configuration = NextItemModel.Configuration()
-            configuration.qLearningWeight = qLearningWeight
-            configuration.reinforce = reinforce
-            configuration.epochs = epochs
-            configuration.gamma = gamma
-            configuration.dropout = dropout
-            let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
-            try model.train(on: split, seed: seed) { epoch, loss, ndcg in
-                let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
-                say(String(format: "  %@ epoch %d: cross-entropy %.3f%@", label, epoch, loss, validation))
-            }
-            let bestEpoch = model.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
-            return (model, "\(label) (epoch \(bestEpoch))", Sampler.now() - start)
-        }
-        func test(_ trained: Trained) -> RankingMetrics {
-            let metrics = trained.model.evaluate(split, on: .test)
-            rows.append((trained.label, metrics, trained.seconds))
-            return metrics
-        }
-        let sequential = try trainSequential("sequential, attention encoder")
-        let supervised = test(sequential)
-        var comparisons: [(String, [MetricComparison])] = []
-        if agentList.contains("sqn") {
-            let sqn = test(try trainSequential("sqn, the same with a Q head", qLearningWeight: qLearningWeight))
-            comparisons.append(("sqn", compareRankings(control: supervised, treatment: sqn)))
-        }
-        if agentList.contains("reinforce") {
-            let reinforce = test(try trainSequential("reinforce, top-\(slateSize) off-policy corrected",
-                                                     reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap)))
-            comparisons.append(("reinforce", compareRankings(control: supervised, treatment: reinforce)))
-        }
-        if agentList.contains("reinforce-novelty") {
-            // λ is chosen on the validation items: the largest whose HR@10 is not significantly
-            // below the sequential ranker's (the most novel agent still on par), else the smallest.
-            let supervisedValidation = sequential.model.evaluate(split, on: .validation)
-            var chosen: Trained?
-            var seconds = 0.0
-            for lambda in noveltyRewards.sorted() {
-                var trained = try trainSequential(String(format: "reinforce-novelty, the same with λ %g × novelty in the reward", Double(lambda)),
-                                                  reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap,
-                                                                   noveltyReward: lambda))
-                seconds += trained.seconds
-                let validation = trained.model.evaluate(split, on: .validation)
-                let hr = compareRankings(control: supervisedValidation, treatment: validation).first { $0.metric == "hr@10" }!
-                let level = hr.ciHigh >= 0
-                say(String(format: "  reinforce-novelty λ %g on the validation items: HR@10 %+.4f [%+.4f, %+.4f] against the sequential ranker (%@), coverage %.4f, novelty %.2f",
-                           Double(lambda), hr.difference, hr.ciLow, hr.ciHigh, level ? "on par" : "below", validation.coverage, validation.novelty))
-                if noveltyRewards.count > 1 { trained.label += ", λ chosen by validation from \(noveltyRewards.sorted().map { String(format: "%g", Double($0)) }.joined(separator: "/"))" }
-                if level || chosen == nil { chosen = trained }
-            }
-            chosen!.seconds = seconds
-            let rewarded = test(chosen!)
-            comparisons.append(("reinforce-novelty", compareRankings(control: supervised, treatment: rewarded)))
-        }
+        var evaluation = LeaveOneOutEvaluation()
+        evaluation.seed = seed
+        evaluation.qLearningWeight = qLearningWeight
+        evaluation.reinforceWeight = reinforceWeight
+        evaluation.slateSize = slateSize
+        evaluation.weightCap = weightCap
+        evaluation.noveltyRewards = noveltyRewards
+        evaluation.agents = agentList.compactMap(LeaveOneOutEvaluation.Agent.init(rawValue:))
+        evaluation.gamma = gamma
+        evaluation.epochs = epochs
+        evaluation.dropout = dropout
+        let report: LeaveOneOutEvaluation.Report
+        do { report = try evaluation.run(log, categories: categories, progress: say) } catch { throw ValidationError(commandLineMessage(error)) }
+        let rows = report.rows, comparisons = report.comparisons
         if json {
             for row in rows {
-                print(JSONLine([("model", .string(row.name)), ("hr@10", .float(Float(row.metrics.hitRate))), ("ndcg@10", .float(Float(row.metrics.ndcg))),
+                print(JSONLine([("model", .string(row.model)), ("hr@10", .float(Float(row.metrics.hitRate))), ("ndcg@10", .float(Float(row.metrics.ndcg))),
                                 ("mrr@10", .float(Float(row.metrics.mrr))), ("coverage", .float(Float(row.metrics.coverage))),
                                 ("novelty", .float(Float(row.metrics.novelty))), ("users", .int(row.metrics.users)),
                                 ("seconds", .float(Float(row.seconds)))]).text)
             }
             // Then one object per RL agent and metric: its difference from the sequential ranker.
-            for (name, gains) in comparisons {
+            for (agent, gains) in comparisons {
                 for gain in gains {
-                    print(JSONLine([("comparison", .string("\(name) − sequential")), ("metric", .string(gain.metric)),
+                    print(JSONLine([("comparison", .string("\(agent.rawValue) − sequential")), ("metric", .string(gain.metric)),
                                     ("difference", .float(Float(gain.difference))), ("ci_low", .float(Float(gain.ciLow))),
                                     ("ci_high", .float(Float(gain.ciHigh)))]).text)
                 }
             }
             return
         }
-        print("MovieLens-100K, leave-one-out by time, full ranking over unrated movies, \(popularity.users) test users")
+        print("MovieLens-100K, leave-one-out by time, full ranking over unrated movies, \(report.testUsers) test users")
         let header = ["model", "HR@10", "NDCG@10", "MRR@10", "coverage", "novelty", "time"]
         var table = [header]
         for row in rows {
             let m = row.metrics
-            table.append([row.name, String(format: "%.4f", m.hitRate), String(format: "%.4f", m.ndcg), String(format: "%.4f", m.mrr),
+            table.append([row.model, String(format: "%.4f", m.hitRate), String(format: "%.4f", m.ndcg), String(format: "%.4f", m.mrr),
                           String(format: "%.4f", m.coverage), String(format: "%.2f", m.novelty), String(format: "%.1f s", row.seconds)])
         }
         printColumns(table)
-        for (name, gains) in comparisons {
-            print("\(name) − sequential on the same users, 95% paired bootstrap intervals: " + gains.map {
+        for (agent, gains) in comparisons {
+            print("\(agent.rawValue) − sequential on the same users, 95% paired bootstrap intervals: " + gains.map {
                 String(format: "%@ %+.4f [%+.4f, %+.4f]", $0.metric, $0.difference, $0.ciLow, $0.ciHigh)
             }.joined(separator: ", "))
         }

@@ -81,7 +81,7 @@ struct FitCommand: ParsableCommand {
         let metrics = ["hr@10": test.hitRate, "ndcg@10": test.ndcg, "mrr@10": test.mrr, "coverage": test.coverage, "novelty": test.novelty]
         print(String(format: "test (%d users): HR@10 %.4f  NDCG@10 %.4f  MRR@10 %.4f  coverage %.4f  novelty %.2f  (%.0f s)",
                      test.users, test.hitRate, test.ndcg, test.mrr, test.coverage, test.novelty, Sampler.now() - start))
-        try EcommerceSetup.ensureDirectory(of: out)
+        try ensureDirectory(of: out)
         try model.save(to: out)
         print("saved \(out)")
         guard let registry else { return }

@@ -1,5 +1,6 @@
 import DRLAgents
 import DRLNN
+import DRLScenarios
 import DRLSimulation
 import DRLTensor
 import ArgumentParser
@@ -48,13 +49,11 @@ struct TrainCommand: ParsableCommand {
 
     var evaluationInterval: Int { evaluationIntervalOption ?? (env == .education ? 200_000 : 5_000) }
     var chosenAgent: AgentName { agent ?? [.cartpole: .dqn, .education: .a2c][env] ?? .sac }
-    var totalSteps: Int {
-        steps ?? [.ecommerce: EcommerceSetup.defaultSteps, .video: EcommerceSetup.videoSteps, .education: EducationSetup.defaultSteps][env] ?? 50_000
-    }
+    /// The recommendation scenario of --env (nil for the control environments).
+    var scenario: Scenario? { Scenario(rawValue: env.rawValue) }
+    var totalSteps: Int { steps ?? scenario?.defaultSteps ?? 50_000 }
     var episodesPerEvaluation: Int { evaluationEpisodes ?? ([.cartpole, .pendulum].contains(env) ? 10 : 50) }
-    var savePath: String? {
-        save ?? [.ecommerce: EcommerceSetup.defaultCheckpoint, .video: EcommerceSetup.videoCheckpoint, .education: EducationSetup.defaultCheckpoint][env]
-    }
+    var savePath: String? { save ?? scenario?.defaultCheckpoint }
 
     @Option(help: ArgumentHelp("With --save, also write the checkpoint every this many environment steps.",
                                valueName: "steps"))
@@ -91,7 +90,7 @@ struct TrainCommand: ParsableCommand {
             guard checkpointInterval > 0 else { throw ValidationError("--checkpoint-interval must be positive, got \(checkpointInterval)") }
         }
         // Refuse an unwritable destination before training rather than after.
-        if save == nil, let path = savePath { try EcommerceSetup.ensureDirectory(of: path) }
+        if save == nil, let path = savePath { try ensureDirectory(of: path) }
         for (option, path) in [("--save", savePath), ("--metrics", metrics)] {
             guard let path else { continue }
             let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
@@ -137,7 +136,9 @@ struct TrainCommand: ParsableCommand {
                       + "  recent training return \(recent) (\(record.trainingEpisodes) episodes)  loss \(loss)  \(Int(rate)) steps/s")
             }
         }
-        let schedule = savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0) }
+        // A scenario's checkpoints say what they hold, so that abtest and the registry rebuild the policy from the file.
+        let labels = scenario.map { ScenarioCheckpoint.labels(scenario: $0, stateEncoder: stateEncoder.map { ($0, SlateRanker.historyTokens) }) } ?? [:]
+        let schedule = savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0, labels: labels) }
         let agent = chosenAgent, steps = totalSteps, evaluationEpisodes = episodesPerEvaluation
         /// Steps left to reach --steps for an agent that has taken `done` (a restored one).
         func remaining(after done: Int) throws -> Int {
@@ -171,11 +172,11 @@ struct TrainCommand: ParsableCommand {
                                             evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
                                             progress: report)
             case .a2c where env == .education:
-                let settings = try Scenarios.educationConfiguration(config)
-                let agent = EducationSetup.agent(observationDimension: EducationSimulator(configuration: settings).observationDimension,
+                let settings = try ScenarioSimulators.education(configuration: config)
+                let agent = Tutor.agent(observationDimension: EducationSimulator(configuration: settings).observationDimension,
                                                  configuration: settings, seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try agent.load(from: path) }
-                let vector = VectorEnvironment((0..<EducationSetup.copies).map { _ in EducationSimulator(configuration: settings) })
+                let vector = VectorEnvironment((0..<Tutor.learners).map { _ in EducationSimulator(configuration: settings) })
                 records = try agent.train(on: vector, steps: remaining(after: agent.environmentSteps), seed: seed,
                                           evaluationEnvironment: EducationSimulator(configuration: settings), evaluationInterval: evaluationInterval,
                                           evaluationEpisodes: evaluationEpisodes, evaluationSeed: 1 << 40, checkpoints: schedule,
@@ -193,13 +194,13 @@ struct TrainCommand: ParsableCommand {
                                         progress: report)
             case .sac where env == .ecommerce || env == .video, .td3 where env == .ecommerce || env == .video:
                 // The simulator's users are drawn from the seed; evaluation users come from another range.
-                let simulator = try Scenarios.slateSimulatorFactory(video: env == .video, config: config,
-                                                                    historyTokens: stateEncoder == nil ? nil : EcommerceSetup.historyTokens)
+                let simulator = try ScenarioSimulators.slate(scenario!, configuration: config,
+                                                             historyTokens: stateEncoder == nil ? nil : SlateRanker.historyTokens)
                 // On e-commerce the ranker also weighs what similar users clicked (ALS from the platform's logs).
-                let collaborative = env == .ecommerce ? try ExistingUserModels(environment: simulator()).als().model : nil
+                let collaborative = env == .ecommerce ? try ExistingUserModels(environment: simulator(), progress: say).als().model : nil
                 let training = WeightedRankingEnvironment(simulator(), collaborative: collaborative)
-                let learner = EcommerceSetup.agent(agent.rawValue, for: training.simulator, builder: training.builder,
-                                                   gamma: EcommerceSetup.gamma(video: env == .video), stateEncoder: stateEncoder, seed: seed)
+                let learner = SlateRanker.agent(agent.rawValue, for: training.simulator, builder: training.builder,
+                                                gamma: SlateRanker.gamma(for: scenario!), stateEncoder: stateEncoder, seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed, randomSteps: 1_000,
                                             evaluationEnvironment: WeightedRankingEnvironment(simulator(), collaborative: collaborative),
@@ -223,6 +224,8 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(error)")
         } catch let error as TrainingError {
             throw ValidationError("\(error)")
+        } catch let error as ScenarioError {
+            throw ValidationError(commandLineMessage(error))
         }
     }
 }

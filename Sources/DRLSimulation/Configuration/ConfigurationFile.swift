@@ -7,6 +7,12 @@ public struct ConfigurationFileError: Error, CustomStringConvertible, Equatable,
     public let key: String?
     public let reason: String
 
+    public init(path: String, key: String? = nil, reason: String) {
+        self.path = path
+        self.key = key
+        self.reason = reason
+    }
+
     public var description: String { "\(path): " + (key.map { "key '\($0)' " } ?? "") + reason }
 }
 

@@ -1,0 +1,188 @@
+import DRLData
+import DRLEvaluation
+import DRLRanking
+import DRLTensor
+import Foundation
+
+/// The offline evaluation of `drlrec evaluate` (on MovieLens-100K): chronological leave-one-out
+/// (each user's last interaction is the test item, the one before it the validation item), every
+/// model ranking all items the user has not interacted with. Models: popularity; implicit ALS, its
+/// regularisation and confidence chosen by validation NDCG@10; the sequential ranker (the attention
+/// state encoder over the last 50 interactions, trained to predict the next item at every
+/// position), its epoch chosen by validation NDCG@10; and its offline-RL forms, rewarded by the
+/// ratings: SQN (a Q-learning head trained by TD on the logged transitions), cross-entropy plus
+/// α × REINFORCE with the top-K off-policy correction against a learned behaviour policy (Chen et
+/// al., WSDM 2019), and that agent with the recommended items' novelty in its reward. Each RL agent
+/// is compared with the sequential ranker on the same users, with paired bootstrap intervals.
+public struct LeaveOneOutEvaluation {
+    public enum Agent: String, CaseIterable, Sendable {
+        case sqn, reinforce, reinforceNovelty = "reinforce-novelty"
+    }
+
+    /// Seed of the models' initialisation and training order.
+    public var seed: UInt64 = 0
+    /// Weight of SQN's TD loss beside the cross-entropy.
+    public var qLearningWeight: Float = 1
+    /// Weight α of the corrected REINFORCE loss beside the cross-entropy.
+    public var reinforceWeight: Float = 0.1
+    /// The corrected REINFORCE's slate size K and its cap on the importance weight π/β.
+    public var slateSize = 10
+    public var weightCap: Float = 10
+    /// Weights λ of novelty in reinforce-novelty's reward; with several, each is trained and
+    /// validation chooses the largest whose HR@10 is not significantly below the sequential ranker's.
+    public var noveltyRewards: [Float] = [3, 10, 30]
+    /// The RL agents trained and compared with the sequential ranker.
+    public var agents: [Agent] = Agent.allCases
+    /// Discount γ of later rewards (SQN's TD target, REINFORCE's return).
+    public var gamma: Float = 0.5
+    /// Training epochs of the sequential models (the epoch with the best validation NDCG@10 is kept).
+    public var epochs = 30
+    /// Dropout of the sequential models' encoder while training.
+    public var dropout: Float = 0
+
+    public init() {}
+
+    public struct Row: Sendable {
+        public let model: String
+        public let metrics: RankingMetrics
+        public let seconds: Double
+    }
+
+    public struct Report: Sendable {
+        /// One row per model, in the order trained.
+        public let rows: [Row]
+        /// Each RL agent's differences from the sequential ranker, metric by metric.
+        public let comparisons: [(agent: Agent, differences: [MetricComparison])]
+        /// Users with a test item.
+        public let testUsers: Int
+    }
+
+    /// Trains and tests every model on `log`, each item in its `categories` entry.
+    public func run(_ log: LoggedInteractions, categories: [Int32], progress: ProgressReport = { _ in }) throws(ScenarioError) -> Report {
+        require(epochs > 0 && gamma >= 0 && gamma < 1 && dropout >= 0 && dropout < 1 && reinforceWeight > 0 && slateSize >= 1 && weightCap > 0
+                    && qLearningWeight > 0 && !noveltyRewards.isEmpty && noveltyRewards.allSatisfy { $0 > 0 && $0.isFinite },
+                "LeaveOneOutEvaluation: epochs \(epochs), γ \(gamma), dropout \(dropout), α \(reinforceWeight), K \(slateSize), cap \(weightCap), SQN weight \(qLearningWeight), λ \(noveltyRewards)")
+        let split = LeaveOneOutSplit(log)
+        progress("\(log.count) ratings of \(log.userCount) users on \(log.itemCount) movies; leave-one-out by time")
+        var rows: [Row] = []
+
+        var start = ContinuousClock.now
+        let counts = Tensor(shape: Shape(split.items), scalars: split.trainingCounts)
+        let popularity = evaluateRanking(split, on: .test) { _, scores in scores.copy(from: counts) }
+        rows.append(Row(model: "popularity", metrics: popularity, seconds: secondsSince(start)))
+
+        start = ContinuousClock.now
+        let (als, label) = try bestALS(split, progress: progress)
+        let alsMetrics = evaluateRanking(split, on: .test) { user, scores in gemv(als.itemFactors, als.userFactors[row: user], into: &scores) }
+        rows.append(Row(model: label, metrics: alsMetrics, seconds: secondsSince(start)))
+
+        // The sequential ranker (each item's category from `categories`), then its offline-RL forms.
+        func test(_ trained: TrainedRanker) -> RankingMetrics {
+            let metrics = trained.model.evaluate(split, on: .test)
+            rows.append(Row(model: trained.label, metrics: metrics, seconds: trained.seconds))
+            return metrics
+        }
+        let sequential = try trainSequential("sequential, attention encoder", log: log, categories: categories, split: split, progress: progress)
+        let supervised = test(sequential)
+        var comparisons: [(agent: Agent, differences: [MetricComparison])] = []
+        let corrected = NextItemModel.CorrectedReinforce(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap)
+        for agent in Agent.allCases where agents.contains(agent) {
+            let metrics: RankingMetrics
+            switch agent {
+            case .sqn:
+                metrics = test(try trainSequential("sqn, the same with a Q head", log: log, categories: categories, split: split,
+                                                   qLearningWeight: qLearningWeight, progress: progress))
+            case .reinforce:
+                metrics = test(try trainSequential("reinforce, top-\(slateSize) off-policy corrected", log: log, categories: categories,
+                                                   split: split, reinforce: corrected, progress: progress))
+            case .reinforceNovelty:
+                metrics = test(try noveltyRewarded(log: log, categories: categories, split: split, sequential: sequential.model, progress: progress))
+            }
+            comparisons.append((agent, compareRankings(control: supervised, treatment: metrics)))
+        }
+        return Report(rows: rows, comparisons: comparisons, testUsers: popularity.users)
+    }
+
+    /// Implicit ALS (64 factors, 10 iterations) with the regularisation and confidence of the best
+    /// validation NDCG@10, and its label.
+    private func bestALS(_ split: LeaveOneOutSplit, progress: ProgressReport) throws(ScenarioError) -> (ImplicitALS, String) {
+        let matrix = split.trainingMatrix()
+        var best: (model: ImplicitALS, ndcg: Double, label: String)?
+        for regularization: Float in [0.1, 1, 10] {
+            for confidence: Float in [1, 10] {
+                var configuration = ImplicitALS.Configuration()
+                configuration.factors = 64
+                configuration.regularization = regularization
+                configuration.confidence = confidence
+                configuration.iterations = 10
+                let model = ImplicitALS(users: split.users, items: split.items, configuration: configuration, seed: seed)
+                do { try model.fit(matrix) } catch { throw .training(model: "implicit ALS (λ \(regularization), α \(confidence))", error) }
+                let validation = evaluateRanking(split, on: .validation) { user, scores in
+                    gemv(model.itemFactors, model.userFactors[row: user], into: &scores)
+                }
+                progress(String(format: "  als λ %g α %g: validation NDCG@10 %.4f", regularization, confidence, validation.ndcg))
+                if validation.ndcg > best?.ndcg ?? -1 { best = (model, validation.ndcg, "als (64 factors, λ \(regularization), α \(confidence))") }
+            }
+        }
+        return (best!.model, best!.label)
+    }
+
+    private struct TrainedRanker {
+        let model: NextItemModel
+        var label: String
+        var seconds: Double
+    }
+
+    private func trainSequential(_ label: String, log: LoggedInteractions, categories: [Int32], split: LeaveOneOutSplit,
+                                 qLearningWeight: Float = 0, reinforce: NextItemModel.CorrectedReinforce? = nil,
+                                 progress: ProgressReport) throws(ScenarioError) -> TrainedRanker {
+        let start = ContinuousClock.now
+        var configuration = NextItemModel.Configuration()
+        configuration.qLearningWeight = qLearningWeight
+        configuration.reinforce = reinforce
+        configuration.epochs = epochs
+        configuration.gamma = gamma
+        configuration.dropout = dropout
+        let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
+        do {
+            try model.train(on: split, seed: seed) { epoch, loss, ndcg in
+                let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
+                progress(String(format: "  %@ epoch %d: cross-entropy %.3f%@", label, epoch, loss, validation))
+            }
+        } catch {
+            throw .training(model: label, error)
+        }
+        let bestEpoch = model.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
+        return TrainedRanker(model: model, label: "\(label) (epoch \(bestEpoch))", seconds: secondsSince(start))
+    }
+
+    /// The corrected REINFORCE rewarded by the ratings and λ × the novelty of its recommendations,
+    /// λ chosen on the validation items: the largest whose HR@10 is not significantly below the
+    /// sequential ranker's (the most novel agent still on par), else the smallest.
+    private func noveltyRewarded(log: LoggedInteractions, categories: [Int32], split: LeaveOneOutSplit, sequential: NextItemModel,
+                                 progress: ProgressReport) throws(ScenarioError) -> TrainedRanker {
+        let supervisedValidation = sequential.evaluate(split, on: .validation)
+        let lambdas = noveltyRewards.sorted()
+        var chosen: TrainedRanker?
+        var seconds = 0.0
+        for lambda in lambdas {
+            var trained = try trainSequential(String(format: "reinforce-novelty, the same with λ %g × novelty in the reward", Double(lambda)),
+                                              log: log, categories: categories, split: split,
+                                              reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap,
+                                                               noveltyReward: lambda),
+                                              progress: progress)
+            seconds += trained.seconds
+            let validation = trained.model.evaluate(split, on: .validation)
+            let hr = compareRankings(control: supervisedValidation, treatment: validation).first { $0.metric == "hr@10" }!
+            let level = hr.ciHigh >= 0
+            progress(String(format: "  reinforce-novelty λ %g on the validation items: HR@10 %+.4f [%+.4f, %+.4f] against the sequential ranker (%@), coverage %.4f, novelty %.2f",
+                            Double(lambda), hr.difference, hr.ciLow, hr.ciHigh, level ? "on par" : "below", validation.coverage, validation.novelty))
+            if lambdas.count > 1 {
+                trained.label += ", λ chosen by validation from \(lambdas.map { String(format: "%g", Double($0)) }.joined(separator: "/"))"
+            }
+            if level || chosen == nil { chosen = trained }
+        }
+        chosen!.seconds = seconds
+        return chosen!
+    }
+}

@@ -1,0 +1,44 @@
+import DRLSimulation
+import DRLTensor
+
+/// The scenarios' simulators as the recipes build them, with the settings of a configuration file
+/// (see `ConfigurationFile`) when one is given.
+public enum ScenarioSimulators {
+    /// A maker of e-commerce or video simulators with the file's settings, each call a fresh
+    /// simulator. `historyTokens` (e-commerce) asks for the sequence observation a state encoder
+    /// reads, of that length unless the file sets one; a file that sets one without it is refused,
+    /// as only a state encoder reads that observation.
+    public static func slate(_ scenario: Scenario, configuration path: String?, historyTokens: Int? = nil)
+        throws(ScenarioError) -> () -> RecommendationEnvironment {
+        switch scenario {
+        case .video:
+            var settings = VideoFeedConfiguration()
+            if let path { try load(path, into: &settings) }
+            return { VideoFeedSimulator(configuration: settings) }
+        case .ecommerce:
+            var settings = EcommerceConfiguration()
+            if let path {
+                try load(path, into: &settings)
+                guard settings.historyTokens == 0 || historyTokens != nil else {
+                    throw .configuration(ConfigurationFileError(
+                        path: path, reason: "'history_tokens' makes the observation a sequence of item ids, which only a state encoder reads (train with --state-encoder)"))
+                }
+            }
+            if let historyTokens, settings.historyTokens == 0 { settings.historyTokens = historyTokens }
+            return { EcommerceSimulator(configuration: settings) }
+        case .education:
+            requirementFailure("ScenarioSimulators.slate: education serves tasks, not slates (use ScenarioSimulators.education)")
+        }
+    }
+
+    /// The education simulator's settings, from the file when one is given.
+    public static func education(configuration path: String?) throws(ScenarioError) -> EducationConfiguration {
+        var settings = EducationConfiguration()
+        if let path { try load(path, into: &settings) }
+        return settings
+    }
+
+    private static func load<Configuration: FileConfigurable>(_ path: String, into settings: inout Configuration) throws(ScenarioError) {
+        do { try ConfigurationFile.load(path, into: &settings) } catch { throw .configuration(error) }
+    }
+}

@@ -1,0 +1,81 @@
+import DRLAgents
+import DRLNN
+import DRLScenarios
+import DRLSimulation
+import DRLTensor
+import Foundation
+import ScratchFiles
+import Testing
+
+@Suite struct ScenarioCheckpointTests {
+    /// An untrained video ranker saved with the labels `drlrec train` writes.
+    static func savedVideoRanker(labels: [String: String]) throws -> (path: String, agent: ContinuousControlAgent, simulator: VideoFeedSimulator) {
+        let simulator = VideoFeedSimulator(configuration: VideoFeedConfiguration())
+        let builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal)
+        let agent = SlateRanker.agent("td3", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .video), seed: 3)
+        let path = Scratch.path("ranker.safetensors")
+        try agent.save(to: path, labels: labels)
+        return (path, agent, simulator)
+    }
+
+    @Test func theLabelsOfATrainingRunAreReadBack() throws {
+        let (path, _, _) = try Self.savedVideoRanker(labels: ScenarioCheckpoint.labels(scenario: .video))
+        let checkpoint = try ScenarioCheckpoint(path: path)
+        #expect(checkpoint.agentKind == "td3")
+        #expect(checkpoint.scenario == .video)
+        #expect(checkpoint.stateEncoder == nil)
+
+        let labels = ScenarioCheckpoint.labels(scenario: .ecommerce, stateEncoder: (.gru, 12))
+        #expect(labels == ["drlrec.scenario": "ecommerce", "drlrec.state_encoder": "gru", "drlrec.history_tokens": "12"])
+    }
+
+    @Test(arguments: [
+        (["drlrec.scenario": "mars"], "metadata 'drlrec.scenario' is 'mars', not one of ecommerce, video, education"),
+        (["drlrec.scenario": "ecommerce", "drlrec.state_encoder": "gru"], "come together; the file has only one of them"),
+        (["drlrec.scenario": "ecommerce", "drlrec.state_encoder": "lstm", "drlrec.history_tokens": "10"], "'drlrec.state_encoder' is 'lstm'"),
+        (["drlrec.scenario": "ecommerce", "drlrec.state_encoder": "gru", "drlrec.history_tokens": "99999999999"], "not a history length in 1...4096"),
+    ])
+    func malformedLabelsAreRefusedWithTheKey(labels: [String: String], message: String) throws {
+        let (path, _, _) = try Self.savedVideoRanker(labels: labels)
+        #expect { try ScenarioCheckpoint(path: path) } throws: { "\($0)".contains(message) && "\($0)".contains(path) }
+    }
+
+    @Test func aFileThatIsNoAgentCheckpointIsRefused() throws {
+        let path = Scratch.path("model.safetensors")
+        try SafeTensors.write([("w", Tensor(zeros: Shape(2)))], metadata: ["drlrec.model": "next-item"], to: path)
+        #expect { try ScenarioCheckpoint(path: path) } throws: { "\($0)".contains("'drlrec.agent' is missing") }
+    }
+
+    /// The catalogue rebuilds the ranker from the file alone: its slates are the in-memory agent's.
+    @Test func aCheckpointLoadsAsThePolicyThatWroteIt() throws {
+        let (path, agent, simulator) = try Self.savedVideoRanker(labels: ScenarioCheckpoint.labels(scenario: .video))
+        let loaded = try PolicyCatalogue(scenario: .video).slatePolicy(path, for: simulator)
+        #expect(loaded.name == "td3 (\(path))")
+        let original = WeightedRankingPolicy(name: "original", agent: agent, environment: simulator)
+        var observation = Tensor(zeros: Shape(simulator.observationSpace.dimension))
+        var expected = [Int32](repeating: 0, count: simulator.slateSize), found = expected
+        for seed in UInt64(0)..<5 {
+            simulator.reset(seed: seed, observation: &observation)
+            original.recommend(simulator, observation: observation, into: &expected)
+            loaded.recommend(simulator, observation: observation, into: &found)
+            #expect(found == expected)
+        }
+    }
+
+    @Test func aCheckpointOfAnotherScenarioOrAgentIsRefused() throws {
+        let (path, _, simulator) = try Self.savedVideoRanker(labels: ScenarioCheckpoint.labels(scenario: .ecommerce))
+        #expect { try PolicyCatalogue(scenario: .video).slatePolicy(path, for: simulator) } throws: {
+            "\($0)" == "\(path) holds an agent trained on ecommerce (`drlrec train --env ecommerce`); it does not run on video"
+        }
+        let education = EducationSimulator(configuration: EducationConfiguration())
+        #expect { try PolicyCatalogue(scenario: .education).taskPolicy(path, for: education) } throws: {
+            "\($0)" == "\(path) holds a 'td3' agent; this A/B test needs one written by `drlrec train --env education` (a2c)"
+        }
+        #expect { try PolicyCatalogue(scenario: .video).slatePolicy("nonesuch", for: simulator) } throws: {
+            "\($0)" == "'nonesuch' is neither a policy nor a checkpoint file"
+        }
+        #expect { try PolicyCatalogue(scenario: .video).slatePolicy(Scenario.video.defaultCheckpoint, for: simulator) } throws: {
+            "\($0)".hasSuffix("train one first with `drlrec train --env video`")
+        }
+    }
+}

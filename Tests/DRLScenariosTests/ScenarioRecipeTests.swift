@@ -1,0 +1,84 @@
+import DRLData
+import DRLEvaluation
+import DRLScenarios
+import DRLSimulation
+import Foundation
+import ScratchFiles
+import Testing
+
+@Suite struct ScenarioRecipeTests {
+    /// A settings file that asks for the sequence observation is refused without a state encoder,
+    /// naming the file; with one, the simulator keeps the file's history length.
+    @Test func aSequenceObservationNeedsAStateEncoder() throws {
+        let path = Scratch.path("settings.json")
+        try Data(#"{"history_tokens": 6}"#.utf8).write(to: URL(fileURLWithPath: path))
+        #expect { try ScenarioSimulators.slate(.ecommerce, configuration: path) } throws: {
+            "\($0)" == "\(path): 'history_tokens' makes the observation a sequence of item ids, which only a state encoder reads (train with --state-encoder)"
+        }
+        let simulator = try ScenarioSimulators.slate(.ecommerce, configuration: path, historyTokens: 10)() as! EcommerceSimulator
+        #expect(simulator.configuration.historyTokens == 6)
+        let defaults = try ScenarioSimulators.slate(.ecommerce, configuration: nil, historyTokens: 10)() as! EcommerceSimulator
+        #expect(defaults.configuration.historyTokens == 10)
+    }
+
+    @Test func aBadSettingsFileIsAConfigurationError() throws {
+        let path = Scratch.path("settings.json")
+        try Data(#"{"difficulty_levels": "hard"}"#.utf8).write(to: URL(fileURLWithPath: path))
+        #expect { try ScenarioSimulators.education(configuration: path) } throws: { error in
+            guard case .configuration(let file)? = error as? ScenarioError else { return false }
+            return file.path == path && file.key == "difficulty_levels"
+        }
+    }
+
+    /// A policy against itself on the same users: every difference and every interval is zero.
+    @Test func anAATestFindsNoDifference() throws {
+        var test = ABTest(scenario: .education)
+        test.control = "staircase"
+        test.treatment = "staircase"
+        test.users = 24
+        test.resamples = 100
+        var lines: [String] = []
+        let result = try test.run { lines.append($0) }
+        #expect(result.control == result.treatment)
+        #expect(result.users == 24)
+        #expect(result.rows.map(\.metric) == EducationReport.metricNames)
+        for row in result.rows {
+            #expect(row.control == row.treatment)
+            #expect(row.difference == 0 && row.ciLow == 0 && row.ciHigh == 0)
+            #expect(!row.isSignificant)
+        }
+        #expect(lines.first == "simulating the control (\(result.control)) on 24 users...")
+    }
+
+    /// Two different tutors do differ, and the report's differences are treatment − control.
+    @Test func anABTestComparesTheArmsOnTheSameUsers() throws {
+        var test = ABTest(scenario: .education)
+        test.control = "random"
+        test.treatment = "myopic"
+        test.users = 24
+        test.resamples = 100
+        let result = try test.run()
+        #expect(result.rows.contains { $0.control != $0.treatment })
+        for row in result.rows {
+            #expect(abs(row.difference - (row.treatment - row.control)) < 1e-5)
+            #expect(row.ciLow <= row.difference && row.difference <= row.ciHigh)
+        }
+    }
+
+    /// The protocol's report on a small synthetic log: one row per model in training order, and
+    /// each RL agent's differences computed against the sequential ranker's row.
+    @Test func theLeaveOneOutProtocolReportsEveryModel() throws {
+        let log = SyntheticLog.generate(users: 40, items: 30, eventsPerUser: 12, seed: 5)
+        var evaluation = LeaveOneOutEvaluation()
+        evaluation.epochs = 1
+        evaluation.agents = [.reinforce]
+        let report = try evaluation.run(log, categories: [Int32](repeating: 0, count: log.itemCount))
+        #expect(report.testUsers == 40)
+        #expect(report.rows.map { String($0.model.prefix(while: { $0 != " " && $0 != "," })) } == ["popularity", "als", "sequential", "reinforce"])
+        #expect(report.comparisons.map(\.agent) == [.reinforce])
+        let sequential = report.rows[2].metrics, reinforce = report.rows[3].metrics
+        let hr = report.comparisons[0].differences.first { $0.metric == "hr@10" }!
+        #expect(abs(Double(hr.control) - sequential.hitRate) < 1e-6 && abs(Double(hr.treatment) - reinforce.hitRate) < 1e-6)
+        for row in report.rows { #expect((0...1).contains(row.metrics.hitRate) && row.metrics.users == 40) }
+    }
+}
