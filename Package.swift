@@ -60,6 +60,9 @@ let package = Package(
         .testTarget(name: "DRLNNTests", dependencies: ["DRLNN", "ScratchFiles"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents", "ScratchFiles"]),
         .testTarget(name: "DRLScenariosTests", dependencies: ["DRLScenarios", "DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLNN", "DRLTensor", "ScratchFiles"]),
-        .testTarget(name: "DRLRecommendTests", dependencies: ["DRLData", "DRLEvaluation", "DRLRanking", "DRLSimulation", "ScratchFiles"]),
+        .testTarget(name: "DRLDataTests", dependencies: ["DRLData", "ScratchFiles"]),
+        .testTarget(name: "DRLEvaluationTests", dependencies: ["DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"]),
+        .testTarget(name: "DRLRankingTests", dependencies: ["DRLRanking", "DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"]),
+        .testTarget(name: "DRLSimulationTests", dependencies: ["DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLRanking", "DRLNN", "DRLTensor", "ScratchFiles"]),
     ]
 )
