@@ -42,6 +42,7 @@ let package = Package(
                 .product(name: "DRLRanking", package: "DRLRec"),
                 .product(name: "DRLSimulation", package: "DRLRec"),
                 .product(name: "DRLServing", package: "DRLRec"),
+                .product(name: "DRLWorkloads", package: "DRLRec"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
