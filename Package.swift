@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "DRLSimulation", targets: ["DRLSimulation"]),
         .library(name: "DRLServing", targets: ["DRLServing"]),
         .library(name: "DRLScenarios", targets: ["DRLScenarios"]),
+        // The benchmark workloads, for `drlrec bench` and the Benchmarks/ package.
+        .library(name: "DRLWorkloads", targets: ["DRLWorkloads"]),
         // Test support shared with App/'s tests: one scratch directory per test process.
         .library(name: "ScratchFiles", targets: ["ScratchFiles"]),
     ],
@@ -53,6 +55,10 @@ let package = Package(
         // Deployment without the network: model registry, served models, user state, feedback log,
         // traffic split, guardrail and fallback. It knows data and models, not simulators or agents.
         .target(name: "DRLServing", dependencies: ["DRLData", "DRLRanking", "DRLNN", "DRLTensor"]),
+        // The benchmark workloads, each built once with its model and data, and the step to time:
+        // GEMM shapes and blocked products (with a direct cblas_sgemm call to compare), kernels,
+        // the NN peer workloads and the agents' training loops. Their clients do the timing.
+        .target(name: "DRLWorkloads", dependencies: ["CBLASShim", "DRLAgents", "DRLNN", "DRLTensor"]),
         .testTarget(name: "DRLTensorTests", dependencies: ["DRLTensor", "CDRLKernels"]),
         // The tests' scratch directory, removed when the test process exits.
         .target(name: "ScratchFiles", path: "Tests/ScratchFiles"),

@@ -43,6 +43,7 @@ let package = Package(
                 .product(name: "DRLSimulation", package: "DRLRec"),
                 .product(name: "DRLServing", package: "DRLRec"),
                 .product(name: "DRLScenarios", package: "DRLRec"),
+                .product(name: "DRLWorkloads", package: "DRLRec"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

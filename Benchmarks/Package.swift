@@ -20,6 +20,7 @@ let package = Package(
             name: "CoreBenchmarks",
             dependencies: [
                 .product(name: "DRLTensor", package: "DRLRec"),
+                .product(name: "DRLWorkloads", package: "DRLRec"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "CoreBenchmarks",
@@ -30,8 +31,8 @@ let package = Package(
         .executableTarget(
             name: "NNBenchmarks",
             dependencies: [
-                .product(name: "DRLNN", package: "DRLRec"),
                 .product(name: "DRLTensor", package: "DRLRec"),
+                .product(name: "DRLWorkloads", package: "DRLRec"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "NNBenchmarks",

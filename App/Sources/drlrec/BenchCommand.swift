@@ -1,5 +1,6 @@
 import ArgumentParser
 import DRLTensor
+import DRLWorkloads
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -126,7 +127,7 @@ struct NNBenchCommand: ParsableCommand {
             var ours: [(threads: Int, result: BenchResult)] = []
             for t in threadCounts {
                 Engine.setThreadCount(t)
-                for result in bench.run(workloads) {
+                for result in bench.run(workloads.map { NNWorkload.Kind(rawValue: $0)! }) {  // validated
                     ours.append((t, result))
                     options.emit(result, threads: t)
                 }
@@ -203,8 +204,10 @@ struct AgentBenchCommand: ParsableCommand {
         var ours: [(threads: Int, result: BenchResult)] = []
         for t in counts {
             Engine.setThreadCount(t)
-            for result in [try AgentBenchmarks.dqnCartPole(steps: steps), try AgentBenchmarks.sacPendulum(steps: sacSteps),
-                           try AgentBenchmarks.a2cCartPole(steps: a2cSteps)] {
+            // Each agent is built and warmed up just before its own timed run.
+            for result in [try AgentBenchmarks.measure(.dqnCartPole(steps: steps)),
+                           try AgentBenchmarks.measure(.sacPendulum(steps: sacSteps)),
+                           try AgentBenchmarks.measure(.a2cCartPole(steps: a2cSteps))] {
                 ours.append((t, result))
                 print(json ? result.jsonLine(threads: t) : result.tableLine(threads: t))
             }
