@@ -63,8 +63,8 @@ let package = Package(
         // The tests' scratch directory, removed when the test process exits.
         .target(name: "ScratchFiles", path: "Tests/ScratchFiles"),
         // Fixtures: safetensors files written by Python's reference implementation (scripts/safetensors_interop.py).
-        .testTarget(name: "DRLNNTests", dependencies: ["DRLNN", "ScratchFiles"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents", "ScratchFiles"]),
+        .testTarget(name: "DRLNNTests", dependencies: ["DRLNN", "DRLTensor", "ScratchFiles"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents", "DRLNN", "DRLTensor", "ScratchFiles"]),
         .testTarget(name: "DRLScenariosTests", dependencies: ["DRLScenarios", "DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLNN", "DRLTensor", "ScratchFiles"]),
         .testTarget(name: "DRLDataTests", dependencies: ["DRLData", "ScratchFiles"]),
         .testTarget(name: "DRLEvaluationTests", dependencies: ["DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"]),
