@@ -33,7 +33,9 @@ public struct Recommendation: Sendable {
         public var servedBy: String
     }
 
-    public var items: [(id: String, score: Float)]
+    /// The items shown, best first: each with the model's score and the probability the serving
+    /// policy had of showing it at its position (1 without exploration; see `SlateExploration`).
+    public var items: [(id: String, score: Float, propensity: Double)]
     /// The version whose scores ranked the items (nil when popularity did).
     public var version: String?
     public var arm: TrafficSplit.Arm
@@ -62,6 +64,10 @@ public final class RecommendationService: @unchecked Sendable {
         public var guardrail = Guardrail()
         /// The kinds of model the registry's checkpoints may hold.
         public var modelKinds = ServableModelKinds.standard
+        /// How served lists explore (default: not at all).
+        public var exploration = SlateExploration.greedy
+        /// The seed of the exploration's draws (default: a random one at start).
+        public var explorationSeed: UInt64?
         public init() {}
     }
 
@@ -79,6 +85,8 @@ public final class RecommendationService: @unchecked Sendable {
     private var state: RegistryState
     private var models: [String: ServedModel] = [:]
     private var loadFaults: [String: String] = [:]
+    /// Draws each request's exploration seed.
+    private var explorationSeeds: RandomGenerator
     /// The running rollout's outcomes per arm (reset when another rollout starts).
     private var outcomes: (candidate: String, arms: [TrafficSplit.Arm: ArmOutcome])?
 
@@ -88,6 +96,7 @@ public final class RecommendationService: @unchecked Sendable {
     public init(registry: ModelRegistry, feedbackPath: String, configuration: Configuration = Configuration()) throws {
         self.registry = registry
         self.configuration = configuration
+        explorationSeeds = RandomGenerator(seed: configuration.explorationSeed ?? UInt64.random(in: .min ... .max), stream: 0xE5)
         state = try registry.state()
         guard let production = state.production else {
             throw RegistryError("registry '\(registry.directory)' has no production version: promote one first (drlrec registry promote)")
@@ -200,7 +209,7 @@ public final class RecommendationService: @unchecked Sendable {
             guard let model = loaded[id] else { firstFault = firstFault ?? .loadFailed; continue }
             switch model.scores(history: events, context: context, budget: configuration.latencyBudget) {
             case .success(let scores):
-                let items = rank(scores, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
+                let items = list(scores, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
                 recordServed(items, to: request.user, arm: arm, rollout: serving.rollout?.candidate)
                 return Recommendation(items: items, version: id, arm: arm,
                                       fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) })
@@ -210,7 +219,7 @@ public final class RecommendationService: @unchecked Sendable {
         }
         let counts = histories.popularity()
         let popularity = zip(trainingCounts, counts).map { $0 + $1 }
-        let items = rank(popularity, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
+        let items = list(popularity, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
         recordServed(items, to: request.user, arm: arm, rollout: serving.rollout?.candidate)
         return Recommendation(items: items, version: nil, arm: arm,
                               fallback: Recommendation.Fallback(fault: firstFault ?? .loadFailed, servedBy: "popularity"))
@@ -218,7 +227,7 @@ public final class RecommendationService: @unchecked Sendable {
 
     /// Counts a list served during a rollout and remembers it, to credit the arm with a
     /// conversion when feedback on one of its items arrives.
-    private func recordServed(_ items: [(id: String, score: Float)], to user: String, arm: TrafficSplit.Arm, rollout: String?) {
+    private func recordServed(_ items: [(id: String, score: Float, propensity: Double)], to user: String, arm: TrafficSplit.Arm, rollout: String?) {
         guard let rollout else { return }
         histories.recordList(user: user, items: items.map { itemIndex[$0.id]! }, arm: arm)
         lock.withLock {
@@ -261,18 +270,24 @@ public final class RecommendationService: @unchecked Sendable {
         return values
     }
 
-    /// The k best eligible items, best first: candidates only (when given), items in `seen` left
-    /// out unless they are candidates; fewer than k when fewer are eligible.
-    private func rank(_ scores: [Float], k: Int, candidates: [Bool]?, seen: [UserEvent]) -> [(id: String, score: Float)] {
+    /// The list to show: the k best eligible items, best first (candidates only when given, items
+    /// in `seen` left out unless they are candidates; fewer than k when fewer are eligible), with
+    /// the positions the configured exploration draws from the other eligible items.
+    private func list(_ scores: [Float], k: Int, candidates: [Bool]?, seen: [UserEvent]) -> [(id: String, score: Float, propensity: Double)] {
         var masked = Tensor(shape: Shape(1, scores.count), scalars: scores)
         if let candidates { for i in scores.indices where !candidates[i] { masked[flat: i] = -.infinity } }
         for event in seen where candidates?[Int(event.item)] != true { masked[flat: Int(event.item)] = -.infinity }
         let (values, indices) = topK(masked, k: k)
-        var result: [(id: String, score: Float)] = []
-        for (j, index) in indices.enumerated() where values[flat: j] > -.infinity {
-            result.append((itemIds[Int(index)], values[flat: j]))
-        }
-        return result
+        var greedy: [Int32] = []
+        for j in 0..<indices.count where values[flat: j] > -.infinity { greedy.append(indices[j]) }
+        let exploration = configuration.exploration
+        guard exploration.epsilon > 0 else { return greedy.map { (itemIds[Int($0)], scores[Int($0)], 1) } }
+        for item in greedy { masked[flat: Int(item)] = -.infinity }
+        let pool = scores.indices.filter { masked[flat: $0] > -.infinity }.map { Int32($0) }
+        let popularity = exploration.explorer == .popularity ? zip(trainingCounts, histories.popularity()).map { $0 + $1 } : []
+        var generator = RandomGenerator(seed: lock.withLock { explorationSeeds.next() })
+        return exploration.place(greedy: greedy, pool: pool, scores: scores, popularity: popularity, using: &generator)
+            .map { (itemIds[Int($0.item)], scores[Int($0.item)], $0.propensity) }
     }
 
     // MARK: Feedback

@@ -11,7 +11,10 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the registry's production version (and a gray-release candidate) over HTTP.",
         discussion: """
         POST /v1/recommend {"user_id", "k", "context"?, "history"?, "candidates"?, "exclude_seen"?} answers \
-        the top k items with scores, the version and the arm that served them. POST /v1/feedback \
+        the top k items with scores, the version and the arm that served them, and for each item the \
+        probability the serving policy had of showing it at its position (1 unless --explore is \
+        given: then each position shows, with probability --explore, an item drawn from the eligible \
+        items outside the top k by the --explorer, with its exact probability). POST /v1/feedback \
         {"user_id", "item_id", "event", "value"?, "timestamp"?, "context"?} is acknowledged once it is on \
         disk in the feedback log (DRLRec's logged-interactions format, which `drlrec update` reads), \
         and updates the user's history, so later recommend calls need only the user id. GET /healthz, \
@@ -46,11 +49,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body, in bytes.")
     var maxBody = 64 * 1024
 
+    @Option(help: ArgumentHelp("Probability that a position of a served list is explored, in [0, 1).", valueName: "epsilon"))
+    var explore: Float = 0
+
+    @Option(help: "Where an explored position's item comes from: uniform, popularity, or softmax (of the model's scores at --temperature).")
+    var explorer: ExplorerName = .uniform
+
+    @Option(help: "Temperature of the softmax explorer.")
+    var temperature: Float = 1
+
+    enum ExplorerName: String, ExpressibleByArgument, CaseIterable { case uniform, popularity, softmax }
+
     func validate() throws {
         guard latencyBudget > 0, cooldown >= 0, replicas > 0, maxBody > 0 else {
             throw ValidationError("--latency-budget, --replicas and --max-body must be positive and --cooldown not negative")
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port number") }
+        guard explore >= 0, explore < 1 else { throw ValidationError("--explore \(explore) must be in [0, 1)") }
+        guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature \(temperature) must be positive") }
     }
 
     func run() async throws {
@@ -58,6 +74,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.latencyBudget = .microseconds(Int64(latencyBudget * 1000))
         configuration.replicas = replicas
         configuration.cooldown = .milliseconds(Int64(cooldown * 1000))
+        let explorers: [ExplorerName: SlateExploration.Explorer] = [.uniform: .uniform, .popularity: .popularity, .softmax: .softmax(temperature: temperature)]
+        configuration.exploration = SlateExploration(epsilon: explore, explorer: explorers[explorer]!)
         let store: ModelRegistry
         let service: RecommendationService
         do {

@@ -55,6 +55,8 @@ import Testing
             let items = (given.json["items"] as? [[String: Any]] ?? []).compactMap { $0["item_id"] as? String }
             #expect(items.count == 3 && items.first == "i7", "\(given.body)")
             #expect(!items.contains("i5") && !items.contains("i6"))  // seen items are left out
+            // Without exploration each item is at its position with certainty.
+            #expect((given.json["items"] as? [[String: Any]] ?? []).allSatisfy { $0["propensity"] as? Double == 1 }, "\(given.body)")
             #expect(given.json["version"] as? String == "v1" && given.json["arm"] as? String == "control")
             #expect(given.json["fallback"] == nil)
 

@@ -1,0 +1,91 @@
+import DRLData
+import DRLRanking
+import DRLTensor
+import Foundation
+import Testing
+@testable import DRLServing
+
+@Suite struct ExplorationTests {
+    /// A registry serving a `FixedScoresModel` over 30 items whose scores rise with the index.
+    func fixedService(_ exploration: SlateExploration) throws -> RecommendationService {
+        let items = (0..<30).map { "i\($0)" }
+        let registry = try ModelRegistry(directory: Fixtures.scratchDirectory("explore"))
+        let path = registry.directory + "/fixed.safetensors"
+        try FixedScoresModel.save(items: items, contextColumns: [], scores: items.indices.map { Float($0) / 4 }, to: path)
+        try registry.register(checkpoint: path, scenario: "fixed", dataHash: "d")
+        try registry.promote("v1")
+        var configuration = RecommendationService.Configuration()
+        configuration.latencyBudget = .seconds(5)
+        configuration.modelKinds = ServableModelKinds([FixedScoresModel.self])
+        configuration.exploration = exploration
+        configuration.explorationSeed = 7
+        return try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
+    }
+
+    func request() -> RecommendRequest {
+        var request = RecommendRequest(user: "u", k: 4)
+        // Item 29 (the best) is seen and left out; items 28, 27, 26, 25 make the greedy list.
+        request.history = [.init(item: "i29", event: .click, timestamp: 0)]
+        return request
+    }
+
+    /// For one user state served many times, each (position, item)'s share of the lists matches
+    /// the probability logged with it, within four standard errors of a share (plus 0.002 for
+    /// shares near 0 or 1); every position's logged probabilities of what it showed add up to at
+    /// most 1, and the greedy list keeps its order.
+    @Test(arguments: [SlateExploration(epsilon: 0.3), SlateExploration(epsilon: 0.2, explorer: .softmax(temperature: 1)),
+                      SlateExploration(epsilon: 0.5, explorer: .popularity)])
+    func loggedPropensitiesAreTheServedFrequencies(exploration: SlateExploration) async throws {
+        let service = try fixedService(exploration)
+        defer { service.feedbackLog.shutDown() }
+        let requests = 20_000
+        var counts: [String: Int] = [:]
+        var logged: [String: Double] = [:]
+        for _ in 0..<requests {
+            let answer = try await service.recommend(request())
+            #expect(answer.items.count == 4 && Set(answer.items.map(\.id)).count == 4 && !answer.items.contains { $0.id == "i29" })
+            for (position, item) in answer.items.enumerated() {
+                let key = "\(position) \(item.id)"
+                counts[key, default: 0] += 1
+                if let earlier = logged[key] { #expect(earlier == item.propensity) } else { logged[key] = item.propensity }
+            }
+        }
+        for (key, p) in logged {
+            let share = Double(counts[key]!) / Double(requests)
+            let tolerance = 4 * (p * (1 - p) / Double(requests)).squareRoot() + 0.002
+            #expect(abs(share - p) <= tolerance, "\(key): served in \(share) of the lists, logged \(p)")
+        }
+        for position in 0..<4 {
+            let total = logged.filter { $0.key.hasPrefix("\(position) ") }.values.reduce(0, +)
+            #expect(total <= 1 + 1e-9)
+            #expect(logged["\(position) i\(28 - position)"]! > 1 - Double(exploration.epsilon) - 1e-9)
+        }
+    }
+
+    /// Without exploration the list is the greedy one, each item at its position with probability 1.
+    @Test func greedyServingLogsCertainty() async throws {
+        let service = try fixedService(.greedy)
+        defer { service.feedbackLog.shutDown() }
+        let answer = try await service.recommend(request())
+        #expect(answer.items.map(\.id) == ["i28", "i27", "i26", "i25"])
+        #expect(answer.items.allSatisfy { $0.propensity == 1 })
+    }
+
+    /// The marginal of a pool item, checked against a direct sum over what happens above it: with
+    /// two positions and a pool of one item e, P(e at 2) = (1 − ε)·ε (position 1 not explored) —
+    /// the formula ε q (1 − ε q)^(j−1) with q = 1.
+    @Test func aSingleItemPoolFollowsTheFormula() {
+        let exploration = SlateExploration(epsilon: 0.25)
+        var generator = RandomGenerator(seed: 3)
+        var atSecond = 0
+        let trials = 40_000
+        var logged = 0.0
+        for _ in 0..<trials {
+            let placements = exploration.place(greedy: [0, 1], pool: [2], scores: [0, 0, 0], popularity: [0, 0, 0], using: &generator)
+            if placements[1].item == 2 { atSecond += 1; logged = placements[1].propensity }
+            if placements[0].item == 2 { #expect(placements[0].propensity == 0.25) } else { #expect(placements[0].propensity == 0.75) }
+        }
+        #expect(abs(logged - 0.75 * 0.25) < 1e-12)
+        #expect(abs(Double(atSecond) / Double(trials) - 0.1875) < 4 * (0.1875 * 0.8125 / Double(trials)).squareRoot())
+    }
+}
