@@ -31,10 +31,29 @@ public struct DataFileError: Error, CustomStringConvertible, Equatable, Sendable
 ///   watched for `view`); empty or absent means 1;
 /// - `propensity` (optional): the probability with which the logging policy showed the item, in
 ///   (0, 1]; empty or absent means unknown;
+/// - `impression`, `position`, `version`, `arm` (optional, together): the served list the row
+///   belongs to (an `impression` row: the item shown at that 1-based position) or answers (feedback
+///   on an item of that list), with the model version and the traffic arm that served it; all
+///   empty on a row that names no list;
 /// - any other column: a numeric context feature of the interaction (device, time of day, …).
 /// Users and items are numbered in order of first appearance.
 public struct LoggedInteractions: Sendable, Equatable {
     public static let requiredColumns = ["user", "item", "timestamp", "event"]
+    /// The columns that tie a row to a served list (see `Served`).
+    public static let servedColumns = ["impression", "position", "version", "arm"]
+
+    /// The served list a row belongs to or answers.
+    public struct Served: Sendable, Equatable {
+        /// The list's identifier (the request that asked for it).
+        public var impression: String
+        /// 1-based.
+        public var position: Int
+        public var version: String, arm: String
+
+        public init(impression: String, position: Int, version: String, arm: String) {
+            (self.impression, self.position, self.version, self.arm) = (impression, position, version, arm)
+        }
+    }
 
     /// Identifiers by index.
     public private(set) var userIds: [String] = [], itemIds: [String] = []
@@ -44,6 +63,14 @@ public struct LoggedInteractions: Sendable, Equatable {
     public private(set) var values: [Float] = []
     /// NaN where unknown.
     public private(set) var propensities: [Float] = []
+    /// The served list row `k` belongs to or answers (nil where it names none); each distinct
+    /// text is kept once.
+    public func served(_ k: Int) -> Served? { servedRow(k) }
+    /// Indices into `servedTexts` (-1: the row names no list) and the position (0: none).
+    private struct ServedIndex: Sendable, Equatable { var impression: Int32, position: Int32, version: Int32, arm: Int32 }
+    private var servedIndices: [ServedIndex] = []
+    private var servedTexts: [String] = []
+    private var servedTextIndex: [String: Int32] = [:]
     public let contextColumns: [String]
     /// Row-major [count, contextColumns.count].
     public private(set) var context: [Float] = []
@@ -64,7 +91,8 @@ public struct LoggedInteractions: Sendable, Equatable {
         let width = contextColumns.count
         for k in 0..<count where period.contains(timestamps[k]) {
             result.append(user: userIds[Int(users[k])], item: itemIds[Int(items[k])], timestamp: timestamps[k], event: events[k],
-                          value: values[k], propensity: propensities[k], context: Array(context[(k * width)..<((k + 1) * width)]))
+                          value: values[k], propensity: propensities[k], context: Array(context[(k * width)..<((k + 1) * width)]),
+                          served: servedRow(k))
         }
         return result
     }
@@ -78,9 +106,19 @@ public struct LoggedInteractions: Sendable, Equatable {
 
     /// Appends one interaction.
     public mutating func append(user: String, item: String, timestamp: Int64, event: FeedbackKind, value: Float = 1,
-                                propensity: Float = .nan, context features: [Float] = []) {
+                                propensity: Float = .nan, context features: [Float] = [], served: Served? = nil) {
         require(features.count == contextColumns.count,
                 "LoggedInteractions: \(features.count) context values for the columns \(contextColumns)")
+        require(served.map { $0.position >= 1 && !$0.impression.isEmpty } ?? true,
+                "LoggedInteractions: a served row needs an impression id and a position of at least 1, got \(served!)")
+        if let served {
+            servedIndices.append(ServedIndex(impression: Self.index(served.impression, in: &servedTextIndex, ids: &servedTexts),
+                                             position: Int32(served.position),
+                                             version: Self.index(served.version, in: &servedTextIndex, ids: &servedTexts),
+                                             arm: Self.index(served.arm, in: &servedTextIndex, ids: &servedTexts)))
+        } else {
+            servedIndices.append(ServedIndex(impression: -1, position: 0, version: -1, arm: -1))
+        }
         users.append(Self.index(user, in: &userIndex, ids: &userIds))
         items.append(Self.index(item, in: &itemIndex, ids: &itemIds))
         timestamps.append(timestamp)
@@ -89,6 +127,16 @@ public struct LoggedInteractions: Sendable, Equatable {
         propensities.append(propensity)
         context.append(contentsOf: features)
     }
+
+    private func servedRow(_ k: Int) -> Served? {
+        let row = servedIndices[k]
+        guard row.impression >= 0 else { return nil }
+        return Served(impression: servedTexts[Int(row.impression)], position: Int(row.position),
+                      version: servedTexts[Int(row.version)], arm: servedTexts[Int(row.arm)])
+    }
+
+    /// Whether any row names a served list (then `csv()` writes the served columns).
+    public var hasServedRows: Bool { servedIndices.contains { $0.impression >= 0 } }
 
     private static func index(_ id: String, in table: inout [String: Int32], ids: inout [String]) -> Int32 {
         if let known = table[id] { return known }
@@ -103,7 +151,8 @@ public struct LoggedInteractions: Sendable, Equatable {
     public static func read(csv path: String) throws(DataFileError) -> LoggedInteractions {
         var header: [String] = []
         var dataset: LoggedInteractions?
-        var positions: (user: Int, item: Int, timestamp: Int, event: Int, value: Int?, propensity: Int?, context: [Int]) = (0, 0, 0, 0, nil, nil, [])
+        var positions: (user: Int, item: Int, timestamp: Int, event: Int, value: Int?, propensity: Int?, served: [Int]?, context: [Int]) =
+            (0, 0, 0, 0, nil, nil, nil, [])
         var features: [Float] = []
         let lines = try forEachLine(of: path) { lineNumber, text throws(DataFileError) in
             let fields: [String]
@@ -119,10 +168,16 @@ public struct LoggedInteractions: Sendable, Equatable {
                 for (k, name) in header.enumerated() where header[..<k].contains(name) {
                     throw DataFileError(file: path, line: lineNumber, column: name, "the header names the column twice")
                 }
-                let known = Set(requiredColumns + ["value", "propensity"])
+                let served = servedColumns.compactMap { header.firstIndex(of: $0) }
+                guard served.isEmpty || served.count == servedColumns.count else {
+                    let missing = servedColumns.filter { !header.contains($0) }
+                    throw DataFileError(file: path, line: lineNumber, column: missing[0],
+                                        "the header has some of the served-list columns \(servedColumns) but not '\(missing[0])'; they come together")
+                }
+                let known = Set(requiredColumns + ["value", "propensity"] + servedColumns)
                 positions = (header.firstIndex(of: "user")!, header.firstIndex(of: "item")!, header.firstIndex(of: "timestamp")!,
                              header.firstIndex(of: "event")!, header.firstIndex(of: "value"), header.firstIndex(of: "propensity"),
-                             header.indices.filter { !known.contains(header[$0]) })
+                             served.isEmpty ? nil : served, header.indices.filter { !known.contains(header[$0]) })
                 dataset = LoggedInteractions(contextColumns: positions.context.map { header[$0] })
                 return
             }
@@ -153,6 +208,15 @@ public struct LoggedInteractions: Sendable, Equatable {
                 }
                 propensity = number
             }
+            var served: Served?
+            if let columns = positions.served {
+                let texts = columns.map { fields[$0] }
+                if texts.contains(where: { !$0.isEmpty }) {
+                    for (column, text) in zip(columns, texts) where text.isEmpty { throw fail(column, "is empty while the row names a served list") }
+                    guard let position = Int(texts[1]), position >= 1 else { throw fail(columns[1], "'\(texts[1])' is not a position (an integer from 1)") }
+                    served = Served(impression: texts[0], position: position, version: texts[2], arm: texts[3])
+                }
+            }
             features.removeAll(keepingCapacity: true)
             for column in positions.context {
                 guard let number = Float(fields[column]), number.isFinite else {
@@ -160,7 +224,8 @@ public struct LoggedInteractions: Sendable, Equatable {
                 }
                 features.append(number)
             }
-            dataset!.append(user: user, item: item, timestamp: timestamp, event: event, value: value, propensity: propensity, context: features)
+            dataset!.append(user: user, item: item, timestamp: timestamp, event: event, value: value, propensity: propensity, context: features,
+                            served: served)
         }
         guard let dataset else { throw DataFileError(file: path, line: max(lines, 1), "the file is empty: it needs a header line") }
         return dataset
@@ -169,11 +234,16 @@ public struct LoggedInteractions: Sendable, Equatable {
     /// The CSV text of the dataset in the format (header, then one line per interaction).
     public func csv() -> String {
         let quoted = Self.csvField
-        var lines = [(["user", "item", "timestamp", "event", "value", "propensity"] + contextColumns).map(quoted).joined(separator: ",")]
+        let withServed = hasServedRows
+        var lines = [(["user", "item", "timestamp", "event", "value", "propensity"] + (withServed ? Self.servedColumns : []) + contextColumns)
+            .map(quoted).joined(separator: ",")]
         let width = contextColumns.count
         for k in 0..<count {
             var fields = [quoted(userIds[Int(users[k])]), quoted(itemIds[Int(items[k])]), String(timestamps[k]), events[k].name,
                           "\(values[k])", propensities[k].isNaN ? "" : "\(propensities[k])"]
+            if withServed {
+                fields += servedRow(k).map { [quoted($0.impression), String($0.position), quoted($0.version), quoted($0.arm)] } ?? ["", "", "", ""]
+            }
             fields += context[(k * width)..<((k + 1) * width)].map { "\($0)" }
             lines.append(fields.joined(separator: ","))
         }
