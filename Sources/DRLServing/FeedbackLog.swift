@@ -1,11 +1,4 @@
 import DRLData
-import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// One piece of feedback as the server receives it.
 public struct FeedbackEvent: Sendable, Equatable {
@@ -22,26 +15,15 @@ public struct FeedbackEvent: Sendable, Equatable {
     }
 }
 
-/// An append-only feedback log in DRLRec's logged-interactions CSV format (so `LoggedInteractions`
-/// and incremental training read it as it is), durable before acknowledgement: `append` returns
-/// only after the event's line is on disk (fsync). Concurrent appends are committed in groups, one
-/// write and one fsync for every event waiting, so throughput does not stop at one event per disk
-/// flush.
-///
-/// A crash can leave at most an incomplete last line, from an event that was never acknowledged;
-/// opening the log cuts it off.
-public final class FeedbackLog: @unchecked Sendable {
-    public let path: String
+/// The feedback log: an `AppendOnlyLog` in DRLRec's logged-interactions CSV format (so
+/// `LoggedInteractions` and incremental training read it as it is), each event on disk before it
+/// is acknowledged.
+public final class FeedbackLog: Sendable {
+    public typealias Failure = AppendOnlyLog.Failure
     public let contextColumns: [String]
-    private let fd: Int32
-    private let condition = NSCondition()
-    private var pending: [UInt8] = []
-    private var waiters: [CheckedContinuation<Void, any Error>] = []
-    private var closed = false
+    private let log: AppendOnlyLog
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
+    public var path: String { log.path }
 
     public static func header(contextColumns: [String]) -> String {
         (["user", "item", "timestamp", "event", "value", "propensity"] + contextColumns).joined(separator: ",") + "\n"
@@ -50,110 +32,15 @@ public final class FeedbackLog: @unchecked Sendable {
     /// Opens the log at `path`, creating it with its header when missing. An existing log must
     /// have the same header.
     public init(path: String, contextColumns: [String]) throws(Failure) {
-        self.path = path
         self.contextColumns = contextColumns
-        let header = Array(Self.header(contextColumns: contextColumns).utf8)
-        let descriptor = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw Failure(description: "cannot open the feedback log '\(path)': \(DurableFile.systemError())") }
-        fd = descriptor
-        do throws(Failure) {
-            var size = Int(lseek(fd, 0, SEEK_END))
-            if size > 0 && size < header.count && (try? checkHeader(Array(header[0..<size]))) != nil {
-                // A crash while the header was being written: start the file again.
-                guard ftruncate(fd, 0) == 0 else { throw Failure(description: "truncating '\(path)' failed: \(DurableFile.systemError())") }
-                size = 0
-            }
-            if size == 0 {
-                try write(header)
-                guard fsync(fd) == 0 else { throw Failure(description: "fsync of '\(path)' failed: \(DurableFile.systemError())") }
-                do { try DurableFile.syncDirectory(of: path) } catch { throw Failure(description: error.description) }
-            } else {
-                try checkHeader(header)
-                try cutTornTail(size: size)
-            }
-        } catch {
-            close(fd)
-            throw error
-        }
-        // The thread holds the log until `shutDown`.
-        let thread = Thread { [self] in self.commitLoop() }
-        thread.name = "drlrec-feedback-log"
-        thread.start()
+        log = try AppendOnlyLog(path: path, name: "feedback log", header: Self.header(contextColumns: contextColumns))
     }
-
-    deinit { close(fd) }
 
     /// Appends the event and returns once it is on disk.
-    public func append(_ event: FeedbackEvent) async throws {
-        let line = Self.line(event)
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            condition.lock()
-            defer { condition.unlock() }
-            guard !closed else { continuation.resume(throwing: Failure(description: "the feedback log '\(path)' is closed")); return }
-            pending += line
-            waiters.append(continuation)
-            condition.signal()
-        }
-    }
+    public func append(_ event: FeedbackEvent) async throws { try await log.append(Self.line(event)) }
 
     /// Stops the commit thread after the events already appended are written.
-    public func shutDown() {
-        condition.lock()
-        closed = true
-        condition.signal()
-        condition.unlock()
-    }
-
-    private func commitLoop() {
-        while true {
-            condition.lock()
-            while pending.isEmpty && !closed { condition.wait() }
-            if pending.isEmpty && closed { condition.unlock(); return }
-            let batch = pending, batchWaiters = waiters
-            pending.removeAll(keepingCapacity: true)
-            waiters.removeAll(keepingCapacity: true)
-            condition.unlock()
-            do throws(Failure) {
-                try write(batch)
-                guard fsync(fd) == 0 else { throw Failure(description: "fsync of the feedback log '\(path)' failed: \(DurableFile.systemError())") }
-                for waiter in batchWaiters { waiter.resume() }
-            } catch {
-                for waiter in batchWaiters { waiter.resume(throwing: error) }
-            }
-        }
-    }
-
-    private func write(_ bytes: [UInt8]) throws(Failure) {
-        do { try DurableFile.writeAll(fd, bytes, path: path) } catch { throw Failure(description: error.description) }
-    }
-
-    private func checkHeader(_ header: [UInt8]) throws(Failure) {
-        var first = [UInt8](repeating: 0, count: header.count)
-        let n = first.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, header.count, 0) }
-        guard n == header.count, first == header else {
-            let found = String(decoding: first[0..<max(n, 0)].prefix { $0 != 10 }, as: UTF8.self)
-            throw Failure(description: "the feedback log '\(path)' has the header '\(found)', expected '\(String(decoding: header.dropLast(), as: UTF8.self))'")
-        }
-    }
-
-    /// Truncates an incomplete last line (an unacknowledged event cut short by a crash).
-    private func cutTornTail(size: Int) throws(Failure) {
-        var last: UInt8 = 0
-        guard pread(fd, &last, 1, off_t(size - 1)) == 1 else { throw Failure(description: "reading the feedback log '\(path)' failed: \(DurableFile.systemError())") }
-        guard last != 10 else { return }
-        var end = size - 1
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while end > 0 {
-            let start = max(0, end - chunk.count)
-            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, end - start, off_t(start)) }
-            guard n == end - start else { throw Failure(description: "reading the feedback log '\(path)' failed: \(DurableFile.systemError())") }
-            if let newline = chunk[0..<n].lastIndex(of: 10) { end = start + newline + 1; break }
-            end = start
-        }
-        guard ftruncate(fd, off_t(end)) == 0, fsync(fd) == 0 else {
-            throw Failure(description: "cutting the incomplete last line of '\(path)' failed: \(DurableFile.systemError())")
-        }
-    }
+    public func shutDown() { log.shutDown() }
 
     static func line(_ e: FeedbackEvent) -> [UInt8] {
         let quoted = LoggedInteractions.csvField

@@ -40,6 +40,8 @@ public struct Recommendation: Sendable {
     public var version: String?
     public var arm: TrafficSplit.Arm
     public var fallback: Fallback?
+    /// The list's identifier, under which the impression log keeps it.
+    public var impression: String
 }
 
 /// Serving without the network: the registry's production version and gray-release candidate,
@@ -68,6 +70,9 @@ public final class RecommendationService: @unchecked Sendable {
         public var exploration = SlateExploration.greedy
         /// The seed of the exploration's draws (default: a random one at start).
         public var explorationSeed: UInt64?
+        /// Where every served list is logged with its propensities before it is answered
+        /// (`ImpressionLog`); nil: lists are not logged.
+        public var impressionLogPath: String?
         public init() {}
     }
 
@@ -75,6 +80,7 @@ public final class RecommendationService: @unchecked Sendable {
     public let configuration: Configuration
     public let histories: UserHistories
     public let feedbackLog: FeedbackLog
+    public let impressionLog: ImpressionLog?
     /// The item vocabulary every served version shares.
     public let itemIds: [String]
     public let contextColumns: [String]
@@ -121,6 +127,8 @@ public final class RecommendationService: @unchecked Sendable {
         models[reference.version] = reference
         histories = UserHistories(capacity: configuration.historyCapacity, items: itemIds.count)
         feedbackLog = try FeedbackLog(path: feedbackPath, contextColumns: contextColumns)
+        let columns = reference.contextColumns
+        impressionLog = try configuration.impressionLogPath.map { try ImpressionLog(path: $0, contextColumns: columns) }
         try replayFeedback(feedbackPath)
         try reload()
     }
@@ -173,6 +181,7 @@ public final class RecommendationService: @unchecked Sendable {
 
     public func recommend(_ request: RecommendRequest) async throws(RequestError) -> Recommendation {
         guard !request.user.isEmpty else { throw .invalidField("user_id", reason: "is empty") }
+        if impressionLog != nil, request.user.contains(where: { $0.isNewline || $0 == "\0" }) { throw .lineBreakInId(request.user) }
         guard request.k >= 1 && request.k <= min(configuration.maxK, itemIds.count) else {
             throw .invalidField("k", reason: "is \(request.k); it must be between 1 and \(min(configuration.maxK, itemIds.count))")
         }
@@ -211,8 +220,10 @@ public final class RecommendationService: @unchecked Sendable {
             case .success(let scores):
                 let items = list(scores, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
                 recordServed(items, to: request.user, arm: arm, rollout: serving.rollout?.candidate)
-                return Recommendation(items: items, version: id, arm: arm,
-                                      fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) })
+                return try await logged(Recommendation(items: items, version: id, arm: arm,
+                                                       fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) },
+                                                       impression: UUID().uuidString),
+                                        user: request.user, context: context)
             case .failure(let fault):
                 firstFault = firstFault ?? fault
             }
@@ -221,8 +232,20 @@ public final class RecommendationService: @unchecked Sendable {
         let popularity = zip(trainingCounts, counts).map { $0 + $1 }
         let items = list(popularity, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
         recordServed(items, to: request.user, arm: arm, rollout: serving.rollout?.candidate)
-        return Recommendation(items: items, version: nil, arm: arm,
-                              fallback: Recommendation.Fallback(fault: firstFault ?? .loadFailed, servedBy: "popularity"))
+        return try await logged(Recommendation(items: items, version: nil, arm: arm,
+                                               fallback: Recommendation.Fallback(fault: firstFault ?? .loadFailed, servedBy: "popularity"),
+                                               impression: UUID().uuidString),
+                                user: request.user, context: context)
+    }
+
+    /// The answer, once the impression log (when there is one) has it on disk.
+    private func logged(_ answer: Recommendation, user: String, context: [Float]) async throws(RequestError) -> Recommendation {
+        guard let impressionLog else { return answer }
+        let impression = Impression(id: answer.impression, user: user, timestamp: Int64(Date().timeIntervalSince1970),
+                                    version: answer.version ?? "popularity", arm: answer.arm, context: context,
+                                    items: answer.items.map { ($0.id, $0.propensity) })
+        do { try await impressionLog.append(impression) } catch { throw .impressionNotLogged("\(error)") }
+        return answer
     }
 
     /// Counts a list served during a rollout and remembers it, to credit the arm with a

@@ -17,6 +17,9 @@ public indirect enum RequestError: Error, CustomStringConvertible, Equatable, Se
     case unknownContextField(String, known: [String])
     /// What is wrong with the history entry at `index` of the request.
     case inHistory(index: Int, RequestError)
+    /// The list could not be written to the impression log, so it is not served (an unlogged list
+    /// would be missing from off-policy learning and evaluation).
+    case impressionNotLogged(String)
 
     public var description: String {
         switch self {
@@ -28,6 +31,7 @@ public indirect enum RequestError: Error, CustomStringConvertible, Equatable, Se
             "unknown user '\(id)': no feedback has been recorded for them; send their history (an empty list for a new user)"
         case .unknownContextField(let name, let known): "context has the unknown field '\(name)'; the model's context fields are \(known)"
         case .inHistory(let index, let error): "history[\(index)]: \(error)"
+        case .impressionNotLogged(let reason): "the list could not be logged, so it is not served: \(reason)"
         }
     }
 }

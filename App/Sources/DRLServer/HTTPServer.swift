@@ -10,7 +10,7 @@ import struct Prometheus.PrometheusMetricsFactory
 /// `drlrec serve`: the recommendation service over HTTP/1.1 with JSON bodies.
 ///
 ///     POST /v1/recommend  {user_id, context?, history?, k, candidates?, exclude_seen?}
-///                         → {items: [{item_id, score, propensity}], version, arm, fallback?}
+///                         → {items: [{item_id, score, propensity}], version, arm, impression_id, fallback?}
 ///     POST /v1/feedback   {user_id, item_id, event, value?, timestamp?, context?}
 ///     GET  /healthz
 ///     GET  /metrics       Prometheus text format
@@ -127,7 +127,7 @@ public final class HTTPServer: Sendable {
         metrics.recordServed(answer)
         let items: [[String: Any]] = answer.items.map { ["item_id": $0.id, "score": Double($0.score), "propensity": $0.propensity] }
         var body: [String: Any] = ["user_id": request.user, "items": items, "arm": answer.arm.rawValue,
-                                   "version": answer.version ?? NSNull()]
+                                   "version": answer.version ?? NSNull(), "impression_id": answer.impression]
         if let fallback = answer.fallback { body["fallback"] = ["reason": fallback.fault.rawValue, "served_by": fallback.servedBy] }
         return json(.ok, body)
     }

@@ -49,6 +49,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body, in bytes.")
     var maxBody = 64 * 1024
 
+    @Option(help: ArgumentHelp("Log every served list to this file before answering (DRLRec's logged-interactions format: one impression row per position with its propensity, the list's id, version and arm).", valueName: "file"))
+    var impressions: String?
+
     @Option(help: ArgumentHelp("Probability that a position of a served list is explored, in [0, 1).", valueName: "epsilon"))
     var explore: Float = 0
 
@@ -75,6 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.replicas = replicas
         configuration.cooldown = .milliseconds(Int64(cooldown * 1000))
         let explorers: [ExplorerName: SlateExploration.Explorer] = [.uniform: .uniform, .popularity: .popularity, .softmax: .softmax(temperature: temperature)]
+        configuration.impressionLogPath = impressions
         configuration.exploration = SlateExploration(epsilon: explore, explorer: explorers[explorer]!)
         let store: ModelRegistry
         let service: RecommendationService
@@ -98,5 +102,6 @@ struct ServeCommand: AsyncParsableCommand {
                 + "(\(service.itemIds.count) items) on http://\(host):\(port)")
         }
         service.feedbackLog.shutDown()
+        service.impressionLog?.shutDown()
     }
 }

@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct ExplorationTests {
     /// A registry serving a `FixedScoresModel` over 30 items whose scores rise with the index.
-    func fixedService(_ exploration: SlateExploration) throws -> RecommendationService {
+    func fixedService(_ exploration: SlateExploration, impressions: Bool = false) throws -> RecommendationService {
         let items = (0..<30).map { "i\($0)" }
         let registry = try ModelRegistry(directory: Fixtures.scratchDirectory("explore"))
         let path = registry.directory + "/fixed.safetensors"
@@ -19,6 +19,7 @@ import Testing
         configuration.modelKinds = ServableModelKinds([FixedScoresModel.self])
         configuration.exploration = exploration
         configuration.explorationSeed = 7
+        if impressions { configuration.impressionLogPath = registry.directory + "/impressions.csv" }
         return try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
     }
 
@@ -87,5 +88,26 @@ import Testing
         }
         #expect(abs(logged - 0.75 * 0.25) < 1e-12)
         #expect(abs(Double(atSecond) / Double(trials) - 0.1875) < 4 * (0.1875 * 0.8125 / Double(trials)).squareRoot())
+    }
+
+    /// Every served list is in the impression log, in the logged-interactions format: one row per
+    /// position with the item, the propensity the answer gave, the list's id, version and arm.
+    @Test func servedListsAreLoggedWithTheirPropensities() async throws {
+        let service = try fixedService(SlateExploration(epsilon: 0.4), impressions: true)
+        var answers: [Recommendation] = []
+        for _ in 0..<5 { answers.append(try await service.recommend(request())) }
+        service.impressionLog!.shutDown()
+        service.feedbackLog.shutDown()
+        let log = try LoggedInteractions.read(csv: service.impressionLog!.path)
+        #expect(log.count == 20 && log.events.allSatisfy { $0 == .impression })
+        for (n, answer) in answers.enumerated() {
+            for (position, item) in answer.items.enumerated() {
+                let row = 4 * n + position
+                #expect(log.userIds[Int(log.users[row])] == "u" && log.itemIds[Int(log.items[row])] == item.id)
+                #expect(abs(Double(log.propensities[row]) - item.propensity) <= 1e-7 * item.propensity)  // read back as Float
+                #expect(log.served(row) == LoggedInteractions.Served(impression: answer.impression, position: position + 1, version: "v1", arm: "control"))
+            }
+        }
+        #expect(Set(answers.map(\.impression)).count == 5)
     }
 }

@@ -1,0 +1,77 @@
+import DRLData
+import DRLTensor
+import Foundation
+
+/// A served list as the impression log keeps it: who was shown what, when, by which version and
+/// arm, in which context, and at each position the item and the probability the serving policy
+/// had of putting it there.
+public struct Impression: Sendable, Equatable {
+    /// The list's identifier; feedback on one of its items can name it.
+    public var id: String
+    public var user: String
+    /// Seconds since the epoch.
+    public var timestamp: Int64
+    /// The version that ranked the list, or "popularity" when the fallback did.
+    public var version: String
+    public var arm: TrafficSplit.Arm
+    /// One value per context column.
+    public var context: [Float]
+    /// Best first.
+    public var items: [(id: String, propensity: Double)]
+
+    public init(id: String, user: String, timestamp: Int64, version: String, arm: TrafficSplit.Arm, context: [Float],
+                items: [(id: String, propensity: Double)]) {
+        (self.id, self.user, self.timestamp, self.version, self.arm, self.context, self.items) = (id, user, timestamp, version, arm, context, items)
+    }
+
+    public static func == (a: Impression, b: Impression) -> Bool {
+        a.id == b.id && a.user == b.user && a.timestamp == b.timestamp && a.version == b.version && a.arm == b.arm && a.context == b.context
+            && a.items.map(\.id) == b.items.map(\.id) && a.items.map(\.propensity) == b.items.map(\.propensity)
+    }
+}
+
+/// The impression log: every served list, on disk before the answer leaves, in DRLRec's
+/// logged-interactions format with the served-list columns: one `impression` row per position,
+/// its propensity in the `propensity` column, so that `LoggedInteractions.read` gives off-policy
+/// learning and evaluation the lists with their propensities.
+public final class ImpressionLog: Sendable {
+    public typealias Failure = AppendOnlyLog.Failure
+    public let contextColumns: [String]
+    private let log: AppendOnlyLog
+
+    public var path: String { log.path }
+
+    public static func header(contextColumns: [String]) -> String {
+        (["user", "item", "timestamp", "event", "value", "propensity"] + LoggedInteractions.servedColumns + contextColumns)
+            .joined(separator: ",") + "\n"
+    }
+
+    /// Opens the log at `path`, creating it with its header when missing. An existing log must
+    /// have the same header.
+    public init(path: String, contextColumns: [String]) throws(Failure) {
+        self.contextColumns = contextColumns
+        log = try AppendOnlyLog(path: path, name: "impression log", header: Self.header(contextColumns: contextColumns))
+    }
+
+    /// Appends the list and returns once it is on disk.
+    public func append(_ impression: Impression) async throws {
+        require(impression.context.count == contextColumns.count,
+                "ImpressionLog: \(impression.context.count) context values for the columns \(contextColumns)")
+        try await log.append(Self.lines(impression))
+    }
+
+    /// Stops the commit thread after the lists already appended are written.
+    public func shutDown() { log.shutDown() }
+
+    static func lines(_ impression: Impression) -> [UInt8] {
+        let quoted = LoggedInteractions.csvField
+        let context = impression.context.map { "\($0)" }
+        var text = ""
+        for (position, item) in impression.items.enumerated() {
+            let fields = [quoted(impression.user), quoted(item.id), String(impression.timestamp), FeedbackKind.impression.name, "1",
+                          "\(item.propensity)", quoted(impression.id), String(position + 1), quoted(impression.version), impression.arm.rawValue]
+            text += (fields + context).joined(separator: ",") + "\n"
+        }
+        return Array(text.utf8)
+    }
+}
