@@ -10,7 +10,7 @@ SECONDS_PER_RUN=${1:-20}
 CONNECTIONS=${2:-32}
 PORT=${PORT:-18080}
 command -v wrk > /dev/null || { echo "wrk is missing: sudo apt-get install wrk" >&2; exit 1; }
-swift build -c release --product drlrec > /dev/null
+swift build -c release --package-path App --product drlrec > /dev/null
 DRLREC=App/.build/release/drlrec
 WORK=$(mktemp -d)
 SERVER=

@@ -40,8 +40,8 @@ public struct Recommendation: Sendable {
     public var version: String?
     public var arm: TrafficSplit.Arm
     public var fallback: Fallback?
-    /// The list's identifier, under which the impression log keeps it.
-    public var impression: String
+    /// The list's identifier, under which the impression log keeps it (nil without a log).
+    public var impression: String?
 }
 
 /// Serving without the network: the registry's production version and gray-release candidate,
@@ -222,7 +222,7 @@ public final class RecommendationService: @unchecked Sendable {
                 recordServed(items, to: request.user, arm: arm, rollout: serving.rollout?.candidate)
                 return try await logged(Recommendation(items: items, version: id, arm: arm,
                                                        fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) },
-                                                       impression: UUID().uuidString),
+                                                       impression: impressionLog.map { _ in UUID().uuidString }),
                                         user: request.user, context: context)
             case .failure(let fault):
                 firstFault = firstFault ?? fault
@@ -234,14 +234,14 @@ public final class RecommendationService: @unchecked Sendable {
         recordServed(items, to: request.user, arm: arm, rollout: serving.rollout?.candidate)
         return try await logged(Recommendation(items: items, version: nil, arm: arm,
                                                fallback: Recommendation.Fallback(fault: firstFault ?? .loadFailed, servedBy: "popularity"),
-                                               impression: UUID().uuidString),
+                                               impression: impressionLog.map { _ in UUID().uuidString }),
                                 user: request.user, context: context)
     }
 
     /// The answer, once the impression log (when there is one) has it on disk.
     private func logged(_ answer: Recommendation, user: String, context: [Float]) async throws(RequestError) -> Recommendation {
-        guard let impressionLog else { return answer }
-        let impression = Impression(id: answer.impression, user: user, timestamp: Int64(Date().timeIntervalSince1970),
+        guard let impressionLog, let id = answer.impression else { return answer }
+        let impression = Impression(id: id, user: user, timestamp: Int64(Date().timeIntervalSince1970),
                                     version: answer.version ?? "popularity", arm: answer.arm, context: context,
                                     items: answer.items.map { ($0.id, $0.propensity) })
         do { try await impressionLog.append(impression) } catch { throw .impressionNotLogged("\(error)") }

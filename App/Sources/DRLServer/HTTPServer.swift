@@ -10,7 +10,7 @@ import struct Prometheus.PrometheusMetricsFactory
 /// `drlrec serve`: the recommendation service over HTTP/1.1 with JSON bodies.
 ///
 ///     POST /v1/recommend  {user_id, context?, history?, k, candidates?, exclude_seen?}
-///                         → {items: [{item_id, score, propensity}], version, arm, impression_id, fallback?}
+///                         → {items: [{item_id, score, propensity}], version, arm, impression_id?, fallback?}
 ///     POST /v1/feedback   {user_id, item_id, event, value?, timestamp?, context?}
 ///     GET  /healthz
 ///     GET  /metrics       Prometheus text format
@@ -125,11 +125,21 @@ public final class HTTPServer: Sendable {
         }
         let answer = try await service.recommend(request)
         metrics.recordServed(answer)
-        let items: [[String: Any]] = answer.items.map { ["item_id": $0.id, "score": Double($0.score), "propensity": $0.propensity] }
-        var body: [String: Any] = ["user_id": request.user, "items": items, "arm": answer.arm.rawValue,
-                                   "version": answer.version ?? NSNull(), "impression_id": answer.impression]
-        if let fallback = answer.fallback { body["fallback"] = ["reason": fallback.fault.rawValue, "served_by": fallback.servedBy] }
-        return json(.ok, body)
+        // Keys in sorted order, as the other answers' JSONSerialization writes them.
+        let items = answer.items.map {
+            JSONText.object([("item_id", JSONText.string($0.id)), ("propensity", JSONText.number($0.propensity)),
+                             ("score", JSONText.number(Double($0.score)))])
+        }
+        var body: [(key: String, value: String)] = [("arm", JSONText.string(answer.arm.rawValue))]
+        if let fallback = answer.fallback {
+            body.append(("fallback", JSONText.object([("reason", JSONText.string(fallback.fault.rawValue)),
+                                                        ("served_by", JSONText.string(fallback.servedBy))])))
+        }
+        if let impression = answer.impression { body.append(("impression_id", JSONText.string(impression))) }
+        body += [("items", "[" + items.joined(separator: ",") + "]"), ("user_id", JSONText.string(request.user)),
+                   ("version", answer.version.map(JSONText.string) ?? "null")]
+        return Response(status: .ok, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: JSONText.object(body))))
     }
 
     private func feedback(_ bytes: [UInt8]) async throws -> Response {

@@ -105,7 +105,7 @@ import Testing
                 let row = 4 * n + position
                 #expect(log.userIds[Int(log.users[row])] == "u" && log.itemIds[Int(log.items[row])] == item.id)
                 #expect(abs(Double(log.propensities[row]) - item.propensity) <= 1e-7 * item.propensity)  // read back as Float
-                #expect(log.served(row) == LoggedInteractions.Served(impression: answer.impression, position: position + 1, version: "v1", arm: "control"))
+                #expect(log.served(row) == LoggedInteractions.Served(impression: answer.impression!, position: position + 1, version: "v1", arm: "control"))
             }
         }
         #expect(Set(answers.map(\.impression)).count == 5)
