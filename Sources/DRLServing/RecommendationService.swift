@@ -219,11 +219,10 @@ public final class RecommendationService: @unchecked Sendable {
             switch model.scores(history: events, context: context, budget: configuration.latencyBudget) {
             case .success(let scores):
                 let items = list(scores, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
-                recordServed(items, to: request.user, arm: arm, rollout: serving.rollout?.candidate)
-                return try await logged(Recommendation(items: items, version: id, arm: arm,
+                return try await served(Recommendation(items: items, version: id, arm: arm,
                                                        fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) },
                                                        impression: impressionLog.map { _ in UUID().uuidString }),
-                                        user: request.user, context: context)
+                                        user: request.user, context: context, rollout: serving.rollout?.candidate)
             case .failure(let fault):
                 firstFault = firstFault ?? fault
             }
@@ -231,20 +230,22 @@ public final class RecommendationService: @unchecked Sendable {
         let counts = histories.popularity()
         let popularity = zip(trainingCounts, counts).map { $0 + $1 }
         let items = list(popularity, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
-        recordServed(items, to: request.user, arm: arm, rollout: serving.rollout?.candidate)
-        return try await logged(Recommendation(items: items, version: nil, arm: arm,
+        return try await served(Recommendation(items: items, version: nil, arm: arm,
                                                fallback: Recommendation.Fallback(fault: firstFault ?? .loadFailed, servedBy: "popularity"),
                                                impression: impressionLog.map { _ in UUID().uuidString }),
-                                user: request.user, context: context)
+                                user: request.user, context: context, rollout: serving.rollout?.candidate)
     }
 
-    /// The answer, once the impression log (when there is one) has it on disk.
-    private func logged(_ answer: Recommendation, user: String, context: [Float]) async throws(RequestError) -> Recommendation {
-        guard let impressionLog, let id = answer.impression else { return answer }
-        let impression = Impression(id: id, user: user, timestamp: Int64(Date().timeIntervalSince1970),
-                                    version: answer.version ?? "popularity", arm: answer.arm, context: context,
-                                    items: answer.items.map { ($0.id, $0.propensity) })
-        do { try await impressionLog.append(impression) } catch { throw .impressionNotLogged("\(error)") }
+    /// The answer, once the impression log (when there is one) has it on disk; only then is it
+    /// counted for the running rollout.
+    private func served(_ answer: Recommendation, user: String, context: [Float], rollout: String?) async throws(RequestError) -> Recommendation {
+        if let impressionLog, let id = answer.impression {
+            let impression = Impression(id: id, user: user, timestamp: Int64(Date().timeIntervalSince1970),
+                                        version: answer.version ?? "popularity", arm: answer.arm, context: context,
+                                        items: answer.items.map { ($0.id, $0.propensity) })
+            do { try await impressionLog.append(impression) } catch { throw .impressionNotLogged("\(error)") }
+        }
+        recordServed(answer.items, to: user, arm: answer.arm, rollout: rollout)
         return answer
     }
 
