@@ -325,7 +325,7 @@ public final class RecommendationService: @unchecked Sendable {
         guard event.context.count == contextColumns.count, event.context.allSatisfy(\.isFinite) else {
             throw RequestError.invalidField("context", reason: "must give the finite fields \(contextColumns)")
         }
-        for text in [event.user, event.item] where text.contains(where: { $0.isNewline }) {
+        for text in [event.user, event.item] where text.contains(where: { $0.isNewline || $0 == "\0" }) {
             throw RequestError.lineBreakInId(text)
         }
         try await feedbackLog.append(event)

@@ -5,7 +5,7 @@ public indirect enum RequestError: Error, CustomStringConvertible, Equatable, Se
     /// A field's value is empty, out of range or not finite: the field as the message names it
     /// ("user_id", "k", "context field 'age'") and what is wrong with it ("is empty").
     case invalidField(String, reason: String)
-    /// An id with a line break, which the feedback log's lines cannot hold.
+    /// An id with a line break or a NUL character, which the logs' lines cannot hold.
     case lineBreakInId(String)
     /// An item that is not in the served catalogue.
     case unknownItem(String)
@@ -24,7 +24,7 @@ public indirect enum RequestError: Error, CustomStringConvertible, Equatable, Se
     public var description: String {
         switch self {
         case .invalidField(let name, let reason): "\(name) \(reason)"
-        case .lineBreakInId: "ids may not contain line breaks"
+        case .lineBreakInId: "ids may not contain line breaks or NUL characters"
         case .unknownItem(let id): "unknown item '\(id)'"
         case .unknownCandidates(let ids): "unknown candidate items: \(ids.prefix(10).joined(separator: ", "))"
         case .unknownUser(let id):

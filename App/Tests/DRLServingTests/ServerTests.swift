@@ -104,6 +104,8 @@ import Testing
                 ("/v1/recommend", #"{"user_id": "nobody", "k": 3}"#, 404, "unknown user 'nobody'"),
                 ("/v1/feedback", #"{"user_id": "a", "item_id": "nope", "event": "click"}"#, 404, "unknown item 'nope'"),
                 ("/v1/feedback", #"{"user_id": "a", "item_id": "i1"}"#, 400, "'event' is missing"),
+                // A NUL would cut the log's line short and keep the server from reading its log again.
+                ("/v1/feedback", #"{"user_id": "nul\u0000user", "item_id": "i5", "event": "click"}"#, 400, "line breaks or NUL"),
                 ("/v1/feedback", #"{"user_id": "a", "item_id": "i1", "event": "click", "value": "x"}"#, 400, "'value' must be a finite number"),
                 ("/v1/recommend", #"{"user_id": "a", "k": 3, "history": [], "candidates": ["\#(String(repeating: "x", count: 20_000))"]}"#,
                  413, "exceeds 16384 bytes"),
