@@ -17,6 +17,8 @@ public final class AppendOnlyLog: @unchecked Sendable {
     public let path: String
     /// What the log holds, for messages ("feedback log").
     public let name: String
+    /// The header line the file has (newline included).
+    public private(set) var header: String
     private let fd: Int32
     private let condition = NSCondition()
     private var pending: [UInt8] = []
@@ -28,10 +30,12 @@ public final class AppendOnlyLog: @unchecked Sendable {
     }
 
     /// Opens the log at `path`, creating it with `header` (a line, newline included) when missing.
-    /// An existing log must have the same header.
-    public init(path: String, name: String, header text: String) throws(Failure) {
+    /// An existing log must have that header or one of `earlierHeaders` (a log written before
+    /// its format grew keeps its own).
+    public init(path: String, name: String, header text: String, earlierHeaders: [String] = []) throws(Failure) {
         self.path = path
         self.name = name
+        self.header = text
         let header = Array(text.utf8)
         let descriptor = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw Failure(description: "cannot open the \(name) '\(path)': \(DurableFile.systemError())") }
@@ -48,7 +52,11 @@ public final class AppendOnlyLog: @unchecked Sendable {
                 guard fsync(fd) == 0 else { throw Failure(description: "fsync of '\(path)' failed: \(DurableFile.systemError())") }
                 do { try DurableFile.syncDirectory(of: path) } catch { throw Failure(description: error.description) }
             } else {
-                try checkHeader(header)
+                if let earlier = earlierHeaders.first(where: { (try? checkHeader(Array($0.utf8))) != nil }) {
+                    self.header = earlier
+                } else {
+                    try checkHeader(header)
+                }
                 try cutTornTail(size: size)
             }
         } catch {

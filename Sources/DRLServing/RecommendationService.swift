@@ -73,6 +73,9 @@ public final class RecommendationService: @unchecked Sendable {
         /// Where every served list is logged with its propensities before it is answered
         /// (`ImpressionLog`); nil: lists are not logged.
         public var impressionLogPath: String?
+        /// With an impression log, how many of the latest lists are kept in memory, so that
+        /// feedback naming one is checked against it and logged with its version and arm.
+        public var recentImpressions = 100_000
         public init() {}
     }
 
@@ -91,6 +94,11 @@ public final class RecommendationService: @unchecked Sendable {
     private var state: RegistryState
     private var models: [String: ServedModel] = [:]
     private var loadFaults: [String: String] = [:]
+    /// The latest logged lists by id (version, arm, items), at most `recentImpressions`; `recentOrder`
+    /// is a ring of their ids, the oldest at `recentNext` once it is full.
+    private var recent: [String: (version: String, arm: TrafficSplit.Arm, items: [String])] = [:]
+    private var recentOrder: [String] = []
+    private var recentNext = 0
     /// Draws each request's exploration seed.
     private var explorationSeeds: RandomGenerator
     /// The running rollout's outcomes per arm (reset when another rollout starts).
@@ -244,9 +252,38 @@ public final class RecommendationService: @unchecked Sendable {
                                         version: answer.version ?? "popularity", arm: answer.arm, context: context,
                                         items: answer.items.map { ($0.id, $0.propensity) })
             do { try await impressionLog.append(impression) } catch { throw .impressionNotLogged("\(error)") }
+            remember(impression)
         }
         recordServed(answer.items, to: user, arm: answer.arm, rollout: rollout)
         return answer
+    }
+
+    private func remember(_ impression: Impression) {
+        let capacity = configuration.recentImpressions
+        guard capacity > 0 else { return }
+        lock.withLock {
+            if recentOrder.count < capacity {
+                recentOrder.append(impression.id)
+            } else {
+                recent[recentOrder[recentNext]] = nil
+                recentOrder[recentNext] = impression.id
+                recentNext = (recentNext + 1) % capacity
+            }
+            recent[impression.id] = (impression.version, impression.arm, impression.items.map(\.id))
+        }
+    }
+
+    /// The served list that feedback on `item` names, by its impression id and the item's 1-based
+    /// position, checked against what was served.
+    public func servedList(impression id: String, position: Int, item: String) throws(RequestError) -> LoggedInteractions.Served {
+        guard let list = lock.withLock({ recent[id] }) else { throw .unknownImpression(id) }
+        guard (1...list.items.count).contains(position) else {
+            throw .invalidField("position", reason: "is \(position); impression '\(id)' showed \(list.items.count) items")
+        }
+        guard list.items[position - 1] == item else {
+            throw .invalidField("item_id", reason: "is '\(item)', but impression '\(id)' showed '\(list.items[position - 1])' at position \(position)")
+        }
+        return LoggedInteractions.Served(impression: id, position: position, version: list.version, arm: list.arm.rawValue)
     }
 
     /// Counts a list served during a rollout and remembers it, to credit the arm with a

@@ -17,6 +17,8 @@ public indirect enum RequestError: Error, CustomStringConvertible, Equatable, Se
     case unknownContextField(String, known: [String])
     /// What is wrong with the history entry at `index` of the request.
     case inHistory(index: Int, RequestError)
+    /// Feedback names a list the server has not served lately (or serves without an impression log).
+    case unknownImpression(String)
     /// The list could not be written to the impression log, so it is not served (an unlogged list
     /// would be missing from off-policy learning and evaluation).
     case impressionNotLogged(String)
@@ -31,6 +33,8 @@ public indirect enum RequestError: Error, CustomStringConvertible, Equatable, Se
             "unknown user '\(id)': no feedback has been recorded for them; send their history (an empty list for a new user)"
         case .unknownContextField(let name, let known): "context has the unknown field '\(name)'; the model's context fields are \(known)"
         case .inHistory(let index, let error): "history[\(index)]: \(error)"
+        case .unknownImpression(let id):
+            "unknown impression '\(id)': it is not among the lists this server served lately (with an impression log, it keeps the latest ones)"
         case .impressionNotLogged(let reason): "the list could not be logged, so it is not served: \(reason)"
         }
     }

@@ -11,7 +11,7 @@ import struct Prometheus.PrometheusMetricsFactory
 ///
 ///     POST /v1/recommend  {user_id, context?, history?, k, candidates?, exclude_seen?}
 ///                         → {items: [{item_id, score, propensity}], version, arm, impression_id?, fallback?}
-///     POST /v1/feedback   {user_id, item_id, event, value?, timestamp?, context?}
+///     POST /v1/feedback   {user_id, item_id, event, value?, timestamp?, context?, impression_id?, position?}
 ///     GET  /healthz
 ///     GET  /metrics       Prometheus text format
 ///
@@ -144,12 +144,21 @@ public final class HTTPServer: Sendable {
 
     private func feedback(_ bytes: [UInt8]) async throws -> Response {
         let fields = try JSONFields.parse(bytes)
-        try fields.allowOnly(["user_id", "item_id", "event", "value", "timestamp", "context"])
-        let user = try fields.requiredString("user_id")
-        let event = FeedbackEvent(user: user, item: try fields.requiredString("item_id"),
+        try fields.allowOnly(["user_id", "item_id", "event", "value", "timestamp", "context", "impression_id", "position"])
+        let user = try fields.requiredString("user_id"), item = try fields.requiredString("item_id")
+        var served: LoggedInteractions.Served?
+        if let impression = try fields.string("impression_id") {
+            guard let position = try fields.integer("position") else {
+                throw JSONFields.BadRequest(message: "'\(fields.name("position"))' is missing: feedback that names its impression_id gives the item's position in it")
+            }
+            served = try service.servedList(impression: impression, position: position, item: item)
+        } else if try fields.integer("position") != nil {
+            throw JSONFields.BadRequest(message: "'\(fields.name("position"))' is given without 'impression_id', the list it is a position in")
+        }
+        let event = FeedbackEvent(user: user, item: item,
                                   timestamp: Int64(try fields.integer("timestamp") ?? Int(Date().timeIntervalSince1970)),
                                   event: try Self.event(fields), value: Float(try fields.number("value") ?? 1),
-                                  context: try service.feedbackContext(user: user, try fields.numbers("context")))
+                                  context: try service.feedbackContext(user: user, try fields.numbers("context")), served: served)
         try await service.feedback(event)
         metrics.feedback.increment()
         return json(.ok, ["status": "logged"])

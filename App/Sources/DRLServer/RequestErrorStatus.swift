@@ -8,7 +8,7 @@ import Hummingbird
 extension RequestError {
     var httpStatus: HTTPResponse.Status {
         switch self {
-        case .unknownItem, .unknownCandidates, .unknownUser: .notFound
+        case .unknownItem, .unknownCandidates, .unknownUser, .unknownImpression: .notFound
         case .invalidField, .lineBreakInId, .unknownContextField: .badRequest
         case .inHistory(_, let error): error.httpStatus
         case .impressionNotLogged: .serviceUnavailable

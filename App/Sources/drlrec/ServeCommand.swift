@@ -15,7 +15,8 @@ struct ServeCommand: AsyncParsableCommand {
         probability the serving policy had of showing it at its position (1 unless --explore is \
         given: then each position shows, with probability --explore, an item drawn from the eligible \
         items outside the top k by the --explorer, with its exact probability). POST /v1/feedback \
-        {"user_id", "item_id", "event", "value"?, "timestamp"?, "context"?} is acknowledged once it is on \
+        {"user_id", "item_id", "event", "value"?, "timestamp"?, "context"?, "impression_id"?, "position"?} \
+        (the list it answers, with --impressions) is acknowledged once it is on \
         disk in the feedback log (DRLRec's logged-interactions format, which `drlrec update` reads), \
         and updates the user's history, so later recommend calls need only the user id. GET /healthz, \
         GET /metrics (Prometheus). A model that fails to load, scores NaN or misses the latency budget \

@@ -110,4 +110,25 @@ import Testing
         }
         #expect(Set(answers.map(\.impression)).count == 5)
     }
+
+    /// Feedback that names its list is checked against what was served and logged with the list's
+    /// id, the item's position, the version and the arm.
+    @Test func feedbackNamesTheListItAnswers() async throws {
+        let service = try fixedService(SlateExploration(epsilon: 0.4), impressions: true)
+        let answer = try await service.recommend(request())
+        let id = try #require(answer.impression)
+        let second = answer.items[1].id
+        let served = try service.servedList(impression: id, position: 2, item: second)
+        #expect(served == LoggedInteractions.Served(impression: id, position: 2, version: "v1", arm: "control"))
+        #expect(throws: RequestError.unknownImpression("nonesuch")) { try service.servedList(impression: "nonesuch", position: 1, item: second) }
+        #expect(throws: RequestError.self) { try service.servedList(impression: id, position: 5, item: second) }
+        #expect { try service.servedList(impression: id, position: 1, item: second) } throws: {
+            "\($0)".contains("impression '\(id)' showed '\(answer.items[0].id)' at position 1")
+        }
+        try await service.feedback(FeedbackEvent(user: "u", item: second, timestamp: 5, event: .click, served: served))
+        service.feedbackLog.shutDown()
+        service.impressionLog!.shutDown()
+        let log = try LoggedInteractions.read(csv: service.feedbackLog.path)
+        #expect(log.count == 1 && log.served(0) == served && log.events == [.click])
+    }
 }

@@ -26,6 +26,23 @@ import Testing
         #expect(read.timestamps.sorted() == (0..<200).map(Int64.init))
     }
 
+    /// A log written before feedback could name its list keeps its header: it opens, and feedback
+    /// is appended to it without the list.
+    @Test func anEarlierLogKeepsItsHeader() async throws {
+        let path = Fixtures.scratchDirectory("feedback") + "/feedback.csv"
+        try Data("user,item,timestamp,event,value,propensity,age\nu1,i1,1,click,1.0,,30.0\n".utf8).write(to: URL(fileURLWithPath: path))
+        let log = try FeedbackLog(path: path, contextColumns: ["age"])
+        #expect(!log.keepsServedLists)
+        try await log.append(FeedbackEvent(user: "u2", item: "i2", timestamp: 2, event: .click, context: [40],
+                                           served: .init(impression: "r", position: 1, version: "v1", arm: "control")))
+        log.shutDown()
+        let read = try LoggedInteractions.read(csv: path)
+        #expect(read.userIds == ["u1", "u2"] && read.context == [30, 40] && !read.hasServedRows)
+        let fresh = try FeedbackLog(path: Fixtures.scratchDirectory("feedback") + "/new.csv", contextColumns: ["age"])
+        defer { fresh.shutDown() }
+        #expect(fresh.keepsServedLists)
+    }
+
     /// An incomplete last line (a crash in the middle of an unacknowledged write) is cut off when
     /// the log is opened again; a file with another header is refused.
     @Test func cutsATornTailAndChecksTheHeader() async throws {

@@ -104,6 +104,10 @@ import Testing
                 ("/v1/recommend", #"{"user_id": "nobody", "k": 3}"#, 404, "unknown user 'nobody'"),
                 ("/v1/feedback", #"{"user_id": "a", "item_id": "nope", "event": "click"}"#, 404, "unknown item 'nope'"),
                 ("/v1/feedback", #"{"user_id": "a", "item_id": "i1"}"#, 400, "'event' is missing"),
+                ("/v1/feedback", #"{"user_id": "a", "item_id": "i1", "event": "click", "impression_id": "nope", "position": 1}"#, 404,
+                 "unknown impression 'nope'"),
+                ("/v1/feedback", #"{"user_id": "a", "item_id": "i1", "event": "click", "impression_id": "nope"}"#, 400, "'position' is missing"),
+                ("/v1/feedback", #"{"user_id": "a", "item_id": "i1", "event": "click", "position": 2}"#, 400, "without 'impression_id'"),
                 // A NUL would cut the log's line short and keep the server from reading its log again.
                 ("/v1/feedback", #"{"user_id": "nul\u0000user", "item_id": "i5", "event": "click"}"#, 400, "line breaks or NUL"),
                 ("/v1/feedback", #"{"user_id": "a", "item_id": "i1", "event": "click", "value": "x"}"#, 400, "'value' must be a finite number"),
