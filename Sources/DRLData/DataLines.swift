@@ -6,7 +6,8 @@ import Darwin
 
 /// Streams the text file at `path` line by line: `body` gets each line's 1-based number and its
 /// text without the line end (\n or \r\n); empty lines are skipped. Returns the number of lines read. A file
-/// that cannot be opened is an error at line 0, with `hint` appended (say, how to get the file).
+/// that cannot be opened is an error at line 0, with `hint` appended (say, how to get the file); a
+/// line holding a NUL byte is an error at that line.
 @discardableResult
 public func forEachLine(of path: String, hint: String = "", _ body: (Int, String) throws(DataFileError) -> Void) throws(DataFileError) -> Int {
     guard let file = fopen(path, "r") else {
@@ -16,9 +17,14 @@ public func forEachLine(of path: String, hint: String = "", _ body: (Int, String
     var buffer: UnsafeMutablePointer<CChar>? = nil, capacity = 0
     defer { free(buffer) }
     var lineNumber = 0
-    while getline(&buffer, &capacity, file) > 0 {
+    while case let length = getline(&buffer, &capacity, file), length > 0 {
         lineNumber += 1
-        var text = String(cString: buffer!)
+        let bytes = UnsafeRawBufferPointer(start: buffer, count: length)
+        // A NUL would end a C string early and silently drop the rest of the line.
+        if let nul = bytes.firstIndex(of: 0) {
+            throw DataFileError(file: path, line: lineNumber, "holds a NUL byte at byte \(nul + 1) of the line; text files in this format have none")
+        }
+        var text = String(decoding: bytes, as: UTF8.self)
         // By scalars: "\r\n" is one Character, equal to neither "\r" nor "\n".
         while let last = text.unicodeScalars.last, last == "\n" || last == "\r" { text.unicodeScalars.removeLast() }
         if text.isEmpty { continue }

@@ -78,6 +78,8 @@ import Testing
         ("user,item,timestamp,event,device\nu1,i1,5,click,phone\n", 2, "device", "context columns hold numbers"),
         ("user,item,timestamp,event\nu1,\"i1,5,click\n", 2, nil, "never closes"),
         ("", 1, nil, "empty"),
+        // A NUL used to cut the row short at that byte and read what was left of it.
+        ("user,item,timestamp,event\nu1,i1,5,click\nnul\u{0}user,i5,6,click\n", 3, nil, "NUL byte at byte 4"),
         ("user,item,timestamp,event,impression,position\nu1,i1,5,impression,r1,1\n", 1, "version", "they come together"),
         ("user,item,timestamp,event,impression,position,version,arm\nu1,i1,5,impression,r1,0,v1,control\n", 2, "position", "not a position"),
         ("user,item,timestamp,event,impression,position,version,arm\nu1,i1,5,impression,r1,1,,control\n", 2, "version", "is empty while"),
