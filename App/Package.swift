@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "DRLServer", dependencies: [
             .product(name: "DRLServing", package: "DRLRec"),
             .product(name: "DRLData", package: "DRLRec"),
+            .product(name: "DRLNN", package: "DRLRec"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

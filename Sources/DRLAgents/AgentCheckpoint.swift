@@ -10,7 +10,8 @@ import DRLTensor
 /// kind, or into networks or buffers of other sizes, is refused before anything changes. Agents
 /// reach it through `CheckpointedAgent`.
 public enum AgentCheckpoint {
-    static let kindKey = "drlrec.agent"
+    /// The metadata entry that names the agent kind.
+    public static let kindKey = "drlrec.agent"
     static let environmentStepsKey = "drlrec.environment_steps"
     static let gradientStepsKey = "drlrec.gradient_steps"
     static let generatorKey = "drlrec.rng"

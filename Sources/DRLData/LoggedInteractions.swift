@@ -233,21 +233,34 @@ public struct LoggedInteractions: Sendable, Equatable {
 
     /// The CSV text of the dataset in the format (header, then one line per interaction).
     public func csv() -> String {
-        let quoted = Self.csvField
         let withServed = hasServedRows
-        var lines = [(["user", "item", "timestamp", "event", "value", "propensity"] + (withServed ? Self.servedColumns : []) + contextColumns)
-            .map(quoted).joined(separator: ",")]
+        var lines = [Self.csvHeader(servedColumns: withServed, contextColumns: contextColumns)]
         let width = contextColumns.count
         for k in 0..<count {
-            var fields = [quoted(userIds[Int(users[k])]), quoted(itemIds[Int(items[k])]), String(timestamps[k]), events[k].name,
-                          "\(values[k])", propensities[k].isNaN ? "" : "\(propensities[k])"]
-            if withServed {
-                fields += servedRow(k).map { [quoted($0.impression), String($0.position), quoted($0.version), quoted($0.arm)] } ?? ["", "", "", ""]
-            }
-            fields += context[(k * width)..<((k + 1) * width)].map { "\($0)" }
-            lines.append(fields.joined(separator: ","))
+            lines.append(Self.csvRow(user: userIds[Int(users[k])], item: itemIds[Int(items[k])], timestamp: timestamps[k], event: events[k],
+                                     value: values[k], propensity: propensities[k], served: servedRow(k), servedColumns: withServed,
+                                     context: context[(k * width)..<((k + 1) * width)]))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The format's header line (without its line end): the fixed columns, the served-list
+    /// columns when `servedColumns`, then the context columns.
+    public static func csvHeader(servedColumns: Bool, contextColumns: [String]) -> String {
+        (["user", "item", "timestamp", "event", "value", "propensity"] + (servedColumns ? Self.servedColumns : []) + contextColumns)
+            .map(csvField).joined(separator: ",")
+    }
+
+    /// One interaction as a line of the format (without its line end), in the columns of
+    /// `csvHeader(servedColumns:contextColumns:)`; a NaN propensity (unknown) is an empty field.
+    public static func csvRow(user: String, item: String, timestamp: Int64, event: FeedbackKind, value: Float, propensity: Float,
+                              served: Served?, servedColumns: Bool, context: some Collection<Float>) -> String {
+        var fields = [csvField(user), csvField(item), String(timestamp), event.name, "\(value)", propensity.isNaN ? "" : "\(propensity)"]
+        if servedColumns {
+            fields += served.map { [csvField($0.impression), String($0.position), csvField($0.version), csvField($0.arm)] } ?? ["", "", "", ""]
+        }
+        fields += context.map { "\($0)" }
+        return fields.joined(separator: ",")
     }
 
     /// A field as the format writes it: in double quotes (doubled inside) when it holds a comma,

@@ -274,16 +274,16 @@ extension SafeTensors {
         func separator() { if !first { json += "," }; first = false }
         if !metadata.isEmpty {
             separator()
-            json += jsonString(metadataKey) + ":{"
+            json += JSONText.string(metadataKey) + ":{"
             json += metadata.sorted { $0.key < $1.key }
-                .map { jsonString($0.key) + ":" + jsonString($0.value) }.joined(separator: ",")
+                .map { JSONText.string($0.key) + ":" + JSONText.string($0.value) }.joined(separator: ",")
             json += "}"
         }
         var offset = 0
         for (name, tensor) in tensors {
             let end = offset + tensor.count * MemoryLayout<Float>.size
             separator()
-            json += jsonString(name) + ":{\"dtype\":\"F32\",\"shape\":["
+            json += JSONText.string(name) + ":{\"dtype\":\"F32\",\"shape\":["
                 + tensor.shape.dimensions.map(String.init).joined(separator: ",")
                 + "],\"data_offsets\":[\(offset),\(end)]}"
             offset = end
@@ -296,28 +296,6 @@ extension SafeTensors {
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: header)
         return bytes
-    }
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped as serde_json
-    /// (Python's safetensors) escapes them, the rest as UTF-8.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{8}": out += "\\b"
-            case "\u{C}": out += "\\f"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// The directory of `path` (to sync), `path` up to and including its last slash (to prefix the

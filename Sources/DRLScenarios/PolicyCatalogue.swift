@@ -20,15 +20,6 @@ public struct PolicyCatalogue {
         self.existing = existing
     }
 
-    /// The baselines of the scenario, by name.
-    public var baselines: [String] {
-        switch scenario {
-        case .ecommerce: ["random", "popularity", "myopic", "mmr", "linucb", "als", "deep-ranker"]
-        case .video: ["random", "popularity", "myopic", "mmr", "linucb"]
-        case .education: ["random", "fixed", "staircase", "myopic"]
-        }
-    }
-
     /// The strongest baseline, the default control of an A/B test.
     public var strongestBaseline: String {
         switch scenario {

@@ -1,3 +1,4 @@
+import DRLAgents
 import DRLNN
 
 /// What a checkpoint written by a scenario's recipe says about itself, read from its header: the
@@ -7,7 +8,6 @@ import DRLNN
 public struct ScenarioCheckpoint: Sendable {
     public typealias SequenceModel = SequenceStateEncoder.Configuration.SequenceModel
 
-    static let agentKey = "drlrec.agent"
     static let scenarioKey = "drlrec.scenario"
     static let stateEncoderKey = "drlrec.state_encoder"
     static let historyKey = "drlrec.history_tokens"
@@ -38,7 +38,7 @@ public struct ScenarioCheckpoint: Sendable {
         do { header = try SafeTensors.describe(path) } catch { throw .checkpoint(error) }
         func refuse(_ detail: String) -> ScenarioError { .checkpoint(CheckpointError(path: path, reason: .invalidHeader(detail))) }
         let metadata = header.metadata
-        guard let kind = metadata[Self.agentKey] else { throw refuse("metadata '\(Self.agentKey)' is missing: the file is not a DRLRec agent checkpoint") }
+        guard let kind = metadata[AgentCheckpoint.kindKey] else { throw refuse("metadata '\(AgentCheckpoint.kindKey)' is missing: the file is not a DRLRec agent checkpoint") }
         self.path = path
         agentKind = kind
         guard let name = metadata[Self.scenarioKey] else {

@@ -31,14 +31,13 @@ public final class FeedbackLog: Sendable {
 
     /// The header of a new log: the served-list columns name the list a piece of feedback answers.
     public static func header(contextColumns: [String]) -> String {
-        (["user", "item", "timestamp", "event", "value", "propensity"] + LoggedInteractions.servedColumns + contextColumns)
-            .joined(separator: ",") + "\n"
+        LoggedInteractions.csvHeader(servedColumns: true, contextColumns: contextColumns) + "\n"
     }
 
     /// The header of a log written before feedback could name its list; such a log is kept as it
     /// is, and feedback is written to it without its list.
     public static func headerWithoutServedColumns(contextColumns: [String]) -> String {
-        (["user", "item", "timestamp", "event", "value", "propensity"] + contextColumns).joined(separator: ",") + "\n"
+        LoggedInteractions.csvHeader(servedColumns: false, contextColumns: contextColumns) + "\n"
     }
 
     /// Whether the log keeps the list each piece of feedback answers (false for an earlier log).
@@ -60,12 +59,8 @@ public final class FeedbackLog: Sendable {
     public func shutDown() { log.shutDown() }
 
     static func line(_ e: FeedbackEvent, withServed: Bool) -> [UInt8] {
-        let quoted = LoggedInteractions.csvField
-        var fields = [quoted(e.user), quoted(e.item), String(e.timestamp), e.event.name, "\(e.value)", ""]
-        if withServed {
-            fields += e.served.map { [quoted($0.impression), String($0.position), quoted($0.version), quoted($0.arm)] } ?? ["", "", "", ""]
-        }
-        fields += e.context.map { "\($0)" }
-        return Array((fields.joined(separator: ",") + "\n").utf8)
+        let row = LoggedInteractions.csvRow(user: e.user, item: e.item, timestamp: e.timestamp, event: e.event, value: e.value,
+                                            propensity: .nan, served: e.served, servedColumns: withServed, context: e.context)
+        return Array((row + "\n").utf8)
     }
 }

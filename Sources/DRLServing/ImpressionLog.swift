@@ -42,8 +42,7 @@ public final class ImpressionLog: Sendable {
     public var path: String { log.path }
 
     public static func header(contextColumns: [String]) -> String {
-        (["user", "item", "timestamp", "event", "value", "propensity"] + LoggedInteractions.servedColumns + contextColumns)
-            .joined(separator: ",") + "\n"
+        LoggedInteractions.csvHeader(servedColumns: true, contextColumns: contextColumns) + "\n"
     }
 
     /// Opens the log at `path`, creating it with its header when missing. An existing log must
@@ -63,14 +62,15 @@ public final class ImpressionLog: Sendable {
     /// Stops the commit thread after the lists already appended are written.
     public func shutDown() { log.shutDown() }
 
+    /// One row per position; the propensity is written as the format reads it, a Float.
     static func lines(_ impression: Impression) -> [UInt8] {
-        let quoted = LoggedInteractions.csvField
-        let context = impression.context.map { "\($0)" }
         var text = ""
         for (position, item) in impression.items.enumerated() {
-            let fields = [quoted(impression.user), quoted(item.id), String(impression.timestamp), FeedbackKind.impression.name, "1",
-                          "\(item.propensity)", quoted(impression.id), String(position + 1), quoted(impression.version), impression.arm.rawValue]
-            text += (fields + context).joined(separator: ",") + "\n"
+            let served = LoggedInteractions.Served(impression: impression.id, position: position + 1, version: impression.version,
+                                                   arm: impression.arm.rawValue)
+            text += LoggedInteractions.csvRow(user: impression.user, item: item.id, timestamp: impression.timestamp, event: .impression,
+                                              value: 1, propensity: Float(item.propensity), served: served, servedColumns: true,
+                                              context: impression.context) + "\n"
         }
         return Array(text.utf8)
     }

@@ -94,9 +94,9 @@ public final class RecommendationService: @unchecked Sendable {
     private var state: RegistryState
     private var models: [String: ServedModel] = [:]
     private var loadFaults: [String: String] = [:]
-    /// The latest logged lists by id (version, arm, items), at most `recentImpressions`; `recentOrder`
+    /// The latest logged lists by id (version, arm, item indices), at most `recentImpressions`; `recentOrder`
     /// is a ring of their ids, the oldest at `recentNext` once it is full.
-    private var recent: [String: (version: String, arm: TrafficSplit.Arm, items: [String])] = [:]
+    private var recent: [String: (version: String, arm: TrafficSplit.Arm, items: [Int32])] = [:]
     private var recentOrder: [String] = []
     private var recentNext = 0
     /// Draws each request's exploration seed.
@@ -269,7 +269,7 @@ public final class RecommendationService: @unchecked Sendable {
                 recentOrder[recentNext] = impression.id
                 recentNext = (recentNext + 1) % capacity
             }
-            recent[impression.id] = (impression.version, impression.arm, impression.items.map(\.id))
+            recent[impression.id] = (impression.version, impression.arm, impression.items.map { itemIndex[$0.id]! })
         }
     }
 
@@ -280,8 +280,9 @@ public final class RecommendationService: @unchecked Sendable {
         guard (1...list.items.count).contains(position) else {
             throw .invalidField("position", reason: "is \(position); impression '\(id)' showed \(list.items.count) items")
         }
-        guard list.items[position - 1] == item else {
-            throw .invalidField("item_id", reason: "is '\(item)', but impression '\(id)' showed '\(list.items[position - 1])' at position \(position)")
+        let shown = itemIds[Int(list.items[position - 1])]
+        guard shown == item else {
+            throw .invalidField("item_id", reason: "is '\(item)', but impression '\(id)' showed '\(shown)' at position \(position)")
         }
         return LoggedInteractions.Served(impression: id, position: position, version: list.version, arm: list.arm.rawValue)
     }

@@ -1,4 +1,5 @@
 import DRLData
+import DRLNN
 import DRLServing
 import Foundation
 import Hummingbird

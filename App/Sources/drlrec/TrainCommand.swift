@@ -136,9 +136,14 @@ struct TrainCommand: ParsableCommand {
                       + "  recent training return \(recent) (\(record.trainingEpisodes) episodes)  loss \(loss)  \(Int(rate)) steps/s")
             }
         }
-        // A scenario's checkpoints say what they hold, so that abtest and the registry rebuild the policy from the file.
-        let labels = scenario.map { ScenarioCheckpoint.labels(scenario: $0, stateEncoder: stateEncoder.map { ($0, SlateRanker.historyTokens) }) } ?? [:]
-        let schedule = savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0, labels: labels) }
+        // A scenario's checkpoints say what they hold, so that abtest and the registry rebuild the policy from the file:
+        // the checkpoints, labelled with the scenario and, for a ranker with a state encoder, the
+        // history length its simulator's observation has (the settings file may set it).
+        func schedule(history: Int? = nil) -> CheckpointSchedule? {
+            let encoder = stateEncoder.flatMap { model in history.map { (model: model, history: $0) } }
+            let labels = scenario.map { ScenarioCheckpoint.labels(scenario: $0, stateEncoder: encoder) } ?? [:]
+            return savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0, labels: labels) }
+        }
         let agent = chosenAgent, steps = totalSteps, evaluationEpisodes = episodesPerEvaluation
         /// Steps left to reach --steps for an agent that has taken `done` (a restored one).
         func remaining(after done: Int) throws -> Int {
@@ -169,7 +174,7 @@ struct TrainCommand: ParsableCommand {
                 }
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed,
                                             evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
-                                            evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
+                                            evaluationEpisodes: evaluationEpisodes, checkpoints: schedule(), resuming: resuming,
                                             progress: report)
             case .a2c where env == .education:
                 let settings = try ScenarioSimulators.education(configuration: config)
@@ -179,7 +184,7 @@ struct TrainCommand: ParsableCommand {
                 let vector = VectorEnvironment((0..<Tutor.learners).map { _ in EducationSimulator(configuration: settings) })
                 records = try agent.train(on: vector, steps: remaining(after: agent.environmentSteps), seed: seed,
                                           evaluationEnvironment: EducationSimulator(configuration: settings), evaluationInterval: evaluationInterval,
-                                          evaluationEpisodes: evaluationEpisodes, evaluationSeed: 1 << 40, checkpoints: schedule,
+                                          evaluationEpisodes: evaluationEpisodes, evaluationSeed: 1 << 40, checkpoints: schedule(),
                                           resuming: resuming, progress: report)
                 if let savePath { print("saved the trained agent to \(savePath)") }
             case .a2c:
@@ -190,7 +195,7 @@ struct TrainCommand: ParsableCommand {
                 let resuming = try load.flatMap { path throws(CheckpointError) in try a2c.load(from: path) }
                 records = try a2c.train(on: vector, steps: remaining(after: a2c.environmentSteps), seed: seed,
                                         evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
-                                        evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
+                                        evaluationEpisodes: evaluationEpisodes, checkpoints: schedule(), resuming: resuming,
                                         progress: report)
             case .sac where env == .ecommerce || env == .video, .td3 where env == .ecommerce || env == .video:
                 // The simulator's users are drawn from the seed; evaluation users come from another range.
@@ -205,7 +210,9 @@ struct TrainCommand: ParsableCommand {
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed, randomSteps: 1_000,
                                             evaluationEnvironment: WeightedRankingEnvironment(simulator(), collaborative: collaborative),
                                             evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
-                                            evaluationSeed: 1 << 40, checkpoints: schedule, resuming: resuming, progress: report)
+                                            evaluationSeed: 1 << 40,
+                                            checkpoints: schedule(history: (training.simulator as? EcommerceSimulator)?.configuration.historyTokens),
+                                            resuming: resuming, progress: report)
                 if let savePath { print("saved the trained agent to \(savePath)") }
             case .sac, .td3:
                 let training = Pendulum(seed: seed)
@@ -215,7 +222,7 @@ struct TrainCommand: ParsableCommand {
                 let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed,
                                             randomSteps: 100, evaluationEnvironment: Pendulum(), evaluationInterval: evaluationInterval,
-                                            evaluationEpisodes: evaluationEpisodes, checkpoints: schedule, resuming: resuming,
+                                            evaluationEpisodes: evaluationEpisodes, checkpoints: schedule(), resuming: resuming,
                                             progress: report)
             }
             if let metricsError, let metrics { throw ValidationError("--metrics \(metrics): writing failed: \(metricsError)") }
