@@ -35,19 +35,6 @@ public struct UnknownParameterError: Error, CustomStringConvertible {
 }
 
 public final class NextItemModel {
-    /// One interaction of a user's history, as `score` reads it.
-    public struct HistoryEvent: Sendable, Equatable {
-        public var item: Int32
-        public var event: FeedbackKind
-        public var value: Float
-        /// Seconds since the epoch.
-        public var timestamp: Int64
-
-        public init(item: Int32, event: FeedbackKind, value: Float, timestamp: Int64) {
-            (self.item, self.event, self.value, self.timestamp) = (item, event, value, timestamp)
-        }
-    }
-
     public struct Configuration: Sendable {
         public var historyLength = 50
         public var dimension = 64, heads = 2
@@ -417,7 +404,7 @@ public final class NextItemModel {
     /// Every item's score for one user: `history` oldest first (only the last N are read), and the
     /// context of the latest interaction (one value per context column). The returned [1, items]
     /// tensor is the model's workspace, valid until its next call; not for concurrent calls.
-    public func score(history: ArraySlice<HistoryEvent>, context: [Float]) -> Tensor {
+    public func score(history: ArraySlice<UserEvent>, context: [Float]) -> Tensor {
         require(context.count == log.contextColumns.count,
                 "NextItemModel.score: \(context.count) context values for the columns \(log.contextColumns)")
         let dimension = encoder.configuration.observationDimension

@@ -1,3 +1,4 @@
+import DRLData
 import DRLRanking
 
 /// A next-item model serves as it is: its catalogue, context columns and training counts are the

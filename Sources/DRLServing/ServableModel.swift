@@ -1,11 +1,4 @@
-import DRLRanking
-
-/// One interaction in a user's history as the served models read it: the item as its index in the
-/// served catalogue (`ServableModel.itemIds`), so a history is checked against the catalogue once,
-/// when it arrives, and not again by every version that scores it. It is the data layer's event
-/// (item, kind, value, time), which the next-item model defined as its first reader; the alias keeps
-/// the serving code off that origin, so the type can move without touching it.
-public typealias UserEvent = NextItemModel.HistoryEvent
+import DRLData
 
 /// What the service needs of a recommender to serve it, whatever it is underneath (a next-item
 /// model, an RL ranker, a policy): its item catalogue and context columns, to check requests and

@@ -1,3 +1,4 @@
+import DRLData
 import DRLTensor
 import Foundation
 

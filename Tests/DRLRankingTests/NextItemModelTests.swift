@@ -121,7 +121,7 @@ import Testing
         func shareOfTheJump(_ model: NextItemModel) -> Float {
             var total: Float = 0
             for rows in split.trainRows {
-                let history = rows.map { NextItemModel.HistoryEvent(item: log.items[$0], event: log.events[$0], value: log.values[$0],
+                let history = rows.map { UserEvent(item: log.items[$0], event: log.events[$0], value: log.values[$0],
                                                                     timestamp: log.timestamps[$0]) }
                 let last = Int(log.itemIds[Int(log.items[rows.last!])].dropFirst())!
                 let step = log.itemIds.firstIndex(of: "i\((last + 1) % 12)")!, jump = log.itemIds.firstIndex(of: "i\((last + 2) % 12)")!
@@ -177,7 +177,7 @@ import Testing
             for rows in split.trainRows {
                 let lastId = log.itemIds[Int(log.items[rows.last!])]
                 guard lastId.hasPrefix("c"), let i = Int(lastId.dropFirst()) else { continue }
-                let history = rows.map { NextItemModel.HistoryEvent(item: log.items[$0], event: log.events[$0], value: log.values[$0],
+                let history = rows.map { UserEvent(item: log.items[$0], event: log.events[$0], value: log.values[$0],
                                                                     timestamp: log.timestamps[$0]) }
                 let side = log.itemIds.firstIndex(of: "s\(i)")!, next = log.itemIds.firstIndex(of: "c\((i + 1) % 12)")!
                 let logits = model.score(history: history[...], context: [])

@@ -150,7 +150,7 @@ struct CompressCommand: ParsableCommand {
     /// Median and 99th percentile, in milliseconds, of one user's scoring with a full history.
     static func latency(of model: NextItemModel, items: Int) -> (Double, Double) {
         let history = (0..<model.configuration.historyLength).map {
-            NextItemModel.HistoryEvent(item: Int32($0 * 7 % items), event: .rating, value: 4, timestamp: Int64($0) * 3600)
+            UserEvent(item: Int32($0 * 7 % items), event: .rating, value: 4, timestamp: Int64($0) * 3600)
         }
         let context = [Float](repeating: 1, count: model.contextColumns.count)
         var times: [Double] = []

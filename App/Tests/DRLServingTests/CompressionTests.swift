@@ -21,7 +21,7 @@ import Testing
 
         let directory = Fixtures.scratchDirectory("low-rank")
         try model.save(to: directory + "/dense.safetensors")
-        let history = (0..<6).map { NextItemModel.HistoryEvent(item: Int32($0), event: .click, value: 1, timestamp: Int64($0) * 3600) }
+        let history = (0..<6).map { UserEvent(item: Int32($0), event: .click, value: 1, timestamp: Int64($0) * 3600) }
         let expected = model.score(history: history[...], context: [1]).scalars
         let loaded = try NextItemModel.load(from: directory + "/dense.safetensors")
         let scores = loaded.score(history: history[...], context: [1]).scalars
@@ -84,7 +84,7 @@ import Testing
             var total = 0.0
             for start in 0..<24 {
                 for stride in 1...3 {
-                    let history = (0..<5).map { NextItemModel.HistoryEvent(item: Int32((start + $0 * stride) % 24), event: .click, value: 1, timestamp: Int64($0) * 3600) }
+                    let history = (0..<5).map { UserEvent(item: Int32((start + $0 * stride) % 24), event: .click, value: 1, timestamp: Int64($0) * 3600) }
                     var t = teacher.score(history: history[...], context: [Float(stride)]).clone(), s = model.score(history: history[...], context: [Float(stride)]).clone()
                     scal(0.5, &t)
                     scal(0.5, &s)

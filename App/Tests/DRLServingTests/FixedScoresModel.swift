@@ -1,3 +1,4 @@
+import DRLData
 import DRLNN
 import DRLServing
 import DRLTensor

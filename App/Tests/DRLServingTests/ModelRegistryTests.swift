@@ -116,7 +116,7 @@ import Testing
         let loaded = try NextItemModel.load(from: path)
         #expect(loaded.itemIds == original.itemIds && loaded.contextColumns == ["stride"])
         #expect(loaded.itemCounts == original.itemCounts)
-        let history = (0..<5).map { NextItemModel.HistoryEvent(item: Int32($0 * 2), event: .click, value: 1, timestamp: Int64($0 * 3600)) }
+        let history = (0..<5).map { UserEvent(item: Int32($0 * 2), event: .click, value: 1, timestamp: Int64($0 * 3600)) }
         let before = original.score(history: history[...], context: [2]).scalars
         let after = loaded.score(history: history[...], context: [2]).scalars
         #expect(before == after)

@@ -56,24 +56,21 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
     public let constraints: PlatformConstraints
     /// The statistics of the current episode (complete once it has ended).
     public private(set) var statistics = EcommerceEpisodeStatistics()
-    /// Every item shown to each user so far in the episode is remembered for repeat detection.
-    private var shownBefore: Set<Int32> = []
+    /// What the platform has observed of the current user: their context and the events so far,
+    /// from which the observation is built (as a served ranker builds it from a logged history).
+    public private(set) var observed: EcommerceObservedUser
+    /// The events of the last `reset` or `step`, in order: what the platform logs of them.
+    public private(set) var lastEvents: [UserEvent] = []
     private var rng = RandomGenerator(seed: 0)
     private var interest: [Float]
     private var fatigue: [Float]
     private var satisfaction: Float = 0
-    private var lowFrequency = false, coldStart = false
-    private var segment = 0
     /// The preferred categories of each demographic segment (fixed by the catalogue seed).
     public let segmentPreferences: [[Int]]
-    private var device = 0, hour: Float = 0
-    private var day = 0, sessionStep = 0, ignoredStreak = 0
-    private var recentClicks: [Int32] = [], recentShown: [Int32] = [], recentClickFlags: [Bool] = []
+    private var ignoredStreak = 0
     public private(set) var lastClickedItem: Int32?
-    /// The last `interactionMemory` interactions (for sequence observations), oldest first.
-    private var interactions: [(item: Int32, stage: Int, position: Int, step: Int)] = []
     /// Interactions remembered for sequence observations, of this simulator's or of a policy's.
-    public var interactionMemory: Int { max(configuration.historyTokens, 20) }
+    public var interactionMemory: Int { observed.interactionMemory }
     /// Purchases waiting to arrive: arrival step, item, and the day of the click that caused it.
     private var pendingPurchases: [(arrival: Int, item: Int, day: Int)] = []
     private var utilities: [Float], weights: [Float]
@@ -90,6 +87,7 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
         require(c.segments >= 1 && (1...c.categories).contains(c.segmentCategories),
                 "EcommerceConfiguration: \(c.segments) segments must be at least 1, each preferring 1...\(c.categories) categories, got \(c.segmentCategories)")
         self.configuration = configuration
+        observed = EcommerceObservedUser(configuration: configuration)
         catalogue = Catalogue(items: c.items, categories: c.categories, dimension: c.dimension, seed: catalogueSeed)
         constraints = PlatformConstraints(blocking: blockedCategories, in: catalogue)
         var segmentRNG = RandomGenerator(seed: catalogueSeed, stream: 0x5E6)
@@ -121,32 +119,31 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
     public func reset(seed: UInt64?, observation: inout Tensor) {
         if let seed { rng = RandomGenerator(seed: seed, stream: 0xEC0) }
         let c = configuration
-        lowFrequency = rng.uniform() < c.lowFrequencyShare
-        coldStart = rng.uniform() < c.coldStartShare
-        segment = rng.nextIndex(below: c.segments)
+        observed = EcommerceObservedUser(configuration: c)
+        lastEvents.removeAll(keepingCapacity: true)
+        observed.lowFrequency = rng.uniform() < c.lowFrequencyShare
+        observed.coldStart = rng.uniform() < c.coldStartShare
+        observed.segment = rng.nextIndex(below: c.segments)
         // Interest: a mix of one to three category centres, mostly the segment's, normalised.
-        SimulatedUser.randomInterest(&interest, catalogue: catalogue, preferred: segmentPreferences[segment], affinity: c.segmentAffinity, using: &rng)
+        SimulatedUser.randomInterest(&interest, catalogue: catalogue, preferred: segmentPreferences[observed.segment], affinity: c.segmentAffinity,
+                                     using: &rng)
         for k in fatigue.indices { fatigue[k] = 0 }
         satisfaction = c.initialSatisfaction
-        (day, sessionStep, ignoredStreak) = (0, 0, 0)
-        recentClicks.removeAll(keepingCapacity: true)
-        interactions.removeAll(keepingCapacity: true)
-        recentShown.removeAll(keepingCapacity: true)
-        recentClickFlags.removeAll(keepingCapacity: true)
+        ignoredStreak = 0
         lastClickedItem = nil
         pendingPurchases.removeAll(keepingCapacity: true)
-        shownBefore.removeAll(keepingCapacity: true)
         statistics = EcommerceEpisodeStatistics()
-        statistics.lowFrequency = lowFrequency
-        statistics.coldStart = coldStart
+        statistics.lowFrequency = observed.lowFrequency
+        statistics.coldStart = observed.coldStart
         statistics.sessions = 1
-        if !coldStart {
+        if !observed.coldStart {
             // A warm user's past clicks: items drawn by popularity among those that fit.
-            while recentClicks.count < c.warmHistory {
+            var past = 0
+            while past < c.warmHistory {
                 let item = sampleByPopularity()
                 if fit(item) > 0.3 {
-                    recentClicks.append(Int32(item))
-                    interactions.append((Int32(item), 0, 0, -10))
+                    emit(UserEvent(item: Int32(item), event: .click, timestamp: 0))
+                    past += 1
                 }
             }
         }
@@ -165,15 +162,16 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
             require(!slate[..<position].contains(item), "EcommerceSimulator: item \(item) appears twice in the slate")
             require(constraints.allows(Int(item), in: catalogue), "EcommerceSimulator: item \(item) of slate position \(position) is in a blocked category")
         }
+        lastEvents.removeAll(keepingCapacity: true)
         var rewards = ObjectiveRewards()
         var diversityCost: Float = 0
         // Choice among the slate and no click.
         for (position, item) in slate.enumerated() {
             let i = Int(item)
-            let repeatCost = shownBefore.contains(item) ? c.repeatPenalty : 0
+            let repeatCost = observed.shownItems.contains(item) ? c.repeatPenalty : 0
             utilities[position] = fit(i) + c.popularityBias * headness[i] - c.fatigueWeight * fatigue[Int(catalogue.categories[i])]
                 - repeatCost - c.positionBias * Float(position)
-            diversityCost += c.reward.diversity.penalty(of: i, after: recentShown[...], in: catalogue)
+            diversityCost += c.reward.diversity.penalty(of: i, after: observed.recentShown[...], in: catalogue)
         }
         utilities[c.slateSize] = c.noClickUtility
         let largest = utilities.max()!
@@ -181,22 +179,22 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
         let choice = weights.withUnsafeBufferPointer { rng.categorical($0) }
         // Exposure: statistics, fatigue and the recent-slate memory.
         var slateFatigue: Float = 0
-        let previousSlate = recentShown.suffix(c.slateSize)
+        let previousSlate = observed.recentShown.suffix(c.slateSize)
         for item in slate {
             statistics.shown += 1
-            if shownBefore.contains(item) { statistics.repeated += 1 }
+            if observed.shownItems.contains(item) { statistics.repeated += 1 }
             let category = catalogue.categories[Int(item)]
             if previousSlate.contains(where: { catalogue.categories[Int($0)] == category }) { statistics.categoryRepeats += 1 }
             if catalogue.isLongTail(Int(item), headFraction: c.headFraction) { statistics.tailShown += 1 }
-            shownBefore.insert(item)
             slateFatigue += fatigue[Int(catalogue.categories[Int(item)])] / Float(c.slateSize)
         }
         for k in fatigue.indices { fatigue[k] *= c.fatigueDecay }
         for item in slate { fatigue[Int(catalogue.categories[Int(item)])] += c.fatigueIncrement }
-        recentShown.append(contentsOf: slate)
-        if recentShown.count > 2 * c.slateSize { recentShown.removeFirst(recentShown.count - 2 * c.slateSize) }
         statistics.steps += 1
-        if day == 0 { statistics.firstDaySteps += 1 }
+        for (position, item) in slate.enumerated() {
+            emit(UserEvent(item: item, event: .impression, value: Float(position + 1), timestamp: Int64(statistics.steps)))
+        }
+        if observed.day == 0 { statistics.firstDaySteps += 1 }
         satisfaction -= c.satisfactionFatigue * slateFatigue
         lastClickedItem = choice < c.slateSize ? slate[choice] : nil
         if choice < c.slateSize {
@@ -217,32 +215,28 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
                 statistics.carts += 1
                 rewards.user += c.reward.mapping.reward(for: Feedback(.addToCart))
                 if rng.uniform() < c.purchaseProbability {
-                    pendingPurchases.append((statistics.steps + 1 + rng.nextIndex(below: c.maxPurchaseDelay), item, day))
+                    pendingPurchases.append((statistics.steps + 1 + rng.nextIndex(below: c.maxPurchaseDelay), item, observed.day))
                 }
             } else if rng.uniform() < c.wishlistProbability {
                 stage = 1
                 rewards.user += c.reward.mapping.reward(for: Feedback(.wishlist))
             }
-            recentClicks.append(Int32(item))
-            if recentClicks.count > 5 { recentClicks.removeFirst() }
-            interactions.append((Int32(item), stage, choice, statistics.steps))
-            if interactions.count > interactionMemory { interactions.removeFirst() }
-            recentClickFlags.append(true)
+            let time = Int64(statistics.steps)
+            emit(UserEvent(item: Int32(item), event: .click, timestamp: time))
+            if stage > 0 { emit(UserEvent(item: Int32(item), event: stage == 2 ? .addToCart : .wishlist, timestamp: time)) }
         } else {
             ignoredStreak += 1
             satisfaction -= c.satisfactionIgnored
-            recentClickFlags.append(false)
         }
-        if recentClickFlags.count > 5 { recentClickFlags.removeFirst() }
         satisfaction = min(max(satisfaction, 0), 1)
-        sessionStep += 1
+        observed.sessionStep += 1
         // Session end, then the next day's return or the end of the episode.
         var terminated = false, truncated = false
-        let budget = lowFrequency ? c.lowFrequencySessionSteps : c.sessionSteps
-        if sessionStep >= budget || ignoredStreak >= c.patience {
-            day += 1
-            let returnProbability = (lowFrequency ? c.lowFrequencyReturnBase : c.returnBase) + c.returnSlope * satisfaction
-            if day >= c.days {
+        let budget = observed.lowFrequency ? c.lowFrequencySessionSteps : c.sessionSteps
+        if observed.sessionStep >= budget || ignoredStreak >= c.patience {
+            observed.day += 1
+            let returnProbability = (observed.lowFrequency ? c.lowFrequencyReturnBase : c.returnBase) + c.returnSlope * satisfaction
+            if observed.day >= c.days {
                 truncated = true
             } else if rng.uniform() < returnProbability {
                 statistics.sessions += 1
@@ -261,7 +255,7 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
             if purchase.day == 0 { statistics.firstDayPurchases += 1 }
             rewards.user += c.reward.mapping.reward(for: Feedback(.purchase))
             rewards.platform += catalogue.prices[purchase.item] / 100
-            if let k = interactions.lastIndex(where: { $0.item == Int32(purchase.item) }) { interactions[k].stage = 3 }
+            emit(UserEvent(item: Int32(purchase.item), event: .purchase, timestamp: Int64(statistics.steps)))
             boughtThisSession = true
             return true
         }
@@ -270,6 +264,11 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
         writeObservation(&observation)
         let reward = c.reward.objectives.combine(rewards) - c.reward.diversity.weight * diversityCost / Float(c.slateSize)
         return StepResult(reward: reward, terminated: terminated, truncated: truncated)
+    }
+
+    private func emit(_ event: UserEvent) {
+        observed.record(event)
+        lastEvents.append(event)
     }
 
     /// Sessions with at least one purchase are counted once each.
@@ -281,10 +280,10 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
     }
 
     private func startSession() {
-        sessionStep = 0
+        observed.sessionStep = 0
         ignoredStreak = 0
-        device = rng.nextIndex(below: 3)
-        hour = rng.uniform(0, 24)
+        observed.device = rng.nextIndex(below: 3)
+        observed.hour = rng.uniform(0, 24)
         sessionPurchaseMarked = -1
     }
 
@@ -303,18 +302,18 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
 
     /// What the platform knows of the current user: every item shown so far this episode, and the
     /// last (up to 5) clicked items, oldest first (warm users start with their past clicks).
-    public var shownItems: Set<Int32> { shownBefore }
-    public var recentClickedItems: [Int32] { recentClicks }
+    public var shownItems: Set<Int32> { observed.shownItems }
+    public var recentClickedItems: [Int32] { observed.recentClicks }
 
     /// The user's demographic segment, one-hot (known to the platform from the first visit).
-    public var demographics: [Float] { (0..<configuration.segments).map { $0 == segment ? 1 : 0 } }
+    public var demographics: [Float] { (0..<configuration.segments).map { $0 == observed.segment ? 1 : 0 } }
 
     /// Where the mean embedding of the recent clicks lies in the observation.
     public var clickHistoryObservationRange: Range<Int>? { configuration.historyTokens == 0 ? 7..<(7 + configuration.dimension) : nil }
 
     /// Slates left in the current session (the user's browsing budget).
     public var remainingSessionSteps: Int {
-        (lowFrequency ? configuration.lowFrequencySessionSteps : configuration.sessionSteps) - sessionStep
+        (observed.lowFrequency ? configuration.lowFrequencySessionSteps : configuration.sessionSteps) - observed.sessionStep
     }
 
     private func sampleByPopularity() -> Int {
@@ -329,56 +328,17 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
 
 
     private func writeObservation(_ observation: inout Tensor) {
-        let c = configuration, d = c.dimension
+        let c = configuration
         require(observation.count == observationDimension,
                 "EcommerceSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
         if c.historyTokens > 0 { return writeSequenceObservation(historyTokens: c.historyTokens, into: &observation) }
-        observation.withUnsafeMutableBufferPointer { o in
-            writeContext(into: o, progressAt: 7 + 2 * d)
-            SimulatedUser.addMeanEmbedding(of: recentClicks, catalogue: catalogue, into: o, at: 7)
-            SimulatedUser.addMeanEmbedding(of: recentShown, catalogue: catalogue, into: o, at: 7 + d)
-        }
-    }
-
-    /// Zeroes `o` and writes the context both observations share: device (one-hot), time of day
-    /// (sin, cos), the low-frequency and cold-start flags at 0...6; the session's and the day's
-    /// progress and the recent click rate at `progressAt`, then the segment (one-hot).
-    private func writeContext(into o: UnsafeMutableBufferPointer<Float>, progressAt offset: Int) {
-        let c = configuration
-        for k in 0..<o.count { o[k] = 0 }
-        o[device] = 1
-        o[3] = sinf(2 * .pi * hour / 24)
-        o[4] = cosf(2 * .pi * hour / 24)
-        o[5] = lowFrequency ? 1 : 0
-        o[6] = coldStart ? 1 : 0
-        let budget = lowFrequency ? c.lowFrequencySessionSteps : c.sessionSteps
-        o[offset] = Float(sessionStep) / Float(budget)
-        o[offset + 1] = Float(day) / Float(c.days)
-        o[offset + 2] = recentClickFlags.isEmpty ? 0 : Float(recentClickFlags.filter { $0 }.count) / Float(recentClickFlags.count)
-        o[offset + 3 + segment] = 1
+        observed.writeSummaryObservation(catalogue: catalogue, into: &observation)
     }
 
     /// Writes the sequence observation with the last `historyTokens` interactions (at most
     /// `interactionMemory`), whatever observation the simulator itself gives.
     public func writeSequenceObservation(historyTokens n: Int, into observation: inout Tensor) {
-        let c = configuration, context = 10 + c.segments
-        require((1...interactionMemory).contains(n) && observation.count == context + 6 * n,
-                "EcommerceSimulator: a sequence observation of \(n) tokens (1...\(interactionMemory)) has \(context + 6 * n) elements, got \(observation.shape)")
-        observation.withUnsafeMutableBufferPointer { o in
-            writeContext(into: o, progressAt: 7)
-            let recent = interactions.suffix(n), padding = n - recent.count
-            for t in 0..<n {
-                let base = context + t * 6
-                guard t >= padding else { o[base] = -1; continue }
-                let interaction = recent[recent.startIndex + t - padding], item = Int(interaction.item)
-                o[base] = Float(item)
-                o[base + 1] = Float(catalogue.categories[item])
-                o[base + 2] = Float(interaction.stage)
-                o[base + 3] = Float(interaction.position) / Float(c.slateSize)
-                o[base + 4] = logf(catalogue.prices[item] / 30)
-                o[base + 5] = Float(statistics.steps - interaction.step) / 10
-            }
-        }
+        observed.writeSequenceObservation(historyTokens: n, catalogue: catalogue, into: &observation)
     }
 
     /// The `SequenceStateEncoder` layout of the simulator's own observation (nil for the summary one).
