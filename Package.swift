@@ -50,8 +50,9 @@ let package = Package(
         .target(name: "DRLSimulation", dependencies: ["DRLAgents", "DRLData", "DRLEvaluation", "DRLRanking", "DRLNN", "DRLTensor"]),
         // The recipes of the scenarios: each scenario's agent and simulators, the existing users'
         // models, policies by name or from a checkpoint's own labels, the A/B runner and the
-        // MovieLens evaluation protocol. What `drlrec` runs, as a library.
-        .target(name: "DRLScenarios", dependencies: ["DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLRanking", "DRLNN", "DRLTensor"]),
+        // MovieLens evaluation protocol, the servable form of the e-commerce ranker. What `drlrec`
+        // runs, as a library.
+        .target(name: "DRLScenarios", dependencies: ["DRLSimulation", "DRLServing", "DRLAgents", "DRLData", "DRLEvaluation", "DRLRanking", "DRLNN", "DRLTensor"]),
         // Deployment without the network: model registry, served models, user state, feedback log,
         // traffic split, guardrail and fallback. It knows data and models, not simulators or agents.
         .target(name: "DRLServing", dependencies: ["DRLData", "DRLRanking", "DRLNN", "DRLTensor"]),
@@ -65,7 +66,7 @@ let package = Package(
         // Fixtures: safetensors files written by Python's reference implementation (scripts/safetensors_interop.py).
         .testTarget(name: "DRLNNTests", dependencies: ["DRLNN", "DRLTensor", "ScratchFiles"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents", "DRLNN", "DRLTensor", "ScratchFiles"]),
-        .testTarget(name: "DRLScenariosTests", dependencies: ["DRLScenarios", "DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLNN", "DRLTensor", "ScratchFiles"]),
+        .testTarget(name: "DRLScenariosTests", dependencies: ["DRLScenarios", "DRLServing", "DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLNN", "DRLTensor", "ScratchFiles"]),
         .testTarget(name: "DRLDataTests", dependencies: ["DRLData", "ScratchFiles"]),
         .testTarget(name: "DRLEvaluationTests", dependencies: ["DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"]),
         .testTarget(name: "DRLRankingTests", dependencies: ["DRLRanking", "DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"]),

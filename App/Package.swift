@@ -49,10 +49,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The registry, feedback log, guardrail and traffic split, and the HTTP server over loopback.
+        // The registry, feedback log, guardrail and traffic split, and the HTTP server over loopback
+        // (serving a next-item model and the e-commerce ranker `drlrec train` writes).
         .testTarget(name: "DRLServingTests", dependencies: [
             "DRLServer",
             .product(name: "DRLServing", package: "DRLRec"),
+            .product(name: "DRLScenarios", package: "DRLRec"),
+            .product(name: "DRLSimulation", package: "DRLRec"),
             .product(name: "DRLData", package: "DRLRec"),
             .product(name: "DRLRanking", package: "DRLRec"),
             .product(name: "DRLEvaluation", package: "DRLRec"),

@@ -29,6 +29,13 @@ public final class ExistingUserModels {
     /// ALS fitted on the existing users' clicks.
     public func als() throws(ScenarioError) -> ALSPolicy { try build().policy }
 
+    /// How often the existing users clicked each item.
+    public func clickCounts() throws(ScenarioError) -> [Float] {
+        var counts = [Float](repeating: 0, count: environment.catalogue.count)
+        for user in try build().log.clicks { for item in user { counts[Int(item)] += 1 } }
+        return counts
+    }
+
     /// The group profiles learned from the existing users' ALS factors and demographics.
     public func profiles() throws(ScenarioError) -> UserGroupProfiles {
         let (policy, log) = try build()

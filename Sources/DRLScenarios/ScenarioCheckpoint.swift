@@ -11,6 +11,7 @@ public struct ScenarioCheckpoint: Sendable {
     static let scenarioKey = "drlrec.scenario"
     static let stateEncoderKey = "drlrec.state_encoder"
     static let historyKey = "drlrec.history_tokens"
+    static let settingsKey = "drlrec.settings"
 
     public let path: String
     /// The agent kind ("sac", "td3", "a2c", …).
@@ -20,10 +21,23 @@ public struct ScenarioCheckpoint: Sendable {
     /// The state encoder's sequence model and the history length it reads; nil for an agent that
     /// reads the summary observation.
     public let stateEncoder: (model: SequenceModel, history: Int)?
+    /// The simulator's settings in full (`ConfigurationFile.text(of:)`); nil in files written
+    /// before checkpoints carried them (the defaults).
+    public let settings: String?
 
-    /// The labels a recipe's checkpoints carry.
-    public static func labels(scenario: Scenario, stateEncoder: (model: SequenceModel, history: Int)? = nil) -> [String: String] {
+    /// The labels a recipe's checkpoints carry: the scenario, the simulator's `settings` (see
+    /// `ScenarioSimulators.settings(of:)`) and the state encoder; an e-commerce ranker's and a
+    /// tutor's also name the kind of model they serve as (`ServableSlateRanker`, `ServableTutor`),
+    /// so the registry takes them.
+    public static func labels(scenario: Scenario, settings: String? = nil, stateEncoder: (model: SequenceModel, history: Int)? = nil)
+        -> [String: String] {
         var labels = [scenarioKey: scenario.rawValue]
+        if let settings { labels[settingsKey] = settings }
+        switch scenario {
+        case .ecommerce: labels[ModelCheckpoint.modelKindKey] = ServableSlateRanker.checkpointKind
+        case .education: labels[ModelCheckpoint.modelKindKey] = ServableTutor.checkpointKind
+        case .video: break  // not served yet: it needs the video feed's view of a user
+        }
         if let stateEncoder {
             labels[stateEncoderKey] = stateEncoder.model.rawValue
             labels[historyKey] = String(stateEncoder.history)
@@ -41,6 +55,7 @@ public struct ScenarioCheckpoint: Sendable {
         guard let kind = metadata[AgentCheckpoint.kindKey] else { throw refuse("metadata '\(AgentCheckpoint.kindKey)' is missing: the file is not a DRLRec agent checkpoint") }
         self.path = path
         agentKind = kind
+        settings = metadata[Self.settingsKey]
         guard let name = metadata[Self.scenarioKey] else {
             // Files from before the labels: the scenario is unknown, and the state encoder shows in
             // the tensors' names (an encoder's position table has one row per history token).

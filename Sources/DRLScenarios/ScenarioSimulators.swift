@@ -1,3 +1,4 @@
+import DRLAgents
 import DRLSimulation
 import DRLTensor
 
@@ -28,6 +29,16 @@ public enum ScenarioSimulators {
             return { EcommerceSimulator(configuration: settings) }
         case .education:
             requirementFailure("ScenarioSimulators.slate: education serves tasks, not slates (use ScenarioSimulators.education)")
+        }
+    }
+
+    /// A simulator's settings in full, as a checkpoint records them (`ConfigurationFile.text(of:)`).
+    public static func settings(of simulator: Environment) -> String? {
+        switch simulator {
+        case let ecommerce as EcommerceSimulator: ConfigurationFile.text(of: ecommerce.configuration)
+        case let video as VideoFeedSimulator: ConfigurationFile.text(of: video.configuration)
+        case let education as EducationSimulator: ConfigurationFile.text(of: education.configuration)
+        default: nil
         }
     }
 

@@ -1,4 +1,5 @@
 import DRLData
+import DRLNN
 import Foundation
 
 #if canImport(Glibc)
@@ -24,6 +25,9 @@ public struct ModelVersion: Codable, Equatable, Sendable {
     /// The checkpoint's file name inside the version's folder, and its SHA-256.
     public var checkpoint: String
     public var checkpointHash: String
+    /// The kind of model the checkpoint holds (its metadata `drlrec.model`: "next-item",
+    /// "slate-ranker", …); nil in records written before the registry recorded kinds.
+    public var kind: String?
 }
 
 /// What serves now: the production version, the earlier ones (for rollback) and a gray release's
@@ -161,7 +165,8 @@ public final class ModelRegistry: @unchecked Sendable {
             let record = ModelVersion(id: id, parent: parent, scenario: scenario, dataHash: dataHash,
                                       configurationHash: Self.configurationHash(hyperparameters),
                                       hyperparameters: hyperparameters, metrics: metrics,
-                                      createdAt: Self.now(), checkpoint: "model.safetensors", checkpointHash: SHA256.hex(bytes))
+                                      createdAt: Self.now(), checkpoint: "model.safetensors", checkpointHash: SHA256.hex(bytes),
+                                      kind: try? SafeTensors.describe(checkpoint).metadata[ModelCheckpoint.modelKindKey])
             let staging = "\(versionsDirectory)/.staging-\(id)-\(getpid())"
             guard mkdir(staging, 0o755) == 0 else { throw RegistryError("cannot create '\(staging)': \(DurableFile.systemError())") }
             do throws(DurableFile.Failure) {

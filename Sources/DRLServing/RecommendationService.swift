@@ -89,6 +89,8 @@ public final class RecommendationService: @unchecked Sendable {
     public let contextColumns: [String]
     private let itemIndex: [String: Int32]
     private let trainingCounts: [Float]
+    /// Whether served lists enter the users' histories (the served models read them).
+    private let keepsServedLists: Bool
 
     private let lock = NSLock()
     private var state: RegistryState
@@ -132,6 +134,7 @@ public final class RecommendationService: @unchecked Sendable {
         contextColumns = reference.contextColumns
         itemIndex = Dictionary(uniqueKeysWithValues: itemIds.enumerated().map { ($1, Int32($0)) })
         trainingCounts = reference.trainingCounts
+        keepsServedLists = reference.readsImpressions
         models[reference.version] = reference
         histories = UserHistories(capacity: configuration.historyCapacity, items: itemIds.count)
         feedbackLog = try FeedbackLog(path: feedbackPath, contextColumns: contextColumns)
@@ -211,9 +214,13 @@ public final class RecommendationService: @unchecked Sendable {
                 guard h.value.isFinite else { throw .inHistory(index: k, .invalidField("value", reason: "is not finite")) }
                 events.append(UserEvent(item: i, event: h.event, value: h.value, timestamp: h.timestamp))
             }
-        } else {
-            guard let stored else { throw .unknownUser(request.user) }
+        } else if let stored {
             events = stored.events
+        } else {
+            // A model that reads the lists it served starts from what it served: a user it has
+            // not seen is a new user (served from the context), not a mistake.
+            guard keepsServedLists else { throw .unknownUser(request.user) }
+            events = []
         }
         let context = try contextValues(request.context, latest: stored?.context)
 
@@ -224,9 +231,11 @@ public final class RecommendationService: @unchecked Sendable {
         var firstFault: ModelFault?
         for id in chain {
             guard let model = loaded[id] else { firstFault = firstFault ?? .loadFailed; continue }
+            if let problem = model.contextProblem(context) { throw .invalidField("context", reason: problem) }
             switch model.scores(history: events, context: context, budget: configuration.latencyBudget) {
             case .success(let scores):
-                let items = list(scores, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
+                let items = list(scores, k: request.k, candidates: candidateMask,
+                                 seen: request.excludeSeen && !model.decidesEligibility ? events : [])
                 return try await served(Recommendation(items: items, version: id, arm: arm,
                                                        fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) },
                                                        impression: impressionLog.map { _ in UUID().uuidString }),
@@ -253,6 +262,9 @@ public final class RecommendationService: @unchecked Sendable {
                                         items: answer.items.map { ($0.id, $0.propensity) })
             do { try await impressionLog.append(impression) } catch { throw .impressionNotLogged("\(error)") }
             remember(impression)
+        }
+        if keepsServedLists {
+            histories.recordList(user: user, items: answer.items.map { itemIndex[$0.id]! }, timestamp: Int64(Date().timeIntervalSince1970))
         }
         recordServed(answer.items, to: user, arm: answer.arm, rollout: rollout)
         return answer

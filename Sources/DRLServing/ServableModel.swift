@@ -24,7 +24,28 @@ public protocol ServableModel: SendableMetatype {
     /// know); the popularity fallback starts from these counts.
     var itemCounts: [Float] { get }
 
-    /// A score for every item of `itemIds` (higher ranks first) for a user whose history is
-    /// `history`, oldest first, in the context `context` (one value per context column).
+    /// Whether the model decides itself which items a user may be shown: its scores are −∞ for
+    /// the others, and the service then leaves out nothing of its own (by default it leaves out
+    /// the items of the user's history). A policy trained to repeat or not repeat items, as the
+    /// simulators' rankers are, is served as it was trained.
+    var decidesEligibility: Bool { get }
+    /// Whether the model reads the lists served to the user: the service then keeps each list it
+    /// serves in the user's history, as `.impression` events whose value is the 1-based position.
+    var readsImpressions: Bool { get }
+
+    /// Why `context` is not one the model can score in (nil when it can): a field outside the
+    /// values the model knows, named with the values it takes. It reads no per-call workspace: the
+    /// service calls it on a replica that may be scoring at the same time.
+    func contextProblem(_ context: [Float]) -> String?
+
+    /// A score for every item of `itemIds` (higher ranks first; −∞ for an item the model would not
+    /// show) for a user whose history is `history`, oldest first, in the context `context` (one
+    /// value per context column, free of `contextProblem`).
     func scores(history: [UserEvent], context: [Float]) -> [Float]
+}
+
+extension ServableModel {
+    public var decidesEligibility: Bool { false }
+    public var readsImpressions: Bool { false }
+    public func contextProblem(_ context: [Float]) -> String? { nil }
 }

@@ -6,7 +6,7 @@ import Foundation
 public enum ModelFault: String, Error, Sendable, CaseIterable {
     /// The checkpoint could not be loaded (missing, corrupted, or not of a kind served).
     case loadFailed = "load_failed"
-    /// Some score was NaN or infinite.
+    /// Some score was NaN or +∞ (−∞ rules an item out).
     case nonFiniteScores = "non_finite_scores"
     /// The model gave another number of scores than it has items (a model of another kind could
     /// break the contract of `ServableModel`; ranking its answer would go out of bounds).
@@ -29,6 +29,9 @@ public final class ServedModel: @unchecked Sendable {
     public let itemIds: [String]
     public let contextColumns: [String]
     public let trainingCounts: [Float]
+    /// The model's `decidesEligibility` and `readsImpressions`.
+    public let decidesEligibility: Bool, readsImpressions: Bool
+    private let validator: any ServableModel
     private var free: [any ServableModel]
     private let pool = NSCondition()
     /// How long a version that overran its budget is bypassed.
@@ -53,9 +56,15 @@ public final class ServedModel: @unchecked Sendable {
         itemIds = models[0].itemIds
         contextColumns = models[0].contextColumns
         trainingCounts = models[0].itemCounts
+        (decidesEligibility, readsImpressions) = (models[0].decidesEligibility, models[0].readsImpressions)
+        validator = models[0]
     }
 
     public var itemCount: Int { itemIds.count }
+
+    /// Why the model cannot score in `context` (see `ServableModel.contextProblem`); it reads
+    /// nothing a scoring changes, so it needs no replica.
+    public func contextProblem(_ context: [Float]) -> String? { validator.contextProblem(context) }
 
     /// Every item's score for the history and context, or the fault that prevented it. The budget
     /// holds for the scoring alone: waiting for a free replica is load, not a slow model, and does
@@ -72,7 +81,7 @@ public final class ServedModel: @unchecked Sendable {
             return .failure(.timeout)
         }
         guard scores.count == itemIds.count else { return .failure(.wrongScoreCount) }
-        return scores.allSatisfy(\.isFinite) ? .success(scores) : .failure(.nonFiniteScores)
+        return scores.allSatisfy { $0.isFinite || $0 == -.infinity } ? .success(scores) : .failure(.nonFiniteScores)
     }
 
     private func checkOut() -> any ServableModel {

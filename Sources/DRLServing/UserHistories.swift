@@ -47,6 +47,20 @@ public final class UserHistories: @unchecked Sendable {
         }
     }
 
+    /// Adds a list served to the user to their history, one `.impression` per item with its
+    /// 1-based position as the value (for models that read what was shown; not counted as
+    /// interactions).
+    public func recordList(user: String, items: [Int32], timestamp: Int64) {
+        lock.withLock {
+            var entry = entries[user, default: Entry()]
+            for (position, item) in items.enumerated() {
+                entry.events.append(UserEvent(item: item, event: .impression, value: Float(position + 1), timestamp: timestamp))
+            }
+            if entry.events.count > capacity { entry.events.removeFirst(entry.events.count - capacity) }
+            entries[user] = entry
+        }
+    }
+
     /// Remembers the list served to the user, replacing an open one.
     public func recordList(user: String, items: [Int32], arm: TrafficSplit.Arm) {
         lock.withLock { entries[user, default: Entry()].openList = (items, arm) }

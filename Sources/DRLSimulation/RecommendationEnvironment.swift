@@ -2,15 +2,21 @@ import DRLAgents
 import DRLNN
 import DRLTensor
 
-/// A simulated platform as a recommender sees it: the catalogue, the platform's rules, and what
-/// it knows of the current user.
-public protocol RecommendationEnvironment: Environment {
+/// What a slate builder reads to rank for one user: the catalogue, the platform's rules, the
+/// items shown to the user so far and their latest clicks. A simulator is one; a served ranker
+/// builds one from a user's logged history (see `EcommerceObservedUser`).
+public protocol PlatformView {
     var catalogue: Catalogue { get }
     var constraints: PlatformConstraints { get }
     /// Every item shown to the current user so far in the episode.
     var shownItems: Set<Int32> { get }
     /// The user's last clicked items, oldest first.
     var recentClickedItems: [Int32] { get }
+}
+
+/// A simulated platform as a recommender sees it: the catalogue, the platform's rules, and what
+/// it knows of the current user.
+public protocol RecommendationEnvironment: Environment, PlatformView {
     /// The item the user clicked (watched) at the last step, nil when they clicked none or the
     /// episode has just started.
     var lastClickedItem: Int32? { get }

@@ -22,7 +22,10 @@ public final class WeightedSlateBuilder {
     private let relevance: MyopicGreedyPolicy
     private var pool: [Int32]
     private var selector: MarginalRelevanceSelector
-    private var scores: Tensor, values: Tensor
+    /// Every item's weighted score in the last `build` (−∞ for items shown before or not allowed):
+    /// the order of the items after the slate's.
+    public private(set) var scores: Tensor
+    private var values: Tensor
     private var previousEmbeddings: Tensor, previousSimilarities: Tensor
     private let headness: [Float]
 
@@ -57,9 +60,9 @@ public final class WeightedSlateBuilder {
                 quality, collaborative)
     }
 
-    /// Fills `slate` for the environment's current user with the weights of `action`;
+    /// Fills `slate` for the platform's current user with the weights of `action`;
     /// `previousSlate` is the slate shown last (empty at the start of an episode).
-    public func build(_ environment: RecommendationEnvironment, action: Tensor, previousSlate: ArraySlice<Int32>, into slate: inout [Int32]) {
+    public func build(_ environment: some PlatformView, action: Tensor, previousSlate: ArraySlice<Int32>, into slate: inout [Int32]) {
         require(slate.count <= candidates, "WeightedSlateBuilder: a slate of \(slate.count) from \(candidates) candidates")
         let w = weights(action)
         let catalogue = environment.catalogue, n = catalogue.count

@@ -1,6 +1,7 @@
 import DRLAgents
 import DRLNN
 import DRLScenarios
+import DRLServing
 import DRLSimulation
 import DRLTensor
 import Foundation
@@ -25,8 +26,24 @@ import Testing
         #expect(checkpoint.scenario == .video)
         #expect(checkpoint.stateEncoder == nil)
 
-        let labels = ScenarioCheckpoint.labels(scenario: .ecommerce, stateEncoder: (.gru, 12))
-        #expect(labels == ["drlrec.scenario": "ecommerce", "drlrec.state_encoder": "gru", "drlrec.history_tokens": "12"])
+        let labels = ScenarioCheckpoint.labels(scenario: .ecommerce, settings: "{}", stateEncoder: (.gru, 12))
+        #expect(labels == ["drlrec.scenario": "ecommerce", "drlrec.state_encoder": "gru", "drlrec.history_tokens": "12",
+                           "drlrec.settings": "{}", "drlrec.model": "slate-ranker"])
+    }
+
+    /// A checkpoint records the simulator's settings in full; a ranker is served on the catalogue
+    /// they rebuild, and only an e-commerce ranker is served.
+    @Test func settingsAreRecordedAndOnlyAnEcommerceRankerIsServed() throws {
+        var settings = VideoFeedConfiguration()
+        settings.items = 321
+        let text = try #require(ScenarioSimulators.settings(of: VideoFeedSimulator(configuration: settings)))
+        let (path, _, _) = try Self.savedVideoRanker(labels: ScenarioCheckpoint.labels(scenario: .video, settings: text))
+        #expect(try ScenarioCheckpoint(path: path).settings == text)
+        #expect { try ServableSlateRanker.load(checkpoint: path) } throws: {
+            "\($0)".contains("a served slate ranker is trained on ecommerce; the file's scenario is video")
+        }
+        // The video ranker's labels name no served kind, so the registry's check refuses it by name.
+        #expect { try ServableModelKinds.drlrec.load(checkpoint: path) } throws: { "\($0)".contains("names no kind of model") }
     }
 
     @Test(arguments: [

@@ -61,6 +61,28 @@ import Testing
         #expect(shop.items == EcommerceConfiguration().items && feed.items == VideoFeedConfiguration().items)
     }
 
+    /// `text(of:)` writes every key, and reading it back gives the same settings to the last bit,
+    /// whatever values were set (the settings a checkpoint records rebuild its simulator).
+    @Test func theSettingsTextRebuildsTheSettingsExactly() throws {
+        var shop = EcommerceConfiguration()
+        shop.items = 1_234
+        shop.cartFit = 0.1 + 0.2
+        shop.choiceTemperature = 1 / 3
+        shop.reward.diversity.weight = 0.7
+        let text = ConfigurationFile.text(of: shop)
+        var rebuilt = EcommerceConfiguration()
+        try ConfigurationFile.load(text: text, origin: "settings", into: &rebuilt)
+        #expect(ConfigurationFile.text(of: rebuilt) == text)
+        #expect(rebuilt.items == 1_234 && rebuilt.cartFit == shop.cartFit && rebuilt.choiceTemperature == shop.choiceTemperature)
+        #expect(text.components(separatedBy: ":").count - 1 == EcommerceConfiguration.fileKeys.count)
+        var school = EducationConfiguration()
+        try ConfigurationFile.load(text: ConfigurationFile.text(of: EducationConfiguration()), origin: "settings", into: &school)
+        #expect(ConfigurationFile.text(of: school) == ConfigurationFile.text(of: EducationConfiguration()))
+        #expect { try ConfigurationFile.load(text: #"{"items": 3}"#, origin: "ckpt (metadata)", into: &rebuilt) } throws: {
+            "\($0)".hasPrefix("ckpt (metadata): key 'items' must be an integer in 20...")
+        }
+    }
+
     @Test func aMissingFileSaysSo() {
         var course = EducationConfiguration()
         #expect(throws: ConfigurationFileError.self) { try ConfigurationFile.load(Scratch.path("absent.json"), into: &course) }

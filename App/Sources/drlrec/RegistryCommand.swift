@@ -1,4 +1,5 @@
 import ArgumentParser
+import DRLScenarios
 import DRLServing
 import Foundation
 
@@ -31,13 +32,13 @@ struct RegistryCommand: ParsableCommand {
         func run() throws {
             let registry = try location.open()
             let state = try registry.state()
-            var rows = [["version", "parent", "scenario", "created", "role", "metrics"]]
+            var rows = [["version", "kind", "parent", "scenario", "created", "role", "metrics"]]
             for v in try registry.versions() {
                 let role = v.id == state.production ? "production"
                     : v.id == state.rollout?.candidate ? "candidate (\(Int((state.rollout!.share * 100).rounded()))%)"
                     : state.history.contains(v.id) ? "previous" : ""
                 let metrics = v.metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: ", ")
-                rows.append([v.id, v.parent ?? "-", v.scenario, v.createdAt, role, metrics])
+                rows.append([v.id, v.kind ?? "-", v.parent ?? "-", v.scenario, v.createdAt, role, metrics])
             }
             printColumns(rows)
         }
@@ -72,9 +73,9 @@ struct RegistryCommand: ParsableCommand {
     }
 
     struct Register: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Register a next-item checkpoint as a new version.")
+        static let configuration = CommandConfiguration(abstract: "Register a servable checkpoint as a new version.")
         @OptionGroup var location: Location
-        @Option(help: ArgumentHelp("The checkpoint (written by `drlrec fit` or `drlrec update`).", valueName: "file"))
+        @Option(help: ArgumentHelp("The checkpoint: a next-item model (`drlrec fit`, `drlrec update`), an e-commerce ranker (`drlrec train --env ecommerce`) or an education tutor (`drlrec train --env education`).", valueName: "file"))
         var checkpoint: String
         @Option(help: "What it serves.") var scenario: String
         @Option(help: ArgumentHelp("The training data files, for the data hash.", valueName: "file")) var data: [String] = []
@@ -82,7 +83,7 @@ struct RegistryCommand: ParsableCommand {
 
         func run() throws {
             // Only a checkpoint that the service can load (a kind it serves) enters the registry.
-            do { _ = try ServableModelKinds.standard.load(checkpoint: checkpoint) } catch { throw ValidationError("\(error)") }
+            do { _ = try ServableModelKinds.drlrec.load(checkpoint: checkpoint) } catch { throw ValidationError("\(error)") }
             let version = try location.open(creating: true).register(checkpoint: checkpoint, parent: parent, scenario: scenario,
                                                         dataHash: data.isEmpty ? "" : try dataHash(data))
             print("registered \(version.id)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DRLServer
+import DRLScenarios
 import DRLServing
 import Foundation
 import Logging
@@ -59,14 +60,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Where an explored position's item comes from: uniform, popularity, or softmax (of the model's scores at --temperature).")
     var explorer: ExplorerName = .uniform
 
+    @Option(name: .customLong("user-events"), help: "Events the server keeps per user: the served lists (for a ranker) and feedback; the models read the latest, and seen items are left out of recommendations.")
+    var userEvents = 200
+
     @Option(help: "Temperature of the softmax explorer.")
     var temperature: Float = 1
 
     enum ExplorerName: String, ExpressibleByArgument, CaseIterable { case uniform, popularity, softmax }
 
     func validate() throws {
-        guard latencyBudget > 0, cooldown >= 0, replicas > 0, maxBody > 0 else {
-            throw ValidationError("--latency-budget, --replicas and --max-body must be positive and --cooldown not negative")
+        guard latencyBudget > 0, cooldown >= 0, replicas > 0, maxBody > 0, userEvents > 0 else {
+            throw ValidationError("--latency-budget, --replicas, --max-body and --user-events must be positive and --cooldown not negative")
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port number") }
         guard explore >= 0, explore < 1 else { throw ValidationError("--explore \(explore) must be in [0, 1)") }
@@ -77,6 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = RecommendationService.Configuration()
         configuration.latencyBudget = .microseconds(Int64(latencyBudget * 1000))
         configuration.replicas = replicas
+        configuration.modelKinds = .drlrec
+        configuration.historyCapacity = userEvents
         configuration.cooldown = .milliseconds(Int64(cooldown * 1000))
         let explorers: [ExplorerName: SlateExploration.Explorer] = [.uniform: .uniform, .popularity: .popularity, .softmax: .softmax(temperature: temperature)]
         configuration.impressionLogPath = impressions

@@ -139,9 +139,10 @@ struct TrainCommand: ParsableCommand {
         // A scenario's checkpoints say what they hold, so that abtest and the registry rebuild the policy from the file:
         // the checkpoints, labelled with the scenario and, for a ranker with a state encoder, the
         // history length its simulator's observation has (the settings file may set it).
-        func schedule(history: Int? = nil) -> CheckpointSchedule? {
+        func schedule(history: Int? = nil, simulator: Environment? = nil) -> CheckpointSchedule? {
             let encoder = stateEncoder.flatMap { model in history.map { (model: model, history: $0) } }
-            let labels = scenario.map { ScenarioCheckpoint.labels(scenario: $0, stateEncoder: encoder) } ?? [:]
+            let settings = simulator.flatMap(ScenarioSimulators.settings(of:))
+            let labels = scenario.map { ScenarioCheckpoint.labels(scenario: $0, settings: settings, stateEncoder: encoder) } ?? [:]
             return savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0, labels: labels) }
         }
         let agent = chosenAgent, steps = totalSteps, evaluationEpisodes = episodesPerEvaluation
@@ -184,7 +185,8 @@ struct TrainCommand: ParsableCommand {
                 let vector = VectorEnvironment((0..<Tutor.learners).map { _ in EducationSimulator(configuration: settings) })
                 records = try agent.train(on: vector, steps: remaining(after: agent.environmentSteps), seed: seed,
                                           evaluationEnvironment: EducationSimulator(configuration: settings), evaluationInterval: evaluationInterval,
-                                          evaluationEpisodes: evaluationEpisodes, evaluationSeed: 1 << 40, checkpoints: schedule(),
+                                          evaluationEpisodes: evaluationEpisodes, evaluationSeed: 1 << 40,
+                                          checkpoints: schedule(simulator: EducationSimulator(configuration: settings)),
                                           resuming: resuming, progress: report)
                 if let savePath { print("saved the trained agent to \(savePath)") }
             case .a2c:
@@ -211,7 +213,8 @@ struct TrainCommand: ParsableCommand {
                                             evaluationEnvironment: WeightedRankingEnvironment(simulator(), collaborative: collaborative),
                                             evaluationInterval: evaluationInterval, evaluationEpisodes: evaluationEpisodes,
                                             evaluationSeed: 1 << 40,
-                                            checkpoints: schedule(history: (training.simulator as? EcommerceSimulator)?.configuration.historyTokens),
+                                            checkpoints: schedule(history: (training.simulator as? EcommerceSimulator)?.configuration.historyTokens,
+                                                                  simulator: training.simulator),
                                             resuming: resuming, progress: report)
                 if let savePath { print("saved the trained agent to \(savePath)") }
             case .sac, .td3:

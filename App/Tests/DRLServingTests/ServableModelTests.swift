@@ -51,6 +51,40 @@ import Testing
         #expect(fallback.version == "v2" && fallback.fallback == Recommendation.Fallback(fault: .wrongScoreCount, servedBy: "v2"))
     }
 
+    /// A model rules an item out with −∞: it is not shown, not even by exploration; +∞ (or NaN)
+    /// is a fault, answered by the fallback.
+    @Test func minusInfinityRulesAnItemOutAndPlusInfinityIsAFault() async throws {
+        let (registry, items) = try mixedRegistry()
+        let ruledOut = registry.directory + "/ruled-out.safetensors"
+        var scores = items.indices.map(Float.init)
+        (scores[22], scores[21]) = (-.infinity, -.infinity)
+        try FixedScoresModel.save(items: items, contextColumns: ["stride"], scores: scores, to: ruledOut)
+        try registry.register(checkpoint: ruledOut, parent: "v2", scenario: "cycle", dataHash: "d")
+        try registry.promote("v3")
+        var configuration = RecommendationService.Configuration()
+        configuration.latencyBudget = .seconds(5)
+        configuration.modelKinds = ServableModelKinds([NextItemModel.self, FixedScoresModel.self])
+        configuration.exploration = SlateExploration(epsilon: 0.5, explorer: .uniform)
+        configuration.explorationSeed = 9
+        let service = try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
+        defer { service.feedbackLog.shutDown() }
+        var shown = Set<String>()
+        for _ in 0..<300 {
+            let answer = try await service.recommend(request(seen: items[23]))
+            #expect(answer.version == "v3" && answer.fallback == nil)
+            shown.formUnion(answer.items.map(\.id))
+        }
+        #expect(shown.count == items.count - 3 && !shown.contains(items[22]) && !shown.contains(items[21]))
+
+        scores[5] = .infinity
+        try FixedScoresModel.save(items: items, contextColumns: ["stride"], scores: scores, to: ruledOut)
+        try registry.register(checkpoint: ruledOut, parent: "v3", scenario: "cycle", dataHash: "d")
+        try registry.promote("v4")
+        try service.reload()
+        let fallback = try await service.recommend(request(seen: items[23]))
+        #expect(fallback.fallback == Recommendation.Fallback(fault: .nonFiniteScores, servedBy: "v3"))
+    }
+
     /// A service that does not know a checkpoint's kind refuses that version with the kind named
     /// (its requests fall back), and serves the versions it knows.
     @Test func refusesAKindItDoesNotServe() async throws {

@@ -3,7 +3,6 @@ import DRLData
 import DRLRanking
 import DRLTensor
 import Foundation
-import Logging
 import Testing
 @testable import DRLServer
 @testable import DRLServing
@@ -14,23 +13,10 @@ import Testing
     func withServer(_ registry: ModelRegistry, pollInterval: Duration = .seconds(1), _ body: (Int, HTTPServer) async throws -> Void) async throws {
         var configuration = RecommendationService.Configuration()
         configuration.latencyBudget = .seconds(5)  // debug builds on a loaded machine are slow
-        let service = try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
         var serverConfiguration = HTTPServer.Configuration()
-        serverConfiguration.port = 0
         serverConfiguration.maxBodyBytes = 16 * 1024
         serverConfiguration.registryPollInterval = pollInterval
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical  // cancelling the server at the end logs an error
-        let server = HTTPServer(service: service, configuration: serverConfiguration, logger: logger)
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let running = Task { try await server.run { port in continuation.yield(port) } }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
-        defer {
-            running.cancel()
-            service.feedbackLog.shutDown()
-        }
-        try await body(port, server)
+        try await LoopbackServer.run(registry, service: configuration, server: serverConfiguration, body)
     }
 
     func registry() throws -> ModelRegistry {

@@ -70,7 +70,7 @@ public final class MyopicGreedyPolicy: SlatePolicy {
     /// Scores every item for the current user (−∞ for blocked and already shown items) into
     /// `scores`: one GEMV against the mean of the recent clicks' embeddings, the popularity prior
     /// as one AXPY, then the exclusions.
-    func score(_ environment: RecommendationEnvironment) {
+    func score(_ environment: some PlatformView) {
         let catalogue = environment.catalogue, clicks = environment.recentClickedItems
         profile.fill(with: 0)
         for item in clicks { for j in 0..<catalogue.dimension { profile[flat: j] += catalogue.embeddings[Int(item), j] } }

@@ -25,12 +25,35 @@ public enum ConfigurationFile {
     /// each other (`FileConfigurable.contradiction`). Nothing is changed when the file is refused.
     public static func load<Configuration: FileConfigurable>(_ path: String, into configuration: inout Configuration)
         throws(ConfigurationFileError) {
-        func refuse(_ reason: String, key: String? = nil) -> ConfigurationFileError {
-            ConfigurationFileError(path: path, key: key, reason: reason)
-        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw refuse("cannot read the file (\(error.localizedDescription))")
+            throw ConfigurationFileError(path: path, reason: "cannot read the file (\(error.localizedDescription))")
+        }
+        try load(data, origin: path, into: &configuration)
+    }
+
+    /// Sets `configuration`'s fields from the settings `text` (a file's contents, or `text(of:)`);
+    /// errors name `origin` as the file.
+    public static func load<Configuration: FileConfigurable>(text: String, origin: String, into configuration: inout Configuration)
+        throws(ConfigurationFileError) {
+        try load(Data(text.utf8), origin: origin, into: &configuration)
+    }
+
+    /// Every key of `configuration` with its value, as one JSON object with the keys sorted: the
+    /// settings in full, so that `load(text:origin:into:)` rebuilds them whatever the defaults.
+    public static func text<Configuration: FileConfigurable>(of configuration: Configuration) -> String {
+        let fields = Configuration.fileKeys.sorted { $0.key < $1.key }.map { name, key in
+            let value = key.value(in: configuration)
+            let number = value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+            return "\"\(name)\":\(number)"
+        }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    private static func load<Configuration: FileConfigurable>(_ data: Data, origin path: String, into configuration: inout Configuration)
+        throws(ConfigurationFileError) {
+        func refuse(_ reason: String, key: String? = nil) -> ConfigurationFileError {
+            ConfigurationFileError(path: path, key: key, reason: reason)
         }
         let parsed: Any
         do { parsed = try JSONSerialization.jsonObject(with: data) } catch {

@@ -19,6 +19,14 @@ public enum ConfigurationKey<Configuration>: Sendable {
         }
         return nil
     }
+
+    /// The key's value in `configuration`, as a file would give it.
+    public func value(in configuration: Configuration) -> Double {
+        switch self {
+        case .integer(let path, _): Double(configuration[keyPath: path])
+        case .number(let path, _): Double(configuration[keyPath: path])
+        }
+    }
 }
 
 /// A configuration whose settings can come from a file, by name.

@@ -54,8 +54,8 @@ public struct EcommerceObservedUser: Sendable {
     public private(set) var recentClickFlags: [Bool] = []
     /// The last `interactionMemory` clicks, oldest first.
     public private(set) var interactions: [Interaction] = []
-    /// The items of the latest slate, in order.
-    private var currentSlate: [Int32] = []
+    /// The items of the latest slate, in order (what a slate builder avoids repeating).
+    public private(set) var latestSlate: [Int32] = []
 
     public init(configuration: EcommerceConfiguration) {
         let c = configuration
@@ -112,8 +112,8 @@ public struct EcommerceObservedUser: Sendable {
         switch event.event {
         case .impression:
             if event.value == 1 { startSlate() }
-            guard !currentSlate.isEmpty || event.value == 1 else { return }
-            currentSlate.append(event.item)
+            guard !latestSlate.isEmpty || event.value == 1 else { return }
+            latestSlate.append(event.item)
             shownItems.insert(event.item)
             recentShown.append(event.item)
             if recentShown.count > 2 * slateSize { recentShown.removeFirst(recentShown.count - 2 * slateSize) }
@@ -124,7 +124,7 @@ public struct EcommerceObservedUser: Sendable {
                 interactions.append(Interaction(item: event.item, stage: 0, position: 0, step: -10))
                 return
             }
-            let position = currentSlate.firstIndex(of: event.item)
+            let position = latestSlate.firstIndex(of: event.item)
             recentClicks.append(event.item)
             if recentClicks.count > 5 { recentClicks.removeFirst() }
             interactions.append(Interaction(item: event.item, stage: 0, position: position ?? slateSize, step: steps))
@@ -139,7 +139,7 @@ public struct EcommerceObservedUser: Sendable {
 
     private mutating func startSlate() {
         steps += 1
-        currentSlate.removeAll(keepingCapacity: true)
+        latestSlate.removeAll(keepingCapacity: true)
         recentClickFlags.append(false)
         if recentClickFlags.count > 5 { recentClickFlags.removeFirst() }
     }

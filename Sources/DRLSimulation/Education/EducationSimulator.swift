@@ -50,10 +50,12 @@ public final class EducationSimulator: Environment {
     private var mastery: [Float]
     private var preferred = ContentType.video
     private var fatigue: Float = 0
-    private var day = 0, sessionTask = 0, failures = 0, easyStreak = 0, tasksOnSkill = 0
     private var sessionCompletions = 0
-    private var lastDifficulty = 0, lastCompleted = false, lastType = ContentType.video
-    private var recentOutcomes: [Bool] = []
+    /// What the platform has observed of the learner: the course context and the tasks so far,
+    /// from which the observation is built (as a served tutor builds it from a logged history).
+    public private(set) var observed: EducationObservedLearner
+    /// The events of the last `step` (none after `reset`), in order: what the platform logs of them.
+    public private(set) var lastEvents: [UserEvent] = []
     private var practised: [Bool]
 
     public init(configuration: EducationConfiguration = EducationConfiguration()) {
@@ -62,6 +64,7 @@ public final class EducationSimulator: Environment {
                 && c.learningRate.count == ContentType.allCases.count && c.effort.count == ContentType.allCases.count,
                 "EducationConfiguration: skills, levels, days and session length must be positive, with a rate and an effort per content type")
         self.configuration = configuration
+        observed = EducationObservedLearner(configuration: configuration)
         observationSpace = .box(low: Array(repeating: 0, count: 12 + c.skills), high: Array(repeating: 1, count: 12 + c.skills))
         actionSpace = .multiDiscrete([c.difficultyLevels, ContentType.allCases.count])
         mastery = Array(repeating: 0, count: c.skills)
@@ -77,7 +80,7 @@ public final class EducationSimulator: Environment {
     public var currentMastery: [Float] { mastery }
     public var currentFatigue: Float { fatigue }
     /// Tasks left in the session before its length limit.
-    public var remainingSessionTasks: Int { configuration.sessionTasks - sessionTask }
+    public var remainingSessionTasks: Int { configuration.sessionTasks - observed.sessionTask }
 
     /// The difficulty of level `level` on the mastery scale.
     public func difficulty(_ level: Int) -> Float { Float(level) / Float(configuration.difficultyLevels - 1) }
@@ -99,9 +102,9 @@ public final class EducationSimulator: Environment {
         let prior = rng.uniform(0, 0.5)
         for s in 0..<c.skills { mastery[s] = min(max(prior * (1 - Float(s) / Float(c.skills)) + rng.uniform(-0.1, 0.1), 0), 0.7) }
         preferred = ContentType(rawValue: rng.nextIndex(below: ContentType.allCases.count))!
-        (fatigue, day, tasksOnSkill) = (0, 0, 0)
-        (lastDifficulty, lastCompleted, lastType) = (0, false, .video)
-        recentOutcomes.removeAll(keepingCapacity: true)
+        fatigue = 0
+        observed = EducationObservedLearner(configuration: c)
+        lastEvents.removeAll(keepingCapacity: true)
         for s in practised.indices { practised[s] = false }
         statistics = EducationEpisodeStatistics()
         statistics.sessions = 1
@@ -121,6 +124,7 @@ public final class EducationSimulator: Environment {
         guard let type = ContentType(rawValue: Int(choice[1])) else {
             requirementFailure("EducationSimulator: content type \(choice[1]) is outside 0..<\(ContentType.allCases.count)")
         }
+        lastEvents.removeAll(keepingCapacity: true)
         let skill = currentSkill
         practised[skill] = true
         let completed = rng.uniform() < completionProbability(level: level, type: type)
@@ -137,24 +141,24 @@ public final class EducationSimulator: Environment {
             sessionCompletions += 1
             reward += c.reward.reward(for: Feedback(.completion))
         }
-        failures = completed ? 0 : failures + 1
-        easyStreak = gap < -0.2 ? easyStreak + 1 : 0
-        (lastDifficulty, lastCompleted, lastType) = (level, completed, type)
-        recentOutcomes.append(completed)
-        if recentOutcomes.count > 5 { recentOutcomes.removeFirst() }
-        tasksOnSkill = currentSkill == skill ? tasksOnSkill + 1 : 0
-        sessionTask += 1
+        observed.failures = completed ? 0 : observed.failures + 1
+        observed.easyStreak = gap < -0.2 ? observed.easyStreak + 1 : 0
+        let task = EducationObservedLearner.item(level: level, type: type)
+        emit(UserEvent(item: task, event: .impression, timestamp: Int64(statistics.tasks)))
+        if completed { emit(UserEvent(item: task, event: .completion, timestamp: Int64(statistics.tasks))) }
+        observed.tasksOnSkill = currentSkill == skill ? observed.tasksOnSkill + 1 : 0
+        observed.sessionTask += 1
         var terminated = false, truncated = false
-        let early = failures >= c.frustrationLimit || easyStreak >= c.boredomLimit || fatigue > c.fatigueLimit
+        let early = observed.failures >= c.frustrationLimit || observed.easyStreak >= c.boredomLimit || fatigue > c.fatigueLimit
         let allMastered = mastery.allSatisfy { $0 >= c.masteryThreshold }
-        if early || sessionTask >= c.sessionTasks || allMastered {
+        if early || observed.sessionTask >= c.sessionTasks || allMastered {
             if early { statistics.earlyEnds += 1 }
-            day += 1
-            let returnProbability = c.returnBase + c.returnSlope * Float(sessionCompletions) / Float(sessionTask)
-                - (easyStreak >= c.boredomLimit ? c.boredomPenalty : 0)
+            observed.day += 1
+            let returnProbability = c.returnBase + c.returnSlope * Float(sessionCompletions) / Float(observed.sessionTask)
+                - (observed.easyStreak >= c.boredomLimit ? c.boredomPenalty : 0)
             if allMastered {
                 terminated = true
-            } else if day >= c.days {
+            } else if observed.day >= c.days {
                 truncated = true
             } else if rng.uniform() < returnProbability {
                 statistics.sessions += 1
@@ -173,28 +177,19 @@ public final class EducationSimulator: Environment {
     }
 
     private func startSession() {
-        (sessionTask, failures, easyStreak, sessionCompletions) = (0, 0, 0, 0)
+        (observed.sessionTask, observed.failures, observed.easyStreak, sessionCompletions) = (0, 0, 0, 0)
         fatigue = 0
     }
 
+    private func emit(_ event: UserEvent) {
+        observed.record(event)
+        lastEvents.append(event)
+    }
+
     private func writeObservation(_ observation: inout Tensor) {
-        let c = configuration
         require(observation.count == observationDimension,
                 "EducationSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
-        observation.withUnsafeMutableBufferPointer { o in
-            for k in 0..<o.count { o[k] = 0 }
-            o[currentSkill] = 1
-            let base = c.skills
-            o[base] = recentOutcomes.isEmpty ? 0.5 : Float(recentOutcomes.filter { $0 }.count) / Float(recentOutcomes.count)
-            o[base + 1] = difficulty(lastDifficulty)
-            o[base + 2] = lastCompleted ? 1 : 0
-            o[base + 3 + lastType.rawValue] = recentOutcomes.isEmpty ? 0 : 1
-            o[base + 6] = Float(sessionTask) / Float(c.sessionTasks)
-            o[base + 7] = Float(day) / Float(c.days)
-            o[base + 8] = min(Float(tasksOnSkill) / 10, 1)
-            o[base + 9] = Float(failures) / Float(c.frustrationLimit)
-            o[base + 10] = Float(easyStreak) / Float(c.boredomLimit)
-            o[base + 11] = Float(currentSkill) / Float(max(c.skills - 1, 1))
-        }
+        observed.skill = currentSkill
+        observed.writeObservation(into: &observation)
     }
 }

@@ -1,0 +1,149 @@
+import DRLData
+import DRLScenarios
+import DRLSimulation
+import DRLTensor
+import Foundation
+import Testing
+@testable import DRLServer
+@testable import DRLServing
+
+/// The e-commerce ranker and the education tutor trained by `drlrec train`, registered and served
+/// over loopback, show a user the slate (give a learner the task) the same policy chooses in
+/// simulation from the same events: no skew between training and serving.
+@Suite(.serialized) struct ServedPoliciesTests {
+    /// A checkpoint written by the `drlrec` built beside the tests, as a user runs it.
+    static func trainedCheckpoint(_ arguments: [String]) throws -> String {
+        let tool = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("drlrec").path
+        try #require(FileManager.default.isExecutableFile(atPath: tool), "no drlrec executable at \(tool): build the package's products first")
+        let path = Fixtures.scratchDirectory("trained") + "/\(arguments[1]).safetensors"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = ["train"] + arguments + ["--seed", "3", "--save", path, "--quiet"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "drlrec train exited with \(process.terminationStatus)")
+        return path
+    }
+
+    static func withServer(_ registry: ModelRegistry, _ body: (Int) async throws -> Void) async throws {
+        var configuration = RecommendationService.Configuration()
+        configuration.modelKinds = .drlrec
+        configuration.replicas = 1
+        configuration.latencyBudget = .seconds(10)  // debug builds on a loaded machine are slow
+        var serverConfiguration = HTTPServer.Configuration()
+        serverConfiguration.maxBodyBytes = 1 << 20
+        try await LoopbackServer.run(registry, service: configuration, server: serverConfiguration) { port, _ in try await body(port) }
+    }
+
+    /// The item ids of the tutor's tasks; the ranker's are the catalogue indices.
+    static func taskId(_ item: Int32) -> String {
+        let task = EducationObservedLearner.task(item)
+        return "level-\(task.level)/\(task.type)"
+    }
+
+    static func json(_ event: UserEvent, id: (Int32) -> String = { String($0) }) -> String {
+        #"{"item_id": "\#(id(event.item))", "event": "\#(event.event.name)", "value": \#(event.value), "timestamp": \#(event.timestamp)}"#
+    }
+
+    static func context(_ columns: [String], _ values: [Float]) -> String {
+        zip(columns, values).map { #""\#($0)": \#($1)"# }.joined(separator: ", ")
+    }
+
+    /// Posts the user's response as feedback, as a platform would.
+    static func post(_ events: [UserEvent], user: String, port: Int, id: (Int32) -> String = { String($0) }) async {
+        for event in events {
+            let logged = await LoopbackClient.post(port, "/v1/feedback", """
+                {"user_id": "\(user)", "item_id": "\(id(event.item))", "event": "\(event.event.name)", "timestamp": \(event.timestamp)}
+                """)
+            #expect(logged.status == 200, "\(logged.body)")
+        }
+    }
+
+    @Test func theServedRankerShowsTheSlateOfTheSimulatedPolicy() async throws {
+        // 1,100 steps: 100 updates after the 1,000 random ones, a policy that is not the initial one.
+        let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
+        let registry = try ModelRegistry(directory: Fixtures.scratchDirectory("ranker-registry"))
+        let version = try registry.register(checkpoint: checkpoint, scenario: "ecommerce", dataHash: "")
+        #expect(version.kind == ServableSlateRanker.checkpointKind)
+        try registry.promote(version.id)
+
+        // The same checkpoint as a policy in simulation, as `drlrec abtest` runs it.
+        let simulator = EcommerceSimulator()
+        let policy = try PolicyCatalogue(scenario: .ecommerce, existing: ExistingUserModels(environment: EcommerceSimulator()))
+            .slatePolicy(checkpoint, for: simulator)
+        var observation = Tensor(zeros: Shape(simulator.observationDimension))
+        var slate = [Int32](repeating: 0, count: simulator.slateSize)
+
+        try await Self.withServer(registry) { port in
+            var compared = 0
+            for (user, keptByServer) in [(0, false), (1, false), (2, true), (3, true)] {
+                let id = "user-\(user)"
+                simulator.reset(seed: 500 + UInt64(user), observation: &observation)
+                var history = simulator.lastEvents
+                var pending = history  // feedback not yet posted (the server keeps the history)
+                for _ in 0..<8 {
+                    policy.recommend(simulator, observation: observation, into: &slate)
+                    let body: String
+                    let context = Self.context(EcommerceObservedUser.contextColumns, simulator.observed.context)
+                    if keptByServer {
+                        await Self.post(pending, user: id, port: port)
+                        body = #"{"user_id": "\#(id)", "k": 10, "context": {\#(context)}}"#
+                    } else {
+                        body = #"{"user_id": "\#(id)", "k": 10, "context": {\#(context)}, "history": [\#(history.map { Self.json($0) }.joined(separator: ", "))]}"#
+                    }
+                    let answer = await LoopbackClient.post(port, "/v1/recommend", body)
+                    #expect(answer.status == 200, "\(answer.body)")
+                    let served = (answer.json["items"] as? [[String: Any]] ?? []).compactMap { $0["item_id"] as? String }
+                    #expect(served == slate.map { String($0) }, "user \(user) (\(keptByServer ? "history kept by the server" : "history in the request")), slate \(compared)")
+                    compared += 1
+                    let result = simulator.step(.slate(slate), observation: &observation)
+                    history += simulator.lastEvents
+                    // The server logged the slate itself; the user's response is feedback.
+                    pending = simulator.lastEvents.filter { $0.event != .impression }
+                    if result.terminated || result.truncated { break }
+                }
+            }
+            #expect(compared >= 16)
+        }
+    }
+
+    @Test func theServedTutorGivesTheTaskOfTheSimulatedTutor() async throws {
+        let checkpoint = try Self.trainedCheckpoint(["--env", "education", "--steps", "20000"])
+        let registry = try ModelRegistry(directory: Fixtures.scratchDirectory("tutor-registry"))
+        let version = try registry.register(checkpoint: checkpoint, scenario: "education", dataHash: "")
+        #expect(version.kind == ServableTutor.checkpointKind)
+        try registry.promote(version.id)
+
+        let simulator = EducationSimulator()
+        let tutor = try PolicyCatalogue(scenario: .education).taskPolicy(checkpoint, for: simulator)
+        var observation = Tensor(zeros: Shape(simulator.observationDimension))
+        try await Self.withServer(registry) { port in
+            var compared = 0, levels = Set<Int>()
+            for (learner, keptByServer) in [(0, false), (1, false), (2, true), (3, true)] {
+                let id = "learner-\(learner)"
+                simulator.reset(seed: 700 + UInt64(learner), observation: &observation)
+                var history: [UserEvent] = [], pending: [UserEvent] = []
+                for _ in 0..<20 {
+                    let task = tutor.choose(simulator, observation: observation)
+                    levels.insert(task.level)
+                    let context = Self.context(EducationObservedLearner.contextColumns, simulator.observed.context)
+                    if keptByServer { await Self.post(pending, user: id, port: port, id: Self.taskId) }
+                    let body = keptByServer ? #"{"user_id": "\#(id)", "k": 1, "context": {\#(context)}}"#
+                        : #"{"user_id": "\#(id)", "k": 1, "context": {\#(context)}, "history": [\#(history.map { Self.json($0, id: Self.taskId) }.joined(separator: ", "))]}"#
+                    let answer = await LoopbackClient.post(port, "/v1/recommend", body)
+                    #expect(answer.status == 200, "\(answer.body)")
+                    let served = (answer.json["items"] as? [[String: Any]] ?? []).compactMap { $0["item_id"] as? String }
+                    #expect(served == [Self.taskId(EducationObservedLearner.item(level: task.level, type: task.type))], "learner \(learner), task \(compared)")
+                    compared += 1
+                    let result = simulator.step(.multiDiscrete([Int32(task.level), Int32(task.type.rawValue)]), observation: &observation)
+                    history += simulator.lastEvents
+                    pending = simulator.lastEvents.filter { $0.event != .impression }
+                    if result.terminated || result.truncated { break }
+                }
+            }
+            #expect(compared >= 30)
+            #expect(levels.count >= 2, "the tutor chose one difficulty throughout: \(levels)")
+        }
+    }
+}
