@@ -13,7 +13,8 @@ import struct Prometheus.PrometheusMetricsFactory
 ///     POST /v1/recommend  {user_id, context?, history?, k, candidates?, exclude_seen?}
 ///                         → {items: [{item_id, score, propensity}], version, arm, impression_id?, fallback?}
 ///     POST /v1/feedback   {user_id, item_id, event, value?, timestamp?, context?, impression_id?, position?}
-///     GET  /healthz
+///     GET  /healthz       the served versions
+///     GET  /livez         a constant answer (liveness)
 ///     GET  /metrics       Prometheus text format
 ///
 /// Every fault of a model is answered by the fallback chain (`RecommendationService`); bad
@@ -50,6 +51,11 @@ public final class HTTPServer: Sendable {
             var body: [String: Any] = ["status": "ok", "production": state.production ?? ""]
             if let rollout = state.rollout { body["candidate"] = rollout.candidate; body["candidate_share"] = rollout.share }
             return self.json(.ok, body)
+        }
+        // Liveness: a constant answer that touches nothing of the service (a load balancer's
+        // probe, and the framework's own limit in load tests).
+        router.get("livez") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -30,6 +30,8 @@ import Testing
         try await withServer(try registry()) { port, _ in
             let health = await LoopbackClient.get(port, "/healthz")
             #expect(health.status == 200 && health.json["production"] as? String == "v1")
+            let live = await LoopbackClient.get(port, "/livez")
+            #expect(live.status == 200 && live.body == #"{"status":"ok"}"#)
 
             // A new user's history, given in the request: stride 1 from i3 leads to i7.
             let given = await LoopbackClient.post(port, "/v1/recommend", """
