@@ -26,18 +26,13 @@ public struct ScenarioCheckpoint: Sendable {
     public let settings: String?
 
     /// The labels a recipe's checkpoints carry: the scenario, the simulator's `settings` (see
-    /// `ScenarioSimulators.settings(of:)`) and the state encoder; an e-commerce ranker's and a
-    /// tutor's also name the kind of model they serve as (`ServableSlateRanker`, `ServableTutor`),
-    /// so the registry takes them.
+    /// `ScenarioSimulators.settings(of:)`), the state encoder, and the kind of model the file
+    /// serves as (`ServableSlateRanker`, `ServableTutor`), so the registry takes it.
     public static func labels(scenario: Scenario, settings: String? = nil, stateEncoder: (model: SequenceModel, history: Int)? = nil)
         -> [String: String] {
         var labels = [scenarioKey: scenario.rawValue]
         if let settings { labels[settingsKey] = settings }
-        switch scenario {
-        case .ecommerce: labels[ModelCheckpoint.modelKindKey] = ServableSlateRanker.checkpointKind
-        case .education: labels[ModelCheckpoint.modelKindKey] = ServableTutor.checkpointKind
-        case .video: break  // not served yet: it needs the video feed's view of a user
-        }
+        labels[ModelCheckpoint.modelKindKey] = scenario == .education ? ServableTutor.checkpointKind : ServableSlateRanker.checkpointKind
         if let stateEncoder {
             labels[stateEncoderKey] = stateEncoder.model.rawValue
             labels[historyKey] = String(stateEncoder.history)

@@ -1,4 +1,5 @@
 import DRLAgents
+import DRLData
 import DRLNN
 import DRLTensor
 
@@ -45,4 +46,29 @@ public protocol SequenceObservable: AnyObject {
     var interactionMemory: Int { get }
     func stateEncoderLayout(historyTokens: Int) -> SequenceStateEncoder.Configuration
     func writeSequenceObservation(historyTokens: Int, into observation: inout Tensor)
+}
+
+/// A slate platform whose view of a user can be rebuilt from logged events and the visit's
+/// context alone (`EcommerceObservedUser`, `VideoObservedUser`): what a served ranker needs of
+/// its simulator. Observing changes nothing in the simulator, so one simulator serves many
+/// requests at once.
+public protocol ObservableSlatePlatform: RecommendationEnvironment {
+    /// The context columns a served ranker takes, in order.
+    var contextColumns: [String] { get }
+    /// Why `context` is not a visit context of this platform (nil when it is).
+    func contextProblem(_ context: [Float]) -> String?
+    /// The view of a user with `history` (oldest first) in `context` (free of `contextProblem`):
+    /// writes the agent's observation into `observation` (the sequence observation of
+    /// `historyTokens` interactions when given) and returns what a slate builder reads.
+    func observe(history: [UserEvent], context: [Float], historyTokens: Int?, into observation: inout Tensor) -> ObservedSlateUser
+}
+
+/// A user as a served slate builder sees them: the platform's catalogue and rules, the items shown
+/// to the user so far, their latest clicks and the latest slate.
+public struct ObservedSlateUser: PlatformView {
+    public let catalogue: Catalogue
+    public let constraints: PlatformConstraints
+    public let shownItems: Set<Int32>
+    public let recentClickedItems: [Int32]
+    public let latestSlate: [Int32]
 }

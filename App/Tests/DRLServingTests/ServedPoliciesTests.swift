@@ -54,59 +54,67 @@ import Testing
     static func post(_ events: [UserEvent], user: String, port: Int, id: (Int32) -> String = { String($0) }) async {
         for event in events {
             let logged = await LoopbackClient.post(port, "/v1/feedback", """
-                {"user_id": "\(user)", "item_id": "\(id(event.item))", "event": "\(event.event.name)", "timestamp": \(event.timestamp)}
+                {"user_id": "\(user)", "item_id": "\(id(event.item))", "event": "\(event.event.name)", "value": \(event.value), "timestamp": \(event.timestamp)}
                 """)
             #expect(logged.status == 200, "\(logged.body)")
         }
     }
 
-    @Test func theServedRankerShowsTheSlateOfTheSimulatedPolicy() async throws {
+    /// Serves the ranker of `scenario` trained by `drlrec train` and compares 8 slates of each of
+    /// 4 simulated users with the simulated policy's.
+    func compareServedSlates(_ scenario: Scenario) async throws {
         // 1,100 steps: 100 updates after the 1,000 random ones, a policy that is not the initial one.
-        let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
+        let checkpoint = try Self.trainedCheckpoint(["--env", scenario.rawValue, "--steps", "1100"])
         let registry = try ModelRegistry(directory: Fixtures.scratchDirectory("ranker-registry"))
-        let version = try registry.register(checkpoint: checkpoint, scenario: "ecommerce", dataHash: "")
+        let version = try registry.register(checkpoint: checkpoint, scenario: scenario.rawValue, dataHash: "")
         #expect(version.kind == ServableSlateRanker.checkpointKind)
         try registry.promote(version.id)
 
         // The same checkpoint as a policy in simulation, as `drlrec abtest` runs it.
-        let simulator = EcommerceSimulator()
-        let policy = try PolicyCatalogue(scenario: .ecommerce, existing: ExistingUserModels(environment: EcommerceSimulator()))
-            .slatePolicy(checkpoint, for: simulator)
-        var observation = Tensor(zeros: Shape(simulator.observationDimension))
+        let simulator = try ScenarioSimulators.slate(scenario, configuration: nil)() as! any ObservableSlatePlatform
+        let existing = scenario == .ecommerce ? ExistingUserModels(environment: EcommerceSimulator()) : nil
+        let policy = try PolicyCatalogue(scenario: scenario, existing: existing).slatePolicy(checkpoint, for: simulator)
+        var observation = Tensor(zeros: Shape(simulator.observationSpace.dimension))
         var slate = [Int32](repeating: 0, count: simulator.slateSize)
+        func lastEvents() -> [UserEvent] { (simulator as? EcommerceSimulator)?.lastEvents ?? (simulator as! VideoFeedSimulator).lastEvents }
+        func context() -> [Float] { (simulator as? EcommerceSimulator)?.observed.context ?? (simulator as! VideoFeedSimulator).observed.context }
 
         try await Self.withServer(registry) { port in
             var compared = 0
             for (user, keptByServer) in [(0, false), (1, false), (2, true), (3, true)] {
                 let id = "user-\(user)"
                 simulator.reset(seed: 500 + UInt64(user), observation: &observation)
-                var history = simulator.lastEvents
+                var history = lastEvents()
                 var pending = history  // feedback not yet posted (the server keeps the history)
                 for _ in 0..<8 {
                     policy.recommend(simulator, observation: observation, into: &slate)
                     let body: String
-                    let context = Self.context(EcommerceObservedUser.contextColumns, simulator.observed.context)
+                    let context = Self.context(simulator.contextColumns, context())
                     if keptByServer {
                         await Self.post(pending, user: id, port: port)
-                        body = #"{"user_id": "\#(id)", "k": 10, "context": {\#(context)}}"#
+                        body = #"{"user_id": "\#(id)", "k": \#(slate.count), "context": {\#(context)}}"#
                     } else {
-                        body = #"{"user_id": "\#(id)", "k": 10, "context": {\#(context)}, "history": [\#(history.map { Self.json($0) }.joined(separator: ", "))]}"#
+                        body = #"{"user_id": "\#(id)", "k": \#(slate.count), "context": {\#(context)}, "history": [\#(history.map { Self.json($0) }.joined(separator: ", "))]}"#
                     }
                     let answer = await LoopbackClient.post(port, "/v1/recommend", body)
                     #expect(answer.status == 200, "\(answer.body)")
                     let served = (answer.json["items"] as? [[String: Any]] ?? []).compactMap { $0["item_id"] as? String }
-                    #expect(served == slate.map { String($0) }, "user \(user) (\(keptByServer ? "history kept by the server" : "history in the request")), slate \(compared)")
+                    #expect(served == slate.map { String($0) }, "\(scenario) user \(user) (\(keptByServer ? "history kept by the server" : "history in the request")), slate \(compared)")
                     compared += 1
                     let result = simulator.step(.slate(slate), observation: &observation)
-                    history += simulator.lastEvents
+                    history += lastEvents()
                     // The server logged the slate itself; the user's response is feedback.
-                    pending = simulator.lastEvents.filter { $0.event != .impression }
+                    pending = lastEvents().filter { $0.event != .impression }
                     if result.terminated || result.truncated { break }
                 }
             }
             #expect(compared >= 16)
         }
     }
+
+    @Test func theServedEcommerceRankerShowsTheSlateOfTheSimulatedPolicy() async throws { try await compareServedSlates(.ecommerce) }
+
+    @Test func theServedVideoRankerShowsTheSlateOfTheSimulatedPolicy() async throws { try await compareServedSlates(.video) }
 
     @Test func theServedTutorGivesTheTaskOfTheSimulatedTutor() async throws {
         let checkpoint = try Self.trainedCheckpoint(["--env", "education", "--steps", "20000"])

@@ -41,26 +41,26 @@ public struct EcommerceObservedUser: Sendable {
     public var day = 0, sessionStep = 0
 
     // What the events built.
-    /// Slates shown so far.
-    public private(set) var steps = 0
-    /// Every item shown so far.
-    public private(set) var shownItems: Set<Int32> = []
-    /// The items of the last two slates, oldest first.
-    public private(set) var recentShown: [Int32] = []
+    private var slates: ShownSlates
     /// The last clicked items, oldest first: at most 5 once the user clicks on the platform (a
     /// warm user's past clicks are all kept until then, and the list then stays at their count).
     public private(set) var recentClicks: [Int32] = []
-    /// Whether each of the last 5 slates got a click.
-    public private(set) var recentClickFlags: [Bool] = []
     /// The last `interactionMemory` clicks, oldest first.
     public private(set) var interactions: [Interaction] = []
+    /// Slates shown so far.
+    public var steps: Int { slates.count }
+    /// Every item shown so far.
+    public var shownItems: Set<Int32> { slates.items }
+    /// The items of the last two slates, oldest first.
+    public var recentShown: [Int32] { slates.recent }
     /// The items of the latest slate, in order (what a slate builder avoids repeating).
-    public private(set) var latestSlate: [Int32] = []
+    public var latestSlate: [Int32] { slates.latest }
 
     public init(configuration: EcommerceConfiguration) {
         let c = configuration
         (slateSize, days, sessionSteps, lowFrequencySessionSteps, segments) = (c.slateSize, c.days, c.sessionSteps, c.lowFrequencySessionSteps, c.segments)
         interactionMemory = max(c.historyTokens, 20)
+        slates = ShownSlates(slateSize: c.slateSize)
     }
 
     /// The user rebuilt from a history (oldest first) and a context in the order of
@@ -81,18 +81,13 @@ public struct EcommerceObservedUser: Sendable {
     /// Why `context` is not a context of this platform (nil when it is): each field named with
     /// the values it may take.
     public func contextProblem(_ context: [Float]) -> String? {
-        let columns = Self.contextColumns
-        guard context.count == columns.count else { return "has \(context.count) values for the columns \(columns)" }
-        func whole(_ x: Float, _ range: ClosedRange<Int>) -> Bool { x.rounded() == x && Float(range.lowerBound) <= x && x <= Float(range.upperBound) }
-        let checks: [(Bool, String)] = [
-            (whole(context[0], 0...2), "a device in 0...2"), (context[1] >= 0 && context[1] < 24, "an hour in [0, 24)"),
-            (whole(context[2], 0...1), "0 or 1"), (whole(context[3], 0...1), "0 or 1"),
-            (whole(context[4], 0...(segments - 1)), "a segment in 0...\(segments - 1)"),
-            (whole(context[5], 0...days), "a day in 0...\(days)"),
-            (whole(context[6], 0...max(sessionSteps, lowFrequencySessionSteps)), "a session step in 0...\(max(sessionSteps, lowFrequencySessionSteps))"),
-        ]
-        for (k, (ok, expected)) in checks.enumerated() where !ok { return "field '\(columns[k])' is \(context[k]); it must be \(expected)" }
-        return nil
+        let steps = max(sessionSteps, lowFrequencySessionSteps)
+        return VisitContext.problem(context, columns: Self.contextColumns, rules: [
+            VisitContext.whole(in: 0...2, "a device in 0...2"), ({ $0 >= 0 && $0 < 24 }, "an hour in [0, 24)"),
+            VisitContext.whole(in: 0...1, "0 or 1"), VisitContext.whole(in: 0...1, "0 or 1"),
+            VisitContext.whole(in: 0...(segments - 1), "a segment in 0...\(segments - 1)"), VisitContext.whole(in: 0...days, "a day in 0...\(days)"),
+            VisitContext.whole(in: 0...steps, "a session step in 0...\(steps)"),
+        ])
     }
 
     /// Sets the visit's context from values in the order of `contextColumns` (see `contextProblem`).
@@ -111,12 +106,7 @@ public struct EcommerceObservedUser: Sendable {
     public mutating func record(_ event: UserEvent) {
         switch event.event {
         case .impression:
-            if event.value == 1 { startSlate() }
-            guard !latestSlate.isEmpty || event.value == 1 else { return }
-            latestSlate.append(event.item)
-            shownItems.insert(event.item)
-            recentShown.append(event.item)
-            if recentShown.count > 2 * slateSize { recentShown.removeFirst(recentShown.count - 2 * slateSize) }
+            slates.show(event.item, position: event.value)
         case .click:
             guard steps > 0 else {
                 // Before any slate: a click from the user's past on the platform.
@@ -124,24 +114,16 @@ public struct EcommerceObservedUser: Sendable {
                 interactions.append(Interaction(item: event.item, stage: 0, position: 0, step: -10))
                 return
             }
-            let position = latestSlate.firstIndex(of: event.item)
+            let position = slates.respond(to: event.item)
             recentClicks.append(event.item)
             if recentClicks.count > 5 { recentClicks.removeFirst() }
             interactions.append(Interaction(item: event.item, stage: 0, position: position ?? slateSize, step: steps))
             if interactions.count > interactionMemory { interactions.removeFirst() }
-            if position != nil { recentClickFlags[recentClickFlags.count - 1] = true }
         case .wishlist: reach(stage: 1, item: event.item)
         case .addToCart: reach(stage: 2, item: event.item)
         case .purchase: reach(stage: 3, item: event.item)
         default: break
         }
-    }
-
-    private mutating func startSlate() {
-        steps += 1
-        latestSlate.removeAll(keepingCapacity: true)
-        recentClickFlags.append(false)
-        if recentClickFlags.count > 5 { recentClickFlags.removeFirst() }
     }
 
     private mutating func reach(stage: Int, item: Int32) {
@@ -197,7 +179,24 @@ public struct EcommerceObservedUser: Sendable {
         let budget = lowFrequency ? lowFrequencySessionSteps : sessionSteps
         o[offset] = Float(sessionStep) / Float(budget)
         o[offset + 1] = Float(day) / Float(days)
-        o[offset + 2] = recentClickFlags.isEmpty ? 0 : Float(recentClickFlags.filter { $0 }.count) / Float(recentClickFlags.count)
+        o[offset + 2] = slates.responseRate
         o[offset + 3 + segment] = 1
+    }
+}
+
+extension EcommerceSimulator: ObservableSlatePlatform {
+    public var contextColumns: [String] { EcommerceObservedUser.contextColumns }
+
+    public func contextProblem(_ context: [Float]) -> String? { EcommerceObservedUser(configuration: configuration).contextProblem(context) }
+
+    public func observe(history: [UserEvent], context: [Float], historyTokens: Int?, into observation: inout Tensor) -> ObservedSlateUser {
+        let user = EcommerceObservedUser(configuration: configuration, history: history, context: context)
+        if let historyTokens {
+            user.writeSequenceObservation(historyTokens: historyTokens, catalogue: catalogue, into: &observation)
+        } else {
+            user.writeSummaryObservation(catalogue: catalogue, into: &observation)
+        }
+        return ObservedSlateUser(catalogue: catalogue, constraints: constraints, shownItems: user.shownItems, recentClickedItems: user.recentClicks,
+                                 latestSlate: user.latestSlate)
     }
 }

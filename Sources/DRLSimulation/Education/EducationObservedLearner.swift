@@ -64,13 +64,9 @@ public struct EducationObservedLearner: Sendable {
     /// Why `context` is not a context of this course (nil when it is): each field named with the
     /// values it may take.
     public func contextProblem(_ context: [Float]) -> String? {
-        let columns = Self.contextColumns
-        guard context.count == columns.count else { return "has \(context.count) values for the columns \(columns)" }
         let limits = [skills - 1, sessionTasks, days, Int(Int32.max), frustrationLimit, boredomLimit]
-        for (k, value) in context.enumerated() where !(value.rounded() == value && value >= 0 && value <= Float(limits[k])) {
-            return "field '\(columns[k])' is \(value); it must be a whole number in 0...\(limits[k])"
-        }
-        return nil
+        return VisitContext.problem(context, columns: Self.contextColumns,
+                                    rules: limits.map { VisitContext.whole(in: 0...$0, "a whole number in 0...\($0)") })
     }
 
     /// Sets the course context from values in the order of `contextColumns` (see `contextProblem`).

@@ -48,11 +48,15 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
     private var rng = RandomGenerator(seed: 0)
     private var interest: [Float], effective: [Float], fatigue: [Float]
     private let contextDirections: Tensor
-    private var satisfaction: Float = 0, lowFrequency = false
-    private var device = 0, slot = 0, day = 0, sessionMinutesUsed: Float = 0, skipStreak = 0
-    private var watched: [Int32] = [], recentShown: [Int32] = [], recentWatchFlags: [Bool] = []
+    private var satisfaction: Float = 0
+    /// The session's time of day (one of four 6-hour slots) and the current skip streak.
+    private var slot = 0, skipStreak = 0
     public private(set) var lastClickedItem: Int32?
-    private var seen: Set<Int32> = []
+    /// What the platform has observed of the current viewer: their context and the events so far,
+    /// from which the observation is built (as a served ranker builds it from a logged history).
+    public private(set) var observed: VideoObservedUser
+    /// The events of the last `reset` or `step`, in order: what the platform logs of them.
+    public private(set) var lastEvents: [UserEvent] = []
     private var utilities: [Float], weights: [Float]
 
     public init(configuration: VideoFeedConfiguration = VideoFeedConfiguration(), catalogueSeed: UInt64 = 11) {
@@ -60,6 +64,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
         require(c.slateSize >= 1 && c.slateSize <= c.items && c.days >= 1 && c.sessionMinutes > 0 && c.lowFrequencySessionMinutes > 0,
                 "VideoFeedConfiguration: slate \(c.slateSize), days \(c.days) and session minutes must be positive")
         self.configuration = configuration
+        observed = VideoObservedUser(configuration: configuration)
         catalogue = Catalogue(items: c.items, categories: c.categories, dimension: c.dimension, seed: catalogueSeed)
         constraints = PlatformConstraints.none(catalogue)
         var itemRandom = RandomGenerator(seed: catalogueSeed, stream: 0x51DE0)
@@ -93,13 +98,13 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
 
     public var observationDimension: Int { observationSpace.dimension }
     public var slateSize: Int { configuration.slateSize }
-    public var shownItems: Set<Int32> { seen }
-    public var recentClickedItems: [Int32] { watched }
+    public var shownItems: Set<Int32> { observed.shownItems }
+    public var recentClickedItems: [Int32] { observed.watched }
     public var currentSatisfaction: Float { satisfaction }
     public var currentInterest: [Float] { interest }
     /// Minutes left in the current session.
     public var remainingSessionMinutes: Float {
-        (lowFrequency ? configuration.lowFrequencySessionMinutes : configuration.sessionMinutes) - sessionMinutesUsed
+        (observed.lowFrequency ? configuration.lowFrequencySessionMinutes : configuration.sessionMinutes) - observed.sessionMinutes
     }
 
     /// The viewer's fit with a video in the current context (cosine of the tilted interest and the embedding).
@@ -112,18 +117,15 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
     public func reset(seed: UInt64?, observation: inout Tensor) {
         if let seed { rng = RandomGenerator(seed: seed, stream: 0x51D) }
         let c = configuration
-        lowFrequency = rng.uniform() < c.lowFrequencyShare
+        observed = VideoObservedUser(configuration: c)
+        lastEvents.removeAll(keepingCapacity: true)
+        observed.lowFrequency = rng.uniform() < c.lowFrequencyShare
         SimulatedUser.randomInterest(&interest, catalogue: catalogue, using: &rng)
         for k in fatigue.indices { fatigue[k] = 0 }
         satisfaction = c.initialSatisfaction
-        day = 0
-        watched.removeAll(keepingCapacity: true)
-        recentShown.removeAll(keepingCapacity: true)
-        recentWatchFlags.removeAll(keepingCapacity: true)
         lastClickedItem = nil
-        seen.removeAll(keepingCapacity: true)
         statistics = VideoEpisodeStatistics()
-        statistics.lowFrequency = lowFrequency
+        statistics.lowFrequency = observed.lowFrequency
         statistics.sessions = 1
         startSession()
         writeObservation(&observation)
@@ -137,21 +139,21 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
             require(item >= 0 && Int(item) < c.items, "VideoFeedSimulator: slate position \(position) holds video \(item), outside 0..<\(c.items)")
             require(!slate[..<position].contains(item), "VideoFeedSimulator: video \(item) appears twice on the screen")
         }
+        lastEvents.removeAll(keepingCapacity: true)
         for (position, item) in slate.enumerated() {
             let i = Int(item)
             utilities[position] = fit(i) + c.clickbaitAppeal * bait[i] - c.fatigueWeight * fatigue[Int(catalogue.categories[i])]
-                - (seen.contains(item) ? c.repeatPenalty : 0)
+                - (observed.shownItems.contains(item) ? c.repeatPenalty : 0)
         }
         utilities[c.slateSize] = c.skipUtility
         let largest = utilities.max()!
         for k in 0...c.slateSize { weights[k] = expf(c.choiceTemperature * (utilities[k] - largest)) }
         let choice = weights.withUnsafeBufferPointer { rng.categorical($0) }
-        for item in slate { seen.insert(item) }
         for k in fatigue.indices { fatigue[k] *= c.fatigueDecay }
         for item in slate { fatigue[Int(catalogue.categories[Int(item)])] += c.fatigueIncrement }
-        recentShown.append(contentsOf: slate)
-        if recentShown.count > 2 * c.slateSize { recentShown.removeFirst(recentShown.count - 2 * c.slateSize) }
         statistics.screens += 1
+        let time = Int64(statistics.screens)
+        for (position, item) in slate.enumerated() { emit(UserEvent(item: item, event: .impression, value: Float(position + 1), timestamp: time)) }
         var reward: Float = 0
         var minutesSpent = c.browseMinutes
         lastClickedItem = choice < c.slateSize ? slate[choice] : nil
@@ -165,43 +167,43 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
             if bait[item] > 0.5 { statistics.baitViews += 1 }
             skipStreak = 0
             reward += c.reward.reward(for: Feedback(.view, value: fraction))
+            emit(UserEvent(item: Int32(item), event: .view, value: fraction, timestamp: time))
+            func engage(_ kind: FeedbackKind) {
+                reward += c.reward.reward(for: Feedback(kind))
+                emit(UserEvent(item: Int32(item), event: kind, timestamp: time))
+            }
             if fraction > 0.95 {
                 statistics.fullPlays += 1
-                reward += c.reward.reward(for: Feedback(.fullPlay))
+                engage(.fullPlay)
             }
             let q = quality[item]
-            if rng.uniform() < c.likeRate * q * fraction { statistics.likes += 1; reward += c.reward.reward(for: Feedback(.like)) }
-            if rng.uniform() < c.shareRate * q * fraction { statistics.shares += 1; reward += c.reward.reward(for: Feedback(.share)) }
-            if rng.uniform() < c.subscribeRate * q * fraction { statistics.subscribes += 1; reward += c.reward.reward(for: Feedback(.subscribe)) }
-            if rng.uniform() < c.playlistRate * fraction { statistics.playlists += 1; reward += c.reward.reward(for: Feedback(.addToPlaylist)) }
+            if rng.uniform() < c.likeRate * q * fraction { statistics.likes += 1; engage(.like) }
+            if rng.uniform() < c.shareRate * q * fraction { statistics.shares += 1; engage(.share) }
+            if rng.uniform() < c.subscribeRate * q * fraction { statistics.subscribes += 1; engage(.subscribe) }
+            if rng.uniform() < c.playlistRate * fraction { statistics.playlists += 1; engage(.addToPlaylist) }
             satisfaction += c.satisfactionQuality * (fraction * q - c.satisfactionBait * bait[item])
             for j in 0..<c.dimension { interest[j] += c.interestDrift * fraction * (catalogue.embeddings[item, j] - interest[j]) }
             SimulatedUser.normalize(&interest)
             updateEffectiveInterest()
-            watched.append(Int32(item))
-            if watched.count > 5 { watched.removeFirst() }
-            recentWatchFlags.append(true)
         } else {
             statistics.skips += 1
             skipStreak += 1
             satisfaction -= c.satisfactionSkip
             reward += c.reward.reward(for: Feedback(.skip))
-            recentWatchFlags.append(false)
         }
-        if recentWatchFlags.count > 5 { recentWatchFlags.removeFirst() }
         satisfaction = min(max(satisfaction, 0), 1)
-        sessionMinutesUsed += minutesSpent
+        observed.sessionMinutes += minutesSpent
         let terminated = false
         var truncated = false
         if remainingSessionMinutes <= 0 || skipStreak >= c.patience {
-            day += 1
-            let returnProbability = (lowFrequency ? c.lowFrequencyReturnBase : c.returnBase) + c.returnSlope * satisfaction
-            while day < c.days && rng.uniform() >= returnProbability { day += 1 }
-            if day >= c.days {
+            observed.day += 1
+            let returnProbability = (observed.lowFrequency ? c.lowFrequencyReturnBase : c.returnBase) + c.returnSlope * satisfaction
+            while observed.day < c.days && rng.uniform() >= returnProbability { observed.day += 1 }
+            if observed.day >= c.days {
                 truncated = true
             } else {
                 statistics.sessions += 1
-                if day == c.days - 1 { statistics.activeOnLastDay = true }
+                if observed.day == c.days - 1 { statistics.activeOnLastDay = true }
                 startSession()
             }
         }
@@ -211,38 +213,30 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
     }
 
     private func startSession() {
-        sessionMinutesUsed = 0
+        observed.sessionMinutes = 0
         skipStreak = 0
-        device = rng.nextIndex(below: 3)
+        observed.device = rng.nextIndex(below: 3)
         slot = rng.nextIndex(below: 4)
+        observed.hour = Float(slot) * 6 + 3
         updateEffectiveInterest()
+    }
+
+    private func emit(_ event: UserEvent) {
+        observed.record(event)
+        lastEvents.append(event)
     }
 
     /// The interest tilted towards the session's context direction.
     private func updateEffectiveInterest() {
-        let c = configuration, row = device * 4 + slot
+        let c = configuration, row = observed.device * 4 + slot
         for j in 0..<c.dimension { effective[j] = interest[j] + c.contextShift * contextDirections[row, j] }
         SimulatedUser.normalize(&effective)
     }
 
 
     private func writeObservation(_ observation: inout Tensor) {
-        let c = configuration, d = c.dimension
         require(observation.count == observationDimension,
                 "VideoFeedSimulator observations have \(observationDimension) elements; got a tensor of shape \(observation.shape)")
-        observation.withUnsafeMutableBufferPointer { o in
-            for k in 0..<o.count { o[k] = 0 }
-            o[device] = 1
-            let hour = Float(slot) * 6 + 3
-            o[3] = sinf(2 * .pi * hour / 24)
-            o[4] = cosf(2 * .pi * hour / 24)
-            o[5] = lowFrequency ? 1 : 0
-            SimulatedUser.addMeanEmbedding(of: watched, catalogue: catalogue, into: o, at: 7)
-            SimulatedUser.addMeanEmbedding(of: recentShown, catalogue: catalogue, into: o, at: 7 + d)
-            let budget = lowFrequency ? c.lowFrequencySessionMinutes : c.sessionMinutes
-            o[7 + 2 * d] = min(sessionMinutesUsed / budget, 1)
-            o[8 + 2 * d] = Float(day) / Float(c.days)
-            o[9 + 2 * d] = recentWatchFlags.isEmpty ? 0 : Float(recentWatchFlags.filter { $0 }.count) / Float(recentWatchFlags.count)
-        }
+        observed.writeObservation(catalogue: catalogue, into: &observation)
     }
 }
