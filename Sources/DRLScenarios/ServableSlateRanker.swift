@@ -13,8 +13,10 @@ import Foundation
 /// `ObservableSlatePlatform.observe` (`EcommerceObservedUser`, `VideoObservedUser`), the same code
 /// that gave the agent its observations in training; the agent's greedy ranking weights build the
 /// slate with the same `WeightedSlateBuilder`, over the same catalogue (and, on e-commerce, the
-/// same collaborative model), rebuilt from the settings the checkpoint records. Items are named by
-/// their catalogue index ("0", "1", …).
+/// same collaborative model), rebuilt from the settings the checkpoint records. On e-commerce a user
+/// who came without past clicks is served with cold-start transfer from their segment, as
+/// `drlrec abtest` runs the ranker (`ColdStartTransferPolicy`, 32 groups of the existing users).
+/// Items are named by their catalogue index ("0", "1", …).
 ///
 /// Its scores put the slate first, in order, and then every other eligible item by its weighted
 /// score; items shown to the user before (or not allowed) are −∞, as the builder rules them out.
@@ -78,7 +80,15 @@ public final class ServableSlateRanker: ServableModel {
     /// The slate the ranker shows the user: what the same agent shows in simulation for the same
     /// events and context.
     public func slate(history: [UserEvent], context: [Float]) -> [Int32] {
-        let user = platform.simulator.observe(history: history, context: context, historyTokens: historyTokens, into: &observation)
+        let simulator = platform.simulator
+        var user = simulator.observe(history: history, context: context, historyTokens: historyTokens, into: &observation)
+        if let profiles = platform.profiles, user.arrivedWithoutClicks,
+           let clicks = ColdStartTransferPolicy.transferredClicks(seed: profiles.initialHistory(for: user.demographics), real: user.recentClickedItems) {
+            user.recentClickedItems = clicks
+            if let range = simulator.clickHistoryObservationRange {
+                ColdStartTransferPolicy.writeClickHistory(clicks, catalogue: simulator.catalogue, at: range, into: &observation)
+            }
+        }
         guard case .continuous(let weights) = agent.act(observation, mode: .greedy) else {
             requirementFailure("ServableSlateRanker: the \(type(of: agent)) does not act with ranking weights")
         }
@@ -101,6 +111,8 @@ public final class ServableSlateRanker: ServableModel {
     private final class Platform: @unchecked Sendable {
         let simulator: any ObservableSlatePlatform
         let collaborative: ImplicitALS?
+        /// The existing users' group profiles for cold-start transfer (e-commerce).
+        let profiles: UserGroupProfiles?
         let itemCounts: [Float]
 
         private static let lock = NSLock()
@@ -109,6 +121,7 @@ public final class ServableSlateRanker: ServableModel {
         private init(_ simulator: any ObservableSlatePlatform, existing: ExistingUserModels?) throws {
             self.simulator = simulator
             collaborative = try existing?.als().model
+            profiles = try existing?.profiles()
             itemCounts = try existing?.clickCounts() ?? simulator.catalogue.popularity.map { $0 * 1e6 }
         }
 

@@ -101,26 +101,34 @@ public final class ColdStartTransferPolicy: SlatePolicy {
         if environment.shownItems.isEmpty {
             seededHistory = environment.recentClickedItems.isEmpty ? profiles.initialHistory(for: environment.demographics) : []
         }
-        let real = environment.recentClickedItems
-        guard seededHistory.count > real.count else {
+        guard let history = Self.transferredClicks(seed: seededHistory, real: environment.recentClickedItems) else {
             base.recommend(environment, observation: observation, into: &slate)
             return
         }
-        // The profile fills the window the platform keeps of recent clicks; real clicks are newest.
-        let history = Array(seededHistory.prefix(seededHistory.count - real.count)) + real
         view.show(environment, history: history)
         if seededObservation.count != observation.count { seededObservation = Tensor(zeros: observation.shape) }
         seededObservation.copy(from: observation)
         if let range = environment.clickHistoryObservationRange {
-            let catalogue = environment.catalogue
-            require(range.count == catalogue.dimension, "ColdStartTransferPolicy: the click-history part \(range) is not one embedding of \(catalogue.dimension)")
-            for j in 0..<catalogue.dimension {
-                var mean: Float = 0
-                for item in history { mean += catalogue.embeddings[Int(item), j] }
-                seededObservation[flat: range.lowerBound + j] = mean / Float(history.count)
-            }
+            Self.writeClickHistory(history, catalogue: environment.catalogue, at: range, into: &seededObservation)
         }
         base.recommend(view, observation: seededObservation, into: &slate)
+    }
+
+    /// The recent clicks a new user is seen with: while they have fewer real clicks than their
+    /// seed (`UserGroupProfiles.initialHistory`), the seed's first items fill the window the
+    /// platform keeps and the real clicks are the newest; nil once the real clicks fill it.
+    public static func transferredClicks(seed: [Int32], real: [Int32]) -> [Int32]? {
+        seed.count > real.count ? Array(seed.prefix(seed.count - real.count)) + real : nil
+    }
+
+    /// Writes the mean embedding of `clicks` over an observation's click-history part `range`.
+    public static func writeClickHistory(_ clicks: [Int32], catalogue: Catalogue, at range: Range<Int>, into observation: inout Tensor) {
+        require(range.count == catalogue.dimension, "ColdStartTransferPolicy: the click-history part \(range) is not one embedding of \(catalogue.dimension)")
+        for j in 0..<catalogue.dimension {
+            var mean: Float = 0
+            for item in clicks { mean += catalogue.embeddings[Int(item), j] }
+            observation[flat: range.lowerBound + j] = mean / Float(clicks.count)
+        }
     }
 }
 

@@ -64,11 +64,15 @@ public protocol ObservableSlatePlatform: RecommendationEnvironment {
 }
 
 /// A user as a served slate builder sees them: the platform's catalogue and rules, the items shown
-/// to the user so far, their latest clicks and the latest slate.
+/// to the user so far, their latest clicks and the latest slate; and, for cold-start transfer,
+/// whether they came without past clicks and their demographics.
 public struct ObservedSlateUser: PlatformView {
     public let catalogue: Catalogue
     public let constraints: PlatformConstraints
     public let shownItems: Set<Int32>
-    public let recentClickedItems: [Int32]
+    /// The latest clicks (cold-start transfer may put a new user's seeded profile here).
+    public var recentClickedItems: [Int32]
     public let latestSlate: [Int32]
+    public let arrivedWithoutClicks: Bool
+    public let demographics: [Float]
 }

@@ -61,7 +61,8 @@ import Testing
     }
 
     /// Serves the ranker of `scenario` trained by `drlrec train` and compares 8 slates of each of
-    /// 4 simulated users with the simulated policy's.
+    /// 4 simulated users with the simulated policy's, as `drlrec abtest` runs it (on e-commerce
+    /// with cold-start transfer, and two of the users arrive without history).
     func compareServedSlates(_ scenario: Scenario) async throws {
         // 1,100 steps: 100 updates after the 1,000 random ones, a policy that is not the initial one.
         let checkpoint = try Self.trainedCheckpoint(["--env", scenario.rawValue, "--steps", "1100"])
@@ -73,7 +74,8 @@ import Testing
         // The same checkpoint as a policy in simulation, as `drlrec abtest` runs it.
         let simulator = try ScenarioSimulators.slate(scenario, configuration: nil)() as! any ObservableSlatePlatform
         let existing = scenario == .ecommerce ? ExistingUserModels(environment: EcommerceSimulator()) : nil
-        let policy = try PolicyCatalogue(scenario: scenario, existing: existing).slatePolicy(checkpoint, for: simulator)
+        var policy = try PolicyCatalogue(scenario: scenario, existing: existing).slatePolicy(checkpoint, for: simulator)
+        if let existing { policy = ColdStartTransferPolicy(base: policy, profiles: try existing.profiles()) }
         var observation = Tensor(zeros: Shape(simulator.observationSpace.dimension))
         var slate = [Int32](repeating: 0, count: simulator.slateSize)
         func lastEvents() -> [UserEvent] { (simulator as? EcommerceSimulator)?.lastEvents ?? (simulator as! VideoFeedSimulator).lastEvents }
@@ -81,9 +83,14 @@ import Testing
 
         try await Self.withServer(registry) { port in
             var compared = 0
-            for (user, keptByServer) in [(0, false), (1, false), (2, true), (3, true)] {
+            var seed: UInt64 = 500
+            for (user, (cold, keptByServer)) in [(false, false), (true, false), (false, true), (true, true)].enumerated() {
                 let id = "user-\(user)"
-                simulator.reset(seed: 500 + UInt64(user), observation: &observation)
+                // The next user who arrives as wanted (cold or warm; every viewer of the feed is alike).
+                repeat {
+                    seed += 1
+                    simulator.reset(seed: seed, observation: &observation)
+                } while scenario == .ecommerce && (simulator as! EcommerceSimulator).observed.coldStart != cold
                 var history = lastEvents()
                 var pending = history  // feedback not yet posted (the server keeps the history)
                 for _ in 0..<8 {
@@ -99,7 +106,7 @@ import Testing
                     let answer = await LoopbackClient.post(port, "/v1/recommend", body)
                     #expect(answer.status == 200, "\(answer.body)")
                     let served = (answer.json["items"] as? [[String: Any]] ?? []).compactMap { $0["item_id"] as? String }
-                    #expect(served == slate.map { String($0) }, "\(scenario) user \(user) (\(keptByServer ? "history kept by the server" : "history in the request")), slate \(compared)")
+                    #expect(served == slate.map { String($0) }, "\(scenario) user \(user) (\(cold ? "cold" : "warm"), \(keptByServer ? "history kept by the server" : "history in the request")), slate \(compared)")
                     compared += 1
                     let result = simulator.step(.slate(slate), observation: &observation)
                     history += lastEvents()

@@ -47,6 +47,13 @@ public struct EcommerceObservedUser: Sendable {
     public private(set) var recentClicks: [Int32] = []
     /// The last `interactionMemory` clicks, oldest first.
     public private(set) var interactions: [Interaction] = []
+    /// The clicks the user had when the first slate was shown (nil before it).
+    private var clicksBeforeFirstSlate: Int?
+    /// Whether the user came to the platform without past clicks (a cold start, whom cold-start
+    /// transfer serves from their demographics).
+    public var arrivedWithoutClicks: Bool { (clicksBeforeFirstSlate ?? recentClicks.count) == 0 }
+    /// The demographic segment, one-hot (what the platform knows of a user from the first visit).
+    public var demographics: [Float] { (0..<segments).map { $0 == segment ? 1 : 0 } }
     /// Slates shown so far.
     public var steps: Int { slates.count }
     /// Every item shown so far.
@@ -106,6 +113,7 @@ public struct EcommerceObservedUser: Sendable {
     public mutating func record(_ event: UserEvent) {
         switch event.event {
         case .impression:
+            if steps == 0 && event.value == 1 { clicksBeforeFirstSlate = recentClicks.count }
             slates.show(event.item, position: event.value)
         case .click:
             guard steps > 0 else {
@@ -197,6 +205,6 @@ extension EcommerceSimulator: ObservableSlatePlatform {
             user.writeSummaryObservation(catalogue: catalogue, into: &observation)
         }
         return ObservedSlateUser(catalogue: catalogue, constraints: constraints, shownItems: user.shownItems, recentClickedItems: user.recentClicks,
-                                 latestSlate: user.latestSlate)
+                                 latestSlate: user.latestSlate, arrivedWithoutClicks: user.arrivedWithoutClicks, demographics: user.demographics)
     }
 }

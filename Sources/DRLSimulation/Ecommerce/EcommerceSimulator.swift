@@ -306,7 +306,7 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
     public var recentClickedItems: [Int32] { observed.recentClicks }
 
     /// The user's demographic segment, one-hot (known to the platform from the first visit).
-    public var demographics: [Float] { (0..<configuration.segments).map { $0 == observed.segment ? 1 : 0 } }
+    public var demographics: [Float] { observed.demographics }
 
     /// Where the mean embedding of the recent clicks lies in the observation.
     public var clickHistoryObservationRange: Range<Int>? { configuration.historyTokens == 0 ? 7..<(7 + configuration.dimension) : nil }

@@ -122,6 +122,6 @@ extension VideoFeedSimulator: ObservableSlatePlatform {
         let user = VideoObservedUser(configuration: configuration, history: history, context: context)
         user.writeObservation(catalogue: catalogue, into: &observation)
         return ObservedSlateUser(catalogue: catalogue, constraints: constraints, shownItems: user.shownItems, recentClickedItems: user.watched,
-                                 latestSlate: user.latestSlate)
+                                 latestSlate: user.latestSlate, arrivedWithoutClicks: false, demographics: [])
     }
 }
