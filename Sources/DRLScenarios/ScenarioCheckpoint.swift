@@ -24,6 +24,8 @@ public struct ScenarioCheckpoint: Sendable {
     /// The simulator's settings in full (`ConfigurationFile.text(of:)`); nil in files written
     /// before checkpoints carried them (the defaults).
     public let settings: String?
+    /// Every tensor's shape, by name.
+    public let tensorShapes: [String: [Int]]
 
     /// The labels a recipe's checkpoints carry: the scenario, the simulator's `settings` (see
     /// `ScenarioSimulators.settings(of:)`), the state encoder, and the kind of model the file
@@ -51,6 +53,7 @@ public struct ScenarioCheckpoint: Sendable {
         self.path = path
         agentKind = kind
         settings = metadata[Self.settingsKey]
+        tensorShapes = Dictionary(header.tensors.map { ($0.name, $0.shape) }) { first, _ in first }
         guard let name = metadata[Self.scenarioKey] else {
             // Files from before the labels: the scenario is unknown, and the state encoder shows in
             // the tensors' names (an encoder's position table has one row per history token).

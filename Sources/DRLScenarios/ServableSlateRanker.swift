@@ -53,7 +53,8 @@ public final class ServableSlateRanker: ServableModel {
         let origin = "\(path) (metadata '\(ScenarioCheckpoint.settingsKey)')"
         let platform: Platform
         do {
-            platform = try Platform.shared(scenario, settings: checkpoint.settings, origin: origin, historyTokens: checkpoint.stateEncoder?.history)
+            platform = try Platform.shared(scenario, settings: checkpoint.settings, origin: origin, historyTokens: checkpoint.stateEncoder?.history,
+                                           shapes: checkpoint.tensorShapes)
         } catch let error as ConfigurationFileError {
             throw refuse("\(error)")
         }
@@ -125,9 +126,12 @@ public final class ServableSlateRanker: ServableModel {
             itemCounts = try existing?.clickCounts() ?? simulator.catalogue.popularity.map { $0 * 1e6 }
         }
 
-        /// The platform of `scenario` with the settings `text` (the defaults when nil); a state
-        /// encoder's `historyTokens` must be the settings' history length.
-        static func shared(_ scenario: Scenario, settings text: String?, origin: String, historyTokens: Int?) throws -> Platform {
+        /// The platform of `scenario` with the settings `text` (the defaults when nil), refused
+        /// unless the checkpoint's networks (their tensor `shapes`) fit it: a state encoder's
+        /// `historyTokens` must be the settings' history length.
+        static func shared(_ scenario: Scenario, settings text: String?, origin: String, historyTokens: Int?, shapes: [String: [Int]]) throws
+            -> Platform {
+            let actorInput = actorInputs.first { shapes[$0] != nil } ?? actorInputs[0]
             let key = scenario.rawValue + (text ?? "")
             return try lock.withLock {
                 if let platform = built[key] { return platform }
@@ -140,17 +144,45 @@ public final class ServableSlateRanker: ServableModel {
                         throw ConfigurationFileError(path: origin, key: "history_tokens",
                                                      reason: "is \(settings.historyTokens), but the state encoder reads \(historyTokens) interactions")
                     }
+                    if historyTokens == nil, settings.historyTokens != 0 {
+                        throw ConfigurationFileError(path: origin, key: "history_tokens",
+                                                     reason: "is \(settings.historyTokens), but the checkpoint's ranker has no state encoder to read a sequence")
+                    }
+                    if historyTokens == nil {
+                        try fit(shapes, actorInput, axis: 1, is: 10 + 2 * settings.dimension + settings.segments,
+                                "the observation of these settings ('dimension', 'segments')", origin)
+                    } else {
+                        try fit(shapes, "critic.encoder.item.weight", axis: 0, is: settings.items + 1, "these settings' 'items' and padding", origin)
+                        try fit(shapes, "critic.encoder.category.weight", axis: 0, is: settings.categories + 1, "these settings' 'categories' and padding", origin)
+                    }
                     platform = try Platform(EcommerceSimulator(configuration: settings),
                                             existing: ExistingUserModels(environment: EcommerceSimulator(configuration: settings)))
                 case .video:
                     var settings = VideoFeedConfiguration()
                     if let text { try ConfigurationFile.load(text: text, origin: origin, into: &settings) }
+                    try fit(shapes, actorInput, axis: 1, is: 10 + 2 * settings.dimension, "the observation of these settings ('dimension')", origin)
                     platform = try Platform(VideoFeedSimulator(configuration: settings), existing: nil)
                 case .education:
                     requirementFailure("ServableSlateRanker: education serves tasks (ServableTutor)")
                 }
                 built[key] = platform
                 return platform
+            }
+        }
+
+        /// The actor's first weight matrix, [hidden, observation] (SAC's actor has a trunk, TD3's does not).
+        private static let actorInputs = ["actor.trunk.0.weight", "actor.0.weight"]
+
+        /// Refuses settings the checkpoint's networks do not fit before anything is built from
+        /// them: building a platform costs time and memory with its settings, while the tensors
+        /// are bytes the file really holds.
+        private static func fit(_ shapes: [String: [Int]], _ name: String, axis: Int, is expected: Int, _ what: String, _ origin: String)
+            throws(ConfigurationFileError) {
+            guard let shape = shapes[name], shape.count > axis else {
+                throw ConfigurationFileError(path: origin, reason: "the checkpoint has no tensor '\(name)' of a ranker")
+            }
+            guard shape[axis] == expected else {
+                throw ConfigurationFileError(path: origin, reason: "\(what) give \(expected), but the checkpoint's '\(name)' has \(shape[axis]) (shape \(shape))")
             }
         }
     }

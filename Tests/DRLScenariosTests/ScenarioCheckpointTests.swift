@@ -48,6 +48,19 @@ import Testing
         }
     }
 
+    /// Settings a hostile or careless file claims are refused before anything is built from them
+    /// when the checkpoint's networks do not fit them (a catalogue of a million items, say).
+    @Test func settingsTheNetworksDoNotFitAreRefusedBeforeBuilding() throws {
+        let text = try #require(ScenarioSimulators.settings(of: VideoFeedSimulator(configuration: VideoFeedConfiguration())))
+            .replacingOccurrences(of: #""dimension":16"#, with: #""dimension":1024"#)
+            .replacingOccurrences(of: #""items":5000"#, with: #""items":1000000"#)
+        #expect(text.contains(#""items":1000000"#) && text.contains(#""dimension":1024"#))
+        let (path, _, _) = try Self.savedVideoRanker(labels: ScenarioCheckpoint.labels(scenario: .video, settings: text))
+        #expect { try ServableSlateRanker.load(checkpoint: path) } throws: {
+            "\($0)".contains("the observation of these settings ('dimension') give 2058, but the checkpoint's 'actor.0.weight' has 42")
+        }
+    }
+
     @Test(arguments: [
         (["drlrec.scenario": "mars"], "metadata 'drlrec.scenario' is 'mars', not one of ecommerce, video, education"),
         (["drlrec.scenario": "ecommerce", "drlrec.state_encoder": "gru"], "come together; the file has only one of them"),
