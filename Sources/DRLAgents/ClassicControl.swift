@@ -136,7 +136,7 @@ extension CartPole: ResumableEnvironment {
 
     public func restore(stateDescription text: String) -> Bool {
         let parts = text.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "cartpole", let values = FloatText.decode(String(parts[1])), values.count == 4,
+        guard parts.count == 4, parts[0] == "cartpole", let values = FloatText.decode(String(parts[1])), values.count == 4, values.allSatisfy(\.isFinite),
               let steps = Int(parts[2]), steps >= 0, let generator = RandomGenerator(stateDescription: String(parts[3])) else {
             return false
         }
@@ -155,7 +155,7 @@ extension Pendulum: ResumableEnvironment {
 
     public func restore(stateDescription text: String) -> Bool {
         let parts = text.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "pendulum", let values = FloatText.decode(String(parts[1])), values.count == 2,
+        guard parts.count == 4, parts[0] == "pendulum", let values = FloatText.decode(String(parts[1])), values.count == 2, values.allSatisfy(\.isFinite),
               let steps = Int(parts[2]), steps >= 0, let generator = RandomGenerator(stateDescription: String(parts[3])) else {
             return false
         }

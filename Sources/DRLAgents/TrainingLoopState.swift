@@ -50,9 +50,14 @@ public struct TrainingLoopState: Sendable {
             throw LoopStateError("'\(Self.observationsKey)' is missing or does not hold one observation per environment")
         }
         self.observations = observations.map { $0! }
+        // A saved state is resumed as it is: a non-finite value would be trained on or trap the environment.
+        guard self.observations.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+            throw LoopStateError("'\(Self.observationsKey)' holds a value that is NaN or infinite")
+        }
         guard let returns = metadata[Self.episodeReturnsKey].flatMap(FloatText.decode), returns.count == environments.count else {
             throw LoopStateError("'\(Self.episodeReturnsKey)' is missing or does not hold one return per environment")
         }
+        guard returns.allSatisfy(\.isFinite) else { throw LoopStateError("'\(Self.episodeReturnsKey)' holds a value that is NaN or infinite") }
         episodeReturns = returns
         guard let episodes = metadata[Self.episodesKey].flatMap(TrainingEpisodes.init(stateDescription:)) else {
             throw LoopStateError("'\(Self.episodesKey)' is missing or malformed")

@@ -22,6 +22,10 @@ public final class SequenceStateEncoder: Layer {
     public struct Configuration: Sendable {
         public enum SequenceModel: String, Sendable, CaseIterable { case attention, gru, convolution }
 
+        /// The longest history an encoder reads: its position table and per-sequence workspace grow
+        /// with it, and files and flags that ask for more are refused against this.
+        public static let maximumHistoryLength = 4_096
+
         public var items: Int, categories: Int, eventTypes: Int
         public var historyLength: Int
         public var engagementFeatures: Int, contextFeatures: Int

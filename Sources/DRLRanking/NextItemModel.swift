@@ -114,6 +114,17 @@ public final class NextItemModel {
     /// Matrices stored compressed, by name (see `NextItemModelCompression.swift`).
     public internal(set) var compression: [String: MatrixCompression] = [:]
 
+    /// Why `split` cannot train and evaluate a next-item model (nil when it can): its metrics rank
+    /// 10 items, so the log needs at least 10, and leave-one-out needs a user with three
+    /// interactions (one to train on, one to validate, one to test).
+    public static func dataProblem(_ split: LeaveOneOutSplit) -> String? {
+        if split.items < 10 { return "has \(split.items) items; the next-item model is measured on its top 10, so it needs at least 10" }
+        if !split.testRow.contains(where: { $0 != nil }) || !split.trainRows.contains(where: { !$0.isEmpty }) {
+            return "has no user with three interactions: leave-one-out keeps each user's last for test and the one before for validation"
+        }
+        return nil
+    }
+
     /// A model for `log`'s users and items; `categories` gives each item's category (0..<count).
     public convenience init(log: LoggedInteractions, categories: [Int32], configuration: Configuration = Configuration(), seed: UInt64) {
         self.init(log: log, categories: categories, configuration: configuration, largestValue: max(log.values.max() ?? 1, 1e-6), seed: seed)

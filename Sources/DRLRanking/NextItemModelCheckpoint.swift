@@ -57,7 +57,8 @@ extension NextItemModel {
     public static func load(from path: String, log: LoggedInteractions? = nil, epochs: Int? = nil,
                             learningRate: Float? = nil) throws(CheckpointError) -> NextItemModel {
         func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
-        let metadata = try SafeTensors.describe(path).metadata
+        let header = try SafeTensors.describe(path)
+        let metadata = header.metadata
         let kindKey = ModelCheckpoint.modelKindKey
         guard metadata[kindKey] == checkpointKind else {
             throw refuse("metadata '\(kindKey)' is \(metadata[kindKey].map { "'\($0)'" } ?? "missing"): the file is not a next-item model")
@@ -103,6 +104,16 @@ extension NextItemModel {
         let contextText = try field("context_columns")
         let contextColumns = contextText.isEmpty ? [] : contextText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard Set(items).count == items.count, !items.contains("") else { throw refuse("metadata '\(prefix)items' has empty or repeated ids") }
+        // The model is built from the metadata: check its sizes against the tensors the file holds
+        // before anything is allocated from them (a compressed head is stored in other tensors,
+        // checked when they are read).
+        let shapes = Dictionary(header.tensors.map { ($0.name, $0.shape) }) { first, _ in first }
+        for (name, expected) in [("encoder.position.weight", [c.historyLength, c.dimension]), ("output.weight", [items.count, c.dimension])]
+            where name != "output.weight" || shapes[name] != nil {
+            guard shapes[name] == expected else {
+                throw refuse("tensor '\(name)' is \(shapes[name].map { "of shape \($0)" } ?? "missing"), but the metadata (history length \(c.historyLength), dimension \(c.dimension), \(items.count) items) makes it \(expected)")
+            }
+        }
 
         let vocabulary = LoggedInteractions(contextColumns: contextColumns, items: items)
         if let log {

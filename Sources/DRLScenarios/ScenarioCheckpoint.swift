@@ -71,8 +71,9 @@ public struct ScenarioCheckpoint: Sendable {
             guard let sequenceModel = SequenceModel(rawValue: model) else {
                 throw refuse("metadata '\(Self.stateEncoderKey)' is '\(model)', not one of \(SequenceModel.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard let length = Int(history), (1...4_096).contains(length) else {
-                throw refuse("metadata '\(Self.historyKey)' is '\(history)', not a history length in 1...4096")
+            let longest = SequenceStateEncoder.Configuration.maximumHistoryLength
+            guard let length = Int(history), (1...longest).contains(length) else {
+                throw refuse("metadata '\(Self.historyKey)' is '\(history)', not a history length in 1...\(longest)")
             }
             stateEncoder = (sequenceModel, length)
         default:

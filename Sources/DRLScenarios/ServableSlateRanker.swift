@@ -187,8 +187,3 @@ public final class ServableSlateRanker: ServableModel {
         }
     }
 }
-
-extension ServableModelKinds {
-    /// Every kind DRLRec serves: next-item models, the e-commerce ranker and the education tutor.
-    public static let drlrec = ServableModelKinds([NextItemModel.self, ServableSlateRanker.self, ServableTutor.self])
-}

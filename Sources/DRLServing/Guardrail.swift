@@ -27,7 +27,10 @@ public struct ArmOutcome: Sendable, Equatable {
 /// The rollout's safety net: the candidate is rolled back when its conversion rate is below the
 /// control's by more than `tolerance` (relative) with the given one-sided confidence. The test is
 /// a one-sided z-test of H₀: p_candidate ≥ (1 − tolerance)·p_control with the unpooled standard
-/// error, taken once both arms have served `minimumServed` lists. Repeated looks inflate the false
+/// error, taken once both arms have served `minimumServed` lists. The rates are Agresti and
+/// Caffo's (one conversion and one miss added to each arm), so an arm at 0% or 100% still has a
+/// standard error: 0 of 667 against 600 of 600 is rolled back, where the raw rates have no
+/// variance at all. Repeated looks inflate the false
 /// alarm rate somewhat; the tolerance and a high confidence keep an equal candidate running (the
 /// tests check that it is not rolled back).
 public struct Guardrail: Sendable, Equatable {
@@ -45,10 +48,11 @@ public struct Guardrail: Sendable, Equatable {
     public func verdict(control: ArmOutcome, candidate: ArmOutcome) -> Verdict {
         guard control.served >= minimumServed, candidate.served >= minimumServed else { return .keep }
         let (pc, pt) = (control.rate, candidate.rate)
+        let (nc, nt) = (Double(control.served + 2), Double(candidate.served + 2))
+        let (adjustedControl, adjustedCandidate) = (Double(control.converted + 1) / nc, Double(candidate.converted + 1) / nt)
         let scale = 1 - tolerance
-        let variance = pt * (1 - pt) / Double(candidate.served) + scale * scale * pc * (1 - pc) / Double(control.served)
-        guard variance > 0 else { return .keep }
-        let z = (scale * pc - pt) / variance.squareRoot()
+        let variance = adjustedCandidate * (1 - adjustedCandidate) / nt + scale * scale * adjustedControl * (1 - adjustedControl) / nc
+        let z = (scale * adjustedControl - adjustedCandidate) / variance.squareRoot()
         guard z > Self.normalQuantile(confidence) else { return .keep }
         return .rollBack(reason: "guardrail: candidate conversion \(Self.format(pt)) (\(candidate.converted)/\(candidate.served)) "
                          + "is below control \(Self.format(pc)) (\(control.converted)/\(control.served)) by more than \(Self.format(tolerance * 100))%, "

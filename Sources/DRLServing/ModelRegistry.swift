@@ -116,11 +116,12 @@ public final class ModelRegistry: @unchecked Sendable {
         guard Self.number(of: id) != nil, let bytes = try readFile(path) else {
             throw RegistryError("registry '\(directory)' has no version '\(id)'")
         }
-        do {
-            return try JSONDecoder().decode(ModelVersion.self, from: Data(bytes))
-        } catch {
+        let record: ModelVersion
+        do { record = try JSONDecoder().decode(ModelVersion.self, from: Data(bytes)) } catch {
             throw RegistryError("'\(path)' is not a valid version record: \(error)")
         }
+        guard record.id == id else { throw RegistryError("'\(path)' names version '\(record.id)', but it is the record of '\(id)'") }
+        return record
     }
 
     /// The version, its parent, its parent's parent… back to a model trained from scratch.

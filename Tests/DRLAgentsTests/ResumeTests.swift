@@ -68,6 +68,34 @@ import Testing
         #expect(straight == resumed)
     }
 
+    /// A saved run whose observations or environment state hold a NaN (a corrupted or hostile
+    /// file) is refused when loaded, before anything could be trained on it.
+    @Test func aSavedRunWithANonFiniteValueIsRefused() throws {
+        let path = AgentCheckpointTests.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let agent = A2CAgent(observationDimension: 4, choices: [2], environments: 2, seed: 8)
+        try agent.train(on: VectorEnvironment((0..<2).map { _ in CartPole() }), steps: 200, seed: 9, evaluationEnvironment: CartPole(),
+                        evaluationInterval: 1_000, evaluationEpisodes: 1, checkpoints: CheckpointSchedule(to: path))
+        let (tensors, metadata) = try SafeTensors.read(from: path)
+        let nan = "7fc00000"
+        for (key, expected) in [("drlrec.loop.observations", "'drlrec.loop.observations' holds a value that is NaN or infinite"),
+                                ("drlrec.loop.episode_returns", "'drlrec.loop.episode_returns' holds a value that is NaN or infinite")] {
+            var corrupted = metadata
+            let text = try #require(metadata[key])
+            corrupted[key] = nan + text.drop { $0 != "," && $0 != ";" }
+            try SafeTensors.write(tensors, metadata: corrupted, to: path)
+            #expect { _ = try A2CAgent(observationDimension: 4, choices: [2], environments: 2, seed: 8).load(from: path) } throws: {
+                "\($0)".contains(expected)
+            }
+        }
+        // An environment state with a NaN is not restored (the resume is refused, not trained on).
+        let pole = CartPole()
+        let state = pole.stateDescription
+        let parts = state.split(separator: "|", omittingEmptySubsequences: false)
+        #expect(pole.restore(stateDescription: state))
+        #expect(!pole.restore(stateDescription: ([parts[0], Substring(nan + parts[1].drop { $0 != "," })] + parts.dropFirst(2)).joined(separator: "|")))
+    }
+
     /// A saved run cannot be resumed in an environment of another kind: the error says so and
     /// nothing is trained.
     @Test func aSavedRunRefusesAnotherEnvironment() throws {

@@ -205,5 +205,28 @@ import Testing
         negative[key] = "-1"
         try SafeTensors.write(tensors, metadata: negative, to: path)
         #expect { _ = try NextItemModel.load(from: path) } throws: { "\($0)".contains("novelty reward -1.0 is negative") }
+        // Sizes the tensors do not hold are refused before the model is built from them (2⁶² would
+        // be an allocation the process cannot survive).
+        for (name, value) in [("history_length", String(1 << 62)), ("dimension", "1000000")] {
+            var huge = metadata
+            huge["drlrec.next_item." + name] = value
+            try SafeTensors.write(tensors, metadata: huge, to: path)
+            #expect { _ = try NextItemModel.load(from: path) } throws: { "\($0)".contains("but the metadata (history length") }
+        }
+    }
+
+    /// A log the next-item model cannot be trained and measured on is named, not trapped on.
+    @Test func aLogTooSmallToTrainOnIsRefusedWithTheReason() throws {
+        func split(_ rows: [(String, String)]) throws -> LeaveOneOutSplit {
+            var text = "user,item,timestamp,event,value\n"
+            for (k, row) in rows.enumerated() { text += "\(row.0),\(row.1),\(k),click,1\n" }
+            let path = Scratch.path("small.csv")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return LeaveOneOutSplit(try LoggedInteractions.read(csv: path))
+        }
+        #expect(NextItemModel.dataProblem(try split([])) == "has 0 items; the next-item model is measured on its top 10, so it needs at least 10")
+        #expect(NextItemModel.dataProblem(try split((0..<3).map { ("u\($0 % 2)", "i\($0)") }))?.hasPrefix("has 3 items") == true)
+        #expect(NextItemModel.dataProblem(try split((0..<12).map { ("u\($0)", "i\($0)") }))?.hasPrefix("has no user with three interactions") == true)
+        #expect(NextItemModel.dataProblem(try split((0..<12).map { ("u\($0 / 4)", "i\($0)") })) == nil)
     }
 }

@@ -1,5 +1,6 @@
 import DRLData
 import DRLEvaluation
+import DRLNN
 import DRLRanking
 import ArgumentParser
 import DRLServing
@@ -56,6 +57,8 @@ struct FitCommand: ParsableCommand {
 
     func validate() throws {
         guard epochs > 0, history > 0 else { throw ValidationError("--epochs and --history must be positive") }
+        let longest = SequenceStateEncoder.Configuration.maximumHistoryLength
+        guard history <= longest else { throw ValidationError("--history \(history) is longer than the \(longest) interactions a model reads at most") }
         guard qLearningWeight >= 0, reinforceWeight >= 0, noveltyReward >= 0 else {
             throw ValidationError("--q-learning-weight, --reinforce-weight and --novelty-reward must be non-negative")
         }
@@ -67,6 +70,7 @@ struct FitCommand: ParsableCommand {
         let (log, categories, files, scenario) = try source.load(until: until)
         let split = LeaveOneOutSplit(log)
         say("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items (\(scenario))")
+        if let problem = NextItemModel.dataProblem(split) { throw ValidationError("\(scenario) \(problem)") }
         var configuration = NextItemModel.Configuration()
         configuration.epochs = epochs
         configuration.historyLength = history

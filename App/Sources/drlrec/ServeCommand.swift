@@ -72,6 +72,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard latencyBudget > 0, cooldown >= 0, replicas > 0, maxBody > 0, userEvents > 0 else {
             throw ValidationError("--latency-budget, --replicas, --max-body and --user-events must be positive and --cooldown not negative")
         }
+        // Durations are whole microseconds in 64 bits; a day is longer than any budget or cooldown needs.
+        guard latencyBudget <= 86_400_000 else { throw ValidationError("--latency-budget \(latencyBudget) ms is longer than a day") }
+        guard cooldown <= 86_400 else { throw ValidationError("--cooldown \(cooldown) s is longer than a day") }
         guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port number") }
         guard explore >= 0, explore < 1 else { throw ValidationError("--explore \(explore) must be in [0, 1)") }
         guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature \(temperature) must be positive") }

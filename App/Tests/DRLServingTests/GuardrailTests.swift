@@ -23,6 +23,14 @@ import Testing
             return
         }
         #expect(reason.contains("200/1000") && reason.contains("300/1000"))
+        // Arms at 0% and 100% have no variance of their own: the extreme shortfall is still seen,
+        // and two arms that never convert are kept.
+        guard case .rollBack = guardrail.verdict(control: ArmOutcome(served: 600, converted: 600), candidate: ArmOutcome(served: 667, converted: 0)) else {
+            Issue.record("0 of 667 against 600 of 600 was kept")
+            return
+        }
+        #expect(guardrail.verdict(control: ArmOutcome(served: 600, converted: 0), candidate: ArmOutcome(served: 667, converted: 0)) == .keep)
+        #expect(guardrail.verdict(control: ArmOutcome(served: 600, converted: 600), candidate: ArmOutcome(served: 667, converted: 667)) == .keep)
     }
 
     /// A simulated rollout: users walk the cycle, get two items, and click the one that comes

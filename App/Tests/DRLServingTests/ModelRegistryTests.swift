@@ -63,6 +63,18 @@ import Testing
 
     /// What a crash while registering leaves behind (a staging folder, a temporary state file) is
     /// invisible to readers and cleared by the next writer; the ids stay consecutive.
+    /// A version record whose id was edited is refused by name (listing sorted by it and trapped),
+    /// and a registered version records the kind of its checkpoint.
+    @Test func anEditedRecordIsRefusedAndTheKindIsRecorded() throws {
+        let registry = try registryWithTwoVersions()
+        #expect(try registry.version("v1").kind == NextItemModel.checkpointKind)
+        let path = registry.directory + "/versions/v2/version.json"
+        var record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        record["id"] = "zzz"
+        try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: path))
+        #expect { try registry.versions() } throws: { "\($0)".contains("names version 'zzz', but it is the record of 'v2'") }
+    }
+
     @Test func crashRemnantsAreIgnored() throws {
         let registry = try registryWithTwoVersions()
         try registry.promote("v1")
