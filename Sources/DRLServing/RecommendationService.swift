@@ -190,8 +190,15 @@ public final class RecommendationService: @unchecked Sendable {
 
     // MARK: Recommend
 
+    /// The longest user id accepted, in UTF-8 bytes: every id is kept (in the histories, the logs
+    /// and the open lists), so an unbounded one would let a client grow the server at will.
+    public static let maximumUserIdBytes = 256
+
     public func recommend(_ request: RecommendRequest) async throws(RequestError) -> Recommendation {
         guard !request.user.isEmpty else { throw .invalidField("user_id", reason: "is empty") }
+        guard request.user.utf8.count <= Self.maximumUserIdBytes else {
+            throw .invalidField("user_id", reason: "is \(request.user.utf8.count) bytes long; ids may be at most \(Self.maximumUserIdBytes)")
+        }
         if impressionLog != nil, request.user.contains(where: { $0.isNewline || $0 == "\0" }) { throw .lineBreakInId(request.user) }
         guard request.k >= 1 && request.k <= min(configuration.maxK, itemIds.count) else {
             throw .invalidField("k", reason: "is \(request.k); it must be between 1 and \(min(configuration.maxK, itemIds.count))")
@@ -370,6 +377,9 @@ public final class RecommendationService: @unchecked Sendable {
     /// disk) and then adds it to the user's history.
     public func feedback(_ event: FeedbackEvent) async throws -> Void {
         guard !event.user.isEmpty else { throw RequestError.invalidField("user_id", reason: "is empty") }
+        guard event.user.utf8.count <= Self.maximumUserIdBytes else {
+            throw RequestError.invalidField("user_id", reason: "is \(event.user.utf8.count) bytes long; ids may be at most \(Self.maximumUserIdBytes)")
+        }
         guard let item = itemIndex[event.item] else { throw RequestError.unknownItem(event.item) }
         guard event.value.isFinite else { throw RequestError.invalidField("value", reason: "is not a finite number") }
         guard event.context.count == contextColumns.count, event.context.allSatisfy(\.isFinite) else {

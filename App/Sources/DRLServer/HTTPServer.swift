@@ -27,6 +27,9 @@ public final class HTTPServer: Sendable {
         /// Requests with larger bodies are refused with 413.
         public var maxBodyBytes = 64 * 1024
         public var registryPollInterval = Duration.seconds(1)
+        /// A connection that sends nothing for this long is closed (one that stopped half-way
+        /// through its request too), so idle or abandoned sockets do not pile up.
+        public var idleTimeout = Duration.seconds(30)
         public init() {}
     }
 
@@ -63,7 +66,9 @@ public final class HTTPServer: Sendable {
         }
         router.post("v1/recommend") { request, _ in await self.handle(route: "recommend", request, self.recommend) }
         router.post("v1/feedback") { request, _ in await self.handle(route: "feedback", request, self.feedback) }
+        let (seconds, attoseconds) = configuration.idleTimeout.components
         let app = Application(router: router,
+                              server: .http1(configuration: .init(idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))),
                               configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "drlrec"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
                               logger: logger)

@@ -60,6 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Where an explored position's item comes from: uniform, popularity, or softmax (of the model's scores at --temperature).")
     var explorer: ExplorerName = .uniform
 
+    @Option(name: .customLong("idle-timeout"), help: "Seconds after which a connection that sends nothing is closed.")
+    var idleTimeout = 30.0
+
     @Option(name: .customLong("user-events"), help: "Events the server keeps per user: the served lists (for a ranker) and feedback; the models read the latest, and seen items are left out of recommendations.")
     var userEvents = 200
 
@@ -75,6 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Durations are whole microseconds in 64 bits; a day is longer than any budget or cooldown needs.
         guard latencyBudget <= 86_400_000 else { throw ValidationError("--latency-budget \(latencyBudget) ms is longer than a day") }
         guard cooldown <= 86_400 else { throw ValidationError("--cooldown \(cooldown) s is longer than a day") }
+        guard idleTimeout > 0, idleTimeout <= 86_400 else { throw ValidationError("--idle-timeout \(idleTimeout) s must be positive and at most a day") }
         guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port number") }
         guard explore >= 0, explore < 1 else { throw ValidationError("--explore \(explore) must be in [0, 1)") }
         guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature \(temperature) must be positive") }
@@ -105,6 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.host = host
         serverConfiguration.port = port
         serverConfiguration.maxBodyBytes = maxBody
+        serverConfiguration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         let server = HTTPServer(service: service, configuration: serverConfiguration)
         let state = service.servedState
         try await server.run(handleSignals: true) { port in

@@ -60,6 +60,38 @@ enum LoopbackClient {
         return Answer(status: status, body: content)
     }
 
+    /// Sends `text` (a request cut short) and waits up to `limit` for the server to close the
+    /// connection; returns how long that took, or nil when it was still open.
+    static func secondsUntilClosed(port: Int, after text: String, limit: Int) async -> Double? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                precondition(fd >= 0, "socket: \(errno)")
+                defer { close(fd) }
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                precondition(connected == 0, "connect to port \(port): \(errno)")
+                var timeout = timeval(tv_sec: limit, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let bytes = Array(text.utf8)
+                _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL)) }
+                let start = Date()
+                var chunk = [UInt8](repeating: 0, count: 4_096)
+                while true {
+                    let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+                    if n > 0 { continue }  // an error answer may come before the close
+                    continuation.resume(returning: n == 0 || errno == ECONNRESET ? Date().timeIntervalSince(start) : nil)
+                    return
+                }
+            }
+        }
+    }
+
     private static func dechunk(_ text: String) -> String {
         var bytes = Substring(text), result = ""
         while let line = bytes.range(of: "\r\n"), let size = Int(bytes[..<line.lowerBound], radix: 16), size > 0 {

@@ -10,13 +10,28 @@ import Testing
 /// The real server on a loopback port, spoken to over HTTP.
 @Suite(.serialized) struct ServerTests {
     /// Starts a server for the registry on a free port, runs `body` with the port, and stops it.
-    func withServer(_ registry: ModelRegistry, pollInterval: Duration = .seconds(1), _ body: (Int, HTTPServer) async throws -> Void) async throws {
+    func withServer(_ registry: ModelRegistry, pollInterval: Duration = .seconds(1), idleTimeout: Duration = .seconds(30),
+                    _ body: (Int, HTTPServer) async throws -> Void) async throws {
         var configuration = RecommendationService.Configuration()
         configuration.latencyBudget = .seconds(5)  // debug builds on a loaded machine are slow
         var serverConfiguration = HTTPServer.Configuration()
         serverConfiguration.maxBodyBytes = 16 * 1024
         serverConfiguration.registryPollInterval = pollInterval
+        serverConfiguration.idleTimeout = idleTimeout
         try await LoopbackServer.run(registry, service: configuration, server: serverConfiguration, body)
+    }
+
+    /// A client that stops half-way through its request (or never sends one) is cut off after the
+    /// idle timeout instead of holding its socket for good; a whole request is still answered.
+    @Test func aConnectionThatStopsSendingIsClosed() async throws {
+        try await withServer(try registry(), idleTimeout: .seconds(1)) { port, _ in
+            let partial = await LoopbackClient.secondsUntilClosed(port: port, after: "POST /v1/recommend HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le", limit: 10)
+            let closed = try #require(partial, "a connection holding a partial header was still open after 10 s")
+            #expect(closed >= 0.5 && closed < 8, "closed after \(closed) s")
+            let silent = await LoopbackClient.secondsUntilClosed(port: port, after: "", limit: 10)
+            #expect(silent != nil)
+            #expect(await LoopbackClient.get(port, "/livez").status == 200)
+        }
     }
 
     func registry() throws -> ModelRegistry {
@@ -99,6 +114,10 @@ import Testing
                 // A NUL would cut the log's line short and keep the server from reading its log again.
                 ("/v1/feedback", #"{"user_id": "nul\u0000user", "item_id": "i5", "event": "click"}"#, 400, "line breaks or NUL"),
                 ("/v1/feedback", #"{"user_id": "a", "item_id": "i1", "event": "click", "value": "x"}"#, 400, "'value' must be a finite number"),
+                // Every user id is kept: a client may not grow the server with ids of any length.
+                ("/v1/feedback", #"{"user_id": "\#(String(repeating: "u", count: 257))", "item_id": "i1", "event": "click"}"#, 400,
+                 "is 257 bytes long; ids may be at most 256"),
+                ("/v1/recommend", #"{"user_id": "\#(String(repeating: "u", count: 300))", "k": 3, "history": []}"#, 400, "ids may be at most 256"),
                 ("/v1/recommend", #"{"user_id": "a", "k": 3, "history": [], "candidates": ["\#(String(repeating: "x", count: 20_000))"]}"#,
                  413, "exceeds 16384 bytes"),
             ]
