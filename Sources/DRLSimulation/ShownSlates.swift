@@ -16,6 +16,15 @@ struct ShownSlates: Sendable {
 
     init(slateSize: Int) { self.slateSize = slateSize }
 
+    /// No slate shown (the storage is kept, so a simulator's new episode allocates nothing).
+    mutating func clear() {
+        count = 0
+        items.removeAll(keepingCapacity: true)
+        recent.removeAll(keepingCapacity: true)
+        latest.removeAll(keepingCapacity: true)
+        responded.removeAll(keepingCapacity: true)
+    }
+
     /// Adds an impression: the item at its 1-based `position` (a position other than 1 before
     /// any slate is ignored).
     mutating func show(_ item: Int32, position: Float) {

@@ -70,6 +70,16 @@ public struct EcommerceObservedUser: Sendable {
         slates = ShownSlates(slateSize: c.slateSize)
     }
 
+    /// A new user: the context back to its defaults and no events (the storage is kept, so a
+    /// simulator's new episode allocates nothing).
+    public mutating func startOver() {
+        (device, hour, lowFrequency, coldStart, segment, day, sessionStep) = (0, 0, false, false, 0, 0, 0)
+        slates.clear()
+        recentClicks.removeAll(keepingCapacity: true)
+        interactions.removeAll(keepingCapacity: true)
+        clicksBeforeFirstSlate = nil
+    }
+
     /// The user rebuilt from a history (oldest first) and a context in the order of
     /// `contextColumns`; check the context with `contextProblem` first.
     public init(configuration: EcommerceConfiguration, history: some Sequence<UserEvent>, context: [Float]) {

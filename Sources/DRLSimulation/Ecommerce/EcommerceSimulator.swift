@@ -119,7 +119,7 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
     public func reset(seed: UInt64?, observation: inout Tensor) {
         if let seed { rng = RandomGenerator(seed: seed, stream: 0xEC0) }
         let c = configuration
-        observed = EcommerceObservedUser(configuration: c)
+        observed.startOver()
         lastEvents.removeAll(keepingCapacity: true)
         observed.lowFrequency = rng.uniform() < c.lowFrequencyShare
         observed.coldStart = rng.uniform() < c.coldStartShare

@@ -34,6 +34,14 @@ public struct EducationObservedLearner: Sendable {
         (frustrationLimit, boredomLimit) = (c.frustrationLimit, c.boredomLimit)
     }
 
+    /// A new learner: the context back to its defaults and no events (the storage is kept, so a
+    /// simulator's new episode allocates nothing).
+    public mutating func startOver() {
+        (skill, sessionTask, day, tasksOnSkill, failures, easyStreak) = (0, 0, 0, 0, 0, 0)
+        recentOutcomes.removeAll(keepingCapacity: true)
+        (lastLevel, lastType, lastCompleted, lastItem) = (0, .video, false, nil)
+    }
+
     /// The learner rebuilt from a history (oldest first) and a context in the order of
     /// `contextColumns`; check the context with `contextProblem` first.
     public init(configuration: EducationConfiguration, history: some Sequence<UserEvent>, context: [Float]) {

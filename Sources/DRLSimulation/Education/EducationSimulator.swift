@@ -103,7 +103,7 @@ public final class EducationSimulator: Environment {
         for s in 0..<c.skills { mastery[s] = min(max(prior * (1 - Float(s) / Float(c.skills)) + rng.uniform(-0.1, 0.1), 0), 0.7) }
         preferred = ContentType(rawValue: rng.nextIndex(below: ContentType.allCases.count))!
         fatigue = 0
-        observed = EducationObservedLearner(configuration: c)
+        observed.startOver()
         lastEvents.removeAll(keepingCapacity: true)
         for s in practised.indices { practised[s] = false }
         statistics = EducationEpisodeStatistics()

@@ -117,7 +117,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
     public func reset(seed: UInt64?, observation: inout Tensor) {
         if let seed { rng = RandomGenerator(seed: seed, stream: 0x51D) }
         let c = configuration
-        observed = VideoObservedUser(configuration: c)
+        observed.startOver()
         lastEvents.removeAll(keepingCapacity: true)
         observed.lowFrequency = rng.uniform() < c.lowFrequencyShare
         SimulatedUser.randomInterest(&interest, catalogue: catalogue, using: &rng)

@@ -45,6 +45,14 @@ public struct VideoObservedUser: Sendable {
         slates = ShownSlates(slateSize: c.slateSize)
     }
 
+    /// A new viewer: the context back to its defaults and no events (the storage is kept, so a
+    /// simulator's new episode allocates nothing).
+    public mutating func startOver() {
+        (device, hour, lowFrequency, day, sessionMinutes) = (0, 0, false, 0, 0)
+        slates.clear()
+        watched.removeAll(keepingCapacity: true)
+    }
+
     /// The viewer rebuilt from a history (oldest first) and a context in the order of
     /// `contextColumns`; check the context with `contextProblem` first.
     public init(configuration: VideoFeedConfiguration, history: some Sequence<UserEvent>, context: [Float]) {
