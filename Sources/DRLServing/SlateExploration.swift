@@ -78,6 +78,31 @@ public struct SlateExploration: Sendable, Equatable {
         return placements
     }
 
+    /// The probability that the list shows `item` at `position` (1-based), computed without
+    /// drawing: what `place` gives the item when it puts it there, to the last bit, and what an
+    /// off-policy estimate of this policy divides the logging policy's propensity into. The greedy
+    /// item of the position has 1 − Σₑ ε q(e)(1 − ε q(e))^(j−1), a pool item ε q(e)(1 − ε q(e))^(j−1),
+    /// any other item 0. `greedy`, `pool`, `scores` and `popularity` are as for `place`.
+    public func probability(of item: Int32, at position: Int, greedy: [Int32], pool: [Int32], scores: [Float], popularity: [Float]) -> Double {
+        require((1...greedy.count).contains(position), "SlateExploration.probability: position \(position) of a list of \(greedy.count)")
+        let isGreedy = greedy[position - 1] == item
+        guard epsilon > 0, !pool.isEmpty else { return isGreedy ? 1 : 0 }
+        let poolIndex = isGreedy ? nil : pool.firstIndex(of: item)
+        guard isGreedy || poolIndex != nil else { return 0 }
+        let q = explorerDistribution(pool, scores: scores, popularity: popularity)
+        let eps = Double(epsilon)
+        // (1 − ε q(e))^(j−1) by repeated products, in the order `place` forms them.
+        func shown(_ e: Int) -> Double {
+            var survival = 1.0
+            for _ in 1..<position { survival *= 1 - eps * q[e] }
+            return eps * q[e] * survival
+        }
+        if let e = poolIndex { return shown(e) }
+        var poolMass = 0.0
+        for e in pool.indices { poolMass += shown(e) }
+        return 1 - poolMass
+    }
+
     /// The explorer's probabilities over the pool (in pool order).
     private func explorerDistribution(_ pool: [Int32], scores: [Float], popularity: [Float]) -> [Double] {
         var weights: [Double]

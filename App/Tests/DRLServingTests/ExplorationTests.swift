@@ -90,6 +90,36 @@ import Testing
         #expect(abs(Double(atSecond) / Double(trials) - 0.1875) < 4 * (0.1875 * 0.8125 / Double(trials)).squareRoot())
     }
 
+    /// The probability of an item at a position, computed without drawing (what an off-policy
+    /// estimate needs of a target policy), is exactly the propensity `place` logs when it puts the
+    /// item there, for every explorer; each position's probabilities over the greedy item and the
+    /// pool sum to 1, and an item that is neither has none.
+    @Test(arguments: [SlateExploration(epsilon: 0.3), SlateExploration(epsilon: 0.2, explorer: .softmax(temperature: 0.5)),
+                      SlateExploration(epsilon: 0.6, explorer: .popularity), SlateExploration.greedy])
+    func probabilitiesWithoutDrawingAreThePlacedPropensities(exploration: SlateExploration) {
+        var generator = RandomGenerator(seed: 11)
+        let items = 40
+        let scores = (0..<items).map { _ in generator.uniform(-2, 2) }, popularity = (0..<items).map { _ in Float(generator.nextIndex(below: 50)) }
+        let greedy: [Int32] = [5, 9, 2, 31], pool = (0..<Int32(items)).filter { ![5, 9, 2, 31, 7].contains($0) }
+        func probability(_ item: Int32, _ position: Int) -> Double {
+            exploration.probability(of: item, at: position, greedy: greedy, pool: pool, scores: scores, popularity: popularity)
+        }
+        var placed = 0
+        for _ in 0..<2_000 {
+            for (j, placement) in exploration.place(greedy: greedy, pool: pool, scores: scores, popularity: popularity, using: &generator).enumerated() {
+                #expect(probability(placement.item, j + 1) == placement.propensity)
+                placed += 1
+            }
+        }
+        #expect(placed == 8_000)
+        for position in 1...greedy.count {
+            let total = ([greedy[position - 1]] + pool).map { probability($0, position) }.reduce(0, +)
+            #expect(abs(total - 1) < 1e-12)
+            #expect(probability(7, position) == 0)  // neither greedy nor in the pool
+            #expect(probability(greedy[(position % greedy.count)], position) == 0)  // another position's greedy item
+        }
+    }
+
     /// Every served list is in the impression log, in the logged-interactions format: one row per
     /// position with the item, the propensity the answer gave, the list's id, version and arm.
     @Test func servedListsAreLoggedWithTheirPropensities() async throws {
