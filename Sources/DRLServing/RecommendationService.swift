@@ -271,7 +271,7 @@ public final class RecommendationService: @unchecked Sendable {
             remember(impression)
         }
         if keepsServedLists {
-            histories.recordList(user: user, items: answer.items.map { itemIndex[$0.id]! }, timestamp: Int64(Date().timeIntervalSince1970))
+            histories.recordImpressions(user: user, items: answer.items.map { itemIndex[$0.id]! }, timestamp: Int64(Date().timeIntervalSince1970))
         }
         recordServed(answer.items, to: user, arm: answer.arm, rollout: rollout)
         return answer

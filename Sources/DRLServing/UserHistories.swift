@@ -50,7 +50,7 @@ public final class UserHistories: @unchecked Sendable {
     /// Adds a list served to the user to their history, one `.impression` per item with its
     /// 1-based position as the value (for models that read what was shown; not counted as
     /// interactions).
-    public func recordList(user: String, items: [Int32], timestamp: Int64) {
+    public func recordImpressions(user: String, items: [Int32], timestamp: Int64) {
         lock.withLock {
             var entry = entries[user, default: Entry()]
             for (position, item) in items.enumerated() {
