@@ -22,18 +22,24 @@ enum LoopbackClient {
     static func post(_ port: Int, _ path: String, _ body: String) async -> Answer { await request(port: port, method: "POST", path: path, body: body) }
     static func get(_ port: Int, _ path: String) async -> Answer { await request(port: port, method: "GET", path: path) }
 
-    private static func blockingRequest(port: Int, method: String, path: String, body: String?) -> Answer {
+    /// A socket connected to the loopback port.
+    private static func connected(to port: Int) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         precondition(fd >= 0, "socket: \(errno)")
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
+        let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        precondition(connected == 0, "connect to port \(port): \(errno)")
+        precondition(result == 0, "connect to port \(port): \(errno)")
+        return fd
+    }
+
+    private static func blockingRequest(port: Int, method: String, path: String, body: String?) -> Answer {
+        let fd = connected(to: port)
+        defer { close(fd) }
         let payload = Array((body ?? "").utf8)
         var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         if body != nil { text += "Content-Type: application/json\r\nContent-Length: \(payload.count)\r\n" }
@@ -65,17 +71,8 @@ enum LoopbackClient {
     static func secondsUntilClosed(port: Int, after text: String, limit: Int) async -> Double? {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                precondition(fd >= 0, "socket: \(errno)")
+                let fd = connected(to: port)
                 defer { close(fd) }
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = in_port_t(UInt16(port).bigEndian)
-                address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                precondition(connected == 0, "connect to port \(port): \(errno)")
                 var timeout = timeval(tv_sec: limit, tv_usec: 0)
                 setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 let bytes = Array(text.utf8)
