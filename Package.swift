@@ -54,8 +54,9 @@ let package = Package(
         // runs, as a library.
         .target(name: "DRLScenarios", dependencies: ["DRLSimulation", "DRLServing", "DRLAgents", "DRLData", "DRLEvaluation", "DRLRanking", "DRLNN", "DRLTensor"]),
         // Deployment without the network: model registry, served models, user state, feedback log,
-        // traffic split, guardrail and fallback. It knows data and models, not simulators or agents.
-        .target(name: "DRLServing", dependencies: ["DRLData", "DRLRanking", "DRLNN", "DRLTensor"]),
+        // traffic split, guardrail and fallback, the replay of served logs for a model and the
+        // off-policy gate on it. It knows data and models, not simulators or agents.
+        .target(name: "DRLServing", dependencies: ["DRLData", "DRLEvaluation", "DRLRanking", "DRLNN", "DRLTensor"]),
         // The benchmark workloads, each built once with its model and data, and the step to time:
         // GEMM shapes and blocked products (with a direct cblas_sgemm call to compare), kernels,
         // the NN peer workloads and the agents' training loops. Their clients do the timing.

@@ -1,51 +1,102 @@
 import DRLTensor
 
-/// Off-policy estimators of a slate policy's value from served lists, position by position: the
-/// independent-position estimators of Li et al. (2018), which assume that the reward at a
-/// position depends on the item shown there (not on the rest of the list). For list i and position
-/// j, with the logging probability μᵢⱼ of the logged item, the evaluation policy's probability πᵢⱼ
-/// of the same item at the same position and the reward rᵢⱼ, the weight is wᵢⱼ = πᵢⱼ / μᵢⱼ.
+/// What an off-policy estimate of a slate policy reads, list by list and position by position:
+/// for list i and position j, the importance weight wᵢⱼ = πᵢⱼ / μᵢⱼ of the logged item (the
+/// evaluation policy's probability of that item at that position over the logging policy's), the
+/// reward rᵢⱼ credited to the position, a reward model's estimate q̂ᵢⱼ for the logged item there,
+/// and the model's value of the position under the evaluation policy, Σₐ π(a at j) q̂(a, j).
+public struct SlateOffPolicyData: Sendable {
+    public let weights: [[Double]]
+    public let rewards: [[Double]]
+    public let modelRewards: [[Double]]
+    public let directValues: [[Double]]
+
+    public init(weights: [[Double]], rewards: [[Double]], modelRewards: [[Double]], directValues: [[Double]]) {
+        require(weights.count == rewards.count && weights.count == modelRewards.count && weights.count == directValues.count,
+                "SlateOffPolicyData: \(weights.count) lists of weights, \(rewards.count) of rewards, \(modelRewards.count) of model rewards, \(directValues.count) of direct values")
+        for i in weights.indices {
+            let n = weights[i].count
+            require(rewards[i].count == n && modelRewards[i].count == n && directValues[i].count == n,
+                    "SlateOffPolicyData: list \(i) has \(n) weights, \(rewards[i].count) rewards, \(modelRewards[i].count) model rewards, \(directValues[i].count) direct values")
+            require(weights[i].allSatisfy { $0 >= 0 && $0.isFinite }, "SlateOffPolicyData: list \(i) has a negative or non-finite weight")
+        }
+        (self.weights, self.rewards, self.modelRewards, self.directValues) = (weights, rewards, modelRewards, directValues)
+    }
+
+    /// Data for the estimators that read no reward model (IIPS, SNIPS).
+    public init(weights: [[Double]], rewards: [[Double]]) {
+        let zeros = weights.map { [Double](repeating: 0, count: $0.count) }
+        self.init(weights: weights, rewards: rewards, modelRewards: zeros, directValues: zeros)
+    }
+
+    public var lists: Int { weights.count }
+}
+
+/// Off-policy estimators of a slate policy's value (the expected sum of the rewards of a list's
+/// positions) from served lists, position by position: the independent-position estimators of
+/// Li et al. (2018), which assume that the reward at a position depends on the item shown there,
+/// not on the rest of the list. They need only each position's marginal probabilities, which is
+/// what DRLRec's impression log keeps (see `SlateExploration`).
 public enum SlateOffPolicyEstimator: String, CaseIterable, Sendable {
-    /// Independent-position IPS: the mean over lists of Σⱼ wᵢⱼ rᵢⱼ (unbiased under the assumption).
+    /// Independent-position IPS (IPW at each position): the mean over lists of Σⱼ wᵢⱼ rᵢⱼ
+    /// (unbiased under the assumption, with correct propensities).
     case independentIPS = "iips"
-    /// Self-normalised at each position: Σⱼ (Σᵢ wᵢⱼ rᵢⱼ / Σᵢ wᵢⱼ), invariant to a rescaling of
-    /// either policy's probabilities at a position.
+    /// Self-normalised IPW at each position: Σⱼ (Σᵢ wᵢⱼ rᵢⱼ / Σᵢ wᵢⱼ), invariant to a rescaling
+    /// of either policy's probabilities at a position.
     case selfNormalizedIPS = "snips"
+    /// Direct method: the mean over lists of Σⱼ Σₐ π(a at j) q̂(a, j), the reward model's value of
+    /// the evaluation policy's lists (exact when the model is, biased as it is).
+    case directMethod = "dm"
+    /// Doubly robust at each position: the direct method plus the weighted residual
+    /// Σⱼ wᵢⱼ (rᵢⱼ − q̂ᵢⱼ); unbiased when the propensities are correct, whatever the model, and of
+    /// lower variance than IIPS the better the model is.
+    case doublyRobust = "dr"
 
     /// The estimate over the lists `subset` (indices may repeat, as a bootstrap draws them).
-    /// `weights[i][j]` and `rewards[i][j]` are list i's position j.
-    public func estimate(weights: [[Double]], rewards: [[Double]], over subset: [Int]) -> Double {
+    public func estimate(_ data: SlateOffPolicyData, over subset: [Int]) -> Double {
+        let count = Double(max(subset.count, 1))
         switch self {
         case .independentIPS:
             var total = 0.0
-            for i in subset { for j in weights[i].indices { total += weights[i][j] * rewards[i][j] } }
-            return total / Double(max(subset.count, 1))
+            for i in subset { for j in data.weights[i].indices { total += data.weights[i][j] * data.rewards[i][j] } }
+            return total / count
         case .selfNormalizedIPS:
             var weighted: [Double] = [], mass: [Double] = []
             for i in subset {
-                for j in weights[i].indices {
+                for j in data.weights[i].indices {
                     if j >= weighted.count { weighted.append(0); mass.append(0) }
-                    weighted[j] += weights[i][j] * rewards[i][j]
-                    mass[j] += weights[i][j]
+                    weighted[j] += data.weights[i][j] * data.rewards[i][j]
+                    mass[j] += data.weights[i][j]
                 }
             }
             return zip(weighted, mass).reduce(0) { $0 + ($1.1 > 0 ? $1.0 / $1.1 : 0) }
+        case .directMethod:
+            var total = 0.0
+            for i in subset { for value in data.directValues[i] { total += value } }
+            return total / count
+        case .doublyRobust:
+            var total = 0.0
+            for i in subset {
+                for j in data.weights[i].indices {
+                    total += data.directValues[i][j] + data.weights[i][j] * (data.rewards[i][j] - data.modelRewards[i][j])
+                }
+            }
+            return total / count
         }
     }
 
     /// The estimate over all lists with a percentile bootstrap interval over lists.
-    public func estimateWithInterval(weights: [[Double]], rewards: [[Double]], resamples: Int = 1_000, confidence: Double = 0.95,
+    public func estimateWithInterval(_ data: SlateOffPolicyData, resamples: Int = 1_000, confidence: Double = 0.95,
                                      seed: UInt64 = 0) -> (value: Double, low: Double, high: Double) {
-        require(weights.count == rewards.count && zip(weights, rewards).allSatisfy { $0.count == $1.count },
-                "SlateOffPolicyEstimator: weights and rewards must have the same lists and positions")
         require(resamples >= 10 && confidence > 0 && confidence < 1, "SlateOffPolicyEstimator: \(resamples) resamples, confidence \(confidence)")
-        let n = weights.count
-        let value = estimate(weights: weights, rewards: rewards, over: Array(0..<n))
+        require(data.lists > 0, "SlateOffPolicyEstimator: no lists to estimate from")
+        let n = data.lists
+        let value = estimate(data, over: Array(0..<n))
         var rng = RandomGenerator(seed: seed, stream: 0x51A7E)
         var draws: [Double] = [], subset = [Int](repeating: 0, count: n)
         for _ in 0..<resamples {
             for k in 0..<n { subset[k] = rng.nextIndex(below: n) }
-            draws.append(estimate(weights: weights, rewards: rewards, over: subset))
+            draws.append(estimate(data, over: subset))
         }
         let (low, high) = OffPolicyEstimator.percentiles(draws, confidence: confidence)
         return (value, low, high)

@@ -237,6 +237,15 @@ public final class ModelRegistry: @unchecked Sendable {
         }
     }
 
+    /// Records in the audit trail that `action` ("promote", "rollout") of `id` was refused, and
+    /// why (a gate's numbers); the state is otherwise unchanged.
+    public func recordRefusal(of id: String, action: String, reason: String) throws(RegistryError) {
+        try withLock { () throws(RegistryError) in
+            _ = try checkpointPath(of: id)
+            try appendEvent(action: "refuse-\(action)", version: id, note: reason)
+        }
+    }
+
     // MARK: Internals
 
     private func appendEvent(action: String, version: String?, note: String?) throws(RegistryError) {

@@ -355,19 +355,12 @@ public final class RecommendationService: @unchecked Sendable {
     /// in `seen` left out unless they are candidates; fewer than k when fewer are eligible), with
     /// the positions the configured exploration draws from the other eligible items.
     private func list(_ scores: [Float], k: Int, candidates: [Bool]?, seen: [UserEvent]) -> [(id: String, score: Float, propensity: Double)] {
-        var masked = Tensor(shape: Shape(1, scores.count), scalars: scores)
-        if let candidates { for i in scores.indices where !candidates[i] { masked[flat: i] = -.infinity } }
-        for event in seen where candidates?[Int(event.item)] != true { masked[flat: Int(event.item)] = -.infinity }
-        let (values, indices) = topK(masked, k: k)
-        var greedy: [Int32] = []
-        for j in 0..<indices.count where values[flat: j] > -.infinity { greedy.append(indices[j]) }
         let exploration = configuration.exploration
-        guard exploration.epsilon > 0 else { return greedy.map { (itemIds[Int($0)], scores[Int($0)], 1) } }
-        for item in greedy { masked[flat: Int(item)] = -.infinity }
-        let pool = scores.indices.filter { masked[flat: $0] > -.infinity }.map { Int32($0) }
+        let choice = ServedListChoice(scores: scores, k: k, candidates: candidates, seen: seen, withPool: exploration.epsilon > 0)
+        guard exploration.epsilon > 0 else { return choice.greedy.map { (itemIds[Int($0)], scores[Int($0)], 1) } }
         let popularity = exploration.explorer == .popularity ? zip(trainingCounts, histories.popularity()).map { $0 + $1 } : []
         var generator = RandomGenerator(seed: lock.withLock { explorationSeeds.next() })
-        return exploration.place(greedy: greedy, pool: pool, scores: scores, popularity: popularity, using: &generator)
+        return exploration.place(greedy: choice.greedy, pool: choice.pool, scores: scores, popularity: popularity, using: &generator)
             .map { (itemIds[Int($0.item)], scores[Int($0.item)], $0.propensity) }
     }
 

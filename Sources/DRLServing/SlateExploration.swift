@@ -4,16 +4,19 @@ import Foundation
 /// How a served list explores, and the exact probability with which each shown item was put at its
 /// position: the propensity that off-policy estimators divide by.
 ///
-/// The list starts as the model's top k, the greedy list g₁…g_k. Each position is explored on its
-/// own with probability ε: an explored position shows an item drawn from the explorer's
-/// distribution q over the pool (the eligible items outside the greedy list), unless that item is
-/// already shown above it, in which case the greedy item stays. A pool item e is then at position
-/// j (1-based) with probability ε·q(e)·(1 − ε·q(e))^(j−1): drawn at j, and at no position above
-/// (the draws are independent); the greedy item g_j takes the rest of the probability, and no
-/// greedy item appears at another position. So every (position, item) probability is exact, at
-/// one pass over the pool per position, whichever the explorer. Sampling the whole list from a
-/// softmax (Plackett-Luce) would give each position's probability only given the items above it;
-/// the marginal that position-wise estimators need has no closed form there.
+/// The list starts as the model's top k, the greedy list g₁…g_k. With probability ρ (`shuffle`)
+/// its order is first drawn uniformly at random, so that a policy ranking the same items in
+/// another order has logged support. Then each position is explored on its own with probability
+/// ε: an explored position shows an item drawn from the explorer's distribution q over the pool
+/// (the eligible items outside the greedy list), unless that item is already shown above it, in
+/// which case the greedy item stays. A pool item e is then at position j (1-based) with
+/// probability ε·q(e)·(1 − ε·q(e))^(j−1): drawn at j, and at no position above (the draws are
+/// independent). A greedy item stays at position j with the rest of the probability,
+/// Sⱼ = 1 − Σₑ ε·q(e)·(1 − ε·q(e))^(j−1), whichever it is; g_i is there with probability
+/// Sⱼ·(ρ/k + (1 − ρ)·[i = j]). So every (position, item) probability is exact, at one pass over
+/// the pool per position, whichever the explorer. Sampling the whole list from a softmax
+/// (Plackett-Luce) would give each position's probability only given the items above it; the
+/// marginal that position-wise estimators need has no closed form there.
 public struct SlateExploration: Sendable, Equatable {
     public enum Explorer: Sendable, Equatable {
         /// Every pool item alike.
@@ -27,17 +30,21 @@ public struct SlateExploration: Sendable, Equatable {
     /// The probability that a position is explored, in [0, 1).
     public let epsilon: Float
     public let explorer: Explorer
+    /// The probability ρ that the greedy list's order is shuffled, in [0, 1].
+    public let shuffle: Float
 
     /// No exploration: the greedy list, every item at its position with probability 1.
     public static let greedy = SlateExploration(epsilon: 0)
 
-    public init(epsilon: Float, explorer: Explorer = .uniform) {
+    public init(epsilon: Float, explorer: Explorer = .uniform, shuffle: Float = 0) {
         require(epsilon >= 0 && epsilon < 1, "SlateExploration: ε must be in [0, 1), got \(epsilon)")
+        require(shuffle >= 0 && shuffle <= 1, "SlateExploration: the shuffle probability must be in [0, 1], got \(shuffle)")
         if case .softmax(let temperature) = explorer {
             require(temperature > 0 && temperature.isFinite, "SlateExploration: the softmax temperature must be positive and finite, got \(temperature)")
         }
         self.epsilon = epsilon
         self.explorer = explorer
+        self.shuffle = shuffle
     }
 
     /// An item shown and the probability the policy had of showing it at its position.
@@ -46,12 +53,20 @@ public struct SlateExploration: Sendable, Equatable {
         public var propensity: Double
     }
 
-    /// The list to show: `greedy` (the top items, best first) with explored positions drawn from
-    /// `pool` (the other eligible items). `scores` (softmax) and `popularity` (popularity) are
-    /// indexed by item; the other explorer ignores them.
+    /// The list to show: `greedy` (the top items, best first), its order shuffled with
+    /// probability ρ, with explored positions drawn from `pool` (the other eligible items).
+    /// `scores` (softmax) and `popularity` (popularity) are indexed by item; the other explorer
+    /// ignores them.
     public func place(greedy: [Int32], pool: [Int32], scores: [Float], popularity: [Float],
                       using generator: inout RandomGenerator) -> [Placement] {
-        guard epsilon > 0, !pool.isEmpty else { return greedy.map { Placement(item: $0, propensity: 1) } }
+        var order = Array(greedy.indices)
+        if shuffle > 0, Self.unit(&generator) < Double(shuffle) {
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, generator.nextIndex(below: i + 1)) }
+        }
+        func stayed(_ j: Int, _ stay: Double) -> Placement {
+            Placement(item: greedy[order[j]], propensity: stay * Self.orderProbability(shuffle, of: order[j], at: j, count: greedy.count))
+        }
+        guard epsilon > 0, !pool.isEmpty else { return greedy.indices.map { stayed($0, 1) } }
         let q = explorerDistribution(pool, scores: scores, popularity: popularity)
         let eps = Double(epsilon)
         // survival[e] = (1 − ε q(e))^(j−1): the probability that pool item e is not shown above position j.
@@ -59,9 +74,9 @@ public struct SlateExploration: Sendable, Equatable {
         var shown = Set<Int>()
         var placements: [Placement] = []
         placements.reserveCapacity(greedy.count)
-        for slot in greedy {
+        for j in greedy.indices {
             var explored: Int?
-            if Double(generator.next() >> 11) * 0x1p-53 < eps {
+            if Self.unit(&generator) < eps {
                 let drawn = Self.draw(q, using: &generator)
                 if !shown.contains(drawn) { explored = drawn }
             }
@@ -71,36 +86,69 @@ public struct SlateExploration: Sendable, Equatable {
                 placements.append(Placement(item: pool[e], propensity: eps * q[e] * survival[e]))
                 shown.insert(e)
             } else {
-                placements.append(Placement(item: slot, propensity: 1 - poolMass))
+                placements.append(stayed(j, 1 - poolMass))
             }
             for e in pool.indices { survival[e] *= 1 - eps * q[e] }
         }
         return placements
     }
 
-    /// The probability that the list shows `item` at `position` (1-based), computed without
-    /// drawing: what `place` gives the item when it puts it there, to the last bit, and what an
-    /// off-policy estimate of this policy divides the logging policy's propensity into. The greedy
-    /// item of the position has 1 − Σₑ ε q(e)(1 − ε q(e))^(j−1), a pool item ε q(e)(1 − ε q(e))^(j−1),
-    /// any other item 0. `greedy`, `pool`, `scores` and `popularity` are as for `place`.
-    public func probability(of item: Int32, at position: Int, greedy: [Int32], pool: [Int32], scores: [Float], popularity: [Float]) -> Double {
-        require((1...greedy.count).contains(position), "SlateExploration.probability: position \(position) of a list of \(greedy.count)")
-        let isGreedy = greedy[position - 1] == item
-        guard epsilon > 0, !pool.isEmpty else { return isGreedy ? 1 : 0 }
-        let poolIndex = isGreedy ? nil : pool.firstIndex(of: item)
-        guard isGreedy || poolIndex != nil else { return 0 }
+    /// The probability that the greedy list's item i (0-based) is at (0-based) position j of its
+    /// order: ρ/k + (1 − ρ)·[i = j] (exactly 1 or 0 without shuffling).
+    static func orderProbability(_ shuffle: Float, of i: Int, at j: Int, count: Int) -> Double {
+        guard shuffle > 0 else { return i == j ? 1 : 0 }
+        return Double(shuffle) / Double(count) + (i == j ? 1 - Double(shuffle) : 0)
+    }
+
+    /// Every item's probability at every position of the list, computed without drawing: what
+    /// `place` gives an item when it puts it there, to the last bit, and what an off-policy
+    /// estimate of this policy divides the logging policy's propensity into. `greedy`, `pool`,
+    /// `scores` and `popularity` are as for `place`.
+    public func marginals(greedy: [Int32], pool: [Int32], scores: [Float], popularity: [Float]) -> Marginals {
+        guard epsilon > 0, !pool.isEmpty else {
+            return Marginals(greedy: greedy, pool: pool, stayProbabilities: greedy.map { _ in 1 }, poolProbabilities: [], shuffle: shuffle)
+        }
         let q = explorerDistribution(pool, scores: scores, popularity: popularity)
         let eps = Double(epsilon)
-        // (1 − ε q(e))^(j−1) by repeated products, in the order `place` forms them.
-        func shown(_ e: Int) -> Double {
-            var survival = 1.0
-            for _ in 1..<position { survival *= 1 - eps * q[e] }
-            return eps * q[e] * survival
+        // The products and sums in the order `place` forms them.
+        var survival = [Double](repeating: 1, count: pool.count)
+        var stayProbabilities: [Double] = [], poolProbabilities: [[Double]] = []
+        for _ in greedy {
+            var shown = [Double](repeating: 0, count: pool.count), poolMass = 0.0
+            for e in pool.indices {
+                shown[e] = eps * q[e] * survival[e]
+                poolMass += shown[e]
+            }
+            stayProbabilities.append(1 - poolMass)
+            poolProbabilities.append(shown)
+            for e in pool.indices { survival[e] *= 1 - eps * q[e] }
         }
-        if let e = poolIndex { return shown(e) }
-        var poolMass = 0.0
-        for e in pool.indices { poolMass += shown(e) }
-        return 1 - poolMass
+        return Marginals(greedy: greedy, pool: pool, stayProbabilities: stayProbabilities, poolProbabilities: poolProbabilities, shuffle: shuffle)
+    }
+
+    /// A list's (position, item) probabilities (see `marginals`).
+    public struct Marginals: Sendable {
+        public let greedy: [Int32], pool: [Int32]
+        /// At each position, the probability Sⱼ that a greedy item stays there.
+        public let stayProbabilities: [Double]
+        /// At each position, the probability of each pool item, in pool order (empty when the
+        /// list does not explore).
+        public let poolProbabilities: [[Double]]
+        /// The exploration's ρ.
+        public let shuffle: Float
+
+        /// The probability that the greedy list's item i (0-based) is shown at `position` (1-based).
+        public func probability(ofGreedy i: Int, at position: Int) -> Double {
+            stayProbabilities[position - 1] * SlateExploration.orderProbability(shuffle, of: i, at: position - 1, count: greedy.count)
+        }
+
+        /// The probability that the list shows `item` at `position` (1-based).
+        public func probability(of item: Int32, at position: Int) -> Double {
+            require((1...greedy.count).contains(position), "SlateExploration.Marginals: position \(position) of a list of \(greedy.count)")
+            if let i = greedy.firstIndex(of: item) { return probability(ofGreedy: i, at: position) }
+            guard !poolProbabilities.isEmpty, let e = pool.firstIndex(of: item) else { return 0 }
+            return poolProbabilities[position - 1][e]
+        }
     }
 
     /// The explorer's probabilities over the pool (in pool order).
@@ -123,7 +171,7 @@ public struct SlateExploration: Sendable, Equatable {
     /// An index drawn from the probabilities `q` (summing to 1), at double precision so that the
     /// probability an item is drawn is its q to rounding, however small.
     private static func draw(_ q: [Double], using generator: inout RandomGenerator) -> Int {
-        let target = Double(generator.next() >> 11) * 0x1p-53
+        let target = unit(&generator)
         var cumulative = 0.0
         var last = 0
         for i in q.indices where q[i] > 0 {
@@ -133,4 +181,7 @@ public struct SlateExploration: Sendable, Equatable {
         }
         return last
     }
+
+    /// A uniform draw in [0, 1) at double precision.
+    private static func unit(_ generator: inout RandomGenerator) -> Double { Double(generator.next() >> 11) * 0x1p-53 }
 }

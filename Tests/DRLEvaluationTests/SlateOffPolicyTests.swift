@@ -1,5 +1,5 @@
 import DRLData
-import DRLEvaluation
+@testable import DRLEvaluation
 import DRLTensor
 import Foundation
 import ScratchFiles
@@ -46,29 +46,62 @@ import Testing
 
     /// Lists logged by a uniform policy (each item at each position with probability 1/20) with
     /// clicks from a position-based model estimate a deterministic target list's value: the
-    /// independent-position IPS and SNIPS intervals cover the true value, and IPS is within four
-    /// standard errors of it.
+    /// model-free estimators' intervals cover the true value and IIPS is within four standard
+    /// errors of it; DR covers it with a wrong reward model (a constant guess) and, with the true
+    /// one, gives a narrower interval than IIPS; DM is exact with the true model and off with the
+    /// wrong one.
     @Test func independentPositionEstimatesRecoverATargetListsValue() {
         let items = 20, positions = 3, lists = 30_000
         var rng = RandomGenerator(seed: 5)
         let attraction = (0..<items).map { 0.1 + 0.8 * Double($0) / Double(items - 1) }, examination = [1.0, 0.6, 0.3]
         let target = [19, 18, 17]
         let truth = (0..<positions).map { attraction[target[$0]] * examination[$0] }.reduce(0, +)
-        var weights: [[Double]] = [], rewards: [[Double]] = []
+        var weights: [[Double]] = [], rewards: [[Double]] = [], shownLists: [[Int]] = []
         for _ in 0..<lists {
             let shown = Array(rng.permutation(items).prefix(positions))
+            shownLists.append(shown)
             weights.append((0..<positions).map { shown[$0] == target[$0] ? 1 / (1.0 / Double(items)) : 0 })
             rewards.append((0..<positions).map { Double(rng.uniform()) < attraction[shown[$0]] * examination[$0] ? 1 : 0 })
         }
-        for estimator in SlateOffPolicyEstimator.allCases {
-            let (value, low, high) = estimator.estimateWithInterval(weights: weights, rewards: rewards, resamples: 300, seed: 1)
+        func data(_ model: (Int, Int) -> Double) -> SlateOffPolicyData {
+            SlateOffPolicyData(weights: weights, rewards: rewards,
+                               modelRewards: shownLists.map { shown in (0..<positions).map { model(shown[$0], $0) } },
+                               directValues: shownLists.map { _ in (0..<positions).map { model(target[$0], $0) } })
+        }
+        let exact = data { attraction[$0] * examination[$1] }, wrong = data { _, _ in 0.5 }, modelFree = SlateOffPolicyData(weights: weights, rewards: rewards)
+        var widths: [SlateOffPolicyEstimator: Double] = [:]
+        for (estimator, data) in [(SlateOffPolicyEstimator.independentIPS, modelFree), (.selfNormalizedIPS, modelFree), (.doublyRobust, wrong)] {
+            let (value, low, high) = estimator.estimateWithInterval(data, resamples: 300, seed: 1)
             #expect(low <= truth && truth <= high, "\(estimator): \(value) [\(low), \(high)] against \(truth)")
             #expect(high - low < 0.3 * truth, "\(estimator): an interval of \(high - low) says little")
+            widths[estimator] = high - low
         }
-        let ips = SlateOffPolicyEstimator.independentIPS.estimate(weights: weights, rewards: rewards, over: Array(0..<lists))
+        let (drValue, drLow, drHigh) = SlateOffPolicyEstimator.doublyRobust.estimateWithInterval(exact, resamples: 300, seed: 1)
+        #expect(drLow <= truth && truth <= drHigh && drHigh - drLow < 0.8 * widths[.independentIPS]!, "DR with the true model: \(drValue) [\(drLow), \(drHigh)]")
+        #expect(abs(SlateOffPolicyEstimator.directMethod.estimate(exact, over: Array(0..<lists)) - truth) < 1e-9)
+        #expect(abs(SlateOffPolicyEstimator.directMethod.estimate(wrong, over: Array(0..<lists)) - 1.5) < 1e-9)
+        let ips = SlateOffPolicyEstimator.independentIPS.estimate(modelFree, over: Array(0..<lists))
         let terms = zip(weights, rewards).map { zip($0, $1).map { $0 * $1 }.reduce(0, +) }
         let mean = terms.reduce(0, +) / Double(lists)
         let standardError = (terms.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(lists - 1) / Double(lists)).squareRoot()
         #expect(abs(ips - truth) < 4 * standardError)
+    }
+
+    /// The position-based reward model: θⱼ is each position's mean reward, an item's attraction
+    /// is its rewards over what its positions predict, shrunk towards 1, and an unseen item has 1.
+    @Test func positionBasedRewardModelFitsPositionsAndItems() {
+        func slate(_ items: [String], _ rewards: [Double]) -> ServedSlateLog.Slate {
+            ServedSlateLog.Slate(id: "s", user: "u", timestamp: 0, version: "v1", arm: "control", context: [], items: items,
+                                 propensities: items.map { _ in 1 }, rewards: rewards)
+        }
+        let slates = [slate(["a", "b"], [1, 0]), slate(["b", "a"], [1, 1]), slate(["c", "a"], [0, 1]), slate(["a", "c"], [1, 0])]
+        let model = SlateRewardModel(slates: slates, prior: 2)
+        #expect(model.positionRewards == [0.75, 0.5])
+        // a: earned 4 where positions predict 0.75 + 0.5 + 0.5 + 0.75 = 2.5; α = 2 · 0.625.
+        let alpha = 1.25
+        #expect(abs(model.estimate(item: "a", position: 2) - 0.5 * (4 + alpha) / (2.5 + alpha)) < 1e-12)
+        #expect(abs(model.estimate(item: "c", position: 1) - 0.75 * (0 + alpha) / (1.25 + alpha)) < 1e-12)
+        #expect(model.estimate(item: "z", position: 1) == 0.75 && model.estimate(item: "a", position: 3) == 0)
+        #expect(model.attractions(of: ["z", "b"]) == [1, (1 + alpha) / (1.25 + alpha)])
     }
 }

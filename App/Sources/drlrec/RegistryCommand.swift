@@ -91,12 +91,17 @@ struct RegistryCommand: ParsableCommand {
     }
 
     struct Promote: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Make a version the production version.")
+        static let configuration = CommandConfiguration(
+            abstract: "Make a version the production version.",
+            discussion: "Given the served logs (--impressions, --feedback), only when the off-policy gate passes: see `drlrec ope served`.")
         @OptionGroup var location: Location
+        @OptionGroup var gate: OffPolicyGateOptions
         @Argument var version: String
         func run() throws {
-            try location.open().promote(version)
-            print("\(version) is in production")
+            let registry = try location.open()
+            let checked = try gate.check(version, action: "promote", in: registry)
+            try registry.promote(version, note: checked)
+            print("\(version) is in production\(checked.map { " (\($0))" } ?? "")")
         }
     }
 
@@ -107,13 +112,18 @@ struct RegistryCommand: ParsableCommand {
     }
 
     struct Rollout: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Gray release: serve a candidate version to a share of users.")
+        static let configuration = CommandConfiguration(
+            abstract: "Gray release: serve a candidate version to a share of users.",
+            discussion: "Given the served logs (--impressions, --feedback), only when the off-policy gate passes: see `drlrec ope served`.")
         @OptionGroup var location: Location
+        @OptionGroup var gate: OffPolicyGateOptions
         @Argument var version: String
         @Option(help: "The candidate's share of users, in (0, 1).") var share: Double
         func run() throws {
-            try location.open().startRollout(version, share: share)
-            print("\(version) serves \(share * 100)% of users")
+            let registry = try location.open()
+            let checked = try gate.check(version, action: "rollout", in: registry)
+            try registry.startRollout(version, share: share, note: checked.map { "share \(share); \($0)" })
+            print("\(version) serves \(share * 100)% of users\(checked.map { " (\($0))" } ?? "")")
         }
     }
 

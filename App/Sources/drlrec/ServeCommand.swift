@@ -54,22 +54,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Log every served list to this file before answering (DRLRec's logged-interactions format: one impression row per position with its propensity, the list's id, version and arm).", valueName: "file"))
     var impressions: String?
 
-    @Option(help: ArgumentHelp("Probability that a position of a served list is explored, in [0, 1).", valueName: "epsilon"))
-    var explore: Float = 0
-
-    @Option(help: "Where an explored position's item comes from: uniform, popularity, or softmax (of the model's scores at --temperature).")
-    var explorer: ExplorerName = .uniform
+    @OptionGroup var exploration: ExplorationOptions
 
     @Option(name: .customLong("idle-timeout"), help: "Seconds after which a connection that sends nothing is closed.")
     var idleTimeout = 30.0
 
     @Option(name: .customLong("user-events"), help: "Events the server keeps per user: the served lists (for a ranker) and feedback; the models read the latest, and seen items are left out of recommendations.")
     var userEvents = 200
-
-    @Option(help: "Temperature of the softmax explorer.")
-    var temperature: Float = 1
-
-    enum ExplorerName: String, ExpressibleByArgument, CaseIterable { case uniform, popularity, softmax }
 
     func validate() throws {
         guard latencyBudget > 0, cooldown >= 0, replicas > 0, maxBody > 0, userEvents > 0 else {
@@ -80,8 +71,6 @@ struct ServeCommand: AsyncParsableCommand {
         guard cooldown <= 86_400 else { throw ValidationError("--cooldown \(cooldown) s is longer than a day") }
         guard idleTimeout > 0, idleTimeout <= 86_400 else { throw ValidationError("--idle-timeout \(idleTimeout) s must be positive and at most a day") }
         guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port number") }
-        guard explore >= 0, explore < 1 else { throw ValidationError("--explore \(explore) must be in [0, 1)") }
-        guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature \(temperature) must be positive") }
     }
 
     func run() async throws {
@@ -91,9 +80,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.modelKinds = .drlrec
         configuration.historyCapacity = userEvents
         configuration.cooldown = .milliseconds(Int64(cooldown * 1000))
-        let explorers: [ExplorerName: SlateExploration.Explorer] = [.uniform: .uniform, .popularity: .popularity, .softmax: .softmax(temperature: temperature)]
         configuration.impressionLogPath = impressions
-        configuration.exploration = SlateExploration(epsilon: explore, explorer: explorers[explorer]!)
+        configuration.exploration = exploration.exploration
         let store: ModelRegistry
         let service: RecommendationService
         do {

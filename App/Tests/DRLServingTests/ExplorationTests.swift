@@ -33,9 +33,10 @@ import Testing
     /// For one user state served many times, each (position, item)'s share of the lists matches
     /// the probability logged with it, within four standard errors of a share (plus 0.002 for
     /// shares near 0 or 1); every position's logged probabilities of what it showed add up to at
-    /// most 1, and the greedy list keeps its order.
+    /// most 1, and the greedy list keeps its order unless shuffled.
     @Test(arguments: [SlateExploration(epsilon: 0.3), SlateExploration(epsilon: 0.2, explorer: .softmax(temperature: 1)),
-                      SlateExploration(epsilon: 0.5, explorer: .popularity)])
+                      SlateExploration(epsilon: 0.5, explorer: .popularity), SlateExploration(epsilon: 0.3, shuffle: 0.4),
+                      SlateExploration(epsilon: 0, shuffle: 0.5)])
     func loggedPropensitiesAreTheServedFrequencies(exploration: SlateExploration) async throws {
         let service = try fixedService(exploration)
         defer { service.feedbackLog.shutDown() }
@@ -59,7 +60,7 @@ import Testing
         for position in 0..<4 {
             let total = logged.filter { $0.key.hasPrefix("\(position) ") }.values.reduce(0, +)
             #expect(total <= 1 + 1e-9)
-            #expect(logged["\(position) i\(28 - position)"]! > 1 - Double(exploration.epsilon) - 1e-9)
+            #expect(logged["\(position) i\(28 - position)"]! > (1 - Double(exploration.epsilon)) * (1 - Double(exploration.shuffle)) - 1e-9)
         }
     }
 
@@ -92,18 +93,18 @@ import Testing
 
     /// The probability of an item at a position, computed without drawing (what an off-policy
     /// estimate needs of a target policy), is exactly the propensity `place` logs when it puts the
-    /// item there, for every explorer; each position's probabilities over the greedy item and the
-    /// pool sum to 1, and an item that is neither has none.
+    /// item there, for every explorer and with shuffled orders; each position's probabilities
+    /// over the greedy items and the pool sum to 1, and an item that is neither has none.
     @Test(arguments: [SlateExploration(epsilon: 0.3), SlateExploration(epsilon: 0.2, explorer: .softmax(temperature: 0.5)),
-                      SlateExploration(epsilon: 0.6, explorer: .popularity), SlateExploration.greedy])
+                      SlateExploration(epsilon: 0.6, explorer: .popularity), SlateExploration.greedy,
+                      SlateExploration(epsilon: 0.3, explorer: .softmax(temperature: 1), shuffle: 0.3), SlateExploration(epsilon: 0, shuffle: 1)])
     func probabilitiesWithoutDrawingAreThePlacedPropensities(exploration: SlateExploration) {
         var generator = RandomGenerator(seed: 11)
         let items = 40
         let scores = (0..<items).map { _ in generator.uniform(-2, 2) }, popularity = (0..<items).map { _ in Float(generator.nextIndex(below: 50)) }
         let greedy: [Int32] = [5, 9, 2, 31], pool = (0..<Int32(items)).filter { ![5, 9, 2, 31, 7].contains($0) }
-        func probability(_ item: Int32, _ position: Int) -> Double {
-            exploration.probability(of: item, at: position, greedy: greedy, pool: pool, scores: scores, popularity: popularity)
-        }
+        let marginals = exploration.marginals(greedy: greedy, pool: pool, scores: scores, popularity: popularity)
+        func probability(_ item: Int32, _ position: Int) -> Double { marginals.probability(of: item, at: position) }
         var placed = 0
         for _ in 0..<2_000 {
             for (j, placement) in exploration.place(greedy: greedy, pool: pool, scores: scores, popularity: popularity, using: &generator).enumerated() {
@@ -113,10 +114,12 @@ import Testing
         }
         #expect(placed == 8_000)
         for position in 1...greedy.count {
-            let total = ([greedy[position - 1]] + pool).map { probability($0, position) }.reduce(0, +)
+            let total = (greedy + pool).map { probability($0, position) }.reduce(0, +)
             #expect(abs(total - 1) < 1e-12)
             #expect(probability(7, position) == 0)  // neither greedy nor in the pool
-            #expect(probability(greedy[(position % greedy.count)], position) == 0)  // another position's greedy item
+            // Another position's greedy item: only by a shuffle of the order, then as often as any greedy item.
+            let other = probability(greedy[(position % greedy.count)], position)
+            #expect(exploration.shuffle == 0 ? other == 0 : abs(other - marginals.stayProbabilities[position - 1] * Double(exploration.shuffle) / 4) < 1e-15)
         }
     }
 

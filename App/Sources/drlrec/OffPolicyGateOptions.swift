@@ -1,0 +1,43 @@
+import ArgumentParser
+import DRLEvaluation
+import DRLScenarios
+import DRLServing
+
+/// The off-policy gate of `registry promote` and `registry rollout`: given the served logs, the
+/// version must not be estimated worse than production beyond doubt (see `OffPolicyGate`).
+struct OffPolicyGateOptions: ParsableArguments {
+    @OptionGroup var logs: ServedLogOptions
+    @OptionGroup var exploration: ExplorationOptions
+
+    @Option(help: "The estimator the gate reads (iips, snips, dm, dr).")
+    var gate: String = SlateOffPolicyEstimator.doublyRobust.rawValue
+
+    @Option(name: .customLong("user-events"), help: "Events kept per user, as the server kept them (`drlrec serve --user-events`).")
+    var userEvents = 200
+
+    func validate() throws {
+        guard SlateOffPolicyEstimator(rawValue: gate) != nil else { throw ValidationError("--gate: unknown estimator '\(gate)'") }
+        guard userEvents > 0 else { throw ValidationError("--user-events must be positive") }
+    }
+
+    /// Without served logs, nil (no gate). Otherwise the verdict's summary when `version` passes;
+    /// when it does not, the refusal is recorded in the registry's audit trail and thrown.
+    func check(_ version: String, action: String, in registry: ModelRegistry) throws -> String? {
+        guard logs.given else { return nil }
+        guard let production = try registry.state().production else { throw ValidationError("the gate compares with production, and there is none") }
+        let (log, feedback) = try logs.load()
+        let verdict: OffPolicyGate.Verdict
+        do {
+            let candidate = try ServableModelKinds.drlrec.load(checkpoint: try registry.checkpointPath(of: version))
+            let incumbent = try ServableModelKinds.drlrec.load(checkpoint: try registry.checkpointPath(of: production))
+            let gate = OffPolicyGate(estimator: SlateOffPolicyEstimator(rawValue: self.gate)!, exploration: exploration.exploration,
+                                     historyCapacity: userEvents)
+            verdict = try gate.verdict(candidate: candidate, production: incumbent, log: log, feedback: feedback)
+        } catch { throw ValidationError("the off-policy gate cannot judge \(version): \(error)") }
+        guard verdict.passes else {
+            try registry.recordRefusal(of: version, action: action, reason: verdict.summary)
+            throw ValidationError("\(action) of \(version) refused: \(verdict.summary)")
+        }
+        return verdict.summary
+    }
+}

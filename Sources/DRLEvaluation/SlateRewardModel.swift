@@ -1,0 +1,44 @@
+/// A position-based model of the reward of an item at a position of a served list, fitted on
+/// served lists: q̂(a, j) = θⱼ ρₐ, where θⱼ is the mean reward logged at position j and ρₐ how much
+/// more (or less) item a earned than the positions it was shown at would predict, shrunk towards
+/// 1 by `prior` lists' worth of evidence: ρₐ = (Rₐ + α) / (Eₐ + α), with Rₐ the rewards logged
+/// for a, Eₐ the sum of θⱼ over its appearances and α = prior · mean θ. An item never logged has
+/// ρ = 1. It reads neither the user nor the context: the doubly robust estimate built on it stays
+/// unbiased with correct propensities, and the model only lowers its variance.
+public struct SlateRewardModel: Sendable {
+    /// θⱼ, by 0-based position.
+    public let positionRewards: [Double]
+    private let attraction: [String: Double]
+
+    public init(slates: [ServedSlateLog.Slate], prior: Double = 10) {
+        var totals: [Double] = [], counts: [Double] = []
+        for slate in slates {
+            for (j, reward) in slate.rewards.enumerated() {
+                if j >= totals.count { totals.append(0); counts.append(0) }
+                totals[j] += reward
+                counts[j] += 1
+            }
+        }
+        let theta = zip(totals, counts).map { $1 > 0 ? $0 / $1 : 0 }
+        var earned: [String: Double] = [:], expected: [String: Double] = [:]
+        for slate in slates {
+            for (j, item) in slate.items.enumerated() {
+                earned[item, default: 0] += slate.rewards[j]
+                expected[item, default: 0] += theta[j]
+            }
+        }
+        let alpha = prior * (theta.isEmpty ? 0 : theta.reduce(0, +) / Double(theta.count))
+        var attraction: [String: Double] = [:]
+        for (item, e) in expected where e + alpha > 0 { attraction[item] = (earned[item]! + alpha) / (e + alpha) }
+        positionRewards = theta
+        self.attraction = attraction
+    }
+
+    /// ρₐ of each item of `itemIds`, in that order.
+    public func attractions(of itemIds: [String]) -> [Double] { itemIds.map { attraction[$0] ?? 1 } }
+
+    /// q̂(a, j) for the item `item` at the 1-based `position` (0 beyond the longest logged list).
+    public func estimate(item: String, position: Int) -> Double {
+        position <= positionRewards.count ? positionRewards[position - 1] * (attraction[item] ?? 1) : 0
+    }
+}

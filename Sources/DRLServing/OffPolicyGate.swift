@@ -1,0 +1,65 @@
+import DRLData
+import DRLEvaluation
+
+/// The off-policy check a candidate must pass before it is released or promoted: its value, as
+/// the chosen estimator finds it on the served logs, must not be below production's beyond
+/// doubt, that is, the lower bound of the candidate's interval must reach production's estimate
+/// on the same logs. Both are replayed under the exploration they would be served with.
+public struct OffPolicyGate: Sendable {
+    public var estimator: SlateOffPolicyEstimator
+    public var confidence: Double
+    public var resamples: Int
+    public var exploration: SlateExploration
+    /// Events kept per user, as the service is configured.
+    public var historyCapacity: Int
+
+    public init(estimator: SlateOffPolicyEstimator = .doublyRobust, confidence: Double = 0.95, resamples: Int = 1_000,
+                exploration: SlateExploration = .greedy, historyCapacity: Int = 200) {
+        (self.estimator, self.confidence, self.resamples, self.exploration, self.historyCapacity) =
+            (estimator, confidence, resamples, exploration, historyCapacity)
+    }
+
+    public struct Estimate: Sendable, Equatable {
+        public var value: Double, low: Double, high: Double
+        public init(value: Double, low: Double, high: Double) { (self.value, self.low, self.high) = (value, low, high) }
+    }
+
+    public struct Verdict: Sendable {
+        public var candidate: Estimate
+        public var production: Estimate
+        public var lists: Int
+        public var estimator: SlateOffPolicyEstimator
+
+        public init(candidate: Estimate, production: Estimate, lists: Int, estimator: SlateOffPolicyEstimator) {
+            (self.candidate, self.production, self.lists, self.estimator) = (candidate, production, lists, estimator)
+        }
+
+        /// Whether the candidate's lower bound reaches production's estimate.
+        public var passes: Bool { candidate.low >= production.value }
+
+        /// The numbers, for a refusal's message and the audit trail.
+        public var summary: String {
+            func show(_ e: Estimate) -> String { "\(rounded(e.value)) [\(rounded(e.low)), \(rounded(e.high))]" }
+            return "off-policy \(estimator.rawValue) over \(lists) served lists: candidate \(show(candidate)), production \(show(production))"
+                + (passes ? "" : "; the candidate's lower bound \(rounded(candidate.low)) is below production's estimate \(rounded(production.value))")
+        }
+
+        private func rounded(_ x: Double) -> String { String(format: "%.4g", x) }
+    }
+
+    /// The verdict on `candidate` against `production` from the served lists `log` and the feedback
+    /// log `feedback` (which rebuilds the users' histories).
+    public func verdict(candidate: any ServableModel, production: any ServableModel, log: ServedSlateLog,
+                        feedback: LoggedInteractions) throws(ServedLogError) -> Verdict {
+        guard !log.slates.isEmpty else { throw ServedLogError("the impression log has no served lists to estimate from") }
+        let rewardModel = SlateRewardModel(slates: log.slates)
+        func estimate(_ model: any ServableModel) throws(ServedLogError) -> Estimate {
+            let data = try ServedLogReplay.offPolicyData(of: model, exploration: exploration, log: log, feedback: feedback,
+                                                         rewardModel: rewardModel, popularityBase: production.itemCounts,
+                                                         historyCapacity: historyCapacity)
+            let (value, low, high) = estimator.estimateWithInterval(data, resamples: resamples, confidence: confidence)
+            return Estimate(value: value, low: low, high: high)
+        }
+        return Verdict(candidate: try estimate(candidate), production: try estimate(production), lists: log.slates.count, estimator: estimator)
+    }
+}

@@ -1,0 +1,84 @@
+import DRLData
+import DRLEvaluation
+
+/// The evaluation policy's side of an off-policy estimate on a service's own logs: every served
+/// list is recomputed as the service would have served it with `model` and `exploration`, from
+/// the history the service would have kept for that user at that moment. The histories are
+/// rebuilt by the service's own `UserHistories` from the feedback log, and from the earlier
+/// served lists when the model reads them; an event joins a history before a list only if it is
+/// logged strictly earlier (a list's own feedback comes after it). Each list's scores go through
+/// `ServedListChoice` and the exploration's `marginals`, as a served list's do, so the
+/// probabilities are the ones the model's lists would be logged with.
+public enum ServedLogReplay {
+    /// The weights and reward-model terms of every list of `log` for `model`.
+    /// - Parameters:
+    ///   - feedback: the feedback log, every row of which enters its user's history.
+    ///   - popularityBase: the counts the popularity explorer starts from (the service uses its
+    ///     first production version's training counts); default the model's own.
+    ///   - historyCapacity: events kept per user, as `drlrec serve --user-events`.
+    public static func offPolicyData(of model: any ServableModel, exploration: SlateExploration, log: ServedSlateLog,
+                                     feedback: LoggedInteractions, rewardModel: SlateRewardModel, popularityBase: [Float]? = nil,
+                                     historyCapacity: Int = 200) throws(ServedLogError) -> SlateOffPolicyData {
+        guard log.contextColumns == model.contextColumns else {
+            throw ServedLogError("the served lists have the context columns \(log.contextColumns); the model reads \(model.contextColumns)")
+        }
+        let itemIds = model.itemIds
+        let index = Dictionary(uniqueKeysWithValues: itemIds.enumerated().map { ($1, Int32($0)) })
+        let attractions = rewardModel.attractions(of: itemIds)
+        let base = popularityBase ?? model.itemCounts
+        let histories = UserHistories(capacity: historyCapacity, items: itemIds.count)
+        let feedbackOrder = (0..<feedback.count).sorted { (feedback.timestamps[$0], $0) < (feedback.timestamps[$1], $1) }
+        let listOrder = log.slates.indices.sorted { (log.slates[$0].timestamp, $0) < (log.slates[$1].timestamp, $1) }
+        var weights = [[Double]](repeating: [], count: log.slates.count), rewards = weights, modelRewards = weights, directValues = weights
+        var next = 0
+        for s in listOrder {
+            let slate = log.slates[s]
+            while next < feedbackOrder.count, feedback.timestamps[feedbackOrder[next]] < slate.timestamp {
+                let k = feedbackOrder[next]
+                next += 1
+                guard let item = index[feedback.itemIds[Int(feedback.items[k])]] else { continue }
+                histories.record(user: feedback.userIds[Int(feedback.users[k])],
+                                 UserEvent(item: item, event: feedback.events[k], value: feedback.values[k], timestamp: feedback.timestamps[k]),
+                                 context: [])
+            }
+            if let problem = model.contextProblem(slate.context) {
+                throw ServedLogError("list '\(slate.id)' was served in a context the model cannot score: \(problem)")
+            }
+            let events = histories.entry(for: slate.user)?.events ?? []
+            let scores = model.scores(history: events, context: slate.context)
+            guard scores.count == itemIds.count, !scores.contains(where: { $0.isNaN || $0 == .infinity }) else {
+                throw ServedLogError("the model's scores for list '\(slate.id)' are not one finite score (or −∞) per item")
+            }
+            let choice = ServedListChoice(scores: scores, k: slate.items.count, candidates: nil,
+                                          seen: model.decidesEligibility ? [] : events, withPool: exploration.epsilon > 0)
+            let popularity = exploration.explorer == .popularity ? zip(base, histories.popularity()).map { $0 + $1 } : []
+            let marginals = exploration.marginals(greedy: choice.greedy, pool: choice.pool, scores: scores, popularity: popularity)
+            for (j, id) in slate.items.enumerated() {
+                let position = j + 1
+                let target = position <= choice.greedy.count ? index[id].map { marginals.probability(of: $0, at: position) } ?? 0 : 0
+                weights[s].append(target / slate.propensities[j])
+                rewards[s].append(slate.rewards[j])
+                modelRewards[s].append(rewardModel.estimate(item: id, position: position))
+                var attraction = 0.0
+                if position <= choice.greedy.count {
+                    for (i, item) in choice.greedy.enumerated() { attraction += marginals.probability(ofGreedy: i, at: position) * attractions[Int(item)] }
+                    if !marginals.poolProbabilities.isEmpty {
+                        for (e, item) in choice.pool.enumerated() { attraction += marginals.poolProbabilities[j][e] * attractions[Int(item)] }
+                    }
+                }
+                let theta = position <= rewardModel.positionRewards.count ? rewardModel.positionRewards[j] : 0
+                directValues[s].append(theta * attraction)
+            }
+            if model.readsImpressions {
+                histories.recordImpressions(user: slate.user, items: slate.items.compactMap { index[$0] }, timestamp: slate.timestamp)
+            }
+        }
+        return SlateOffPolicyData(weights: weights, rewards: rewards, modelRewards: modelRewards, directValues: directValues)
+    }
+}
+
+/// Served logs that cannot be replayed for a model, saying which list and why.
+public struct ServedLogError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
