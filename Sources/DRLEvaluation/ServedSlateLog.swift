@@ -23,6 +23,13 @@ public struct ServedSlateLog: Sendable {
     public let slates: [Slate]
     public let contextColumns: [String]
 
+    private init(slates: [Slate], contextColumns: [String]) { (self.slates, self.contextColumns) = (slates, contextColumns) }
+
+    /// The lists that satisfy `isIncluded` (for example those served since a time).
+    public func filter(_ isIncluded: (Slate) -> Bool) -> ServedSlateLog {
+        ServedSlateLog(slates: slates.filter(isIncluded), contextColumns: contextColumns)
+    }
+
     /// Joins `impressions` (an impression log: one `impression` row per position, with its
     /// propensity and served-list columns) with `feedback` (rows that name a list and position
     /// are credited to it with `reward(kind, value)`; the others are not about a served list).

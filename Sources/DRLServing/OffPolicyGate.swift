@@ -1,10 +1,12 @@
 import DRLData
 import DRLEvaluation
+import DRLTensor
 
-/// The off-policy check a candidate must pass before it is released or promoted: its value, as
-/// the chosen estimator finds it on the served logs, must not be below production's beyond
-/// doubt, that is, the lower bound of the candidate's interval must reach production's estimate
-/// on the same logs. Both are replayed under the exploration they would be served with.
+/// The off-policy check a candidate must pass before it is released or promoted: the lower bound
+/// of the candidate's interval, as the chosen estimator finds it on the served logs, must reach
+/// production's estimate on the same logs (less `margin` of it, when given: with no margin, a
+/// candidate only as good as production is refused more often than not). Both are replayed under
+/// the exploration they would be served with.
 public struct OffPolicyGate: Sendable {
     public var estimator: SlateOffPolicyEstimator
     public var confidence: Double
@@ -12,11 +14,14 @@ public struct OffPolicyGate: Sendable {
     public var exploration: SlateExploration
     /// Events kept per user, as the service is configured.
     public var historyCapacity: Int
+    /// The share of production's estimate (in absolute value) the candidate's lower bound may fall short by.
+    public var margin: Double
 
     public init(estimator: SlateOffPolicyEstimator = .doublyRobust, confidence: Double = 0.95, resamples: Int = 1_000,
-                exploration: SlateExploration = .greedy, historyCapacity: Int = 200) {
-        (self.estimator, self.confidence, self.resamples, self.exploration, self.historyCapacity) =
-            (estimator, confidence, resamples, exploration, historyCapacity)
+                exploration: SlateExploration = .greedy, historyCapacity: Int = 200, margin: Double = 0) {
+        require(margin >= 0 && margin.isFinite, "OffPolicyGate: the margin must be non-negative, got \(margin)")
+        (self.estimator, self.confidence, self.resamples, self.exploration, self.historyCapacity, self.margin) =
+            (estimator, confidence, resamples, exploration, historyCapacity, margin)
     }
 
     public struct Estimate: Sendable, Equatable {
@@ -29,19 +34,23 @@ public struct OffPolicyGate: Sendable {
         public var production: Estimate
         public var lists: Int
         public var estimator: SlateOffPolicyEstimator
+        /// What the candidate's lower bound must reach: production's estimate less the margin.
+        public var threshold: Double
 
-        public init(candidate: Estimate, production: Estimate, lists: Int, estimator: SlateOffPolicyEstimator) {
+        public init(candidate: Estimate, production: Estimate, lists: Int, estimator: SlateOffPolicyEstimator, margin: Double = 0) {
             (self.candidate, self.production, self.lists, self.estimator) = (candidate, production, lists, estimator)
+            threshold = production.value - margin * abs(production.value)
         }
 
-        /// Whether the candidate's lower bound reaches production's estimate.
-        public var passes: Bool { candidate.low >= production.value }
+        /// Whether the candidate's lower bound reaches the threshold.
+        public var passes: Bool { candidate.low >= threshold }
 
         /// The numbers, for a refusal's message and the audit trail.
         public var summary: String {
             func show(_ e: Estimate) -> String { "\(rounded(e.value)) [\(rounded(e.low)), \(rounded(e.high))]" }
             return "off-policy \(estimator.rawValue) over \(lists) served lists: candidate \(show(candidate)), production \(show(production))"
-                + (passes ? "" : "; the candidate's lower bound \(rounded(candidate.low)) is below production's estimate \(rounded(production.value))")
+                + (passes ? "" : "; the candidate's lower bound \(rounded(candidate.low)) is below "
+                    + (threshold == production.value ? "production's estimate \(rounded(production.value))" : "\(rounded(threshold)), production's estimate less the margin"))
         }
 
         private func rounded(_ x: Double) -> String { String(format: "%.4g", x) }
@@ -60,6 +69,7 @@ public struct OffPolicyGate: Sendable {
             let (value, low, high) = estimator.estimateWithInterval(data, resamples: resamples, confidence: confidence)
             return Estimate(value: value, low: low, high: high)
         }
-        return Verdict(candidate: try estimate(candidate), production: try estimate(production), lists: log.slates.count, estimator: estimator)
+        return Verdict(candidate: try estimate(candidate), production: try estimate(production), lists: log.slates.count, estimator: estimator,
+                       margin: margin)
     }
 }

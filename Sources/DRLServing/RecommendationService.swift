@@ -76,6 +76,10 @@ public final class RecommendationService: @unchecked Sendable {
         /// With an impression log, how many of the latest lists are kept in memory, so that
         /// feedback naming one is checked against it and logged with its version and arm.
         public var recentImpressions = 100_000
+        /// The time a served list is logged and kept with, in seconds since the epoch by default. A
+        /// simulation that drives the service gives its own clock, shared with its feedback's
+        /// timestamps, so that the order of lists and feedback in the logs is exact.
+        public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         public init() {}
     }
 
@@ -263,15 +267,16 @@ public final class RecommendationService: @unchecked Sendable {
     /// The answer, once the impression log (when there is one) has it on disk; only then is it
     /// counted for the running rollout.
     private func served(_ answer: Recommendation, user: String, context: [Float], rollout: String?) async throws(RequestError) -> Recommendation {
+        let now = configuration.clock()
         if let impressionLog, let id = answer.impression {
-            let impression = Impression(id: id, user: user, timestamp: Int64(Date().timeIntervalSince1970),
+            let impression = Impression(id: id, user: user, timestamp: now,
                                         version: answer.version ?? "popularity", arm: answer.arm, context: context,
                                         items: answer.items.map { ($0.id, $0.propensity) })
             do { try await impressionLog.append(impression) } catch { throw .impressionNotLogged("\(error)") }
             remember(impression)
         }
         if keepsServedLists {
-            histories.recordImpressions(user: user, items: answer.items.map { itemIndex[$0.id]! }, timestamp: Int64(Date().timeIntervalSince1970))
+            histories.recordImpressions(user: user, items: answer.items.map { itemIndex[$0.id]! }, timestamp: now)
         }
         recordServed(answer.items, to: user, arm: answer.arm, rollout: rollout)
         return answer

@@ -61,6 +61,12 @@ public protocol ObservableSlatePlatform: RecommendationEnvironment {
     /// writes the agent's observation into `observation` (the sequence observation of
     /// `historyTokens` interactions when given) and returns what a slate builder reads.
     func observe(history: [UserEvent], context: [Float], historyTokens: Int?, into observation: inout Tensor) -> ObservedSlateUser
+    /// The simulated user's current visit context, one value per context column: what the
+    /// platform's client would send with a recommend request.
+    var visitContext: [Float] { get }
+    /// What the simulated user did at the latest reset or step (impressions, clicks, and the
+    /// platform's deeper feedback): what the platform's client would send as feedback.
+    var lastEvents: [UserEvent] { get }
 }
 
 /// A user as a served slate builder sees them: the platform's catalogue and rules, the items shown

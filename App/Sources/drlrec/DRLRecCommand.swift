@@ -6,7 +6,7 @@ struct DRLRecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drlrec",
         abstract: "Deep reinforcement learning for recommendation: engine, benchmarks, training.",
-        subcommands: [InfoCommand.self, BenchCommand.self, TrainCommand.self, ABTestCommand.self, DataCommand.self, EvaluateCommand.self, OPECommand.self,
+        subcommands: [InfoCommand.self, BenchCommand.self, TrainCommand.self, ABTestCommand.self, DataCommand.self, EvaluateCommand.self, OPECommand.self, LoopCommand.self,
                       FitCommand.self, RegistryCommand.self, ServeCommand.self, UpdateCommand.self, CompressCommand.self]
     )
 

@@ -12,11 +12,15 @@ struct OffPolicyGateOptions: ParsableArguments {
     @Option(help: "The estimator the gate reads (iips, snips, dm, dr).")
     var gate: String = SlateOffPolicyEstimator.doublyRobust.rawValue
 
+    @Option(name: .customLong("gate-margin"), help: "The share of production's estimate the candidate's lower bound may fall short by (0: it must reach production's estimate).")
+    var gateMargin = 0.0
+
     @Option(name: .customLong("user-events"), help: "Events kept per user, as the server kept them (`drlrec serve --user-events`).")
     var userEvents = 200
 
     func validate() throws {
         guard SlateOffPolicyEstimator(rawValue: gate) != nil else { throw ValidationError("--gate: unknown estimator '\(gate)'") }
+        guard gateMargin >= 0, gateMargin.isFinite else { throw ValidationError("--gate-margin must be non-negative, got \(gateMargin)") }
         guard userEvents > 0 else { throw ValidationError("--user-events must be positive") }
     }
 
@@ -31,7 +35,7 @@ struct OffPolicyGateOptions: ParsableArguments {
             let candidate = try ServableModelKinds.drlrec.load(checkpoint: try registry.checkpointPath(of: version))
             let incumbent = try ServableModelKinds.drlrec.load(checkpoint: try registry.checkpointPath(of: production))
             let gate = OffPolicyGate(estimator: SlateOffPolicyEstimator(rawValue: self.gate)!, exploration: exploration.exploration,
-                                     historyCapacity: userEvents)
+                                     historyCapacity: userEvents, margin: gateMargin)
             verdict = try gate.verdict(candidate: candidate, production: incumbent, log: log, feedback: feedback)
         } catch { throw ValidationError("the off-policy gate cannot judge \(version): \(error)") }
         guard verdict.passes else {

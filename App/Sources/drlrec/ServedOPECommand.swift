@@ -38,6 +38,9 @@ struct ServedOPECommand: ParsableCommand {
     @Option(help: "The estimator the gate reads.")
     var gate: String = SlateOffPolicyEstimator.doublyRobust.rawValue
 
+    @Option(name: .customLong("gate-margin"), help: "The share of production's estimate the candidate's lower bound may fall short by (0: it must reach production's estimate).")
+    var gateMargin = 0.0
+
     @Option(help: "Bootstrap resamples.")
     var resamples = 1_000
 
@@ -51,6 +54,7 @@ struct ServedOPECommand: ParsableCommand {
         guard logs.given else { throw ValidationError("give the served logs: --impressions and --feedback") }
         _ = try chosen()
         guard SlateOffPolicyEstimator(rawValue: gate) != nil else { throw ValidationError("--gate: unknown estimator '\(gate)'") }
+        guard gateMargin >= 0, gateMargin.isFinite else { throw ValidationError("--gate-margin must be non-negative, got \(gateMargin)") }
         guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
         guard userEvents > 0 else { throw ValidationError("--user-events must be positive") }
     }
@@ -103,7 +107,7 @@ struct ServedOPECommand: ParsableCommand {
         if !json { printColumns(rows) }
         if let candidate = gateEstimates["evaluation"], let incumbent = gateEstimates["production"] {
             let verdict = OffPolicyGate.Verdict(candidate: candidate, production: incumbent, lists: log.slates.count,
-                                                estimator: gateEstimator)
+                                                estimator: gateEstimator, margin: gateMargin)
             if json {
                 print(JSONLine([("gate", .string(gate)), ("passes", .bool(verdict.passes)), ("summary", .string(verdict.summary))]).text)
             } else {

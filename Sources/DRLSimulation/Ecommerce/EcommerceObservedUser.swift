@@ -204,6 +204,7 @@ public struct EcommerceObservedUser: Sendable {
 
 extension EcommerceSimulator: ObservableSlatePlatform {
     public var contextColumns: [String] { EcommerceObservedUser.contextColumns }
+    public var visitContext: [Float] { observed.context }
 
     public func contextProblem(_ context: [Float]) -> String? { EcommerceObservedUser(configuration: configuration).contextProblem(context) }
 

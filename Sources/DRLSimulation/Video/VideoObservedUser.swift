@@ -122,6 +122,7 @@ public struct VideoObservedUser: Sendable {
 
 extension VideoFeedSimulator: ObservableSlatePlatform {
     public var contextColumns: [String] { VideoObservedUser.contextColumns }
+    public var visitContext: [Float] { observed.context }
 
     public func contextProblem(_ context: [Float]) -> String? { VideoObservedUser(configuration: configuration).contextProblem(context) }
 

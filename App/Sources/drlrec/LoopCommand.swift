@@ -1,0 +1,128 @@
+import ArgumentParser
+import DRLEvaluation
+import DRLScenarios
+import DRLServing
+import DRLSimulation
+import Foundation
+
+/// `drlrec loop`: the platform's closed loop on a simulator, day after day.
+struct LoopCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loop",
+        abstract: "Run the closed loop on a simulated platform: serve, log, judge candidates off-policy, release, promote or roll back.",
+        discussion: """
+        Each day --users simulated users arrive and are served through the service `drlrec serve` runs \
+        (in process), with exploration and an impression log; their responses are posted as feedback \
+        naming the list and position they answer. A frozen copy of the first production version \
+        (--production) serves --control-share of the users throughout. Each night the next --candidates \
+        checkpoint is registered and judged by the off-policy gate (the lower bound of its --gate \
+        estimate on the day's served lists must reach production's estimate, less --gate-margin of it); if it passes it serves \
+        --candidate-share of the other users the next day under the guardrail, and the night after it \
+        is promoted when its users' return per user is not below production's, and rolled back \
+        otherwise. --inject-bad-candidate DAY replaces that day's candidate by production's ranker with \
+        its action negated. The report shows each arm's return per user with a 95% interval and its \
+        reward per list, each candidate's off-policy estimate beside the reward per list it realised, \
+        and every release, refusal, promotion and rollback. Candidates come from `drlrec train` (for \
+        example other seeds or agents); training them each night from the served logs is not built yet.
+        """
+    )
+
+    @Option(help: "Scenario: ecommerce or video.")
+    var env: Scenario = .ecommerce
+
+    @Option(help: "Days to run.")
+    var days = 14
+
+    @Option(help: "Simulated users per day.")
+    var users = 300
+
+    @Option(help: ArgumentHelp("The first production version (default: the agent `drlrec train --env ENV` saved).", valueName: "checkpoint"))
+    var production: String?
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("The candidates, one per night in order.", valueName: "checkpoint"))
+    var candidates: [String] = []
+
+    @Option(name: .customLong("inject-bad-candidate"), help: ArgumentHelp("Replace the candidate released on this day by a broken one.", valueName: "day"))
+    var badCandidateDay: Int?
+
+    @Option(help: "Share of users the frozen first version serves.")
+    var controlShare = 0.1
+
+    @Option(help: "A released candidate's share of the other users.")
+    var candidateShare = 0.3
+
+    @OptionGroup var exploration: ExplorationOptions
+
+    @Option(help: "The estimator the gate reads (iips, snips, dm, dr).")
+    var gate: String = SlateOffPolicyEstimator.doublyRobust.rawValue
+
+    @Option(name: .customLong("gate-margin"), help: "The share of production's estimate the candidate's lower bound may fall short by (0: it must reach production's estimate).")
+    var gateMargin = 0.0
+
+    @Option(help: ArgumentHelp("Where the registries and logs go (must be new or empty).", valueName: "dir"))
+    var directory = ".drlrec/loop"
+
+    @Option(help: "Seed of the traffic and the exploration.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print one JSON object per day and arm.")
+    var json = false
+
+    func validate() throws {
+        guard env != .education else { throw ValidationError("--env education: the loop serves the slate platforms (ecommerce, video) so far") }
+        guard days >= 1, users >= 1 else { throw ValidationError("--days and --users must be positive") }
+        guard controlShare >= 0, controlShare < 1, candidateShare > 0, candidateShare < 1 else {
+            throw ValidationError("--control-share must be in [0, 1) and --candidate-share in (0, 1)")
+        }
+        guard SlateOffPolicyEstimator(rawValue: gate) != nil else { throw ValidationError("--gate: unknown estimator '\(gate)'") }
+        guard gateMargin >= 0, gateMargin.isFinite else { throw ValidationError("--gate-margin must be non-negative, got \(gateMargin)") }
+        if let day = badCandidateDay, !(2...max(days, 2)).contains(day) { throw ValidationError("--inject-bad-candidate \(day): candidates are released on days 2...\(days)") }
+        for path in [production ?? env.defaultCheckpoint] + candidates where !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("no checkpoint at '\(path)'\(production == nil && path == env.defaultCheckpoint ? ": train one first (drlrec train --env \(env.rawValue))" : "")")
+        }
+    }
+
+    func run() async throws {
+        var configuration = ClosedLoop.Configuration(scenario: env, directory: directory, production: production ?? env.defaultCheckpoint,
+                                                     reward: env == .video ? .video : .ecommerce)
+        configuration.candidates = candidates
+        configuration.days = days
+        configuration.usersPerDay = users
+        configuration.controlShare = controlShare
+        configuration.candidateShare = candidateShare
+        configuration.exploration = exploration.exploration
+        configuration.gateEstimator = SlateOffPolicyEstimator(rawValue: gate)!
+        configuration.gateMargin = gateMargin
+        configuration.badCandidateDay = badCandidateDay
+        configuration.seed = seed
+        let reports: [ClosedLoop.DayReport]
+        do { reports = try await ClosedLoop(configuration).run(progress: say) } catch { throw ValidationError("\(error)") }
+        var rows = [["day", "arm", "version", "users", "return/user", "95% CI", "reward/list", "estimate [CI]"]]
+        for report in reports {
+            for arm in report.arms {
+                let estimate = arm.arm == "candidate" ? report.estimate.map { String(format: "%.3f [%.3f, %.3f]", $0.value, $0.low, $0.high) } ?? "" : ""
+                rows.append([String(report.day), arm.arm, arm.version, String(arm.users), String(format: "%.3f", arm.meanReturn),
+                             String(format: "[%.3f, %.3f]", arm.low, arm.high), String(format: "%.4f", arm.listValue), estimate])
+                if json {
+                    var fields: [(String, JSONLine.Value)] = [("day", .int(report.day)), ("arm", .string(arm.arm)), ("version", .string(arm.version)),
+                                                              ("users", .int(arm.users)), ("return_per_user", .double(arm.meanReturn)),
+                                                              ("ci_low", .double(arm.low)), ("ci_high", .double(arm.high)), ("reward_per_list", .double(arm.listValue))]
+                    fields += arm.measures.sorted { $0.key < $1.key }.map { ($0.key, .double($0.value)) }
+                    if arm.arm == "candidate", let estimate = report.estimate {
+                        fields += [("estimate", .double(estimate.value)), ("estimate_low", .double(estimate.low)), ("estimate_high", .double(estimate.high))]
+                    }
+                    print(JSONLine(fields).text)
+                }
+            }
+            if json { for event in report.events { print(JSONLine([("day", .int(report.day)), ("event", .string(event))]).text) } }
+        }
+        if json { return }
+        printColumns(rows)
+        for report in reports { for event in report.events { print("day \(report.day): \(event)") } }
+        let judged = reports.compactMap { report in report.estimate.flatMap { e in report.realised.map { (e, $0) } } }
+        if !judged.isEmpty {
+            let covered = judged.filter { $0.0.low <= $0.1 && $0.1 <= $0.0.high }.count
+            print("off-policy \(gate): the interval covered the realised reward per list for \(covered) of \(judged.count) released candidates")
+        }
+    }
+}

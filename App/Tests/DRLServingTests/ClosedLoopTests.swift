@@ -1,0 +1,65 @@
+import DRLData
+import DRLEvaluation
+import DRLScenarios
+import DRLServing
+import DRLSimulation
+import Foundation
+import Testing
+
+/// The closed loop on the e-commerce simulator with a ranker trained by `drlrec train`: traffic
+/// through the service, the frozen control, the off-policy gate, release, and the decision the
+/// night after, each in the reports and the registry's audit trail.
+@Suite(.serialized) struct ClosedLoopTests {
+    func loop(days: Int, users: Int, margin: Double, directory: String) throws -> ClosedLoop {
+        let checkpoint = try ServedPoliciesTests.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"], folder: "loop-trained-\(directory)")
+        var configuration = ClosedLoop.Configuration(scenario: .ecommerce, directory: Fixtures.scratchDirectory(directory) + "/run",
+                                                     production: checkpoint, reward: .ecommerce)
+        configuration.candidates = [checkpoint]  // the same policy again: as good as production, no better
+        configuration.days = days
+        configuration.usersPerDay = users
+        configuration.controlShare = 0.2
+        configuration.candidateShare = 0.5
+        configuration.gateMargin = margin
+        return ClosedLoop(configuration)
+    }
+
+    /// Without a margin, a candidate that is production again is refused: its lower bound is below
+    /// its own estimate, which is production's. The refusal and its numbers are in the report and
+    /// in the audit trail, and no rollout starts.
+    @Test func aCandidateNoBetterThanProductionIsRefusedWithoutAMargin() async throws {
+        let loop = try loop(days: 2, users: 12, margin: 0, directory: "loop-refused")
+        let reports = try await loop.run()
+        #expect(reports.count == 2)
+        #expect(reports[0].events.count == 1 && reports[0].events[0].hasPrefix("refused v2") && reports[0].events[0].contains("below production's estimate"),
+                "\(reports[0].events)")
+        #expect(reports[1].arms.allSatisfy { $0.arm != "candidate" } && reports[1].candidate == nil)
+        let state = try ModelRegistry(directory: loop.configuration.directory + "/registry").state()
+        #expect(state.rollout == nil && state.production == "v1")
+        #expect(state.events.contains { $0.action == "refuse-rollout" && $0.version == "v2" && ($0.note ?? "").contains("off-policy dr") })
+    }
+
+    /// With a margin wide enough, the candidate is released: the next day it serves its share of
+    /// users (beside production and the frozen control), its off-policy estimate is reported
+    /// beside the reward per list it realised, and the night after it is promoted or rolled back,
+    /// as the audit trail records.
+    @Test func aReleasedCandidateServesItsShareAndIsDecidedTheNightAfter() async throws {
+        let loop = try loop(days: 3, users: 12, margin: 2, directory: "loop-released")
+        let reports = try await loop.run()
+        #expect(reports.count == 3)
+        #expect(reports[0].events.first?.hasPrefix("released v2") == true, "\(reports[0].events)")
+        let day2 = reports[1]
+        #expect(day2.candidate == "v2" && day2.estimate != nil && day2.realised != nil)
+        #expect(Set(day2.arms.map(\.arm)) == ["frozen", "production", "candidate"], "\(day2.arms.map(\.arm))")
+        #expect(day2.arms.allSatisfy { $0.users > 0 && $0.low <= $0.meanReturn && $0.meanReturn <= $0.high })
+        #expect(day2.arms.reduce(0) { $0 + $1.users } == 12)
+        let decision = try #require(day2.events.first { $0.hasPrefix("promoted v2") || $0.hasPrefix("rolled back v2") })
+        let state = try ModelRegistry(directory: loop.configuration.directory + "/registry").state()
+        #expect(state.events.contains { $0.action == "rollout" && $0.version == "v2" && ($0.note ?? "").contains("off-policy dr") })
+        #expect(decision.hasPrefix("promoted") ? state.production == "v2" : (state.production == "v1" && state.rollout == nil))
+        // The served lists and the feedback naming them are in the logs, in the logged-interactions format.
+        let impressions = try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-impressions.csv")
+        let feedback = try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-feedback.csv")
+        let log = try ServedSlateLog(impressions: impressions, named: "impressions", feedback: feedback, named: "feedback") { _, _ in 1 }
+        #expect(log.slates.count > 12 && log.slates.contains { $0.rewards.contains { $0 > 0 } })
+    }
+}

@@ -1,0 +1,225 @@
+import DRLData
+import DRLEvaluation
+import DRLNN
+import DRLServing
+import DRLSimulation
+import DRLTensor
+import Foundation
+
+/// The platform's closed loop, day after day, on a simulated slate platform: the simulator's users
+/// are the traffic, served through `RecommendationService` (the code path of `drlrec serve`) with
+/// exploration and an impression log; a frozen copy of the first production version serves a
+/// control share of users throughout. Each night the next candidate is registered, judged by the
+/// off-policy gate on the day's served lists, and when it passes released to a share of users the
+/// next day under the guardrail; the night after, it is promoted when its users' mean return is not
+/// below production's, and rolled back otherwise. The candidates are checkpoints given in advance
+/// (one per night); a deliberately broken one (production's ranker with its action negated) can
+/// be injected on a chosen day.
+public final class ClosedLoop {
+    public struct Configuration: Sendable {
+        public var scenario: Scenario
+        /// Where the registries and logs go (created; must not hold a previous run).
+        public var directory: String
+        /// The first production version's checkpoint.
+        public var production: String
+        /// The candidates, one per night in order.
+        public var candidates: [String] = []
+        public var days = 14
+        public var usersPerDay = 300
+        /// The share of users the frozen first version serves.
+        public var controlShare = 0.1
+        /// A released candidate's share of the other users.
+        public var candidateShare = 0.3
+        public var exploration = SlateExploration(epsilon: 0.1, shuffle: 0.3)
+        public var reward: RewardMapping
+        public var gateEstimator = SlateOffPolicyEstimator.doublyRobust
+        /// See `OffPolicyGate.margin`.
+        public var gateMargin = 0.0
+        public var guardrail = Guardrail()
+        /// The day whose candidate is replaced by a broken one.
+        public var badCandidateDay: Int?
+        public var seed: UInt64 = 0
+
+        public init(scenario: Scenario, directory: String, production: String, reward: RewardMapping) {
+            (self.scenario, self.directory, self.production, self.reward) = (scenario, directory, production, reward)
+        }
+    }
+
+    /// One arm's users of one day: their mean return with a 95% normal interval, their mean reward
+    /// per list, and the scenario's measures summed.
+    public struct ArmDay: Sendable {
+        public var arm: String
+        public var version: String
+        public var users: Int
+        public var meanReturn: Double, low: Double, high: Double
+        public var listValue: Double
+        public var measures: [String: Double]
+    }
+
+    public struct DayReport: Sendable {
+        public var day: Int
+        public var arms: [ArmDay]
+        /// The candidate served this day, its off-policy estimate last night and the value it realised.
+        public var candidate: String?
+        public var estimate: OffPolicyGate.Estimate?
+        public var realised: Double?
+        /// What happened during the day and the night after it: releases, refusals, rollbacks, promotions.
+        public var events: [String]
+    }
+
+    public let configuration: Configuration
+
+    public init(_ configuration: Configuration) { self.configuration = configuration }
+
+    public func run(progress: @escaping ProgressReport = { _ in }) async throws -> [DayReport] {
+        let c = configuration
+        let fm = FileManager.default
+        if fm.fileExists(atPath: c.directory + "/registry") {
+            throw ServedTrafficError("'\(c.directory)' holds a previous loop run; give an empty or new directory")
+        }
+        try fm.createDirectory(atPath: c.directory, withIntermediateDirectories: true)
+        let clock = TickClock()
+        var serving = RecommendationService.Configuration()
+        serving.modelKinds = .drlrec
+        serving.latencyBudget = .seconds(10)  // no fallback for slowness: the loop measures the policies
+        serving.exploration = c.exploration
+        serving.explorationSeed = c.seed
+        serving.guardrail = c.guardrail
+        serving.clock = { clock.tick() }
+        func service(_ name: String) throws -> RecommendationService {
+            let registry = try ModelRegistry(directory: "\(c.directory)/\(name)")
+            try registry.register(checkpoint: c.production, scenario: c.scenario.rawValue, dataHash: "")
+            try registry.promote("v1", note: "the loop's first production version")
+            var configuration = serving
+            configuration.impressionLogPath = "\(c.directory)/\(name)-impressions.csv"
+            return try RecommendationService(registry: registry, feedbackPath: "\(c.directory)/\(name)-feedback.csv", configuration: configuration)
+        }
+        progress("loading the first production version \(c.production)...")
+        let main = try service("registry"), frozen = try service("frozen")
+        defer {
+            for s in [main, frozen] { s.feedbackLog.shutDown(); s.impressionLog?.shutDown() }
+        }
+        let simulator = try ScenarioSimulators.slate(c.scenario, configuration: nil)() as! any ObservableSlatePlatform
+        let traffic = ServedSlateTraffic(simulator: simulator, clock: clock)
+        var reports: [DayReport] = []
+        var nextCandidate = 0
+        var released: (version: String, estimate: OffPolicyGate.Estimate)?
+        var assign = RandomGenerator(seed: c.seed, stream: 0x100F)
+        for day in 1...c.days {
+            let start = ContinuousClock.now
+            let dayStart = clock.tick()
+            var outcomes: [(arm: String, ServedSlateTraffic.UserOutcome)] = []
+            var events: [String] = []
+            for u in 0..<c.usersPerDay {
+                let id = "d\(day)-u\(u)", seed = c.seed &* 1_000_003 &+ UInt64(day) &* 10_007 &+ UInt64(u)
+                if Double(assign.uniform()) < c.controlShare {
+                    outcomes.append(("frozen", try await traffic.serve(user: id, seed: seed, through: frozen, reward: c.reward)))
+                } else {
+                    let outcome = try await traffic.serve(user: id, seed: seed, through: main, reward: c.reward)
+                    outcomes.append((outcome.arm == .candidate ? "candidate" : "production", outcome))
+                    if let reason = try main.enforceGuardrail() { events.append("rolled back \(released?.version ?? "?") during the day: \(reason)") }
+                }
+            }
+            let state = main.servedState
+            var arms: [ArmDay] = []
+            for arm in ["frozen", "production", "candidate"] {
+                let users = outcomes.filter { $0.arm == arm }.map(\.1)
+                guard !users.isEmpty else { continue }
+                let version = arm == "frozen" ? "v1" : arm == "candidate" ? (released?.version ?? "-") : (state.production ?? "-")
+                arms.append(Self.summary(arm, version: version, users))
+            }
+            var report = DayReport(day: day, arms: arms, candidate: released?.version, estimate: released?.estimate, realised: nil, events: events)
+            if let released {
+                let lists = outcomes.flatMap { outcome in zip(outcome.1.versions, outcome.1.listRewards).filter { $0.0 == released.version }.map(\.1) }
+                report.realised = lists.isEmpty ? nil : lists.reduce(0, +) / Double(lists.count)
+            }
+            progress(String(format: "day %d: %d users in %.1f s", day, outcomes.count, secondsSince(start)))
+            guard day < c.days else { reports.append(report); break }
+
+            // The night: decide on the running candidate, then judge and release the next one.
+            let registry = main.registry
+            if let current = released, main.servedState.rollout?.candidate == current.version {
+                let candidateArm = arms.first { $0.arm == "candidate" }, productionArm = arms.first { $0.arm == "production" }
+                if let candidateArm, let productionArm, candidateArm.meanReturn >= productionArm.meanReturn {
+                    let note = String(format: "return per user %.3f against production's %.3f", candidateArm.meanReturn, productionArm.meanReturn)
+                    try registry.promote(current.version, note: note)
+                    report.events.append("promoted \(current.version): \(note)")
+                } else {
+                    let note = String(format: "return per user %.3f below production's %.3f", candidateArm?.meanReturn ?? .nan, productionArm?.meanReturn ?? .nan)
+                    try registry.stopRollout(reason: note)
+                    report.events.append("rolled back \(current.version): \(note)")
+                }
+            }
+            released = nil
+            let checkpoint: String?
+            if c.badCandidateDay == day + 1 {
+                checkpoint = "\(c.directory)/broken-\(day + 1).safetensors"
+                try BrokenRanker.write(from: try registry.checkpointPath(of: registry.state().production!), to: checkpoint!)
+            } else if nextCandidate < c.candidates.count {
+                checkpoint = c.candidates[nextCandidate]
+                nextCandidate += 1
+            } else {
+                checkpoint = nil
+            }
+            if let checkpoint {
+                let version = try registry.register(checkpoint: checkpoint, scenario: c.scenario.rawValue, dataHash: "").id
+                let verdict = try gate(main, candidate: version, since: dayStart)
+                if verdict.passes {
+                    try registry.startRollout(version, share: c.candidateShare, note: verdict.summary)
+                    released = (version, verdict.candidate)
+                    report.events.append("released \(version) (\(checkpoint)) to \(Int(c.candidateShare * 100))%: \(verdict.summary)")
+                } else {
+                    try registry.recordRefusal(of: version, action: "rollout", reason: verdict.summary)
+                    report.events.append("refused \(version) (\(checkpoint)): \(verdict.summary)")
+                }
+            }
+            try main.reload()
+            reports.append(report)
+        }
+        return reports
+    }
+
+    /// The gate's verdict on `candidate` against production, on the lists served since `since`.
+    private func gate(_ service: RecommendationService, candidate: String, since: Int64) throws -> OffPolicyGate.Verdict {
+        let registry = service.registry
+        let shown = try LoggedInteractions.read(csv: service.impressionLog!.path), answered = try LoggedInteractions.read(csv: service.feedbackLog.path)
+        let reward = configuration.reward
+        let log = try ServedSlateLog(impressions: shown, named: service.impressionLog!.path, feedback: answered, named: service.feedbackLog.path) { kind, value in
+            Double(reward.reward(for: Feedback(kind, value: value)))
+        }.filter { $0.timestamp > since }
+        let kinds = service.configuration.modelKinds
+        let gate = OffPolicyGate(estimator: configuration.gateEstimator, exploration: configuration.exploration,
+                                 historyCapacity: service.configuration.historyCapacity, margin: configuration.gateMargin)
+        return try gate.verdict(candidate: try kinds.load(checkpoint: try registry.checkpointPath(of: candidate)),
+                                production: try kinds.load(checkpoint: try registry.checkpointPath(of: try registry.state().production!)),
+                                log: log, feedback: answered)
+    }
+
+    private static func summary(_ arm: String, version: String, _ users: [ServedSlateTraffic.UserOutcome]) -> ArmDay {
+        let returns = users.map(\.simulatedReturn), n = Double(returns.count)
+        let mean = returns.reduce(0, +) / n
+        let variance = returns.count > 1 ? returns.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (n - 1) : 0
+        let half = 1.96 * (variance / n).squareRoot()
+        let lists = users.flatMap(\.listRewards)
+        var measures: [String: Double] = [:]
+        for user in users { for (key, value) in user.measures { measures[key, default: 0] += value } }
+        return ArmDay(arm: arm, version: version, users: users.count, meanReturn: mean, low: mean - half, high: mean + half,
+                      listValue: lists.isEmpty ? 0 : lists.reduce(0, +) / Double(lists.count), measures: measures)
+    }
+}
+
+/// A deliberately broken ranker, for testing the loop's defences: the checkpoint of a SAC ranker
+/// with its actor's mean action negated, so that it ranks by the opposite of what it learnt.
+public enum BrokenRanker {
+    public static func write(from source: String, to destination: String) throws {
+        let (tensors, metadata) = try SafeTensors.read(from: source)
+        guard tensors.contains(where: { $0.name == "actor.mean.weight" }) else {
+            throw ServedTrafficError("'\(source)' has no actor.mean.weight: only a SAC ranker can be broken this way")
+        }
+        let broken = tensors.map { entry -> (String, Tensor) in
+            guard entry.name == "actor.mean.weight" || entry.name == "actor.mean.bias" else { return (entry.name, entry.tensor) }
+            return (entry.name, Tensor(shape: entry.tensor.shape, scalars: entry.tensor.scalars.map { -$0 }))
+        }
+        try SafeTensors.write(broken, metadata: metadata, to: destination)
+    }
+}

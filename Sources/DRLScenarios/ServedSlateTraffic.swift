@@ -1,0 +1,118 @@
+import DRLData
+import DRLServing
+import DRLSimulation
+import DRLTensor
+import Foundation
+
+/// A logical clock for a service and the traffic that drives it: every reading is one tick after
+/// the last, so that in the logs every list and every feedback has its own time, in the order
+/// they happened (what an off-policy replay of the logs orders by).
+public final class TickClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last: Int64
+
+    public init(after start: Int64 = 0) { last = start }
+
+    public func tick() -> Int64 { lock.withLock { last += 1; return last } }
+}
+
+/// Simulated users of a slate platform (e-commerce, video feed) served through a
+/// `RecommendationService`, as the platform's clients would be: at each visit the client asks for
+/// a list with the user's context, the user responds to the list served, and every response is
+/// posted as feedback naming the list and position that showed the item (a purchase that arrives
+/// steps later names the list that showed what it buys). The service sees only what a platform
+/// would send; the simulator keeps the truth (the user's return and the platform's statistics).
+public final class ServedSlateTraffic {
+    public let simulator: any ObservableSlatePlatform
+    public let clock: TickClock
+    private var observation: Tensor
+
+    /// One user's visits: the arm and versions that served them, the simulator's return, the
+    /// reward (by `reward`) credited to each list served, and the scenario's own measures.
+    public struct UserOutcome: Sendable {
+        public var user: String
+        public var arm: TrafficSplit.Arm
+        /// The version that served each list ("popularity" for a fallback).
+        public var versions: [String]
+        public var listRewards: [Double]
+        public var simulatedReturn: Double
+        /// E-commerce: sessions, sessions_with_purchase, purchases; video: sessions, watch_minutes, active_last_day.
+        public var measures: [String: Double]
+    }
+
+    public init(simulator: any ObservableSlatePlatform, clock: TickClock) {
+        self.simulator = simulator
+        self.clock = clock
+        observation = Tensor(zeros: Shape(simulator.observationSpace.dimension))
+    }
+
+    /// Serves the user the simulator draws from `seed`, as `id`, until their episode ends.
+    public func serve(user id: String, seed: UInt64, through service: RecommendationService, reward: RewardMapping) async throws -> UserOutcome {
+        simulator.reset(seed: seed, observation: &observation)
+        let k = simulator.slateSize
+        var outcome = UserOutcome(user: id, arm: .control, versions: [], listRewards: [], simulatedReturn: 0, measures: [:])
+        // Where each item was last shown: the list and position its feedback names.
+        var shownAt: [Int32: (impression: String, position: Int, list: Int)] = [:]
+        try await post(simulator.lastEvents, user: id, to: service, shownAt: shownAt, reward: reward, outcome: &outcome)
+        while true {
+            var request = RecommendRequest(user: id, k: k)
+            request.context = Dictionary(uniqueKeysWithValues: zip(simulator.contextColumns, simulator.visitContext.map(Double.init)))
+            let answer = try await service.recommend(request)
+            guard answer.items.count == k, let impression = answer.impression else {
+                throw ServedTrafficError("the service answered \(answer.items.count) items\(answer.impression == nil ? " without an impression log" : ""); the platform shows \(k)")
+            }
+            var slate: [Int32] = []
+            for item in answer.items {
+                guard let index = Int32(item.id), index >= 0, Int(index) < simulator.catalogue.count,
+                      simulator.constraints.allows(Int(index), in: simulator.catalogue), !slate.contains(index) else {
+                    throw ServedTrafficError("the service served '\(item.id)' (by \(answer.version ?? "popularity")), which the platform cannot show")
+                }
+                slate.append(index)
+            }
+            outcome.arm = answer.arm
+            outcome.versions.append(answer.version ?? "popularity")
+            outcome.listRewards.append(0)
+            for (j, item) in slate.enumerated() { shownAt[item] = (impression, j + 1, outcome.listRewards.count - 1) }
+            let result = simulator.step(.slate(slate), observation: &observation)
+            outcome.simulatedReturn += Double(result.reward)
+            try await post(simulator.lastEvents, user: id, to: service, shownAt: shownAt, reward: reward, outcome: &outcome)
+            if result.terminated || result.truncated { break }
+        }
+        outcome.measures = measures()
+        return outcome
+    }
+
+    /// Posts the user's responses (not the impressions, which the service logged itself).
+    private func post(_ events: [UserEvent], user: String, to service: RecommendationService,
+                      shownAt: [Int32: (impression: String, position: Int, list: Int)], reward: RewardMapping,
+                      outcome: inout UserOutcome) async throws {
+        let context = simulator.visitContext
+        for event in events where event.event != .impression {
+            var served: LoggedInteractions.Served?
+            if let shown = shownAt[event.item] {
+                served = try service.servedList(impression: shown.impression, position: shown.position, item: String(event.item))
+                outcome.listRewards[shown.list] += Double(reward.reward(for: Feedback(event.event, value: event.value)))
+            }
+            try await service.feedback(FeedbackEvent(user: user, item: String(event.item), timestamp: clock.tick(), event: event.event,
+                                                     value: event.value, context: context, served: served))
+        }
+    }
+
+    private func measures() -> [String: Double] {
+        if let ecommerce = simulator as? EcommerceSimulator {
+            let s = ecommerce.statistics
+            return ["sessions": Double(s.sessions), "sessions_with_purchase": Double(s.sessionsWithPurchase), "purchases": Double(s.purchases)]
+        }
+        if let video = simulator as? VideoFeedSimulator {
+            let s = video.statistics
+            return ["sessions": Double(s.sessions), "watch_minutes": Double(s.watchMinutes), "active_last_day": s.activeOnLastDay ? 1 : 0]
+        }
+        return [:]
+    }
+}
+
+/// Traffic the service answered in a way no platform could show.
+public struct ServedTrafficError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
