@@ -90,7 +90,7 @@ public final class ServedSlateTraffic {
         for event in events where event.event != .impression {
             var served: LoggedInteractions.Served?
             if let shown = shownAt[event.item] {
-                served = try service.servedList(impression: shown.impression, position: shown.position, item: String(event.item))
+                served = try service.servedList(impression: shown.impression, position: shown.position, item: String(event.item), user: user)
                 outcome.listRewards[shown.list] += Double(reward.reward(for: Feedback(event.event, value: event.value)))
             }
             try await service.feedback(FeedbackEvent(user: user, item: String(event.item), timestamp: clock.tick(), event: event.event,

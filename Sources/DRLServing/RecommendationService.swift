@@ -100,9 +100,16 @@ public final class RecommendationService: @unchecked Sendable {
     private var state: RegistryState
     private var models: [String: ServedModel] = [:]
     private var loadFaults: [String: String] = [:]
-    /// The latest logged lists by id (version, arm, item indices), at most `recentImpressions`; `recentOrder`
-    /// is a ring of their ids, the oldest at `recentNext` once it is full.
-    private var recent: [String: (version: String, arm: TrafficSplit.Arm, items: [Int32])] = [:]
+    /// A logged list the service still knows: whom it was served to, by which version and arm,
+    /// during which rollout, and whether feedback naming it has converted it yet.
+    private struct RecentList {
+        var user: String, version: String, arm: TrafficSplit.Arm, items: [Int32]
+        var rollout: String?
+        var converted = false
+    }
+    /// The latest logged lists by id, at most `recentImpressions`; `recentOrder` is a ring of their
+    /// ids, the oldest at `recentNext` once it is full.
+    private var recent: [String: RecentList] = [:]
     private var recentOrder: [String] = []
     private var recentNext = 0
     /// Draws each request's exploration seed.
@@ -273,7 +280,7 @@ public final class RecommendationService: @unchecked Sendable {
                                         version: answer.version ?? "popularity", arm: answer.arm, context: context,
                                         items: answer.items.map { ($0.id, $0.propensity) })
             do { try await impressionLog.append(impression) } catch { throw .impressionNotLogged("\(error)") }
-            remember(impression)
+            remember(impression, rollout: rollout)
         }
         if keepsServedLists {
             histories.recordImpressions(user: user, items: answer.items.map { itemIndex[$0.id]! }, timestamp: now)
@@ -282,7 +289,7 @@ public final class RecommendationService: @unchecked Sendable {
         return answer
     }
 
-    private func remember(_ impression: Impression) {
+    private func remember(_ impression: Impression, rollout: String?) {
         let capacity = configuration.recentImpressions
         guard capacity > 0 else { return }
         lock.withLock {
@@ -293,14 +300,16 @@ public final class RecommendationService: @unchecked Sendable {
                 recentOrder[recentNext] = impression.id
                 recentNext = (recentNext + 1) % capacity
             }
-            recent[impression.id] = (impression.version, impression.arm, impression.items.map { itemIndex[$0.id]! })
+            recent[impression.id] = RecentList(user: impression.user, version: impression.version, arm: impression.arm,
+                                               items: impression.items.map { itemIndex[$0.id]! }, rollout: rollout)
         }
     }
 
-    /// The served list that feedback on `item` names, by its impression id and the item's 1-based
-    /// position, checked against what was served.
-    public func servedList(impression id: String, position: Int, item: String) throws(RequestError) -> LoggedInteractions.Served {
+    /// The served list that feedback on `item` by `user` names, by its impression id and the
+    /// item's 1-based position, checked against what was served and to whom.
+    public func servedList(impression id: String, position: Int, item: String, user: String) throws(RequestError) -> LoggedInteractions.Served {
         guard let list = lock.withLock({ recent[id] }) else { throw .unknownImpression(id) }
+        guard list.user == user else { throw .invalidField("impression_id", reason: "names a list served to another user") }
         guard (1...list.items.count).contains(position) else {
             throw .invalidField("position", reason: "is \(position); impression '\(id)' showed \(list.items.count) items")
         }
@@ -311,11 +320,12 @@ public final class RecommendationService: @unchecked Sendable {
         return LoggedInteractions.Served(impression: id, position: position, version: list.version, arm: list.arm.rawValue)
     }
 
-    /// Counts a list served during a rollout and remembers it, to credit the arm with a
-    /// conversion when feedback on one of its items arrives.
+    /// Counts a list served during a rollout. Without an impression log it is remembered as the
+    /// user's open list, to credit the arm with a conversion when feedback on one of its items
+    /// arrives; with one, only feedback that names the list converts it (see `feedback`).
     private func recordServed(_ items: [(id: String, score: Float, propensity: Double)], to user: String, arm: TrafficSplit.Arm, rollout: String?) {
         guard let rollout else { return }
-        histories.recordList(user: user, items: items.map { itemIndex[$0.id]! }, arm: arm)
+        if impressionLog == nil { histories.recordList(user: user, items: items.map { itemIndex[$0.id]! }, arm: arm) }
         lock.withLock {
             if outcomes?.candidate != rollout { outcomes = (rollout, [:]) }
             outcomes!.arms[arm, default: ArmOutcome()].served += 1
@@ -372,7 +382,11 @@ public final class RecommendationService: @unchecked Sendable {
     // MARK: Feedback
 
     /// Validates the event, appends it durably to the feedback log (returning once it is on
-    /// disk) and then adds it to the user's history.
+    /// disk) and then adds it to the user's history. During a rollout, positive feedback converts
+    /// a list for its arm's outcome. With an impression log only feedback that names the list
+    /// (checked by `servedList`, whose impression ids are unguessable) converts it, once: a client
+    /// cannot move the guardrail with feedback on lists it was not served. Without one, the user's
+    /// latest list is converted by positive feedback on one of its items, whoever sends it.
     public func feedback(_ event: FeedbackEvent) async throws -> Void {
         guard !event.user.isEmpty else { throw RequestError.invalidField("user_id", reason: "is empty") }
         guard event.user.utf8.count <= Self.maximumUserIdBytes else {
@@ -389,9 +403,14 @@ public final class RecommendationService: @unchecked Sendable {
         try await feedbackLog.append(event)
         let converted = histories.record(user: event.user, UserEvent(item: item, event: event.event, value: event.value, timestamp: event.timestamp),
                                          context: event.context)
-        if let converted {
-            lock.withLock {
-                if outcomes != nil { outcomes!.arms[converted, default: ArmOutcome()].converted += 1 }
+        lock.withLock {
+            guard let rolloutCandidate = outcomes?.candidate else { return }
+            if impressionLog == nil {
+                if let converted { outcomes!.arms[converted, default: ArmOutcome()].converted += 1 }
+            } else if let served = event.served, ArmOutcome.isPositive(event.event, value: event.value),
+                      let list = recent[served.impression], list.user == event.user, !list.converted, list.rollout == rolloutCandidate {
+                recent[served.impression]!.converted = true
+                outcomes!.arms[list.arm, default: ArmOutcome()].converted += 1
             }
         }
     }

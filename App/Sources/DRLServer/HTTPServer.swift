@@ -163,7 +163,7 @@ public final class HTTPServer: Sendable {
             guard let position = try fields.integer("position") else {
                 throw JSONFields.BadRequest(message: "'\(fields.name("position"))' is missing: feedback that names its impression_id gives the item's position in it")
             }
-            served = try service.servedList(impression: impression, position: position, item: item)
+            served = try service.servedList(impression: impression, position: position, item: item, user: user)
         } else if try fields.integer("position") != nil {
             throw JSONFields.BadRequest(message: "'\(fields.name("position"))' is given without 'impression_id', the list it is a position in")
         }

@@ -144,18 +144,21 @@ import Testing
         #expect(Set(answers.map(\.impression)).count == 5)
     }
 
-    /// Feedback that names its list is checked against what was served and logged with the list's
-    /// id, the item's position, the version and the arm.
+    /// Feedback that names its list is checked against what was served and to whom, and logged
+    /// with the list's id, the item's position, the version and the arm.
     @Test func feedbackNamesTheListItAnswers() async throws {
         let service = try fixedService(SlateExploration(epsilon: 0.4), impressions: true)
         let answer = try await service.recommend(request())
         let id = try #require(answer.impression)
         let second = answer.items[1].id
-        let served = try service.servedList(impression: id, position: 2, item: second)
+        let served = try service.servedList(impression: id, position: 2, item: second, user: "u")
         #expect(served == LoggedInteractions.Served(impression: id, position: 2, version: "v1", arm: "control"))
-        #expect(throws: RequestError.unknownImpression("nonesuch")) { try service.servedList(impression: "nonesuch", position: 1, item: second) }
-        #expect(throws: RequestError.self) { try service.servedList(impression: id, position: 5, item: second) }
-        #expect { try service.servedList(impression: id, position: 1, item: second) } throws: {
+        #expect(throws: RequestError.unknownImpression("nonesuch")) { try service.servedList(impression: "nonesuch", position: 1, item: second, user: "u") }
+        #expect(throws: RequestError.self) { try service.servedList(impression: id, position: 5, item: second, user: "u") }
+        #expect(throws: RequestError.invalidField("impression_id", reason: "names a list served to another user")) {
+            try service.servedList(impression: id, position: 2, item: second, user: "mallory")
+        }
+        #expect { try service.servedList(impression: id, position: 1, item: second, user: "u") } throws: {
             "\($0)".contains("impression '\(id)' showed '\(answer.items[0].id)' at position 1")
         }
         try await service.feedback(FeedbackEvent(user: "u", item: second, timestamp: 5, event: .click, served: served))

@@ -86,4 +86,43 @@ import Testing
             #expect(abs(Double(outcomes.candidate.served) / 3_000 - 0.5) < 0.03)
         }
     }
+
+    /// With an impression log, only feedback that names a list the user was served converts it,
+    /// once: purchases posted for control users without their lists' ids (an attacker knows user
+    /// ids, not impression ids) leave the outcomes as they are, as does feedback naming another
+    /// user's list (refused) or a list twice. Without the log, the forged purchases would convert.
+    @Test func feedbackWithoutTheListItAnswersCannotMoveTheGuardrail() async throws {
+        let registry = try ModelRegistry(directory: Fixtures.scratchDirectory("guardrail-forged"))
+        try registry.register(checkpoint: Fixtures.cycleCheckpoint, scenario: "cycle", dataHash: "d")
+        try registry.register(checkpoint: Fixtures.cycleCheckpoint, parent: "v1", scenario: "cycle", dataHash: "d")
+        try registry.promote("v1")
+        try registry.startRollout("v2", share: 0.5)
+        var configuration = RecommendationService.Configuration()
+        configuration.impressionLogPath = registry.directory + "/impressions.csv"
+        let service = try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
+        defer { service.feedbackLog.shutDown(); service.impressionLog?.shutDown() }
+        var answers: [(user: String, answer: Recommendation)] = []
+        for user in 0..<40 {
+            var request = RecommendRequest(user: "u\(user)", k: 2)
+            request.context = ["stride": 1]
+            request.history = [.init(item: "i\(user % 24)", event: .click, timestamp: 0)]
+            answers.append(("u\(user)", try await service.recommend(request)))
+        }
+        let before = try #require(service.rolloutOutcomes)
+        #expect(before.control.served + before.candidate.served == 40 && before.control.converted == 0 && before.candidate.converted == 0)
+        // Forged: a purchase of each control user's first item, naming no list.
+        for (user, answer) in answers where answer.arm == .control {
+            try await service.feedback(FeedbackEvent(user: user, item: answer.items[0].id, timestamp: 1, event: .purchase, context: [1]))
+        }
+        #expect(service.rolloutOutcomes! == before)
+        // Naming another user's list is refused.
+        let (victim, list) = answers.first { $0.answer.arm == .candidate }!
+        #expect(throws: RequestError.self) { try service.servedList(impression: list.impression!, position: 1, item: list.items[0].id, user: "mallory") }
+        // The user's own feedback naming their list converts it, once.
+        let served = try service.servedList(impression: list.impression!, position: 1, item: list.items[0].id, user: victim)
+        for _ in 0..<3 {
+            try await service.feedback(FeedbackEvent(user: victim, item: list.items[0].id, timestamp: 2, event: .click, context: [1], served: served))
+        }
+        #expect(service.rolloutOutcomes!.candidate.converted == 1 && service.rolloutOutcomes!.control.converted == 0)
+    }
 }

@@ -45,7 +45,7 @@ import Testing
             let answer = try await service.recommend(RecommendRequest(user: "u\(u)", k: 4))
             for (j, shown) in answer.items.enumerated() where Double(rng.uniform()) < Self.attraction[Int(shown.id.dropFirst())!] * Self.examination[j] {
                 clicks += 1
-                let served = try service.servedList(impression: answer.impression!, position: j + 1, item: shown.id)
+                let served = try service.servedList(impression: answer.impression!, position: j + 1, item: shown.id, user: "u\(u)")
                 try await service.feedback(FeedbackEvent(user: "u\(u)", item: shown.id, timestamp: later, event: .click, served: served))
             }
         }

@@ -12,10 +12,12 @@ import Testing
 /// simulation from the same events: no skew between training and serving.
 @Suite(.serialized) struct ServedPoliciesTests {
     /// A checkpoint written by the `drlrec` built beside the tests, as a user runs it.
-    static func trainedCheckpoint(_ arguments: [String], folder: String = "trained") throws -> String {
+    /// The suite's tests run one at a time, and share a checkpoint trained with the same arguments.
+    static func trainedCheckpoint(_ arguments: [String]) throws -> String {
         let tool = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("drlrec").path
         try #require(FileManager.default.isExecutableFile(atPath: tool), "no drlrec executable at \(tool): build the package's products first")
-        let path = Fixtures.scratchDirectory(folder) + "/\(arguments[1]).safetensors"
+        let path = Fixtures.scratchDirectory("trained") + "/\(arguments.joined(separator: "_")).safetensors"
+        if FileManager.default.fileExists(atPath: path) { return path }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = ["train"] + arguments + ["--seed", "3", "--save", path, "--quiet"]

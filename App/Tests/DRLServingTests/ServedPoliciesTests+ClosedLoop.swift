@@ -6,12 +6,13 @@ import DRLSimulation
 import Foundation
 import Testing
 
-/// The closed loop on the e-commerce simulator with a ranker trained by `drlrec train`: traffic
+/// The closed loop on the e-commerce simulator with the ranker `drlrec train` wrote for the
+/// serving tests (in their suite, which runs one test at a time and trains it once): traffic
 /// through the service, the frozen control, the off-policy gate, release, and the decision the
 /// night after, each in the reports and the registry's audit trail.
-@Suite(.serialized) struct ClosedLoopTests {
+extension ServedPoliciesTests {
     func loop(days: Int, users: Int, margin: Double, directory: String) throws -> ClosedLoop {
-        let checkpoint = try ServedPoliciesTests.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"], folder: "loop-trained-\(directory)")
+        let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
         var configuration = ClosedLoop.Configuration(scenario: .ecommerce, directory: Fixtures.scratchDirectory(directory) + "/run",
                                                      production: checkpoint, reward: .ecommerce)
         configuration.candidates = [checkpoint]  // the same policy again: as good as production, no better
