@@ -63,6 +63,8 @@ public final class RecommendationService: @unchecked Sendable {
         /// Interactions kept per user: the models read the latest ones (their history length),
         /// and all of them are left out of the user's recommendations.
         public var historyCapacity = 200
+        /// Users whose histories are kept; past it the least recently active are forgotten (see `UserHistories`).
+        public var maximumUsers = 1_000_000
         public var guardrail = Guardrail()
         /// The kinds of model the registry's checkpoints may hold.
         public var modelKinds = ServableModelKinds.standard
@@ -147,7 +149,7 @@ public final class RecommendationService: @unchecked Sendable {
         trainingCounts = reference.trainingCounts
         keepsServedLists = reference.readsImpressions
         models[reference.version] = reference
-        histories = UserHistories(capacity: configuration.historyCapacity, items: itemIds.count)
+        histories = UserHistories(capacity: configuration.historyCapacity, items: itemIds.count, maximumUsers: configuration.maximumUsers)
         feedbackLog = try FeedbackLog(path: feedbackPath, contextColumns: contextColumns)
         let columns = reference.contextColumns
         impressionLog = try configuration.impressionLogPath.map { try ImpressionLog(path: $0, contextColumns: columns) }

@@ -59,12 +59,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Seconds after which a connection that sends nothing is closed.")
     var idleTimeout = 30.0
 
+    @Option(name: .customLong("max-users"), help: "Users whose histories the server keeps: past it, the least recently active tenth is forgotten (a forgotten user is a new user again).")
+    var maxUsers = 1_000_000
+
     @Option(name: .customLong("user-events"), help: "Events the server keeps per user: the served lists (for a ranker) and feedback; the models read the latest, and seen items are left out of recommendations.")
     var userEvents = 200
 
     func validate() throws {
-        guard latencyBudget > 0, cooldown >= 0, replicas > 0, maxBody > 0, userEvents > 0 else {
-            throw ValidationError("--latency-budget, --replicas, --max-body and --user-events must be positive and --cooldown not negative")
+        guard latencyBudget > 0, cooldown >= 0, replicas > 0, maxBody > 0, userEvents > 0, maxUsers > 0 else {
+            throw ValidationError("--latency-budget, --replicas, --max-body, --user-events and --max-users must be positive and --cooldown not negative")
         }
         // Durations are whole microseconds in 64 bits; a day is longer than any budget or cooldown needs.
         guard latencyBudget <= 86_400_000 else { throw ValidationError("--latency-budget \(latencyBudget) ms is longer than a day") }
@@ -79,6 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.replicas = replicas
         configuration.modelKinds = .drlrec
         configuration.historyCapacity = userEvents
+        configuration.maximumUsers = maxUsers
         configuration.cooldown = .milliseconds(Int64(cooldown * 1000))
         configuration.impressionLogPath = impressions
         configuration.exploration = exploration.exploration
