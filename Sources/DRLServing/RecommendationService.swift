@@ -119,9 +119,9 @@ public final class RecommendationService: @unchecked Sendable {
     /// The running rollout's outcomes per arm (reset when another rollout starts).
     private var outcomes: (candidate: String, arms: [TrafficSplit.Arm: ArmOutcome])?
 
-    /// Loads what the registry serves and replays the feedback log at `feedbackPath` into the
-    /// users' histories. Fails only when no version can be loaded at all (there would be no item
-    /// catalogue to serve), with every version's reason.
+    /// Loads what the registry serves and replays the feedback log at `feedbackPath` (and the
+    /// impression log) into the users' histories. Fails only when no version can be loaded at all
+    /// (there would be no item catalogue to serve), with every version's reason.
     public init(registry: ModelRegistry, feedbackPath: String, configuration: Configuration = Configuration()) throws {
         self.registry = registry
         self.configuration = configuration
@@ -153,7 +153,7 @@ public final class RecommendationService: @unchecked Sendable {
         feedbackLog = try FeedbackLog(path: feedbackPath, contextColumns: contextColumns)
         let columns = reference.contextColumns
         impressionLog = try configuration.impressionLogPath.map { try ImpressionLog(path: $0, contextColumns: columns) }
-        try replayFeedback(feedbackPath)
+        try replayLogs(feedbackPath: feedbackPath)
         try reload()
     }
 
@@ -292,18 +292,22 @@ public final class RecommendationService: @unchecked Sendable {
     }
 
     private func remember(_ impression: Impression, rollout: String?) {
+        remember(impression.id, RecentList(user: impression.user, version: impression.version, arm: impression.arm,
+                                           items: impression.items.map { itemIndex[$0.id]! }, rollout: rollout))
+    }
+
+    private func remember(_ id: String, _ list: RecentList) {
         let capacity = configuration.recentImpressions
         guard capacity > 0 else { return }
         lock.withLock {
             if recentOrder.count < capacity {
-                recentOrder.append(impression.id)
+                recentOrder.append(id)
             } else {
                 recent[recentOrder[recentNext]] = nil
-                recentOrder[recentNext] = impression.id
+                recentOrder[recentNext] = id
                 recentNext = (recentNext + 1) % capacity
             }
-            recent[impression.id] = RecentList(user: impression.user, version: impression.version, arm: impression.arm,
-                                               items: impression.items.map { itemIndex[$0.id]! }, rollout: rollout)
+            recent[id] = list
         }
     }
 
@@ -423,14 +427,47 @@ public final class RecommendationService: @unchecked Sendable {
         try contextValues(given, latest: histories.entry(for: user)?.context)
     }
 
-    private func replayFeedback(_ path: String) throws {
-        let log = try LoggedInteractions.read(csv: path)
-        for k in 0..<log.count {
-            guard let item = itemIndex[log.itemIds[Int(log.items[k])]] else { continue }
-            let width = log.contextColumns.count
-            histories.record(user: log.userIds[Int(log.users[k])],
-                             UserEvent(item: item, event: log.events[k], value: log.values[k], timestamp: log.timestamps[k]),
-                             context: Array(log.context[(k * width)..<((k + 1) * width)]))
+    /// Rebuilds what the service knew before a restart: the users' histories from the feedback
+    /// log and, with an impression log, the latest lists (so that feedback naming them is still
+    /// accepted) and, for models that read them, the lists in the users' histories. The two logs
+    /// are merged by time, each in the order it was written. Times are whole seconds, and at a tie
+    /// feedback goes first (a history sent before the user's first list), unless it names a list
+    /// not replayed yet: feedback answers the list it names.
+    private func replayLogs(feedbackPath: String) throws {
+        let feedback = try LoggedInteractions.read(csv: feedbackPath)
+        var shown: LoggedInteractions?
+        if let path = configuration.impressionLogPath { shown = try LoggedInteractions.read(csv: path) }
+        var k = 0, row = 0
+        var replayed = Set<String>()
+        while k < feedback.count || row < (shown?.count ?? 0) {
+            if let shown, row < shown.count,
+               k == feedback.count || shown.timestamps[row] < feedback.timestamps[k]
+                || (shown.timestamps[row] == feedback.timestamps[k] && feedback.served(k).map { !replayed.contains($0.impression) } == true) {
+                if let id = shown.served(row)?.impression { replayed.insert(id) }
+                row = replayList(shown, from: row)
+                continue
+            }
+            defer { k += 1 }
+            guard let item = itemIndex[feedback.itemIds[Int(feedback.items[k])]] else { continue }
+            let width = feedback.contextColumns.count
+            histories.record(user: feedback.userIds[Int(feedback.users[k])],
+                             UserEvent(item: item, event: feedback.events[k], value: feedback.values[k], timestamp: feedback.timestamps[k]),
+                             context: Array(feedback.context[(width * k)..<(width * (k + 1))]))
         }
+    }
+
+    /// Replays the list whose first row in the impression log is `start` (its rows are written
+    /// together); returns the row after it.
+    private func replayList(_ shown: LoggedInteractions, from start: Int) -> Int {
+        guard let served = shown.served(start) else { return start + 1 }
+        var end = start + 1
+        while end < shown.count, shown.served(end)?.impression == served.impression { end += 1 }
+        let items = (start..<end).compactMap { itemIndex[shown.itemIds[Int(shown.items[$0])]] }
+        let user = shown.userIds[Int(shown.users[start])]
+        guard items.count == end - start else { return end }  // a list of another catalogue
+        remember(served.impression, RecentList(user: user, version: served.version, arm: TrafficSplit.Arm(rawValue: served.arm) ?? .control,
+                                               items: items, rollout: nil))
+        if keepsServedLists { histories.recordImpressions(user: user, items: items, timestamp: shown.timestamps[start]) }
+        return end
     }
 }

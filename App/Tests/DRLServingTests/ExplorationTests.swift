@@ -7,13 +7,17 @@ import Testing
 
 @Suite struct ExplorationTests {
     /// A registry serving a `FixedScoresModel` over 30 items whose scores rise with the index.
-    func fixedService(_ exploration: SlateExploration, impressions: Bool = false) throws -> RecommendationService {
+    /// With `directory`, the registry there (a restart when it already serves).
+    func fixedService(_ exploration: SlateExploration, impressions: Bool = false, readsImpressions: Bool = false,
+                      directory: String? = nil) throws -> RecommendationService {
         let items = (0..<30).map { "i\($0)" }
-        let registry = try ModelRegistry(directory: Fixtures.scratchDirectory("explore"))
+        let registry = try ModelRegistry(directory: directory ?? Fixtures.scratchDirectory("explore"))
         let path = registry.directory + "/fixed.safetensors"
-        try FixedScoresModel.save(items: items, contextColumns: [], scores: items.indices.map { Float($0) / 4 }, to: path)
-        try registry.register(checkpoint: path, scenario: "fixed", dataHash: "d")
-        try registry.promote("v1")
+        if try registry.state().production == nil {
+            try FixedScoresModel.save(items: items, contextColumns: [], scores: items.indices.map { Float($0) / 4 }, readsImpressions: readsImpressions, to: path)
+            try registry.register(checkpoint: path, scenario: "fixed", dataHash: "d")
+            try registry.promote("v1")
+        }
         var configuration = RecommendationService.Configuration()
         configuration.latencyBudget = .seconds(5)
         configuration.modelKinds = ServableModelKinds([FixedScoresModel.self])
@@ -166,5 +170,31 @@ import Testing
         service.impressionLog!.shutDown()
         let log = try LoggedInteractions.read(csv: service.feedbackLog.path)
         #expect(log.count == 1 && log.served(0) == served && log.events == [.click])
+    }
+
+    /// A restarted service knows what it served before: feedback naming a list served before the
+    /// restart is accepted, and a model that reads the served lists sees the user's history as it
+    /// was, lists and feedback in the order they happened, though they share one second.
+    @Test func aRestartedServiceReplaysItsServedLists() async throws {
+        let directory = Fixtures.scratchDirectory("explore-restart")
+        var service = try fixedService(SlateExploration(epsilon: 0.3), impressions: true, readsImpressions: true, directory: directory)
+        var answers: [Recommendation] = []
+        for round in 0..<3 {
+            answers.append(try await service.recommend(RecommendRequest(user: "w", k: 4)))
+            // Within the same second as the list, as a quick client's is: it names the list it answers.
+            let item = answers[round].items[1].id
+            let served = try service.servedList(impression: answers[round].impression!, position: 2, item: item, user: "w")
+            try await service.feedback(FeedbackEvent(user: "w", item: item, timestamp: Int64(Date().timeIntervalSince1970), event: .click, served: served))
+        }
+        let before = try #require(service.histories.entry(for: "w"))
+        #expect(before.events.count == 15)  // three lists of four, each followed by its click
+        service.feedbackLog.shutDown()
+        service.impressionLog!.shutDown()
+        service = try fixedService(SlateExploration(epsilon: 0.3), impressions: true, readsImpressions: true, directory: directory)
+        defer { service.feedbackLog.shutDown(); service.impressionLog!.shutDown() }
+        let after = try #require(service.histories.entry(for: "w"))
+        #expect(after.events.map(\.item) == before.events.map(\.item) && after.events.map(\.event) == before.events.map(\.event))
+        let first = answers[0]
+        #expect(try service.servedList(impression: first.impression!, position: 3, item: first.items[2].id, user: "w").impression == first.impression)
     }
 }

@@ -11,13 +11,16 @@ import Testing
 /// over loopback, show a user the slate (give a learner the task) the same policy chooses in
 /// simulation from the same events: no skew between training and serving.
 @Suite(.serialized) struct ServedPoliciesTests {
+    /// Checkpoints trained so far, by their arguments: the suite's tests run one at a time (no
+    /// two touch it at once) and share one trained with the same arguments.
+    nonisolated(unsafe) private static var trained: [[String]: String] = [:]
+
     /// A checkpoint written by the `drlrec` built beside the tests, as a user runs it.
-    /// The suite's tests run one at a time, and share a checkpoint trained with the same arguments.
     static func trainedCheckpoint(_ arguments: [String]) throws -> String {
+        if let path = trained[arguments] { return path }
         let tool = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("drlrec").path
         try #require(FileManager.default.isExecutableFile(atPath: tool), "no drlrec executable at \(tool): build the package's products first")
-        let path = Fixtures.scratchDirectory("trained") + "/\(arguments.joined(separator: "_")).safetensors"
-        if FileManager.default.fileExists(atPath: path) { return path }
+        let path = Fixtures.scratchDirectory("trained") + "/\(arguments[1]).safetensors"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = ["train"] + arguments + ["--seed", "3", "--save", path, "--quiet"]
@@ -25,6 +28,7 @@ import Testing
         try process.run()
         process.waitUntilExit()
         try #require(process.terminationStatus == 0, "drlrec train exited with \(process.terminationStatus)")
+        trained[arguments] = path
         return path
     }
 
