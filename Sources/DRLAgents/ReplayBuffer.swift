@@ -25,6 +25,10 @@ public final class ReplayBuffer {
         discounts = Tensor(workspace: Shape(capacity))
     }
 
+    /// Forgets every transition (the storage stays): an agent fine-tuned on other data starts
+    /// from an empty buffer.
+    public func removeAll() { (count, position) = (0, 0) }
+
     /// Stores a transition, overwriting the oldest when full. Returns its slot.
     @discardableResult
     public func add(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, done: Bool,

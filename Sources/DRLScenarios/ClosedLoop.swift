@@ -22,8 +22,12 @@ public final class ClosedLoop {
         public var directory: String
         /// The first production version's checkpoint.
         public var production: String
-        /// The candidates, one per night in order.
+        /// The candidates, one per night in order (after them, or without them, the learnt ones).
         public var candidates: [String] = []
+        /// When set, each night without a given candidate learns one from the served logs:
+        /// production fine-tuned on the lists of the last `learningWindow` days.
+        public var learning: SlateRankerFineTuning?
+        public var learningWindow = 3
         public var days = 14
         public var usersPerDay = 300
         /// The share of users the frozen first version serves.
@@ -105,9 +109,11 @@ public final class ClosedLoop {
         var nextCandidate = 0
         var released: (version: String, estimate: OffPolicyGate.Estimate)?
         var assign = RandomGenerator(seed: c.seed, stream: 0x100F)
+        var dayStarts: [Int64] = []
         for day in 1...c.days {
             let start = ContinuousClock.now
             let dayStart = clock.tick()
+            dayStarts.append(dayStart)
             var outcomes: [(arm: String, ServedSlateTraffic.UserOutcome)] = []
             var events: [String] = []
             for u in 0..<c.usersPerDay {
@@ -158,11 +164,17 @@ public final class ClosedLoop {
             } else if nextCandidate < c.candidates.count {
                 checkpoint = c.candidates[nextCandidate]
                 nextCandidate += 1
+            } else if let learning = c.learning {
+                checkpoint = "\(c.directory)/learnt-\(day + 1).safetensors"
+                let learnt = try learn(learning, main, since: dayStarts[max(0, dayStarts.count - c.learningWindow)], to: checkpoint!)
+                report.events.append(String(format: "learnt a candidate from %d served lists of %d users (mean reward per list %.3f) in %.1f s",
+                                            learnt.summary.transitions, learnt.summary.users, learnt.summary.meanReward, learnt.seconds))
             } else {
                 checkpoint = nil
             }
             if let checkpoint {
-                let version = try registry.register(checkpoint: checkpoint, scenario: c.scenario.rawValue, dataHash: "").id
+                let parent = checkpoint.hasPrefix("\(c.directory)/learnt-") ? try registry.state().production : nil
+                let version = try registry.register(checkpoint: checkpoint, parent: parent, scenario: c.scenario.rawValue, dataHash: "").id
                 let verdict = try gate(main, candidate: version, since: dayStart)
                 if verdict.passes {
                     try registry.startRollout(version, share: c.candidateShare, note: verdict.summary)
@@ -179,14 +191,33 @@ public final class ClosedLoop {
         return reports
     }
 
-    /// The gate's verdict on `candidate` against production, on the lists served since `since`.
-    private func gate(_ service: RecommendationService, candidate: String, since: Int64) throws -> OffPolicyGate.Verdict {
-        let registry = service.registry
+    /// The service's logs: the lists served since `since` with their rewards, and all the feedback.
+    private func servedLogs(_ service: RecommendationService, since: Int64) throws -> (log: ServedSlateLog, feedback: LoggedInteractions) {
         let shown = try LoggedInteractions.read(csv: service.impressionLog!.path), answered = try LoggedInteractions.read(csv: service.feedbackLog.path)
         let reward = configuration.reward
         let log = try ServedSlateLog(impressions: shown, named: service.impressionLog!.path, feedback: answered, named: service.feedbackLog.path) { kind, value in
             Double(reward.reward(for: Feedback(kind, value: value)))
-        }.filter { $0.timestamp > since }
+        }
+        return (log.filter { $0.timestamp > since }, answered)
+    }
+
+    /// A candidate learnt from the lists served since `since`, written to `output`.
+    private func learn(_ learning: SlateRankerFineTuning, _ service: RecommendationService, since: Int64,
+                       to output: String) throws -> (summary: SlateRankerFineTuning.Summary, seconds: Double) {
+        let start = ContinuousClock.now
+        let registry = service.registry
+        let (log, feedback) = try servedLogs(service, since: since)
+        var servedBy: [String: String] = [:]
+        for version in Set(log.slates.map(\.version)) where version != "popularity" { servedBy[version] = try registry.checkpointPath(of: version) }
+        let summary = try learning.fineTune(production: try registry.checkpointPath(of: try registry.state().production!), servedBy: servedBy,
+                                            log: log, feedback: feedback, to: output)
+        return (summary, secondsSince(start))
+    }
+
+    /// The gate's verdict on `candidate` against production, on the lists served since `since`.
+    private func gate(_ service: RecommendationService, candidate: String, since: Int64) throws -> OffPolicyGate.Verdict {
+        let registry = service.registry
+        let (log, answered) = try servedLogs(service, since: since)
         let kinds = service.configuration.modelKinds
         let gate = OffPolicyGate(estimator: configuration.gateEstimator, exploration: configuration.exploration,
                                  historyCapacity: service.configuration.historyCapacity, margin: configuration.gateMargin)

@@ -32,7 +32,10 @@ public final class ServableSlateRanker: ServableModel {
     public var readsImpressions: Bool { true }
 
     private let platform: Platform
-    private let agent: ContinuousControlAgent
+    /// The agent (fine-tuning from served logs trains it further: `SlateRankerFineTuning`).
+    let agent: ContinuousControlAgent
+    /// The labels of the checkpoint it was loaded from, for a checkpoint of the same kind.
+    let labels: [String: String]
     private let builder: WeightedSlateBuilder
     /// The history a state encoder reads; nil for the summary observation.
     private let historyTokens: Int?
@@ -58,12 +61,14 @@ public final class ServableSlateRanker: ServableModel {
         } catch let error as ConfigurationFileError {
             throw refuse("\(error)")
         }
-        return try ServableSlateRanker(path: path, kind: checkpoint.agentKind, scenario: scenario, encoder: checkpoint.stateEncoder, platform: platform)
+        return try ServableSlateRanker(path: path, kind: checkpoint.agentKind, scenario: scenario, encoder: checkpoint.stateEncoder, platform: platform,
+                                       labels: ScenarioCheckpoint.labels(scenario: scenario, settings: checkpoint.settings, stateEncoder: checkpoint.stateEncoder))
     }
 
     private init(path: String, kind: String, scenario: Scenario, encoder: (model: ScenarioCheckpoint.SequenceModel, history: Int)?,
-                 platform: Platform) throws {
+                 platform: Platform, labels: [String: String]) throws {
         self.platform = platform
+        self.labels = labels
         let simulator = platform.simulator
         builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: platform.collaborative)
         agent = SlateRanker.agent(kind, for: simulator, builder: builder, gamma: SlateRanker.gamma(for: scenario), stateEncoder: encoder?.model, seed: 0)
@@ -81,6 +86,20 @@ public final class ServableSlateRanker: ServableModel {
     /// The slate the ranker shows the user: what the same agent shows in simulation for the same
     /// events and context.
     public func slate(history: [UserEvent], context: [Float]) -> [Int32] {
+        let (user, weights) = decide(history: history, context: context)
+        builder.build(user, action: weights, previousSlate: user.latestSlate[...], into: &slate)
+        return slate
+    }
+
+    /// The agent's observation of the user and the ranking weights it chooses there (with
+    /// cold-start transfer where it applies): the state and action of the ranker's decision.
+    public func decision(history: [UserEvent], context: [Float]) -> (observation: Tensor, action: Tensor) {
+        let weights = decide(history: history, context: context).weights
+        return (observation.clone(), weights.clone())
+    }
+
+    /// The platform's view of the user and the agent's greedy weights; `observation` holds the state.
+    private func decide(history: [UserEvent], context: [Float]) -> (user: ObservedSlateUser, weights: Tensor) {
         let simulator = platform.simulator
         var user = simulator.observe(history: history, context: context, historyTokens: historyTokens, into: &observation)
         if let profiles = platform.profiles, user.arrivedWithoutClicks,
@@ -93,8 +112,7 @@ public final class ServableSlateRanker: ServableModel {
         guard case .continuous(let weights) = agent.act(observation, mode: .greedy) else {
             requirementFailure("ServableSlateRanker: the \(type(of: agent)) does not act with ranking weights")
         }
-        builder.build(user, action: weights, previousSlate: user.latestSlate[...], into: &slate)
-        return slate
+        return (user, weights)
     }
 
     public func scores(history: [UserEvent], context: [Float]) -> [Float] {

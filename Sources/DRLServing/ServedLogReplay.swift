@@ -26,25 +26,13 @@ public enum ServedLogReplay {
         let index = Dictionary(uniqueKeysWithValues: itemIds.enumerated().map { ($1, Int32($0)) })
         let attractions = rewardModel.attractions(of: itemIds)
         let base = popularityBase ?? model.itemCounts
-        let histories = UserHistories(capacity: historyCapacity, items: itemIds.count)
-        let feedbackOrder = (0..<feedback.count).sorted { (feedback.timestamps[$0], $0) < (feedback.timestamps[$1], $1) }
-        let listOrder = log.slates.indices.sorted { (log.slates[$0].timestamp, $0) < (log.slates[$1].timestamp, $1) }
         var weights = [[Double]](repeating: [], count: log.slates.count), rewards = weights, modelRewards = weights, directValues = weights
-        var next = 0
-        for s in listOrder {
+        try walk(log, feedback: feedback, itemIds: itemIds, readsImpressions: model.readsImpressions, historyCapacity: historyCapacity) {
+            (s: Int, events: [UserEvent], histories: UserHistories) throws(ServedLogError) in
             let slate = log.slates[s]
-            while next < feedbackOrder.count, feedback.timestamps[feedbackOrder[next]] < slate.timestamp {
-                let k = feedbackOrder[next]
-                next += 1
-                guard let item = index[feedback.itemIds[Int(feedback.items[k])]] else { continue }
-                histories.record(user: feedback.userIds[Int(feedback.users[k])],
-                                 UserEvent(item: item, event: feedback.events[k], value: feedback.values[k], timestamp: feedback.timestamps[k]),
-                                 context: [])
-            }
             if let problem = model.contextProblem(slate.context) {
                 throw ServedLogError("list '\(slate.id)' was served in a context the model cannot score: \(problem)")
             }
-            let events = histories.entry(for: slate.user)?.events ?? []
             let scores = model.scores(history: events, context: slate.context)
             guard scores.count == itemIds.count, !scores.contains(where: { $0.isNaN || $0 == .infinity }) else {
                 throw ServedLogError("the model's scores for list '\(slate.id)' are not one finite score (or −∞) per item")
@@ -69,11 +57,37 @@ public enum ServedLogReplay {
                 let theta = position <= rewardModel.positionRewards.count ? rewardModel.positionRewards[j] : 0
                 directValues[s].append(theta * attraction)
             }
-            if model.readsImpressions {
+        }
+        return SlateOffPolicyData(weights: weights, rewards: rewards, modelRewards: modelRewards, directValues: directValues)
+    }
+
+    /// Calls `body` for every list of `log` in time order with the events the service would have
+    /// kept for the list's user just before serving it (items as indices of `itemIds`), and the
+    /// histories (for the interaction counts so far). Feedback rows on items outside `itemIds` are
+    /// left out; with `readsImpressions`, each list joins its user's history after `body`.
+    public static func walk<Failure: Error>(_ log: ServedSlateLog, feedback: LoggedInteractions, itemIds: [String], readsImpressions: Bool,
+                                            historyCapacity: Int = 200,
+                                            _ body: (_ list: Int, _ history: [UserEvent], _ histories: UserHistories) throws(Failure) -> Void) throws(Failure) {
+        let index = Dictionary(uniqueKeysWithValues: itemIds.enumerated().map { ($1, Int32($0)) })
+        let histories = UserHistories(capacity: historyCapacity, items: itemIds.count)
+        let feedbackOrder = (0..<feedback.count).sorted { (feedback.timestamps[$0], $0) < (feedback.timestamps[$1], $1) }
+        let listOrder = log.slates.indices.sorted { (log.slates[$0].timestamp, $0) < (log.slates[$1].timestamp, $1) }
+        var next = 0
+        for s in listOrder {
+            let slate = log.slates[s]
+            while next < feedbackOrder.count, feedback.timestamps[feedbackOrder[next]] < slate.timestamp {
+                let k = feedbackOrder[next]
+                next += 1
+                guard let item = index[feedback.itemIds[Int(feedback.items[k])]] else { continue }
+                histories.record(user: feedback.userIds[Int(feedback.users[k])],
+                                 UserEvent(item: item, event: feedback.events[k], value: feedback.values[k], timestamp: feedback.timestamps[k]),
+                                 context: [])
+            }
+            try body(s, histories.entry(for: slate.user)?.events ?? [], histories)
+            if readsImpressions {
                 histories.recordImpressions(user: slate.user, items: slate.items.compactMap { index[$0] }, timestamp: slate.timestamp)
             }
         }
-        return SlateOffPolicyData(weights: weights, rewards: rewards, modelRewards: modelRewards, directValues: directValues)
     }
 }
 

@@ -20,10 +20,12 @@ struct LoopCommand: AsyncParsableCommand {
         --candidate-share of the other users the next day under the guardrail, and the night after it \
         is promoted when its users' return per user is not below production's, and rolled back \
         otherwise. --inject-bad-candidate DAY replaces that day's candidate by production's ranker with \
-        its action negated. The report shows each arm's return per user with a 95% interval and its \
-        reward per list, each candidate's off-policy estimate beside the reward per list it realised, \
-        and every release, refusal, promotion and rollback. Candidates come from `drlrec train` (for \
-        example other seeds or agents); training them each night from the served logs is not built yet.
+        its action negated. With --learn, a night without a given candidate learns one from the served \
+        logs: production's ranker (actor, critics, optimiser states) trained further by its own \
+        agent's updates on the transitions the served lists of the last --learning-window days make, \
+        for --learning-steps gradient steps. The report shows each arm's return per user with a 95% \
+        interval and its reward per list, each candidate's off-policy estimate beside the reward per \
+        list it realised, and every release, refusal, promotion and rollback.
         """
     )
 
@@ -41,6 +43,15 @@ struct LoopCommand: AsyncParsableCommand {
 
     @Option(parsing: .upToNextOption, help: ArgumentHelp("The candidates, one per night in order.", valueName: "checkpoint"))
     var candidates: [String] = []
+
+    @Flag(help: "Each night without a given candidate, learn one from the served logs: production fine-tuned off-policy on the lists of the last --learning-window days.")
+    var learn = false
+
+    @Option(help: "Days of served lists a learnt candidate trains on.")
+    var learningWindow = 3
+
+    @Option(help: "Gradient steps of a learnt candidate: how far it may move from production.")
+    var learningSteps = 500
 
     @Option(name: .customLong("inject-bad-candidate"), help: ArgumentHelp("Replace the candidate released on this day by a broken one.", valueName: "day"))
     var badCandidateDay: Int?
@@ -70,7 +81,9 @@ struct LoopCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard env != .education else { throw ValidationError("--env education: the loop serves the slate platforms (ecommerce, video) so far") }
-        guard days >= 1, users >= 1 else { throw ValidationError("--days and --users must be positive") }
+        guard days >= 1, users >= 1, learningWindow >= 1, learningSteps >= 1 else {
+            throw ValidationError("--days, --users, --learning-window and --learning-steps must be positive")
+        }
         guard controlShare >= 0, controlShare < 1, candidateShare > 0, candidateShare < 1 else {
             throw ValidationError("--control-share must be in [0, 1) and --candidate-share in (0, 1)")
         }
@@ -86,6 +99,12 @@ struct LoopCommand: AsyncParsableCommand {
         var configuration = ClosedLoop.Configuration(scenario: env, directory: directory, production: production ?? env.defaultCheckpoint,
                                                      reward: env == .video ? .video : .ecommerce)
         configuration.candidates = candidates
+        if learn {
+            var learning = SlateRankerFineTuning(reward: configuration.reward)
+            learning.gradientSteps = learningSteps
+            configuration.learning = learning
+            configuration.learningWindow = learningWindow
+        }
         configuration.days = days
         configuration.usersPerDay = users
         configuration.controlShare = controlShare

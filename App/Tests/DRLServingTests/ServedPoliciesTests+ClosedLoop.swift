@@ -1,4 +1,5 @@
 import DRLData
+import DRLNN
 import DRLEvaluation
 import DRLScenarios
 import DRLServing
@@ -11,11 +12,17 @@ import Testing
 /// through the service, the frozen control, the off-policy gate, release, and the decision the
 /// night after, each in the reports and the registry's audit trail.
 extension ServedPoliciesTests {
-    func loop(days: Int, users: Int, margin: Double, directory: String) throws -> ClosedLoop {
+    func loop(days: Int, users: Int, margin: Double, directory: String, learn: Bool = false) throws -> ClosedLoop {
         let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
         var configuration = ClosedLoop.Configuration(scenario: .ecommerce, directory: Fixtures.scratchDirectory(directory) + "/run",
                                                      production: checkpoint, reward: .ecommerce)
-        configuration.candidates = [checkpoint]  // the same policy again: as good as production, no better
+        if learn {
+            var learning = SlateRankerFineTuning(reward: .ecommerce)
+            learning.gradientSteps = 20
+            configuration.learning = learning
+        } else {
+            configuration.candidates = [checkpoint]  // the same policy again: as good as production, no better
+        }
         configuration.days = days
         configuration.usersPerDay = users
         configuration.controlShare = 0.2
@@ -62,5 +69,29 @@ extension ServedPoliciesTests {
         let feedback = try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-feedback.csv")
         let log = try ServedSlateLog(impressions: impressions, named: "impressions", feedback: feedback, named: "feedback") { _, _ in 1 }
         #expect(log.slates.count > 12 && log.slates.contains { $0.rewards.contains { $0 > 0 } })
+    }
+
+    /// With learning on, the night's candidate is production fine-tuned on the day's served
+    /// lists (every one of them: production served them all), registered as production's child:
+    /// a ranker the service loads, whose actor and critics moved from production's.
+    @Test func aCandidateIsLearntFromTheServedLists() async throws {
+        let loop = try loop(days: 2, users: 12, margin: 2, directory: "loop-learnt", learn: true)
+        let reports = try await loop.run()
+        let firstDay = try ServedSlateLog(impressions: try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-impressions.csv"),
+                                          named: "impressions", feedback: try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-feedback.csv"),
+                                          named: "feedback") { _, _ in 1 }.slates.filter { $0.user.hasPrefix("d1-") }
+        #expect(firstDay.allSatisfy { $0.version == "v1" })
+        #expect(reports[0].events.first?.hasPrefix("learnt a candidate from \(firstDay.count) served lists of \(Set(firstDay.map(\.user)).count) users") == true,
+                "\(reports[0].events)")
+        #expect(reports[0].events.contains { $0.hasPrefix("released v2") })
+        let registry = try ModelRegistry(directory: loop.configuration.directory + "/registry")
+        #expect(try registry.version("v2").parent == "v1" && registry.version("v2").kind == ServableSlateRanker.checkpointKind)
+        let learnt = try SafeTensors.read(from: try registry.checkpointPath(of: "v2")).tensors
+        let production = try SafeTensors.read(from: try registry.checkpointPath(of: "v1")).tensors
+        for name in ["actor.mean.weight", "critic.q1.0.weight"] {
+            let before = try #require(production.first { $0.name == name }?.tensor), after = try #require(learnt.first { $0.name == name }?.tensor)
+            #expect(before.shape == after.shape && before.scalars != after.scalars, "\(name) did not move")
+        }
+        _ = try ServableSlateRanker.load(checkpoint: try registry.checkpointPath(of: "v2"))
     }
 }
