@@ -15,7 +15,7 @@ run: build
 
 test: deps
 	$(SWIFT) test
-	$(SWIFT) test -c release --package-path App
+	$(SWIFT) test -c release --package-path App --scratch-path App/.build/tests
 	$(SWIFT) test -c release --package-path Examples
 
 build: deps

@@ -49,12 +49,13 @@ public final class ClosedLoop {
         }
     }
 
-    /// One arm's users of one day: their mean return with a 95% normal interval, their mean reward
-    /// per list, and the scenario's measures summed.
+    /// One arm's users of one day: their returns, the mean with a 95% normal interval, their mean
+    /// reward per list, and the scenario's measures summed.
     public struct ArmDay: Sendable {
         public var arm: String
         public var version: String
         public var users: Int
+        public var returns: [Double]
         public var meanReturn: Double, low: Double, high: Double
         public var listValue: Double
         public var measures: [String: Double]
@@ -234,7 +235,7 @@ public final class ClosedLoop {
         let lists = users.flatMap(\.listRewards)
         var measures: [String: Double] = [:]
         for user in users { for (key, value) in user.measures { measures[key, default: 0] += value } }
-        return ArmDay(arm: arm, version: version, users: users.count, meanReturn: mean, low: mean - half, high: mean + half,
+        return ArmDay(arm: arm, version: version, users: users.count, returns: returns, meanReturn: mean, low: mean - half, high: mean + half,
                       listValue: lists.isEmpty ? 0 : lists.reduce(0, +) / Double(lists.count), measures: measures)
     }
 }

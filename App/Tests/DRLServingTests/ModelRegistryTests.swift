@@ -49,6 +49,19 @@ import Testing
         #expect(state.events.last?.note == "guardrail")
     }
 
+    /// A refused release leaves the state as it was and its reason in the audit trail.
+    @Test func recordsRefusalsInTheAuditTrail() throws {
+        let registry = try registryWithTwoVersions()
+        try registry.promote("v1")
+        let before = try registry.state()
+        try registry.recordRefusal(of: "v2", action: "rollout", reason: "off-policy dr: the candidate's lower bound 2.1 is below production's estimate 4.0")
+        let after = try registry.state()
+        #expect(after.production == before.production && after.rollout == nil && after.history == before.history)
+        #expect(after.events.count == before.events.count + 1)
+        #expect(after.events.last?.action == "refuse-rollout" && after.events.last?.version == "v2" && after.events.last?.note?.contains("2.1") == true)
+        #expect(throws: RegistryError.self) { try registry.recordRefusal(of: "v9", action: "promote", reason: "no such version") }
+    }
+
     @Test func refusesACorruptedCheckpoint() throws {
         let registry = try registryWithTwoVersions()
         let path = try registry.checkpointPath(of: "v2")

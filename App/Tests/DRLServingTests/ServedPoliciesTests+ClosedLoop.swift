@@ -93,5 +93,15 @@ extension ServedPoliciesTests {
             #expect(before.shape == after.shape && before.scalars != after.scalars, "\(name) did not move")
         }
         _ = try ServableSlateRanker.load(checkpoint: try registry.checkpointPath(of: "v2"))
+
+        // The command-line estimate on the same logs, as an operator runs it before a release.
+        let output = try Self.drlrec(["ope", "served", "--impressions", loop.configuration.directory + "/registry-impressions.csv",
+                                      "--feedback", loop.configuration.directory + "/registry-feedback.csv",
+                                      "--evaluation", try registry.checkpointPath(of: "v2"), "--production", try registry.checkpointPath(of: "v1"),
+                                      "--explore", "0.1", "--shuffle", "0.3", "--resamples", "200", "--json"])
+        let lines = output.split(separator: "\n").map(String.init)
+        #expect(lines.filter { $0.contains("\"policy\": \"evaluation\"") }.count == 4 && lines.filter { $0.contains("\"policy\": \"production\"") }.count == 4,
+                "\(output)")
+        #expect(lines.last?.hasPrefix("{\"gate\": \"dr\", \"passes\": ") == true, "\(output)")
     }
 }
