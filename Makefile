@@ -14,7 +14,7 @@ run: build
 	$(DRLREC) abtest --env ecommerce --users 2000 --seed 0
 
 test: deps
-	$(SWIFT) test
+	$(SWIFT) test -c release
 	$(SWIFT) test -c release --package-path App --scratch-path App/.build/tests
 	$(SWIFT) test -c release --package-path Examples
 
