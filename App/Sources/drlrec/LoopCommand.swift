@@ -64,11 +64,7 @@ struct LoopCommand: AsyncParsableCommand {
 
     @OptionGroup var exploration: ExplorationOptions
 
-    @Option(help: "The estimator the gate reads (iips, snips, dm, dr).")
-    var gate: String = SlateOffPolicyEstimator.doublyRobust.rawValue
-
-    @Option(name: .customLong("gate-margin"), help: "The share of production's estimate the candidate's lower bound may fall short by (0: it must reach production's estimate).")
-    var gateMargin = 0.0
+    @OptionGroup var rule: GateRuleOptions
 
     @Option(help: ArgumentHelp("Where the registries and logs go (must be new or empty).", valueName: "dir"))
     var directory = ".drlrec/loop"
@@ -87,8 +83,6 @@ struct LoopCommand: AsyncParsableCommand {
         guard controlShare >= 0, controlShare < 1, candidateShare > 0, candidateShare < 1 else {
             throw ValidationError("--control-share must be in [0, 1) and --candidate-share in (0, 1)")
         }
-        guard SlateOffPolicyEstimator(rawValue: gate) != nil else { throw ValidationError("--gate: unknown estimator '\(gate)'") }
-        guard gateMargin >= 0, gateMargin.isFinite else { throw ValidationError("--gate-margin must be non-negative, got \(gateMargin)") }
         if let day = badCandidateDay, !(2...max(days, 2)).contains(day) { throw ValidationError("--inject-bad-candidate \(day): candidates are released on days 2...\(days)") }
         for path in [production ?? env.defaultCheckpoint] + candidates where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("no checkpoint at '\(path)'\(production == nil && path == env.defaultCheckpoint ? ": train one first (drlrec train --env \(env.rawValue))" : "")")
@@ -110,8 +104,8 @@ struct LoopCommand: AsyncParsableCommand {
         configuration.controlShare = controlShare
         configuration.candidateShare = candidateShare
         configuration.exploration = exploration.exploration
-        configuration.gateEstimator = SlateOffPolicyEstimator(rawValue: gate)!
-        configuration.gateMargin = gateMargin
+        configuration.gateEstimator = rule.gate
+        configuration.gateMargin = rule.gateMargin
         configuration.badCandidateDay = badCandidateDay
         configuration.seed = seed
         let reports: [ClosedLoop.DayReport]
@@ -156,7 +150,7 @@ struct LoopCommand: AsyncParsableCommand {
         printColumns(rows)
         for report in reports { for event in report.events { print("day \(report.day): \(event)") } }
         if !judged.isEmpty {
-            print("off-policy \(gate): the interval covered the realised reward per list for \(covered) of \(judged.count) released candidates")
+            print("off-policy \(rule.gate.rawValue): the interval covered the realised reward per list for \(covered) of \(judged.count) released candidates")
         }
         if let difference {
             print(String(format: "days %d-%d: return per user %.3f (production and candidates, %d users) against the frozen first version's %.3f (%d users): difference %+.3f [%+.3f, %+.3f]",

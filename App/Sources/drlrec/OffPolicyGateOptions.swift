@@ -9,18 +9,12 @@ struct OffPolicyGateOptions: ParsableArguments {
     @OptionGroup var logs: ServedLogOptions
     @OptionGroup var exploration: ExplorationOptions
 
-    @Option(help: "The estimator the gate reads (iips, snips, dm, dr).")
-    var gate: String = SlateOffPolicyEstimator.doublyRobust.rawValue
-
-    @Option(name: .customLong("gate-margin"), help: "The share of production's estimate the candidate's lower bound may fall short by (0: it must reach production's estimate).")
-    var gateMargin = 0.0
+    @OptionGroup var rule: GateRuleOptions
 
     @Option(name: .customLong("user-events"), help: "Events kept per user, as the server kept them (`drlrec serve --user-events`).")
     var userEvents = 200
 
     func validate() throws {
-        guard SlateOffPolicyEstimator(rawValue: gate) != nil else { throw ValidationError("--gate: unknown estimator '\(gate)'") }
-        guard gateMargin >= 0, gateMargin.isFinite else { throw ValidationError("--gate-margin must be non-negative, got \(gateMargin)") }
         guard userEvents > 0 else { throw ValidationError("--user-events must be positive") }
     }
 
@@ -34,8 +28,8 @@ struct OffPolicyGateOptions: ParsableArguments {
         do {
             let candidate = try ServableModelKinds.drlrec.load(checkpoint: try registry.checkpointPath(of: version))
             let incumbent = try ServableModelKinds.drlrec.load(checkpoint: try registry.checkpointPath(of: production))
-            let gate = OffPolicyGate(estimator: SlateOffPolicyEstimator(rawValue: self.gate)!, exploration: exploration.exploration,
-                                     historyCapacity: userEvents, margin: gateMargin)
+            let gate = OffPolicyGate(estimator: rule.gate, exploration: exploration.exploration,
+                                     historyCapacity: userEvents, margin: rule.gateMargin)
             verdict = try gate.verdict(candidate: candidate, production: incumbent, log: log, feedback: feedback)
         } catch { throw ValidationError("the off-policy gate cannot judge \(version): \(error)") }
         guard verdict.passes else {

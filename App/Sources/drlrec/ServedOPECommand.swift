@@ -35,11 +35,7 @@ struct ServedOPECommand: ParsableCommand {
     @Option(help: ArgumentHelp("Estimators, comma-separated (default: all of \(SlateOffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "list"))
     var estimators: String?
 
-    @Option(help: "The estimator the gate reads.")
-    var gate: String = SlateOffPolicyEstimator.doublyRobust.rawValue
-
-    @Option(name: .customLong("gate-margin"), help: "The share of production's estimate the candidate's lower bound may fall short by (0: it must reach production's estimate).")
-    var gateMargin = 0.0
+    @OptionGroup var rule: GateRuleOptions
 
     @Option(help: "Bootstrap resamples.")
     var resamples = 1_000
@@ -53,8 +49,6 @@ struct ServedOPECommand: ParsableCommand {
     func validate() throws {
         guard logs.given else { throw ValidationError("give the served logs: --impressions and --feedback") }
         _ = try chosen()
-        guard SlateOffPolicyEstimator(rawValue: gate) != nil else { throw ValidationError("--gate: unknown estimator '\(gate)'") }
-        guard gateMargin >= 0, gateMargin.isFinite else { throw ValidationError("--gate-margin must be non-negative, got \(gateMargin)") }
         guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
         guard userEvents > 0 else { throw ValidationError("--user-events must be positive") }
     }
@@ -82,7 +76,7 @@ struct ServedOPECommand: ParsableCommand {
         if !json {
             print("\(log.slates.count) served lists (\(Set(log.slates.map(\.user)).count) users); their mean logged reward per list \(String(format: "%.4f", logged))")
         }
-        let estimators = try chosen(), gateEstimator = SlateOffPolicyEstimator(rawValue: gate)!
+        let estimators = try chosen(), gateEstimator = rule.gate
         var rows = [["policy", "estimator", "value", "95% CI"]]
         var gateEstimates: [String: OffPolicyGate.Estimate] = [:]
         for (name, path, model) in [("evaluation", evaluation, candidate)] + (incumbent.map { [("production", production!, $0)] } ?? []) {
@@ -107,9 +101,9 @@ struct ServedOPECommand: ParsableCommand {
         if !json { printColumns(rows) }
         if let candidate = gateEstimates["evaluation"], let incumbent = gateEstimates["production"] {
             let verdict = OffPolicyGate.Verdict(candidate: candidate, production: incumbent, lists: log.slates.count,
-                                                estimator: gateEstimator, margin: gateMargin)
+                                                estimator: gateEstimator, margin: rule.gateMargin)
             if json {
-                print(JSONLine([("gate", .string(gate)), ("passes", .bool(verdict.passes)), ("summary", .string(verdict.summary))]).text)
+                print(JSONLine([("gate", .string(rule.gate.rawValue)), ("passes", .bool(verdict.passes)), ("summary", .string(verdict.summary))]).text)
             } else {
                 print("gate: \(verdict.passes ? "passes" : "refused"): \(verdict.summary)")
             }

@@ -1,0 +1,18 @@
+import ArgumentParser
+import DRLEvaluation
+
+extension SlateOffPolicyEstimator: @retroactive ExpressibleByArgument {}
+
+/// The off-policy gate's rule: the estimator it reads and how far below production's estimate a
+/// candidate's lower bound may fall (see `OffPolicyGate`).
+struct GateRuleOptions: ParsableArguments {
+    @Option(help: "The estimator the gate reads.")
+    var gate: SlateOffPolicyEstimator = .doublyRobust
+
+    @Option(name: .customLong("gate-margin"), help: "The share of production's estimate the candidate's lower bound may fall short by (0: it must reach production's estimate).")
+    var gateMargin = 0.0
+
+    func validate() throws {
+        guard gateMargin >= 0, gateMargin.isFinite else { throw ValidationError("--gate-margin must be non-negative, got \(gateMargin)") }
+    }
+}
