@@ -80,7 +80,7 @@ public final class ClosedLoop {
         let c = configuration
         let fm = FileManager.default
         if fm.fileExists(atPath: c.directory + "/registry") {
-            throw ServedTrafficError("'\(c.directory)' holds a previous loop run; give an empty or new directory")
+            throw ClosedLoopError("'\(c.directory)' holds a previous loop run; give an empty or new directory")
         }
         try fm.createDirectory(atPath: c.directory, withIntermediateDirectories: true)
         let clock = TickClock()
@@ -158,6 +158,12 @@ public final class ClosedLoop {
                 }
             }
             released = nil
+            // The logs are read once a night, and only when a candidate needs them.
+            var logs: (log: ServedSlateLog, feedback: LoggedInteractions)?
+            func served() throws -> (log: ServedSlateLog, feedback: LoggedInteractions) {
+                if logs == nil { logs = try servedLogs(main) }
+                return logs!
+            }
             let checkpoint: String?
             if c.badCandidateDay == day + 1 {
                 checkpoint = "\(c.directory)/broken-\(day + 1).safetensors"
@@ -167,7 +173,9 @@ public final class ClosedLoop {
                 nextCandidate += 1
             } else if let learning = c.learning {
                 checkpoint = "\(c.directory)/learnt-\(day + 1).safetensors"
-                let learnt = try learn(learning, main, since: dayStarts[max(0, dayStarts.count - c.learningWindow)], to: checkpoint!)
+                let since = dayStarts[max(0, dayStarts.count - c.learningWindow)]
+                let learnt = try learn(learning, registry, log: try served().log.filter { $0.timestamp > since }, feedback: try served().feedback,
+                                       to: checkpoint!)
                 report.events.append(String(format: "learnt a candidate from %d served lists of %d users (mean reward per list %.3f) in %.1f s",
                                             learnt.summary.transitions, learnt.summary.users, learnt.summary.meanReward, learnt.seconds))
             } else {
@@ -176,7 +184,7 @@ public final class ClosedLoop {
             if let checkpoint {
                 let parent = checkpoint.hasPrefix("\(c.directory)/learnt-") ? try registry.state().production : nil
                 let version = try registry.register(checkpoint: checkpoint, parent: parent, scenario: c.scenario.rawValue, dataHash: "").id
-                let verdict = try gate(main, candidate: version, since: dayStart)
+                let verdict = try gate(main, candidate: version, log: try served().log.filter { $0.timestamp > dayStart }, feedback: try served().feedback)
                 if verdict.passes {
                     try registry.startRollout(version, share: c.candidateShare, note: verdict.summary)
                     released = (version, verdict.candidate)
@@ -192,22 +200,20 @@ public final class ClosedLoop {
         return reports
     }
 
-    /// The service's logs: the lists served since `since` with their rewards, and all the feedback.
-    private func servedLogs(_ service: RecommendationService, since: Int64) throws -> (log: ServedSlateLog, feedback: LoggedInteractions) {
+    /// The service's logs: the lists it served with their rewards, and the feedback.
+    private func servedLogs(_ service: RecommendationService) throws -> (log: ServedSlateLog, feedback: LoggedInteractions) {
         let shown = try LoggedInteractions.read(csv: service.impressionLog!.path), answered = try LoggedInteractions.read(csv: service.feedbackLog.path)
         let reward = configuration.reward
         let log = try ServedSlateLog(impressions: shown, named: service.impressionLog!.path, feedback: answered, named: service.feedbackLog.path) { kind, value in
             Double(reward.reward(for: Feedback(kind, value: value)))
         }
-        return (log.filter { $0.timestamp > since }, answered)
+        return (log, answered)
     }
 
-    /// A candidate learnt from the lists served since `since`, written to `output`.
-    private func learn(_ learning: SlateRankerFineTuning, _ service: RecommendationService, since: Int64,
+    /// A candidate learnt from the lists `log`, written to `output`.
+    private func learn(_ learning: SlateRankerFineTuning, _ registry: ModelRegistry, log: ServedSlateLog, feedback: LoggedInteractions,
                        to output: String) throws -> (summary: SlateRankerFineTuning.Summary, seconds: Double) {
         let start = ContinuousClock.now
-        let registry = service.registry
-        let (log, feedback) = try servedLogs(service, since: since)
         var servedBy: [String: String] = [:]
         for version in Set(log.slates.map(\.version)) where version != "popularity" { servedBy[version] = try registry.checkpointPath(of: version) }
         let summary = try learning.fineTune(production: try registry.checkpointPath(of: try registry.state().production!), servedBy: servedBy,
@@ -215,16 +221,15 @@ public final class ClosedLoop {
         return (summary, secondsSince(start))
     }
 
-    /// The gate's verdict on `candidate` against production, on the lists served since `since`.
-    private func gate(_ service: RecommendationService, candidate: String, since: Int64) throws -> OffPolicyGate.Verdict {
+    /// The gate's verdict on `candidate` against production, on the lists `log`.
+    private func gate(_ service: RecommendationService, candidate: String, log: ServedSlateLog, feedback: LoggedInteractions) throws -> OffPolicyGate.Verdict {
         let registry = service.registry
-        let (log, answered) = try servedLogs(service, since: since)
         let kinds = service.configuration.modelKinds
         let gate = OffPolicyGate(estimator: configuration.gateEstimator, exploration: configuration.exploration,
                                  historyCapacity: service.configuration.historyCapacity, margin: configuration.gateMargin)
         return try gate.verdict(candidate: try kinds.load(checkpoint: try registry.checkpointPath(of: candidate)),
                                 production: try kinds.load(checkpoint: try registry.checkpointPath(of: try registry.state().production!)),
-                                log: log, feedback: answered)
+                                log: log, feedback: feedback)
     }
 
     private static func summary(_ arm: String, version: String, _ users: [ServedSlateTraffic.UserOutcome]) -> ArmDay {
@@ -240,13 +245,21 @@ public final class ClosedLoop {
     }
 }
 
+/// What stops the closed loop or one of its parts: traffic the service answered in a way no
+/// platform could show, a directory holding an earlier run, a checkpoint the loop cannot learn
+/// from or break.
+public struct ClosedLoopError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// A deliberately broken ranker, for testing the loop's defences: the checkpoint of a SAC ranker
 /// with its actor's mean action negated, so that it ranks by the opposite of what it learnt.
 public enum BrokenRanker {
     public static func write(from source: String, to destination: String) throws {
         let (tensors, metadata) = try SafeTensors.read(from: source)
         guard tensors.contains(where: { $0.name == "actor.mean.weight" }) else {
-            throw ServedTrafficError("'\(source)' has no actor.mean.weight: only a SAC ranker can be broken this way")
+            throw ClosedLoopError("'\(source)' has no actor.mean.weight: only a SAC ranker can be broken this way")
         }
         let broken = tensors.map { entry -> (String, Tensor) in
             guard entry.name == "actor.mean.weight" || entry.name == "actor.mean.bias" else { return (entry.name, entry.tensor) }

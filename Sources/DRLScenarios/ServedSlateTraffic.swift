@@ -59,13 +59,13 @@ public final class ServedSlateTraffic {
             request.context = Dictionary(uniqueKeysWithValues: zip(simulator.contextColumns, simulator.visitContext.map(Double.init)))
             let answer = try await service.recommend(request)
             guard answer.items.count == k, let impression = answer.impression else {
-                throw ServedTrafficError("the service answered \(answer.items.count) items\(answer.impression == nil ? " without an impression log" : ""); the platform shows \(k)")
+                throw ClosedLoopError("the service answered \(answer.items.count) items\(answer.impression == nil ? " without an impression log" : ""); the platform shows \(k)")
             }
             var slate: [Int32] = []
             for item in answer.items {
                 guard let index = Int32(item.id), index >= 0, Int(index) < simulator.catalogue.count,
                       simulator.constraints.allows(Int(index), in: simulator.catalogue), !slate.contains(index) else {
-                    throw ServedTrafficError("the service served '\(item.id)' (by \(answer.version ?? "popularity")), which the platform cannot show")
+                    throw ClosedLoopError("the service served '\(item.id)' (by \(answer.version ?? "popularity")), which the platform cannot show")
                 }
                 slate.append(index)
             }
@@ -109,10 +109,4 @@ public final class ServedSlateTraffic {
         }
         return [:]
     }
-}
-
-/// Traffic the service answered in a way no platform could show.
-public struct ServedTrafficError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

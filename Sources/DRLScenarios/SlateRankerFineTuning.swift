@@ -52,7 +52,7 @@ public struct SlateRankerFineTuning: Sendable {
         var byUser: [String: [Int]] = [:]
         for s in log.slates.indices where decisions[s] != nil { byUser[log.slates[s].user, default: []].append(s) }
         let agent = learner.agent
-        guard let replay = agent.checkpointReplay else { throw ServedTrafficError("the \(type(of: agent)) keeps no replay to learn from") }
+        guard let replay = agent.checkpointReplay else { throw ClosedLoopError("the \(type(of: agent)) keeps no replay to learn from") }
         replay.removeAll()
         var transitions = 0, total = 0.0
         for user in byUser.keys.sorted() {
@@ -67,7 +67,7 @@ public struct SlateRankerFineTuning: Sendable {
                 total += reward
             }
         }
-        guard transitions > 0 else { throw ServedTrafficError("no served list of the given versions to learn from") }
+        guard transitions > 0 else { throw ClosedLoopError("no served list of the given versions to learn from") }
         for _ in 0..<gradientSteps { try agent.trainStep() }
         try agent.save(to: output, labels: learner.labels)
         return Summary(transitions: transitions, users: byUser.count, skipped: log.slates.count - transitions,

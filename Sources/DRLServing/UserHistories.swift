@@ -33,16 +33,24 @@ public final class UserHistories: @unchecked Sendable {
         counts = [Float](repeating: 0, count: items)
     }
 
-    /// Stores `entry` for `user` as written now; past the cap, forgets the least recently written
-    /// tenth (called under the lock).
-    private func store(_ entry: Entry, for user: String) {
-        var entry = entry
+    /// Applies `body` to the user's entry in place (a new user gets an empty one), keeps its latest
+    /// `capacity` events and marks it written now; past the cap, forgets the least recently
+    /// written tenth. Called under the lock.
+    private func update<T>(_ user: String, _ body: (inout Entry) -> T) -> T {
         writes += 1
-        entry.written = writes
-        entries[user] = entry
-        guard entries.count > maximumUsers else { return }
-        let forget = max(maximumUsers / 10, entries.count - maximumUsers)
-        for (id, _) in entries.sorted(by: { $0.value.written < $1.value.written }).prefix(forget) { entries[id] = nil }
+        let (capacity, now) = (capacity, writes)
+        func apply(_ entry: inout Entry) -> T {
+            let result = body(&entry)
+            if entry.events.count > capacity { entry.events.removeFirst(entry.events.count - capacity) }
+            entry.written = now
+            return result
+        }
+        let result = apply(&entries[user, default: Entry()])
+        if entries.count > maximumUsers {
+            let forget = max(maximumUsers / 10, entries.count - maximumUsers)
+            for (id, _) in entries.sorted(by: { $0.value.written < $1.value.written }).prefix(forget) { entries[id] = nil }
+        }
+        return result
     }
 
     public var userCount: Int { lock.withLock { entries.count } }
@@ -52,18 +60,16 @@ public final class UserHistories: @unchecked Sendable {
     @discardableResult
     public func record(user: String, _ event: UserEvent, context: [Float]) -> TrafficSplit.Arm? {
         lock.withLock {
-            var entry = entries[user, default: Entry()]
-            entry.events.append(event)
-            if entry.events.count > capacity { entry.events.removeFirst(entry.events.count - capacity) }
-            entry.context = context
-            var converted: TrafficSplit.Arm?
-            if let list = entry.openList, list.items.contains(event.item), ArmOutcome.isPositive(event.event, value: event.value) {
-                converted = list.arm
-                entry.openList = nil
-            }
-            store(entry, for: user)
             counts[Int(event.item)] += 1
-            return converted
+            return update(user) { entry in
+                entry.events.append(event)
+                entry.context = context
+                guard let list = entry.openList, list.items.contains(event.item), ArmOutcome.isPositive(event.event, value: event.value) else {
+                    return nil
+                }
+                entry.openList = nil
+                return list.arm
+            }
         }
     }
 
@@ -72,22 +78,17 @@ public final class UserHistories: @unchecked Sendable {
     /// interactions).
     public func recordImpressions(user: String, items: [Int32], timestamp: Int64) {
         lock.withLock {
-            var entry = entries[user, default: Entry()]
-            for (position, item) in items.enumerated() {
-                entry.events.append(UserEvent(item: item, event: .impression, value: Float(position + 1), timestamp: timestamp))
+            update(user) { entry in
+                for (position, item) in items.enumerated() {
+                    entry.events.append(UserEvent(item: item, event: .impression, value: Float(position + 1), timestamp: timestamp))
+                }
             }
-            if entry.events.count > capacity { entry.events.removeFirst(entry.events.count - capacity) }
-            store(entry, for: user)
         }
     }
 
     /// Remembers the list served to the user, replacing an open one.
     public func recordList(user: String, items: [Int32], arm: TrafficSplit.Arm) {
-        lock.withLock {
-            var entry = entries[user, default: Entry()]
-            entry.openList = (items, arm)
-            store(entry, for: user)
-        }
+        lock.withLock { update(user) { $0.openList = (items, arm) } }
     }
 
     public func entry(for user: String) -> Entry? { lock.withLock { entries[user] } }

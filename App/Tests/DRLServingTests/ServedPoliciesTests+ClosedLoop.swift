@@ -4,6 +4,7 @@ import DRLEvaluation
 import DRLScenarios
 import DRLServing
 import DRLSimulation
+import DRLTensor
 import Foundation
 import Testing
 
@@ -79,7 +80,8 @@ extension ServedPoliciesTests {
         let reports = try await loop.run()
         let firstDay = try ServedSlateLog(impressions: try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-impressions.csv"),
                                           named: "impressions", feedback: try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-feedback.csv"),
-                                          named: "feedback") { _, _ in 1 }.slates.filter { $0.user.hasPrefix("d1-") }
+                                          named: "feedback") { kind, value in Double(RewardMapping.ecommerce.reward(for: Feedback(kind, value: value))) }
+            .slates.filter { $0.user.hasPrefix("d1-") }
         #expect(firstDay.allSatisfy { $0.version == "v1" })
         #expect(reports[0].events.first?.hasPrefix("learnt a candidate from \(firstDay.count) served lists of \(Set(firstDay.map(\.user)).count) users") == true,
                 "\(reports[0].events)")
@@ -93,6 +95,21 @@ extension ServedPoliciesTests {
             #expect(before.shape == after.shape && before.scalars != after.scalars, "\(name) did not move")
         }
         _ = try ServableSlateRanker.load(checkpoint: try registry.checkpointPath(of: "v2"))
+        // What it learnt from, kept in its replay: one transition per list, one episode end per
+        // user, the lists' rewards, and each other transition leading to the next one's state.
+        let (tensors, metadata) = try SafeTensors.read(from: try registry.checkpointPath(of: "v2"))
+        func replay(_ name: String) throws -> Tensor { try #require(tensors.first { $0.name == "replay.\(name)" }?.tensor) }
+        let count = try #require(metadata["drlrec.replay.count"].flatMap { Int($0) })
+        #expect(count == firstDay.count)
+        let dones = try replay("dones"), rewards = try replay("rewards")
+        let observations = try replay("observations"), next = try replay("next_observations")
+        #expect((0..<count).filter { dones[flat: $0] == 1 }.count == Set(firstDay.map(\.user)).count)
+        let logged = firstDay.map { $0.rewards.reduce(0, +) }.reduce(0, +), stored = (0..<count).reduce(0.0) { $0 + Double(rewards[flat: $1]) }
+        #expect(abs(stored - logged) < 1e-3 * max(1, logged), "stored rewards \(stored), logged \(logged)")
+        let width = observations.shape[1]
+        for t in 0..<(count - 1) where dones[flat: t] == 0 {
+            #expect((0..<width).allSatisfy { next[t, $0] == observations[t + 1, $0] }, "transition \(t) does not lead to the next list's state")
+        }
 
         // The command-line estimate on the same logs, as an operator runs it before a release.
         let output = try Self.drlrec(["ope", "served", "--impressions", loop.configuration.directory + "/registry-impressions.csv",
