@@ -49,6 +49,7 @@ typedef struct {
                               float *, float *, long, long, long);
     void (*lstm_backward_step)(const float *, long, const float *, const float *, const float *, const float *, float *,
                                float *, long, long);
+    void (*max_dot_rows)(const float *, long, long, long, const float *, long, float *);
 } drl_kernel_table;
 
 #define DRL_SUFFIX portable
@@ -213,6 +214,9 @@ void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, con
 }
 long drl_first_nonfinite(const float *x, long n) { return T->first_nonfinite(x, n); }
 long drl_first_greater(const float *x, long n, float threshold) { return T->first_greater(x, n, threshold); }
+void drl_max_dot_rows(const float *et, long stride, long n, long d, const float *queries, long q, float *out) {
+    T->max_dot_rows(et, stride, n, d, queries, q, out);
+}
 void drl_lstm_forward_step(float *gates, const float *gx, const float *bih, const float *bhh,
                            const float *c_prev, float *c_next, float *tanh_c, float *h_next, float *y, long y_stride,
                            long batch, long hidden) {

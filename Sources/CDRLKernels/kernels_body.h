@@ -507,6 +507,41 @@ DRL_TARGET static long K(first_greater)(const float *x, long n, float t) {
     return n;
 }
 
+// out[i] = the largest of 0 and the dot products of row i with each query, for rows i of a matrix
+// given transposed (et[k * stride + i] is row i's k-th element) and queries [q, d]. Each dot
+// product is one chain of fused multiply-adds in the order of k (as a GEMM kernel accumulates
+// it), and the largest is taken query by query in order, keeping the earlier one unless a later
+// one is at least as large (NaN never is). Rows go a vector at a time, eight chains in flight:
+// two vectors of rows against four queries.
+DRL_TARGET static void K(max_dot_rows)(const float *et, long stride, long n, long d, const float *queries, long q, float *out) {
+    for (long i = 0; i < n; i += 2 * VW) {
+        long w0 = n - i < VW ? n - i : VW, w1 = n - i - VW < VW ? n - i - VW : VW;
+        vf m0 = 0.0f, m1 = 0.0f;
+        for (long j = 0; j < q; j += 4) {
+            long jn = q - j < 4 ? q - j : 4;
+            // Queries past the last repeat it: computed, never taken.
+            const float *b0 = queries + j * d, *b1 = queries + (j + (jn > 1)) * d, *b2 = queries + (j + 2 * (jn > 2)) * d,
+                        *b3 = queries + (j + 3 * (jn > 3)) * d;
+            vf a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f;
+            for (long k = 0; k < d; k++) {
+                const float *row = et + k * stride + i;
+                vf e0 = w0 == VW ? ld(row) : ld_part(row, w0, 0.0f);
+                vf e1 = w1 == VW ? ld(row + VW) : w1 > 0 ? ld_part(row + VW, w1, 0.0f) : (vf)0.0f;
+                a0 = vfma(e0, b0[k], a0); c0 = vfma(e1, b0[k], c0);
+                a1 = vfma(e0, b1[k], a1); c1 = vfma(e1, b1[k], c1);
+                a2 = vfma(e0, b2[k], a2); c2 = vfma(e1, b2[k], c2);
+                a3 = vfma(e0, b3[k], a3); c3 = vfma(e1, b3[k], c3);
+            }
+            m0 = sel(a0 >= m0, a0, m0); m1 = sel(c0 >= m1, c0, m1);
+            if (jn > 1) { m0 = sel(a1 >= m0, a1, m0); m1 = sel(c1 >= m1, c1, m1); }
+            if (jn > 2) { m0 = sel(a2 >= m0, a2, m0); m1 = sel(c2 >= m1, c2, m1); }
+            if (jn > 3) { m0 = sel(a3 >= m0, a3, m0); m1 = sel(c3 >= m1, c3, m1); }
+        }
+        if (w0 == VW) st(out + i, m0); else st_part(out + i, m0, w0);
+        if (w1 == VW) st(out + i + VW, m1); else if (w1 > 0) st_part(out + i + VW, m1, w1);
+    }
+}
+
 static const drl_kernel_table K(table) = {
     K(exp), K(log), K(tanh), K(sigmoid), K(softplus), K(gelu),
     K(exp_backward), K(log_backward), K(tanh_backward), K(sigmoid_backward), K(softplus_backward), K(gelu_backward),
@@ -515,6 +550,7 @@ static const drl_kernel_table K(table) = {
     K(adam_update), K(sgd_update), K(relu), K(relu_backward), K(layernorm_backward_rows), K(layernorm_parameter_gradients),
     K(gru_forward_step),
     K(gru_backward_step), K(first_nonfinite), K(first_greater), K(lstm_forward_step), K(lstm_backward_step),
+    K(max_dot_rows),
 };
 
 #undef DRL_UNARY

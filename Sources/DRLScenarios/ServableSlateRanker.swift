@@ -118,7 +118,9 @@ public final class ServableSlateRanker: ServableModel {
     public func scores(history: [UserEvent], context: [Float]) -> [Float] {
         let slate = slate(history: history, context: context)
         var scores = builder.scores.scalars
-        let best = scores.lazy.filter(\.isFinite).max() ?? 0
+        var best = -Float.infinity
+        for score in scores where score.isFinite && score > best { best = score }
+        if best == -.infinity { best = 0 }
         for (position, item) in slate.enumerated() { scores[Int(item)] = best + Float(slate.count - position) }
         return scores
     }

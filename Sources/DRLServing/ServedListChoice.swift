@@ -25,6 +25,11 @@ public struct ServedListChoice: Sendable {
         self.greedy = greedy
         guard withPool else { pool = []; return }
         for item in greedy { masked[flat: Int(item)] = -.infinity }
-        pool = scores.indices.filter { masked[flat: $0] > -.infinity }.map { Int32($0) }
+        var pool: [Int32] = []
+        pool.reserveCapacity(scores.count - greedy.count)
+        masked.withUnsafeBufferPointer { masked in
+            for i in masked.indices where masked[i] > -.infinity { pool.append(Int32(i)) }
+        }
+        self.pool = pool
     }
 }

@@ -14,7 +14,7 @@ import Foundation
 /// independent). A greedy item stays at position j with the rest of the probability,
 /// Sⱼ = 1 − Σₑ ε·q(e)·(1 − ε·q(e))^(j−1), whichever it is; g_i is there with probability
 /// Sⱼ·(ρ/k + (1 − ρ)·[i = j]). So every (position, item) probability is exact, at one pass over
-/// the pool per position, whichever the explorer. Sampling the whole list from a softmax
+/// the pool, whichever the explorer. Sampling the whole list from a softmax
 /// (Plackett-Luce) would give each position's probability only given the items above it; the
 /// marginal that position-wise estimators need has no closed form there.
 public struct SlateExploration: Sendable, Equatable {
@@ -67,28 +67,23 @@ public struct SlateExploration: Sendable, Equatable {
             Placement(item: greedy[order[j]], propensity: stay * Self.orderProbability(shuffle, of: order[j], at: j, count: greedy.count))
         }
         guard epsilon > 0, !pool.isEmpty else { return greedy.indices.map { stayed($0, 1) } }
-        let q = explorerDistribution(pool, scores: scores, popularity: popularity)
-        let eps = Double(epsilon)
-        // survival[e] = (1 − ε q(e))^(j−1): the probability that pool item e is not shown above position j.
-        var survival = [Double](repeating: 1, count: pool.count)
-        var shown = Set<Int>()
+        let explored = PoolDraws(q: explorerDistribution(pool, scores: scores, popularity: popularity), epsilon: Double(epsilon),
+                                 positions: greedy.count)
+        var shown: [Int] = []
         var placements: [Placement] = []
         placements.reserveCapacity(greedy.count)
         for j in greedy.indices {
-            var explored: Int?
-            if Self.unit(&generator) < eps {
-                let drawn = Self.draw(q, using: &generator)
-                if !shown.contains(drawn) { explored = drawn }
+            var drawn: Int?
+            if Self.unit(&generator) < Double(epsilon) {
+                let e = Self.draw(explored.q, using: &generator)
+                if !shown.contains(e) { drawn = e }
             }
-            var poolMass = 0.0
-            for e in pool.indices { poolMass += eps * q[e] * survival[e] }
-            if let e = explored {
-                placements.append(Placement(item: pool[e], propensity: eps * q[e] * survival[e]))
-                shown.insert(e)
+            if let e = drawn {
+                placements.append(Placement(item: pool[e], propensity: explored.probability(of: e, at: j)))
+                shown.append(e)
             } else {
-                placements.append(stayed(j, 1 - poolMass))
+                placements.append(stayed(j, 1 - explored.poolMasses[j]))
             }
-            for e in pool.indices { survival[e] *= 1 - eps * q[e] }
         }
         return placements
     }
@@ -108,21 +103,10 @@ public struct SlateExploration: Sendable, Equatable {
         guard epsilon > 0, !pool.isEmpty else {
             return Marginals(greedy: greedy, pool: pool, stayProbabilities: greedy.map { _ in 1 }, poolProbabilities: [], shuffle: shuffle)
         }
-        let q = explorerDistribution(pool, scores: scores, popularity: popularity)
-        let eps = Double(epsilon)
-        // The products and sums in the order `place` forms them.
-        var survival = [Double](repeating: 1, count: pool.count)
-        var stayProbabilities: [Double] = [], poolProbabilities: [[Double]] = []
-        for _ in greedy {
-            var shown = [Double](repeating: 0, count: pool.count), poolMass = 0.0
-            for e in pool.indices {
-                shown[e] = eps * q[e] * survival[e]
-                poolMass += shown[e]
-            }
-            stayProbabilities.append(1 - poolMass)
-            poolProbabilities.append(shown)
-            for e in pool.indices { survival[e] *= 1 - eps * q[e] }
-        }
+        let explored = PoolDraws(q: explorerDistribution(pool, scores: scores, popularity: popularity), epsilon: Double(epsilon),
+                                 positions: greedy.count)
+        let stayProbabilities = explored.poolMasses.map { 1 - $0 }
+        let poolProbabilities = explored.probabilities()
         return Marginals(greedy: greedy, pool: pool, stayProbabilities: stayProbabilities, poolProbabilities: poolProbabilities, shuffle: shuffle)
     }
 
@@ -151,6 +135,72 @@ public struct SlateExploration: Sendable, Equatable {
         }
     }
 
+    /// The draws of explored positions from the pool: the explorer's probabilities q, and
+    /// position by position the probability that a pool item is shown there. Pool item e is at
+    /// (0-based) position j with probability aₑ·(1 − aₑ)^j, aₑ = ε·q(e), formed by the same
+    /// products wherever it is needed, so that `place` and `marginals` agree to the bit.
+    struct PoolDraws {
+        let q: [Double]
+        /// ε·q(e) per pool item.
+        let a: [Double]
+        /// At each position, the probability that it shows a pool item: Σₑ aₑ·(1 − aₑ)^j.
+        let poolMasses: [Double]
+
+        init(q: [Double], epsilon: Double, positions: Int) {
+            self.q = q
+            a = q.map { epsilon * $0 }
+            poolMasses = Self.masses(a, positions: positions)
+        }
+
+        /// Σₑ aₑ·(1 − aₑ)^j for j below `positions`, in one pass over the pool, four items at a
+        /// time (the sums of one position are independent of each other's, so the loop keeps the
+        /// vector units busy instead of waiting on one long chain of additions).
+        private static func masses(_ a: [Double], positions: Int) -> [Double] {
+            var sums = [SIMD4<Double>](repeating: .zero, count: positions)
+            sums.withUnsafeMutableBufferPointer { sums in
+                a.withUnsafeBufferPointer { a in
+                    let whole = a.count / 4 * 4
+                    for e in stride(from: 0, to: whole, by: 4) {
+                        let ae = SIMD4(a[e], a[e + 1], a[e + 2], a[e + 3]), stay = 1 - ae
+                        var survival = SIMD4<Double>(repeating: 1)
+                        for j in 0..<positions {
+                            sums[j] += ae * survival
+                            survival *= stay
+                        }
+                    }
+                    for e in whole..<a.count {
+                        var survival = 1.0
+                        for j in 0..<positions {
+                            sums[j][0] += a[e] * survival
+                            survival *= 1 - a[e]
+                        }
+                    }
+                }
+            }
+            return sums.map { ($0[0] + $0[1]) + ($0[2] + $0[3]) }
+        }
+
+        /// The probability that pool item e is shown at (0-based) position j.
+        func probability(of e: Int, at j: Int) -> Double {
+            var survival = 1.0
+            for _ in 0..<j { survival *= 1 - a[e] }
+            return a[e] * survival
+        }
+
+        /// Every pool item's probability at every position: [position][pool index].
+        func probabilities() -> [[Double]] {
+            var survival = [Double](repeating: 1, count: a.count)
+            return poolMasses.indices.map { _ in
+                var row = [Double](repeating: 0, count: a.count)
+                for e in a.indices {
+                    row[e] = a[e] * survival[e]
+                    survival[e] *= 1 - a[e]
+                }
+                return row
+            }
+        }
+    }
+
     /// The explorer's probabilities over the pool (in pool order).
     private func explorerDistribution(_ pool: [Int32], scores: [Float], popularity: [Float]) -> [Double] {
         var weights: [Double]
@@ -160,8 +210,12 @@ public struct SlateExploration: Sendable, Equatable {
         case .popularity:
             weights = pool.map { Double(max(popularity[Int($0)], 0)) + 1 }
         case .softmax(let temperature):
-            let top = pool.map { Double(scores[Int($0)]) }.max()!
-            weights = pool.map { exp((Double(scores[Int($0)]) - top) / Double(temperature)) }
+            // exp at single precision, a vector at a time: the scores are single precision, and
+            // exp at double precision was most of a served list's time over a large pool.
+            let top = pool.lazy.map { scores[Int($0)] }.max()!
+            var exponents = Tensor(shape: Shape(pool.count), scalars: pool.map { (scores[Int($0)] - top) / temperature })
+            Activation.exp.forwardInPlace(&exponents)
+            weights = exponents.scalars.map(Double.init)
         }
         let total = weights.reduce(0, +)
         for i in weights.indices { weights[i] /= total }

@@ -26,7 +26,11 @@ public final class WeightedSlateBuilder {
     /// the order of the items after the slate's.
     public private(set) var scores: Tensor
     private var values: Tensor
-    private var previousEmbeddings: Tensor, previousSimilarities: Tensor
+    /// The catalogue's embeddings transposed, [dimension, items], read by `largestDotProducts`.
+    private let embeddingsTransposed: Tensor
+    private var previousEmbeddings: Tensor
+    /// Every item's largest similarity (at least 0) to an item of the previous slate.
+    private var previousSimilarity: Tensor
     private let headness: [Float]
 
     public init(catalogue: Catalogue, qualitySignal: [Float]? = nil, collaborative: ImplicitALS? = nil, candidates: Int = 200) {
@@ -44,8 +48,11 @@ public final class WeightedSlateBuilder {
         selector = MarginalRelevanceSelector(candidates: self.candidates, dimension: catalogue.dimension)
         scores = Tensor(zeros: Shape(catalogue.count))
         values = Tensor(zeros: Shape(1, self.candidates))
+        var transposed = Tensor(zeros: Shape(catalogue.dimension, catalogue.count))
+        transpose(catalogue.embeddings, into: &transposed)
+        embeddingsTransposed = transposed
         previousEmbeddings = Tensor(zeros: Shape(0, catalogue.dimension))
-        previousSimilarities = Tensor(zeros: Shape(0, 0))
+        previousSimilarity = Tensor(zeros: Shape(catalogue.count))
         headness = catalogue.popularityRank.map { 1 - Float($0) / Float(max(catalogue.count - 1, 1)) }
     }
 
@@ -68,16 +75,12 @@ public final class WeightedSlateBuilder {
         let catalogue = environment.catalogue, n = catalogue.count
         relevance.score(environment)
         let fit = relevance.lastScores
-        // Similarity of every item to each item of the previous slate: one [items, d]·[d, slate] GEMM.
+        // Every item's largest similarity to an item of the previous slate, in one pass over the catalogue.
         let usePrevious = w.novelty > 0 && !previousSlate.isEmpty
         if usePrevious {
-            let k = previousSlate.count
-            if previousEmbeddings.shape[0] != k {
-                previousEmbeddings = Tensor(zeros: Shape(k, catalogue.dimension))
-                previousSimilarities = Tensor(zeros: Shape(n, k))
-            }
+            if previousEmbeddings.shape[0] != previousSlate.count { previousEmbeddings = Tensor(zeros: Shape(previousSlate.count, catalogue.dimension)) }
             gatherRows(catalogue.embeddings, indices: Array(previousSlate), into: &previousEmbeddings)
-            gemm(catalogue.embeddings, previousEmbeddings, into: &previousSimilarities, transposeB: true)
+            largestDotProducts(rowsTransposed: embeddingsTransposed, queries: previousEmbeddings, into: &previousSimilarity)
         }
         let useCollaborative = collaborative != nil && w.collaborative > 0 && !environment.recentClickedItems.isEmpty
         if useCollaborative, let model = collaborative {
@@ -92,17 +95,15 @@ public final class WeightedSlateBuilder {
         }
         // Through raw buffers: element subscripts on the stored tensors cost an exclusivity check
         // and a uniqueness check per item, which were most of this loop's time.
-        let shown = previousSlate.count
         fit.withUnsafeBufferPointer { fit in
-            previousSimilarities.withUnsafeBufferPointer { similarities in
+            previousSimilarity.withUnsafeBufferPointer { similarity in
                 collaborativeScores.withUnsafeBufferPointer { collaborative in
                     let quality = qualitySignal ?? [], headness = headness
                     scores.withUnsafeMutableBufferPointer { scores in
                         for item in 0..<n {
                             let base = fit[item]
                             guard base > -.infinity else { scores[item] = -.infinity; continue }
-                            var previous: Float = 0
-                            if usePrevious { for j in 0..<shown { previous = max(previous, similarities[item * shown + j]) } }
+                            let previous = usePrevious ? similarity[item] : 0
                             scores[item] = w.relevance * base + w.popularity * headness[item] - w.novelty * previous
                                 + (quality.isEmpty ? 0 : w.quality * quality[item])
                                 + (useCollaborative ? w.collaborative * collaborative[item] : 0)

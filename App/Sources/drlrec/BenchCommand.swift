@@ -1,4 +1,5 @@
 import ArgumentParser
+import DRLServing
 import DRLTensor
 import DRLWorkloads
 
@@ -6,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput (medians over repeated runs).",
-        subcommands: [CoreBenchCommand.self, NNBenchCommand.self, AgentBenchCommand.self]
+        subcommands: [CoreBenchCommand.self, NNBenchCommand.self, AgentBenchCommand.self, ServeBenchCommand.self]
     )
 }
 
@@ -217,6 +218,62 @@ struct AgentBenchCommand: ParsableCommand {
                                arguments: ["--threads", threads, "--steps", String(steps), "--sac-steps", String(sacSteps),
                                            "--a2c-steps", String(a2cSteps)],
                                json: json, higherIsBetter: true).run(against: ours)
+        }
+    }
+}
+
+struct ServeBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Where a served request's time goes, without the network: the model's scores, the list, the exploration, and whole requests.",
+        discussion: """
+        Serves the checkpoint from a temporary registry in process, with the exploration given and \
+        every list logged to an impression log, as `drlrec serve` does. After a warm-up that gives \
+        every user a history of served lists, it times each stage of a request on its own (median \
+        milliseconds per call and heap allocations per call), then whole requests at --concurrency \
+        in flight (requests per second).
+        """
+    )
+
+    @Option(help: "A checkpoint `drlrec train` or `drlrec fit` writes.")
+    var checkpoint: String
+
+    @OptionGroup var exploration: ExplorationOptions
+
+    @Option(help: "Distinct users.")
+    var users = 2_000
+
+    @Option(help: "Lists served to every user before the timing.")
+    var warmUpLists = 10
+
+    @Option(help: "Requests in flight during the timing of whole requests.")
+    var concurrency = 32
+
+    @Option(help: "Whole requests timed.")
+    var requests = 20_000
+
+    @Option(help: "Items per list.")
+    var k = 10
+
+    @Option(help: "Timed samples per stage (the median is reported).")
+    var samples = 15
+
+    @Flag(help: "Print one JSON object per measurement, one per line.")
+    var json = false
+
+    func validate() throws {
+        guard users > 0, warmUpLists >= 0, concurrency > 0, requests > 0, k > 0, samples > 0 else {
+            throw ValidationError("--users, --concurrency, --requests, --k and --samples must be positive, --warm-up-lists not negative")
+        }
+    }
+
+    func run() async throws {
+        let bench = ServingBenchmarks(checkpoint: checkpoint, exploration: exploration.exploration, users: users, warmUpLists: warmUpLists,
+                                      concurrency: concurrency, requests: requests, k: k, sampler: Sampler(samples: samples, sampleSeconds: 0.05))
+        do {
+            for result in try await bench.run() { print(json ? result.jsonLine(threads: 1) : result.tableLine(threads: 1)) }
+        } catch let error as ServingBenchmarks.Failure {
+            throw ValidationError(error.description)
         }
     }
 }

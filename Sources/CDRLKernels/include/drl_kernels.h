@@ -113,6 +113,12 @@ long drl_first_nonfinite(const float *x, long n);
 // Index of the first element greater than `threshold`, or n (NaN is never greater).
 long drl_first_greater(const float *x, long n, float threshold);
 
+// out[i] = max(0, max over j < q of the dot product of row i with queries[j]) for the n rows of a
+// matrix given transposed (row i's k-th of d elements at et[k * stride + i]); queries is [q, d].
+// Each dot product is one chain of fused multiply-adds in the order of k, and the largest is
+// taken in the order of j, a later one replacing the earlier when at least as large.
+void drl_max_dot_rows(const float *et, long stride, long n, long d, const float *queries, long q, float *out);
+
 // Reductions.
 float drl_sum(const float *x, long n);
 float drl_max(const float *x, long n);                       // -inf for n == 0; NaN if any is NaN

@@ -1,0 +1,101 @@
+import CAllocationCounter
+import DRLData
+import DRLScenarios
+import DRLServing
+import DRLTensor
+import Foundation
+
+/// `drlrec bench serve`: where the time of a served request goes, without the network. A
+/// registered checkpoint is served by an in-process `RecommendationService` with the given
+/// exploration and an impression log; `users` users get histories from a warm-up of served lists
+/// (as a load test's users do), then each stage of a request is timed on its own over the same
+/// users (the model's scores, the greedy list and pool, the exploration's placement) and whole
+/// requests are timed at `concurrency` requests in flight (the impression log commits its fsyncs
+/// in groups, as under a load test).
+struct ServingBenchmarks {
+    let checkpoint: String
+    let exploration: SlateExploration
+    let users: Int
+    let warmUpLists: Int
+    let concurrency: Int
+    let requests: Int
+    let k: Int
+    let sampler: Sampler
+
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    func run() async throws -> [BenchResult] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drlrec-bench-serve-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let registry = try ModelRegistry(directory: directory + "/registry")
+        let version = try registry.register(checkpoint: checkpoint, scenario: "bench", dataHash: "")
+        try registry.promote(version.id)
+        var configuration = RecommendationService.Configuration()
+        configuration.modelKinds = .drlrec
+        configuration.exploration = exploration
+        configuration.explorationSeed = 0
+        configuration.impressionLogPath = directory + "/impressions.csv"
+        configuration.replicas = concurrency
+        configuration.latencyBudget = .seconds(10)
+        let service = try RecommendationService(registry: registry, feedbackPath: directory + "/feedback.csv", configuration: configuration)
+        defer {
+            service.feedbackLog.shutDown()
+            service.impressionLog?.shutDown()
+        }
+        let context = [Float](repeating: 0, count: service.contextColumns.count)
+        let model = try ServableModelKinds.drlrec.load(checkpoint: try registry.checkpointPath(of: version.id))
+        if let problem = model.contextProblem(context) {
+            throw Failure(description: "the benchmark serves in the all-zero context, which this model refuses: \(problem)")
+        }
+        // Warm-up: every user is served `warmUpLists` lists (their histories fill as under load).
+        try await serve(service, count: users * warmUpLists)
+
+        // The stages, each over the same users' histories in turn.
+        let histories = (0..<users).map { service.histories.entry(for: "u\($0)")?.events ?? [] }
+        var next = 0
+        func nextHistory() -> [UserEvent] {
+            defer { next = (next + 1) % users }
+            return histories[next]
+        }
+        var results: [BenchResult] = []
+        /// The median milliseconds per call, and the heap allocations per call over 100 more calls.
+        func stage(_ name: String, _ body: () -> Void) {
+            let seconds = sampler.median(body)
+            let before = drl_allocation_count()
+            for _ in 0..<100 { body() }
+            let allocations = drl_allocation_count() - before
+            results.append(BenchResult(name: name, value: seconds * 1e3, unit: "ms",
+                                       allocationsPerStep: before == UInt.max ? nil : Double(allocations) / 100))
+        }
+        let scores = model.scores(history: histories[0], context: context)
+        let choice = ServedListChoice(scores: scores, k: k, candidates: nil, seen: [], withPool: exploration.epsilon > 0)
+        var generator = RandomGenerator(seed: 1)
+        let popularity = model.itemCounts
+        stage("serve.model_scores") { _ = model.scores(history: nextHistory(), context: context) }
+        stage("serve.list_choice") { _ = ServedListChoice(scores: scores, k: k, candidates: nil, seen: [], withPool: exploration.epsilon > 0) }
+        stage("serve.exploration") {
+            _ = exploration.place(greedy: choice.greedy, pool: choice.pool, scores: scores, popularity: popularity, using: &generator)
+        }
+
+        // Whole requests, `concurrency` in flight.
+        let start = Sampler.now()
+        try await serve(service, count: requests)
+        let seconds = Sampler.now() - start
+        results.append(BenchResult(name: "serve.requests c\(concurrency)", value: Double(requests) / seconds, unit: "requests/s"))
+        return results
+    }
+
+    /// Serves `count` requests with `concurrency` in flight, for the users in turn.
+    private func serve(_ service: RecommendationService, count: Int) async throws {
+        let (users, k, concurrency) = (users, k, concurrency)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    for i in stride(from: worker, to: count, by: concurrency) { _ = try await service.recommend(RecommendRequest(user: "u\(i % users)", k: k)) }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
