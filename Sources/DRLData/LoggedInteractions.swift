@@ -264,9 +264,11 @@ public struct LoggedInteractions: Sendable, Equatable {
     }
 
     /// A field as the format writes it: in double quotes (doubled inside) when it holds a comma,
-    /// a quote or a line break.
+    /// a quote or a line break. The check reads UTF-8 bytes: it runs for every field of every
+    /// logged row, and a scan by Character (grapheme clusters) was most of a served list's logging;
+    /// it also sees the CR and LF of a "\r\n", which is one Character.
     public static func csvField(_ field: String) -> String {
-        field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+        field.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
             ? "\"" + field.flatMap { $0 == "\"" ? "\"\"" : String($0) } + "\"" : field
     }
 

@@ -41,6 +41,11 @@ public final class ServableSlateRanker: ServableModel {
     private let historyTokens: Int?
     private var observation: Tensor
     private var slate: [Int32]
+    /// Cold-start histories by demographics, computed once each: a pure function of them (a kernel
+    /// density over every existing user, most of a new user's request), and a platform has few of
+    /// them (e-commerce: one per segment). At most `cachedHistoriesLimit` are kept.
+    private var initialHistories: [[Float]: [Int32]] = [:]
+    private static let cachedHistoriesLimit = 1_024
 
     /// The ranker saved at `path`; refused unless it is an e-commerce or video ranker (SAC or
     /// TD3) with labels that rebuild its simulator.
@@ -103,7 +108,7 @@ public final class ServableSlateRanker: ServableModel {
         let simulator = platform.simulator
         var user = simulator.observe(history: history, context: context, historyTokens: historyTokens, into: &observation)
         if let profiles = platform.profiles, user.arrivedWithoutClicks,
-           let clicks = ColdStartTransferPolicy.transferredClicks(seed: profiles.initialHistory(for: user.demographics), real: user.recentClickedItems) {
+           let clicks = ColdStartTransferPolicy.transferredClicks(seed: initialHistory(profiles, user.demographics), real: user.recentClickedItems) {
             user.recentClickedItems = clicks
             if let range = simulator.clickHistoryObservationRange {
                 ColdStartTransferPolicy.writeClickHistory(clicks, catalogue: simulator.catalogue, at: range, into: &observation)
@@ -113,6 +118,13 @@ public final class ServableSlateRanker: ServableModel {
             requirementFailure("ServableSlateRanker: the \(type(of: agent)) does not act with ranking weights")
         }
         return (user, weights)
+    }
+
+    private func initialHistory(_ profiles: UserGroupProfiles, _ demographics: [Float]) -> [Int32] {
+        if let history = initialHistories[demographics] { return history }
+        let history = profiles.initialHistory(for: demographics)
+        if initialHistories.count < Self.cachedHistoriesLimit { initialHistories[demographics] = history }
+        return history
     }
 
     public func scores(history: [UserEvent], context: [Float]) -> [Float] {

@@ -50,7 +50,9 @@ func ranksBefore(_ a: Float, _ ia: Int32, _ b: Float, _ ib: Int32) -> Bool {
     return a > b || (a == b && ia < ib)
 }
 
-/// Min-heap (worst entry at the root) of size k over one row, then heap-sorted best first.
+/// Min-heap (worst entry at the root) of size k over one row, then heap-sorted best first. On a
+/// long row the heap only sees the values at least as large as a threshold that at least k values
+/// reach (`sampledThreshold`); the others cannot be among the k best.
 func selectTopK(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ k: Int, _ v: UnsafeMutablePointer<Float>,
                 _ idx: UnsafeMutablePointer<Int32>) {
     func siftDown(_ start: Int, _ size: Int) {
@@ -66,16 +68,34 @@ func selectTopK(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ k: Int, _ v: Unsaf
             i = worst
         }
     }
-    for i in 0..<k {
-        v[i] = x[i]
-        idx[i] = Int32(i)
+    // The heap starts with the first k values at least as large as the threshold (the first k
+    // values without one). Below-threshold values are skipped a vector at a time.
+    var i = 0, filled = 0
+    if let threshold = sampledThreshold(x, n, k, v, idx, siftDown) {
+        let below = threshold.nextDown
+        while filled < k && i < n {
+            i += drl_first_greater(x + i, n - i, below)
+            guard i < n else { break }
+            v[filled] = x[i]
+            idx[filled] = Int32(i)
+            filled += 1
+            i += 1
+        }
+        // Fewer than k reach it (the sample misled): start again without one.
+        if filled < k { (i, filled) = (0, 0) }
     }
-    for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i, k) }
-    var i = k
+    if filled == 0 {
+        for j in 0..<k {
+            v[j] = x[j]
+            idx[j] = Int32(j)
+        }
+        i = k
+    }
+    for j in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(j, k) }
     while i < n {
-        // Most values cannot enter the heap: skip them a vector at a time. Past the first k, a
-        // value enters exactly when it is greater than the worst kept one, if that is a number: a
-        // tie loses on its (larger) index, and NaN beats no number.
+        // Most values cannot enter the heap: skip them a vector at a time. A value after the
+        // heap's first k enters exactly when it is greater than the worst kept one, if that is a
+        // number: a tie loses on its (larger) index, and NaN beats no number.
         let worst = v[0]
         if !worst.isNaN {
             i += drl_first_greater(x + i, n - i, worst)
@@ -96,6 +116,28 @@ func selectTopK(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ k: Int, _ v: Unsaf
         idx.swapAt(0, size)
         siftDown(0, size)
     }
+}
+
+/// For a row much longer than k, a value that about 2k of the row's values reach: the r-th largest
+/// of 4k evenly spaced samples, r = 2k·(samples / n), found with the output buffers as a heap of r.
+/// Nil for short rows, small k, or a threshold that is not a finite number (a NaN or infinite
+/// sample there). The caller checks that k values really reach it.
+private func sampledThreshold(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ k: Int, _ v: UnsafeMutablePointer<Float>,
+                              _ idx: UnsafeMutablePointer<Int32>, _ siftDown: (Int, Int) -> Void) -> Float? {
+    guard k >= 32 && n >= 16 * k else { return nil }
+    let stride = n / (4 * k), samples = n / stride
+    let r = max(1, 2 * k * samples / n)
+    for j in 0..<r {
+        v[j] = x[j * stride]
+        idx[j] = Int32(j * stride)
+    }
+    for j in Swift.stride(from: r / 2 - 1, through: 0, by: -1) { siftDown(j, r) }
+    for j in r..<samples where ranksBefore(x[j * stride], Int32(j * stride), v[0], idx[0]) {
+        v[0] = x[j * stride]
+        idx[0] = Int32(j * stride)
+        siftDown(0, r)
+    }
+    return v[0].isFinite ? v[0] : nil
 }
 
 extension UnsafeMutablePointer {

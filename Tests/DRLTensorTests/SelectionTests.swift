@@ -54,6 +54,32 @@ func referenceTopK(_ row: [Float], _ k: Int) -> [Int] {
         }
     }
 
+    /// Rows long enough for the sampled threshold (n ≥ 16k): random, ascending and descending rows,
+    /// many ties, NaN and infinities, a row where a third is −∞, and a row whose evenly spaced
+    /// samples are its only large values, fewer than k (the threshold is then given up).
+    @Test(arguments: [32, 200, 500])
+    func rowsWithASampledThresholdMatchAFullSort(k: Int) {
+        var rng = RandomGenerator(seed: 90 + UInt64(k))
+        let cols = 10_007, stride = cols / (4 * k)
+        func uniform() -> Float { Float(rng.uniform()) }
+        let table: [[Float]] = [
+            (0..<cols).map { _ in uniform() - 0.5 },
+            (0..<cols).map { Float($0) },
+            (0..<cols).map { Float(cols - $0) },
+            (0..<cols).map { _ in Float(Int(uniform() * 30)) },
+            (0..<cols).map { i in i % 101 == 0 ? .nan : (i % 97 == 0 ? .infinity : uniform()) },
+            (0..<cols).map { _ in uniform() < 0.33 ? -.infinity : uniform() },
+            (0..<cols).map { i in i % stride == 0 && i / stride < k / 4 ? 1_000 : uniform() },
+        ]
+        let x = Tensor(shape: Shape(table.count, cols), scalars: table.flatMap { $0 })
+        let (values, indices) = topK(x, k: k)
+        for (r, row) in table.enumerated() {
+            let expected = referenceTopK(row, k)
+            #expect(indices[(r * k)..<(r * k + k)].map(Int.init) == expected, "row \(r)")
+            #expect(zip(rows(values)[r], expected.map { row[$0] }).allSatisfy { $0.bitPattern == $1.bitPattern }, "row \(r)")
+        }
+    }
+
     @Test func nanRanksLastAndInfinitiesRankAtTheEnds() {
         let x = Tensor(shape: Shape(1, 6), scalars: [.nan, 1, .infinity, -.infinity, .nan, 2])
         let (values, indices) = topK(x, k: 6)

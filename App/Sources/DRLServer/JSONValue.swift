@@ -1,19 +1,7 @@
-import Foundation
-
-/// A parsed JSON document, so that requests are validated field by field with messages that name
-/// the field and what was wrong (Codable's errors name coding paths, not what the client sent).
-enum JSONValue: Decodable, Equatable {
+/// A parsed JSON document (`JSONParser`), so that requests are validated field by field with
+/// messages that name the field and what was wrong.
+enum JSONValue: Equatable {
     case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
-    }
 
     var typeName: String {
         switch self {
@@ -43,17 +31,10 @@ struct JSONFields {
 
     static func parse(_ bytes: [UInt8]) throws(BadRequest) -> JSONFields {
         let value: JSONValue
-        do { value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
-            throw BadRequest(message: "the body is not valid JSON: \(Self.reason(error))")
+        do { value = try JSONParser.parse(bytes) } catch {
+            throw BadRequest(message: "the body is not valid JSON: \(error)")
         }
         return try JSONFields(value)
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            return (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription
-        }
-        return "\(error)"
     }
 
     func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
