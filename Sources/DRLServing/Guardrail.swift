@@ -25,18 +25,26 @@ public struct ArmOutcome: Sendable, Equatable {
 }
 
 /// The rollout's safety net: the candidate is rolled back when its conversion rate is below the
-/// control's by more than `tolerance` (relative) with the given one-sided confidence. The test is
-/// a one-sided z-test of H₀: p_candidate ≥ (1 − tolerance)·p_control with the unpooled standard
-/// error, taken once both arms have served `minimumServed` lists. The rates are Agresti and
-/// Caffo's (one conversion and one miss added to each arm), so an arm at 0% or 100% still has a
-/// standard error: 0 of 667 against 600 of 600 is rolled back, where the raw rates have no
-/// variance at all. Repeated looks inflate the false
-/// alarm rate somewhat; the tolerance and a high confidence keep an equal candidate running (the
-/// tests check that it is not rolled back).
+/// control's by more than `tolerance` (relative), beyond doubt at the given confidence however
+/// often it is checked. The server checks at every poll of the registry, so a fixed-sample test
+/// taken again and again would raise false alarms far more often than its level says (at every
+/// look another chance to cross). The test is therefore sequential: a mixture sequential
+/// probability ratio test (Johari, Pekelis and Walsh, "Always valid inference", 2017) of
+/// H₀: p_candidate ≥ (1 − tolerance)·p_control. With the shortfall estimate
+/// Δ = (1 − tolerance)·p_control − p_candidate, its variance V (unpooled) and a normal mixture of
+/// scale τ (`effectScale`) over the shortfall, the likelihood ratio is
+/// Λ = √(V / (V + τ²))·exp(Δ²τ² / (2V(V + τ²))), and the candidate is rolled back when Δ > 0 and
+/// Λ ≥ 1 / (1 − confidence): the chance that an equal candidate is ever rolled back, over any
+/// number of looks, is at most 1 − confidence (in the normal approximation, which needs
+/// `minimumServed` lists per arm). The rates are Agresti and Caffo's (one conversion and one
+/// miss added to each arm), so an arm at 0% or 100% still has a variance: 0 of 667 against 600 of
+/// 600 is rolled back, where the raw rates have no variance at all.
 public struct Guardrail: Sendable, Equatable {
     public var tolerance = 0.05
     public var confidence = 0.99
     public var minimumServed = 500
+    /// τ, the scale of shortfalls in conversion rate the test is most sensitive to (absolute).
+    public var effectScale = 0.05
 
     public init() {}
 
@@ -52,33 +60,19 @@ public struct Guardrail: Sendable, Equatable {
         let (adjustedControl, adjustedCandidate) = (Double(control.converted + 1) / nc, Double(candidate.converted + 1) / nt)
         let scale = 1 - tolerance
         let variance = adjustedCandidate * (1 - adjustedCandidate) / nt + scale * scale * adjustedControl * (1 - adjustedControl) / nc
-        let z = (scale * adjustedControl - adjustedCandidate) / variance.squareRoot()
-        guard z > Self.normalQuantile(confidence) else { return .keep }
+        let shortfall = scale * adjustedControl - adjustedCandidate
+        let tau2 = effectScale * effectScale
+        let logRatio = 0.5 * log(variance / (variance + tau2)) + shortfall * shortfall * tau2 / (2 * variance * (variance + tau2))
+        let threshold = -log(1 - confidence)
+        guard shortfall > 0, logRatio >= threshold else { return .keep }
         return .rollBack(reason: "guardrail: candidate conversion \(Self.format(pt)) (\(candidate.converted)/\(candidate.served)) "
-                         + "is below control \(Self.format(pc)) (\(control.converted)/\(control.served)) by more than \(Self.format(tolerance * 100))%, "
-                         + "z = \(Self.format(z)) at confidence \(confidence)")
+                         + "is below control \(Self.format(pc)) (\(control.converted)/\(control.served)) by more than \(Self.format(tolerance * 100))%: "
+                         + "sequential likelihood ratio \(Self.format(exp(min(logRatio, 700)))) ≥ \(Self.format(exp(threshold))) "
+                         + "(confidence \(confidence) over every look)")
     }
 
     private static func format(_ x: Double) -> String {
         let scaled = (x * 10_000).rounded() / 10_000
         return "\(scaled)"
-    }
-
-    /// The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
-    static func normalQuantile(_ p: Double) -> Double {
-        require(p > 0 && p < 1, "normalQuantile: p = \(p)")
-        let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
-        let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01]
-        let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
-        let d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
-        let low = 0.02425
-        if p < low {
-            let q = (-2 * log(p)).squareRoot()
-            return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
-        }
-        if p > 1 - low { return -normalQuantile(1 - p) }
-        let q = p - 0.5, r = q * q
-        return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
-            / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
     }
 }

@@ -6,11 +6,37 @@ import Testing
 @testable import DRLServing
 
 @Suite struct GuardrailTests {
-    @Test func normalQuantileMatchesKnownValues() {
-        #expect(abs(Guardrail.normalQuantile(0.975) - 1.959964) < 1e-5)
-        #expect(abs(Guardrail.normalQuantile(0.99) - 2.326348) < 1e-5)
-        #expect(abs(Guardrail.normalQuantile(0.5)) < 1e-12)
-        #expect(abs(Guardrail.normalQuantile(0.001) + 3.090232) < 1e-5)
+    /// Two arms converting at the boundary of the null hypothesis (the candidate exactly
+    /// `tolerance` below the control), checked every 50 lists up to 10,000 lists per arm, as the
+    /// server checks at every poll: the sequential test rolls back at most about 1 − confidence of
+    /// such rollouts (3 of these 400; the one-sided z-test at 99% it replaced, taken at every look,
+    /// rolled back 34 of the same 400); a candidate a third worse is rolled back in nearly every
+    /// rollout, after a few hundred lists.
+    @Test func repeatedLooksKeepTheFalseAlarmRate() {
+        let guardrail = Guardrail()
+        func rollbacks(control: Double, candidate: Double, seed: UInt64) -> (count: Int, medianLists: Int) {
+            var rng = RandomGenerator(seed: seed)
+            var stopped: [Int] = []
+            for _ in 0..<400 {
+                var c = ArmOutcome(), t = ArmOutcome()
+                for lists in 1...10_000 {
+                    c.served += 1
+                    t.served += 1
+                    if Double(rng.uniform()) < control { c.converted += 1 }
+                    if Double(rng.uniform()) < candidate { t.converted += 1 }
+                    if lists % 50 == 0, case .rollBack = guardrail.verdict(control: c, candidate: t) {
+                        stopped.append(lists)
+                        break
+                    }
+                }
+            }
+            return (stopped.count, stopped.isEmpty ? 0 : stopped.sorted()[stopped.count / 2])
+        }
+        let null = rollbacks(control: 0.3, candidate: 0.3 * (1 - guardrail.tolerance), seed: 21)
+        #expect(null.count <= 8, "\(null.count) of 400 rollouts at the null's boundary were rolled back")
+        let worse = rollbacks(control: 0.3, candidate: 0.2, seed: 22)
+        #expect(worse.count >= 396, "only \(worse.count) of 400 rollouts of a worse candidate were rolled back")
+        #expect(worse.medianLists <= 2_000, "a worse candidate ran \(worse.medianLists) lists at the median")
     }
 
     @Test func judgesOnlyClearShortfalls() {
