@@ -276,31 +276,44 @@ public struct LoggedInteractions: Sendable, Equatable {
     public struct CSVLineError: Error { public let message: String }
 
     /// The fields of one CSV line: commas separate, a field in double quotes may hold commas and
-    /// doubled quotes.
+    /// doubled quotes. Read as UTF-8 bytes (commas and quotes are single bytes, never part of a
+    /// multi-byte character), with unquoted fields cut out whole: reading by Character spent most of
+    /// the time of loading a log (grapheme breaking at every character).
     public static func fields(of line: String) throws(CSVLineError) -> [String] {
-        var fields: [String] = [], current = "", inQuotes = false, wasQuoted = false
-        var characters = line.makeIterator()
-        while let c = characters.next() {
-            if inQuotes {
-                if c == "\"" {
-                    var lookahead = characters
-                    if lookahead.next() == "\"" { current.append("\""); characters = lookahead } else { inQuotes = false }
+        var line = line
+        let parsed = line.withUTF8 { bytes -> Result<[String], CSVLineError> in
+            let (quote, comma, n) = (UInt8(ascii: "\""), UInt8(ascii: ","), bytes.count)
+            var fields: [String] = [], i = 0
+            while true {
+                if i < n && bytes[i] == quote {
+                    var text: [UInt8] = [], closed = false
+                    i += 1
+                    while i < n {
+                        if bytes[i] == quote {
+                            if i + 1 < n && bytes[i + 1] == quote {
+                                text.append(quote)
+                                i += 2
+                                continue
+                            }
+                            i += 1
+                            closed = true
+                            break
+                        }
+                        text.append(bytes[i])
+                        i += 1
+                    }
+                    guard closed else { return .failure(CSVLineError(message: "field \(fields.count + 1) opens a quote that the line never closes")) }
+                    fields.append(String(decoding: text, as: UTF8.self))
+                    guard i == n || bytes[i] == comma else { return .failure(CSVLineError(message: "text after a closing quote in field \(fields.count)")) }
                 } else {
-                    current.append(c)
+                    let start = i
+                    while i < n && bytes[i] != comma { i += 1 }
+                    fields.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self))
                 }
-            } else if c == "," {
-                fields.append(current)
-                (current, wasQuoted) = ("", false)
-            } else if c == "\"" && current.isEmpty && !wasQuoted {
-                (inQuotes, wasQuoted) = (true, true)
-            } else if wasQuoted {
-                throw CSVLineError(message: "text after a closing quote in field \(fields.count + 1)")
-            } else {
-                current.append(c)
+                if i == n { return .success(fields) }
+                i += 1
             }
         }
-        guard !inQuotes else { throw CSVLineError(message: "field \(fields.count + 1) opens a quote that the line never closes") }
-        fields.append(current)
-        return fields
+        return try parsed.get()
     }
 }

@@ -96,6 +96,48 @@ import Testing
         }
     }
 
+    /// CSV fields as a plain state machine over characters would split them (quotes open a field
+    /// only at its start, "" inside quotes is one quote, nothing may follow a closing quote but a
+    /// comma): the byte-wise reader agrees on every line of up to six commas, quotes, spaces,
+    /// letters and multi-byte characters, on the fields or on the error.
+    @Test func fieldsAgreeWithACharacterStateMachine() {
+        /// The fields, or the error's message.
+        enum Outcome: Equatable { case fields([String]), error(String) }
+        func reference(_ line: String) -> Outcome {
+            var fields: [String] = [], current = "", state = 0  // 0 unquoted, 1 in quotes, 2 after a closing quote
+            var characters = Array(line.unicodeScalars)[...]
+            while let c = characters.popFirst() {
+                switch state {
+                case 1:
+                    if c == "\"" {
+                        if characters.first == "\"" { current.unicodeScalars.append(c); characters.removeFirst() } else { state = 2 }
+                    } else {
+                        current.unicodeScalars.append(c)
+                    }
+                default:
+                    if c == "," { fields.append(current); (current, state) = ("", 0) }
+                    else if state == 2 { return .error("text after a closing quote in field \(fields.count + 1)") }
+                    else if c == "\"" && current.isEmpty { state = 1 }
+                    else { current.unicodeScalars.append(c) }
+                }
+            }
+            if state == 1 { return .error("field \(fields.count + 1) opens a quote that the line never closes") }
+            return .fields(fields + [current])
+        }
+        let alphabet = ["a", ",", "\"", " ", "中"]
+        var lines = [""], checked = 0
+        for _ in 1...6 {
+            lines = lines.flatMap { line in alphabet.map { line + $0 } }
+            for line in lines {
+                let ours: Outcome
+                do throws(LoggedInteractions.CSVLineError) { ours = .fields(try LoggedInteractions.fields(of: line)) } catch { ours = .error(error.message) }
+                #expect(ours == reference(line), "\(line)")
+                checked += 1
+            }
+        }
+        #expect(checked == 19_530)
+    }
+
     @Test func aMissingFileSaysSo() {
         #expect(throws: DataFileError.self) { try LoggedInteractions.read(csv: "/nonexistent/drlrec.csv") }
     }
