@@ -246,7 +246,7 @@ struct ServeBenchCommand: AsyncParsableCommand {
     @Option(help: "Lists served to every user before the timing.")
     var warmUpLists = 10
 
-    @Option(help: "Requests in flight during the timing of whole requests.")
+    @Option(help: "Requests in flight during the timing of whole requests (each with its own replica of the model).")
     var concurrency = 32
 
     @Option(help: "Whole requests timed.")

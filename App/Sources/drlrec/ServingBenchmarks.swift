@@ -10,7 +10,8 @@ import Foundation
 /// exploration and an impression log; `users` users get histories from a warm-up of served lists
 /// (as a load test's users do), then each stage of a request is timed on its own over the same
 /// users (the model's scores, the greedy list and pool, the exploration's placement) and whole
-/// requests are timed at `concurrency` requests in flight (the impression log commits its fsyncs
+/// requests are timed at `concurrency` requests in flight, each with a replica of the model, so that
+/// none waits for one (the impression log commits its fsyncs
 /// in groups, as under a load test).
 struct ServingBenchmarks {
     let checkpoint: String
