@@ -7,6 +7,12 @@
 2. The registry: `drlrec registry register`, `promote` and `rollback` are killed with SIGKILL at
    random moments. Afterwards the registry must list, its state must name only complete versions,
    and no half-registered version may be visible.
+3. The served lists: the e-commerce list-wise ranker is served with exploration and the impression
+   log; clients ask for lists and send feedback that names the list and position, while the server
+   is killed with SIGKILL. Every list the server answered (HTTP 200) must be in the impression log,
+   every position of it, and every acknowledged feedback in the feedback log. The server must start
+   again on both logs and go on where it stopped: feedback naming a list served before the kill is
+   accepted, and new lists are served.
 
 Standard library only. Usage: scripts/crash_durability.py [--rounds N] [--drlrec PATH]
 """
@@ -91,6 +97,86 @@ def feedback_round(drlrec, registry, port, rng):
     return len(acknowledged), lost
 
 
+def post(connection, path, document):
+    connection.request("POST", path, json.dumps(document), {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def ecommerce_context(rng):
+    return {"device": rng.randrange(3), "hour": rng.randrange(240) / 10, "low_frequency": rng.randrange(2), "cold_start": 0,
+            "segment": rng.randrange(8), "day": rng.randrange(7), "session_step": rng.randrange(4)}
+
+
+def stream_lists(port, client, lists, feedback, stop):
+    """Asks for lists and clicks the first item of each, naming the list; keeps what was acknowledged."""
+    rng = random.Random(client)
+    sequence = 0
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    while not stop.is_set():
+        user = f"crash-{client}-{sequence % 5}"
+        context = ecommerce_context(rng)
+        try:
+            status, body = post(connection, "/v1/recommend", {"user_id": user, "k": 5, "context": context})
+            if status != 200:
+                continue
+            answer = json.loads(body)
+            lists.append((answer["impression_id"], user, [item["item_id"] for item in answer["items"]]))
+            status, _ = post(connection, "/v1/feedback", {"user_id": user, "item_id": answer["items"][0]["item_id"], "event": "click",
+                                                          "timestamp": sequence, "context": context,
+                                                          "impression_id": answer["impression_id"], "position": 1})
+            if status == 200:
+                feedback.append((user, sequence, answer["impression_id"]))
+        except (OSError, http.client.HTTPException):
+            return  # the server is gone
+        sequence += 1
+
+
+def served_lists_round(drlrec, registry, port, rng):
+    command = [drlrec, "serve", "--registry", registry, "--port", str(port), "--explore", "0.1",
+               "--impressions", os.path.join(registry, "impressions.csv")]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_healthy(port, server, seconds=60)
+    lists, feedback, stop = [], [], threading.Event()
+    clients = [threading.Thread(target=stream_lists, args=(port, c, lists, feedback, stop)) for c in range(4)]
+    for client in clients:
+        client.start()
+    time.sleep(rng.uniform(0.5, 2.0))
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    stop.set()
+    for client in clients:
+        client.join()
+    problems = []
+    with open(os.path.join(registry, "impressions.csv"), newline="") as log:
+        shown = {}
+        for row in csv.DictReader(log):
+            shown.setdefault(row["impression"], {})[int(row["position"])] = (row["user"], row["item"])
+    for impression, user, items in lists:
+        if shown.get(impression) != {k + 1: (user, item) for k, item in enumerate(items)}:
+            problems.append(f"list {impression} of {user} answered but not logged as served")
+    with open(os.path.join(registry, "feedback.csv"), newline="") as log:
+        logged = {(row["user"], int(row["timestamp"]), row["impression"]) for row in csv.DictReader(log)
+                  if row.get("timestamp", "").isdigit()}
+    problems += [f"feedback {event} acknowledged but not logged" for event in feedback if event not in logged]
+    # Restart on both logs and go on: feedback on a list answered before the kill, then a new list.
+    restarted = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_healthy(port, restarted, seconds=60)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    if lists:
+        impression, user, items = lists[-1]
+        status, body = post(connection, "/v1/feedback", {"user_id": user, "item_id": items[1], "event": "click",
+                                                         "impression_id": impression, "position": 2})
+        if status != 200:
+            problems.append(f"after the restart, feedback on list {impression} answered before the kill: {status} {body[:200]}")
+    status, body = post(connection, "/v1/recommend", {"user_id": "crash-after", "k": 5, "context": ecommerce_context(rng)})
+    if status != 200:
+        problems.append(f"after the restart, a new list: {status} {body[:200]}")
+    restarted.send_signal(signal.SIGTERM)
+    restarted.wait()
+    return len(lists), len(feedback), problems
+
+
 def registry_round(drlrec, registry, checkpoint, rng):
     command = rng.choice([["registry", "register", "--registry", registry, "--checkpoint", checkpoint, "--scenario", "crash"],
                           ["registry", "promote", "--registry", registry, "v2"],
@@ -147,6 +233,23 @@ def main():
         versions = len([n for n in os.listdir(os.path.join(registry, "versions")) if not n.startswith(".")])
         print(f"registry: {arguments.rounds * 3} kills during register/promote/rollback, {problems} inconsistencies ({versions} versions)")
         failures += problems
+
+        ranker_registry = os.path.join(work, "ranker-registry")
+        ranker = os.path.join(work, "ranker.safetensors")
+        run(arguments.drlrec, "train", "--env", "ecommerce", "--steps", "2000", "--seed", "0", "--save", ranker, "--quiet")
+        run(arguments.drlrec, "registry", "register", "--registry", ranker_registry, "--checkpoint", ranker, "--scenario", "ecommerce")
+        run(arguments.drlrec, "registry", "promote", "--registry", ranker_registry, "v1")
+        totals, broken = [0, 0], 0
+        for round_ in range(arguments.rounds):
+            served, acknowledged, problems = served_lists_round(arguments.drlrec, ranker_registry, arguments.port, rng)
+            totals[0] += served
+            totals[1] += acknowledged
+            print(f"served-lists round {round_ + 1}: {served} lists and {acknowledged} feedback events acknowledged before kill -9, "
+                  + ("ok" if not problems else f"{len(problems)} PROBLEMS: {problems[:3]}"))
+            broken += bool(problems)
+        print(f"served lists: {totals[0]} lists and {totals[1]} feedback events over {arguments.rounds} kills, "
+              + ("none lost, every restart went on" if broken == 0 else f"{broken} rounds with problems"))
+        failures += broken
     finally:
         shutil.rmtree(work, ignore_errors=True)
     sys.exit(1 if failures else 0)
