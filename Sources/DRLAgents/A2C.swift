@@ -216,7 +216,8 @@ extension A2CAgent {
         requireFit(of: evaluationEnvironment, role: "evaluation", agent: self, observationDimension: observationDimension,
                    actionSpace: actionSpace)
         var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval, episodes: evaluationEpisodes,
-                                            seed: evaluationSeed, stopAtReturn: stopAtReturn, startingAt: environmentSteps)
+                                            seed: evaluationSeed, stopAtReturn: stopAtReturn, startingAt: environmentSteps,
+                                            bestSoFar: checkpoints?.previousBestReturn)
         var episodes = TrainingEpisodes()
         if let resuming {
             guard resuming.environments.count == environments else {
@@ -248,6 +249,7 @@ extension A2CAgent {
             let stop = evaluation.afterSteps(environmentSteps, training: episodes,
                                              loss: lastLosses.map { $0.policy + configuration.valueCoefficient * $0.value },
                                              policy: self, progress: progress)
+            try checkpoints?.afterEvaluation(evaluation, save: save)
             try checkpoints?.afterSteps(environmentSteps, from: before, save: save)
             if stop { break }
         }

@@ -127,12 +127,14 @@ public final class CQLAgent {
         requireFit(of: evaluationEnvironment, role: "evaluation", agent: self, observationDimension: observationDimension,
                    actionSpace: .discrete(actions))
         var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval,
-                                            episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: nil)
+                                            episodes: evaluationEpisodes, seed: evaluationSeed, stopAtReturn: nil,
+                                            bestSoFar: checkpoints?.previousBestReturn)
         for step in 0..<steps {
             do { try trainStep() } catch { throw .nonFinite(environmentStep: gradientSteps, error) }
             _ = evaluation.afterSteps(step + 1, training: TrainingEpisodes(),
                                       loss: lastStep.map { $0.temporalDifference + configuration.conservativeWeight * $0.conservative },
                                       policy: self, progress: progress)
+            try checkpoints?.afterEvaluation(evaluation) { path, labels throws(CheckpointError) in try save(to: path, labels: labels) }
             try checkpoints?.afterSteps(step + 1, from: step) { path, labels throws(CheckpointError) in try save(to: path, labels: labels) }
         }
         try checkpoints?.atEnd(gradientSteps) { path, labels throws(CheckpointError) in try save(to: path, labels: labels) }

@@ -82,10 +82,15 @@ struct PeriodicEvaluation {
     let environment: Environment, interval: Int, episodes: Int, seed: UInt64, stopAtReturn: Float?
     private(set) var records: [EvaluationRecord] = []
     private var nextDue: Int
+    /// The best mean return so far, and whether the latest call evaluated a return above it.
+    private(set) var bestReturn: Float
+    private(set) var latestIsBest = false
 
     /// Evaluations fall on multiples of `interval` of the agent's step count, which starts at
-    /// `startingAt` (non-zero for a restored agent).
-    init(environment: Environment, interval: Int, episodes: Int, seed: UInt64, stopAtReturn: Float?, startingAt start: Int = 0) {
+    /// `startingAt` (non-zero for a restored agent); `bestSoFar` is the best return of the run
+    /// before it was resumed.
+    init(environment: Environment, interval: Int, episodes: Int, seed: UInt64, stopAtReturn: Float?, startingAt start: Int = 0,
+         bestSoFar: Float? = nil) {
         require(interval > 0 && episodes > 0, "evaluation interval \(interval) and episodes \(episodes) must be positive")
         self.environment = environment
         self.interval = interval
@@ -93,18 +98,21 @@ struct PeriodicEvaluation {
         self.seed = seed
         self.stopAtReturn = stopAtReturn
         nextDue = (start / interval + 1) * interval
+        bestReturn = bestSoFar ?? -.infinity
     }
 
     /// After `completedSteps` environment steps: evaluates `policy`'s greedy actions when due and
     /// reports it. Returns true when training should stop.
     mutating func afterSteps(_ completedSteps: Int, training: TrainingEpisodes, loss: Float?, policy: Policy,
                              progress: (EvaluationRecord) -> Void) -> Bool {
+        latestIsBest = false
         guard completedSteps >= nextDue else { return false }
         nextDue = (completedSteps / interval + 1) * interval
         let record = EvaluationRecord(step: completedSteps,
                                       meanReturn: evaluate(environment, episodes: episodes, seed: seed) { policy.act($0, mode: .greedy) },
                                       trainingEpisodes: training.finished, recentTrainingReturn: training.recentMean, loss: loss)
         records.append(record)
+        if record.meanReturn > bestReturn { (bestReturn, latestIsBest) = (record.meanReturn, true) }
         progress(record)
         return stopAtReturn.map { record.meanReturn >= $0 } ?? false
     }

@@ -102,7 +102,8 @@ extension OffPolicyAgent {
             }
         }
         var evaluation = PeriodicEvaluation(environment: evaluationEnvironment, interval: evaluationInterval, episodes: evaluationEpisodes,
-                                            seed: evaluationSeed, stopAtReturn: stopAtReturn, startingAt: environmentSteps)
+                                            seed: evaluationSeed, stopAtReturn: stopAtReturn, startingAt: environmentSteps,
+                                            bestSoFar: checkpoints?.previousBestReturn)
         var episodes = TrainingEpisodes()
         if let resuming {
             try resuming.restore(environment, index: 0, observation: &observation)
@@ -133,6 +134,7 @@ extension OffPolicyAgent {
                 observation.copy(from: next)
             }
             let stop = evaluation.afterSteps(environmentSteps, training: episodes, loss: lastLoss, policy: self, progress: progress)
+            try checkpoints?.afterEvaluation(evaluation, save: save)
             try checkpoints?.afterSteps(environmentSteps, from: environmentSteps - 1, save: save)
             if stop { break }
         }

@@ -5,16 +5,40 @@ import DRLTensor
 /// (`TrainingLoopState`) to `path`, replaced atomically, every `interval` environment steps when
 /// one is given, and when the run ends. Every file also carries `labels`: what the caller wants
 /// the file to say about how its agent was built (see `CheckpointedAgent.save(to:loop:labels:)`).
+/// With a `best` path, the agent is also saved there whenever an evaluation's mean return is above
+/// every earlier one (as Stable-Baselines3's evaluation callback keeps the best model), with the
+/// return and the step in its metadata; a resumed run compares with the return the file records.
 public struct CheckpointSchedule: Sendable {
     public let interval: Int?
     public let path: String
     public let labels: [String: String]
+    public let best: String?
 
-    public init(every interval: Int? = nil, to path: String, labels: [String: String] = [:]) {
+    /// The metadata entries of a best checkpoint: its evaluation's mean return and environment step.
+    public static let bestReturnKey = "drlrec.best_evaluation_return", bestStepKey = "drlrec.best_evaluation_step"
+
+    public init(every interval: Int? = nil, to path: String, best: String? = nil, labels: [String: String] = [:]) {
         require(interval.map { $0 > 0 } ?? true, "CheckpointSchedule: the interval must be positive, got \(interval!)")
         self.interval = interval
         self.path = path
+        self.best = best
         self.labels = labels
+    }
+
+    /// The mean return an existing best checkpoint records (nil when there is none, or it records none).
+    public var previousBestReturn: Float? {
+        guard let best, let metadata = try? SafeTensors.describe(best).metadata else { return nil }
+        return metadata[Self.bestReturnKey].flatMap(Float.init)
+    }
+
+    /// After an evaluation: saves the agent through `save` at the `best` path when the evaluation
+    /// was the best so far.
+    func afterEvaluation(_ evaluation: PeriodicEvaluation, save: (String, [String: String]) throws(CheckpointError) -> Void) throws(TrainingError) {
+        guard let best, evaluation.latestIsBest, let record = evaluation.records.last else { return }
+        var labels = self.labels
+        labels[Self.bestReturnKey] = "\(record.meanReturn)"
+        labels[Self.bestStepKey] = "\(record.step)"
+        do { try save(best, labels) } catch { throw .checkpoint(environmentStep: record.step, error) }
     }
 
     /// After the run advanced from environment step `previousSteps` to `completedSteps`: saves

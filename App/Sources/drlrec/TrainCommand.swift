@@ -59,6 +59,10 @@ struct TrainCommand: ParsableCommand {
                                valueName: "steps"))
     var checkpointInterval: Int?
 
+    @Option(help: ArgumentHelp("With --save, also keep the best evaluated agent here: written whenever an evaluation's mean return is above every earlier one (a resumed run compares with the return the file records).",
+                               valueName: "path"))
+    var saveBest: String?
+
     @Option(help: ArgumentHelp("Also write each evaluation to this file, rewritten atomically at each: CSV with a header when the path ends in .csv, JSON lines otherwise.",
                                valueName: "path"))
     var metrics: String?
@@ -91,7 +95,11 @@ struct TrainCommand: ParsableCommand {
         }
         // Refuse an unwritable destination before training rather than after.
         if save == nil, let path = savePath { try ensureDirectory(of: path) }
-        for (option, path) in [("--save", savePath), ("--metrics", metrics)] {
+        if saveBest != nil {
+            guard savePath != nil else { throw ValidationError("--save-best needs --save PATH for the last agent") }
+            guard saveBest != savePath else { throw ValidationError("--save-best must be another file than --save") }
+        }
+        for (option, path) in [("--save", savePath), ("--metrics", metrics), ("--save-best", saveBest)] {
             guard let path else { continue }
             let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
             guard access(directory.isEmpty ? "/" : directory, W_OK) == 0 else {
@@ -143,7 +151,7 @@ struct TrainCommand: ParsableCommand {
             let encoder = stateEncoder.flatMap { model in history.map { (model: model, history: $0) } }
             let settings = simulator.flatMap(ScenarioSimulators.settings(of:))
             let labels = scenario.map { ScenarioCheckpoint.labels(scenario: $0, settings: settings, stateEncoder: encoder) } ?? [:]
-            return savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0, labels: labels) }
+            return savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0, best: saveBest, labels: labels) }
         }
         let agent = chosenAgent, steps = totalSteps, evaluationEpisodes = episodesPerEvaluation
         /// Steps left to reach --steps for an agent that has taken `done` (a restored one).
@@ -230,6 +238,13 @@ struct TrainCommand: ParsableCommand {
             }
             if let metricsError, let metrics { throw ValidationError("--metrics \(metrics): writing failed: \(metricsError)") }
             if !json || quiet, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
+            if let saveBest, let savePath {
+                // What the best checkpoint records: a resumed run's best may be from before it resumed.
+                let metadata = (try? SafeTensors.describe(saveBest).metadata) ?? [:]
+                if let value = metadata[CheckpointSchedule.bestReturnKey], let step = metadata[CheckpointSchedule.bestStepKey] {
+                    print("kept the best evaluated agent (evaluation return \(value) at step \(step)) in \(saveBest); the last is in \(savePath)")
+                }
+            }
         } catch let error as CheckpointError {
             throw ValidationError("\(error)")
         } catch let error as TrainingError {
