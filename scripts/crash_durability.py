@@ -51,6 +51,21 @@ def wait_healthy(port, process, seconds=20):
     raise RuntimeError("the server did not become healthy")
 
 
+def kill_while_streaming(server, stream, seconds, clients=4):
+    """Runs `stream(client, stop)` on `clients` threads, kills the server with SIGKILL after
+    `seconds`, then stops the clients and waits for them."""
+    stop = threading.Event()
+    threads = [threading.Thread(target=stream, args=(c, stop)) for c in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    stop.set()
+    for thread in threads:
+        thread.join()
+
+
 def stream_feedback(port, client, acknowledged, stop):
     sequence = 0
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -74,16 +89,8 @@ def feedback_round(drlrec, registry, port, rng):
     server = subprocess.Popen([drlrec, "serve", "--registry", registry, "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_healthy(port, server)
-    acknowledged, stop = [], threading.Event()
-    clients = [threading.Thread(target=stream_feedback, args=(port, c, acknowledged, stop)) for c in range(4)]
-    for client in clients:
-        client.start()
-    time.sleep(rng.uniform(0.3, 1.5))
-    server.send_signal(signal.SIGKILL)
-    server.wait()
-    stop.set()
-    for client in clients:
-        client.join()
+    acknowledged = []
+    kill_while_streaming(server, lambda client, stop: stream_feedback(port, client, acknowledged, stop), rng.uniform(0.3, 1.5))
     with open(os.path.join(registry, "feedback.csv"), newline="") as log:
         logged = {(row["user"], int(row["timestamp"])) for row in csv.DictReader(log)
                   if row.get("timestamp", "").isdigit()}
@@ -137,16 +144,8 @@ def served_lists_round(drlrec, registry, port, rng):
                "--impressions", os.path.join(registry, "impressions.csv")]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_healthy(port, server, seconds=60)
-    lists, feedback, stop = [], [], threading.Event()
-    clients = [threading.Thread(target=stream_lists, args=(port, c, lists, feedback, stop)) for c in range(4)]
-    for client in clients:
-        client.start()
-    time.sleep(rng.uniform(0.5, 2.0))
-    server.send_signal(signal.SIGKILL)
-    server.wait()
-    stop.set()
-    for client in clients:
-        client.join()
+    lists, feedback = [], []
+    kill_while_streaming(server, lambda client, stop: stream_lists(port, client, lists, feedback, stop), rng.uniform(0.5, 2.0))
     problems = []
     with open(os.path.join(registry, "impressions.csv"), newline="") as log:
         shown = {}

@@ -133,16 +133,13 @@ struct LoopCommand: AsyncParsableCommand {
         let covered = judged.filter { $0.0.low <= $0.1 && $0.1 <= $0.0.high }.count
         // The learning system (production and candidates) against the frozen first version, over
         // the second half of the run, when the loop has had time to learn.
-        let late = reports.filter { $0.day > days / 2 }
-        let learning = late.flatMap { $0.arms.filter { $0.arm != "frozen" }.flatMap(\.returns) }
-        let frozen = late.flatMap { $0.arms.filter { $0.arm == "frozen" }.flatMap(\.returns) }
-        let difference = Self.meanDifference(learning, frozen)
+        let difference = ClosedLoop.learningAgainstFrozen(reports, from: days / 2 + 1)
         if json {
             var fields: [(String, JSONLine.Value)] = [("summary", .string(env.rawValue)), ("released", .int(judged.count)), ("covered", .int(covered)),
                                                       ("from_day", .int(days / 2 + 1))]
             if let difference {
-                fields += [("learning_return", .double(difference.a)), ("frozen_return", .double(difference.b)),
-                           ("difference", .double(difference.value)), ("difference_low", .double(difference.low)), ("difference_high", .double(difference.high))]
+                fields += [("learning_return", .double(difference.learning)), ("frozen_return", .double(difference.frozen)),
+                           ("difference", .double(difference.difference)), ("difference_low", .double(difference.low)), ("difference_high", .double(difference.high))]
             }
             print(JSONLine(fields).text)
             return
@@ -154,20 +151,8 @@ struct LoopCommand: AsyncParsableCommand {
         }
         if let difference {
             print(String(format: "days %d-%d: return per user %.3f (production and candidates, %d users) against the frozen first version's %.3f (%d users): difference %+.3f [%+.3f, %+.3f]",
-                         days / 2 + 1, days, difference.a, learning.count, difference.b, frozen.count, difference.value, difference.low, difference.high))
+                         days / 2 + 1, days, difference.learning, difference.learningUsers, difference.frozen, difference.frozenUsers,
+                         difference.difference, difference.low, difference.high))
         }
-    }
-
-    /// The means of `a` and `b` and their difference with a 95% normal (Welch) interval; nil when
-    /// either has fewer than two values.
-    static func meanDifference(_ a: [Double], _ b: [Double]) -> (a: Double, b: Double, value: Double, low: Double, high: Double)? {
-        guard a.count > 1, b.count > 1 else { return nil }
-        func moments(_ x: [Double]) -> (mean: Double, variance: Double) {
-            let mean = x.reduce(0, +) / Double(x.count)
-            return (mean, x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(x.count - 1))
-        }
-        let (ma, va) = moments(a), (mb, vb) = moments(b)
-        let half = 1.96 * (va / Double(a.count) + vb / Double(b.count)).squareRoot()
-        return (ma, mb, ma - mb, ma - mb - half, ma - mb + half)
     }
 }

@@ -68,9 +68,9 @@ import Testing
 
     @Test(arguments: invalid)
     func invalidDocumentsAreRefusedWithWhereAndWhat(text: String, mentions: String) {
-        #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(Array(text.utf8)) }
         do {
-            _ = try JSONParser.parse(Array(text.utf8))
+            let value = try JSONParser.parse(Array(text.utf8))
+            Issue.record("\(text) was accepted as \(value)")
         } catch {
             #expect(error.description.contains(mentions), "\(text): \(error.description)")
         }

@@ -61,6 +61,20 @@ extension ServedPoliciesTests {
         #expect(Set(day2.arms.map(\.arm)) == ["frozen", "production", "candidate"], "\(day2.arms.map(\.arm))")
         #expect(day2.arms.allSatisfy { $0.users > 0 && $0.low <= $0.meanReturn && $0.meanReturn <= $0.high })
         #expect(day2.arms.reduce(0) { $0 + $1.users } == 12)
+        // The learning system against the frozen version from day 2 on: every non-frozen user of
+        // days 2 and 3 against the frozen ones, the Welch interval computed here from the returns.
+        let late = reports.filter { $0.day >= 2 }.flatMap(\.arms)
+        let learning = late.filter { $0.arm != "frozen" }.flatMap(\.returns), frozen = late.filter { $0.arm == "frozen" }.flatMap(\.returns)
+        if learning.count > 1, frozen.count > 1 {
+            let comparison = try #require(ClosedLoop.learningAgainstFrozen(reports, from: 2))
+            func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(x.count) }
+            func variance(_ x: [Double]) -> Double { x.map { ($0 - mean(x)) * ($0 - mean(x)) }.reduce(0, +) / Double(x.count - 1) }
+            let half = 1.96 * (variance(learning) / Double(learning.count) + variance(frozen) / Double(frozen.count)).squareRoot()
+            #expect(comparison.learningUsers == learning.count && comparison.frozenUsers == frozen.count)
+            #expect(abs(comparison.difference - (mean(learning) - mean(frozen))) < 1e-9 && abs(comparison.high - comparison.low - 2 * half) < 1e-9)
+        } else {
+            #expect(ClosedLoop.learningAgainstFrozen(reports, from: 2) == nil)
+        }
         let decision = try #require(day2.events.first { $0.hasPrefix("promoted v2") || $0.hasPrefix("rolled back v2") })
         let state = try ModelRegistry(directory: loop.configuration.directory + "/registry").state()
         #expect(state.events.contains { $0.action == "rollout" && $0.version == "v2" && ($0.note ?? "").contains("off-policy dr") })
