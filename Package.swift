@@ -69,7 +69,9 @@ let package = Package(
         .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents", "DRLNN", "DRLTensor", "ScratchFiles"]),
         .testTarget(name: "DRLScenariosTests", dependencies: ["DRLScenarios", "DRLServing", "DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLNN", "DRLTensor", "ScratchFiles"]),
         .testTarget(name: "DRLDataTests", dependencies: ["DRLData", "ScratchFiles"]),
-        .testTarget(name: "DRLEvaluationTests", dependencies: ["DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"]),
+        // Fixtures: obp 0.4.1's estimates and their inputs (scripts/obp_crosscheck.py).
+        .testTarget(name: "DRLEvaluationTests", dependencies: ["DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "DRLRankingTests", dependencies: ["DRLRanking", "DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"]),
         .testTarget(name: "DRLSimulationTests", dependencies: ["DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLRanking", "DRLNN", "DRLTensor", "ScratchFiles"]),
     ]

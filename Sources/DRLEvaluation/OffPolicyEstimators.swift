@@ -1,4 +1,9 @@
 import DRLTensor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Logged bandit feedback and what an off-policy estimate of an evaluation policy needs of it:
 /// for each logged round i, the action taken aᵢ, its reward rᵢ and the logging policy's
@@ -67,44 +72,117 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
     case sndr
     /// Switch-DR (Wang et al., 2017): DR's residual only where wᵢ ≤ τ, the model alone elsewhere.
     case switchDR = "switch-dr"
+    /// DR with optimistic shrinkage (Su et al., 2020): the residual weighted by λwᵢ / (wᵢ² + λ)
+    /// instead of wᵢ, which is close to wᵢ where wᵢ² ≪ λ and small where wᵢ² ≫ λ.
+    case dros
+
+    /// The thresholds of switch-DR and DRos: fixed, or chosen for the data by `tuned`.
+    public struct Hyperparameters: Sendable, Equatable {
+        /// Switch-DR's τ (∞: DR; 0: DM).
+        public var switchThreshold: Double
+        /// DRos's λ (∞: DR; 0: DM).
+        public var shrinkage: Double
+        public init(switchThreshold: Double = 100, shrinkage: Double = 100) {
+            require(switchThreshold >= 0 && shrinkage >= 0, "OffPolicyEstimator.Hyperparameters: threshold \(switchThreshold) and shrinkage \(shrinkage) must be non-negative")
+            (self.switchThreshold, self.shrinkage) = (switchThreshold, shrinkage)
+        }
+    }
+
+    /// The weight round i's residual gets, or nil for the self-normalised and model-free ones.
+    private func residualWeight(_ w: Double, _ h: Hyperparameters) -> Double? {
+        switch self {
+        case .dr: return w
+        case .switchDR: return w <= h.switchThreshold ? w : 0
+        case .dros: return h.shrinkage.isInfinite ? w : h.shrinkage * w / (w * w + h.shrinkage)
+        case .dm: return 0
+        case .ipw, .snipw, .sndr: return nil
+        }
+    }
 
     /// The estimate over the rounds `subset` (indices may repeat, as a bootstrap draws them).
-    public func estimate(_ data: OffPolicyData, over subset: [Int], switchThreshold: Double = 100) -> Double {
+    public func estimate(_ data: OffPolicyData, over subset: [Int], hyperparameters h: Hyperparameters = .init()) -> Double {
         require(!subset.isEmpty, "OffPolicyEstimator: no rounds to estimate from")
         var model = 0.0, weighted = 0.0, weights = 0.0, residual = 0.0
         for i in subset {
-            let w = data.weight(i), r = Double(data.rewards[i])
-            weights += w
-            weighted += w * r
+            let w = data.weight(i)
             switch self {
-            case .dm, .dr, .sndr, .switchDR:
+            case .ipw, .snipw:
+                weights += w
+                weighted += w * Double(data.rewards[i])
+            case .sndr:
+                weights += w
                 model += data.directValue(i)
-                let correction = w * data.residual(i)
-                if self != .switchDR || w <= switchThreshold { residual += correction }
-            case .ipw, .snipw: break
+                residual += w * data.residual(i)
+            case .dm, .dr, .switchDR, .dros:
+                model += data.directValue(i)
+                residual += residualWeight(w, h)! * data.residual(i)
             }
         }
         let n = Double(subset.count)
         switch self {
-        case .dm: return model / n
         case .ipw: return weighted / n
         case .snipw: return weights > 0 ? weighted / weights : 0
-        case .dr, .switchDR: return (model + residual) / n
         case .sndr: return model / n + (weights > 0 ? residual / weights : 0)
+        case .dm, .dr, .switchDR, .dros: return (model + residual) / n
         }
+    }
+
+    /// Switch-DR's τ and DRos's λ chosen for `data` by estimated mean squared error, as Su et al.
+    /// (2020) tune theirs: for each candidate, the variance of the per-round values over n plus
+    /// the square of a bound on the bias. Shrinking or switching off residuals biases the estimate
+    /// by the mean of (wᵢ − ŵᵢ)(rᵢ − q̂ᵢ), ŵᵢ the weight the residual keeps; the bound is that
+    /// mean's absolute value plus its empirical-Bernstein deviation at confidence 1 − δ (Maurer
+    /// and Pontil, 2009), so that a candidate is not chosen for a bias that looks small by chance.
+    /// DR (τ = λ = ∞) has no bias and is among the candidates. Candidates: ∞ and 24 thresholds
+    /// spaced geometrically over the range of the weights (τ), or of the squared weights (λ).
+    public static func tuned(_ data: OffPolicyData, delta: Double = 0.05) -> Hyperparameters {
+        let n = data.rounds
+        require(n >= 2 && delta > 0 && delta < 1, "OffPolicyEstimator.tuned: \(n) rounds, δ \(delta)")
+        let weights = (0..<n).map { data.weight($0) }
+        let positive = weights.filter { $0 > 0 }
+        func grid(_ low: Double, _ high: Double) -> [Double] {
+            guard low > 0, high > low else { return [Double.infinity] + (low > 0 ? [low] : []) }
+            return [Double.infinity] + (0..<24).map { low * pow(high / low, Double($0) / 23) }
+        }
+        let smallest = positive.min() ?? 0, largest = positive.max() ?? 0
+        func estimatedError(_ estimator: OffPolicyEstimator, _ h: Hyperparameters) -> Double {
+            var values = [Double](repeating: 0, count: n), bias = [Double](repeating: 0, count: n)
+            for i in 0..<n {
+                let kept = estimator.residualWeight(weights[i], h)!
+                values[i] = data.directValue(i) + kept * data.residual(i)
+                bias[i] = (weights[i] - kept) * data.residual(i)
+            }
+            let (_, variance) = meanAndVariance(values)
+            let (biasMean, biasVariance) = meanAndVariance(bias)
+            let range = (bias.max() ?? 0) - (bias.min() ?? 0), confidenceTerm = log(2 / delta)
+            let bound = abs(biasMean) + (2 * biasVariance * confidenceTerm / Double(n)).squareRoot() + 7 * range * confidenceTerm / (3 * Double(n - 1))
+            return variance / Double(n) + bound * bound
+        }
+        func best(_ estimator: OffPolicyEstimator, _ candidates: [Double], _ make: (Double) -> Hyperparameters) -> Double {
+            candidates.min { estimatedError(estimator, make($0)) < estimatedError(estimator, make($1)) }!
+        }
+        let tau = best(.switchDR, grid(smallest, largest)) { Hyperparameters(switchThreshold: $0, shrinkage: .infinity) }
+        let lambda = best(.dros, grid(smallest * smallest, largest * largest)) { Hyperparameters(switchThreshold: .infinity, shrinkage: $0) }
+        return Hyperparameters(switchThreshold: tau, shrinkage: lambda)
+    }
+
+    /// The mean and the sample variance (n − 1).
+    private static func meanAndVariance(_ values: [Double]) -> (mean: Double, variance: Double) {
+        let mean = values.reduce(0, +) / Double(values.count)
+        return (mean, values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(values.count - 1, 1)))
     }
 
     /// The estimate over all rounds with a percentile bootstrap interval over rounds.
     public func estimateWithInterval(_ data: OffPolicyData, resamples: Int = 1_000, confidence: Double = 0.95, seed: UInt64 = 0,
-                                     switchThreshold: Double = 100) -> (value: Double, low: Double, high: Double) {
+                                     hyperparameters: Hyperparameters = .init()) -> (value: Double, low: Double, high: Double) {
         require(resamples >= 10 && confidence > 0 && confidence < 1, "OffPolicyEstimator: \(resamples) resamples, confidence \(confidence)")
         let n = data.rounds
-        let value = estimate(data, over: Array(0..<n), switchThreshold: switchThreshold)
+        let value = estimate(data, over: Array(0..<n), hyperparameters: hyperparameters)
         var rng = RandomGenerator(seed: seed, stream: 0x0FE)
         var draws: [Double] = [], subset = [Int](repeating: 0, count: n)
         for _ in 0..<resamples {
             for k in 0..<n { subset[k] = rng.nextIndex(below: n) }
-            draws.append(estimate(data, over: subset, switchThreshold: switchThreshold))
+            draws.append(estimate(data, over: subset, hyperparameters: hyperparameters))
         }
         let (low, high) = Self.percentiles(draws, confidence: confidence)
         return (value, low, high)
@@ -117,7 +195,7 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
     /// policy and a model of the action alone it has no width at all); these intervals hold it.
     /// IPW and SNIPW use no model, and get the plain bootstrap's intervals from the same resamples.
     public static func refittedIntervals(_ estimators: [OffPolicyEstimator], data: OffPolicyData, resamples: Int, confidence: Double = 0.95,
-                                         seed: UInt64 = 0, switchThreshold: Double = 100,
+                                         seed: UInt64 = 0, hyperparameters: Hyperparameters = .init(),
                                          refit: ([Int]) throws -> Tensor) rethrows -> [(value: Double, low: Double, high: Double)] {
         require(resamples >= 10 && confidence > 0 && confidence < 1, "OffPolicyEstimator: \(resamples) resamples, confidence \(confidence)")
         let n = data.rounds
@@ -128,12 +206,12 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
             let refitted = OffPolicyData(actions: data.actions, rewards: data.rewards, propensities: data.propensities,
                                          evaluationProbabilities: data.evaluationProbabilities, rewardEstimates: try refit(subset))
             for (e, estimator) in estimators.enumerated() {
-                draws[e].append(estimator.estimate(refitted, over: subset, switchThreshold: switchThreshold))
+                draws[e].append(estimator.estimate(refitted, over: subset, hyperparameters: hyperparameters))
             }
         }
         return estimators.enumerated().map { e, estimator in
             let (low, high) = percentiles(draws[e], confidence: confidence)
-            return (estimator.estimate(data, over: Array(0..<n), switchThreshold: switchThreshold), low, high)
+            return (estimator.estimate(data, over: Array(0..<n), hyperparameters: hyperparameters), low, high)
         }
     }
 

@@ -71,14 +71,44 @@ import Testing
         #expect(abs(OffPolicyEstimator.ipw.estimate(scaled, over: all) - 2 * OffPolicyEstimator.ipw.estimate(data, over: all)) < 1e-9)
     }
 
-    /// Switch-DR is DR with an infinite threshold and the direct method with a zero one.
-    @Test func switchDoublyRobustSpansDirectAndDoublyRobust() {
+    /// Switch-DR is DR with an infinite threshold and the direct method with a zero one; DRos the
+    /// same with an infinite and a zero shrinkage.
+    @Test func switchAndShrinkageSpanDirectAndDoublyRobust() {
         let (data, _) = Self.synthetic(rounds: 2_000, rewardModel: { $0 * 0.8 })
         let all = Array(0..<data.rounds)
-        #expect(abs(OffPolicyEstimator.switchDR.estimate(data, over: all, switchThreshold: .infinity)
-                    - OffPolicyEstimator.dr.estimate(data, over: all)) < 1e-12)
-        #expect(abs(OffPolicyEstimator.switchDR.estimate(data, over: all, switchThreshold: 0)
-                    - OffPolicyEstimator.dm.estimate(data, over: all)) < 1e-12)
+        let dr = OffPolicyEstimator.dr.estimate(data, over: all), dm = OffPolicyEstimator.dm.estimate(data, over: all)
+        #expect(abs(dr - dm) > 0.01)
+        for estimator in [OffPolicyEstimator.switchDR, .dros] {
+            #expect(abs(estimator.estimate(data, over: all, hyperparameters: .init(switchThreshold: .infinity, shrinkage: .infinity)) - dr) < 1e-12)
+            #expect(abs(estimator.estimate(data, over: all, hyperparameters: .init(switchThreshold: 0, shrinkage: 0)) - dm) < 1e-12)
+        }
+        // In between: DRos keeps a residual with weight w at λw/(w² + λ) of it.
+        let lambda = 3.0, w = data.weight(7)
+        #expect(abs(lambda * w / (w * w + lambda) - 1) > 0.01)
+        let one = OffPolicyEstimator.dros.estimate(data, over: [7], hyperparameters: .init(shrinkage: lambda))
+        #expect(abs(one - (data.directValue(7) + lambda * w / (w * w + lambda) * data.residual(7))) < 1e-12)
+    }
+
+    /// Tuned by estimated error, with a bound on the bias: with a reward model that is wrong by a
+    /// constant, switching residuals off would cost their bias, so the chosen thresholds keep the
+    /// estimates unbiased (the truth inside the interval, where the direct method is far off);
+    /// with the true model, the estimates are no wider than DR's and cover the truth.
+    @Test func tunedThresholdsKeepTheEstimatesUnbiased() {
+        let (wrong, truth) = Self.synthetic(rewardModel: { _ in 0.5 })
+        let h = OffPolicyEstimator.tuned(wrong)
+        #expect(abs(OffPolicyEstimator.dm.estimate(wrong, over: Array(0..<wrong.rounds)) - truth) > 0.1)
+        for estimator in [OffPolicyEstimator.switchDR, .dros] {
+            let (value, low, high) = estimator.estimateWithInterval(wrong, resamples: 200, hyperparameters: h)
+            #expect(low <= truth && truth <= high, "\(estimator) with \(h): \(value) [\(low), \(high)], truth \(truth)")
+        }
+        let (exact, exactTruth) = Self.synthetic(rewardModel: { $0 })
+        let tuned = OffPolicyEstimator.tuned(exact)
+        let dr = OffPolicyEstimator.dr.estimateWithInterval(exact, resamples: 200)
+        for estimator in [OffPolicyEstimator.switchDR, .dros] {
+            let (value, low, high) = estimator.estimateWithInterval(exact, resamples: 200, hyperparameters: tuned)
+            #expect(low <= exactTruth && exactTruth <= high, "\(estimator) with \(tuned): \(value) [\(low), \(high)], truth \(exactTruth)")
+            #expect(high - low <= dr.high - dr.low + 1e-12, "\(estimator) [\(low), \(high)] against DR's [\(dr.low), \(dr.high)]")
+        }
     }
 
     /// With a deterministic evaluation policy and a reward model of the action alone (its mean

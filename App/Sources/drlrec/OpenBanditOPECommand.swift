@@ -55,6 +55,12 @@ struct OpenBanditOPECommand: ParsableCommand {
     @Option(help: ArgumentHelp("Estimators, comma-separated (default: all of \(OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "list"))
     var estimators: String?
 
+    @Option(help: ArgumentHelp("Switch-DR's threshold τ on the importance weight (default: chosen for the data by estimated mean squared error).", valueName: "τ"))
+    var switchThreshold: Double?
+
+    @Option(help: ArgumentHelp("DRos's shrinkage λ (default: chosen for the data by estimated mean squared error).", valueName: "λ"))
+    var shrinkage: Double?
+
     @Option(help: "Bootstrap resamples.")
     var resamples: Int = 1_000
 
@@ -89,6 +95,9 @@ struct OpenBanditOPECommand: ParsableCommand {
             for name in estimators.split(separator: ",") where OffPolicyEstimator(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
                 throw ValidationError("--estimators: unknown estimator '\(name)'; choose from \(OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+        }
+        for (name, value) in [("--switch-threshold", switchThreshold), ("--shrinkage", shrinkage)] {
+            if let value, !(value >= 0) { throw ValidationError("\(name) must be non-negative, got \(value)") }
         }
         guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
         guard refitResamples == 0 || refitResamples >= 20 else { throw ValidationError("--refit-resamples must be 0 or at least 20, got \(refitResamples)") }
@@ -181,14 +190,19 @@ struct OpenBanditOPECommand: ParsableCommand {
     private func report(_ data: OffPolicyData, truth: Double?, title: String, references: [(policy: String, rate: Double, what: String)],
                         refit: (([Int]) throws -> Tensor)? = nil) throws {
         let refitting = refitResamples > 0 && refit != nil
+        // The thresholds are chosen once, on all the rounds, and held in every resample.
+        let tuned = switchThreshold == nil || shrinkage == nil ? OffPolicyEstimator.tuned(data) : nil
+        let h = OffPolicyEstimator.Hyperparameters(switchThreshold: switchThreshold ?? tuned!.switchThreshold, shrinkage: shrinkage ?? tuned!.shrinkage)
         if !json {
             print("OBD \(campaign): \(title)")
             for reference in references { print(String(format: "  %@: %.5f (%@)", reference.policy, reference.rate, reference.what)) }
             if refitting { print("  intervals: \(refitResamples) resamples, the reward model refitted in each") }
+            print(String(format: "  switch-DR τ %.4g%@, DRos λ %.4g%@", h.switchThreshold, switchThreshold == nil ? " (by estimated error)" : "",
+                         h.shrinkage, shrinkage == nil ? " (by estimated error)" : ""))
         }
         let results = refitting
-            ? try OffPolicyEstimator.refittedIntervals(chosen, data: data, resamples: refitResamples, refit: refit!)
-            : chosen.map { $0.estimateWithInterval(data, resamples: resamples) }
+            ? try OffPolicyEstimator.refittedIntervals(chosen, data: data, resamples: refitResamples, hyperparameters: h, refit: refit!)
+            : chosen.map { $0.estimateWithInterval(data, resamples: resamples, hyperparameters: h) }
         var lines = [["estimator", "value", "95% CI", truth == nil ? "vs \(references[0].policy)" : "relative error"]]
         for (estimator, result) in zip(chosen, results) {
             if json {
@@ -197,7 +211,8 @@ struct OpenBanditOPECommand: ParsableCommand {
                 if let truth { fields += [("truth", .float(Float(truth))), ("relative_error", .float(Float(abs(result.value - truth) / truth)))] }
                 fields += references.map { ("\($0.policy)_click_rate", .float(Float($0.rate))) }
                 fields += [("behavior", .string(behavior)), ("evaluation", .string(evaluation)), ("campaign", .string(campaign)),
-                           ("resamples", .int(refitting ? refitResamples : resamples)), ("model_refitted", .bool(refitting))]
+                           ("resamples", .int(refitting ? refitResamples : resamples)), ("model_refitted", .bool(refitting)),
+                           ("switch_threshold", .double(h.switchThreshold)), ("shrinkage", .double(h.shrinkage))]
                 print(JSONLine(fields).text)
             } else {
                 let comparison = truth.map { String(format: "%.3f", abs(result.value - $0) / $0) }
