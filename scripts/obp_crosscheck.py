@@ -14,7 +14,8 @@ metadata; OBPCrossCheckTests reads it and compares DRLRec's estimators. CI needs
 the fixture is committed. It also prints obp's estimates on all 10,000 rounds, beside the truth
 (BTS's own click rate), for docs/RESULTS.md.
 
-  python3 -m venv /tmp/obp && /tmp/obp/bin/pip install obp==0.4.1 safetensors
+  python3 -m venv /tmp/obp
+  /tmp/obp/bin/pip install obp==0.4.1 safetensors pandas==1.5.3 numpy==1.26.4 scikit-learn==1.3.2   # obp 0.4.1 needs pandas 1
   /tmp/obp/bin/python scripts/obp_crosscheck.py
 """
 import argparse

@@ -127,43 +127,51 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
         }
     }
 
-    /// Switch-DR's τ and DRos's λ chosen for `data` by estimated mean squared error, as Su et al.
-    /// (2020) tune theirs: for each candidate, the variance of the per-round values over n plus
-    /// the square of a bound on the bias. Shrinking or switching off residuals biases the estimate
-    /// by the mean of (wᵢ − ŵᵢ)(rᵢ − q̂ᵢ), ŵᵢ the weight the residual keeps; the bound is that
-    /// mean's absolute value plus its empirical-Bernstein deviation at confidence 1 − δ (Maurer
-    /// and Pontil, 2009), so that a candidate is not chosen for a bias that looks small by chance.
-    /// DR (τ = λ = ∞) has no bias and is among the candidates. Candidates: ∞ and 24 thresholds
-    /// spaced geometrically over the range of the weights (τ), or of the squared weights (λ).
+    /// Switch-DR's τ and DRos's λ chosen for `data` by Lepski's method, as SLOPE does (Su,
+    /// Srinath and Krishnamurthy, 2020): the candidates run from DR (τ = λ = ∞: no bias, the
+    /// largest variance) down to ever smaller thresholds (more of the residuals left to the reward
+    /// model: less variance, more bias). Each has an interval, its estimate ± 2·z·σ (σ the
+    /// standard error of its per-round values, z the normal quantile at confidence 1 − δ); the one
+    /// chosen is the last whose interval still meets every interval before it. Leaving residuals
+    /// that carry only noise to the model moves the estimate within the earlier intervals, and is
+    /// taken; leaving ones that carry the model's bias moves it out, and stops the search there.
+    /// Candidates: ∞, then 24 thresholds spaced geometrically from the largest importance weight
+    /// (τ) or its square (λ) down to the smallest.
     public static func tuned(_ data: OffPolicyData, delta: Double = 0.05) -> Hyperparameters {
         let n = data.rounds
         require(n >= 2 && delta > 0 && delta < 1, "OffPolicyEstimator.tuned: \(n) rounds, δ \(delta)")
-        let weights = (0..<n).map { data.weight($0) }
-        let positive = weights.filter { $0 > 0 }
-        func grid(_ low: Double, _ high: Double) -> [Double] {
-            guard low > 0, high > low else { return [Double.infinity] + (low > 0 ? [low] : []) }
-            return [Double.infinity] + (0..<24).map { low * pow(high / low, Double($0) / 23) }
+        let weights = (0..<n).map { data.weight($0) }.filter { $0 > 0 }
+        let smallest = weights.min() ?? 0, largest = weights.max() ?? 0
+        func descending(_ high: Double, _ low: Double) -> [Double] {
+            guard low > 0, high > low else { return [Double.infinity] }
+            return [Double.infinity] + (0..<24).map { high * pow(low / high, Double($0) / 23) }
         }
-        let smallest = positive.min() ?? 0, largest = positive.max() ?? 0
-        func estimatedError(_ estimator: OffPolicyEstimator, _ h: Hyperparameters) -> Double {
-            var values = [Double](repeating: 0, count: n), bias = [Double](repeating: 0, count: n)
-            for i in 0..<n {
-                let kept = estimator.residualWeight(weights[i], h)!
-                values[i] = data.directValue(i) + kept * data.residual(i)
-                bias[i] = (weights[i] - kept) * data.residual(i)
+        let z = normalQuantile(1 - delta / 2)
+        func chosen(_ estimator: OffPolicyEstimator, _ candidates: [Double], _ make: (Double) -> Hyperparameters) -> Double {
+            var low = -Double.infinity, high = Double.infinity, choice = candidates[0]
+            for candidate in candidates {
+                let h = make(candidate)
+                let values = (0..<n).map { data.directValue($0) + estimator.residualWeight(data.weight($0), h)! * data.residual($0) }
+                let (mean, variance) = meanAndVariance(values)
+                let width = 2 * z * (variance / Double(n)).squareRoot()
+                (low, high) = (max(low, mean - width), min(high, mean + width))
+                guard low <= high else { break }
+                choice = candidate
             }
-            let (_, variance) = meanAndVariance(values)
-            let (biasMean, biasVariance) = meanAndVariance(bias)
-            let range = (bias.max() ?? 0) - (bias.min() ?? 0), confidenceTerm = log(2 / delta)
-            let bound = abs(biasMean) + (2 * biasVariance * confidenceTerm / Double(n)).squareRoot() + 7 * range * confidenceTerm / (3 * Double(n - 1))
-            return variance / Double(n) + bound * bound
+            return choice
         }
-        func best(_ estimator: OffPolicyEstimator, _ candidates: [Double], _ make: (Double) -> Hyperparameters) -> Double {
-            candidates.min { estimatedError(estimator, make($0)) < estimatedError(estimator, make($1)) }!
+        return Hyperparameters(switchThreshold: chosen(.switchDR, descending(largest, smallest)) { .init(switchThreshold: $0, shrinkage: .infinity) },
+                               shrinkage: chosen(.dros, descending(largest * largest, smallest * smallest)) { .init(switchThreshold: .infinity, shrinkage: $0) })
+    }
+
+    /// The standard normal's quantile at p in (0, 1), by bisection on erfc (to 1e-12).
+    public static func normalQuantile(_ p: Double) -> Double {
+        var low = -40.0, high = 40.0
+        for _ in 0..<200 where high - low > 1e-12 {
+            let middle = (low + high) / 2
+            if 0.5 * erfc(-middle / 2.0.squareRoot()) < p { low = middle } else { high = middle }
         }
-        let tau = best(.switchDR, grid(smallest, largest)) { Hyperparameters(switchThreshold: $0, shrinkage: .infinity) }
-        let lambda = best(.dros, grid(smallest * smallest, largest * largest)) { Hyperparameters(switchThreshold: .infinity, shrinkage: $0) }
-        return Hyperparameters(switchThreshold: tau, shrinkage: lambda)
+        return (low + high) / 2
     }
 
     /// The mean and the sample variance (n − 1).

@@ -15,7 +15,8 @@ struct OpenBanditOPECommand: ParsableCommand {
         the click rate the evaluation policy measured on its own logs. The evaluation policy is its \
         logged action distribution per position (context-free). The direct method's reward model is \
         L2-regularised logistic regression on the item, the position, the user features and the \
-        user-item affinity, fitted on the behaviour logs. With --evaluation learned, DRLRec's own \
+        user-item affinity, fitted on the behaviour logs by Newton's method with the penalty chosen by \
+        cross-validated log-loss. With --evaluation learned, DRLRec's own \
         policy (that reward model's ε-greedy choice, or with --policy softmax a softmax over its \
         log-odds) is fitted on the first half of the behaviour logs \
         and evaluated on the second, beside the click rates the logged policies reached; --save-policy \
@@ -55,10 +56,10 @@ struct OpenBanditOPECommand: ParsableCommand {
     @Option(help: ArgumentHelp("Estimators, comma-separated (default: all of \(OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "list"))
     var estimators: String?
 
-    @Option(help: ArgumentHelp("Switch-DR's threshold τ on the importance weight (default: chosen for the data by estimated mean squared error).", valueName: "τ"))
+    @Option(help: ArgumentHelp("Switch-DR's threshold τ on the importance weight (default: chosen for the data by Lepski's method, as SLOPE).", valueName: "τ"))
     var switchThreshold: Double?
 
-    @Option(help: ArgumentHelp("DRos's shrinkage λ (default: chosen for the data by estimated mean squared error).", valueName: "λ"))
+    @Option(help: ArgumentHelp("DRos's shrinkage λ (default: chosen for the data by Lepski's method, as SLOPE).", valueName: "λ"))
     var shrinkage: Double?
 
     @Option(help: "Bootstrap resamples.")
@@ -170,9 +171,12 @@ struct OpenBanditOPECommand: ParsableCommand {
         } catch { throw ValidationError("\(error)") }
         let keyed = table.contextFeatures.isEmpty ? "" : " (per context of \(table.distributions.count) values of \(table.contextFeatures.map { "user_feature_\($0)" }.joined(separator: ", "))\(table.fallback == nil ? "" : " and a default"))"
         say("\(logged.rounds) rounds of \(behavior) on \(campaign), \(logged.itemCount) items; fitting the reward model...")
+        let model = try OpenBanditRewardModel(fitting: logged)
+        say("reward model: penalty \(model.l2) by \(OpenBanditRewardModel.folds)-fold cross-validated log-loss")
         let data = OffPolicyData(actions: logged.items, rewards: logged.clicks, propensities: logged.propensities,
-                                 evaluationProbabilities: probabilities, rewardEstimates: try OpenBanditRewardModel(fitting: logged).estimates(for: logged))
-        let refit = { (rows: [Int]) throws -> Tensor in try OpenBanditRewardModel(fitting: logged.subset(rows)).estimates(for: logged) }
+                                 evaluationProbabilities: probabilities, rewardEstimates: model.estimates(for: logged))
+        // A resample refits with the penalty chosen on all the rounds.
+        let refit = { (rows: [Int]) throws -> Tensor in try OpenBanditRewardModel(fitting: logged.subset(rows), l2: model.l2).estimates(for: logged) }
         if evaluation == others[0] {
             try report(data, truth: other.clickRate,
                        title: "value of \(evaluation) from \(logged.rounds) rounds of \(behavior); truth (\(evaluation)'s own click rate, \(other.rounds) rounds) \(String(format: "%.5f", other.clickRate))",
@@ -197,8 +201,8 @@ struct OpenBanditOPECommand: ParsableCommand {
             print("OBD \(campaign): \(title)")
             for reference in references { print(String(format: "  %@: %.5f (%@)", reference.policy, reference.rate, reference.what)) }
             if refitting { print("  intervals: \(refitResamples) resamples, the reward model refitted in each") }
-            print(String(format: "  switch-DR τ %.4g%@, DRos λ %.4g%@", h.switchThreshold, switchThreshold == nil ? " (by estimated error)" : "",
-                         h.shrinkage, shrinkage == nil ? " (by estimated error)" : ""))
+            print(String(format: "  switch-DR τ %.4g%@, DRos λ %.4g%@", h.switchThreshold, switchThreshold == nil ? " (Lepski)" : "",
+                         h.shrinkage, shrinkage == nil ? " (Lepski)" : ""))
         }
         let results = refitting
             ? try OffPolicyEstimator.refittedIntervals(chosen, data: data, resamples: refitResamples, hyperparameters: h, refit: refit!)
