@@ -87,9 +87,21 @@ public struct LoggedInteractions: Sendable, Equatable {
 
     /// The interactions whose timestamp is in `period`, in order, indexed afresh.
     public func within(_ period: Range<Int64>) -> LoggedInteractions {
+        filter { period.contains(timestamps[$0]) }
+    }
+
+    /// What the users did, without what they were only shown: every row but the `impression`
+    /// ones (an impression log's lists, or shown-and-ignored feedback), in order, indexed afresh.
+    /// A next-item model learns from and is judged on these.
+    public func actions() -> LoggedInteractions {
+        filter { events[$0] != .impression }
+    }
+
+    /// The rows `k` for which `isIncluded(k)`, in order, indexed afresh.
+    private func filter(_ isIncluded: (Int) -> Bool) -> LoggedInteractions {
         var result = LoggedInteractions(contextColumns: contextColumns)
         let width = contextColumns.count
-        for k in 0..<count where period.contains(timestamps[k]) {
+        for k in 0..<count where isIncluded(k) {
             result.append(user: userIds[Int(users[k])], item: itemIds[Int(items[k])], timestamp: timestamps[k], event: events[k],
                           value: values[k], propensity: propensities[k], context: Array(context[(k * width)..<((k + 1) * width)]),
                           served: servedRow(k))

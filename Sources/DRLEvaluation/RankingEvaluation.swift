@@ -17,7 +17,12 @@ public struct RankingMetrics: Sendable, Equatable {
     /// Mean self-information −log₂ p(i) of the recommended items, p from the training counts
     /// (add-one smoothed): higher means less popular items.
     public var novelty: Double
+    /// Intra-list diversity: the mean over users of the share of pairs in their top k whose items
+    /// are in different categories (nil when the evaluation was given no categories).
+    public var intraListDiversity: Double?
     public var users: Int
+    /// The cutoff k of every @k metric.
+    public var k = 10
     /// Each evaluated user's hit, discounted gain and reciprocal rank (0 beyond k), in user
     /// order, for paired comparisons of two models on the same users.
     public var userHits: [Float] = [], userGains: [Float] = [], userReciprocalRanks: [Float] = []
@@ -36,14 +41,26 @@ public enum HeldOut: Sendable { case validation, test }
 /// in the top-k list).
 public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: Int = 10,
                             score: (Int, inout Tensor) -> Void) -> RankingMetrics {
-    require(k >= 1 && k <= split.items, "evaluateRanking: k = \(k) must be in 1...\(split.items)")
+    evaluateRanking(split, on: heldOut, cutoffs: [k], score: score)[0]
+}
+
+/// `evaluateRanking` at several cutoffs from one ranking per user, one `RankingMetrics` per
+/// cutoff in the order given. With one held-out item per user, recall@k is HR@k. With
+/// `categories` (one per item), each cutoff also has its top-k lists' intra-list diversity.
+public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, cutoffs: [Int], categories: [Int32]? = nil,
+                            score: (Int, inout Tensor) -> Void) -> [RankingMetrics] {
+    require(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 >= 1 && $0 <= split.items },
+            "evaluateRanking: cutoffs \(cutoffs) must be in 1...\(split.items)")
+    require(categories.map { $0.count == split.items } ?? true, "evaluateRanking: \(categories?.count ?? 0) categories for \(split.items) items")
+    let longest = cutoffs.max()!
     let counts = split.trainingCounts, total = counts.reduce(0, +)
     let selfInformation = counts.map { -log2((Double($0) + 1) / (Double(total) + Double(split.items))) }
     var scores = Tensor(zeros: Shape(split.items))
-    var values = Tensor(zeros: Shape(1, k)), top = [Int32](repeating: 0, count: k)
-    var shown = [Bool](repeating: false, count: split.items)
-    var metrics = RankingMetrics(hitRate: 0, ndcg: 0, mrr: 0, coverage: 0, novelty: 0, users: 0)
-    var novelty = 0.0
+    var values = Tensor(zeros: Shape(1, longest)), top = [Int32](repeating: 0, count: longest)
+    var shown = [[Bool]](repeating: [Bool](repeating: false, count: split.items), count: cutoffs.count)
+    var results = cutoffs.map { RankingMetrics(hitRate: 0, ndcg: 0, mrr: 0, coverage: 0, novelty: 0,
+                                               intraListDiversity: categories == nil ? nil : 0, users: 0, k: $0) }
+    var novelty = [Double](repeating: 0, count: cutoffs.count)
     for user in 0..<split.users {
         guard let target = heldOut == .test ? split.test[user] : split.validation[user] else { continue }
         score(user, &scores)
@@ -54,32 +71,42 @@ public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: I
         scores.withUnsafeBufferPointer { s in
             for i in 0..<split.items where s[i] > value || (s[i] == value && i < Int(target)) { rank += 1 }
         }
-        metrics.users += 1
-        let hit = rank < k, gain = hit ? 1 / log2(Double(rank) + 2) : 0, reciprocal = hit ? 1 / Double(rank + 1) : 0
-        metrics.hitRate += hit ? 1 : 0
-        metrics.ndcg += gain
-        metrics.mrr += reciprocal
-        metrics.userHits.append(hit ? 1 : 0)
-        metrics.userGains.append(Float(gain))
-        metrics.userReciprocalRanks.append(Float(reciprocal))
-        topK(scores.reshaped(Shape(1, split.items)), k: k, values: &values, indices: &top)
-        var information = 0.0
-        for item in top {
-            shown[Int(item)] = true
-            information += selfInformation[Int(item)]
+        topK(scores.reshaped(Shape(1, split.items)), k: longest, values: &values, indices: &top)
+        for (c, k) in cutoffs.enumerated() {
+            let hit = rank < k, gain = hit ? 1 / log2(Double(rank) + 2) : 0, reciprocal = hit ? 1 / Double(rank + 1) : 0
+            results[c].users += 1
+            results[c].hitRate += hit ? 1 : 0
+            results[c].ndcg += gain
+            results[c].mrr += reciprocal
+            results[c].userHits.append(hit ? 1 : 0)
+            results[c].userGains.append(Float(gain))
+            results[c].userReciprocalRanks.append(Float(reciprocal))
+            var information = 0.0
+            for item in top[..<k] {
+                shown[c][Int(item)] = true
+                information += selfInformation[Int(item)]
+            }
+            novelty[c] += information
+            results[c].userTopItems.append(contentsOf: top[..<k])
+            results[c].userNovelty.append(Float(information / Double(k)))
+            if let categories, k > 1 {
+                var different = 0
+                for a in 0..<k { for b in (a + 1)..<k where categories[Int(top[a])] != categories[Int(top[b])] { different += 1 } }
+                results[c].intraListDiversity! += Double(different) / Double(k * (k - 1) / 2)
+            }
         }
-        novelty += information
-        metrics.userTopItems.append(contentsOf: top)
-        metrics.userNovelty.append(Float(information / Double(k)))
     }
-    let n = Double(max(metrics.users, 1))
-    metrics.hitRate /= n
-    metrics.ndcg /= n
-    metrics.mrr /= n
-    metrics.novelty = novelty / (n * Double(k))
-    metrics.coverage = Double(shown.filter { $0 }.count) / Double(split.items)
-    metrics.catalogue = split.items
-    return metrics
+    for c in cutoffs.indices {
+        let n = Double(max(results[c].users, 1))
+        results[c].hitRate /= n
+        results[c].ndcg /= n
+        results[c].mrr /= n
+        results[c].intraListDiversity = results[c].intraListDiversity.map { $0 / n }
+        results[c].novelty = novelty[c] / (n * Double(cutoffs[c]))
+        results[c].coverage = Double(shown[c].filter { $0 }.count) / Double(split.items)
+        results[c].catalogue = split.items
+    }
+    return results
 }
 
 /// Compares two models' ranking metrics on the same users with paired bootstrap intervals of the

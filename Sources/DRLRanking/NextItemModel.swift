@@ -464,9 +464,14 @@ public final class NextItemModel {
     /// Ranking metrics on the validation items (from the training history) or the test items (from
     /// the training history and the validation item).
     public func evaluate(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: Int = 10) -> RankingMetrics {
+        evaluate(split, on: heldOut, cutoffs: [k])[0]
+    }
+
+    /// The same at several cutoffs, one ranking per user (see `evaluateRanking(_:on:cutoffs:categories:score:)`).
+    public func evaluate(_ split: LeaveOneOutSplit, on heldOut: HeldOut, cutoffs: [Int], categories: [Int32]? = nil) -> [RankingMetrics] {
         let scores = score(split, on: heldOut)
         let items = log.itemCount
-        return evaluateRanking(split, on: heldOut, k: k) { user, out in
+        return evaluateRanking(split, on: heldOut, cutoffs: cutoffs, categories: categories) { user, out in
             out.withUnsafeMutableBufferPointer { o in
                 scores.withUnsafeBufferPointer { s in for i in 0..<items { o[i] = s[user * items + i] } }
             }

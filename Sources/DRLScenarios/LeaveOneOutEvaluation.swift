@@ -42,9 +42,15 @@ public struct LeaveOneOutEvaluation {
 
     public init() {}
 
+    /// The cutoffs every model is tested at; the comparisons and model selection use k = 10.
+    public var cutoffs = [5, 10, 20]
+
     public struct Row: Sendable {
         public let model: String
+        /// At k = 10.
         public let metrics: RankingMetrics
+        /// At each of `cutoffs`, in order.
+        public let cutoffs: [RankingMetrics]
         public let seconds: Double
     }
 
@@ -59,28 +65,36 @@ public struct LeaveOneOutEvaluation {
 
     /// Trains and tests every model on `log`, each item in its `categories` entry.
     public func run(_ log: LoggedInteractions, categories: [Int32], progress: ProgressReport = { _ in }) throws(ScenarioError) -> Report {
-        require(epochs > 0 && gamma >= 0 && gamma < 1 && dropout >= 0 && dropout < 1 && reinforceWeight > 0 && slateSize >= 1 && weightCap > 0
+        require(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 >= 1 } && epochs > 0 && gamma >= 0 && gamma < 1 && dropout >= 0 && dropout < 1 && reinforceWeight > 0 && slateSize >= 1 && weightCap > 0
                     && qLearningWeight > 0 && !noveltyRewards.isEmpty && noveltyRewards.allSatisfy { $0 > 0 && $0.isFinite },
                 "LeaveOneOutEvaluation: epochs \(epochs), γ \(gamma), dropout \(dropout), α \(reinforceWeight), K \(slateSize), cap \(weightCap), SQN weight \(qLearningWeight), λ \(noveltyRewards)")
         let split = LeaveOneOutSplit(log)
-        progress("\(log.count) ratings of \(log.userCount) users on \(log.itemCount) movies; leave-one-out by time")
+        progress("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items; leave-one-out by time")
         var rows: [Row] = []
+
+        // Intra-list diversity needs more than one category.
+        let diversityCategories = Set(categories).count > 1 ? categories : nil
+        let cutoffs = Array(Set(self.cutoffs + [10])).sorted(), main = cutoffs.firstIndex(of: 10)!
+        func row(_ model: String, _ metrics: [RankingMetrics], _ seconds: Double) -> RankingMetrics {
+            rows.append(Row(model: model, metrics: metrics[main], cutoffs: metrics, seconds: seconds))
+            return metrics[main]
+        }
 
         var start = ContinuousClock.now
         let counts = Tensor(shape: Shape(split.items), scalars: split.trainingCounts)
-        let popularity = evaluateRanking(split, on: .test) { _, scores in scores.copy(from: counts) }
-        rows.append(Row(model: "popularity", metrics: popularity, seconds: secondsSince(start)))
+        let popularity = row("popularity", evaluateRanking(split, on: .test, cutoffs: cutoffs, categories: diversityCategories) { _, scores in
+            scores.copy(from: counts)
+        }, secondsSince(start))
 
         start = ContinuousClock.now
         let (als, label) = try bestALS(split, progress: progress)
-        let alsMetrics = evaluateRanking(split, on: .test) { user, scores in gemv(als.itemFactors, als.userFactors[row: user], into: &scores) }
-        rows.append(Row(model: label, metrics: alsMetrics, seconds: secondsSince(start)))
+        _ = row(label, evaluateRanking(split, on: .test, cutoffs: cutoffs, categories: diversityCategories) { user, scores in
+            gemv(als.itemFactors, als.userFactors[row: user], into: &scores)
+        }, secondsSince(start))
 
         // The sequential ranker (each item's category from `categories`), then its offline-RL forms.
         func test(_ trained: TrainedRanker) -> RankingMetrics {
-            let metrics = trained.model.evaluate(split, on: .test)
-            rows.append(Row(model: trained.label, metrics: metrics, seconds: trained.seconds))
-            return metrics
+            row(trained.label, trained.model.evaluate(split, on: .test, cutoffs: cutoffs, categories: diversityCategories), trained.seconds)
         }
         let sequential = try trainSequential("sequential, attention encoder", log: log, categories: categories, split: split, progress: progress)
         let supervised = test(sequential)

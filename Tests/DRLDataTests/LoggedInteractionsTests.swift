@@ -55,6 +55,11 @@ import Testing
         plain.append(user: "u", item: "i", timestamp: 1, event: .click)
         #expect(!plain.hasServedRows && plain.csv().hasPrefix("user,item,timestamp,event,value,propensity\n"))
         #expect(log.within(12..<20).served(0) == first)
+        // What the users did: the two clicks, items indexed afresh (i9, then i4), the click keeping
+        // the list it names and its context.
+        let actions = log.actions()
+        #expect(actions.count == 2 && actions.events == [.click, .click] && actions.itemIds == ["i9", "i4"] && actions.userIds == ["u1", "u2"])
+        #expect(actions.served(0) == first && actions.served(1) == nil && actions.context == [3, 1] && actions.timestamps == [12, 13])
     }
 
     /// Windows line ends read as Unix ones (a CRLF file once kept "\r\n" in its last column).

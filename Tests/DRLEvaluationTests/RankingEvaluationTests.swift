@@ -45,6 +45,30 @@ import Testing
         #expect(abs(metrics.coverage - 5.0 / 6) < 1e-12)
     }
 
+    /// Several cutoffs from one ranking are the single-cutoff evaluations, and the top-k lists'
+    /// intra-list diversity is the share of their pairs in different categories, by hand.
+    @Test func cutoffsMatchSingleEvaluationsAndDiversityCountsPairs() {
+        let split = LeaveOneOutSplit(Self.log([("a", "0", 1), ("a", "1", 2), ("a", "3", 3), ("b", "5", 1), ("b", "2", 2), ("b", "4", 3),
+                                               ("c", "2", 1)]))
+        let order: [Float] = [0.9, 0.8, 0.5, 0.6, 0.7, 0.3]
+        let fill = { (_: Int, scores: inout Tensor) in for (i, s) in order.enumerated() { scores[flat: i] = s } }
+        // Categories by index: 0, 0, 1, 1, 2, 0.
+        let categories: [Int32] = [0, 0, 1, 1, 2, 0]
+        let together = evaluateRanking(split, on: .test, cutoffs: [3, 1, 4], categories: categories, score: fill)
+        #expect(together.map(\.k) == [3, 1, 4])
+        for metrics in together {
+            let alone = evaluateRanking(split, on: .test, k: metrics.k, score: fill)
+            #expect(metrics.hitRate == alone.hitRate && metrics.ndcg == alone.ndcg && metrics.mrr == alone.mrr)
+            #expect(metrics.coverage == alone.coverage && metrics.novelty == alone.novelty && metrics.userTopItems == alone.userTopItems)
+            #expect(alone.intraListDiversity == nil)
+        }
+        // Top 3: a gets indices 4, 3, 2 (categories 2, 1, 1: 2 of 3 pairs differ); b gets 0, 1, 2
+        // (0, 0, 1: 2 of 3). Top 4 adds 5 for a (category 0: 5 of 6 differ) and 5 for b (0: 3 of 6).
+        #expect(abs(together[0].intraListDiversity! - 2.0 / 3) < 1e-12)
+        #expect(together[1].intraListDiversity == 0)
+        #expect(abs(together[2].intraListDiversity! - (5.0 / 6 + 3.0 / 6) / 2) < 1e-12)
+    }
+
     /// RecBole's atomic files: ratings with the raters' age and gender; bad rows name their line.
     @Test func readsMovieLensAndRefusesBadRows() throws {
         let directory = Scratch.directory("ml")

@@ -1,3 +1,5 @@
+import DRLData
+import DRLRanking
 import DRLScenarios
 import ArgumentParser
 import Foundation
@@ -7,10 +9,14 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Evaluate recommenders offline on a real dataset: chronological leave-one-out, full ranking.",
         discussion: """
-        On MovieLens-100K (fetched by `drlrec data fetch movielens`), each user's last rating is the \
-        test item and the one before it the validation item. Every model ranks all items the user has \
-        not rated, and the table reports HR@10, NDCG@10 and MRR@10 of the test item, the catalogue \
-        coverage of the top-10 lists and their novelty (mean −log₂ of the items' training popularity). \
+        On MovieLens-100K (fetched by `drlrec data fetch movielens`) or any file in DRLRec's \
+        logged-interactions format (--data), each user's last interaction is the test item and the one \
+        before it the validation item. Every model ranks all items the user has not interacted with, \
+        and a table per cutoff k (--cutoffs) reports HR@k (with one held-out item, recall@k is the \
+        same), NDCG@k and MRR@k of the test item, the catalogue coverage of the top-k lists, their \
+        novelty (mean −log₂ of the items' training popularity) and, when the items have categories \
+        (MovieLens: each movie's first genre), their intra-list diversity (the share of pairs in \
+        different categories). Validation and the comparisons use k = 10. \
         Models: popularity; implicit ALS, its regularisation and confidence chosen by validation NDCG@10; \
         the sequential ranker (SASRec-style: DRLRec's attention state encoder over the last 50 ratings, \
         trained to predict the next movie at every position), its epoch chosen by validation NDCG@10; \
@@ -23,8 +29,14 @@ struct EvaluateCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Dataset: movielens.")
-    var dataset: String = "movielens"
+    @Option(help: "Dataset: movielens (the default without --data).")
+    var dataset: String?
+
+    @Option(help: ArgumentHelp("A logged-interactions CSV file to evaluate on instead (every item in category 0).", valueName: "file"))
+    var data: String?
+
+    @Option(help: ArgumentHelp("The cutoffs k of the metrics, comma-separated.", valueName: "list"))
+    var cutoffs = "5,10,20"
 
     @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
     var cache: String?
@@ -63,7 +75,11 @@ struct EvaluateCommand: ParsableCommand {
     var dropout: Float = 0
 
     func validate() throws {
-        guard dataset == "movielens" else { throw ValidationError("--dataset \(dataset): only movielens can be evaluated so far") }
+        if let dataset, dataset != "movielens" { throw ValidationError("--dataset \(dataset): only movielens is known (or give --data FILE)") }
+        if dataset != nil && data != nil { throw ValidationError("give one of --dataset and --data") }
+        guard !cutoffList.isEmpty, cutoffList.count == cutoffs.split(separator: ",").count, cutoffList.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--cutoffs '\(cutoffs)' must be positive integers, comma-separated")
+        }
         guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
         guard gamma >= 0, gamma < 1 else { throw ValidationError("--gamma \(gamma) must be in [0, 1)") }
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout \(dropout) must be in [0, 1)") }
@@ -84,10 +100,23 @@ struct EvaluateCommand: ParsableCommand {
     static let agentNames = LeaveOneOutEvaluation.Agent.allCases.map(\.rawValue)
     var noveltyRewards: [Float] { noveltyReward.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) } }
     var agentList: [String] { agents.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    var cutoffList: [Int] { cutoffs.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() throws {
-        let (log, categories, _) = try InteractionSource.movieLens(cache: cache)
+        let log: LoggedInteractions, categories: [Int32], name: String
+        if let data {
+            log = try InteractionSource.actions(in: data)
+            (categories, name) = ([Int32](repeating: 0, count: log.itemCount), (data as NSString).lastPathComponent)
+            if let problem = NextItemModel.dataProblem(LeaveOneOutSplit(log)) { throw ValidationError("\(name) \(problem)") }
+        } else {
+            (log, categories, _) = try InteractionSource.movieLens(cache: cache)
+            name = "MovieLens-100K"
+        }
+        guard let largest = cutoffList.max(), largest <= log.itemCount else {
+            throw ValidationError("--cutoffs \(cutoffs): \(name) has \(log.itemCount) items, fewer than the largest cutoff")
+        }
         var evaluation = LeaveOneOutEvaluation()
+        evaluation.cutoffs = cutoffList
         evaluation.seed = seed
         evaluation.qLearningWeight = qLearningWeight
         evaluation.reinforceWeight = reinforceWeight
@@ -103,10 +132,13 @@ struct EvaluateCommand: ParsableCommand {
         let rows = report.rows, comparisons = report.comparisons
         if json {
             for row in rows {
-                print(JSONLine([("model", .string(row.model)), ("hr@10", .float(Float(row.metrics.hitRate))), ("ndcg@10", .float(Float(row.metrics.ndcg))),
-                                ("mrr@10", .float(Float(row.metrics.mrr))), ("coverage", .float(Float(row.metrics.coverage))),
-                                ("novelty", .float(Float(row.metrics.novelty))), ("users", .int(row.metrics.users)),
-                                ("seconds", .float(Float(row.seconds)))]).text)
+                for m in row.cutoffs {
+                    print(JSONLine([("model", .string(row.model)), ("k", .int(m.k)), ("hr", .float(Float(m.hitRate))),
+                                    ("recall", .float(Float(m.hitRate))), ("ndcg", .float(Float(m.ndcg))), ("mrr", .float(Float(m.mrr))),
+                                    ("coverage", .float(Float(m.coverage))), ("novelty", .float(Float(m.novelty))),
+                                    ("intra_list_diversity", m.intraListDiversity.map { .float(Float($0)) } ?? .null),
+                                    ("users", .int(m.users)), ("seconds", .float(Float(row.seconds)))]).text)
+                }
             }
             // Then one object per RL agent and metric: its difference from the sequential ranker.
             for (agent, gains) in comparisons {
@@ -118,15 +150,19 @@ struct EvaluateCommand: ParsableCommand {
             }
             return
         }
-        print("MovieLens-100K, leave-one-out by time, full ranking over unrated movies, \(report.testUsers) test users")
-        let header = ["model", "HR@10", "NDCG@10", "MRR@10", "coverage", "novelty", "time"]
-        var table = [header]
-        for row in rows {
-            let m = row.metrics
-            table.append([row.model, String(format: "%.4f", m.hitRate), String(format: "%.4f", m.ndcg), String(format: "%.4f", m.mrr),
-                          String(format: "%.4f", m.coverage), String(format: "%.2f", m.novelty), String(format: "%.1f s", row.seconds)])
+        print("\(name), leave-one-out by time, full ranking over the items each user has not interacted with, \(report.testUsers) test users")
+        for (c, k) in rows[0].cutoffs.map(\.k).enumerated() {
+            let header = ["model", "HR@\(k)", "NDCG@\(k)", "MRR@\(k)", "coverage", "novelty", "diversity", "time"]
+            var table = [header]
+            for row in rows {
+                let m = row.cutoffs[c]
+                table.append([row.model, String(format: "%.4f", m.hitRate), String(format: "%.4f", m.ndcg), String(format: "%.4f", m.mrr),
+                              String(format: "%.4f", m.coverage), String(format: "%.2f", m.novelty),
+                              m.intraListDiversity.map { String(format: "%.4f", $0) } ?? "–", String(format: "%.1f s", row.seconds)])
+            }
+            print("")
+            printColumns(table)
         }
-        printColumns(table)
         for (agent, gains) in comparisons {
             print("\(agent.rawValue) − sequential on the same users, 95% paired bootstrap intervals: " + gains.map {
                 String(format: "%@ %+.4f [%+.4f, %+.4f]", $0.metric, $0.difference, $0.ciLow, $0.ciHigh)

@@ -23,8 +23,7 @@ struct InteractionSource: ParsableArguments {
     func load(until: Int64?) throws -> (log: LoggedInteractions, categories: [Int32], files: [String], scenario: String) {
         var result: (log: LoggedInteractions, categories: [Int32], files: [String], scenario: String)
         if let data {
-            let log: LoggedInteractions
-            do { log = try LoggedInteractions.read(csv: data) } catch { throw ValidationError("\(error)") }
+            let log = try Self.actions(in: data)
             result = (log, [Int32](repeating: 0, count: log.itemCount), [data], (data as NSString).lastPathComponent)
         } else {
             let (log, categories, files) = try Self.movieLens(cache: cache)
@@ -41,6 +40,18 @@ struct InteractionSource: ParsableArguments {
 }
 
 extension InteractionSource {
+    /// What the users did in a logged-interactions file: its `impression` rows (what they were
+    /// only shown, as an impression log holds them) are left out, and saying so.
+    static func actions(in file: String) throws -> LoggedInteractions {
+        let log: LoggedInteractions
+        do { log = try LoggedInteractions.read(csv: file) } catch { throw ValidationError("\(error)") }
+        let actions = log.actions()
+        if actions.count < log.count {
+            say("\((file as NSString).lastPathComponent): \(log.count - actions.count) impression rows left out (shown, not acted on)")
+        }
+        return actions
+    }
+
     /// MovieLens-100K from the cache, each movie in the category of its first genre, with the
     /// files it was read from.
     static func movieLens(cache: String?) throws -> (log: LoggedInteractions, categories: [Int32], files: [String]) {

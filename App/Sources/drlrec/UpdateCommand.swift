@@ -56,8 +56,7 @@ struct UpdateCommand: ParsableCommand {
         let parentPath = try store.checkpointPath(of: parent)
         let vocabulary: NextItemModel
         do { vocabulary = try NextItemModel.load(from: parentPath) } catch { throw ValidationError("\(error)") }
-        let logged: LoggedInteractions
-        do { logged = try LoggedInteractions.read(csv: feedback) } catch { throw ValidationError("\(error)") }
+        let logged = try InteractionSource.actions(in: feedback)
         guard logged.contextColumns == vocabulary.contextColumns else {
             throw ValidationError("'\(feedback)' has the context columns \(logged.contextColumns); version \(parent) reads \(vocabulary.contextColumns)")
         }
