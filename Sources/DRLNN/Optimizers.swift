@@ -112,6 +112,9 @@ public enum LearningRateSchedule: Sendable {
     case linearWarmup(peak: Float, warmupSteps: Int)
     /// Linear warm-up, then cosine decay from `peak` to `minimum` at `totalSteps` (and `minimum` after).
     case cosine(peak: Float, minimum: Float = 0, warmupSteps: Int = 0, totalSteps: Int)
+    /// Linear from `start` at step 0 to `end` at `totalSteps` (and `end` after), as
+    /// Stable-Baselines3's linear schedules.
+    case linear(start: Float, end: Float, totalSteps: Int)
 
     public func learningRate(at step: Int) -> Float {
         switch self {
@@ -123,6 +126,9 @@ public enum LearningRateSchedule: Sendable {
             let span = max(total - warmup, 1)
             let progress = min(Float(step - warmup) / Float(span), 1)
             return minimum + (peak - minimum) * 0.5 * (1 + cosf(Float.pi * progress))
+        case .linear(let start, let end, let total):
+            let progress = min(Float(step) / Float(max(total, 1)), 1)
+            return start + (end - start) * progress
         }
     }
 }

@@ -47,11 +47,11 @@ import Testing
     }
 
     /// Double + dueling DQN with the default settings solves CartPole (greedy return ≥ 475 over 10
-    /// episodes) well within 100k environment steps.
+    /// episodes) within the 100k environment steps its schedules span.
     @Test(arguments: [UInt64(1), 2])
     func doubleDuelingDQNSolvesCartPole(seed: UInt64) throws {
         var configuration = DQNConfiguration()
-        configuration.totalSteps = 50_000
+        configuration.totalSteps = 100_000
         let agent = DQNAgent(observationDimension: 4, actions: 2, configuration: configuration, seed: seed)
         let records = try agent.train(on: CartPole(seed: seed), steps: 100_000, seed: seed, evaluationEnvironment: CartPole(),
                                       evaluationInterval: 5_000, stopAtReturn: 475)

@@ -149,6 +149,8 @@ func setGradients(_ store: ParameterStore, seed: UInt64) {
         #expect(cosine.learningRate(at: 0) == 0.5 && cosine.learningRate(at: 2) == 1)
         #expect(abs(cosine.learningRate(at: 7) - 0.55) < 1e-6)  // halfway through the decay
         #expect(abs(cosine.learningRate(at: 12) - 0.1) < 1e-6 && abs(cosine.learningRate(at: 50) - 0.1) < 1e-6)
+        let linear = LearningRateSchedule.linear(start: 2, end: 0, totalSteps: 8)
+        #expect([0, 2, 4, 8, 20].map { linear.learningRate(at: $0) } == [2, 1.5, 1, 0, 0])
     }
 }
 

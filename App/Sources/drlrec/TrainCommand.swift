@@ -21,7 +21,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")) (default: dqn on cartpole, sac on pendulum, ecommerce and video, a2c on education).")
     var agent: AgentName?
 
-    @Option(help: "Environment steps of the run in total (default: 50,000; 40,000 on ecommerce; 20,000 on video; 2,000,000 on education); a run restored with --load trains on until its agent has taken this many.")
+    @Option(help: "Environment steps of the run in total (default: 100,000 for dqn, 50,000 for the others; 40,000 on ecommerce; 20,000 on video; 2,000,000 on education); a run restored with --load trains on until its agent has taken this many.")
     var steps: Int?
 
     @Option(help: ArgumentHelp("Simulator settings for ecommerce, video or education: a JSON object of snake_case keys (pass the same file to abtest).", valueName: "path"))
@@ -51,7 +51,9 @@ struct TrainCommand: ParsableCommand {
     var chosenAgent: AgentName { agent ?? [.cartpole: .dqn, .education: .a2c][env] ?? .sac }
     /// The recommendation scenario of --env (nil for the control environments).
     var scenario: Scenario? { Scenario(rawValue: env.rawValue) }
-    var totalSteps: Int { steps ?? scenario?.defaultSteps ?? 50_000 }
+    /// DQN's learning rate decays to 0 over the run; at 100k steps its last policy holds (see
+    /// `DQNConfiguration`).
+    var totalSteps: Int { steps ?? scenario?.defaultSteps ?? (chosenAgent == .dqn ? 100_000 : 50_000) }
     var episodesPerEvaluation: Int { evaluationEpisodes ?? ([.cartpole, .pendulum].contains(env) ? 10 : 50) }
     var savePath: String? { save ?? scenario?.defaultCheckpoint }
 
