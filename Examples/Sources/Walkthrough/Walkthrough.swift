@@ -12,6 +12,9 @@ public func trainDQN(steps: Int = 6_000, seed: UInt64 = 0) throws -> Float {
     configuration.trainFrequency = 4
     configuration.gradientSteps = 1
     configuration.targetUpdateInterval = 250
+    // A short run: a constant learning rate (the default decays it to 0 over the run, which keeps
+    // a long run's last policy from drifting).
+    configuration.finalLearningRate = nil
     configuration.totalSteps = steps
     let environment = Corridor(continuous: false)
     let agent = DQNAgent(observationSpace: environment.observationSpace, actionSpace: environment.actionSpace,
