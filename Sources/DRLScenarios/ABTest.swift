@@ -5,13 +5,16 @@ import Foundation
 
 /// A simulated A/B test: a control and a treatment policy each serve the same population (user u
 /// is seeded with `seed + u` in both arms), and every metric of the scenario's report is compared
-/// with a paired-bootstrap interval of the difference over users.
+/// with a paired-bootstrap interval of the difference over users. Given several treatments (the
+/// same recipe trained with different seeds), each is compared with the control on the same users,
+/// and their mean difference gets an interval over both the users and the seeds.
 public struct ABTest {
     public var scenario: Scenario
     /// The control: a baseline name or a checkpoint path (nil: the scenario's strongest baseline).
     public var control: String?
-    /// The treatment: a baseline name or a checkpoint path (nil: the scenario's default checkpoint).
-    public var treatment: String?
+    /// The treatments: baseline names or checkpoint paths, typically one per training seed (empty:
+    /// the scenario's default checkpoint).
+    public var treatments: [String] = []
     /// A simulator settings file (the one the treatment was trained with).
     public var configuration: String?
     /// Simulated users per arm.
@@ -28,11 +31,15 @@ public struct ABTest {
 
     public init(scenario: Scenario) { self.scenario = scenario }
 
-    /// The comparison, and the names of the two arms as their policies call themselves.
+    /// The comparisons, and the names of the arms as their policies call themselves.
     public struct Result: Sendable {
-        public let control: String, treatment: String
+        public let control: String
+        public let treatments: [String]
         public let users: Int
-        public let rows: [MetricComparison]
+        /// Each treatment against the control, in the order given.
+        public let rows: [[MetricComparison]]
+        /// With more than one treatment: their mean difference from the control, metric by metric.
+        public let acrossSeeds: [SeedComparison]?
     }
 
     /// Simulates both arms (reporting progress) and compares them.
@@ -40,13 +47,13 @@ public struct ABTest {
         require(users >= 2 && resamples >= 1, "ABTest: a paired comparison needs at least 2 users and 1 resample, got \(users) and \(resamples)")
         require(coldStartTransfer != true || scenario == .ecommerce, "ABTest: cold-start transfer applies to ecommerce, whose users have demographics")
         let controlName = control ?? PolicyCatalogue(scenario: scenario).strongestBaseline
-        let treatmentName = treatment ?? scenario.defaultCheckpoint
-        let names: [String], rows: [MetricComparison]
+        let treatmentNames = treatments.isEmpty ? [scenario.defaultCheckpoint] : treatments
+        let names: [String], comparison: (rows: [[MetricComparison]], acrossSeeds: [SeedComparison]?)
         switch scenario {
         case .ecommerce:
             // A ranker trained with a state encoder reads the sequence observation, of the length it was trained on.
             var histories: [Int] = []
-            for path in [controlName, treatmentName] where FileManager.default.fileExists(atPath: path) {
+            for path in [controlName] + treatmentNames where FileManager.default.fileExists(atPath: path) {
                 histories.append(try ScenarioCheckpoint(path: path).stateEncoder?.history ?? 0)
             }
             guard Set(histories).count <= 1 else { throw .differentObservations(histories: histories) }
@@ -54,39 +61,46 @@ public struct ABTest {
                                                          historyTokens: histories.first { $0 > 0 })() as! EcommerceSimulator
             let catalogue = PolicyCatalogue(scenario: scenario, seed: seed,
                                             existing: ExistingUserModels(environment: simulator, groups: groups, progress: progress))
-            var arms = [try catalogue.slatePolicy(controlName, for: simulator), try catalogue.slatePolicy(treatmentName, for: simulator)]
-            if coldStartTransfer ?? true { arms[1] = ColdStartTransferPolicy(base: arms[1], profiles: try catalogue.existing!.profiles()) }
+            var arms = try ([controlName] + treatmentNames).map { name throws(ScenarioError) in try catalogue.slatePolicy(name, for: simulator) }
+            if coldStartTransfer ?? true {
+                let profiles = try catalogue.existing!.profiles()
+                for t in 1..<arms.count { arms[t] = ColdStartTransferPolicy(base: arms[t], profiles: profiles) }
+            }
             names = arms.map(\.name)
-            rows = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, users: users, seed: seed) }) },
-                               progress: progress)
+            comparison = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, users: users, seed: seed) }) },
+                                     progress: progress)
         case .video:
             let simulator = try ScenarioSimulators.slate(.video, configuration: configuration)() as! VideoFeedSimulator
             let catalogue = PolicyCatalogue(scenario: scenario, seed: seed)
-            let arms = [try catalogue.slatePolicy(controlName, for: simulator), try catalogue.slatePolicy(treatmentName, for: simulator)]
+            let arms = try ([controlName] + treatmentNames).map { name throws(ScenarioError) in try catalogue.slatePolicy(name, for: simulator) }
             names = arms.map(\.name)
-            rows = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, viewers: users, seed: seed) }) },
-                               progress: progress)
+            comparison = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, viewers: users, seed: seed) }) },
+                                     progress: progress)
         case .education:
             let simulator = EducationSimulator(configuration: try ScenarioSimulators.education(configuration: configuration))
             let catalogue = PolicyCatalogue(scenario: scenario, seed: seed)
-            let arms = [try catalogue.taskPolicy(controlName, for: simulator), try catalogue.taskPolicy(treatmentName, for: simulator)]
+            let arms = try ([controlName] + treatmentNames).map { name throws(ScenarioError) in try catalogue.taskPolicy(name, for: simulator) }
             names = arms.map(\.name)
-            rows = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, learners: users, seed: seed) }) },
-                               progress: progress)
+            comparison = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, learners: users, seed: seed) }) },
+                                     progress: progress)
         }
-        return Result(control: names[0], treatment: names[1], users: users, rows: rows)
+        return Result(control: names[0], treatments: Array(names.dropFirst()), users: users, rows: comparison.rows,
+                      acrossSeeds: comparison.acrossSeeds)
     }
 
-    /// Simulates the control and the treatment (name and simulation each) and compares them.
-    private func compareArms<Report: PopulationReport>(_ arms: [(name: String, simulate: () -> Report)],
-                                                       progress: ProgressReport) -> [MetricComparison] {
-        let reports = zip(["control", "treatment"], arms).map { label, arm in
-            progress("simulating the \(label) (\(arm.name)) on \(users) users...")
+    /// Simulates the control and then each treatment (name and simulation each), compares each
+    /// treatment with the control, and with several treatments their mean with the control.
+    private func compareArms<Report: PopulationReport>(_ arms: [(name: String, simulate: () -> Report)], progress: ProgressReport)
+        -> (rows: [[MetricComparison]], acrossSeeds: [SeedComparison]?) {
+        let reports = arms.enumerated().map { a, arm in
+            progress("simulating the \(a == 0 ? "control" : arms.count > 2 ? "treatment \(a)" : "treatment") (\(arm.name)) on \(users) users...")
             let start = ContinuousClock.now
             let report = arm.simulate()
             progress(String(format: "  done in %.1f s", secondsSince(start)))
             return report
         }
-        return compare(control: reports[0], treatment: reports[1], resamples: resamples, seed: seed)
+        let treatments = Array(reports.dropFirst())
+        let rows = treatments.map { compare(control: reports[0], treatment: $0, resamples: resamples, seed: seed) }
+        return (rows, treatments.count > 1 ? compareAcrossSeeds(control: reports[0], treatments: treatments, resamples: resamples, seed: seed) : nil)
     }
 }

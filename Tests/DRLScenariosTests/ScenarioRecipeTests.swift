@@ -34,15 +34,15 @@ import Testing
     @Test func anAATestFindsNoDifference() throws {
         var test = ABTest(scenario: .education)
         test.control = "staircase"
-        test.treatment = "staircase"
+        test.treatments = ["staircase"]
         test.users = 24
         test.resamples = 100
         var lines: [String] = []
         let result = try test.run { lines.append($0) }
-        #expect(result.control == result.treatment)
+        #expect(result.treatments == [result.control] && result.acrossSeeds == nil)
         #expect(result.users == 24)
-        #expect(result.rows.map(\.metric) == EducationReport.metricNames)
-        for row in result.rows {
+        #expect(result.rows.count == 1 && result.rows[0].map(\.metric) == EducationReport.metricNames)
+        for row in result.rows[0] {
             #expect(row.control == row.treatment)
             #expect(row.difference == 0 && row.ciLow == 0 && row.ciHigh == 0)
             #expect(!row.isSignificant)
@@ -54,15 +54,39 @@ import Testing
     @Test func anABTestComparesTheArmsOnTheSameUsers() throws {
         var test = ABTest(scenario: .education)
         test.control = "random"
-        test.treatment = "myopic"
+        test.treatments = ["myopic"]
         test.users = 24
         test.resamples = 100
         let result = try test.run()
-        #expect(result.rows.contains { $0.control != $0.treatment })
-        for row in result.rows {
+        #expect(result.rows[0].contains { $0.control != $0.treatment })
+        for row in result.rows[0] {
             #expect(abs(row.difference - (row.treatment - row.control)) < 1e-5)
             #expect(row.ciLow <= row.difference && row.difference <= row.ciHigh)
         }
+    }
+
+    /// Several treatments against one control on the same users: each has its own paired
+    /// comparison, and the mean of their differences, its spread and an interval come across them.
+    /// Two copies of one tutor differ by nothing across seeds; a tutor and a different one give a
+    /// spread, and an interval around the mean that is at least as wide as each seed's own.
+    @Test func severalTreatmentsAreComparedAcrossSeeds() throws {
+        var test = ABTest(scenario: .education)
+        test.control = "random"
+        test.treatments = ["myopic", "myopic", "staircase"]
+        test.users = 24
+        test.resamples = 200
+        let result = try test.run()
+        #expect(result.treatments.count == 3 && result.rows.count == 3)
+        let across = try #require(result.acrossSeeds)
+        #expect(across.map(\.metric) == EducationReport.metricNames)
+        for (m, row) in across.enumerated() {
+            let perSeed = result.rows.map { $0[m].difference }
+            #expect(zip(row.differences, perSeed).allSatisfy { abs($0 - $1) < 1e-5 })
+            #expect(abs(row.meanDifference - perSeed.reduce(0, +) / 3) < 1e-5)
+            #expect(row.ciLow <= row.meanDifference + 1e-6 && row.meanDifference - 1e-6 <= row.ciHigh)
+            #expect(result.rows[0][m].difference == result.rows[1][m].difference)
+        }
+        #expect(across.contains { $0.seedSpread > 0 })
     }
 
     /// The protocol's report on a small synthetic log: one row per model in training order, and

@@ -19,7 +19,11 @@ struct ABTestCommand: ParsableCommand {
         arrive without history the profiles of their likely user groups, learned from those logs. On video \
         the same baselines or a checkpoint of `drlrec train --env video`; on \
         education it is random, fixed (one syllabus), staircase (the adaptive one-up one-down rule), \
-        myopic (the easiest tasks) or a checkpoint written by `drlrec train --env education`.
+        myopic (the easiest tasks) or a checkpoint written by `drlrec train --env education`. \
+        Given --treatment more than once (the same recipe trained with different --seed values), each \
+        treatment is compared with the control on the same users, and a last table gives the mean \
+        difference over the treatments, its spread across them and an interval over both the users and \
+        the training seeds (scripts/multiseed_abtest.sh trains the seeds and runs it).
         """
     )
 
@@ -29,8 +33,8 @@ struct ABTestCommand: ParsableCommand {
     @Option(help: "Control policy (default: the strongest baseline: als on ecommerce, linucb on video, staircase on education).")
     var control: String?
 
-    @Option(help: ArgumentHelp("Treatment policy or checkpoint (default: the agent `drlrec train --env ENV` saved).", valueName: "policy|path"))
-    var treatment: String?
+    @Option(help: ArgumentHelp("Treatment policy or checkpoint (default: the agent `drlrec train --env ENV` saved); repeat it for one checkpoint per training seed.", valueName: "policy|path"))
+    var treatment: [String] = []
 
     @Option(help: ArgumentHelp("Simulator settings (the file given to `drlrec train --config`).", valueName: "path"))
     var config: String?
@@ -65,7 +69,7 @@ struct ABTestCommand: ParsableCommand {
     func run() throws {
         var test = ABTest(scenario: env)
         test.control = control
-        test.treatment = treatment
+        test.treatments = treatment
         test.configuration = config
         test.users = users
         test.coldStartTransfer = coldStartTransfer
@@ -74,7 +78,34 @@ struct ABTestCommand: ParsableCommand {
         test.resamples = resamples
         let result: ABTest.Result
         do { result = try test.run(progress: say) } catch { throw ValidationError(commandLineMessage(error)) }
-        printTable(result.rows, control: result.control, treatment: result.treatment)
+        for (rows, name) in zip(result.rows, result.treatments) { printTable(rows, control: result.control, treatment: name) }
+        if let across = result.acrossSeeds { printAcrossSeeds(across, control: result.control, treatments: result.treatments) }
+    }
+
+    private func printAcrossSeeds(_ rows: [SeedComparison], control: String, treatments: [String]) {
+        if json {
+            for row in rows {
+                print(JSONLine([
+                    ("metric", .string(row.metric)), ("control", .float(row.control)), ("mean_diff", .float(row.meanDifference)),
+                    ("seed_spread", .float(row.seedSpread)), ("ci_low", .float(row.ciLow)), ("ci_high", .float(row.ciHigh)),
+                    ("significant", .bool(row.isSignificant)), ("consistent", .bool(row.isConsistent)),
+                    ("diffs", .string(row.differences.map { String($0) }.joined(separator: " "))),
+                    ("control_policy", .string(control)), ("treatments", .int(treatments.count)), ("users", .int(users)),
+                ]).text)
+            }
+            return
+        }
+        print("")
+        print("\(env.rawValue): the \(treatments.count) treatments against control \(control) on the same \(users) users; " +
+              "interval over users and training seeds (95%)")
+        var table = [["metric", "control", "mean diff", "spread", "95% CI of mean diff", "per seed", ""]]
+        for row in rows {
+            table.append([row.metric, format(row.control), format(row.meanDifference), format(row.seedSpread),
+                          "[\(format(row.ciLow)), \(format(row.ciHigh))]", row.differences.map(format).joined(separator: " "),
+                          row.isSignificant ? (row.isConsistent ? "*" : "*?") : ""])
+        }
+        printColumns(table)
+        print("* the interval excludes 0 (?: a seed's difference has the other sign)")
     }
 
     private func printTable(_ rows: [MetricComparison], control: String, treatment: String) {
