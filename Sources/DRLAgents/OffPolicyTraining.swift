@@ -45,6 +45,11 @@ public protocol OffPolicyAgent: CheckpointedAgent, Policy {
 /// rankers.
 public protocol ContinuousControlAgent: OffPolicyAgent {
     var actionDimension: Int { get }
+    /// γ, the discount of one step.
+    var discountFactor: Float { get }
+    /// Stores a one-step transition whose next state is `discount` away instead of γ (a transition
+    /// that spans a time gap, such as a user's next visit), counting it as an environment step.
+    func store(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, terminated: Bool, discount: Float)
 }
 
 extension OffPolicyAgent {

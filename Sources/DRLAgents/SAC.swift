@@ -220,10 +220,17 @@ public final class SACAgent {
     /// Stores a one-step transition (a truncated step still bootstraps).
     public func store(observation: Tensor, action: Action, reward: Float, nextObservation: Tensor, terminated: Bool, truncated: Bool) {
         guard case .continuous(let values) = action else { requirementFailure("SACAgent stores .continuous actions, got \(action)") }
-        replay.add(observation: observation, action: values, reward: reward, nextObservation: nextObservation,
-                   done: terminated, discount: configuration.gamma)
+        store(observation: observation, action: values, reward: reward, nextObservation: nextObservation, terminated: terminated,
+              discount: configuration.gamma)
+    }
+
+    public func store(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, terminated: Bool, discount: Float) {
+        require(discount >= 0 && discount <= 1, "SACAgent: a transition's discount must be in [0, 1], got \(discount)")
+        replay.add(observation: observation, action: action, reward: reward, nextObservation: nextObservation, done: terminated, discount: discount)
         environmentSteps += 1
     }
+
+    public var discountFactor: Float { configuration.gamma }
 
     /// Adds −1/B · ∂Q/∂action of `critic` (from its last forward) to dMean for the rows where it is
     /// the smaller critic.

@@ -104,10 +104,17 @@ public final class TD3Agent {
     /// Stores a one-step transition (a truncated step still bootstraps).
     public func store(observation: Tensor, action: Action, reward: Float, nextObservation: Tensor, terminated: Bool, truncated: Bool) {
         guard case .continuous(let values) = action else { requirementFailure("TD3Agent stores .continuous actions, got \(action)") }
-        replay.add(observation: observation, action: values, reward: reward, nextObservation: nextObservation,
-                   done: terminated, discount: configuration.gamma)
+        store(observation: observation, action: values, reward: reward, nextObservation: nextObservation, terminated: terminated,
+              discount: configuration.gamma)
+    }
+
+    public func store(observation: Tensor, action: Tensor, reward: Float, nextObservation: Tensor, terminated: Bool, discount: Float) {
+        require(discount >= 0 && discount <= 1, "TD3Agent: a transition's discount must be in [0, 1], got \(discount)")
+        replay.add(observation: observation, action: action, reward: reward, nextObservation: nextObservation, done: terminated, discount: discount)
         environmentSteps += 1
     }
+
+    public var discountFactor: Float { configuration.gamma }
 
     /// One critic update; every `policyDelay`-th also updates the actor and all targets.
     public func trainStep() throws(NonFiniteError) {

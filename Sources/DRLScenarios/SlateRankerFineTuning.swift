@@ -4,6 +4,7 @@ import DRLEvaluation
 import DRLServing
 import DRLSimulation
 import DRLTensor
+import Foundation
 
 /// A candidate ranker learnt from a service's own logs: production's list-wise ranker (its actor,
 /// critics, temperature and their optimiser states: a hot start) trained further, off-policy, by
@@ -18,11 +19,17 @@ import DRLTensor
 /// included, through the list they name), and the next state that of the user's next list; a
 /// user's last list in the logs ends their episode. The number of gradient steps bounds how far
 /// the candidate moves from production (the soft freeze): the off-policy gate then judges it.
+/// With `discountTimeUnit`, a transition is discounted by the time to the user's next list rather
+/// than once per list.
 public struct SlateRankerFineTuning: Sendable {
     public var reward: RewardMapping
     public var gradientSteps = 500
     /// Events kept per user, as the service kept them.
     public var historyCapacity = 200
+    /// Seconds that one step of the agent's discount γ stands for: a list followed by the user's
+    /// next one Δt seconds later is discounted by γ^(Δt / unit), so that a user back next week
+    /// counts for less than one who scrolls on. nil: γ per list, as the agent learnt in simulation.
+    public var discountTimeUnit: Double?
 
     public init(reward: RewardMapping) { self.reward = reward }
 
@@ -55,14 +62,19 @@ public struct SlateRankerFineTuning: Sendable {
         guard let replay = agent.checkpointReplay else { throw ClosedLoopError("the \(type(of: agent)) keeps no replay to learn from") }
         replay.removeAll()
         var transitions = 0, total = 0.0
+        let gamma = agent.discountFactor
         for user in byUser.keys.sorted() {
             let lists = byUser[user]!.sorted { (log.slates[$0].timestamp, $0) < (log.slates[$1].timestamp, $1) }
             for (t, s) in lists.enumerated() {
                 let (observation, action) = decisions[s]!
                 let last = t == lists.count - 1
                 let reward = log.slates[s].rewards.reduce(0, +)
-                agent.store(observation: observation, action: .continuous(action), reward: Float(reward),
-                            nextObservation: last ? observation : decisions[lists[t + 1]]!.observation, terminated: last, truncated: false)
+                var discount = gamma
+                if let unit = discountTimeUnit, !last {
+                    discount = Float(pow(Double(gamma), Double(log.slates[lists[t + 1]].timestamp - log.slates[s].timestamp) / unit))
+                }
+                agent.store(observation: observation, action: action, reward: Float(reward),
+                            nextObservation: last ? observation : decisions[lists[t + 1]]!.observation, terminated: last, discount: discount)
                 transitions += 1
                 total += reward
             }

@@ -53,6 +53,9 @@ struct LoopCommand: AsyncParsableCommand {
     @Option(help: "Gradient steps of a learnt candidate: how far it may move from production.")
     var learningSteps = 500
 
+    @Option(help: ArgumentHelp("With --learn: discount a served list by the time to the user's next one, γ per this many seconds (default: γ per list).", valueName: "seconds"))
+    var discountTimeUnit: Double?
+
     @Option(name: .customLong("inject-bad-candidate"), help: ArgumentHelp("Replace the candidate released on this day by a broken one.", valueName: "day"))
     var badCandidateDay: Int?
 
@@ -77,6 +80,10 @@ struct LoopCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard env != .education else { throw ValidationError("--env education: the loop serves the slate platforms (ecommerce, video) so far") }
+        if let discountTimeUnit {
+            guard discountTimeUnit > 0, discountTimeUnit.isFinite else { throw ValidationError("--discount-time-unit must be a positive number of seconds, got \(discountTimeUnit)") }
+            guard learn else { throw ValidationError("--discount-time-unit applies to the candidates --learn trains") }
+        }
         guard days >= 1, users >= 1, learningWindow >= 1, learningSteps >= 1 else {
             throw ValidationError("--days, --users, --learning-window and --learning-steps must be positive")
         }
@@ -96,6 +103,7 @@ struct LoopCommand: AsyncParsableCommand {
         if learn {
             var learning = SlateRankerFineTuning(reward: configuration.reward)
             learning.gradientSteps = learningSteps
+            learning.discountTimeUnit = discountTimeUnit
             configuration.learning = learning
             configuration.learningWindow = learningWindow
         }

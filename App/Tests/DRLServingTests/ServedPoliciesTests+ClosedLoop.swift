@@ -13,13 +13,14 @@ import Testing
 /// through the service, the frozen control, the off-policy gate, release, and the decision the
 /// night after, each in the reports and the registry's audit trail.
 extension ServedPoliciesTests {
-    func loop(days: Int, users: Int, margin: Double, directory: String, learn: Bool = false) throws -> ClosedLoop {
+    func loop(days: Int, users: Int, margin: Double, directory: String, learn: Bool = false, discountTimeUnit: Double? = nil) throws -> ClosedLoop {
         let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
         var configuration = ClosedLoop.Configuration(scenario: .ecommerce, directory: Fixtures.scratchDirectory(directory) + "/run",
                                                      production: checkpoint, reward: .ecommerce)
         if learn {
             var learning = SlateRankerFineTuning(reward: .ecommerce)
             learning.gradientSteps = 20
+            learning.discountTimeUnit = discountTimeUnit
             configuration.learning = learning
         } else {
             configuration.candidates = [checkpoint]  // the same policy again: as good as production, no better
@@ -90,7 +91,8 @@ extension ServedPoliciesTests {
     /// lists (every one of them: production served them all), registered as production's child:
     /// a ranker the service loads, whose actor and critics moved from production's.
     @Test func aCandidateIsLearntFromTheServedLists() async throws {
-        let loop = try loop(days: 2, users: 12, margin: 2, directory: "loop-learnt", learn: true)
+        let unit = 600.0
+        let loop = try loop(days: 2, users: 12, margin: 2, directory: "loop-learnt", learn: true, discountTimeUnit: unit)
         let reports = try await loop.run()
         let firstDay = try ServedSlateLog(impressions: try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-impressions.csv"),
                                           named: "impressions", feedback: try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-feedback.csv"),
@@ -124,6 +126,19 @@ extension ServedPoliciesTests {
         for t in 0..<(count - 1) where dones[flat: t] == 0 {
             #expect((0..<width).allSatisfy { next[t, $0] == observations[t + 1, $0] }, "transition \(t) does not lead to the next list's state")
         }
+        // Each transition is discounted by the time to the user's next list: γ^(Δt / unit), users
+        // in id order and their lists in time order, as they were stored.
+        let discounts = try replay("discounts"), gamma = Double(SlateRanker.gamma(for: .ecommerce))
+        let ordered = Dictionary(grouping: firstDay, by: \.user).sorted { $0.key < $1.key }
+            .flatMap { $0.value.enumerated().sorted { ($0.element.timestamp, $0.offset) < ($1.element.timestamp, $1.offset) }.map(\.element) }
+        #expect(ordered.count == count)
+        var spans = Set<Int64>()
+        for t in 0..<(count - 1) where dones[flat: t] == 0 {
+            let gap = ordered[t + 1].timestamp - ordered[t].timestamp
+            spans.insert(gap)
+            #expect(abs(Double(discounts[flat: t]) - pow(gamma, Double(gap) / unit)) < 1e-6, "transition \(t): gap \(gap) s, discount \(discounts[flat: t])")
+        }
+        #expect(spans.count > 1, "the lists' gaps \(spans) should differ for the test to say anything")
 
         // The command-line estimate on the same logs, as an operator runs it before a release.
         let output = try Self.drlrec(["ope", "served", "--impressions", loop.configuration.directory + "/registry-impressions.csv",
