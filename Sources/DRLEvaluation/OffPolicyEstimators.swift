@@ -93,7 +93,7 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
         switch self {
         case .dr: return w
         case .switchDR: return w <= h.switchThreshold ? w : 0
-        case .dros: return h.shrinkage.isInfinite ? w : h.shrinkage * w / (w * w + h.shrinkage)
+        case .dros: return h.shrinkage.isInfinite ? w : w == 0 ? 0 : h.shrinkage * w / (w * w + h.shrinkage)
         case .dm: return 0
         case .ipw, .snipw, .sndr: return nil
         }

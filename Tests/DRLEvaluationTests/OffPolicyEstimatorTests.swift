@@ -82,6 +82,12 @@ import Testing
             #expect(abs(estimator.estimate(data, over: all, hyperparameters: .init(switchThreshold: .infinity, shrinkage: .infinity)) - dr) < 1e-12)
             #expect(abs(estimator.estimate(data, over: all, hyperparameters: .init(switchThreshold: 0, shrinkage: 0)) - dm) < 1e-12)
         }
+        // A round the evaluation policy never takes (w = 0) adds no residual, even at λ = 0.
+        var never = Tensor(zeros: Shape(1, data.actionCount))
+        never[0, (Int(data.actions[0]) + 1) % data.actionCount] = 1
+        let zeroWeight = OffPolicyData(actions: [data.actions[0]], rewards: [1], propensities: [0.5], evaluationProbabilities: never,
+                                       rewardEstimates: Tensor(shape: Shape(1, data.actionCount), repeating: 0.25))
+        #expect(OffPolicyEstimator.dros.estimate(zeroWeight, over: [0], hyperparameters: .init(shrinkage: 0)) == 0.25)
         // In between: DRos keeps a residual with weight w at λw/(w² + λ) of it.
         let lambda = 3.0, w = data.weight(7)
         #expect(abs(lambda * w / (w * w + lambda) - 1) > 0.01)
