@@ -109,36 +109,57 @@ public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, cuto
     return results
 }
 
-/// Compares two models' ranking metrics on the same users with paired bootstrap intervals of the
-/// differences (treatment − control) in HR, NDCG, MRR, catalogue coverage of the top-k lists and
-/// their novelty.
-public func compareRankings(control: RankingMetrics, treatment: RankingMetrics, k: Int = 10, resamples: Int = 1_000,
-                            seed: UInt64 = 0) -> [MetricComparison] {
-    require(control.userHits.count == treatment.userHits.count,
-            "compareRankings: the models were evaluated on \(control.userHits.count) and \(treatment.userHits.count) users")
-    require(control.userTopItems.count == k * control.userHits.count && treatment.userTopItems.count == k * treatment.userHits.count,
-            "compareRankings: the metrics must come from evaluations at k = \(k)")
-    let arms = [control, treatment]
-    // Per-user means, by metric; coverage (nil) is a property of the drawn users' lists together.
-    let means: [KeyPath<RankingMetrics, [Float]>?] = [\.userHits, \.userGains, \.userReciprocalRanks, nil, \.userNovelty]
-    var shown = [Bool](repeating: false, count: max(control.catalogue, treatment.catalogue))
-    return pairedBootstrap(users: control.userHits.count, metrics: ["hr@\(k)", "ndcg@\(k)", "mrr@\(k)", "coverage", "novelty"],
-                           resamples: resamples, seed: seed) { m, arm, subset in
-        guard let column = means[m] else {
+/// A model's ranking metrics as a population report: HR, NDCG, MRR, the catalogue coverage of
+/// the top-k lists and their novelty, each over any subset of the evaluated users (in user order),
+/// so that bootstrap comparisons can draw users.
+public struct RankingReport: PopulationReport {
+    public let policy: String
+    public let metrics: RankingMetrics
+    public static let metricNames = ["hr", "ndcg", "mrr", "coverage", "novelty"]
+
+    public init(policy: String, metrics: RankingMetrics) {
+        require(metrics.userTopItems.count == metrics.k * metrics.userHits.count,
+                "RankingReport: \(metrics.userTopItems.count) listed items for \(metrics.userHits.count) users at k = \(metrics.k)")
+        (self.policy, self.metrics) = (policy, metrics)
+    }
+
+    public var userCount: Int { metrics.userHits.count }
+
+    public func value(of metric: String, over subset: [Int]) -> Float {
+        func mean(_ values: [Float]) -> Float { subset.reduce(Float(0)) { $0 + values[$1] } / Float(subset.count) }
+        switch metric {
+        case "hr": return mean(metrics.userHits)
+        case "ndcg": return mean(metrics.userGains)
+        case "mrr": return mean(metrics.userReciprocalRanks)
+        case "novelty": return mean(metrics.userNovelty)
+        case "coverage":
             // Distinct items in the drawn users' lists, over the catalogue.
-            let items = arms[arm].userTopItems
-            for i in shown.indices { shown[i] = false }
-            var distinct = 0
+            let k = metrics.k
+            var shown = [Bool](repeating: false, count: metrics.catalogue), distinct = 0
             for user in subset {
-                for item in items[(user * k)..<((user + 1) * k)] where !shown[Int(item)] {
+                for item in metrics.userTopItems[(user * k)..<((user + 1) * k)] where !shown[Int(item)] {
                     shown[Int(item)] = true
                     distinct += 1
                 }
             }
-            return Float(distinct) / Float(arms[arm].catalogue)
+            return Float(distinct) / Float(metrics.catalogue)
+        default: requirementFailure("RankingReport: unknown metric '\(metric)'; it has \(Self.metricNames)")
         }
-        let values = arms[arm][keyPath: column]
-        return subset.reduce(Float(0)) { $0 + values[$1] } / Float(subset.count)
     }
 }
 
+/// Compares two models' ranking metrics on the same users with paired bootstrap intervals of the
+/// differences (treatment − control) in HR, NDCG, MRR, catalogue coverage of the top-k lists and
+/// their novelty (named hr@k, ndcg@k, mrr@k, coverage, novelty).
+public func compareRankings(control: RankingMetrics, treatment: RankingMetrics, k: Int = 10, resamples: Int = 1_000,
+                            seed: UInt64 = 0) -> [MetricComparison] {
+    require(control.userHits.count == treatment.userHits.count,
+            "compareRankings: the models were evaluated on \(control.userHits.count) and \(treatment.userHits.count) users")
+    require(control.k == k && treatment.k == k, "compareRankings: the metrics must come from evaluations at k = \(k)")
+    return compare(control: RankingReport(policy: "control", metrics: control), treatment: RankingReport(policy: "treatment", metrics: treatment),
+                   resamples: resamples, seed: seed).map {
+        MetricComparison(metric: ["hr", "ndcg", "mrr"].contains($0.metric) ? "\($0.metric)@\(k)" : $0.metric, control: $0.control,
+                         treatment: $0.treatment, difference: $0.difference, relativeChange: $0.relativeChange, ciLow: $0.ciLow,
+                         ciHigh: $0.ciHigh, confidence: $0.confidence)
+    }
+}

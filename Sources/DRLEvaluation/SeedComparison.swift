@@ -6,6 +6,7 @@ import DRLTensor
 /// and the training seed.
 public struct SeedComparison: Sendable, Equatable {
     public let metric: String
+    /// The control's value (the mean over seeds when the control was trained with them too).
     public let control: Float
     /// The treatment's value for each training seed, in the order given.
     public let treatments: [Float]
@@ -36,17 +37,30 @@ public struct SeedComparison: Sendable, Equatable {
 public func compareAcrossSeeds<Report: PopulationReport>(control: Report, treatments: [Report], metrics: [String] = Report.metricNames,
                                                          resamples: Int = 1_000, confidence: Float = 0.95,
                                                          seed: UInt64 = 0) -> [SeedComparison] {
+    compareAcrossSeeds(controls: [control], treatments: treatments, metrics: metrics, resamples: resamples, confidence: confidence, seed: seed)
+}
+
+/// The same when the control was trained with the seeds too (an RL agent against the supervised
+/// model it builds on, each trained with seed s): seed s's difference is treatment s − control s,
+/// and a replicate's drawn seed brings both of its arms. `controls` holds one report per seed, or
+/// one for all. `SeedComparison.control` is then the controls' mean.
+public func compareAcrossSeeds<Report: PopulationReport>(controls: [Report], treatments: [Report], metrics: [String] = Report.metricNames,
+                                                         resamples: Int = 1_000, confidence: Float = 0.95,
+                                                         seed: UInt64 = 0) -> [SeedComparison] {
     require(!treatments.isEmpty, "compareAcrossSeeds: no treatment")
-    require(control.userCount > 1 && resamples >= 100 && confidence > 0 && confidence < 1,
-            "compareAcrossSeeds needs at least 2 users, 100 resamples and a confidence in (0, 1); got \(control.userCount), \(resamples), \(confidence)")
-    for treatment in treatments {
-        require(treatment.userCount == control.userCount,
-                "compareAcrossSeeds: the arms ran \(control.userCount) and \(treatment.userCount) users; a paired comparison needs the same users")
+    require(controls.count == 1 || controls.count == treatments.count,
+            "compareAcrossSeeds: \(controls.count) controls for \(treatments.count) treatments; give one, or one per seed")
+    let users = controls[0].userCount
+    require(users > 1 && resamples >= 100 && confidence > 0 && confidence < 1,
+            "compareAcrossSeeds needs at least 2 users, 100 resamples and a confidence in (0, 1); got \(users), \(resamples), \(confidence)")
+    for arm in controls + treatments {
+        require(arm.userCount == users, "compareAcrossSeeds: the arms ran \(users) and \(arm.userCount) users; a paired comparison needs the same users")
     }
+    func control(_ s: Int) -> Report { controls.count == 1 ? controls[0] : controls[s] }
     for metric in metrics where !Report.metricNames.contains(metric) {
         requirementFailure("compareAcrossSeeds: unknown metric '\(metric)'; the report has \(Report.metricNames)")
     }
-    let users = control.userCount, seeds = treatments.count
+    let seeds = treatments.count
     var rng = RandomGenerator(seed: seed, stream: 0x5EED)
     var replicates = [[Float]](repeating: [], count: metrics.count)
     var subset = [Int](repeating: 0, count: users), drawn = [Int](repeating: 0, count: seeds)
@@ -54,22 +68,24 @@ public func compareAcrossSeeds<Report: PopulationReport>(control: Report, treatm
         for s in 0..<seeds { drawn[s] = rng.nextIndex(below: seeds) }
         for i in 0..<users { subset[i] = rng.nextIndex(below: users) }
         for (m, metric) in metrics.enumerated() {
-            let base = control.value(of: metric, over: subset)
-            // Each drawn seed's arm is evaluated once per replicate however often it was drawn.
-            var values: [Int: Float] = [:]
+            // Each drawn seed's difference is evaluated once per replicate however often it was drawn.
+            var differences: [Int: Float] = [:]
             var total: Float = 0
             for s in drawn {
-                if values[s] == nil { values[s] = treatments[s].value(of: metric, over: subset) }
-                total += values[s]! - base
+                if differences[s] == nil {
+                    differences[s] = treatments[s].value(of: metric, over: subset) - control(s).value(of: metric, over: subset)
+                }
+                total += differences[s]!
             }
             replicates[m].append(total / Float(seeds))
         }
     }
     let tail = (1 - confidence) / 2
     return metrics.enumerated().map { m, metric in
-        let base = control.value(of: metric)
+        let bases = (0..<seeds).map { control($0).value(of: metric) }
+        let base = controls.count == 1 ? bases[0] : bases.reduce(0, +) / Float(seeds)
         let values = treatments.map { $0.value(of: metric) }
-        let differences = values.map { $0 - base }
+        let differences = zip(values, bases).map { $0 - $1 }
         let mean = differences.reduce(0, +) / Float(seeds)
         let spread = seeds > 1 ? (differences.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(seeds - 1)).squareRoot() : 0
         let sorted = replicates[m].sorted()

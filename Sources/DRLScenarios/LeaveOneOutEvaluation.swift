@@ -61,6 +61,40 @@ public struct LeaveOneOutEvaluation {
         public let comparisons: [(agent: Agent, differences: [MetricComparison])]
         /// Users with a test item.
         public let testUsers: Int
+        /// At k = 10: the sequential ranker's metrics and each RL agent's.
+        public let sequential: RankingMetrics
+        public let agentMetrics: [Agent: RankingMetrics]
+    }
+
+    /// The protocol run once per training seed (`seed` set to each in turn).
+    public struct SeedsReport: Sendable {
+        public let seeds: [UInt64]
+        /// One report per seed, in order.
+        public let reports: [Report]
+        /// Each RL agent against the sequential ranker of the same seed: the mean difference over
+        /// the seeds, its spread and an interval over users and seeds (`compareAcrossSeeds`), at
+        /// k = 10 (metrics hr, ndcg, mrr, coverage, novelty).
+        public let comparisons: [(agent: Agent, differences: [SeedComparison])]
+    }
+
+    /// Trains and tests every model on `log` once per seed of `seeds`, and compares each RL agent
+    /// with the sequential ranker across them.
+    public func run(_ log: LoggedInteractions, categories: [Int32], seeds: [UInt64], progress: ProgressReport = { _ in }) throws(ScenarioError)
+        -> SeedsReport {
+        require(!seeds.isEmpty, "LeaveOneOutEvaluation: no seeds")
+        var reports: [Report] = []
+        for s in seeds {
+            progress("seed \(s)")
+            var one = self
+            one.seed = s
+            reports.append(try one.run(log, categories: categories, progress: progress))
+        }
+        let controls = reports.map { RankingReport(policy: "sequential", metrics: $0.sequential) }
+        let comparisons = reports[0].comparisons.map { agent, _ in
+            (agent, compareAcrossSeeds(controls: controls, treatments: reports.map { RankingReport(policy: agent.rawValue, metrics: $0.agentMetrics[agent]!) },
+                                       seed: seed))
+        }
+        return SeedsReport(seeds: seeds, reports: reports, comparisons: comparisons)
     }
 
     /// Trains and tests every model on `log`, each item in its `categories` entry.
@@ -99,6 +133,7 @@ public struct LeaveOneOutEvaluation {
         let sequential = try trainSequential("sequential, attention encoder", log: log, categories: categories, split: split, progress: progress)
         let supervised = test(sequential)
         var comparisons: [(agent: Agent, differences: [MetricComparison])] = []
+        var agentMetrics: [Agent: RankingMetrics] = [:]
         let corrected = NextItemModel.CorrectedReinforce(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap)
         for agent in Agent.allCases where agents.contains(agent) {
             let metrics: RankingMetrics
@@ -113,8 +148,9 @@ public struct LeaveOneOutEvaluation {
                 metrics = test(try noveltyRewarded(log: log, categories: categories, split: split, sequential: sequential.model, progress: progress))
             }
             comparisons.append((agent, compareRankings(control: supervised, treatment: metrics)))
+            agentMetrics[agent] = metrics
         }
-        return Report(rows: rows, comparisons: comparisons, testUsers: popularity.users)
+        return Report(rows: rows, comparisons: comparisons, testUsers: popularity.users, sequential: supervised, agentMetrics: agentMetrics)
     }
 
     /// Implicit ALS (64 factors, 10 iterations) with the regularisation and confidence of the best

@@ -91,4 +91,16 @@ private struct ValuesReport: PopulationReport {
         // The same users' noise: widths agree to the bootstrap's own noise.
         #expect(abs((twice.ciHigh - twice.ciLow) - (once.ciHigh - once.ciLow)) < 0.25 * (once.ciHigh - once.ciLow), "\(twice) against \(once)")
     }
+
+    /// With a control per seed, seed s's difference is treatment s − control s: two seeds whose
+    /// controls and treatments both move by the same amount differ by the same shift, no spread.
+    @Test func aControlPerSeedPairsWithItsTreatment() {
+        var rng = RandomGenerator(seed: 6)
+        let base = (0..<300).map { _ in rng.normal() }
+        func report(_ shift: Float) -> ValuesReport { ValuesReport(policy: "\(shift)", values: base.map { $0 + shift }) }
+        let r = compareAcrossSeeds(controls: [report(0), report(5)], treatments: [report(1), report(6)], resamples: 300, seed: 1)[0]
+        #expect(r.differences.allSatisfy { abs($0 - 1) < 1e-4 } && r.seedSpread < 1e-4)
+        #expect(abs(r.control - (base.reduce(0, +) / 300 + 2.5)) < 1e-3)
+        #expect(abs(r.ciLow - 1) < 1e-3 && abs(r.ciHigh - 1) < 1e-3, "\(r)")
+    }
 }

@@ -105,4 +105,20 @@ import Testing
         #expect(abs(Double(hr.control) - sequential.hitRate) < 1e-6 && abs(Double(hr.treatment) - reinforce.hitRate) < 1e-6)
         for row in report.rows { #expect((0...1).contains(row.metrics.hitRate) && row.metrics.users == 40) }
     }
+
+    /// Over several seeds: one report per seed, each trained with its seed, and each RL agent's
+    /// difference from the sequential ranker of the same seed, averaged over the seeds.
+    @Test func theLeaveOneOutProtocolComparesAcrossSeeds() throws {
+        let log = SyntheticLog.generate(users: 40, items: 30, eventsPerUser: 12, seed: 5)
+        var evaluation = LeaveOneOutEvaluation()
+        evaluation.epochs = 1
+        evaluation.agents = [.reinforce]
+        let result = try evaluation.run(log, categories: [Int32](repeating: 0, count: log.itemCount), seeds: [3, 4])
+        #expect(result.reports.count == 2 && result.comparisons.map(\.agent) == [.reinforce])
+        #expect(result.reports[0].sequential.userGains != result.reports[1].sequential.userGains, "the seeds trained the same ranker")
+        let hr = try #require(result.comparisons[0].differences.first { $0.metric == "hr" })
+        let perSeed = result.reports.map { Float($0.agentMetrics[.reinforce]!.hitRate - $0.sequential.hitRate) }
+        #expect(zip(hr.differences, perSeed).allSatisfy { abs($0 - $1) < 1e-5 }, "\(hr.differences) against \(perSeed)")
+        #expect(abs(hr.meanDifference - (perSeed[0] + perSeed[1]) / 2) < 1e-5 && hr.ciLow <= hr.ciHigh)
+    }
 }

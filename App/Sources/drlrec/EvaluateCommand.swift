@@ -1,4 +1,5 @@
 import DRLData
+import DRLEvaluation
 import DRLRanking
 import DRLScenarios
 import ArgumentParser
@@ -47,6 +48,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Random seed of the models' initialisation and training order (ALS, the sequential ranker, the RL agents).")
     var seed: UInt64 = 0
 
+    @Option(help: ArgumentHelp("Instead of --seed, train and test every model once per seed (comma-separated), and compare each RL agent with the sequential ranker of the same seed across them: mean difference, spread and an interval over users and seeds.", valueName: "list"))
+    var seeds: String?
+
     @Option(help: "Weight of SQN's TD loss beside the cross-entropy.")
     var qLearningWeight: Float = 1
 
@@ -77,6 +81,11 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         if let dataset, dataset != "movielens" { throw ValidationError("--dataset \(dataset): only movielens is known (or give --data FILE)") }
         if dataset != nil && data != nil { throw ValidationError("give one of --dataset and --data") }
+        if let seeds {
+            guard !seedList.isEmpty, seedList.count == seeds.split(separator: ",").count, Set(seedList).count == seedList.count else {
+                throw ValidationError("--seeds '\(seeds)' must be distinct non-negative integers, comma-separated")
+            }
+        }
         guard !cutoffList.isEmpty, cutoffList.count == cutoffs.split(separator: ",").count, cutoffList.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--cutoffs '\(cutoffs)' must be positive integers, comma-separated")
         }
@@ -100,6 +109,7 @@ struct EvaluateCommand: ParsableCommand {
     static let agentNames = LeaveOneOutEvaluation.Agent.allCases.map(\.rawValue)
     var noveltyRewards: [Float] { noveltyReward.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) } }
     var agentList: [String] { agents.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    var seedList: [UInt64] { (seeds ?? "").split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) } }
     var cutoffList: [Int] { cutoffs.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() throws {
@@ -127,6 +137,7 @@ struct EvaluateCommand: ParsableCommand {
         evaluation.gamma = gamma
         evaluation.epochs = epochs
         evaluation.dropout = dropout
+        if seeds != nil { return try runSeeds(evaluation, log: log, categories: categories, name: name) }
         let report: LeaveOneOutEvaluation.Report
         do { report = try evaluation.run(log, categories: categories, progress: say) } catch { throw ValidationError(commandLineMessage(error)) }
         let rows = report.rows, comparisons = report.comparisons
@@ -167,6 +178,58 @@ struct EvaluateCommand: ParsableCommand {
             print("\(agent.rawValue) − sequential on the same users, 95% paired bootstrap intervals: " + gains.map {
                 String(format: "%@ %+.4f [%+.4f, %+.4f]", $0.metric, $0.difference, $0.ciLow, $0.ciHigh)
             }.joined(separator: ", "))
+        }
+    }
+
+    /// --seeds: each model's metrics at k = 10 as mean and spread over the seeds, then each RL
+    /// agent against the sequential ranker across them.
+    private func runSeeds(_ evaluation: LeaveOneOutEvaluation, log: LoggedInteractions, categories: [Int32], name: String) throws {
+        let result: LeaveOneOutEvaluation.SeedsReport
+        do { result = try evaluation.run(log, categories: categories, seeds: seedList, progress: say) } catch { throw ValidationError(commandLineMessage(error)) }
+        func moments(_ values: [Double]) -> (mean: Double, spread: Double) {
+            let mean = values.reduce(0, +) / Double(values.count)
+            let spread = values.count > 1 ? (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot() : 0
+            return (mean, spread)
+        }
+        // The models in training order; ALS's label names the settings validation chose for a seed.
+        let models = result.reports[0].rows.indices.map { i in String(result.reports[0].rows[i].model.prefix { $0 != "(" && $0 != "," }).trimmingCharacters(in: .whitespaces) }
+        let columns: [(String, (RankingMetrics) -> Double)] = [("HR@10", \.hitRate), ("NDCG@10", \.ndcg), ("MRR@10", \.mrr), ("coverage", \.coverage), ("novelty", \.novelty)]
+        if json {
+            for (i, model) in models.enumerated() {
+                var fields: [(String, JSONLine.Value)] = [("model", .string(model)), ("seeds", .int(seedList.count))]
+                for (title, value) in columns {
+                    let (mean, spread) = moments(result.reports.map { value($0.rows[i].metrics) })
+                    fields += [(title.lowercased(), .double(mean)), (title.lowercased() + "_spread", .double(spread))]
+                }
+                print(JSONLine(fields).text)
+            }
+            for (agent, rows) in result.comparisons {
+                for row in rows {
+                    print(JSONLine([("comparison", .string("\(agent.rawValue) − sequential")), ("metric", .string(row.metric)), ("k", .int(10)),
+                                    ("mean_difference", .float(row.meanDifference)), ("seed_spread", .float(row.seedSpread)),
+                                    ("ci_low", .float(row.ciLow)), ("ci_high", .float(row.ciHigh)),
+                                    ("differences", .string(row.differences.map { String($0) }.joined(separator: " ")))]).text)
+                }
+            }
+            return
+        }
+        print("\(name), leave-one-out by time, seeds \(seedList.map(String.init).joined(separator: ", ")): mean ± spread over the seeds")
+        var table = [["model"] + columns.map(\.0)]
+        for (i, model) in models.enumerated() {
+            table.append([model] + columns.map { title, value in
+                let (mean, spread) = moments(result.reports.map { value($0.rows[i].metrics) })
+                return String(format: title == "novelty" ? "%.2f ± %.2f" : "%.4f ± %.4f", mean, spread)
+            })
+        }
+        printColumns(table)
+        for (agent, rows) in result.comparisons {
+            print("\n\(agent.rawValue) − sequential of the same seed, at k = 10; 95% interval over users and seeds")
+            var lines = [["metric", "mean diff", "spread", "95% CI", "per seed"]]
+            for row in rows {
+                lines.append([row.metric, String(format: "%+.4f", row.meanDifference), String(format: "%.4f", row.seedSpread),
+                              String(format: "[%+.4f, %+.4f]", row.ciLow, row.ciHigh), row.differences.map { String(format: "%+.4f", $0) }.joined(separator: " ")])
+            }
+            printColumns(lines)
         }
     }
 }
