@@ -9,7 +9,7 @@ import DRLTensor
 /// run, the target refreshes every second burst (256 gradient steps), and γ is 0.98 (Q near 50
 /// rather than 100, so the greedy action rests on a larger share of the value). With them the last
 /// policy returned at least 475 in 8 of 10 seeds (docs/RESULTS.md), and learning takes longer:
-/// the first 500 comes at 45k to 85k steps. Spreading updates over every step with a target
+/// the first 500 comes at 30k to 85k steps. Spreading updates over every step with a target
 /// refreshed every 10 gradient steps diverged (Q past 10⁸ in 2,000 steps); with single steps, a
 /// 500-step refresh interval is stable.
 public struct DQNConfiguration: Sendable {

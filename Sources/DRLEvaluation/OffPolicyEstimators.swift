@@ -152,7 +152,7 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
             for candidate in candidates {
                 let h = make(candidate)
                 let values = (0..<n).map { data.directValue($0) + estimator.residualWeight(data.weight($0), h)! * data.residual($0) }
-                let (mean, variance) = meanAndVariance(values)
+                let (mean, variance) = sampleMoments(values)
                 let width = 2 * z * (variance / Double(n)).squareRoot()
                 (low, high) = (max(low, mean - width), min(high, mean + width))
                 guard low <= high else { break }
@@ -172,12 +172,6 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable {
             if 0.5 * erfc(-middle / 2.0.squareRoot()) < p { low = middle } else { high = middle }
         }
         return (low + high) / 2
-    }
-
-    /// The mean and the sample variance (n − 1).
-    private static func meanAndVariance(_ values: [Double]) -> (mean: Double, variance: Double) {
-        let mean = values.reduce(0, +) / Double(values.count)
-        return (mean, values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(values.count - 1, 1)))
     }
 
     /// The estimate over all rounds with a percentile bootstrap interval over rounds.

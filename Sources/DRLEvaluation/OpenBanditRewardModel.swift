@@ -65,6 +65,9 @@ public struct OpenBanditRewardModel: Sendable {
     private struct Design {
         let rounds: Int, width: Int
         let ones: [[Int]], affinity: [Double], clicks: [Double]
+        /// Each row's nonzero columns and their values (the ones, then the affinity), for the
+        /// gradient and Hessian sums.
+        let columns: [[Int]], values: [[Double]]
         var affinityColumn: Int { width - 2 }
         var biasColumn: Int { width - 1 }
 
@@ -76,6 +79,8 @@ public struct OpenBanditRewardModel: Sendable {
             }
             affinity = (0..<log.rounds).map { Double(log.affinities[$0, Int(log.items[$0])]) }
             clicks = log.clicks.map(Double.init)
+            columns = ones.map { $0 + [width - 2] }
+            values = zip(ones, affinity).map { [Double](repeating: 1, count: $0.count) + [$1] }
         }
 
         func logit(_ i: Int, _ w: [Double]) -> Double { ones[i].reduce(affinity[i] * w[affinityColumn]) { $0 + w[$1] } }
@@ -104,10 +109,9 @@ public struct OpenBanditRewardModel: Sendable {
                 var gradient = [Double](repeating: 0, count: width), hessian = [Double](repeating: 0, count: width * width)
                 for i in rows {
                     let p = 1 / (1 + exp(-logit(i, w))), residual = (p - clicks[i]) / n, curvature = p * (1 - p) / n
-                    let columns = ones[i] + [affinityColumn], values = [Double](repeating: 1, count: ones[i].count) + [affinity[i]]
-                    for (a, va) in zip(columns, values) {
+                    for (a, va) in zip(columns[i], values[i]) {
                         gradient[a] += residual * va
-                        for (b, vb) in zip(columns, values) { hessian[a * width + b] += curvature * va * vb }
+                        for (b, vb) in zip(columns[i], values[i]) { hessian[a * width + b] += curvature * va * vb }
                     }
                 }
                 for j in 0..<(width - 1) { gradient[j] += l2 * w[j]; hessian[j * width + j] += l2 }

@@ -246,21 +246,15 @@ public final class ClosedLoop {
         let learning = late.flatMap { $0.arms.filter { $0.arm != "frozen" }.flatMap(\.returns) }
         let frozen = late.flatMap { $0.arms.filter { $0.arm == "frozen" }.flatMap(\.returns) }
         guard learning.count > 1, frozen.count > 1 else { return nil }
-        let (a, b) = (moments(learning), moments(frozen))
+        let (a, b) = (sampleMoments(learning), sampleMoments(frozen))
         let half = 1.96 * (a.variance / Double(learning.count) + b.variance / Double(frozen.count)).squareRoot()
         return Comparison(learningUsers: learning.count, frozenUsers: frozen.count, learning: a.mean, frozen: b.mean,
                           difference: a.mean - b.mean, low: a.mean - b.mean - half, high: a.mean - b.mean + half)
     }
 
-    /// The mean and the sample variance (0 for a single value).
-    private static func moments(_ x: [Double]) -> (mean: Double, variance: Double) {
-        let n = Double(x.count), mean = x.reduce(0, +) / n
-        return (mean, x.count > 1 ? x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (n - 1) : 0)
-    }
-
     private static func summary(_ arm: String, version: String, _ users: [ServedSlateTraffic.UserOutcome]) -> ArmDay {
         let returns = users.map(\.simulatedReturn)
-        let (mean, variance) = moments(returns)
+        let (mean, variance) = sampleMoments(returns)
         let half = 1.96 * (variance / Double(returns.count)).squareRoot()
         let lists = users.flatMap(\.listRewards)
         var measures: [String: Double] = [:]

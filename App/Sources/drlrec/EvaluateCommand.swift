@@ -187,9 +187,8 @@ struct EvaluateCommand: ParsableCommand {
         let result: LeaveOneOutEvaluation.SeedsReport
         do { result = try evaluation.run(log, categories: categories, seeds: seedList, progress: say) } catch { throw ValidationError(commandLineMessage(error)) }
         func moments(_ values: [Double]) -> (mean: Double, spread: Double) {
-            let mean = values.reduce(0, +) / Double(values.count)
-            let spread = values.count > 1 ? (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot() : 0
-            return (mean, spread)
+            let (mean, variance) = sampleMoments(values)
+            return (mean, variance.squareRoot())
         }
         // The models in training order; ALS's label names the settings validation chose for a seed.
         let models = result.reports[0].rows.indices.map { i in String(result.reports[0].rows[i].model.prefix { $0 != "(" && $0 != "," }).trimmingCharacters(in: .whitespaces) }
