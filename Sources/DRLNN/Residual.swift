@@ -29,23 +29,25 @@ public final class Residual: Layer {
     }
 }
 
-/// A pre-LN transformer block: x + MHA(LN1(x)), then + FFN(LN2(·)) with FFN = Linear(d, hidden),
-/// GELU (tanh form), Linear(hidden, d). Parameters are named "ln1", "attention", "ln2", "ffn.0",
-/// "ffn.2".
+/// A pre-LN transformer block: x + Dropout(MHA(LN1(x))), then + Dropout(FFN(LN2(·))) with FFN =
+/// Linear(d, hidden), GELU (tanh form), Linear(hidden, d); the dropout acts only in training mode.
+/// Parameters are named "ln1", "attention", "ln2", "ffn.0", "ffn.2".
 public final class TransformerBlock: Layer {
     public let attention: MultiHeadSelfAttention
     public let norm1: LayerNorm, norm2: LayerNorm
     public let feedForward: Sequential
     private let attentionPath: Residual, feedForwardPath: Residual
 
-    public init(dimension: Int, heads: Int, hidden: Int, causal: Bool = true, using rng: inout RandomGenerator) {
+    /// `dropoutSeed` seeds the two dropout masks (so blocks of one stack can draw different ones).
+    public init(dimension: Int, heads: Int, hidden: Int, causal: Bool = true, dropout: Float = 0, dropoutSeed: UInt64 = 0,
+                using rng: inout RandomGenerator) {
         norm1 = LayerNorm(dimension)
         attention = MultiHeadSelfAttention(dimension: dimension, heads: heads, causal: causal, using: &rng)
         norm2 = LayerNorm(dimension)
         feedForward = Sequential(Linear(dimension, hidden, using: &rng), ActivationLayer.gelu(),
                                  Linear(hidden, dimension, using: &rng))
-        attentionPath = Residual(Sequential(norm1, attention))
-        feedForwardPath = Residual(Sequential(norm2, feedForward))
+        attentionPath = Residual(Sequential(norm1, attention, Dropout(rate: dropout, seed: dropoutSeed)))
+        feedForwardPath = Residual(Sequential(norm2, feedForward, Dropout(rate: dropout, seed: dropoutSeed &+ 1)))
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {

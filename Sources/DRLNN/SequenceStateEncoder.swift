@@ -9,8 +9,9 @@ import DRLTensor
 ///
 /// - Each token is embedded as item + category + event-type embeddings + a linear map of its
 ///   engagement features, plus a learned position; padding tokens use the tables' padding rows.
-/// - A sequence model chosen by configuration reads the tokens: a pre-LN transformer block with a
-///   causal and a key-padding mask, a GRU, or two causal dilated convolutions (dilations 1 and 2).
+/// - A sequence model chosen by configuration reads the tokens: a stack of pre-LN transformer
+///   blocks with a causal and a key-padding mask, a GRU, or two causal dilated convolutions
+///   (dilations 1 and 2).
 ///   Its output at the last position summarises the behaviour.
 /// - The context goes through its own Linear + GELU, in parallel; the two are fused by a Linear +
 ///   GELU into the state (GELU throughout: smooth, so finite differences check it exactly).
@@ -32,7 +33,11 @@ public final class SequenceStateEncoder: Layer {
         public var dimension = 32, heads = 2
         public var outputDimension = 64
         public var sequenceModel = SequenceModel.attention
-        /// Dropout, in training mode, of the tokens and of the sequence model's outputs.
+        /// Transformer blocks of the attention model, one after the other (one block's parameters
+        /// are named "sequence.ln1", …; a stack's "sequence.0.ln1", …).
+        public var blocks = 1
+        /// Dropout, in training mode, of the tokens, of each transformer block's two residual
+        /// branches and of the sequence model's outputs.
         public var dropout: Float = 0
 
         public init(items: Int, categories: Int, eventTypes: Int, historyLength: Int, engagementFeatures: Int, contextFeatures: Int) {
@@ -55,6 +60,8 @@ public final class SequenceStateEncoder: Layer {
     public let engagementProjection: Linear?
     public let positions: LearnedPositionalEncoding
     public let sequence: Layer
+    /// The attention model's blocks, in `sequence` (none for the other sequence models).
+    private let transformerBlocks: [TransformerBlock]
     public let contextProjection: Linear, fusion: Linear
     private let tokenDropout: Dropout, sequenceDropout: Dropout
     /// Running statistics of the context features, and of the real tokens' engagement features.
@@ -78,7 +85,7 @@ public final class SequenceStateEncoder: Layer {
     public init(_ configuration: Configuration, using rng: inout RandomGenerator) {
         let c = configuration, d = c.dimension
         require(c.items > 0 && c.categories > 0 && c.eventTypes > 0 && c.historyLength > 0 && c.engagementFeatures >= 0
-                && c.contextFeatures > 0 && d > 0 && c.outputDimension > 0,
+                && c.contextFeatures > 0 && d > 0 && c.outputDimension > 0 && c.blocks > 0,
                 "SequenceStateEncoder: sizes must be positive (engagement features may be 0), got \(c)")
         self.configuration = configuration
         func table(_ count: Int) -> Embedding {
@@ -93,10 +100,17 @@ public final class SequenceStateEncoder: Layer {
         positions = LearnedPositionalEncoding(maxLength: c.historyLength, dimension: d, using: &rng)
         switch c.sequenceModel {
         case .attention:
-            sequence = TransformerBlock(dimension: d, heads: c.heads, hidden: 2 * d, causal: true, using: &rng)
+            let stack = (0..<c.blocks).map { i in
+                TransformerBlock(dimension: d, heads: c.heads, hidden: 2 * d, causal: true, dropout: c.dropout,
+                                 dropoutSeed: 0xB10C + 2 * UInt64(i), using: &rng)
+            }
+            transformerBlocks = stack
+            sequence = stack.count == 1 ? stack[0] : Sequential(stack)
         case .gru:
+            transformerBlocks = []
             sequence = GRU(inputSize: d, hiddenSize: d, using: &rng)
         case .convolution:
+            transformerBlocks = []
             sequence = Sequential([Conv1d(d, d, kernelSize: 3, dilation: 1, using: &rng), ActivationLayer(.gelu),
                                    Conv1d(d, d, kernelSize: 3, dilation: 2, using: &rng), ActivationLayer(.gelu)])
         }
@@ -172,7 +186,7 @@ public final class SequenceStateEncoder: Layer {
             }
             x += engagementProjection.forward(perToken)
         }
-        if let block = sequence as? TransformerBlock { block.attention.keyPaddingMask = padding }
+        for block in transformerBlocks { block.attention.keyPaddingMask = padding }
         let encoded = sequenceDropout.forward(sequence.forward(tokenDropout.forward(positions.forward(x.reshaped(Shape(batch, n, d))))))
         // One state per row, from the last position, or one per position (row b·N + t).
         everyPositionOut = outputsEveryPosition

@@ -22,6 +22,9 @@ extension NextItemModel {
             Self.prefix + "dimension": String(c.dimension),
             Self.prefix + "heads": String(c.heads),
             Self.prefix + "sequence_model": c.sequenceModel.rawValue,
+            Self.prefix + "blocks": String(c.blocks),
+            Self.prefix + "dropout": String(c.dropout),
+            Self.prefix + "tied_output": String(c.tiedOutput),
             Self.prefix + "q_learning_weight": String(servingOnly ? 0 : c.qLearningWeight),
             Self.prefix + "gamma": String(c.gamma),
             Self.prefix + "target_rate": String(c.targetRate),
@@ -81,6 +84,13 @@ extension NextItemModel {
             throw refuse("metadata '\(prefix)sequence_model' is '\(model)', not one of \(SequenceStateEncoder.Configuration.SequenceModel.allCases.map(\.rawValue))")
         }
         c.sequenceModel = sequenceModel
+        // Files written before stacks, dropout and tying had one block, trained without dropout and had a head of their own.
+        c.blocks = metadata[prefix + "blocks"] != nil ? try number("blocks", Int.self) : 1
+        c.dropout = metadata[prefix + "dropout"] != nil ? try number("dropout", Float.self) : 0
+        c.tiedOutput = metadata[prefix + "tied_output"] != nil ? try field("tied_output") == "true" : false
+        guard c.blocks >= 1, c.dropout >= 0, c.dropout < 1 else {
+            throw refuse("metadata says \(c.blocks) blocks and dropout \(c.dropout); a model has at least one block and dropout in [0, 1)")
+        }
         c.qLearningWeight = try number("q_learning_weight", Float.self)
         c.gamma = try number("gamma", Float.self)
         c.targetRate = try number("target_rate", Float.self)
@@ -112,6 +122,12 @@ extension NextItemModel {
             where name != "output.weight" || shapes[name] != nil {
             guard shapes[name] == expected else {
                 throw refuse("tensor '\(name)' is \(shapes[name].map { "of shape \($0)" } ?? "missing"), but the metadata (history length \(c.historyLength), dimension \(c.dimension), \(items.count) items) makes it \(expected)")
+            }
+        }
+        if c.sequenceModel == .attention && c.blocks > 1 {
+            let last = "encoder.sequence.\(c.blocks - 1).ln1.weight"
+            guard shapes[last] == [c.dimension], shapes["encoder.sequence.\(c.blocks).ln1.weight"] == nil else {
+                throw refuse("the metadata says \(c.blocks) transformer blocks, but tensor '\(last)' is \(shapes[last].map { "of shape \($0)" } ?? "missing") or there are more")
             }
         }
 

@@ -26,9 +26,9 @@ extension NextItemModel {
         }
     }
 
-    /// The matrices compression reaches: the item embedding and the ranking head, which grow
-    /// with the catalogue and hold most of the parameters.
-    public static let catalogueMatrices = ["encoder.item.weight", "output.weight"]
+    /// The matrices compression reaches: the item embedding and the ranking head (unless the head
+    /// is the embedding itself), which grow with the catalogue and hold most of the parameters.
+    public var catalogueMatrices: [String] { configuration.tiedOutput ? ["encoder.item.weight"] : ["encoder.item.weight", "output.weight"] }
 
     /// Replaces the named matrix by its best rank-`rank` approximation (truncated SVD, through
     /// LAPACK); checkpoints then store it as two factors, (m + n)·r numbers instead of m·n.

@@ -33,12 +33,10 @@ public struct LeaveOneOutEvaluation {
     public var noveltyRewards: [Float] = [3, 10, 30]
     /// The RL agents trained and compared with the sequential ranker.
     public var agents: [Agent] = Agent.allCases
-    /// Discount γ of later rewards (SQN's TD target, REINFORCE's return).
-    public var gamma: Float = 0.5
-    /// Training epochs of the sequential models (the epoch with the best validation NDCG@10 is kept).
-    public var epochs = 30
-    /// Dropout of the sequential models' encoder while training.
-    public var dropout: Float = 0
+    /// What the sequential ranker and every RL agent share: the network, its training (epochs,
+    /// dropout, early stopping; the epoch with the best validation NDCG@10 is kept) and the discount
+    /// γ of later rewards (SQN's TD target, REINFORCE's return). Each agent adds its objective.
+    public var ranker = NextItemModel.Configuration()
 
     public init() {}
 
@@ -99,9 +97,9 @@ public struct LeaveOneOutEvaluation {
 
     /// Trains and tests every model on `log`, each item in its `categories` entry.
     public func run(_ log: LoggedInteractions, categories: [Int32], progress: ProgressReport = { _ in }) throws(ScenarioError) -> Report {
-        require(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 >= 1 } && epochs > 0 && gamma >= 0 && gamma < 1 && dropout >= 0 && dropout < 1 && reinforceWeight > 0 && slateSize >= 1 && weightCap > 0
+        require(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 >= 1 } && ranker.epochs > 0 && ranker.gamma >= 0 && ranker.gamma < 1 && ranker.dropout >= 0 && ranker.dropout < 1 && reinforceWeight > 0 && slateSize >= 1 && weightCap > 0
                     && qLearningWeight > 0 && !noveltyRewards.isEmpty && noveltyRewards.allSatisfy { $0 > 0 && $0.isFinite },
-                "LeaveOneOutEvaluation: epochs \(epochs), γ \(gamma), dropout \(dropout), α \(reinforceWeight), K \(slateSize), cap \(weightCap), SQN weight \(qLearningWeight), λ \(noveltyRewards)")
+                "LeaveOneOutEvaluation: epochs \(ranker.epochs), γ \(ranker.gamma), dropout \(ranker.dropout), α \(reinforceWeight), K \(slateSize), cap \(weightCap), SQN weight \(qLearningWeight), λ \(noveltyRewards)")
         let split = LeaveOneOutSplit(log)
         progress("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items; leave-one-out by time")
         var rows: [Row] = []
@@ -187,12 +185,9 @@ public struct LeaveOneOutEvaluation {
                                  qLearningWeight: Float = 0, reinforce: NextItemModel.CorrectedReinforce? = nil,
                                  progress: ProgressReport) throws(ScenarioError) -> TrainedRanker {
         let start = ContinuousClock.now
-        var configuration = NextItemModel.Configuration()
+        var configuration = ranker
         configuration.qLearningWeight = qLearningWeight
         configuration.reinforce = reinforce
-        configuration.epochs = epochs
-        configuration.gamma = gamma
-        configuration.dropout = dropout
         let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
         do {
             try model.train(on: split, seed: seed) { epoch, loss, ndcg in

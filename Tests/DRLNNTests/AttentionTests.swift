@@ -46,4 +46,19 @@ import Testing
         ])
         GradientCheck.check(block, input: randomTensor(Shape(2, 3, 8), seed: 28))
     }
+
+    /// Dropout on the two residual branches acts in training only: evaluated, a block with it is
+    /// the block without it (same weights, drawn alike); training, it drops.
+    @Test func transformerBlockDropoutActsOnlyInTraining() {
+        var rng = RandomGenerator(seed: 27), twin = RandomGenerator(seed: 27)
+        let plain = TransformerBlock(dimension: 8, heads: 2, hidden: 16, causal: true, using: &rng)
+        let dropping = TransformerBlock(dimension: 8, heads: 2, hidden: 16, causal: true, dropout: 0.5, using: &twin)
+        let x = randomTensor(Shape(2, 3, 8), seed: 28)
+        plain.isTraining = false
+        dropping.isTraining = false
+        #expect(dropping.forward(x) == plain.forward(x))
+        dropping.isTraining = true
+        plain.isTraining = true
+        #expect(dropping.forward(x) != plain.forward(x))
+    }
 }

@@ -87,4 +87,31 @@ import Testing
             #expect(g[5, c] == dy[flat: 6 + c] && g[1, c] == 0)
         }
     }
+
+    /// The tied output's gradients reach the embedding rows it scores with and its bias; the
+    /// table's other rows (here the padding row) get none.
+    @Test func tiedOutputScoresByTheEmbeddingAndTrainsIt() {
+        var rng = RandomGenerator(seed: 15)
+        let embedding = Embedding(6, 4, paddingIndex: 5, using: &rng)
+        let head = TiedOutput(embedding, rows: 5)
+        var bias = head.bias.value  // a workspace tensor: the draw lands in the parameter
+        rng.fillNormal(&bias)
+        /// The head with the table it reads, so the check perturbs both.
+        final class Probe: Layer {
+            let head: TiedOutput
+            var isTraining = true
+            init(_ head: TiedOutput) { self.head = head }
+            var namedParameters: [(name: String, parameter: Parameter)] { [("embedding", head.embedding.weight), ("bias", head.bias)] }
+            func forward(_ x: Tensor) -> Tensor { head.forward(x) }
+            func backward(_ gradOutput: Tensor) -> Tensor { head.backward(gradOutput) }
+        }
+        let x = randomTensor(Shape(3, 4), seed: 16)
+        let y = head.forward(x)
+        #expect(y.shape == Shape(3, 5))
+        var expected: Float = head.bias.value[flat: 2]
+        for j in 0..<4 { expected += x[1, j] * embedding.weight.value[2, j] }
+        #expect(abs(y[1, 2] - expected) < 1e-5)
+        GradientCheck.check(Probe(head), input: x)
+        for j in 0..<4 { #expect(embedding.weight.gradient[5, j] == 0) }
+    }
 }

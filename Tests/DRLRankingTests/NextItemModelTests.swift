@@ -44,6 +44,53 @@ import Testing
         #expect(test.hitRate > popularity.hitRate + 0.5, "popularity HR@1 \(popularity.hitRate)")
     }
 
+    /// The SASRec recipe (two blocks, the item embedding as the output, dropout) learns the same
+    /// patterns; early stopping ends training once validation stops improving; a checkpoint keeps
+    /// the recipe and scores alike, and a file whose metadata claims blocks it does not hold is
+    /// refused before anything is built from it.
+    @Test func aTiedTwoBlockModelWithDropoutLearnsAndRoundTrips() throws {
+        let log = SyntheticLog.generate(users: 90, items: 24, eventsPerUser: 12, jump: 0, seed: 4)
+        let split = LeaveOneOutSplit(log)
+        var configuration = NextItemModel.Configuration()
+        configuration.historyLength = 8
+        configuration.dimension = 16
+        configuration.blocks = 2
+        configuration.tiedOutput = true
+        configuration.dropout = 0.1
+        configuration.epochs = 200
+        configuration.patience = 3
+        configuration.batchSize = 16
+        configuration.learningRate = 3e-3
+        configuration.validationInterval = 5
+        let categories = [Int32](repeating: 0, count: log.itemCount)
+        let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: 1)
+        #expect(!model.store.parameters.contains { $0.name.hasPrefix("output.weight") })
+        #expect(model.store.parameters.contains { $0.name == "encoder.sequence.1.ln1.weight" })
+        #expect(model.catalogueMatrices == ["encoder.item.weight"])
+        try model.train(on: split, seed: 2)
+        let test = model.evaluate(split, on: .test, k: 1)
+        #expect(test.hitRate > 0.8, "HR@1 \(test.hitRate); validation curve \(model.validationCurve)")
+        // Stopped three validations after the best, well before 200 epochs.
+        let curve = model.validationCurve, bestIndex = curve.indices.max { curve[$0].ndcg < curve[$1].ndcg }!
+        #expect(curve.count == bestIndex + 4 && curve.last!.epoch < 200, "validation curve \(curve)")
+
+        let path = Scratch.path("tied.safetensors")
+        try model.save(to: path)
+        let loaded = try NextItemModel.load(from: path)
+        #expect(loaded.configuration.blocks == 2 && loaded.configuration.tiedOutput && loaded.configuration.dropout == 0.1)
+        let history = split.trainRows[0].map { UserEvent(item: log.items[$0], event: log.events[$0], value: log.values[$0], timestamp: log.timestamps[$0]) }
+        let context = (0..<log.contextColumns.count).map { log.context[split.trainRows[0].last! * log.contextColumns.count + $0] }
+        #expect(loaded.score(history: history[...], context: context).scalars == model.score(history: history[...], context: context).scalars)
+
+        let (tensors, metadata) = try SafeTensors.read(from: path)
+        for claim in ["3", String(1 << 40)] {
+            var lie = metadata
+            lie["drlrec.next_item.blocks"] = claim
+            try SafeTensors.write(tensors, metadata: lie, to: path)
+            #expect { _ = try NextItemModel.load(from: path) } throws: { "\($0)".contains("the metadata says \(claim) transformer blocks") }
+        }
+    }
+
     /// SQN's Q head learns the one-step return of the logged transitions: with γ = 0 and every
     /// reward 1 it predicts about 1 for the next item actually taken; the ranker still learns.
     @Test func theQHeadLearnsTheLoggedReturn() throws {

@@ -94,7 +94,7 @@ import Testing
     @Test func theLeaveOneOutProtocolReportsEveryModel() throws {
         let log = SyntheticLog.generate(users: 40, items: 30, eventsPerUser: 12, seed: 5)
         var evaluation = LeaveOneOutEvaluation()
-        evaluation.epochs = 1
+        evaluation.ranker.epochs = 1
         evaluation.agents = [.reinforce]
         let report = try evaluation.run(log, categories: [Int32](repeating: 0, count: log.itemCount))
         #expect(report.testUsers == 40)
@@ -111,7 +111,7 @@ import Testing
     @Test func theLeaveOneOutProtocolComparesAcrossSeeds() throws {
         let log = SyntheticLog.generate(users: 40, items: 30, eventsPerUser: 12, seed: 5)
         var evaluation = LeaveOneOutEvaluation()
-        evaluation.epochs = 1
+        evaluation.ranker.epochs = 1
         evaluation.agents = [.reinforce]
         let result = try evaluation.run(log, categories: [Int32](repeating: 0, count: log.itemCount), seeds: [3, 4])
         #expect(result.reports.count == 2 && result.comparisons.map(\.agent) == [.reinforce])

@@ -105,7 +105,7 @@ struct CompressCommand: ParsableCommand {
         if method != "distill" {
             compressed = try NextItemModel.load(from: path, log: log, epochs: fineTuneEpochs, learningRate: 3e-4)
             let form = method == "low-rank" ? "low-rank r=\(rank)" : "pruned \(Int((sparsity * 100).rounded()))%"
-            for name in NextItemModel.catalogueMatrices {
+            for name in compressed.catalogueMatrices {
                 do {
                     if method == "low-rank" { try compressed.factorize(name, rank: rank) } else { try compressed.prune(name, sparsity: sparsity) }
                 } catch { throw ValidationError("\(error)") }

@@ -72,11 +72,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Discount γ of later rewards (SQN's TD target, REINFORCE's return).")
     var gamma: Float = 0.5
 
-    @Option(help: "Training epochs of the sequential ranker and the RL agents (the epoch with the best validation NDCG@10 is kept).")
-    var epochs = 30
-
-    @Option(help: "Dropout of the sequential models' encoder while training.")
-    var dropout: Float = 0
+    /// The sequential ranker's, which the RL agents share.
+    @OptionGroup var ranker: RankerOptions
 
     func validate() throws {
         if let dataset, dataset != "movielens" { throw ValidationError("--dataset \(dataset): only movielens is known (or give --data FILE)") }
@@ -89,9 +86,7 @@ struct EvaluateCommand: ParsableCommand {
         guard !cutoffList.isEmpty, cutoffList.count == cutoffs.split(separator: ",").count, cutoffList.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--cutoffs '\(cutoffs)' must be positive integers, comma-separated")
         }
-        guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
         guard gamma >= 0, gamma < 1 else { throw ValidationError("--gamma \(gamma) must be in [0, 1)") }
-        guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout \(dropout) must be in [0, 1)") }
         guard reinforceWeight > 0, slateSize >= 1, weightCap > 0 else {
             throw ValidationError("--reinforce-weight and --weight-cap must be positive and --slate-size at least 1")
         }
@@ -134,9 +129,8 @@ struct EvaluateCommand: ParsableCommand {
         evaluation.weightCap = weightCap
         evaluation.noveltyRewards = noveltyRewards
         evaluation.agents = agentList.compactMap(LeaveOneOutEvaluation.Agent.init(rawValue:))
-        evaluation.gamma = gamma
-        evaluation.epochs = epochs
-        evaluation.dropout = dropout
+        evaluation.ranker = ranker.configuration
+        evaluation.ranker.gamma = gamma
         if seeds != nil { return try runSeeds(evaluation, log: log, categories: categories, name: name) }
         let report: LeaveOneOutEvaluation.Report
         do { report = try evaluation.run(log, categories: categories, progress: say) } catch { throw ValidationError(commandLineMessage(error)) }

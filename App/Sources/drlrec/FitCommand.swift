@@ -28,9 +28,6 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Train only on interactions before this time (seconds since the epoch): later ones can feed `drlrec update`.", valueName: "seconds"))
     var until: Int64?
 
-    @Option(help: "Training epochs.")
-    var epochs = 30
-
     @Option(help: "Weight of SQN's TD loss (0: the supervised ranker alone).")
     var qLearningWeight: Float = 1
 
@@ -40,8 +37,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: "With --reinforce-weight: weight λ of the items' novelty in the reward (0: the ratings alone; see `drlrec evaluate`).")
     var noveltyReward: Float = 0
 
-    @Option(help: "Interactions of history the model reads.")
-    var history = 50
+    @OptionGroup var ranker: RankerOptions
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
@@ -56,9 +52,6 @@ struct FitCommand: ParsableCommand {
     var promote = false
 
     func validate() throws {
-        guard epochs > 0, history > 0 else { throw ValidationError("--epochs and --history must be positive") }
-        let longest = SequenceStateEncoder.Configuration.maximumHistoryLength
-        guard history <= longest else { throw ValidationError("--history \(history) is longer than the \(longest) interactions a model reads at most") }
         guard qLearningWeight >= 0, reinforceWeight >= 0, noveltyReward >= 0 else {
             throw ValidationError("--q-learning-weight, --reinforce-weight and --novelty-reward must be non-negative")
         }
@@ -71,15 +64,20 @@ struct FitCommand: ParsableCommand {
         let split = LeaveOneOutSplit(log)
         say("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items (\(scenario))")
         if let problem = NextItemModel.dataProblem(split) { throw ValidationError("\(scenario) \(problem)") }
-        var configuration = NextItemModel.Configuration()
-        configuration.epochs = epochs
-        configuration.historyLength = history
+        var configuration = ranker.configuration
         configuration.qLearningWeight = qLearningWeight
         if reinforceWeight > 0 { configuration.reinforce = .init(weight: reinforceWeight, noveltyReward: noveltyReward) }
         let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
         let start = Sampler.now()
+        var secondsAtEpoch: [Int: Double] = [:]
         try model.train(on: split, seed: seed) { epoch, loss, ndcg in
-            say(String(format: "  epoch %d: cross-entropy %.3f", epoch, loss) + (ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""))
+            secondsAtEpoch[epoch] = Sampler.now() - start
+            say(String(format: "  epoch %d: cross-entropy %.3f (%.0f s)", epoch, loss, secondsAtEpoch[epoch]!)
+                + (ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""))
+        }
+        if let best = model.validationCurve.max(by: { $0.ndcg < $1.ndcg }) {
+            print(String(format: "kept epoch %d of %d (best validation NDCG@10 %.4f, reached in %.0f s)", best.epoch,
+                         model.validationCurve.last?.epoch ?? best.epoch, best.ndcg, secondsAtEpoch[best.epoch] ?? 0))
         }
         let test = model.evaluate(split, on: .test)
         let metrics = ["hr@10": test.hitRate, "ndcg@10": test.ndcg, "mrr@10": test.mrr, "coverage": test.coverage, "novelty": test.novelty]
@@ -90,9 +88,9 @@ struct FitCommand: ParsableCommand {
         print("saved \(out)")
         guard let registry else { return }
         let store = try ModelRegistry(directory: registry)
-        var hyperparameters = ["epochs": String(epochs), "q_learning_weight": String(qLearningWeight),
-                               "reinforce_weight": String(reinforceWeight), "novelty_reward": String(noveltyReward), "history": String(history),
-                               "seed": String(seed), "dimension": String(configuration.dimension), "learning_rate": String(configuration.learningRate)]
+        var hyperparameters = ranker.hyperparameters.merging(["q_learning_weight": String(qLearningWeight),
+                               "reinforce_weight": String(reinforceWeight), "novelty_reward": String(noveltyReward),
+                               "seed": String(seed), "dimension": String(configuration.dimension)]) { first, _ in first }
         if let until { hyperparameters["until"] = String(until) }
         let version = try store.register(checkpoint: out, scenario: scenario, dataHash: try dataHash(files),
                                          hyperparameters: hyperparameters, metrics: metrics)

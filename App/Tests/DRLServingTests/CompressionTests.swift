@@ -13,7 +13,7 @@ import Testing
         let log = Fixtures.cycleLog()
         let model = try NextItemModel.load(from: Fixtures.cycleCheckpoint, log: log, epochs: 2, learningRate: 1e-3)
         let before = model.servingParameterCount
-        for name in NextItemModel.catalogueMatrices { try model.factorize(name, rank: 4) }
+        for name in model.catalogueMatrices { try model.factorize(name, rank: 4) }
         let item = try #require(model.store.parameters.first { $0.name == "encoder.item.weight" }).parameter.value
         let output = try #require(model.store.parameters.first { $0.name == "output.weight" }).parameter.value
         #expect(model.servingParameterCount == before - item.count - output.count + (25 + 16) * 4 + (24 + 16) * 4)
