@@ -21,13 +21,8 @@ import Testing
         return configuration
     }
 
-    /// Users walk a cycle of 24 items, each with a stride of their own (1, 2 or 3, told by the
-    /// context), so the next item follows from the last one and the stride. The ranker, trained
-    /// at every position, puts the held-out next item first for most users, where popularity
-    /// cannot.
-    @Test func learnsSequentialPatterns() throws {
-        let log = SyntheticLog.generate(users: 90, items: 24, eventsPerUser: 12, jump: 0, seed: 4)
-        let split = LeaveOneOutSplit(log)
+    /// A small model for the 24-item cycle logs, trained 30 epochs, validated every 5.
+    static func cycleConfiguration() -> NextItemModel.Configuration {
         var configuration = NextItemModel.Configuration()
         configuration.historyLength = 8
         configuration.dimension = 16
@@ -35,7 +30,17 @@ import Testing
         configuration.batchSize = 16
         configuration.learningRate = 3e-3
         configuration.validationInterval = 5
-        let model = NextItemModel(log: log, categories: [Int32](repeating: 0, count: log.itemCount), configuration: configuration, seed: 1)
+        return configuration
+    }
+
+    /// Users walk a cycle of 24 items, each with a stride of their own (1, 2 or 3, told by the
+    /// context), so the next item follows from the last one and the stride. The ranker, trained
+    /// at every position, puts the held-out next item first for most users, where popularity
+    /// cannot.
+    @Test func learnsSequentialPatterns() throws {
+        let log = SyntheticLog.generate(users: 90, items: 24, eventsPerUser: 12, jump: 0, seed: 4)
+        let split = LeaveOneOutSplit(log)
+        let model = NextItemModel(log: log, categories: [Int32](repeating: 0, count: log.itemCount), configuration: Self.cycleConfiguration(), seed: 1)
         try model.train(on: split, seed: 2)
         let test = model.evaluate(split, on: .test, k: 1)
         #expect(test.hitRate > 0.8, "HR@1 \(test.hitRate); validation curve \(model.validationCurve)")
@@ -51,17 +56,12 @@ import Testing
     @Test func aTiedTwoBlockModelWithDropoutLearnsAndRoundTrips() throws {
         let log = SyntheticLog.generate(users: 90, items: 24, eventsPerUser: 12, jump: 0, seed: 4)
         let split = LeaveOneOutSplit(log)
-        var configuration = NextItemModel.Configuration()
-        configuration.historyLength = 8
-        configuration.dimension = 16
+        var configuration = Self.cycleConfiguration()
         configuration.blocks = 2
         configuration.tiedOutput = true
         configuration.dropout = 0.1
         configuration.epochs = 200
         configuration.patience = 3
-        configuration.batchSize = 16
-        configuration.learningRate = 3e-3
-        configuration.validationInterval = 5
         let categories = [Int32](repeating: 0, count: log.itemCount)
         let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: 1)
         #expect(!model.store.parameters.contains { $0.name.hasPrefix("output.weight") })
