@@ -48,8 +48,8 @@ public final class NextItemModel {
         public var learningRate: Float = 1e-3
         /// Adam's decoupled weight decay (AdamW; 0: plain Adam).
         public var weightDecay: Float = 0
-        /// Dropout of the encoder's tokens and sequence outputs while training (on MovieLens, 0.2
-        /// lowered test HR@10 from 0.1835 to 0.1686 over 30 epochs, and reached 0.1792 over 60).
+        /// Dropout of the encoder's tokens, transformer branches and outputs while training (on
+        /// MovieLens it helps only with two blocks and the tied output: docs/RESULTS.md).
         public var dropout: Float = 0
         /// Validate every this many epochs.
         public var validationInterval = 2
@@ -219,6 +219,7 @@ public final class NextItemModel {
             require(d.temperature > 0 && d.weight >= 0, "NextItemModel: temperature \(d.temperature), weight \(d.weight)")
         }
         let c = configuration, n = c.historyLength, dimension = encoder.configuration.observationDimension
+        require(c.patience.map { $0 >= 1 } ?? true, "NextItemModel: patience \(c.patience!) must be at least one validation")
         // Windows of N + 1 rows, cut from the end of each user's training sequence.
         var windows: [ArraySlice<Int>] = []
         for rows in split.trainRows where rows.count >= 2 {
