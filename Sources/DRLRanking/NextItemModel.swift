@@ -48,6 +48,10 @@ public final class NextItemModel {
         public var learningRate: Float = 1e-3
         /// Adam's decoupled weight decay (AdamW; 0: plain Adam).
         public var weightDecay: Float = 0
+        /// How the learning rate moves over the epochs.
+        public var learningRateDecay = LearningRateDecay.constant
+        /// Epochs of linear warm-up from 0 to the learning rate.
+        public var warmupEpochs = 0
         /// Dropout of the encoder's tokens, transformer branches and outputs while training (on
         /// MovieLens it helps only with two blocks and the tied output: docs/RESULTS.md).
         public var dropout: Float = 0
@@ -92,6 +96,10 @@ public final class NextItemModel {
             (self.weight, self.slateSize, self.weightCap, self.noveltyReward) = (weight, slateSize, weightCap, noveltyReward)
         }
     }
+
+    /// The learning rate after warm-up: constant, or a cosine from the learning rate to 0 at the
+    /// last epoch (an early stop cuts it short).
+    public enum LearningRateDecay: String, Sendable, CaseIterable { case constant, cosine }
 
     public let configuration: Configuration
     public let encoder: SequenceStateEncoder
@@ -241,6 +249,13 @@ public final class NextItemModel {
         var targets = [Int32](), weights = Tensor(workspace: Shape(c.batchSize * n))
         var best: (ndcg: Double, values: Tensor)?
         var sinceBest = 0
+        let batchesPerEpoch = (windows.count + c.batchSize - 1) / c.batchSize
+        let warmup = c.warmupEpochs * batchesPerEpoch, total = c.epochs * batchesPerEpoch
+        let schedule: LearningRateSchedule = switch c.learningRateDecay {
+        case .constant: .linearWarmup(peak: c.learningRate, warmupSteps: warmup)
+        case .cosine: .cosine(peak: c.learningRate, warmupSteps: warmup, totalSteps: total)
+        }
+        var step = 0
         for epoch in 1...c.epochs {
             rng.shuffle(&windows)
             encoder.isTraining = true
@@ -290,6 +305,8 @@ public final class NextItemModel {
                     dStates = combined
                 }
                 encoder.backwardParametersOnly(dStates.reshaped(Shape(rows, n, c.dimension)))
+                optimizer.learningRate = schedule.learningRate(at: step)
+                step += 1
                 try optimizer.update()
                 if c.qLearningWeight > 0 {
                     for (target, source) in zip(qTarget.namedParameters, qHead.namedParameters) {

@@ -91,6 +91,34 @@ import Testing
         }
     }
 
+    /// The learning-rate schedule reaches the optimizer: over one epoch, a warm-up of a thousand
+    /// epochs barely moves the weights, and a cosine decay to 0 moves them less than a constant rate.
+    @Test func theLearningRateScheduleReachesTheOptimizer() throws {
+        let log = SyntheticLog.generate(users: 90, items: 24, eventsPerUser: 12, jump: 0, seed: 4)
+        let split = LeaveOneOutSplit(log)
+        func movement(_ change: (inout NextItemModel.Configuration) -> Void) throws -> Float {
+            var configuration = Self.cycleConfiguration()
+            configuration.epochs = 1
+            configuration.validationInterval = 1
+            change(&configuration)
+            let model = NextItemModel(log: log, categories: [Int32](repeating: 0, count: log.itemCount), configuration: configuration, seed: 1)
+            // The normalizers' running statistics move whatever the rate; the weights are what the optimizer moves.
+            let weights = model.store.parameters.filter { !$0.name.contains("normalizer") }.map(\.parameter)
+            let before = weights.map { $0.value.clone() }
+            try model.train(on: split, seed: 2)
+            var moved: Float = 0
+            for (parameter, start) in zip(weights, before) {
+                for i in 0..<start.count { moved += abs(parameter.value[flat: i] - start[flat: i]) }
+            }
+            return moved
+        }
+        let constant = try movement { _ in }
+        let warm = try movement { $0.warmupEpochs = 1000 }
+        let cosine = try movement { $0.learningRateDecay = .cosine }
+        #expect(warm < 0.01 * constant, "moved \(warm) with the warm-up, \(constant) without")
+        #expect(cosine < 0.9 * constant && cosine > 0.1 * constant, "moved \(cosine) with the cosine decay, \(constant) at a constant rate")
+    }
+
     /// SQN's Q head learns the one-step return of the logged transitions: with γ = 0 and every
     /// reward 1 it predicts about 1 for the next item actually taken; the ranker still learns.
     @Test func theQHeadLearnsTheLoggedReturn() throws {

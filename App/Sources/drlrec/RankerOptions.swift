@@ -2,6 +2,8 @@ import ArgumentParser
 import DRLNN
 import DRLRanking
 
+extension NextItemModel.LearningRateDecay: ExpressibleByArgument {}
+
 /// The sequential ranker's network and training, shared by `drlrec fit` and `drlrec evaluate`
 /// (whose RL agents train the same network with their own objectives). The defaults are
 /// `NextItemModel.Configuration`'s.
@@ -26,6 +28,15 @@ struct RankerOptions: ParsableArguments {
     @Option(help: "Adam's learning rate.")
     var learningRate = defaults.learningRate
 
+    @Option(help: "Learning rate after the warm-up: constant, or cosine (from --learning-rate to 0 at the last epoch).")
+    var learningRateDecay = defaults.learningRateDecay
+
+    @Option(help: "Epochs of linear warm-up of the learning rate from 0.")
+    var warmupEpochs = defaults.warmupEpochs
+
+    @Option(help: "Training windows per batch.")
+    var batchSize = defaults.batchSize
+
     @Option(help: "Adam's decoupled weight decay (AdamW).")
     var weightDecay = defaults.weightDecay
 
@@ -33,9 +44,10 @@ struct RankerOptions: ParsableArguments {
     var history = defaults.historyLength
 
     func validate() throws {
-        guard epochs > 0, history > 0, blocks > 0, patience >= 0 else {
-            throw ValidationError("--epochs, --history and --blocks must be positive and --patience non-negative")
+        guard epochs > 0, history > 0, blocks > 0, batchSize > 0, patience >= 0, warmupEpochs >= 0 else {
+            throw ValidationError("--epochs, --history, --blocks and --batch-size must be positive and --patience and --warmup-epochs non-negative")
         }
+        guard batchSize <= 65_536 else { throw ValidationError("--batch-size \(batchSize): at most 65536 windows") }
         let longest = SequenceStateEncoder.Configuration.maximumHistoryLength
         guard history <= longest else { throw ValidationError("--history \(history) is longer than the \(longest) interactions a model reads at most") }
         guard blocks <= 64 else { throw ValidationError("--blocks \(blocks): at most 64 transformer blocks") }
@@ -54,6 +66,9 @@ struct RankerOptions: ParsableArguments {
         c.dropout = dropout
         c.learningRate = learningRate
         c.weightDecay = weightDecay
+        c.learningRateDecay = learningRateDecay
+        c.warmupEpochs = warmupEpochs
+        c.batchSize = batchSize
         c.historyLength = history
         return c
     }
@@ -61,6 +76,7 @@ struct RankerOptions: ParsableArguments {
     /// For a registry's record of the hyperparameters.
     var hyperparameters: [String: String] {
         ["epochs": String(epochs), "patience": String(patience), "blocks": String(blocks), "tied_output": String(tiedOutput), "dropout": String(dropout),
-         "learning_rate": String(learningRate), "weight_decay": String(weightDecay), "history": String(history)]
+         "learning_rate": String(learningRate), "weight_decay": String(weightDecay), "learning_rate_decay": learningRateDecay.rawValue,
+         "warmup_epochs": String(warmupEpochs), "batch_size": String(batchSize), "history": String(history)]
     }
 }
