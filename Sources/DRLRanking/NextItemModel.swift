@@ -52,6 +52,9 @@ public final class NextItemModel {
         public var learningRateDecay = LearningRateDecay.constant
         /// Epochs of linear warm-up from 0 to the learning rate.
         public var warmupEpochs = 0
+        /// Validate, keep and return an exponential moving average of the weights, with this decay
+        /// per step, instead of the last weights (nil: the weights themselves).
+        public var weightAverage: Float?
         /// Dropout of the encoder's tokens, transformer branches and outputs while training (on
         /// MovieLens it helps only with two blocks and the tied output: docs/RESULTS.md).
         public var dropout: Float = 0
@@ -228,6 +231,7 @@ public final class NextItemModel {
         }
         let c = configuration, n = c.historyLength, dimension = encoder.configuration.observationDimension
         require(c.patience.map { $0 >= 1 } ?? true, "NextItemModel: patience \(c.patience!) must be at least one validation")
+        require(c.weightAverage.map { $0 > 0 && $0 < 1 } ?? true, "NextItemModel: weight average decay \(c.weightAverage!) must be in (0, 1)")
         // Windows of N + 1 rows, cut from the end of each user's training sequence.
         var windows: [ArraySlice<Int>] = []
         for rows in split.trainRows where rows.count >= 2 {
@@ -256,6 +260,7 @@ public final class NextItemModel {
         case .cosine: .cosine(peak: c.learningRate, warmupSteps: warmup, totalSteps: total)
         }
         var step = 0
+        var averaged = c.weightAverage != nil ? store.values.clone() : Tensor(zeros: Shape(0))
         for epoch in 1...c.epochs {
             rng.shuffle(&windows)
             encoder.isTraining = true
@@ -308,6 +313,10 @@ public final class NextItemModel {
                 optimizer.learningRate = schedule.learningRate(at: step)
                 step += 1
                 try optimizer.update()
+                if let decay = c.weightAverage {
+                    scal(decay, &averaged)
+                    axpy(1 - decay, store.values, &averaged)
+                }
                 if c.qLearningWeight > 0 {
                     for (target, source) in zip(qTarget.namedParameters, qHead.namedParameters) {
                         var value = target.parameter.value
@@ -322,10 +331,15 @@ public final class NextItemModel {
             reapplyCompression()
             var ndcg: Double?
             if epoch % c.validationInterval == 0 || epoch == c.epochs {
+                // With averaging, the average is what is validated (the training weights go back after).
+                let current = c.weightAverage != nil ? store.values.clone() : nil
+                var values = store.values
+                if current != nil { values.copy(from: averaged) }
                 let metrics = evaluate(split, on: .validation)
                 ndcg = metrics.ndcg
                 validationCurve.append((epoch, metrics.ndcg))
                 if metrics.ndcg > best?.ndcg ?? -1 { (best, sinceBest) = ((metrics.ndcg, store.values.clone()), 0) } else { sinceBest += 1 }
+                if let current { values.copy(from: current) }
             }
             progress(epoch, total / Float(max(batches, 1)), ndcg)
             if let patience = c.patience, sinceBest >= patience { break }

@@ -93,6 +93,7 @@ import Testing
 
     /// The learning-rate schedule reaches the optimizer: over one epoch, a warm-up of a thousand
     /// epochs barely moves the weights, and a cosine decay to 0 moves them less than a constant rate.
+    /// A weight average is what training keeps.
     @Test func theLearningRateScheduleReachesTheOptimizer() throws {
         let log = SyntheticLog.generate(users: 90, items: 24, eventsPerUser: 12, jump: 0, seed: 4)
         let split = LeaveOneOutSplit(log)
@@ -117,6 +118,9 @@ import Testing
         let cosine = try movement { $0.learningRateDecay = .cosine }
         #expect(warm < 0.01 * constant, "moved \(warm) with the warm-up, \(constant) without")
         #expect(cosine < 0.9 * constant && cosine > 0.1 * constant, "moved \(cosine) with the cosine decay, \(constant) at a constant rate")
+        // The kept weights are the average: with a decay near 1 it has hardly left the start.
+        let averaged = try movement { $0.weightAverage = 0.9999 }
+        #expect(averaged < 0.05 * constant, "the average moved \(averaged), the weights \(constant)")
     }
 
     /// SQN's Q head learns the one-step return of the logged transitions: with γ = 0 and every

@@ -34,6 +34,9 @@ struct RankerOptions: ParsableArguments {
     @Option(help: "Epochs of linear warm-up of the learning rate from 0.")
     var warmupEpochs = defaults.warmupEpochs
 
+    @Option(help: ArgumentHelp("Validate and keep an exponential moving average of the weights with this decay per step (0: the weights themselves).", valueName: "decay"))
+    var weightAverage: Float = 0
+
     @Option(help: "Training windows per batch.")
     var batchSize = defaults.batchSize
 
@@ -53,6 +56,7 @@ struct RankerOptions: ParsableArguments {
         guard blocks <= 64 else { throw ValidationError("--blocks \(blocks): at most 64 transformer blocks") }
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout \(dropout) must be in [0, 1)") }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate \(learningRate) must be positive") }
+        guard weightAverage >= 0, weightAverage < 1 else { throw ValidationError("--weight-average \(weightAverage) must be in [0, 1)") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw ValidationError("--weight-decay \(weightDecay) must be non-negative") }
     }
 
@@ -68,6 +72,7 @@ struct RankerOptions: ParsableArguments {
         c.weightDecay = weightDecay
         c.learningRateDecay = learningRateDecay
         c.warmupEpochs = warmupEpochs
+        c.weightAverage = weightAverage > 0 ? weightAverage : nil
         c.batchSize = batchSize
         c.historyLength = history
         return c
@@ -77,6 +82,6 @@ struct RankerOptions: ParsableArguments {
     var hyperparameters: [String: String] {
         ["epochs": String(epochs), "patience": String(patience), "blocks": String(blocks), "tied_output": String(tiedOutput), "dropout": String(dropout),
          "learning_rate": String(learningRate), "weight_decay": String(weightDecay), "learning_rate_decay": learningRateDecay.rawValue,
-         "warmup_epochs": String(warmupEpochs), "batch_size": String(batchSize), "history": String(history)]
+         "warmup_epochs": String(warmupEpochs), "weight_average": String(weightAverage), "batch_size": String(batchSize), "history": String(history)]
     }
 }
