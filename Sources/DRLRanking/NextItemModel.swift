@@ -254,10 +254,10 @@ public final class NextItemModel {
         var best: (ndcg: Double, values: Tensor)?
         var sinceBest = 0
         let batchesPerEpoch = (windows.count + c.batchSize - 1) / c.batchSize
-        let warmup = c.warmupEpochs * batchesPerEpoch, total = c.epochs * batchesPerEpoch
+        let warmup = c.warmupEpochs * batchesPerEpoch, steps = c.epochs * batchesPerEpoch
         let schedule: LearningRateSchedule = switch c.learningRateDecay {
         case .constant: .linearWarmup(peak: c.learningRate, warmupSteps: warmup)
-        case .cosine: .cosine(peak: c.learningRate, warmupSteps: warmup, totalSteps: total)
+        case .cosine: .cosine(peak: c.learningRate, warmupSteps: warmup, totalSteps: steps)
         }
         var step = 0
         var averaged = c.weightAverage != nil ? store.values.clone() : Tensor(zeros: Shape(0))
