@@ -87,7 +87,11 @@ extension NextItemModel {
         // Files written before stacks, dropout and tying had one block, trained without dropout and had a head of their own.
         c.blocks = metadata[prefix + "blocks"] != nil ? try number("blocks", Int.self) : 1
         c.dropout = metadata[prefix + "dropout"] != nil ? try number("dropout", Float.self) : 0
-        c.tiedOutput = metadata[prefix + "tied_output"] != nil ? try field("tied_output") == "true" : false
+        if metadata[prefix + "tied_output"] != nil {
+            let text = try field("tied_output")
+            guard let tied = Bool(text) else { throw refuse("metadata '\(prefix)tied_output' is '\(text)', not true or false") }
+            c.tiedOutput = tied
+        }
         guard c.blocks >= 1, c.dropout >= 0, c.dropout < 1 else {
             throw refuse("metadata says \(c.blocks) blocks and dropout \(c.dropout); a model has at least one block and dropout in [0, 1)")
         }

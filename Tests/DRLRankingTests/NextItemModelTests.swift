@@ -83,6 +83,10 @@ import Testing
         #expect(loaded.score(history: history[...], context: context).scalars == model.score(history: history[...], context: context).scalars)
 
         let (tensors, metadata) = try SafeTensors.read(from: path)
+        var garbled = metadata
+        garbled["drlrec.next_item.tied_output"] = "yes"
+        try SafeTensors.write(tensors, metadata: garbled, to: path)
+        #expect { _ = try NextItemModel.load(from: path) } throws: { "\($0)".contains("tied_output' is 'yes', not true or false") }
         for claim in ["3", String(1 << 40)] {
             var lie = metadata
             lie["drlrec.next_item.blocks"] = claim
