@@ -13,8 +13,10 @@ import DRLTensor
 ///   blocks with a causal and a key-padding mask, a GRU, or two causal dilated convolutions
 ///   (dilations 1 and 2).
 ///   Its output at the last position summarises the behaviour.
+///   Optionally a LayerNorm follows it (the final norm a stack of pre-LN blocks otherwise lacks).
 /// - The context goes through its own Linear + GELU, in parallel; the two are fused by a Linear +
-///   GELU into the state (GELU throughout: smooth, so finite differences check it exactly).
+///   GELU into the state (GELU throughout: smooth, so finite differences check it exactly), or by
+///   the Linear alone.
 /// - The engagement and context features are normalised by running statistics first.
 ///
 /// Backward accumulates into every parameter; the observation itself gets no gradient (its ids
@@ -39,6 +41,14 @@ public final class SequenceStateEncoder: Layer {
         /// Dropout, in training mode, of the tokens, of each transformer block's two residual
         /// branches and of the sequence model's outputs.
         public var dropout: Float = 0
+        /// A LayerNorm on the sequence model's outputs (parameters "final_norm"): a stack of pre-LN
+        /// transformer blocks adds each block's output to an unnormalised residual stream, and
+        /// SASRec normalises that stream once more before scoring.
+        public var finalNormalization = false
+        /// The fusion Linear's output is the state, with no GELU after it: an output layer tied to
+        /// the item embedding then scores items by a bilinear form of the sequence's summary and
+        /// the item embeddings, as SASRec's dot product does.
+        public var linearState = false
 
         public init(items: Int, categories: Int, eventTypes: Int, historyLength: Int, engagementFeatures: Int, contextFeatures: Int) {
             self.items = items
@@ -63,6 +73,8 @@ public final class SequenceStateEncoder: Layer {
     /// The attention model's blocks, in `sequence` (none for the other sequence models).
     private let transformerBlocks: [TransformerBlock]
     public let contextProjection: Linear, fusion: Linear
+    /// The LayerNorm after the sequence model (`Configuration.finalNormalization`).
+    public let finalNorm: LayerNorm?
     private let tokenDropout: Dropout, sequenceDropout: Dropout
     /// Running statistics of the context features, and of the real tokens' engagement features.
     public let contextNormalizer: RunningNormalizer, engagementNormalizer: RunningNormalizer
@@ -114,6 +126,7 @@ public final class SequenceStateEncoder: Layer {
             sequence = Sequential([Conv1d(d, d, kernelSize: 3, dilation: 1, using: &rng), ActivationLayer(.gelu),
                                    Conv1d(d, d, kernelSize: 3, dilation: 2, using: &rng), ActivationLayer(.gelu)])
         }
+        finalNorm = c.finalNormalization ? LayerNorm(d) : nil  // draws nothing: the other weights stay as they were
         // Fixed dropout seeds, so that adding dropout leaves the initial weights as they were.
         tokenDropout = Dropout(rate: c.dropout, seed: 0x70CE)
         sequenceDropout = Dropout(rate: c.dropout, seed: 0x5E0)
@@ -126,14 +139,15 @@ public final class SequenceStateEncoder: Layer {
     private var modules: [Module] {
         [itemEmbedding, categoryEmbedding, eventEmbedding, positions, sequence, contextProjection, fusion, contextNormalizer, engagementNormalizer,
          tokenDropout, sequenceDropout]
-            + (engagementProjection.map { [$0] } ?? [])
+            + (engagementProjection.map { [$0] } ?? []) + (finalNorm.map { [$0] } ?? [])
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {
         prefixedParameters([("item", itemEmbedding), ("category", categoryEmbedding), ("event", eventEmbedding),
                             ("position", positions), ("sequence", sequence), ("context", contextProjection), ("fusion", fusion),
                             ("context_normalizer", contextNormalizer), ("engagement_normalizer", engagementNormalizer)]
-                           + (engagementProjection.map { [("engagement", $0)] } ?? []))
+                           + (engagementProjection.map { [("engagement", $0)] } ?? [])
+                           + (finalNorm.map { [("final_norm", $0)] } ?? []))
     }
 
     public var outputDimension: Int { configuration.outputDimension }
@@ -187,7 +201,9 @@ public final class SequenceStateEncoder: Layer {
             x += engagementProjection.forward(perToken)
         }
         for block in transformerBlocks { block.attention.keyPaddingMask = padding }
-        let encoded = sequenceDropout.forward(sequence.forward(tokenDropout.forward(positions.forward(x.reshaped(Shape(batch, n, d))))))
+        var summary = sequence.forward(tokenDropout.forward(positions.forward(x.reshaped(Shape(batch, n, d)))))
+        if let finalNorm { summary = finalNorm.forward(summary) }
+        let encoded = sequenceDropout.forward(summary)
         // One state per row, from the last position, or one per position (row b·N + t).
         everyPositionOut = outputsEveryPosition
         let states = everyPositionOut ? n : 1
@@ -201,7 +217,8 @@ public final class SequenceStateEncoder: Layer {
                 }
             }
         }
-        let out = fusionActivation.forward(fusion.forward(joined))
+        let linear = fusion.forward(joined)
+        let out = c.linearState ? linear : fusionActivation.forward(linear)
         return everyPositionOut ? out.reshaped(Shape(batch, n, c.outputDimension)) : out
     }
 
@@ -220,7 +237,8 @@ public final class SequenceStateEncoder: Layer {
 
     public func backwardParametersOnly(_ gradOutput: Tensor) {
         let c = configuration, n = c.historyLength, d = c.dimension, states = everyPositionOut ? n : 1
-        let dJoined = fusion.backward(fusionActivation.backward(gradOutput.reshaped(Shape(batch * states, c.outputDimension))))
+        let g = gradOutput.reshaped(Shape(batch * states, c.outputDimension))
+        let dJoined = fusion.backward(c.linearState ? g : fusionActivation.backward(g))
         var dEncoded = dSequence.view(Shape(batch, n, d))
         dEncoded.fill(with: 0)
         var dContext = dContextState.view(Shape(batch, d))
@@ -235,7 +253,9 @@ public final class SequenceStateEncoder: Layer {
             }
         }
         contextProjection.backwardParametersOnly(contextActivation.backward(dContext))
-        let dTokens = positions.backward(tokenDropout.backward(sequence.backward(sequenceDropout.backward(dEncoded)))).reshaped(Shape(batch * n, d))
+        var dSummary = sequenceDropout.backward(dEncoded)
+        if let finalNorm { dSummary = finalNorm.backward(dSummary) }
+        let dTokens = positions.backward(tokenDropout.backward(sequence.backward(dSummary))).reshaped(Shape(batch * n, d))
         itemEmbedding.backward(dTokens)
         categoryEmbedding.backward(dTokens)
         eventEmbedding.backward(dTokens)

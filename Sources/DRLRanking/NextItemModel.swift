@@ -44,6 +44,10 @@ public final class NextItemModel {
         /// Score each item by its input embedding (weight tying, as SASRec) instead of a head of
         /// its own: the catalogue is learned once, with half the parameters.
         public var tiedOutput = false
+        /// A LayerNorm on the sequence model's outputs, and the state without a GELU after the
+        /// fusion (`SequenceStateEncoder.Configuration`): with two blocks and the tied output,
+        /// SASRec's final norm and dot-product scores (docs/RESULTS.md).
+        public var finalNormalization = false, linearState = false
         public var epochs = 30, batchSize = 64
         public var learningRate: Float = 1e-3
         /// Adam's decoupled weight decay (AdamW; 0: plain Adam).
@@ -167,6 +171,8 @@ public final class NextItemModel {
         layout.sequenceModel = configuration.sequenceModel
         layout.blocks = configuration.blocks
         layout.dropout = configuration.dropout
+        layout.finalNormalization = configuration.finalNormalization
+        layout.linearState = configuration.linearState
         var rng = RandomGenerator(seed: seed, stream: 0x5A5)
         encoder = SequenceStateEncoder(layout, using: &rng)
         let head = Linear(configuration.dimension, log.itemCount, using: &rng)  // drawn either way: tying leaves the other weights as they were

@@ -33,6 +33,9 @@ extension NextItemModel {
             Self.prefix + "items": log.itemIds.joined(separator: "\n"),
             Self.prefix + "context_columns": log.contextColumns.joined(separator: "\n"),
         ]
+        // Written only when on: a file without them reads as off, so earlier models' files are unchanged.
+        if c.finalNormalization { metadata[Self.prefix + "final_norm"] = "true" }
+        if c.linearState { metadata[Self.prefix + "linear_state"] = "true" }
         if let r = c.reinforce, !servingOnly {
             metadata[Self.prefix + "reinforce_weight"] = String(r.weight)
             metadata[Self.prefix + "reinforce_slate_size"] = String(r.slateSize)
@@ -84,14 +87,18 @@ extension NextItemModel {
             throw refuse("metadata '\(prefix)sequence_model' is '\(model)', not one of \(SequenceStateEncoder.Configuration.SequenceModel.allCases.map(\.rawValue))")
         }
         c.sequenceModel = sequenceModel
+        /// A yes-or-no field; files written before it existed had it off.
+        func flag(_ name: String) throws(CheckpointError) -> Bool {
+            guard let text = metadata[prefix + name] else { return false }
+            guard let value = Bool(text) else { throw refuse("metadata '\(prefix + name)' is '\(text)', not true or false") }
+            return value
+        }
         // Files written before stacks, dropout and tying had one block, trained without dropout and had a head of their own.
         c.blocks = metadata[prefix + "blocks"] != nil ? try number("blocks", Int.self) : 1
         c.dropout = metadata[prefix + "dropout"] != nil ? try number("dropout", Float.self) : 0
-        if metadata[prefix + "tied_output"] != nil {
-            let text = try field("tied_output")
-            guard let tied = Bool(text) else { throw refuse("metadata '\(prefix)tied_output' is '\(text)', not true or false") }
-            c.tiedOutput = tied
-        }
+        c.tiedOutput = try flag("tied_output")
+        c.finalNormalization = try flag("final_norm")
+        c.linearState = try flag("linear_state")
         guard c.blocks >= 1, c.dropout >= 0, c.dropout < 1 else {
             throw refuse("metadata says \(c.blocks) blocks and dropout \(c.dropout); a model has at least one block and dropout in [0, 1)")
         }

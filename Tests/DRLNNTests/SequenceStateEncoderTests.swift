@@ -48,6 +48,50 @@ import Testing
         }
     }
 
+    /// The same with SASRec's final LayerNorm after the sequence model and a linear state.
+    @Test(arguments: SequenceStateEncoder.Configuration.SequenceModel.allCases, [false, true])
+    func gradientsMatchFiniteDifferencesWithFinalNormAndLinearState(_ model: SequenceStateEncoder.Configuration.SequenceModel, everyPosition: Bool) {
+        var c = Self.configuration(model)
+        c.finalNormalization = true
+        c.linearState = true
+        var rng = RandomGenerator(seed: 3)
+        let encoder = SequenceStateEncoder(c, using: &rng)
+        encoder.isTraining = false
+        encoder.outputsEveryPosition = everyPosition
+        #expect(encoder.namedParameters.contains { $0.name == "final_norm.weight" })
+        let paddingRows = ["item.weight": c.items, "category.weight": c.categories, "event.weight": c.eventTypes]
+        GradientCheck.check(encoder, input: Self.observations(c), checkInput: false) { name, index in
+            paddingRows[name].map { index / c.dimension == $0 } ?? false
+        }
+    }
+
+    /// The two options draw no weights: an encoder with them has the plain encoder's weights plus
+    /// the final norm's; a linear state is the plain state before its GELU.
+    @Test func finalNormAndLinearStateAddOnlyWhatTheySay() {
+        var plainConfiguration = Self.configuration(.attention)
+        plainConfiguration.engagementFeatures = 0
+        var c = plainConfiguration
+        c.linearState = true
+        var rng1 = RandomGenerator(seed: 11), rng2 = RandomGenerator(seed: 11)
+        let plain = SequenceStateEncoder(plainConfiguration, using: &rng1), linear = SequenceStateEncoder(c, using: &rng2)
+        plain.isTraining = false
+        linear.isTraining = false
+        let batch = Self.observations(plainConfiguration)
+        let before = linear.forward(batch).clone(), after = plain.forward(batch).clone()
+        let gelu = ActivationLayer(.gelu)
+        #expect(gelu.forward(before).scalars == after.scalars)
+        #expect(before.scalars.contains { $0 < -0.2 }, "a GELU's output is never below -0.17, a linear state's can be")
+
+        c.linearState = false
+        c.finalNormalization = true
+        var rng3 = RandomGenerator(seed: 11)
+        let normed = SequenceStateEncoder(c, using: &rng3)
+        let plainWeights = Dictionary(uniqueKeysWithValues: plain.namedParameters.map { ($0.name, $0.parameter.value.scalars) })
+        let normedWeights = Dictionary(uniqueKeysWithValues: normed.namedParameters.map { ($0.name, $0.parameter.value.scalars) })
+        #expect(Set(normedWeights.keys).subtracting(plainWeights.keys) == ["final_norm.weight", "final_norm.bias"])
+        for (name, value) in plainWeights { #expect(normedWeights[name] == value, "\(name)") }
+    }
+
     /// Padding tokens change nothing: a history padded in front encodes as the same history
     /// anywhere else in the batch, and the padding rows of the tables get no gradient.
     @Test(arguments: SequenceStateEncoder.Configuration.SequenceModel.allCases)

@@ -49,10 +49,11 @@ import Testing
         #expect(test.hitRate > popularity.hitRate + 0.5, "popularity HR@1 \(popularity.hitRate)")
     }
 
-    /// The SASRec recipe (two blocks, the item embedding as the output, dropout) learns the same
-    /// patterns; early stopping ends training once validation stops improving; a checkpoint keeps
-    /// the recipe and scores alike, and a file whose metadata claims blocks it does not hold is
-    /// refused before anything is built from it.
+    /// The SASRec recipe (two blocks, the item embedding as the output, dropout, a final norm and
+    /// a linear state) learns the same patterns; early stopping ends training once validation
+    /// stops improving; a checkpoint keeps the recipe and scores alike, and a file whose metadata
+    /// claims blocks it does not hold, or disowns the final norm it holds, is refused before
+    /// anything is built from it.
     @Test func aTiedTwoBlockModelWithDropoutLearnsAndRoundTrips() throws {
         let log = SyntheticLog.generate(users: 90, items: 24, eventsPerUser: 12, jump: 0, seed: 4)
         let split = LeaveOneOutSplit(log)
@@ -60,6 +61,8 @@ import Testing
         configuration.blocks = 2
         configuration.tiedOutput = true
         configuration.dropout = 0.1
+        configuration.finalNormalization = true
+        configuration.linearState = true
         configuration.epochs = 200
         configuration.patience = 3
         let categories = [Int32](repeating: 0, count: log.itemCount)
@@ -77,7 +80,8 @@ import Testing
         let path = Scratch.path("tied.safetensors")
         try model.save(to: path)
         let loaded = try NextItemModel.load(from: path)
-        #expect(loaded.configuration.blocks == 2 && loaded.configuration.tiedOutput && loaded.configuration.dropout == 0.1)
+        #expect(loaded.configuration.blocks == 2 && loaded.configuration.tiedOutput && loaded.configuration.dropout == 0.1
+                && loaded.configuration.finalNormalization && loaded.configuration.linearState)
         let history = split.trainRows[0].map { UserEvent(item: log.items[$0], event: log.events[$0], value: log.values[$0], timestamp: log.timestamps[$0]) }
         let context = (0..<log.contextColumns.count).map { log.context[split.trainRows[0].last! * log.contextColumns.count + $0] }
         #expect(loaded.score(history: history[...], context: context).scalars == model.score(history: history[...], context: context).scalars)
@@ -87,6 +91,10 @@ import Testing
         garbled["drlrec.next_item.tied_output"] = "yes"
         try SafeTensors.write(tensors, metadata: garbled, to: path)
         #expect { _ = try NextItemModel.load(from: path) } throws: { "\($0)".contains("tied_output' is 'yes', not true or false") }
+        var disowned = metadata
+        disowned.removeValue(forKey: "drlrec.next_item.final_norm")
+        try SafeTensors.write(tensors, metadata: disowned, to: path)
+        #expect { _ = try NextItemModel.load(from: path) } throws: { "\($0)".contains("encoder.final_norm.weight") }
         for claim in ["3", String(1 << 40)] {
             var lie = metadata
             lie["drlrec.next_item.blocks"] = claim

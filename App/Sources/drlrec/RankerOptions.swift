@@ -22,6 +22,12 @@ struct RankerOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Score each item by its input embedding (weight tying) instead of a head of its own.")
     var tiedOutput = defaults.tiedOutput
 
+    @Flag(inversion: .prefixedNo, help: "Normalise the sequence model's outputs by a LayerNorm (a transformer stack's final norm).")
+    var finalNorm = defaults.finalNormalization
+
+    @Flag(inversion: .prefixedNo, help: "Take the state from the fusion Linear without a GELU after it (with --tied-output: SASRec's dot-product scores).")
+    var linearState = defaults.linearState
+
     @Option(help: "Dropout of the encoder's tokens, transformer branches and outputs while training.")
     var dropout = defaults.dropout
 
@@ -67,6 +73,8 @@ struct RankerOptions: ParsableArguments {
         c.patience = patience > 0 ? patience : nil
         c.blocks = blocks
         c.tiedOutput = tiedOutput
+        c.finalNormalization = finalNorm
+        c.linearState = linearState
         c.dropout = dropout
         c.learningRate = learningRate
         c.weightDecay = weightDecay
@@ -80,7 +88,8 @@ struct RankerOptions: ParsableArguments {
 
     /// For a registry's record of the hyperparameters.
     var hyperparameters: [String: String] {
-        ["epochs": String(epochs), "patience": String(patience), "blocks": String(blocks), "tied_output": String(tiedOutput), "dropout": String(dropout),
+        ["epochs": String(epochs), "patience": String(patience), "blocks": String(blocks), "tied_output": String(tiedOutput),
+         "final_norm": String(finalNorm), "linear_state": String(linearState), "dropout": String(dropout),
          "learning_rate": String(learningRate), "weight_decay": String(weightDecay), "learning_rate_decay": learningRateDecay.rawValue,
          "warmup_epochs": String(warmupEpochs), "weight_average": String(weightAverage), "batch_size": String(batchSize), "history": String(history)]
     }
