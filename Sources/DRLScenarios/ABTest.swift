@@ -28,6 +28,8 @@ public struct ABTest {
     public var seed: UInt64 = 0
     /// Bootstrap resamples.
     public var resamples = 1_000
+    /// On education: where and by which metric the "fixed" and "staircase" tutors are tuned.
+    public var tuning = TutorTuning()
 
     public init(scenario: Scenario) { self.scenario = scenario }
 
@@ -78,7 +80,13 @@ public struct ABTest {
                                      progress: progress)
         case .education:
             let simulator = EducationSimulator(configuration: try ScenarioSimulators.education(configuration: configuration))
-            let catalogue = PolicyCatalogue(scenario: scenario, seed: seed)
+            var catalogue = PolicyCatalogue(scenario: scenario, seed: seed)
+            catalogue.tuning = tuning
+            // Learner seeds wrap past UInt64.max to small numbers, far below the tuning population.
+            let population = seed..<(seed > UInt64.max - UInt64(users) ? UInt64.max : seed + UInt64(users))
+            guard !population.overlaps(catalogue.tuning.population) else {
+                throw .populationOverlapsTuning(population: population, tuning: catalogue.tuning.population)
+            }
             let arms = try ([controlName] + treatmentNames).map { name throws(ScenarioError) in try catalogue.taskPolicy(name, for: simulator) }
             names = arms.map(\.name)
             comparison = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, learners: users, seed: seed) }) },

@@ -12,6 +12,8 @@ public struct PolicyCatalogue {
     /// The e-commerce platform's existing-user models, behind als, deep-ranker and the
     /// collaborative signal of its rankers; nil elsewhere.
     public let existing: ExistingUserModels?
+    /// Where the education tutors "fixed" and "staircase" are tuned to their best.
+    public var tuning = TutorTuning()
 
     public init(scenario: Scenario, seed: UInt64 = 0, existing: ExistingUserModels? = nil) {
         require(existing == nil || scenario == .ecommerce, "PolicyCatalogue: the existing-user models belong to ecommerce, not \(scenario.rawValue)")
@@ -55,20 +57,39 @@ public struct PolicyCatalogue {
         }
     }
 
-    /// An education tutor by name, or the two-path actor in the checkpoint at that path.
+    /// An education tutor by name, or the two-path actor in the checkpoint at that path. "fixed"
+    /// and "staircase" are tuned on `tuning`'s population; "fixed:LEVEL:TYPE" and
+    /// "staircase:UP:START:TYPE" (TYPE video, exercise or article) name one setting.
     public func taskPolicy(_ name: String, for simulator: EducationSimulator) throws(ScenarioError) -> TaskPolicy {
         require(scenario == .education, "PolicyCatalogue.taskPolicy: \(scenario.rawValue) serves slates (use slatePolicy)")
         switch name {
         case "random": return RandomTaskPolicy(seed: seed)
-        case "fixed": return FixedCurriculumPolicy()
-        case "staircase": return StaircasePolicy()
+        case "fixed": return FixedCurriculumPolicy(tuning.fixedCurricula(on: simulator)[0].settings)
+        case "staircase": return StaircasePolicy(tuning.staircases(on: simulator)[0].settings)
         case "myopic": return MyopicTaskPolicy()
+        case _ where name.hasPrefix("fixed:") || name.hasPrefix("staircase:"):
+            return try Self.tutor(named: name, levels: simulator.configuration.difficultyLevels)
         default:
             _ = try checkpoint(name, expected: [Tutor.kind])
             let agent = Tutor.agent(observationDimension: simulator.observationDimension, configuration: simulator.configuration, seed: 0)
             do { try agent.load(from: name) } catch { throw .checkpoint(error) }
             return ActorTaskPolicy(name: "\(Tutor.kind) (\(name))", agent: agent)
         }
+    }
+
+    /// A rule-based tutor with the settings its name spells out.
+    static func tutor(named name: String, levels: Int) throws(ScenarioError) -> TaskPolicy {
+        let parts = name.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let isStaircase = parts[0] == "staircase"
+        let form = isStaircase ? "staircase:UP:START:TYPE (UP at least 1)" : "fixed:LEVEL:TYPE"
+        let numbers = parts.dropFirst().dropLast().compactMap { Int($0) }
+        guard parts.count == (isStaircase ? 4 : 3), numbers.count == parts.count - 2,
+              let type = ContentType.allCases.first(where: { "\($0)" == parts.last! }),
+              numbers.last! >= 0, numbers.last! < levels, !isStaircase || numbers[0] >= 1 else {
+            throw .tutorSettings(name: name, form: form, levels: levels)
+        }
+        return isStaircase ? StaircasePolicy(.init(up: numbers[0], startLevel: numbers[1], type: type))
+                           : FixedCurriculumPolicy(.init(level: numbers[0], type: type))
     }
 
     /// The header of the checkpoint at `path`, refused unless it holds one of the `expected`

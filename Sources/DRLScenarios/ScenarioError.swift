@@ -22,6 +22,10 @@ public enum ScenarioError: Error, CustomStringConvertible {
     case differentObservations(histories: [Int])
     /// A policy that needs the e-commerce platform's click sequences, asked for elsewhere.
     case needsEcommerce(policy: String)
+    /// A tutor name with settings ("staircase:…", "fixed:…") that do not parse or fit the simulator.
+    case tutorSettings(name: String, form: String, levels: Int)
+    /// An A/B population whose learners are among those the baseline tutors are tuned on.
+    case populationOverlapsTuning(population: Range<UInt64>, tuning: Range<UInt64>)
     /// A checkpoint that cannot be read or does not fit its agent.
     case checkpoint(CheckpointError)
     /// Training one of the recipe's models failed (a loss became NaN or infinite).
@@ -41,6 +45,10 @@ public enum ScenarioError: Error, CustomStringConvertible {
         case .differentObservations(let histories):
             "the two checkpoints read different observations (history lengths \(histories), 0 for the summary observation); both arms run on one simulator"
         case .needsEcommerce(let policy): "\(policy) runs on ecommerce, whose platform keeps click sequences"
+        case .tutorSettings(let name, let form, let levels):
+            "'\(name)' is not \(form) with a level in 0..<\(levels) and TYPE one of \(ContentType.allCases.map { "\($0)" }.joined(separator: ", "))"
+        case .populationOverlapsTuning(let population, let tuning):
+            "the A/B test's learners (seeds \(population.lowerBound)..<\(population.upperBound)) include learners the baseline tutors are tuned on (seeds \(tuning.lowerBound)..<\(tuning.upperBound)); choose another --seed"
         case .checkpoint(let error): "\(error)"
         case .training(let model, let error): "training \(model): \(error)"
         }

@@ -65,6 +65,24 @@ import Testing
         }
     }
 
+    /// Tutors named with their settings are built as named; a malformed name says the form; an
+    /// A/B population that reaches into the tuning population is refused.
+    @Test func tutorsNamedWithSettingsAndTheTuningPopulation() throws {
+        let catalogue = PolicyCatalogue(scenario: .education)
+        let simulator = EducationSimulator()
+        #expect(try catalogue.taskPolicy("staircase:1:1:exercise", for: simulator).name == StaircasePolicy(.classic).name)
+        #expect(try catalogue.taskPolicy("fixed:4:article", for: simulator).name == "fixed (level 4, article)")
+        for bad in ["staircase:0:1:video", "staircase:1:5:video", "fixed:2", "fixed:2:quiz", "staircase:x:1:video", "fixed:-1:video"] {
+            #expect { _ = try catalogue.taskPolicy(bad, for: simulator) } throws: { "\($0)".contains("'\(bad)' is not") }
+        }
+        var test = ABTest(scenario: .education)
+        test.control = "random"
+        test.treatments = ["myopic"]
+        test.users = 24
+        test.seed = TutorTuning.populationSeed - 10
+        #expect { _ = try test.run() } throws: { "\($0)".contains("include learners the baseline tutors are tuned on") }
+    }
+
     /// Several treatments against one control on the same users: each has its own paired
     /// comparison, and the mean of their differences, its spread and an interval come across them.
     /// Two copies of one tutor differ by nothing across seeds; a tutor and a different one give a

@@ -1,5 +1,6 @@
 import DRLEvaluation
 import DRLScenarios
+import DRLSimulation
 import ArgumentParser
 import Foundation
 
@@ -18,8 +19,10 @@ struct ABTestCommand: ParsableCommand {
         written by `drlrec train --env ecommerce`; --cold-start-transfer gives the treatment's users who \
         arrive without history the profiles of their likely user groups, learned from those logs. On video \
         the same baselines or a checkpoint of `drlrec train --env video`; on \
-        education it is random, fixed (one syllabus), staircase (the adaptive one-up one-down rule), \
-        myopic (the easiest tasks) or a checkpoint written by `drlrec train --env education`. \
+        education it is random, fixed (one level and content type), staircase (the adaptive k-up one-down \
+        rule), myopic (the easiest tasks) or a checkpoint written by `drlrec train --env education`; \
+        fixed and staircase are tuned first, by --tune-by (the return), on 1,000 learners of their own (seeds from 2^40), \
+        and fixed:LEVEL:TYPE and staircase:UP:START:TYPE (TYPE video, exercise or article) name one setting. \
         Given --treatment more than once (the same recipe trained with different --seed values), each \
         treatment is compared with the control on the same users, and a last table gives the mean \
         difference over the treatments, its spread across them and an interval over both the users and \
@@ -54,6 +57,9 @@ struct ABTestCommand: ParsableCommand {
     @Option(help: "Bootstrap resamples.")
     var resamples: Int = 1_000
 
+    @Option(help: ArgumentHelp("On education: the metric the fixed and staircase tutors are tuned by (\(EducationReport.metricNames.joined(separator: ", "))).", valueName: "metric"))
+    var tuneBy = TutorTuning().objective
+
     @Flag(help: "Print one JSON object per metric.")
     var json = false
 
@@ -62,6 +68,9 @@ struct ABTestCommand: ParsableCommand {
         guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
         guard (1...ExistingUserModels.users).contains(groups) else {
             throw ValidationError("--groups must be in 1...\(ExistingUserModels.users) (the existing users), got \(groups)")
+        }
+        guard EducationReport.metricNames.contains(tuneBy) else {
+            throw ValidationError("--tune-by \(tuneBy) is not one of \(EducationReport.metricNames.joined(separator: ", "))")
         }
         guard coldStartTransfer != true || env == .ecommerce else { throw ValidationError("--cold-start-transfer applies to --env ecommerce, whose users have demographics") }
     }
@@ -76,6 +85,7 @@ struct ABTestCommand: ParsableCommand {
         test.groups = groups
         test.seed = seed
         test.resamples = resamples
+        test.tuning.objective = tuneBy
         let result: ABTest.Result
         do { result = try test.run(progress: say) } catch { throw ValidationError(commandLineMessage(error)) }
         for (rows, name) in zip(result.rows, result.treatments) { printTable(rows, control: result.control, treatment: name) }

@@ -18,35 +18,74 @@ public final class RandomTaskPolicy: TaskPolicy {
     }
 }
 
-/// A fixed syllabus: the middle difficulty, always exercises.
+/// A fixed syllabus: every task at one difficulty level, of one content type.
 public final class FixedCurriculumPolicy: TaskPolicy {
-    public let name = "fixed"
-    public init() {}
+    public struct Settings: Hashable, Sendable, CustomStringConvertible {
+        public var level: Int, type: ContentType
+        public init(level: Int, type: ContentType) {
+            require(level >= 0, "FixedCurriculumPolicy: level \(level) is negative")
+            (self.level, self.type) = (level, type)
+        }
+        public var description: String { "level \(level), \(type)" }
+    }
+
+    public let name: String
+    public let settings: Settings
+
+    public init(_ settings: Settings) {
+        self.settings = settings
+        name = "fixed (\(settings))"
+    }
 
     public func choose(_ simulator: EducationSimulator, observation: Tensor) -> (level: Int, type: ContentType) {
-        (simulator.configuration.difficultyLevels / 2, .exercise)
+        require(settings.level < simulator.configuration.difficultyLevels,
+                "FixedCurriculumPolicy: level \(settings.level) is outside the simulator's 0..<\(simulator.configuration.difficultyLevels)")
+        return (settings.level, settings.type)
     }
 }
 
-/// The classic adaptive rule (a one-up, one-down staircase): one level harder after a completed
-/// task, one easier after a failed one, starting each new skill at the second level; exercises.
+/// The classic adaptive rule, a k-up one-down staircase (Levitt, 1971): one level harder after
+/// `up` completed tasks in a row, one easier after a failed one; each new skill (and each new
+/// learner) starts at `startLevel`; every task of one content type. A one-up one-down staircase
+/// settles where half the tasks are completed, two-up near 71%, three-up near 79%.
 public final class StaircasePolicy: TaskPolicy {
-    public let name = "staircase"
-    private var level = 1, skill = -1, tasks = -1
+    public struct Settings: Hashable, Sendable, CustomStringConvertible {
+        public var up: Int, startLevel: Int, type: ContentType
+        public init(up: Int, startLevel: Int, type: ContentType) {
+            require(up >= 1 && startLevel >= 0, "StaircasePolicy: \(up)-up from level \(startLevel); up is at least 1 and the level non-negative")
+            (self.up, self.startLevel, self.type) = (up, startLevel, type)
+        }
+        /// The rule of most adaptive tutors' textbooks: one-up one-down from the second level, exercises.
+        public static let classic = Settings(up: 1, startLevel: 1, type: .exercise)
+        public var description: String { "\(up)-up 1-down from level \(startLevel), \(type)" }
+    }
 
-    public init() {}
+    public let name: String
+    public let settings: Settings
+    private var level = 0, skill = -1, tasks = -1, completedInARow = 0
+
+    public init(_ settings: Settings) {
+        self.settings = settings
+        name = "staircase (\(settings))"
+    }
 
     public func choose(_ simulator: EducationSimulator, observation: Tensor) -> (level: Int, type: ContentType) {
-        let statistics = simulator.statistics
-        if simulator.currentSkill != skill || statistics.tasks < tasks {
+        let statistics = simulator.statistics, levels = simulator.configuration.difficultyLevels
+        require(settings.startLevel < levels, "StaircasePolicy: start level \(settings.startLevel) is outside the simulator's 0..<\(levels)")
+        if simulator.currentSkill != skill || statistics.tasks < tasks || statistics.tasks == 0 {
             // A new skill or a new learner.
-            (level, skill) = (1, simulator.currentSkill)
-        } else if statistics.tasks > 0 {
+            (level, skill, completedInARow) = (settings.startLevel, simulator.currentSkill, 0)
+        } else {
             let completedLast = observation[flat: simulator.configuration.skills + 2] == 1
-            level = min(max(level + (completedLast ? 1 : -1), 0), simulator.configuration.difficultyLevels - 1)
+            completedInARow = completedLast ? completedInARow + 1 : 0
+            if !completedLast {
+                level = max(level - 1, 0)
+            } else if completedInARow >= settings.up {
+                (level, completedInARow) = (min(level + 1, levels - 1), 0)
+            }
         }
         tasks = statistics.tasks
-        return (level, .exercise)
+        return (level, settings.type)
     }
 }
 

@@ -152,7 +152,8 @@ public final class EducationSimulator: Environment {
         let early = observed.failures >= c.frustrationLimit || observed.easyStreak >= c.boredomLimit || fatigue > c.fatigueLimit
         let allMastered = mastery.allSatisfy { $0 >= c.masteryThreshold }
         if early || observed.sessionTask >= c.sessionTasks || allMastered {
-            if early { statistics.earlyEnds += 1 }
+            // Early only if the session would have gone on: not on its last task, nor with the course mastered.
+            if early && observed.sessionTask < c.sessionTasks && !allMastered { statistics.earlyEnds += 1 }
             observed.day += 1
             let returnProbability = c.returnBase + c.returnSlope * Float(sessionCompletions) / Float(observed.sessionTask)
                 - (observed.easyStreak >= c.boredomLimit ? c.boredomPenalty : 0)
