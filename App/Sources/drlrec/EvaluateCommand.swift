@@ -204,6 +204,15 @@ struct EvaluateCommand: ParsableCommand {
                                     ("differences", .string(row.differences.map { String($0) }.joined(separator: " ")))]).text)
                 }
             }
+            for (seed, report) in zip(seedList, result.reports) {
+                for (agent, rows) in report.comparisons {
+                    for row in rows {
+                        print(JSONLine([("comparison", .string("\(agent.rawValue) − sequential")), ("seed", .int(Int(seed))), ("metric", .string(row.metric)),
+                                        ("k", .int(10)), ("difference", .float(row.difference)), ("ci_low", .float(row.ciLow)),
+                                        ("ci_high", .float(row.ciHigh))]).text)
+                    }
+                }
+            }
             return
         }
         print("\(name), leave-one-out by time, seeds \(seedList.map(String.init).joined(separator: ", ")): mean ± spread over the seeds")
@@ -223,6 +232,14 @@ struct EvaluateCommand: ParsableCommand {
                               String(format: "[%+.4f, %+.4f]", row.ciLow, row.ciHigh), row.differences.map { String(format: "%+.4f", $0) }.joined(separator: " ")])
             }
             printColumns(lines)
+            // Each seed's own paired comparison over its users.
+            print("\(agent.rawValue) − sequential, seed by seed; 95% paired interval over users")
+            let seedRows = result.reports.map { $0.comparisons.first { $0.agent == agent }!.differences }
+            var bySeed = [["seed"] + seedRows[0].map(\.metric)]
+            for (seed, row) in zip(seedList, seedRows) {
+                bySeed.append([String(seed)] + row.map { String(format: "%+.4f [%+.4f, %+.4f]", $0.difference, $0.ciLow, $0.ciHigh) + ($0.isSignificant ? " *" : "") })
+            }
+            printColumns(bySeed)
         }
     }
 }
