@@ -21,7 +21,7 @@ public final class RandomTaskPolicy: TaskPolicy {
 /// A fixed syllabus: every task at one difficulty level, of one content type.
 public final class FixedCurriculumPolicy: TaskPolicy {
     public struct Settings: Hashable, Sendable, CustomStringConvertible {
-        public var level: Int, type: ContentType
+        public let level: Int, type: ContentType
         public init(level: Int, type: ContentType) {
             require(level >= 0, "FixedCurriculumPolicy: level \(level) is negative")
             (self.level, self.type) = (level, type)
@@ -50,7 +50,7 @@ public final class FixedCurriculumPolicy: TaskPolicy {
 /// settles where half the tasks are completed, two-up near 71%, three-up near 79%.
 public final class StaircasePolicy: TaskPolicy {
     public struct Settings: Hashable, Sendable, CustomStringConvertible {
-        public var up: Int, startLevel: Int, type: ContentType
+        public let up: Int, startLevel: Int, type: ContentType
         public init(up: Int, startLevel: Int, type: ContentType) {
             require(up >= 1 && startLevel >= 0, "StaircasePolicy: \(up)-up from level \(startLevel); up is at least 1 and the level non-negative")
             (self.up, self.startLevel, self.type) = (up, startLevel, type)
