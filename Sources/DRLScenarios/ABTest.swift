@@ -82,9 +82,10 @@ public struct ABTest {
             let simulator = EducationSimulator(configuration: try ScenarioSimulators.education(configuration: configuration))
             var catalogue = PolicyCatalogue(scenario: scenario, seed: seed)
             catalogue.tuning = tuning
-            // Learner seeds wrap past UInt64.max to small numbers, far below the tuning population.
-            let population = seed..<(seed > UInt64.max - UInt64(users) ? UInt64.max : seed + UInt64(users))
-            guard !population.overlaps(catalogue.tuning.population) else {
+            // A tuned tutor must not be tuned on the learners it is then tested on.
+            let population = learnerSeeds(first: seed, count: users)
+            let tuned = ([controlName] + treatmentNames).contains { $0 == "fixed" || $0 == "staircase" }
+            guard !tuned || !population.overlaps(catalogue.tuning.population) else {
                 throw .populationOverlapsTuning(population: population, tuning: catalogue.tuning.population)
             }
             let arms = try ([controlName] + treatmentNames).map { name throws(ScenarioError) in try catalogue.taskPolicy(name, for: simulator) }

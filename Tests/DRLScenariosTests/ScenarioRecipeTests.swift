@@ -66,7 +66,8 @@ import Testing
     }
 
     /// Tutors named with their settings are built as named; a malformed name says the form; an
-    /// A/B population that reaches into the tuning population is refused.
+    /// A/B test of a tuned tutor on learners of the tuning population is refused, and one of
+    /// untuned tutors is not.
     @Test func tutorsNamedWithSettingsAndTheTuningPopulation() throws {
         let catalogue = PolicyCatalogue(scenario: .education)
         let simulator = EducationSimulator()
@@ -80,6 +81,8 @@ import Testing
         test.treatments = ["myopic"]
         test.users = 24
         test.seed = TutorTuning.populationSeed - 10
+        #expect(try test.run().users == 24)
+        test.control = "staircase"
         #expect { _ = try test.run() } throws: { "\($0)".contains("include learners the baseline tutors are tuned on") }
     }
 

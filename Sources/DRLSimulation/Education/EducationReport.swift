@@ -32,6 +32,12 @@ public struct EducationReport: PopulationReport, Sendable {
     }
 }
 
+/// The seeds of `count` learners from `first` (learner u is seeded `first + u`, wrapping past
+/// `UInt64.max` to small numbers, so the range stops there).
+public func learnerSeeds(first: UInt64, count: Int) -> Range<UInt64> {
+    first..<(first > UInt64.max - UInt64(count) ? UInt64.max : first + UInt64(count))
+}
+
 /// Runs `policy` on `learners` simulated learners, learner u seeded with `seed + u`.
 public func simulatePopulation(_ policy: TaskPolicy, on simulator: EducationSimulator, learners: Int, seed: UInt64) -> EducationReport {
     require(learners > 0, "simulatePopulation needs at least one learner")

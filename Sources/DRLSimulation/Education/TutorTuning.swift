@@ -19,7 +19,7 @@ public struct TutorTuning: Sendable {
     public init() {}
 
     /// The learner seeds the tuning simulates.
-    public var population: Range<UInt64> { seed..<(seed > UInt64.max - UInt64(learners) ? UInt64.max : seed + UInt64(learners)) }
+    public var population: Range<UInt64> { learnerSeeds(first: seed, count: learners) }
 
     /// One setting of a rule and how its tutor did on the tuning population.
     public struct Trial<Settings: Sendable>: Sendable {
