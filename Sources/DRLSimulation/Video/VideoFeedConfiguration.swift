@@ -9,8 +9,11 @@ public struct VideoFeedConfiguration: Sendable {
     public var lowFrequencyShare: Float = 0.5
     /// Minutes spent scrolling a screen of the feed.
     public var browseMinutes: Float = 0.3
-    /// Consecutive skipped screens after which the viewer closes the app.
+    /// Consecutive screens without a real view after which the viewer closes the app: a screen
+    /// counts when it is skipped or when its video is abandoned below `abandonedView` of its
+    /// length (a disappointing click does not renew the viewer's patience; it uses it up).
     public var patience = 3
+    public var abandonedView: Float = 0.3
     /// Choice: multinomial logit over the screen and skipping it, with utility fit + clickbaitAppeal·bait
     /// − fatigueWeight·fatigue[category] − repeatPenalty·[seen] and a skip utility `skipUtility`.
     public var choiceTemperature: Float = 6, skipUtility: Float = 0.9
@@ -18,8 +21,9 @@ public struct VideoFeedConfiguration: Sendable {
     public var fatigueIncrement: Float = 0.08, fatigueDecay: Float = 0.8
     /// Context (device and time of day) tilts the interest towards a context direction by this much.
     public var contextShift: Float = 0.35
-    /// Watch fraction σ(watchSlope·(fit + quality − watchCentre))·(1 − baitPenalty·bait).
-    public var watchSlope: Float = 3, watchCentre: Float = 0.7, baitPenalty: Float = 0.6
+    /// Watch fraction σ(watchSlope·(fit + quality − watchCentre))·(1 − baitPenalty·bait): the
+    /// viewer leaves a clickbait video soon after the click (pure bait keeps 15% of the watch).
+    public var watchSlope: Float = 3, watchCentre: Float = 0.7, baitPenalty: Float = 0.85
     /// Engagement after watching (probabilities scale with quality and the watched fraction).
     public var likeRate: Float = 0.3, shareRate: Float = 0.08, subscribeRate: Float = 0.04, playlistRate: Float = 0.05
     /// Satisfaction: + satisfactionQuality·(watched·quality − satisfactionBait·bait) per view,

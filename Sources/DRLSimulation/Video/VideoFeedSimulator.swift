@@ -165,7 +165,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
             statistics.views += 1
             statistics.watchMinutes += watchedMinutes
             if bait[item] > 0.5 { statistics.baitViews += 1 }
-            skipStreak = 0
+            skipStreak = fraction < c.abandonedView ? skipStreak + 1 : 0
             reward += c.reward.reward(for: Feedback(.view, value: fraction))
             emit(UserEvent(item: Int32(item), event: .view, value: fraction, timestamp: time))
             func engage(_ kind: FeedbackKind) {
