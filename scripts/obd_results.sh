@@ -15,6 +15,11 @@ run all-random ope --dataset obd --campaign all --behavior random --evaluation b
 run all-bts ope --dataset obd --campaign all --behavior bts --evaluation random
 run men-random ope --dataset obd --campaign men
 run women-random ope --dataset obd --campaign women
+# The reward model cross-fitted over three folds, all six directions.
+for campaign in all men women; do
+    run "crossfit-$campaign-random" ope --dataset obd --campaign "$campaign" --behavior random --evaluation bts --cross-fit 3
+    run "crossfit-$campaign-bts" ope --dataset obd --campaign "$campaign" --behavior bts --evaluation random --cross-fit 3
+done
 # Intervals that refit the reward model, all six directions.
 for campaign in all men women; do
     run "refit-$campaign-random" ope --dataset obd --campaign "$campaign" --behavior random --evaluation bts --refit-resamples 200

@@ -45,6 +45,23 @@ public struct OpenBanditRewardModel: Sendable {
         weights = try design.fit(rows: Array(0..<log.rounds), l2: penalty).map(Float.init)
     }
 
+    /// Cross-fitted estimates [rounds, items] (as obp's `fit_predict` with `n_folds`, after
+    /// Chernozhukov et al. 2018): round i is in fold i mod `folds`, and its row comes from a model
+    /// fitted with the penalty `l2` on the other folds, so no round's estimate has seen its own
+    /// click. A model fitted on every round rewards each logged item with the click it got there,
+    /// which biases DM and the DR family towards the behaviour policy's own items.
+    public static func crossFittedEstimates(for log: OpenBanditLog, folds: Int, l2: Double) throws -> Tensor {
+        require(folds >= 2 && log.rounds >= folds, "OpenBanditRewardModel: cross-fitting needs at least 2 folds and a round per fold; \(folds) folds, \(log.rounds) rounds")
+        var q = Tensor(zeros: Shape(log.rounds, log.itemCount))
+        for fold in 0..<folds {
+            let model = try OpenBanditRewardModel(fitting: log.subset((0..<log.rounds).filter { $0 % folds != fold }), l2: l2)
+            let held = Array(stride(from: fold, to: log.rounds, by: folds))
+            let estimates = model.estimates(for: log.subset(held))
+            for (k, i) in held.enumerated() { for a in 0..<log.itemCount { q[i, a] = estimates[k, a] } }
+        }
+        return q
+    }
+
     /// The penalty of `penalties` with the lowest held-out log-loss over `folds` folds.
     private static func crossValidatedPenalty(_ design: Design) throws -> Double {
         var best = (penalty: penalties[0], loss: Double.infinity)

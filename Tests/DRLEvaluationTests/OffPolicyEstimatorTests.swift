@@ -308,6 +308,43 @@ import Testing
         #expect(q[0, 0] < q[0, 1] && q[0, 1] < q[0, 2] && abs(q[0, 2] - 0.3) < 0.05, "\(q[0, 0]), \(q[0, 1]), \(q[0, 2])")
     }
 
+    /// Cross-fitting: a round's estimate does not move when the clicks of its fold (its own
+    /// included) change, while a model fitted on every round follows them; and each fold's rows
+    /// are those of a model fitted without the fold.
+    @Test func crossFittedEstimatesNeverSeeTheirOwnClick() throws {
+        var rng = RandomGenerator(seed: 5)
+        let rows = (0..<600).map { i -> (item: Int, rest: String) in
+            let item = rng.nextIndex(below: 3), position = 1 + rng.nextIndex(below: 3)
+            let click = rng.uniform() < [0.05, 0.1, 0.2][item] ? 1 : 0
+            return (item, "\(position),\(click),0.333,\(["a", "e"][rng.nextIndex(below: 2)]),b,c,d,0,0,0")
+        }
+        func csv(flipping flipped: Set<Int>) -> [String] {
+            rows.enumerated().map { i, row in
+                var fields = row.rest.split(separator: ",").map(String.init)
+                if flipped.contains(i) { fields[1] = fields[1] == "1" ? "0" : "1" }
+                return "\(i),2019-11-24 00:00:17,\(row.item)," + fields.joined(separator: ",")
+            }
+        }
+        let root = OpenBanditLogTests.directory(csv(flipping: [])), flippedRoot = OpenBanditLogTests.directory(csv(flipping: [7, 10, 13]))
+        defer { for path in [root, flippedRoot] { try? FileManager.default.removeItem(atPath: path) } }
+        let log = try OpenBanditLog.load(directory: root, policy: "random", campaign: "all")
+        let other = try OpenBanditLog.load(directory: flippedRoot, policy: "random", campaign: "all")
+        let l2 = 0.01
+        let crossFitted = try OpenBanditRewardModel.crossFittedEstimates(for: log, folds: 3, l2: l2)
+        let crossFittedFlipped = try OpenBanditRewardModel.crossFittedEstimates(for: other, folds: 3, l2: l2)
+        let plain = try OpenBanditRewardModel(fitting: log, l2: l2).estimates(for: log)
+        let plainFlipped = try OpenBanditRewardModel(fitting: other, l2: l2).estimates(for: other)
+        for i in [7, 10, 13] {
+            let item = rows[i].item
+            #expect(crossFitted[i, item] == crossFittedFlipped[i, item])
+            #expect(abs(plain[i, item] - plainFlipped[i, item]) > 1e-4)
+        }
+        let withoutFold1 = try OpenBanditRewardModel(fitting: log.subset((0..<log.rounds).filter { $0 % 3 != 1 }), l2: l2)
+        let fold1 = Array(stride(from: 1, to: log.rounds, by: 3))
+        let expected = withoutFold1.estimates(for: log.subset(fold1))
+        for (k, i) in fold1.enumerated() { for a in 0..<3 { #expect(crossFitted[i, a] == expected[k, a]) } }
+    }
+
     /// A saved reward model loads with the same weights and gives the same estimates, also on a
     /// log that numbers the user-feature values differently (they are matched by value); a file
     /// of another kind is refused.

@@ -68,6 +68,9 @@ struct OpenBanditOPECommand: ParsableCommand {
     @Option(help: "Instead, this many resamples that each refit the reward model, so that the intervals of DM, DR, SNDR and switch-DR include the model's own uncertainty (0: hold the model fixed). Not for --evaluation learned or a saved policy, whose policy is the model.")
     var refitResamples: Int = 0
 
+    @Option(help: ArgumentHelp("Cross-fit the reward model over K folds: each round's estimates come from a model fitted on the other folds, so that no round's estimate has seen its own click (0: one model fitted on every round). Not with --refit-resamples, nor for --evaluation learned or a saved policy.", valueName: "K"))
+    var crossFit: Int = 0
+
     @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
     var cache: String?
 
@@ -102,6 +105,10 @@ struct OpenBanditOPECommand: ParsableCommand {
         }
         guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
         guard refitResamples == 0 || refitResamples >= 20 else { throw ValidationError("--refit-resamples must be 0 or at least 20, got \(refitResamples)") }
+        guard crossFit == 0 || crossFit >= 2 else { throw ValidationError("--cross-fit must be 0 or at least 2 folds, got \(crossFit)") }
+        if crossFit > 0 && (refitResamples > 0 || evaluation == "learned" || evaluation.hasSuffix(".safetensors")) {
+            throw ValidationError("--cross-fit is for a logged policy or a table as --evaluation, without --refit-resamples; a learned or saved policy's reward model is fitted on other rounds already")
+        }
         if refitResamples > 0 && (evaluation == "learned" || evaluation.hasSuffix(".safetensors")) {
             throw ValidationError("--refit-resamples refits the reward model of a fixed policy; with --evaluation \(evaluation) the model is the policy")
         }
@@ -172,9 +179,10 @@ struct OpenBanditOPECommand: ParsableCommand {
         let keyed = table.contextFeatures.isEmpty ? "" : " (per context of \(table.distributions.count) values of \(table.contextFeatures.map { "user_feature_\($0)" }.joined(separator: ", "))\(table.fallback == nil ? "" : " and a default"))"
         say("\(logged.rounds) rounds of \(behavior) on \(campaign), \(logged.itemCount) items; fitting the reward model...")
         let model = try OpenBanditRewardModel(fitting: logged)
-        say("reward model: penalty \(model.l2) by \(OpenBanditRewardModel.folds)-fold cross-validated log-loss")
+        say("reward model: penalty \(model.l2) by \(OpenBanditRewardModel.folds)-fold cross-validated log-loss\(crossFit > 0 ? ", estimates cross-fitted over \(crossFit) folds" : "")")
+        let estimates = crossFit > 0 ? try OpenBanditRewardModel.crossFittedEstimates(for: logged, folds: crossFit, l2: model.l2) : model.estimates(for: logged)
         let data = OffPolicyData(actions: logged.items, rewards: logged.clicks, propensities: logged.propensities,
-                                 evaluationProbabilities: probabilities, rewardEstimates: model.estimates(for: logged))
+                                 evaluationProbabilities: probabilities, rewardEstimates: estimates)
         // A resample refits with the penalty chosen on all the rounds.
         let refit = { (rows: [Int]) throws -> Tensor in try OpenBanditRewardModel(fitting: logged.subset(rows), l2: model.l2).estimates(for: logged) }
         if evaluation == others[0] {
