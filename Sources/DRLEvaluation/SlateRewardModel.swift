@@ -1,13 +1,23 @@
 /// A position-based model of the reward of an item at a position of a served list, fitted on
 /// served lists: q̂(a, j) = θⱼ ρₐ, where θⱼ is the mean reward logged at position j and ρₐ how much
 /// more (or less) item a earned than the positions it was shown at would predict, shrunk towards
-/// 1 by `prior` lists' worth of evidence: ρₐ = (Rₐ + α) / (Eₐ + α), with Rₐ the rewards logged
+/// ρ₀ by `prior` lists' worth of evidence: ρₐ = (Rₐ + α ρ₀) / (Eₐ + α), with Rₐ the rewards logged
 /// for a, Eₐ the sum of θⱼ over its appearances and α = prior · mean θ. An item never logged has
-/// ρ = 1. It reads neither the user nor the context: the doubly robust estimate built on it stays
+/// ρ₀. It reads neither the user nor the context: the doubly robust estimate built on it stays
 /// unbiased with correct propensities, and the model only lowers its variance.
+///
+/// ρ₀ is what an item earns that the logging policy did not choose for its merit: the same ratio
+/// over every appearance weighted by 1 / propensity, so that the explored appearances (drawn with
+/// small probabilities from the whole catalogue) carry it. Logs without exploration give ρ₀ = 1,
+/// the mean logged item. Shrinking towards 1 instead valued the rarely shown items of a policy
+/// that leaves the logs' support at the mean reward per list, and the gate released such a
+/// policy (a ranker with its action negated, on the video feed).
 public struct SlateRewardModel: Sendable {
     /// θⱼ, by 0-based position.
     public let positionRewards: [Double]
+    /// ρ₀: what an item earns that the logging policy did not choose, and the attraction of an
+    /// item never logged.
+    public let unseenAttraction: Double
     private let attraction: [String: Double]
 
     public init(slates: [ServedSlateLog.Slate], prior: Double = 10) {
@@ -27,18 +37,27 @@ public struct SlateRewardModel: Sendable {
                 expected[item, default: 0] += theta[j]
             }
         }
+        var weightedEarned = 0.0, weightedExpected = 0.0
+        for slate in slates {
+            for (j, propensity) in slate.propensities.enumerated() {
+                weightedEarned += slate.rewards[j] / propensity
+                weightedExpected += theta[j] / propensity
+            }
+        }
+        let base = weightedExpected > 0 ? weightedEarned / weightedExpected : 1
         let alpha = prior * (theta.isEmpty ? 0 : theta.reduce(0, +) / Double(theta.count))
         var attraction: [String: Double] = [:]
-        for (item, e) in expected where e + alpha > 0 { attraction[item] = (earned[item]! + alpha) / (e + alpha) }
+        for (item, e) in expected where e + alpha > 0 { attraction[item] = (earned[item]! + alpha * base) / (e + alpha) }
         positionRewards = theta
+        unseenAttraction = base
         self.attraction = attraction
     }
 
     /// ρₐ of each item of `itemIds`, in that order.
-    public func attractions(of itemIds: [String]) -> [Double] { itemIds.map { attraction[$0] ?? 1 } }
+    public func attractions(of itemIds: [String]) -> [Double] { itemIds.map { attraction[$0] ?? unseenAttraction } }
 
     /// q̂(a, j) for the item `item` at the 1-based `position` (0 beyond the longest logged list).
     public func estimate(item: String, position: Int) -> Double {
-        position <= positionRewards.count ? positionRewards[position - 1] * (attraction[item] ?? 1) : 0
+        position <= positionRewards.count ? positionRewards[position - 1] * (attraction[item] ?? unseenAttraction) : 0
     }
 }

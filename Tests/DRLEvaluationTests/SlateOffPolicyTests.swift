@@ -88,7 +88,8 @@ import Testing
     }
 
     /// The position-based reward model: θⱼ is each position's mean reward, an item's attraction
-    /// is its rewards over what its positions predict, shrunk towards 1, and an unseen item has 1.
+    /// is its rewards over what its positions predict, shrunk towards 1 when every propensity is
+    /// the same (no exploration), and an unseen item has 1.
     @Test func positionBasedRewardModelFitsPositionsAndItems() {
         func slate(_ items: [String], _ rewards: [Double]) -> ServedSlateLog.Slate {
             ServedSlateLog.Slate(id: "s", user: "u", timestamp: 0, version: "v1", arm: "control", context: [], items: items,
@@ -103,5 +104,28 @@ import Testing
         #expect(abs(model.estimate(item: "c", position: 1) - 0.75 * (0 + alpha) / (1.25 + alpha)) < 1e-12)
         #expect(model.estimate(item: "z", position: 1) == 0.75 && model.estimate(item: "a", position: 3) == 0)
         #expect(model.attractions(of: ["z", "b"]) == [1, (1 + alpha) / (1.25 + alpha)])
+        #expect(model.unseenAttraction == 1)
     }
+
+    /// With exploration the attraction of an item the policy did not choose is what the explored
+    /// appearances earned, weighted by 1 / propensity: a rarely shown item is shrunk towards it
+    /// and an unseen item gets it, not the mean logged item's 1.
+    @Test func itemsWithoutEvidenceEarnWhatExploredItemsEarn() {
+        // Ten lists: the greedy "a" at position 1 (propensity 0.9) always earns 1; position 2 holds
+        // the greedy "b" (0.9) in five lists, earning 1, and an explored item (0.01) in the other
+        // five, earning nothing.
+        let slates = (1...10).map { k in
+            ServedSlateLog.Slate(id: "s\(k)", user: "u", timestamp: 0, version: "v1", arm: "control", context: [],
+                                 items: ["a", k <= 5 ? "b" : "e\(k)"], propensities: [0.9, k <= 5 ? 0.9 : 0.01], rewards: [1, k <= 5 ? 1 : 0])
+        }
+        let model = SlateRewardModel(slates: slates, prior: 2)
+        #expect(model.positionRewards == [1, 0.5])
+        let base = (10 / 0.9 + 5 / 0.9) / (10 / 0.9 + 5 * 0.5 / 0.9 + 5 * 0.5 / 0.01)
+        #expect(abs(model.unseenAttraction - base) < 1e-12 && base < 0.07)
+        // α = 2 · mean θ = 1.5; an explored item earned 0 where θ₂ = 0.5 predicted.
+        #expect(abs(model.attractions(of: ["e6"])[0] - 1.5 * base / 2) < 1e-12)
+        #expect(model.attractions(of: ["never shown"]) == [base])
+        #expect(abs(model.estimate(item: "never shown", position: 2) - 0.5 * base) < 1e-12)
+    }
+
 }
