@@ -75,6 +75,18 @@ public final class NextItemModel {
         /// cross-entropy alone).
         public var reinforce: CorrectedReinforce?
         public init() {}
+
+        /// The recipe that reaches a converged SASRec's level on MovieLens-100K (five seeds:
+        /// HR@10 0.205, NDCG@10 0.108; docs/RESULTS.md): two pre-LN blocks, tied item embeddings,
+        /// the final norm and the linear state, dropout 0.2, up to 150 epochs stopped 20
+        /// validations after the best. The defaults stay the one-block ranker's, which every
+        /// recorded deployment figure was measured with.
+        public static var converged: Configuration {
+            var c = Configuration()
+            (c.blocks, c.tiedOutput, c.finalNormalization, c.linearState) = (2, true, true, true)
+            (c.dropout, c.epochs, c.patience) = (0.2, 150, 20)
+            return c
+        }
     }
 
     /// REINFORCE with the top-K off-policy correction of Chen et al. (WSDM 2019) for the item
