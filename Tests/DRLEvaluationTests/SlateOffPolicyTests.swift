@@ -127,5 +127,4 @@ import Testing
         #expect(model.attractions(of: ["never shown"]) == [base])
         #expect(abs(model.estimate(item: "never shown", position: 2) - 0.5 * base) < 1e-12)
     }
-
 }

@@ -61,7 +61,7 @@ import Testing
     /// serves what is most clicked gets more views than one that serves what fits the viewer best
     /// regardless of bait, but fewer watched minutes over the week, fewer viewers on the last day
     /// and fewer shares. Under the earlier numbers (pure bait kept 40% of its watch, and any click
-    /// renewed the viewer's patience) the click feed won the week's watch time, 17.1 minutes to 14.3.
+    /// renewed the viewer's patience) the click feed won the week's watch time.
     @Test func rankingByClicksLosesTheWeekToRankingByFit() {
         let simulator = VideoFeedSimulator()
         let clicks = simulatePopulation(TrueUtilityFeed(byClickAppeal: true), on: simulator, viewers: 300, seed: 90)
