@@ -29,8 +29,13 @@ public struct LeaveOneOutEvaluation {
     public var slateSize = 10
     public var weightCap: Float = 10
     /// Weights λ of novelty in reinforce-novelty's reward; with several, each is trained and
-    /// validation chooses the largest whose HR@10 is not significantly below the sequential ranker's.
+    /// validation chooses the largest that is not significantly below the sequential ranker's on
+    /// any of the `noveltyGuards`.
     public var noveltyRewards: [Float] = [3, 10, 30]
+    /// The validation metrics at k = 10 ("hr@10", "ndcg@10", "mrr@10") on which the chosen λ must
+    /// be on par with the sequential ranker.
+    public var noveltyGuards = ["hr@10"]
+    public static let guardableMetrics = ["hr@10", "ndcg@10", "mrr@10"]
     /// The RL agents trained and compared with the sequential ranker.
     public var agents: [Agent] = Agent.allCases
     /// What the sequential ranker and every RL agent share: the network, its training (epochs,
@@ -98,7 +103,8 @@ public struct LeaveOneOutEvaluation {
     /// Trains and tests every model on `log`, each item in its `categories` entry.
     public func run(_ log: LoggedInteractions, categories: [Int32], progress: ProgressReport = { _ in }) throws(ScenarioError) -> Report {
         require(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 >= 1 } && ranker.epochs > 0 && ranker.gamma >= 0 && ranker.gamma < 1 && ranker.dropout >= 0 && ranker.dropout < 1 && reinforceWeight > 0 && slateSize >= 1 && weightCap > 0
-                    && qLearningWeight > 0 && !noveltyRewards.isEmpty && noveltyRewards.allSatisfy { $0 > 0 && $0.isFinite },
+                    && qLearningWeight > 0 && !noveltyRewards.isEmpty && noveltyRewards.allSatisfy { $0 > 0 && $0.isFinite }
+                    && !noveltyGuards.isEmpty && noveltyGuards.allSatisfy(Self.guardableMetrics.contains),
                 "LeaveOneOutEvaluation: epochs \(ranker.epochs), γ \(ranker.gamma), dropout \(ranker.dropout), α \(reinforceWeight), K \(slateSize), cap \(weightCap), SQN weight \(qLearningWeight), λ \(noveltyRewards)")
         let split = LeaveOneOutSplit(log)
         progress("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items; leave-one-out by time")
@@ -202,8 +208,8 @@ public struct LeaveOneOutEvaluation {
     }
 
     /// The corrected REINFORCE rewarded by the ratings and λ × the novelty of its recommendations,
-    /// λ chosen on the validation items: the largest whose HR@10 is not significantly below the
-    /// sequential ranker's (the most novel agent still on par), else the smallest.
+    /// λ chosen on the validation items: the largest not significantly below the sequential
+    /// ranker's on any of `noveltyGuards` (the most novel agent still on par), else the smallest.
     private func noveltyRewarded(log: LoggedInteractions, categories: [Int32], split: LeaveOneOutSplit, sequential: NextItemModel,
                                  progress: ProgressReport) throws(ScenarioError) -> TrainedRanker {
         let supervisedValidation = sequential.evaluate(split, on: .validation)
@@ -218,10 +224,13 @@ public struct LeaveOneOutEvaluation {
                                               progress: progress)
             seconds += trained.seconds
             let validation = trained.model.evaluate(split, on: .validation)
-            let hr = compareRankings(control: supervisedValidation, treatment: validation).first { $0.metric == "hr@10" }!
-            let level = hr.ciHigh >= 0
-            progress(String(format: "  reinforce-novelty λ %g on the validation items: HR@10 %+.4f [%+.4f, %+.4f] against the sequential ranker (%@), coverage %.4f, novelty %.2f",
-                            Double(lambda), hr.difference, hr.ciLow, hr.ciHigh, level ? "on par" : "below", validation.coverage, validation.novelty))
+            let comparisons = compareRankings(control: supervisedValidation, treatment: validation)
+            let guarded = noveltyGuards.map { name in comparisons.first { $0.metric == name }! }
+            let level = guarded.allSatisfy { $0.ciHigh >= 0 }
+            let differences = guarded.map { String(format: "%@ %+.4f [%+.4f, %+.4f]", $0.metric.uppercased(),
+                                                   $0.difference, $0.ciLow, $0.ciHigh) }
+            progress(String(format: "  reinforce-novelty λ %g on the validation items: %@ against the sequential ranker (%@), coverage %.4f, novelty %.2f",
+                            Double(lambda), differences.joined(separator: ", "), level ? "on par" : "below", validation.coverage, validation.novelty))
             if lambdas.count > 1 {
                 trained.label += ", λ chosen by validation from \(lambdas.map { String(format: "%g", Double($0)) }.joined(separator: "/"))"
             }

@@ -127,6 +127,25 @@ import Testing
         for row in report.rows { #expect((0...1).contains(row.metrics.hitRate) && row.metrics.users == 40) }
     }
 
+    /// λ of the novelty-rewarded agent is chosen on the validation items by every guarded metric:
+    /// each λ's validation line names them all, and the row kept is the largest λ on par on all
+    /// of them (else the smallest).
+    @Test func theNoveltyWeightIsChosenByEveryGuardedMetric() throws {
+        let log = SyntheticLog.generate(users: 40, items: 30, eventsPerUser: 12, seed: 5)
+        var evaluation = LeaveOneOutEvaluation()
+        evaluation.ranker.epochs = 2
+        evaluation.agents = [.reinforceNovelty]
+        evaluation.noveltyRewards = [3, 300]
+        evaluation.noveltyGuards = ["hr@10", "ndcg@10"]
+        var lines: [String] = []
+        let report = try evaluation.run(log, categories: [Int32](repeating: 0, count: log.itemCount)) { lines.append($0) }
+        let verdicts = lines.filter { $0.contains("on the validation items") }
+        #expect(verdicts.count == 2 && verdicts.allSatisfy { $0.contains("HR@10 ") && $0.contains("NDCG@10 ") })
+        let onPar = verdicts.map { $0.contains("(on par)") }
+        let kept = onPar[1] ? "λ 300 ×" : "λ 3 ×"
+        #expect(report.rows[3].model.contains(kept), "\(report.rows[3].model) after \(verdicts)")
+    }
+
     /// Over several seeds: one report per seed, each trained with its seed, and each RL agent's
     /// difference from the sequential ranker of the same seed, averaged over the seeds.
     @Test func theLeaveOneOutProtocolComparesAcrossSeeds() throws {

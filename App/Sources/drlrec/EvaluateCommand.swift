@@ -66,6 +66,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Weights λ of novelty in the reward of the agent reinforce-novelty, comma-separated: the recommended movie's self-information in the training log over the largest possible (0 for the most popular movie, 1 for one rated once), beside the ratings. With several, each is trained and validation chooses the largest whose HR@10 is not significantly below the sequential ranker's.")
     var noveltyReward = "3,10,30"
 
+    @Option(help: ArgumentHelp("With several --novelty-reward weights: the validation metrics, comma-separated (hr@10, ndcg@10, mrr@10), on which the chosen λ must not be significantly below the sequential ranker.", valueName: "metrics"))
+    var noveltyGuard = "hr@10"
+
     @Option(help: "Comma-separated RL agents to train and compare with the sequential ranker: sqn, reinforce (rewarded by the ratings), reinforce-novelty (by the ratings and the novelty of the recommendations).")
     var agents = "sqn,reinforce,reinforce-novelty"
 
@@ -94,6 +97,9 @@ struct EvaluateCommand: ParsableCommand {
               noveltyRewards.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw ValidationError("--novelty-reward '\(noveltyReward)' must be positive numbers, comma-separated (at 0, reinforce-novelty is the agent reinforce)")
         }
+        guard !noveltyGuards.isEmpty, noveltyGuards.allSatisfy(LeaveOneOutEvaluation.guardableMetrics.contains) else {
+            throw ValidationError("--novelty-guard '\(noveltyGuard)' must name metrics of \(LeaveOneOutEvaluation.guardableMetrics.joined(separator: ", ")), comma-separated")
+        }
         guard !agentList.isEmpty else { throw ValidationError("--agents names no agent; choose from \(Self.agentNames.joined(separator: ", "))") }
         for agent in agentList where !Self.agentNames.contains(agent) {
             throw ValidationError("--agents: '\(agent)' is not an RL agent here; choose from \(Self.agentNames.joined(separator: ", "))")
@@ -103,6 +109,7 @@ struct EvaluateCommand: ParsableCommand {
 
     static let agentNames = LeaveOneOutEvaluation.Agent.allCases.map(\.rawValue)
     var noveltyRewards: [Float] { noveltyReward.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) } }
+    var noveltyGuards: [String] { noveltyGuard.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
     var agentList: [String] { agents.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
     var seedList: [UInt64] { (seeds ?? "").split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) } }
     var cutoffList: [Int] { cutoffs.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -128,6 +135,7 @@ struct EvaluateCommand: ParsableCommand {
         evaluation.slateSize = slateSize
         evaluation.weightCap = weightCap
         evaluation.noveltyRewards = noveltyRewards
+        evaluation.noveltyGuards = noveltyGuards
         evaluation.agents = agentList.compactMap(LeaveOneOutEvaluation.Agent.init(rawValue:))
         evaluation.ranker = ranker.configuration
         evaluation.ranker.gamma = gamma
