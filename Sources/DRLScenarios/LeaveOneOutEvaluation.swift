@@ -105,7 +105,7 @@ public struct LeaveOneOutEvaluation {
         require(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 >= 1 } && ranker.epochs > 0 && ranker.gamma >= 0 && ranker.gamma < 1 && ranker.dropout >= 0 && ranker.dropout < 1 && reinforceWeight > 0 && slateSize >= 1 && weightCap > 0
                     && qLearningWeight > 0 && !noveltyRewards.isEmpty && noveltyRewards.allSatisfy { $0 > 0 && $0.isFinite }
                     && !noveltyGuards.isEmpty && noveltyGuards.allSatisfy(Self.guardableMetrics.contains),
-                "LeaveOneOutEvaluation: epochs \(ranker.epochs), γ \(ranker.gamma), dropout \(ranker.dropout), α \(reinforceWeight), K \(slateSize), cap \(weightCap), SQN weight \(qLearningWeight), λ \(noveltyRewards)")
+                "LeaveOneOutEvaluation: epochs \(ranker.epochs), γ \(ranker.gamma), dropout \(ranker.dropout), α \(reinforceWeight), K \(slateSize), cap \(weightCap), SQN weight \(qLearningWeight), λ \(noveltyRewards), guards \(noveltyGuards) (of \(Self.guardableMetrics))")
         let split = LeaveOneOutSplit(log)
         progress("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items; leave-one-out by time")
         var rows: [Row] = []

@@ -63,7 +63,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The corrected REINFORCE's cap on the importance weight π/β.")
     var weightCap: Float = 10
 
-    @Option(help: "Weights λ of novelty in the reward of the agent reinforce-novelty, comma-separated: the recommended movie's self-information in the training log over the largest possible (0 for the most popular movie, 1 for one rated once), beside the ratings. With several, each is trained and validation chooses the largest whose HR@10 is not significantly below the sequential ranker's.")
+    @Option(help: "Weights λ of novelty in the reward of the agent reinforce-novelty, comma-separated: the recommended movie's self-information in the training log over the largest possible (0 for the most popular movie, 1 for one rated once), beside the ratings. With several, each is trained and validation chooses the largest not significantly below the sequential ranker on any --novelty-guard metric (default HR@10).")
     var noveltyReward = "3,10,30"
 
     @Option(help: ArgumentHelp("With several --novelty-reward weights: the validation metrics, comma-separated (hr@10, ndcg@10, mrr@10), on which the chosen λ must not be significantly below the sequential ranker.", valueName: "metrics"))
