@@ -31,17 +31,13 @@ public struct SlateRewardModel: Sendable {
         }
         let theta = zip(totals, counts).map { $1 > 0 ? $0 / $1 : 0 }
         var earned: [String: Double] = [:], expected: [String: Double] = [:]
+        var weightedEarned = 0.0, weightedExpected = 0.0
         for slate in slates {
             for (j, item) in slate.items.enumerated() {
                 earned[item, default: 0] += slate.rewards[j]
                 expected[item, default: 0] += theta[j]
-            }
-        }
-        var weightedEarned = 0.0, weightedExpected = 0.0
-        for slate in slates {
-            for (j, propensity) in slate.propensities.enumerated() {
-                weightedEarned += slate.rewards[j] / propensity
-                weightedExpected += theta[j] / propensity
+                weightedEarned += slate.rewards[j] / slate.propensities[j]
+                weightedExpected += theta[j] / slate.propensities[j]
             }
         }
         let base = weightedExpected > 0 ? weightedEarned / weightedExpected : 1
