@@ -6,7 +6,7 @@
 SWIFT ?= swift
 DRLREC := App/.build/release/drlrec
 
-.PHONY: run test build deps bench peers benchmarks serve-load crash-test clean
+.PHONY: run test build deps bench peers benchmarks serve-load crash-test fuzz fuzz-build fuzz-smoke clean
 
 run: build
 	$(DRLREC) info
@@ -17,6 +17,7 @@ test: deps
 	$(SWIFT) test -c release
 	$(SWIFT) test -c release --package-path App --scratch-path App/.build/tests
 	$(SWIFT) test -c release --package-path Examples
+	$(MAKE) fuzz-smoke
 
 build: deps
 	$(SWIFT) build -c release --package-path App --product drlrec
@@ -47,5 +48,22 @@ serve-load: build
 crash-test: build
 	scripts/crash_durability.py --drlrec $(DRLREC)
 
+# Coverage-guided fuzzing of the parsers of untrusted input (docs/FUZZING.md): libFuzzer with
+# AddressSanitizer, each target for FUZZ_SECONDS from its committed corpus, FUZZ_JOBS at a time.
+FUZZ_TARGETS := safetensors interactions configuration registry requests
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS ?= 1
+
+fuzz-build: deps
+	$(SWIFT) build -c release --package-path Fuzz --scratch-path Fuzz/.build/fuzz \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DDRLREC_LIBFUZZER -Xswiftc -use-ld=lld
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+# The short run `make test` does: the committed corpus, then 15 s of fuzzing per target.
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh 15 1 $(FUZZ_TARGETS)
+
 clean:
-	rm -rf .build App/.build Examples/.build Benchmarks/.build
+	rm -rf .build App/.build Examples/.build Benchmarks/.build Fuzz/.build

@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "drlrec", targets: ["drlrec"]),
         .library(name: "DRLServer", targets: ["DRLServer"]),
+        .library(name: "DRLRequestDecoding", targets: ["DRLRequestDecoding"]),
     ],
     dependencies: [
         .package(name: "DRLRec", path: ".."),
@@ -19,8 +20,15 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
+        // The HTTP API's request bodies: a strict JSON parser and the decoders of each route's
+        // body (no networking, so that they can be fuzzed on their own).
+        .target(name: "DRLRequestDecoding", dependencies: [
+            .product(name: "DRLServing", package: "DRLRec"),
+            .product(name: "DRLData", package: "DRLRec"),
+        ]),
         // The HTTP JSON server over DRLServing.
         .target(name: "DRLServer", dependencies: [
+            "DRLRequestDecoding",
             .product(name: "DRLServing", package: "DRLRec"),
             .product(name: "DRLData", package: "DRLRec"),
             .product(name: "DRLNN", package: "DRLRec"),
@@ -52,7 +60,7 @@ let package = Package(
         // The registry, feedback log, guardrail and traffic split, and the HTTP server over loopback
         // (serving a next-item model and the e-commerce ranker `drlrec train` writes).
         .testTarget(name: "DRLServingTests", dependencies: [
-            "DRLServer",
+            "DRLServer", "DRLRequestDecoding",
             .product(name: "DRLServing", package: "DRLRec"),
             .product(name: "DRLScenarios", package: "DRLRec"),
             .product(name: "DRLSimulation", package: "DRLRec"),

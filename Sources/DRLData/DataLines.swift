@@ -7,7 +7,7 @@ import Darwin
 /// Streams the text file at `path` line by line: `body` gets each line's 1-based number and its
 /// text without the line end (\n or \r\n); empty lines are skipped. Returns the number of lines read. A file
 /// that cannot be opened is an error at line 0, with `hint` appended (say, how to get the file); a
-/// line holding a NUL byte is an error at that line.
+/// line holding a NUL byte or bytes that are not UTF-8 is an error at that line.
 @discardableResult
 public func forEachLine(of path: String, hint: String = "", _ body: (Int, String) throws(DataFileError) -> Void) throws(DataFileError) -> Int {
     guard let file = fopen(path, "r") else {
@@ -24,11 +24,26 @@ public func forEachLine(of path: String, hint: String = "", _ body: (Int, String
         if let nul = bytes.firstIndex(of: 0) {
             throw DataFileError(file: path, line: lineNumber, "holds a NUL byte at byte \(nul + 1) of the line; text files in this format have none")
         }
-        var text = String(decoding: bytes, as: UTF8.self)
+        // Decoding would replace invalid bytes by U+FFFD: ids would silently change (and a log
+        // written back would not read back the same).
+        guard var text = String(validating: bytes, as: UTF8.self) else {
+            throw DataFileError(file: path, line: lineNumber, "is not valid UTF-8 at byte \(firstInvalidUTF8(bytes) + 1) of the line; text files in this format are UTF-8")
+        }
         // By scalars: "\r\n" is one Character, equal to neither "\r" nor "\n".
         while let last = text.unicodeScalars.last, last == "\n" || last == "\r" { text.unicodeScalars.removeLast() }
         if text.isEmpty { continue }
         try body(lineNumber, text)
     }
     return lineNumber
+}
+
+/// The offset of the first byte of `bytes` that does not belong to a valid UTF-8 sequence.
+private func firstInvalidUTF8(_ bytes: UnsafeRawBufferPointer) -> Int {
+    var parser = Unicode.UTF8.ForwardParser(), iterator = bytes.makeIterator(), offset = 0
+    while true {
+        switch parser.parseScalar(from: &iterator) {
+        case .valid(let scalar): offset += scalar.count
+        case .emptyInput, .error: return offset
+        }
+    }
 }

@@ -276,12 +276,22 @@ public struct LoggedInteractions: Sendable, Equatable {
     }
 
     /// A field as the format writes it: in double quotes (doubled inside) when it holds a comma,
-    /// a quote or a line break. The check reads UTF-8 bytes: it runs for every field of every
-    /// logged row, and a scan by Character (grapheme clusters) was most of a served list's logging;
-    /// it also sees the CR and LF of a "\r\n", which is one Character.
+    /// a quote or a line break. Both the check and the doubling read UTF-8 bytes: they run for
+    /// every field of every logged row, and a scan by Character (grapheme clusters) was most of a
+    /// served list's logging; and a Character is not a byte: "\r\n" is one, and so is a quote with
+    /// a combining mark after it, which the reader sees as a quote (found by fuzzing: such a quote
+    /// was written undoubled, and the row read back as "text after a closing quote").
     public static func csvField(_ field: String) -> String {
-        field.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
-            ? "\"" + field.flatMap { $0 == "\"" ? "\"\"" : String($0) } + "\"" : field
+        let quote = UInt8(ascii: "\"")
+        guard field.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == quote || $0 == 0x0A || $0 == 0x0D }) else { return field }
+        var bytes: [UInt8] = [quote]
+        bytes.reserveCapacity(field.utf8.count + 4)
+        for byte in field.utf8 {
+            bytes.append(byte)
+            if byte == quote { bytes.append(quote) }
+        }
+        bytes.append(quote)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// A CSV line that cannot be split into fields (an unterminated quote, say).

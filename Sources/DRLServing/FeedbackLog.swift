@@ -58,7 +58,8 @@ public final class FeedbackLog: Sendable {
     /// Stops the commit thread after the events already appended are written.
     public func shutDown() { log.shutDown() }
 
-    static func line(_ e: FeedbackEvent, withServed: Bool) -> [UInt8] {
+    /// The log's row for an event (with the served-list columns when `withServed`).
+    public static func line(_ e: FeedbackEvent, withServed: Bool) -> [UInt8] {
         let row = LoggedInteractions.csvRow(user: e.user, item: e.item, timestamp: e.timestamp, event: e.event, value: e.value,
                                             propensity: .nan, served: e.served, servedColumns: withServed, context: e.context)
         return Array((row + "\n").utf8)

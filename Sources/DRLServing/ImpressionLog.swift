@@ -62,8 +62,9 @@ public final class ImpressionLog: Sendable {
     /// Stops the commit thread after the lists already appended are written.
     public func shutDown() { log.shutDown() }
 
-    /// One row per position; the propensity is written as the format reads it, a Float.
-    static func lines(_ impression: Impression) -> [UInt8] {
+    /// The log's rows for a list: one per position; the propensity is written as the format reads
+    /// it, a Float.
+    public static func lines(_ impression: Impression) -> [UInt8] {
         var text = ""
         for (position, item) in impression.items.enumerated() {
             let served = LoggedInteractions.Served(impression: impression.id, position: position + 1, version: impression.version,

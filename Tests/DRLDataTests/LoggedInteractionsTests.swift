@@ -101,6 +101,31 @@ import Testing
         }
     }
 
+    /// Bytes that are not UTF-8 (here Latin-1 "é", 0xE9) are refused at their line and byte: they
+    /// used to be read as U+FFFD, so the id silently changed.
+    @Test func invalidUTF8IsRefusedWithItsByte() {
+        let path = Self.file("")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        FileManager.default.createFile(atPath: path, contents: Data("user,item,timestamp,event\nu1,i1,5,click\nu2,i".utf8) + Data([0xE9, 0xE9]) + Data(",6,click\n".utf8))
+        #expect { try LoggedInteractions.read(csv: path) } throws: { error in
+            let error = error as! DataFileError
+            return error.line == 3 && error.message.contains("not valid UTF-8 at byte 5")
+        }
+    }
+
+    /// A field whose quote is followed by a combining mark (one Character with it, as "\r\n" is)
+    /// is written with that quote doubled, so the row reads back as written.
+    @Test func quotesBeforeCombiningMarksRoundTrip() throws {
+        let ids = ["a\"\u{0596}b", "\"\u{301}", "x,\"\u{308}\"", "\"\u{20DD}\"\""]
+        var log = LoggedInteractions()
+        for (k, id) in ids.enumerated() { log.append(user: id, item: "i\(k)", timestamp: Int64(k), event: .click) }
+        let path = Self.file(log.csv())
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let read = try LoggedInteractions.read(csv: path)
+        #expect(read.userIds == ids)
+        for id in ids { #expect(try LoggedInteractions.fields(of: LoggedInteractions.csvField(id) + ",z") == [id, "z"]) }
+    }
+
     /// CSV fields as a plain state machine over characters would split them (quotes open a field
     /// only at its start, "" inside quotes is one quote, nothing may follow a closing quote but a
     /// comma): the byte-wise reader agrees on every line of up to six commas, quotes, spaces,

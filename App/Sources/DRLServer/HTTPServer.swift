@@ -1,5 +1,6 @@
 import DRLData
 import DRLNN
+import DRLRequestDecoding
 import DRLServing
 import Foundation
 import Hummingbird
@@ -106,7 +107,7 @@ public final class HTTPServer: Sendable {
             response = try await body(Array(buffer.readableBytesView))
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             response = json(.contentTooLarge, ["error": "the body exceeds \(configuration.maxBodyBytes) bytes"])
-        } catch let error as JSONFields.BadRequest {
+        } catch let error as BadRequest {
             response = json(.badRequest, ["error": error.message])
         } catch let error as RequestError {
             response = json(error.httpStatus, ["error": error.description])
@@ -119,22 +120,7 @@ public final class HTTPServer: Sendable {
     }
 
     private func recommend(_ bytes: [UInt8]) async throws -> Response {
-        let fields = try JSONFields.parse(bytes)
-        try fields.allowOnly(["user_id", "context", "history", "k", "candidates", "exclude_seen"])
-        var request = RecommendRequest(user: try fields.requiredString("user_id"), k: try fields.integer("k") ?? 10)
-        request.context = try fields.numbers("context")
-        request.candidates = try fields.strings("candidates")
-        request.excludeSeen = try fields.bool("exclude_seen") ?? true
-        if let history = try fields.array("history") {
-            request.history = []
-            for (k, entry) in history.enumerated() {
-                let item = try JSONFields(entry, path: "history[\(k)]")
-                try item.allowOnly(["item_id", "event", "value", "timestamp"])
-                request.history!.append(.init(item: try item.requiredString("item_id"), event: try Self.event(item),
-                                              value: Float(try item.number("value") ?? 1),
-                                              timestamp: Int64(try item.integer("timestamp") ?? 0)))
-            }
-        }
+        let request = try RequestBodies.recommend(bytes)
         let answer = try await service.recommend(request)
         metrics.recordServed(answer)
         // Keys in sorted order, as the other answers' JSONSerialization writes them.
@@ -155,33 +141,17 @@ public final class HTTPServer: Sendable {
     }
 
     private func feedback(_ bytes: [UInt8]) async throws -> Response {
-        let fields = try JSONFields.parse(bytes)
-        try fields.allowOnly(["user_id", "item_id", "event", "value", "timestamp", "context", "impression_id", "position"])
-        let user = try fields.requiredString("user_id"), item = try fields.requiredString("item_id")
-        var served: LoggedInteractions.Served?
-        if let impression = try fields.string("impression_id") {
-            guard let position = try fields.integer("position") else {
-                throw JSONFields.BadRequest(message: "'\(fields.name("position"))' is missing: feedback that names its impression_id gives the item's position in it")
-            }
-            served = try service.servedList(impression: impression, position: position, item: item, user: user)
-        } else if try fields.integer("position") != nil {
-            throw JSONFields.BadRequest(message: "'\(fields.name("position"))' is given without 'impression_id', the list it is a position in")
+        let request = try RequestBodies.feedback(bytes)
+        let served = try request.impression.map { impression throws(RequestError) in
+            try service.servedList(impression: impression.id, position: impression.position, item: request.item, user: request.user)
         }
-        let event = FeedbackEvent(user: user, item: item,
-                                  timestamp: Int64(try fields.integer("timestamp") ?? Int(Date().timeIntervalSince1970)),
-                                  event: try Self.event(fields), value: Float(try fields.number("value") ?? 1),
-                                  context: try service.feedbackContext(user: user, try fields.numbers("context")), served: served)
+        let event = FeedbackEvent(user: request.user, item: request.item,
+                                  timestamp: request.timestamp ?? Int64(Date().timeIntervalSince1970),
+                                  event: request.event, value: request.value,
+                                  context: try service.feedbackContext(user: request.user, request.context), served: served)
         try await service.feedback(event)
         metrics.feedback.increment()
         return json(.ok, ["status": "logged"])
-    }
-
-    private static func event(_ fields: JSONFields) throws -> FeedbackKind {
-        let name = try fields.requiredString("event")
-        guard let kind = FeedbackKind(name: name) else {
-            throw JSONFields.BadRequest(message: "'\(fields.name("event"))' is '\(name)', not one of \(FeedbackKind.allCases.map(\.name).joined(separator: ", "))")
-        }
-        return kind
     }
 
     private func json(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {

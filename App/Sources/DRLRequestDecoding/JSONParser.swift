@@ -4,17 +4,17 @@
 /// may be hostile: valid UTF-8 only, no control characters in strings, no lone surrogates, no
 /// duplicate keys, no trailing content, at most `maximumDepth` nested arrays and objects (a deep
 /// body must not exhaust the stack). Errors name what was found and the byte offset.
-struct JSONParser {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public struct JSONParser {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    static let maximumDepth = 64
+    public static let maximumDepth = 64
 
     private let bytes: [UInt8]
     private var offset = 0
 
-    static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
+    public static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)

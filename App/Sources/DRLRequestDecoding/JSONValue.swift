@@ -1,9 +1,9 @@
 /// A parsed JSON document (`JSONParser`), so that requests are validated field by field with
 /// messages that name the field and what was wrong.
-enum JSONValue: Equatable {
+public enum JSONValue: Equatable, Sendable {
     case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
 
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -17,7 +17,6 @@ enum JSONValue: Equatable {
 
 /// Reads the fields of a request's JSON object, throwing a `BadRequest` that names the field.
 struct JSONFields {
-    struct BadRequest: Error { let message: String }
 
     let fields: [String: JSONValue]
     let path: String

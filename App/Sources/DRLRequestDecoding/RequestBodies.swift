@@ -1,0 +1,78 @@
+import DRLData
+import DRLServing
+
+/// A request body the server refuses with 400, and why (the message names the field).
+public struct BadRequest: Error, CustomStringConvertible {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// What a feedback body says, before the service resolves it: the list it names is checked against
+/// the impression log and the context completed from the user's last one (`HTTPServer`).
+public struct FeedbackRequest: Equatable, Sendable {
+    public var user: String, item: String, event: FeedbackKind, value: Float
+    /// Seconds since 1970; nil when the client gave none (the server's clock then stamps it).
+    public var timestamp: Int64?
+    public var context: [String: Double]
+    /// The served list (`impression_id`) and the item's position in it.
+    public var impression: (id: String, position: Int)?
+
+    public static func == (a: FeedbackRequest, b: FeedbackRequest) -> Bool {
+        (a.user, a.item, a.event, a.value, a.timestamp, a.context) == (b.user, b.item, b.event, b.value, b.timestamp, b.context)
+            && a.impression?.id == b.impression?.id && a.impression?.position == b.impression?.position
+    }
+}
+
+/// The HTTP API's request bodies, decoded field by field from bytes a client may have written to
+/// hurt: every field is type- and range-checked here, so that what reaches the service is a value
+/// the service can validate against its models (ids, k, context columns).
+public enum RequestBodies {
+    /// `POST /v1/recommend  {user_id, context?, history?, k?, candidates?, exclude_seen?}`
+    public static func recommend(_ bytes: [UInt8]) throws(BadRequest) -> RecommendRequest {
+        let fields = try JSONFields.parse(bytes)
+        try fields.allowOnly(["user_id", "context", "history", "k", "candidates", "exclude_seen"])
+        var request = RecommendRequest(user: try fields.requiredString("user_id"), k: try fields.integer("k") ?? 10)
+        request.context = try fields.numbers("context")
+        request.candidates = try fields.strings("candidates")
+        request.excludeSeen = try fields.bool("exclude_seen") ?? true
+        if let history = try fields.array("history") {
+            var items: [RecommendRequest.HistoryItem] = []
+            for (k, entry) in history.enumerated() {
+                let item = try JSONFields(entry, path: "history[\(k)]")
+                try item.allowOnly(["item_id", "event", "value", "timestamp"])
+                items.append(.init(item: try item.requiredString("item_id"), event: try event(item),
+                                   value: Float(try item.number("value") ?? 1), timestamp: Int64(try item.integer("timestamp") ?? 0)))
+            }
+            request.history = items
+        }
+        return request
+    }
+
+    /// `POST /v1/feedback  {user_id, item_id, event, value?, timestamp?, context?, impression_id?, position?}`
+    public static func feedback(_ bytes: [UInt8]) throws(BadRequest) -> FeedbackRequest {
+        let fields = try JSONFields.parse(bytes)
+        try fields.allowOnly(["user_id", "item_id", "event", "value", "timestamp", "context", "impression_id", "position"])
+        var request = FeedbackRequest(user: try fields.requiredString("user_id"), item: try fields.requiredString("item_id"),
+                                      event: try event(fields), value: Float(try fields.number("value") ?? 1),
+                                      timestamp: try fields.integer("timestamp").map(Int64.init), context: try fields.numbers("context"))
+        let position = try fields.integer("position")
+        if let impression = try fields.string("impression_id") {
+            guard let position else {
+                throw BadRequest(message: "'\(fields.name("position"))' is missing: feedback that names its impression_id gives the item's position in it")
+            }
+            request.impression = (impression, position)
+        } else if position != nil {
+            throw BadRequest(message: "'\(fields.name("position"))' is given without 'impression_id', the list it is a position in")
+        }
+        return request
+    }
+
+    private static func event(_ fields: JSONFields) throws(BadRequest) -> FeedbackKind {
+        let name = try fields.requiredString("event")
+        guard let kind = FeedbackKind(name: name) else {
+            throw BadRequest(message: "'\(fields.name("event"))' is '\(name)', not one of \(FeedbackKind.allCases.map(\.name).joined(separator: ", "))")
+        }
+        return kind
+    }
+}
