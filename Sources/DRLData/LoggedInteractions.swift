@@ -121,8 +121,8 @@ public struct LoggedInteractions: Sendable, Equatable {
                                 propensity: Float = .nan, context features: [Float] = [], served: Served? = nil) {
         require(features.count == contextColumns.count,
                 "LoggedInteractions: \(features.count) context values for the columns \(contextColumns)")
-        require(served.map { $0.position >= 1 && !$0.impression.isEmpty } ?? true,
-                "LoggedInteractions: a served row needs an impression id and a position of at least 1, got \(served!)")
+        require(served.map { (1...Int(Int32.max)).contains($0.position) && !$0.impression.isEmpty } ?? true,
+                "LoggedInteractions: a served row needs an impression id and a position from 1 to \(Int32.max), got \(served!)")
         if let served {
             servedIndices.append(ServedIndex(impression: Self.index(served.impression, in: &servedTextIndex, ids: &servedTexts),
                                              position: Int32(served.position),
@@ -225,7 +225,9 @@ public struct LoggedInteractions: Sendable, Equatable {
                 let texts = columns.map { fields[$0] }
                 if texts.contains(where: { !$0.isEmpty }) {
                     for (column, text) in zip(columns, texts) where text.isEmpty { throw fail(column, "is empty while the row names a served list") }
-                    guard let position = Int(texts[1]), position >= 1 else { throw fail(columns[1], "'\(texts[1])' is not a position (an integer from 1)") }
+                    guard let position = Int(texts[1]), (1...Int(Int32.max)).contains(position) else {
+                        throw fail(columns[1], "'\(texts[1])' is not a position (an integer from 1 to \(Int32.max))")
+                    }
                     served = Served(impression: texts[0], position: position, version: texts[2], arm: texts[3])
                 }
             }

@@ -150,11 +150,24 @@ public final class RecommendationService: @unchecked Sendable {
         keepsServedLists = reference.readsImpressions
         models[reference.version] = reference
         histories = UserHistories(capacity: configuration.historyCapacity, items: itemIds.count, maximumUsers: configuration.maximumUsers)
-        feedbackLog = try FeedbackLog(path: feedbackPath, contextColumns: contextColumns)
+        // A log's commit thread holds it until it is shut down: a start that fails after opening a
+        // log shuts it down, or each failed start would leave a thread behind (found by fuzzing:
+        // thousands of failed starts in one process ran out of memory).
+        let feedbackLog = try FeedbackLog(path: feedbackPath, contextColumns: contextColumns)
         let columns = reference.contextColumns
-        impressionLog = try configuration.impressionLogPath.map { try ImpressionLog(path: $0, contextColumns: columns) }
-        try replayLogs(feedbackPath: feedbackPath)
-        try reload()
+        do { impressionLog = try configuration.impressionLogPath.map { try ImpressionLog(path: $0, contextColumns: columns) } } catch {
+            feedbackLog.shutDown()
+            throw error
+        }
+        self.feedbackLog = feedbackLog
+        do {
+            try replayLogs(feedbackPath: feedbackPath)
+            try reload()
+        } catch {
+            feedbackLog.shutDown()
+            impressionLog?.shutDown()
+            throw error
+        }
     }
 
     /// The registry state being served.

@@ -87,6 +87,8 @@ import Testing
         ("user,item,timestamp,event\nu1,i1,5,click\nnul\u{0}user,i5,6,click\n", 3, nil, "NUL byte at byte 4"),
         ("user,item,timestamp,event,impression,position\nu1,i1,5,impression,r1,1\n", 1, "version", "they come together"),
         ("user,item,timestamp,event,impression,position,version,arm\nu1,i1,5,impression,r1,0,v1,control\n", 2, "position", "not a position"),
+        // Found by fuzzing: a position past Int32 trapped when the row was stored.
+        ("user,item,timestamp,event,impression,position,version,arm\nu1,i1,5,impression,r1,3333333333333,v1,control\n", 2, "position", "not a position"),
         ("user,item,timestamp,event,impression,position,version,arm\nu1,i1,5,impression,r1,1,,control\n", 2, "version", "is empty while"),
     ])
     func malformedRowsGiveLineNumberedErrors(_ text: String, _ line: Int, _ column: String?, _ message: String) {

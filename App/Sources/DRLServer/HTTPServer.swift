@@ -31,6 +31,14 @@ public final class HTTPServer: Sendable {
         /// A connection that sends nothing for this long is closed (one that stopped half-way
         /// through its request too), so idle or abandoned sockets do not pile up.
         public var idleTimeout = Duration.seconds(30)
+        /// At most this many connections are open; further ones wait in the listen backlog.
+        public var maximumConnections = 1024
+        /// When set, recommend and feedback need a key of the file (401 without one, 403 with a
+        /// wrong one); the health, liveness and metrics routes stay open.
+        public var apiKeys: APIKeys?
+        /// When set, each client (its API key, or its address without keys) gets this many
+        /// recommend and feedback requests; past it they are answered 429 with Retry-After.
+        public var rateLimiter: RateLimiter?
         public init() {}
     }
 
@@ -49,7 +57,7 @@ public final class HTTPServer: Sendable {
     /// Runs until the task is cancelled (or, with `handleSignals`, until SIGTERM or SIGINT).
     /// `onRunning` receives the bound port (useful with port 0).
     public func run(handleSignals: Bool = false, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let router = Router()
+        let router = Router(context: ServerRequestContext.self)
         router.get("healthz") { _, _ in
             let state = self.service.servedState
             var body: [String: Any] = ["status": "ok", "production": state.production ?? ""]
@@ -65,12 +73,13 @@ public final class HTTPServer: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.registry.emitToBuffer())))
         }
-        router.post("v1/recommend") { request, _ in await self.handle(route: "recommend", request, self.recommend) }
-        router.post("v1/feedback") { request, _ in await self.handle(route: "feedback", request, self.feedback) }
+        router.post("v1/recommend") { request, context in await self.handle(.recommend, request, context, self.recommend) }
+        router.post("v1/feedback") { request, context in await self.handle(.feedback, request, context, self.feedback) }
         let (seconds, attoseconds) = configuration.idleTimeout.components
         let app = Application(router: router,
                               server: .http1(configuration: .init(idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))),
-                              configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "drlrec"),
+                              configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "drlrec",
+                                                   availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
                               logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -97,12 +106,15 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Reads the body (within the size limit), runs `body`, and turns its errors into 4xx answers;
-    /// counts the request and its latency.
-    private func handle(route: String, _ request: Request, _ body: ([UInt8]) async throws -> Response) async -> Response {
-        let start = ContinuousClock.now
+    /// Checks the client's key and rate, reads the body (within the size limit), runs `body`, and
+    /// turns its errors into 4xx answers; counts the request and its latency.
+    private func handle(_ apiRoute: APIKeys.Route, _ request: Request, _ context: ServerRequestContext,
+                        _ body: ([UInt8]) async throws -> Response) async -> Response {
+        let start = ContinuousClock.now, route = apiRoute.rawValue
         let response: Response
-        do {
+        if let refusal = refusal(apiRoute, request, context) {
+            response = refusal
+        } else { do {
             let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
             response = try await body(Array(buffer.readableBytesView))
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
@@ -114,9 +126,32 @@ public final class HTTPServer: Sendable {
         } catch {
             logger.error("request failed", metadata: ["route": "\(route)", "error": "\(error)"])
             response = json(.serviceUnavailable, ["error": "\(error)"])
-        }
+        } }
         metrics.record(route: route, status: response.status.code, duration: ContinuousClock.now - start)
         return response
+    }
+
+    /// The answer that stops a request before its body is read: 401 or 403 from the keys, 429 from
+    /// the rate limit; nil when it may go on.
+    private func refusal(_ route: APIKeys.Route, _ request: Request, _ context: ServerRequestContext) -> Response? {
+        var client = context.peer
+        if let keys = configuration.apiKeys {
+            switch keys.verdict(for: route, authorization: request.headers[.authorization]) {
+            case .allowed(let key): client = key
+            case .missing:
+                var answer = json(.unauthorized, ["error": "this route needs an API key: send 'Authorization: Bearer KEY'"])
+                answer.headers[.wwwAuthenticate] = "Bearer"
+                return answer
+            case .forbidden:
+                return json(.forbidden, ["error": "the API key is not one of the server's keys for /v1/\(route.rawValue)"])
+            }
+        }
+        if let limiter = configuration.rateLimiter, let wait = limiter.take(client) {
+            var answer = json(.tooManyRequests, ["error": "too many requests from \(client): at most \(limiter.rate) a second (bursts of \(Int(limiter.burst)))"])
+            answer.headers[.retryAfter] = String(Int(wait.rounded(.up)))
+            return answer
+        }
+        return nil
     }
 
     private func recommend(_ bytes: [UInt8]) async throws -> Response {

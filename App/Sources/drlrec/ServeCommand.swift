@@ -21,7 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
         disk in the feedback log (DRLRec's logged-interactions format, which `drlrec update` reads), \
         and updates the user's history, so later recommend calls need only the user id. GET /healthz, \
         GET /metrics (Prometheus). A model that fails to load, scores NaN or misses the latency budget \
-        is answered by the previous production version, then by popularity, and counted. During a \
+        is answered by the previous production version, then by popularity, and counted. With \
+        --api-keys, recommend and feedback need a key; with --rate-limit, each client gets a rate. During a \
         rollout (`drlrec registry rollout`) a guardrail compares the arms' conversion and stops a \
         candidate that does worse beyond doubt.
         """
@@ -65,6 +66,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("user-events"), help: "Events the server keeps per user: the served lists (for a ranker) and feedback; the models read the latest, and seen items are left out of recommendations.")
     var userEvents = 200
 
+    @Option(name: .customLong("api-keys"), help: ArgumentHelp("Recommend and feedback need a key of this file, sent as 'Authorization: Bearer KEY' (401 without one, 403 with a wrong one). One key per line, 'ROUTE KEY', ROUTE recommend, feedback or * (every route); a key is 16 to 256 printable ASCII characters (openssl rand -hex 32).", valueName: "file"))
+    var apiKeys: String?
+
+    @Flag(name: .customLong("allow-unauthenticated"), help: "Serve on an address other than loopback without --api-keys (anyone who reaches the port can then post feedback).")
+    var allowUnauthenticated = false
+
+    @Option(name: .customLong("rate-limit"), help: "Recommend and feedback requests a second per client (its API key, or its address without keys), in bursts of --rate-burst; more are answered 429 with Retry-After. 0: no limit.")
+    var rateLimit = 0.0
+
+    @Option(name: .customLong("rate-burst"), help: "The burst a client may send at once under --rate-limit (default: a second's worth, at least 1).")
+    var rateBurst: Double?
+
+    @Option(name: .customLong("max-connections"), help: "Open connections at most; further ones wait in the listen backlog.")
+    var maxConnections = 1024
+
     func validate() throws {
         guard latencyBudget > 0, cooldown >= 0, replicas > 0, maxBody > 0, userEvents > 0, maxUsers > 0 else {
             throw ValidationError("--latency-budget, --replicas, --max-body, --user-events and --max-users must be positive and --cooldown not negative")
@@ -74,9 +90,19 @@ struct ServeCommand: AsyncParsableCommand {
         guard cooldown <= 86_400 else { throw ValidationError("--cooldown \(cooldown) s is longer than a day") }
         guard idleTimeout > 0, idleTimeout <= 86_400 else { throw ValidationError("--idle-timeout \(idleTimeout) s must be positive and at most a day") }
         guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port number") }
+        guard rateLimit >= 0, rateLimit <= 1e9 else { throw ValidationError("--rate-limit \(rateLimit) must be between 0 (no limit) and 10^9 a second") }
+        if let rateBurst { guard rateBurst >= 1, rateBurst <= 1e9 else { throw ValidationError("--rate-burst \(rateBurst) must be between 1 and 10^9") } }
+        guard rateBurst == nil || rateLimit > 0 else { throw ValidationError("--rate-burst needs --rate-limit") }
+        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections \(maxConnections) must be between 1 and 10^6") }
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(host)
+        guard loopback || apiKeys != nil || allowUnauthenticated else {
+            throw ValidationError("--host \(host) is not loopback: give --api-keys FILE so that only your clients can post feedback (or --allow-unauthenticated to serve it open)")
+        }
     }
 
     func run() async throws {
+        let keys: APIKeys?
+        do { keys = try apiKeys.map { file throws(APIKeys.FileError) in try APIKeys(file: file) } } catch { throw ValidationError("--api-keys: \(error)") }
         var configuration = RecommendationService.Configuration()
         configuration.latencyBudget = .microseconds(Int64(latencyBudget * 1000))
         configuration.replicas = replicas
@@ -102,6 +128,9 @@ struct ServeCommand: AsyncParsableCommand {
         serverConfiguration.port = port
         serverConfiguration.maxBodyBytes = maxBody
         serverConfiguration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        serverConfiguration.maximumConnections = maxConnections
+        serverConfiguration.apiKeys = keys
+        if rateLimit > 0 { serverConfiguration.rateLimiter = RateLimiter(rate: rateLimit, burst: rateBurst ?? max(1, rateLimit)) }
         let server = HTTPServer(service: service, configuration: serverConfiguration)
         let state = service.servedState
         try await server.run(handleSignals: true) { port in

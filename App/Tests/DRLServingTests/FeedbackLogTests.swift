@@ -26,6 +26,34 @@ import Testing
         #expect(read.timestamps.sorted() == (0..<200).map(Int64.init))
     }
 
+    /// A service start that fails after opening the feedback log (here the impression log has
+    /// another header) shuts the log down: its thread ends and lets the file go. Before, each
+    /// failed start kept a thread and the file open for the life of the process.
+    @Test func aFailedStartLetsItsLogsGo() async throws {
+        let directory = Fixtures.scratchDirectory("failed-start")
+        let registry = try ModelRegistry(directory: directory)
+        try registry.register(checkpoint: Fixtures.cycleCheckpoint, scenario: "cycle", dataHash: "d")
+        try registry.promote("v1")
+        let feedback = directory + "/feedback.csv", impressions = directory + "/impressions.csv"
+        FileManager.default.createFile(atPath: impressions, contents: Data("not,the,header\n".utf8))
+        var configuration = RecommendationService.Configuration()
+        configuration.impressionLogPath = impressions
+        for _ in 0..<10 {
+            #expect(throws: (any Error).self) { try RecommendationService(registry: registry, feedbackPath: feedback, configuration: configuration) }
+        }
+        /// Descriptors of this process open on the feedback log.
+        func openOnFeedback() -> Int {
+            let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+            return descriptors.count { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == feedback }
+        }
+        var open = openOnFeedback()
+        for _ in 0..<100 where open > 0 {  // the threads end asynchronously
+            try await Task.sleep(for: .milliseconds(20))
+            open = openOnFeedback()
+        }
+        #expect(open == 0, "\(open) descriptors still open on the feedback log")
+    }
+
     /// A log written before feedback could name its list keeps its header: it opens, and feedback
     /// is appended to it without the list.
     @Test func anEarlierLogKeepsItsHeader() async throws {

@@ -10,20 +10,26 @@ enum LoopbackClient {
     struct Answer {
         let status: Int
         let body: String
+        /// Header names in lower case.
+        var headers: [String: String] = [:]
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
     }
 
-    static func request(port: Int, method: String, path: String, body: String? = nil) async -> Answer {
+    static func request(port: Int, method: String, path: String, body: String? = nil, headers: [String: String] = [:]) async -> Answer {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: blockingRequest(port: port, method: method, path: path, body: body)) }
+            DispatchQueue.global().async {
+                continuation.resume(returning: blockingRequest(port: port, method: method, path: path, body: body, headers: headers))
+            }
         }
     }
 
-    static func post(_ port: Int, _ path: String, _ body: String) async -> Answer { await request(port: port, method: "POST", path: path, body: body) }
+    static func post(_ port: Int, _ path: String, _ body: String, headers: [String: String] = [:]) async -> Answer {
+        await request(port: port, method: "POST", path: path, body: body, headers: headers)
+    }
     static func get(_ port: Int, _ path: String) async -> Answer { await request(port: port, method: "GET", path: path) }
 
-    /// A socket connected to the loopback port.
-    private static func connected(to port: Int) -> Int32 {
+    /// A socket connected to the loopback port (close it with `close`).
+    static func connected(to port: Int) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         precondition(fd >= 0, "socket: \(errno)")
         var address = sockaddr_in()
@@ -37,11 +43,12 @@ enum LoopbackClient {
         return fd
     }
 
-    private static func blockingRequest(port: Int, method: String, path: String, body: String?) -> Answer {
+    private static func blockingRequest(port: Int, method: String, path: String, body: String?, headers: [String: String]) -> Answer {
         let fd = connected(to: port)
         defer { close(fd) }
         let payload = Array((body ?? "").utf8)
         var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
         if body != nil { text += "Content-Type: application/json\r\nContent-Length: \(payload.count)\r\n" }
         let bytes = Array((text + "\r\n").utf8) + payload
         var sent = 0
@@ -63,7 +70,12 @@ enum LoopbackClient {
         let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
         var content = String(response[headerEnd.upperBound...])
         if response[..<headerEnd.lowerBound].lowercased().contains("transfer-encoding: chunked") { content = dechunk(content) }
-        return Answer(status: status, body: content)
+        var fields: [String: String] = [:]
+        for line in response[..<headerEnd.lowerBound].split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Answer(status: status, body: content, headers: fields)
     }
 
     /// Sends `text` (a request cut short) and waits up to `limit` for the server to close the
