@@ -16,8 +16,12 @@ struct DRLRecFuzz {
         case "replay" where arguments.count >= 3:
             guard let target = FuzzTarget(rawValue: arguments[1]) else { fail(usage) }
             try replay(target, Array(arguments.dropFirst(2)))
-        case let name? where FuzzTarget(rawValue: name) != nil: fuzz(FuzzTarget(rawValue: name)!)
-        default: fail(usage)
+        case let name? where FuzzTarget(rawValue: name) != nil: fuzz(FuzzTarget(rawValue: name)!, Array(arguments.dropFirst()))
+        default:
+            // libFuzzer's merge and fork modes run this program again with its own arguments only;
+            // the target then comes from the environment the first run set.
+            guard let name = ProcessInfo.processInfo.environment[targetVariable], let target = FuzzTarget(rawValue: name) else { fail(usage) }
+            fuzz(target, arguments)
         }
     }
 
@@ -47,11 +51,14 @@ struct DRLRecFuzz {
         print("\(target.rawValue): \(count) inputs (\(accepted) accepted all the way), no failure")
     }
 
-    static func fuzz(_ target: FuzzTarget) -> Never {
+    static let targetVariable = "DRLREC_FUZZ_TARGET"
+
+    /// Runs libFuzzer's driver on `target` with `fuzzerArguments`.
+    static func fuzz(_ target: FuzzTarget, _ fuzzerArguments: [String]) -> Never {
         #if DRLREC_LIBFUZZER
         fuzzedTarget = target
-        // libFuzzer reads the arguments after the target's name (its own program name first).
-        var arguments = [CommandLine.arguments[0]] + CommandLine.arguments.dropFirst(2)
+        setenv(targetVariable, target.rawValue, 1)
+        var arguments = [CommandLine.arguments[0]] + fuzzerArguments
         var pointers: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         var count = CInt(arguments.count)
         let status = pointers.withUnsafeMutableBufferPointer { buffer in
