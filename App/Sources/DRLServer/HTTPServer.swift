@@ -18,6 +18,10 @@ import struct Prometheus.PrometheusMetricsFactory
 ///     GET  /livez         a constant answer (liveness)
 ///     GET  /metrics       Prometheus text format
 ///
+/// The GET routes answer HEAD too; a known path asked with another method is 405 with Allow.
+/// With `Configuration.apiKeys`, recommend and feedback need a key (401, 403); with
+/// `rateLimiter`, each client a rate (429).
+///
 /// Every fault of a model is answered by the fallback chain (`RecommendationService`); bad
 /// requests get a 4xx status with `{"error": "..."}` naming the field. A background task re-reads
 /// the registry every second, so a promote, rollback or rollout takes effect without a restart.
@@ -57,7 +61,8 @@ public final class HTTPServer: Sendable {
     /// Runs until the task is cancelled (or, with `handleSignals`, until SIGTERM or SIGINT).
     /// `onRunning` receives the bound port (useful with port 0).
     public func run(handleSignals: Bool = false, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let router = Router(context: ServerRequestContext.self)
+        // HEAD is answered on every GET route (the health probes' method of choice).
+        let router = Router(context: ServerRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.get("healthz") { _, _ in
             let state = self.service.servedState
             var body: [String: Any] = ["status": "ok", "production": state.production ?? ""]
@@ -75,6 +80,10 @@ public final class HTTPServer: Sendable {
         }
         router.post("v1/recommend") { request, context in await self.handle(.recommend, request, context, self.recommend) }
         router.post("v1/feedback") { request, context in await self.handle(.feedback, request, context, self.feedback) }
+        router.add(middleware: MethodNotAllowedMiddleware(allowed: [
+            "/healthz": [.get, .head], "/livez": [.get, .head], "/metrics": [.get, .head],
+            "/v1/recommend": [.post], "/v1/feedback": [.post],
+        ]))
         let (seconds, attoseconds) = configuration.idleTimeout.components
         let app = Application(router: router,
                               server: .http1(configuration: .init(idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))),
@@ -114,21 +123,34 @@ public final class HTTPServer: Sendable {
         let response: Response
         if let refusal = refusal(apiRoute, request, context) {
             response = refusal
-        } else { do {
-            let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
-            response = try await body(Array(buffer.readableBytesView))
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            response = json(.contentTooLarge, ["error": "the body exceeds \(configuration.maxBodyBytes) bytes"])
-        } catch let error as BadRequest {
-            response = json(.badRequest, ["error": error.message])
-        } catch let error as RequestError {
-            response = json(error.httpStatus, ["error": error.description])
-        } catch {
-            logger.error("request failed", metadata: ["route": "\(route)", "error": "\(error)"])
-            response = json(.serviceUnavailable, ["error": "\(error)"])
-        } }
+        } else {
+            response = await answer(route, request, body)
+        }
         metrics.record(route: route, status: response.status.code, duration: ContinuousClock.now - start)
         return response
+    }
+
+    /// The body read and answered; every fault of the request is a 4xx, a fault of the server a 503.
+    private func answer(_ route: String, _ request: Request, _ body: ([UInt8]) async throws -> Response) async -> Response {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try await request.body.collect(upTo: configuration.maxBodyBytes).readableBytesView)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            return json(.contentTooLarge, ["error": "the body exceeds \(configuration.maxBodyBytes) bytes"])
+        } catch {
+            // The client's framing (a chunk size that is not hexadecimal, a body cut short): its fault.
+            return json(.badRequest, ["error": "the body could not be read: \(error)"])
+        }
+        do {
+            return try await body(bytes)
+        } catch let error as BadRequest {
+            return json(.badRequest, ["error": error.message])
+        } catch let error as RequestError {
+            return json(error.httpStatus, ["error": error.description])
+        } catch {
+            logger.error("request failed", metadata: ["route": "\(route)", "error": "\(error)"])
+            return json(.serviceUnavailable, ["error": "\(error)"])
+        }
     }
 
     /// The answer that stops a request before its body is read: 401 or 403 from the keys, 429 from

@@ -4,6 +4,9 @@ import DRLRanking
 import DRLTensor
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import DRLServer
 @testable import DRLServing
 
@@ -31,6 +34,41 @@ import Testing
             let silent = await LoopbackClient.secondsUntilClosed(port: port, after: "", limit: 10)
             #expect(silent != nil)
             #expect(await LoopbackClient.get(port, "/livez").status == 200)
+        }
+    }
+
+    /// A known path asked with a method it does not serve is 405 with Allow, not 404; the GET
+    /// routes answer HEAD with their headers and no body; an unknown path is still 404.
+    @Test func knownPathsAnswer405AndHEAD() async throws {
+        try await withServer(try registry()) { port, _ in
+            let get = await LoopbackClient.request(port: port, method: "GET", path: "/v1/recommend")
+            #expect(get.status == 405 && get.headers["allow"] == "POST" && get.json["error"] as? String == "/v1/recommend answers POST, not GET")
+            let delete = await LoopbackClient.request(port: port, method: "DELETE", path: "/healthz")
+            #expect(delete.status == 405 && delete.headers["allow"] == "GET, HEAD")
+            #expect(await LoopbackClient.request(port: port, method: "PUT", path: "/v1/feedback", body: "{}").status == 405)
+            let head = await LoopbackClient.request(port: port, method: "HEAD", path: "/healthz")
+            #expect(head.status == 200 && head.body.isEmpty)
+            #expect(await LoopbackClient.request(port: port, method: "HEAD", path: "/livez").status == 200)
+            #expect(await LoopbackClient.get(port, "/nothing").status == 404)
+            #expect(await LoopbackClient.post(port, "/v1/recommend", #"{"user_id": "u1", "k": ["#).status == 400)
+        }
+    }
+
+    /// A chunked body whose chunk size is not hexadecimal is the client's fault: 400 (it was 503).
+    @Test func badChunkFramingIs400() async throws {
+        try await withServer(try registry()) { port, _ in
+            let fd = LoopbackClient.connected(to: port)
+            defer { close(fd) }
+            let request = Array("POST /v1/feedback HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n".utf8)
+            _ = request.withUnsafeBytes { send(fd, $0.baseAddress!, request.count, Int32(MSG_NOSIGNAL)) }
+            var chunk = [UInt8](repeating: 0, count: 4096), received: [UInt8] = []
+            while true {
+                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+                if n <= 0 { break }
+                received += chunk[0..<n]
+            }
+            let answer = String(decoding: received, as: UTF8.self)
+            #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
         }
     }
 
