@@ -158,91 +158,122 @@ public struct LoggedInteractions: Sendable, Equatable {
         return next
     }
 
+    /// A data row `read(csv:skippingBadRows:)` left out: its line, its bytes as in the file (line
+    /// end included, when it had one) and why.
+    public struct BadRow: Sendable, Equatable {
+        public let line: Int
+        public let bytes: [UInt8]
+        public let error: DataFileError
+    }
+
     /// Reads a file in the format, streaming it line by line. Any bad row stops the read with
     /// its file, line and column.
     public static func read(csv path: String) throws(DataFileError) -> LoggedInteractions {
+        try read(csv: path, skippingBadRows: false).log
+    }
+
+    /// Reads a file in the format; with `skippingBadRows`, a data row that cannot be read (a
+    /// malformed field, a NUL, bytes that are not UTF-8, a field count other than the header's)
+    /// is left out and returned with its reason, so that one bad line does not cost the rest of a
+    /// log (a server's restart replays its logs). The header is always checked.
+    public static func read(csv path: String, skippingBadRows: Bool) throws(DataFileError) -> (log: LoggedInteractions, badRows: [BadRow]) {
+        var badRows: [BadRow] = []
         var header: [String] = []
         var dataset: LoggedInteractions?
         var positions: (user: Int, item: Int, timestamp: Int, event: Int, value: Int?, propensity: Int?, served: [Int]?, context: [Int]) =
             (0, 0, 0, 0, nil, nil, nil, [])
         var features: [Float] = []
-        let lines = try forEachLine(of: path) { lineNumber, text throws(DataFileError) in
-            let fields: [String]
-            do throws(CSVLineError) { fields = try Self.fields(of: text) } catch {
-                throw DataFileError(file: path, line: lineNumber, error.message)
+        let unreadable: ((Int, [UInt8], DataFileError) throws(DataFileError) -> Void)?
+        if skippingBadRows {
+            unreadable = { line, bytes, error throws(DataFileError) in
+                guard dataset != nil else { throw error }  // the header
+                badRows.append(BadRow(line: line, bytes: bytes, error: error))
             }
-            guard dataset != nil else {
-                header = fields
-                for name in requiredColumns where !header.contains(name) {
-                    throw DataFileError(file: path, line: lineNumber, column: name,
-                                        "the header lacks the required column (it has \(header); required: \(requiredColumns))")
+        } else {
+            unreadable = nil
+        }
+        let lines = try forEachLine(of: path, unreadable: unreadable) { lineNumber, text throws(DataFileError) in
+            do throws(DataFileError) {
+                let fields: [String]
+                do throws(CSVLineError) { fields = try Self.fields(of: text) } catch {
+                    throw DataFileError(file: path, line: lineNumber, error.message)
                 }
-                for (k, name) in header.enumerated() where header[..<k].contains(name) {
-                    throw DataFileError(file: path, line: lineNumber, column: name, "the header names the column twice")
-                }
-                let served = servedColumns.compactMap { header.firstIndex(of: $0) }
-                guard served.isEmpty || served.count == servedColumns.count else {
-                    let missing = servedColumns.filter { !header.contains($0) }
-                    throw DataFileError(file: path, line: lineNumber, column: missing[0],
-                                        "the header has some of the served-list columns \(servedColumns) but not '\(missing[0])'; they come together")
-                }
-                let known = Set(requiredColumns + ["value", "propensity"] + servedColumns)
-                positions = (header.firstIndex(of: "user")!, header.firstIndex(of: "item")!, header.firstIndex(of: "timestamp")!,
-                             header.firstIndex(of: "event")!, header.firstIndex(of: "value"), header.firstIndex(of: "propensity"),
-                             served.isEmpty ? nil : served, header.indices.filter { !known.contains(header[$0]) })
-                dataset = LoggedInteractions(contextColumns: positions.context.map { header[$0] })
-                return
-            }
-            guard fields.count == header.count else {
-                throw DataFileError(file: path, line: lineNumber, "has \(fields.count) fields; the header has \(header.count) (\(header))")
-            }
-            func fail(_ column: Int, _ message: String) -> DataFileError {
-                DataFileError(file: path, line: lineNumber, column: header[column], message)
-            }
-            let user = fields[positions.user], item = fields[positions.item]
-            guard !user.isEmpty else { throw fail(positions.user, "is empty") }
-            guard !item.isEmpty else { throw fail(positions.item, "is empty") }
-            guard let timestamp = Int64(fields[positions.timestamp]) else {
-                throw fail(positions.timestamp, "'\(fields[positions.timestamp])' is not an integer number of seconds")
-            }
-            guard let event = FeedbackKind(name: fields[positions.event]) else {
-                throw fail(positions.event, "'\(fields[positions.event])' is not an event type (\(FeedbackKind.allCases.map(\.name).joined(separator: ", ")))")
-            }
-            var value: Float = 1
-            if let column = positions.value, !fields[column].isEmpty {
-                guard let number = Float(fields[column]), number.isFinite else { throw fail(column, "'\(fields[column])' is not a finite number") }
-                value = number
-            }
-            var propensity = Float.nan
-            if let column = positions.propensity, !fields[column].isEmpty {
-                guard let number = Float(fields[column]), number > 0, number <= 1 else {
-                    throw fail(column, "'\(fields[column])' is not a probability in (0, 1]")
-                }
-                propensity = number
-            }
-            var served: Served?
-            if let columns = positions.served {
-                let texts = columns.map { fields[$0] }
-                if texts.contains(where: { !$0.isEmpty }) {
-                    for (column, text) in zip(columns, texts) where text.isEmpty { throw fail(column, "is empty while the row names a served list") }
-                    guard let position = Int(texts[1]), (1...Int(Int32.max)).contains(position) else {
-                        throw fail(columns[1], "'\(texts[1])' is not a position (an integer from 1 to \(Int32.max))")
+                guard dataset != nil else {
+                    header = fields
+                    for name in requiredColumns where !header.contains(name) {
+                        throw DataFileError(file: path, line: lineNumber, column: name,
+                                            "the header lacks the required column (it has \(header); required: \(requiredColumns))")
                     }
-                    served = Served(impression: texts[0], position: position, version: texts[2], arm: texts[3])
+                    for (k, name) in header.enumerated() where header[..<k].contains(name) {
+                        throw DataFileError(file: path, line: lineNumber, column: name, "the header names the column twice")
+                    }
+                    let served = servedColumns.compactMap { header.firstIndex(of: $0) }
+                    guard served.isEmpty || served.count == servedColumns.count else {
+                        let missing = servedColumns.filter { !header.contains($0) }
+                        throw DataFileError(file: path, line: lineNumber, column: missing[0],
+                                            "the header has some of the served-list columns \(servedColumns) but not '\(missing[0])'; they come together")
+                    }
+                    let known = Set(requiredColumns + ["value", "propensity"] + servedColumns)
+                    positions = (header.firstIndex(of: "user")!, header.firstIndex(of: "item")!, header.firstIndex(of: "timestamp")!,
+                                 header.firstIndex(of: "event")!, header.firstIndex(of: "value"), header.firstIndex(of: "propensity"),
+                                 served.isEmpty ? nil : served, header.indices.filter { !known.contains(header[$0]) })
+                    dataset = LoggedInteractions(contextColumns: positions.context.map { header[$0] })
+                    return
                 }
-            }
-            features.removeAll(keepingCapacity: true)
-            for column in positions.context {
-                guard let number = Float(fields[column]), number.isFinite else {
-                    throw fail(column, "'\(fields[column])' is not a finite number (context columns hold numbers)")
+                guard fields.count == header.count else {
+                    throw DataFileError(file: path, line: lineNumber, "has \(fields.count) fields; the header has \(header.count) (\(header))")
                 }
-                features.append(number)
+                func fail(_ column: Int, _ message: String) -> DataFileError {
+                    DataFileError(file: path, line: lineNumber, column: header[column], message)
+                }
+                let user = fields[positions.user], item = fields[positions.item]
+                guard !user.isEmpty else { throw fail(positions.user, "is empty") }
+                guard !item.isEmpty else { throw fail(positions.item, "is empty") }
+                guard let timestamp = Int64(fields[positions.timestamp]) else {
+                    throw fail(positions.timestamp, "'\(fields[positions.timestamp])' is not an integer number of seconds")
+                }
+                guard let event = FeedbackKind(name: fields[positions.event]) else {
+                    throw fail(positions.event, "'\(fields[positions.event])' is not an event type (\(FeedbackKind.allCases.map(\.name).joined(separator: ", ")))")
+                }
+                var value: Float = 1
+                if let column = positions.value, !fields[column].isEmpty {
+                    guard let number = Float(fields[column]), number.isFinite else { throw fail(column, "'\(fields[column])' is not a finite number") }
+                    value = number
+                }
+                var propensity = Float.nan
+                if let column = positions.propensity, !fields[column].isEmpty {
+                    guard let number = Float(fields[column]), number > 0, number <= 1 else {
+                        throw fail(column, "'\(fields[column])' is not a probability in (0, 1]")
+                    }
+                    propensity = number
+                }
+                var served: Served?
+                if let columns = positions.served {
+                    let texts = columns.map { fields[$0] }
+                    if texts.contains(where: { !$0.isEmpty }) {
+                        for (column, text) in zip(columns, texts) where text.isEmpty { throw fail(column, "is empty while the row names a served list") }
+                        guard let position = Int(texts[1]), (1...Int(Int32.max)).contains(position) else {
+                            throw fail(columns[1], "'\(texts[1])' is not a position (an integer from 1 to \(Int32.max))")
+                        }
+                        served = Served(impression: texts[0], position: position, version: texts[2], arm: texts[3])
+                    }
+                }
+                features.removeAll(keepingCapacity: true)
+                for column in positions.context {
+                    guard let number = Float(fields[column]), number.isFinite else {
+                        throw fail(column, "'\(fields[column])' is not a finite number (context columns hold numbers)")
+                    }
+                    features.append(number)
+                }
+                dataset!.append(user: user, item: item, timestamp: timestamp, event: event, value: value, propensity: propensity, context: features,
+                                served: served)
+            } catch {
+                guard skippingBadRows, dataset != nil, error.line == lineNumber else { throw error }
+                badRows.append(BadRow(line: lineNumber, bytes: Array((text + "\n").utf8), error: error))
             }
-            dataset!.append(user: user, item: item, timestamp: timestamp, event: event, value: value, propensity: propensity, context: features,
-                            served: served)
         }
         guard let dataset else { throw DataFileError(file: path, line: max(lines, 1), "the file is empty: it needs a header line") }
-        return dataset
+        return (dataset, badRows)
     }
 
     /// The CSV text of the dataset in the format (header, then one line per interaction).

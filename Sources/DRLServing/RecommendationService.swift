@@ -176,6 +176,10 @@ public final class RecommendationService: @unchecked Sendable {
     /// Versions that failed to load, with the reason.
     public var loadFailures: [String: String] { lock.withLock { loadFaults } }
 
+    /// The lines of the feedback and impression logs the start left out of its replay (each kept
+    /// in its log's `LogQuarantine` file), with why.
+    public private(set) var badLogLines: [LoggedInteractions.BadRow] = []
+
     /// Re-reads the registry: loads the versions it now serves (production, candidate and the
     /// fallbacks) and drops the others. Returns whether the state changed.
     @discardableResult
@@ -447,9 +451,9 @@ public final class RecommendationService: @unchecked Sendable {
     /// feedback goes first (a history sent before the user's first list), unless it names a list
     /// not replayed yet: feedback answers the list it names.
     private func replayLogs(feedbackPath: String) throws {
-        let feedback = try LoggedInteractions.read(csv: feedbackPath)
+        let feedback = try readLog(feedbackPath)
         var shown: LoggedInteractions?
-        if let path = configuration.impressionLogPath { shown = try LoggedInteractions.read(csv: path) }
+        if let path = configuration.impressionLogPath { shown = try readLog(path) }
         var k = 0, row = 0
         var replayed = Set<String>()
         while k < feedback.count || row < (shown?.count ?? 0) {
@@ -467,6 +471,15 @@ public final class RecommendationService: @unchecked Sendable {
                              UserEvent(item: item, event: feedback.events[k], value: feedback.values[k], timestamp: feedback.timestamps[k]),
                              context: Array(feedback.context[(width * k)..<(width * (k + 1))]))
         }
+    }
+
+    /// A log for the replay: a line that cannot be read is left out and kept in the log's
+    /// quarantine file (`LogQuarantine`), so that a damaged line never stops a restart.
+    private func readLog(_ path: String) throws -> LoggedInteractions {
+        let (log, bad) = try LoggedInteractions.read(csv: path, skippingBadRows: true)
+        try LogQuarantine.keep(bad, of: path)
+        badLogLines += bad
+        return log
     }
 
     /// Replays the list whose first row in the impression log is `start` (its rows are written

@@ -115,6 +115,27 @@ import Testing
         }
     }
 
+    /// Skipping bad rows leaves out exactly the rows that cannot be read (a malformed field, a
+    /// NUL, bytes that are not UTF-8, a short row), each with its line, bytes and reason, and
+    /// keeps the rest; the header is still checked.
+    @Test func skippingBadRowsKeepsTheRest() throws {
+        let path = Self.file("")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let rows: [[UInt8]] = [Array("user,item,timestamp,event\n".utf8), Array("u1,i1,5,click\n".utf8), Array("u1,i2,later,click\n".utf8),
+                               Array("u\u{0}2,i2,6,click\n".utf8), Array("u2,i".utf8) + [0xE9] + Array(",7,click\n".utf8),
+                               Array("u3,i3\n".utf8), Array("u4,i4,8,purchase\n".utf8)]
+        FileManager.default.createFile(atPath: path, contents: Data(rows.joined()))
+        let (log, bad) = try LoggedInteractions.read(csv: path, skippingBadRows: true)
+        #expect(log.userIds == ["u1", "u4"] && log.timestamps == [5, 8])
+        #expect(bad.map(\.line) == [3, 4, 5, 6])
+        #expect(bad.map(\.bytes) == Array(rows[2...5]))
+        #expect(bad[0].error.column == "timestamp" && bad[1].error.message.contains("NUL") && bad[2].error.message.contains("UTF-8")
+                && bad[3].error.message.contains("has 2 fields"))
+        #expect(throws: DataFileError.self) { try LoggedInteractions.read(csv: path) }
+        FileManager.default.createFile(atPath: path, contents: Data("user,item,event\nu1,i1,click\n".utf8))
+        #expect(throws: DataFileError.self) { try LoggedInteractions.read(csv: path, skippingBadRows: true) }
+    }
+
     /// A field whose quote is followed by a combining mark (one Character with it, as "\r\n" is)
     /// is written with that quote doubled, so the row reads back as written.
     @Test func quotesBeforeCombiningMarksRoundTrip() throws {

@@ -41,10 +41,15 @@ struct InteractionSource: ParsableArguments {
 
 extension InteractionSource {
     /// What the users did in a logged-interactions file: its `impression` rows (what they were
-    /// only shown, as an impression log holds them) are left out, and saying so.
-    static func actions(in file: String) throws -> LoggedInteractions {
-        let log: LoggedInteractions
-        do { log = try LoggedInteractions.read(csv: file) } catch { throw ValidationError("\(error)") }
+    /// only shown, as an impression log holds them) are left out, and saying so. With
+    /// `skippingBadRows` (a server's own log, where one damaged line must not cost the rest), rows
+    /// that cannot be read are left out too, with their count and the first's reason.
+    static func actions(in file: String, skippingBadRows: Bool = false) throws -> LoggedInteractions {
+        let log: LoggedInteractions, bad: [LoggedInteractions.BadRow]
+        do { (log, bad) = try LoggedInteractions.read(csv: file, skippingBadRows: skippingBadRows) } catch { throw ValidationError("\(error)") }
+        if let first = bad.first {
+            say("\((file as NSString).lastPathComponent): \(bad.count) unreadable lines left out (the first: \(first.error))")
+        }
         let actions = log.actions()
         if actions.count < log.count {
             say("\((file as NSString).lastPathComponent): \(log.count - actions.count) impression rows left out (shown, not acted on)")

@@ -123,6 +123,10 @@ struct ServeCommand: AsyncParsableCommand {
         for (version, reason) in service.loadFailures.sorted(by: { $0.key < $1.key }) {
             say("warning: version \(version) cannot be served (its requests fall back): \(reason)")
         }
+        for row in service.badLogLines.prefix(5) {
+            say("warning: \(row.error) — left out of the replay and kept in \(LogQuarantine.path(of: row.error.file))")
+        }
+        if service.badLogLines.count > 5 { say("warning: \(service.badLogLines.count - 5) more bad log lines left out (see the .quarantine files)") }
         var serverConfiguration = HTTPServer.Configuration()
         serverConfiguration.host = host
         serverConfiguration.port = port

@@ -56,7 +56,7 @@ struct UpdateCommand: ParsableCommand {
         let parentPath = try store.checkpointPath(of: parent)
         let vocabulary: NextItemModel
         do { vocabulary = try NextItemModel.load(from: parentPath) } catch { throw ValidationError("\(error)") }
-        let logged = try InteractionSource.actions(in: feedback)
+        let logged = try InteractionSource.actions(in: feedback, skippingBadRows: true)
         guard logged.contextColumns == vocabulary.contextColumns else {
             throw ValidationError("'\(feedback)' has the context columns \(logged.contextColumns); version \(parent) reads \(vocabulary.contextColumns)")
         }

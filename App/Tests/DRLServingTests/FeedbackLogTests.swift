@@ -54,6 +54,34 @@ import Testing
         #expect(open == 0, "\(open) descriptors still open on the feedback log")
     }
 
+    /// A damaged line in the feedback log (here a timestamp that is not a number, written by
+    /// something other than the server) does not stop a restart: the line is left out of the
+    /// replay, kept in the quarantine file once (not again at the next start), and the rest of
+    /// the log is replayed. Before, the server refused to start on such a log.
+    @Test func aBadLogLineDoesNotStopARestart() async throws {
+        let directory = Fixtures.scratchDirectory("bad-line")
+        let registry = try ModelRegistry(directory: directory)
+        try registry.register(checkpoint: Fixtures.cycleCheckpoint, scenario: "cycle", dataHash: "d")
+        try registry.promote("v1")
+        let feedback = directory + "/feedback.csv"
+        let first = try RecommendationService(registry: registry, feedbackPath: feedback)
+        try await first.feedback(FeedbackEvent(user: "u1", item: "i3", timestamp: 10, event: .click, context: [1]))
+        first.feedbackLog.shutDown()
+        let handle = try #require(FileHandle(forWritingAtPath: feedback))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("u2,i4,soon,click,1,,,,,,1\n".utf8))
+        try handle.close()
+        for _ in 0..<2 {
+            let again = try RecommendationService(registry: registry, feedbackPath: feedback)
+            again.feedbackLog.shutDown()
+            #expect(again.badLogLines.map(\.line) == [3] && again.badLogLines.first?.error.column == "timestamp")
+            let answer = try await again.recommend(RecommendRequest(user: "u1", k: 3))  // u1's click was replayed
+            #expect(answer.items.count == 3)
+        }
+        let kept = try String(contentsOfFile: LogQuarantine.path(of: feedback), encoding: .utf8)
+        #expect(kept == "3:u2,i4,soon,click,1,,,,,,1\n")
+    }
+
     /// A log written before feedback could name its list keeps its header: it opens, and feedback
     /// is appended to it without the list.
     @Test func anEarlierLogKeepsItsHeader() async throws {
