@@ -20,11 +20,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // The HTTP API's request bodies: a strict JSON parser and the decoders of each route's
-        // body (no networking, so that they can be fuzzed on their own).
+        // The HTTP API's request bodies: each route's decoder over DRLNN's strict JSON parser (no
+        // networking, so that they can be fuzzed on their own).
         .target(name: "DRLRequestDecoding", dependencies: [
             .product(name: "DRLServing", package: "DRLRec"),
             .product(name: "DRLData", package: "DRLRec"),
+            .product(name: "DRLNN", package: "DRLRec"),
         ]),
         // The HTTP JSON server over DRLServing.
         .target(name: "DRLServer", dependencies: [

@@ -433,18 +433,13 @@ extension SafeTensors {
         guard String(validating: headerBytes, as: UTF8.self) != nil else {
             throw fail(.invalidHeader("the header is not valid UTF-8"))
         }
+        // The strict parser first: it says where a syntax error is, and refuses a tensor or
+        // metadata name given twice (JSONDecoder keeps the last without a word).
+        do { _ = try JSONParser.parse(headerBytes) } catch { throw fail(.invalidHeader("the header is not valid JSON (\(error))")) }
         let raw: RawHeader
         do {
             raw = try JSONDecoder().decode(RawHeader.self, from: Data(headerBytes))
         } catch let error as DecodingError {
-            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
-                // JSONDecoder does not say where the syntax error is; JSONSerialization does.
-                var problem = context.debugDescription
-                do { _ = try JSONSerialization.jsonObject(with: Data(headerBytes)) } catch {
-                    problem = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? problem
-                }
-                throw fail(.invalidHeader("the header is not valid JSON (\(problem))"))
-            }
             throw fail(reason(for: error))
         } catch {
             throw fail(.invalidHeader("the header is not valid JSON: \(error)"))

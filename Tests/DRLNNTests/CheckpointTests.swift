@@ -310,6 +310,15 @@ private func expectSameTensors(_ got: [(name: String, tensor: Tensor)], _ want: 
         #expect(!detail.isEmpty)
     }
 
+    /// A tensor named twice in the header was read as its last entry without a word.
+    @Test func aTensorNamedTwiceIsRefused() throws {
+        let header = "{" + jsonEntry("w", [1], [0, 4]) + "," + jsonEntry("w", [1], [0, 4]) + "}"
+        guard case .invalidHeader(let detail)? = try readError(handMadeFile(header: header, data: [0, 0, 0x80, 0x3F])) else {
+            Issue.record("expected invalidHeader"); return
+        }
+        #expect(detail.contains("the field 'w' appears twice"), "\(detail)")
+    }
+
     @Test func headerThatIsNotAnObject() throws {
         guard case .invalidHeader? = try readError(handMadeFile(header: "[1, 2]", data: [])) else {
             Issue.record("expected invalidHeader"); return

@@ -41,10 +41,24 @@ import Testing
         let json = try #require(try refusal(#"{"items": 2000"#, &shop))
         #expect(json.reason.hasPrefix("not valid JSON"))
         let array = try #require(try refusal("[1, 2]", &shop))
-        #expect(array.reason == "the file must hold one JSON object of settings")
+        #expect(array.reason == "the file must hold one JSON object of settings, not an array")
+        // A key given twice was read as its last value without a word.
+        let twice = try #require(try refusal(#"{"items": 500, "items": 600}"#, &shop))
+        #expect(twice.reason.contains("the field 'items' appears twice"), "\(twice)")
+        let string = try #require(try refusal(#"{"items": "500"}"#, &shop))
+        #expect(string.key == "items" && string.reason == "must be a number, got a string")
         #expect(try refusal("", &shop)?.reason.hasPrefix("not valid JSON") == true)
         // Each file above set items before failing; none of it was kept.
         #expect(shop.items == EcommerceConfiguration().items)
+    }
+
+    /// A folder or a missing path given as the file says so (a folder was "NSCocoaErrorDomain
+    /// error 256").
+    @Test func aFolderOrAMissingFileIsNamedAsSuch() {
+        var shop = EcommerceConfiguration()
+        let folder = Scratch.directory("settings")
+        #expect { try ConfigurationFile.load(folder, into: &shop) } throws: { ($0 as? ConfigurationFileError)?.reason == "is a folder, not a settings file" }
+        #expect { try ConfigurationFile.load(folder + "/none.json", into: &shop) } throws: { ($0 as? ConfigurationFileError)?.reason == "there is no such file" }
     }
 
     /// Settings that each key accepts but that contradict each other would trap in the simulator;

@@ -1,4 +1,5 @@
 import DRLData
+import DRLNN
 import DRLServing
 
 /// A request body the server refuses with 400, and why (the message names the field).

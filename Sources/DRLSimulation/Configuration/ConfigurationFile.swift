@@ -1,3 +1,4 @@
+import DRLNN
 import Foundation
 
 /// A simulator configuration file that cannot be used: the file, the key at fault (when one is)
@@ -25,9 +26,13 @@ public enum ConfigurationFile {
     /// each other (`FileConfigurable.contradiction`). Nothing is changed when the file is refused.
     public static func load<Configuration: FileConfigurable>(_ path: String, into configuration: inout Configuration)
         throws(ConfigurationFileError) {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ConfigurationFileError(path: path, reason: "cannot read the file (\(error.localizedDescription))")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ConfigurationFileError(path: path, reason: "there is no such file")
+        }
+        guard !isDirectory.boolValue else { throw ConfigurationFileError(path: path, reason: "is a folder, not a settings file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationFileError(path: path, reason: "cannot read the file (\(String(cString: strerror(errno))))")
         }
         try load(data, origin: path, into: &configuration)
     }
@@ -55,23 +60,18 @@ public enum ConfigurationFile {
         func refuse(_ reason: String, key: String? = nil) -> ConfigurationFileError {
             ConfigurationFileError(path: path, key: key, reason: reason)
         }
-        let parsed: Any
-        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
-            throw refuse("not valid JSON (\((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error))")
-        }
-        guard let object = parsed as? [String: Any] else { throw refuse("the file must hold one JSON object of settings") }
+        // DRLNN's strict parser: a key given twice is refused (JSONSerialization kept the last).
+        let parsed: JSONValue
+        do { parsed = try JSONParser.parse(Array(data)) } catch { throw refuse("not valid JSON (\(error))") }
+        guard case .object(let object) = parsed else { throw refuse("the file must hold one JSON object of settings, not \(parsed.typeName)") }
         let keys = Configuration.fileKeys
         var loaded = configuration
         for name in object.keys.sorted() {
             guard let key = keys[name] else {
                 throw refuse("unknown key '\(name)'; the keys are \(keys.keys.sorted().joined(separator: ", "))")
             }
-            // JSON booleans are NSNumbers too; their Objective-C type is "c" (char).
-            guard let number = object[name] as? NSNumber, String(cString: number.objCType) != "c" else {
-                let found = (object[name] as? NSNumber).map { _ in "a boolean" } ?? String(describing: object[name]!)
-                throw refuse("must be a number, got \(found)", key: name)
-            }
-            if let problem = key.apply(number.doubleValue, to: &loaded) { throw refuse(problem, key: name) }
+            guard case .number(let number) = object[name]! else { throw refuse("must be a number, got \(object[name]!.typeName)", key: name) }
+            if let problem = key.apply(number, to: &loaded) { throw refuse(problem, key: name) }
         }
         if let contradiction = loaded.contradiction { throw refuse(contradiction) }
         configuration = loaded

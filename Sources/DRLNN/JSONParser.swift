@@ -1,7 +1,9 @@
-/// A JSON document (RFC 8259) parsed from a request body's bytes into a `JSONValue`. Written by
-/// hand: Foundation's JSONDecoder took 7% of the server's time under load with the ranker (more
-/// than the impression log), for bodies of a few hundred bytes. Strict, as a body a client writes
-/// may be hostile: valid UTF-8 only, no control characters in strings, no lone surrogates, no
+/// A JSON document (RFC 8259) parsed from bytes into a `JSONValue`: the server's request bodies, and
+/// the checkpoint headers and settings files, which are checked with it before they are decoded.
+/// Written by hand: Foundation's JSONDecoder took 7% of the server's time under load with the
+/// ranker (more than the impression log), for bodies of a few hundred bytes; and it, like
+/// JSONSerialization, keeps the last of two equal keys without a word. Strict, as a body a client
+/// (or a file an attacker) writes may be hostile: valid UTF-8 only, no control characters in strings, no lone surrogates, no
 /// duplicate keys, no trailing content, at most `maximumDepth` nested arrays and objects (a deep
 /// body must not exhaust the stack). Errors name what was found and the byte offset.
 public struct JSONParser {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import DRLRequestDecoding
+import DRLNN
 
 @Suite struct JSONParserTests {
     /// The value Foundation's JSONDecoder (an independent parser) reads from the same text.
