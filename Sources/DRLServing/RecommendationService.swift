@@ -168,6 +168,12 @@ public final class RecommendationService: @unchecked Sendable {
             impressionLog?.shutDown()
             throw error
         }
+        #if os(Linux)
+        // The replay read both logs whole; hand the memory it freed back to the system, so that a
+        // restarted server's resident size is its state's, not its logs' (measured: 126 → 86 MB
+        // after replaying 750,000 impression rows).
+        _ = releaseFreedMemory(0)
+        #endif
     }
 
     /// The registry state being served.
@@ -497,3 +503,9 @@ public final class RecommendationService: @unchecked Sendable {
         return end
     }
 }
+
+#if os(Linux)
+/// glibc's malloc_trim (malloc.h, which Swift's Glibc module does not export).
+@_silgen_name("malloc_trim")
+private func releaseFreedMemory(_ pad: Int) -> Int32
+#endif
