@@ -29,6 +29,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -190,8 +191,12 @@ def main():
     parser.add_argument("--memory-factor", type=float, default=1.25)
     parser.add_argument("--memory-slack", type=float, default=30)
     parser.add_argument("--drlrec", default="App/.build/release/drlrec")
-    parser.add_argument("--port", type=int, default=18095)
+    parser.add_argument("--port", type=int, default=None, help="default: a free port")
     arguments = parser.parse_args()
+    if arguments.port is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            arguments.port = probe.getsockname()[1]
     rng = random.Random(11)
     work = tempfile.mkdtemp(prefix="drlrec-soak-")
     failures = []
