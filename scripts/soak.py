@@ -81,6 +81,12 @@ def client(port, number, rate, users, ledger, stop):
     rng = random.Random(number)
     auth = {"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"}
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def exchange(path, body, headers=auth):
+        connection.request("POST", path, body, headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+
     sequence = 0
     next_time = time.time()
     while not stop.is_set():
@@ -90,35 +96,27 @@ def client(port, number, rate, users, ledger, stop):
         roll = rng.random()
         try:
             if roll < 0.05:  # forged feedback: no key
-                body = json.dumps({"user_id": f"forged-{number}-{sequence}", "item_id": "i1", "event": "purchase",
-                                   "context": {"stride": 1}})
-                connection.request("POST", "/v1/feedback", body, {"Content-Type": "application/json"})
-                response = connection.getresponse()
-                response.read()
+                status, _ = exchange("/v1/feedback", json.dumps({"user_id": f"forged-{number}-{sequence}", "item_id": "i1",
+                                                                 "event": "purchase", "context": {"stride": 1}}),
+                                     {"Content-Type": "application/json"})
                 ledger.note("forged", None)
-                if response.status != 401:
-                    ledger.note("unexpected", f"forged feedback answered {response.status}")
+                if status != 401:
+                    ledger.note("unexpected", f"forged feedback answered {status}")
                 continue
             if roll < 0.10:  # a malformed body
-                connection.request("POST", "/v1/recommend", '{"user_id": "x", "k": [', auth)
-                response = connection.getresponse()
-                response.read()
+                status, _ = exchange("/v1/recommend", '{"user_id": "x", "k": [')
                 ledger.note("refused", None)
-                if response.status != 400:
-                    ledger.note("unexpected", f"a malformed body answered {response.status}")
+                if status != 400:
+                    ledger.note("unexpected", f"a malformed body answered {status}")
                 continue
             user = f"user-{rng.randrange(users)}"
             context = {"stride": rng.randrange(1, 4)}
-            connection.request("POST", "/v1/recommend", json.dumps({"user_id": user, "k": 5, "context": context}), auth)
-            response = connection.getresponse()
-            body = response.read()
-            if response.status == 404 and b"unknown user" in body:
+            status, body = exchange("/v1/recommend", json.dumps({"user_id": user, "k": 5, "context": context}))
+            if status == 404 and b"unknown user" in body:
                 # A new user, or one the server forgot past --max-users: a client sends an empty history.
-                connection.request("POST", "/v1/recommend", json.dumps({"user_id": user, "k": 5, "context": context, "history": []}), auth)
-                response = connection.getresponse()
-                body = response.read()
-            if response.status != 200:
-                ledger.note("unexpected", f"recommend answered {response.status}: {body[:200]}")
+                status, body = exchange("/v1/recommend", json.dumps({"user_id": user, "k": 5, "context": context, "history": []}))
+            if status != 200:
+                ledger.note("unexpected", f"recommend answered {status}: {body[:200]}")
                 continue
             answer = json.loads(body)
             items = [item["item_id"] for item in answer["items"]]
@@ -127,16 +125,14 @@ def client(port, number, rate, users, ledger, stop):
             if rng.random() < 0.6:
                 position = rng.randrange(len(items)) + 1
                 event = "purchase" if rng.random() < 0.15 else "click"
-                connection.request("POST", "/v1/feedback", json.dumps({
+                status, _ = exchange("/v1/feedback", json.dumps({
                     "user_id": user, "item_id": items[position - 1], "event": event, "timestamp": sequence, "context": context,
-                    "impression_id": answer["impression_id"], "position": position}), auth)
-                response = connection.getresponse()
-                response.read()
-                if response.status == 200:
+                    "impression_id": answer["impression_id"], "position": position}))
+                if status == 200:
                     ledger.note("feedback", (user, sequence, answer["impression_id"]))
                     ledger.note("answered", None)
                 else:
-                    ledger.note("unexpected", f"feedback answered {response.status}")
+                    ledger.note("unexpected", f"feedback answered {status}")
         except (OSError, http.client.HTTPException, ValueError):
             # The server is gone (killed): reconnect until the round stops.
             time.sleep(0.05)
