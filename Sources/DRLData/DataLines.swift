@@ -22,12 +22,12 @@ public func forEachLine(of path: String, hint: String = "", unreadable: ((Int, [
     while case let length = getline(&buffer, &capacity, file), length > 0 {
         lineNumber += 1
         let bytes = UnsafeRawBufferPointer(start: buffer, count: length)
-        // A NUL would end a C string early and silently drop the rest of the line.
         func refuse(_ message: String) throws(DataFileError) {
             let error = DataFileError(file: path, line: lineNumber, message)
             guard let unreadable else { throw error }
             try unreadable(lineNumber, Array(bytes), error)
         }
+        // A NUL would end a C string early and silently drop the rest of the line.
         if let nul = bytes.firstIndex(of: 0) {
             try refuse("holds a NUL byte at byte \(nul + 1) of the line; text files in this format have none")
             continue
