@@ -156,7 +156,7 @@ public final class HTTPServer: Sendable {
     /// The answer that stops a request before its body is read: 401 or 403 from the keys, 429 from
     /// the rate limit; nil when it may go on.
     private func refusal(_ route: APIKeys.Route, _ request: Request, _ context: ServerRequestContext) -> Response? {
-        var client = context.peer
+        var client: String?
         if let keys = configuration.apiKeys {
             switch keys.verdict(for: route, authorization: request.headers[.authorization]) {
             case .allowed(let key): client = key
@@ -168,8 +168,8 @@ public final class HTTPServer: Sendable {
                 return json(.forbidden, ["error": "the API key is not one of the server's keys for /v1/\(route.rawValue)"])
             }
         }
-        if let limiter = configuration.rateLimiter, let wait = limiter.take(client) {
-            var answer = json(.tooManyRequests, ["error": "too many requests from \(client): at most \(limiter.rate) a second (bursts of \(Int(limiter.burst)))"])
+        if let limiter = configuration.rateLimiter, case let name = client ?? context.peer, let wait = limiter.take(name) {
+            var answer = json(.tooManyRequests, ["error": "too many requests from \(name): at most \(limiter.rate) a second (bursts of \(Int(limiter.burst)))"])
             answer.headers[.retryAfter] = String(Int(wait.rounded(.up)))
             return answer
         }

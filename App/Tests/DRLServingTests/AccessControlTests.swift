@@ -92,6 +92,21 @@ import Glibc
         }
     }
 
+    /// Without keys, a client is its address: past the burst, loopback's requests are refused and
+    /// the answer names it.
+    @Test func withoutKeysTheAddressIsTheClient() async throws {
+        try await withServer(try registry(), { $0.rateLimiter = RateLimiter(rate: 0.2, burst: 2) }) { port, _ in
+            var statuses: [Int] = [], last = LoopbackClient.Answer(status: 0, body: "")
+            for _ in 0..<3 {
+                last = await LoopbackClient.get(port, "/v1/feedback")  // 405 before the limit: not counted
+                last = await LoopbackClient.post(port, "/v1/feedback", "{}")
+                statuses.append(last.status)
+            }
+            #expect(statuses == [400, 400, 429])
+            #expect((last.json["error"] as? String)?.contains("too many requests from address:127.0.0.1") == true, "\(last.body)")
+        }
+    }
+
     /// A token comes back every 1/rate seconds, and a flood of new clients keeps at most
     /// `maximumClients` buckets while the most recent client keeps its own.
     @Test func rateLimiterRefillsAndStaysBounded() {

@@ -58,14 +58,14 @@ struct DRLRecFuzz {
         #if DRLREC_LIBFUZZER
         fuzzedTarget = target
         setenv(targetVariable, target.rawValue, 1)
-        var arguments = [CommandLine.arguments[0]] + fuzzerArguments
+        // The copies live until exit: libFuzzer keeps pointers into argv.
+        let arguments = [CommandLine.arguments[0]] + fuzzerArguments
         var pointers: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         var count = CInt(arguments.count)
         let status = pointers.withUnsafeMutableBufferPointer { buffer in
             var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buffer.baseAddress
             return runFuzzerDriver(&count, &argv, testOneInput)
         }
-        arguments.removeAll()
         exit(status)
         #else
         fail("this drlrec-fuzz was built without libFuzzer: build it with `make fuzz-build` (docs/FUZZING.md), or replay files with `drlrec-fuzz replay`")
