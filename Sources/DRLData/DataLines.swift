@@ -4,22 +4,43 @@ import Glibc
 import Darwin
 #endif
 
+/// A place in a text file between two lines: the byte offset of the next line and the number of
+/// lines before it.
+public struct LinePosition: Sendable, Equatable {
+    public var byte: Int, line: Int
+    public init(byte: Int, line: Int) { (self.byte, self.line) = (byte, line) }
+}
+
 /// Streams the text file at `path` line by line: `body` gets each line's 1-based number and its
-/// text without the line end (\n or \r\n); empty lines are skipped. Returns the number of lines read. A file
-/// that cannot be opened is an error at line 0, with `hint` appended (say, how to get the file); a
-/// line holding a NUL byte or bytes that are not UTF-8 is an error at that line, or, when
-/// `unreadable` is given, is passed to it with its bytes (line end included) and the reading goes on.
+/// text without the line end (\n or \r\n); empty lines are skipped. Returns where the reading
+/// ended (the file's size and line count). A file that cannot be opened is an error at line 0,
+/// with `hint` appended (say, how to get the file); a line holding a NUL byte or bytes that are
+/// not UTF-8 is an error at that line, or, when `unreadable` is given, is passed to it with its
+/// bytes (line end included) and the reading goes on. With `resuming`, the first line (a header)
+/// is read, and then the lines from that position on, numbered as in the whole file (a server's
+/// restart reads only what its logs gained since a snapshot).
 @discardableResult
-public func forEachLine(of path: String, hint: String = "", unreadable: ((Int, [UInt8], DataFileError) throws(DataFileError) -> Void)? = nil,
-                        _ body: (Int, String) throws(DataFileError) -> Void) throws(DataFileError) -> Int {
+public func forEachLine(of path: String, hint: String = "", resuming start: LinePosition? = nil,
+                        unreadable: ((Int, [UInt8], DataFileError) throws(DataFileError) -> Void)? = nil,
+                        _ body: (Int, String) throws(DataFileError) -> Void) throws(DataFileError) -> LinePosition {
     guard let file = fopen(path, "r") else {
         throw DataFileError(file: path, line: 0, "cannot open the file (\(String(cString: strerror(errno))))" + hint)
     }
     defer { fclose(file) }
     var buffer: UnsafeMutablePointer<CChar>? = nil, capacity = 0
     defer { free(buffer) }
-    var lineNumber = 0
-    while case let length = getline(&buffer, &capacity, file), length > 0 {
+    var lineNumber = 0, resumption = start.flatMap { $0.line >= 1 ? $0 : nil }
+    while true {
+        if lineNumber == 1, let position = resumption {
+            // After the header, go on at `position` (the caller knows it to be a line's start).
+            resumption = nil
+            guard fseeko(file, off_t(position.byte), SEEK_SET) == 0 else {
+                throw DataFileError(file: path, line: position.line, "cannot go on reading at byte \(position.byte) (\(String(cString: strerror(errno))))")
+            }
+            lineNumber = position.line
+        }
+        let length = getline(&buffer, &capacity, file)
+        guard length > 0 else { break }
         lineNumber += 1
         let bytes = UnsafeRawBufferPointer(start: buffer, count: length)
         func refuse(_ message: String) throws(DataFileError) {
@@ -43,7 +64,7 @@ public func forEachLine(of path: String, hint: String = "", unreadable: ((Int, [
         if text.isEmpty { continue }
         try body(lineNumber, text)
     }
-    return lineNumber
+    return LinePosition(byte: Int(ftello(file)), line: lineNumber)
 }
 
 /// The offset of the first byte of `bytes` that does not belong to a valid UTF-8 sequence.

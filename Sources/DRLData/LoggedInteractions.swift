@@ -175,8 +175,11 @@ public struct LoggedInteractions: Sendable, Equatable {
     /// Reads a file in the format; with `skippingBadRows`, a data row that cannot be read (a
     /// malformed field, a NUL, bytes that are not UTF-8, a field count other than the header's)
     /// is left out and returned with its reason, so that one bad line does not cost the rest of a
-    /// log (a server's restart replays its logs). The header is always checked.
-    public static func read(csv path: String, skippingBadRows: Bool) throws(DataFileError) -> (log: LoggedInteractions, badRows: [BadRow]) {
+    /// log (a server's restart replays its logs). The header is always checked. With `resuming`,
+    /// only the rows from that position on are read (see `forEachLine`). Returns where the file
+    /// ended too.
+    public static func read(csv path: String, skippingBadRows: Bool, resuming start: LinePosition? = nil) throws(DataFileError)
+        -> (log: LoggedInteractions, badRows: [BadRow], end: LinePosition) {
         var badRows: [BadRow] = []
         var header: [String] = []
         var dataset: LoggedInteractions?
@@ -192,7 +195,7 @@ public struct LoggedInteractions: Sendable, Equatable {
         } else {
             unreadable = nil
         }
-        let lines = try forEachLine(of: path, unreadable: unreadable) { lineNumber, text throws(DataFileError) in
+        let end = try forEachLine(of: path, resuming: start, unreadable: unreadable) { lineNumber, text throws(DataFileError) in
             do throws(DataFileError) {
                 let fields: [String]
                 do throws(CSVLineError) { fields = try Self.fields(of: text) } catch {
@@ -272,8 +275,8 @@ public struct LoggedInteractions: Sendable, Equatable {
                 badRows.append(BadRow(line: lineNumber, bytes: Array((text + "\n").utf8), error: error))
             }
         }
-        guard let dataset else { throw DataFileError(file: path, line: max(lines, 1), "the file is empty: it needs a header line") }
-        return (dataset, badRows)
+        guard let dataset else { throw DataFileError(file: path, line: max(end.line, 1), "the file is empty: it needs a header line") }
+        return (dataset, badRows, end)
     }
 
     /// The CSV text of the dataset in the format (header, then one line per interaction).

@@ -55,7 +55,7 @@ public enum MovieLens100K {
             }
             guard fields.count == width else { throw DataFileError(file: path, line: lineNumber, "has \(fields.count) fields; the header has \(width)") }
             rows.append((lineNumber, positions.map { fields[$0] }))
-        }
+        }.line
         guard lines > 0 else { throw DataFileError(file: path, line: 1, "the file is empty") }
         return (path, rows)
     }

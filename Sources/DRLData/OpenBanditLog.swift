@@ -78,7 +78,7 @@ public struct OpenBanditLog: Sendable {
                 guard let value = Float(fields[c]), value.isFinite else { throw fail(c, "'\(fields[c])' is not a number") }
                 affinity.append(value)
             }
-        }
+        }.line
         guard !items.isEmpty else { throw DataFileError(file: path, line: max(lines, 1), "the file has no rounds") }
         let rounds = items.count, itemCount = columns.affinities.count
         return OpenBanditLog(itemCount: itemCount, timestamps: timestamps, items: items, positions: positions, clicks: clicks, propensities: propensities,

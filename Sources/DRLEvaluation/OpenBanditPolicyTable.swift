@@ -92,7 +92,7 @@ public struct OpenBanditPolicyTable: Sendable {
                 if defaultTable == nil { defaultTable = Tensor(zeros: Shape(Self.positions, items)) }
                 defaultTable![position - 1, item] = probability
             }
-        }
+        }.line
         guard columns != nil else { throw DataFileError(file: path, line: max(lines, 1), "the file is empty; it needs a header") }
         let all: [([String]?, Tensor)] = tables.map { ($0.key, $0.value) } + (defaultTable.map { [(nil, $0)] } ?? [])
         guard !all.isEmpty else { throw DataFileError(file: path, line: lines, "the table has no rows") }

@@ -24,6 +24,8 @@ public final class AppendOnlyLog: @unchecked Sendable {
     private var pending: [UInt8] = []
     private var waiters: [CheckedContinuation<Void, any Error>] = []
     private var closed = false
+    /// The file's size and the lines appended since it was opened, counting what is on disk.
+    private var committed = (bytes: 0, appendedLines: 0)
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -57,8 +59,9 @@ public final class AppendOnlyLog: @unchecked Sendable {
                 } else {
                     try checkHeader(header)
                 }
-                try cutTornTail(size: size)
+                size = try cutTornTail(size: size)
             }
+            committed.bytes = size == 0 ? header.count : size
         } catch {
             close(fd)
             throw error
@@ -83,6 +86,10 @@ public final class AppendOnlyLog: @unchecked Sendable {
         }
     }
 
+    /// The file's size in bytes and the number of lines appended since the log was opened, both
+    /// counting only what is on disk (acknowledged appends).
+    public var end: (bytes: Int, appendedLines: Int) { condition.withLock { committed } }
+
     /// Stops the commit thread after the events already appended are written.
     public func shutDown() {
         condition.lock()
@@ -103,6 +110,8 @@ public final class AppendOnlyLog: @unchecked Sendable {
             do throws(Failure) {
                 try write(batch)
                 guard fsync(fd) == 0 else { throw Failure(description: "fsync of the \(name) '\(path)' failed: \(DurableFile.systemError())") }
+                let lines = batch.count { $0 == 10 }
+                condition.withLock { committed = (committed.bytes + batch.count, committed.appendedLines + lines) }
                 for waiter in batchWaiters { waiter.resume() }
             } catch {
                 for waiter in batchWaiters { waiter.resume(throwing: error) }
@@ -123,11 +132,12 @@ public final class AppendOnlyLog: @unchecked Sendable {
         }
     }
 
-    /// Truncates an incomplete last line (an unacknowledged event cut short by a crash).
-    private func cutTornTail(size: Int) throws(Failure) {
+    /// Truncates an incomplete last line (an unacknowledged event cut short by a crash); returns
+    /// the size left.
+    private func cutTornTail(size: Int) throws(Failure) -> Int {
         var last: UInt8 = 0
         guard pread(fd, &last, 1, off_t(size - 1)) == 1 else { throw Failure(description: "reading the \(name) '\(path)' failed: \(DurableFile.systemError())") }
-        guard last != 10 else { return }
+        guard last != 10 else { return size }
         var end = size - 1
         var chunk = [UInt8](repeating: 0, count: 4096)
         while end > 0 {
@@ -140,5 +150,6 @@ public final class AppendOnlyLog: @unchecked Sendable {
         guard ftruncate(fd, off_t(end)) == 0, fsync(fd) == 0 else {
             throw Failure(description: "cutting the incomplete last line of '\(path)' failed: \(DurableFile.systemError())")
         }
+        return end
     }
 }

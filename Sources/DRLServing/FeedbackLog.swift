@@ -58,6 +58,9 @@ public final class FeedbackLog: Sendable {
     /// Stops the commit thread after the events already appended are written.
     public func shutDown() { log.shutDown() }
 
+    /// The file's size and the lines appended since it was opened (see `AppendOnlyLog.end`).
+    public var end: (bytes: Int, appendedLines: Int) { log.end }
+
     /// The log's row for an event (with the served-list columns when `withServed`).
     public static func line(_ e: FeedbackEvent, withServed: Bool) -> [UInt8] {
         let row = LoggedInteractions.csvRow(user: e.user, item: e.item, timestamp: e.timestamp, event: e.event, value: e.value,

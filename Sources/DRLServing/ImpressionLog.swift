@@ -62,6 +62,9 @@ public final class ImpressionLog: Sendable {
     /// Stops the commit thread after the lists already appended are written.
     public func shutDown() { log.shutDown() }
 
+    /// The file's size and the lines appended since it was opened (see `AppendOnlyLog.end`).
+    public var end: (bytes: Int, appendedLines: Int) { log.end }
+
     /// The log's rows for a list: one per position; the propensity is written as the format reads
     /// it, a Float.
     public static func lines(_ impression: Impression) -> [UInt8] {

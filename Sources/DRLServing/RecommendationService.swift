@@ -82,6 +82,10 @@ public final class RecommendationService: @unchecked Sendable {
         /// simulation that drives the service gives its own clock, shared with its feedback's
         /// timestamps, so that the order of lists and feedback in the logs is exact.
         public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        /// Where the state rebuilt from the logs is kept (`ServiceSnapshot`): written after each
+        /// start's replay and by `writeSnapshot`, read by the next start, which then replays only
+        /// what the logs gained since. nil: every start replays the logs whole.
+        public var snapshotPath: String?
         public init() {}
     }
 
@@ -114,6 +118,11 @@ public final class RecommendationService: @unchecked Sendable {
     private var recent: [String: RecentList] = [:]
     private var recentOrder: [String] = []
     private var recentNext = 0
+    /// Held by the work that appends to a log and applies it to memory, closed by a snapshot.
+    private let gate = QuiescenceGate()
+    /// The logs' line counts when the start's replay ended (a snapshot's places add what the logs
+    /// appended since).
+    private var linesAtStart: (feedback: Int, impressions: Int) = (0, 0)
     /// Draws each request's exploration seed.
     private var explorationSeeds: RandomGenerator
     /// The running rollout's outcomes per arm (reset when another rollout starts).
@@ -161,7 +170,11 @@ public final class RecommendationService: @unchecked Sendable {
         }
         self.feedbackLog = feedbackLog
         do {
-            try replayLogs(feedbackPath: feedbackPath)
+            let snapshot = loadSnapshot()
+            try replayLogs(feedbackPath: feedbackPath, after: snapshot)
+            if snapshot == nil || replay.feedbackRows + replay.impressionRows > 0 {
+                do { try writeSnapshotNow() } catch { replay.snapshotNotWritten = "\(error)" }
+            }
             try reload()
         } catch {
             feedbackLog.shutDown()
@@ -178,6 +191,20 @@ public final class RecommendationService: @unchecked Sendable {
 
     /// The registry state being served.
     public var servedState: RegistryState { lock.withLock { state } }
+
+    /// How the start rebuilt the users' histories and the latest lists.
+    public struct Replay: Sendable {
+        /// Whether it started from the snapshot (and replayed only the logs' later lines).
+        public var fromSnapshot = false
+        /// Why the snapshot found at `snapshotPath` was not used.
+        public var snapshotRefused: String?
+        /// Why the snapshot could not be written after the replay (the start goes on without).
+        public var snapshotNotWritten: String?
+        /// The log rows replayed.
+        public var feedbackRows = 0, impressionRows = 0
+    }
+
+    public private(set) var replay = Replay()
 
     /// Versions that failed to load, with the reason.
     public var loadFailures: [String: String] { lock.withLock { loadFaults } }
@@ -299,6 +326,8 @@ public final class RecommendationService: @unchecked Sendable {
     /// The answer, once the impression log (when there is one) has it on disk; only then is it
     /// counted for the running rollout.
     private func served(_ answer: Recommendation, user: String, context: [Float], rollout: String?) async throws(RequestError) -> Recommendation {
+        await gate.enter()
+        defer { gate.leave() }
         let now = configuration.clock()
         if let impressionLog, let id = answer.impression {
             let impression = Impression(id: id, user: user, timestamp: now,
@@ -429,6 +458,8 @@ public final class RecommendationService: @unchecked Sendable {
         for text in [event.user, event.item] where text.contains(where: { $0.isNewline || $0 == "\0" }) {
             throw RequestError.lineBreakInId(text)
         }
+        await gate.enter()
+        defer { gate.leave() }
         try await feedbackLog.append(event)
         let converted = histories.record(user: event.user, UserEvent(item: item, event: event.event, value: event.value, timestamp: event.timestamp),
                                          context: event.context)
@@ -450,16 +481,95 @@ public final class RecommendationService: @unchecked Sendable {
         try contextValues(given, latest: histories.entry(for: user)?.context)
     }
 
+    // MARK: Snapshot
+
+    /// Writes the snapshot (when `snapshotPath` is set): new requests wait while the ones that are
+    /// logging an event finish and the state is copied (copy-on-write), then the copy is written
+    /// atomically while requests go on. A restart then replays only what the logs gain after it.
+    public func writeSnapshot() async throws {
+        guard configuration.snapshotPath != nil else { return }
+        await gate.close()
+        let captured = capture()
+        gate.reopen()
+        try write(captured)
+    }
+
+    /// The state and the logs' ends; called with nothing being logged (the start, or a closed gate).
+    private func capture() -> (contents: UserHistories.Contents, lists: [ServiceSnapshot.ServedList],
+                               feedback: LinePosition, impressions: LinePosition?) {
+        let feedbackEnd = feedbackLog.end
+        let impressionsEnd = impressionLog?.end
+        let lists = lock.withLock {
+            // The ring from its oldest list (at `recentNext` once it is full).
+            let ids = recentOrder.count < configuration.recentImpressions ? recentOrder : Array(recentOrder[recentNext...] + recentOrder[..<recentNext])
+            return ids.compactMap { id in
+                recent[id].map { ServiceSnapshot.ServedList(id: id, user: $0.user, version: $0.version, arm: $0.arm, items: $0.items) }
+            }
+        }
+        return (histories.contents, lists,
+                LinePosition(byte: feedbackEnd.bytes, line: linesAtStart.feedback + feedbackEnd.appendedLines),
+                impressionsEnd.map { LinePosition(byte: $0.bytes, line: linesAtStart.impressions + $0.appendedLines) })
+    }
+
+    private func write(_ captured: (contents: UserHistories.Contents, lists: [ServiceSnapshot.ServedList], feedback: LinePosition, impressions: LinePosition?)) throws {
+        guard let path = configuration.snapshotPath else { return }
+        let snapshot = ServiceSnapshot(settings: snapshotSettings, feedback: try ServiceSnapshot.mark(of: feedbackLog.path, at: captured.feedback),
+                                       impressions: try captured.impressions.map { try ServiceSnapshot.mark(of: impressionLog!.path, at: $0) },
+                                       histories: captured.contents, recentLists: captured.lists)
+        try snapshot.write(to: path)
+    }
+
+    private func writeSnapshotNow() throws { try write(capture()) }
+
+    private var snapshotSettings: String {
+        ServiceSnapshot.settings(itemIds: itemIds, contextColumns: contextColumns, historyCapacity: configuration.historyCapacity,
+                                 maximumUsers: configuration.maximumUsers, keepsServedLists: keepsServedLists,
+                                 logsImpressions: impressionLog != nil)
+    }
+
+    /// The snapshot at `snapshotPath` when it can be used: whole, of these settings, and at places
+    /// the logs still hold. Otherwise nil, with the reason in `replay.snapshotRefused`.
+    private func loadSnapshot() -> ServiceSnapshot? {
+        guard let path = configuration.snapshotPath, FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            guard let data = FileManager.default.contents(atPath: path) else { throw SnapshotRefusal("it cannot be read") }
+            let snapshot = try ServiceSnapshot.decode(Array(data), settings: snapshotSettings, items: itemIds.count, contextWidth: contextColumns.count,
+                                                      capacity: configuration.historyCapacity, maximumUsers: configuration.maximumUsers)
+            guard (snapshot.impressions != nil) == (impressionLog != nil) else {
+                throw SnapshotRefusal(impressionLog == nil ? "it has a place in an impression log, and none is kept" : "it has no place in the impression log")
+            }
+            let logs = [(feedbackLog.path, snapshot.feedback)] + zip([impressionLog?.path].compactMap { $0 }, [snapshot.impressions].compactMap { $0 })
+            for (log, mark) in logs where try ServiceSnapshot.mark(of: log, at: mark.position) != mark {
+                throw SnapshotRefusal("the log '\(log)' no longer holds the bytes the snapshot was taken from (replaced, cut or rewritten)")
+            }
+            replay.fromSnapshot = true
+            return snapshot
+        } catch {
+            replay.snapshotRefused = "the snapshot '\(path)' was not used: \(error)"
+            return nil
+        }
+    }
+
     /// Rebuilds what the service knew before a restart: the users' histories from the feedback
     /// log and, with an impression log, the latest lists (so that feedback naming them is still
     /// accepted) and, for models that read them, the lists in the users' histories. The two logs
     /// are merged by time, each in the order it was written. Times are whole seconds, and at a tie
     /// feedback goes first (a history sent before the user's first list), unless it names a list
     /// not replayed yet: feedback answers the list it names.
-    private func replayLogs(feedbackPath: String) throws {
-        let feedback = try readLog(feedbackPath)
+    private func replayLogs(feedbackPath: String, after snapshot: ServiceSnapshot?) throws {
+        if let snapshot {
+            histories.restore(snapshot.histories)
+            for list in snapshot.recentLists {
+                remember(list.id, RecentList(user: list.user, version: list.version, arm: list.arm, items: list.items, rollout: nil))
+            }
+        }
+        let feedback: LoggedInteractions
+        (feedback, linesAtStart.feedback) = try readLog(feedbackPath, resuming: snapshot?.feedback.position)
         var shown: LoggedInteractions?
-        if let path = configuration.impressionLogPath { shown = try readLog(path) }
+        if let path = configuration.impressionLogPath {
+            (shown, linesAtStart.impressions) = try readLog(path, resuming: snapshot?.impressions?.position)
+        }
+        (replay.feedbackRows, replay.impressionRows) = (feedback.count, shown?.count ?? 0)
         var k = 0, row = 0
         var replayed = Set<String>()
         while k < feedback.count || row < (shown?.count ?? 0) {
@@ -481,11 +591,12 @@ public final class RecommendationService: @unchecked Sendable {
 
     /// A log for the replay: a line that cannot be read is left out and kept in the log's
     /// quarantine file (`LogQuarantine`), so that a damaged line never stops a restart.
-    private func readLog(_ path: String) throws -> LoggedInteractions {
-        let (log, bad) = try LoggedInteractions.read(csv: path, skippingBadRows: true)
+    /// With `start`, only the lines from there on are read. Returns the log's line count too.
+    private func readLog(_ path: String, resuming start: LinePosition?) throws -> (log: LoggedInteractions, lines: Int) {
+        let (log, bad, end) = try LoggedInteractions.read(csv: path, skippingBadRows: true, resuming: start)
         try LogQuarantine.keep(bad, of: path)
         badLogLines += bad
-        return log
+        return (log, end.line)
     }
 
     /// Replays the list whose first row in the impression log is `start` (its rows are written

@@ -93,6 +93,25 @@ public final class UserHistories: @unchecked Sendable {
 
     public func entry(for user: String) -> Entry? { lock.withLock { entries[user] } }
 
+    /// Everything the histories hold, for a snapshot: the entries (with their write order), the
+    /// items' counts and the number of writes so far.
+    public struct Contents: Sendable {
+        public var entries: [String: Entry]
+        public var counts: [Float]
+        public var writes: UInt64
+    }
+
+    /// A copy of the contents (copy-on-write: taking it costs nothing until the next write).
+    public var contents: Contents { lock.withLock { Contents(entries: entries, counts: counts, writes: writes) } }
+
+    /// Replaces the contents with a snapshot's, whose counts are one per item and whose entries
+    /// hold at most `capacity` events each and `maximumUsers` users (checked by the snapshot's reader).
+    func restore(_ contents: Contents) {
+        require(contents.counts.count == counts.count && contents.entries.count <= maximumUsers,
+                "UserHistories.restore: \(contents.counts.count) counts for \(counts.count) items, \(contents.entries.count) users")
+        lock.withLock { (entries, counts, writes) = (contents.entries, contents.counts, contents.writes) }
+    }
+
     /// Every item's interaction count so far.
     public func popularity() -> [Float] { lock.withLock { counts } }
 }

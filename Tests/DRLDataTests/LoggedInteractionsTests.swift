@@ -125,7 +125,8 @@ import Testing
                                Array("u\u{0}2,i2,6,click\n".utf8), Array("u2,i".utf8) + [0xE9] + Array(",7,click\n".utf8),
                                Array("u3,i3\n".utf8), Array("u4,i4,8,purchase\n".utf8)]
         FileManager.default.createFile(atPath: path, contents: Data(rows.joined()))
-        let (log, bad) = try LoggedInteractions.read(csv: path, skippingBadRows: true)
+        let (log, bad, end) = try LoggedInteractions.read(csv: path, skippingBadRows: true)
+        #expect(end == LinePosition(byte: rows.joined().count, line: 7))
         #expect(log.userIds == ["u1", "u4"] && log.timestamps == [5, 8])
         #expect(bad.map(\.line) == [3, 4, 5, 6])
         #expect(bad.map(\.bytes) == Array(rows[2...5]))
@@ -134,6 +135,21 @@ import Testing
         #expect(throws: DataFileError.self) { try LoggedInteractions.read(csv: path) }
         FileManager.default.createFile(atPath: path, contents: Data("user,item,event\nu1,i1,click\n".utf8))
         #expect(throws: DataFileError.self) { try LoggedInteractions.read(csv: path, skippingBadRows: true) }
+    }
+
+    /// Resuming at a line's start reads the header and then only the rows from there, numbered
+    /// as in the whole file (a restart's replay of what its logs gained since a snapshot).
+    @Test func resumingReadsTheRowsAfterAPosition() throws {
+        let path = Self.file("")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let rows = ["user,item,timestamp,event,age\n", "u1,i1,5,click,1\n", "u2,i2,6,click,2\n", "u3,i3,7,click\n", "u4,i4,8,purchase,4\n"]
+        FileManager.default.createFile(atPath: path, contents: Data(rows.joined().utf8))
+        let start = LinePosition(byte: rows[0..<2].joined().utf8.count, line: 2)
+        let (tail, bad, end) = try LoggedInteractions.read(csv: path, skippingBadRows: true, resuming: start)
+        #expect(tail.userIds == ["u2", "u4"] && tail.contextColumns == ["age"] && tail.context == [2, 4])
+        #expect(bad.map(\.line) == [4] && end == LinePosition(byte: rows.joined().utf8.count, line: 5))
+        let atTheEnd = try LoggedInteractions.read(csv: path, skippingBadRows: true, resuming: end)
+        #expect(atTheEnd.log.count == 0 && atTheEnd.end == end)
     }
 
     /// A field whose quote is followed by a combining mark (one Character with it, as "\r\n" is)

@@ -32,6 +32,9 @@ public final class HTTPServer: Sendable {
         /// Requests with larger bodies are refused with 413.
         public var maxBodyBytes = 64 * 1024
         public var registryPollInterval = Duration.seconds(1)
+        /// How often the service's snapshot is written while serving (nil: not while serving), so
+        /// that a restart after a crash replays at most this much of the logs.
+        public var snapshotInterval: Duration? = nil
         /// A connection that sends nothing for this long is closed (one that stopped half-way
         /// through its request too), so idle or abandoned sockets do not pile up.
         public var idleTimeout = Duration.seconds(30)
@@ -94,8 +97,22 @@ public final class HTTPServer: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { handleSignals ? try await app.runService() : try await app.run() }
             group.addTask { try await self.pollRegistry() }
+            if let interval = configuration.snapshotInterval { group.addTask { try await self.writeSnapshots(every: interval) } }
             try await group.next()
             group.cancelAll()
+        }
+    }
+
+    private func writeSnapshots(every interval: Duration) async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: interval)
+            let start = ContinuousClock.now
+            do {
+                try await service.writeSnapshot()
+                logger.info("snapshot written", metadata: ["took": "\(ContinuousClock.now - start)"])
+            } catch {
+                logger.error("writing the snapshot failed; a restart replays more of the logs", metadata: ["error": "\(error)"])
+            }
         }
     }
 

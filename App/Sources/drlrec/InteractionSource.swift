@@ -46,7 +46,7 @@ extension InteractionSource {
     /// that cannot be read are left out too, with their count and the first's reason.
     static func actions(in file: String, skippingBadRows: Bool = false) throws -> LoggedInteractions {
         let log: LoggedInteractions, bad: [LoggedInteractions.BadRow]
-        do { (log, bad) = try LoggedInteractions.read(csv: file, skippingBadRows: skippingBadRows) } catch { throw ValidationError("\(error)") }
+        do { (log, bad, _) = try LoggedInteractions.read(csv: file, skippingBadRows: skippingBadRows) } catch { throw ValidationError("\(error)") }
         if let first = bad.first {
             say("\((file as NSString).lastPathComponent): \(bad.count) unreadable lines left out (the first: \(first.error))")
         }

@@ -24,7 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
         is answered by the previous production version, then by popularity, and counted. With \
         --api-keys, recommend and feedback need a key; with --rate-limit, each client gets a rate. During a \
         rollout (`drlrec registry rollout`) a guardrail compares the arms' conversion and stops a \
-        candidate that does worse beyond doubt.
+        candidate that does worse beyond doubt. A start rebuilds the users' histories from the logs, \
+        beginning at the snapshot FEEDBACK.snapshot (written after each start, every \
+        --snapshot-interval seconds and at stop) when it matches the logs.
         """
     )
 
@@ -81,6 +83,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Open connections at most; further ones wait in the listen backlog.")
     var maxConnections = 1024
 
+    @Option(name: .customLong("snapshot-interval"), help: "Seconds between snapshots of the users' histories (FEEDBACK.snapshot, also written at start and stop), so that a restart replays only what the logs gained since the last one. 0: only at start and stop.")
+    var snapshotInterval = 300.0
+
     func validate() throws {
         guard latencyBudget > 0, cooldown >= 0, replicas > 0, maxBody > 0, userEvents > 0, maxUsers > 0 else {
             throw ValidationError("--latency-budget, --replicas, --max-body, --user-events and --max-users must be positive and --cooldown not negative")
@@ -93,6 +98,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard rateLimit >= 0, rateLimit <= 1e9 else { throw ValidationError("--rate-limit \(rateLimit) must be between 0 (no limit) and 10^9 a second") }
         if let rateBurst { guard rateBurst >= 1, rateBurst <= 1e9 else { throw ValidationError("--rate-burst \(rateBurst) must be between 1 and 10^9") } }
         guard rateBurst == nil || rateLimit > 0 else { throw ValidationError("--rate-burst needs --rate-limit") }
+        guard snapshotInterval >= 0, snapshotInterval <= 86_400 else {
+            throw ValidationError("--snapshot-interval \(snapshotInterval) s must be between 0 (only at start and stop) and a day")
+        }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections \(maxConnections) must be between 1 and 10^6") }
         let loopback = ["127.0.0.1", "::1", "localhost"].contains(host)
         guard loopback || apiKeys != nil || allowUnauthenticated else {
@@ -112,11 +120,13 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.cooldown = .milliseconds(Int64(cooldown * 1000))
         configuration.impressionLogPath = impressions
         configuration.exploration = exploration.exploration
+        let feedbackPath = feedback ?? registry + "/feedback.csv"
+        configuration.snapshotPath = feedbackPath + ".snapshot"
         let store: ModelRegistry
         let service: RecommendationService
         do {
             store = try ModelRegistry(directory: registry, create: false)
-            service = try RecommendationService(registry: store, feedbackPath: feedback ?? registry + "/feedback.csv", configuration: configuration)
+            service = try RecommendationService(registry: store, feedbackPath: feedbackPath, configuration: configuration)
         } catch {
             throw ValidationError("\(error)")
         }
@@ -127,12 +137,18 @@ struct ServeCommand: AsyncParsableCommand {
             say("warning: \(row.error) — left out of the replay and kept in \(LogQuarantine.path(of: row.error.file))")
         }
         if service.badLogLines.count > 5 { say("warning: \(service.badLogLines.count - 5) more bad log lines left out (see the .quarantine files)") }
+        let replay = service.replay
+        if let refused = replay.snapshotRefused { say("warning: \(refused); the logs were replayed from their start") }
+        if let failure = replay.snapshotNotWritten { say("warning: the snapshot was not written (\(failure)); the next start replays the logs again") }
+        say("replayed \(replay.feedbackRows) feedback and \(replay.impressionRows) impression rows"
+            + (replay.fromSnapshot ? " after the snapshot" : "") + " (\(service.histories.userCount) users)")
         var serverConfiguration = HTTPServer.Configuration()
         serverConfiguration.host = host
         serverConfiguration.port = port
         serverConfiguration.maxBodyBytes = maxBody
         serverConfiguration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         serverConfiguration.maximumConnections = maxConnections
+        if snapshotInterval > 0 { serverConfiguration.snapshotInterval = .milliseconds(Int64(snapshotInterval * 1000)) }
         serverConfiguration.apiKeys = keys
         if rateLimit > 0 { serverConfiguration.rateLimiter = RateLimiter(rate: rateLimit, burst: rateBurst ?? max(1, rateLimit)) }
         let server = HTTPServer(service: service, configuration: serverConfiguration)
@@ -141,6 +157,7 @@ struct ServeCommand: AsyncParsableCommand {
             say("serving \(state.production ?? "-")\(state.rollout.map { " with candidate \($0.candidate) at \($0.share * 100)%" } ?? "") "
                 + "(\(service.itemIds.count) items) on http://\(host):\(port)")
         }
+        do { try await service.writeSnapshot() } catch { say("warning: the snapshot was not written at stop (\(error))") }
         service.feedbackLog.shutDown()
         service.impressionLog?.shutDown()
     }
