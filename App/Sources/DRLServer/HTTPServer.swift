@@ -89,7 +89,7 @@ public final class HTTPServer: Sendable {
         ]))
         let (seconds, attoseconds) = configuration.idleTimeout.components
         let app = Application(router: router,
-                              server: .http1(configuration: .init(idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))),
+                              server: .http1WithVersions(configuration: .init(idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))),
                               configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "drlrec",
                                                    availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },

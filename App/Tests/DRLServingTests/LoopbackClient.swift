@@ -101,6 +101,28 @@ enum LoopbackClient {
         }
     }
 
+    /// Sends `text` as it is and reads for up to `limit` seconds: what came back, and whether the
+    /// server closed the connection.
+    static func exchange(port: Int, _ text: String, limit: Int) async -> (text: String, closed: Bool) {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let fd = connected(to: port)
+                defer { close(fd) }
+                var timeout = timeval(tv_sec: limit, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let bytes = Array(text.utf8)
+                _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL)) }
+                var received: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 4_096)
+                while true {
+                    let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+                    if n > 0 { received += chunk[0..<n]; continue }
+                    continuation.resume(returning: (String(decoding: received, as: UTF8.self), n == 0 || errno == ECONNRESET))
+                    return
+                }
+            }
+        }
+    }
+
     private static func dechunk(_ text: String) -> String {
         var bytes = Substring(text), result = ""
         while let line = bytes.range(of: "\r\n"), let size = Int(bytes[..<line.lowerBound], radix: 16), size > 0 {

@@ -37,6 +37,25 @@ import Glibc
         }
     }
 
+    /// An HTTP/1.0 request is answered in HTTP/1.0 and its connection closed after the answer
+    /// (before, the answer said HTTP/1.1 and the connection stayed open); one that asks for
+    /// keep-alive keeps it, and an HTTP/1.1 connection stays open as before.
+    @Test func http10IsAnsweredIn10AndClosed() async throws {
+        try await withServer(try registry(), idleTimeout: .seconds(30)) { port, _ in
+            let plain = await LoopbackClient.exchange(port: port, "GET /livez HTTP/1.0\r\n\r\n", limit: 5)
+            #expect(plain.text.hasPrefix("HTTP/1.0 200") && plain.text.lowercased().contains("connection: close") && plain.text.hasSuffix(#"{"status":"ok"}"#))
+            #expect(plain.closed, "the HTTP/1.0 connection was still open after 5 s")
+            let body = #"{"user_id":"u1","k":2}"#
+            let posted = await LoopbackClient.exchange(port: port, "POST /v1/recommend HTTP/1.0\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body, limit: 5)
+            #expect(posted.text.hasPrefix("HTTP/1.0 ") && posted.closed)
+            let twice = await LoopbackClient.exchange(port: port, String(repeating: "GET /livez HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", count: 2), limit: 2)
+            #expect(twice.text.components(separatedBy: "HTTP/1.0 200").count == 3 && twice.text.lowercased().contains("connection: keep-alive"))
+            #expect(!twice.closed, "a keep-alive HTTP/1.0 connection was closed")
+            let eleven = await LoopbackClient.exchange(port: port, "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n", limit: 2)
+            #expect(eleven.text.hasPrefix("HTTP/1.1 200") && !eleven.closed)
+        }
+    }
+
     /// A known path asked with a method it does not serve is 405 with Allow, not 404; the GET
     /// routes answer HEAD with their headers and no body; an unknown path is still 404.
     @Test func knownPathsAnswer405AndHEAD() async throws {

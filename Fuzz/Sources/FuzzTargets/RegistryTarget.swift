@@ -6,11 +6,14 @@ import Foundation
 
 /// A registry as a restarting server finds it, with one of its files written by an attacker. The
 /// input's first byte chooses the file (`RegistryFile`), the rest is its content; the other files
-/// are those of a registry with one served next-item model and a few logged lists and clicks.
-/// The registry's readers and the service's start (loading versions, replaying both logs) see it.
+/// are those of a registry with one served next-item model, a few logged lists and clicks, and
+/// the service's snapshot of them. The registry's readers and the service's start (loading
+/// versions, the snapshot, replaying both logs) see it. A snapshot input is its body: the target
+/// adds the checksum, so that the fuzzer reaches the reader past it. When a start used the
+/// snapshot, a second start (from the snapshot the first left) must know the same users and counts.
 enum RegistryTarget {
     enum RegistryFile: UInt8, CaseIterable {
-        case versionRecord, state, feedbackLog, impressionLog
+        case versionRecord, state, feedbackLog, impressionLog, snapshot
 
         var path: String {
             switch self {
@@ -18,6 +21,7 @@ enum RegistryTarget {
             case .state: "state.json"
             case .feedbackLog: "feedback.csv"
             case .impressionLog: "impressions.csv"
+            case .snapshot: "feedback.csv.snapshot"
             }
         }
     }
@@ -30,7 +34,9 @@ enum RegistryTarget {
         do { try FileManager.default.copyItem(atPath: template, toPath: directory) } catch {
             fatalError("copying the registry template failed: \(error)")
         }
-        _ = FileManager.default.createFile(atPath: directory + "/" + file.path, contents: Data(input.dropFirst()))
+        let content = Array(input.dropFirst())
+        _ = FileManager.default.createFile(atPath: directory + "/" + file.path,
+                                           contents: Data(file == .snapshot ? content + Array(SHA256.hex(content).utf8) : content))
         guard let registry = try? ModelRegistry(directory: directory, create: false) else { return false }
         for version in (try? registry.versions()) ?? [] {
             _ = try? registry.lineage(of: version.id)
@@ -41,6 +47,17 @@ enum RegistryTarget {
                                                        configuration: configuration(directory)) else { return false }
         service.feedbackLog.shutDown()
         service.impressionLog?.shutDown()
+        guard service.replay.fromSnapshot else { return true }
+        guard let again = try? RecommendationService(registry: registry, feedbackPath: directory + "/feedback.csv",
+                                                     configuration: configuration(directory)) else {
+            throw FuzzFailure("a start from a snapshot succeeded, and the next start failed")
+        }
+        again.feedbackLog.shutDown()
+        again.impressionLog?.shutDown()
+        guard again.replay.fromSnapshot, again.histories.userCount == service.histories.userCount,
+              again.histories.popularity() == service.histories.popularity() else {
+            throw FuzzFailure("the start after a start from a snapshot knows other users or counts (\(again.replay))")
+        }
         return true
     }
 
@@ -49,14 +66,16 @@ enum RegistryTarget {
         configuration.replicas = 1
         configuration.modelKinds = .drlrec
         configuration.impressionLogPath = directory + "/impressions.csv"
+        configuration.snapshotPath = directory + "/" + RegistryFile.snapshot.path
         return configuration
     }
 
-    /// Seeds: each file of the template, under its selector.
+    /// Seeds: each file of the template, under its selector (the snapshot without its checksum).
     static func seeds() -> [[UInt8]] {
         _ = template
         return RegistryFile.allCases.map { file in
-            [file.rawValue] + [UInt8](FileManager.default.contents(atPath: template + "/" + file.path) ?? Data())
+            let content = [UInt8](FileManager.default.contents(atPath: template + "/" + file.path) ?? Data())
+            return [file.rawValue] + (file == .snapshot ? Array(content.dropLast(64)) : content)
         }
     }
 
@@ -91,6 +110,10 @@ enum RegistryTarget {
             }
             _ = FileManager.default.createFile(atPath: directory + "/" + RegistryFile.impressionLog.path, contents: Data(impressions))
             _ = FileManager.default.createFile(atPath: directory + "/" + RegistryFile.feedbackLog.path, contents: Data(feedback))
+            let service = try RecommendationService(registry: registry, feedbackPath: directory + "/" + RegistryFile.feedbackLog.path,
+                                                    configuration: configuration(directory))  // writes the snapshot
+            service.feedbackLog.shutDown()
+            service.impressionLog?.shutDown()
         } catch {
             fatalError("making the registry template failed: \(error)")
         }
