@@ -121,6 +121,12 @@ public final class ModelRegistry: @unchecked Sendable {
             throw RegistryError("'\(path)' is not a valid version record: \(error)")
         }
         guard record.id == id else { throw RegistryError("'\(path)' names version '\(record.id)', but it is the record of '\(id)'") }
+        // The checkpoint is read (and hashed, and loaded) from the version's folder: a record
+        // edited to name '../../elsewhere' must not make the registry read outside itself.
+        guard !record.checkpoint.isEmpty, record.checkpoint != ".", record.checkpoint != "..",
+              !record.checkpoint.contains(where: { $0 == "/" || $0 == "\0" }) else {
+            throw RegistryError("'\(path)' names the checkpoint '\(record.checkpoint)', which is not a file name inside the version's folder")
+        }
         return record
     }
 

@@ -494,9 +494,12 @@ public final class RecommendationService: @unchecked Sendable {
         try write(captured)
     }
 
+    /// A copy of the state with the places in the logs it reaches to.
+    private typealias CapturedState = (contents: UserHistories.Contents, lists: [ServiceSnapshot.ServedList],
+                                       feedback: LinePosition, impressions: LinePosition?)
+
     /// The state and the logs' ends; called with nothing being logged (the start, or a closed gate).
-    private func capture() -> (contents: UserHistories.Contents, lists: [ServiceSnapshot.ServedList],
-                               feedback: LinePosition, impressions: LinePosition?) {
+    private func capture() -> CapturedState {
         let feedbackEnd = feedbackLog.end
         let impressionsEnd = impressionLog?.end
         let lists = lock.withLock {
@@ -511,11 +514,12 @@ public final class RecommendationService: @unchecked Sendable {
                 impressionsEnd.map { LinePosition(byte: $0.bytes, line: linesAtStart.impressions + $0.appendedLines) })
     }
 
-    private func write(_ captured: (contents: UserHistories.Contents, lists: [ServiceSnapshot.ServedList], feedback: LinePosition, impressions: LinePosition?)) throws {
+    private func write(_ captured: CapturedState) throws {
         guard let path = configuration.snapshotPath else { return }
+        var impressions: ServiceSnapshot.LogMark?
+        if let impressionLog, let position = captured.impressions { impressions = try ServiceSnapshot.mark(of: impressionLog.path, at: position) }
         let snapshot = ServiceSnapshot(settings: snapshotSettings, feedback: try ServiceSnapshot.mark(of: feedbackLog.path, at: captured.feedback),
-                                       impressions: try captured.impressions.map { try ServiceSnapshot.mark(of: impressionLog!.path, at: $0) },
-                                       histories: captured.contents, recentLists: captured.lists)
+                                       impressions: impressions, histories: captured.contents, recentLists: captured.lists)
         try snapshot.write(to: path)
     }
 
@@ -538,7 +542,8 @@ public final class RecommendationService: @unchecked Sendable {
             guard (snapshot.impressions != nil) == (impressionLog != nil) else {
                 throw SnapshotRefusal(impressionLog == nil ? "it has a place in an impression log, and none is kept" : "it has no place in the impression log")
             }
-            let logs = [(feedbackLog.path, snapshot.feedback)] + zip([impressionLog?.path].compactMap { $0 }, [snapshot.impressions].compactMap { $0 })
+            var logs = [(feedbackLog.path, snapshot.feedback)]
+            if let impressionLog, let mark = snapshot.impressions { logs.append((impressionLog.path, mark)) }
             for (log, mark) in logs where try ServiceSnapshot.mark(of: log, at: mark.position) != mark {
                 throw SnapshotRefusal("the log '\(log)' no longer holds the bytes the snapshot was taken from (replaced, cut or rewritten)")
             }

@@ -88,6 +88,24 @@ import Testing
         #expect { try registry.versions() } throws: { "\($0)".contains("names version 'zzz', but it is the record of 'v2'") }
     }
 
+    /// A version record edited to name a checkpoint outside its folder (with that file's true
+    /// hash) is refused before the file is read; before, the registry read and hashed it.
+    @Test func aCheckpointPathOutsideTheVersionIsRefused() throws {
+        let registry = try registryWithTwoVersions()
+        let outside = registry.directory + "/../outside-\(UUID().uuidString).txt"
+        try Data("not the registry's".utf8).write(to: URL(fileURLWithPath: outside))
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        let path = registry.directory + "/versions/v2/version.json"
+        var record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        for name in ["../../../" + (outside as NSString).lastPathComponent, "..", "a/b"] {
+            record["checkpoint"] = name
+            record["checkpointHash"] = SHA256.hex(Array("not the registry's".utf8))
+            try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: path))
+            #expect { try registry.checkpointPath(of: "v2") } throws: { "\($0)".contains("is not a file name inside the version's folder") }
+        }
+        #expect(try registry.checkpointPath(of: "v1").hasPrefix(registry.directory + "/versions/v1/"))
+    }
+
     @Test func crashRemnantsAreIgnored() throws {
         let registry = try registryWithTwoVersions()
         try registry.promote("v1")
