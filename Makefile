@@ -1,7 +1,7 @@
 # DRLRec: `make run` builds the CLI and runs the default job: the engine report, then the
 # list-wise SAC agent trained on the e-commerce simulator and its A/B table against the strongest
 # baseline (ALS) on 2,000 paired simulated users; `make test` runs the tests.
-# Both install the system libraries first when they are missing (scripts/install-deps.sh).
+# Both check for the system libraries first and install them when missing (scripts/install-deps.sh).
 
 SWIFT ?= swift
 DRLREC := App/.build/release/drlrec

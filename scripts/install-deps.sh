@@ -1,26 +1,46 @@
 #!/usr/bin/env bash
-# Installs the system libraries DRLRec links (OpenBLAS with CBLAS, LAPACKE) and pkg-config when
-# they are missing. Debian and Ubuntu only; elsewhere it says what to install and exits non-zero.
+# Makes sure the system libraries DRLRec links are there: OpenBLAS with CBLAS (found through its
+# openblas.pc), LAPACKE (lapacke.h and liblapacke) and pkg-config. When pkg-config already finds
+# them, nothing else is asked, whatever the system. Otherwise, on Debian and Ubuntu the missing
+# packages are installed with apt-get; elsewhere it says what to install and exits non-zero.
 set -euo pipefail
 
-packages=(libopenblas-dev liblapacke-dev pkg-config)
+# LAPACKE: its own .pc file (Debian's liblapacke-dev), or its header beside OpenBLAS's (OpenBLAS
+# builds that bundle LAPACKE, as Homebrew's does) or in a standard include folder.
+lapacke_found() {
+    pkg-config --exists lapacke 2>/dev/null && return 0
+    local dir
+    for dir in $(pkg-config --cflags-only-I openblas 2>/dev/null | sed 's/-I//g') /usr/include /usr/local/include; do
+        [ -f "$dir/lapacke.h" ] && return 0
+    done
+    return 1
+}
 
+if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openblas && lapacke_found; then
+    exit 0
+fi
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+    cat >&2 <<'MSG'
+DRLRec needs OpenBLAS (cblas.h and openblas.pc), LAPACKE (lapacke.h, liblapacke) and pkg-config,
+and pkg-config does not find them all here ('pkg-config --exists openblas' and lapacke.h).
+Install them with your package manager, then run the command again:
+  Fedora:           sudo dnf install openblas-devel lapack-devel pkgconf-pkg-config
+  macOS (Homebrew): brew install openblas lapack pkg-config, then
+                    export PKG_CONFIG_PATH="$(brew --prefix openblas)/lib/pkgconfig:$PKG_CONFIG_PATH"
+  Debian, Ubuntu:   sudo apt-get install libopenblas-dev liblapacke-dev pkg-config
+If they are installed in another place, add the folder of openblas.pc to PKG_CONFIG_PATH.
+MSG
+    exit 1
+fi
+
+packages=(libopenblas-dev liblapacke-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-
 if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-    cat >&2 <<MSG
-DRLRec needs OpenBLAS (with cblas.h and an openblas.pc for pkg-config), LAPACKE (lapacke.h) and
-pkg-config. This system has no apt-get: install the equivalents of the Debian packages
-${missing[*]} with your package manager (for example openblas-devel, lapack-devel and pkgconf on
-Fedora), then run the command again.
-MSG
+    echo "The packages ${packages[*]} are installed, but pkg-config does not find OpenBLAS and LAPACKE: check PKG_CONFIG_PATH." >&2
     exit 1
 fi
 
