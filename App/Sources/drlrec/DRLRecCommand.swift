@@ -6,6 +6,7 @@ struct DRLRecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drlrec",
         abstract: "Deep reinforcement learning for recommendation: engine, benchmarks, training.",
+        version: DRLRecVersion.current,
         subcommands: [InfoCommand.self, BenchCommand.self, TrainCommand.self, ABTestCommand.self, DataCommand.self, EvaluateCommand.self, OPECommand.self, LoopCommand.self,
                       FitCommand.self, RegistryCommand.self, ServeCommand.self, UpdateCommand.self, CompressCommand.self]
     )
