@@ -79,8 +79,16 @@ enum LoopbackClient {
     }
 
     /// Sends `text` (a request cut short) and waits up to `limit` for the server to close the
-    /// connection; returns how long that took, or nil when it was still open.
+    /// connection; returns how long that took, or nil when it was still open. An error answer may
+    /// come before the close.
     static func secondsUntilClosed(port: Int, after text: String, limit: Int) async -> Double? {
+        let talk = await exchange(port: port, text, limit: limit)
+        return talk.closed ? talk.seconds : nil
+    }
+
+    /// Sends `text` as it is and reads for up to `limit` seconds: what came back, whether the
+    /// server closed the connection, and after how long the reading ended.
+    static func exchange(port: Int, _ text: String, limit: Int) async -> (text: String, closed: Bool, seconds: Double) {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 let fd = connected(to: port)
@@ -90,33 +98,12 @@ enum LoopbackClient {
                 let bytes = Array(text.utf8)
                 _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL)) }
                 let start = Date()
-                var chunk = [UInt8](repeating: 0, count: 4_096)
-                while true {
-                    let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
-                    if n > 0 { continue }  // an error answer may come before the close
-                    continuation.resume(returning: n == 0 || errno == ECONNRESET ? Date().timeIntervalSince(start) : nil)
-                    return
-                }
-            }
-        }
-    }
-
-    /// Sends `text` as it is and reads for up to `limit` seconds: what came back, and whether the
-    /// server closed the connection.
-    static func exchange(port: Int, _ text: String, limit: Int) async -> (text: String, closed: Bool) {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let fd = connected(to: port)
-                defer { close(fd) }
-                var timeout = timeval(tv_sec: limit, tv_usec: 0)
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                let bytes = Array(text.utf8)
-                _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL)) }
                 var received: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 4_096)
                 while true {
                     let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
                     if n > 0 { received += chunk[0..<n]; continue }
-                    continuation.resume(returning: (String(decoding: received, as: UTF8.self), n == 0 || errno == ECONNRESET))
+                    continuation.resume(returning: (String(decoding: received, as: UTF8.self), n == 0 || errno == ECONNRESET,
+                                                    Date().timeIntervalSince(start)))
                     return
                 }
             }
