@@ -230,13 +230,13 @@ extension A2CAgent {
         } else {
             vector.reset(seed: seed)
         }
-        let save = { (path: String, labels: [String: String]) throws(CheckpointError) in
+        let save = { (path: String, labels: [String: String], contents: CheckpointContents) throws(CheckpointError) in
             let states = vector.environments.compactMap { ($0 as? ResumableEnvironment)?.stateDescription }
             let loop = states.count == self.environments
                 ? TrainingLoopState(environments: states, observations: (0..<self.environments).map { vector.observations[row: $0].scalars },
                                     episodeReturns: vector.episodeReturns, episodes: episodes, exploration: nil)
                 : nil
-            try self.save(to: path, loop: loop, labels: labels)
+            try self.save(to: path, loop: loop, labels: labels, contents: contents)
         }
         let end = environmentSteps + steps
         while environmentSteps < end {
@@ -263,6 +263,8 @@ extension A2CAgent {
 extension A2CAgent: CheckpointedAgent {
     public var checkpointKind: String { "a2c" }
     public var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
+    /// Actor and critic share one store (the critic is small): the policy is all of it.
+    public var checkpointPolicyTensors: [(name: String, tensor: Tensor)] { checkpointParts[0].parameterTensors }
     public var checkpointReplay: ReplayBuffer? { nil }
 
     public var checkpointCounters: AgentCheckpoint.Counters {

@@ -1,6 +1,17 @@
 import DRLNN
 import DRLTensor
 
+/// What an agent checkpoint holds.
+public enum CheckpointContents: String, Sendable, CaseIterable {
+    /// What acting needs (`CheckpointedAgent.checkpointPolicyTensors`: DQN's online network, the
+    /// actor of SAC and TD3 with any state encoder it reads through), the kind, the step counters
+    /// and the labels: what serving, evaluation and A/B tests read, a small part of the whole.
+    case policy
+    /// Everything training needs to resume exactly (see `AgentCheckpoint`). Files from before
+    /// this distinction hold it.
+    case trainingState = "training-state"
+}
+
 /// An agent's complete training state in one safetensors file, written atomically: networks,
 /// target networks, optimizer moments, step counters, the agent's random generator, its replay
 /// buffer (contents, ring position and, for a prioritized one, the priorities), transitions pending
@@ -17,6 +28,9 @@ public enum AgentCheckpoint {
     static let generatorKey = "drlrec.rng"
     static let replayCountKey = "drlrec.replay.count"
     static let replayPositionKey = "drlrec.replay.position"
+    /// The metadata entry that says what the file holds (`CheckpointContents`); absent in files
+    /// from before policy-only files, which hold the training state.
+    public static let contentsKey = "drlrec.checkpoint_contents"
 
     /// An agent's step counters and generator, saved in the metadata.
     public struct Counters {
@@ -54,6 +68,45 @@ public enum AgentCheckpoint {
         try ModelCheckpoint.save(parts, extra: replayTensors(replay) + extra, metadata: metadata, to: path)
     }
 
+    /// Saves what acting needs (`tensors`, named as in a training-state file) with the kind, the
+    /// step counters and the labels.
+    static func savePolicy(kind: String, tensors: [(name: String, tensor: Tensor)], labels: [String: String],
+                           counters: Counters, to path: String) throws(CheckpointError) {
+        var metadata = [
+            kindKey: kind,
+            contentsKey: CheckpointContents.policy.rawValue,
+            environmentStepsKey: String(counters.environmentSteps),
+            gradientStepsKey: String(counters.gradientSteps),
+        ]
+        for key in labels.keys.sorted() where metadata[key] != nil {
+            requirementFailure("AgentCheckpoint.savePolicy: the label '\(key)' is a key of the agent's own state")
+        }
+        metadata.merge(labels) { _, new in new }
+        try SafeTensors.write(tensors, metadata: metadata, to: path)
+    }
+
+    /// What the file at `path` holds, from its header: refused unless it is a checkpoint of a
+    /// `kind` agent.
+    static func contents(of path: String, kind: String) throws(CheckpointError) -> CheckpointContents {
+        let metadata = try SafeTensors.describe(path).metadata
+        func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
+        guard let found = metadata[kindKey] else {
+            throw refuse("metadata '\(kindKey)' is missing: the file is not a DRLRec agent checkpoint")
+        }
+        guard found == kind else { throw refuse("the file holds a '\(found)' agent, not a '\(kind)' agent") }
+        return try contents(metadata, path: path)
+    }
+
+    /// What the agent checkpoint at `path` with this header metadata holds.
+    public static func contents(_ metadata: [String: String], path: String) throws(CheckpointError) -> CheckpointContents {
+        guard let text = metadata[contentsKey] else { return .trainingState }
+        guard let contents = CheckpointContents(rawValue: text) else {
+            throw CheckpointError(path: path, reason: .invalidHeader(
+                "metadata '\(contentsKey)' is '\(text)', not one of \(CheckpointContents.allCases.map(\.rawValue).joined(separator: ", "))"))
+        }
+        return contents
+    }
+
     /// Loads the parts, the replay and the `extra` tensors in place and returns the saved counters
     /// and generator. `validate` checks the agent-specific metadata before anything changes.
     static func load(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, extra: [(name: String, tensor: Tensor)],
@@ -67,6 +120,10 @@ public enum AgentCheckpoint {
                 throw refuse("metadata '\(kindKey)' is missing: the file is not a DRLRec agent checkpoint")
             }
             guard found == kind else { throw refuse("the file holds a '\(found)' agent, not a '\(kind)' agent") }
+            if metadata[contentsKey] == CheckpointContents.policy.rawValue {
+                throw refuse("the file holds only the agent's policy ('\(contentsKey)' is 'policy'), not the training state "
+                             + "(replay, optimizers, target networks) that resuming training needs")
+            }
             func integer(_ key: String, in range: ClosedRange<Int>) throws(CheckpointError) -> Int {
                 guard let text = metadata[key], let value = Int(text), range.contains(value) else {
                     throw refuse("metadata '\(key)' is missing or not an integer in \(range.lowerBound)...\(range.upperBound)")
@@ -115,6 +172,9 @@ public protocol CheckpointedAgent: AnyObject {
     var checkpointKind: String { get }
     /// The parameter stores, with their optimizers' moments, under distinct name prefixes.
     var checkpointParts: [CheckpointPart] { get }
+    /// What acting needs, named as in a training-state file (a subset of its tensors), so that a
+    /// policy file and the policy part of a training-state file load alike.
+    var checkpointPolicyTensors: [(name: String, tensor: Tensor)] { get }
     /// The replay buffer, saved with its fill and write position; nil for agents without one.
     var checkpointReplay: ReplayBuffer? { get }
     /// Further tensors of the agent's state, loaded in place.
@@ -138,15 +198,32 @@ extension CheckpointedAgent {
     /// loop, the loop's (see `TrainingLoopState`). `labels` are metadata entries the file carries
     /// for whoever reads it later, saying how the agent was built beyond its kind and sizes (the
     /// scenario it was trained on, its state encoder); they may not reuse a key of the agent's state.
-    public func save(to path: String, loop: TrainingLoopState? = nil, labels: [String: String] = [:]) throws(CheckpointError) {
+    /// With `contents` `.policy`, only what acting needs is written (`loop` is not).
+    public func save(to path: String, loop: TrainingLoopState? = nil, labels: [String: String] = [:],
+                     contents: CheckpointContents = .trainingState) throws(CheckpointError) {
         var counters = checkpointCounters
+        guard contents == .trainingState else {
+            try AgentCheckpoint.savePolicy(kind: checkpointKind, tensors: checkpointPolicyTensors, labels: labels, counters: counters, to: path)
+            return
+        }
         counters.loop = loop
         try AgentCheckpoint.save(kind: checkpointKind, parts: checkpointParts, replay: checkpointReplay, extra: checkpointTensors,
                                  extraMetadata: checkpointMetadata, labels: labels, counters: counters, to: path)
     }
 
+    /// Loads the policy (`checkpointPolicyTensors`) from a file `save` wrote with either contents,
+    /// for acting: the rest of the agent's state, counters included, stays as it is. Refused, with
+    /// nothing changed, unless the file holds an agent of this kind with policy networks of these
+    /// sizes. Returns what the file holds.
+    @discardableResult
+    public func loadPolicy(from path: String) throws(CheckpointError) -> CheckpointContents {
+        let contents = try AgentCheckpoint.contents(of: path, kind: checkpointKind)
+        try SafeTensors.load(from: path, into: checkpointPolicyTensors, ignoringOthers: contents == .trainingState)
+        return contents
+    }
+
     /// Restores a file written by `save` from an agent of the same kind and sizes; nothing changes
-    /// when it is refused. Returns the training loop's state when a loop wrote the file (pass it
+    /// when it is refused (a policy-only file is). Returns the training loop's state when a loop wrote the file (pass it
     /// to `train(…, resuming:)`).
     @discardableResult
     public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {

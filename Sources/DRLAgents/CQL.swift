@@ -134,10 +134,10 @@ public final class CQLAgent {
             _ = evaluation.afterSteps(step + 1, training: TrainingEpisodes(),
                                       loss: lastStep.map { $0.temporalDifference + configuration.conservativeWeight * $0.conservative },
                                       policy: self, progress: progress)
-            try checkpoints?.afterEvaluation(evaluation) { path, labels throws(CheckpointError) in try save(to: path, labels: labels) }
-            try checkpoints?.afterSteps(step + 1, from: step) { path, labels throws(CheckpointError) in try save(to: path, labels: labels) }
+            try checkpoints?.afterEvaluation(evaluation) { path, labels, contents throws(CheckpointError) in try save(to: path, labels: labels, contents: contents) }
+            try checkpoints?.afterSteps(step + 1, from: step) { path, labels, contents throws(CheckpointError) in try save(to: path, labels: labels, contents: contents) }
         }
-        try checkpoints?.atEnd(gradientSteps) { path, labels throws(CheckpointError) in try save(to: path, labels: labels) }
+        try checkpoints?.atEnd(gradientSteps) { path, labels, contents throws(CheckpointError) in try save(to: path, labels: labels, contents: contents) }
         return evaluation.records
     }
 }
@@ -155,6 +155,8 @@ extension CQLAgent: CheckpointedAgent {
     }
 
     public var checkpointReplay: ReplayBuffer? { nil }
+
+    public var checkpointPolicyTensors: [(name: String, tensor: Tensor)] { checkpointParts[0].parameterTensors }
 
     /// An offline agent takes no environment steps: the count is always 0.
     public var checkpointCounters: AgentCheckpoint.Counters {

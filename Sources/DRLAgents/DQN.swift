@@ -242,6 +242,7 @@ extension DQNAgent: CheckpointedAgent {
          CheckpointPart(prefix: "target.", store: targetStore)]
     }
 
+    public var checkpointPolicyTensors: [(name: String, tensor: Tensor)] { checkpointParts[0].parameterTensors }
     public var checkpointReplay: ReplayBuffer? { replay.transitions }
 
     public var checkpointTensors: [(name: String, tensor: Tensor)] {

@@ -234,6 +234,7 @@ extension DiscreteSACAgent: CheckpointedAgent {
          CheckpointPart(prefix: "temperature.", store: temperatureStore, optimizer: temperatureOptimizer)]
     }
 
+    public var checkpointPolicyTensors: [(name: String, tensor: Tensor)] { checkpointParts[0].parameterTensors }
     public var checkpointReplay: ReplayBuffer? { replay }
 
     public var checkpointCounters: AgentCheckpoint.Counters {

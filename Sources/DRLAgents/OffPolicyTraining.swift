@@ -118,10 +118,10 @@ extension OffPolicyAgent {
             environment.reset(seed: seed, observation: &observation)
         }
         // The warm-up's generator is part of the run only when there is a warm-up.
-        let save = { (path: String, labels: [String: String]) throws(CheckpointError) in
+        let save = { (path: String, labels: [String: String], contents: CheckpointContents) throws(CheckpointError) in
             try self.save(to: path, loop: .capture(environment, observation: observation, episodes: episodes,
                                                    exploration: randomSteps > 0 ? exploration : nil),
-                          labels: labels)
+                          labels: labels, contents: contents)
         }
         for _ in 0..<steps {
             let action = environmentSteps < randomSteps ? drawRandomAction() : act(observation, mode: .explore)

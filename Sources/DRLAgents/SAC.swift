@@ -336,6 +336,10 @@ extension SACAgent: CheckpointedAgent {
          CheckpointPart(prefix: "temperature.", store: temperatureStore, optimizer: temperatureOptimizer)]
     }
 
+    /// The actor, and the state encoder it reads through (kept with the critics, which train it).
+    public var checkpointPolicyTensors: [(name: String, tensor: Tensor)] {
+        checkpointParts[0].parameterTensors + checkpointParts[1].parameterTensors.filter { $0.name.hasPrefix("critic.encoder.") }
+    }
     public var checkpointReplay: ReplayBuffer? { replay }
 
     public var checkpointCounters: AgentCheckpoint.Counters {

@@ -179,6 +179,7 @@ extension TD3Agent: CheckpointedAgent {
          CheckpointPart(prefix: "target_critic.", store: targetCriticStore)]
     }
 
+    public var checkpointPolicyTensors: [(name: String, tensor: Tensor)] { checkpointParts[0].parameterTensors }
     public var checkpointReplay: ReplayBuffer? { replay }
 
     public var checkpointCounters: AgentCheckpoint.Counters {

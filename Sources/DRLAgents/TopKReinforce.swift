@@ -146,6 +146,7 @@ public final class TopKReinforceAgent {
 extension TopKReinforceAgent: CheckpointedAgent {
     public var checkpointKind: String { "topk-reinforce" }
     public var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
+    public var checkpointPolicyTensors: [(name: String, tensor: Tensor)] { checkpointParts[0].parameterTensors }
     public var checkpointReplay: ReplayBuffer? { nil }
 
     public var checkpointCounters: AgentCheckpoint.Counters {

@@ -18,8 +18,13 @@ public struct CheckpointPart {
 
     var stepKey: String { prefix + "optimizer.step" }
 
-    var tensors: [(name: String, tensor: Tensor)] {
+    /// The parameters under their names in a checkpoint, without the optimizer's state.
+    public var parameterTensors: [(name: String, tensor: Tensor)] {
         store.parameters.map { (name: prefix + $0.name, tensor: $0.parameter.value) }
+    }
+
+    var tensors: [(name: String, tensor: Tensor)] {
+        parameterTensors
             + (optimizer?.state.map { (name: prefix + "optimizer." + $0.name, tensor: $0.tensor) } ?? [])
     }
 }
@@ -60,7 +65,7 @@ public enum ModelCheckpoint {
     public static func load(from path: String, into parts: [CheckpointPart], extra: [(name: String, tensor: Tensor)] = [],
                             validate: ([String: String]) throws(CheckpointError) -> Void = { _ throws(CheckpointError) in })
         throws(CheckpointError) -> [String: String] {
-        let metadata = try SafeTensors.read(from: path).metadata
+        let metadata = try SafeTensors.describe(path).metadata
         try validate(metadata)
         var steps: [Int?] = []
         for part in parts {

@@ -71,13 +71,13 @@ public enum SafeTensors {
 
     /// Reads the checkpoint at `path` into existing tensors, matched by name.
     ///
-    /// The checkpoint must hold exactly the destinations' names, each with exactly the
-    /// destination's shape; all of this, and the file itself, is checked before any destination
-    /// is written. Each destination must be a workspace tensor (`Tensor(workspace:)`, such as a
+    /// The checkpoint must hold exactly the destinations' names (or, with `ignoringOthers`, at
+    /// least them: a part of a larger file), each with exactly the destination's shape; all of
+    /// this, and the file itself, is checked before any destination is written. Each destination must be a workspace tensor (`Tensor(workspace:)`, such as a
     /// `Parameter`'s value, or a view of one): its storage is written in place. Only an I/O error
     /// while reading the data (or the file changing underneath) can leave destinations partly
     /// loaded.
-    public static func load(from path: String, into destinations: [(name: String, tensor: Tensor)])
+    public static func load(from path: String, into destinations: [(name: String, tensor: Tensor)], ignoringOthers: Bool = false)
         throws(CheckpointError)
     {
         var seen = Set<String>()
@@ -95,7 +95,7 @@ public enum SafeTensors {
         var stored: [String: HeaderEntry] = [:]
         for entry in header.entries { stored[entry.name] = entry }
         let missing = destinations.map(\.name).filter { stored[$0] == nil }
-        let unexpected = header.entries.map(\.name).filter { !seen.contains($0) }
+        let unexpected = ignoringOthers ? [] : header.entries.map(\.name).filter { !seen.contains($0) }
         guard missing.isEmpty && unexpected.isEmpty else {
             throw CheckpointError(path: path, reason: .tensorNamesMismatch(missing: missing, unexpected: unexpected))
         }

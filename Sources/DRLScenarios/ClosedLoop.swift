@@ -82,6 +82,10 @@ public final class ClosedLoop {
         if fm.fileExists(atPath: c.directory + "/registry") {
             throw ClosedLoopError("'\(c.directory)' holds a previous loop run; give an empty or new directory")
         }
+        if c.learning != nil, try ScenarioCheckpoint(path: c.production).contents == .policy {
+            throw ClosedLoopError("learning hot-starts each candidate from production's whole training state (critics, optimizers), "
+                                  + "and '\(c.production)' holds only its policy: write it with the training state (drlrec train --save-state)")
+        }
         try fm.createDirectory(atPath: c.directory, withIntermediateDirectories: true)
         let clock = TickClock()
         var serving = RecommendationService.Configuration()

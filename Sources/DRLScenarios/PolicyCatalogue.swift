@@ -52,7 +52,7 @@ public struct PolicyCatalogue {
             }
             let agent = SlateRanker.agent(checkpoint.agentKind, for: simulator, builder: builder, gamma: SlateRanker.gamma(for: scenario),
                                           stateEncoder: encoder, seed: 0)
-            do { try agent.load(from: name) } catch { throw .checkpoint(error) }
+            do { try agent.loadPolicy(from: name) } catch { throw .checkpoint(error) }
             return WeightedRankingPolicy(name: "\(checkpoint.agentKind) (\(name))", agent: agent, environment: simulator, collaborative: collaborative)
         }
     }
@@ -72,7 +72,7 @@ public struct PolicyCatalogue {
         default:
             _ = try checkpoint(name, expected: [Tutor.kind])
             let agent = Tutor.agent(observationDimension: simulator.observationDimension, configuration: simulator.configuration, seed: 0)
-            do { try agent.load(from: name) } catch { throw .checkpoint(error) }
+            do { try agent.loadPolicy(from: name) } catch { throw .checkpoint(error) }
             return ActorTaskPolicy(name: "\(Tutor.kind) (\(name))", agent: agent)
         }
     }

@@ -26,6 +26,8 @@ public struct ScenarioCheckpoint: Sendable {
     public let settings: String?
     /// Every tensor's shape, by name.
     public let tensorShapes: [String: [Int]]
+    /// The policy only, or the whole training state.
+    public let contents: CheckpointContents
 
     /// The labels a recipe's checkpoints carry: the scenario, the simulator's `settings` (see
     /// `ScenarioSimulators.settings(of:)`), the state encoder, and the kind of model the file
@@ -52,6 +54,7 @@ public struct ScenarioCheckpoint: Sendable {
         guard let kind = metadata[AgentCheckpoint.kindKey] else { throw refuse("metadata '\(AgentCheckpoint.kindKey)' is missing: the file is not a DRLRec agent checkpoint") }
         self.path = path
         agentKind = kind
+        do { contents = try AgentCheckpoint.contents(metadata, path: path) } catch { throw .checkpoint(error) }
         settings = metadata[Self.settingsKey]
         tensorShapes = Dictionary(header.tensors.map { ($0.name, $0.shape) }) { first, _ in first }
         guard let name = metadata[Self.scenarioKey] else {

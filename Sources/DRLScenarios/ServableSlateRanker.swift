@@ -48,8 +48,12 @@ public final class ServableSlateRanker: ServableModel {
     private static let cachedHistoriesLimit = 1_024
 
     /// The ranker saved at `path`; refused unless it is an e-commerce or video ranker (SAC or
-    /// TD3) with labels that rebuild its simulator.
-    public static func load(checkpoint path: String) throws -> ServableSlateRanker {
+    /// TD3) with labels that rebuild its simulator. Serving reads the policy from either kind of
+    /// file (`CheckpointContents`).
+    public static func load(checkpoint path: String) throws -> ServableSlateRanker { try load(checkpoint: path, trainingState: false) }
+
+    /// With `trainingState` (to train it further) the file must hold the whole state.
+    static func load(checkpoint path: String, trainingState: Bool) throws -> ServableSlateRanker {
         let checkpoint = try ScenarioCheckpoint(path: path)
         func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
         guard let scenario = checkpoint.scenario, scenario != .education else {
@@ -66,18 +70,19 @@ public final class ServableSlateRanker: ServableModel {
         } catch let error as ConfigurationFileError {
             throw refuse("\(error)")
         }
-        return try ServableSlateRanker(path: path, kind: checkpoint.agentKind, scenario: scenario, encoder: checkpoint.stateEncoder, platform: platform,
+        return try ServableSlateRanker(path: path, trainingState: trainingState, kind: checkpoint.agentKind, scenario: scenario,
+                                       encoder: checkpoint.stateEncoder, platform: platform,
                                        labels: ScenarioCheckpoint.labels(scenario: scenario, settings: checkpoint.settings, stateEncoder: checkpoint.stateEncoder))
     }
 
-    private init(path: String, kind: String, scenario: Scenario, encoder: (model: ScenarioCheckpoint.SequenceModel, history: Int)?,
+    private init(path: String, trainingState: Bool, kind: String, scenario: Scenario, encoder: (model: ScenarioCheckpoint.SequenceModel, history: Int)?,
                  platform: Platform, labels: [String: String]) throws {
         self.platform = platform
         self.labels = labels
         let simulator = platform.simulator
         builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: platform.collaborative)
         agent = SlateRanker.agent(kind, for: simulator, builder: builder, gamma: SlateRanker.gamma(for: scenario), stateEncoder: encoder?.model, seed: 0)
-        try agent.load(from: path)
+        if trainingState { try agent.load(from: path) } else { try agent.loadPolicy(from: path) }
         itemIds = (0..<simulator.catalogue.count).map(String.init)
         contextColumns = simulator.contextColumns
         itemCounts = platform.itemCounts

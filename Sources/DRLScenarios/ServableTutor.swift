@@ -49,7 +49,7 @@ public final class ServableTutor: ServableModel {
         self.configuration = configuration
         let dimension = EducationSimulator(configuration: configuration).observationDimension
         agent = Tutor.agent(observationDimension: dimension, configuration: configuration, seed: 0)
-        try agent.load(from: path)
+        try agent.loadPolicy(from: path)
         itemIds = (0..<Int32(EducationObservedLearner.tasks(configuration: configuration))).map {
             let task = EducationObservedLearner.task($0)
             return "level-\(task.level)/\(task.type)"

@@ -46,7 +46,7 @@ public struct SlateRankerFineTuning: Sendable {
     /// - Parameter servedBy: the checkpoint of each version whose lists are used, by version id.
     public func fineTune(production: String, servedBy: [String: String], log: ServedSlateLog, feedback: LoggedInteractions,
                          to output: String) throws -> Summary {
-        let learner = try ServableSlateRanker.load(checkpoint: production)
+        let learner = try ServableSlateRanker.load(checkpoint: production, trainingState: true)
         var rankers: [String: ServableSlateRanker] = [:]
         for (version, path) in servedBy { rankers[version] = path == production ? learner : try ServableSlateRanker.load(checkpoint: path) }
         // Every list's decision, before any training changes the learner.

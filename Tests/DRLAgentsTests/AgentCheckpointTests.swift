@@ -88,6 +88,44 @@ import Testing
         #expect(throws: CheckpointError.self) { try DQNAgent(observationDimension: 4, actions: 2, configuration: uniform, seed: 1).load(from: path) }
     }
 
+    /// A policy file holds the online network alone (no target, optimizer or replay): a fresh
+    /// agent that loads it acts as the trained one, and leaves its own counters and generator;
+    /// resuming training from it is refused with nothing changed.
+    @Test func aPolicyFileActsAsTheAgentAndCannotResume() throws {
+        let trained = Self.smallDQN(seed: 1)
+        try Self.feedRandomTransitions(200, into: trained, seed: 2)
+        let policy = Self.temporaryPath(), state = Self.temporaryPath()
+        defer { for path in [policy, state] { try? FileManager.default.removeItem(atPath: path) } }
+        try trained.save(to: policy, contents: .policy)
+        try trained.save(to: state)
+        let header = try SafeTensors.describe(policy)
+        #expect(header.tensors.map(\.name).sorted() == trained.onlineStore.parameters.map { "online." + $0.name }.sorted())
+        #expect(header.metadata["drlrec.checkpoint_contents"] == "policy" && header.metadata["drlrec.gradient_steps"] == "\(trained.gradientSteps)")
+        let sizes = try [policy, state].map { try #require(FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) }
+        #expect(sizes[0] * 10 < sizes[1], "policy \(sizes[0]) bytes, state \(sizes[1])")
+
+        var rng = RandomGenerator(seed: 5)
+        let observations = Tensor.uniform(Shape(32, 4), -2, 2, using: &rng)
+        var expected = [Int32](repeating: 0, count: 32)
+        trained.act(observations, mode: .greedy, into: &expected)
+        for path in [policy, state] {
+            let restored = Self.smallDQN(seed: 9)
+            #expect(try restored.loadPolicy(from: path) == (path == policy ? .policy : .trainingState))
+            var chosen = [Int32](repeating: 0, count: 32)
+            restored.act(observations, mode: .greedy, into: &chosen)
+            #expect(chosen == expected && restored.onlineStore.values == trained.onlineStore.values)
+            #expect(restored.gradientSteps == 0 && restored.targetStore.values != trained.targetStore.values)
+        }
+        let other = Self.smallDQN(seed: 9)
+        let before = other.onlineStore.values.clone()
+        #expect { try other.load(from: policy) } throws: { "\($0)".contains("holds only the agent's policy") }
+        #expect(other.onlineStore.values == before)
+        // A policy of another kind is refused too.
+        #expect { try SACAgent(observationDimension: 4, actionLow: [-1], actionHigh: [1], seed: 0).loadPolicy(from: policy) } throws: {
+            "\($0)".contains("the file holds a 'dqn' agent, not a 'sac' agent")
+        }
+    }
+
     @Test func networksOfAnotherSizeAreRefusedUnchanged() throws {
         let path = Self.temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }

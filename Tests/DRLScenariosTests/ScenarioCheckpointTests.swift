@@ -1,4 +1,5 @@
 import DRLAgents
+import DRLData
 import DRLNN
 import DRLScenarios
 import DRLServing
@@ -18,6 +19,52 @@ import Testing
         let path = Scratch.path("ranker.safetensors")
         try agent.save(to: path, labels: labels)
         return (path, agent, simulator)
+    }
+
+    /// A policy-only checkpoint of a ranker that reads through a state encoder holds the encoder
+    /// (kept with the critics, which train it) beside the actor: served from it, the ranker
+    /// decides as from the whole training state, for a user with a click history; the loop's
+    /// learner, which trains it further, refuses it.
+    @Test func aPolicyFileServesTheRankerAndItsStateEncoder() throws {
+        let simulator = try ScenarioSimulators.slate(.ecommerce, configuration: nil, historyTokens: SlateRanker.historyTokens)()
+        // As `drlrec train` builds it: the ranker also weighs what similar users clicked.
+        let builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal,
+                                           collaborative: try ExistingUserModels(environment: simulator).als().model)
+        let agent = SlateRanker.agent("sac", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .ecommerce),
+                                      stateEncoder: .attention, seed: 3)
+        let history = try #require((simulator as? EcommerceSimulator)?.configuration.historyTokens)
+        let labels = ScenarioCheckpoint.labels(scenario: .ecommerce, settings: ScenarioSimulators.settings(of: simulator),
+                                               stateEncoder: (.attention, history))
+        let policyPath = Scratch.path("policy.safetensors"), statePath = Scratch.path("state.safetensors")
+        try agent.save(to: policyPath, labels: labels, contents: .policy)
+        try agent.save(to: statePath, labels: labels)
+        let names = try SafeTensors.describe(policyPath).tensors.map(\.name)
+        #expect(names.contains { $0.hasPrefix("critic.encoder.") } && names.contains { $0.hasPrefix("actor.") })
+        #expect(!names.contains { $0.hasPrefix("critic.q1.") || $0.hasPrefix("target.") || $0.contains("optimizer") || $0.hasPrefix("replay.") })
+        #expect(try ScenarioCheckpoint(path: policyPath).contents == .policy && ScenarioCheckpoint(path: statePath).contents == .trainingState)
+
+        let fromPolicy = try ServableSlateRanker.load(checkpoint: policyPath), fromState = try ServableSlateRanker.load(checkpoint: statePath)
+        let clicks = (0..<6).map { UserEvent(item: Int32($0 * 7), event: .click, value: 1, timestamp: Int64($0)) }
+        let context: [Float] = [1, 20.5, 0, 0, 2, 3, 1]  // device, hour, low frequency, cold start, segment, day, session step
+        try #require(fromPolicy.contextProblem(context) == nil)
+        let a = fromPolicy.decision(history: clicks, context: context), b = fromState.decision(history: clicks, context: context)
+        #expect(a.observation.scalars == b.observation.scalars && a.action.scalars == b.action.scalars)
+        // An agent of another seed decides otherwise until it loads the policy (from either
+        // file), encoder included: the file made the difference.
+        func greedy(_ agent: ContinuousControlAgent) -> [Float] {
+            guard case .continuous(let action) = agent.act(a.observation, mode: .greedy) else { return [] }
+            return action.scalars
+        }
+        let other = SlateRanker.agent("sac", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .ecommerce), stateEncoder: .attention, seed: 4)
+        #expect(greedy(other) != a.action.scalars && greedy(agent) == a.action.scalars)
+        for path in [policyPath, statePath] {
+            let loaded = SlateRanker.agent("sac", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .ecommerce), stateEncoder: .attention, seed: 4)
+            #expect(try loaded.loadPolicy(from: path) == (path == policyPath ? .policy : .trainingState))
+            #expect(greedy(loaded) == a.action.scalars)
+        }
+        // Training cannot resume from the policy alone.
+        #expect { try other.load(from: policyPath) } throws: { "\($0)".contains("holds only the agent's policy") }
+        #expect(greedy(other) != a.action.scalars)
     }
 
     @Test func theLabelsOfATrainingRunAreReadBack() throws {

@@ -38,7 +38,7 @@ struct LoopCommand: AsyncParsableCommand {
     @Option(help: "Simulated users per day.")
     var users = 300
 
-    @Option(help: ArgumentHelp("The first production version (default: the agent `drlrec train --env ENV` saved).", valueName: "checkpoint"))
+    @Option(help: ArgumentHelp("The first production version (default: the agent `drlrec train --env ENV` saved; --learn starts from its training state, written with --save-state).", valueName: "checkpoint"))
     var production: String?
 
     @Option(parsing: .upToNextOption, help: ArgumentHelp("The candidates, one per night in order.", valueName: "checkpoint"))

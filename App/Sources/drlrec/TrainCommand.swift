@@ -43,9 +43,12 @@ struct TrainCommand: ParsableCommand {
                                valueName: "path"))
     var load: String?
 
-    @Option(help: ArgumentHelp("Write the agent and the run's state to this checkpoint (safetensors, replaced atomically) when training ends (default on the recommendation scenarios: .drlrec/ENV.safetensors, where abtest looks).",
+    @Option(help: ArgumentHelp("Write the trained policy to this checkpoint (safetensors, replaced atomically) when training ends: what serving, abtest and the registry read (default on the recommendation scenarios: .drlrec/ENV.safetensors, where abtest looks).",
                                valueName: "path"))
     var save: String?
+
+    @Flag(help: "Write the whole training state to the checkpoints instead of the policy alone (networks, target networks, optimizers, replay buffer, generators and the environment's state): what --load resumes from and what the closed loop's learning starts from; far larger.")
+    var saveState = false
 
     var evaluationInterval: Int { evaluationIntervalOption ?? (env == .education ? 200_000 : 5_000) }
     var chosenAgent: AgentName { agent ?? [.cartpole: .dqn, .education: .a2c][env] ?? .sac }
@@ -93,7 +96,12 @@ struct TrainCommand: ParsableCommand {
         }
         if let checkpointInterval {
             guard savePath != nil else { throw ValidationError("--checkpoint-interval needs --save PATH to write to") }
+            guard saveState else { throw ValidationError("--checkpoint-interval writes the run to resume from, which needs --save-state") }
             guard checkpointInterval > 0 else { throw ValidationError("--checkpoint-interval must be positive, got \(checkpointInterval)") }
+        }
+        if let load, let metadata = try? SafeTensors.describe(load).metadata,
+           metadata[AgentCheckpoint.contentsKey] == CheckpointContents.policy.rawValue {
+            throw ValidationError("--load \(load): the file holds only the policy, not the training state that resuming needs (write the run with --save-state)")
         }
         // Refuse an unwritable destination before training rather than after.
         if save == nil, let path = savePath { try ensureDirectory(of: path) }
@@ -153,7 +161,8 @@ struct TrainCommand: ParsableCommand {
             let encoder = stateEncoder.flatMap { model in history.map { (model: model, history: $0) } }
             let settings = simulator.flatMap(ScenarioSimulators.settings(of:))
             let labels = scenario.map { ScenarioCheckpoint.labels(scenario: $0, settings: settings, stateEncoder: encoder) } ?? [:]
-            return savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0, best: saveBest, labels: labels) }
+            return savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0, best: saveBest, labels: labels,
+                                                     contents: saveState ? .trainingState : .policy) }
         }
         let agent = chosenAgent, steps = totalSteps, evaluationEpisodes = episodesPerEvaluation
         /// Steps left to reach --steps for an agent that has taken `done` (a restored one).
@@ -198,7 +207,6 @@ struct TrainCommand: ParsableCommand {
                                           evaluationEpisodes: evaluationEpisodes, evaluationSeed: 1 << 40,
                                           checkpoints: schedule(simulator: EducationSimulator(configuration: settings)),
                                           resuming: resuming, progress: report)
-                if let savePath { print("saved the trained agent to \(savePath)") }
             case .a2c:
                 let vector = VectorEnvironment((0..<8).map { _ in CartPole() })
                 let copy = vector.environments[0]
@@ -226,7 +234,6 @@ struct TrainCommand: ParsableCommand {
                                             checkpoints: schedule(history: (training.simulator as? EcommerceSimulator)?.configuration.historyTokens,
                                                                   simulator: training.simulator),
                                             resuming: resuming, progress: report)
-                if let savePath { print("saved the trained agent to \(savePath)") }
             case .sac, .td3:
                 let training = Pendulum(seed: seed)
                 let learner: ContinuousControlAgent = agent == .sac
@@ -239,6 +246,10 @@ struct TrainCommand: ParsableCommand {
                                             progress: report)
             }
             if let metricsError, let metrics { throw ValidationError("--metrics \(metrics): writing failed: \(metricsError)") }
+            if let savePath, !json, !quiet {
+                let size = (try? FileManager.default.attributesOfItem(atPath: savePath)[.size] as? Int) ?? nil
+                print("saved the \(saveState ? "training state" : "policy") to \(savePath)" + (size.map { " (\(byteCount($0)))" } ?? ""))
+            }
             if !json || quiet, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
             if let saveBest, let savePath {
                 // What the best checkpoint records: a resumed run's best may be from before it resumed.

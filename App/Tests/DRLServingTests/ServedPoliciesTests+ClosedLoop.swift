@@ -14,7 +14,8 @@ import Testing
 /// night after, each in the reports and the registry's audit trail.
 extension ServedPoliciesTests {
     func loop(days: Int, users: Int, margin: Double, directory: String, learn: Bool = false, discountTimeUnit: Double? = nil) throws -> ClosedLoop {
-        let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
+        // Learning hot-starts from production's training state; serving needs its policy alone.
+        let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"] + (learn ? ["--save-state"] : []))
         var configuration = ClosedLoop.Configuration(scenario: .ecommerce, directory: Fixtures.scratchDirectory(directory) + "/run",
                                                      production: checkpoint, reward: .ecommerce)
         if learn {
@@ -85,6 +86,21 @@ extension ServedPoliciesTests {
         let feedback = try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-feedback.csv")
         let log = try ServedSlateLog(impressions: impressions, named: "impressions", feedback: feedback, named: "feedback") { _, _ in 1 }
         #expect(log.slates.count > 12 && log.slates.contains { $0.rewards.contains { $0 > 0 } })
+    }
+
+    /// Learning starts each candidate from production's critics and optimisers: a production
+    /// checkpoint that holds only the policy (`drlrec train` without --save-state) is refused
+    /// before the first day, saying what to write instead; nothing is created.
+    @Test func learningFromAPolicyOnlyProductionIsRefusedBeforeTheFirstDay() async throws {
+        let loop = try loop(days: 2, users: 12, margin: 2, directory: "loop-policy-only", learn: true)
+        var configuration = loop.configuration
+        configuration.production = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
+        await #expect {
+            _ = try await ClosedLoop(configuration).run()
+        } throws: { error in
+            "\(error)".contains("holds only its policy") && "\(error)".contains("--save-state")
+        }
+        #expect(!FileManager.default.fileExists(atPath: configuration.directory))
     }
 
     /// With learning on, the night's candidate is production fine-tuned on the day's served

@@ -18,7 +18,7 @@ import Testing
     /// A checkpoint written by the `drlrec` built beside the tests, as a user runs it.
     static func trainedCheckpoint(_ arguments: [String]) throws -> String {
         if let path = trained[arguments] { return path }
-        let path = Fixtures.scratchDirectory("trained") + "/\(arguments[1]).safetensors"
+        let path = Fixtures.scratchDirectory("trained") + "/\(arguments[1])\(arguments.contains("--save-state") ? "-state" : "").safetensors"
         _ = try drlrec(["train"] + arguments + ["--seed", "3", "--save", path, "--quiet"])
         trained[arguments] = path
         return path
@@ -26,17 +26,9 @@ import Testing
 
     /// What the `drlrec` built beside the tests prints when run with `arguments`; it must succeed.
     static func drlrec(_ arguments: [String]) throws -> String {
-        let tool = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("drlrec").path
-        try #require(FileManager.default.isExecutableFile(atPath: tool), "no drlrec executable at \(tool): build the package's products first")
-        let process = Process(), output = Pipe()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "drlrec \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
-        return text
+        let run = try CommandLineTests.run(arguments)
+        try #require(run.status == 0, "drlrec \(arguments.joined(separator: " ")) exited with \(run.status): \(run.error)")
+        return run.output
     }
 
     static func withServer(_ registry: ModelRegistry, _ body: (Int) async throws -> Void) async throws {
