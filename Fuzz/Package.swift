@@ -15,6 +15,7 @@ let package = Package(
         // What each fuzz target does with one input: the parsers and loaders a hostile file or
         // request reaches, and the properties their results must have.
         .target(name: "FuzzTargets", dependencies: [
+            .product(name: "DRLAgents", package: "DRLRec"),
             .product(name: "DRLData", package: "DRLRec"),
             .product(name: "DRLNN", package: "DRLRec"),
             .product(name: "DRLRanking", package: "DRLRec"),

@@ -262,6 +262,7 @@ extension A2CAgent {
 /// generator (an on-policy agent has no replay, and a rollout is never half-saved).
 extension A2CAgent: CheckpointedAgent {
     public var checkpointKind: String { "a2c" }
+    public var checkpointHyperparameters: String { ConfigurationFile.text(of: configuration) }
     public var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
     /// Actor and critic share one store (the critic is small): the policy is all of it.
     public var checkpointPolicyTensors: [(name: String, tensor: Tensor)] { checkpointParts[0].parameterTensors }

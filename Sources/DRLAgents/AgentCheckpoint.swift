@@ -31,6 +31,9 @@ public enum AgentCheckpoint {
     /// The metadata entry that says what the file holds (`CheckpointContents`); absent in files
     /// from before policy-only files, which hold the training state.
     public static let contentsKey = "drlrec.checkpoint_contents"
+    /// The metadata entry that holds the agent's hyperparameters in full, as a configuration file
+    /// (`CheckpointedAgent.checkpointHyperparameters`); absent in files from before it.
+    public static let hyperparametersKey = "drlrec.hyperparameters"
 
     /// An agent's step counters and generator, saved in the metadata.
     public struct Counters {
@@ -47,10 +50,11 @@ public enum AgentCheckpoint {
 
     /// `extra` tensors and `extraMetadata` are agent-specific state (a prioritized replay's
     /// priorities, pending n-step transitions).
-    static func save(kind: String, parts: [CheckpointPart], replay: ReplayBuffer?, extra: [(name: String, tensor: Tensor)],
+    static func save(kind: String, hyperparameters: String, parts: [CheckpointPart], replay: ReplayBuffer?, extra: [(name: String, tensor: Tensor)],
                      extraMetadata: [String: String], labels: [String: String], counters: Counters, to path: String) throws(CheckpointError) {
         var metadata = [
             kindKey: kind,
+            hyperparametersKey: hyperparameters,
             environmentStepsKey: String(counters.environmentSteps),
             gradientStepsKey: String(counters.gradientSteps),
             generatorKey: counters.generator.stateDescription,
@@ -70,10 +74,11 @@ public enum AgentCheckpoint {
 
     /// Saves what acting needs (`tensors`, named as in a training-state file) with the kind, the
     /// step counters and the labels.
-    static func savePolicy(kind: String, tensors: [(name: String, tensor: Tensor)], labels: [String: String],
+    static func savePolicy(kind: String, hyperparameters: String, tensors: [(name: String, tensor: Tensor)], labels: [String: String],
                            counters: Counters, to path: String) throws(CheckpointError) {
         var metadata = [
             kindKey: kind,
+            hyperparametersKey: hyperparameters,
             contentsKey: CheckpointContents.policy.rawValue,
             environmentStepsKey: String(counters.environmentSteps),
             gradientStepsKey: String(counters.gradientSteps),
@@ -175,6 +180,9 @@ public protocol CheckpointedAgent: AnyObject {
     /// What acting needs, named as in a training-state file (a subset of its tensors), so that a
     /// policy file and the policy part of a training-state file load alike.
     var checkpointPolicyTensors: [(name: String, tensor: Tensor)] { get }
+    /// The agent's configuration in full, as a configuration file of its hyperparameters
+    /// (`ConfigurationFile.text(of:)`), which every file records so that the agent can be rebuilt.
+    var checkpointHyperparameters: String { get }
     /// The replay buffer, saved with its fill and write position; nil for agents without one.
     var checkpointReplay: ReplayBuffer? { get }
     /// Further tensors of the agent's state, loaded in place.
@@ -203,11 +211,11 @@ extension CheckpointedAgent {
                      contents: CheckpointContents = .trainingState) throws(CheckpointError) {
         var counters = checkpointCounters
         guard contents == .trainingState else {
-            try AgentCheckpoint.savePolicy(kind: checkpointKind, tensors: checkpointPolicyTensors, labels: labels, counters: counters, to: path)
+            try AgentCheckpoint.savePolicy(kind: checkpointKind, hyperparameters: checkpointHyperparameters, tensors: checkpointPolicyTensors, labels: labels, counters: counters, to: path)
             return
         }
         counters.loop = loop
-        try AgentCheckpoint.save(kind: checkpointKind, parts: checkpointParts, replay: checkpointReplay, extra: checkpointTensors,
+        try AgentCheckpoint.save(kind: checkpointKind, hyperparameters: checkpointHyperparameters, parts: checkpointParts, replay: checkpointReplay, extra: checkpointTensors,
                                  extraMetadata: checkpointMetadata, labels: labels, counters: counters, to: path)
     }
 

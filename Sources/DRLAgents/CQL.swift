@@ -148,6 +148,7 @@ extension CQLAgent: Policy {}
 /// generator; the dataset is the user's and is not copied into it.
 extension CQLAgent: CheckpointedAgent {
     public var checkpointKind: String { "cql" }
+    public var checkpointHyperparameters: String { ConfigurationFile.text(of: configuration) }
 
     public var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "online.", store: onlineStore, optimizer: optimizer),

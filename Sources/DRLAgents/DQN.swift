@@ -236,6 +236,7 @@ extension DQNAgent: CheckpointedAgent {
     static let maxPriorityBaseKey = "drlrec.dqn.max_priority_base"
 
     public var checkpointKind: String { "dqn" }
+    public var checkpointHyperparameters: String { ConfigurationFile.text(of: configuration) }
 
     public var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "online.", store: onlineStore, optimizer: optimizer),

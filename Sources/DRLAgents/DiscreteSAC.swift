@@ -226,6 +226,7 @@ extension DiscreteSACAgent: OffPolicyAgent {
 /// the three Adam states, the counters, the generator and the replay buffer.
 extension DiscreteSACAgent: CheckpointedAgent {
     public var checkpointKind: String { "sac-discrete" }
+    public var checkpointHyperparameters: String { ConfigurationFile.text(of: configuration) }
 
     public var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "actor.", store: actorStore, optimizer: actorOptimizer),

@@ -328,6 +328,7 @@ extension SACAgent: ContinuousControlAgent {
 /// generator and the replay buffer.
 extension SACAgent: CheckpointedAgent {
     public var checkpointKind: String { "sac" }
+    public var checkpointHyperparameters: String { ConfigurationFile.text(of: configuration) }
 
     public var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "actor.", store: actorStore, optimizer: actorOptimizer),

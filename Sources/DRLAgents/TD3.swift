@@ -171,6 +171,7 @@ extension TD3Agent: ContinuousControlAgent {
 /// counters, the generator and the replay buffer.
 extension TD3Agent: CheckpointedAgent {
     public var checkpointKind: String { "td3" }
+    public var checkpointHyperparameters: String { ConfigurationFile.text(of: configuration) }
 
     public var checkpointParts: [CheckpointPart] {
         [CheckpointPart(prefix: "actor.", store: actorStore, optimizer: actorOptimizer),

@@ -145,6 +145,7 @@ public final class TopKReinforceAgent {
 /// fixed placeholder.
 extension TopKReinforceAgent: CheckpointedAgent {
     public var checkpointKind: String { "topk-reinforce" }
+    public var checkpointHyperparameters: String { ConfigurationFile.text(of: configuration) }
     public var checkpointParts: [CheckpointPart] { [CheckpointPart(prefix: "", store: store, optimizer: optimizer)] }
     public var checkpointPolicyTensors: [(name: String, tensor: Tensor)] { checkpointParts[0].parameterTensors }
     public var checkpointReplay: ReplayBuffer? { nil }

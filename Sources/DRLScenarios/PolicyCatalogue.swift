@@ -50,8 +50,11 @@ public struct PolicyCatalogue {
             guard encoder == nil || (simulator as? EcommerceSimulator)?.stateEncoderLayout != nil else {
                 throw .stateEncoderOutsideEcommerce(path: name)
             }
-            let agent = SlateRanker.agent(checkpoint.agentKind, for: simulator, builder: builder, gamma: SlateRanker.gamma(for: scenario),
-                                          stateEncoder: encoder, seed: 0)
+            let agent: ContinuousControlAgent
+            do {
+                agent = try SlateRanker.agent(checkpoint.agentKind, for: simulator, builder: builder, gamma: SlateRanker.gamma(for: scenario),
+                                              stateEncoder: encoder, hyperparameters: checkpoint.recordedHyperparameters, actingOnly: true, seed: 0)
+            } catch { throw .configuration(error) }
             do { try agent.loadPolicy(from: name) } catch { throw .checkpoint(error) }
             return WeightedRankingPolicy(name: "\(checkpoint.agentKind) (\(name))", agent: agent, environment: simulator, collaborative: collaborative)
         }
@@ -70,8 +73,12 @@ public struct PolicyCatalogue {
         case _ where name.hasPrefix("fixed:") || name.hasPrefix("staircase:"):
             return try Self.tutor(named: name, levels: simulator.configuration.difficultyLevels)
         default:
-            _ = try checkpoint(name, expected: [Tutor.kind])
-            let agent = Tutor.agent(observationDimension: simulator.observationDimension, configuration: simulator.configuration, seed: 0)
+            let checkpoint = try checkpoint(name, expected: [Tutor.kind])
+            let agent: A2CAgent
+            do {
+                agent = try Tutor.agent(observationDimension: simulator.observationDimension, configuration: simulator.configuration,
+                                        hyperparameters: checkpoint.recordedHyperparameters, seed: 0)
+            } catch { throw .configuration(error) }
             do { try agent.loadPolicy(from: name) } catch { throw .checkpoint(error) }
             return ActorTaskPolicy(name: "\(Tutor.kind) (\(name))", agent: agent)
         }

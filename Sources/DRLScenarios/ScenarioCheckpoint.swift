@@ -11,7 +11,7 @@ public struct ScenarioCheckpoint: Sendable {
     static let scenarioKey = "drlrec.scenario"
     static let stateEncoderKey = "drlrec.state_encoder"
     static let historyKey = "drlrec.history_tokens"
-    static let settingsKey = "drlrec.settings"
+    public static let settingsKey = "drlrec.settings"
 
     public let path: String
     /// The agent kind ("sac", "td3", "a2c", …).
@@ -28,6 +28,16 @@ public struct ScenarioCheckpoint: Sendable {
     public let tensorShapes: [String: [Int]]
     /// The policy only, or the whole training state.
     public let contents: CheckpointContents
+    /// The agent's hyperparameters as the file records them (a configuration file's text, see
+    /// `CheckpointedAgent.checkpointHyperparameters`), checked against its tensors: the network
+    /// widths against the policy's and, with the training state, the replay's size against its
+    /// replay. nil in files from before they were recorded: the recipe's defaults.
+    public let hyperparameters: String?
+
+    /// `hyperparameters` with the place errors name, for the recipes' agent builders.
+    public var recordedHyperparameters: (text: String, origin: String)? {
+        hyperparameters.map { ($0, "\(path) (metadata '\(AgentCheckpoint.hyperparametersKey)')") }
+    }
 
     /// The labels a recipe's checkpoints carry: the scenario, the simulator's `settings` (see
     /// `ScenarioSimulators.settings(of:)`), the state encoder, and the kind of model the file
@@ -57,6 +67,11 @@ public struct ScenarioCheckpoint: Sendable {
         do { contents = try AgentCheckpoint.contents(metadata, path: path) } catch { throw .checkpoint(error) }
         settings = metadata[Self.settingsKey]
         tensorShapes = Dictionary(header.tensors.map { ($0.name, $0.shape) }) { first, _ in first }
+        if let text = metadata[AgentCheckpoint.hyperparametersKey] {
+            hyperparameters = try ScenarioCheckpoint.checked(hyperparameters: text, kind: kind, tensors: header.tensors, contents: contents, path: path)
+        } else {
+            hyperparameters = nil
+        }
         guard let name = metadata[Self.scenarioKey] else {
             // Files from before the labels: the scenario is unknown, and the state encoder shows in
             // the tensors' names (an encoder's position table has one row per history token).
@@ -82,6 +97,38 @@ public struct ScenarioCheckpoint: Sendable {
         default:
             throw refuse("metadata '\(Self.stateEncoderKey)' and '\(Self.historyKey)' come together; the file has only one of them")
         }
+    }
+
+    /// `text` when the networks and replay it describes are the file's, so that a file cannot
+    /// make a reader build networks or buffers larger than what it holds.
+    private static func checked(hyperparameters text: String, kind: String, tensors: [(name: String, shape: [Int])],
+                                contents: CheckpointContents, path: String) throws(ScenarioError) -> String {
+        let origin = "\(path) (metadata '\(AgentCheckpoint.hyperparametersKey)')"  // as recordedHyperparameters says
+        func parse<Configuration: FileConfigurable>(_ defaults: Configuration) throws(ScenarioError) -> Configuration {
+            var configuration = defaults
+            do { try ConfigurationFile.load(text: text, origin: origin, into: &configuration) } catch { throw .configuration(error) }
+            return configuration
+        }
+        // The policy's hidden layers are the rows of its first weight matrices, in file order.
+        let hidden: [Int], buffer: Int?, policyPrefix: String
+        switch kind {
+        case "sac": let c = try parse(SACConfiguration()); (hidden, buffer, policyPrefix) = (c.hiddenSizes, c.bufferCapacity, "actor.trunk.")
+        case "td3": let c = try parse(TD3Configuration()); (hidden, buffer, policyPrefix) = (c.hiddenSizes, c.bufferCapacity, "actor.")
+        case Tutor.kind: (hidden, buffer, policyPrefix) = (try parse(A2CConfiguration()).hiddenSizes, nil, "policy.trunk.")
+        default: return text  // not a scenario's agent: the loaders refuse its kind
+        }
+        let widths = tensors.filter { $0.name.hasPrefix(policyPrefix) && $0.name.hasSuffix(".weight") && $0.shape.count == 2 }.map { $0.shape[0] }
+        func refuse(_ detail: String) -> ScenarioError { .checkpoint(CheckpointError(path: path, reason: .invalidHeader(detail))) }
+        guard widths.count >= hidden.count, Array(widths.prefix(hidden.count)) == hidden else {
+            throw refuse("\(origin): 'hidden_sizes' \(hidden) are not the widths of the policy's layers in the file (\(widths))")
+        }
+        if contents == .trainingState, let buffer {
+            let rows = tensors.first { $0.name == "replay.observations" }?.shape.first
+            guard rows == buffer else {
+                throw refuse("\(origin): 'buffer_size' \(buffer) is not the replay's size in the file (\(rows.map(String.init) ?? "no replay"))")
+            }
+        }
+        return text
     }
 
     private static func unlabelledStateEncoder(_ tensors: [(name: String, shape: [Int])]) -> (model: SequenceModel, history: Int)? {

@@ -71,17 +71,18 @@ public final class ServableSlateRanker: ServableModel {
             throw refuse("\(error)")
         }
         return try ServableSlateRanker(path: path, trainingState: trainingState, kind: checkpoint.agentKind, scenario: scenario,
-                                       encoder: checkpoint.stateEncoder, platform: platform,
+                                       encoder: checkpoint.stateEncoder, hyperparameters: checkpoint.recordedHyperparameters, platform: platform,
                                        labels: ScenarioCheckpoint.labels(scenario: scenario, settings: checkpoint.settings, stateEncoder: checkpoint.stateEncoder))
     }
 
     private init(path: String, trainingState: Bool, kind: String, scenario: Scenario, encoder: (model: ScenarioCheckpoint.SequenceModel, history: Int)?,
-                 platform: Platform, labels: [String: String]) throws {
+                 hyperparameters: (text: String, origin: String)?, platform: Platform, labels: [String: String]) throws {
         self.platform = platform
         self.labels = labels
         let simulator = platform.simulator
         builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: platform.collaborative)
-        agent = SlateRanker.agent(kind, for: simulator, builder: builder, gamma: SlateRanker.gamma(for: scenario), stateEncoder: encoder?.model, seed: 0)
+        agent = try SlateRanker.agent(kind, for: simulator, builder: builder, gamma: SlateRanker.gamma(for: scenario), stateEncoder: encoder?.model,
+                                      hyperparameters: hyperparameters, actingOnly: !trainingState, seed: 0)
         if trainingState { try agent.load(from: path) } else { try agent.loadPolicy(from: path) }
         itemIds = (0..<simulator.catalogue.count).map(String.init)
         contextColumns = simulator.contextColumns

@@ -42,13 +42,13 @@ public final class ServableTutor: ServableModel {
                 throw refuse("\(error)")
             }
         }
-        return try ServableTutor(path: path, configuration: settings)
+        return try ServableTutor(path: path, configuration: settings, hyperparameters: checkpoint.recordedHyperparameters)
     }
 
-    private init(path: String, configuration: EducationConfiguration) throws {
+    private init(path: String, configuration: EducationConfiguration, hyperparameters: (text: String, origin: String)?) throws {
         self.configuration = configuration
         let dimension = EducationSimulator(configuration: configuration).observationDimension
-        agent = Tutor.agent(observationDimension: dimension, configuration: configuration, seed: 0)
+        agent = try Tutor.agent(observationDimension: dimension, configuration: configuration, hyperparameters: hyperparameters, seed: 0)
         try agent.loadPolicy(from: path)
         itemIds = (0..<Int32(EducationObservedLearner.tasks(configuration: configuration))).map {
             let task = EducationObservedLearner.task($0)

@@ -15,7 +15,7 @@ import Testing
         -> (path: String, agent: ContinuousControlAgent, simulator: VideoFeedSimulator) {
         let simulator = VideoFeedSimulator(configuration: settings)
         let builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal)
-        let agent = SlateRanker.agent("td3", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .video), seed: 3)
+        let agent = try SlateRanker.agent("td3", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .video), seed: 3)
         let path = Scratch.path("ranker.safetensors")
         try agent.save(to: path, labels: labels)
         return (path, agent, simulator)
@@ -30,7 +30,7 @@ import Testing
         // As `drlrec train` builds it: the ranker also weighs what similar users clicked.
         let builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal,
                                            collaborative: try ExistingUserModels(environment: simulator).als().model)
-        let agent = SlateRanker.agent("sac", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .ecommerce),
+        let agent = try SlateRanker.agent("sac", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .ecommerce),
                                       stateEncoder: .attention, seed: 3)
         let history = try #require((simulator as? EcommerceSimulator)?.configuration.historyTokens)
         let labels = ScenarioCheckpoint.labels(scenario: .ecommerce, settings: ScenarioSimulators.settings(of: simulator),
@@ -55,16 +55,52 @@ import Testing
             guard case .continuous(let action) = agent.act(a.observation, mode: .greedy) else { return [] }
             return action.scalars
         }
-        let other = SlateRanker.agent("sac", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .ecommerce), stateEncoder: .attention, seed: 4)
+        let other = try SlateRanker.agent("sac", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .ecommerce), stateEncoder: .attention, seed: 4)
         #expect(greedy(other) != a.action.scalars && greedy(agent) == a.action.scalars)
         for path in [policyPath, statePath] {
-            let loaded = SlateRanker.agent("sac", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .ecommerce), stateEncoder: .attention, seed: 4)
+            let loaded = try SlateRanker.agent("sac", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .ecommerce), stateEncoder: .attention, seed: 4)
             #expect(try loaded.loadPolicy(from: path) == (path == policyPath ? .policy : .trainingState))
             #expect(greedy(loaded) == a.action.scalars)
         }
         // Training cannot resume from the policy alone.
         #expect { try other.load(from: policyPath) } throws: { "\($0)".contains("holds only the agent's policy") }
         #expect(greedy(other) != a.action.scalars)
+    }
+
+    /// A ranker trained with other hyperparameters (narrower networks) is rebuilt from what its
+    /// checkpoint records and served; recorded networks or a replay larger than the file holds
+    /// (a hostile file asking for gigabytes) are refused before anything is built.
+    @Test func recordedHyperparametersRebuildTheRankerAndMustFitTheFile() throws {
+        let simulator = VideoFeedSimulator(configuration: VideoFeedConfiguration())
+        let builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal)
+        let agent = try SlateRanker.agent("sac", for: simulator, builder: builder, gamma: SlateRanker.gamma(for: .video),
+                                          hyperparameters: (#"{"hidden_sizes": [24, 16], "buffer_size": 50}"#, "test"), seed: 3)
+        let policy = Scratch.path("narrow.safetensors"), state = Scratch.path("narrow-state.safetensors")
+        try agent.save(to: policy, labels: ScenarioCheckpoint.labels(scenario: .video), contents: .policy)
+        try agent.save(to: state, labels: ScenarioCheckpoint.labels(scenario: .video))
+        let served = try ServableSlateRanker.load(checkpoint: policy)
+        let context: [Float] = [1, 18, 0, 2, 5]  // device, hour, low frequency, day, session minutes
+        try #require(served.contextProblem(context) == nil, "\(served.contextColumns)")
+        let decision = served.decision(history: [], context: context)
+        guard case .continuous(let action) = agent.act(decision.observation, mode: .greedy) else { Issue.record("not continuous"); return }
+        #expect(decision.action.scalars == action.scalars)
+
+        func rewritten(_ path: String, _ edit: (inout [String: String]) -> Void) throws -> String {
+            var (tensors, metadata) = try SafeTensors.read(from: path)
+            edit(&metadata)
+            let copy = Scratch.path("hostile.safetensors")
+            try SafeTensors.write(tensors, metadata: metadata, to: copy)
+            return copy
+        }
+        let key = AgentCheckpoint.hyperparametersKey
+        let wide = try rewritten(policy) { $0[key] = $0[key]!.replacingOccurrences(of: "[24,16]", with: "[4096,4096,4096,4096,4096,4096,4096,4096]") }
+        #expect { try ServableSlateRanker.load(checkpoint: wide) } throws: {
+            "\($0)".contains("'hidden_sizes' [4096, 4096, 4096, 4096, 4096, 4096, 4096, 4096] are not the widths of the policy's layers in the file ([24, 16])")
+        }
+        let huge = try rewritten(state) { $0[key] = $0[key]!.replacingOccurrences(of: #""buffer_size":50"#, with: #""buffer_size":100000000"#) }
+        #expect { try ServableSlateRanker.load(checkpoint: huge) } throws: { "\($0)".contains("'buffer_size' 100000000 is not the replay's size in the file (50)") }
+        let unknown = try rewritten(policy) { $0[key] = #"{"hidden_sizes": [24, 16], "layers": 9}"# }
+        #expect { try ServableSlateRanker.load(checkpoint: unknown) } throws: { "\($0)".contains("unknown key 'layers'") }
     }
 
     @Test func theLabelsOfATrainingRunAreReadBack() throws {

@@ -1,3 +1,4 @@
+import DRLNN
 import DRLSimulation
 import Foundation
 import ScratchFiles

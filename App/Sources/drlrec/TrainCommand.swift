@@ -15,8 +15,8 @@ struct TrainCommand: ParsableCommand {
     enum EnvironmentName: String, ExpressibleByArgument, CaseIterable { case cartpole, pendulum, ecommerce, video, education }
     enum AgentName: String, ExpressibleByArgument, CaseIterable { case dqn, a2c, sac, sacDiscrete = "sac-discrete", td3 }
 
-    @Option(help: "Environment: \(EnvironmentName.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var env: EnvironmentName = .cartpole
+    @Option(name: .customLong("env"), help: "Environment: \(EnvironmentName.allCases.map(\.rawValue).joined(separator: ", ")) (default: cartpole).")
+    var envOption: EnvironmentName?
 
     @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")) (default: dqn on cartpole, sac on pendulum, ecommerce and video, a2c on education).")
     var agent: AgentName?
@@ -30,8 +30,23 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("On ecommerce: the ranker reads the context and the last 10 clicks through a state encoder trained end to end with SAC: \(SequenceStateEncoder.Configuration.SequenceModel.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "model"))
     var stateEncoder: SequenceStateEncoder.Configuration.SequenceModel?
 
-    @Option(help: "Random seed (the run is reproducible for a seed).")
-    var seed: UInt64 = 0
+    @Option(name: .customLong("seed"), help: "Random seed (default 0; the run is reproducible for a seed).")
+    var seedOption: UInt64?
+
+    @Option(help: ArgumentHelp("The agent's hyperparameters from a configuration file: a JSON object of snake_case keys over the agent's defaults (--print-config shows them all with their values).",
+                               valueName: "path"))
+    var agentConfig: String?
+
+    @Option(name: .customLong("hyperparameter"), help: ArgumentHelp("Set one hyperparameter of the agent, after --agent-config (repeat it for more): KEY=VALUE with a JSON value (learning_rate=3e-4, hidden_sizes=[128,128], double_q=false, activation=\"relu\"); a comma list and a bare word are read as a list and a string.",
+                                                                     valueName: "key=value"))
+    var hyperparameterSettings: [String] = []
+
+    @Option(help: ArgumentHelp("Run again what wrote this checkpoint, as it records it: environment, agent, hyperparameters, simulator settings, steps, seed and evaluation (an option given beside it changes that setting).",
+                               valueName: "checkpoint"))
+    var fromCheckpointConfig: String?
+
+    @Flag(help: "Print the run's configuration as a checkpoint records it (the run, the agent's hyperparameters, the simulator's settings) and exit without training.")
+    var printConfig = false
 
     @Option(name: .customLong("evaluation-interval"), help: "Evaluate the greedy policy every this many environment steps (default 5,000; 200,000 on education).")
     var evaluationIntervalOption: Int?
@@ -50,15 +65,11 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Write the whole training state to the checkpoints instead of the policy alone (networks, target networks, optimizers, replay buffer, generators and the environment's state): what --load resumes from and what the closed loop's learning starts from; far larger.")
     var saveState = false
 
-    var evaluationInterval: Int { evaluationIntervalOption ?? (env == .education ? 200_000 : 5_000) }
-    var chosenAgent: AgentName { agent ?? [.cartpole: .dqn, .education: .a2c][env] ?? .sac }
-    /// The recommendation scenario of --env (nil for the control environments).
-    var scenario: Scenario? { Scenario(rawValue: env.rawValue) }
-    /// DQN's learning rate decays to 0 over the run; at 100k steps its last policy holds (see
-    /// `DQNConfiguration`).
-    var totalSteps: Int { steps ?? scenario?.defaultSteps ?? (chosenAgent == .dqn ? 100_000 : 50_000) }
-    var episodesPerEvaluation: Int { evaluationEpisodes ?? ([.cartpole, .pendulum].contains(env) ? 10 : 50) }
-    var savePath: String? { save ?? scenario?.defaultCheckpoint }
+    var savePath: String? { save ?? plannedScenario?.defaultCheckpoint }
+    /// The scenario of --env, or of the checkpoint whose run is repeated, before the plan is made.
+    private var plannedScenario: Scenario? {
+        (envOption ?? (try? recordedRun())??.env).flatMap { Scenario(rawValue: $0.rawValue) }
+    }
 
     @Option(help: ArgumentHelp("With --save, also write the checkpoint every this many environment steps.",
                                valueName: "steps"))
@@ -79,6 +90,8 @@ struct TrainCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
+        let plan = try plan()
+        let env = plan.env, chosenAgent = plan.agent, stateEncoder = plan.stateEncoder
         switch (env, chosenAgent) {
         case (.cartpole, .dqn), (.cartpole, .a2c), (.cartpole, .sacDiscrete), (.pendulum, .sac), (.pendulum, .td3), (.ecommerce, .sac), (.ecommerce, .td3),
              (.video, .sac), (.video, .td3), (.education, .a2c): break
@@ -90,8 +103,11 @@ struct TrainCommand: ParsableCommand {
         if config != nil, [.cartpole, .pendulum].contains(env) {
             throw ValidationError("--config sets a recommendation simulator (ecommerce, video, education), not \(env.rawValue)")
         }
-        guard totalSteps > 0 else { throw ValidationError("--steps must be positive, got \(totalSteps)") }
-        guard evaluationInterval > 0, episodesPerEvaluation > 0 else {
+        if fromCheckpointConfig != nil, load != nil {
+            throw ValidationError("--from-checkpoint-config runs a recorded run again from the start; --load resumes one (give one of them)")
+        }
+        guard plan.steps > 0 else { throw ValidationError("--steps must be positive, got \(plan.steps)") }
+        guard plan.evaluationInterval > 0, plan.evaluationEpisodes > 0 else {
             throw ValidationError("--evaluation-interval and --evaluation-episodes must be positive")
         }
         if let checkpointInterval {
@@ -119,6 +135,13 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        let plan = try plan()
+        if printConfig {
+            print(plan.description)
+            return
+        }
+        let env = plan.env, chosenAgent = plan.agent, seed = plan.seed, scenario = plan.scenario, stateEncoder = plan.stateEncoder
+        let evaluationInterval = plan.evaluationInterval
         let start = Sampler.now()
         var startStep = 0  // a restored agent's step count: the rate counts this run's steps only
         // A resumed run appends to the metrics its earlier part wrote.
@@ -160,11 +183,12 @@ struct TrainCommand: ParsableCommand {
         func schedule(history: Int? = nil, simulator: Environment? = nil) -> CheckpointSchedule? {
             let encoder = stateEncoder.flatMap { model in history.map { (model: model, history: $0) } }
             let settings = simulator.flatMap(ScenarioSimulators.settings(of:))
-            let labels = scenario.map { ScenarioCheckpoint.labels(scenario: $0, settings: settings, stateEncoder: encoder) } ?? [:]
+            var labels = scenario.map { ScenarioCheckpoint.labels(scenario: $0, settings: settings, stateEncoder: encoder) } ?? [:]
+            labels[TrainingRunRecord.key] = plan.record.text
             return savePath.map { CheckpointSchedule(every: checkpointInterval, to: $0, best: saveBest, labels: labels,
                                                      contents: saveState ? .trainingState : .policy) }
         }
-        let agent = chosenAgent, steps = totalSteps, evaluationEpisodes = episodesPerEvaluation
+        let agent = chosenAgent, steps = plan.steps, evaluationEpisodes = plan.evaluationEpisodes
         /// Steps left to reach --steps for an agent that has taken `done` (a restored one).
         func remaining(after done: Int) throws -> Int {
             startStep = done
@@ -181,14 +205,15 @@ struct TrainCommand: ParsableCommand {
                 var resuming: TrainingLoopState?
                 let training = CartPole(seed: seed)
                 if agent == .dqn {
-                    var configuration = DQNConfiguration()
+                    var configuration = try plan.configuration(DQNConfiguration())
                     configuration.totalSteps = steps
                     let dqn = DQNAgent(observationSpace: training.observationSpace, actionSpace: training.actionSpace,
                                        configuration: configuration, seed: seed)
                     if let load { resuming = try dqn.load(from: load) }
                     learner = dqn
                 } else {
-                    let sac = DiscreteSACAgent(observationSpace: training.observationSpace, actionSpace: training.actionSpace, seed: seed)
+                    let sac = DiscreteSACAgent(observationSpace: training.observationSpace, actionSpace: training.actionSpace,
+                                               configuration: try plan.configuration(DiscreteSACConfiguration()), seed: seed)
                     if let load { resuming = try sac.load(from: load) }
                     learner = sac
                 }
@@ -197,9 +222,9 @@ struct TrainCommand: ParsableCommand {
                                             evaluationEpisodes: evaluationEpisodes, checkpoints: schedule(), resuming: resuming,
                                             progress: report)
             case .a2c where env == .education:
-                let settings = try ScenarioSimulators.education(configuration: config)
-                let agent = Tutor.agent(observationDimension: EducationSimulator(configuration: settings).observationDimension,
-                                                 configuration: settings, seed: seed)
+                let settings = try ScenarioSimulators.education(settings: plan.settings)
+                let agent = try Tutor.agent(observationDimension: EducationSimulator(configuration: settings).observationDimension,
+                                            configuration: settings, hyperparameters: (plan.hyperparameters, "the run's hyperparameters"), seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try agent.load(from: path) }
                 let vector = VectorEnvironment((0..<Tutor.learners).map { _ in EducationSimulator(configuration: settings) })
                 records = try agent.train(on: vector, steps: remaining(after: agent.environmentSteps), seed: seed,
@@ -211,7 +236,7 @@ struct TrainCommand: ParsableCommand {
                 let vector = VectorEnvironment((0..<8).map { _ in CartPole() })
                 let copy = vector.environments[0]
                 let a2c = A2CAgent(observationSpace: copy.observationSpace, actionSpace: copy.actionSpace, environments: vector.count,
-                                   seed: seed)
+                                   configuration: try plan.configuration(A2CConfiguration()), seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try a2c.load(from: path) }
                 records = try a2c.train(on: vector, steps: remaining(after: a2c.environmentSteps), seed: seed,
                                         evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
@@ -219,13 +244,14 @@ struct TrainCommand: ParsableCommand {
                                         progress: report)
             case .sac where env == .ecommerce || env == .video, .td3 where env == .ecommerce || env == .video:
                 // The simulator's users are drawn from the seed; evaluation users come from another range.
-                let simulator = try ScenarioSimulators.slate(scenario!, configuration: config,
+                let simulator = try ScenarioSimulators.slate(scenario!, settings: plan.settings,
                                                              historyTokens: stateEncoder == nil ? nil : SlateRanker.historyTokens)
                 // On e-commerce the ranker also weighs what similar users clicked (ALS from the platform's logs).
                 let collaborative = env == .ecommerce ? try ExistingUserModels(environment: simulator(), progress: say).als().model : nil
                 let training = WeightedRankingEnvironment(simulator(), collaborative: collaborative)
-                let learner = SlateRanker.agent(agent.rawValue, for: training.simulator, builder: training.builder,
-                                                gamma: SlateRanker.gamma(for: scenario!), stateEncoder: stateEncoder, seed: seed)
+                let learner = try SlateRanker.agent(agent.rawValue, for: training.simulator, builder: training.builder,
+                                                    gamma: SlateRanker.gamma(for: scenario!), stateEncoder: stateEncoder,
+                                                    hyperparameters: (plan.hyperparameters, "the run's hyperparameters"), seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed, randomSteps: 1_000,
                                             evaluationEnvironment: WeightedRankingEnvironment(simulator(), collaborative: collaborative),
@@ -237,8 +263,10 @@ struct TrainCommand: ParsableCommand {
             case .sac, .td3:
                 let training = Pendulum(seed: seed)
                 let learner: ContinuousControlAgent = agent == .sac
-                    ? SACAgent(observationSpace: training.observationSpace, actionSpace: training.actionSpace, seed: seed)
-                    : TD3Agent(observationSpace: training.observationSpace, actionSpace: training.actionSpace, seed: seed)
+                    ? SACAgent(observationSpace: training.observationSpace, actionSpace: training.actionSpace,
+                               configuration: try plan.configuration(SACConfiguration()), seed: seed)
+                    : TD3Agent(observationSpace: training.observationSpace, actionSpace: training.actionSpace,
+                               configuration: try plan.configuration(TD3Configuration()), seed: seed)
                 let resuming = try load.flatMap { path throws(CheckpointError) in try learner.load(from: path) }
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed,
                                             randomSteps: 100, evaluationEnvironment: Pendulum(), evaluationInterval: evaluationInterval,

@@ -29,6 +29,48 @@ import Testing
     @Test func versionIsPrinted() throws {
         #expect(try ServedPoliciesTests.drlrec(["--version"]) == DRLRecVersion.current + "\n")
     }
+
+    /// A checkpoint records the run that wrote it (the environment, agent, steps, seed, evaluation
+    /// and DRLRec's version) and the agent's hyperparameters in full; --from-checkpoint-config
+    /// runs it again to the same bytes, an option beside it changes that setting, and
+    /// --print-config shows what would run. Hyperparameters from flags and files are checked,
+    /// naming the key.
+    @Test func aRecordedRunRunsAgainFromItsCheckpoint() throws {
+        let directory = Fixtures.scratchDirectory("rerun")
+        let first = directory + "/first.safetensors", again = directory + "/again.safetensors", other = directory + "/other.safetensors"
+        let trained = try Self.run(["train", "--env", "cartpole", "--steps", "2000", "--seed", "5", "--evaluation-interval", "1000",
+                                    "--hyperparameter", "hidden_sizes=32,32", "--hyperparameter", "learning_rate=1e-3", "--save", first, "--quiet"])
+        #expect(trained.status == 0, "\(trained.error)")
+        let metadata = try SafeTensors.describe(first).metadata
+        #expect(metadata["drlrec.run"] == #"{"drlrec_version": "\#(DRLRecVersion.current)", "env": "cartpole", "agent": "dqn", "seed": "5", "steps": 2000, "evaluation_interval": 1000, "evaluation_episodes": 10, "state_encoder": null}"#)
+        let hyperparameters = try #require(metadata["drlrec.hyperparameters"])
+        #expect(hyperparameters.contains(#""hidden_sizes":[32,32]"#) && hyperparameters.contains(#""learning_rate":0.001"#)
+                && hyperparameters.contains(#""gamma":0.98"#))
+
+        #expect(try Self.run(["train", "--from-checkpoint-config", first, "--save", again, "--quiet"]).status == 0)
+        #expect(FileManager.default.contents(atPath: again) == FileManager.default.contents(atPath: first))
+        #expect(try Self.run(["train", "--from-checkpoint-config", first, "--seed", "6", "--save", other, "--quiet"]).status == 0)
+        #expect(FileManager.default.contents(atPath: other) != FileManager.default.contents(atPath: first))
+        #expect(try SafeTensors.describe(other).metadata["drlrec.run"]?.contains(#""seed": "6""#) == true)
+        #expect(try SafeTensors.describe(other).metadata["drlrec.hyperparameters"] == hyperparameters)
+
+        let printed = try Self.run(["train", "--from-checkpoint-config", first, "--hyperparameter", "batch_size=32", "--print-config"])
+        guard case .object(let fields)? = try? JSONParser.parse(Array(printed.output.utf8)), case .object(let agent)? = fields["hyperparameters"],
+              case .object(let run)? = fields["run"] else {
+            Issue.record("--print-config printed \(printed.output)")
+            return
+        }
+        #expect(agent["batch_size"] == .number(32) && agent["hidden_sizes"] == .array([.number(32), .number(32)]) && run["steps"] == .number(2000))
+
+        let unknown = try Self.run(["train", "--hyperparameter", "learning_rat=1e-3", "--print-config"])
+        #expect(unknown.status == 64 && unknown.error.contains("--hyperparameter learning_rat=1e-3: unknown key 'learning_rat'"), "\(unknown)")
+        let file = directory + "/agent.json"
+        try #"{"gamma": 0.9,}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        let comma = try Self.run(["train", "--agent-config", file, "--print-config"])
+        #expect(comma.status == 64 && comma.error.contains("\(file): not valid JSON"), "\(comma)")
+        let recordless = try Self.run(["train", "--from-checkpoint-config", file, "--print-config"])
+        #expect(recordless.status == 64 && recordless.error.contains("--from-checkpoint-config"), "\(recordless)")
+    }
 }
 
 /// `drlrec train` writes the policy alone unless asked for the training state (in the serving

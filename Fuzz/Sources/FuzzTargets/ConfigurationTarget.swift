@@ -1,13 +1,18 @@
+import DRLAgents
+import DRLNN
 import DRLSimulation
 import Foundation
 
-/// A simulator configuration file, loaded over each scenario's defaults. What it accepts, written
+/// A configuration file, loaded over each scenario's simulator defaults and each agent's
+/// hyperparameters (a checkpoint's recorded ones may be an attacker's). What it accepts, written
 /// out and loaded again, must give the same configuration text.
 enum ConfigurationTarget {
     static func run(_ input: [UInt8]) throws(FuzzFailure) -> Bool {
         let path = FuzzScratch.file("configuration.json", input)
         let accepted = [try roundTrip(path, EcommerceConfiguration()), try roundTrip(path, VideoFeedConfiguration()),
-                        try roundTrip(path, EducationConfiguration())]
+                        try roundTrip(path, EducationConfiguration()), try roundTrip(path, DQNConfiguration()),
+                        try roundTrip(path, SACConfiguration()), try roundTrip(path, TD3Configuration()),
+                        try roundTrip(path, A2CConfiguration()), try roundTrip(path, DiscreteSACConfiguration())]
         return accepted.contains(true)
     }
 

@@ -1,46 +1,4 @@
-/// One setting of a simulator configuration that a configuration file may set: where it lives and
-/// the values it accepts.
-public enum ConfigurationKey<Configuration>: Sendable {
-    case integer(WritableKeyPath<Configuration, Int> & Sendable, ClosedRange<Int>)
-    case number(WritableKeyPath<Configuration, Float> & Sendable, ClosedRange<Float>)
-
-    /// Sets the key to `value` (a JSON number), or returns what is wrong with it.
-    public func apply(_ value: Double, to configuration: inout Configuration) -> String? {
-        switch self {
-        case .integer(let path, let range):
-            guard value.rounded() == value, let integer = Int(exactly: value), range.contains(integer) else {
-                return "must be an integer in \(range.lowerBound)...\(range.upperBound), got \(value)"
-            }
-            configuration[keyPath: path] = integer
-        case .number(let path, let range):
-            let number = Float(value)
-            guard number.isFinite, range.contains(number) else { return "must be a number in \(range.lowerBound)...\(range.upperBound), got \(value)" }
-            configuration[keyPath: path] = number
-        }
-        return nil
-    }
-
-    /// The key's value in `configuration`, as a file would give it.
-    public func value(in configuration: Configuration) -> Double {
-        switch self {
-        case .integer(let path, _): Double(configuration[keyPath: path])
-        case .number(let path, _): Double(configuration[keyPath: path])
-        }
-    }
-}
-
-/// A configuration whose settings can come from a file, by name.
-public protocol FileConfigurable {
-    /// Every settable key, named as in the configuration files (snake_case).
-    static var fileKeys: [String: ConfigurationKey<Self>] { get }
-    /// What is wrong with settings that each key's range accepts but that do not go together
-    /// (more categories than items, say), in the files' names; nil when they fit.
-    var contradiction: String? { get }
-}
-
-extension FileConfigurable {
-    public var contradiction: String? { nil }
-}
+import DRLNN
 
 /// A catalogue of `items` in `categories`, shown `slateSize` at a time, needs no more categories
 /// and no larger slates than it has items.

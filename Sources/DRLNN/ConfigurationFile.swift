@@ -1,8 +1,7 @@
-import DRLNN
 import Foundation
 
-/// A simulator configuration file that cannot be used: the file, the key at fault (when one is)
-/// and what is wrong, in words that say how to mend it.
+/// A configuration file (a simulator's settings, an agent's hyperparameters) that cannot be used:
+/// the file, the key at fault (when one is) and what is wrong, in words that say how to mend it.
 public struct ConfigurationFileError: Error, CustomStringConvertible, Equatable, Sendable {
     public let path: String
     public let key: String?
@@ -17,10 +16,12 @@ public struct ConfigurationFileError: Error, CustomStringConvertible, Equatable,
     public var description: String { "\(path): " + (key.map { "key '\($0)' " } ?? "") + reason }
 }
 
-/// Reads simulator configuration files: a JSON object whose keys are the configuration's file keys
-/// (snake_case, see `FileConfigurable`) with numbers as values. Unknown keys, values of the wrong
+/// Reads configuration files (a simulator's settings, an agent's hyperparameters): a JSON object
+/// whose keys are the configuration's file keys (snake_case, see `FileConfigurable`), parsed
+/// strictly (`JSONParser`: no trailing comma, no key twice). Unknown keys, values of the wrong
 /// type or out of range, and settings that contradict each other are refused with the file and
-/// the key named, so that a bad file never reaches a simulator's own checks (which trap).
+/// the key named, so that a bad file never reaches a simulator's or an agent's own checks (which
+/// trap).
 public enum ConfigurationFile {
     /// Sets `configuration`'s fields from the file at `path`, then checks the settings against
     /// each other (`FileConfigurable.contradiction`). Nothing is changed when the file is refused.
@@ -47,11 +48,7 @@ public enum ConfigurationFile {
     /// Every key of `configuration` with its value, as one JSON object with the keys sorted: the
     /// settings in full, so that `load(text:origin:into:)` rebuilds them whatever the defaults.
     public static func text<Configuration: FileConfigurable>(of configuration: Configuration) -> String {
-        let fields = Configuration.fileKeys.sorted { $0.key < $1.key }.map { name, key in
-            let value = key.value(in: configuration)
-            let number = value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
-            return "\"\(name)\":\(number)"
-        }
+        let fields = Configuration.fileKeys.sorted { $0.key < $1.key }.map { name, key in "\"\(name)\":" + key.text(in: configuration) }
         return "{" + fields.joined(separator: ",") + "}"
     }
 
@@ -70,8 +67,7 @@ public enum ConfigurationFile {
             guard let key = keys[name] else {
                 throw refuse("unknown key '\(name)'; the keys are \(keys.keys.sorted().joined(separator: ", "))")
             }
-            guard case .number(let number) = object[name]! else { throw refuse("must be a number, got \(object[name]!.typeName)", key: name) }
-            if let problem = key.apply(number, to: &loaded) { throw refuse(problem, key: name) }
+            if let problem = key.apply(object[name]!, to: &loaded) { throw refuse(problem, key: name) }
         }
         if let contradiction = loaded.contradiction { throw refuse(contradiction) }
         configuration = loaded
