@@ -195,7 +195,7 @@ public struct LoggedInteractions: Sendable, Equatable {
         } else {
             unreadable = nil
         }
-        let end = try forEachLine(of: path, resuming: start, unreadable: unreadable) { lineNumber, text throws(DataFileError) in
+        let end = try forEachLine(of: path, resuming: start, csvRecords: true, unreadable: unreadable) { lineNumber, text throws(DataFileError) in
             do throws(DataFileError) {
                 let fields: [String]
                 do throws(CSVLineError) { fields = try Self.fields(of: text) } catch {

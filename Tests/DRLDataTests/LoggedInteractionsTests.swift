@@ -152,6 +152,60 @@ import Testing
         #expect(atTheEnd.log.count == 0 && atTheEnd.end == end)
     }
 
+    /// Every id the writer takes reads back as written, line breaks included: a quoted field may
+    /// hold "\n", "\r" and "\r\n" (RFC 4180), and the record goes on over them. Random ids of
+    /// quotes, commas, line breaks, spaces, letters, multi-byte characters and combining marks, in
+    /// every text column (user, item, and the served list's impression, version and arm).
+    @Test func everyValueTheWriterTakesReadsBack() throws {
+        let pieces = ["\"", ",", "\n", "\r", "\r\n", " ", "a", "Z", "é", "\u{301}", "日", "\"\"", "\n\n", "x"]
+        var rng = SystemRandomNumberGenerator()
+        func id() -> String { (0..<Int.random(in: 1...6, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined() }
+        for _ in 0..<20 {
+            var log = LoggedInteractions(contextColumns: ["hour"])
+            var written: [(user: String, item: String, served: LoggedInteractions.Served?)] = []
+            for k in 0..<50 {
+                let served = k % 3 == 0 ? nil : LoggedInteractions.Served(impression: id(), position: 1 + k % 4, version: id(), arm: id())
+                written.append((id(), id(), served))
+                log.append(user: written[k].user, item: written[k].item, timestamp: Int64(k), event: .click, context: [Float(k % 24)],
+                           served: served)
+            }
+            let path = Self.file(log.csv())
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let read = try LoggedInteractions.read(csv: path)
+            #expect(read.count == written.count)
+            for k in 0..<min(read.count, written.count) {
+                #expect(read.userIds[Int(read.users[k])] == written[k].user && read.itemIds[Int(read.items[k])] == written[k].item,
+                        "row \(k): \(written[k])")
+                #expect(read.served(k) == written[k].served && read.timestamps[k] == Int64(k))
+            }
+            #expect(read.csv() == log.csv())
+        }
+    }
+
+    /// Lines are numbered as in the file around a record that spans lines; a quote left open
+    /// (a damaged line) is refused at its line, and with bad rows skipped it costs one refused
+    /// record of at most `maximumCSVRecordBytes`, kept whole, and the rows after it are read.
+    @Test func recordsOverLineBreaksKeepTheFilesLineNumbers() throws {
+        let path = Self.file("user,item,timestamp,event\nu1,\"two\nlines\",5,click\nu2,i2,later,click\nu3,i3,7,click\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (log, bad, end) = try LoggedInteractions.read(csv: path, skippingBadRows: true)
+        #expect(log.itemIds == ["two\nlines", "i3"] && bad.map(\.line) == [4] && end.line == 5)
+
+        let filler = (0..<60_000).map { "u\($0),i\($0),\($0),click\n" }.joined()
+        #expect(filler.utf8.count > maximumCSVRecordBytes)
+        let open = Self.file("user,item,timestamp,event\nu0,i0,1,click\nu1,\"open,2,click\n" + filler)
+        defer { try? FileManager.default.removeItem(atPath: open) }
+        #expect { try LoggedInteractions.read(csv: open) } throws: { error in
+            let error = error as! DataFileError
+            return error.line == 3 && error.message.contains("never closes")
+        }
+        let skipped = try LoggedInteractions.read(csv: open, skippingBadRows: true)
+        #expect(skipped.badRows.count == 1 && skipped.badRows[0].line == 3 && skipped.badRows[0].bytes.count >= maximumCSVRecordBytes)
+        let kept = skipped.log.count, swallowed = skipped.badRows[0].bytes.filter { $0 == 10 }.count
+        #expect(kept > 1_000 && kept + swallowed == 60_000 + 2, "kept \(kept), swallowed \(swallowed) lines")
+        #expect(skipped.log.userIds.last == "u59999")
+    }
+
     /// A field whose quote is followed by a combining mark (one Character with it, as "\r\n" is)
     /// is written with that quote doubled, so the row reads back as written.
     @Test func quotesBeforeCombiningMarksRoundTrip() throws {
