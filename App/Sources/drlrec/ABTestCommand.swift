@@ -42,19 +42,19 @@ struct ABTestCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Simulator settings (the file given to `drlrec train --config`).", valueName: "path"))
     var config: String?
 
-    @Option(help: "Simulated users per arm.")
+    @Option(parsing: .unconditional, help: "Simulated users per arm.")
     var users: Int = 2_000
 
     @Flag(inversion: .prefixedNo, help: "On ecommerce (the default there): start the treatment's users who arrive without history from the profiles of their likely user groups.")
     var coldStartTransfer: Bool?
 
-    @Option(help: "On ecommerce: user groups for cold-start transfer.")
+    @Option(parsing: .unconditional, help: "On ecommerce: user groups for cold-start transfer.")
     var groups: Int = 32
 
-    @Option(help: "Seed of the population (user u gets seed + u).")
+    @Option(parsing: .unconditional, help: "Seed of the population (user u gets seed + u).")
     var seed: UInt64 = 0
 
-    @Option(help: "Bootstrap resamples.")
+    @Option(parsing: .unconditional, help: "Bootstrap resamples.")
     var resamples: Int = 1_000
 
     @Option(help: ArgumentHelp("On education: the metric the fixed and staircase tutors are tuned by (\(EducationReport.metricNames.joined(separator: ", "))).", valueName: "metric"))
@@ -87,7 +87,7 @@ struct ABTestCommand: ParsableCommand {
         test.resamples = resamples
         test.tuning.objective = tuneBy
         let result: ABTest.Result
-        do { result = try test.run(progress: say) } catch { throw ValidationError(commandLineMessage(error)) }
+        do { result = try test.run(progress: say) } catch { throw commandLineError(error) }
         for (rows, name) in zip(result.rows, result.treatments) { printTable(rows, control: result.control, treatment: name) }
         if let across = result.acrossSeeds { printAcrossSeeds(across, control: result.control, treatments: result.treatments) }
     }

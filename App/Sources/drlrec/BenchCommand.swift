@@ -16,13 +16,13 @@ struct BenchOptions: ParsableArguments {
     @Flag(help: "Print one JSON object per measurement, one per line.")
     var json = false
 
-    @Option(help: "Comma-separated thread counts to measure.")
+    @Option(parsing: .unconditional, help: "Comma-separated thread counts to measure.")
     var threads: String = "1,2"
 
-    @Option(help: "Timed samples per measurement (the median is reported).")
+    @Option(parsing: .unconditional, help: "Timed samples per measurement (the median is reported).")
     var samples: Int = 15
 
-    @Option(help: "Target duration of one sample, in milliseconds (default: 20 for core, 200 for nn).")
+    @Option(parsing: .unconditional, help: "Target duration of one sample, in milliseconds (default: 20 for core, 200 for nn).")
     var sampleMilliseconds: Double?
 
     func validate() throws {
@@ -91,7 +91,7 @@ struct NNBenchCommand: ParsableCommand {
                                discussion: NNBenchmarks.names.joined(separator: ", ")))
     var only: String?
 
-    @Option(help: """
+    @Option(parsing: .unconditional, help: """
         With --compare-peers: rounds of DRLRec's workloads then the peer's. With more than one, \
         the speed-up reported at the end is the median over the rounds, which compares both sides \
         under the same load when the machine's speed drifts from second to second.
@@ -175,16 +175,16 @@ struct AgentBenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per measurement, one per line.")
     var json = false
 
-    @Option(help: "Comma-separated thread counts to measure.")
+    @Option(parsing: .unconditional, help: "Comma-separated thread counts to measure.")
     var threads: String = "1"
 
-    @Option(help: "Timed DQN environment steps (after a warm-up that fills the replay buffer).")
+    @Option(parsing: .unconditional, help: "Timed DQN environment steps (after a warm-up that fills the replay buffer).")
     var steps: Int = 20_000
 
-    @Option(help: "Timed SAC environment steps, one update each.")
+    @Option(parsing: .unconditional, help: "Timed SAC environment steps, one update each.")
     var sacSteps: Int = 5_000
 
-    @Option(help: "Timed A2C environment steps (over 8 copies, one update per 40 steps).")
+    @Option(parsing: .unconditional, help: "Timed A2C environment steps (over 8 copies, one update per 40 steps).")
     var a2cSteps: Int = 100_000
 
     @Flag(help: "Also run the Stable-Baselines3 peer and print speed-ups.")
@@ -240,22 +240,22 @@ struct ServeBenchCommand: AsyncParsableCommand {
 
     @OptionGroup var exploration: ExplorationOptions
 
-    @Option(help: "Distinct users.")
+    @Option(parsing: .unconditional, help: "Distinct users.")
     var users = 2_000
 
-    @Option(help: "Lists served to every user before the timing.")
+    @Option(parsing: .unconditional, help: "Lists served to every user before the timing.")
     var warmUpLists = 10
 
-    @Option(help: "Requests in flight during the timing of whole requests (each with its own replica of the model).")
+    @Option(parsing: .unconditional, help: "Requests in flight during the timing of whole requests (each with its own replica of the model).")
     var concurrency = 32
 
-    @Option(help: "Whole requests timed.")
+    @Option(parsing: .unconditional, help: "Whole requests timed.")
     var requests = 20_000
 
-    @Option(help: "Items per list.")
+    @Option(parsing: .unconditional, help: "Items per list.")
     var k = 10
 
-    @Option(help: "Timed samples per stage (the median is reported).")
+    @Option(parsing: .unconditional, help: "Timed samples per stage (the median is reported).")
     var samples = 15
 
     @Flag(help: "Print one JSON object per measurement, one per line.")
@@ -273,7 +273,7 @@ struct ServeBenchCommand: AsyncParsableCommand {
         do {
             for result in try await bench.run() { print(json ? result.jsonLine(threads: 1) : result.tableLine(threads: 1)) }
         } catch let error as ServingBenchmarks.Failure {
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description)
         }
     }
 }

@@ -36,19 +36,19 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "low-rank or distill.")
     var method: String
 
-    @Option(help: "low-rank: the rank of the factors.")
+    @Option(parsing: .unconditional, help: "low-rank: the rank of the factors.")
     var rank = 16
 
-    @Option(help: "prune: the fraction of entries set to zero.")
+    @Option(parsing: .unconditional, help: "prune: the fraction of entries set to zero.")
     var sparsity = 0.75
 
-    @Option(help: "low-rank, prune: epochs of fine-tuning (projected back onto the rank or sparsity after each).")
+    @Option(parsing: .unconditional, help: "low-rank, prune: epochs of fine-tuning (projected back onto the rank or sparsity after each).")
     var fineTuneEpochs = 10
 
-    @Option(help: "distill: the student's dimension.")
+    @Option(parsing: .unconditional, help: "distill: the student's dimension.")
     var studentDimension = 32
 
-    @Option(help: "distill: training epochs of the student.")
+    @Option(parsing: .unconditional, help: "distill: training epochs of the student.")
     var epochs = 30
 
     @Flag(help: "distill: also train the student without the teacher.")
@@ -63,7 +63,7 @@ struct CompressCommand: ParsableCommand {
         guard ["low-rank", "prune", "distill"].contains(method) else { throw ValidationError("--method must be low-rank, prune or distill") }
         guard sparsity > 0 && sparsity < 1 else { throw ValidationError("--sparsity must be in (0, 1)") }
         guard rank > 0, studentDimension > 0, studentDimension % 2 == 0, epochs > 0, fineTuneEpochs >= 0 else {
-            throw ValidationError("--rank, --epochs and --student-dimension (even) must be positive")
+            throw ValidationError("--rank, --epochs and --student-dimension (even) must be positive and --fine-tune-epochs non-negative")
         }
     }
 
@@ -76,7 +76,7 @@ struct CompressCommand: ParsableCommand {
         let split = LeaveOneOutSplit(log)
         func load() throws -> NextItemModel {
             do { return try NextItemModel.load(from: path, log: log) } catch {
-                throw ValidationError("\(error) (is the data the one version \(version) was fit on?)")
+                throw CommandFailure("\(error) (is the data the one version \(version) was fit on?)")
             }
         }
         let original = try load()
@@ -108,7 +108,7 @@ struct CompressCommand: ParsableCommand {
             for name in compressed.catalogueMatrices {
                 do {
                     if method == "low-rank" { try compressed.factorize(name, rank: rank) } else { try compressed.prune(name, sparsity: sparsity) }
-                } catch { throw ValidationError("\(error)") }
+                } catch { throw CommandFailure("\(error)") }
             }
             if fineTuneEpochs > 0 {
                 try? FileManager.default.removeItem(atPath: try report("\(form), before fine-tuning", compressed))

@@ -12,7 +12,7 @@ struct DataCommand: ParsableCommand {
     /// Writes `log` in the logged-interactions format to `out`, replacing it atomically.
     static func write(_ log: LoggedInteractions, to out: String) throws {
         do { try Data(log.csv().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
-            throw ValidationError("--out \(out): cannot write it (\(error.localizedDescription))")
+            throw CommandFailure("--out \(out): cannot write it (\(error.localizedDescription))")
         }
     }
 
@@ -25,11 +25,11 @@ struct DataCommand: ParsableCommand {
             """
         )
 
-        @Option(help: "Users.") var users = 20_000
-        @Option(help: "Items in the catalogue.") var items = 10_000
-        @Option(help: "Clicks per user.") var events = 20
-        @Option(help: "Probability of a random jump.") var jump = 0.1
-        @Option(help: "Random seed.") var seed: UInt64 = 0
+        @Option(parsing: .unconditional, help: "Users.") var users = 20_000
+        @Option(parsing: .unconditional, help: "Items in the catalogue.") var items = 10_000
+        @Option(parsing: .unconditional, help: "Clicks per user.") var events = 20
+        @Option(parsing: .unconditional, help: "Probability of a random jump.") var jump = 0.1
+        @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 0
         @Option(help: ArgumentHelp("Output CSV file.", valueName: "path")) var out: String
 
         func validate() throws {
@@ -70,10 +70,10 @@ struct DataCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
         var cache: String?
 
-        @Option(help: ArgumentHelp("Only interactions at or after this time (seconds since the epoch).", valueName: "seconds"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Only interactions at or after this time (seconds since the epoch).", valueName: "seconds"))
         var since: Int64?
 
-        @Option(help: ArgumentHelp("Only interactions before this time.", valueName: "seconds"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Only interactions before this time.", valueName: "seconds"))
         var until: Int64?
 
         func validate() throws {
@@ -89,7 +89,7 @@ struct DataCommand: ParsableCommand {
             do {
                 log = dataset == "movielens" ? try MovieLens100K.load(directory: root + "/movielens").interactions
                     : try OpenBanditLog.load(directory: root + "/obd", policy: policy, campaign: campaign).interactions()
-            } catch { throw ValidationError("\(error)") }
+            } catch { throw CommandFailure("\(error)") }
             if since != nil || until != nil { log = log.within((since ?? .min)..<(until ?? .max)) }
             try DataCommand.write(log, to: out)
             print("\(dataset): \(log.count) interactions of \(log.userCount) users on \(log.itemCount) items written to \(out)")
@@ -129,7 +129,7 @@ struct DataCommand: ParsableCommand {
                 }
                 try source.fetch(into: directory, progress: say)
             } catch {
-                throw ValidationError("\(error)")
+                throw CommandFailure("\(error)")
             }
             print("\(source.name): \(source.files.count) files in \(directory), verified")
         }

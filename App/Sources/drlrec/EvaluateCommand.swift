@@ -36,7 +36,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A logged-interactions CSV file to evaluate on instead (every item in category 0).", valueName: "file"))
     var data: String?
 
-    @Option(help: ArgumentHelp("The cutoffs k of the metrics, comma-separated.", valueName: "list"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The cutoffs k of the metrics, comma-separated.", valueName: "list"))
     var cutoffs = "5,10,20"
 
     @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
@@ -45,25 +45,25 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per model, then one per RL agent and metric with its paired difference from the sequential ranker.")
     var json = false
 
-    @Option(help: "Random seed of the models' initialisation and training order (ALS, the sequential ranker, the RL agents).")
+    @Option(parsing: .unconditional, help: "Random seed of the models' initialisation and training order (ALS, the sequential ranker, the RL agents).")
     var seed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("Instead of --seed, train and test every model once per seed (comma-separated), and compare each RL agent with the sequential ranker of the same seed across them: mean difference, spread and an interval over users and seeds.", valueName: "list"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Instead of --seed, train and test every model once per seed (comma-separated), and compare each RL agent with the sequential ranker of the same seed across them: mean difference, spread and an interval over users and seeds.", valueName: "list"))
     var seeds: String?
 
-    @Option(help: "Weight of SQN's TD loss beside the cross-entropy.")
+    @Option(parsing: .unconditional, help: "Weight of SQN's TD loss beside the cross-entropy.")
     var qLearningWeight: Float = 1
 
-    @Option(help: "Weight α of the corrected REINFORCE loss beside the cross-entropy.")
+    @Option(parsing: .unconditional, help: "Weight α of the corrected REINFORCE loss beside the cross-entropy.")
     var reinforceWeight: Float = 0.1
 
-    @Option(help: "The corrected REINFORCE's slate size K.")
+    @Option(parsing: .unconditional, help: "The corrected REINFORCE's slate size K.")
     var slateSize = 10
 
-    @Option(help: "The corrected REINFORCE's cap on the importance weight π/β.")
+    @Option(parsing: .unconditional, help: "The corrected REINFORCE's cap on the importance weight π/β.")
     var weightCap: Float = 10
 
-    @Option(help: "Weights λ of novelty in the reward of the agent reinforce-novelty, comma-separated: the recommended movie's self-information in the training log over the largest possible (0 for the most popular movie, 1 for one rated once), beside the ratings. With several, each is trained and validation chooses the largest not significantly below the sequential ranker on any --novelty-guard metric (default HR@10).")
+    @Option(parsing: .unconditional, help: "Weights λ of novelty in the reward of the agent reinforce-novelty, comma-separated: the recommended movie's self-information in the training log over the largest possible (0 for the most popular movie, 1 for one rated once), beside the ratings. With several, each is trained and validation chooses the largest not significantly below the sequential ranker on any --novelty-guard metric (default HR@10).")
     var noveltyReward = "3,10,30"
 
     @Option(help: ArgumentHelp("With several --novelty-reward weights: the validation metrics, comma-separated (hr@10, ndcg@10, mrr@10), on which the chosen λ must not be significantly below the sequential ranker.", valueName: "metrics"))
@@ -72,7 +72,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Comma-separated RL agents to train and compare with the sequential ranker: sqn, reinforce (rewarded by the ratings), reinforce-novelty (by the ratings and the novelty of the recommendations).")
     var agents = "sqn,reinforce,reinforce-novelty"
 
-    @Option(help: "Discount γ of later rewards (SQN's TD target, REINFORCE's return).")
+    @Option(parsing: .unconditional, help: "Discount γ of later rewards (SQN's TD target, REINFORCE's return).")
     var gamma: Float = 0.5
 
     /// The sequential ranker's, which the RL agents share.
@@ -119,13 +119,13 @@ struct EvaluateCommand: ParsableCommand {
         if let data {
             log = try InteractionSource.actions(in: data)
             (categories, name) = ([Int32](repeating: 0, count: log.itemCount), (data as NSString).lastPathComponent)
-            if let problem = NextItemModel.dataProblem(LeaveOneOutSplit(log)) { throw ValidationError("\(name) \(problem)") }
+            if let problem = NextItemModel.dataProblem(LeaveOneOutSplit(log)) { throw CommandFailure("\(name) \(problem)") }
         } else {
             (log, categories, _) = try InteractionSource.movieLens(cache: cache)
             name = "MovieLens-100K"
         }
         guard let largest = cutoffList.max(), largest <= log.itemCount else {
-            throw ValidationError("--cutoffs \(cutoffs): \(name) has \(log.itemCount) items, fewer than the largest cutoff")
+            throw CommandFailure("--cutoffs \(cutoffs): \(name) has \(log.itemCount) items, fewer than the largest cutoff")
         }
         var evaluation = LeaveOneOutEvaluation()
         evaluation.cutoffs = cutoffList
@@ -141,7 +141,7 @@ struct EvaluateCommand: ParsableCommand {
         evaluation.ranker.gamma = gamma
         if seeds != nil { return try runSeeds(evaluation, log: log, categories: categories, name: name) }
         let report: LeaveOneOutEvaluation.Report
-        do { report = try evaluation.run(log, categories: categories, progress: say) } catch { throw ValidationError(commandLineMessage(error)) }
+        do { report = try evaluation.run(log, categories: categories, progress: say) } catch { throw commandLineError(error) }
         let rows = report.rows, comparisons = report.comparisons
         if json {
             for row in rows {
@@ -187,7 +187,7 @@ struct EvaluateCommand: ParsableCommand {
     /// agent against the sequential ranker across them.
     private func runSeeds(_ evaluation: LeaveOneOutEvaluation, log: LoggedInteractions, categories: [Int32], name: String) throws {
         let result: LeaveOneOutEvaluation.SeedsReport
-        do { result = try evaluation.run(log, categories: categories, seeds: seedList, progress: say) } catch { throw ValidationError(commandLineMessage(error)) }
+        do { result = try evaluation.run(log, categories: categories, seeds: seedList, progress: say) } catch { throw commandLineError(error) }
         func moments(_ values: [Double]) -> (mean: Double, spread: Double) {
             let (mean, variance) = sampleMoments(values)
             return (mean, variance.squareRoot())

@@ -4,16 +4,16 @@ import DRLServing
 /// How served lists explore: `drlrec serve` serves with it, and an off-policy estimate of a model
 /// on served logs replays the model with it (the lists it would be served with).
 struct ExplorationOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Probability that a position of a served list is explored, in [0, 1).", valueName: "epsilon"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Probability that a position of a served list is explored, in [0, 1).", valueName: "epsilon"))
     var explore: Float = 0
 
     @Option(help: "Where an explored position's item comes from: uniform, popularity, or softmax (of the model's scores at --temperature).")
     var explorer: ExplorerName = .uniform
 
-    @Option(help: "Temperature of the softmax explorer.")
+    @Option(parsing: .unconditional, help: "Temperature of the softmax explorer.")
     var temperature: Float = 1
 
-    @Option(help: ArgumentHelp("Probability that a list's top items are shown in a random order, in [0, 1]: gives a policy that ranks them in another order support in the logs, for off-policy evaluation.", valueName: "rho"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Probability that a list's top items are shown in a random order, in [0, 1]: gives a policy that ranks them in another order support in the logs, for off-policy evaluation.", valueName: "rho"))
     var shuffle: Float = 0
 
     enum ExplorerName: String, ExpressibleByArgument, CaseIterable { case uniform, popularity, softmax }

@@ -25,21 +25,21 @@ struct FitCommand: ParsableCommand {
 
     @OptionGroup var source: InteractionSource
 
-    @Option(help: ArgumentHelp("Train only on interactions before this time (seconds since the epoch): later ones can feed `drlrec update`.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Train only on interactions before this time (seconds since the epoch): later ones can feed `drlrec update`.", valueName: "seconds"))
     var until: Int64?
 
-    @Option(help: "Weight of SQN's TD loss (0: the supervised ranker alone).")
+    @Option(parsing: .unconditional, help: "Weight of SQN's TD loss (0: the supervised ranker alone).")
     var qLearningWeight: Float = 1
 
-    @Option(help: "Weight of the corrected REINFORCE loss beside the cross-entropy (0: none; see `drlrec evaluate`).")
+    @Option(parsing: .unconditional, help: "Weight of the corrected REINFORCE loss beside the cross-entropy (0: none; see `drlrec evaluate`).")
     var reinforceWeight: Float = 0
 
-    @Option(help: "With --reinforce-weight: weight λ of the items' novelty in the reward (0: the ratings alone; see `drlrec evaluate`).")
+    @Option(parsing: .unconditional, help: "With --reinforce-weight: weight λ of the items' novelty in the reward (0: the ratings alone; see `drlrec evaluate`).")
     var noveltyReward: Float = 0
 
     @OptionGroup var ranker: RankerOptions
 
-    @Option(help: "Random seed.")
+    @Option(parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 0
 
     @Option(help: ArgumentHelp("Where to write the checkpoint.", valueName: "file"))
@@ -63,7 +63,7 @@ struct FitCommand: ParsableCommand {
         let (log, categories, files, scenario) = try source.load(until: until)
         let split = LeaveOneOutSplit(log)
         say("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items (\(scenario))")
-        if let problem = NextItemModel.dataProblem(split) { throw ValidationError("\(scenario) \(problem)") }
+        if let problem = NextItemModel.dataProblem(split) { throw CommandFailure("\(scenario) \(problem)") }
         var configuration = ranker.configuration
         configuration.qLearningWeight = qLearningWeight
         if reinforceWeight > 0 { configuration.reinforce = .init(weight: reinforceWeight, noveltyReward: noveltyReward) }

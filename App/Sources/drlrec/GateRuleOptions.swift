@@ -9,7 +9,7 @@ struct GateRuleOptions: ParsableArguments {
     @Option(help: "The estimator the gate reads.")
     var gate: SlateOffPolicyEstimator = .doublyRobust
 
-    @Option(name: .customLong("gate-margin"), help: "The share of production's estimate the candidate's lower bound may fall short by (0: it must reach production's estimate).")
+    @Option(name: .customLong("gate-margin"), parsing: .unconditional, help: "The share of production's estimate the candidate's lower bound may fall short by (0: it must reach production's estimate).")
     var gateMargin = 0.0
 
     func validate() throws {

@@ -46,7 +46,7 @@ extension InteractionSource {
     /// that cannot be read are left out too, with their count and the first's reason.
     static func actions(in file: String, skippingBadRows: Bool = false) throws -> LoggedInteractions {
         let log: LoggedInteractions, bad: [LoggedInteractions.BadRow]
-        do { (log, bad, _) = try LoggedInteractions.read(csv: file, skippingBadRows: skippingBadRows) } catch { throw ValidationError("\(error)") }
+        do { (log, bad, _) = try LoggedInteractions.read(csv: file, skippingBadRows: skippingBadRows) } catch { throw CommandFailure("\(error)") }
         if let first = bad.first {
             say("\((file as NSString).lastPathComponent): \(bad.count) unreadable lines left out (the first: \(first.error))")
         }
@@ -62,7 +62,7 @@ extension InteractionSource {
     static func movieLens(cache: String?) throws -> (log: LoggedInteractions, categories: [Int32], files: [String]) {
         let directory = (cache ?? PublicDataset.defaultCache) + "/movielens"
         let log: LoggedInteractions, genres: [[String]]
-        do { (log, genres) = try MovieLens100K.load(directory: directory) } catch { throw ValidationError("\(error)") }
+        do { (log, genres) = try MovieLens100K.load(directory: directory) } catch { throw CommandFailure("\(error)") }
         let names = Array(Set(genres.flatMap { $0 })).sorted()
         let categories = genres.map { Int32($0.first.flatMap { names.firstIndex(of: $0) } ?? 0) }
         return (log, categories, [MovieLens100K.ratingsFile, MovieLens100K.usersFile, MovieLens100K.itemsFile].map { directory + "/" + $0 })
@@ -73,7 +73,7 @@ extension InteractionSource {
 func dataHash(_ files: [String]) throws -> String {
     var bytes: [UInt8] = []
     for file in files {
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read '\(file)'") }
+        guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read '\(file)'") }
         bytes += data
     }
     return SHA256.hex(bytes)

@@ -32,10 +32,10 @@ struct LoopCommand: AsyncParsableCommand {
     @Option(help: "Scenario: ecommerce or video.")
     var env: Scenario = .ecommerce
 
-    @Option(help: "Days to run.")
+    @Option(parsing: .unconditional, help: "Days to run.")
     var days = 14
 
-    @Option(help: "Simulated users per day.")
+    @Option(parsing: .unconditional, help: "Simulated users per day.")
     var users = 300
 
     @Option(help: ArgumentHelp("The first production version (default: the agent `drlrec train --env ENV` saved; --learn starts from its training state, written with --save-state).", valueName: "checkpoint"))
@@ -47,22 +47,22 @@ struct LoopCommand: AsyncParsableCommand {
     @Flag(help: "Each night without a given candidate, learn one from the served logs: production fine-tuned off-policy on the lists of the last --learning-window days.")
     var learn = false
 
-    @Option(help: "Days of served lists a learnt candidate trains on.")
+    @Option(parsing: .unconditional, help: "Days of served lists a learnt candidate trains on.")
     var learningWindow = 3
 
-    @Option(help: "Gradient steps of a learnt candidate: how far it may move from production.")
+    @Option(parsing: .unconditional, help: "Gradient steps of a learnt candidate: how far it may move from production.")
     var learningSteps = 500
 
-    @Option(help: ArgumentHelp("With --learn: discount a served list by the time to the user's next one, γ per this many seconds (default: γ per list).", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --learn: discount a served list by the time to the user's next one, γ per this many seconds (default: γ per list).", valueName: "seconds"))
     var discountTimeUnit: Double?
 
-    @Option(name: .customLong("inject-bad-candidate"), help: ArgumentHelp("Replace the candidate released on this day by a broken one.", valueName: "day"))
+    @Option(name: .customLong("inject-bad-candidate"), parsing: .unconditional, help: ArgumentHelp("Replace the candidate released on this day by a broken one.", valueName: "day"))
     var badCandidateDay: Int?
 
-    @Option(help: "Share of users the frozen first version serves.")
+    @Option(parsing: .unconditional, help: "Share of users the frozen first version serves.")
     var controlShare = 0.1
 
-    @Option(help: "A released candidate's share of the other users.")
+    @Option(parsing: .unconditional, help: "A released candidate's share of the other users.")
     var candidateShare = 0.3
 
     @OptionGroup var exploration: ExplorationOptions
@@ -72,7 +72,7 @@ struct LoopCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the registries and logs go (must be new or empty).", valueName: "dir"))
     var directory = ".drlrec/loop"
 
-    @Option(help: "Seed of the traffic and the exploration.")
+    @Option(parsing: .unconditional, help: "Seed of the traffic and the exploration.")
     var seed: UInt64 = 0
 
     @Flag(help: "Print one JSON object per day and arm.")
@@ -92,7 +92,7 @@ struct LoopCommand: AsyncParsableCommand {
         }
         if let day = badCandidateDay, !(2...max(days, 2)).contains(day) { throw ValidationError("--inject-bad-candidate \(day): candidates are released on days 2...\(days)") }
         for path in [production ?? env.defaultCheckpoint] + candidates where !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("no checkpoint at '\(path)'\(production == nil && path == env.defaultCheckpoint ? ": train one first (drlrec train --env \(env.rawValue))" : "")")
+            throw CommandFailure("no checkpoint at '\(path)'\(production == nil && path == env.defaultCheckpoint ? ": train one first (drlrec train --env \(env.rawValue))" : "")")
         }
     }
 
@@ -117,7 +117,7 @@ struct LoopCommand: AsyncParsableCommand {
         configuration.badCandidateDay = badCandidateDay
         configuration.seed = seed
         let reports: [ClosedLoop.DayReport]
-        do { reports = try await ClosedLoop(configuration).run(progress: say) } catch { throw ValidationError("\(error)") }
+        do { reports = try await ClosedLoop(configuration).run(progress: say) } catch { throw CommandFailure("\(error)") }
         var rows = [["day", "arm", "version", "users", "return/user", "95% CI", "reward/list", "estimate [CI]"]]
         for report in reports {
             for arm in report.arms {

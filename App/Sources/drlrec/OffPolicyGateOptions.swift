@@ -11,7 +11,7 @@ struct OffPolicyGateOptions: ParsableArguments {
 
     @OptionGroup var rule: GateRuleOptions
 
-    @Option(name: .customLong("user-events"), help: "Events kept per user, as the server kept them (`drlrec serve --user-events`).")
+    @Option(name: .customLong("user-events"), parsing: .unconditional, help: "Events kept per user, as the server kept them (`drlrec serve --user-events`).")
     var userEvents = 200
 
     func validate() throws {
@@ -22,7 +22,7 @@ struct OffPolicyGateOptions: ParsableArguments {
     /// when it does not, the refusal is recorded in the registry's audit trail and thrown.
     func check(_ version: String, action: String, in registry: ModelRegistry) throws -> String? {
         guard logs.given else { return nil }
-        guard let production = try registry.state().production else { throw ValidationError("the gate compares with production, and there is none") }
+        guard let production = try registry.state().production else { throw CommandFailure("the gate compares with production, and there is none") }
         let (log, feedback) = try logs.load()
         let verdict: OffPolicyGate.Verdict
         do {
@@ -31,10 +31,10 @@ struct OffPolicyGateOptions: ParsableArguments {
             let gate = OffPolicyGate(estimator: rule.gate, exploration: exploration.exploration,
                                      historyCapacity: userEvents, margin: rule.gateMargin)
             verdict = try gate.verdict(candidate: candidate, production: incumbent, log: log, feedback: feedback)
-        } catch { throw ValidationError("the off-policy gate cannot judge \(version): \(error)") }
+        } catch { throw CommandFailure("the off-policy gate cannot judge \(version): \(error)") }
         guard verdict.passes else {
             try registry.recordRefusal(of: version, action: action, reason: verdict.summary)
-            throw ValidationError("\(action) of \(version) refused: \(verdict.summary)")
+            throw CommandFailure("\(action) of \(version) refused: \(verdict.summary)")
         }
         return verdict.summary
     }

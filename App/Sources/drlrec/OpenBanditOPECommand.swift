@@ -47,28 +47,28 @@ struct OpenBanditOPECommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --evaluation learned: how the reward model's estimates become the policy: greedy (ε-greedy) or softmax (over the log-odds).", valueName: "rule"))
     var policy: String = "greedy"
 
-    @Option(help: "With --policy greedy: the share ε spread uniformly over all items.")
+    @Option(parsing: .unconditional, help: "With --policy greedy: the share ε spread uniformly over all items.")
     var exploration: Float = 0.1
 
-    @Option(help: "With --policy softmax: the temperature τ of the softmax over the log-odds.")
+    @Option(parsing: .unconditional, help: "With --policy softmax: the temperature τ of the softmax over the log-odds.")
     var temperature: Float = 1
 
     @Option(help: ArgumentHelp("Estimators, comma-separated (default: all of \(OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "list"))
     var estimators: String?
 
-    @Option(help: ArgumentHelp("Switch-DR's threshold τ on the importance weight (default: chosen for the data by Lepski's method, as SLOPE).", valueName: "τ"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Switch-DR's threshold τ on the importance weight (default: chosen for the data by Lepski's method, as SLOPE).", valueName: "τ"))
     var switchThreshold: Double?
 
-    @Option(help: ArgumentHelp("DRos's shrinkage λ (default: chosen for the data by Lepski's method, as SLOPE).", valueName: "λ"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("DRos's shrinkage λ (default: chosen for the data by Lepski's method, as SLOPE).", valueName: "λ"))
     var shrinkage: Double?
 
-    @Option(help: "Bootstrap resamples.")
+    @Option(parsing: .unconditional, help: "Bootstrap resamples.")
     var resamples: Int = 1_000
 
-    @Option(help: "Instead, this many resamples that each refit the reward model, so that the intervals of DM, DR, SNDR and switch-DR include the model's own uncertainty (0: hold the model fixed). Not for --evaluation learned or a saved policy, whose policy is the model.")
+    @Option(parsing: .unconditional, help: "Instead, this many resamples that each refit the reward model, so that the intervals of DM, DR, SNDR and switch-DR include the model's own uncertainty (0: hold the model fixed). Not for --evaluation learned or a saved policy, whose policy is the model.")
     var refitResamples: Int = 0
 
-    @Option(help: ArgumentHelp("Cross-fit the reward model over K folds: each round's estimates come from a model fitted on the other folds, so that no round's estimate has seen its own click (0: one model fitted on every round). Not with --refit-resamples, nor for --evaluation learned or a saved policy.", valueName: "K"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cross-fit the reward model over K folds: each round's estimates come from a model fitted on the other folds, so that no round's estimate has seen its own click (0: one model fitted on every round). Not with --refit-resamples, nor for --evaluation learned or a saved policy.", valueName: "K"))
     var crossFit: Int = 0
 
     @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
@@ -87,7 +87,7 @@ struct OpenBanditOPECommand: ParsableCommand {
         guard ["all", "men", "women"].contains(campaign) else { throw ValidationError("--campaign must be all, men or women, got \(campaign)") }
         guard ["random", "bts"].contains(behavior) else { throw ValidationError("--behavior must be random or bts, got \(behavior)") }
         guard ["random", "bts", "learned"].contains(evaluation) || FileManager.default.fileExists(atPath: evaluation) else {
-            throw ValidationError("--evaluation must be random, bts, learned, a saved policy or a table file of position,item,probability rows; no such file: \(evaluation)")
+            throw CommandFailure("--evaluation must be random, bts, learned, a saved policy or a table file of position,item,probability rows; no such file: \(evaluation)")
         }
         if savePolicy != nil && evaluation != "learned" { throw ValidationError("--save-policy saves the policy of --evaluation learned") }
         if policy != "greedy" && evaluation != "learned" { throw ValidationError("--policy chooses the rule of --evaluation learned (a saved policy keeps its own)") }
@@ -133,7 +133,7 @@ struct OpenBanditOPECommand: ParsableCommand {
         do {
             logged = try OpenBanditLog.load(directory: directory, policy: behavior, campaign: campaign)
             other = try OpenBanditLog.load(directory: directory, policy: others[0], campaign: campaign)
-        } catch { throw ValidationError("\(error)") }
+        } catch { throw CommandFailure("\(error)") }
         if evaluation == "learned" {
             // DRLRec's own policy: fitted on the first half of the behaviour logs, estimated on the second.
             let half = logged.rounds / 2
@@ -152,14 +152,14 @@ struct OpenBanditOPECommand: ParsableCommand {
         if evaluation.hasSuffix(".safetensors") {
             // A saved policy: on the half of the logs it was not fitted on, or on all of other logs.
             let model: OpenBanditRewardModel, metadata: [String: String]
-            do { (model, metadata) = try OpenBanditRewardModel.load(from: evaluation) } catch { throw ValidationError("\(error)") }
+            do { (model, metadata) = try OpenBanditRewardModel.load(from: evaluation) } catch { throw CommandFailure("\(error)") }
             let rule: OpenBanditPolicyRule
             switch OpenBanditPolicyRule.from(metadata: metadata) {
             case .success(let saved): rule = saved
-            case .failure(let error): throw ValidationError("'\(evaluation)': \(error)")
+            case .failure(let error): throw CommandFailure("'\(evaluation)': \(error)")
             }
             guard model.itemCount == logged.itemCount else {
-                throw ValidationError("'\(evaluation)' was fitted on \(model.itemCount) items; the \(behavior) logs of \(campaign) have \(logged.itemCount)")
+                throw CommandFailure("'\(evaluation)' was fitted on \(model.itemCount) items; the \(behavior) logs of \(campaign) have \(logged.itemCount)")
             }
             let fitted = metadata[Self.fittedKey] ?? "unknown logs"
             let sameLogs = fitted == "\(behavior)/\(campaign)/first-half"
@@ -175,7 +175,7 @@ struct OpenBanditOPECommand: ParsableCommand {
             table = evaluation == others[0] ? OpenBanditPolicyTable(positionDistribution: other.positionActionDistribution(), source: others[0])
                 : try OpenBanditPolicyTable(contentsOf: evaluation, items: logged.itemCount)
             probabilities = try table.probabilities(for: logged)
-        } catch { throw ValidationError("\(error)") }
+        } catch { throw CommandFailure("\(error)") }
         let keyed = table.contextFeatures.isEmpty ? "" : " (per context of \(table.distributions.count) values of \(table.contextFeatures.map { "user_feature_\($0)" }.joined(separator: ", "))\(table.fallback == nil ? "" : " and a default"))"
         say("\(logged.rounds) rounds of \(behavior) on \(campaign), \(logged.itemCount) items; fitting the reward model...")
         let model = try OpenBanditRewardModel(fitting: logged)

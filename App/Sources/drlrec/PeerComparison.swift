@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 
 /// Runs a peer script (PyTorch or Stable-Baselines3) that prints the same JSON lines for the same
@@ -21,7 +20,7 @@ struct PeerComparison {
     /// comparison has to be skipped.
     func measurePeer() throws -> [String: Double]? {
         guard FileManager.default.fileExists(atPath: script) else {
-            throw ValidationError("peer script not found at \(script) (run from the repository root or pass --peer-script)")
+            throw CommandFailure("peer script not found at \(script) (run from the repository root or pass --peer-script)")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -16,13 +16,13 @@ struct RankerOptions: ParsableArguments {
     @Option(help: "Where the options below start from: one-block (the defaults: one transformer block, its own output head, no dropout, 30 epochs) or converged (two blocks, tied output, final norm, linear state, dropout 0.2, up to 150 epochs with patience 20: a converged SASRec's level on MovieLens, docs/RESULTS.md).")
     var recipe = Recipe.oneBlock
 
-    @Option(help: "Training epochs at most (the epoch with the best validation NDCG@10 is kept).")
+    @Option(parsing: .unconditional, help: "Training epochs at most (the epoch with the best validation NDCG@10 is kept).")
     var epochs: Int?
 
-    @Option(help: ArgumentHelp("Stop after this many validations in a row (one every two epochs) without a better validation NDCG@10; 0 trains every epoch.", valueName: "validations"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this many validations in a row (one every two epochs) without a better validation NDCG@10; 0 trains every epoch.", valueName: "validations"))
     var patience: Int?
 
-    @Option(help: "Transformer blocks of the attention encoder.")
+    @Option(parsing: .unconditional, help: "Transformer blocks of the attention encoder.")
     var blocks: Int?
 
     @Flag(inversion: .prefixedNo, help: "Score each item by its input embedding (weight tying) instead of a head of its own.")
@@ -34,28 +34,28 @@ struct RankerOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Take the state from the fusion Linear without a GELU after it (with --tied-output: SASRec's dot-product scores).")
     var linearState: Bool?
 
-    @Option(help: "Dropout of the encoder's tokens, transformer branches and outputs while training.")
+    @Option(parsing: .unconditional, help: "Dropout of the encoder's tokens, transformer branches and outputs while training.")
     var dropout: Float?
 
-    @Option(help: "Adam's learning rate.")
+    @Option(parsing: .unconditional, help: "Adam's learning rate.")
     var learningRate: Float?
 
     @Option(help: "Learning rate after the warm-up: constant, or cosine (from --learning-rate to 0 at the last epoch).")
     var learningRateDecay: NextItemModel.LearningRateDecay?
 
-    @Option(help: "Epochs of linear warm-up of the learning rate from 0.")
+    @Option(parsing: .unconditional, help: "Epochs of linear warm-up of the learning rate from 0.")
     var warmupEpochs: Int?
 
-    @Option(help: ArgumentHelp("Validate and keep an exponential moving average of the weights with this decay per step (0: the weights themselves).", valueName: "decay"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Validate and keep an exponential moving average of the weights with this decay per step (0: the weights themselves).", valueName: "decay"))
     var weightAverage: Float?
 
-    @Option(help: "Training windows per batch.")
+    @Option(parsing: .unconditional, help: "Training windows per batch.")
     var batchSize: Int?
 
-    @Option(help: "Adam's decoupled weight decay (AdamW).")
+    @Option(parsing: .unconditional, help: "Adam's decoupled weight decay (AdamW).")
     var weightDecay: Float?
 
-    @Option(help: "Interactions of history the model reads.")
+    @Option(parsing: .unconditional, help: "Interactions of history the model reads.")
     var history: Int?
 
     func validate() throws {

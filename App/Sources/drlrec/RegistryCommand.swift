@@ -83,7 +83,7 @@ struct RegistryCommand: ParsableCommand {
 
         func run() throws {
             // Only a checkpoint that the service can load (a kind it serves) enters the registry.
-            do { _ = try ServableModelKinds.drlrec.load(checkpoint: checkpoint) } catch { throw ValidationError("\(error)") }
+            do { _ = try ServableModelKinds.drlrec.load(checkpoint: checkpoint) } catch { throw CommandFailure("\(error)") }
             let version = try location.open(creating: true).register(checkpoint: checkpoint, parent: parent, scenario: scenario,
                                                         dataHash: data.isEmpty ? "" : try dataHash(data))
             print("registered \(version.id)")
@@ -118,7 +118,10 @@ struct RegistryCommand: ParsableCommand {
         @OptionGroup var location: Location
         @OptionGroup var gate: OffPolicyGateOptions
         @Argument var version: String
-        @Option(help: "The candidate's share of users, in (0, 1).") var share: Double
+        @Option(parsing: .unconditional, help: "The candidate's share of users, in (0, 1).") var share: Double
+        func validate() throws {
+            guard share > 0, share < 1 else { throw ValidationError("--share must be in (0, 1), got \(share)") }
+        }
         func run() throws {
             let registry = try location.open()
             let checked = try gate.check(version, action: "rollout", in: registry)

@@ -39,19 +39,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(help: "Port to listen on.")
+    @Option(parsing: .unconditional, help: "Port to listen on.")
     var port = 8080
 
-    @Option(help: "Latency budget of a model's scoring, in milliseconds: a slower answer is replaced by the fallback's and the version is bypassed for --cooldown seconds.")
+    @Option(parsing: .unconditional, help: "Latency budget of a model's scoring, in milliseconds: a slower answer is replaced by the fallback's and the version is bypassed for --cooldown seconds.")
     var latencyBudget = 50.0
 
-    @Option(help: "Seconds a version that overran its budget is bypassed.")
+    @Option(parsing: .unconditional, help: "Seconds a version that overran its budget is bypassed.")
     var cooldown = 10.0
 
-    @Option(help: "Model replicas per version (concurrent scorings).")
+    @Option(parsing: .unconditional, help: "Model replicas per version (concurrent scorings).")
     var replicas = 2
 
-    @Option(help: "Largest request body, in bytes.")
+    @Option(parsing: .unconditional, help: "Largest request body, in bytes.")
     var maxBody = 64 * 1024
 
     @Option(help: ArgumentHelp("Log every served list to this file before answering (DRLRec's logged-interactions format: one impression row per position with its propensity, the list's id, version and arm).", valueName: "file"))
@@ -59,13 +59,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var exploration: ExplorationOptions
 
-    @Option(name: .customLong("idle-timeout"), help: "Seconds after which a connection that sends nothing is closed.")
+    @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: "Seconds after which a connection that sends nothing is closed.")
     var idleTimeout = 30.0
 
-    @Option(name: .customLong("max-users"), help: "Users whose histories the server keeps: past it, the least recently active tenth is forgotten (a forgotten user is a new user again).")
+    @Option(name: .customLong("max-users"), parsing: .unconditional, help: "Users whose histories the server keeps: past it, the least recently active tenth is forgotten (a forgotten user is a new user again).")
     var maxUsers = 1_000_000
 
-    @Option(name: .customLong("user-events"), help: "Events the server keeps per user: the served lists (for a ranker) and feedback; the models read the latest, and seen items are left out of recommendations.")
+    @Option(name: .customLong("user-events"), parsing: .unconditional, help: "Events the server keeps per user: the served lists (for a ranker) and feedback; the models read the latest, and seen items are left out of recommendations.")
     var userEvents = 200
 
     @Option(name: .customLong("api-keys"), help: ArgumentHelp("Recommend and feedback need a key of this file, sent as 'Authorization: Bearer KEY' (401 without one, 403 with a wrong one). One key per line, 'ROUTE KEY', ROUTE recommend, feedback or * (every route); a key is 16 to 256 printable ASCII characters (openssl rand -hex 32).", valueName: "file"))
@@ -74,16 +74,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-unauthenticated"), help: "Serve on an address other than loopback without --api-keys (anyone who reaches the port can then post feedback).")
     var allowUnauthenticated = false
 
-    @Option(name: .customLong("rate-limit"), help: "Recommend and feedback requests a second per client (its API key, or its address without keys), in bursts of --rate-burst; more are answered 429 with Retry-After. 0: no limit.")
+    @Option(name: .customLong("rate-limit"), parsing: .unconditional, help: "Recommend and feedback requests a second per client (its API key, or its address without keys), in bursts of --rate-burst; more are answered 429 with Retry-After. 0: no limit.")
     var rateLimit = 0.0
 
-    @Option(name: .customLong("rate-burst"), help: "The burst a client may send at once under --rate-limit (default: a second's worth, at least 1).")
+    @Option(name: .customLong("rate-burst"), parsing: .unconditional, help: "The burst a client may send at once under --rate-limit (default: a second's worth, at least 1).")
     var rateBurst: Double?
 
-    @Option(name: .customLong("max-connections"), help: "Open connections at most; further ones wait in the listen backlog.")
+    @Option(name: .customLong("max-connections"), parsing: .unconditional, help: "Open connections at most; further ones wait in the listen backlog.")
     var maxConnections = 1024
 
-    @Option(name: .customLong("snapshot-interval"), help: "Seconds between snapshots of the users' histories (FEEDBACK.snapshot, also written at start and stop), so that a restart replays only what the logs gained since the last one. 0: only at start and stop.")
+    @Option(name: .customLong("snapshot-interval"), parsing: .unconditional, help: "Seconds between snapshots of the users' histories (FEEDBACK.snapshot, also written at start and stop), so that a restart replays only what the logs gained since the last one. 0: only at start and stop.")
     var snapshotInterval = 300.0
 
     func validate() throws {
@@ -110,7 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let keys: APIKeys?
-        do { keys = try apiKeys.map { file throws(APIKeys.FileError) in try APIKeys(file: file) } } catch { throw ValidationError("--api-keys: \(error)") }
+        do { keys = try apiKeys.map { file throws(APIKeys.FileError) in try APIKeys(file: file) } } catch { throw CommandFailure("--api-keys: \(error)") }
         var configuration = RecommendationService.Configuration()
         configuration.latencyBudget = .microseconds(Int64(latencyBudget * 1000))
         configuration.replicas = replicas
@@ -128,7 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
             store = try ModelRegistry(directory: registry, create: false)
             service = try RecommendationService(registry: store, feedbackPath: feedbackPath, configuration: configuration)
         } catch {
-            throw ValidationError("\(error)")
+            throw CommandFailure("\(error)")
         }
         for (version, reason) in service.loadFailures.sorted(by: { $0.key < $1.key }) {
             say("warning: version \(version) cannot be served (its requests fall back): \(reason)")

@@ -51,6 +51,6 @@ struct ServedLogOptions: ParsableArguments {
                 Double(mapping.reward(for: Feedback(kind, value: value)))
             }
             return (log, answered)
-        } catch { throw ValidationError("\(error)") }
+        } catch { throw CommandFailure("\(error)") }
     }
 }

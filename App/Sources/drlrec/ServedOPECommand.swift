@@ -37,10 +37,10 @@ struct ServedOPECommand: ParsableCommand {
 
     @OptionGroup var rule: GateRuleOptions
 
-    @Option(help: "Bootstrap resamples.")
+    @Option(parsing: .unconditional, help: "Bootstrap resamples.")
     var resamples = 1_000
 
-    @Option(name: .customLong("user-events"), help: "Events kept per user, as the server kept them (`drlrec serve --user-events`).")
+    @Option(name: .customLong("user-events"), parsing: .unconditional, help: "Events kept per user, as the server kept them (`drlrec serve --user-events`).")
     var userEvents = 200
 
     @Flag(help: "Print one JSON object per policy and estimator.")
@@ -65,12 +65,12 @@ struct ServedOPECommand: ParsableCommand {
 
     func run() throws {
         let (log, feedback) = try logs.load()
-        guard !log.slates.isEmpty else { throw ValidationError("'\(logs.impressions!)' holds no served lists") }
+        guard !log.slates.isEmpty else { throw CommandFailure("'\(logs.impressions!)' holds no served lists") }
         let candidate: any ServableModel, incumbent: (any ServableModel)?
         do {
             candidate = try ServableModelKinds.drlrec.load(checkpoint: evaluation)
             incumbent = try production.map { try ServableModelKinds.drlrec.load(checkpoint: $0) }
-        } catch { throw ValidationError("\(error)") }
+        } catch { throw CommandFailure("\(error)") }
         let rewardModel = SlateRewardModel(slates: log.slates)
         let logged = log.slates.map { $0.rewards.reduce(0, +) }.reduce(0, +) / Double(log.slates.count)
         if !json {
@@ -85,7 +85,7 @@ struct ServedOPECommand: ParsableCommand {
                 data = try ServedLogReplay.offPolicyData(of: model, exploration: exploration.exploration, log: log, feedback: feedback,
                                                          rewardModel: rewardModel, popularityBase: (incumbent ?? candidate).itemCounts,
                                                          historyCapacity: userEvents)
-            } catch { throw ValidationError("\(path): \(error)") }
+            } catch { throw CommandFailure("\(path): \(error)") }
             for estimator in estimators + (estimators.contains(gateEstimator) ? [] : [gateEstimator]) {
                 let (value, low, high) = estimator.estimateWithInterval(data, resamples: resamples)
                 if estimator == gateEstimator { gateEstimates[name] = OffPolicyGate.Estimate(value: value, low: low, high: high) }

@@ -46,13 +46,13 @@ extension TrainCommand {
     func recordedRun() throws -> (run: TrainingRunRecord, env: EnvironmentName, agent: AgentName, hyperparameters: String?, settings: String?)? {
         guard let path = fromCheckpointConfig else { return nil }
         let metadata: [String: String]
-        do { metadata = try SafeTensors.describe(path).metadata } catch { throw ValidationError("--from-checkpoint-config \(error)") }
+        do { metadata = try SafeTensors.describe(path).metadata } catch { throw CommandFailure("--from-checkpoint-config \(error)") }
         guard let text = metadata[TrainingRunRecord.key] else {
-            throw ValidationError("--from-checkpoint-config \(path): the file records no run (metadata '\(TrainingRunRecord.key)'); drlrec train writes it from version 0.1.0-dev")
+            throw CommandFailure("--from-checkpoint-config \(path): the file records no run (metadata '\(TrainingRunRecord.key)'); drlrec train writes it from version 0.1.0-dev")
         }
         let run = try TrainingRunRecord(text: text, origin: "\(path) (metadata '\(TrainingRunRecord.key)')")
         guard let env = EnvironmentName(rawValue: run.env), let agent = AgentName(rawValue: run.agent) else {
-            throw ValidationError("\(path) (metadata '\(TrainingRunRecord.key)'): the environment '\(run.env)' or the agent '\(run.agent)' is not one drlrec train runs")
+            throw CommandFailure("\(path) (metadata '\(TrainingRunRecord.key)'): the environment '\(run.env)' or the agent '\(run.agent)' is not one drlrec train runs")
         }
         return (run, env, agent, metadata[AgentCheckpoint.hyperparametersKey], metadata[ScenarioCheckpoint.settingsKey])
     }
@@ -69,7 +69,7 @@ extension TrainCommand {
             encoder = stateEncoder
         } else if sameRun, let name = recorded?.run.stateEncoder {
             guard let model = SequenceStateEncoder.Configuration.SequenceModel(rawValue: name) else {
-                throw ValidationError("\(fromCheckpointConfig!) (metadata '\(TrainingRunRecord.key)'): the state encoder '\(name)' is not one drlrec train builds")
+                throw CommandFailure("\(fromCheckpointConfig!) (metadata '\(TrainingRunRecord.key)'): the state encoder '\(name)' is not one drlrec train builds")
             }
             encoder = model
         } else {
@@ -92,18 +92,23 @@ extension TrainCommand {
     private func hyperparameters(env: EnvironmentName, agent: AgentName, recorded: String?) throws -> String {
         func resolve<Configuration: FileConfigurable>(_ recipe: Configuration) throws -> String {
             var configuration = recipe
+            // A file's refusal is a failure; a --hyperparameter's, a usage error.
             do {
                 if let recorded {
                     try ConfigurationFile.load(text: recorded, origin: "\(fromCheckpointConfig!) (metadata '\(AgentCheckpoint.hyperparametersKey)')",
                                                into: &configuration)
                 }
                 if let agentConfig { try ConfigurationFile.load(agentConfig, into: &configuration) }
-                for setting in hyperparameterSettings {
-                    let (key, value) = try Self.hyperparameter(setting)
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+            for setting in hyperparameterSettings {
+                let (key, value) = try Self.hyperparameter(setting)
+                do {
                     try ConfigurationFile.load(text: "{\(JSONText.string(key)): \(value)}", origin: "--hyperparameter \(setting)", into: &configuration)
+                } catch {
+                    throw ValidationError("\(error)")
                 }
-            } catch let error as ConfigurationFileError {
-                throw ValidationError("\(error)")
             }
             return ConfigurationFile.text(of: configuration)
         }

@@ -21,7 +21,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Agent: \(AgentName.allCases.map(\.rawValue).joined(separator: ", ")) (default: dqn on cartpole, sac on pendulum, ecommerce and video, a2c on education).")
     var agent: AgentName?
 
-    @Option(help: "Environment steps of the run in total (default: 100,000 for dqn, 50,000 for the others; 40,000 on ecommerce; 20,000 on video; 2,000,000 on education); a run restored with --load trains on until its agent has taken this many.")
+    @Option(parsing: .unconditional, help: "Environment steps of the run in total (default: 100,000 for dqn, 50,000 for the others; 40,000 on ecommerce; 20,000 on video; 2,000,000 on education); a run restored with --load trains on until its agent has taken this many.")
     var steps: Int?
 
     @Option(help: ArgumentHelp("Simulator settings for ecommerce, video or education: a JSON object of snake_case keys (pass the same file to abtest).", valueName: "path"))
@@ -30,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("On ecommerce: the ranker reads the context and the last 10 clicks through a state encoder trained end to end with SAC: \(SequenceStateEncoder.Configuration.SequenceModel.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "model"))
     var stateEncoder: SequenceStateEncoder.Configuration.SequenceModel?
 
-    @Option(name: .customLong("seed"), help: "Random seed (default 0; the run is reproducible for a seed).")
+    @Option(name: .customLong("seed"), parsing: .unconditional, help: "Random seed (default 0; the run is reproducible for a seed).")
     var seedOption: UInt64?
 
     @Option(help: ArgumentHelp("The agent's hyperparameters from a configuration file: a JSON object of snake_case keys over the agent's defaults (--print-config shows them all with their values).",
@@ -48,10 +48,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print the run's configuration as a checkpoint records it (the run, the agent's hyperparameters, the simulator's settings) and exit without training.")
     var printConfig = false
 
-    @Option(name: .customLong("evaluation-interval"), help: "Evaluate the greedy policy every this many environment steps (default 5,000; 200,000 on education).")
+    @Option(name: .customLong("evaluation-interval"), parsing: .unconditional, help: "Evaluate the greedy policy every this many environment steps (default 5,000; 200,000 on education).")
     var evaluationIntervalOption: Int?
 
-    @Option(help: "Episodes per evaluation (users on ecommerce; default 10, 50 on ecommerce).")
+    @Option(parsing: .unconditional, help: "Episodes per evaluation (users on ecommerce; default 10, 50 on ecommerce).")
     var evaluationEpisodes: Int?
 
     @Option(help: ArgumentHelp("Resume the run saved in this checkpoint: the agent, and, when a training run wrote it, the environment and the episode statistics, so that it continues exactly as if it had not stopped.",
@@ -71,7 +71,7 @@ struct TrainCommand: ParsableCommand {
         (envOption ?? (try? recordedRun())??.env).flatMap { Scenario(rawValue: $0.rawValue) }
     }
 
-    @Option(help: ArgumentHelp("With --save, also write the checkpoint every this many environment steps.",
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --save, also write the checkpoint every this many environment steps.",
                                valueName: "steps"))
     var checkpointInterval: Int?
 
@@ -117,7 +117,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let load, let metadata = try? SafeTensors.describe(load).metadata,
            metadata[AgentCheckpoint.contentsKey] == CheckpointContents.policy.rawValue {
-            throw ValidationError("--load \(load): the file holds only the policy, not the training state that resuming needs (write the run with --save-state)")
+            throw CommandFailure("--load \(load): the file holds only the policy, not the training state that resuming needs (write the run with --save-state)")
         }
         // Refuse an unwritable destination before training rather than after.
         if save == nil, let path = savePath { try ensureDirectory(of: path) }
@@ -129,7 +129,7 @@ struct TrainCommand: ParsableCommand {
             guard let path else { continue }
             let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
             guard access(directory.isEmpty ? "/" : directory, W_OK) == 0 else {
-                throw ValidationError("\(option) \(path): the directory '\(directory)' does not exist or is not writable")
+                throw CommandFailure("\(option) \(path): the directory '\(directory)' does not exist or is not writable")
             }
         }
     }
@@ -193,7 +193,7 @@ struct TrainCommand: ParsableCommand {
         func remaining(after done: Int) throws -> Int {
             startStep = done
             guard done < steps else {
-                throw ValidationError("--load \(load ?? ""): the checkpoint has \(done) environment steps already; --steps (\(steps)) is the run's total, so raise it to train on")
+                throw CommandFailure("--load \(load ?? ""): the checkpoint has \(done) environment steps already; --steps (\(steps)) is the run's total, so raise it to train on")
             }
             return steps - done
         }
@@ -273,7 +273,7 @@ struct TrainCommand: ParsableCommand {
                                             evaluationEpisodes: evaluationEpisodes, checkpoints: schedule(), resuming: resuming,
                                             progress: report)
             }
-            if let metricsError, let metrics { throw ValidationError("--metrics \(metrics): writing failed: \(metricsError)") }
+            if let metricsError, let metrics { throw CommandFailure("--metrics \(metrics): writing failed: \(metricsError)") }
             if let savePath, !json, !quiet {
                 let size = (try? FileManager.default.attributesOfItem(atPath: savePath)[.size] as? Int) ?? nil
                 print("saved the \(saveState ? "training state" : "policy") to \(savePath)" + (size.map { " (\(byteCount($0)))" } ?? ""))
@@ -287,11 +287,11 @@ struct TrainCommand: ParsableCommand {
                 }
             }
         } catch let error as CheckpointError {
-            throw ValidationError("\(error)")
+            throw CommandFailure("\(error)")
         } catch let error as TrainingError {
-            throw ValidationError("\(error)")
+            throw CommandFailure("\(error)")
         } catch let error as ScenarioError {
-            throw ValidationError(commandLineMessage(error))
+            throw commandLineError(error)
         }
     }
 }

@@ -1,4 +1,3 @@
-import ArgumentParser
 import DRLNN
 import DRLTensor
 
@@ -27,16 +26,16 @@ struct TrainingRunRecord: Equatable {
     }
 
     /// Reads `text` as `self.text` writes it; errors name `origin` and the field.
-    init(text: String, origin: String) throws(ValidationError) {
-        func refuse(_ detail: String) -> ValidationError { ValidationError("\(origin): \(detail)") }
+    init(text: String, origin: String) throws(CommandFailure) {
+        func refuse(_ detail: String) -> CommandFailure { CommandFailure("\(origin): \(detail)") }
         let parsed: JSONValue
         do { parsed = try JSONParser.parse(Array(text.utf8)) } catch { throw refuse("not valid JSON (\(error))") }
         guard case .object(let fields) = parsed else { throw refuse("must be a JSON object, not \(parsed.typeName)") }
-        func string(_ key: String) throws(ValidationError) -> String {
+        func string(_ key: String) throws(CommandFailure) -> String {
             guard case .string(let value)? = fields[key] else { throw refuse("field '\(key)' must be a string") }
             return value
         }
-        func count(_ key: String) throws(ValidationError) -> Int {
+        func count(_ key: String) throws(CommandFailure) -> Int {
             guard case .number(let value)? = fields[key], value >= 1, value <= 1e15, value.rounded() == value else {
                 throw refuse("field '\(key)' must be a positive integer")
             }

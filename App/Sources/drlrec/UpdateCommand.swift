@@ -35,13 +35,13 @@ struct UpdateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A module or parameter to keep frozen (repeatable): encoder, encoder.sequence, output, …", valueName: "name"))
     var freeze: [String] = []
 
-    @Option(help: "Training epochs.")
+    @Option(parsing: .unconditional, help: "Training epochs.")
     var epochs = 10
 
-    @Option(help: "Learning rate (lower than from scratch: the model is already trained).")
+    @Option(parsing: .unconditional, help: "Learning rate (lower than from scratch: the model is already trained).")
     var learningRate: Float = 3e-4
 
-    @Option(help: "Random seed.")
+    @Option(parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 0
 
     @Flag(help: "Promote the child version to production.")
@@ -55,10 +55,10 @@ struct UpdateCommand: ParsableCommand {
         let store = try ModelRegistry(directory: registry, create: false)
         let parentPath = try store.checkpointPath(of: parent)
         let vocabulary: NextItemModel
-        do { vocabulary = try NextItemModel.load(from: parentPath) } catch { throw ValidationError("\(error)") }
+        do { vocabulary = try NextItemModel.load(from: parentPath) } catch { throw CommandFailure("\(error)") }
         let logged = try InteractionSource.actions(in: feedback, skippingBadRows: true)
         guard logged.contextColumns == vocabulary.contextColumns else {
-            throw ValidationError("'\(feedback)' has the context columns \(logged.contextColumns); version \(parent) reads \(vocabulary.contextColumns)")
+            throw CommandFailure("'\(feedback)' has the context columns \(logged.contextColumns); version \(parent) reads \(vocabulary.contextColumns)")
         }
         // The log re-indexed to the model's catalogue; feedback on unknown items is skipped.
         var log = LoggedInteractions(contextColumns: vocabulary.contextColumns, items: vocabulary.itemIds)
@@ -71,11 +71,11 @@ struct UpdateCommand: ParsableCommand {
                        value: logged.values[k], propensity: logged.propensities[k], context: Array(logged.context[(k * width)..<((k + 1) * width)]))
         }
         say("\(log.count) feedback events of \(log.userCount) users from '\(feedback)'" + (skipped > 0 ? "; \(skipped) on items outside the catalogue skipped" : ""))
-        guard log.count > 0 else { throw ValidationError("'\(feedback)' has no feedback on the model's items") }
+        guard log.count > 0 else { throw CommandFailure("'\(feedback)' has no feedback on the model's items") }
 
         let model: NextItemModel
         do { model = try NextItemModel.load(from: parentPath, log: log, epochs: epochs, learningRate: learningRate) } catch {
-            throw ValidationError("\(error)")
+            throw CommandFailure("\(error)")
         }
         let frozen: [String]
         do { frozen = try model.freeze(freeze) } catch { throw ValidationError("--freeze: \(error)") }
@@ -89,7 +89,7 @@ struct UpdateCommand: ParsableCommand {
         }
         let childMetrics = model.evaluate(split, on: .test)
         let unchanged = model.store.parameters.filter { frozen.contains($0.name) }.allSatisfy { before[$0.name] == $0.parameter.value.scalars }
-        guard unchanged else { throw ValidationError("a frozen parameter changed during training: this is a bug") }
+        guard unchanged else { throw CommandFailure("a frozen parameter changed during training: this is a bug") }
 
         func row(_ name: String, _ m: RankingMetrics) -> [String] {
             [name, String(format: "%.4f", m.hitRate), String(format: "%.4f", m.ndcg), String(format: "%.4f", m.mrr), String(format: "%.4f", m.coverage)]
