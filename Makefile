@@ -6,7 +6,7 @@
 SWIFT ?= swift
 DRLREC := App/.build/release/drlrec
 
-.PHONY: run test build deps bench peers benchmarks serve-load crash-test soak fuzz fuzz-build fuzz-smoke clean
+.PHONY: run test build deps bench peers benchmarks serve-load crash-test soak fuzz fuzz-build fuzz-smoke docs clean
 
 run: build
 	$(DRLREC) info
@@ -54,6 +54,11 @@ crash-test: build
 FUZZ_TARGETS := safetensors interactions configuration registry requests
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 1
+
+# The API documentation (DocC), one archive per library module in .build/docs; fails on a DocC
+# warning or an undocumented public type.
+docs: deps
+	scripts/docs.sh
 
 fuzz-build: deps
 	$(SWIFT) build -c release --package-path Fuzz --scratch-path Fuzz/.build/fuzz \

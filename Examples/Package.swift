@@ -14,6 +14,9 @@ let package = Package(
             .product(name: "DRLNN", package: "DRLRec"),
             .product(name: "DRLAgents", package: "DRLRec"),
             .product(name: "DRLSimulation", package: "DRLRec"),
+            .product(name: "DRLData", package: "DRLRec"),
+            .product(name: "DRLRanking", package: "DRLRec"),
+            .product(name: "DRLServing", package: "DRLRec"),
         ]),
         .executableTarget(name: "examples", dependencies: ["Walkthrough"]),
         .testTarget(name: "WalkthroughTests", dependencies: [

@@ -9,6 +9,7 @@ public struct PublicDatasetError: Error, CustomStringConvertible, Sendable {
 /// A public dataset carried by a Python wheel: the wheel's pinned digest and the data files to
 /// take from it (with their published digests where there are some).
 public struct PublicDataset: Sendable {
+    /// One data file of the dataset: where it is in the wheel, where it is kept, and its digest.
     public struct File: Sendable {
         /// The file's path inside the wheel, and where it is kept in the dataset's directory.
         public let member: String, path: String

@@ -5,6 +5,8 @@ import DRLData
 /// arm, and at each position the item, the probability the serving policy had of putting it there
 /// (the impression log's propensity) and the reward of the feedback that named that position.
 public struct ServedSlateLog: Sendable {
+    /// One served list: who saw it, when, under which version and arm, and per position the
+    /// item, its logged propensity and the reward credited to it.
     public struct Slate: Sendable, Equatable {
         public var id: String
         public var user: String

@@ -6,6 +6,8 @@ import DRLTensor
 /// sees only inputs up to t and the length is kept; `.valid` pads nothing. Implemented as im2col
 /// followed by one GEMM (and col2im for the input gradient).
 public final class Conv1d: Layer {
+    /// `causal` pads the start of the sequence so that each output reads only its own and earlier
+    /// positions and the length is kept; `valid` does not pad, and the output is shorter.
     public enum Padding: Sendable { case causal, valid }
 
     public let inChannels: Int, outChannels: Int, kernelSize: Int, dilation: Int

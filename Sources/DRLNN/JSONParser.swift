@@ -7,6 +7,7 @@
 /// duplicate keys, no trailing content, at most `maximumDepth` nested arrays and objects (a deep
 /// body must not exhaust the stack). Errors name what was found and the byte offset.
 public struct JSONParser {
+    /// Why the text is not JSON the parser takes, with the byte offset where it found out.
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }

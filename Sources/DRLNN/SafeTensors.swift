@@ -114,6 +114,7 @@ public enum SafeTensors {
 
 /// Why a checkpoint could not be written, read or loaded, and which file it was.
 public struct CheckpointError: Error, CustomStringConvertible, Equatable {
+    /// What is wrong with the file or the load.
     public enum Reason: Equatable, Sendable {
         /// A system call failed (the message names the operation and the system's reason).
         case io(String)

@@ -22,7 +22,12 @@ import DRLTensor
 /// Backward accumulates into every parameter; the observation itself gets no gradient (its ids
 /// are data), so `backward` returns zeros.
 public final class SequenceStateEncoder: Layer {
+    /// The encoder's shape: the vocabularies (items, categories, event types), the history it
+    /// reads, the features beside the items, the token and state widths, the sequence model and
+    /// its regularisation.
     public struct Configuration: Sendable {
+        /// What reads the token sequence: causal self-attention blocks, a GRU, or causal 1-D
+        /// convolutions.
         public enum SequenceModel: String, Sendable, CaseIterable { case attention, gru, convolution }
 
         /// The longest history an encoder reads: its position table and per-sequence workspace grow

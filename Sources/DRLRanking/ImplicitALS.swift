@@ -8,6 +8,7 @@ import DRLTensor
 /// every item) exactly: (YᵀY + Σ_{i∈I(u)} α·r_ui·y_i y_iᵀ + λI) x_u = Σ_{i∈I(u)} c_ui y_i, with YᵀY
 /// from one GEMM and the k × k system by Cholesky (LAPACK sposv). So the objective never rises.
 public final class ImplicitALS {
+    /// The factors' width, the regularisation λ, the confidence α and the alternating sweeps.
     public struct Configuration: Sendable {
         public var factors = 16
         public var regularization: Float = 0.1

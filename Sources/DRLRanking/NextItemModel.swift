@@ -9,6 +9,17 @@ import Glibc
 import Darwin
 #endif
 
+/// A name given to `NextItemModel.freeze`, `factorize` or `prune` that is not a parameter or a
+/// module of the model (for `factorize` and `prune`: not a matrix).
+public struct UnknownParameterError: Error, CustomStringConvertible {
+    public let prefix: String
+    public let names: [String]
+    public var description: String {
+        let modules = Set(names.map { String($0.split(separator: ".").prefix(2).joined(separator: ".")) }).sorted()
+        return "'\(prefix)' names no parameter of the model; modules: \(modules.joined(separator: ", "))"
+    }
+}
+
 /// A sequential next-item recommender trained on logged interactions, in the manner of SASRec
 /// (Kang and McAuley, 2018) on DRLRec's `SequenceStateEncoder`: a user's history is a sequence of
 /// tokens (item, item category, event kind, and the event's value and the log of the days since
@@ -23,18 +34,9 @@ import Darwin
 /// (the reward is the next event's value over the log's largest, so a 5-star rating is worth 1),
 /// with Q′ a Polyak-averaged copy of the head. Both losses train the encoder; the cross-entropy
 /// head ranks.
-/// A name given to `NextItemModel.freeze`, `factorize` or `prune` that is not a parameter or a
-/// module of the model (for `factorize` and `prune`: not a matrix).
-public struct UnknownParameterError: Error, CustomStringConvertible {
-    public let prefix: String
-    public let names: [String]
-    public var description: String {
-        let modules = Set(names.map { String($0.split(separator: ".").prefix(2).joined(separator: ".")) }).sorted()
-        return "'\(prefix)' names no parameter of the model; modules: \(modules.joined(separator: ", "))"
-    }
-}
-
 public final class NextItemModel {
+    /// The network, its training and its objective (cross-entropy, with SQN's TD loss, the
+    /// corrected REINFORCE loss or the novelty reward beside it when their weights are set).
     public struct Configuration: Sendable {
         public var historyLength = 50
         public var dimension = 64, heads = 2

@@ -16,6 +16,8 @@ import Foundation
 /// (one per night); a deliberately broken one (production's ranker with its action negated) can
 /// be injected on a chosen day.
 public final class ClosedLoop {
+    /// The run: the platform, the first production version, where candidates come from, the
+    /// traffic and its shares, the exploration, the gate and the guardrail.
     public struct Configuration: Sendable {
         public var scenario: Scenario
         /// Where the registries and logs go (created; must not hold a previous run).
@@ -61,6 +63,8 @@ public final class ClosedLoop {
         public var measures: [String: Double]
     }
 
+    /// One day of the loop: each arm's users, the candidate it served with its estimate and
+    /// realised value, and what happened that day and the night after.
     public struct DayReport: Sendable {
         public var day: Int
         public var arms: [ArmDay]

@@ -15,6 +15,8 @@ import Foundation
 /// al., WSDM 2019), and that agent with the recommended items' novelty in its reward. Each RL agent
 /// is compared with the sequential ranker on the same users, with paired bootstrap intervals.
 public struct LeaveOneOutEvaluation {
+    /// The offline RL forms of the sequential ranker: SQN, the corrected REINFORCE, and that
+    /// agent with novelty in its reward.
     public enum Agent: String, CaseIterable, Sendable {
         case sqn, reinforce, reinforceNovelty = "reinforce-novelty"
     }
@@ -48,6 +50,7 @@ public struct LeaveOneOutEvaluation {
     /// The cutoffs every model is tested at; the comparisons and model selection use k = 10.
     public var cutoffs = [5, 10, 20]
 
+    /// One model's test metrics and its training time.
     public struct Row: Sendable {
         public let model: String
         /// At k = 10.
@@ -57,6 +60,7 @@ public struct LeaveOneOutEvaluation {
         public let seconds: Double
     }
 
+    /// Every model's row and each RL agent's paired comparison with the sequential ranker.
     public struct Report: Sendable {
         /// One row per model, in the order trained.
         public let rows: [Row]

@@ -6,6 +6,7 @@ import DRLNN
 /// `CheckpointedAgent.save(to:loop:labels:)`): the scenario it was trained on and the state
 /// encoder its ranker reads through, so that a policy is rebuilt from the file alone.
 public struct ScenarioCheckpoint: Sendable {
+    /// The sequence model of a ranker's state encoder.
     public typealias SequenceModel = SequenceStateEncoder.Configuration.SequenceModel
 
     static let scenarioKey = "drlrec.scenario"

@@ -33,6 +33,8 @@ public struct SlateRankerFineTuning: Sendable {
 
     public init(reward: RewardMapping) { self.reward = reward }
 
+    /// What a fine-tuning learnt from: the transitions and users, the lists left out, the mean
+    /// reward per list and the critics' last loss.
     public struct Summary: Sendable {
         public var transitions: Int, users: Int
         /// Lists left out: served by a version not given, or by the popularity fallback.
@@ -41,9 +43,13 @@ public struct SlateRankerFineTuning: Sendable {
         public var criticLoss: Float?
     }
 
-    /// Trains the ranker at `production` on `log` (the served lists, with their rewards) and
-    /// `feedback` (the feedback log, for the histories) and saves the candidate to `output`.
-    /// - Parameter servedBy: the checkpoint of each version whose lists are used, by version id.
+    /// Trains the ranker at `production` on the served lists and saves the candidate.
+    /// - Parameters:
+    ///   - production: the production ranker's checkpoint, with its training state.
+    ///   - servedBy: the checkpoint of each version whose lists are used, by version id.
+    ///   - log: the served lists, with their rewards.
+    ///   - feedback: the feedback log, for the histories.
+    ///   - output: where the candidate's checkpoint is written.
     public func fineTune(production: String, servedBy: [String: String], log: ServedSlateLog, feedback: LoggedInteractions,
                          to output: String) throws -> Summary {
         let learner = try ServableSlateRanker.load(checkpoint: production, trainingState: true)

@@ -27,6 +27,7 @@ public final class AppendOnlyLog: @unchecked Sendable {
     /// The file's size and the lines appended since it was opened, counting what is on disk.
     private var committed = (bytes: 0, appendedLines: 0)
 
+    /// Why an append did not reach the disk (the log names its file and the system's reason).
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }

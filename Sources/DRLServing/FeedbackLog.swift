@@ -23,6 +23,7 @@ public struct FeedbackEvent: Sendable, Equatable {
 /// `LoggedInteractions` and incremental training read it as it is), each event on disk before it
 /// is acknowledged.
 public final class FeedbackLog: Sendable {
+    /// Why an append did not reach the disk.
     public typealias Failure = AppendOnlyLog.Failure
     public let contextColumns: [String]
     private let log: AppendOnlyLog

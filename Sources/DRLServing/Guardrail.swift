@@ -48,6 +48,7 @@ public struct Guardrail: Sendable, Equatable {
 
     public init() {}
 
+    /// Keep the rollout, or roll it back for the reason given.
     public enum Verdict: Sendable, Equatable {
         case keep
         case rollBack(reason: String)

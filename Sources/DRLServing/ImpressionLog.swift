@@ -35,6 +35,7 @@ public struct Impression: Sendable, Equatable {
 /// its propensity in the `propensity` column, so that `LoggedInteractions.read` gives off-policy
 /// learning and evaluation the lists with their propensities.
 public final class ImpressionLog: Sendable {
+    /// Why an append did not reach the disk.
     public typealias Failure = AppendOnlyLog.Failure
     public let contextColumns: [String]
     private let log: AppendOnlyLog

@@ -33,11 +33,14 @@ public struct ModelVersion: Codable, Equatable, Sendable {
 /// What serves now: the production version, the earlier ones (for rollback) and a gray release's
 /// candidate with its share of users; and an audit trail of every change.
 public struct RegistryState: Codable, Equatable, Sendable {
+    /// A gray release: the candidate version and its share of users.
     public struct Rollout: Codable, Equatable, Sendable {
         public var candidate: String
         public var share: Double
     }
 
+    /// One entry of the audit trail: when, what (register, promote, rollback, rollout, refusal, …),
+    /// which version and why.
     public struct Event: Codable, Equatable, Sendable {
         public var time: String
         public var action: String
@@ -60,6 +63,8 @@ public struct RegistryState: Codable, Equatable, Sendable {
     }
 }
 
+/// Why a registry call was refused or failed (a missing registry or version, a damaged record, a
+/// write that failed), in words that name the folder, version or file.
 public struct RegistryError: Error, CustomStringConvertible, Equatable, Sendable {
     public let description: String
     init(_ description: String) { self.description = description }

@@ -24,11 +24,13 @@ public struct OffPolicyGate: Sendable {
             (estimator, confidence, resamples, exploration, historyCapacity, margin)
     }
 
+    /// An estimated value per list with its confidence interval.
     public struct Estimate: Sendable, Equatable {
         public var value: Double, low: Double, high: Double
         public init(value: Double, low: Double, high: Double) { (self.value, self.low, self.high) = (value, low, high) }
     }
 
+    /// Both estimates on the same lists and whether the candidate passes.
     public struct Verdict: Sendable {
         public var candidate: Estimate
         public var production: Estimate

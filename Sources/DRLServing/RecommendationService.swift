@@ -3,7 +3,10 @@ import DRLRanking
 import DRLTensor
 import Foundation
 
+/// One recommendation request: the user, how many items, and optionally their context, a history
+/// to score instead of the kept one, and the candidate items.
 public struct RecommendRequest: Sendable {
+    /// One event of a history given with the request.
     public struct HistoryItem: Sendable {
         public var item: String, event: FeedbackKind, value: Float, timestamp: Int64
         public init(item: String, event: FeedbackKind, value: Float = 1, timestamp: Int64) {
@@ -25,7 +28,10 @@ public struct RecommendRequest: Sendable {
     public init(user: String, k: Int) { (self.user, self.k) = (user, k) }
 }
 
+/// The answer to a request: the items with their scores and propensities, the version and arm
+/// that served, the fallback taken when there was one, and the impression id.
 public struct Recommendation: Sendable {
+    /// Why the version of the user's arm did not answer, and which did.
     public struct Fallback: Sendable, Equatable {
         /// The fault of the version the user's arm called for.
         public var fault: ModelFault
@@ -52,6 +58,9 @@ public struct Recommendation: Sendable {
 /// model does turns into a server error. Versions may be of any `ServableModel` kind in
 /// `Configuration.modelKinds`, as long as they share one item catalogue and context columns.
 public final class RecommendationService: @unchecked Sendable {
+    /// How the service serves: replicas, latency budget and fallbacks, bounds on k, history and
+    /// users, the guardrail, model kinds, exploration, the impression log, the clock and the
+    /// restart snapshot.
     public struct Configuration: Sendable {
         public var replicas = 2
         /// A version whose scoring takes longer is bypassed for `cooldown` (see `ServedModel`).

@@ -12,8 +12,12 @@ public struct ServedListChoice: Sendable {
     /// Empty unless asked for.
     public let pool: [Int32]
 
+    /// The list a model's scores make for a user.
     /// - Parameters:
+    ///   - scores: the model's score of every item.
+    ///   - k: the list's length (fewer when fewer items are eligible).
     ///   - candidates: when given, one flag per item: only those items are eligible.
+    ///   - seen: the user's history: its items are left out unless they are candidates.
     ///   - withPool: whether to collect the pool (only an exploring list needs it).
     public init(scores: [Float], k: Int, candidates: [Bool]?, seen: [UserEvent], withPool: Bool) {
         var masked = Tensor(shape: Shape(1, scores.count), scalars: scores)

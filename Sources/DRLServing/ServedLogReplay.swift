@@ -12,7 +12,11 @@ import DRLEvaluation
 public enum ServedLogReplay {
     /// The weights and reward-model terms of every list of `log` for `model`.
     /// - Parameters:
+    ///   - model: the policy whose value is estimated.
+    ///   - exploration: the exploration it would be served with.
+    ///   - log: the served lists, with their logged propensities and rewards.
     ///   - feedback: the feedback log, every row of which enters its user's history.
+    ///   - rewardModel: the direct method's model of each (position, item)'s reward.
     ///   - popularityBase: the counts the popularity explorer starts from (the service uses its
     ///     first production version's training counts); default the model's own.
     ///   - historyCapacity: events kept per user, as `drlrec serve --user-events`.

@@ -18,6 +18,7 @@ import Foundation
 /// (Plackett-Luce) would give each position's probability only given the items above it; the
 /// marginal that position-wise estimators need has no closed form there.
 public struct SlateExploration: Sendable, Equatable {
+    /// Where explored items are drawn from.
     public enum Explorer: Sendable, Equatable {
         /// Every pool item alike.
         case uniform

@@ -6,6 +6,7 @@ import DRLTensor
 /// request), different rollouts split independently, and raising the share only moves users from
 /// control to candidate, never back.
 public struct TrafficSplit: Sendable, Equatable {
+    /// The version a user is served by: production (`control`) or the rollout's `candidate`.
     public enum Arm: String, Sendable, Codable, CaseIterable { case control, candidate }
 
     /// The candidate's share of users, in [0, 1].

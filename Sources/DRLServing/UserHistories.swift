@@ -10,6 +10,7 @@ import Foundation
 /// is forgotten at once (one sort per tenth of the cap new users), so that no stream of new user
 /// ids grows the server without bound.
 public final class UserHistories: @unchecked Sendable {
+    /// One user's kept events, latest context and open list.
     public struct Entry: Sendable {
         public var events: [UserEvent] = []
         public var context: [Float] = []

@@ -2,6 +2,7 @@ import CBLASShim
 
 /// A failure reported by a LAPACK routine, with the routine's name and its `info` code.
 public struct LAPACKError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What the routine's `info` code says.
     public enum Reason: Equatable, Sendable {
         /// Argument number `position` (1-based, LAPACK's numbering) had an illegal value.
         case illegalArgument(position: Int)

@@ -5,6 +5,7 @@ import DRLTensor
 /// once and one training step. Names match Benchmarks/peers/torch_workloads.py so that the two
 /// sides can be compared.
 public struct NNWorkload {
+    /// The workloads, named as the PyTorch peer names them.
     public enum Kind: String, CaseIterable, Sendable {
         /// (b) MLP 256→512(ReLU)→512(ReLU)→1682 logits, batch 1024, softmax cross-entropy, Adam
         /// lr 1e-3: one full train step (zero gradients, forward, loss, backward, update).

@@ -9,3 +9,9 @@ print("model saved and loaded: outputs \(saved == loaded ? "identical" : "DIFFER
 try? FileManager.default.removeItem(atPath: path)
 let conversion = ecommerceBaselines()
 print(String(format: "e-commerce, 300 users: conversion %.3f with best-sellers, %.3f with random slates", conversion.popularity, conversion.random))
+let serving = FileManager.default.temporaryDirectory.appendingPathComponent("walkthrough-serving").path
+try? FileManager.default.removeItem(atPath: serving)
+try FileManager.default.createDirectory(atPath: serving, withIntermediateDirectories: true)
+let served = try await serveANextItemModel(in: serving)
+print("served by \(served.version ?? "popularity"): \(served.before.joined(separator: " ")); after a click on \(served.before[0]): \(served.after.joined(separator: " "))")
+try? FileManager.default.removeItem(atPath: serving)

@@ -21,6 +21,17 @@ import Walkthrough
         #expect(saved == loaded)
     }
 
+    /// The served model answers five distinct items from the production version, and the
+    /// clicked item is not recommended again (the service left out what the user has seen).
+    @Test func aRegisteredModelIsServedAndLearnsTheUsersClick() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("walkthrough-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (before, after, version) = try await serveANextItemModel(in: directory)
+        #expect(before.count == 5 && Set(before).count == 5 && after.count == 5 && version == "v1")
+        #expect(!after.contains(before[0]), "\(before) then \(after)")
+    }
+
     @Test func bestSellersConvertBetterThanRandomSlates() {
         let conversion = ecommerceBaselines()
         #expect(conversion.popularity > conversion.random)

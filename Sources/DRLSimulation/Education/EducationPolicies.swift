@@ -20,6 +20,7 @@ public final class RandomTaskPolicy: TaskPolicy {
 
 /// A fixed syllabus: every task at one difficulty level, of one content type.
 public final class FixedCurriculumPolicy: TaskPolicy {
+    /// The level and the content type of every task.
     public struct Settings: Hashable, Sendable, CustomStringConvertible {
         public let level: Int, type: ContentType
         public init(level: Int, type: ContentType) {
@@ -49,6 +50,7 @@ public final class FixedCurriculumPolicy: TaskPolicy {
 /// learner) starts at `startLevel`; every task of one content type. A one-up one-down staircase
 /// settles where half the tasks are completed, two-up near 71%, three-up near 79%.
 public final class StaircasePolicy: TaskPolicy {
+    /// Completions in a row before a harder level, the starting level and the content type.
     public struct Settings: Hashable, Sendable, CustomStringConvertible {
         public let up: Int, startLevel: Int, type: ContentType
         public init(up: Int, startLevel: Int, type: ContentType) {
