@@ -42,12 +42,14 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // Self-contained HTML reports with inline SVG charts (`--report`); no dependency.
+        .target(name: "DRLReport"),
         // Process-wide allocation counting for `drlrec bench nn` (linked into the tool only).
         .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .executableTarget(
             name: "drlrec",
             dependencies: [
-                "DRLServer", "CAllocationCounter",
+                "DRLServer", "DRLReport", "CAllocationCounter",
                 .product(name: "DRLTensor", package: "DRLRec"),
                 .product(name: "DRLNN", package: "DRLRec"),
                 .product(name: "DRLAgents", package: "DRLRec"),
@@ -65,7 +67,7 @@ let package = Package(
         // The registry, feedback log, guardrail and traffic split, and the HTTP server over loopback
         // (serving a next-item model and the e-commerce ranker `drlrec train` writes).
         .testTarget(name: "DRLServingTests", dependencies: [
-            "DRLServer", "DRLRequestDecoding",
+            "DRLServer", "DRLRequestDecoding", "DRLReport",
             .product(name: "DRLServing", package: "DRLRec"),
             .product(name: "DRLScenarios", package: "DRLRec"),
             .product(name: "DRLSimulation", package: "DRLRec"),

@@ -60,6 +60,10 @@ struct ABTestCommand: ParsableCommand {
     @Option(help: ArgumentHelp("On education: the metric the fixed and staircase tutors are tuned by (\(EducationReport.metricNames.joined(separator: ", "))).", valueName: "metric"))
     var tuneBy = TutorTuning().objective
 
+    @Option(help: ArgumentHelp("Also write an HTML report here: each metric's effect with its interval, the seeds' spread with several treatments, the tables and the command.",
+                               valueName: "file.html"))
+    var report: String?
+
     @Flag(help: "Print one JSON object per metric.")
     var json = false
 
@@ -72,6 +76,7 @@ struct ABTestCommand: ParsableCommand {
         guard EducationReport.metricNames.contains(tuneBy) else {
             throw ValidationError("--tune-by \(tuneBy) is not one of \(EducationReport.metricNames.joined(separator: ", "))")
         }
+        if let report { try requireWritableDirectory(of: report, option: "--report") }
         guard coldStartTransfer != true || env == .ecommerce else { throw ValidationError("--cold-start-transfer applies to --env ecommerce, whose users have demographics") }
     }
 
@@ -90,6 +95,9 @@ struct ABTestCommand: ParsableCommand {
         do { result = try test.run(progress: say) } catch { throw commandLineError(error) }
         for (rows, name) in zip(result.rows, result.treatments) { printTable(rows, control: result.control, treatment: name) }
         if let across = result.acrossSeeds { printAcrossSeeds(across, control: result.control, treatments: result.treatments) }
+        if let report {
+            do { try abTestReport(result).write(to: report) } catch { throw CommandFailure("--report \(report): writing failed: \(error)") }
+        }
     }
 
     private func printAcrossSeeds(_ rows: [SeedComparison], control: String, treatments: [String]) {
@@ -142,5 +150,5 @@ struct ABTestCommand: ParsableCommand {
         print("* the interval excludes 0")
     }
 
-    private func format(_ value: Float) -> String { String(format: abs(value) >= 10 ? "%.2f" : "%.4f", value) }
+    func format(_ value: Float) -> String { String(format: abs(value) >= 10 ? "%.2f" : "%.4f", value) }
 }

@@ -45,6 +45,10 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per model, then one per RL agent and metric with its paired difference from the sequential ranker.")
     var json = false
 
+    @Option(name: .customLong("report"), help: ArgumentHelp("Also write an HTML report here: every model's ranking metrics (each seed's with --seeds), the RL agents' differences with their intervals, the tables and the command.",
+                                                          valueName: "file.html"))
+    var htmlReport: String?
+
     @Option(parsing: .unconditional, help: "Random seed of the models' initialisation and training order (ALS, the sequential ranker, the RL agents).")
     var seed: UInt64 = 0
 
@@ -104,6 +108,7 @@ struct EvaluateCommand: ParsableCommand {
         for agent in agentList where !Self.agentNames.contains(agent) {
             throw ValidationError("--agents: '\(agent)' is not an RL agent here; choose from \(Self.agentNames.joined(separator: ", "))")
         }
+        if let htmlReport { try requireWritableDirectory(of: htmlReport, option: "--report") }
         guard qLearningWeight > 0 else { throw ValidationError("--q-learning-weight must be positive (0 is the sequential ranker, already in the table)") }
     }
 
@@ -142,6 +147,9 @@ struct EvaluateCommand: ParsableCommand {
         if seeds != nil { return try runSeeds(evaluation, log: log, categories: categories, name: name) }
         let report: LeaveOneOutEvaluation.Report
         do { report = try evaluation.run(log, categories: categories, progress: say) } catch { throw commandLineError(error) }
+        if let htmlReport {
+            do { try evaluationReport(report, dataset: name).write(to: htmlReport) } catch { throw CommandFailure("--report \(htmlReport): writing failed: \(error)") }
+        }
         let rows = report.rows, comparisons = report.comparisons
         if json {
             for row in rows {
@@ -188,6 +196,9 @@ struct EvaluateCommand: ParsableCommand {
     private func runSeeds(_ evaluation: LeaveOneOutEvaluation, log: LoggedInteractions, categories: [Int32], name: String) throws {
         let result: LeaveOneOutEvaluation.SeedsReport
         do { result = try evaluation.run(log, categories: categories, seeds: seedList, progress: say) } catch { throw commandLineError(error) }
+        if let htmlReport {
+            do { try seedsReport(result, dataset: name).write(to: htmlReport) } catch { throw CommandFailure("--report \(htmlReport): writing failed: \(error)") }
+        }
         func moments(_ values: [Double]) -> (mean: Double, spread: Double) {
             let (mean, variance) = sampleMoments(values)
             return (mean, variance.squareRoot())

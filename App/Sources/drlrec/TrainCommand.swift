@@ -83,6 +83,10 @@ struct TrainCommand: ParsableCommand {
                                valueName: "path"))
     var metrics: String?
 
+    @Option(help: ArgumentHelp("Also write an HTML report here when training ends: the learning curves, the final evaluation, and the command, run, hyperparameters and simulator settings that made them (one self-contained page).",
+                               valueName: "file.html"))
+    var report: String?
+
     @Flag(help: "Print one JSON object per evaluation instead of a table.")
     var json = false
 
@@ -125,12 +129,8 @@ struct TrainCommand: ParsableCommand {
             guard savePath != nil else { throw ValidationError("--save-best needs --save PATH for the last agent") }
             guard saveBest != savePath else { throw ValidationError("--save-best must be another file than --save") }
         }
-        for (option, path) in [("--save", savePath), ("--metrics", metrics), ("--save-best", saveBest)] {
-            guard let path else { continue }
-            let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-            guard access(directory.isEmpty ? "/" : directory, W_OK) == 0 else {
-                throw CommandFailure("\(option) \(path): the directory '\(directory)' does not exist or is not writable")
-            }
+        for (option, path) in [("--save", savePath), ("--metrics", metrics), ("--save-best", saveBest), ("--report", report)] {
+            if let path { try requireWritableDirectory(of: path, option: option) }
         }
     }
 
@@ -279,6 +279,11 @@ struct TrainCommand: ParsableCommand {
                 print("saved the \(saveState ? "training state" : "policy") to \(savePath)" + (size.map { " (\(byteCount($0)))" } ?? ""))
             }
             if !json || quiet, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
+            if let path = self.report {
+                do { try trainingReport(plan, records: records).write(to: path) } catch {
+                    throw CommandFailure("--report \(path): writing failed: \(error)")
+                }
+            }
             if let saveBest, let savePath {
                 // What the best checkpoint records: a resumed run's best may be from before it resumed.
                 let metadata = (try? SafeTensors.describe(saveBest).metadata) ?? [:]
