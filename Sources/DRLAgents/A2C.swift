@@ -197,7 +197,8 @@ extension A2CAgent {
     /// evaluating the greedy policy on `evaluationEnvironment` whenever the agent's step count
     /// passes a multiple of `evaluationInterval`, and stopping early once an evaluation reaches
     /// `stopAtReturn`; `checkpoints` saves the agent with the loop's state periodically and at the
-    /// end (always between rollouts). With `resuming` (from `load`), every copy continues from the
+    /// end (always between rollouts); `stepProgress` gets the step count after each rollout and
+    /// update. With `resuming` (from `load`), every copy continues from the
     /// checkpoint, exactly. Traps when a copy's or the evaluation environment's observations or
     /// action space differ from the agent's, or when the evaluation environment is one of the
     /// copies. Throws `TrainingError` on a NaN or infinite loss or gradient (nothing is trained on
@@ -206,7 +207,8 @@ extension A2CAgent {
     public func train(on vector: VectorEnvironment, steps: Int, seed: UInt64, evaluationEnvironment: Environment,
                       evaluationInterval: Int, evaluationEpisodes: Int = 10, evaluationSeed: UInt64 = 1_000,
                       stopAtReturn: Float? = nil, checkpoints: CheckpointSchedule? = nil, resuming: TrainingLoopState? = nil,
-                      progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
+                      progress: (EvaluationRecord) -> Void = { _ in },
+                      stepProgress: (Int) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
         require(steps > 0, "train: steps must be positive, got \(steps)")
         require(vector.count == environments, "train: the vector has \(vector.count) copies; the agent was built for \(environments)")
         for copy in vector.environments {
@@ -251,6 +253,7 @@ extension A2CAgent {
                                              policy: self, progress: progress)
             try checkpoints?.afterEvaluation(evaluation, save: save)
             try checkpoints?.afterSteps(environmentSteps, from: before, save: save)
+            stepProgress(environmentSteps)
             if stop { break }
         }
         try checkpoints?.atEnd(environmentSteps, save: save)

@@ -71,7 +71,8 @@ extension OffPolicyAgent {
     /// multiple of `evaluationInterval` (on `evaluationEpisodes` episodes of
     /// `evaluationEnvironment`, seeded with `evaluationSeed`, which must be another instance than
     /// `environment`), and stops early once an evaluation reaches `stopAtReturn`. `progress`
-    /// receives each evaluation; `checkpoints` saves the agent with the loop's state periodically
+    /// receives each evaluation, `stepProgress` the agent's step count after every step (for a
+    /// progress display: keep it cheap); `checkpoints` saves the agent with the loop's state periodically
     /// and at the end. With `resuming` (from `load`), the environment, its current observation,
     /// the episode statistics and the warm-up generator continue from the checkpoint instead of a
     /// reset, so the run goes on exactly as if it had never stopped.
@@ -84,8 +85,8 @@ extension OffPolicyAgent {
     public func train(on environment: Environment, steps: Int, seed: UInt64, randomSteps: Int = 0,
                       evaluationEnvironment: Environment, evaluationInterval: Int, evaluationEpisodes: Int = 10,
                       evaluationSeed: UInt64 = 1_000, stopAtReturn: Float? = nil, checkpoints: CheckpointSchedule? = nil,
-                      resuming: TrainingLoopState? = nil,
-                      progress: (EvaluationRecord) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
+                      resuming: TrainingLoopState? = nil, progress: (EvaluationRecord) -> Void = { _ in },
+                      stepProgress: (Int) -> Void = { _ in }) throws(TrainingError) -> [EvaluationRecord] {
         require(steps > 0, "train: steps must be positive, got \(steps)")
         let space = actionSpace
         requireFit(of: environment, role: "training", agent: self, observationDimension: observationDimension, actionSpace: space)
@@ -141,6 +142,7 @@ extension OffPolicyAgent {
             let stop = evaluation.afterSteps(environmentSteps, training: episodes, loss: lastLoss, policy: self, progress: progress)
             try checkpoints?.afterEvaluation(evaluation, save: save)
             try checkpoints?.afterSteps(environmentSteps, from: environmentSteps - 1, save: save)
+            stepProgress(environmentSteps)
             if stop { break }
         }
         try checkpoints?.atEnd(environmentSteps, save: save)

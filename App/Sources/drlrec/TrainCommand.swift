@@ -144,6 +144,7 @@ struct TrainCommand: ParsableCommand {
         let evaluationInterval = plan.evaluationInterval
         let start = Sampler.now()
         var startStep = 0  // a restored agent's step count: the rate counts this run's steps only
+        let bar = ProgressBar("training", unit: "steps", total: plan.steps, mode: .of(json: json, quiet: quiet))
         // A resumed run appends to the metrics its earlier part wrote.
         var metricsText = load != nil ? metrics.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "" : ""
         var metricsError: Error?
@@ -168,8 +169,9 @@ struct TrainCommand: ParsableCommand {
                 do { try Data(metricsText.utf8).write(to: URL(fileURLWithPath: metrics), options: .atomic) } catch { metricsError = error }
             }
             guard !quiet else { return }
+            bar.clear()
             if json {
-                print(line)
+                print(JSONLine([("event", .string("evaluation"))] + fields.fields).text)
             } else {
                 let recent = record.recentTrainingReturn.map { String(format: "%.1f", $0) } ?? "-"
                 let loss = record.loss.map { String(format: "%.4g", $0) } ?? "-"
@@ -192,6 +194,7 @@ struct TrainCommand: ParsableCommand {
         /// Steps left to reach --steps for an agent that has taken `done` (a restored one).
         func remaining(after done: Int) throws -> Int {
             startStep = done
+            bar.first = done
             guard done < steps else {
                 throw CommandFailure("--load \(load ?? ""): the checkpoint has \(done) environment steps already; --steps (\(steps)) is the run's total, so raise it to train on")
             }
@@ -220,7 +223,7 @@ struct TrainCommand: ParsableCommand {
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed,
                                             evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
                                             evaluationEpisodes: evaluationEpisodes, checkpoints: schedule(), resuming: resuming,
-                                            progress: report)
+                                            progress: report, stepProgress: bar.update)
             case .a2c where env == .education:
                 let settings = try ScenarioSimulators.education(settings: plan.settings)
                 let agent = try Tutor.agent(observationDimension: EducationSimulator(configuration: settings).observationDimension,
@@ -231,7 +234,7 @@ struct TrainCommand: ParsableCommand {
                                           evaluationEnvironment: EducationSimulator(configuration: settings), evaluationInterval: evaluationInterval,
                                           evaluationEpisodes: evaluationEpisodes, evaluationSeed: 1 << 40,
                                           checkpoints: schedule(simulator: EducationSimulator(configuration: settings)),
-                                          resuming: resuming, progress: report)
+                                          resuming: resuming, progress: report, stepProgress: bar.update)
             case .a2c:
                 let vector = VectorEnvironment((0..<8).map { _ in CartPole() })
                 let copy = vector.environments[0]
@@ -241,7 +244,7 @@ struct TrainCommand: ParsableCommand {
                 records = try a2c.train(on: vector, steps: remaining(after: a2c.environmentSteps), seed: seed,
                                         evaluationEnvironment: CartPole(), evaluationInterval: evaluationInterval,
                                         evaluationEpisodes: evaluationEpisodes, checkpoints: schedule(), resuming: resuming,
-                                        progress: report)
+                                        progress: report, stepProgress: bar.update)
             case .sac where env == .ecommerce || env == .video, .td3 where env == .ecommerce || env == .video:
                 // The simulator's users are drawn from the seed; evaluation users come from another range.
                 let simulator = try ScenarioSimulators.slate(scenario!, settings: plan.settings,
@@ -259,7 +262,7 @@ struct TrainCommand: ParsableCommand {
                                             evaluationSeed: 1 << 40,
                                             checkpoints: schedule(history: (training.simulator as? EcommerceSimulator)?.configuration.historyTokens,
                                                                   simulator: training.simulator),
-                                            resuming: resuming, progress: report)
+                                            resuming: resuming, progress: report, stepProgress: bar.update)
             case .sac, .td3:
                 let training = Pendulum(seed: seed)
                 let learner: ContinuousControlAgent = agent == .sac
@@ -271,8 +274,9 @@ struct TrainCommand: ParsableCommand {
                 records = try learner.train(on: training, steps: remaining(after: learner.environmentSteps), seed: seed,
                                             randomSteps: 100, evaluationEnvironment: Pendulum(), evaluationInterval: evaluationInterval,
                                             evaluationEpisodes: evaluationEpisodes, checkpoints: schedule(), resuming: resuming,
-                                            progress: report)
+                                            progress: report, stepProgress: bar.update)
             }
+            bar.finish()
             if let metricsError, let metrics { throw CommandFailure("--metrics \(metrics): writing failed: \(metricsError)") }
             if let savePath, !json, !quiet {
                 let size = (try? FileManager.default.attributesOfItem(atPath: savePath)[.size] as? Int) ?? nil

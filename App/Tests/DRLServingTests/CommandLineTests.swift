@@ -30,6 +30,32 @@ import Testing
         #expect(try ServedPoliciesTests.drlrec(["--version"]) == DRLRecVersion.current + "\n")
     }
 
+    /// Training reports its progress: off a terminal, a line at each tenth of the way on standard
+    /// error with the rate and the time left; with --json, the same events as JSON lines beside the
+    /// evaluations; with --quiet, nothing.
+    @Test func trainingReportsItsProgress() throws {
+        let arguments = ["train", "--env", "cartpole", "--steps", "3000", "--evaluation-interval", "1000"]
+        let plain = try Self.run(arguments)
+        let lines = plain.error.split(separator: "\n").filter { $0.hasPrefix("training: ") }
+        #expect(lines.count == 11 && lines.last?.hasPrefix("training: 3,000/3,000 steps (100%), ") == true, "\(plain.error)")
+        #expect(lines.dropLast().allSatisfy { $0.contains(" left") })
+
+        let json = try Self.run(arguments + ["--json"])
+        let events = json.output.split(separator: "\n").compactMap { line -> [String: JSONValue]? in
+            guard case .object(let fields)? = try? JSONParser.parse(Array(line.utf8)) else { return nil }
+            return fields
+        }
+        #expect(events.count == json.output.split(separator: "\n").count)  // every line is JSON
+        let progress = events.filter { $0["event"] == .string("progress") }, evaluations = events.filter { $0["event"] == .string("evaluation") }
+        #expect(progress.count == 11 && evaluations.count == 3)
+        #expect(progress.last?["done"] == .number(3_000) && progress.last?["total"] == .number(3_000) && evaluations.last?["step"] == .number(3_000))
+        let dones = progress.compactMap { if case .number(let n)? = $0["done"] { n } else { nil } }
+        #expect(dones == dones.sorted())
+
+        let quiet = try Self.run(arguments + ["--quiet"])
+        #expect(!quiet.error.contains("training: ") && quiet.output.hasPrefix("final evaluation return"))
+    }
+
     /// A checkpoint records the run that wrote it (the environment, agent, steps, seed, evaluation
     /// and DRLRec's version) and the agent's hyperparameters in full; --from-checkpoint-config
     /// runs it again to the same bytes, an option beside it changes that setting, and
