@@ -44,8 +44,10 @@ public struct ABTest {
         public let acrossSeeds: [SeedComparison]?
     }
 
-    /// Simulates both arms (reporting progress) and compares them.
-    public func run(progress: @escaping ProgressReport = { _ in }) throws(ScenarioError) -> Result {
+    /// Simulates both arms and compares them. `progress` gets what is being done, `armProgress`
+    /// the arm being simulated (its policy's name) with the users done and in all, after each user.
+    public func run(progress: @escaping ProgressReport = { _ in },
+                    armProgress: (_ arm: String, _ done: Int, _ total: Int) -> Void = { _, _, _ in }) throws(ScenarioError) -> Result {
         require(users >= 2 && resamples >= 1, "ABTest: a paired comparison needs at least 2 users and 1 resample, got \(users) and \(resamples)")
         require(coldStartTransfer != true || scenario == .ecommerce, "ABTest: cold-start transfer applies to ecommerce, whose users have demographics")
         let controlName = control ?? PolicyCatalogue(scenario: scenario).strongestBaseline
@@ -69,15 +71,15 @@ public struct ABTest {
                 for t in 1..<arms.count { arms[t] = ColdStartTransferPolicy(base: arms[t], profiles: profiles) }
             }
             names = arms.map(\.name)
-            comparison = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, users: users, seed: seed) }) },
-                                     progress: progress)
+            comparison = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, users: users, seed: seed, progress: $0) }) },
+                                     progress: progress, armProgress: armProgress)
         case .video:
             let simulator = try ScenarioSimulators.slate(.video, configuration: configuration)() as! VideoFeedSimulator
             let catalogue = PolicyCatalogue(scenario: scenario, seed: seed)
             let arms = try ([controlName] + treatmentNames).map { name throws(ScenarioError) in try catalogue.slatePolicy(name, for: simulator) }
             names = arms.map(\.name)
-            comparison = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, viewers: users, seed: seed) }) },
-                                     progress: progress)
+            comparison = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, viewers: users, seed: seed, progress: $0) }) },
+                                     progress: progress, armProgress: armProgress)
         case .education:
             let simulator = EducationSimulator(configuration: try ScenarioSimulators.education(configuration: configuration))
             var catalogue = PolicyCatalogue(scenario: scenario, seed: seed)
@@ -90,8 +92,8 @@ public struct ABTest {
             }
             let arms = try ([controlName] + treatmentNames).map { name throws(ScenarioError) in try catalogue.taskPolicy(name, for: simulator) }
             names = arms.map(\.name)
-            comparison = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, learners: users, seed: seed) }) },
-                                     progress: progress)
+            comparison = compareArms(arms.map { policy in (policy.name, { simulatePopulation(policy, on: simulator, learners: users, seed: seed, progress: $0) }) },
+                                     progress: progress, armProgress: armProgress)
         }
         return Result(control: names[0], treatments: Array(names.dropFirst()), users: users, rows: comparison.rows,
                       acrossSeeds: comparison.acrossSeeds)
@@ -99,12 +101,13 @@ public struct ABTest {
 
     /// Simulates the control and then each treatment (name and simulation each), compares each
     /// treatment with the control, and with several treatments their mean with the control.
-    private func compareArms<Report: PopulationReport>(_ arms: [(name: String, simulate: () -> Report)], progress: ProgressReport)
+    private func compareArms<Report: PopulationReport>(_ arms: [(name: String, simulate: ((Int) -> Void) -> Report)], progress: ProgressReport,
+                                                       armProgress: (String, Int, Int) -> Void)
         -> (rows: [[MetricComparison]], acrossSeeds: [SeedComparison]?) {
         let reports = arms.enumerated().map { a, arm in
             progress("simulating the \(a == 0 ? "control" : arms.count > 2 ? "treatment \(a)" : "treatment") (\(arm.name)) on \(users) users...")
             let start = ContinuousClock.now
-            let report = arm.simulate()
+            let report = arm.simulate { armProgress(arm.name, $0, users) }
             progress(String(format: "  done in %.1f s", secondsSince(start)))
             return report
         }

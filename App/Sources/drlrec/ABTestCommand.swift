@@ -92,7 +92,19 @@ struct ABTestCommand: ParsableCommand {
         test.resamples = resamples
         test.tuning.objective = tuneBy
         let result: ABTest.Result
-        do { result = try test.run(progress: say) } catch { throw commandLineError(error) }
+        // One progress bar per arm, under the line that names it.
+        var bar: ProgressBar?, barArm = ""
+        let mode = ProgressBar.Mode.of(json: json, quiet: false)
+        do {
+            result = try test.run(progress: { line in
+                bar?.finish()
+                say(line)
+            }, armProgress: { arm, done, total in
+                if bar == nil || barArm != arm || done == 1 { (bar, barArm) = (ProgressBar("simulating \(arm)", unit: "users", total: total, mode: mode), arm) }
+                bar!.update(done)
+            })
+        } catch { throw commandLineError(error) }
+        bar?.finish()
         for (rows, name) in zip(result.rows, result.treatments) { printTable(rows, control: result.control, treatment: name) }
         if let across = result.acrossSeeds { printAcrossSeeds(across, control: result.control, treatments: result.treatments) }
         if let report {

@@ -19,7 +19,7 @@ final class ProgressBar {
     /// this run only.
     var first: Int
     private let start = Date()
-    private var lastDraw = Date.distantPast, lastTenth = -1, shown = false
+    private var lastDraw = Date.distantPast, lastTenth = 0, shown = false
 
     init(_ label: String, unit: String, total: Int, first: Int = 0, mode: Mode) {
         (self.label, self.unit, self.total, self.first, self.mode) = (label, unit, max(total, 1), first, mode)

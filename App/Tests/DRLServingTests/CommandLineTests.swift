@@ -37,7 +37,7 @@ import Testing
         let arguments = ["train", "--env", "cartpole", "--steps", "3000", "--evaluation-interval", "1000"]
         let plain = try Self.run(arguments)
         let lines = plain.error.split(separator: "\n").filter { $0.hasPrefix("training: ") }
-        #expect(lines.count == 11 && lines.last?.hasPrefix("training: 3,000/3,000 steps (100%), ") == true, "\(plain.error)")
+        #expect(lines.count == 10 && lines.last?.hasPrefix("training: 3,000/3,000 steps (100%), ") == true, "\(plain.error)")
         #expect(lines.dropLast().allSatisfy { $0.contains(" left") })
 
         let json = try Self.run(arguments + ["--json"])
@@ -47,13 +47,26 @@ import Testing
         }
         #expect(events.count == json.output.split(separator: "\n").count)  // every line is JSON
         let progress = events.filter { $0["event"] == .string("progress") }, evaluations = events.filter { $0["event"] == .string("evaluation") }
-        #expect(progress.count == 11 && evaluations.count == 3)
+        #expect(progress.count == 10 && evaluations.count == 3)
         #expect(progress.last?["done"] == .number(3_000) && progress.last?["total"] == .number(3_000) && evaluations.last?["step"] == .number(3_000))
         let dones = progress.compactMap { if case .number(let n)? = $0["done"] { n } else { nil } }
         #expect(dones == dones.sorted())
 
         let quiet = try Self.run(arguments + ["--quiet"])
         #expect(!quiet.error.contains("training: ") && quiet.output.hasPrefix("final evaluation return"))
+    }
+
+    /// An A/B test reports each arm's simulation user by user, under the line naming the arm.
+    @Test func anABTestReportsEachArmsProgress() throws {
+        let run = try Self.run(["abtest", "--env", "video", "--users", "40", "--treatment", "random", "--resamples", "100"])
+        #expect(run.status == 0, "\(run.error)")
+        let lines = run.error.split(separator: "\n").map(String.init)
+        for arm in ["linucb", "random"] {
+            let progress = lines.filter { $0.hasPrefix("simulating \(arm): ") }
+            #expect(progress.count == 10 && progress.last?.hasPrefix("simulating \(arm): 40/40 users (100%)") == true, "\(run.error)")
+        }
+        let control = try #require(lines.firstIndex { $0.hasPrefix("simulating the control (linucb)") })
+        #expect(lines[control + 1].hasPrefix("simulating linucb: 4/40 users (10%)"))
     }
 
     /// A checkpoint records the run that wrote it (the environment, agent, steps, seed, evaluation

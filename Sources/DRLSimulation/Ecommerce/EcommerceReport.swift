@@ -86,8 +86,10 @@ public enum EcommerceMetric: String, CaseIterable, Sendable {
 }
 
 /// Runs `policy` on `users` simulated users, user u seeded with `seed + u` (so two policies run on
-/// the same population with paired seeds), and collects the report.
-public func simulatePopulation(_ policy: SlatePolicy, on simulator: EcommerceSimulator, users: Int, seed: UInt64) -> EcommerceReport {
+/// the same population with paired seeds), and collects the report. `progress` gets
+/// the number done after each.
+public func simulatePopulation(_ policy: SlatePolicy, on simulator: EcommerceSimulator, users: Int, seed: UInt64,
+                              progress: (_ done: Int) -> Void = { _ in }) -> EcommerceReport {
     require(users > 0, "simulatePopulation needs at least one user")
     var observation = Tensor(zeros: Shape(simulator.observationDimension))
     var slate = [Int32](repeating: 0, count: simulator.configuration.slateSize)
@@ -109,6 +111,7 @@ public func simulatePopulation(_ policy: SlatePolicy, on simulator: EcommerceSim
         statistics.append(simulator.statistics)
         returns.append(total)
         tailItems.append(tailShown.sorted())
+        progress(u + 1)
     }
     let tailSize = (0..<catalogue.count).filter { catalogue.isLongTail($0, headFraction: headFraction) }.count
     return EcommerceReport(policy: policy.name, users: statistics, tailItems: tailItems, tailSize: tailSize, returns: returns)

@@ -38,8 +38,10 @@ public func learnerSeeds(first: UInt64, count: Int) -> Range<UInt64> {
     first..<(first > UInt64.max - UInt64(count) ? UInt64.max : first + UInt64(count))
 }
 
-/// Runs `policy` on `learners` simulated learners, learner u seeded with `seed + u`.
-public func simulatePopulation(_ policy: TaskPolicy, on simulator: EducationSimulator, learners: Int, seed: UInt64) -> EducationReport {
+/// Runs `policy` on `learners` simulated learners, learner u seeded with `seed + u`. `progress` gets
+/// the number done after each.
+public func simulatePopulation(_ policy: TaskPolicy, on simulator: EducationSimulator, learners: Int, seed: UInt64,
+                              progress: (_ done: Int) -> Void = { _ in }) -> EducationReport {
     require(learners > 0, "simulatePopulation needs at least one learner")
     var observation = Tensor(zeros: Shape(simulator.observationDimension))
     var statistics: [EducationEpisodeStatistics] = [], returns: [Float] = []
@@ -54,6 +56,7 @@ public func simulatePopulation(_ policy: TaskPolicy, on simulator: EducationSimu
         }
         statistics.append(simulator.statistics)
         returns.append(total)
+        progress(u + 1)
     }
     return EducationReport(policy: policy.name, learners: statistics, returns: returns)
 }

@@ -32,8 +32,10 @@ public struct VideoReport: PopulationReport, Sendable {
     }
 }
 
-/// Runs `policy` on `viewers` simulated viewers, viewer u seeded with `seed + u`.
-public func simulatePopulation(_ policy: SlatePolicy, on simulator: VideoFeedSimulator, viewers: Int, seed: UInt64) -> VideoReport {
+/// Runs `policy` on `viewers` simulated viewers, viewer u seeded with `seed + u`. `progress` gets
+/// the number done after each.
+public func simulatePopulation(_ policy: SlatePolicy, on simulator: VideoFeedSimulator, viewers: Int, seed: UInt64,
+                              progress: (_ done: Int) -> Void = { _ in }) -> VideoReport {
     require(viewers > 0, "simulatePopulation needs at least one viewer")
     var observation = Tensor(zeros: Shape(simulator.observationDimension))
     var slate = [Int32](repeating: 0, count: simulator.slateSize)
@@ -49,6 +51,7 @@ public func simulatePopulation(_ policy: SlatePolicy, on simulator: VideoFeedSim
         }
         statistics.append(simulator.statistics)
         returns.append(total)
+        progress(u + 1)
     }
     return VideoReport(policy: policy.name, viewers: statistics, returns: returns)
 }
