@@ -59,6 +59,9 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "Register the compressed model as a child version.")
     var register = false
 
+    @Flag(help: "Print the results as JSON lines: one object per model of the table, then the registration.")
+    var json = false
+
     func validate() throws {
         guard ["low-rank", "prune", "distill"].contains(method) else { throw ValidationError("--method must be low-rank, prune or distill") }
         guard sparsity > 0 && sparsity < 1 else { throw ValidationError("--sparsity must be in (0, 1)") }
@@ -81,6 +84,7 @@ struct CompressCommand: ParsableCommand {
         }
         let original = try load()
         var rows = [["model", "stored numbers", "checkpoint", "p50 ms", "p99 ms", "HR@10", "NDCG@10", "HR@10 change [95% CI]"]]
+        var lines: [JSONLine] = []
         let reference = original.evaluate(split, on: .test)
         func report(_ name: String, _ model: NextItemModel) throws -> String {
             let file = NSTemporaryDirectory() + "drlrec-compress-\(getpid())-\(rows.count).safetensors"
@@ -89,12 +93,19 @@ struct CompressCommand: ParsableCommand {
             let metrics = model.evaluate(split, on: .test)
             let (p50, p99) = Self.latency(of: model, items: log.itemCount)
             // The change against the original on the same users, with a paired bootstrap interval.
-            let change = compareRankings(control: reference, treatment: metrics)[0]
-            let changeText = model === original ? "-"
-                : String(format: "%+.1f%% [%+.4f, %+.4f]", (change.relativeChange ?? 0) * 100, change.ciLow, change.ciHigh)
+            let change = compareRankings(control: reference, treatment: metrics)[0], compared = model !== original
+            let changeText = compared ? String(format: "%+.1f%% [%+.4f, %+.4f]", (change.relativeChange ?? 0) * 100, change.ciLow, change.ciHigh) : "-"
             rows.append([name, String(model.servingParameterCount), String(format: "%.2f MB", Double(size) / 1e6),
                          String(format: "%.3f", p50), String(format: "%.3f", p99), String(format: "%.4f", metrics.hitRate),
                          String(format: "%.4f", metrics.ndcg), changeText])
+            lines.append(JSONLine([
+                ("event", .string("measured")), ("model", .string(name)), ("method", .string(method)), ("stored_numbers", .int(model.servingParameterCount)),
+                ("checkpoint_bytes", .int(size)), ("p50_ms", .double(p50)), ("p99_ms", .double(p99)), ("test_users", .int(metrics.users)),
+                ("hr_at_10", .double(metrics.hitRate)), ("ndcg_at_10", .double(metrics.ndcg)),
+                ("hr_at_10_diff", compared ? .float(change.difference) : .null),
+                ("hr_at_10_relative_change", compared ? change.relativeChange.map { .float($0) } ?? .null : .null),
+                ("hr_at_10_diff_ci_low", compared ? .float(change.ciLow) : .null), ("hr_at_10_diff_ci_high", compared ? .float(change.ciHigh) : .null),
+            ]))
             return file
         }
         let originalFile = try report("\(version) (original)", original)
@@ -137,13 +148,13 @@ struct CompressCommand: ParsableCommand {
         }
         let file = try report(label, compressed)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        printColumns(rows)
+        if json { lines.forEach { print($0.text) } } else { printColumns(rows) }
         if register {
             let metrics = compressed.evaluate(split, on: .test)
             let child = try store.register(checkpoint: file, parent: version, scenario: record.scenario, dataHash: record.dataHash,
                                            hyperparameters: hyperparameters,
                                            metrics: ["hr@10": metrics.hitRate, "ndcg@10": metrics.ndcg, "mrr@10": metrics.mrr, "coverage": metrics.coverage])
-            print("registered \(child.id) (\(label), parent \(version))")
+            print(json ? RegistryCommand.registered(child, in: registry).text : "registered \(child.id) (\(label), parent \(version))")
         }
     }
 

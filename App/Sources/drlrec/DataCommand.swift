@@ -16,6 +16,11 @@ struct DataCommand: ParsableCommand {
         }
     }
 
+    /// What `log`, written to `out`, holds, as a JSON line after `first`.
+    static func written(_ log: LoggedInteractions, to out: String, _ first: [(String, JSONLine.Value)]) -> JSONLine {
+        JSONLine(first + [("interactions", .int(log.count)), ("users", .int(log.userCount)), ("items", .int(log.itemCount)), ("out", .string(out))])
+    }
+
     struct Synthesize: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a synthetic sequential log in DRLRec's logged-interactions format (for load tests and large catalogues).",
@@ -31,6 +36,7 @@ struct DataCommand: ParsableCommand {
         @Option(parsing: .unconditional, help: "Probability of a random jump.") var jump = 0.1
         @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 0
         @Option(help: ArgumentHelp("Output CSV file.", valueName: "path")) var out: String
+        @Flag(help: "Print the result as a JSON line.") var json = false
 
         func validate() throws {
             guard users > 0, items > 3, events > 0, (0...1).contains(jump) else {
@@ -41,7 +47,8 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             let log = SyntheticLog.generate(users: users, items: items, eventsPerUser: events, jump: jump, seed: seed)
             try DataCommand.write(log, to: out)
-            print("\(log.count) clicks of \(log.userCount) users on \(log.itemCount) items written to \(out)")
+            print(json ? DataCommand.written(log, to: out, [("event", .string("synthesized"))]).text
+                  : "\(log.count) clicks of \(log.userCount) users on \(log.itemCount) items written to \(out)")
         }
     }
 
@@ -76,6 +83,9 @@ struct DataCommand: ParsableCommand {
         @Option(parsing: .unconditional, help: ArgumentHelp("Only interactions before this time.", valueName: "seconds"))
         var until: Int64?
 
+        @Flag(help: "Print the result as a JSON line.")
+        var json = false
+
         func validate() throws {
             guard ["movielens", "obd"].contains(dataset) else { throw ValidationError("unknown dataset '\(dataset)'; choose movielens or obd") }
             guard ["random", "bts"].contains(policy), ["all", "men", "women"].contains(campaign) else {
@@ -92,7 +102,8 @@ struct DataCommand: ParsableCommand {
             } catch { throw CommandFailure("\(error)") }
             if since != nil || until != nil { log = log.within((since ?? .min)..<(until ?? .max)) }
             try DataCommand.write(log, to: out)
-            print("\(dataset): \(log.count) interactions of \(log.userCount) users on \(log.itemCount) items written to \(out)")
+            print(json ? DataCommand.written(log, to: out, [("event", .string("converted")), ("dataset", .string(dataset))]).text
+                  : "\(dataset): \(log.count) interactions of \(log.userCount) users on \(log.itemCount) items written to \(out)")
         }
     }
 
@@ -113,6 +124,9 @@ struct DataCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Cache directory (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
         var cache: String?
 
+        @Flag(help: "Print the result as a JSON line.")
+        var json = false
+
         func validate() throws {
             guard PublicDataset.named(dataset) != nil else {
                 throw ValidationError("unknown dataset '\(dataset)'; choose \(PublicDataset.all.map(\.name).joined(separator: " or "))")
@@ -122,16 +136,19 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             let source = PublicDataset.named(dataset)!
             let directory = (cache ?? PublicDataset.defaultCache) + "/" + source.name
+            let present: Bool
             do {
-                if try source.isPresent(in: directory) {
-                    print("\(source.name): already in \(directory), verified")
-                    return
-                }
-                try source.fetch(into: directory, progress: say)
+                present = try source.isPresent(in: directory)
+                if !present { try source.fetch(into: directory, progress: say) }
             } catch {
                 throw CommandFailure("\(error)")
             }
-            print("\(source.name): \(source.files.count) files in \(directory), verified")
+            if json {
+                print(JSONLine([("event", .string("fetched")), ("dataset", .string(source.name)), ("files", .int(source.files.count)),
+                                ("directory", .string(directory)), ("already_present", .bool(present))]).text)
+            } else {
+                print(present ? "\(source.name): already in \(directory), verified" : "\(source.name): \(source.files.count) files in \(directory), verified")
+            }
         }
     }
 }

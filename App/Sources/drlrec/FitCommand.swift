@@ -51,6 +51,9 @@ struct FitCommand: ParsableCommand {
     @Flag(help: "Promote the registered version to production.")
     var promote = false
 
+    @Flag(help: "Print the results as JSON lines: the fitted model's metrics, then its registration and promotion.")
+    var json = false
+
     func validate() throws {
         guard qLearningWeight >= 0, reinforceWeight >= 0, noveltyReward >= 0 else {
             throw ValidationError("--q-learning-weight, --reinforce-weight and --novelty-reward must be non-negative")
@@ -75,17 +78,26 @@ struct FitCommand: ParsableCommand {
             say(String(format: "  epoch %d: cross-entropy %.3f (%.0f s)", epoch, loss, secondsAtEpoch[epoch]!)
                 + (ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""))
         }
-        if let best = model.validationCurve.max(by: { $0.ndcg < $1.ndcg }) {
+        let best = model.validationCurve.max(by: { $0.ndcg < $1.ndcg })
+        if !json, let best {
             print(String(format: "kept epoch %d of %d (best validation NDCG@10 %.4f, reached in %.0f s)", best.epoch,
                          model.validationCurve.last?.epoch ?? best.epoch, best.ndcg, secondsAtEpoch[best.epoch] ?? 0))
         }
         let test = model.evaluate(split, on: .test)
+        let seconds = Sampler.now() - start
         let metrics = ["hr@10": test.hitRate, "ndcg@10": test.ndcg, "mrr@10": test.mrr, "coverage": test.coverage, "novelty": test.novelty]
-        print(String(format: "test (%d users): HR@10 %.4f  NDCG@10 %.4f  MRR@10 %.4f  coverage %.4f  novelty %.2f  (%.0f s)",
-                     test.users, test.hitRate, test.ndcg, test.mrr, test.coverage, test.novelty, Sampler.now() - start))
+        if !json {
+            print(String(format: "test (%d users): HR@10 %.4f  NDCG@10 %.4f  MRR@10 %.4f  coverage %.4f  novelty %.2f  (%.0f s)",
+                         test.users, test.hitRate, test.ndcg, test.mrr, test.coverage, test.novelty, seconds))
+        }
         try ensureDirectory(of: out)
         try model.save(to: out)
-        print("saved \(out)")
+        print(json ? JSONLine([
+            ("event", .string("fitted")), ("kept_epoch", best.map { .int($0.epoch) } ?? .null),
+            ("validation_ndcg_at_10", best.map { .double($0.ndcg) } ?? .null), ("test_users", .int(test.users)),
+            ("hr_at_10", .double(test.hitRate)), ("ndcg_at_10", .double(test.ndcg)), ("mrr_at_10", .double(test.mrr)),
+            ("coverage", .double(test.coverage)), ("novelty", .double(test.novelty)), ("seconds", .double(seconds)), ("out", .string(out)),
+        ]).text : "saved \(out)")
         guard let registry else { return }
         let store = try ModelRegistry(directory: registry)
         var hyperparameters = ranker.hyperparameters.merging(["q_learning_weight": String(qLearningWeight),
@@ -94,10 +106,10 @@ struct FitCommand: ParsableCommand {
         if let until { hyperparameters["until"] = String(until) }
         let version = try store.register(checkpoint: out, scenario: scenario, dataHash: try dataHash(files),
                                          hyperparameters: hyperparameters, metrics: metrics)
-        print("registered \(version.id) in \(registry)")
+        print(json ? RegistryCommand.registered(version, in: registry).text : "registered \(version.id) in \(registry)")
         if promote {
             try store.promote(version.id)
-            print("promoted \(version.id) to production")
+            print(json ? RegistryCommand.promoted(version.id).text : "promoted \(version.id) to production")
         }
     }
 

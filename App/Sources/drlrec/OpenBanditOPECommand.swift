@@ -19,8 +19,8 @@ struct OpenBanditOPECommand: ParsableCommand {
         cross-validated log-loss. With --evaluation learned, DRLRec's own \
         policy (that reward model's ε-greedy choice, or with --policy softmax a softmax over its \
         log-odds) is fitted on the first half of the behaviour logs \
-        and evaluated on the second, beside the click rates the logged policies reached; --save-policy \
-        keeps it in a file. --evaluation FILE.safetensors evaluates such a saved policy: on the second \
+        and evaluated on the second, beside the click rates the logged policies reached; --out keeps \
+        it in a file. --evaluation FILE.safetensors evaluates such a saved policy: on the second \
         half of the logs it was fitted on, or on all the rounds of other logs (another behaviour policy \
         or campaign). --evaluation FILE.csv evaluates a table of action probabilities per position, \
         context-free or, with user_feature_0…3 columns, per user context (a row with '*' in every \
@@ -38,11 +38,12 @@ struct OpenBanditOPECommand: ParsableCommand {
     @Option(help: "The logging policy whose logs the estimates read: random or bts.")
     var behavior: String = "random"
 
-    @Option(help: ArgumentHelp("The policy to evaluate: the other logged policy (random or bts; the truth is known), learned (DRLRec's own, fitted on half the logs), a policy saved by --save-policy (.safetensors), or a CSV file of position,item,probability rows (a table per position; with user_feature_0…3 columns, per context).", valueName: "policy|file"))
+    @Option(help: ArgumentHelp("The policy to evaluate: the other logged policy (random or bts; the truth is known), learned (DRLRec's own, fitted on half the logs), a policy saved by --out (.safetensors), or a CSV file of position,item,probability rows (a table per position; with user_feature_0…3 columns, per context).", valueName: "policy|file"))
     var evaluation: String = "bts"
 
-    @Option(help: ArgumentHelp("With --evaluation learned: save the fitted policy to this file.", valueName: "file"))
-    var savePolicy: String?
+    @Option(name: [.customLong("out"), .customLong("save-policy")],
+            help: ArgumentHelp("With --evaluation learned: save the fitted policy to this file.", valueName: "file"))
+    var out: String?
 
     @Option(help: ArgumentHelp("With --evaluation learned: how the reward model's estimates become the policy: greedy (ε-greedy) or softmax (over the log-odds).", valueName: "rule"))
     var policy: String = "greedy"
@@ -89,7 +90,7 @@ struct OpenBanditOPECommand: ParsableCommand {
         guard ["random", "bts", "learned"].contains(evaluation) || FileManager.default.fileExists(atPath: evaluation) else {
             throw CommandFailure("--evaluation must be random, bts, learned, a saved policy or a table file of position,item,probability rows; no such file: \(evaluation)")
         }
-        if savePolicy != nil && evaluation != "learned" { throw ValidationError("--save-policy saves the policy of --evaluation learned") }
+        if out != nil && evaluation != "learned" { throw ValidationError("--out saves the policy of --evaluation learned") }
         if policy != "greedy" && evaluation != "learned" { throw ValidationError("--policy chooses the rule of --evaluation learned (a saved policy keeps its own)") }
         guard ["greedy", "softmax"].contains(policy) else { throw ValidationError("--policy must be greedy or softmax, got \(policy)") }
         guard (0...1).contains(exploration) else { throw ValidationError("--exploration must be in [0, 1], got \(exploration)") }
@@ -141,9 +142,9 @@ struct OpenBanditOPECommand: ParsableCommand {
             say("fitting the reward model on the first \(half) rounds of \(behavior)...")
             let model = try OpenBanditRewardModel(fitting: training)
             let rule: OpenBanditPolicyRule = policy == "softmax" ? .softmax(temperature: temperature) : .greedy(exploration: exploration)
-            if let savePolicy {
-                try model.save(to: savePolicy, metadata: rule.metadata.merging([Self.fittedKey: "\(behavior)/\(campaign)/first-half"]) { $1 })
-                say("saved the policy to \(savePolicy)")
+            if let out {
+                try model.save(to: out, metadata: rule.metadata.merging([Self.fittedKey: "\(behavior)/\(campaign)/first-half"]) { $1 })
+                say("saved the policy to \(out)")
             }
             return try reportLearned(model, rule: rule, on: held, title: "DRLRec's policy, \(rule) of the reward model, fitted on \(half) rounds of \(behavior), estimated on the other \(held.rounds)",
                                  references: [(behavior, held.clickRate, "its own click rate on the same \(held.rounds) rounds"),

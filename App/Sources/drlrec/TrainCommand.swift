@@ -58,7 +58,8 @@ struct TrainCommand: ParsableCommand {
                                valueName: "path"))
     var load: String?
 
-    @Option(help: ArgumentHelp("Write the trained policy to this checkpoint (safetensors, replaced atomically) when training ends: what serving, abtest and the registry read (default on the recommendation scenarios: .drlrec/ENV.safetensors, where abtest looks).",
+    @Option(name: [.customLong("out"), .customLong("save")],
+            help: ArgumentHelp("Write the trained policy to this checkpoint (safetensors, replaced atomically) when training ends: what serving, abtest and the registry read (default on the recommendation scenarios: .drlrec/ENV.safetensors, where abtest looks).",
                                valueName: "path"))
     var save: String?
 
@@ -71,11 +72,11 @@ struct TrainCommand: ParsableCommand {
         (envOption ?? (try? recordedRun())??.env).flatMap { Scenario(rawValue: $0.rawValue) }
     }
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("With --save, also write the checkpoint every this many environment steps.",
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --out, also write the checkpoint every this many environment steps.",
                                valueName: "steps"))
     var checkpointInterval: Int?
 
-    @Option(help: ArgumentHelp("With --save, also keep the best evaluated agent here: written whenever an evaluation's mean return is above every earlier one (a resumed run compares with the return the file records).",
+    @Option(help: ArgumentHelp("With --out, also keep the best evaluated agent here: written whenever an evaluation's mean return is above every earlier one (a resumed run compares with the return the file records).",
                                valueName: "path"))
     var saveBest: String?
 
@@ -115,7 +116,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--evaluation-interval and --evaluation-episodes must be positive")
         }
         if let checkpointInterval {
-            guard savePath != nil else { throw ValidationError("--checkpoint-interval needs --save PATH to write to") }
+            guard savePath != nil else { throw ValidationError("--checkpoint-interval needs --out PATH to write to") }
             guard saveState else { throw ValidationError("--checkpoint-interval writes the run to resume from, which needs --save-state") }
             guard checkpointInterval > 0 else { throw ValidationError("--checkpoint-interval must be positive, got \(checkpointInterval)") }
         }
@@ -126,10 +127,10 @@ struct TrainCommand: ParsableCommand {
         // Refuse an unwritable destination before training rather than after.
         if save == nil, let path = savePath { try ensureDirectory(of: path) }
         if saveBest != nil {
-            guard savePath != nil else { throw ValidationError("--save-best needs --save PATH for the last agent") }
-            guard saveBest != savePath else { throw ValidationError("--save-best must be another file than --save") }
+            guard savePath != nil else { throw ValidationError("--save-best needs --out PATH for the last agent") }
+            guard saveBest != savePath else { throw ValidationError("--save-best must be another file than --out") }
         }
-        for (option, path) in [("--save", savePath), ("--metrics", metrics), ("--save-best", saveBest), ("--report", report)] {
+        for (option, path) in [("--out", savePath), ("--metrics", metrics), ("--save-best", saveBest), ("--report", report)] {
             if let path { try requireWritableDirectory(of: path, option: option) }
         }
     }
@@ -278,9 +279,15 @@ struct TrainCommand: ParsableCommand {
             }
             bar.finish()
             if let metricsError, let metrics { throw CommandFailure("--metrics \(metrics): writing failed: \(metricsError)") }
-            if let savePath, !json, !quiet {
+            if let savePath, !quiet {
                 let size = (try? FileManager.default.attributesOfItem(atPath: savePath)[.size] as? Int) ?? nil
-                print("saved the \(saveState ? "training state" : "policy") to \(savePath)" + (size.map { " (\(byteCount($0)))" } ?? ""))
+                let contents: CheckpointContents = saveState ? .trainingState : .policy
+                if json {
+                    print(JSONLine([("event", .string("saved")), ("out", .string(savePath)), ("contents", .string(contents.rawValue)),
+                                    ("bytes", size.map { .int($0) } ?? .null)]).text)
+                } else {
+                    print("saved the \(saveState ? "training state" : "policy") to \(savePath)" + (size.map { " (\(byteCount($0)))" } ?? ""))
+                }
             }
             if !json || quiet, let last = records.last { print("final evaluation return: \(last.meanReturn)") }
             if let path = self.report {

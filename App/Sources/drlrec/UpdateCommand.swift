@@ -47,6 +47,9 @@ struct UpdateCommand: ParsableCommand {
     @Flag(help: "Promote the child version to production.")
     var promote = false
 
+    @Flag(help: "Print the results as JSON lines: the parent's and the child's test metrics, then the child's registration and promotion.")
+    var json = false
+
     func validate() throws {
         guard epochs > 0, learningRate > 0 else { throw ValidationError("--epochs and --learning-rate must be positive") }
     }
@@ -91,14 +94,24 @@ struct UpdateCommand: ParsableCommand {
         let unchanged = model.store.parameters.filter { frozen.contains($0.name) }.allSatisfy { before[$0.name] == $0.parameter.value.scalars }
         guard unchanged else { throw CommandFailure("a frozen parameter changed during training: this is a bug") }
 
-        func row(_ name: String, _ m: RankingMetrics) -> [String] {
-            [name, String(format: "%.4f", m.hitRate), String(format: "%.4f", m.ndcg), String(format: "%.4f", m.mrr), String(format: "%.4f", m.coverage)]
-        }
-        print("test on the feedback log (\(childMetrics.users) users), \(String(format: "%.0f", Sampler.now() - start)) s of training:")
-        printColumns([["model", "HR@10", "NDCG@10", "MRR@10", "coverage"], row("\(parent) (parent)", parentMetrics), row("child", childMetrics)])
-        if !frozen.isEmpty {
-            let values = before.values.reduce(0) { $0 + $1.count }
-            print("frozen: \(frozen.count) parameters (\(values) values), bit-identical after training")
+        let seconds = Sampler.now() - start, frozenValues = before.values.reduce(0) { $0 + $1.count }
+        if json {
+            print(JSONLine([
+                ("event", .string("updated")), ("parent", .string(parent)), ("feedback_events", .int(log.count)), ("skipped", .int(skipped)),
+                ("test_users", .int(childMetrics.users)),
+                ("parent_hr_at_10", .double(parentMetrics.hitRate)), ("parent_ndcg_at_10", .double(parentMetrics.ndcg)),
+                ("parent_mrr_at_10", .double(parentMetrics.mrr)), ("parent_coverage", .double(parentMetrics.coverage)),
+                ("hr_at_10", .double(childMetrics.hitRate)), ("ndcg_at_10", .double(childMetrics.ndcg)),
+                ("mrr_at_10", .double(childMetrics.mrr)), ("coverage", .double(childMetrics.coverage)),
+                ("frozen_parameters", .int(frozen.count)), ("frozen_values", .int(frozenValues)), ("seconds", .double(seconds)),
+            ]).text)
+        } else {
+            func row(_ name: String, _ m: RankingMetrics) -> [String] {
+                [name, String(format: "%.4f", m.hitRate), String(format: "%.4f", m.ndcg), String(format: "%.4f", m.mrr), String(format: "%.4f", m.coverage)]
+            }
+            print("test on the feedback log (\(childMetrics.users) users), \(String(format: "%.0f", seconds)) s of training:")
+            printColumns([["model", "HR@10", "NDCG@10", "MRR@10", "coverage"], row("\(parent) (parent)", parentMetrics), row("child", childMetrics)])
+            if !frozen.isEmpty { print("frozen: \(frozen.count) parameters (\(frozenValues) values), bit-identical after training") }
         }
 
         let out = NSTemporaryDirectory() + "drlrec-update-\(getpid()).safetensors"
@@ -115,10 +128,11 @@ struct UpdateCommand: ParsableCommand {
                                        metrics: ["hr@10": childMetrics.hitRate, "ndcg@10": childMetrics.ndcg, "mrr@10": childMetrics.mrr,
                                                  "coverage": childMetrics.coverage, "parent.hr@10": parentMetrics.hitRate,
                                                  "parent.ndcg@10": parentMetrics.ndcg])
-        print("registered \(child.id) (lineage: \(try store.lineage(of: child.id).map(\.id).joined(separator: " ← ")))")
+        print(json ? RegistryCommand.registered(child, in: registry).text
+              : "registered \(child.id) (lineage: \(try store.lineage(of: child.id).map(\.id).joined(separator: " ← ")))")
         if promote {
             try store.promote(child.id)
-            print("promoted \(child.id) to production")
+            print(json ? RegistryCommand.promoted(child.id).text : "promoted \(child.id) to production")
         }
     }
 }

@@ -47,6 +47,7 @@ import Testing
         }
         #expect(events.count == json.output.split(separator: "\n").count)  // every line is JSON
         let progress = events.filter { $0["event"] == .string("progress") }, evaluations = events.filter { $0["event"] == .string("evaluation") }
+        #expect(Set(events.compactMap { if case .string(let event)? = $0["event"] { event } else { nil } }) == ["progress", "evaluation"])
         #expect(progress.count == 10 && evaluations.count == 3)
         #expect(progress.last?["done"] == .number(3_000) && progress.last?["total"] == .number(3_000) && evaluations.last?["step"] == .number(3_000))
         let dones = progress.compactMap { if case .number(let n)? = $0["done"] { n } else { nil } }
