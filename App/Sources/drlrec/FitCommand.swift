@@ -2,6 +2,7 @@ import DRLData
 import DRLEvaluation
 import DRLNN
 import DRLRanking
+import DRLReport
 import ArgumentParser
 import DRLServing
 import Foundation
@@ -39,6 +40,10 @@ struct FitCommand: ParsableCommand {
 
     @OptionGroup var ranker: RankerOptions
 
+    @Option(help: ArgumentHelp("Also write an HTML report here: the cross-entropy and the validation NDCG@10 at each epoch, the kept epoch, the test metrics and the command.",
+                               valueName: "file.html"))
+    var report: String?
+
     @Option(parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 0
 
@@ -60,6 +65,7 @@ struct FitCommand: ParsableCommand {
         }
         if noveltyReward > 0 && reinforceWeight == 0 { throw ValidationError("--novelty-reward is part of the corrected REINFORCE's reward: it needs --reinforce-weight > 0") }
         if promote && registry == nil { throw ValidationError("--promote needs --registry") }
+        if let report { try requireWritableDirectory(of: report, option: "--report") }
     }
 
     func run() throws {
@@ -72,9 +78,10 @@ struct FitCommand: ParsableCommand {
         if reinforceWeight > 0 { configuration.reinforce = .init(weight: reinforceWeight, noveltyReward: noveltyReward) }
         let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
         let start = Sampler.now()
-        var secondsAtEpoch: [Int: Double] = [:]
+        var secondsAtEpoch: [Int: Double] = [:], losses: [(x: Double, y: Double)] = []
         try model.train(on: split, seed: seed) { epoch, loss, ndcg in
             secondsAtEpoch[epoch] = Sampler.now() - start
+            losses.append((Double(epoch), Double(loss)))
             say(String(format: "  epoch %d: cross-entropy %.3f (%.0f s)", epoch, loss, secondsAtEpoch[epoch]!)
                 + (ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""))
         }
@@ -92,6 +99,19 @@ struct FitCommand: ParsableCommand {
         }
         try ensureDirectory(of: out)
         try model.save(to: out)
+        if let report {
+            var page = HTMLReport.ofThisCommand("drlrec fit on \(scenario), seed \(seed)")
+            page.blocks.append(.paragraph("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items; leave-one-out by time, "
+                                          + "the epoch with the best validation NDCG@10 kept" + (best.map { " (epoch \($0.epoch))" } ?? "") + "."))
+            page.blocks.append(.chart(LineChart(id: "learning-curve", title: "The training cross-entropy at each epoch", xLabel: "epoch",
+                                                yLabel: "cross-entropy", series: [.init(name: "cross-entropy", points: losses)])))
+            page.blocks.append(.chart(LineChart(id: "validation", title: "NDCG@10 on the validation items after each validated epoch", xLabel: "epoch",
+                                                yLabel: "NDCG@10", series: [.init(name: "validation", points: model.validationCurve.map { (Double($0.epoch), $0.ndcg) })])))
+            page.blocks.append(.table(["test users", "HR@10", "NDCG@10", "MRR@10", "coverage", "novelty", "seconds"],
+                                      [[String(test.users)] + [test.hitRate, test.ndcg, test.mrr, test.coverage].map { String(format: "%.4f", $0) }
+                                       + [String(format: "%.2f", test.novelty), String(format: "%.0f", seconds)]]))
+            do { try page.write(to: report) } catch { throw CommandFailure("--report \(report): writing failed: \(error)") }
+        }
         print(json ? JSONLine([
             ("event", .string("fitted")), ("kept_epoch", best.map { .int($0.epoch) } ?? .null),
             ("validation_ndcg_at_10", best.map { .double($0.ndcg) } ?? .null), ("test_users", .int(test.users)),

@@ -67,6 +67,18 @@ import Testing
         #expect(noisy.status == 1 && noisy.output.contains("logged to the console"), "\(noisy.output)")
     }
 
+    /// `drlrec fit --report` writes its page: the learning curve and the validation curve.
+    @Test func fitWritesItsReport() throws {
+        let directory = Fixtures.scratchDirectory("fit-report")
+        #expect(try CommandLineTests.run(["data", "synthesize", "--users", "120", "--items", "30", "--out", directory + "/log.csv"]).status == 0)
+        let fit = try CommandLineTests.run(["fit", "--data", directory + "/log.csv", "--epochs", "4", "--out", directory + "/model.safetensors",
+                                            "--report", directory + "/fit.html"])
+        #expect(fit.status == 0, "\(fit.error)")
+        let html = try String(contentsOfFile: directory + "/fit.html", encoding: .utf8)
+        #expect(HTMLReport.missingCharts(in: html, expected: ["learning-curve", "validation"]).isEmpty)
+        #expect(html.contains("drlrec fit --data ") && html.contains("<th>NDCG@10</th>"))
+    }
+
     static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
