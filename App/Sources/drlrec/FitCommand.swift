@@ -82,8 +82,16 @@ struct FitCommand: ParsableCommand {
         try model.train(on: split, seed: seed) { epoch, loss, ndcg in
             secondsAtEpoch[epoch] = Sampler.now() - start
             losses.append((Double(epoch), Double(loss)))
-            say(String(format: "  epoch %d: cross-entropy %.3f (%.0f s)", epoch, loss, secondsAtEpoch[epoch]!)
-                + (ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""))
+            // Early stopping may end the run sooner: the time left is an upper bound.
+            let elapsed = secondsAtEpoch[epoch]!, left = elapsed / Double(epoch) * Double(max(configuration.epochs - epoch, 0))
+            if json {
+                print(JSONLine([("event", .string("progress")), ("task", .string("fit")), ("done", .int(epoch)), ("total", .int(configuration.epochs)),
+                                ("unit", .string("epochs")), ("cross_entropy", .double(Double(loss))), ("validation_ndcg_at_10", ndcg.map { .double($0) } ?? .null),
+                                ("seconds", .double(elapsed.rounded())), ("seconds_left_at_most", .double(left.rounded()))]).text)
+            } else {
+                say(String(format: "  epoch %d of at most %d: cross-entropy %.3f (%.0f s, at most %.0f s left)", epoch, configuration.epochs, loss, elapsed, left)
+                    + (ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""))
+            }
         }
         let best = model.validationCurve.max(by: { $0.ndcg < $1.ndcg })
         if !json, let best {

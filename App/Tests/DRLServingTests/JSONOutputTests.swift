@@ -54,9 +54,14 @@ import Testing
     }
 
     @Test func fitPrintsTheModelThenItsRegistrationAndPromotion() throws {
-        let fitted = try Self.fitted.get()
-        try #require(fitted.fitted.count == 3)
-        let model = fitted.fitted[0]
+        let all = try Self.fitted.get()
+        // A progress event per epoch comes first (2 epochs), with the epoch and the upper bound of the time left.
+        let progress = all.fitted.filter { $0["event"] == .string("progress") }
+        #expect(progress.count == 2 && progress.map { $0["done"] } == [.number(1), .number(2)] && progress.allSatisfy { $0["total"] == .number(2) })
+        #expect(progress.allSatisfy { $0["task"] == .string("fit") && $0["seconds_left_at_most"] != nil })
+        let fitted = all, events = all.fitted.filter { $0["event"] != .string("progress") }
+        try #require(events.count == 3)
+        let model = events[0]
         #expect(Set(model.keys) == ["event", "kept_epoch", "validation_ndcg_at_10", "test_users", "hr_at_10", "ndcg_at_10", "mrr_at_10",
                                     "coverage", "novelty", "seconds", "out"])
         #expect(model["event"] == .string("fitted") && model["kept_epoch"] == .number(2) && model["test_users"] == .number(60)
@@ -68,7 +73,7 @@ import Testing
             Issue.record("novelty and seconds are not numbers: \(model)")
         }
         #expect(FileManager.default.fileExists(atPath: fitted.checkpoint))
-        #expect(Array(fitted.fitted.dropFirst()) == [
+        #expect(Array(events.dropFirst()) == [
             ["event": .string("registered"), "version": .string("v1"), "registry": .string(fitted.registry), "parent": .null],
             ["event": .string("promoted"), "version": .string("v1"), "gate": .null],
         ])
