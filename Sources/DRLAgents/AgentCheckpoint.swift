@@ -50,8 +50,8 @@ public enum AgentCheckpoint {
 
     /// `extra` tensors and `extraMetadata` are agent-specific state (a prioritized replay's
     /// priorities, pending n-step transitions).
-    static func save(kind: String, hyperparameters: String, parts: [CheckpointPart], replay: ReplayBuffer?, extra: [(name: String, tensor: Tensor)],
-                     extraMetadata: [String: String], labels: [String: String], counters: Counters, to path: String) throws(CheckpointError) {
+    static func save(kind: String, hyperparameters: String, parts: [CheckpointPart], replay: ReplayBuffer?,
+                     extra: [(name: String, tensor: Tensor)], extraMetadata: [String: String], labels: [String: String], counters: Counters, to path: String) throws(CheckpointError) {
         var metadata = [
             kindKey: kind,
             hyperparametersKey: hyperparameters,
@@ -125,7 +125,7 @@ public enum AgentCheckpoint {
                 throw refuse("metadata '\(kindKey)' is missing: the file is not a DRLRec agent checkpoint")
             }
             guard found == kind else { throw refuse("the file holds a '\(found)' agent, not a '\(kind)' agent") }
-            if metadata[contentsKey] == CheckpointContents.policy.rawValue {
+            if try contents(metadata, path: path) == .policy {
                 throw refuse("the file holds only the agent's policy ('\(contentsKey)' is 'policy'), not the training state "
                              + "(replay, optimizers, target networks) that resuming training needs")
             }
@@ -211,11 +211,13 @@ extension CheckpointedAgent {
                      contents: CheckpointContents = .trainingState) throws(CheckpointError) {
         var counters = checkpointCounters
         guard contents == .trainingState else {
-            try AgentCheckpoint.savePolicy(kind: checkpointKind, hyperparameters: checkpointHyperparameters, tensors: checkpointPolicyTensors, labels: labels, counters: counters, to: path)
+            try AgentCheckpoint.savePolicy(kind: checkpointKind, hyperparameters: checkpointHyperparameters, tensors: checkpointPolicyTensors,
+                                           labels: labels, counters: counters, to: path)
             return
         }
         counters.loop = loop
-        try AgentCheckpoint.save(kind: checkpointKind, hyperparameters: checkpointHyperparameters, parts: checkpointParts, replay: checkpointReplay, extra: checkpointTensors,
+        try AgentCheckpoint.save(kind: checkpointKind, hyperparameters: checkpointHyperparameters, parts: checkpointParts,
+                                 replay: checkpointReplay, extra: checkpointTensors,
                                  extraMetadata: checkpointMetadata, labels: labels, counters: counters, to: path)
     }
 
@@ -231,7 +233,8 @@ extension CheckpointedAgent {
     }
 
     /// Restores a file written by `save` from an agent of the same kind and sizes; nothing changes
-    /// when it is refused (a policy-only file is). Returns the training loop's state when a loop wrote the file (pass it
+    /// when it is refused (a policy-only file is). Returns the training loop's state when a loop
+    /// wrote the file (pass it
     /// to `train(…, resuming:)`).
     @discardableResult
     public func load(from path: String) throws(CheckpointError) -> TrainingLoopState? {

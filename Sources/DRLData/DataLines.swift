@@ -79,9 +79,15 @@ public func forEachLine(of path: String, hint: String = "", resuming start: Line
             try give(bytes, line: lineNumber)
             continue
         }
+        quoting.read(bytes)
+        if record.isEmpty && !quoting.isInsideQuotes {
+            // A record of one line, as nearly all are: given from the line's own buffer.
+            try give(bytes, line: lineNumber)
+            quoting = CSVQuoting()
+            continue
+        }
         if record.isEmpty { recordLine = lineNumber }
         record.append(contentsOf: bytes)
-        quoting.read(bytes)
         if quoting.isInsideQuotes && record.count < maximumCSVRecordBytes { continue }
         try giveRecord()
         record.removeAll(keepingCapacity: true)

@@ -76,7 +76,7 @@ public struct ConfigurationKey<Configuration>: Sendable {
             }
             configuration[keyPath: path] = choice
             return nil
-        }, write: { "\"" + $0[keyPath: path].rawValue + "\"" })
+        }, write: { JSONText.string($0[keyPath: path].rawValue) })
     }
 
     private static func integer(_ number: Double, in range: ClosedRange<Int>) -> Int? {

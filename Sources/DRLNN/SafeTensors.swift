@@ -73,7 +73,8 @@ public enum SafeTensors {
     ///
     /// The checkpoint must hold exactly the destinations' names (or, with `ignoringOthers`, at
     /// least them: a part of a larger file), each with exactly the destination's shape; all of
-    /// this, and the file itself, is checked before any destination is written. Each destination must be a workspace tensor (`Tensor(workspace:)`, such as a
+    /// this, and the file itself, is checked before any destination is written. Each destination
+    /// must be a workspace tensor (`Tensor(workspace:)`, such as a
     /// `Parameter`'s value, or a view of one): its storage is written in place. Only an I/O error
     /// while reading the data (or the file changing underneath) can leave destinations partly
     /// loaded.
