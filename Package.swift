@@ -68,7 +68,8 @@ let package = Package(
         .testTarget(name: "DRLNNTests", dependencies: ["DRLNN", "DRLTensor", "ScratchFiles"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DRLAgentsTests", dependencies: ["DRLAgents", "DRLNN", "DRLTensor", "ScratchFiles"]),
         .testTarget(name: "DRLScenariosTests", dependencies: ["DRLScenarios", "DRLServing", "DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLNN", "DRLTensor", "ScratchFiles"]),
-        .testTarget(name: "DRLDataTests", dependencies: ["DRLData", "ScratchFiles"]),
+        // Fixtures: a zip of made-up data in GroupLens' MovieLens layout, written by Python's zipfile.
+        .testTarget(name: "DRLDataTests", dependencies: ["DRLData", "ScratchFiles"], resources: [.copy("Fixtures")]),
         // Fixtures: obp 0.4.1's estimates and their inputs (scripts/obp_crosscheck.py).
         .testTarget(name: "DRLEvaluationTests", dependencies: ["DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"],
                     resources: [.copy("Fixtures")]),

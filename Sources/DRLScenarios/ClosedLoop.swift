@@ -80,7 +80,9 @@ public final class ClosedLoop {
 
     public init(_ configuration: Configuration) { self.configuration = configuration }
 
-    public func run(progress: @escaping ProgressReport = { _ in }) async throws -> [DayReport] {
+    /// Runs the loop. `progress` gets a line per day and stage; `usersServed`, after each user,
+    /// the users served so far in the run (of `days` × `usersPerDay`).
+    public func run(progress: @escaping ProgressReport = { _ in }, usersServed: (Int) -> Void = { _ in }) async throws -> [DayReport] {
         let c = configuration
         let fm = FileManager.default
         if fm.fileExists(atPath: c.directory + "/registry") {
@@ -134,6 +136,7 @@ public final class ClosedLoop {
                     outcomes.append((outcome.arm == .candidate ? "candidate" : "production", outcome))
                     if let reason = try main.enforceGuardrail() { events.append("rolled back \(released?.version ?? "?") during the day: \(reason)") }
                 }
+                usersServed((day - 1) * c.usersPerDay + u + 1)
             }
             let state = main.servedState
             var arms: [ArmDay] = []

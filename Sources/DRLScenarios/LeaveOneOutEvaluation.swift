@@ -84,17 +84,25 @@ public struct LeaveOneOutEvaluation {
         public let comparisons: [(agent: Agent, differences: [SeedComparison])]
     }
 
+    /// The ranker epochs a run trains at most (early stopping may end a model sooner), over
+    /// `seeds` seeds: the sequential ranker's and each RL agent's (one per novelty weight λ), the
+    /// work `run`'s `epochs` callback counts. ALS and the tests take a small share of the time.
+    public func epochsAtMost(seeds: Int = 1) -> Int {
+        let models = 1 + agents.map { $0 == .reinforceNovelty ? noveltyRewards.count : 1 }.reduce(0, +)
+        return seeds * models * ranker.epochs
+    }
+
     /// Trains and tests every model on `log` once per seed of `seeds`, and compares each RL agent
-    /// with the sequential ranker across them.
-    public func run(_ log: LoggedInteractions, categories: [Int32], seeds: [UInt64], progress: ProgressReport = { _ in }) throws(ScenarioError)
-        -> SeedsReport {
+    /// with the sequential ranker across them. `epochs` is called as in the one-seed `run`.
+    public func run(_ log: LoggedInteractions, categories: [Int32], seeds: [UInt64], progress: ProgressReport = { _ in },
+                    epochs: (Int) -> Void = { _ in }) throws(ScenarioError) -> SeedsReport {
         require(!seeds.isEmpty, "LeaveOneOutEvaluation: no seeds")
         var reports: [Report] = []
         for s in seeds {
             progress("seed \(s)")
             var one = self
             one.seed = s
-            reports.append(try one.run(log, categories: categories, progress: progress))
+            reports.append(try one.run(log, categories: categories, progress: progress, epochs: epochs))
         }
         let controls = reports.map { RankingReport(policy: "sequential", metrics: $0.sequential) }
         let comparisons = reports[0].comparisons.map { agent, _ in
@@ -104,8 +112,11 @@ public struct LeaveOneOutEvaluation {
         return SeedsReport(seeds: seeds, reports: reports, comparisons: comparisons)
     }
 
-    /// Trains and tests every model on `log`, each item in its `categories` entry.
-    public func run(_ log: LoggedInteractions, categories: [Int32], progress: ProgressReport = { _ in }) throws(ScenarioError) -> Report {
+    /// Trains and tests every model on `log`, each item in its `categories` entry. After each
+    /// ranker epoch `epochs` is called with the epochs of `epochsAtMost()` settled by it: 1, or
+    /// more when early stopping ends a model and its remaining epochs will not be trained.
+    public func run(_ log: LoggedInteractions, categories: [Int32], progress: ProgressReport = { _ in },
+                    epochs: (Int) -> Void = { _ in }) throws(ScenarioError) -> Report {
         require(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 >= 1 } && ranker.epochs > 0 && ranker.gamma >= 0 && ranker.gamma < 1 && ranker.dropout >= 0 && ranker.dropout < 1 && reinforceWeight > 0 && slateSize >= 1 && weightCap > 0
                     && qLearningWeight > 0 && !noveltyRewards.isEmpty && noveltyRewards.allSatisfy { $0 > 0 && $0.isFinite }
                     && !noveltyGuards.isEmpty && noveltyGuards.allSatisfy(Self.guardableMetrics.contains),
@@ -138,7 +149,8 @@ public struct LeaveOneOutEvaluation {
         func test(_ trained: TrainedRanker) -> RankingMetrics {
             row(trained.label, trained.model.evaluate(split, on: .test, cutoffs: cutoffs, categories: diversityCategories), trained.seconds)
         }
-        let sequential = try trainSequential("sequential, attention encoder", log: log, categories: categories, split: split, progress: progress)
+        let sequential = try trainSequential("sequential, attention encoder", log: log, categories: categories, split: split,
+                                             progress: progress, epochs: epochs)
         let supervised = test(sequential)
         var comparisons: [(agent: Agent, differences: [MetricComparison])] = []
         var agentMetrics: [Agent: RankingMetrics] = [:]
@@ -148,12 +160,13 @@ public struct LeaveOneOutEvaluation {
             switch agent {
             case .sqn:
                 metrics = test(try trainSequential("sqn, the same with a Q head", log: log, categories: categories, split: split,
-                                                   qLearningWeight: qLearningWeight, progress: progress))
+                                                   qLearningWeight: qLearningWeight, progress: progress, epochs: epochs))
             case .reinforce:
                 metrics = test(try trainSequential("reinforce, top-\(slateSize) off-policy corrected", log: log, categories: categories,
-                                                   split: split, reinforce: corrected, progress: progress))
+                                                   split: split, reinforce: corrected, progress: progress, epochs: epochs))
             case .reinforceNovelty:
-                metrics = test(try noveltyRewarded(log: log, categories: categories, split: split, sequential: sequential.model, progress: progress))
+                metrics = test(try noveltyRewarded(log: log, categories: categories, split: split, sequential: sequential.model,
+                                                   progress: progress, epochs: epochs))
             }
             comparisons.append((agent, compareRankings(control: supervised, treatment: metrics)))
             agentMetrics[agent] = metrics
@@ -193,7 +206,7 @@ public struct LeaveOneOutEvaluation {
 
     private func trainSequential(_ label: String, log: LoggedInteractions, categories: [Int32], split: LeaveOneOutSplit,
                                  qLearningWeight: Float = 0, reinforce: NextItemModel.CorrectedReinforce? = nil,
-                                 progress: ProgressReport) throws(ScenarioError) -> TrainedRanker {
+                                 progress: ProgressReport, epochs: (Int) -> Void) throws(ScenarioError) -> TrainedRanker {
         let start = ContinuousClock.now
         var configuration = ranker
         configuration.qLearningWeight = qLearningWeight
@@ -203,10 +216,13 @@ public struct LeaveOneOutEvaluation {
             try model.train(on: split, seed: seed) { epoch, loss, ndcg in
                 let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
                 progress(String(format: "  %@ epoch %d: cross-entropy %.3f%@", label, epoch, loss, validation))
+                epochs(1)
             }
         } catch {
             throw .training(model: label, error)
         }
+        let trained = model.validationCurve.last?.epoch ?? ranker.epochs
+        if trained < ranker.epochs { epochs(ranker.epochs - trained) }
         let bestEpoch = model.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
         return TrainedRanker(model: model, label: "\(label) (epoch \(bestEpoch))", seconds: secondsSince(start))
     }
@@ -215,7 +231,7 @@ public struct LeaveOneOutEvaluation {
     /// λ chosen on the validation items: the largest not significantly below the sequential
     /// ranker's on any of `noveltyGuards` (the most novel agent still on par), else the smallest.
     private func noveltyRewarded(log: LoggedInteractions, categories: [Int32], split: LeaveOneOutSplit, sequential: NextItemModel,
-                                 progress: ProgressReport) throws(ScenarioError) -> TrainedRanker {
+                                 progress: ProgressReport, epochs: (Int) -> Void) throws(ScenarioError) -> TrainedRanker {
         let supervisedValidation = sequential.evaluate(split, on: .validation)
         let lambdas = noveltyRewards.sorted()
         var chosen: TrainedRanker?
@@ -225,7 +241,7 @@ public struct LeaveOneOutEvaluation {
                                               log: log, categories: categories, split: split,
                                               reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap,
                                                                noveltyReward: lambda),
-                                              progress: progress)
+                                              progress: progress, epochs: epochs)
             seconds += trained.seconds
             let validation = trained.model.evaluate(split, on: .validation)
             let comparisons = compareRankings(control: supervisedValidation, treatment: validation)

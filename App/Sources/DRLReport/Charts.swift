@@ -99,43 +99,51 @@ public struct LineChart: ReportChart {
 }
 
 /// Estimates with their intervals, one row each (an A/B test's effects, an agent's differences
-/// from a baseline): a point with its interval bar and a line at zero; a row whose interval
-/// excludes zero is drawn solid, the others hollow.
+/// from a baseline, off-policy estimates): a point with its interval bar and a line at the
+/// baseline (zero by default); a row whose interval excludes the baseline is drawn solid, the
+/// others hollow. A row may carry a marker, the value the estimate is checked against (the
+/// truth, the value realised online), drawn as a black diamond.
 public struct IntervalChart: ReportChart {
     public struct Row {
         public var label: String
         public var estimate: Double, low: Double, high: Double
-        public init(label: String, estimate: Double, low: Double, high: Double) {
-            (self.label, self.estimate, self.low, self.high) = (label, estimate, low, high)
+        public var marker: Double?
+        public init(label: String, estimate: Double, low: Double, high: Double, marker: Double? = nil) {
+            (self.label, self.estimate, self.low, self.high, self.marker) = (label, estimate, low, high, marker)
         }
     }
 
     public let id: String, title: String
     public var axisLabel: String
     public var rows: [Row]
+    /// The value the intervals are compared with (nil: none; the axis then spans the data only,
+    /// and every row is drawn solid).
+    public var baseline: Double?
 
-    public init(id: String, title: String, axisLabel: String, rows: [Row]) {
-        (self.id, self.title, self.axisLabel, self.rows) = (id, title, axisLabel, rows)
+    public init(id: String, title: String, axisLabel: String, rows: [Row], baseline: Double? = 0) {
+        (self.id, self.title, self.axisLabel, self.rows, self.baseline) = (id, title, axisLabel, rows, baseline)
     }
 
     public func svg() -> String {
         let labelWidth = 220.0, plotWidth = 420.0, valueWidth = 270.0, rowHeight = 26.0, top = 12.0
         let width = labelWidth + plotWidth + valueWidth, height = top + rowHeight * Double(max(rows.count, 1)) + 48
-        let values = rows.flatMap { [$0.low, $0.high, $0.estimate] }.filter(\.isFinite) + [0]
-        let ticks = SVGText.ticks(values.min()!, values.max()!)
+        let values = rows.flatMap { [$0.low, $0.high, $0.estimate] + ($0.marker.map { [$0] } ?? []) }.filter(\.isFinite)
+            + (baseline.map { [$0] } ?? [])
+        let ticks = SVGText.ticks(values.min() ?? 0, values.max() ?? 1)
         let range = (ticks.first ?? -1)...(ticks.last ?? 1)
         func x(_ value: Double) -> Double { labelWidth + (value - range.lowerBound) / max(range.upperBound - range.lowerBound, 1e-300) * plotWidth }
         let bottom = top + rowHeight * Double(max(rows.count, 1))
         var out = svgOpen(self, width: width, height: height)
         for tick in ticks {
-            out += svgLine(x(tick), top, x(tick), bottom, stroke: tick == 0 ? "#555" : "#e4e4e4", width: tick == 0 ? 1.5 : 1)
+            out += svgLine(x(tick), top, x(tick), bottom, stroke: "#e4e4e4")
             out += svgText(SVGText.label(tick), x: x(tick), y: bottom + 16, anchor: "middle", size: 11)
         }
+        if let baseline { out += svgLine(x(baseline), top, x(baseline), bottom, stroke: "#555", width: 1.5) }
         out += svgText(axisLabel, x: labelWidth + plotWidth / 2, y: height - 8, anchor: "middle")
         for (k, row) in rows.enumerated() {
             let y = top + rowHeight * (Double(k) + 0.5)
-            let excludesZero = row.low > 0 || row.high < 0
-            let colour = excludesZero ? (row.estimate >= 0 ? "#0072B2" : "#D55E00") : "#777"
+            let excludesZero = baseline.map { row.low > $0 || row.high < $0 } ?? true
+            let colour = excludesZero ? (row.estimate >= (baseline ?? -.infinity) ? "#0072B2" : "#D55E00") : "#777"
             out += "<g data-row=\"\(SVGText.escaped(row.label))\">"
             out += svgText(row.label, x: labelWidth - 10, y: y + 4, anchor: "end")
             if row.low.isFinite, row.high.isFinite { out += svgLine(x(row.low), y, x(row.high), y, stroke: colour, width: 2) }
@@ -143,7 +151,13 @@ public struct IntervalChart: ReportChart {
                 out += "<circle cx=\"\(SVGText.coordinate(x(row.estimate)))\" cy=\"\(SVGText.coordinate(y))\" r=\"5\" "
                     + (excludesZero ? "fill=\"\(colour)\"" : "fill=\"white\" stroke=\"\(colour)\" stroke-width=\"2\"") + "/>"
             }
-            out += svgText("\(SVGText.label(row.estimate)) [\(SVGText.label(row.low)), \(SVGText.label(row.high))]",
+            if let marker = row.marker, marker.isFinite {
+                let (mx, r) = (x(marker), 5.0)
+                out += "<polygon data-marker=\"\(SVGText.label(marker))\" fill=\"#000\" points=\"\(SVGText.coordinate(mx)),\(SVGText.coordinate(y - r)) "
+                    + "\(SVGText.coordinate(mx + r)),\(SVGText.coordinate(y)) \(SVGText.coordinate(mx)),\(SVGText.coordinate(y + r)) \(SVGText.coordinate(mx - r)),\(SVGText.coordinate(y))\"/>"
+            }
+            out += svgText("\(SVGText.label(row.estimate)) [\(SVGText.label(row.low)), \(SVGText.label(row.high))]"
+                           + (row.marker.map { " ◆ \(SVGText.label($0))" } ?? ""),
                            x: labelWidth + plotWidth + 10, y: y + 4, size: 11)
             out += "</g>"
         }

@@ -35,7 +35,13 @@ public struct HTMLReport {
                 body += "<figure id=\"\(SVGText.escaped(chart.id))\">\(chart.svg())<figcaption>\(SVGText.escaped(chart.title))</figcaption></figure>\n"
             case .table(let header, let rows):
                 body += "<table><thead><tr>" + header.map { "<th>\(SVGText.escaped($0))</th>" }.joined() + "</tr></thead><tbody>"
-                for row in rows { body += "<tr>" + row.map { "<td>\(SVGText.escaped($0))</td>" }.joined() + "</tr>" }
+                // Figures align right, words left.
+                for row in rows {
+                    body += "<tr>" + row.map { cell in
+                        let figure = cell.first.map { "0123456789+-−–.[".contains($0) } ?? true
+                        return (figure ? "<td>" : "<td class=\"text\">") + SVGText.escaped(cell) + "</td>"
+                    }.joined() + "</tr>"
+                }
                 body += "</tbody></table>\n"
             case .code(let caption, let text):
                 body += "<p class=\"caption\">\(SVGText.escaped(caption))</p><pre>\(SVGText.escaped(text))</pre>\n"
@@ -54,7 +60,7 @@ public struct HTMLReport {
             figure { margin: 12px 0 20px; } figcaption { font-size: 13px; color: #555; }
             svg { max-width: 100%; height: auto; font-family: inherit; }
             table { border-collapse: collapse; font-size: 13px; } th, td { border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: right; }
-            th:first-child, td:first-child { text-align: left; }
+            th:first-child, td:first-child, td.text { text-align: left; }
             pre { background: #f6f6f6; padding: 8px 10px; overflow-x: auto; font-size: 12px; white-space: pre-wrap; word-break: break-all; }
             .caption { font-size: 13px; color: #555; margin-bottom: 2px; }
             </style>

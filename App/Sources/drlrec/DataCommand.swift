@@ -111,12 +111,22 @@ struct DataCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fetch a dataset's files into the cache, verified by SHA-256 (nothing is fetched again when they are there).",
             discussion: """
-            The data travels inside public Python wheels, which pip downloads from PyPI (the only \
-            route to it from many machines): movielens is MovieLens-100K (GroupLens) inside recbole 1.2.1, \
-            obd the Open Bandit Dataset's small sample (ZOZOTOWN) inside obp 0.4.1. Only the data files \
-            are kept. MovieLens' terms forbid redistribution: keep the cache to yourself.
+            From the publisher's own address when the network reaches it: movielens is MovieLens-100K, \
+            GroupLens' ml-100k.zip (its ratings and users are written as RecBole's files, byte for byte), \
+            obd the Open Bandit Dataset's small sample from ZOZO Research's repository at a pinned commit. \
+            Otherwise from the public Python wheels that carry the same files, which pip downloads from \
+            PyPI (the only route to the data from many machines): recbole 1.2.1 and obp 0.4.1. Every \
+            download and file is checked against a pinned SHA-256, and nothing is written unless all \
+            pass. Only the data files are kept. MovieLens' terms forbid redistribution: keep the cache \
+            to yourself.
             """
         )
+
+        @Option(name: .customLong("from"), help: ArgumentHelp("Where to fetch from: auto (the publisher, then the wheel), publisher or wheel.", valueName: "route"))
+        var route = "auto"
+
+        @Option(help: ArgumentHelp("Fetch the publisher's files from this copy instead (an http or https folder holding them under the publisher's names).", valueName: "url"))
+        var mirror: String?
 
         @Argument(help: "Dataset: \(PublicDataset.all.map(\.name).joined(separator: ", ")).")
         var dataset: String
@@ -131,23 +141,28 @@ struct DataCommand: ParsableCommand {
             guard PublicDataset.named(dataset) != nil else {
                 throw ValidationError("unknown dataset '\(dataset)'; choose \(PublicDataset.all.map(\.name).joined(separator: " or "))")
             }
+            guard ["auto", "publisher", "wheel"].contains(route) else { throw ValidationError("--from must be auto, publisher or wheel, got '\(route)'") }
+            if mirror != nil && route == "wheel" { throw ValidationError("--mirror replaces the publisher's address; --from wheel does not use it") }
         }
 
         func run() throws {
             let source = PublicDataset.named(dataset)!
             let directory = (cache ?? PublicDataset.defaultCache) + "/" + source.name
             let present: Bool
+            var fetched: PublicDataset.Route?
             do {
                 present = try source.isPresent(in: directory)
-                if !present { try source.fetch(into: directory, progress: say) }
+                let routes: [PublicDataset.Route] = route == "auto" ? [.publisher, .wheel] : [PublicDataset.Route(rawValue: route)!]
+                if !present { fetched = try source.fetch(into: directory, routes: routes, mirror: mirror, progress: say) }
             } catch {
                 throw CommandFailure("\(error)")
             }
             if json {
                 print(JSONLine([("event", .string("fetched")), ("dataset", .string(source.name)), ("files", .int(source.files.count)),
-                                ("directory", .string(directory)), ("already_present", .bool(present))]).text)
+                                ("directory", .string(directory)), ("already_present", .bool(present)),
+                                ("from", fetched.map { .string($0.rawValue) } ?? .null)]).text)
             } else {
-                print(present ? "\(source.name): already in \(directory), verified" : "\(source.name): \(source.files.count) files in \(directory), verified")
+                print(present ? "\(source.name): already in \(directory), verified" : "\(source.name): \(source.files.count) files from the \(fetched!.rawValue) in \(directory), verified")
             }
         }
     }

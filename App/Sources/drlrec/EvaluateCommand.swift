@@ -42,8 +42,11 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
     var cache: String?
 
-    @Flag(help: "Print one JSON object per model, then one per RL agent and metric with its paired difference from the sequential ranker.")
+    @Flag(help: "Print one JSON object per model, then one per RL agent and metric with its paired difference from the sequential ranker (and the progress as JSON events).")
     var json = false
+
+    @Flag(help: "Print no progress, only the results.")
+    var quiet = false
 
     @Option(name: .customLong("report"), help: ArgumentHelp("Also write an HTML report here: every model's ranking metrics (each seed's with --seeds), the RL agents' differences with their intervals, the tables and the command.",
                                                           valueName: "file.html"))
@@ -146,7 +149,9 @@ struct EvaluateCommand: ParsableCommand {
         evaluation.ranker.gamma = gamma
         if seeds != nil { return try runSeeds(evaluation, log: log, categories: categories, name: name) }
         let report: LeaveOneOutEvaluation.Report
-        do { report = try evaluation.run(log, categories: categories, progress: say) } catch { throw commandLineError(error) }
+        let (progress, epochs, bar) = progressReports(evaluation, seeds: 1)
+        do { report = try evaluation.run(log, categories: categories, progress: progress, epochs: epochs) } catch { throw commandLineError(error) }
+        bar.finish()
         if let htmlReport {
             do { try evaluationReport(report, dataset: name).write(to: htmlReport) } catch { throw CommandFailure("--report \(htmlReport): writing failed: \(error)") }
         }
@@ -191,11 +196,28 @@ struct EvaluateCommand: ParsableCommand {
         }
     }
 
+    /// The evaluation's progress: its lines (above the bar on a terminal), and a bar over the
+    /// ranker epochs it trains at most, with the rate and the time left.
+    private func progressReports(_ evaluation: LeaveOneOutEvaluation, seeds: Int) -> (ProgressReport, (Int) -> Void, ProgressBar) {
+        let bar = ProgressBar("evaluating", unit: "epochs", total: evaluation.epochsAtMost(seeds: seeds), mode: .of(json: json, quiet: quiet))
+        var settled = 0
+        return ({ line in
+            guard !quiet else { return }
+            bar.clear()
+            say(line)
+        }, { epochs in
+            settled += epochs
+            bar.update(settled)
+        }, bar)
+    }
+
     /// --seeds: each model's metrics at k = 10 as mean and spread over the seeds, then each RL
     /// agent against the sequential ranker across them.
     private func runSeeds(_ evaluation: LeaveOneOutEvaluation, log: LoggedInteractions, categories: [Int32], name: String) throws {
         let result: LeaveOneOutEvaluation.SeedsReport
-        do { result = try evaluation.run(log, categories: categories, seeds: seedList, progress: say) } catch { throw commandLineError(error) }
+        let (progress, epochs, bar) = progressReports(evaluation, seeds: seedList.count)
+        do { result = try evaluation.run(log, categories: categories, seeds: seedList, progress: progress, epochs: epochs) } catch { throw commandLineError(error) }
+        bar.finish()
         if let htmlReport {
             do { try seedsReport(result, dataset: name).write(to: htmlReport) } catch { throw CommandFailure("--report \(htmlReport): writing failed: \(error)") }
         }

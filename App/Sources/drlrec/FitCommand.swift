@@ -56,8 +56,11 @@ struct FitCommand: ParsableCommand {
     @Flag(help: "Promote the registered version to production.")
     var promote = false
 
-    @Flag(help: "Print the results as JSON lines: the fitted model's metrics, then its registration and promotion.")
+    @Flag(help: "Print the results as JSON lines: a progress event per epoch, the fitted model's metrics, then its registration and promotion.")
     var json = false
+
+    @Flag(help: "Print no progress, only the results.")
+    var quiet = false
 
     func validate() throws {
         guard qLearningWeight >= 0, reinforceWeight >= 0, noveltyReward >= 0 else {
@@ -71,27 +74,17 @@ struct FitCommand: ParsableCommand {
     func run() throws {
         let (log, categories, files, scenario) = try source.load(until: until)
         let split = LeaveOneOutSplit(log)
-        say("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items (\(scenario))")
+        if !quiet { say("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items (\(scenario))") }
         if let problem = NextItemModel.dataProblem(split) { throw CommandFailure("\(scenario) \(problem)") }
         var configuration = ranker.configuration
         configuration.qLearningWeight = qLearningWeight
         if reinforceWeight > 0 { configuration.reinforce = .init(weight: reinforceWeight, noveltyReward: noveltyReward) }
         let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
-        let start = Sampler.now()
+        let start = Sampler.now(), progress = EpochProgress("fit", epochs: configuration.epochs, json: json, quiet: quiet)
         var secondsAtEpoch: [Int: Double] = [:], losses: [(x: Double, y: Double)] = []
         try model.train(on: split, seed: seed) { epoch, loss, ndcg in
-            secondsAtEpoch[epoch] = Sampler.now() - start
+            secondsAtEpoch[epoch] = progress.report(epoch: epoch, loss: loss, ndcg: ndcg)
             losses.append((Double(epoch), Double(loss)))
-            // Early stopping may end the run sooner: the time left is an upper bound.
-            let elapsed = secondsAtEpoch[epoch]!, left = elapsed / Double(epoch) * Double(max(configuration.epochs - epoch, 0))
-            if json {
-                print(JSONLine([("event", .string("progress")), ("task", .string("fit")), ("done", .int(epoch)), ("total", .int(configuration.epochs)),
-                                ("unit", .string("epochs")), ("cross_entropy", .double(Double(loss))), ("validation_ndcg_at_10", ndcg.map { .double($0) } ?? .null),
-                                ("seconds", .double(elapsed.rounded())), ("seconds_left_at_most", .double(left.rounded()))]).text)
-            } else {
-                say(String(format: "  epoch %d of at most %d: cross-entropy %.3f (%.0f s, at most %.0f s left)", epoch, configuration.epochs, loss, elapsed, left)
-                    + (ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""))
-            }
         }
         let best = model.validationCurve.max(by: { $0.ndcg < $1.ndcg })
         if !json, let best {

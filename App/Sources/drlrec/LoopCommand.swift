@@ -75,8 +75,15 @@ struct LoopCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Seed of the traffic and the exploration.")
     var seed: UInt64 = 0
 
-    @Flag(help: "Print one JSON object per day and arm.")
+    @Flag(help: "Print one JSON object per day and arm (and the progress as JSON events).")
     var json = false
+
+    @Flag(help: "Print no progress, only the results.")
+    var quiet = false
+
+    @Option(name: .customLong("report"), help: ArgumentHelp("Also write an HTML report here: each arm's return per user day by day, each candidate's off-policy estimate beside the value it realised, the releases, refusals, promotions and rollbacks, and the command.",
+                                                          valueName: "file.html"))
+    var htmlReport: String?
 
     func validate() throws {
         guard env != .education else { throw ValidationError("--env education: the loop serves the slate platforms (ecommerce, video) so far") }
@@ -94,6 +101,7 @@ struct LoopCommand: AsyncParsableCommand {
         for path in [production ?? env.defaultCheckpoint] + candidates where !FileManager.default.fileExists(atPath: path) {
             throw CommandFailure("no checkpoint at '\(path)'\(production == nil && path == env.defaultCheckpoint ? ": train one first (drlrec train --env \(env.rawValue))" : "")")
         }
+        if let htmlReport { try requireWritableDirectory(of: htmlReport, option: "--report") }
     }
 
     func run() async throws {
@@ -117,7 +125,15 @@ struct LoopCommand: AsyncParsableCommand {
         configuration.badCandidateDay = badCandidateDay
         configuration.seed = seed
         let reports: [ClosedLoop.DayReport]
-        do { reports = try await ClosedLoop(configuration).run(progress: say) } catch { throw CommandFailure("\(error)") }
+        let bar = ProgressBar("serving", unit: "users", total: days * users, mode: .of(json: json, quiet: quiet))
+        do {
+            reports = try await ClosedLoop(configuration).run(progress: { line in
+                guard !quiet else { return }
+                bar.clear()
+                say(line)
+            }, usersServed: bar.update)
+        } catch { throw CommandFailure("\(error)") }
+        bar.finish()
         var rows = [["day", "arm", "version", "users", "return/user", "95% CI", "reward/list", "estimate [CI]"]]
         for report in reports {
             for arm in report.arms {
@@ -142,6 +158,11 @@ struct LoopCommand: AsyncParsableCommand {
         // The learning system (production and candidates) against the frozen first version, over
         // the second half of the run, when the loop has had time to learn.
         let difference = ClosedLoop.learningAgainstFrozen(reports, from: days / 2 + 1)
+        if let htmlReport {
+            do { try loopReport(reports, covered: covered, judged: judged.count, difference: difference).write(to: htmlReport) } catch {
+                throw CommandFailure("--report \(htmlReport): writing failed: \(error)")
+            }
+        }
         if json {
             var fields: [(String, JSONLine.Value)] = [("summary", .string(env.rawValue)), ("released", .int(judged.count)), ("covered", .int(covered)),
                                                       ("from_day", .int(days / 2 + 1))]

@@ -1,5 +1,6 @@
 import DRLData
 import DRLEvaluation
+import DRLReport
 import DRLTensor
 import ArgumentParser
 import Foundation
@@ -78,6 +79,10 @@ struct OpenBanditOPECommand: ParsableCommand {
     @Flag(help: "Print one JSON object per estimator.")
     var json = false
 
+    @Option(help: ArgumentHelp("Also write an HTML report here: every estimate with its interval beside the truth (or the logged policies' click rates), the settings and the command.",
+                               valueName: "file.html"))
+    var report: String?
+
     var chosen: [OffPolicyEstimator] {
         estimators.map { $0.split(separator: ",").compactMap { OffPolicyEstimator(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
             ?? OffPolicyEstimator.allCases
@@ -113,6 +118,7 @@ struct OpenBanditOPECommand: ParsableCommand {
         if refitResamples > 0 && (evaluation == "learned" || evaluation.hasSuffix(".safetensors")) {
             throw ValidationError("--refit-resamples refits the reward model of a fixed policy; with --evaluation \(evaluation) the model is the policy")
         }
+        if let report { try requireWritableDirectory(of: report, option: "--report") }
     }
 
     static let fittedKey = "drlrec.obd.fitted_on"
@@ -232,6 +238,26 @@ struct OpenBanditOPECommand: ParsableCommand {
                     ?? String(format: "%+.1f%%", 100 * (result.value / references[0].rate - 1))
                 lines.append([estimator.rawValue, String(format: "%.5f", result.value), String(format: "[%.5f, %.5f]", result.low, result.high), comparison])
             }
+        }
+        if let report {
+            var page = HTMLReport.ofThisCommand("drlrec ope obd on \(campaign): \(evaluation) from the logs of \(behavior)")
+            page.blocks.append(.paragraph("OBD \(campaign): \(title). "
+                                          + references.map { String(format: "%@: %.5f (%@). ", $0.policy, $0.rate, $0.what) }.joined()
+                                          + String(format: "Switch-DR τ %.4g, DRos λ %.4g; 95%% intervals from %d resamples", h.switchThreshold, h.shrinkage,
+                                                   refitting ? refitResamples : resamples)
+                                          + (refitting ? ", the reward model refitted in each." : ".")))
+            let marker = truth ?? references.first?.rate
+            let markerName = truth != nil ? "the truth, \(evaluation)'s own click rate" : references.first.map { "\($0.policy)'s click rate" } ?? ""
+            page.blocks.append(.chart(IntervalChart(
+                id: "estimates", title: "Each estimator's value of the policy with its 95% interval" + (marker == nil ? "" : "; ◆ \(markerName)"),
+                axisLabel: "click rate",
+                rows: zip(chosen, results).map { .init(label: $0.rawValue, estimate: $1.value, low: $1.low, high: $1.high, marker: marker) },
+                baseline: nil)))
+            page.blocks.append(.table(["estimator", "value", "95% CI"] + (truth == nil ? [] : ["relative error"]), zip(chosen, results).map { estimator, result in
+                [estimator.rawValue, String(format: "%.5f", result.value), String(format: "[%.5f, %.5f]", result.low, result.high)]
+                    + (truth.map { [String(format: "%.3f", abs(result.value - $0) / $0)] } ?? [])
+            }))
+            do { try page.write(to: report) } catch { throw CommandFailure("--report \(report): writing failed: \(error)") }
         }
         if json { return }
         printColumns(lines)

@@ -43,7 +43,7 @@ final class ProgressBar {
             } else {
                 let (rate, left) = pace(done)
                 print(JSONLine([("event", .string("progress")), ("task", .string(label)), ("done", .int(done)), ("total", .int(total)),
-                                ("unit", .string(unit)), ("per_second", .double(rate.rounded())),
+                                ("unit", .string(unit)), ("per_second", .double(rate < 10 ? (rate * 100).rounded() / 100 : rate.rounded())),
                                 ("seconds_left", left.map { .double($0.rounded()) } ?? .null)]).text)
             }
         }
@@ -74,7 +74,7 @@ final class ProgressBar {
 
     private func summary(_ done: Int) -> String {
         let (rate, left) = pace(done)
-        return "\(label): \(count(done))/\(count(total)) \(unit) (\(100 * done / total)%), \(count(Int(rate.rounded())))/s"
+        return "\(label): \(count(done))/\(count(total)) \(unit) (\(100 * done / total)%), \(rate < 10 ? String(format: "%.2g", rate) : count(Int(rate.rounded())))/s"
             + (left.map { ", \(duration($0)) left" } ?? "")
     }
 

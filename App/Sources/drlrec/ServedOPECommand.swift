@@ -1,5 +1,6 @@
 import ArgumentParser
 import DRLEvaluation
+import DRLReport
 import DRLScenarios
 import DRLServing
 import Foundation
@@ -46,11 +47,16 @@ struct ServedOPECommand: ParsableCommand {
     @Flag(help: "Print one JSON object per policy and estimator.")
     var json = false
 
+    @Option(help: ArgumentHelp("Also write an HTML report here: every estimate with its interval beside the logged reward per list, the gate's verdict and the command.",
+                               valueName: "file.html"))
+    var report: String?
+
     func validate() throws {
         guard logs.given else { throw ValidationError("give the served logs: --impressions and --feedback") }
         _ = try chosen()
         guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100, got \(resamples)") }
         guard userEvents > 0 else { throw ValidationError("--user-events must be positive") }
+        if let report { try requireWritableDirectory(of: report, option: "--report") }
     }
 
     func chosen() throws -> [SlateOffPolicyEstimator] {
@@ -79,6 +85,7 @@ struct ServedOPECommand: ParsableCommand {
         let estimators = try chosen(), gateEstimator = rule.gate
         var rows = [["policy", "estimator", "value", "95% CI"]]
         var gateEstimates: [String: OffPolicyGate.Estimate] = [:]
+        var charted: [IntervalChart.Row] = []
         for (name, path, model) in [("evaluation", evaluation, candidate)] + (incumbent.map { [("production", production!, $0)] } ?? []) {
             let data: SlateOffPolicyData
             do {
@@ -91,6 +98,7 @@ struct ServedOPECommand: ParsableCommand {
                 if estimator == gateEstimator { gateEstimates[name] = OffPolicyGate.Estimate(value: value, low: low, high: high) }
                 guard estimators.contains(estimator) else { continue }
                 rows.append([name, estimator.rawValue, String(format: "%.4f", value), String(format: "[%.4f, %.4f]", low, high)])
+                charted.append(.init(label: "\(name): \(estimator.rawValue)", estimate: value, low: low, high: high, marker: logged))
                 if json {
                     print(JSONLine([("policy", .string(name)), ("checkpoint", .string(path)), ("estimator", .string(estimator.rawValue)),
                                     ("value", .double(value)), ("ci_low", .double(low)), ("ci_high", .double(high)),
@@ -99,9 +107,24 @@ struct ServedOPECommand: ParsableCommand {
             }
         }
         if !json { printColumns(rows) }
+        var verdict: OffPolicyGate.Verdict?
         if let candidate = gateEstimates["evaluation"], let incumbent = gateEstimates["production"] {
-            let verdict = OffPolicyGate.Verdict(candidate: candidate, production: incumbent, lists: log.slates.count,
-                                                estimator: gateEstimator, margin: rule.gateMargin)
+            verdict = OffPolicyGate.Verdict(candidate: candidate, production: incumbent, lists: log.slates.count,
+                                            estimator: gateEstimator, margin: rule.gateMargin)
+        }
+        if let report {
+            var page = HTMLReport.ofThisCommand("drlrec ope served: \(evaluation)" + (production.map { " against \($0)" } ?? ""))
+            page.blocks.append(.paragraph("\(log.slates.count) served lists of \(Set(log.slates.map(\.user)).count) users; "
+                                          + String(format: "their mean logged reward per list %.4f. ", logged)
+                                          + "Each list recomputed as the server would have served it with the checkpoint and the exploration given; "
+                                          + "95% bootstrap intervals over lists (\(resamples) resamples)."))
+            page.blocks.append(.chart(IntervalChart(id: "estimates", title: "Each policy's value per list by each estimator, with its 95% interval; ◆ the logged policy's mean reward per list",
+                                                    axisLabel: "reward per list", rows: charted, baseline: nil)))
+            page.blocks.append(.table(rows[0], Array(rows.dropFirst())))
+            if let verdict { page.blocks.append(.paragraph("The gate (\(rule.gate.rawValue)): \(verdict.passes ? "passes" : "refused"): \(verdict.summary)")) }
+            do { try page.write(to: report) } catch { throw CommandFailure("--report \(report): writing failed: \(error)") }
+        }
+        if let verdict {
             if json {
                 print(JSONLine([("gate", .string(rule.gate.rawValue)), ("passes", .bool(verdict.passes)), ("summary", .string(verdict.summary))]).text)
             } else {

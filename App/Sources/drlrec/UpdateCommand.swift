@@ -47,8 +47,11 @@ struct UpdateCommand: ParsableCommand {
     @Flag(help: "Promote the child version to production.")
     var promote = false
 
-    @Flag(help: "Print the results as JSON lines: the parent's and the child's test metrics, then the child's registration and promotion.")
+    @Flag(help: "Print the results as JSON lines: a progress event per epoch, the parent's and the child's test metrics, then the child's registration and promotion.")
     var json = false
+
+    @Flag(help: "Print no progress, only the results.")
+    var quiet = false
 
     func validate() throws {
         guard epochs > 0, learningRate > 0 else { throw ValidationError("--epochs and --learning-rate must be positive") }
@@ -73,7 +76,7 @@ struct UpdateCommand: ParsableCommand {
             log.append(user: logged.userIds[Int(logged.users[k])], item: item, timestamp: logged.timestamps[k], event: logged.events[k],
                        value: logged.values[k], propensity: logged.propensities[k], context: Array(logged.context[(k * width)..<((k + 1) * width)]))
         }
-        say("\(log.count) feedback events of \(log.userCount) users from '\(feedback)'" + (skipped > 0 ? "; \(skipped) on items outside the catalogue skipped" : ""))
+        if !quiet || skipped > 0 { say("\(log.count) feedback events of \(log.userCount) users from '\(feedback)'" + (skipped > 0 ? "; \(skipped) on items outside the catalogue skipped" : "")) }
         guard log.count > 0 else { throw CommandFailure("'\(feedback)' has no feedback on the model's items") }
 
         let model: NextItemModel
@@ -86,10 +89,8 @@ struct UpdateCommand: ParsableCommand {
 
         let split = LeaveOneOutSplit(log)
         let parentMetrics = model.evaluate(split, on: .test)
-        let start = Sampler.now()
-        try model.train(on: split, seed: seed) { epoch, loss, ndcg in
-            say(String(format: "  epoch %d: cross-entropy %.3f", epoch, loss) + (ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""))
-        }
+        let start = Sampler.now(), progress = EpochProgress("update", epochs: epochs, json: json, quiet: quiet)
+        try model.train(on: split, seed: seed) { epoch, loss, ndcg in progress.report(epoch: epoch, loss: loss, ndcg: ndcg) }
         let childMetrics = model.evaluate(split, on: .test)
         let unchanged = model.store.parameters.filter { frozen.contains($0.name) }.allSatisfy { before[$0.name] == $0.parameter.value.scalars }
         guard unchanged else { throw CommandFailure("a frozen parameter changed during training: this is a bug") }

@@ -116,7 +116,12 @@ import Testing
 
     @Test func updatePrintsBothModelsThenTheChild() throws {
         let registry = try Self.registryWithTheModel("json-update")
-        let lines = try Self.json(["update", "--registry", registry, "--from", "v1", "--feedback", try Self.fitted.get().log, "--epochs", "1", "--promote"])
+        let all = try Self.json(["update", "--registry", registry, "--from", "v1", "--feedback", try Self.fitted.get().log, "--epochs", "2", "--promote"])
+        // A progress event per epoch first, as fit's.
+        let progress = all.filter { $0["event"] == .string("progress") }
+        #expect(progress.map { $0["done"] } == [.number(1), .number(2)] && progress.allSatisfy { $0["total"] == .number(2) && $0["task"] == .string("update") })
+        #expect(all.prefix(2).allSatisfy { $0["event"] == .string("progress") })
+        let lines = all.filter { $0["event"] != .string("progress") }
         try #require(lines.count == 3)
         #expect(Set(lines[0].keys) == ["event", "parent", "feedback_events", "skipped", "test_users", "parent_hr_at_10", "parent_ndcg_at_10",
                                        "parent_mrr_at_10", "parent_coverage", "hr_at_10", "ndcg_at_10", "mrr_at_10", "coverage",
@@ -128,6 +133,17 @@ import Testing
             ["event": .string("registered"), "version": .string("v2"), "registry": .string(registry), "parent": .string("v1")],
             ["event": .string("promoted"), "version": .string("v2"), "gate": .null],
         ])
+    }
+
+    /// evaluate --json: progress events over the ranker epochs it trains at most (the sequential
+    /// ranker's and SQN's here), ending at the total, then the models' rows.
+    @Test func evaluateReportsItsProgressOverTheEpochs() throws {
+        let lines = try Self.json(["evaluate", "--data", try Self.fitted.get().log, "--epochs", "3", "--agents", "sqn", "--cutoffs", "10"])
+        let progress = lines.filter { $0["event"] == .string("progress") }
+        #expect(!progress.isEmpty && progress.allSatisfy { $0["task"] == .string("evaluating") && $0["unit"] == .string("epochs") && $0["total"] == .number(6) })
+        #expect(progress.last?["done"] == .number(6) && progress.last?["seconds_left"] == .number(0))
+        let rows = lines.filter { $0["event"] == nil && $0["model"] != nil }
+        #expect(rows.count == 4, "popularity, ALS, the sequential ranker and SQN: \(rows)")
     }
 
     @Test func compressPrintsEachModelThenTheChild() throws {

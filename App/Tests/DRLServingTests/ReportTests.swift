@@ -79,6 +79,22 @@ import Testing
         #expect(html.contains("drlrec fit --data ") && html.contains("<th>NDCG@10</th>"))
     }
 
+    /// Without a baseline the axis spans the data alone (estimates near 0.005 are not squashed
+    /// against zero) and every row is solid; each row's marker is drawn as a diamond at its value.
+    @Test func anIntervalChartMarksTheValueEachEstimateIsCheckedAgainst() throws {
+        let rows: [IntervalChart.Row] = [.init(label: "ipw", estimate: 0.0052, low: 0.0047, high: 0.0058, marker: 0.0050),
+                                         .init(label: "dm", estimate: 0.0041, low: 0.0039, high: 0.0043, marker: 0.0050)]
+        let free = IntervalChart(id: "estimates", title: "estimates", axisLabel: "click rate", rows: rows, baseline: nil).svg()
+        #expect(free.components(separatedBy: "data-marker=\"0.005\"").count - 1 == 2 && free.contains("◆ 0.005"))
+        #expect(!free.contains(">0</text>") && !free.contains("fill=\"white\""))
+        // With the default baseline at zero, zero is on the axis and both intervals, excluding it, are solid.
+        let anchored = IntervalChart(id: "estimates", title: "estimates", axisLabel: "click rate", rows: rows).svg()
+        #expect(anchored.contains(">0</text>") && !anchored.contains("fill=\"white\""))
+        // An interval that holds the baseline is hollow.
+        let level = IntervalChart(id: "effects", title: "effects", axisLabel: "%", rows: [.init(label: "a", estimate: 0.1, low: -1, high: 1)]).svg()
+        #expect(level.contains("fill=\"white\"") && !level.contains("data-marker"))
+    }
+
     static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 

@@ -1,5 +1,6 @@
 import DRLData
 import DRLNN
+import DRLReport
 import DRLEvaluation
 import DRLScenarios
 import DRLServing
@@ -160,10 +161,33 @@ extension ServedPoliciesTests {
         let output = try Self.drlrec(["ope", "served", "--impressions", loop.configuration.directory + "/registry-impressions.csv",
                                       "--feedback", loop.configuration.directory + "/registry-feedback.csv",
                                       "--evaluation", try registry.checkpointPath(of: "v2"), "--production", try registry.checkpointPath(of: "v1"),
-                                      "--explore", "0.1", "--shuffle", "0.3", "--resamples", "200", "--json"])
+                                      "--explore", "0.1", "--shuffle", "0.3", "--resamples", "200", "--json",
+                                      "--report", loop.configuration.directory + "/ope.html"])
         let lines = output.split(separator: "\n").map(String.init)
         #expect(lines.filter { $0.contains("\"policy\": \"evaluation\"") }.count == 4 && lines.filter { $0.contains("\"policy\": \"production\"") }.count == 4,
                 "\(output)")
         #expect(lines.last?.hasPrefix("{\"gate\": \"dr\", \"passes\": ") == true, "\(output)")
+        // Its report: the eight estimates, each beside the logged reward per list, and the gate's verdict.
+        let page = try String(contentsOfFile: loop.configuration.directory + "/ope.html", encoding: .utf8)
+        #expect(HTMLReport.missingCharts(in: page, expected: ["estimates"]).isEmpty)
+        #expect(page.components(separatedBy: "data-marker=").count - 1 == 8 && page.contains("The gate (dr): "))
+    }
+
+    /// `drlrec loop` as a user runs it: progress over the users served as JSON events, the days'
+    /// rows, and a report with the arms' returns day by day and each released candidate's
+    /// estimate beside the value it realised.
+    @Test func theLoopCommandReportsItsProgressAndWritesItsReport() throws {
+        let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
+        let directory = Fixtures.scratchDirectory("loop-command")
+        let lines = try JSONOutputTests.json(["loop", "--env", "ecommerce", "--days", "3", "--users", "12", "--production", checkpoint,
+                                              "--candidates", checkpoint, checkpoint, "--gate-margin", "2", "--control-share", "0.2",
+                                              "--candidate-share", "0.5", "--directory", directory + "/run", "--report", directory + "/loop.html"])
+        let progress = lines.filter { $0["event"] == .string("progress") }
+        #expect(!progress.isEmpty && progress.allSatisfy { $0["task"] == .string("serving") && $0["unit"] == .string("users") && $0["total"] == .number(36) })
+        #expect(progress.last?["done"] == .number(36))
+        #expect(lines.filter { $0["arm"] != nil }.count >= 6 && lines.last?["summary"] == .string("ecommerce"))
+        let page = try String(contentsOfFile: directory + "/loop.html", encoding: .utf8)
+        #expect(HTMLReport.missingCharts(in: page, expected: ["return-per-user", "estimates"]).isEmpty)
+        #expect(page.contains("released v2") && page.contains("<th>realised</th>"))
     }
 }
