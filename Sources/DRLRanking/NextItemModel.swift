@@ -51,7 +51,23 @@ public final class NextItemModel {
         /// SASRec's final norm and dot-product scores (docs/RESULTS.md).
         public var finalNormalization = false, linearState = false
         public var epochs = 30, batchSize = 64
+        /// Adam's peak learning rate at `referenceBatchSize`; at another batch size training
+        /// uses `scaledLearningRate`.
         public var learningRate: Float = 1e-3
+        /// How the learning rate follows the batch size.
+        public var learningRateScaling = LearningRateScaling.none
+        /// The batch the learning rates of the recipes were tuned at.
+        public static let referenceBatchSize = 64
+        /// The peak learning rate of training: `learningRate` scaled from `referenceBatchSize`
+        /// to `batchSize` by `learningRateScaling`.
+        public var scaledLearningRate: Float {
+            let ratio = Float(batchSize) / Float(Self.referenceBatchSize)
+            return switch learningRateScaling {
+            case .none: learningRate
+            case .linear: learningRate * ratio
+            case .squareRoot: learningRate * ratio.squareRoot()
+            }
+        }
         /// Adam's decoupled weight decay (AdamW; 0: plain Adam).
         public var weightDecay: Float = 0
         /// How the learning rate moves over the epochs.
@@ -121,6 +137,11 @@ public final class NextItemModel {
     /// The learning rate after warm-up: constant, or a cosine from the learning rate to 0 at the
     /// last epoch (an early stop cuts it short).
     public enum LearningRateDecay: String, Sendable, CaseIterable { case constant, cosine }
+
+    /// How the learning rate follows the batch size: unchanged, in proportion to it (the rule of
+    /// large-batch SGD, with a warm-up), or with its square root (the rule for Adam, which keeps
+    /// the update's noise scale).
+    public enum LearningRateScaling: String, Sendable, CaseIterable { case none, linear, squareRoot = "sqrt" }
 
     public let configuration: Configuration
     public let encoder: SequenceStateEncoder
@@ -267,7 +288,7 @@ public final class NextItemModel {
             itemNovelty = Tensor(shape: Shape(counts.count), scalars: counts.map { $0 > 0 ? log2(total / $0) / largest : 1 })
         }
         var rng = RandomGenerator(seed: seed, stream: 0x5A6)
-        let optimizer = Adam(store, learningRate: c.learningRate, weightDecay: c.weightDecay, decoupledWeightDecay: true)
+        let optimizer = Adam(store, learningRate: c.scaledLearningRate, weightDecay: c.weightDecay, decoupledWeightDecay: true)
         let loss = SoftmaxCrossEntropyLoss()
         let batch = Tensor(workspace: Shape(c.batchSize, dimension))
         var targets = [Int32](), weights = Tensor(workspace: Shape(c.batchSize * n))
@@ -276,8 +297,8 @@ public final class NextItemModel {
         let batchesPerEpoch = (windows.count + c.batchSize - 1) / c.batchSize
         let warmup = c.warmupEpochs * batchesPerEpoch, steps = c.epochs * batchesPerEpoch
         let schedule: LearningRateSchedule = switch c.learningRateDecay {
-        case .constant: .linearWarmup(peak: c.learningRate, warmupSteps: warmup)
-        case .cosine: .cosine(peak: c.learningRate, warmupSteps: warmup, totalSteps: steps)
+        case .constant: .linearWarmup(peak: c.scaledLearningRate, warmupSteps: warmup)
+        case .cosine: .cosine(peak: c.scaledLearningRate, warmupSteps: warmup, totalSteps: steps)
         }
         var step = 0
         var averaged = c.weightAverage != nil ? store.values.clone() : Tensor(zeros: Shape(0))

@@ -36,6 +36,8 @@ extension NextItemModel {
         // Written only when on: a file without them reads as off, so earlier models' files are unchanged.
         if c.finalNormalization { metadata[Self.prefix + "final_norm"] = "true" }
         if c.linearState { metadata[Self.prefix + "linear_state"] = "true" }
+        // How it was trained, for the record (not needed to load it).
+        for (key, value) in Self.trainingRecord(c) { metadata[Self.prefix + "training." + key] = value }
         if let r = c.reinforce, !servingOnly {
             metadata[Self.prefix + "reinforce_weight"] = String(r.weight)
             metadata[Self.prefix + "reinforce_slate_size"] = String(r.slateSize)
@@ -54,6 +56,22 @@ extension NextItemModel {
         }
         metadata[Self.prefix + "compression"] = stored.joined(separator: ",")
         try SafeTensors.write(tensors + [("item_categories", categoryTensor), ("item_counts", countTensor)], metadata: metadata, to: path)
+    }
+
+    /// The training hyperparameters a checkpoint records (metadata `drlrec.next_item.training.*`).
+    static func trainingRecord(_ c: Configuration) -> [String: String] {
+        ["epochs": String(c.epochs), "batch_size": String(c.batchSize), "learning_rate": String(c.learningRate),
+         "learning_rate_scaling": c.learningRateScaling.rawValue, "scaled_learning_rate": String(c.scaledLearningRate),
+         "warmup_epochs": String(c.warmupEpochs), "learning_rate_decay": c.learningRateDecay.rawValue, "weight_decay": String(c.weightDecay),
+         "weight_average": String(c.weightAverage ?? 0), "patience": String(c.patience ?? 0), "validation_interval": String(c.validationInterval)]
+    }
+
+    /// The training hyperparameters recorded in the checkpoint at `path` (empty for a file written
+    /// before they were recorded).
+    public static func recordedTraining(at path: String) throws(CheckpointError) -> [String: String] {
+        let metadata = try SafeTensors.describe(path).metadata
+        let key = prefix + "training."
+        return Dictionary(uniqueKeysWithValues: metadata.filter { $0.key.hasPrefix(key) }.map { (String($0.key.dropFirst(key.count)), $0.value) })
     }
 
     /// The model saved at `path`. With `log`, the model trains on it: the log must index items as

@@ -133,6 +133,32 @@ import Testing
         // The kept weights are the average: with a decay near 1 it has hardly left the start.
         let averaged = try movement { $0.weightAverage = 0.9999 }
         #expect(averaged < 0.05 * constant, "the average moved \(averaged), the weights \(constant)")
+        // At a batch of 16, a quarter of the reference 64, the learning rate scaled by the square
+        // root is halved and scaled linearly quartered; Adam's steps shrink with it.
+        let root = try movement { $0.learningRateScaling = .squareRoot }, linear = try movement { $0.learningRateScaling = .linear }
+        #expect(linear < 0.8 * root && root < 0.8 * constant, "moved \(linear) scaled linearly, \(root) by the square root, \(constant) unscaled")
+    }
+
+    /// The learning rate a batch size trains at, and the training record a checkpoint keeps.
+    @Test func theLearningRateFollowsTheBatchAndTheCheckpointRecordsIt() throws {
+        var configuration = Self.cycleConfiguration()
+        configuration.epochs = 1
+        configuration.batchSize = 1024
+        configuration.learningRate = 1e-3
+        #expect(configuration.scaledLearningRate == 1e-3)
+        configuration.learningRateScaling = .squareRoot
+        #expect(abs(configuration.scaledLearningRate - 4e-3) < 1e-9)
+        configuration.learningRateScaling = .linear
+        #expect(abs(configuration.scaledLearningRate - 16e-3) < 1e-9)
+        configuration.warmupEpochs = 2
+        let log = SyntheticLog.generate(users: 30, items: 24, eventsPerUser: 12, jump: 0, seed: 4)
+        let model = NextItemModel(log: log, categories: [Int32](repeating: 0, count: log.itemCount), configuration: configuration, seed: 1)
+        let path = Scratch.directory("training-record") + "/model.safetensors"
+        try model.save(to: path)
+        let record = try NextItemModel.recordedTraining(at: path)
+        #expect(record["batch_size"] == "1024" && record["learning_rate"] == "0.001" && record["learning_rate_scaling"] == "linear"
+                && record["scaled_learning_rate"] == "0.016" && record["warmup_epochs"] == "2" && record["epochs"] == "1", "\(record)")
+        #expect(try NextItemModel.load(from: path).configuration.dimension == configuration.dimension)
     }
 
     /// SQN's Q head learns the one-step return of the logged transitions: with γ = 0 and every

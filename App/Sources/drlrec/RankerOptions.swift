@@ -3,6 +3,7 @@ import DRLNN
 import DRLRanking
 
 extension NextItemModel.LearningRateDecay: ExpressibleByArgument {}
+extension NextItemModel.LearningRateScaling: ExpressibleByArgument {}
 
 /// The sequential ranker's network and training, shared by `drlrec fit` and `drlrec evaluate`
 /// (whose RL agents train the same network with their own objectives). Each option not given
@@ -52,6 +53,9 @@ struct RankerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Training windows per batch.")
     var batchSize: Int?
 
+    @Option(help: ArgumentHelp("How the learning rate follows --batch-size from the batch of 64 it is given for: none, linear (in proportion, with a warm-up) or sqrt (with its square root, Adam's rule).", valueName: "rule"))
+    var learningRateScaling: NextItemModel.LearningRateScaling?
+
     @Option(parsing: .unconditional, help: "Adam's decoupled weight decay (AdamW).")
     var weightDecay: Float?
 
@@ -90,6 +94,7 @@ struct RankerOptions: ParsableArguments {
         if let warmupEpochs { c.warmupEpochs = warmupEpochs }
         if let weightAverage { c.weightAverage = weightAverage > 0 ? weightAverage : nil }
         if let batchSize { c.batchSize = batchSize }
+        if let learningRateScaling { c.learningRateScaling = learningRateScaling }
         if let history { c.historyLength = history }
         return c
     }
@@ -101,6 +106,7 @@ struct RankerOptions: ParsableArguments {
                 "final_norm": String(c.finalNormalization), "linear_state": String(c.linearState), "dropout": String(c.dropout),
                 "learning_rate": String(c.learningRate), "weight_decay": String(c.weightDecay), "learning_rate_decay": c.learningRateDecay.rawValue,
                 "warmup_epochs": String(c.warmupEpochs), "weight_average": String(c.weightAverage ?? 0), "batch_size": String(c.batchSize),
+                "learning_rate_scaling": c.learningRateScaling.rawValue, "scaled_learning_rate": String(c.scaledLearningRate),
                 "history": String(c.historyLength)]
     }
 }
