@@ -19,6 +19,7 @@ test: deps
 	$(SWIFT) test -c release --package-path Examples
 	scripts/soak.py --minutes 1 --kill-every 20 --rollout-every 8 --drlrec App/.build/tests/release/drlrec
 	$(MAKE) fuzz-smoke
+	$(MAKE) docs
 
 build: deps
 	$(SWIFT) build -c release --package-path App --product drlrec

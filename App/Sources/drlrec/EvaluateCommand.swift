@@ -201,11 +201,7 @@ struct EvaluateCommand: ParsableCommand {
     private func progressReports(_ evaluation: LeaveOneOutEvaluation, seeds: Int) -> (ProgressReport, (Int) -> Void, ProgressBar) {
         let bar = ProgressBar("evaluating", unit: "epochs", total: evaluation.epochsAtMost(seeds: seeds), mode: .of(json: json, quiet: quiet))
         var settled = 0
-        return ({ line in
-            guard !quiet else { return }
-            bar.clear()
-            say(line)
-        }, { epochs in
+        return (bar.note, { epochs in
             settled += epochs
             bar.update(settled)
         }, bar)

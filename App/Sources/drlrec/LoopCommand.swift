@@ -127,11 +127,7 @@ struct LoopCommand: AsyncParsableCommand {
         let reports: [ClosedLoop.DayReport]
         let bar = ProgressBar("serving", unit: "users", total: days * users, mode: .of(json: json, quiet: quiet))
         do {
-            reports = try await ClosedLoop(configuration).run(progress: { line in
-                guard !quiet else { return }
-                bar.clear()
-                say(line)
-            }, usersServed: bar.update)
+            reports = try await ClosedLoop(configuration).run(progress: bar.note, usersServed: bar.update)
         } catch { throw CommandFailure("\(error)") }
         bar.finish()
         var rows = [["day", "arm", "version", "users", "return/user", "95% CI", "reward/list", "estimate [CI]"]]

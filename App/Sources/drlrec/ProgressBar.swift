@@ -57,6 +57,13 @@ final class ProgressBar {
         shown = false
     }
 
+    /// A progress line on standard error, above the bar on a terminal; nothing with --quiet.
+    func note(_ line: String) {
+        guard mode != .silent else { return }
+        clear()
+        say(line)
+    }
+
     /// Ends the bar's line on a terminal.
     func finish() {
         guard mode == .terminal, shown else { return }
