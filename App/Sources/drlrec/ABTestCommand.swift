@@ -64,8 +64,11 @@ struct ABTestCommand: ParsableCommand {
                                valueName: "file.html"))
     var report: String?
 
-    @Flag(help: "Print one JSON object per metric.")
+    @Flag(help: "Print one JSON object per metric (and the progress as JSON events).")
     var json = false
+
+    @Flag(help: "Print no progress, only the results.")
+    var quiet = false
 
     func validate() throws {
         guard users >= 2 else { throw ValidationError("--users must be at least 2, got \(users)") }
@@ -94,9 +97,10 @@ struct ABTestCommand: ParsableCommand {
         let result: ABTest.Result
         // One progress bar per arm, under the line that names it.
         var bar: ProgressBar?, barArm = ""
-        let mode = ProgressBar.Mode.of(json: json, quiet: false)
+        let mode = ProgressBar.Mode.of(json: json, quiet: quiet)
         do {
             result = try test.run(progress: { line in
+                guard !quiet else { return }
                 bar?.finish()
                 say(line)
             }, armProgress: { arm, done, total in

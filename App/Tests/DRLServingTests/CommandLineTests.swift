@@ -68,6 +68,9 @@ import Testing
         }
         let control = try #require(lines.firstIndex { $0.hasPrefix("simulating the control (linucb)") })
         #expect(lines[control + 1].hasPrefix("simulating linucb: 4/40 users (10%)"))
+        // With --quiet, nothing on standard error; the same table.
+        let quiet = try Self.run(["abtest", "--env", "video", "--users", "40", "--treatment", "random", "--resamples", "100", "--quiet"])
+        #expect(quiet.status == 0 && quiet.error.isEmpty && quiet.output == run.output, "\(quiet.error)")
     }
 
     /// A checkpoint records the run that wrote it (the environment, agent, steps, seed, evaluation

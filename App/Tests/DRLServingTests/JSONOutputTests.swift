@@ -144,6 +144,9 @@ import Testing
         #expect(progress.last?["done"] == .number(6) && progress.last?["seconds_left"] == .number(0))
         let rows = lines.filter { $0["event"] == nil && $0["model"] != nil }
         #expect(rows.count == 4, "popularity, ALS, the sequential ranker and SQN: \(rows)")
+        // With --quiet, no progress at all on standard error.
+        let quiet = try CommandLineTests.run(["evaluate", "--data", try Self.fitted.get().log, "--epochs", "3", "--agents", "sqn", "--cutoffs", "10", "--quiet"])
+        #expect(quiet.status == 0 && quiet.error.isEmpty && quiet.output.contains("HR@10"), "\(quiet.error)")
     }
 
     @Test func compressPrintsEachModelThenTheChild() throws {
