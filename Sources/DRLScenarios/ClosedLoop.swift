@@ -225,6 +225,8 @@ public final class ClosedLoop {
     private func learn(_ learning: SlateRankerFineTuning, _ registry: ModelRegistry, log: ServedSlateLog, feedback: LoggedInteractions,
                        to output: String) throws -> (summary: SlateRankerFineTuning.Summary, seconds: Double) {
         let start = ContinuousClock.now
+        var learning = learning
+        learning.actionNoise = configuration.exploration.actionNoise  // the lists were built from the perturbed actions
         var servedBy: [String: String] = [:]
         for version in Set(log.slates.map(\.version)) where version != "popularity" { servedBy[version] = try registry.checkpointPath(of: version) }
         let summary = try learning.fineTune(production: try registry.checkpointPath(of: try registry.state().production!), servedBy: servedBy,

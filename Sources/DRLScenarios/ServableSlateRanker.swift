@@ -96,21 +96,24 @@ public final class ServableSlateRanker: ServableModel {
 
     /// The slate the ranker shows the user: what the same agent shows in simulation for the same
     /// events and context.
-    public func slate(history: [UserEvent], context: [Float]) -> [Int32] {
-        let (user, weights) = decide(history: history, context: context)
+    /// With `actionNoise`, the slate of the agent's weights perturbed by it (exploration in the action).
+    public func slate(history: [UserEvent], context: [Float], actionNoise: ActionNoise? = nil) -> [Int32] {
+        let (user, weights) = decide(history: history, context: context, actionNoise: actionNoise)
         builder.build(user, action: weights, previousSlate: user.latestSlate[...], into: &slate)
         return slate
     }
 
     /// The agent's observation of the user and the ranking weights it chooses there (with
-    /// cold-start transfer where it applies): the state and action of the ranker's decision.
-    public func decision(history: [UserEvent], context: [Float]) -> (observation: Tensor, action: Tensor) {
-        let weights = decide(history: history, context: context).weights
+    /// cold-start transfer where it applies), perturbed by `actionNoise` when given: the state and
+    /// action of the ranker's decision.
+    public func decision(history: [UserEvent], context: [Float], actionNoise: ActionNoise? = nil) -> (observation: Tensor, action: Tensor) {
+        let weights = decide(history: history, context: context, actionNoise: actionNoise).weights
         return (observation.clone(), weights.clone())
     }
 
-    /// The platform's view of the user and the agent's greedy weights; `observation` holds the state.
-    private func decide(history: [UserEvent], context: [Float]) -> (user: ObservedSlateUser, weights: Tensor) {
+    /// The platform's view of the user and the agent's greedy weights, perturbed by `actionNoise`;
+    /// `observation` holds the state.
+    private func decide(history: [UserEvent], context: [Float], actionNoise: ActionNoise?) -> (user: ObservedSlateUser, weights: Tensor) {
         let simulator = platform.simulator
         var user = simulator.observe(history: history, context: context, historyTokens: historyTokens, into: &observation)
         if let profiles = platform.profiles, user.arrivedWithoutClicks,
@@ -120,9 +123,11 @@ public final class ServableSlateRanker: ServableModel {
                 ColdStartTransferPolicy.writeClickHistory(clicks, catalogue: simulator.catalogue, at: range, into: &observation)
             }
         }
-        guard case .continuous(let weights) = agent.act(observation, mode: .greedy) else {
+        guard case .continuous(var weights) = agent.act(observation, mode: .greedy) else {
             requirementFailure("ServableSlateRanker: the \(type(of: agent)) does not act with ranking weights")
         }
+        let range = WeightedSlateBuilder.actionRange
+        actionNoise?.perturb(&weights, low: range.lowerBound, high: range.upperBound)
         return (user, weights)
     }
 
@@ -133,8 +138,10 @@ public final class ServableSlateRanker: ServableModel {
         return history
     }
 
-    public func scores(history: [UserEvent], context: [Float]) -> [Float] {
-        let slate = slate(history: history, context: context)
+    public func scores(history: [UserEvent], context: [Float]) -> [Float] { scores(history: history, context: context, actionNoise: nil) }
+
+    public func scores(history: [UserEvent], context: [Float], actionNoise: ActionNoise?) -> [Float] {
+        let slate = slate(history: history, context: context, actionNoise: actionNoise)
         var scores = builder.scores.scalars
         var best = -Float.infinity
         for score in scores where score.isFinite && score > best { best = score }

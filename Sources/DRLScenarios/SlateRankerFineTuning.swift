@@ -14,8 +14,9 @@ import Foundation
 /// Each served list is a transition of its user's episode: the state is the ranker's observation
 /// of the user rebuilt from the logged history and context as in serving (`ServedLogReplay.walk`,
 /// `ServableSlateRanker.decision`), the action the ranking weights of the version that served
-/// the list (recomputed from that version's checkpoint; lists of other versions and popularity
-/// fallbacks are left out), the reward the feedback credited to the list (delayed purchases
+/// the list (recomputed from that version's checkpoint, under the list's action noise when the
+/// service explored in the action; lists of other versions and popularity fallbacks are left
+/// out), the reward the feedback credited to the list (delayed purchases
 /// included, through the list they name), and the next state that of the user's next list; a
 /// user's last list in the logs ends their episode. The number of gradient steps bounds how far
 /// the candidate moves from production (the soft freeze): the off-policy gate then judges it.
@@ -30,6 +31,11 @@ public struct SlateRankerFineTuning: Sendable {
     /// next one Δt seconds later is discounted by γ^(Δt / unit), so that a user back next week
     /// counts for less than one who scrolls on. nil: γ per list, as the agent learnt in simulation.
     public var discountTimeUnit: Double?
+    /// The standard deviation of the noise the service put on the rankers' actions
+    /// (`SlateExploration.actionNoise`): each list's action is then its version's weights under the
+    /// noise drawn from the list's impression id, the action that built the list. Without it the
+    /// critics see only the serving version's own actions and cannot rank others.
+    public var actionNoise: Float = 0
 
     public init(reward: RewardMapping) { self.reward = reward }
 
@@ -60,7 +66,8 @@ public struct SlateRankerFineTuning: Sendable {
         ServedLogReplay.walk(log, feedback: feedback, itemIds: learner.itemIds, readsImpressions: true, historyCapacity: historyCapacity) {
             (s: Int, events: [UserEvent], _: UserHistories) in
             guard let ranker = rankers[log.slates[s].version] else { return }
-            decisions[s] = ranker.decision(history: events, context: log.slates[s].context)
+            let noise = actionNoise > 0 ? ActionNoise(scale: actionNoise, impression: log.slates[s].id) : nil
+            decisions[s] = ranker.decision(history: events, context: log.slates[s].context, actionNoise: noise)
         }
         var byUser: [String: [Int]] = [:]
         for s in log.slates.indices where decisions[s] != nil { byUser[log.slates[s].user, default: []].append(s) }

@@ -79,7 +79,8 @@ public final class RecommendationService: @unchecked Sendable {
         public var modelKinds = ServableModelKinds.standard
         /// How served lists explore (default: not at all).
         public var exploration = SlateExploration.greedy
-        /// The seed of the exploration's draws (default: a random one at start).
+        /// The seed of the exploration's draws and of the lists' impression ids (default: random
+        /// draws and ids), so that a seeded run (the closed loop) serves the same lists again.
         public var explorationSeed: UInt64?
         /// Where every served list is logged with its propensities before it is answered
         /// (`ImpressionLog`); nil: lists are not logged.
@@ -134,6 +135,8 @@ public final class RecommendationService: @unchecked Sendable {
     private var linesAtStart: (feedback: Int, impressions: Int) = (0, 0)
     /// Draws each request's exploration seed.
     private var explorationSeeds: RandomGenerator
+    /// Draws the impression ids when the exploration is seeded.
+    private var impressionIds: RandomGenerator
     /// The running rollout's outcomes per arm (reset when another rollout starts).
     private var outcomes: (candidate: String, arms: [TrafficSplit.Arm: ArmOutcome])?
 
@@ -178,6 +181,8 @@ public final class RecommendationService: @unchecked Sendable {
             throw error
         }
         self.feedbackLog = feedbackLog
+        // A restart with the same seed goes on with other ids than those already logged.
+        impressionIds = RandomGenerator(seed: configuration.explorationSeed ?? 0, stream: 0x1D &+ UInt64(impressionLog?.end.bytes ?? 0))
         do {
             let snapshot = loadSnapshot()
             try replayLogs(feedbackPath: feedbackPath, after: snapshot)
@@ -308,16 +313,19 @@ public final class RecommendationService: @unchecked Sendable {
         var chain = Self.servedVersions(serving, depth: configuration.fallbackDepth)
         if arm == .control, let candidate = serving.rollout?.candidate { chain.removeAll { $0 == candidate } }
         var firstFault: ModelFault?
+        // The list's id comes first: a model exploring in its action draws the noise from it.
+        let impression = impressionLog.map { _ in newImpressionId() }
+        let noise = configuration.exploration.actionNoise(impression: impression ?? newImpressionId())
         for id in chain {
             guard let model = loaded[id] else { firstFault = firstFault ?? .loadFailed; continue }
             if let problem = model.contextProblem(context) { throw .invalidField("context", reason: problem) }
-            switch model.scores(history: events, context: context, budget: configuration.latencyBudget) {
+            switch model.scores(history: events, context: context, actionNoise: noise, budget: configuration.latencyBudget) {
             case .success(let scores):
                 let items = list(scores, k: request.k, candidates: candidateMask,
                                  seen: request.excludeSeen && !model.decidesEligibility ? events : [])
                 return try await served(Recommendation(items: items, version: id, arm: arm,
                                                        fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) },
-                                                       impression: impressionLog.map { _ in UUID().uuidString }),
+                                                       impression: impression),
                                         user: request.user, context: context, rollout: serving.rollout?.candidate)
             case .failure(let fault):
                 firstFault = firstFault ?? fault
@@ -328,8 +336,15 @@ public final class RecommendationService: @unchecked Sendable {
         let items = list(popularity, k: request.k, candidates: candidateMask, seen: request.excludeSeen ? events : [])
         return try await served(Recommendation(items: items, version: nil, arm: arm,
                                                fallback: Recommendation.Fallback(fault: firstFault ?? .loadFailed, servedBy: "popularity"),
-                                               impression: impressionLog.map { _ in UUID().uuidString }),
+                                               impression: impression),
                                 user: request.user, context: context, rollout: serving.rollout?.candidate)
+    }
+
+    /// A new list's id: a random UUID, or one drawn from the exploration seed when there is one.
+    private func newImpressionId() -> String {
+        guard configuration.explorationSeed != nil else { return UUID().uuidString }
+        let words = lock.withLock { (impressionIds.next(), impressionIds.next()) }
+        return UUID(uuid: withUnsafeBytes(of: words) { $0.load(as: uuid_t.self) }).uuidString
     }
 
     /// The answer, once the impression log (when there is one) has it on disk; only then is it

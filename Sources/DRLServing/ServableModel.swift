@@ -42,10 +42,18 @@ public protocol ServableModel: SendableMetatype {
     /// show) for a user whose history is `history`, oldest first, in the context `context` (one
     /// value per context column, free of `contextProblem`).
     func scores(history: [UserEvent], context: [Float]) -> [Float]
+
+    /// The scores with the model's action perturbed by `actionNoise` (see `ActionNoise`), for a
+    /// model that acts before it scores; nil noise gives `scores(history:context:)`. A model
+    /// without an action of its own ignores the noise (the default).
+    func scores(history: [UserEvent], context: [Float], actionNoise: ActionNoise?) -> [Float]
 }
 
 extension ServableModel {
     public var decidesEligibility: Bool { false }
     public var readsImpressions: Bool { false }
     public func contextProblem(_ context: [Float]) -> String? { nil }
+    public func scores(history: [UserEvent], context: [Float], actionNoise: ActionNoise?) -> [Float] {
+        scores(history: history, context: context)
+    }
 }

@@ -8,7 +8,8 @@ import DRLEvaluation
 /// served lists when the model reads them; an event joins a history before a list only if it is
 /// logged strictly earlier (a list's own feedback comes after it). Each list's scores go through
 /// `ServedListChoice` and the exploration's `marginals`, as a served list's do, so the
-/// probabilities are the ones the model's lists would be logged with.
+/// probabilities are the ones the model's lists would be logged with; with action noise, each
+/// list's scores are the model's under the noise drawn from the list's impression id, as served.
 public enum ServedLogReplay {
     /// The weights and reward-model terms of every list of `log` for `model`.
     /// - Parameters:
@@ -37,7 +38,7 @@ public enum ServedLogReplay {
             if let problem = model.contextProblem(slate.context) {
                 throw ServedLogError("list '\(slate.id)' was served in a context the model cannot score: \(problem)")
             }
-            let scores = model.scores(history: events, context: slate.context)
+            let scores = model.scores(history: events, context: slate.context, actionNoise: exploration.actionNoise(impression: slate.id))
             guard scores.count == itemIds.count, !scores.contains(where: { $0.isNaN || $0 == .infinity }) else {
                 throw ServedLogError("the model's scores for list '\(slate.id)' are not one finite score (or −∞) per item")
             }

@@ -69,11 +69,11 @@ public final class ServedModel: @unchecked Sendable {
     /// Every item's score for the history and context, or the fault that prevented it. The budget
     /// holds for the scoring alone: waiting for a free replica is load, not a slow model, and does
     /// not trip the breaker.
-    public func scores(history: [UserEvent], context: [Float], budget: Duration) -> Result<[Float], ModelFault> {
+    public func scores(history: [UserEvent], context: [Float], actionNoise: ActionNoise? = nil, budget: Duration) -> Result<[Float], ModelFault> {
         if let until = pool.withLock({ bypassedUntil }), ContinuousClock.now < until { return .failure(.timeout) }
         let model = checkOut()
         let start = ContinuousClock.now
-        let scores = model.scores(history: history, context: context)
+        let scores = model.scores(history: history, context: context, actionNoise: actionNoise)
         checkIn(model)
         let end = ContinuousClock.now
         if end - start > budget {

@@ -17,6 +17,11 @@ import Foundation
 /// the pool, whichever the explorer. Sampling the whole list from a softmax
 /// (Plackett-Luce) would give each position's probability only given the items above it; the
 /// marginal that position-wise estimators need has no closed form there.
+///
+/// A model that acts before it scores (a list-wise ranker) can also explore in its action:
+/// `actionNoise` is the standard deviation of the Gaussian noise on it, drawn per list from the
+/// list's impression id (`ActionNoise`). The greedy list is then the perturbed action's, and every
+/// probability above is given that noise.
 public struct SlateExploration: Sendable, Equatable {
     /// Where explored items are drawn from.
     public enum Explorer: Sendable, Equatable {
@@ -33,19 +38,28 @@ public struct SlateExploration: Sendable, Equatable {
     public let explorer: Explorer
     /// The probability ρ that the greedy list's order is shuffled, in [0, 1].
     public let shuffle: Float
+    /// The standard deviation of the noise on a model's action (0: none).
+    public let actionNoise: Float
 
     /// No exploration: the greedy list, every item at its position with probability 1.
     public static let greedy = SlateExploration(epsilon: 0)
 
-    public init(epsilon: Float, explorer: Explorer = .uniform, shuffle: Float = 0) {
+    public init(epsilon: Float, explorer: Explorer = .uniform, shuffle: Float = 0, actionNoise: Float = 0) {
         require(epsilon >= 0 && epsilon < 1, "SlateExploration: ε must be in [0, 1), got \(epsilon)")
         require(shuffle >= 0 && shuffle <= 1, "SlateExploration: the shuffle probability must be in [0, 1], got \(shuffle)")
+        require(actionNoise >= 0 && actionNoise.isFinite, "SlateExploration: the action noise must be non-negative and finite, got \(actionNoise)")
         if case .softmax(let temperature) = explorer {
             require(temperature > 0 && temperature.isFinite, "SlateExploration: the softmax temperature must be positive and finite, got \(temperature)")
         }
         self.epsilon = epsilon
         self.explorer = explorer
         self.shuffle = shuffle
+        self.actionNoise = actionNoise
+    }
+
+    /// The noise on the action of the list with impression id `impression`; nil without action noise.
+    public func actionNoise(impression: String) -> ActionNoise? {
+        actionNoise > 0 ? ActionNoise(scale: actionNoise, impression: impression) : nil
     }
 
     /// An item shown and the probability the policy had of showing it at its position.

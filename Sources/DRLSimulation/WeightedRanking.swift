@@ -13,6 +13,8 @@ import DRLTensor
 /// collaborative ∈ [0, 2]. The actor thus chooses, state by state, how far to trade relevance for
 /// the long tail, for variety and for quality, and how far to trust what similar users liked.
 public final class WeightedSlateBuilder {
+    /// Every element of an action lies in this range.
+    public static let actionRange: ClosedRange<Float> = -1...1
     /// 4 weights, one more with a quality signal and one more with a collaborative model.
     public let actionDimension: Int
     public let candidates: Int
@@ -130,7 +132,9 @@ public final class WeightedRankingEnvironment: Environment {
     public init(_ simulator: RecommendationEnvironment, collaborative: ImplicitALS? = nil) {
         self.simulator = simulator
         builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: collaborative)
-        actionSpace = .box(low: Array(repeating: -1, count: builder.actionDimension), high: Array(repeating: 1, count: builder.actionDimension))
+        let range = WeightedSlateBuilder.actionRange
+        actionSpace = .box(low: Array(repeating: range.lowerBound, count: builder.actionDimension),
+                           high: Array(repeating: range.upperBound, count: builder.actionDimension))
         slate = Array(repeating: 0, count: simulator.slateSize)
     }
 

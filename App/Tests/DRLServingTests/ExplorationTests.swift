@@ -68,6 +68,53 @@ import Testing
         }
     }
 
+    /// With noise on the model's action (its fixed scores, 0.25 apart, perturbed with σ = 0.4),
+    /// each list's propensities are given its noise, so one (position, item) is logged with many
+    /// probabilities. They are true if inverse-propensity weighting counts every list once: for
+    /// each (position, item), the sum of 1 / propensity over the lists that showed it there, over
+    /// the number of lists, is 1 (within four standard errors, estimated from the same sums, plus
+    /// 0.01), whatever the noise did. The noise really moves the greedy list (the top position
+    /// shows several items often). A seeded service draws the same list ids again; restarted on
+    /// its log, other ones.
+    @Test func underActionNoiseInversePropensitiesCountEveryListOnce() async throws {
+        let exploration = SlateExploration(epsilon: 0.3, shuffle: 0.2, actionNoise: 0.4)
+        let service = try fixedService(exploration, impressions: true)
+        let requests = 10_000
+        var counts: [String: Int] = [:], inverse: [String: Double] = [:], inverseSquared: [String: Double] = [:]
+        var ids: [String] = []
+        for _ in 0..<requests {
+            let answer = try await service.recommend(request())
+            ids.append(try #require(answer.impression))
+            for (position, item) in answer.items.enumerated() {
+                let key = "\(position) \(item.id)"
+                counts[key, default: 0] += 1
+                inverse[key, default: 0] += 1 / item.propensity
+                inverseSquared[key, default: 0] += 1 / (item.propensity * item.propensity)
+            }
+        }
+        service.feedbackLog.shutDown()
+        service.impressionLog?.shutDown()
+        #expect(Set(ids).count == requests)
+        let n = Double(requests)
+        for (key, count) in counts where count >= 100 {
+            let mean = inverse[key]! / n, variance = max(inverseSquared[key]! / n - mean * mean, 0)
+            #expect(abs(mean - 1) <= 4 * (variance / n).squareRoot() + 0.01, "\(key): shown in \(count) lists, Σ 1/propensity over the lists \(mean)")
+        }
+        let top = counts.filter { $0.key.hasPrefix("0 ") && $0.value > requests / 20 }
+        #expect(top.count >= 3, "the noise hardly moves the greedy list: \(counts.filter { $0.key.hasPrefix("0 ") })")
+
+        let again = try fixedService(exploration, impressions: true)
+        var first: [String] = []
+        for _ in 0..<3 { first.append(try #require(try await again.recommend(request()).impression)) }
+        again.feedbackLog.shutDown()
+        again.impressionLog?.shutDown()
+        #expect(first == Array(ids.prefix(3)))
+        let restarted = try fixedService(exploration, impressions: true, directory: service.registry.directory)
+        defer { restarted.feedbackLog.shutDown(); restarted.impressionLog?.shutDown() }
+        let later = try #require(try await restarted.recommend(request()).impression)
+        #expect(!ids.contains(later))
+    }
+
     /// Without exploration the list is the greedy one, each item at its position with probability 1.
     @Test func greedyServingLogsCertainty() async throws {
         let service = try fixedService(.greedy)

@@ -5,7 +5,7 @@ import DRLTensor
 
 /// A test-only recommender of another kind than the next-item model, to show that the service
 /// serves any `ServableModel`: it ranks items by scores fixed in its checkpoint, whatever the
-/// user's history and context.
+/// user's history and context. Its scores are its action: action noise is added to them.
 struct FixedScoresModel: ServableModel {
     static let checkpointKind = "fixed-scores"
 
@@ -35,4 +35,11 @@ struct FixedScoresModel: ServableModel {
     }
 
     func scores(history: [UserEvent], context: [Float]) -> [Float] { fixedScores }
+
+    func scores(history: [UserEvent], context: [Float], actionNoise: ActionNoise?) -> [Float] {
+        guard let actionNoise else { return fixedScores }
+        var scores = Tensor(shape: Shape(fixedScores.count), scalars: fixedScores)
+        actionNoise.perturb(&scores, low: -.greatestFiniteMagnitude, high: .greatestFiniteMagnitude)
+        return scores.scalars
+    }
 }

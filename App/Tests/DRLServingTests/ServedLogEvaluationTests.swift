@@ -16,7 +16,7 @@ import Testing
 
     /// A service over a registry with two fixed-score versions: v1 ranks by index (the attractive
     /// items first), v2 the other way round; `production` is promoted.
-    func service(production: String, directory: String) throws -> RecommendationService {
+    func service(production: String, directory: String, exploration: SlateExploration = Self.exploration) throws -> RecommendationService {
         let registry = try ModelRegistry(directory: Fixtures.scratchDirectory(directory))
         for (name, sign) in [("rising", Float(1)), ("falling", -1)] {
             let path = "\(registry.directory)/\(name).safetensors"
@@ -27,7 +27,7 @@ import Testing
         var configuration = RecommendationService.Configuration()
         configuration.latencyBudget = .seconds(5)
         configuration.modelKinds = ServableModelKinds([FixedScoresModel.self])
-        configuration.exploration = Self.exploration
+        configuration.exploration = exploration
         configuration.explorationSeed = 3
         configuration.impressionLogPath = registry.directory + "/impressions.csv"
         return try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
@@ -68,30 +68,42 @@ import Testing
     /// served by it (its standard error, about 0.007, is added to the intervals); the direct
     /// method, whose model reads no user, is reported but not held to it. The rising model's
     /// replay on its own logs has every weight 1: its IIPS is its logged click rate exactly.
-    @Test func aModelsValueIsEstimatedFromAnotherModelsServedLists() async throws {
-        let logging = try service(production: "v1", directory: "ope-logged")
+    /// With noise on the models' actions (here their scores; 0.3 against 0.25 between neighbours,
+    /// so the greedy lists vary), every list's propensities are given its noise, the replay draws
+    /// the same noise from the list's id, and the same holds; replayed without the noise, the
+    /// rising model's own weights are no longer all 1.
+    @Test(arguments: [ServedLogEvaluationTests.exploration, SlateExploration(epsilon: 0.5, shuffle: 0.3, actionNoise: 0.3)])
+    func aModelsValueIsEstimatedFromAnotherModelsServedLists(exploration: SlateExploration) async throws {
+        let noisy = exploration.actionNoise > 0 ? "-noisy" : ""
+        let logging = try service(production: "v1", directory: "ope-logged" + noisy, exploration: exploration)
         let loggedRate = try await run(logging, users: 6_000, seed: 1)
-        let truthService = try service(production: "v2", directory: "ope-truth")
+        let truthService = try service(production: "v2", directory: "ope-truth" + noisy, exploration: exploration)
         let truth = try await run(truthService, users: 6_000, seed: 2)
         let (log, feedback) = try logs(of: logging)
         #expect(log.slates.count == 6_000 && log.slates.allSatisfy { $0.items.count == 4 && !$0.items.contains("i0") && !$0.items.contains("i29") })
         let rewardModel = SlateRewardModel(slates: log.slates)
         let falling = try FixedScoresModel.load(checkpoint: try logging.registry.checkpointPath(of: "v2"))
         let rising = try FixedScoresModel.load(checkpoint: try logging.registry.checkpointPath(of: "v1"))
-        let data = try ServedLogReplay.offPolicyData(of: falling, exploration: Self.exploration, log: log, feedback: feedback, rewardModel: rewardModel)
+        let data = try ServedLogReplay.offPolicyData(of: falling, exploration: exploration, log: log, feedback: feedback, rewardModel: rewardModel)
         #expect(truth < loggedRate - 0.3, "the falling model must be clearly worse for the test to mean something: \(truth) against \(loggedRate)")
         for estimator in [SlateOffPolicyEstimator.independentIPS, .selfNormalizedIPS, .doublyRobust] {
             let (value, low, high) = estimator.estimateWithInterval(data, resamples: 400, seed: 5)
             #expect(low - 0.014 <= truth && truth <= high + 0.014, "\(estimator): \(value) [\(low), \(high)] against the served \(truth)")
             #expect(high - low < 0.5 * truth, "\(estimator): [\(low), \(high)] says little")
         }
-        let own = try ServedLogReplay.offPolicyData(of: rising, exploration: Self.exploration, log: log, feedback: feedback, rewardModel: rewardModel)
+        let own = try ServedLogReplay.offPolicyData(of: rising, exploration: exploration, log: log, feedback: feedback, rewardModel: rewardModel)
         #expect(own.weights.allSatisfy { $0.allSatisfy { abs($0 - 1) < 1e-6 } })
+        if exploration.actionNoise > 0 {
+            let withoutNoise = SlateExploration(epsilon: exploration.epsilon, shuffle: exploration.shuffle)
+            let blind = try ServedLogReplay.offPolicyData(of: rising, exploration: withoutNoise, log: log, feedback: feedback, rewardModel: rewardModel)
+            let off = blind.weights.filter { $0.contains { abs($0 - 1) > 1e-6 } }.count
+            #expect(off > log.slates.count / 10, "only \(off) of \(log.slates.count) lists' weights depend on the noise")
+        }
         #expect(abs(SlateOffPolicyEstimator.independentIPS.estimate(own, over: Array(0..<own.lists)) - loggedRate) < 1e-4)
 
         // The gate refuses the falling model against the rising one in production, and passes the
         // rising one against the falling one, from the same logs.
-        let gate = OffPolicyGate(estimator: .doublyRobust, resamples: 400, exploration: Self.exploration)
+        let gate = OffPolicyGate(estimator: .doublyRobust, resamples: 400, exploration: exploration)
         let refused = try gate.verdict(candidate: falling, production: rising, log: log, feedback: feedback)
         #expect(!refused.passes && refused.summary.contains("below production's estimate"), "\(refused.summary)")
         #expect(try gate.verdict(candidate: rising, production: falling, log: log, feedback: feedback).passes)

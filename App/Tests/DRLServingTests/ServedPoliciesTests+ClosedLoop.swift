@@ -14,7 +14,8 @@ import Testing
 /// through the service, the frozen control, the off-policy gate, release, and the decision the
 /// night after, each in the reports and the registry's audit trail.
 extension ServedPoliciesTests {
-    func loop(days: Int, users: Int, margin: Double, directory: String, learn: Bool = false, discountTimeUnit: Double? = nil) throws -> ClosedLoop {
+    func loop(days: Int, users: Int, margin: Double, directory: String, learn: Bool = false, discountTimeUnit: Double? = nil,
+              actionNoise: Float = 0) throws -> ClosedLoop {
         // Learning hot-starts from production's training state; serving needs its policy alone.
         let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"] + (learn ? ["--save-state"] : []))
         var configuration = ClosedLoop.Configuration(scenario: .ecommerce, directory: Fixtures.scratchDirectory(directory) + "/run",
@@ -32,6 +33,7 @@ extension ServedPoliciesTests {
         configuration.controlShare = 0.2
         configuration.candidateShare = 0.5
         configuration.gateMargin = margin
+        configuration.exploration = SlateExploration(epsilon: 0.1, shuffle: 0.3, actionNoise: actionNoise)
         return ClosedLoop(configuration)
     }
 
@@ -106,10 +108,12 @@ extension ServedPoliciesTests {
 
     /// With learning on, the night's candidate is production fine-tuned on the day's served
     /// lists (every one of them: production served them all), registered as production's child:
-    /// a ranker the service loads, whose actor and critics moved from production's.
+    /// a ranker the service loads, whose actor and critics moved from production's. The service
+    /// explores in the ranker's action too, and each transition's action is the one that built its
+    /// list: production's weights under the noise drawn from the list's id.
     @Test func aCandidateIsLearntFromTheServedLists() async throws {
-        let unit = 600.0
-        let loop = try loop(days: 2, users: 12, margin: 2, directory: "loop-learnt", learn: true, discountTimeUnit: unit)
+        let unit = 600.0, noise: Float = 0.2
+        let loop = try loop(days: 2, users: 12, margin: 2, directory: "loop-learnt", learn: true, discountTimeUnit: unit, actionNoise: noise)
         let reports = try await loop.run()
         let firstDay = try ServedSlateLog(impressions: try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-impressions.csv"),
                                           named: "impressions", feedback: try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-feedback.csv"),
@@ -156,6 +160,25 @@ extension ServedPoliciesTests {
             #expect(abs(Double(discounts[flat: t]) - pow(gamma, Double(gap) / unit)) < 1e-6, "transition \(t): gap \(gap) s, discount \(discounts[flat: t])")
         }
         #expect(spans.count > 1, "the lists' gaps \(spans) should differ for the test to say anything")
+        // Each stored action is production's decision for the list under the list's noise.
+        let feedback = try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-feedback.csv")
+        let served = try ServedSlateLog(impressions: try LoggedInteractions.read(csv: loop.configuration.directory + "/registry-impressions.csv"),
+                                        named: "impressions", feedback: feedback, named: "feedback") { _, _ in 0 }
+        let v1 = try ServableSlateRanker.load(checkpoint: try registry.checkpointPath(of: "v1"))
+        var taken: [String: (noisy: Tensor, greedy: Tensor)] = [:]
+        ServedLogReplay.walk(served, feedback: feedback, itemIds: v1.itemIds, readsImpressions: true) { (s: Int, events: [UserEvent], _: UserHistories) in
+            let list = served.slates[s]
+            taken[list.id] = (v1.decision(history: events, context: list.context, actionNoise: ActionNoise(scale: noise, impression: list.id)).action,
+                              v1.decision(history: events, context: list.context).action)
+        }
+        let actions = try replay("actions")
+        var moved = 0
+        for t in 0..<count {
+            let (noisy, greedy) = try #require(taken[ordered[t].id])
+            #expect((0..<noisy.count).allSatisfy { abs(actions[t, $0] - noisy[flat: $0]) < 1e-6 }, "transition \(t): not the served action")
+            if (0..<noisy.count).contains(where: { abs(noisy[flat: $0] - greedy[flat: $0]) > 1e-3 }) { moved += 1 }
+        }
+        #expect(moved > count / 2, "the noise moved only \(moved) of \(count) actions")
 
         // The command-line estimate on the same logs, as an operator runs it before a release.
         let output = try Self.drlrec(["ope", "served", "--impressions", loop.configuration.directory + "/registry-impressions.csv",
