@@ -9,7 +9,8 @@ import Foundation
 /// The platform's closed loop, day after day, on a simulated slate platform: the simulator's users
 /// are the traffic, served through `RecommendationService` (the code path of `drlrec serve`) with
 /// exploration and an impression log; a frozen copy of the first production version serves a
-/// control share of users throughout. Each night the next candidate is registered, judged by the
+/// control share of users throughout (or, with `twinControl`, twins of them: the same simulated
+/// users served by both systems). Each night the next candidate is registered, judged by the
 /// off-policy gate on the day's served lists, and when it passes released to a share of users the
 /// next day under the guardrail; the night after, it is promoted when its users' mean return is not
 /// below production's, and rolled back otherwise. The candidates are checkpoints given in advance
@@ -34,6 +35,13 @@ public final class ClosedLoop {
         public var usersPerDay = 300
         /// The share of users the frozen first version serves.
         public var controlShare = 0.1
+        /// Whether the frozen version serves twins rather than its own share: each control user is
+        /// served by the learning system like every other user, and again, as the same simulated
+        /// user (the same seed), by the frozen version, so that the learning system's difference
+        /// from it is paired over the same users, as `drlrec abtest` pairs its arms. A platform
+        /// cannot do this; a simulator can, and the users' own variation, most of a return's,
+        /// then cancels. Without it, the control users are served by the frozen version only.
+        public var twinControl = false
         /// A released candidate's share of the other users.
         public var candidateShare = 0.3
         public var exploration = SlateExploration(epsilon: 0.1, shuffle: 0.3)
@@ -74,6 +82,13 @@ public final class ClosedLoop {
         public var realised: Double?
         /// What happened during the day and the night after it: releases, refusals, rollbacks, promotions.
         public var events: [String]
+        /// With twin control, each control user's return from the learning system and from the frozen version.
+        public var twins: [Twin] = []
+    }
+
+    /// One simulated user served by both systems.
+    public struct Twin: Sendable {
+        public var learning: Double, frozen: Double
     }
 
     public let configuration: Configuration
@@ -127,13 +142,19 @@ public final class ClosedLoop {
             dayStarts.append(dayStart)
             var outcomes: [(arm: String, ServedSlateTraffic.UserOutcome)] = []
             var events: [String] = []
+            var twins: [Twin] = []
             for u in 0..<c.usersPerDay {
                 let id = "d\(day)-u\(u)", seed = c.seed &* 1_000_003 &+ UInt64(day) &* 10_007 &+ UInt64(u)
-                if Double(assign.uniform()) < c.controlShare {
-                    outcomes.append(("frozen", try await traffic.serve(user: id, seed: seed, through: frozen, reward: c.reward)))
-                } else {
+                var twin: ServedSlateTraffic.UserOutcome?
+                let control = Double(assign.uniform()) < c.controlShare
+                if control {
+                    twin = try await traffic.serve(user: id, seed: seed, through: frozen, reward: c.reward)
+                    outcomes.append(("frozen", twin!))
+                }
+                if !control || c.twinControl {
                     let outcome = try await traffic.serve(user: id, seed: seed, through: main, reward: c.reward)
                     outcomes.append((outcome.arm == .candidate ? "candidate" : "production", outcome))
+                    if let twin { twins.append(Twin(learning: outcome.simulatedReturn, frozen: twin.simulatedReturn)) }
                     if let reason = try main.enforceGuardrail() { events.append("rolled back \(released?.version ?? "?") during the day: \(reason)") }
                 }
                 usersServed((day - 1) * c.usersPerDay + u + 1)
@@ -146,12 +167,13 @@ public final class ClosedLoop {
                 let version = arm == "frozen" ? "v1" : arm == "candidate" ? (released?.version ?? "-") : (state.production ?? "-")
                 arms.append(Self.summary(arm, version: version, users))
             }
-            var report = DayReport(day: day, arms: arms, candidate: released?.version, estimate: released?.estimate, realised: nil, events: events)
+            var report = DayReport(day: day, arms: arms, candidate: released?.version, estimate: released?.estimate, realised: nil, events: events,
+                                   twins: twins)
             if let released {
                 let lists = outcomes.flatMap { outcome in zip(outcome.1.versions, outcome.1.listRewards).filter { $0.0 == released.version }.map(\.1) }
                 report.realised = lists.isEmpty ? nil : lists.reduce(0, +) / Double(lists.count)
             }
-            progress(String(format: "day %d: %d users in %.1f s", day, outcomes.count, secondsSince(start)))
+            progress(String(format: "day %d: %d users in %.1f s", day, c.usersPerDay, secondsSince(start)))
             guard day < c.days else { reports.append(report); break }
 
             // The night: decide on the running candidate, then judge and release the next one.
@@ -247,22 +269,35 @@ public final class ClosedLoop {
 
     /// The learning system's users (production and candidates) against the frozen first
     /// version's over the days from `firstDay` on: their mean returns per user and the difference
-    /// with a 95% normal (Welch) interval. Nil when either side has fewer than two users.
+    /// with a 95% normal interval (Welch's; with twin control, paired over the twins, whose
+    /// learning-system returns alone are then the learning side). Nil when either side has fewer
+    /// than two users.
     public struct Comparison: Sendable {
         public var learningUsers: Int, frozenUsers: Int
         public var learning: Double, frozen: Double
         public var difference: Double, low: Double, high: Double
+        /// Whether the users are the same on both sides (twin control).
+        public var paired: Bool
     }
 
     public static func learningAgainstFrozen(_ reports: [DayReport], from firstDay: Int) -> Comparison? {
         let late = reports.filter { $0.day >= firstDay }
+        let twins = late.flatMap(\.twins)
+        if !twins.isEmpty {
+            guard twins.count > 1 else { return nil }
+            let d = sampleMoments(twins.map { $0.learning - $0.frozen })
+            let half = 1.96 * (d.variance / Double(twins.count)).squareRoot()
+            let learning = twins.map(\.learning).reduce(0, +) / Double(twins.count), frozen = twins.map(\.frozen).reduce(0, +) / Double(twins.count)
+            return Comparison(learningUsers: twins.count, frozenUsers: twins.count, learning: learning, frozen: frozen,
+                              difference: d.mean, low: d.mean - half, high: d.mean + half, paired: true)
+        }
         let learning = late.flatMap { $0.arms.filter { $0.arm != "frozen" }.flatMap(\.returns) }
         let frozen = late.flatMap { $0.arms.filter { $0.arm == "frozen" }.flatMap(\.returns) }
         guard learning.count > 1, frozen.count > 1 else { return nil }
         let (a, b) = (sampleMoments(learning), sampleMoments(frozen))
         let half = 1.96 * (a.variance / Double(learning.count) + b.variance / Double(frozen.count)).squareRoot()
         return Comparison(learningUsers: learning.count, frozenUsers: frozen.count, learning: a.mean, frozen: b.mean,
-                          difference: a.mean - b.mean, low: a.mean - b.mean - half, high: a.mean - b.mean + half)
+                          difference: a.mean - b.mean, low: a.mean - b.mean - half, high: a.mean - b.mean + half, paired: false)
     }
 
     private static func summary(_ arm: String, version: String, _ users: [ServedSlateTraffic.UserOutcome]) -> ArmDay {

@@ -9,7 +9,8 @@ extension LoopCommand {
     func loopReport(_ reports: [ClosedLoop.DayReport], covered: Int, judged: Int, difference: ClosedLoop.Comparison?) -> HTMLReport {
         var page = HTMLReport.ofThisCommand("drlrec loop on \(env.rawValue): \(days) days of \(users) users")
         page.blocks.append(.paragraph("Each day's users are served through the recommendation service with exploration and an impression log; "
-                                      + "the frozen first version serves \(Int((controlShare * 100).rounded()))% of them throughout, a released candidate "
+                                      + "the frozen first version serves \(Int((controlShare * 100).rounded()))% of them throughout"
+                                      + (twinControl ? " (twins: the same simulated users, whom the learning system serves too)" : "") + ", a released candidate "
                                       + "\(Int((candidateShare * 100).rounded()))% of the others. Each night a candidate"
                                       + (learn ? " (learnt from the served logs when none is given)" : "")
                                       + " is judged off-policy (\(rule.gate.rawValue)) before release, and promoted or rolled back the night after."))
@@ -36,8 +37,11 @@ extension LoopCommand {
         if let difference {
             page.blocks.append(.chart(IntervalChart(
                 id: "learning-against-frozen",
-                title: "Days \(days / 2 + 1)–\(days): the return per user of production and candidates (\(difference.learningUsers) users) less the frozen "
-                    + "first version's (\(difference.frozenUsers) users), with its 95% interval",
+                title: difference.paired
+                    ? "Days \(days / 2 + 1)–\(days): the same \(difference.learningUsers) simulated users' return per user from production and candidates less "
+                        + "that from the frozen first version, with its paired 95% interval"
+                    : "Days \(days / 2 + 1)–\(days): the return per user of production and candidates (\(difference.learningUsers) users) less the frozen "
+                        + "first version's (\(difference.frozenUsers) users), with its 95% interval",
                 axisLabel: "difference in return per user",
                 rows: [.init(label: "learning − frozen", estimate: difference.difference, low: difference.low, high: difference.high)])))
         }

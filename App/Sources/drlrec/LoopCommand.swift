@@ -14,7 +14,8 @@ struct LoopCommand: AsyncParsableCommand {
         Each day --users simulated users arrive and are served through the service `drlrec serve` runs \
         (in process), with exploration and an impression log; their responses are posted as feedback \
         naming the list and position they answer. A frozen copy of the first production version \
-        (--production) serves --control-share of the users throughout. Each night the next --candidates \
+        (--production) serves --control-share of the users throughout (with --twin-control, twins of \
+        them: the same simulated users, who the learning system serves as well). Each night the next --candidates \
         checkpoint is registered and judged by the off-policy gate (the lower bound of its --gate \
         estimate on the day's served lists must reach production's estimate, less --gate-margin of it); if it passes it serves \
         --candidate-share of the other users the next day under the guardrail, and the night after it \
@@ -61,6 +62,9 @@ struct LoopCommand: AsyncParsableCommand {
 
     @Option(parsing: .unconditional, help: "Share of users the frozen first version serves.")
     var controlShare = 0.1
+
+    @Flag(help: "The frozen version serves twins of the control users (the same simulated users, served by the learning system too), and the learning system's difference from it is paired over them.")
+    var twinControl = false
 
     @Option(parsing: .unconditional, help: "A released candidate's share of the other users.")
     var candidateShare = 0.3
@@ -118,6 +122,7 @@ struct LoopCommand: AsyncParsableCommand {
         configuration.days = days
         configuration.usersPerDay = users
         configuration.controlShare = controlShare
+        configuration.twinControl = twinControl
         configuration.candidateShare = candidateShare
         configuration.exploration = exploration.exploration
         configuration.gateEstimator = rule.gate
@@ -164,7 +169,8 @@ struct LoopCommand: AsyncParsableCommand {
                                                       ("from_day", .int(days / 2 + 1))]
             if let difference {
                 fields += [("learning_return", .double(difference.learning)), ("frozen_return", .double(difference.frozen)),
-                           ("difference", .double(difference.difference)), ("difference_low", .double(difference.low)), ("difference_high", .double(difference.high))]
+                           ("difference", .double(difference.difference)), ("difference_low", .double(difference.low)), ("difference_high", .double(difference.high)),
+                           ("paired", .bool(difference.paired))]
             }
             print(JSONLine(fields).text)
             return
@@ -174,7 +180,11 @@ struct LoopCommand: AsyncParsableCommand {
         if !judged.isEmpty {
             print("off-policy \(rule.gate.rawValue): the interval covered the realised reward per list for \(covered) of \(judged.count) released candidates")
         }
-        if let difference {
+        if let difference, difference.paired {
+            print(String(format: "days %d-%d: the same %d simulated users' return per user from production and candidates %.3f, from the frozen first version %.3f: difference %+.3f [%+.3f, %+.3f] (paired)",
+                         days / 2 + 1, days, difference.learningUsers, difference.learning, difference.frozen,
+                         difference.difference, difference.low, difference.high))
+        } else if let difference {
             print(String(format: "days %d-%d: return per user %.3f (production and candidates, %d users) against the frozen first version's %.3f (%d users): difference %+.3f [%+.3f, %+.3f]",
                          days / 2 + 1, days, difference.learning, difference.learningUsers, difference.frozen, difference.frozenUsers,
                          difference.difference, difference.low, difference.high))

@@ -91,6 +91,26 @@ extension ServedPoliciesTests {
         #expect(log.slates.count > 12 && log.slates.contains { $0.rewards.contains { $0 > 0 } })
     }
 
+    /// With twin control, every user is served by the learning system and each control user
+    /// also, as the same simulated user, by the frozen version. Without exploration both systems
+    /// serve the same policy (production, and a candidate that is production again), so each
+    /// twin's two returns are equal to the last bit, and the paired difference is exactly 0; the
+    /// learning system's arms hold every user.
+    @Test func twinsOfTheControlUsersAreTheSameUsers() async throws {
+        var configuration = try loop(days: 3, users: 16, margin: 2, directory: "loop-twins").configuration
+        configuration.twinControl = true
+        configuration.controlShare = 0.3
+        configuration.exploration = .greedy
+        let reports = try await ClosedLoop(configuration).run()
+        let twins = reports.flatMap(\.twins)
+        #expect(twins.count == reports.flatMap(\.arms).filter { $0.arm == "frozen" }.reduce(0) { $0 + $1.users } && twins.count >= 4, "\(twins.count) twins")
+        #expect(twins.allSatisfy { $0.learning == $0.frozen } && Set(twins.map(\.learning)).count > twins.count / 2, "\(twins)")
+        #expect(reports.allSatisfy { day in day.arms.filter { $0.arm != "frozen" }.reduce(0) { $0 + $1.users } == 16 })
+        #expect(reports.contains { $0.arms.contains { $0.arm == "candidate" } }, "the candidate was never released: \(reports.flatMap(\.events))")
+        let comparison = try #require(ClosedLoop.learningAgainstFrozen(reports, from: 1))
+        #expect(comparison.paired && comparison.learningUsers == twins.count && comparison.difference == 0 && comparison.low == 0 && comparison.high == 0)
+    }
+
     /// Learning starts each candidate from production's critics and optimisers: a production
     /// checkpoint that holds only the policy (`drlrec train` without --save-state) is refused
     /// before the first day, saying what to write instead; nothing is created.

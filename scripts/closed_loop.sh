@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The closed loop (`drlrec loop`) from one production ranker over traffic seeds: per seed, the
+# learnt candidates released, how many of their off-policy intervals covered what they realised,
+# the injected broken candidate's fate, promotions and rollbacks, the learning system against the
+# frozen first version over days 8-14, and the wall time (issue 19; docs/RESULTS.md).
+#   scripts/closed_loop.sh [ENV] [STEPS] [SEEDS] [-- LOOP OPTIONS]
+# ENV ecommerce or video (default ecommerce); STEPS the production ranker's training steps (default:
+# the environment's own); SEEDS the loop's seeds (default "0 1 2"). The production ranker is
+# trained once, with seed 0 and its training state, into .drlrec/loop-ENV-STEPS.safetensors (or
+# $PRODUCTION). LOOP OPTIONS replace the default recipe below.
+set -euo pipefail
+env=${1:-ecommerce} steps=${2:-default} seeds=${3:-"0 1 2"}
+shift $(($# < 3 ? $# : 3))
+if [ "${1:-}" = "--" ]; then shift; fi
+drlrec=${DRLREC:-App/.build/release/drlrec}
+production=${PRODUCTION:-.drlrec/loop-$env-$steps.safetensors}
+recipe=(--days 14 --users 300 --learn --learning-steps 500 --explore 0.1 --shuffle 0.3 --gate-margin 0.1
+        --action-noise 0.2 --twin-control --control-share 0.3 --inject-bad-candidate 7)
+if [ $# -gt 0 ]; then recipe=("$@"); fi
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+if [ ! -f "$production" ]; then
+    mkdir -p "$(dirname "$production")"
+    training=(--env "$env" --seed 0 --save-state --out "$production" --quiet)
+    if [ "$steps" != default ]; then training+=(--steps "$steps"); fi
+    "$drlrec" train "${training[@]}" > /dev/null
+fi
+echo "production: $production; loop: ${recipe[*]}"
+printf "%4s %9s %7s %-34s %9s %-36s %8s\n" seed released covered "broken candidate (estimate)" "promoted" "days 8-14: learning - frozen" seconds
+for seed in $seeds; do
+    /usr/bin/time -f "%e" -o "$scratch/time" "$drlrec" loop --env "$env" --production "$production" --seed "$seed" \
+        --directory "$scratch/loop-$seed" --json --quiet "${recipe[@]}" > "$scratch/out.json"
+    python3 - "$seed" "$scratch/out.json" "$scratch/time" <<'PY'
+import json, re, sys
+seed, out, timing = sys.argv[1:]
+lines = [json.loads(l) for l in open(out)]
+events = [l["event"] for l in lines if "event" in l]
+summary = next(l for l in lines if "summary" in l)
+learnt = [e for e in events if re.match(r"(released|refused) v\d+ \(.*/learnt-", e)]
+released = sum(e.startswith("released") for e in learnt)
+broken = next((e for e in events if "/broken-" in e), None)
+if broken:
+    m = re.search(r"candidate (\S+) \[(\S+), (\S+)\], production (\S+)", broken)
+    verdict = ("refused" if broken.startswith("refused") else "RELEASED") + (f" {m[1]} [{m[2]}, {m[3]}] vs {m[4]}" if m else "")
+else:
+    verdict = "-"
+promoted = sum(e.startswith("promoted") for e in events)
+rolled = sum(e.startswith("rolled back") for e in events)
+if "difference" in summary:
+    d = summary
+    difference = f"{d['difference']:+.2f} [{d['difference_low']:+.2f}, {d['difference_high']:+.2f}]" + (" paired" if d.get("paired") else "")
+else:
+    difference = "-"
+print(f"{seed:>4} {released:>4} of {len(learnt):<2} {summary['covered']:>3} of {summary['released']:<1} {verdict:<34} "
+      f"{promoted:>3}, {rolled:<3} {difference:<36} {float(open(timing).read()):8.0f}")
+PY
+done
