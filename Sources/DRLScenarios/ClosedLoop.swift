@@ -148,8 +148,9 @@ public final class ClosedLoop {
                 var twin: ServedSlateTraffic.UserOutcome?
                 let control = Double(assign.uniform()) < c.controlShare
                 if control {
-                    twin = try await traffic.serve(user: id, seed: seed, through: frozen, reward: c.reward)
-                    outcomes.append(("frozen", twin!))
+                    let outcome = try await traffic.serve(user: id, seed: seed, through: frozen, reward: c.reward)
+                    outcomes.append(("frozen", outcome))
+                    twin = outcome
                 }
                 if !control || c.twinControl {
                     let outcome = try await traffic.serve(user: id, seed: seed, through: main, reward: c.reward)

@@ -315,7 +315,8 @@ public final class RecommendationService: @unchecked Sendable {
         var firstFault: ModelFault?
         // The list's id comes first: a model exploring in its action draws the noise from it.
         let impression = impressionLog.map { _ in newImpressionId() }
-        let noise = configuration.exploration.actionNoise(impression: impression ?? newImpressionId())
+        let exploration = configuration.exploration
+        let noise = exploration.actionNoise > 0 ? exploration.actionNoise(impression: impression ?? newImpressionId()) : nil
         for id in chain {
             guard let model = loaded[id] else { firstFault = firstFault ?? .loadFailed; continue }
             if let problem = model.contextProblem(context) { throw .invalidField("context", reason: problem) }
