@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The closed loop (`drlrec loop`) from one production ranker over traffic seeds: per seed, the
+# The closed loop (`drlrec loop`) from one production ranker or tutor over traffic seeds: per seed, the
 # learnt candidates released, how many of their off-policy intervals covered what they realised,
 # the injected broken candidate's fate, promotions and rollbacks, the learning system against the
 # frozen first version over days 8-14, and the wall time (issue 19; docs/RESULTS.md).
 #   scripts/closed_loop.sh [ENV] [STEPS] [SEEDS] [-- LOOP OPTIONS]
-# ENV ecommerce or video (default ecommerce); STEPS the production ranker's training steps (default:
-# the environment's own); SEEDS the loop's seeds (default "0 1 2"). The production ranker is
+# ENV ecommerce, video or education (default ecommerce); STEPS the production policy's training
+# steps (default: the environment's own); SEEDS the loop's seeds (default "0 1 2"). It is
 # trained once, with seed 0 and its training state, into .drlrec/loop-ENV-STEPS.safetensors (or
 # $PRODUCTION). LOOP OPTIONS replace the default recipe below.
 set -euo pipefail
@@ -16,6 +16,10 @@ drlrec=${DRLREC:-App/.build/release/drlrec}
 production=${PRODUCTION:-.drlrec/loop-$env-$steps.safetensors}
 recipe=(--days 14 --users 300 --learn --learning-steps 500 --explore 0.1 --shuffle 0.3 --gate-margin 0.1
         --action-noise 0.2 --twin-control --control-share 0.3 --inject-bad-candidate 7)
+if [ "$env" = education ]; then
+    # One task per list: no order to shuffle, no ranking weights to perturb; the tutor's own defaults for learning.
+    recipe=(--days 14 --users 300 --learn --explore 0.2 --gate-margin 0.1 --twin-control --control-share 0.3 --inject-bad-candidate 7)
+fi
 if [ $# -gt 0 ]; then recipe=("$@"); fi
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

@@ -20,6 +20,8 @@ public enum FeedbackKind: Int, CaseIterable, Codable, Sendable {
     case completion
     /// An explicit rating; the feedback's value is the rating given (MovieLens' 1 to 5 stars).
     case rating
+    /// A skill mastered (an assessment passed), credited to the learning task that completed it.
+    case mastery
 
     /// The name used in configuration files ("add_to_cart").
     public var name: String {
@@ -38,6 +40,7 @@ public enum FeedbackKind: Int, CaseIterable, Codable, Sendable {
         case .subscribe: return "subscribe"
         case .completion: return "completion"
         case .rating: return "rating"
+        case .mastery: return "mastery"
         }
     }
 

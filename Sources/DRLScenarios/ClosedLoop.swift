@@ -6,16 +6,17 @@ import DRLSimulation
 import DRLTensor
 import Foundation
 
-/// The platform's closed loop, day after day, on a simulated slate platform: the simulator's users
-/// are the traffic, served through `RecommendationService` (the code path of `drlrec serve`) with
-/// exploration and an impression log; a frozen copy of the first production version serves a
-/// control share of users throughout (or, with `twinControl`, twins of them: the same simulated
-/// users served by both systems). Each night the next candidate is registered, judged by the
+/// The platform's closed loop, day after day, on a simulated platform (a slate platform served by
+/// a list-wise ranker, or the education platform served by a tutor): the simulator's users are the
+/// traffic (`ServedTraffic`), served through `RecommendationService` (the code path of
+/// `drlrec serve`) with exploration and an impression log; a frozen copy of the first production
+/// version serves a control share of users throughout (or, with `twinControl`, twins of them: the
+/// same simulated users served by both systems). Each night the next candidate is registered, judged by the
 /// off-policy gate on the day's served lists, and when it passes released to a share of users the
 /// next day under the guardrail; the night after, it is promoted when its users' mean return is not
 /// below production's, and rolled back otherwise. The candidates are checkpoints given in advance
-/// (one per night); a deliberately broken one (production's ranker with its action negated) can
-/// be injected on a chosen day.
+/// (one per night), or learnt from the served logs; a deliberately broken one (production's policy
+/// inverted, `BrokenCandidate`) can be injected on a chosen day.
 public final class ClosedLoop {
     /// The run: the platform, the first production version, where candidates come from, the
     /// traffic and its shares, the exploration, the gate and the guardrail.
@@ -28,8 +29,9 @@ public final class ClosedLoop {
         /// The candidates, one per night in order (after them, or without them, the learnt ones).
         public var candidates: [String] = []
         /// When set, each night without a given candidate learns one from the served logs:
-        /// production fine-tuned on the lists of the last `learningWindow` days.
-        public var learning: SlateRankerFineTuning?
+        /// production fine-tuned on the lists of the last `learningWindow` days
+        /// (`SlateRankerFineTuning` for a ranker, `TutorFineTuning` for a tutor).
+        public var learning: (any ServedLogLearning)?
         public var learningWindow = 3
         public var days = 14
         public var usersPerDay = 300
@@ -129,8 +131,15 @@ public final class ClosedLoop {
         defer {
             for s in [main, frozen] { s.feedbackLog.shutDown(); s.impressionLog?.shutDown() }
         }
-        let simulator = try ScenarioSimulators.slate(c.scenario, configuration: nil)() as! any ObservableSlatePlatform
-        let traffic = ServedSlateTraffic(simulator: simulator, clock: clock)
+        let traffic: any ServedTraffic
+        if c.scenario == .education {
+            // The course the tutor was trained for: its observation has a slot per skill.
+            let recorded = try ScenarioCheckpoint(path: c.production).settings
+            let settings = try ScenarioSimulators.education(settings: recorded.map { .text($0, origin: "\(c.production) (its simulator settings)") })
+            traffic = ServedTutorTraffic(simulator: EducationSimulator(configuration: settings), clock: clock)
+        } else {
+            traffic = ServedSlateTraffic(simulator: try ScenarioSimulators.slate(c.scenario, configuration: nil)() as! any ObservableSlatePlatform, clock: clock)
+        }
         var reports: [DayReport] = []
         var nextCandidate = 0
         var released: (version: String, estimate: OffPolicyGate.Estimate)?
@@ -140,12 +149,12 @@ public final class ClosedLoop {
             let start = ContinuousClock.now
             let dayStart = clock.tick()
             dayStarts.append(dayStart)
-            var outcomes: [(arm: String, ServedSlateTraffic.UserOutcome)] = []
+            var outcomes: [(arm: String, ServedUserOutcome)] = []
             var events: [String] = []
             var twins: [Twin] = []
             for u in 0..<c.usersPerDay {
                 let id = "d\(day)-u\(u)", seed = c.seed &* 1_000_003 &+ UInt64(day) &* 10_007 &+ UInt64(u)
-                var twin: ServedSlateTraffic.UserOutcome?
+                var twin: ServedUserOutcome?
                 let control = Double(assign.uniform()) < c.controlShare
                 if control {
                     let outcome = try await traffic.serve(user: id, seed: seed, through: frozen, reward: c.reward)
@@ -201,7 +210,7 @@ public final class ClosedLoop {
             let checkpoint: String?
             if c.badCandidateDay == day + 1 {
                 checkpoint = "\(c.directory)/broken-\(day + 1).safetensors"
-                try BrokenRanker.write(from: try registry.checkpointPath(of: registry.state().production!), to: checkpoint!)
+                try BrokenCandidate.write(from: try registry.checkpointPath(of: registry.state().production!), to: checkpoint!)
             } else if nextCandidate < c.candidates.count {
                 checkpoint = c.candidates[nextCandidate]
                 nextCandidate += 1
@@ -245,15 +254,13 @@ public final class ClosedLoop {
     }
 
     /// A candidate learnt from the lists `log`, written to `output`.
-    private func learn(_ learning: SlateRankerFineTuning, _ registry: ModelRegistry, log: ServedSlateLog, feedback: LoggedInteractions,
-                       to output: String) throws -> (summary: SlateRankerFineTuning.Summary, seconds: Double) {
+    private func learn(_ learning: any ServedLogLearning, _ registry: ModelRegistry, log: ServedSlateLog, feedback: LoggedInteractions,
+                       to output: String) throws -> (summary: ServedLogLearningSummary, seconds: Double) {
         let start = ContinuousClock.now
-        var learning = learning
-        learning.actionNoise = configuration.exploration.actionNoise  // the lists were built from the perturbed actions
         var servedBy: [String: String] = [:]
         for version in Set(log.slates.map(\.version)) where version != "popularity" { servedBy[version] = try registry.checkpointPath(of: version) }
         let summary = try learning.fineTune(production: try registry.checkpointPath(of: try registry.state().production!), servedBy: servedBy,
-                                            log: log, feedback: feedback, to: output)
+                                            log: log, feedback: feedback, exploration: configuration.exploration, to: output)
         return (summary, secondsSince(start))
     }
 
@@ -301,7 +308,7 @@ public final class ClosedLoop {
                           difference: a.mean - b.mean, low: a.mean - b.mean - half, high: a.mean - b.mean + half, paired: false)
     }
 
-    private static func summary(_ arm: String, version: String, _ users: [ServedSlateTraffic.UserOutcome]) -> ArmDay {
+    private static func summary(_ arm: String, version: String, _ users: [ServedUserOutcome]) -> ArmDay {
         let returns = users.map(\.simulatedReturn)
         let (mean, variance) = sampleMoments(returns)
         let half = 1.96 * (variance / Double(returns.count)).squareRoot()
@@ -321,16 +328,24 @@ public struct ClosedLoopError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-/// A deliberately broken ranker, for testing the loop's defences: the checkpoint of a SAC ranker
-/// with its actor's mean action negated, so that it ranks by the opposite of what it learnt.
-public enum BrokenRanker {
+/// A deliberately broken candidate, for testing the loop's defences: production's policy
+/// inverted. A SAC ranker's actor has its mean action negated, so that it ranks by the opposite of
+/// what it learnt; a tutor's (A2C) policy heads have their logits negated, so that it gives the
+/// tasks it found least fit.
+public enum BrokenCandidate {
     public static func write(from source: String, to destination: String) throws {
         let (tensors, metadata) = try SafeTensors.read(from: source)
-        guard tensors.contains(where: { $0.name == "actor.mean.weight" }) else {
-            throw ClosedLoopError("'\(source)' has no actor.mean.weight: only a SAC ranker can be broken this way")
+        let names = tensors.map(\.name)
+        let inverted: Set<String>
+        if names.contains("actor.mean.weight") {
+            inverted = ["actor.mean.weight", "actor.mean.bias"]
+        } else if metadata[ScenarioCheckpoint.scenarioKey] == Scenario.education.rawValue, names.contains(where: { $0.hasPrefix("policy.head") }) {
+            inverted = Set(names.filter { $0.hasPrefix("policy.head") })
+        } else {
+            throw ClosedLoopError("'\(source)' is neither a SAC ranker (actor.mean.weight) nor a tutor (policy heads): the loop cannot break it")
         }
         let broken = tensors.map { entry -> (String, Tensor) in
-            guard entry.name == "actor.mean.weight" || entry.name == "actor.mean.bias" else { return (entry.name, entry.tensor) }
+            guard inverted.contains(entry.name) else { return (entry.name, entry.tensor) }
             return (entry.name, Tensor(shape: entry.tensor.shape, scalars: entry.tensor.scalars.map { -$0 }))
         }
         try SafeTensors.write(broken, metadata: metadata, to: destination)

@@ -1,3 +1,5 @@
+import DRLSimulation
+
 /// The recommendation platforms DRLRec simulates, with the defaults its recipes share: where a
 /// trained agent is saved, how long it trains.
 public enum Scenario: String, CaseIterable, Sendable {
@@ -14,6 +16,15 @@ public enum Scenario: String, CaseIterable, Sendable {
         case .ecommerce: 40_000
         case .video: 20_000
         case .education: 2_000_000
+        }
+    }
+
+    /// The reward of each feedback tier on this platform (what its served lists are credited with).
+    public var rewardMapping: RewardMapping {
+        switch self {
+        case .ecommerce: .ecommerce
+        case .video: .video
+        case .education: .education
         }
     }
 

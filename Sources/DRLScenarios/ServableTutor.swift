@@ -25,12 +25,25 @@ public final class ServableTutor: ServableModel {
     public var decidesEligibility: Bool { true }
     public var readsImpressions: Bool { true }
 
-    private let configuration: EducationConfiguration
-    private let agent: A2CAgent
+    let configuration: EducationConfiguration
+    /// The two-path actor-critic; with the training state when loaded to train further.
+    let agent: A2CAgent
+    /// The labels of the checkpoint it was loaded from (its scenario and settings), for a
+    /// checkpoint of the same kind.
+    let labels: [String: String]
     private var observation: Tensor
 
+    /// The item id of task `task` ("level-3/exercise").
+    public static func itemId(task: Int32) -> String {
+        let (level, type) = EducationObservedLearner.task(task)
+        return "level-\(level)/\(type)"
+    }
+
     /// The tutor saved at `path`; refused unless it is the education scenario's two-path A2C.
-    public static func load(checkpoint path: String) throws -> ServableTutor {
+    public static func load(checkpoint path: String) throws -> ServableTutor { try load(checkpoint: path, trainingState: false) }
+
+    /// With `trainingState` (to train it further) the file must hold the whole state.
+    static func load(checkpoint path: String, trainingState: Bool) throws -> ServableTutor {
         let checkpoint = try ScenarioCheckpoint(path: path)
         func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
         guard checkpoint.scenario == .education, checkpoint.agentKind == Tutor.kind else {
@@ -42,18 +55,17 @@ public final class ServableTutor: ServableModel {
                 throw refuse("\(error)")
             }
         }
-        return try ServableTutor(path: path, configuration: settings, hyperparameters: checkpoint.recordedHyperparameters)
+        return try ServableTutor(path: path, configuration: settings, hyperparameters: checkpoint.recordedHyperparameters, trainingState: trainingState,
+                                 labels: ScenarioCheckpoint.labels(scenario: .education, settings: checkpoint.settings))
     }
 
-    private init(path: String, configuration: EducationConfiguration, hyperparameters: (text: String, origin: String)?) throws {
-        self.configuration = configuration
+    private init(path: String, configuration: EducationConfiguration, hyperparameters: (text: String, origin: String)?, trainingState: Bool,
+                 labels: [String: String]) throws {
+        (self.configuration, self.labels) = (configuration, labels)
         let dimension = EducationSimulator(configuration: configuration).observationDimension
         agent = try Tutor.agent(observationDimension: dimension, configuration: configuration, hyperparameters: hyperparameters, seed: 0)
-        try agent.loadPolicy(from: path)
-        itemIds = (0..<Int32(EducationObservedLearner.tasks(configuration: configuration))).map {
-            let task = EducationObservedLearner.task($0)
-            return "level-\(task.level)/\(task.type)"
-        }
+        if trainingState { _ = try agent.load(from: path) } else { _ = try agent.loadPolicy(from: path) }
+        itemIds = (0..<Int32(EducationObservedLearner.tasks(configuration: configuration))).map(Self.itemId(task:))
         observation = Tensor(zeros: Shape(dimension))
     }
 
@@ -61,9 +73,14 @@ public final class ServableTutor: ServableModel {
         EducationObservedLearner(configuration: configuration).contextProblem(context)
     }
 
+    /// The learner's observation, as the tutor reads it, from the history and context (check the
+    /// context with `contextProblem` first).
+    func observe(history: [UserEvent], context: [Float], into observation: inout Tensor) {
+        EducationObservedLearner(configuration: configuration, history: history, context: context).writeObservation(into: &observation)
+    }
+
     public func scores(history: [UserEvent], context: [Float]) -> [Float] {
-        let learner = EducationObservedLearner(configuration: configuration, history: history, context: context)
-        learner.writeObservation(into: &observation)
+        observe(history: history, context: context, into: &observation)
         let policy = agent.policy
         policy.forward(observation.reshaped(Shape(1, observation.count)))
         let levels = logSoftmax(policy.logits[0].scalars), types = logSoftmax(policy.logits[1].scalars)

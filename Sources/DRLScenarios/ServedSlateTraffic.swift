@@ -4,41 +4,16 @@ import DRLSimulation
 import DRLTensor
 import Foundation
 
-/// A logical clock for a service and the traffic that drives it: every reading is one tick after
-/// the last, so that in the logs every list and every feedback has its own time, in the order
-/// they happened (what an off-policy replay of the logs orders by).
-public final class TickClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last: Int64
-
-    public init(after start: Int64 = 0) { last = start }
-
-    public func tick() -> Int64 { lock.withLock { last += 1; return last } }
-}
-
 /// Simulated users of a slate platform (e-commerce, video feed) served through a
 /// `RecommendationService`, as the platform's clients would be: at each visit the client asks for
 /// a list with the user's context, the user responds to the list served, and every response is
 /// posted as feedback naming the list and position that showed the item (a purchase that arrives
 /// steps later names the list that showed what it buys). The service sees only what a platform
 /// would send; the simulator keeps the truth (the user's return and the platform's statistics).
-public final class ServedSlateTraffic {
+public final class ServedSlateTraffic: ServedTraffic {
     public let simulator: any ObservableSlatePlatform
     public let clock: TickClock
     private var observation: Tensor
-
-    /// One user's visits: the arm and versions that served them, the simulator's return, the
-    /// reward (by `reward`) credited to each list served, and the scenario's own measures.
-    public struct UserOutcome: Sendable {
-        public var user: String
-        public var arm: TrafficSplit.Arm
-        /// The version that served each list ("popularity" for a fallback).
-        public var versions: [String]
-        public var listRewards: [Double]
-        public var simulatedReturn: Double
-        /// E-commerce: sessions, sessions_with_purchase, purchases; video: sessions, watch_minutes, active_last_day.
-        public var measures: [String: Double]
-    }
 
     public init(simulator: any ObservableSlatePlatform, clock: TickClock) {
         self.simulator = simulator
@@ -47,10 +22,10 @@ public final class ServedSlateTraffic {
     }
 
     /// Serves the user the simulator draws from `seed`, as `id`, until their episode ends.
-    public func serve(user id: String, seed: UInt64, through service: RecommendationService, reward: RewardMapping) async throws -> UserOutcome {
+    public func serve(user id: String, seed: UInt64, through service: RecommendationService, reward: RewardMapping) async throws -> ServedUserOutcome {
         simulator.reset(seed: seed, observation: &observation)
         let k = simulator.slateSize
-        var outcome = UserOutcome(user: id, arm: .control, versions: [], listRewards: [], simulatedReturn: 0, measures: [:])
+        var outcome = ServedUserOutcome(user: id, arm: .control, versions: [], listRewards: [], simulatedReturn: 0, measures: [:])
         // Where each item was last shown: the list and position its feedback names.
         var shownAt: [Int32: (impression: String, position: Int, list: Int)] = [:]
         try await post(simulator.lastEvents, user: id, to: service, shownAt: shownAt, reward: reward, outcome: &outcome)
@@ -85,7 +60,7 @@ public final class ServedSlateTraffic {
     /// Posts the user's responses (not the impressions, which the service logged itself).
     private func post(_ events: [UserEvent], user: String, to service: RecommendationService,
                       shownAt: [Int32: (impression: String, position: Int, list: Int)], reward: RewardMapping,
-                      outcome: inout UserOutcome) async throws {
+                      outcome: inout ServedUserOutcome) async throws {
         let context = simulator.visitContext
         for event in events where event.event != .impression {
             var served: LoggedInteractions.Served?

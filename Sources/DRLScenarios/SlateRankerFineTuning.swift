@@ -22,7 +22,7 @@ import Foundation
 /// the candidate moves from production (the soft freeze): the off-policy gate then judges it.
 /// With `discountTimeUnit`, a transition is discounted by the time to the user's next list rather
 /// than once per list.
-public struct SlateRankerFineTuning: Sendable {
+public struct SlateRankerFineTuning: ServedLogLearning {
     public var reward: RewardMapping
     public var gradientSteps = 500
     /// Events kept per user, as the service kept them.
@@ -31,33 +31,15 @@ public struct SlateRankerFineTuning: Sendable {
     /// next one Δt seconds later is discounted by γ^(Δt / unit), so that a user back next week
     /// counts for less than one who scrolls on. nil: γ per list, as the agent learnt in simulation.
     public var discountTimeUnit: Double?
-    /// The standard deviation of the noise the service put on the rankers' actions
-    /// (`SlateExploration.actionNoise`): each list's action is then its version's weights under the
-    /// noise drawn from the list's impression id, the action that built the list. Without it the
-    /// critics see only the serving version's own actions and cannot rank others.
-    public var actionNoise: Float = 0
 
     public init(reward: RewardMapping) { self.reward = reward }
 
-    /// What a fine-tuning learnt from: the transitions and users, the lists left out, the mean
-    /// reward per list and the critics' last loss.
-    public struct Summary: Sendable {
-        public var transitions: Int, users: Int
-        /// Lists left out: served by a version not given, or by the popularity fallback.
-        public var skipped: Int
-        public var meanReward: Double
-        public var criticLoss: Float?
-    }
-
-    /// Trains the ranker at `production` on the served lists and saves the candidate.
-    /// - Parameters:
-    ///   - production: the production ranker's checkpoint, with its training state.
-    ///   - servedBy: the checkpoint of each version whose lists are used, by version id.
-    ///   - log: the served lists, with their rewards.
-    ///   - feedback: the feedback log, for the histories.
-    ///   - output: where the candidate's checkpoint is written.
+    /// Trains the ranker at `production` on the served lists and saves the candidate. With action
+    /// noise in `exploration`, each list's action is its version's weights under the noise drawn
+    /// from the list's impression id, the action that built the list: without it the critics see
+    /// only the serving version's own actions and cannot rank others.
     public func fineTune(production: String, servedBy: [String: String], log: ServedSlateLog, feedback: LoggedInteractions,
-                         to output: String) throws -> Summary {
+                         exploration: SlateExploration, to output: String) throws -> ServedLogLearningSummary {
         let learner = try ServableSlateRanker.load(checkpoint: production, trainingState: true)
         var rankers: [String: ServableSlateRanker] = [:]
         for (version, path) in servedBy { rankers[version] = path == production ? learner : try ServableSlateRanker.load(checkpoint: path) }
@@ -66,8 +48,8 @@ public struct SlateRankerFineTuning: Sendable {
         ServedLogReplay.walk(log, feedback: feedback, itemIds: learner.itemIds, readsImpressions: true, historyCapacity: historyCapacity) {
             (s: Int, events: [UserEvent], _: UserHistories) in
             guard let ranker = rankers[log.slates[s].version] else { return }
-            let noise = actionNoise > 0 ? ActionNoise(scale: actionNoise, impression: log.slates[s].id) : nil
-            decisions[s] = ranker.decision(history: events, context: log.slates[s].context, actionNoise: noise)
+            decisions[s] = ranker.decision(history: events, context: log.slates[s].context,
+                                           actionNoise: exploration.actionNoise(impression: log.slates[s].id))
         }
         var byUser: [String: [Int]] = [:]
         for s in log.slates.indices where decisions[s] != nil { byUser[log.slates[s].user, default: []].append(s) }
@@ -95,7 +77,7 @@ public struct SlateRankerFineTuning: Sendable {
         guard transitions > 0 else { throw ClosedLoopError("no served list of the given versions to learn from") }
         for _ in 0..<gradientSteps { try agent.trainStep() }
         try agent.save(to: output, labels: learner.labels)
-        return Summary(transitions: transitions, users: byUser.count, skipped: log.slates.count - transitions,
-                       meanReward: total / Double(transitions), criticLoss: agent.lastLoss)
+        return ServedLogLearningSummary(transitions: transitions, users: byUser.count, skipped: log.slates.count - transitions,
+                                        meanReward: total / Double(transitions), loss: agent.lastLoss)
     }
 }

@@ -20,17 +20,19 @@ struct LoopCommand: AsyncParsableCommand {
         estimate on the day's served lists must reach production's estimate, less --gate-margin of it); if it passes it serves \
         --candidate-share of the other users the next day under the guardrail, and the night after it \
         is promoted when its users' return per user is not below production's, and rolled back \
-        otherwise. --inject-bad-candidate DAY replaces that day's candidate by production's ranker with \
-        its action negated. With --learn, a night without a given candidate learns one from the served \
-        logs: production's ranker (actor, critics, optimiser states) trained further by its own \
-        agent's updates on the transitions the served lists of the last --learning-window days make, \
-        for --learning-steps gradient steps. The report shows each arm's return per user with a 95% \
-        interval and its reward per list, each candidate's off-policy estimate beside the reward per \
+        otherwise. --inject-bad-candidate DAY replaces that day's candidate by production's policy \
+        inverted (a ranker's action negated, a tutor's logits negated). With --learn, a night without \
+        a given candidate learns one from the served logs of the last --learning-window days, for \
+        --learning-steps gradient steps: production's ranker (actor, critics, optimiser states) \
+        trained further by its own agent's updates on the transitions the served lists make, or \
+        production's tutor (education: one task per request) by off-policy actor-critic (V-trace) \
+        on the learners' logged episodes, weighted by the logged propensities. The report shows each \
+        arm's return per user with a 95% interval and its reward per list, each candidate's off-policy estimate beside the reward per \
         list it realised, and every release, refusal, promotion and rollback.
         """
     )
 
-    @Option(help: "Scenario: ecommerce or video.")
+    @Option(help: "Scenario: ecommerce, video or education.")
     var env: Scenario = .ecommerce
 
     @Option(parsing: .unconditional, help: "Days to run.")
@@ -51,8 +53,11 @@ struct LoopCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Days of served lists a learnt candidate trains on.")
     var learningWindow = 3
 
-    @Option(parsing: .unconditional, help: "Gradient steps of a learnt candidate: how far it may move from production.")
-    var learningSteps = 500
+    @Option(parsing: .unconditional, help: ArgumentHelp("Gradient steps of a learnt candidate: how far it may move from production (default: 500 for a ranker, 200 for a tutor).", valueName: "steps"))
+    var learningSteps: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --learn on education: gradient steps that train the tutor's critic alone on the logged rewards before --learning-steps train its actor and critic (default 2000).", valueName: "steps"))
+    var criticWarmUp: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("With --learn: discount a served list by the time to the user's next one, γ per this many seconds (default: γ per list).", valueName: "seconds"))
     var discountTimeUnit: Double?
@@ -90,12 +95,16 @@ struct LoopCommand: AsyncParsableCommand {
     var htmlReport: String?
 
     func validate() throws {
-        guard env != .education else { throw ValidationError("--env education: the loop serves the slate platforms (ecommerce, video) so far") }
         if let discountTimeUnit {
             guard discountTimeUnit > 0, discountTimeUnit.isFinite else { throw ValidationError("--discount-time-unit must be a positive number of seconds, got \(discountTimeUnit)") }
             guard learn else { throw ValidationError("--discount-time-unit applies to the candidates --learn trains") }
+            guard env != .education else { throw ValidationError("--discount-time-unit applies to the rankers' learning; a tutor discounts once per task") }
         }
-        guard days >= 1, users >= 1, learningWindow >= 1, learningSteps >= 1 else {
+        if let criticWarmUp {
+            guard env == .education, learn else { throw ValidationError("--critic-warm-up applies to the tutor --learn trains (--env education)") }
+            guard criticWarmUp >= 0 else { throw ValidationError("--critic-warm-up \(criticWarmUp) must not be negative") }
+        }
+        guard days >= 1, users >= 1, learningWindow >= 1, learningSteps ?? 1 >= 1 else {
             throw ValidationError("--days, --users, --learning-window and --learning-steps must be positive")
         }
         guard controlShare >= 0, controlShare < 1, candidateShare > 0, candidateShare < 1 else {
@@ -110,15 +119,21 @@ struct LoopCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = ClosedLoop.Configuration(scenario: env, directory: directory, production: production ?? env.defaultCheckpoint,
-                                                     reward: env == .video ? .video : .ecommerce)
+                                                     reward: env.rewardMapping)
         configuration.candidates = candidates
-        if learn {
+        if learn && env == .education {
+            var learning = TutorFineTuning()
+            if let learningSteps { learning.settings.gradientSteps = learningSteps }
+            if let criticWarmUp { learning.settings.criticWarmUpSteps = criticWarmUp }
+            learning.seed = seed
+            configuration.learning = learning
+        } else if learn {
             var learning = SlateRankerFineTuning(reward: configuration.reward)
-            learning.gradientSteps = learningSteps
+            if let learningSteps { learning.gradientSteps = learningSteps }
             learning.discountTimeUnit = discountTimeUnit
             configuration.learning = learning
-            configuration.learningWindow = learningWindow
         }
+        configuration.learningWindow = learningWindow
         configuration.days = days
         configuration.usersPerDay = users
         configuration.controlShare = controlShare

@@ -216,6 +216,50 @@ extension ServedPoliciesTests {
         #expect(page.components(separatedBy: "data-marker=").count - 1 == 8 && page.contains("The gate (dr): "))
     }
 
+    /// The loop on the education platform, with the tutor `drlrec train --env education` wrote:
+    /// each learner is served one task per request, the completions and masteries are posted as
+    /// feedback naming the list that gave the task; the first night a tutor is learnt by V-trace
+    /// from every task served that day (registered as production's child, its actor and critic
+    /// moved), and the second night a broken tutor (its logits negated) is refused by the gate.
+    @Test func theEducationLoopLearnsATutorAndRefusesABrokenOne() async throws {
+        let checkpoint = try Self.trainedCheckpoint(["--env", "education", "--steps", "20000", "--save-state"])
+        var configuration = ClosedLoop.Configuration(scenario: .education, directory: Fixtures.scratchDirectory("loop-education") + "/run",
+                                                     production: checkpoint, reward: .education)
+        var learning = TutorFineTuning()
+        learning.settings.gradientSteps = 20
+        learning.settings.criticWarmUpSteps = 20
+        configuration.learning = learning
+        configuration.days = 3
+        configuration.usersPerDay = 30
+        configuration.controlShare = 0.2
+        configuration.candidateShare = 0.5
+        configuration.gateMargin = 0.1
+        configuration.badCandidateDay = 3
+        configuration.exploration = SlateExploration(epsilon: 0.2)
+        let reports = try await ClosedLoop(configuration).run()
+        let directory = configuration.directory
+        let feedback = try LoggedInteractions.read(csv: directory + "/registry-feedback.csv")
+        let log = try ServedSlateLog(impressions: try LoggedInteractions.read(csv: directory + "/registry-impressions.csv"), named: "impressions",
+                                     feedback: feedback, named: "feedback") { kind, value in Double(RewardMapping.education.reward(for: Feedback(kind, value: value))) }
+        #expect(log.slates.allSatisfy { $0.items.count == 1 && $0.items[0].hasPrefix("level-") })
+        #expect(Set(feedback.events) == [.completion, .mastery] || Set(feedback.events) == [.completion], "\(Set(feedback.events))")
+        #expect(log.slates.contains { $0.rewards[0] >= 5 })
+        let firstDay = log.slates.filter { $0.user.hasPrefix("d1-") }
+        #expect(reports[0].events.first?.hasPrefix("learnt a candidate from \(firstDay.count) served lists of \(Set(firstDay.map(\.user)).count) users") == true,
+                "\(reports[0].events)")
+        let registry = try ModelRegistry(directory: directory + "/registry")
+        #expect(try registry.version("v2").parent == "v1" && registry.version("v2").kind == ServableTutor.checkpointKind)
+        let learnt = try SafeTensors.read(from: try registry.checkpointPath(of: "v2")).tensors
+        let production = try SafeTensors.read(from: try registry.checkpointPath(of: "v1")).tensors
+        for name in ["policy.head0.weight", "policy.head1.weight", "value.0.weight"] {
+            let before = try #require(production.first { $0.name == name }?.tensor), after = try #require(learnt.first { $0.name == name }?.tensor)
+            #expect(before.shape == after.shape && before.scalars != after.scalars, "\(name) did not move")
+        }
+        _ = try ServableTutor.load(checkpoint: try registry.checkpointPath(of: "v2"))
+        #expect(reports[1].events.contains { $0.hasPrefix("refused v3 (\(directory)/broken-3.safetensors)") }, "\(reports[1].events)")
+        #expect(try registry.state().events.contains { $0.action == "refuse-rollout" && $0.version == "v3" })
+    }
+
     /// `drlrec loop` as a user runs it: progress over the users served as JSON events, the days'
     /// rows, and a report with the arms' returns day by day and each released candidate's
     /// estimate beside the value it realised.

@@ -10,7 +10,8 @@ import DRLTensor
 ///
 /// A task is an item: difficulty level `l` and content type `t` are item `l · 3 + t` (see
 /// `item(level:type:)`). The events: an `.impression` of the task given (a new task), then a
-/// `.completion` of it when the learner completed it. Other kinds change nothing.
+/// `.completion` of it when the learner completed it, and a `.mastery` when it completed a skill
+/// (the course context's skill says which skill is next). Other kinds change nothing.
 public struct EducationObservedLearner: Sendable {
     /// The context columns a served tutor takes, in the order of `context`.
     public static let contextColumns = ["skill", "session_task", "day", "tasks_on_skill", "failures", "easy_streak"]

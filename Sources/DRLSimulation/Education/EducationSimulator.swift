@@ -132,6 +132,7 @@ public final class EducationSimulator: Environment {
         let challenge = min(0.3 + max(gap, 0) * 4, 1.5)
         var gain = c.learningRate[type.rawValue] * (1 - mastery[skill]) * challenge
         if !completed { gain *= c.failureGain }
+        let mastered = mastery[skill] < c.masteryThreshold && mastery[skill] + gain >= c.masteryThreshold
         mastery[skill] = min(mastery[skill] + gain, 1)
         fatigue = min(fatigue * c.fatigueRecovery + c.effort[type.rawValue], 1)
         statistics.tasks += 1
@@ -146,6 +147,7 @@ public final class EducationSimulator: Environment {
         let task = EducationObservedLearner.item(level: level, type: type)
         emit(UserEvent(item: task, event: .impression, timestamp: Int64(statistics.tasks)))
         if completed { emit(UserEvent(item: task, event: .completion, timestamp: Int64(statistics.tasks))) }
+        if mastered { emit(UserEvent(item: task, event: .mastery, timestamp: Int64(statistics.tasks))) }
         observed.tasksOnSkill = currentSkill == skill ? observed.tasksOnSkill + 1 : 0
         observed.sessionTask += 1
         var terminated = false, truncated = false

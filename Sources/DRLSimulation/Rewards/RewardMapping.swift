@@ -34,7 +34,7 @@ public struct RewardMapping: Sendable, Equatable {
         case .impression, .skip: return .none
         case .click, .view: return .immediate
         case .fullPlay, .addToCart, .wishlist, .like, .addToPlaylist, .rating: return .deeper
-        case .purchase, .share, .subscribe, .completion: return .delayed
+        case .purchase, .share, .subscribe, .completion, .mastery: return .delayed
         }
     }
 
@@ -60,10 +60,11 @@ public struct RewardMapping: Sendable, Equatable {
         return m
     }
 
-    /// Education: a started task (click) 0.5, a completed one 5.
+    /// Education: a started task (click) 0.5, a completed one 5, a skill mastered 40 (about what
+    /// the simulator's mastery reward pays over a skill's practice: 80 per unit of mastery).
     public static var education: RewardMapping {
         var m = RewardMapping()
-        (m[.click], m[.completion]) = (0.5, 5)
+        (m[.click], m[.completion], m[.mastery]) = (0.5, 5, 40)
         return m
     }
 }

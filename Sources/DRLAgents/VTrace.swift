@@ -1,0 +1,193 @@
+import DRLNN
+import DRLTensor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Episodes another policy played, logged for learning off-policy: each step's observation, the
+/// action taken (one choice per head), the reward, the probability the behaviour policy had of
+/// taking that action (the logged propensity of the joint action), and whether the step ended
+/// its episode. Steps are in order within an episode and episodes follow one another.
+public struct LoggedEpisodes {
+    public let observations: Tensor
+    public let actions: [[Int32]]
+    public let rewards: [Float]
+    public let behaviourProbabilities: [Float]
+    public let episodeEnds: [Bool]
+
+    public var count: Int { rewards.count }
+
+    /// Checks the shapes and values; the failure says which step is wrong and how.
+    public init(observations: Tensor, actions: [[Int32]], rewards: [Float], behaviourProbabilities: [Float], episodeEnds: [Bool]) {
+        let n = rewards.count
+        require(observations.shape.rank == 2 && observations.shape[0] == n && behaviourProbabilities.count == n && episodeEnds.count == n
+                && actions.allSatisfy { $0.count == n },
+                "LoggedEpisodes: \(n) rewards need \(n) observation rows, actions, behaviour probabilities and episode ends")
+        require(n == 0 || episodeEnds[n - 1], "LoggedEpisodes: the last step must end its episode")
+        for (i, p) in behaviourProbabilities.enumerated() where !(p > 0 && p <= 1) {
+            requirementFailure("LoggedEpisodes: step \(i)'s behaviour probability \(p) is not in (0, 1]")
+        }
+        (self.observations, self.actions, self.rewards, self.behaviourProbabilities, self.episodeEnds)
+            = (observations, actions, rewards, behaviourProbabilities, episodeEnds)
+    }
+}
+
+/// Off-policy actor-critic by V-trace (Espeholt et al. 2018, IMPALA): the A2C agent learns from
+/// episodes another policy μ played. With the truncated ratios ρᵢ = min(ρ̄, π(aᵢ|xᵢ)/μ(aᵢ|xᵢ)) and
+/// cᵢ = min(c̄, π/μ), the value targets are vᵢ = V(xᵢ) + δᵢ + γcᵢ(vᵢ₊₁ − V(xᵢ₊₁)) with
+/// δᵢ = ρᵢ(rᵢ + γV(xᵢ₊₁) − V(xᵢ)) (both zero after an episode's last step), and the policy follows
+/// ρᵢ(rᵢ + γvᵢ₊₁ − V(xᵢ))·∇log π(aᵢ|xᵢ) with the agent's entropy bonus. Each pass over the steps
+/// computes the targets once with the current networks, then takes minibatch gradient steps over
+/// the steps in a shuffled order (the agent's optimiser and gradient clipping): first
+/// `criticWarmUpSteps` of the critic alone, then `gradientSteps` of both. The advantages are not
+/// normalised, whatever the agent's setting: subtracting their mean would give a step whose
+/// ratio is truncated to zero a weight of its own (in a test, it made the actor settle on a
+/// wrong action).
+extension A2CAgent {
+    /// The truncation levels of the importance ratios.
+    public struct VTraceSettings: Sendable {
+        public var rhoBar: Float = 1, cBar: Float = 1
+        /// Gradient steps of the actor and critic together: how far the policy may move from where it started.
+        public var gradientSteps = 200
+        /// Gradient steps before them that train the critic alone: a critic that learnt other
+        /// rewards (a simulator's, where the logs credit only what the platform observed) first
+        /// learns the logged ones, so that the actor's first advantages are not its errors.
+        public var criticWarmUpSteps = 0
+        public var batchSize = 256
+        public init() {}
+    }
+
+    /// What an off-policy training saw: how far the policy was from the behaviour before the first
+    /// step and after the last, as KL(μ‖π) estimated on the logged actions (the mean of
+    /// log μ(a|x)/π(a|x)), and the last minibatch's losses.
+    public struct VTraceSummary: Sendable {
+        public var divergenceBefore: Double, divergenceAfter: Double
+        public var losses: (policy: Float, value: Float, entropy: Float)
+    }
+
+    /// The V-trace value targets vᵢ and policy-gradient advantages ρᵢ(rᵢ + γvᵢ₊₁ − V(xᵢ)) of logged
+    /// steps (see the extension), computed backwards through each episode, given each step's
+    /// value V(xᵢ) and importance ratio π/μ.
+    public static func vTraceTargets(rewards: [Float], values: [Float], ratios: [Float], episodeEnds: [Bool], gamma: Float,
+                                     rhoBar: Float, cBar: Float, targets: inout [Float], advantages: inout [Float]) {
+        var nextTarget: Float = 0, nextValue: Float = 0
+        for i in stride(from: rewards.count - 1, through: 0, by: -1) {
+            if episodeEnds[i] { (nextTarget, nextValue) = (0, 0) }
+            let rho = min(rhoBar, ratios[i]), c = min(cBar, ratios[i])
+            let delta = rho * (rewards[i] + gamma * nextValue - values[i])
+            targets[i] = values[i] + delta + gamma * c * (nextTarget - nextValue)
+            advantages[i] = rho * (rewards[i] + gamma * nextTarget - values[i])
+            (nextTarget, nextValue) = (targets[i], values[i])
+        }
+    }
+
+    /// Trains on `episodes` (see the extension); `seed` orders the minibatches.
+    public func trainOffPolicy(on episodes: LoggedEpisodes, settings: VTraceSettings = VTraceSettings(),
+                               seed: UInt64) throws(NonFiniteError) -> VTraceSummary {
+        let n = episodes.count
+        require(n > 0 && episodes.observations.shape[1] == observationDimension && episodes.actions.count == choices.count,
+                "A2CAgent.trainOffPolicy: episodes of \(episodes.observations.shape) observations and \(episodes.actions.count) heads for an agent of \(observationDimension) and \(choices.count)")
+        for (h, options) in choices.enumerated() {
+            if let bad = episodes.actions[h].firstIndex(where: { !(0..<Int32(options)).contains($0) }) {
+                requirementFailure("A2CAgent.trainOffPolicy: step \(bad)'s action \(episodes.actions[h][bad]) of head \(h) is outside 0..<\(options)")
+            }
+        }
+        let gamma = configuration.gamma
+        var ratios = [Float](repeating: 0, count: n), values = [Float](repeating: 0, count: n)
+        var targets = [Float](repeating: 0, count: n), advantages = [Float](repeating: 0, count: n)
+        // π(aᵢ|xᵢ)/μ and V(xᵢ) for every step with the current networks.
+        func evaluate() {
+            policy.forward(episodes.observations)
+            var logProbability = [Float](repeating: 0, count: n)
+            for h in choices.indices {
+                let logits = policy.logits[h], options = choices[h]
+                logits.withUnsafeBufferPointer { z in
+                    for i in 0..<n {
+                        let row = z.baseAddress! + i * options
+                        var largest = row[0]
+                        for c in 1..<options { largest = max(largest, row[c]) }
+                        var total: Float = 0
+                        for c in 0..<options { total += expf(row[c] - largest) }
+                        logProbability[i] += row[Int(episodes.actions[h][i])] - largest - logf(total)
+                    }
+                }
+            }
+            for i in 0..<n { ratios[i] = expf(logProbability[i]) / episodes.behaviourProbabilities[i] }
+            let v = valueNetwork.forward(episodes.observations)
+            for i in 0..<n { values[i] = v[i, 0] }
+        }
+        func divergence() -> Double { -ratios.reduce(0.0) { $0 + log(Double($1)) } / Double(n) }
+        evaluate()
+        let before = divergence()
+        var order = Array(0..<n)
+        var rng = RandomGenerator(seed: seed, stream: 0x7ACE)
+        var batchObservations = Tensor(zeros: Shape(0, 0)), weights = Tensor(zeros: Shape(0)), valueTargets = Tensor(zeros: Shape(0))
+        var batchActions = choices.map { _ in [Int32]() }
+        let crossEntropies = choices.map { _ in SoftmaxCrossEntropyLoss() }, entropies = choices.map { _ in CategoricalEntropy() }
+        let valueLoss = MSELoss()
+        var logitGradients = choices.map { _ in Tensor(zeros: Shape(0, 0)) }
+        var losses: (policy: Float, value: Float, entropy: Float) = (0, 0, 0)
+        var steps = 0, pass = 0
+        require(settings.criticWarmUpSteps >= 0 && settings.gradientSteps >= 0,
+                "A2CAgent.trainOffPolicy: \(settings.criticWarmUpSteps) critic warm-up steps and \(settings.gradientSteps) steps; neither may be negative")
+        let totalSteps = settings.criticWarmUpSteps + settings.gradientSteps
+        let frozen = policy.namedParameters.map(\.parameter.isFrozen)
+        defer { for (p, wasFrozen) in zip(policy.namedParameters, frozen) { p.parameter.isFrozen = wasFrozen } }
+        while steps < totalSteps {
+            if pass > 0 { evaluate() }
+            pass += 1
+            Self.vTraceTargets(rewards: episodes.rewards, values: values, ratios: ratios, episodeEnds: episodes.episodeEnds, gamma: gamma,
+                               rhoBar: settings.rhoBar, cBar: settings.cBar, targets: &targets, advantages: &advantages)
+            rng.shuffle(&order)
+            for start in stride(from: 0, to: n, by: settings.batchSize) where steps < totalSteps {
+                steps += 1
+                let rows = Array(order[start..<min(start + settings.batchSize, n)])
+                let m = rows.count
+                batchObservations = Tensor(zeros: Shape(m, observationDimension))
+                episodes.observations.withUnsafeBufferPointer { source in
+                    batchObservations.withUnsafeMutableBufferPointer { destination in
+                        for (r, i) in rows.enumerated() {
+                            for d in 0..<observationDimension { destination[r * observationDimension + d] = source[i * observationDimension + d] }
+                        }
+                    }
+                }
+                weights = Tensor(shape: Shape(m), scalars: rows.map { advantages[$0] })
+                valueTargets = Tensor(shape: Shape(m), scalars: rows.map { targets[$0] })
+                for h in choices.indices { batchActions[h] = rows.map { episodes.actions[h][$0] } }
+                store.zeroGradients()
+                var policyLoss: Float = 0, entropy: Float = 0
+                // During the warm-up the actor is frozen, so that the optimiser's momentum does not move it either.
+                let warmingUp = steps <= settings.criticWarmUpSteps
+                for ((_, parameter), wasFrozen) in zip(policy.namedParameters, frozen) { parameter.isFrozen = wasFrozen || warmingUp }
+                if !warmingUp {
+                    policy.forward(batchObservations)
+                    for h in choices.indices {
+                        policyLoss += crossEntropies[h](policy.logits[h], targets: batchActions[h], weights: weights)
+                        entropy += entropies[h](policy.logits[h])
+                        logitGradients[h] = Tensor(zeros: crossEntropies[h].gradient.shape)
+                        logitGradients[h].copy(from: crossEntropies[h].gradient)
+                        axpy(-configuration.entropyCoefficient, entropies[h].gradient, &logitGradients[h])
+                    }
+                    policy.backward(logitGradients)
+                }
+                let predicted = valueNetwork.forward(batchObservations)
+                let valueError = valueLoss(predicted.reshaped(Shape(m)), valueTargets)
+                var valueGradient = Tensor(zeros: Shape(m, 1))
+                valueGradient.copy(from: valueLoss.gradient.reshaped(Shape(m, 1)))
+                valueGradient *= configuration.valueCoefficient
+                valueNetwork.backwardParametersOnly(valueGradient)
+                for (name, value) in [("policy loss", policyLoss), ("value loss", valueError), ("entropy", entropy)] where !value.isFinite {
+                    throw NonFiniteError(quantity: "loss", parameter: "V-trace \(name)", element: steps, value: value)
+                }
+                store.clipGradientNorm(configuration.maxGradientNorm)
+                try optimizer.update()
+                losses = (policyLoss, valueError, entropy)
+            }
+        }
+        evaluate()
+        return VTraceSummary(divergenceBefore: before, divergenceAfter: divergence(), losses: losses)
+    }
+}
