@@ -2,7 +2,8 @@
 # The closed loop (`drlrec loop`) from one production ranker or tutor over traffic seeds: per seed, the
 # learnt candidates released, how many of their off-policy intervals covered what they realised,
 # the injected broken candidate's fate, promotions and rollbacks, the learning system against the
-# frozen first version over days 8-14, and the wall time (issue 19; docs/RESULTS.md).
+# frozen first version over days 8-14 (with twin control, each of the platform's measures per
+# user too), and the wall time (issue 19; docs/RESULTS.md).
 #   scripts/closed_loop.sh [ENV] [STEPS] [SEEDS] [-- LOOP OPTIONS]
 # ENV ecommerce, video or education (default ecommerce); STEPS the production policy's training
 # steps (default: the environment's own); SEEDS the loop's seeds (default "0 1 2"). It is
@@ -57,5 +58,8 @@ else:
     difference = "-"
 print(f"{seed:>4} {released:>4} of {len(learnt):<2} {summary['covered']:>3} of {summary['released']:<1} {verdict:<34} "
       f"{promoted:>3}, {rolled:<3} {difference:<36} {float(open(timing).read()):8.0f}")
+for key in sorted(k for k in summary if k.endswith("_difference")):
+    name = key[:-len("_difference")]
+    print(f"{'':>4} {name}: {summary[key]:+.3f} [{summary[name + '_difference_low']:+.3f}, {summary[name + '_difference_high']:+.3f}] paired")
 PY
 done

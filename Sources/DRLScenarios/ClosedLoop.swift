@@ -88,9 +88,11 @@ public final class ClosedLoop {
         public var twins: [Twin] = []
     }
 
-    /// One simulated user served by both systems.
+    /// One simulated user served by both systems: the returns, and the scenario's measures
+    /// (`ServedUserOutcome.measures`) from each.
     public struct Twin: Sendable {
         public var learning: Double, frozen: Double
+        public var learningMeasures: [String: Double] = [:], frozenMeasures: [String: Double] = [:]
     }
 
     public let configuration: Configuration
@@ -164,7 +166,10 @@ public final class ClosedLoop {
                 if !control || c.twinControl {
                     let outcome = try await traffic.serve(user: id, seed: seed, through: main, reward: c.reward)
                     outcomes.append((outcome.arm == .candidate ? "candidate" : "production", outcome))
-                    if let twin { twins.append(Twin(learning: outcome.simulatedReturn, frozen: twin.simulatedReturn)) }
+                    if let twin {
+                        twins.append(Twin(learning: outcome.simulatedReturn, frozen: twin.simulatedReturn,
+                                          learningMeasures: outcome.measures, frozenMeasures: twin.measures))
+                    }
                     if let reason = try main.enforceGuardrail() { events.append("rolled back \(released?.version ?? "?") during the day: \(reason)") }
                 }
                 usersServed((day - 1) * c.usersPerDay + u + 1)
@@ -286,6 +291,16 @@ public final class ClosedLoop {
         public var difference: Double, low: Double, high: Double
         /// Whether the users are the same on both sides (twin control).
         public var paired: Bool
+        /// With twin control, the scenario's measures per user compared the same way, by name.
+        public var measures: [Measure] = []
+    }
+
+    /// One of the scenario's measures per user on both sides, and the paired difference with its
+    /// 95% normal interval.
+    public struct Measure: Sendable {
+        public var name: String
+        public var learning: Double, frozen: Double
+        public var difference: Double, low: Double, high: Double
     }
 
     public static func learningAgainstFrozen(_ reports: [DayReport], from firstDay: Int) -> Comparison? {
@@ -293,11 +308,19 @@ public final class ClosedLoop {
         let twins = late.flatMap(\.twins)
         if !twins.isEmpty {
             guard twins.count > 1 else { return nil }
-            let d = sampleMoments(twins.map { $0.learning - $0.frozen })
-            let half = 1.96 * (d.variance / Double(twins.count)).squareRoot()
-            let learning = twins.map(\.learning).reduce(0, +) / Double(twins.count), frozen = twins.map(\.frozen).reduce(0, +) / Double(twins.count)
-            return Comparison(learningUsers: twins.count, frozenUsers: twins.count, learning: learning, frozen: frozen,
-                              difference: d.mean, low: d.mean - half, high: d.mean + half, paired: true)
+            func paired(_ learning: [Double], _ frozen: [Double]) -> (learning: Double, frozen: Double, difference: Double, half: Double) {
+                let d = sampleMoments(zip(learning, frozen).map { $0 - $1 })
+                let n = Double(learning.count)
+                return (learning.reduce(0, +) / n, frozen.reduce(0, +) / n, d.mean, 1.96 * (d.variance / n).squareRoot())
+            }
+            let r = paired(twins.map(\.learning), twins.map(\.frozen))
+            let names = Set(twins.flatMap { Array($0.learningMeasures.keys) + Array($0.frozenMeasures.keys) }).sorted()
+            let measures = names.map { name in
+                let m = paired(twins.map { $0.learningMeasures[name] ?? 0 }, twins.map { $0.frozenMeasures[name] ?? 0 })
+                return Measure(name: name, learning: m.learning, frozen: m.frozen, difference: m.difference, low: m.difference - m.half, high: m.difference + m.half)
+            }
+            return Comparison(learningUsers: twins.count, frozenUsers: twins.count, learning: r.learning, frozen: r.frozen,
+                              difference: r.difference, low: r.difference - r.half, high: r.difference + r.half, paired: true, measures: measures)
         }
         let learning = late.flatMap { $0.arms.filter { $0.arm != "frozen" }.flatMap(\.returns) }
         let frozen = late.flatMap { $0.arms.filter { $0.arm == "frozen" }.flatMap(\.returns) }

@@ -186,6 +186,10 @@ struct LoopCommand: AsyncParsableCommand {
                 fields += [("learning_return", .double(difference.learning)), ("frozen_return", .double(difference.frozen)),
                            ("difference", .double(difference.difference)), ("difference_low", .double(difference.low)), ("difference_high", .double(difference.high)),
                            ("paired", .bool(difference.paired))]
+                for measure in difference.measures {
+                    fields += [("\(measure.name)_difference", .double(measure.difference)), ("\(measure.name)_difference_low", .double(measure.low)),
+                               ("\(measure.name)_difference_high", .double(measure.high))]
+                }
             }
             print(JSONLine(fields).text)
             return
@@ -199,6 +203,10 @@ struct LoopCommand: AsyncParsableCommand {
             print(String(format: "days %d-%d: the same %d simulated users' return per user from production and candidates %.3f, from the frozen first version %.3f: difference %+.3f [%+.3f, %+.3f] (paired)",
                          days / 2 + 1, days, difference.learningUsers, difference.learning, difference.frozen,
                          difference.difference, difference.low, difference.high))
+            for measure in difference.measures {
+                print(String(format: "  %@ per user: %.3f against %.3f, difference %+.3f [%+.3f, %+.3f] (paired)", measure.name,
+                             measure.learning, measure.frozen, measure.difference, measure.low, measure.high))
+            }
         } else if let difference {
             print(String(format: "days %d-%d: return per user %.3f (production and candidates, %d users) against the frozen first version's %.3f (%d users): difference %+.3f [%+.3f, %+.3f]",
                          days / 2 + 1, days, difference.learning, difference.learningUsers, difference.frozen, difference.frozenUsers,

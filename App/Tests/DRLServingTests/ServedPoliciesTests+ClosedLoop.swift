@@ -94,8 +94,8 @@ extension ServedPoliciesTests {
     /// With twin control, every user is served by the learning system and each control user
     /// also, as the same simulated user, by the frozen version. Without exploration both systems
     /// serve the same policy (production, and a candidate that is production again), so each
-    /// twin's two returns are equal to the last bit, and the paired difference is exactly 0; the
-    /// learning system's arms hold every user.
+    /// twin's two returns (and measures) are equal to the last bit, and the paired difference is
+    /// exactly 0; the learning system's arms hold every user.
     @Test func twinsOfTheControlUsersAreTheSameUsers() async throws {
         var configuration = try loop(days: 3, users: 16, margin: 2, directory: "loop-twins").configuration
         configuration.twinControl = true
@@ -109,6 +109,9 @@ extension ServedPoliciesTests {
         #expect(reports.contains { $0.arms.contains { $0.arm == "candidate" } }, "the candidate was never released: \(reports.flatMap(\.events))")
         let comparison = try #require(ClosedLoop.learningAgainstFrozen(reports, from: 1))
         #expect(comparison.paired && comparison.learningUsers == twins.count && comparison.difference == 0 && comparison.low == 0 && comparison.high == 0)
+        // The platform's measures per user, compared the same way, are equal too.
+        #expect(comparison.measures.map(\.name) == ["purchases", "sessions", "sessions_with_purchase"], "\(comparison.measures.map(\.name))")
+        #expect(comparison.measures.allSatisfy { $0.difference == 0 && $0.low == 0 && $0.high == 0 && $0.learning == $0.frozen && $0.learning > 0 })
     }
 
     /// Learning starts each candidate from production's critics and optimisers: a production
