@@ -98,10 +98,11 @@ extension A2CAgent {
         let gamma = configuration.gamma
         var ratios = [Float](repeating: 0, count: n), values = [Float](repeating: 0, count: n)
         var targets = [Float](repeating: 0, count: n), advantages = [Float](repeating: 0, count: n)
-        // π(aᵢ|xᵢ)/μ and V(xᵢ) for every step with the current networks.
+        var logProbability = [Float](repeating: 0, count: n)
+        // log π(aᵢ|xᵢ), π/μ and V(xᵢ) for every step with the current networks.
         func evaluate() {
             policy.forward(episodes.observations)
-            var logProbability = [Float](repeating: 0, count: n)
+            for i in 0..<n { logProbability[i] = 0 }
             for h in choices.indices {
                 let logits = policy.logits[h], options = choices[h]
                 logits.withUnsafeBufferPointer { z in
@@ -119,7 +120,10 @@ extension A2CAgent {
             let v = valueNetwork.forward(episodes.observations)
             for i in 0..<n { values[i] = v[i, 0] }
         }
-        func divergence() -> Double { -ratios.reduce(0.0) { $0 + log(Double($1)) } / Double(n) }
+        // From the log-probabilities, which stay finite where π(a|x) underflows.
+        func divergence() -> Double {
+            zip(episodes.behaviourProbabilities, logProbability).reduce(0.0) { $0 + log(Double($1.0)) - Double($1.1) } / Double(n)
+        }
         evaluate()
         let before = divergence()
         var order = Array(0..<n)

@@ -12,6 +12,7 @@ public protocol ServedLogLearning: Sendable {
     ///   - log: the served lists, with their rewards.
     ///   - feedback: the feedback log, for the histories.
     ///   - exploration: how the service explored when it served them.
+    ///   - output: where the candidate's checkpoint is written.
     func fineTune(production: String, servedBy: [String: String], log: ServedSlateLog, feedback: LoggedInteractions,
                   exploration: SlateExploration, to output: String) throws -> ServedLogLearningSummary
 }
