@@ -13,6 +13,11 @@
    every position of it, and every acknowledged feedback in the feedback log. The server must start
    again on both logs and go on where it stopped: feedback naming a list served before the kill is
    accepted, and new lists are served.
+4. The closed loop over HTTP: `drlrec loop --http` serves its simulated users through `drlrec serve`
+   processes, and its learning system's server is killed with SIGKILL several times during the
+   run. The loop must start it again and finish every day; it checks each night that every list
+   the server answered and every feedback it acknowledged is in the logs (and stops if not), and
+   this script checks that every feedback row naming a list names one in the impression log.
 
 Standard library only. Usage: scripts/crash_durability.py [--rounds N] [--drlrec PATH]
 """
@@ -176,6 +181,47 @@ def served_lists_round(drlrec, registry, port, rng):
     return len(lists), len(feedback), problems
 
 
+def loop_round(drlrec, checkpoint, directory, rng, kills):
+    command = [drlrec, "loop", "--env", "ecommerce", "--http", "--days", "3", "--users", "40", "--production", checkpoint,
+               "--candidates", checkpoint, "--gate-margin", "2", "--explore", "0.1", "--shuffle", "0.3", "--control-share", "0.2",
+               "--candidate-share", "0.5", "--directory", directory, "--json", "--quiet", "--seed", str(rng.randrange(1000))]
+    loop = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    marker = f"serve --registry {directory}/registry "
+    killed = 0
+    while loop.poll() is None and killed < kills:
+        time.sleep(rng.uniform(1.0, 4.0))
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    arguments = f.read().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in arguments and loop.poll() is None:
+                os.kill(int(pid), signal.SIGKILL)
+                killed += 1
+    out, err = loop.communicate(timeout=900)
+    problems = []
+    if loop.returncode != 0:
+        return killed, 0, [f"the loop exited {loop.returncode}: {err[-500:]}"]
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    events = [line["event"] for line in lines if "event" in line]
+    restarts = sum("server stopped" in event and "(killed by signal 9)" in event for event in events)
+    days = {line["day"] for line in lines if "arm" in line}
+    if days != {1, 2, 3}:
+        problems.append(f"the loop reported days {sorted(days)}")
+    # A kill that lands while the loop stops its servers needs no restart.
+    if not (killed - 1 <= restarts <= killed) or killed == 0:
+        problems.append(f"{killed} kills and {restarts} restarts reported")
+    with open(os.path.join(directory, "registry-impressions.csv"), newline="") as log:
+        shown = {(row["impression"], int(row["position"])) for row in csv.DictReader(log)}
+    with open(os.path.join(directory, "registry-feedback.csv"), newline="") as log:
+        rows = list(csv.DictReader(log))
+    orphans = [row for row in rows if row["impression"] and (row["impression"], int(row["position"])) not in shown]
+    if orphans:
+        problems.append(f"{len(orphans)} feedback rows name a list position not in the impression log")
+    return killed, len(rows), problems
+
+
 def registry_round(drlrec, registry, checkpoint, rng):
     command = rng.choice([["registry", "register", "--registry", registry, "--checkpoint", checkpoint, "--scenario", "crash"],
                           ["registry", "promote", "--registry", registry, "v2"],
@@ -248,6 +294,18 @@ def main():
             broken += bool(problems)
         print(f"served lists: {totals[0]} lists and {totals[1]} feedback events over {arguments.rounds} kills, "
               + ("none lost, every restart went on" if broken == 0 else f"{broken} rounds with problems"))
+        failures += broken
+
+        loop_checkpoint = os.path.join(work, "loop-ranker.safetensors")
+        run(arguments.drlrec, "train", "--env", "ecommerce", "--steps", "1100", "--seed", "0", "--save", loop_checkpoint, "--quiet")
+        broken, kills = 0, 0
+        for round_ in range(max(1, arguments.rounds // 5)):
+            killed, rows, problems = loop_round(arguments.drlrec, loop_checkpoint, os.path.join(work, f"loop-{round_}"), rng, kills=3)
+            kills += killed
+            print(f"loop round {round_ + 1}: the learning system's server killed {killed} times, {rows} feedback rows, "
+                  + ("the loop went on and finished" if not problems else f"PROBLEMS: {problems}"))
+            broken += bool(problems)
+        print(f"closed loop over HTTP: {kills} kills, " + ("every run finished with nothing lost" if broken == 0 else f"{broken} rounds with problems"))
         failures += broken
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -8,8 +8,9 @@ import Foundation
 
 /// The platform's closed loop, day after day, on a simulated platform (a slate platform served by
 /// a list-wise ranker, or the education platform served by a tutor): the simulator's users are the
-/// traffic (`ServedTraffic`), served through `RecommendationService` (the code path of
-/// `drlrec serve`) with exploration and an impression log; a frozen copy of the first production
+/// traffic (`ServedTraffic`), served with exploration and an impression log through
+/// `RecommendationService` in this process (the code path of `drlrec serve`) or through servers
+/// the loop reaches over HTTP (`Configuration.services`); a frozen copy of the first production
 /// version serves a control share of users throughout (or, with `twinControl`, twins of them: the
 /// same simulated users served by both systems). Each night the next candidate is registered, judged by the
 /// off-policy gate on the day's served lists, and when it passes released to a share of users the
@@ -52,6 +53,8 @@ public final class ClosedLoop {
         /// See `OffPolicyGate.margin`.
         public var gateMargin = 0.0
         public var guardrail = Guardrail()
+        /// Where the services run: in this process, or as servers reached over HTTP.
+        public var services: any LoopServiceHost = InProcessLoopServices()
         /// The day whose candidate is replaced by a broken one.
         public var badCandidateDay: Int?
         public var seed: UInt64 = 0
@@ -112,27 +115,49 @@ public final class ClosedLoop {
                                   + "and '\(c.production)' holds only its policy: write it with the training state (drlrec train --save-state)")
         }
         try fm.createDirectory(atPath: c.directory, withIntermediateDirectories: true)
+        // Every request and feedback carries the simulation's time (the services' clocks are unused).
         let clock = TickClock()
-        var serving = RecommendationService.Configuration()
-        serving.modelKinds = .drlrec
-        serving.latencyBudget = .seconds(10)  // no fallback for slowness: the loop measures the policies
-        serving.exploration = c.exploration
-        serving.explorationSeed = c.seed
-        serving.guardrail = c.guardrail
-        serving.clock = { clock.tick() }
-        func service(_ name: String) throws -> RecommendationService {
+        let serving = servingConfiguration
+        func service(_ name: String) async throws -> any LoopService {
             let registry = try ModelRegistry(directory: "\(c.directory)/\(name)")
             try registry.register(checkpoint: c.production, scenario: c.scenario.rawValue, dataHash: "")
             try registry.promote("v1", note: "the loop's first production version")
             var configuration = serving
             configuration.impressionLogPath = "\(c.directory)/\(name)-impressions.csv"
-            return try RecommendationService(registry: registry, feedbackPath: "\(c.directory)/\(name)-feedback.csv", configuration: configuration)
+            return try await c.services.start(name: name, registry: registry.directory, feedbackPath: "\(c.directory)/\(name)-feedback.csv",
+                                              configuration: configuration)
         }
         progress("loading the first production version \(c.production)...")
-        let main = try service("registry"), frozen = try service("frozen")
-        defer {
-            for s in [main, frozen] { s.feedbackLog.shutDown(); s.impressionLog?.shutDown() }
+        let main = try await service("registry")
+        let frozen: any LoopService
+        do { frozen = try await service("frozen") } catch { await main.shutDown(); throw error }
+        do {
+            let reports = try await run(main: main, frozen: frozen, clock: clock, progress: progress, usersServed: usersServed)
+            await main.shutDown(); await frozen.shutDown()
+            return reports
+        } catch {
+            await main.shutDown(); await frozen.shutDown()
+            throw error
         }
+    }
+
+    /// What the services are configured with: every DRLRec model kind, the loop's exploration
+    /// (seeded) and guardrail, and no fallback for slowness (the loop measures the policies).
+    public var servingConfiguration: RecommendationService.Configuration {
+        var serving = RecommendationService.Configuration()
+        serving.modelKinds = .drlrec
+        serving.latencyBudget = .seconds(10)
+        serving.exploration = configuration.exploration
+        serving.explorationSeed = configuration.seed
+        serving.guardrail = configuration.guardrail
+        return serving
+    }
+
+    private func run(main: any LoopService, frozen: any LoopService, clock: TickClock, progress: @escaping ProgressReport,
+                     usersServed: (Int) -> Void) async throws -> [DayReport] {
+        let c = configuration
+        let registry = try ModelRegistry(directory: "\(c.directory)/registry", create: false)
+        let mainLogs = (impressions: "\(c.directory)/registry-impressions.csv", feedback: "\(c.directory)/registry-feedback.csv")
         let traffic: any ServedTraffic
         if c.scenario == .education {
             // The course the tutor was trained for: its observation has a slot per skill.
@@ -170,11 +195,12 @@ public final class ClosedLoop {
                         twins.append(Twin(learning: outcome.simulatedReturn, frozen: twin.simulatedReturn,
                                           learningMeasures: outcome.measures, frozenMeasures: twin.measures))
                     }
-                    if let reason = try main.enforceGuardrail() { events.append("rolled back \(released?.version ?? "?") during the day: \(reason)") }
+                    if let reason = try await main.checkGuardrail() { events.append("rolled back \(released?.version ?? "?") during the day: \(reason)") }
                 }
                 usersServed((day - 1) * c.usersPerDay + u + 1)
             }
-            let state = main.servedState
+            events += main.takeEvents() + frozen.takeEvents().map { "frozen: " + $0 }
+            let state = try registry.state()
             var arms: [ArmDay] = []
             for arm in ["frozen", "production", "candidate"] {
                 let users = outcomes.filter { $0.arm == arm }.map(\.1)
@@ -188,12 +214,16 @@ public final class ClosedLoop {
                 let lists = outcomes.flatMap { outcome in zip(outcome.1.versions, outcome.1.listRewards).filter { $0.0 == released.version }.map(\.1) }
                 report.realised = lists.isEmpty ? nil : lists.reduce(0, +) / Double(lists.count)
             }
+            if let released, state.rollout?.candidate != released.version, !report.events.contains(where: { $0.hasPrefix("rolled back") }) {
+                report.events.append("rolled back \(released.version) during the day by the server's guardrail (the registry's audit trail says why)")
+            }
             progress(String(format: "day %d: %d users in %.1f s", day, c.usersPerDay, secondsSince(start)))
+            let logs = try servedLogs(mainLogs)
+            try Self.checkLogged(outcomes.filter { $0.arm != "frozen" }.map(\.1), since: dayStart, in: logs)
             guard day < c.days else { reports.append(report); break }
 
             // The night: decide on the running candidate, then judge and release the next one.
-            let registry = main.registry
-            if let current = released, main.servedState.rollout?.candidate == current.version {
+            if let current = released, state.rollout?.candidate == current.version {
                 let candidateArm = arms.first { $0.arm == "candidate" }, productionArm = arms.first { $0.arm == "production" }
                 if let candidateArm, let productionArm, candidateArm.meanReturn >= productionArm.meanReturn {
                     let note = String(format: "return per user %.3f against production's %.3f", candidateArm.meanReturn, productionArm.meanReturn)
@@ -206,12 +236,6 @@ public final class ClosedLoop {
                 }
             }
             released = nil
-            // The logs are read once a night, and only when a candidate needs them.
-            var logs: (log: ServedSlateLog, feedback: LoggedInteractions)?
-            func served() throws -> (log: ServedSlateLog, feedback: LoggedInteractions) {
-                if logs == nil { logs = try servedLogs(main) }
-                return logs!
-            }
             let checkpoint: String?
             if c.badCandidateDay == day + 1 {
                 checkpoint = "\(c.directory)/broken-\(day + 1).safetensors"
@@ -222,7 +246,7 @@ public final class ClosedLoop {
             } else if let learning = c.learning {
                 checkpoint = "\(c.directory)/learnt-\(day + 1).safetensors"
                 let since = dayStarts[max(0, dayStarts.count - c.learningWindow)]
-                let learnt = try learn(learning, registry, log: try served().log.filter { $0.timestamp > since }, feedback: try served().feedback,
+                let learnt = try learn(learning, registry, log: logs.log.filter { $0.timestamp > since }, feedback: logs.feedback,
                                        to: checkpoint!)
                 report.events.append(String(format: "learnt a candidate from %d served lists of %d users (mean reward per list %.3f) in %.1f s",
                                             learnt.summary.transitions, learnt.summary.users, learnt.summary.meanReward, learnt.seconds))
@@ -232,7 +256,7 @@ public final class ClosedLoop {
             if let checkpoint {
                 let parent = checkpoint.hasPrefix("\(c.directory)/learnt-") ? try registry.state().production : nil
                 let version = try registry.register(checkpoint: checkpoint, parent: parent, scenario: c.scenario.rawValue, dataHash: "").id
-                let verdict = try gate(main, candidate: version, log: try served().log.filter { $0.timestamp > dayStart }, feedback: try served().feedback)
+                let verdict = try gate(registry, candidate: version, log: logs.log.filter { $0.timestamp > dayStart }, feedback: logs.feedback)
                 if verdict.passes {
                     try registry.startRollout(version, share: c.candidateShare, note: verdict.summary)
                     released = (version, verdict.candidate)
@@ -242,17 +266,33 @@ public final class ClosedLoop {
                     report.events.append("refused \(version) (\(checkpoint)): \(verdict.summary)")
                 }
             }
-            try main.reload()
+            try await main.catchUp()
             reports.append(report)
         }
         return reports
     }
 
-    /// The service's logs: the lists it served with their rewards, and the feedback.
-    private func servedLogs(_ service: RecommendationService) throws -> (log: ServedSlateLog, feedback: LoggedInteractions) {
-        let shown = try LoggedInteractions.read(csv: service.impressionLog!.path), answered = try LoggedInteractions.read(csv: service.feedbackLog.path)
+    /// Checks that every list the service answered to the day's users (since `dayStart`) is in its
+    /// impression log, and that its feedback log holds at least as many rows of the day as it
+    /// acknowledged (more when a request was sent again after a server's crash).
+    static func checkLogged(_ users: [ServedUserOutcome], since dayStart: Int64, in logs: (log: ServedSlateLog, feedback: LoggedInteractions)) throws {
+        let logged = Set(logs.log.slates.lazy.filter { $0.timestamp > dayStart }.map(\.id))
+        let missing = users.flatMap(\.impressions).filter { !logged.contains($0) }
+        guard missing.isEmpty else {
+            throw ClosedLoopError("\(missing.count) lists the service answered are not in its impression log (the first: \(missing[0]))")
+        }
+        let acknowledged = users.reduce(0) { $0 + $1.feedbackPosted }
+        let rows = logs.feedback.timestamps.lazy.filter { $0 > dayStart }.count
+        guard rows >= acknowledged else {
+            throw ClosedLoopError("the service acknowledged \(acknowledged) feedback events today and its feedback log holds \(rows)")
+        }
+    }
+
+    /// The learning system's logs: the lists it served with their rewards, and the feedback.
+    private func servedLogs(_ paths: (impressions: String, feedback: String)) throws -> (log: ServedSlateLog, feedback: LoggedInteractions) {
+        let shown = try LoggedInteractions.read(csv: paths.impressions), answered = try LoggedInteractions.read(csv: paths.feedback)
         let reward = configuration.reward
-        let log = try ServedSlateLog(impressions: shown, named: service.impressionLog!.path, feedback: answered, named: service.feedbackLog.path) { kind, value in
+        let log = try ServedSlateLog(impressions: shown, named: paths.impressions, feedback: answered, named: paths.feedback) { kind, value in
             Double(reward.reward(for: Feedback(kind, value: value)))
         }
         return (log, answered)
@@ -270,11 +310,11 @@ public final class ClosedLoop {
     }
 
     /// The gate's verdict on `candidate` against production, on the lists `log`.
-    private func gate(_ service: RecommendationService, candidate: String, log: ServedSlateLog, feedback: LoggedInteractions) throws -> OffPolicyGate.Verdict {
-        let registry = service.registry
-        let kinds = service.configuration.modelKinds
+    private func gate(_ registry: ModelRegistry, candidate: String, log: ServedSlateLog, feedback: LoggedInteractions) throws -> OffPolicyGate.Verdict {
+        let serving = servingConfiguration
+        let kinds = serving.modelKinds
         let gate = OffPolicyGate(estimator: configuration.gateEstimator, exploration: configuration.exploration,
-                                 historyCapacity: service.configuration.historyCapacity, margin: configuration.gateMargin)
+                                 historyCapacity: serving.historyCapacity, margin: configuration.gateMargin)
         return try gate.verdict(candidate: try kinds.load(checkpoint: try registry.checkpointPath(of: candidate)),
                                 production: try kinds.load(checkpoint: try registry.checkpointPath(of: try registry.state().production!)),
                                 log: log, feedback: feedback)

@@ -4,8 +4,8 @@ import DRLSimulation
 import DRLTensor
 import Foundation
 
-/// Simulated users of a slate platform (e-commerce, video feed) served through a
-/// `RecommendationService`, as the platform's clients would be: at each visit the client asks for
+/// Simulated users of a slate platform (e-commerce, video feed) served through a recommendation
+/// endpoint (the service in process, or a server over HTTP), as the platform's clients would be: at each visit the client asks for
 /// a list with the user's context, the user responds to the list served, and every response is
 /// posted as feedback naming the list and position that showed the item (a purchase that arrives
 /// steps later names the list that showed what it buys). The service sees only what a platform
@@ -22,7 +22,7 @@ public final class ServedSlateTraffic: ServedTraffic {
     }
 
     /// Serves the user the simulator draws from `seed`, as `id`, until their episode ends.
-    public func serve(user id: String, seed: UInt64, through service: RecommendationService, reward: RewardMapping) async throws -> ServedUserOutcome {
+    public func serve(user id: String, seed: UInt64, through service: any RecommendationEndpoint, reward: RewardMapping) async throws -> ServedUserOutcome {
         simulator.reset(seed: seed, observation: &observation)
         let k = simulator.slateSize
         var outcome = ServedUserOutcome(user: id, arm: .control, versions: [], listRewards: [], simulatedReturn: 0, measures: [:])
@@ -32,6 +32,7 @@ public final class ServedSlateTraffic: ServedTraffic {
         while true {
             var request = RecommendRequest(user: id, k: k)
             request.context = Dictionary(uniqueKeysWithValues: zip(simulator.contextColumns, simulator.visitContext.map(Double.init)))
+            request.timestamp = clock.tick()
             let answer = try await service.recommend(request)
             guard answer.items.count == k, let impression = answer.impression else {
                 throw ClosedLoopError("the service answered \(answer.items.count) items\(answer.impression == nil ? " without an impression log" : ""); the platform shows \(k)")
@@ -46,6 +47,7 @@ public final class ServedSlateTraffic: ServedTraffic {
             }
             outcome.arm = answer.arm
             outcome.versions.append(answer.version ?? "popularity")
+            outcome.impressions.append(impression)
             outcome.listRewards.append(0)
             for (j, item) in slate.enumerated() { shownAt[item] = (impression, j + 1, outcome.listRewards.count - 1) }
             let result = simulator.step(.slate(slate), observation: &observation)
@@ -58,18 +60,16 @@ public final class ServedSlateTraffic: ServedTraffic {
     }
 
     /// Posts the user's responses (not the impressions, which the service logged itself).
-    private func post(_ events: [UserEvent], user: String, to service: RecommendationService,
+    private func post(_ events: [UserEvent], user: String, to service: any RecommendationEndpoint,
                       shownAt: [Int32: (impression: String, position: Int, list: Int)], reward: RewardMapping,
                       outcome: inout ServedUserOutcome) async throws {
-        let context = simulator.visitContext
+        let context = Dictionary(uniqueKeysWithValues: zip(simulator.contextColumns, simulator.visitContext.map(Double.init)))
         for event in events where event.event != .impression {
-            var served: LoggedInteractions.Served?
-            if let shown = shownAt[event.item] {
-                served = try service.servedList(impression: shown.impression, position: shown.position, item: String(event.item), user: user)
-                outcome.listRewards[shown.list] += Double(reward.reward(for: Feedback(event.event, value: event.value)))
-            }
-            try await service.feedback(FeedbackEvent(user: user, item: String(event.item), timestamp: clock.tick(), event: event.event,
-                                                     value: event.value, context: context, served: served))
+            let shown = shownAt[event.item]
+            if let shown { outcome.listRewards[shown.list] += Double(reward.reward(for: Feedback(event.event, value: event.value))) }
+            try await service.feedback(FeedbackRequest(user: user, item: String(event.item), event: event.event, value: event.value,
+                                                       timestamp: clock.tick(), context: context, impression: shown.map { ($0.impression, $0.position) }))
+            outcome.feedbackPosted += 1
         }
     }
 

@@ -3,7 +3,7 @@ import DRLServing
 import DRLSimulation
 import DRLTensor
 
-/// Simulated learners of the education platform served through a `RecommendationService` whose
+/// Simulated learners of the education platform served through a recommendation endpoint whose
 /// production version is a tutor (`ServableTutor`): before each task the client asks for one
 /// task with the learner's course context, the learner attempts the task served, and a
 /// completion is posted as feedback naming the list that gave the task. The service keeps the
@@ -24,12 +24,13 @@ public final class ServedTutorTraffic: ServedTraffic {
         })
     }
 
-    public func serve(user id: String, seed: UInt64, through service: RecommendationService, reward: RewardMapping) async throws -> ServedUserOutcome {
+    public func serve(user id: String, seed: UInt64, through service: any RecommendationEndpoint, reward: RewardMapping) async throws -> ServedUserOutcome {
         simulator.reset(seed: seed, observation: &observation)
         var outcome = ServedUserOutcome(user: id, arm: .control, versions: [], listRewards: [], simulatedReturn: 0, measures: [:])
         while true {
             var request = RecommendRequest(user: id, k: 1)
             request.context = Dictionary(uniqueKeysWithValues: zip(EducationObservedLearner.contextColumns, simulator.observed.context.map(Double.init)))
+            request.timestamp = clock.tick()
             let answer = try await service.recommend(request)
             guard answer.items.count == 1, let impression = answer.impression else {
                 throw ClosedLoopError("the service answered \(answer.items.count) tasks\(answer.impression == nil ? " without an impression log" : ""); the tutor gives one")
@@ -39,16 +40,17 @@ public final class ServedTutorTraffic: ServedTraffic {
             }
             outcome.arm = answer.arm
             outcome.versions.append(answer.version ?? "popularity")
+            outcome.impressions.append(impression)
             outcome.listRewards.append(0)
-            let context = simulator.observed.context
+            let context = request.context
             let (level, type) = EducationObservedLearner.task(task)
             let result = simulator.step(.multiDiscrete([Int32(level), Int32(type.rawValue)]), observation: &observation)
             outcome.simulatedReturn += Double(result.reward)
             for event in simulator.lastEvents where event.event != .impression {
-                let served = try service.servedList(impression: impression, position: 1, item: answer.items[0].id, user: id)
                 outcome.listRewards[outcome.listRewards.count - 1] += Double(reward.reward(for: Feedback(event.event, value: event.value)))
-                try await service.feedback(FeedbackEvent(user: id, item: answer.items[0].id, timestamp: clock.tick(), event: event.event,
-                                                         value: event.value, context: context, served: served))
+                try await service.feedback(FeedbackRequest(user: id, item: answer.items[0].id, event: event.event, value: event.value,
+                                                           timestamp: clock.tick(), context: context, impression: (impression, 1)))
+                outcome.feedbackPosted += 1
             }
             if result.terminated || result.truncated { break }
         }

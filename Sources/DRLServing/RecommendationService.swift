@@ -24,6 +24,9 @@ public struct RecommendRequest: Sendable {
     public var candidates: [String]?
     /// Leave out items already in the user's history (unless they are candidates).
     public var excludeSeen = true
+    /// When the list is served, in seconds since 1970 on the client's clock (a replay's or a
+    /// simulation's time); nil: the service's clock. The impression and the history carry it.
+    public var timestamp: Int64?
 
     public init(user: String, k: Int) { (self.user, self.k) = (user, k) }
 }
@@ -37,6 +40,8 @@ public struct Recommendation: Sendable {
         public var fault: ModelFault
         /// The version that answered instead, or "popularity".
         public var servedBy: String
+
+        public init(fault: ModelFault, servedBy: String) { (self.fault, self.servedBy) = (fault, servedBy) }
     }
 
     /// The items shown, best first: each with the model's score and the probability the serving
@@ -48,6 +53,11 @@ public struct Recommendation: Sendable {
     public var fallback: Fallback?
     /// The list's identifier, under which the impression log keeps it (nil without a log).
     public var impression: String?
+
+    public init(items: [(id: String, score: Float, propensity: Double)], version: String?, arm: TrafficSplit.Arm, fallback: Fallback? = nil,
+                impression: String? = nil) {
+        (self.items, self.version, self.arm, self.fallback, self.impression) = (items, version, arm, fallback, impression)
+    }
 }
 
 /// Serving without the network: the registry's production version and gray-release candidate,
@@ -57,7 +67,7 @@ public struct Recommendation: Sendable {
 /// candidate's user), then the versions in production before it, then item popularity. Nothing a
 /// model does turns into a server error. Versions may be of any `ServableModel` kind in
 /// `Configuration.modelKinds`, as long as they share one item catalogue and context columns.
-public final class RecommendationService: @unchecked Sendable {
+public final class RecommendationService: RecommendationEndpoint, @unchecked Sendable {
     /// How the service serves: replicas, latency budget and fallbacks, bounds on k, history and
     /// users, the guardrail, model kinds, exploration, the impression log, the clock and the
     /// restart snapshot.
@@ -327,7 +337,7 @@ public final class RecommendationService: @unchecked Sendable {
                 return try await served(Recommendation(items: items, version: id, arm: arm,
                                                        fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) },
                                                        impression: impression),
-                                        user: request.user, context: context, rollout: serving.rollout?.candidate)
+                                        user: request.user, timestamp: request.timestamp, context: context, rollout: serving.rollout?.candidate)
             case .failure(let fault):
                 firstFault = firstFault ?? fault
             }
@@ -338,7 +348,7 @@ public final class RecommendationService: @unchecked Sendable {
         return try await served(Recommendation(items: items, version: nil, arm: arm,
                                                fallback: Recommendation.Fallback(fault: firstFault ?? .loadFailed, servedBy: "popularity"),
                                                impression: impression),
-                                user: request.user, context: context, rollout: serving.rollout?.candidate)
+                                user: request.user, timestamp: request.timestamp, context: context, rollout: serving.rollout?.candidate)
     }
 
     /// A new list's id: a random UUID, or one drawn from the exploration seed when there is one.
@@ -350,10 +360,10 @@ public final class RecommendationService: @unchecked Sendable {
 
     /// The answer, once the impression log (when there is one) has it on disk; only then is it
     /// counted for the running rollout.
-    private func served(_ answer: Recommendation, user: String, context: [Float], rollout: String?) async throws(RequestError) -> Recommendation {
+    private func served(_ answer: Recommendation, user: String, timestamp: Int64?, context: [Float], rollout: String?) async throws(RequestError) -> Recommendation {
         await gate.enter()
         defer { gate.leave() }
-        let now = configuration.clock()
+        let now = timestamp ?? configuration.clock()
         if let impressionLog, let id = answer.impression {
             let impression = Impression(id: id, user: user, timestamp: now,
                                         version: answer.version ?? "popularity", arm: answer.arm, context: context,
@@ -498,6 +508,18 @@ public final class RecommendationService: @unchecked Sendable {
                 outcomes!.arms[list.arm, default: ArmOutcome()].converted += 1
             }
         }
+    }
+
+    /// Feedback as a client states it: the list it names checked against the lists served
+    /// (`servedList`), the context completed (`feedbackContext`), stamped by the service's clock
+    /// when it has no timestamp, then logged (`feedback(_: FeedbackEvent)`).
+    public func feedback(_ request: FeedbackRequest) async throws {
+        let served = try request.impression.map { impression throws(RequestError) in
+            try servedList(impression: impression.id, position: impression.position, item: request.item, user: request.user)
+        }
+        try await feedback(FeedbackEvent(user: request.user, item: request.item, timestamp: request.timestamp ?? configuration.clock(),
+                                         event: request.event, value: request.value,
+                                         context: try feedbackContext(user: request.user, request.context), served: served))
     }
 
     /// The context a feedback event is logged with: the given fields, the rest from the user's

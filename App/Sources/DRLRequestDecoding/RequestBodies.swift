@@ -9,31 +9,16 @@ public struct BadRequest: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// What a feedback body says, before the service resolves it: the list it names is checked against
-/// the impression log and the context completed from the user's last one (`HTTPServer`).
-public struct FeedbackRequest: Equatable, Sendable {
-    public var user: String, item: String, event: FeedbackKind, value: Float
-    /// Seconds since 1970; nil when the client gave none (the server's clock then stamps it).
-    public var timestamp: Int64?
-    public var context: [String: Double]
-    /// The served list (`impression_id`) and the item's position in it.
-    public var impression: (id: String, position: Int)?
-
-    public static func == (a: FeedbackRequest, b: FeedbackRequest) -> Bool {
-        (a.user, a.item, a.event, a.value, a.timestamp, a.context) == (b.user, b.item, b.event, b.value, b.timestamp, b.context)
-            && a.impression?.id == b.impression?.id && a.impression?.position == b.impression?.position
-    }
-}
-
 /// The HTTP API's request bodies, decoded field by field from bytes a client may have written to
 /// hurt: every field is type- and range-checked here, so that what reaches the service is a value
 /// the service can validate against its models (ids, k, context columns).
 public enum RequestBodies {
-    /// `POST /v1/recommend  {user_id, context?, history?, k?, candidates?, exclude_seen?}`
+    /// `POST /v1/recommend  {user_id, context?, history?, k?, candidates?, exclude_seen?, timestamp?}`
     public static func recommend(_ bytes: [UInt8]) throws(BadRequest) -> RecommendRequest {
         let fields = try JSONFields.parse(bytes)
-        try fields.allowOnly(["user_id", "context", "history", "k", "candidates", "exclude_seen"])
+        try fields.allowOnly(["user_id", "context", "history", "k", "candidates", "exclude_seen", "timestamp"])
         var request = RecommendRequest(user: try fields.requiredString("user_id"), k: try fields.integer("k") ?? 10)
+        request.timestamp = try fields.integer("timestamp").map(Int64.init)
         request.context = try fields.numbers("context")
         request.candidates = try fields.strings("candidates")
         request.excludeSeen = try fields.bool("exclude_seen") ?? true

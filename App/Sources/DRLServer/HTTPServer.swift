@@ -11,7 +11,7 @@ import struct Prometheus.PrometheusMetricsFactory
 
 /// `drlrec serve`: the recommendation service over HTTP/1.1 with JSON bodies.
 ///
-///     POST /v1/recommend  {user_id, context?, history?, k, candidates?, exclude_seen?}
+///     POST /v1/recommend  {user_id, context?, history?, k, candidates?, exclude_seen?, timestamp?}
 ///                         → {items: [{item_id, score, propensity}], version, arm, impression_id?, fallback?}
 ///     POST /v1/feedback   {user_id, item_id, event, value?, timestamp?, context?, impression_id?, position?}
 ///     GET  /healthz       the served versions
@@ -215,15 +215,7 @@ public final class HTTPServer: Sendable {
     }
 
     private func feedback(_ bytes: [UInt8]) async throws -> Response {
-        let request = try RequestBodies.feedback(bytes)
-        let served = try request.impression.map { impression throws(RequestError) in
-            try service.servedList(impression: impression.id, position: impression.position, item: request.item, user: request.user)
-        }
-        let event = FeedbackEvent(user: request.user, item: request.item,
-                                  timestamp: request.timestamp ?? Int64(Date().timeIntervalSince1970),
-                                  event: request.event, value: request.value,
-                                  context: try service.feedbackContext(user: request.user, request.context), served: served)
-        try await service.feedback(event)
+        try await service.feedback(try RequestBodies.feedback(bytes))
         metrics.feedback.increment()
         return json(.ok, ["status": "logged"])
     }

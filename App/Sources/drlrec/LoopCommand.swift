@@ -12,8 +12,8 @@ struct LoopCommand: AsyncParsableCommand {
         abstract: "Run the closed loop on a simulated platform: serve, log, judge candidates off-policy, release, promote or roll back.",
         discussion: """
         Each day --users simulated users arrive and are served through the service `drlrec serve` runs \
-        (in process), with exploration and an impression log; their responses are posted as feedback \
-        naming the list and position they answer. A frozen copy of the first production version \
+        (in process, or with --http by `drlrec serve` processes on loopback), with exploration and an \
+        impression log; their responses are posted as feedback naming the list and position they answer. A frozen copy of the first production version \
         (--production) serves --control-share of the users throughout (with --twin-control, twins of \
         them: the same simulated users, who the learning system serves as well). Each night the next --candidates \
         checkpoint is registered and judged by the off-policy gate (the lower bound of its --gate \
@@ -84,6 +84,9 @@ struct LoopCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Seed of the traffic and the exploration.")
     var seed: UInt64 = 0
 
+    @Flag(help: "Serve the traffic through `drlrec serve` processes on loopback (their output in DIR/registry-serve.log and DIR/frozen-serve.log) instead of in this process. A server that stops is started again on its logs and the request that got no answer is sent again; the report says so.")
+    var http = false
+
     @Flag(help: "Print one JSON object per day and arm (and the progress as JSON events).")
     var json = false
 
@@ -144,6 +147,10 @@ struct LoopCommand: AsyncParsableCommand {
         configuration.gateMargin = rule.gateMargin
         configuration.badCandidateDay = badCandidateDay
         configuration.seed = seed
+        if http {
+            guard let executable = Bundle.main.executablePath else { throw CommandFailure("--http: cannot find the drlrec executable to run drlrec serve") }
+            configuration.services = ServeProcesses(executable: executable, directory: directory)
+        }
         let reports: [ClosedLoop.DayReport]
         let bar = ProgressBar("serving", unit: "users", total: days * users, mode: .of(json: json, quiet: quiet))
         do {

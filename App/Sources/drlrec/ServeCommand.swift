@@ -11,7 +11,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the registry's production version (and a gray-release candidate) over HTTP.",
         discussion: """
-        POST /v1/recommend {"user_id", "k", "context"?, "history"?, "candidates"?, "exclude_seen"?} answers \
+        POST /v1/recommend {"user_id", "k", "context"?, "history"?, "candidates"?, "exclude_seen"?, "timestamp"?} answers \
         the top k items with scores, the version and the arm that served them, and for each item the \
         probability the serving policy had of showing it at its position (1 unless --explore is \
         given: then each position shows, with probability --explore, an item drawn from the eligible \
@@ -58,6 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
     var impressions: String?
 
     @OptionGroup var exploration: ExplorationOptions
+
+    @Option(name: .customLong("exploration-seed"), parsing: .unconditional, help: ArgumentHelp("Seed of the exploration's draws and the lists' ids (default: random): the same requests in the same order are served the same lists.", valueName: "seed"))
+    var explorationSeed: UInt64?
 
     @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: "Seconds after which a connection that sends nothing is closed.")
     var idleTimeout = 30.0
@@ -120,6 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.cooldown = .milliseconds(Int64(cooldown * 1000))
         configuration.impressionLogPath = impressions
         configuration.exploration = exploration.exploration
+        configuration.explorationSeed = explorationSeed
         let feedbackPath = feedback ?? registry + "/feedback.csv"
         configuration.snapshotPath = feedbackPath + ".snapshot"
         let store: ModelRegistry

@@ -219,6 +219,31 @@ import Testing
         #expect(log.count == 1 && log.served(0) == served && log.events == [.click])
     }
 
+    /// A request's own time stamps its list (the service's clock otherwise), and feedback as a
+    /// client states it (`FeedbackRequest`) is resolved to the list and position it names, stamped
+    /// with its time, or refused when it names a list the user was not served.
+    @Test func theClientsTimeStampsItsListsAndFeedback() async throws {
+        let service = try fixedService(SlateExploration(epsilon: 0.4), impressions: true)
+        var timed = request()
+        timed.timestamp = 1_234_567
+        let answer = try await service.recommend(timed)
+        let untimed = try await service.recommend(request())
+        let id = try #require(answer.impression)
+        try await service.feedback(FeedbackRequest(user: "u", item: answer.items[2].id, event: .click, timestamp: 1_234_570, impression: (id, 3)))
+        await #expect(throws: RequestError.invalidField("impression_id", reason: "names a list served to another user")) {
+            try await service.feedback(FeedbackRequest(user: "mallory", item: answer.items[2].id, event: .click, impression: (id, 3)))
+        }
+        service.feedbackLog.shutDown()
+        service.impressionLog!.shutDown()
+        let shown = try LoggedInteractions.read(csv: service.impressionLog!.path)
+        #expect(shown.timestamps.prefix(4).allSatisfy { $0 == 1_234_567 })
+        let now = Int64(Date().timeIntervalSince1970)
+        #expect(shown.timestamps.suffix(4).allSatisfy { abs($0 - now) < 600 } && untimed.impression != nil)
+        let feedback = try LoggedInteractions.read(csv: service.feedbackLog.path)
+        #expect(feedback.count == 1 && feedback.timestamps == [1_234_570]
+                && feedback.served(0) == LoggedInteractions.Served(impression: id, position: 3, version: "v1", arm: "control"))
+    }
+
     /// A restarted service knows what it served before: feedback naming a list served before the
     /// restart is accepted, and a model that reads the served lists sees the user's history as it
     /// was, lists and feedback in the order they happened, though they share one second.

@@ -281,3 +281,35 @@ extension ServedPoliciesTests {
         #expect(page.contains("released v2") && page.contains("<th>realised</th>"))
     }
 }
+
+extension ServedPoliciesTests {
+    /// The loop served over HTTP (the real server on loopback, `RecommendationClient`) is the loop
+    /// served in process, to the number: the same lists (ids, items, propensities) and feedback
+    /// in the logs, the same returns, estimates and events, with learning, exploration, shuffling
+    /// and action noise on. Every request's context, time and list id goes through JSON and back.
+    @Test func theLoopOverHTTPIsTheLoopInProcess() async throws {
+        var runs: [(reports: [ClosedLoop.DayReport], directory: String)] = []
+        for (name, services) in [("loop-in-process", InProcessLoopServices() as any LoopServiceHost), ("loop-over-http", LoopbackLoopServices())] {
+            var configuration = try loop(days: 3, users: 12, margin: 2, directory: name, learn: true, actionNoise: 0.2).configuration
+            configuration.services = services
+            runs.append((try await ClosedLoop(configuration).run(), configuration.directory))
+        }
+        let (local, remote) = (runs[0], runs[1])
+        #expect(local.reports.count == 3 && remote.reports.count == 3)
+        #expect(local.reports.flatMap(\.events).contains { $0.hasPrefix("released v2") }, "\(local.reports.flatMap(\.events))")
+        for (a, b) in zip(local.reports, remote.reports) {
+            #expect(a.arms.map(\.returns) == b.arms.map(\.returns) && a.arms.map(\.listValue) == b.arms.map(\.listValue) && a.arms.map(\.version) == b.arms.map(\.version))
+            #expect(a.estimate?.value == b.estimate?.value && a.estimate?.low == b.estimate?.low && a.realised == b.realised)
+            // The events the same but for the seconds a candidate's learning took.
+            func untimed(_ events: [String], _ directory: String) -> [String] {
+                events.map { $0.replacingOccurrences(of: directory, with: "DIR").replacingOccurrences(of: #"in [0-9.]+ s"#, with: "in _ s", options: .regularExpression) }
+            }
+            #expect(untimed(a.events, local.directory) == untimed(b.events, remote.directory), "\(a.events) against \(b.events)")
+        }
+        for log in ["registry-impressions.csv", "registry-feedback.csv", "frozen-impressions.csv", "frozen-feedback.csv"] {
+            let (a, b) = (try String(contentsOfFile: local.directory + "/" + log, encoding: .utf8), try String(contentsOfFile: remote.directory + "/" + log, encoding: .utf8))
+            #expect(a == b, "\(log) differs")
+            #expect(a.split(separator: "\n").count > 100)
+        }
+    }
+}

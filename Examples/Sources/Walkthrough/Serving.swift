@@ -29,8 +29,8 @@ public func serveANextItemModel(in directory: String) async throws -> (before: [
     var request = RecommendRequest(user: "u7", k: 5)
     request.history = []
     let first = try await service.recommend(request)
-    let context = try service.feedbackContext(user: "u7", [:])
-    try await service.feedback(FeedbackEvent(user: "u7", item: first.items[0].id, timestamp: 1, event: .click, context: context))
+    // Feedback as a client sends it (`POST /v1/feedback`): the service completes the context.
+    try await service.feedback(FeedbackRequest(user: "u7", item: first.items[0].id, event: .click, timestamp: 1))
     let second = try await service.recommend(RecommendRequest(user: "u7", k: 5))
     return (first.items.map(\.id), second.items.map(\.id), second.version)
 }
