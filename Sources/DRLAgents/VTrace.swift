@@ -118,7 +118,7 @@ extension A2CAgent {
             }
             for i in 0..<n { ratios[i] = expf(logProbability[i]) / episodes.behaviourProbabilities[i] }
             let v = valueNetwork.forward(episodes.observations)
-            for i in 0..<n { values[i] = v[i, 0] }
+            v.withUnsafeBufferPointer { column in for i in 0..<n { values[i] = column[i] } }
         }
         // From the log-probabilities, which stay finite where π(a|x) underflows.
         func divergence() -> Double {
@@ -128,8 +128,10 @@ extension A2CAgent {
         let before = divergence()
         var order = Array(0..<n)
         var rng = RandomGenerator(seed: seed, stream: 0x7ACE)
-        var batchObservations = Tensor(zeros: Shape(0, 0)), weights = Tensor(zeros: Shape(0)), valueTargets = Tensor(zeros: Shape(0))
-        var batchActions = choices.map { _ in [Int32]() }
+        // Minibatch workspaces: a step allocates nothing once every batch size has been met.
+        var observationBuffer = Buffer(), weightBuffer = Buffer(), targetBuffer = Buffer(), valueGradientBuffer = Buffer()
+        var logitGradientBuffers = choices.map { _ in Buffer() }
+        var batchActions: [Int: [[Int32]]] = [:]  // by minibatch size: a pass's last batch is smaller
         let crossEntropies = choices.map { _ in SoftmaxCrossEntropyLoss() }, entropies = choices.map { _ in CategoricalEntropy() }
         let valueLoss = MSELoss()
         var logitGradients = choices.map { _ in Tensor(zeros: Shape(0, 0)) }
@@ -138,8 +140,9 @@ extension A2CAgent {
         require(settings.criticWarmUpSteps >= 0 && settings.gradientSteps >= 0,
                 "A2CAgent.trainOffPolicy: \(settings.criticWarmUpSteps) critic warm-up steps and \(settings.gradientSteps) steps; neither may be negative")
         let totalSteps = settings.criticWarmUpSteps + settings.gradientSteps
-        let frozen = policy.namedParameters.map(\.parameter.isFrozen)
-        defer { for (p, wasFrozen) in zip(policy.namedParameters, frozen) { p.parameter.isFrozen = wasFrozen } }
+        let actorParameters = policy.namedParameters.map(\.parameter)
+        let frozen = actorParameters.map(\.isFrozen)
+        defer { for (parameter, wasFrozen) in zip(actorParameters, frozen) { parameter.isFrozen = wasFrozen } }
         while steps < totalSteps {
             if pass > 0 { evaluate() }
             pass += 1
@@ -148,9 +151,10 @@ extension A2CAgent {
             rng.shuffle(&order)
             for start in stride(from: 0, to: n, by: settings.batchSize) where steps < totalSteps {
                 steps += 1
-                let rows = Array(order[start..<min(start + settings.batchSize, n)])
+                let rows = order[start..<min(start + settings.batchSize, n)]
                 let m = rows.count
-                batchObservations = Tensor(zeros: Shape(m, observationDimension))
+                var batchObservations = observationBuffer.view(Shape(m, observationDimension))
+                var weights = weightBuffer.view(Shape(m)), valueTargets = targetBuffer.view(Shape(m))
                 episodes.observations.withUnsafeBufferPointer { source in
                     batchObservations.withUnsafeMutableBufferPointer { destination in
                         for (r, i) in rows.enumerated() {
@@ -158,20 +162,26 @@ extension A2CAgent {
                         }
                     }
                 }
-                weights = Tensor(shape: Shape(m), scalars: rows.map { advantages[$0] })
-                valueTargets = Tensor(shape: Shape(m), scalars: rows.map { targets[$0] })
-                for h in choices.indices { batchActions[h] = rows.map { episodes.actions[h][$0] } }
+                weights.withUnsafeMutableBufferPointer { w in valueTargets.withUnsafeMutableBufferPointer { v in
+                    for (r, i) in rows.enumerated() { (w[r], v[r]) = (advantages[i], targets[i]) }
+                } }
+                // Taken out while written, so that the arrays are not copied on write.
+                var actions = batchActions.removeValue(forKey: m) ?? choices.map { _ in [Int32](repeating: 0, count: m) }
+                for h in choices.indices {
+                    for (r, i) in rows.enumerated() { actions[h][r] = episodes.actions[h][i] }
+                }
+                defer { batchActions[m] = actions }
                 store.zeroGradients()
                 var policyLoss: Float = 0, entropy: Float = 0
                 // During the warm-up the actor is frozen, so that the optimiser's momentum does not move it either.
                 let warmingUp = steps <= settings.criticWarmUpSteps
-                for ((_, parameter), wasFrozen) in zip(policy.namedParameters, frozen) { parameter.isFrozen = wasFrozen || warmingUp }
+                for (parameter, wasFrozen) in zip(actorParameters, frozen) { parameter.isFrozen = wasFrozen || warmingUp }
                 if !warmingUp {
                     policy.forward(batchObservations)
                     for h in choices.indices {
-                        policyLoss += crossEntropies[h](policy.logits[h], targets: batchActions[h], weights: weights)
+                        policyLoss += crossEntropies[h](policy.logits[h], targets: actions[h], weights: weights)
                         entropy += entropies[h](policy.logits[h])
-                        logitGradients[h] = Tensor(zeros: crossEntropies[h].gradient.shape)
+                        logitGradients[h] = logitGradientBuffers[h].view(crossEntropies[h].gradient.shape)
                         logitGradients[h].copy(from: crossEntropies[h].gradient)
                         axpy(-configuration.entropyCoefficient, entropies[h].gradient, &logitGradients[h])
                     }
@@ -179,12 +189,14 @@ extension A2CAgent {
                 }
                 let predicted = valueNetwork.forward(batchObservations)
                 let valueError = valueLoss(predicted.reshaped(Shape(m)), valueTargets)
-                var valueGradient = Tensor(zeros: Shape(m, 1))
+                var valueGradient = valueGradientBuffer.view(Shape(m, 1))
                 valueGradient.copy(from: valueLoss.gradient.reshaped(Shape(m, 1)))
                 valueGradient *= configuration.valueCoefficient
                 valueNetwork.backwardParametersOnly(valueGradient)
-                for (name, value) in [("policy loss", policyLoss), ("value loss", valueError), ("entropy", entropy)] where !value.isFinite {
-                    throw NonFiniteError(quantity: "loss", parameter: "V-trace \(name)", element: steps, value: value)
+                if !(policyLoss.isFinite && valueError.isFinite && entropy.isFinite) {  // named only on failure: a list would allocate
+                    for (name, value) in [("policy loss", policyLoss), ("value loss", valueError), ("entropy", entropy)] where !value.isFinite {
+                        throw NonFiniteError(quantity: "loss", parameter: "V-trace \(name)", element: steps, value: value)
+                    }
                 }
                 store.clipGradientNorm(configuration.maxGradientNorm)
                 try optimizer.update()

@@ -116,12 +116,17 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         weights.withUnsafeBufferPointer { categorical($0) }
     }
 
-    /// Shuffles `values` in place (Fisher–Yates; no allocation).
+    /// Shuffles `values` in place (Fisher–Yates; no allocation). Inlinable, so that it is
+    /// specialised where it is called: unspecialised, each swap went through the array's generic
+    /// `_modify` accessor, whose coroutine frame is allocated on the heap (two allocations a swap).
+    @inlinable
     public mutating func shuffle<T>(_ values: inout [T]) {
         guard values.count > 1 else { return }
-        for i in stride(from: values.count - 1, to: 0, by: -1) {
-            let j = Int(next(upperBound: UInt64(i + 1)))
-            values.swapAt(i, j)
+        values.withUnsafeMutableBufferPointer { buffer in
+            for i in stride(from: buffer.count - 1, to: 0, by: -1) {
+                let j = Int(next(upperBound: UInt64(i + 1)))
+                buffer.swapAt(i, j)
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import DRLAgents
+import DRLTensor
 
 /// An agent's training loop in the configuration of the Stable-Baselines3 peer
 /// (Benchmarks/peers/sb3_agents.py): the agent built and warmed up once, then `run`, the part to
@@ -58,6 +59,31 @@ public struct AgentWorkload {
             let stepsBefore = agent.environmentSteps
             try agent.train(on: vector, steps: steps, seed: 1, evaluationEnvironment: CartPole(), evaluationInterval: never)
             return agent.environmentSteps - stepsBefore
+        }
+    }
+
+    /// A2C's off-policy V-trace training (`trainOffPolicy`, the closed loop's tutor learner) on
+    /// 20,000 logged steps of an education-sized tutor (41 observations, heads of 5 and 3),
+    /// episodes of 100, random actions and behaviour probabilities, minibatches of 256; warmed up
+    /// by one call; `run` takes `steps` gradient steps (their first quarter a critic warm-up), so
+    /// that every minibatch size (full and the pass's last) has been met before.
+    public static func vTraceOffPolicy(steps: Int) throws -> AgentWorkload {
+        let rows = 20_000, dimension = 41, choices = [5, 3]
+        let agent = A2CAgent(observationDimension: dimension, choices: choices, environments: 1, seed: 0)
+        var rng = RandomGenerator(seed: 11, stream: 0x7E)
+        let observations = Tensor(shape: Shape(rows, dimension), scalars: (0..<rows * dimension).map { _ in rng.uniform() })
+        let actions = choices.map { options in (0..<rows).map { _ in Int32(rng.next() % UInt64(options)) } }
+        let episodes = LoggedEpisodes(observations: observations, actions: actions, rewards: (0..<rows).map { _ in rng.uniform() < 0.3 ? 5 : 0 },
+                                      behaviourProbabilities: (0..<rows).map { _ in 0.02 + 0.3 * rng.uniform() },
+                                      episodeEnds: (0..<rows).map { $0 % 100 == 99 })
+        var settings = A2CAgent.VTraceSettings()
+        settings.gradientSteps = 200
+        _ = try agent.trainOffPolicy(on: episodes, settings: settings, seed: 0)
+        settings.criticWarmUpSteps = steps / 4
+        settings.gradientSteps = steps - steps / 4
+        return AgentWorkload(name: "vtrace_offpolicy", unit: "updates") {
+            _ = try agent.trainOffPolicy(on: episodes, settings: settings, seed: 1)
+            return steps
         }
     }
 }

@@ -164,7 +164,7 @@ struct NNBenchCommand: ParsableCommand {
 struct AgentBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
-        abstract: "Agent throughput, learning included: DQN and A2C on CartPole (environment steps/s), SAC on Pendulum (updates/s).",
+        abstract: "Agent throughput, learning included: DQN and A2C on CartPole (environment steps/s), SAC on Pendulum (updates/s), A2C's off-policy V-trace (updates/s).",
         discussion: """
         With --compare-peers, runs the same configuration in Stable-Baselines3 \
         (Benchmarks/peers/sb3_agents.py) and prints DRLRec's speed-up. Needs python3 with \
@@ -187,6 +187,9 @@ struct AgentBenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed A2C environment steps (over 8 copies, one update per 40 steps).")
     var a2cSteps: Int = 100_000
 
+    @Option(name: .customLong("vtrace-steps"), parsing: .unconditional, help: "Timed gradient steps of A2C's off-policy V-trace training on 20,000 logged steps (no peer).")
+    var vTraceSteps: Int = 2_000
+
     @Flag(help: "Also run the Stable-Baselines3 peer and print speed-ups.")
     var comparePeers = false
 
@@ -194,7 +197,9 @@ struct AgentBenchCommand: ParsableCommand {
     var peerScript: String = "Benchmarks/peers/sb3_agents.py"
 
     func validate() throws {
-        guard steps > 0, sacSteps > 0, a2cSteps > 0 else { throw ValidationError("--steps, --sac-steps and --a2c-steps must be positive") }
+        guard steps > 0, sacSteps > 0, a2cSteps > 0, vTraceSteps > 0 else {
+            throw ValidationError("--steps, --sac-steps, --a2c-steps and --vtrace-steps must be positive")
+        }
         guard parseThreadCounts(threads) != nil else {
             throw ValidationError("--threads must be positive integers separated by commas, got '\(threads)'")
         }
@@ -208,7 +213,8 @@ struct AgentBenchCommand: ParsableCommand {
             // Each agent is built and warmed up just before its own timed run.
             for result in [try AgentBenchmarks.measure(.dqnCartPole(steps: steps)),
                            try AgentBenchmarks.measure(.sacPendulum(steps: sacSteps)),
-                           try AgentBenchmarks.measure(.a2cCartPole(steps: a2cSteps))] {
+                           try AgentBenchmarks.measure(.a2cCartPole(steps: a2cSteps)),
+                           try AgentBenchmarks.measure(.vTraceOffPolicy(steps: vTraceSteps))] {
                 ours.append((t, result))
                 print(json ? result.jsonLine(threads: t) : result.tableLine(threads: t))
             }
