@@ -66,6 +66,9 @@ public final class ImpressionLog: Sendable {
     /// The file's size and the lines appended since it was opened (see `AppendOnlyLog.end`).
     public var end: (bytes: Int, appendedLines: Int) { log.end }
 
+    /// Whether the file holds lists beyond its header (a restart's log).
+    public var holdsLists: Bool { log.end.bytes > log.header.utf8.count }
+
     /// The log's rows for a list: one per position; the propensity is written as the format reads
     /// it, a Float.
     public static func lines(_ impression: Impression) -> [UInt8] {

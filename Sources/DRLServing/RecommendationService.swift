@@ -193,6 +193,10 @@ public final class RecommendationService: RecommendationEndpoint, @unchecked Sen
         self.feedbackLog = feedbackLog
         // A restart with the same seed goes on with other ids than those already logged.
         impressionIds = RandomGenerator(seed: configuration.explorationSeed ?? 0, stream: 0x1D &+ UInt64(impressionLog?.end.bytes ?? 0))
+        // And with other exploration draws than its first start made (a fresh log keeps the seed's first stream).
+        if let seed = configuration.explorationSeed, let log = impressionLog, log.holdsLists {
+            explorationSeeds = RandomGenerator(seed: seed, stream: 0xE5 &+ UInt64(log.end.bytes))
+        }
         do {
             let snapshot = loadSnapshot()
             try replayLogs(feedbackPath: feedbackPath, after: snapshot)

@@ -244,6 +244,31 @@ import Testing
                 && feedback.served(0) == LoggedInteractions.Served(impression: id, position: 3, version: "v1", arm: "control"))
     }
 
+    /// A service started again with the same exploration seed on its impression log draws other
+    /// lists than its first start did for the same requests (it would repeat them otherwise, and
+    /// the explored positions of the two would not be independent), with other list ids.
+    @Test func aRestartWithTheSameSeedDrawsAfresh() async throws {
+        let directory = Fixtures.scratchDirectory("explore-restart")
+        var lists: [[[String]]] = [], ids: [Set<String>] = []
+        for _ in 0..<2 {
+            let service = try fixedService(SlateExploration(epsilon: 0.5), impressions: true, directory: directory)
+            var answers: [Recommendation] = []
+            for _ in 0..<8 { answers.append(try await service.recommend(request())) }
+            service.impressionLog!.shutDown()
+            service.feedbackLog.shutDown()
+            lists.append(answers.map { $0.items.map(\.id) })
+            ids.append(Set(answers.compactMap(\.impression)))
+        }
+        #expect(lists[0] != lists[1] && ids[0].isDisjoint(with: ids[1]))
+        // A fresh log keeps the seed's first stream: a second fresh start repeats the first one's lists.
+        let fresh = try fixedService(SlateExploration(epsilon: 0.5), impressions: true)
+        var again: [[String]] = []
+        for _ in 0..<8 { again.append(try await fresh.recommend(request()).items.map(\.id)) }
+        fresh.impressionLog!.shutDown()
+        fresh.feedbackLog.shutDown()
+        #expect(again == lists[0])
+    }
+
     /// A restarted service knows what it served before: feedback naming a list served before the
     /// restart is accepted, and a model that reads the served lists sees the user's history as it
     /// was, lists and feedback in the order they happened, though they share one second.
