@@ -98,9 +98,11 @@ public final class RecommendationService: RecommendationEndpoint, @unchecked Sen
         /// With an impression log, how many of the latest lists are kept in memory, so that
         /// feedback naming one is checked against it and logged with its version and arm.
         public var recentImpressions = 100_000
-        /// The time a served list is logged and kept with, in seconds since the epoch by default. A
-        /// simulation that drives the service gives its own clock, shared with its feedback's
-        /// timestamps, so that the order of lists and feedback in the logs is exact.
+        /// The time a served list (and feedback without a timestamp) is logged and kept with, in
+        /// seconds since the epoch by default, when the request gives none. A simulation that
+        /// drives the service stamps its requests itself (`RecommendRequest.timestamp`) or gives
+        /// its own clock, shared with its feedback's timestamps, so that the order of lists and
+        /// feedback in the logs is exact.
         public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         /// Where the state rebuilt from the logs is kept (`ServiceSnapshot`): written after each
         /// start's replay and by `writeSnapshot`, read by the next start, which then replays only
