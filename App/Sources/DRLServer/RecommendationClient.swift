@@ -88,11 +88,11 @@ public actor RecommendationClient: RecommendationEndpoint {
             head.headers.add(name: "Content-Length", value: String(buffer!.readableBytes))
         }
         let promise = channel.eventLoop.makePromise(of: (status: HTTPResponseStatus, body: ByteBuffer).self)
-        let timeout = self.timeout
+        let timeout = self.timeout, requestHead = head, payload = buffer
         channel.eventLoop.execute {
             collector.expect(promise)
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            if let buffer { channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil) }
+            channel.write(HTTPClientRequestPart.head(requestHead), promise: nil)
+            if let payload { channel.write(HTTPClientRequestPart.body(.byteBuffer(payload)), promise: nil) }
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             let deadline = channel.eventLoop.scheduleTask(in: timeout) {
                 promise.fail(Unanswered(description: "no answer to \(method) \(path) within \(timeout.nanoseconds / 1_000_000_000) s"))

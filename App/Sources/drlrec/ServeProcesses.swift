@@ -51,8 +51,6 @@ final class ServeProcess: @unchecked Sendable {
     let executable: String, name: String, arguments: [String], log: String
     private(set) var process: Process?
     private(set) var port = 0
-    /// How many times it was started.
-    private(set) var starts = 0
 
     init(executable: String, name: String, arguments: [String], log: String) {
         (self.executable, self.name, self.arguments, self.log) = (executable, name, arguments, log)
@@ -79,8 +77,8 @@ final class ServeProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
-        guard let output = FileHandle(forWritingAtPath: log) else { throw CommandFailure("cannot write the server's log '\(log)'") }
+        let exists = FileManager.default.fileExists(atPath: log) || FileManager.default.createFile(atPath: log, contents: nil)
+        guard exists, let output = FileHandle(forWritingAtPath: log) else { throw CommandFailure("cannot write the server's log '\(log)'") }
         output.seekToEndOfFile()
         let startsAt = output.offsetInFile
         process.standardOutput = output
@@ -89,7 +87,6 @@ final class ServeProcess: @unchecked Sendable {
         do { try process.run() } catch { throw CommandFailure("cannot start \(executable) serve: \(error)") }
         try? output.close()
         self.process = process
-        starts += 1
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let text = String(decoding: (FileManager.default.contents(atPath: log) ?? Data()).dropFirst(Int(startsAt)), as: UTF8.self)
