@@ -171,8 +171,8 @@ final class ServedOverHTTP: LoopService, @unchecked Sendable {
     }
 
     /// Runs `request`; when it got no answer because the server stopped, starts the server again
-    /// (on its logs) and sends it again. A server that is running but does not answer three times
-    /// in a row stops the loop.
+    /// (on its logs) and sends it again. A server that is running but does not answer for a
+    /// second (ten tries) stops the loop.
     private func answered<T>(_ request: (RecommendationClient) async throws -> T) async throws -> T {
         var unanswered = 0
         while true {
@@ -180,18 +180,19 @@ final class ServedOverHTTP: LoopService, @unchecked Sendable {
                 return try await request(client)
             } catch let error as RecommendationClient.Unanswered {
                 if server.isRunning {
+                    // A server killed a moment ago may not have been reaped yet: wait, then look again.
                     unanswered += 1
-                    guard unanswered < 3 else { throw ClosedLoopError("the \(server.name) server is running but does not answer: \(error)") }
+                    guard unanswered < 10 else { throw ClosedLoopError("the \(server.name) server is running but does not answer: \(error)") }
+                    try await Task.sleep(for: .milliseconds(100))
                     continue
                 }
                 let reason = server.stopReason
                 await client.close()
-                let start = ContinuousClock.now
+                let start = Sampler.now()
                 try await server.start { event in self.lock.withLock { self.events.append(event) } }
                 client = RecommendationClient(port: server.port)
-                let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
                 let event = "the \(server.name) server stopped (\(reason)) and was started again on its logs in "
-                    + String(format: "%.1f s", seconds) + "; the request that got no answer was sent again"
+                    + String(format: "%.1f s", Sampler.now() - start) + "; the request that got no answer was sent again"
                 lock.withLock { events.append(event) }
             }
         }
