@@ -41,11 +41,11 @@ public actor RecommendationClient: RecommendationEndpoint {
         if let candidates = request.candidates { fields.append(("candidates", "[" + candidates.map(JSONText.string).joined(separator: ",") + "]")) }
         if let history = request.history {
             fields.append(("history", "[" + history.map {
-                Self.object([("item_id", JSONText.string($0.item)), ("event", JSONText.string($0.event.name)),
+                JSONText.object([("item_id", JSONText.string($0.item)), ("event", JSONText.string($0.event.name)),
                              ("value", JSONText.number(Double($0.value))), ("timestamp", String($0.timestamp))])
             }.joined(separator: ",") + "]"))
         }
-        let answer = try await post("/v1/recommend", Self.object(fields))
+        let answer = try await post("/v1/recommend", JSONText.object(fields))
         return try Self.recommendation(answer)
     }
 
@@ -58,7 +58,7 @@ public actor RecommendationClient: RecommendationEndpoint {
         if let impression = request.impression {
             fields += [("impression_id", JSONText.string(impression.id)), ("position", String(impression.position))]
         }
-        _ = try await post("/v1/feedback", Self.object(fields))
+        _ = try await post("/v1/feedback", JSONText.object(fields))
     }
 
     /// `GET /healthz`: the production version and the candidate (with its share) the server serves.
@@ -140,12 +140,8 @@ public actor RecommendationClient: RecommendationEndpoint {
         }
     }
 
-    private static func object(_ fields: [(key: String, value: String)]) -> String {
-        "{" + fields.map { JSONText.string($0.key) + ":" + $0.value }.joined(separator: ",") + "}"
-    }
-
     private static func numbers(_ values: [String: Double]) -> String {
-        object(values.sorted { $0.key < $1.key }.map { ($0.key, JSONText.number($0.value)) })
+        JSONText.object(values.sorted { $0.key < $1.key }.map { ($0.key, JSONText.number($0.value)) })
     }
 
     /// The recommend answer, every field checked.
