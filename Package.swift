@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "DRLAgents", targets: ["DRLAgents"]),
         .library(name: "DRLData", targets: ["DRLData"]),
         .library(name: "DRLEvaluation", targets: ["DRLEvaluation"]),
+        .library(name: "DRLDistributed", targets: ["DRLDistributed"]),
         .library(name: "DRLRanking", targets: ["DRLRanking"]),
         .library(name: "DRLSimulation", targets: ["DRLSimulation"]),
         .library(name: "DRLServing", targets: ["DRLServing"]),
@@ -44,7 +45,8 @@ let package = Package(
         .target(name: "DRLEvaluation", dependencies: ["DRLData", "DRLNN", "DRLTensor"]),
         // Recommendation models fitted on logs: the next-item model (its checkpoint and
         // compression), implicit ALS, k-means.
-        .target(name: "DRLRanking", dependencies: ["DRLData", "DRLEvaluation", "DRLNN", "DRLTensor"]),
+        .target(name: "DRLDistributed"),
+        .target(name: "DRLRanking", dependencies: ["DRLData", "DRLDistributed", "DRLEvaluation", "DRLNN", "DRLTensor"]),
         // Recommendation as an MDP: the simulated platforms, reward design, platform constraints,
         // the baseline policies and the list-wise ranking action.
         .target(name: "DRLSimulation", dependencies: ["DRLAgents", "DRLData", "DRLEvaluation", "DRLRanking", "DRLNN", "DRLTensor"]),

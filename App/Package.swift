@@ -56,6 +56,7 @@ let package = Package(
                 .product(name: "DRLAgents", package: "DRLRec"),
                 .product(name: "DRLData", package: "DRLRec"),
                 .product(name: "DRLEvaluation", package: "DRLRec"),
+                .product(name: "DRLDistributed", package: "DRLRec"),
                 .product(name: "DRLRanking", package: "DRLRec"),
                 .product(name: "DRLSimulation", package: "DRLRec"),
                 .product(name: "DRLServing", package: "DRLRec"),

@@ -11,10 +11,19 @@ public final class Dropout: Layer {
     private var gradInput = Buffer()
     private var lastWasIdentity = true
 
+    private let seed: UInt64
+
     public init(rate: Float, seed: UInt64 = 0) {
         require(rate >= 0 && rate < 1, "Dropout rate must be in [0, 1), got \(rate)")
         self.rate = rate
+        self.seed = seed
         rng = RandomGenerator(seed: seed, stream: 0xD20)
+    }
+
+    /// Restarts the masks on another stream of the same seed (stream 0 is the one a new layer
+    /// draws from): what gives each rank of data-parallel training masks of its own.
+    public func useStream(_ stream: UInt64) {
+        rng = RandomGenerator(seed: seed, stream: 0xD20 &+ stream &* 0x1_0000)
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] { [] }

@@ -58,6 +58,19 @@ public final class ParameterStore {
         if start >= 0 { body(start..<end) }
     }
 
+    /// A 64-bit FNV-1a hash of every value's bits: equal on two copies of a model exactly when
+    /// (barring a collision) their parameters are bit for bit the same.
+    public func valuesHash() -> UInt64 {
+        values.withUnsafeBufferPointer { v in
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for x in v {
+                hash ^= UInt64(x.bitPattern)
+                hash = hash &* 0x0000_0100_0000_01B3
+            }
+            return hash
+        }
+    }
+
     /// Sets every gradient to zero.
     public func zeroGradients() {
         var g = gradients

@@ -37,6 +37,7 @@ public final class TransformerBlock: Layer {
     public let norm1: LayerNorm, norm2: LayerNorm
     public let feedForward: Sequential
     private let attentionPath: Residual, feedForwardPath: Residual
+    private let dropouts: (attention: Dropout, feedForward: Dropout)
 
     /// `dropoutSeed` seeds the two dropout masks (so blocks of one stack can draw different ones).
     public init(dimension: Int, heads: Int, hidden: Int, causal: Bool = true, dropout: Float = 0, dropoutSeed: UInt64 = 0,
@@ -46,8 +47,15 @@ public final class TransformerBlock: Layer {
         norm2 = LayerNorm(dimension)
         feedForward = Sequential(Linear(dimension, hidden, using: &rng), ActivationLayer.gelu(),
                                  Linear(hidden, dimension, using: &rng))
-        attentionPath = Residual(Sequential(norm1, attention, Dropout(rate: dropout, seed: dropoutSeed)))
-        feedForwardPath = Residual(Sequential(norm2, feedForward, Dropout(rate: dropout, seed: dropoutSeed &+ 1)))
+        dropouts = (Dropout(rate: dropout, seed: dropoutSeed), Dropout(rate: dropout, seed: dropoutSeed &+ 1))
+        attentionPath = Residual(Sequential(norm1, attention, dropouts.attention))
+        feedForwardPath = Residual(Sequential(norm2, feedForward, dropouts.feedForward))
+    }
+
+    /// Restarts both dropout masks on `stream` (see `Dropout.useStream`).
+    public func useDropoutStream(_ stream: UInt64) {
+        dropouts.attention.useStream(stream)
+        dropouts.feedForward.useStream(stream)
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {

@@ -12,6 +12,11 @@ public final class RunningNormalizer: Module {
     /// When false the statistics stay fixed in training mode too (a frozen module's normalizer).
     public var updatesStatistics = true
     private var output = Buffer()
+    /// In data-parallel training, sums a buffer over the ranks in place: each batch's statistics
+    /// are then the whole batch's, every rank's share of it (possibly empty) put together, so
+    /// that the ranks' statistics stay identical. Nil: this process's batch is the batch.
+    public var combine: ((UnsafeMutableBufferPointer<Double>) -> Void)?
+    private var sums: [Double] = []
 
     public init(features: Int, epsilon: Float = 1e-4, clip: Float = 5) {
         require(features >= 0 && epsilon > 0 && clip > 0,
@@ -33,7 +38,9 @@ public final class RunningNormalizer: Module {
     public func forward(_ x: Tensor) -> Tensor {
         let (rows, width) = x.shape.matrix
         require(width == features, "RunningNormalizer(\(features)): input \(x.shape) has \(width) features")
-        if isTraining && updatesStatistics && rows > 0 { update(with: x) }
+        if isTraining && updatesStatistics {
+            if let combine { update(with: x, combine) } else if rows > 0 { update(with: x) }
+        }
         var y = output.view(x.shape)
         let m = mean.value, v = variance.value
         x.withUnsafeBufferPointer { input in
@@ -66,6 +73,35 @@ public final class RunningNormalizer: Module {
                 m[flat: j] += delta * batch / total
                 v[flat: j] = runningWeight * v[flat: j] + (1 - runningWeight) * batchVariance + delta * delta * runningWeight * (1 - runningWeight)
             }
+        }
+        n[flat: 0] = total
+    }
+
+    /// The same update from the whole batch's count, sums and sums of squares (at double
+    /// precision), added up over the ranks by `combine`.
+    private func update(with x: Tensor, _ combine: (UnsafeMutableBufferPointer<Double>) -> Void) {
+        let (rows, width) = x.shape.matrix
+        if sums.count != 1 + 2 * width { sums = [Double](repeating: 0, count: 1 + 2 * width) }
+        sums[0] = Double(rows)
+        x.withUnsafeBufferPointer { input in
+            for j in 0..<width {
+                var sum = 0.0, squares = 0.0
+                for r in 0..<rows { let value = Double(input[r * width + j]); sum += value; squares += value * value }
+                sums[1 + j] = sum
+                sums[1 + width + j] = squares
+            }
+        }
+        sums.withUnsafeMutableBufferPointer { combine($0) }
+        guard sums[0] > 0 else { return }
+        var m = mean.value, v = variance.value, n = count.value
+        let previous = n[flat: 0], batch = Float(sums[0]), total = previous + batch
+        for j in 0..<width {
+            let batchMean = sums[1 + j] / sums[0]
+            let batchVariance = Float(max(sums[1 + width + j] / sums[0] - batchMean * batchMean, 0))
+            let delta = Float(batchMean) - m[flat: j]
+            let runningWeight = previous / total
+            m[flat: j] += delta * batch / total
+            v[flat: j] = runningWeight * v[flat: j] + (1 - runningWeight) * batchVariance + delta * delta * runningWeight * (1 - runningWeight)
         }
         n[flat: 0] = total
     }

@@ -141,6 +141,27 @@ public final class SequenceStateEncoder: Layer {
         engagementNormalizer = RunningNormalizer(features: c.engagementFeatures)
     }
 
+    /// Has both normalizers take each training batch's statistics over the ranks of data-parallel
+    /// training (see `RunningNormalizer.combine`); nil for this process's batch alone.
+    public func combineStatistics(_ combine: ((UnsafeMutableBufferPointer<Double>) -> Void)?) {
+        contextNormalizer.combine = combine
+        engagementNormalizer.combine = combine
+    }
+
+    /// What a rank with no share of a training batch does in its place: its normalizers take part
+    /// in the batch's statistics with no rows, as `forward` would have them do.
+    public func contributeNoRows() {
+        _ = contextNormalizer.forward(Tensor(zeros: Shape(0, configuration.contextFeatures)))
+        if engagementProjection != nil { _ = engagementNormalizer.forward(Tensor(zeros: Shape(0, configuration.engagementFeatures))) }
+    }
+
+    /// Restarts every dropout mask of the encoder on `stream` (see `Dropout.useStream`).
+    public func useDropoutStream(_ stream: UInt64) {
+        tokenDropout.useStream(stream)
+        sequenceDropout.useStream(stream)
+        for block in transformerBlocks { block.useDropoutStream(stream) }
+    }
+
     private var modules: [Module] {
         [itemEmbedding, categoryEmbedding, eventEmbedding, positions, sequence, contextProjection, fusion, contextNormalizer, engagementNormalizer,
          tokenDropout, sequenceDropout]

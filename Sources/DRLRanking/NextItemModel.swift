@@ -1,4 +1,5 @@
 import DRLData
+import DRLDistributed
 import DRLEvaluation
 import DRLNN
 import DRLTensor
@@ -154,6 +155,9 @@ public final class NextItemModel {
     public let store: ParameterStore
     /// Validation NDCG@10 after each validation, with its epoch.
     public private(set) var validationCurve: [(epoch: Int, ndcg: Double)] = []
+    /// What the last `train` did: its training windows per epoch, the epochs it ran, and the
+    /// seconds its batches took (validation left out), in this process.
+    public private(set) var trainingThroughput = (windowsPerEpoch: 0, epochs: 0, seconds: 0.0)
     let log: LoggedInteractions
     let categories: [Int32]
     /// SQN's reward is an event's value over this, the log's largest value.
@@ -263,8 +267,16 @@ public final class NextItemModel {
 
     /// Trains on the split's training rows, validating on its validation items; with
     /// `distillation`, also on the teacher's soft targets.
-    public func train(on split: LeaveOneOutSplit, seed: UInt64, distillation: Distillation? = nil,
-                      progress: (Int, Float, Double?) -> Void = { _, _, _ in }) throws(NonFiniteError) {
+    ///
+    /// With a `group` of several processes, training is data-parallel: every rank runs this with
+    /// the same model, split and seed, so all draw the same batches; each computes the gradient of
+    /// its own share of every batch (scaled so that the shares add up to the batch's gradient),
+    /// one all-reduce sums the flat gradient buffer, and every rank takes the same step. The ranks'
+    /// dropout masks differ; everything else each rank computes alike (validation included). After
+    /// every epoch a hash of the parameters is compared over the ranks, and a difference stops
+    /// training with `DataParallelError.diverged`.
+    public func train(on split: LeaveOneOutSplit, seed: UInt64, distillation: Distillation? = nil, group: ProcessGroup = SingleProcess(),
+                      progress: (Int, Float, Double?) -> Void = { _, _, _ in }) throws(TrainingError) {
         if let d = distillation {
             require(d.teacher.log.itemIds == log.itemIds && d.teacher.encoder.configuration.observationDimension == encoder.configuration.observationDimension,
                     "NextItemModel: a teacher must have the student's items and history length")
@@ -288,6 +300,16 @@ public final class NextItemModel {
             itemNovelty = Tensor(shape: Shape(counts.count), scalars: counts.map { $0 > 0 ? log2(total / $0) / largest : 1 })
         }
         var rng = RandomGenerator(seed: seed, stream: 0x5A6)
+        // A collective that fails inside the encoder's forward pass, reported after it.
+        var failedCollective: ProcessGroupError?
+        if group.size > 1 {
+            encoder.useDropoutStream(UInt64(group.rank))
+            encoder.combineStatistics { sums in
+                guard failedCollective == nil else { return }
+                do throws(ProcessGroupError) { try group.allReduceSum(sums) } catch { failedCollective = error }
+            }
+        }
+        defer { if group.size > 1 { encoder.combineStatistics(nil) } }
         let optimizer = Adam(store, learningRate: c.scaledLearningRate, weightDecay: c.weightDecay, decoupledWeightDecay: true)
         let loss = SoftmaxCrossEntropyLoss()
         let batch = Tensor(workspace: Shape(c.batchSize, dimension))
@@ -302,17 +324,34 @@ public final class NextItemModel {
         }
         var step = 0
         var averaged = c.weightAverage != nil ? store.values.clone() : Tensor(zeros: Shape(0))
+        trainingThroughput = (windows.count, 0, 0)
         for epoch in 1...c.epochs {
             rng.shuffle(&windows)
             encoder.isTraining = true
             encoder.outputsEveryPosition = true
             var total: Float = 0, batches = 0
+            let epochStart = ContinuousClock.now
             for start in stride(from: 0, to: windows.count, by: c.batchSize) {
-                let chunk = windows[start..<min(start + c.batchSize, windows.count)]
+                let whole = windows[start..<min(start + c.batchSize, windows.count)]
+                // This rank's share of the batch; the normalisers below count the whole batch.
+                let chunk = whole[(whole.startIndex + whole.count * group.rank / group.size)..<(whole.startIndex + whole.count * (group.rank + 1) / group.size)]
                 let rows = chunk.count
+                let real = whole.reduce(0) { $0 + min($1.count - 1, n) }
+                if rows == 0 {
+                    // Nothing of this batch here: a zero gradient, and the batch's collectives.
+                    store.zeroGradients()
+                    if encoder.isTraining { encoder.contributeNoRows() }
+                    if let failedCollective { throw .collective(failedCollective) }
+                    if c.reinforce != nil {
+                        var none = [0.0, 0.0]  // the REINFORCE normaliser's sums
+                        try group.sum(&none)
+                    }
+                    try takeStep(group: group, optimizer: optimizer, schedule: schedule, step: &step, averaged: &averaged)
+                    batches += 1
+                    continue
+                }
                 var view = batch[rows: 0..<rows]
                 targets.removeAll(keepingCapacity: true)
-                var real = 0
                 view.withUnsafeMutableBufferPointer { b in
                     for (r, window) in chunk.enumerated() {
                         // Inputs: all but the last row; the target at each position is the next row's item.
@@ -322,7 +361,6 @@ public final class NextItemModel {
                             let isTarget = t >= padding
                             targets.append(isTarget ? log.items[window[window.startIndex + t - padding + 1]] : 0)
                             weights[flat: r * n + t] = isTarget ? 1 : 0
-                            if isTarget { real += 1 }
                         }
                     }
                 }
@@ -332,13 +370,14 @@ public final class NextItemModel {
                 scal(scale, &w)
                 store.zeroGradients()
                 let states = encoder.forward(view).reshaped(Shape(rows * n, c.dimension))
+                if let failedCollective { throw .collective(failedCollective) }
                 let logits = output.forward(states)
                 total += loss(logits, targets: targets, weights: w)
                 batches += 1
                 var dLogits = loss.gradient
                 if let reinforce = c.reinforce {
-                    addCorrectedReinforce(reinforce, to: &dLogits, states: states, logits: logits, crossEntropy: loss,
-                                          windows: chunk, targets: targets, weights: w)
+                    try addCorrectedReinforce(reinforce, to: &dLogits, states: states, logits: logits, crossEntropy: loss,
+                                              windows: chunk, targets: targets, weights: w, group: group)
                 }
                 if let distillation {
                     dLogits = distillationGradient(distillation, inputs: view, studentLogits: logits, hardGradient: dLogits, weights: w)
@@ -347,24 +386,23 @@ public final class NextItemModel {
                 if c.qLearningWeight > 0 {
                     var combined = combinedGradient.view(dStates.shape)
                     combined.copy(from: dStates)
-                    combined += temporalDifferenceGradient(states: states, windows: chunk, targets: targets)
+                    // Over the whole batch's transitions (a real position followed by another).
+                    let transitions = whole.reduce(0) { $0 + max(min($1.count - 1, n) - 1, 0) }
+                    combined += temporalDifferenceGradient(states: states, windows: chunk, targets: targets, transitions: transitions)
                     dStates = combined
                 }
                 encoder.backwardParametersOnly(dStates.reshaped(Shape(rows, n, c.dimension)))
-                optimizer.learningRate = schedule.learningRate(at: step)
-                step += 1
-                try optimizer.update()
-                if let decay = c.weightAverage {
-                    scal(decay, &averaged)
-                    axpy(1 - decay, store.values, &averaged)
-                }
-                if c.qLearningWeight > 0 {
-                    for (target, source) in zip(qTarget.namedParameters, qHead.namedParameters) {
-                        var value = target.parameter.value
-                        scal(1 - c.targetRate, &value)
-                        axpy(c.targetRate, source.parameter.value, &value)
-                    }
-                }
+                try takeStep(group: group, optimizer: optimizer, schedule: schedule, step: &step, averaged: &averaged)
+            }
+            trainingThroughput.epochs += 1
+            trainingThroughput.seconds += Double((ContinuousClock.now - epochStart) / .nanoseconds(1)) / 1e9
+            if group.size > 1 {
+                // Each rank's losses are its shares of the batches' means.
+                var sum = [Double(total)]
+                try group.sum(&sum)
+                total = Float(sum[0])
+                let range = try group.range(store.valuesHash())
+                guard range.lowerBound == range.upperBound else { throw .diverged(epoch: epoch, hashes: range) }
             }
             // A compressed model trains by projected gradient descent: its compressed matrices go
             // back to their rank or sparsity after every epoch, so each validated state is one it
@@ -388,6 +426,31 @@ public final class NextItemModel {
         if let best { var values = store.values; values.copy(from: best.values) }
         encoder.isTraining = false
         encoder.outputsEveryPosition = false
+    }
+
+    /// Sums the ranks' gradients (a group of one has the whole batch's already), then one
+    /// optimizer step, the weight average and the target head's Polyak update.
+    private func takeStep(group: ProcessGroup, optimizer: Adam, schedule: LearningRateSchedule, step: inout Int, averaged: inout Tensor)
+        throws(TrainingError) {
+        let c = configuration
+        if group.size > 1 {
+            var gradients = store.gradients
+            try group.sum(&gradients)
+        }
+        optimizer.learningRate = schedule.learningRate(at: step)
+        step += 1
+        do { try optimizer.update() } catch { throw .nonFinite(error) }
+        if let decay = c.weightAverage {
+            scal(decay, &averaged)
+            axpy(1 - decay, store.values, &averaged)
+        }
+        if c.qLearningWeight > 0 {
+            for (target, source) in zip(qTarget.namedParameters, qHead.namedParameters) {
+                var value = target.parameter.value
+                scal(1 - c.targetRate, &value)
+                axpy(c.targetRate, source.parameter.value, &value)
+            }
+        }
     }
 
     /// The hard loss's gradient plus the soft loss's, weight·T·(softmax(s/T) − softmax(t/T)) per
@@ -428,7 +491,7 @@ public final class NextItemModel {
     /// logged items, from the states as they are (its gradient does not reach the encoder).
     private func addCorrectedReinforce(_ r: CorrectedReinforce, to gradient: inout Tensor, states: Tensor, logits: Tensor,
                                        crossEntropy: SoftmaxCrossEntropyLoss, windows: ArraySlice<ArraySlice<Int>>,
-                                       targets: [Int32], weights: Tensor) {
+                                       targets: [Int32], weights: Tensor, group: ProcessGroup) throws(TrainingError) {
         let n = configuration.historyLength, items = log.itemCount, rows = windows.count * n
         let behaviorLogits = behaviorHead.forward(states)
         _ = behaviorLoss(behaviorLogits, targets: targets, weights: weights)
@@ -453,6 +516,12 @@ public final class NextItemModel {
                 real += 1
             }
         }
+        if group.size > 1 {
+            // Self-normalised over the whole batch: its weights' sum and positions over the ranks.
+            var totals = [Double(sum), Double(real)]
+            try group.sum(&totals)
+            (sum, real) = (Float(totals[0]), Int(totals[1]))
+        }
         let normaliser = sum > 0 ? Float(real) / sum : 0
         require(gradient.isWorkspace, "NextItemModel: the cross-entropy gradient is scaled in place")
         gradient.withUnsafeMutableBufferPointer { g in
@@ -471,8 +540,9 @@ public final class NextItemModel {
 
     /// SQN's TD loss on the batch's transitions (position t → t + 1 of a window, both real):
     /// accumulates its gradient into the Q head and returns the gradient for the states, both
-    /// scaled by `qLearningWeight`.
-    private func temporalDifferenceGradient(states: Tensor, windows: ArraySlice<ArraySlice<Int>>, targets: [Int32]) -> Tensor {
+    /// scaled by `qLearningWeight` over `transitions` (the whole batch's, `windows` being this
+    /// rank's share of it).
+    private func temporalDifferenceGradient(states: Tensor, windows: ArraySlice<ArraySlice<Int>>, targets: [Int32], transitions: Int) -> Tensor {
         let c = configuration, n = c.historyLength, items = log.itemCount, rows = windows.count * n
         let next = qTarget.forward(states)
         if bootstrap.count < rows { bootstrap = [Float](repeating: 0, count: rows) }
@@ -486,14 +556,12 @@ public final class NextItemModel {
         let q = qHead.forward(states)
         var dq = tdGradient.view(Shape(rows, items))
         dq.fill(with: 0)
-        var transitions = 0
         for (b, window) in windows.enumerated() {
             let padding = n - (window.count - 1)
             for t in 0..<(n - 1) where t >= padding {
                 let row = b * n + t, action = Int(targets[row])
                 let reward = log.values[window[window.startIndex + t - padding + 1]] / largestValue
                 dq[row, action] = q[row, action] - (reward + c.gamma * bootstrap[row + 1])
-                transitions += 1
             }
         }
         scal(c.qLearningWeight / Float(max(transitions, 1)), &dq)

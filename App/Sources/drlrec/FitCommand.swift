@@ -1,4 +1,5 @@
 import DRLData
+import DRLDistributed
 import DRLEvaluation
 import DRLNN
 import DRLRanking
@@ -21,6 +22,11 @@ struct FitCommand: ParsableCommand {
         the epoch with the best validation NDCG@10 is kept and the test item gives HR@10, NDCG@10 and MRR@10. \
         The checkpoint describes itself (items, categories, context columns), so `drlrec serve` needs \
         nothing else. With --registry, it is registered with its metrics and the SHA-256 of its data.
+
+        Started by Open MPI's mpirun (`mpirun -np 2 drlrec fit …`), the ranks train data-parallel: each \
+        computes the gradient of its share of every batch and one all-reduce sums them before each step, so \
+        the parameters stay identical on every rank (checked after each epoch). Rank 0 alone prints and \
+        writes. Give each rank its threads with DRLREC_NUM_THREADS (mpirun -x DRLREC_NUM_THREADS=1).
         """
     )
 
@@ -72,9 +78,17 @@ struct FitCommand: ParsableCommand {
     }
 
     func run() throws {
+        let group = try LaunchedProcessGroup.join()
+        try LaunchedProcessGroup.run(group) { try fit(group) }
+    }
+
+    private func fit(_ group: ProcessGroup) throws {
+        // The other ranks train beside rank 0, which alone prints and writes.
+        let quiet = quiet || !group.isLeader, json = json && group.isLeader
         let (log, categories, files, scenario) = try source.load(until: until)
         let split = LeaveOneOutSplit(log)
         if !quiet { say("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items (\(scenario))") }
+        if !quiet, group.size > 1 { say("data-parallel over \(group.size) processes: each trains on 1/\(group.size) of every batch") }
         if let problem = NextItemModel.dataProblem(split) { throw CommandFailure("\(scenario) \(problem)") }
         var configuration = ranker.configuration
         configuration.qLearningWeight = qLearningWeight
@@ -82,9 +96,16 @@ struct FitCommand: ParsableCommand {
         let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
         let start = Sampler.now(), progress = EpochProgress("fit", epochs: configuration.epochs, json: json, quiet: quiet)
         var secondsAtEpoch: [Int: Double] = [:], losses: [(x: Double, y: Double)] = []
-        try model.train(on: split, seed: seed) { epoch, loss, ndcg in
+        try model.train(on: split, seed: seed, group: group) { epoch, loss, ndcg in
             secondsAtEpoch[epoch] = progress.report(epoch: epoch, loss: loss, ndcg: ndcg)
             losses.append((Double(epoch), Double(loss)))
+        }
+        guard group.isLeader else { return }
+        let throughput = model.trainingThroughput
+        let windowsPerSecond = Double(throughput.windowsPerEpoch * throughput.epochs) / max(throughput.seconds, 1e-9)
+        if !json {
+            print(String(format: "trained on %d windows × %d epochs in %.1f s (validation left out): %.0f windows/s", throughput.windowsPerEpoch,
+                         throughput.epochs, throughput.seconds, windowsPerSecond) + (group.size > 1 ? " over \(group.size) processes" : ""))
         }
         let best = model.validationCurve.max(by: { $0.ndcg < $1.ndcg })
         if !json, let best {
@@ -117,7 +138,9 @@ struct FitCommand: ParsableCommand {
             ("event", .string("fitted")), ("kept_epoch", best.map { .int($0.epoch) } ?? .null),
             ("validation_ndcg_at_10", best.map { .double($0.ndcg) } ?? .null), ("test_users", .int(test.users)),
             ("hr_at_10", .double(test.hitRate)), ("ndcg_at_10", .double(test.ndcg)), ("mrr_at_10", .double(test.mrr)),
-            ("coverage", .double(test.coverage)), ("novelty", .double(test.novelty)), ("seconds", .double(seconds)), ("out", .string(out)),
+            ("coverage", .double(test.coverage)), ("novelty", .double(test.novelty)), ("seconds", .double(seconds)),
+            ("training_seconds", .double(throughput.seconds)), ("windows_per_second", .double(windowsPerSecond)), ("processes", .int(group.size)),
+            ("out", .string(out)),
         ]).text : "saved \(out)")
         guard let registry else { return }
         let store = try ModelRegistry(directory: registry)
