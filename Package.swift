@@ -75,7 +75,7 @@ let package = Package(
         // Fixtures: obp 0.4.1's estimates and their inputs (scripts/obp_crosscheck.py).
         .testTarget(name: "DRLEvaluationTests", dependencies: ["DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DRLRankingTests", dependencies: ["DRLRanking", "DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"]),
+        .testTarget(name: "DRLRankingTests", dependencies: ["DRLRanking", "DRLDistributed", "DRLEvaluation", "DRLData", "DRLNN", "DRLTensor", "ScratchFiles"]),
         .testTarget(name: "DRLSimulationTests", dependencies: ["DRLSimulation", "DRLAgents", "DRLData", "DRLEvaluation", "DRLRanking", "DRLNN", "DRLTensor", "ScratchFiles"]),
     ]
 )

@@ -7,7 +7,7 @@
 # --additional-symbol-graph-dir .build/docs/graphs/MODULE`, or serve the static site it holds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODULES="DRLTensor DRLNN DRLAgents DRLData DRLEvaluation DRLRanking DRLSimulation DRLServing DRLScenarios DRLWorkloads"
+MODULES="DRLTensor DRLNN DRLAgents DRLData DRLEvaluation DRLDistributed DRLRanking DRLSimulation DRLServing DRLScenarios DRLWorkloads"
 OUT=.build/docs
 rm -rf "$OUT"
 mkdir -p "$OUT"
