@@ -112,7 +112,7 @@ public final class SequenceStateEncoder: Layer {
         }
         itemEmbedding = table(c.items)
         categoryEmbedding = table(c.categories)
-        eventEmbedding = table(c.eventTypes)
+        eventEmbedding = Self.eventTable(c.eventTypes, d, using: &rng)
         engagementProjection = c.engagementFeatures > 0 ? Linear(c.engagementFeatures, d, using: &rng) : nil
         positions = LearnedPositionalEncoding(maxLength: c.historyLength, dimension: d, using: &rng)
         switch c.sequenceModel {
@@ -153,6 +153,27 @@ public final class SequenceStateEncoder: Layer {
     public func contributeNoRows() {
         _ = contextNormalizer.forward(Tensor(zeros: Shape(0, configuration.contextFeatures)))
         if engagementProjection != nil { _ = engagementNormalizer.forward(Tensor(zeros: Shape(0, configuration.engagementFeatures))) }
+    }
+
+    /// Rows of the event-type table drawn from the model's stream: the 14 feedback kinds there
+    /// were when the next-item model's results were recorded, and the padding row's place. Rows
+    /// past these (kinds added since: `mastery`) come from a stream of their own, so that a new
+    /// kind leaves every other initial weight, and so every recorded model, as it was.
+    static let eventRowsFromTheModelStream = 15
+
+    /// The event-type table, N(0, 1) × 0.1 with a zero padding row like the other tables, its
+    /// first `eventRowsFromTheModelStream` rows from `rng` and the others from a stream seeded by a
+    /// copy of it (`rng` itself draws no more than those rows).
+    private static func eventTable(_ count: Int, _ dimension: Int, using rng: inout RandomGenerator) -> Embedding {
+        var copy = rng
+        var own = RandomGenerator(seed: copy.next(), stream: 0xE7E7)
+        let table = Embedding(count + 1, dimension, paddingIndex: Int32(count), using: &own)
+        var shared = table.weight.value[rows: 0..<min(count + 1, eventRowsFromTheModelStream)]
+        rng.fillNormal(&shared)
+        var padding = table.weight.value[rows: count..<(count + 1)]
+        padding.fill(with: 0)
+        scal(0.1, &table.weight.value)
+        return table
     }
 
     /// Restarts every dropout mask of the encoder on `stream` (see `Dropout.useStream`).

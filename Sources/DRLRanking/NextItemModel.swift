@@ -155,9 +155,10 @@ public final class NextItemModel {
     public let store: ParameterStore
     /// Validation NDCG@10 after each validation, with its epoch.
     public private(set) var validationCurve: [(epoch: Int, ndcg: Double)] = []
-    /// What the last `train` did: its training windows per epoch, the epochs it ran, and the
-    /// seconds its batches took (validation left out), in this process.
-    public private(set) var trainingThroughput = (windowsPerEpoch: 0, epochs: 0, seconds: 0.0)
+    /// What the last `train` did: its training windows per epoch, the epochs it ran, the seconds
+    /// its batches took (validation left out) in this process, and of those the seconds spent in
+    /// the collectives of data-parallel training (waiting for the other ranks included).
+    public private(set) var trainingThroughput = (windowsPerEpoch: 0, epochs: 0, seconds: 0.0, collectiveSeconds: 0.0)
     let log: LoggedInteractions
     let categories: [Int32]
     /// SQN's reward is an event's value over this, the log's largest value.
@@ -277,6 +278,7 @@ public final class NextItemModel {
     /// training with `DataParallelError.diverged`.
     public func train(on split: LeaveOneOutSplit, seed: UInt64, distillation: Distillation? = nil, group: ProcessGroup = SingleProcess(),
                       progress: (Int, Float, Double?) -> Void = { _, _, _ in }) throws(TrainingError) {
+        let group = TimedProcessGroup(group)
         if let d = distillation {
             require(d.teacher.log.itemIds == log.itemIds && d.teacher.encoder.configuration.observationDimension == encoder.configuration.observationDimension,
                     "NextItemModel: a teacher must have the student's items and history length")
@@ -324,7 +326,7 @@ public final class NextItemModel {
         }
         var step = 0
         var averaged = c.weightAverage != nil ? store.values.clone() : Tensor(zeros: Shape(0))
-        trainingThroughput = (windows.count, 0, 0)
+        trainingThroughput = (windows.count, 0, 0, 0)
         for epoch in 1...c.epochs {
             rng.shuffle(&windows)
             encoder.isTraining = true
@@ -396,6 +398,7 @@ public final class NextItemModel {
             }
             trainingThroughput.epochs += 1
             trainingThroughput.seconds += Double((ContinuousClock.now - epochStart) / .nanoseconds(1)) / 1e9
+            trainingThroughput.collectiveSeconds = group.seconds
             if group.size > 1 {
                 // Each rank's losses are its shares of the batches' means.
                 var sum = [Double(total)]

@@ -105,7 +105,8 @@ struct FitCommand: ParsableCommand {
         let windowsPerSecond = Double(throughput.windowsPerEpoch * throughput.epochs) / max(throughput.seconds, 1e-9)
         if !json {
             print(String(format: "trained on %d windows × %d epochs in %.1f s (validation left out): %.0f windows/s", throughput.windowsPerEpoch,
-                         throughput.epochs, throughput.seconds, windowsPerSecond) + (group.size > 1 ? " over \(group.size) processes" : ""))
+                         throughput.epochs, throughput.seconds, windowsPerSecond)
+                  + (group.size > 1 ? String(format: " over %d processes (%.1f s of it in collectives on rank 0)", group.size, throughput.collectiveSeconds) : ""))
         }
         let best = model.validationCurve.max(by: { $0.ndcg < $1.ndcg })
         if !json, let best {
@@ -139,7 +140,8 @@ struct FitCommand: ParsableCommand {
             ("validation_ndcg_at_10", best.map { .double($0.ndcg) } ?? .null), ("test_users", .int(test.users)),
             ("hr_at_10", .double(test.hitRate)), ("ndcg_at_10", .double(test.ndcg)), ("mrr_at_10", .double(test.mrr)),
             ("coverage", .double(test.coverage)), ("novelty", .double(test.novelty)), ("seconds", .double(seconds)),
-            ("training_seconds", .double(throughput.seconds)), ("windows_per_second", .double(windowsPerSecond)), ("processes", .int(group.size)),
+            ("training_seconds", .double(throughput.seconds)), ("collective_seconds", .double(throughput.collectiveSeconds)),
+            ("windows_per_second", .double(windowsPerSecond)), ("processes", .int(group.size)),
             ("out", .string(out)),
         ]).text : "saved \(out)")
         guard let registry else { return }
