@@ -8,11 +8,20 @@ import Testing
     /// What the `drlrec` built beside the tests does when run with `arguments`: its exit status and
     /// what it printed on standard output and standard error.
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let tool = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("drlrec").path
         try #require(FileManager.default.isExecutableFile(atPath: tool), "no drlrec executable at \(tool): build the package's products first")
+        return try run(executable: tool, arguments)
+    }
+
+    /// The `drlrec` built beside the tests.
+    static let tool = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("drlrec").path
+
+    /// The same for any program, with `environment` added to this process's.
+    static func run(executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> (status: Int32, output: String, error: String) {
         let process = Process(), output = Pipe(), error = Pipe()
-        process.executableURL = URL(fileURLWithPath: tool)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         process.standardOutput = output
         process.standardError = error
         try process.run()

@@ -10,26 +10,12 @@ private let mpirun: String? = (ProcessInfo.processInfo.environment["PATH"] ?? ""
 /// `mpirun -np 2 drlrec fit` over loopback with Open MPI: two processes train one model.
 @Suite(.enabled(if: mpirun != nil, "mpirun (Open MPI) is not installed: `apt-get install openmpi-bin` runs these tests"))
 struct DataParallelFitTests {
-
     /// `drlrec arguments…` started by `mpirun -np 2`, one thread per rank (as root too, which
     /// Open MPI refuses unless told).
     static func runOnTwoRanks(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let tool = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("drlrec").path
-        let process = Process(), output = Pipe(), error = Pipe()
-        process.executableURL = URL(fileURLWithPath: try #require(mpirun))
-        process.arguments = ["-np", "2", "--oversubscribe", "-x", "DRLREC_NUM_THREADS=1", tool] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(
-            ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_btl": "self,vader,tcp"]) { _, new in new }
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        nonisolated(unsafe) var errorBytes = Data()
-        let reading = DispatchGroup()
-        DispatchQueue.global().async(group: reading) { errorBytes = error.fileHandleForReading.readDataToEndOfFile() }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        reading.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, text, String(decoding: errorBytes, as: UTF8.self))
+        try CommandLineTests.run(executable: try #require(mpirun),
+                                 ["-np", "2", "--oversubscribe", "-x", "DRLREC_NUM_THREADS=1", CommandLineTests.tool] + arguments,
+                                 environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_btl": "self,vader,tcp"])
     }
 
     static func fields(_ line: Substring) throws -> [String: JSONValue] {
