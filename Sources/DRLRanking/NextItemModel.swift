@@ -275,7 +275,7 @@ public final class NextItemModel {
     /// one all-reduce sums the flat gradient buffer, and every rank takes the same step. The ranks'
     /// dropout masks differ; everything else each rank computes alike (validation included). After
     /// every epoch a hash of the parameters is compared over the ranks, and a difference stops
-    /// training with `DataParallelError.diverged`.
+    /// training with `TrainingError.diverged`.
     public func train(on split: LeaveOneOutSplit, seed: UInt64, distillation: Distillation? = nil, group: ProcessGroup = SingleProcess(),
                       progress: (Int, Float, Double?) -> Void = { _, _, _ in }) throws(TrainingError) {
         let group = TimedProcessGroup(group)

@@ -63,9 +63,18 @@ import Testing
         try #require(events.count == 3)
         let model = events[0]
         #expect(Set(model.keys) == ["event", "kept_epoch", "validation_ndcg_at_10", "test_users", "hr_at_10", "ndcg_at_10", "mrr_at_10",
-                                    "coverage", "novelty", "seconds", "out"])
+                                    "coverage", "novelty", "seconds", "training_seconds", "collective_seconds", "windows_per_second",
+                                    "processes", "out"])
         #expect(model["event"] == .string("fitted") && model["kept_epoch"] == .number(2) && model["test_users"] == .number(60)
                 && model["out"] == .string(fitted.checkpoint))
+        // One process: no time in collectives; the windows per second are the epochs' windows over the training seconds.
+        #expect(model["processes"] == .number(1) && model["collective_seconds"] == .number(0))
+        if case .number(let rate)? = model["windows_per_second"], case .number(let training)? = model["training_seconds"],
+           case .number(let seconds)? = model["seconds"] {
+            #expect(rate > 0 && training > 0 && training <= seconds, "\(rate) windows/s over \(training) s of \(seconds) s")
+        } else {
+            Issue.record("no windows_per_second or training_seconds in \(model)")
+        }
         #expect(["validation_ndcg_at_10", "hr_at_10", "ndcg_at_10", "mrr_at_10", "coverage"].allSatisfy { Self.isShare(model[$0]) })
         if case .number(let novelty)? = model["novelty"], case .number(let seconds)? = model["seconds"] {
             #expect(novelty > 0 && seconds > 0)
