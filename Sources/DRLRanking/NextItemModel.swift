@@ -174,6 +174,8 @@ public final class NextItemModel {
     // Workspace of distillation.
     private var softStudent = Buffer(), softTeacher = Buffer(), distilledGradient = Buffer()
     private var bootstrap: [Float] = []
+    /// REINFORCE's self-normaliser's sums (weights, positions), summed over the ranks in place.
+    private var reinforceTotals = [0.0, 0.0]
     private var singleObservation = Tensor(zeros: Shape(0, 0))
     /// The training log's item counts, when the model was loaded from a checkpoint.
     var savedItemCounts: [Float]?
@@ -345,8 +347,9 @@ public final class NextItemModel {
                     if encoder.isTraining { encoder.contributeNoRows() }
                     if let failedCollective { throw .collective(failedCollective) }
                     if c.reinforce != nil {
-                        var none = [0.0, 0.0]  // the REINFORCE normaliser's sums
-                        try group.sum(&none)
+                        reinforceTotals[0] = 0
+                        reinforceTotals[1] = 0
+                        try group.sum(&reinforceTotals)
                     }
                     try takeStep(group: group, optimizer: optimizer, schedule: schedule, step: &step, averaged: &averaged)
                     batches += 1
@@ -521,9 +524,10 @@ public final class NextItemModel {
         }
         if group.size > 1 {
             // Self-normalised over the whole batch: its weights' sum and positions over the ranks.
-            var totals = [Double(sum), Double(real)]
-            try group.sum(&totals)
-            (sum, real) = (Float(totals[0]), Int(totals[1]))
+            reinforceTotals[0] = Double(sum)
+            reinforceTotals[1] = Double(real)
+            try group.sum(&reinforceTotals)
+            (sum, real) = (Float(reinforceTotals[0]), Int(reinforceTotals[1]))
         }
         let normaliser = sum > 0 ? Float(real) / sum : 0
         require(gradient.isWorkspace, "NextItemModel: the cross-entropy gradient is scaled in place")
