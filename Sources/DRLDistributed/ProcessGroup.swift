@@ -21,15 +21,6 @@ public protocol ProcessGroup: AnyObject {
 extension ProcessGroup {
     /// Whether this process is the one that writes and prints (rank 0).
     public var isLeader: Bool { rank == 0 }
-
-    /// `value` summed over the ranks.
-    public func allReduceSum(_ value: Double) throws(ProcessGroupError) -> Double {
-        var value = value
-        try withUnsafeMutablePointer(to: &value) { pointer throws(ProcessGroupError) in
-            try allReduceSum(UnsafeMutableBufferPointer(start: pointer, count: 1))
-        }
-        return value
-    }
 }
 
 /// A collective operation that failed, with the library's own message.

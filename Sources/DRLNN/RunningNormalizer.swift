@@ -67,14 +67,22 @@ public final class RunningNormalizer: Module {
                 var batchVariance: Float = 0
                 for r in 0..<rows { let d = input[r * width + j] - batchMean; batchVariance += d * d }
                 batchVariance /= batch
-                let delta = batchMean - m[flat: j]
-                // With no history yet the batch's statistics replace the initial (0, 1).
-                let runningWeight = previous / total
-                m[flat: j] += delta * batch / total
-                v[flat: j] = runningWeight * v[flat: j] + (1 - runningWeight) * batchVariance + delta * delta * runningWeight * (1 - runningWeight)
+                merge(feature: j, batchMean: batchMean, batchVariance: batchVariance, previous: previous, batch: batch, into: &m, &v)
             }
         }
         n[flat: 0] = total
+    }
+
+    /// Merges one feature's batch statistics (`batch` rows after `previous`) into the running mean
+    /// `m` and variance `v`.
+    private func merge(feature j: Int, batchMean: Float, batchVariance: Float, previous: Float, batch: Float,
+                       into m: inout Tensor, _ v: inout Tensor) {
+        let total = previous + batch
+        let delta = batchMean - m[flat: j]
+        // With no history yet the batch's statistics replace the initial (0, 1).
+        let runningWeight = previous / total
+        m[flat: j] += delta * batch / total
+        v[flat: j] = runningWeight * v[flat: j] + (1 - runningWeight) * batchVariance + delta * delta * runningWeight * (1 - runningWeight)
     }
 
     /// The same update from the whole batch's count, sums and sums of squares (at double
@@ -98,10 +106,7 @@ public final class RunningNormalizer: Module {
         for j in 0..<width {
             let batchMean = sums[1 + j] / sums[0]
             let batchVariance = Float(max(sums[1 + width + j] / sums[0] - batchMean * batchMean, 0))
-            let delta = Float(batchMean) - m[flat: j]
-            let runningWeight = previous / total
-            m[flat: j] += delta * batch / total
-            v[flat: j] = runningWeight * v[flat: j] + (1 - runningWeight) * batchVariance + delta * delta * runningWeight * (1 - runningWeight)
+            merge(feature: j, batchMean: Float(batchMean), batchVariance: batchVariance, previous: previous, batch: batch, into: &m, &v)
         }
         n[flat: 0] = total
     }
