@@ -180,16 +180,44 @@ public struct LoggedInteractions: Sendable, Equatable {
     /// ended too.
     public static func read(csv path: String, skippingBadRows: Bool, resuming start: LinePosition? = nil) throws(DataFileError)
         -> (log: LoggedInteractions, badRows: [BadRow], end: LinePosition) {
+        var dataset = LoggedInteractions()
+        let (badRows, end) = try forEachRow(csv: path, skippingBadRows: skippingBadRows, resuming: start,
+                                            header: { dataset = LoggedInteractions(contextColumns: $0) }) { row throws(DataFileError) in
+            dataset.append(user: row.user, item: row.item, timestamp: row.timestamp, event: row.event, value: row.value, propensity: row.propensity,
+                           context: row.context, served: row.served)
+        }
+        return (dataset, badRows, end)
+    }
+
+    /// One data row of a file in the format, as `forEachRow` reads it.
+    public struct Row: Sendable {
+        public var user = "", item = ""
+        public var timestamp: Int64 = 0
+        public var event = FeedbackKind.click
+        public var value: Float = 1, propensity = Float.nan
+        public var served: Served?
+        /// One value per context column.
+        public var context: [Float] = []
+    }
+
+    /// Streams a file in the format without keeping it: `header` gets the context columns' names
+    /// once the header line is checked, then `body` each data row read, in order (the row is
+    /// reused from call to call). Bad rows are handled as `read(csv:skippingBadRows:resuming:)`
+    /// says; an error `body` throws stops the reading. Returns the rows left out and where the file
+    /// ended.
+    @discardableResult
+    public static func forEachRow(csv path: String, skippingBadRows: Bool = false, resuming start: LinePosition? = nil,
+                                  header readHeader: ([String]) -> Void, _ body: (Row) throws(DataFileError) -> Void) throws(DataFileError)
+        -> (badRows: [BadRow], end: LinePosition) {
         var badRows: [BadRow] = []
-        var header: [String] = []
-        var dataset: LoggedInteractions?
+        var header: [String]?
         var positions: (user: Int, item: Int, timestamp: Int, event: Int, value: Int?, propensity: Int?, served: [Int]?, context: [Int]) =
             (0, 0, 0, 0, nil, nil, nil, [])
-        var features: [Float] = []
+        var row = Row()
         let unreadable: ((Int, [UInt8], DataFileError) throws(DataFileError) -> Void)?
         if skippingBadRows {
             unreadable = { line, bytes, error throws(DataFileError) in
-                guard dataset != nil else { throw error }  // the header
+                guard header != nil else { throw error }  // the header
                 badRows.append(BadRow(line: line, bytes: bytes, error: error))
             }
         } else {
@@ -201,26 +229,26 @@ public struct LoggedInteractions: Sendable, Equatable {
                 do throws(CSVLineError) { fields = try Self.fields(of: text) } catch {
                     throw DataFileError(file: path, line: lineNumber, error.message)
                 }
-                guard dataset != nil else {
-                    header = fields
-                    for name in requiredColumns where !header.contains(name) {
+                guard let header else {
+                    for name in requiredColumns where !fields.contains(name) {
                         throw DataFileError(file: path, line: lineNumber, column: name,
-                                            "the header lacks the required column (it has \(header); required: \(requiredColumns))")
+                                            "the header lacks the required column (it has \(fields); required: \(requiredColumns))")
                     }
-                    for (k, name) in header.enumerated() where header[..<k].contains(name) {
+                    for (k, name) in fields.enumerated() where fields[..<k].contains(name) {
                         throw DataFileError(file: path, line: lineNumber, column: name, "the header names the column twice")
                     }
-                    let served = servedColumns.compactMap { header.firstIndex(of: $0) }
+                    let served = servedColumns.compactMap { fields.firstIndex(of: $0) }
                     guard served.isEmpty || served.count == servedColumns.count else {
-                        let missing = servedColumns.filter { !header.contains($0) }
+                        let missing = servedColumns.filter { !fields.contains($0) }
                         throw DataFileError(file: path, line: lineNumber, column: missing[0],
                                             "the header has some of the served-list columns \(servedColumns) but not '\(missing[0])'; they come together")
                     }
                     let known = Set(requiredColumns + ["value", "propensity"] + servedColumns)
-                    positions = (header.firstIndex(of: "user")!, header.firstIndex(of: "item")!, header.firstIndex(of: "timestamp")!,
-                                 header.firstIndex(of: "event")!, header.firstIndex(of: "value"), header.firstIndex(of: "propensity"),
-                                 served.isEmpty ? nil : served, header.indices.filter { !known.contains(header[$0]) })
-                    dataset = LoggedInteractions(contextColumns: positions.context.map { header[$0] })
+                    positions = (fields.firstIndex(of: "user")!, fields.firstIndex(of: "item")!, fields.firstIndex(of: "timestamp")!,
+                                 fields.firstIndex(of: "event")!, fields.firstIndex(of: "value"), fields.firstIndex(of: "propensity"),
+                                 served.isEmpty ? nil : served, fields.indices.filter { !known.contains(fields[$0]) })
+                    header = fields
+                    readHeader(positions.context.map { fields[$0] })
                     return
                 }
                 guard fields.count == header.count else {
@@ -229,28 +257,31 @@ public struct LoggedInteractions: Sendable, Equatable {
                 func fail(_ column: Int, _ message: String) -> DataFileError {
                     DataFileError(file: path, line: lineNumber, column: header[column], message)
                 }
-                let user = fields[positions.user], item = fields[positions.item]
-                guard !user.isEmpty else { throw fail(positions.user, "is empty") }
-                guard !item.isEmpty else { throw fail(positions.item, "is empty") }
+                row.user = fields[positions.user]
+                row.item = fields[positions.item]
+                guard !row.user.isEmpty else { throw fail(positions.user, "is empty") }
+                guard !row.item.isEmpty else { throw fail(positions.item, "is empty") }
                 guard let timestamp = Int64(fields[positions.timestamp]) else {
                     throw fail(positions.timestamp, "'\(fields[positions.timestamp])' is not an integer number of seconds")
                 }
+                row.timestamp = timestamp
                 guard let event = FeedbackKind(name: fields[positions.event]) else {
                     throw fail(positions.event, "'\(fields[positions.event])' is not an event type (\(FeedbackKind.allCases.map(\.name).joined(separator: ", ")))")
                 }
-                var value: Float = 1
+                row.event = event
+                row.value = 1
                 if let column = positions.value, !fields[column].isEmpty {
                     guard let number = Float(fields[column]), number.isFinite else { throw fail(column, "'\(fields[column])' is not a finite number") }
-                    value = number
+                    row.value = number
                 }
-                var propensity = Float.nan
+                row.propensity = .nan
                 if let column = positions.propensity, !fields[column].isEmpty {
                     guard let number = Float(fields[column]), number > 0, number <= 1 else {
                         throw fail(column, "'\(fields[column])' is not a probability in (0, 1]")
                     }
-                    propensity = number
+                    row.propensity = number
                 }
-                var served: Served?
+                row.served = nil
                 if let columns = positions.served {
                     let texts = columns.map { fields[$0] }
                     if texts.contains(where: { !$0.isEmpty }) {
@@ -258,25 +289,25 @@ public struct LoggedInteractions: Sendable, Equatable {
                         guard let position = Int(texts[1]), (1...Int(Int32.max)).contains(position) else {
                             throw fail(columns[1], "'\(texts[1])' is not a position (an integer from 1 to \(Int32.max))")
                         }
-                        served = Served(impression: texts[0], position: position, version: texts[2], arm: texts[3])
+                        row.served = Served(impression: texts[0], position: position, version: texts[2], arm: texts[3])
                     }
                 }
-                features.removeAll(keepingCapacity: true)
+                row.context.removeAll(keepingCapacity: true)
                 for column in positions.context {
                     guard let number = Float(fields[column]), number.isFinite else {
                         throw fail(column, "'\(fields[column])' is not a finite number (context columns hold numbers)")
                     }
-                    features.append(number)
+                    row.context.append(number)
                 }
-                dataset!.append(user: user, item: item, timestamp: timestamp, event: event, value: value, propensity: propensity, context: features,
-                                served: served)
             } catch {
-                guard skippingBadRows, dataset != nil, error.line == lineNumber else { throw error }
+                guard skippingBadRows, header != nil, error.line == lineNumber else { throw error }
                 badRows.append(BadRow(line: lineNumber, bytes: Array((text + "\n").utf8), error: error))
+                return
             }
+            try body(row)
         }
-        guard let dataset else { throw DataFileError(file: path, line: max(end.line, 1), "the file is empty: it needs a header line") }
-        return (dataset, badRows, end)
+        guard header != nil else { throw DataFileError(file: path, line: max(end.line, 1), "the file is empty: it needs a header line") }
+        return (badRows, end)
     }
 
     /// The CSV text of the dataset in the format (header, then one line per interaction).

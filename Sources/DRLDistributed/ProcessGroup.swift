@@ -21,6 +21,11 @@ public protocol ProcessGroup: AnyObject {
 extension ProcessGroup {
     /// Whether this process is the one that writes and prints (rank 0).
     public var isLeader: Bool { rank == 0 }
+
+    /// Returns when every rank has called it (say, once the leader has written a file the others read).
+    public func barrier() throws(ProcessGroupError) {
+        _ = try allReduceRange(0)
+    }
 }
 
 /// A collective operation that failed, with the library's own message.

@@ -47,7 +47,9 @@ public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, k: I
 /// `evaluateRanking` at several cutoffs from one ranking per user, one `RankingMetrics` per
 /// cutoff in the order given. With one held-out item per user, recall@k is HR@k. With
 /// `categories` (one per item), each cutoff also has its top-k lists' intra-list diversity.
-public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, cutoffs: [Int], categories: [Int32]? = nil,
+/// With `users` (ascending), only those users are ranked, and `score` is called for them in that
+/// order (nil: every user with a held-out item).
+public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, users: [Int]? = nil, cutoffs: [Int], categories: [Int32]? = nil,
                             score: (Int, inout Tensor) -> Void) -> [RankingMetrics] {
     require(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 >= 1 && $0 <= split.items },
             "evaluateRanking: cutoffs \(cutoffs) must be in 1...\(split.items)")
@@ -61,7 +63,7 @@ public func evaluateRanking(_ split: LeaveOneOutSplit, on heldOut: HeldOut, cuto
     var results = cutoffs.map { RankingMetrics(hitRate: 0, ndcg: 0, mrr: 0, coverage: 0, novelty: 0,
                                                intraListDiversity: categories == nil ? nil : 0, users: 0, k: $0) }
     var novelty = [Double](repeating: 0, count: cutoffs.count)
-    for user in 0..<split.users {
+    for user in users ?? Array(0..<split.users) {
         guard let target = heldOut == .test ? split.test[user] : split.validation[user] else { continue }
         score(user, &scores)
         for item in split.train[user] where item != target { scores[flat: Int(item)] = -.infinity }

@@ -83,6 +83,10 @@ public final class NextItemModel {
         public var dropout: Float = 0
         /// Validate every this many epochs.
         public var validationInterval = 2
+        /// Validate and test on this many users with held-out items, drawn at random (the same
+        /// users for every seed), instead of all: on logs of millions of users, ranking the whole
+        /// catalogue for each would take longer than an epoch (nil: every user).
+        public var evaluationUsers: Int?
         /// Stop when this many validations in a row have not improved on the best (nil: train all
         /// the epochs).
         public var patience: Int?
@@ -159,7 +163,12 @@ public final class NextItemModel {
     /// its batches took (validation left out) in this process, and of those the seconds spent in
     /// the collectives of data-parallel training (waiting for the other ranks included).
     public private(set) var trainingThroughput = (windowsPerEpoch: 0, epochs: 0, seconds: 0.0, collectiveSeconds: 0.0)
-    let log: LoggedInteractions
+    /// Item ids by index, and the context columns' names: the vocabulary of the log the model was
+    /// made for, which every split it trains or is evaluated on must share.
+    public let itemIds: [String], contextColumns: [String]
+    /// How often each item occurs in the logs the model was made for (and, for a model loaded
+    /// from a checkpoint, in those it was trained on before).
+    var trainingItemCounts: [Float]
     let categories: [Int32]
     /// SQN's reward is an event's value over this, the log's largest value.
     let largestValue: Float
@@ -177,8 +186,6 @@ public final class NextItemModel {
     /// REINFORCE's self-normaliser's sums (weights, positions), summed over the ranks in place.
     private var reinforceTotals = [0.0, 0.0]
     private var singleObservation = Tensor(zeros: Shape(0, 0))
-    /// The training log's item counts, when the model was loaded from a checkpoint.
-    var savedItemCounts: [Float]?
     /// Matrices stored compressed, by name (see `NextItemModelCompression.swift`).
     public internal(set) var compression: [String: MatrixCompression] = [:]
 
@@ -195,18 +202,29 @@ public final class NextItemModel {
 
     /// A model for `log`'s users and items; `categories` gives each item's category (0..<count).
     public convenience init(log: LoggedInteractions, categories: [Int32], configuration: Configuration = Configuration(), seed: UInt64) {
-        self.init(log: log, categories: categories, configuration: configuration, largestValue: max(log.values.max() ?? 1, 1e-6), seed: seed)
+        var counts = [Float](repeating: 0, count: log.itemCount)
+        for item in log.items { counts[Int(item)] += 1 }
+        self.init(itemIds: log.itemIds, contextColumns: log.contextColumns, itemCounts: counts, categories: categories,
+                  configuration: configuration, largestValue: max(log.values.max() ?? 1, 1e-6), seed: seed)
     }
 
-    init(log: LoggedInteractions, categories: [Int32], configuration: Configuration, largestValue: Float, seed: UInt64) {
-        require(categories.count == log.itemCount, "NextItemModel: \(categories.count) categories for \(log.itemCount) items")
+    /// The same for interactions by user: a log mapped from its cache (`InteractionCache`) makes
+    /// the same model as the log read into memory.
+    public convenience init(sequences: UserSequences, categories: [Int32], configuration: Configuration = Configuration(), seed: UInt64) {
+        self.init(itemIds: sequences.itemIds, contextColumns: sequences.contextColumns, itemCounts: sequences.itemCounts, categories: categories,
+                  configuration: configuration, largestValue: max(sequences.largestValue, 1e-6), seed: seed)
+    }
+
+    init(itemIds: [String], contextColumns: [String], itemCounts: [Float], categories: [Int32], configuration: Configuration, largestValue: Float,
+         seed: UInt64) {
+        require(categories.count == itemIds.count, "NextItemModel: \(categories.count) categories for \(itemIds.count) items")
         self.configuration = configuration
-        self.log = log
+        (self.itemIds, self.contextColumns, trainingItemCounts) = (itemIds, contextColumns, itemCounts)
         self.categories = categories
         self.largestValue = largestValue
-        var layout = SequenceStateEncoder.Configuration(items: log.itemCount, categories: Int(categories.max() ?? 0) + 1,
+        var layout = SequenceStateEncoder.Configuration(items: itemIds.count, categories: Int(categories.max() ?? 0) + 1,
                                                         eventTypes: FeedbackKind.allCases.count, historyLength: configuration.historyLength,
-                                                        engagementFeatures: 2, contextFeatures: max(log.contextColumns.count, 1))
+                                                        engagementFeatures: 2, contextFeatures: max(contextColumns.count, 1))
         layout.dimension = configuration.dimension
         layout.heads = configuration.heads
         layout.outputDimension = configuration.dimension
@@ -217,23 +235,24 @@ public final class NextItemModel {
         layout.linearState = configuration.linearState
         var rng = RandomGenerator(seed: seed, stream: 0x5A5)
         encoder = SequenceStateEncoder(layout, using: &rng)
-        let head = Linear(configuration.dimension, log.itemCount, using: &rng)  // drawn either way: tying leaves the other weights as they were
-        output = configuration.tiedOutput ? TiedOutput(encoder.itemEmbedding, rows: log.itemCount) : head
-        qHead = Linear(configuration.dimension, log.itemCount, using: &rng)
-        qTarget = Linear(configuration.dimension, log.itemCount, using: &rng)
-        behaviorHead = Linear(configuration.dimension, log.itemCount, using: &rng)
+        let items = itemIds.count
+        let head = Linear(configuration.dimension, items, using: &rng)  // drawn either way: tying leaves the other weights as they were
+        output = configuration.tiedOutput ? TiedOutput(encoder.itemEmbedding, rows: items) : head
+        qHead = Linear(configuration.dimension, items, using: &rng)
+        qTarget = Linear(configuration.dimension, items, using: &rng)
+        behaviorHead = Linear(configuration.dimension, items, using: &rng)
         store = ParameterStore(prefixedParameters([("encoder", encoder), ("output", output)]
                                                   + (configuration.qLearningWeight > 0 ? [("q", qHead)] : [])
                                                   + (configuration.reinforce != nil ? [("behavior", behaviorHead)] : [])))
         resetTargetHead()
     }
 
-    /// Writes the observation row of `rows` (log rows, oldest first, at most N: padded in front).
-    private func encode(_ rows: ArraySlice<Int>, into observation: UnsafeMutableBufferPointer<Float>) {
-        let columns = log.contextColumns.count, start = rows.startIndex
-        writeObservation(count: rows.count, context: { j in rows.last.map { log.context[$0 * columns + j] } ?? 0 },
-                         item: { Int(log.items[rows[start + $0]]) }, event: { log.events[rows[start + $0]] },
-                         value: { log.values[rows[start + $0]] }, timestamp: { log.timestamps[rows[start + $0]] }, into: observation)
+    /// Writes the observation row of `rows` of `data` (one user's, oldest first, at most N: padded in front).
+    private func encode(_ rows: Range<Int>, of data: UserSequences, into observation: UnsafeMutableBufferPointer<Float>) {
+        let columns = contextColumns.count, start = rows.lowerBound
+        writeObservation(count: rows.count, context: { j in rows.last.map { data.context[$0 * columns + j] } ?? 0 },
+                         item: { Int(data.items[start + $0]) }, event: { data.event(start + $0) },
+                         value: { data.values[start + $0] }, timestamp: { data.timestamps[start + $0] }, into: observation)
     }
 
     /// Writes one observation row from `count` events (oldest first, at most N: padded in front),
@@ -243,7 +262,7 @@ public final class NextItemModel {
         let layout = encoder.configuration, n = layout.historyLength, width = layout.tokenWidth
         for k in 0..<observation.count { observation[k] = 0 }
         if count > 0 {
-            for j in 0..<log.contextColumns.count { observation[j] = context(j) }
+            for j in 0..<contextColumns.count { observation[j] = context(j) }
         }
         let padding = n - count
         for t in 0..<n {
@@ -282,19 +301,22 @@ public final class NextItemModel {
                       progress: (Int, Float, Double?) -> Void = { _, _, _ in }) throws(TrainingError) {
         let group = TimedProcessGroup(group)
         if let d = distillation {
-            require(d.teacher.log.itemIds == log.itemIds && d.teacher.encoder.configuration.observationDimension == encoder.configuration.observationDimension,
+            require(d.teacher.itemIds == itemIds && d.teacher.encoder.configuration.observationDimension == encoder.configuration.observationDimension,
                     "NextItemModel: a teacher must have the student's items and history length")
             require(d.temperature > 0 && d.weight >= 0, "NextItemModel: temperature \(d.temperature), weight \(d.weight)")
         }
+        let data = split.sequences
+        require(data.itemIds == itemIds && data.contextColumns == contextColumns,
+                "NextItemModel: the split must index items and name context columns as the model does")
         let c = configuration, n = c.historyLength, dimension = encoder.configuration.observationDimension
         require(c.patience.map { $0 >= 1 } ?? true, "NextItemModel: patience \(c.patience!) must be at least one validation")
         require(c.weightAverage.map { $0 > 0 && $0 < 1 } ?? true, "NextItemModel: weight average decay \(c.weightAverage!) must be in (0, 1)")
         // Windows of N + 1 rows, cut from the end of each user's training sequence.
-        var windows: [ArraySlice<Int>] = []
+        var windows: [Range<Int>] = []
         for rows in split.trainRows where rows.count >= 2 {
-            var end = rows.count
-            while end >= 2 {
-                windows.append(rows[max(0, end - n - 1)..<end])
+            var end = rows.upperBound
+            while end - rows.lowerBound >= 2 {
+                windows.append(max(rows.lowerBound, end - n - 1)..<end)
                 end -= n
             }
         }
@@ -360,11 +382,11 @@ public final class NextItemModel {
                 view.withUnsafeMutableBufferPointer { b in
                     for (r, window) in chunk.enumerated() {
                         // Inputs: all but the last row; the target at each position is the next row's item.
-                        encode(window.dropLast(), into: UnsafeMutableBufferPointer(rebasing: b[(r * dimension)..<((r + 1) * dimension)]))
+                        encode(window.dropLast(), of: data, into: UnsafeMutableBufferPointer(rebasing: b[(r * dimension)..<((r + 1) * dimension)]))
                         let inputs = window.count - 1, padding = n - inputs
                         for t in 0..<n {
                             let isTarget = t >= padding
-                            targets.append(isTarget ? log.items[window[window.startIndex + t - padding + 1]] : 0)
+                            targets.append(isTarget ? data.items[window.lowerBound + t - padding + 1] : 0)
                             weights[flat: r * n + t] = isTarget ? 1 : 0
                         }
                     }
@@ -382,7 +404,7 @@ public final class NextItemModel {
                 var dLogits = loss.gradient
                 if let reinforce = c.reinforce {
                     try addCorrectedReinforce(reinforce, to: &dLogits, states: states, logits: logits, crossEntropy: loss,
-                                              windows: chunk, targets: targets, weights: w, group: group)
+                                              windows: chunk, of: data, targets: targets, weights: w, group: group)
                 }
                 if let distillation {
                     dLogits = distillationGradient(distillation, inputs: view, studentLogits: logits, hardGradient: dLogits, weights: w)
@@ -393,7 +415,7 @@ public final class NextItemModel {
                     combined.copy(from: dStates)
                     // Over the whole batch's transitions (a real position followed by another).
                     let transitions = whole.reduce(0) { $0 + max(min($1.count - 1, n) - 1, 0) }
-                    combined += temporalDifferenceGradient(states: states, windows: chunk, targets: targets, transitions: transitions)
+                    combined += temporalDifferenceGradient(states: states, windows: chunk, of: data, targets: targets, transitions: transitions)
                     dStates = combined
                 }
                 encoder.backwardParametersOnly(dStates.reshaped(Shape(rows, n, c.dimension)))
@@ -496,9 +518,9 @@ public final class NextItemModel {
     /// 1 + α·(its REINFORCE weight; see `CorrectedReinforce`). Also trains the behaviour head on the
     /// logged items, from the states as they are (its gradient does not reach the encoder).
     private func addCorrectedReinforce(_ r: CorrectedReinforce, to gradient: inout Tensor, states: Tensor, logits: Tensor,
-                                       crossEntropy: SoftmaxCrossEntropyLoss, windows: ArraySlice<ArraySlice<Int>>,
+                                       crossEntropy: SoftmaxCrossEntropyLoss, windows: ArraySlice<Range<Int>>, of data: UserSequences,
                                        targets: [Int32], weights: Tensor, group: ProcessGroup) throws(TrainingError) {
-        let n = configuration.historyLength, items = log.itemCount, rows = windows.count * n
+        let n = configuration.historyLength, items = itemIds.count, rows = windows.count * n
         let behaviorLogits = behaviorHead.forward(states)
         _ = behaviorLoss(behaviorLogits, targets: targets, weights: weights)
         behaviorHead.backwardParametersOnly(behaviorLoss.gradient)
@@ -512,7 +534,7 @@ public final class NextItemModel {
             for t in stride(from: n - 1, through: 0, by: -1) {
                 let row = b * n + t
                 guard t >= padding else { positionWeights[row] = 0; continue }
-                ret = log.values[window[window.startIndex + t - padding + 1]] / largestValue + configuration.gamma * ret
+                ret = data.values[window.lowerBound + t - padding + 1] / largestValue + configuration.gamma * ret
                 let a = Int(targets[row])
                 let pi = exp(logits[row, a] - policyLSE[flat: row]), beta = exp(behaviorLogits[row, a] - behaviorLSE[flat: row])
                 let ratio = beta > 0 ? min(pi / beta, r.weightCap) : r.weightCap
@@ -549,8 +571,9 @@ public final class NextItemModel {
     /// accumulates its gradient into the Q head and returns the gradient for the states, both
     /// scaled by `qLearningWeight` over `transitions` (the whole batch's, `windows` being this
     /// rank's share of it).
-    private func temporalDifferenceGradient(states: Tensor, windows: ArraySlice<ArraySlice<Int>>, targets: [Int32], transitions: Int) -> Tensor {
-        let c = configuration, n = c.historyLength, items = log.itemCount, rows = windows.count * n
+    private func temporalDifferenceGradient(states: Tensor, windows: ArraySlice<Range<Int>>, of data: UserSequences, targets: [Int32],
+                                            transitions: Int) -> Tensor {
+        let c = configuration, n = c.historyLength, items = itemIds.count, rows = windows.count * n
         let next = qTarget.forward(states)
         if bootstrap.count < rows { bootstrap = [Float](repeating: 0, count: rows) }
         next.withUnsafeBufferPointer { v in
@@ -567,7 +590,7 @@ public final class NextItemModel {
             let padding = n - (window.count - 1)
             for t in 0..<(n - 1) where t >= padding {
                 let row = b * n + t, action = Int(targets[row])
-                let reward = log.values[window[window.startIndex + t - padding + 1]] / largestValue
+                let reward = data.values[window.lowerBound + t - padding + 1] / largestValue
                 dq[row, action] = q[row, action] - (reward + c.gamma * bootstrap[row + 1])
             }
         }
@@ -579,8 +602,8 @@ public final class NextItemModel {
     /// context of the latest interaction (one value per context column). The returned [1, items]
     /// tensor is the model's workspace, valid until its next call; not for concurrent calls.
     public func score(history: ArraySlice<UserEvent>, context: [Float]) -> Tensor {
-        require(context.count == log.contextColumns.count,
-                "NextItemModel.score: \(context.count) context values for the columns \(log.contextColumns)")
+        require(context.count == contextColumns.count,
+                "NextItemModel.score: \(context.count) context values for the columns \(contextColumns)")
         let dimension = encoder.configuration.observationDimension
         if singleObservation.shape != Shape(1, dimension) { singleObservation = Tensor(zeros: Shape(1, dimension)) }
         let events = history.suffix(configuration.historyLength), start = events.startIndex
@@ -630,40 +653,55 @@ public final class NextItemModel {
         evaluate(split, on: heldOut, cutoffs: [k])[0]
     }
 
-    /// The same at several cutoffs, one ranking per user (see `evaluateRanking(_:on:cutoffs:categories:score:)`).
+    /// The same at several cutoffs, one ranking of the whole catalogue per user (see
+    /// `evaluateRanking(_:on:users:cutoffs:categories:score:)`), over every user with a held-out
+    /// item or, with `configuration.evaluationUsers`, that many of them. Users are scored a block
+    /// at a time, so the scores held at once are a block's, whatever the number of users.
     public func evaluate(_ split: LeaveOneOutSplit, on heldOut: HeldOut, cutoffs: [Int], categories: [Int32]? = nil) -> [RankingMetrics] {
-        let scores = score(split, on: heldOut)
-        let items = log.itemCount
-        return evaluateRanking(split, on: heldOut, cutoffs: cutoffs, categories: categories) { user, out in
-            out.withUnsafeMutableBufferPointer { o in
-                scores.withUnsafeBufferPointer { s in for i in 0..<items { o[i] = s[user * items + i] } }
-            }
-        }
-    }
-
-    /// Every user's scores [users, items] from the history before the held-out item.
-    private func score(_ split: LeaveOneOutSplit, on heldOut: HeldOut) -> Tensor {
-        let dimension = encoder.configuration.observationDimension, n = configuration.historyLength
+        require(split.sequences.itemIds == itemIds, "NextItemModel.evaluate: the split must index items as the model does")
+        let users = evaluatedUsers(split)
+        let data = split.sequences, items = itemIds.count, n = configuration.historyLength
+        let dimension = encoder.configuration.observationDimension
         let wasTraining = encoder.isTraining, wasEvery = encoder.outputsEveryPosition
         encoder.isTraining = false
         encoder.outputsEveryPosition = false
         defer { (encoder.isTraining, encoder.outputsEveryPosition) = (wasTraining, wasEvery) }
-        let scores = Tensor(workspace: Shape(split.users, log.itemCount))
-        let block = 256
-        var observations = Tensor(zeros: Shape(block, dimension))
-        for start in stride(from: 0, to: split.users, by: block) {
-            let users = start..<min(start + block, split.users)
-            observations.withUnsafeMutableBufferPointer { o in
-                for (r, user) in users.enumerated() {
-                    var history = split.trainRows[user]
-                    if heldOut == .test, let row = split.validationRow[user] { history.append(row) }
-                    encode(history.suffix(n), into: UnsafeMutableBufferPointer(rebasing: o[(r * dimension)..<((r + 1) * dimension)]))
+        // At most 2^24 scores (64 MB) a block, and 256 users.
+        let block = max(1, min(256, (1 << 24) / items))
+        var observations = Tensor(zeros: Shape(block, dimension)), logits = Tensor(zeros: Shape(0, items))
+        var next = 0, blockStart = 0
+        return evaluateRanking(split, on: heldOut, users: users, cutoffs: cutoffs, categories: categories) { user, out in
+            // The ranking asks for `users` in order: past the block, the next block is scored.
+            if next == blockStart + logits.shape[0] {
+                blockStart = next
+                let members = users[next..<min(next + block, users.count)]
+                observations.withUnsafeMutableBufferPointer { o in
+                    for (r, member) in members.enumerated() {
+                        // The training rows, and the validation row right after them when testing.
+                        var history = split.trainRows[member]
+                        if heldOut == .test, split.validationRow[member] != nil { history = history.lowerBound..<(history.upperBound + 1) }
+                        encode(history.suffix(n), of: data, into: UnsafeMutableBufferPointer(rebasing: o[(r * dimension)..<((r + 1) * dimension)]))
+                    }
                 }
+                logits = output.forward(encoder.forward(observations[rows: 0..<members.count]))
             }
-            let logits = output.forward(encoder.forward(observations[rows: 0..<users.count]))
-            var destination = scores[rows: users]
-            destination.copy(from: logits)
+            require(users[next] == user, "NextItemModel.evaluate: users scored out of order")
+            let row = next - blockStart
+            next += 1
+            out.withUnsafeMutableBufferPointer { o in
+                logits.withUnsafeBufferPointer { s in for i in 0..<items { o[i] = s[row * items + i] } }
+            }
         }
-        return scores
+    }
+
+    /// The users an evaluation ranks for: all with a held-out item, or `evaluationUsers` of them
+    /// drawn without replacement from a fixed stream (the same users for every model and seed),
+    /// in order.
+    func evaluatedUsers(_ split: LeaveOneOutSplit) -> [Int] {
+        var users = (0..<split.users).filter { split.testRow[$0] != nil }
+        guard let wanted = configuration.evaluationUsers, wanted < users.count else { return users }
+        var rng = RandomGenerator(seed: 0, stream: 0xE7A)
+        for k in 0..<wanted { users.swapAt(k, k + rng.nextIndex(below: users.count - k)) }
+        return users[..<wanted].sorted()
     }
 }

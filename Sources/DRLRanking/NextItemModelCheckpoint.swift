@@ -30,8 +30,8 @@ extension NextItemModel {
             Self.prefix + "target_rate": String(c.targetRate),
             Self.prefix + "largest_value": String(largestValue),
             // CSV ids cannot hold a line break, so one id per line is unambiguous.
-            Self.prefix + "items": log.itemIds.joined(separator: "\n"),
-            Self.prefix + "context_columns": log.contextColumns.joined(separator: "\n"),
+            Self.prefix + "items": itemIds.joined(separator: "\n"),
+            Self.prefix + "context_columns": contextColumns.joined(separator: "\n"),
         ]
         // Written only when on: a file without them reads as off, so earlier models' files are unchanged.
         if c.finalNormalization { metadata[Self.prefix + "final_norm"] = "true" }
@@ -64,6 +64,8 @@ extension NextItemModel {
          "learning_rate_scaling": c.learningRateScaling.rawValue, "scaled_learning_rate": String(c.scaledLearningRate),
          "warmup_epochs": String(c.warmupEpochs), "learning_rate_decay": c.learningRateDecay.rawValue, "weight_decay": String(c.weightDecay),
          "weight_average": String(c.weightAverage ?? 0), "patience": String(c.patience ?? 0), "validation_interval": String(c.validationInterval)]
+            // Recorded only when set: files of models evaluated on every user stay as they were.
+            .merging(c.evaluationUsers.map { ["evaluation_users": String($0)] } ?? [:]) { first, _ in first }
     }
 
     /// The training hyperparameters recorded in the checkpoint at `path` (empty for a file written
@@ -160,7 +162,6 @@ extension NextItemModel {
             }
         }
 
-        let vocabulary = LoggedInteractions(contextColumns: contextColumns, items: items)
         if let log {
             guard log.itemIds == items else {
                 throw refuse("the training log indexes \(log.itemCount) items differently from the model's \(items.count): build it with LoggedInteractions(contextColumns:items:)")
@@ -186,7 +187,10 @@ extension NextItemModel {
             guard value >= 0, value < 65_536, value == value.rounded() else { throw refuse("item_categories[\(i)] is \(value), not a category index") }
             categories.append(Int32(value))
         }
-        let result = NextItemModel(log: log ?? vocabulary, categories: categories, configuration: c, largestValue: largestValue, seed: 0)
+        var logCounts = [Float](repeating: 0, count: items.count)
+        for item in log?.items ?? [] { logCounts[Int(item)] += 1 }
+        let result = NextItemModel(itemIds: items, contextColumns: contextColumns, itemCounts: zip(counts, logCounts).map { $0 + $1 },
+                                   categories: categories, configuration: c, largestValue: largestValue, seed: 0)
         var stored: [String: StoredMatrix] = [:]
         for entry in (metadata[prefix + "compression"] ?? "").split(separator: ",") {
             guard let matrix = StoredMatrix(String(entry), in: result.store) else {
@@ -206,7 +210,6 @@ extension NextItemModel {
         for matrix in stored.values {
             do throws(StoredMatrix.Invalid) { try matrix.expand() } catch { throw refuse(error.description) }
         }
-        result.savedItemCounts = counts
         result.encoder.isTraining = false
         result.resetTargetHead()
         return result
@@ -214,12 +217,5 @@ extension NextItemModel {
 
     /// How often each item occurs in the logs the model was trained on: its log, plus for a
     /// model loaded from a checkpoint the counts saved there.
-    public var itemCounts: [Float] {
-        var counts = savedItemCounts ?? [Float](repeating: 0, count: log.itemCount)
-        for item in log.items { counts[Int(item)] += 1 }
-        return counts
-    }
-
-    public var itemIds: [String] { log.itemIds }
-    public var contextColumns: [String] { log.contextColumns }
+    public var itemCounts: [Float] { trainingItemCounts }
 }

@@ -276,4 +276,25 @@ import Testing
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
+
+    /// A stream hashed in pieces of any sizes (across block boundaries, empty pieces included)
+    /// has the digest of its bytes in one piece; so has a file read a megabyte at a time.
+    @Test func streamedPiecesGiveTheDigestOfTheWhole() throws {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        for sizes in [[1], [63, 1, 0, 65], [64], [1000, 7], [299_999]] {
+            var hasher = SHA256.Hasher(), start = 0, k = 0
+            while start < bytes.count {
+                let end = min(start + sizes[k % sizes.count], bytes.count)
+                bytes[start..<end].withUnsafeBytes { hasher.update($0) }
+                (start, k) = (end, k + 1)
+            }
+            #expect(hasher.finalize() == SHA256.hex(bytes), "pieces of \(sizes)")
+        }
+        let path = Scratch.path("bytes")
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes + bytes + bytes + bytes))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try SHA256.hex(ofFile: path)
+        #expect(file.digest == SHA256.hex(bytes + bytes + bytes + bytes) && file.bytes == 1_200_000)
+    }
 }

@@ -82,8 +82,8 @@ import Testing
         let loaded = try NextItemModel.load(from: path)
         #expect(loaded.configuration.blocks == 2 && loaded.configuration.tiedOutput && loaded.configuration.dropout == 0.1
                 && loaded.configuration.finalNormalization && loaded.configuration.linearState)
-        let history = split.trainRows[0].map { UserEvent(item: log.items[$0], event: log.events[$0], value: log.values[$0], timestamp: log.timestamps[$0]) }
-        let context = (0..<log.contextColumns.count).map { log.context[split.trainRows[0].last! * log.contextColumns.count + $0] }
+        let history = split.trainRows[0].map(split.sequences.userEvent)
+        let context = split.sequences.contextValues(split.trainRows[0].last!)
         #expect(loaded.score(history: history[...], context: context).scalars == model.score(history: history[...], context: context).scalars)
 
         let (tensors, metadata) = try SafeTensors.read(from: path)
@@ -193,9 +193,9 @@ import Testing
                 let base = 1 + t * 5
                 guard t >= padding else { row[base] = -1; continue }
                 let r = rows[rows.startIndex + t - padding]
-                row[base] = Float(log.items[r])
-                row[base + 2] = Float(log.events[r].rawValue)
-                row[base + 3] = log.values[r]
+                row[base] = Float(split.sequences.items[r])
+                row[base + 2] = Float(split.sequences.event(r).rawValue)
+                row[base + 3] = split.sequences.values[r]
             }
             observation += row
             taken.append(next)
@@ -238,9 +238,8 @@ import Testing
         func shareOfTheJump(_ model: NextItemModel) -> Float {
             var total: Float = 0
             for rows in split.trainRows {
-                let history = rows.map { UserEvent(item: log.items[$0], event: log.events[$0], value: log.values[$0],
-                                                                    timestamp: log.timestamps[$0]) }
-                let last = Int(log.itemIds[Int(log.items[rows.last!])].dropFirst())!
+                let history = rows.map(split.sequences.userEvent)
+                let last = Int(log.itemIds[Int(split.sequences.items[rows.last!])].dropFirst())!
                 let step = log.itemIds.firstIndex(of: "i\((last + 1) % 12)")!, jump = log.itemIds.firstIndex(of: "i\((last + 2) % 12)")!
                 let logits = model.score(history: history[...], context: [])
                 total += 1 / (1 + exp(logits[0, step] - logits[0, jump]))
@@ -292,10 +291,9 @@ import Testing
         func shareOfTheSideItem(_ model: NextItemModel) -> Float {
             var total: Float = 0, users = 0
             for rows in split.trainRows {
-                let lastId = log.itemIds[Int(log.items[rows.last!])]
+                let lastId = log.itemIds[Int(split.sequences.items[rows.last!])]
                 guard lastId.hasPrefix("c"), let i = Int(lastId.dropFirst()) else { continue }
-                let history = rows.map { UserEvent(item: log.items[$0], event: log.events[$0], value: log.values[$0],
-                                                                    timestamp: log.timestamps[$0]) }
+                let history = rows.map(split.sequences.userEvent)
                 let side = log.itemIds.firstIndex(of: "s\(i)")!, next = log.itemIds.firstIndex(of: "c\((i + 1) % 12)")!
                 let logits = model.score(history: history[...], context: [])
                 total += 1 / (1 + exp(logits[0, next] - logits[0, side]))

@@ -45,10 +45,13 @@ struct DataCommand: ParsableCommand {
         }
 
         func run() throws {
-            let log = SyntheticLog.generate(users: users, items: items, eventsPerUser: events, jump: jump, seed: seed)
-            try DataCommand.write(log, to: out)
-            print(json ? DataCommand.written(log, to: out, [("event", .string("synthesized"))]).text
-                  : "\(log.count) clicks of \(log.userCount) users on \(log.itemCount) items written to \(out)")
+            let rows: Int
+            do { rows = try SyntheticLog.write(users: users, items: items, eventsPerUser: events, jump: jump, seed: seed, to: out) } catch {
+                throw CommandFailure("--out \(error)")
+            }
+            print(json ? JSONLine([("event", .string("synthesized")), ("interactions", .int(rows)), ("users", .int(users)), ("items", .int(items)),
+                                   ("out", .string(out))]).text
+                  : "\(rows) clicks of \(users) users on \(items) items written to \(out)")
         }
     }
 

@@ -85,15 +85,18 @@ struct FitCommand: ParsableCommand {
     private func fit(_ group: ProcessGroup) throws {
         // The other ranks train beside rank 0, which alone prints and writes.
         let quiet = quiet || !group.isLeader, json = json && group.isLeader
-        let (log, categories, files, scenario) = try source.load(until: until)
-        let split = LeaveOneOutSplit(log)
-        if !quiet { say("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items (\(scenario))") }
+        // One process builds a missing cache; the others map it once it is there.
+        if !group.isLeader { try group.barrier() }
+        let (data, categories, dataHash, scenario) = try source.sequences(until: until, quiet: quiet)
+        if group.isLeader && group.size > 1 { try group.barrier() }
+        let split = LeaveOneOutSplit(data)
+        if !quiet { say("\(data.count) interactions of \(data.userCount) users on \(data.itemCount) items (\(scenario))") }
         if !quiet, group.size > 1 { say("data-parallel over \(group.size) processes: each trains on 1/\(group.size) of every batch") }
         if let problem = NextItemModel.dataProblem(split) { throw CommandFailure("\(scenario) \(problem)") }
         var configuration = ranker.configuration
         configuration.qLearningWeight = qLearningWeight
         if reinforceWeight > 0 { configuration.reinforce = .init(weight: reinforceWeight, noveltyReward: noveltyReward) }
-        let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
+        let model = NextItemModel(sequences: data, categories: categories, configuration: configuration, seed: seed)
         let start = Sampler.now(), progress = EpochProgress("fit", epochs: configuration.epochs, json: json, quiet: quiet)
         var secondsAtEpoch: [Int: Double] = [:], losses: [(x: Double, y: Double)] = []
         try model.train(on: split, seed: seed, group: group) { epoch, loss, ndcg in
@@ -124,7 +127,7 @@ struct FitCommand: ParsableCommand {
         try model.save(to: out)
         if let report {
             var page = HTMLReport.ofThisCommand("drlrec fit on \(scenario), seed \(seed)")
-            page.blocks.append(.paragraph("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items; leave-one-out by time, "
+            page.blocks.append(.paragraph("\(data.count) interactions of \(data.userCount) users on \(data.itemCount) items; leave-one-out by time, "
                                           + "the epoch with the best validation NDCG@10 kept" + (best.map { " (epoch \($0.epoch))" } ?? "") + "."))
             page.blocks.append(.chart(LineChart(id: "learning-curve", title: "The training cross-entropy at each epoch", xLabel: "epoch",
                                                 yLabel: "cross-entropy", series: [.init(name: "cross-entropy", points: losses)])))
@@ -150,7 +153,7 @@ struct FitCommand: ParsableCommand {
                                "reinforce_weight": String(reinforceWeight), "novelty_reward": String(noveltyReward),
                                "seed": String(seed), "dimension": String(configuration.dimension)]) { first, _ in first }
         if let until { hyperparameters["until"] = String(until) }
-        let version = try store.register(checkpoint: out, scenario: scenario, dataHash: try dataHash(files),
+        let version = try store.register(checkpoint: out, scenario: scenario, dataHash: dataHash,
                                          hyperparameters: hyperparameters, metrics: metrics)
         print(json ? RegistryCommand.registered(version, in: registry).text : "registered \(version.id) in \(registry)")
         if promote {

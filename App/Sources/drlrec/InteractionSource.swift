@@ -11,7 +11,7 @@ struct InteractionSource: ParsableArguments {
     @Option(help: ArgumentHelp("A logged-interactions CSV file (every item in category 0).", valueName: "file"))
     var data: String?
 
-    @Option(help: ArgumentHelp("The cache `drlrec data fetch` filled.", valueName: "dir"))
+    @Option(help: ArgumentHelp("The cache directory: where `drlrec data fetch` put the datasets, and where a --data file's binary cache is kept (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
     var cache: String?
 
     func validate() throws {
@@ -40,6 +40,27 @@ struct InteractionSource: ParsableArguments {
 }
 
 extension InteractionSource {
+    /// The interactions by user, with each item's category, the SHA-256 of the data and a name.
+    /// A --data file is mapped from its binary cache (`InteractionCache`), built on first use and
+    /// whenever the file changes, so a log bigger than memory trains; with `until`, the rows
+    /// before it are read into memory instead.
+    func sequences(until: Int64?, quiet: Bool) throws -> (data: UserSequences, categories: [Int32], dataHash: String, scenario: String) {
+        guard let data, until == nil else {
+            let (log, categories, files, scenario) = try load(until: until)
+            return (UserSequences(log), categories, try dataHash(files), scenario)
+        }
+        let name = (data as NSString).lastPathComponent, start = Sampler.now()
+        let opened: InteractionCache.Opened
+        do { opened = try InteractionCache.load(data, cache: InteractionCache.path(for: data, in: cache ?? PublicDataset.defaultCache)) } catch {
+            throw CommandFailure("\(error)")
+        }
+        if !quiet, let reason = opened.builtBecause {
+            say(String(format: "%@: binary cache built in %.0f s (%@)", name, Sampler.now() - start, reason))
+        }
+        if !quiet, opened.impressionRows > 0 { say("\(name): \(opened.impressionRows) impression rows left out (shown, not acted on)") }
+        return (opened.sequences, [Int32](repeating: 0, count: opened.sequences.itemCount), opened.digest, name)
+    }
+
     /// What the users did in a logged-interactions file: its `impression` rows (what they were
     /// only shown, as an impression log holds them) are left out, and saying so. With
     /// `skippingBadRows` (a server's own log, where one damaged line must not cost the rest), rows

@@ -62,6 +62,9 @@ struct RankerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Interactions of history the model reads.")
     var history: Int?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Validate and test on this many users drawn at random (the same for every seed) instead of every user: on logs of millions of users, ranking the whole catalogue for each takes longer than an epoch.", valueName: "users"))
+    var evaluationUsers: Int?
+
     func validate() throws {
         let c = configuration
         guard c.epochs > 0, c.historyLength > 0, c.blocks > 0, c.batchSize > 0, (patience ?? 0) >= 0, c.warmupEpochs >= 0 else {
@@ -75,6 +78,7 @@ struct RankerOptions: ParsableArguments {
         guard c.learningRate > 0, c.learningRate.isFinite else { throw ValidationError("--learning-rate \(c.learningRate) must be positive") }
         guard (weightAverage ?? 0) >= 0, (weightAverage ?? 0) < 1 else { throw ValidationError("--weight-average \(weightAverage ?? 0) must be in [0, 1)") }
         guard c.weightDecay >= 0, c.weightDecay.isFinite else { throw ValidationError("--weight-decay \(c.weightDecay) must be non-negative") }
+        guard (evaluationUsers ?? 1) >= 1 else { throw ValidationError("--evaluation-users \(evaluationUsers!) must be positive") }
     }
 
     /// The configuration these options describe: the recipe's, with each given option in place;
@@ -96,6 +100,7 @@ struct RankerOptions: ParsableArguments {
         if let batchSize { c.batchSize = batchSize }
         if let learningRateScaling { c.learningRateScaling = learningRateScaling }
         if let history { c.historyLength = history }
+        if let evaluationUsers { c.evaluationUsers = evaluationUsers }
         return c
     }
 
@@ -107,6 +112,6 @@ struct RankerOptions: ParsableArguments {
                 "learning_rate": String(c.learningRate), "weight_decay": String(c.weightDecay), "learning_rate_decay": c.learningRateDecay.rawValue,
                 "warmup_epochs": String(c.warmupEpochs), "weight_average": String(c.weightAverage ?? 0), "batch_size": String(c.batchSize),
                 "learning_rate_scaling": c.learningRateScaling.rawValue, "scaled_learning_rate": String(c.scaledLearningRate),
-                "history": String(c.historyLength)]
+                "history": String(c.historyLength)].merging(c.evaluationUsers.map { ["evaluation_users": String($0)] } ?? [:]) { first, _ in first }
     }
 }
