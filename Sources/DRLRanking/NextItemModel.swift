@@ -97,6 +97,9 @@ public final class NextItemModel {
         /// Also train the item head by REINFORCE with the top-K off-policy correction (nil:
         /// cross-entropy alone).
         public var reinforce: CorrectedReinforce?
+        /// Train the cross-entropy head on sampled negatives with the log-Q correction instead of
+        /// the whole catalogue (nil: the full softmax): for catalogues of 10⁵ items and more.
+        public var sampledSoftmax: SampledSoftmax?
         public init() {}
 
         /// The recipe that reaches a converged SASRec's level on MovieLens-100K (five seeds:
@@ -139,6 +142,21 @@ public final class NextItemModel {
         }
     }
 
+    /// The cross-entropy estimated from a sample of the catalogue (`SampledSoftmaxLoss`): every
+    /// batch draws `negatives` items from Q ∝ (training count + 1)^`exponent`, shared by all its
+    /// positions (and, in data-parallel training, by all ranks), and each logit is corrected by
+    /// −log Q. Exponent 0 samples uniformly; 1 in proportion to popularity, the harder negatives.
+    /// Evaluation still ranks the whole catalogue. It trains the cross-entropy head alone: SQN's
+    /// target, the corrected REINFORCE and distillation read every item's logit.
+    public struct SampledSoftmax: Sendable, Equatable {
+        public var negatives: Int
+        public var exponent: Float
+        public init(negatives: Int = 1024, exponent: Float = 0.75) {
+            require(negatives >= 1 && exponent >= 0 && exponent.isFinite, "SampledSoftmax: \(negatives) negatives and exponent \(exponent)")
+            (self.negatives, self.exponent) = (negatives, exponent)
+        }
+    }
+
     /// The learning rate after warm-up: constant, or a cosine from the learning rate to 0 at the
     /// last epoch (an early stop cuts it short).
     public enum LearningRateDecay: String, Sendable, CaseIterable { case constant, cosine }
@@ -152,9 +170,9 @@ public final class NextItemModel {
     public let encoder: SequenceStateEncoder
     /// The item scores from the state: a `Linear` head, or a `TiedOutput` on the item embedding.
     public let output: Layer
-    /// SQN's Q head and its target copy (trained only when `qLearningWeight` > 0).
+    /// SQN's Q head and its target copy (trained only when `qLearningWeight` > 0; one item wide otherwise).
     public let qHead: Linear, qTarget: Linear
-    /// The behaviour head β of the corrected REINFORCE (trained only when `reinforce` is set).
+    /// The behaviour head β of the corrected REINFORCE (trained only when `reinforce` is set; one item wide otherwise).
     public let behaviorHead: Linear
     public let store: ParameterStore
     /// Validation NDCG@10 after each validation, with its epoch.
@@ -238,9 +256,12 @@ public final class NextItemModel {
         let items = itemIds.count
         let head = Linear(configuration.dimension, items, using: &rng)  // drawn either way: tying leaves the other weights as they were
         output = configuration.tiedOutput ? TiedOutput(encoder.itemEmbedding, rows: items) : head
-        qHead = Linear(configuration.dimension, items, using: &rng)
-        qTarget = Linear(configuration.dimension, items, using: &rng)
-        behaviorHead = Linear(configuration.dimension, items, using: &rng)
+        // Drawn last, so their sizes move no other weight: a head its objective does not train is
+        // one item wide (at 10⁵ items each would hold 50 MB of weights and as much of gradient).
+        let qItems = configuration.qLearningWeight > 0 ? items : 1, behaviorItems = configuration.reinforce != nil ? items : 1
+        qHead = Linear(configuration.dimension, qItems, using: &rng)
+        qTarget = Linear(configuration.dimension, qItems, using: &rng)
+        behaviorHead = Linear(configuration.dimension, behaviorItems, using: &rng)
         store = ParameterStore(prefixedParameters([("encoder", encoder), ("output", output)]
                                                   + (configuration.qLearningWeight > 0 ? [("q", qHead)] : [])
                                                   + (configuration.reinforce != nil ? [("behavior", behaviorHead)] : [])))
@@ -326,6 +347,15 @@ public final class NextItemModel {
             itemNovelty = Tensor(shape: Shape(counts.count), scalars: counts.map { $0 > 0 ? log2(total / $0) / largest : 1 })
         }
         var rng = RandomGenerator(seed: seed, stream: 0x5A6)
+        var sampledLoss: SampledSoftmaxLoss?, negatives: [Int32] = [], negativeStream = RandomGenerator(seed: seed, stream: 0x5A7)
+        if let sampled = c.sampledSoftmax {
+            require(c.qLearningWeight == 0 && c.reinforce == nil && distillation == nil,
+                    "NextItemModel: sampled softmax trains the cross-entropy head alone (SQN, the corrected REINFORCE and distillation read every item's logit)")
+            let (weight, bias) = outputParameters
+            sampledLoss = SampledSoftmaxLoss(weight: weight, rows: itemIds.count, bias: bias,
+                                             proposal: split.trainingCounts.map { pow($0 + 1, sampled.exponent) })
+            negatives = [Int32](repeating: 0, count: sampled.negatives)
+        }
         // A collective that fails inside the encoder's forward pass, reported after it.
         var failedCollective: ProcessGroupError?
         if group.size > 1 {
@@ -363,6 +393,8 @@ public final class NextItemModel {
                 let chunk = whole[(whole.startIndex + whole.count * group.rank / group.size)..<(whole.startIndex + whole.count * (group.rank + 1) / group.size)]
                 let rows = chunk.count
                 let real = whole.reduce(0) { $0 + min($1.count - 1, n) }
+                // Every rank draws the batch's negatives, so that all keep drawing the same.
+                sampledLoss?.sampleNegatives(into: &negatives, using: &negativeStream)
                 if rows == 0 {
                     // Nothing of this batch here: a zero gradient, and the batch's collectives.
                     store.zeroGradients()
@@ -398,6 +430,13 @@ public final class NextItemModel {
                 store.zeroGradients()
                 let states = encoder.forward(view).reshaped(Shape(rows * n, c.dimension))
                 if let failedCollective { throw .collective(failedCollective) }
+                if let sampledLoss {
+                    total += sampledLoss(states, targets: targets, weights: w, negatives: negatives)
+                    batches += 1
+                    encoder.backwardParametersOnly(sampledLoss.inputGradient.reshaped(Shape(rows, n, c.dimension)))
+                    try takeStep(group: group, optimizer: optimizer, schedule: schedule, step: &step, averaged: &averaged)
+                    continue
+                }
                 let logits = output.forward(states)
                 total += loss(logits, targets: targets, weights: w)
                 batches += 1
@@ -454,6 +493,13 @@ public final class NextItemModel {
         if let best { var values = store.values; values.copy(from: best.values) }
         encoder.isTraining = false
         encoder.outputsEveryPosition = false
+    }
+
+    /// The item head's weight [items, dimension] (its own, or the tied embedding table) and bias.
+    private var outputParameters: (weight: Parameter, bias: Parameter?) {
+        if let tied = output as? TiedOutput { return (tied.embedding.weight, tied.bias) }
+        let head = output as! Linear
+        return (head.weight, head.bias)
     }
 
     /// Sums the ranks' gradients (a group of one has the whole batch's already), then one

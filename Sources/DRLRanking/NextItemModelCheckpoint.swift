@@ -64,8 +64,9 @@ extension NextItemModel {
          "learning_rate_scaling": c.learningRateScaling.rawValue, "scaled_learning_rate": String(c.scaledLearningRate),
          "warmup_epochs": String(c.warmupEpochs), "learning_rate_decay": c.learningRateDecay.rawValue, "weight_decay": String(c.weightDecay),
          "weight_average": String(c.weightAverage ?? 0), "patience": String(c.patience ?? 0), "validation_interval": String(c.validationInterval)]
-            // Recorded only when set: files of models evaluated on every user stay as they were.
+            // Recorded only when set: files of models trained and evaluated as before stay as they were.
             .merging(c.evaluationUsers.map { ["evaluation_users": String($0)] } ?? [:]) { first, _ in first }
+            .merging(c.sampledSoftmax.map { ["sampled_softmax_negatives": String($0.negatives), "sampled_softmax_exponent": String($0.exponent)] } ?? [:]) { first, _ in first }
     }
 
     /// The training hyperparameters recorded in the checkpoint at `path` (empty for a file written

@@ -88,6 +88,9 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         if let dataset, dataset != "movielens" { throw ValidationError("--dataset \(dataset): only movielens is known (or give --data FILE)") }
         if dataset != nil && data != nil { throw ValidationError("give one of --dataset and --data") }
+        if ranker.sampledSoftmax != nil {
+            throw ValidationError("--sampled-softmax: evaluate trains SQN and the corrected REINFORCE beside the ranker, which read every item's logit; train a sampled-softmax ranker with drlrec fit")
+        }
         if let seeds {
             guard !seedList.isEmpty, seedList.count == seeds.split(separator: ",").count, Set(seedList).count == seedList.count else {
                 throw ValidationError("--seeds '\(seeds)' must be distinct non-negative integers, comma-separated")

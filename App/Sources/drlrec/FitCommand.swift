@@ -72,6 +72,9 @@ struct FitCommand: ParsableCommand {
         guard qLearningWeight >= 0, reinforceWeight >= 0, noveltyReward >= 0 else {
             throw ValidationError("--q-learning-weight, --reinforce-weight and --novelty-reward must be non-negative")
         }
+        if ranker.sampledSoftmax != nil && (qLearningWeight > 0 || reinforceWeight > 0) {
+            throw ValidationError("--sampled-softmax trains the cross-entropy head alone: give --q-learning-weight 0 (SQN's target reads every item's Q) and no --reinforce-weight")
+        }
         if noveltyReward > 0 && reinforceWeight == 0 { throw ValidationError("--novelty-reward is part of the corrected REINFORCE's reward: it needs --reinforce-weight > 0") }
         if promote && registry == nil { throw ValidationError("--promote needs --registry") }
         if let report { try requireWritableDirectory(of: report, option: "--report") }

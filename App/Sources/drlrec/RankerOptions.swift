@@ -62,6 +62,12 @@ struct RankerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Interactions of history the model reads.")
     var history: Int?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Train the item head on this many negatives a batch, sampled with the log-Q correction, instead of the whole catalogue (for catalogues of 10^5 items and more; the cross-entropy alone: with --q-learning-weight 0). Evaluation still ranks every item.", valueName: "negatives"))
+    var sampledSoftmax: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --sampled-softmax: negatives are drawn in proportion to (training count + 1) to this power (0: uniformly, 1: by popularity).", valueName: "power"))
+    var samplingExponent: Float?
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Validate and test on this many users drawn at random (the same for every seed) instead of every user: on logs of millions of users, ranking the whole catalogue for each takes longer than an epoch.", valueName: "users"))
     var evaluationUsers: Int?
 
@@ -78,6 +84,10 @@ struct RankerOptions: ParsableArguments {
         guard c.learningRate > 0, c.learningRate.isFinite else { throw ValidationError("--learning-rate \(c.learningRate) must be positive") }
         guard (weightAverage ?? 0) >= 0, (weightAverage ?? 0) < 1 else { throw ValidationError("--weight-average \(weightAverage ?? 0) must be in [0, 1)") }
         guard c.weightDecay >= 0, c.weightDecay.isFinite else { throw ValidationError("--weight-decay \(c.weightDecay) must be non-negative") }
+        guard (sampledSoftmax ?? 1) >= 1, (samplingExponent ?? 0) >= 0, samplingExponent?.isFinite ?? true else {
+            throw ValidationError("--sampled-softmax must be positive and --sampling-exponent non-negative")
+        }
+        if samplingExponent != nil && sampledSoftmax == nil { throw ValidationError("--sampling-exponent needs --sampled-softmax") }
         guard (evaluationUsers ?? 1) >= 1 else { throw ValidationError("--evaluation-users \(evaluationUsers!) must be positive") }
     }
 
@@ -101,6 +111,9 @@ struct RankerOptions: ParsableArguments {
         if let learningRateScaling { c.learningRateScaling = learningRateScaling }
         if let history { c.historyLength = history }
         if let evaluationUsers { c.evaluationUsers = evaluationUsers }
+        if let sampledSoftmax {
+            c.sampledSoftmax = .init(negatives: sampledSoftmax, exponent: samplingExponent ?? NextItemModel.SampledSoftmax().exponent)
+        }
         return c
     }
 
@@ -113,5 +126,6 @@ struct RankerOptions: ParsableArguments {
                 "warmup_epochs": String(c.warmupEpochs), "weight_average": String(c.weightAverage ?? 0), "batch_size": String(c.batchSize),
                 "learning_rate_scaling": c.learningRateScaling.rawValue, "scaled_learning_rate": String(c.scaledLearningRate),
                 "history": String(c.historyLength)].merging(c.evaluationUsers.map { ["evaluation_users": String($0)] } ?? [:]) { first, _ in first }
+            .merging(c.sampledSoftmax.map { ["sampled_softmax": String($0.negatives), "sampling_exponent": String($0.exponent)] } ?? [:]) { first, _ in first }
     }
 }
