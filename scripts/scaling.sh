@@ -22,9 +22,9 @@ for point in $GRID; do
     "$DRLREC" data synthesize --users "$users" --items "$items" --events 20 --seed 0 --out "$log" > /dev/null
     for processes in 1 2; do
         if [ "$processes" = 1 ]; then
-            DRLREC_NUM_THREADS=1 "$DRLREC" fit --data "$log" --epochs 1 --json --quiet --out "$WORK/model.safetensors" | tail -1 > "$WORK/run.json"
+            DRLREC_NUM_THREADS=1 "$DRLREC" fit --data "$log" --cache "$WORK" --epochs 1 --json --quiet --out "$WORK/model.safetensors" | tail -1 > "$WORK/run.json"
         else
-            mpirun -np 2 -x DRLREC_NUM_THREADS=1 "$DRLREC" fit --data "$log" --epochs 1 --json --quiet --out "$WORK/model.safetensors" | tail -1 > "$WORK/run.json"
+            mpirun -np 2 -x DRLREC_NUM_THREADS=1 "$DRLREC" fit --data "$log" --cache "$WORK" --epochs 1 --json --quiet --out "$WORK/model.safetensors" | tail -1 > "$WORK/run.json"
         fi
         python3 - "$WORK/run.json" "$users" "$items" "$processes" "$WORK/model.safetensors" <<'PY'
 import json, struct, sys

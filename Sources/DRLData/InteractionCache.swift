@@ -16,15 +16,33 @@ import Darwin
 /// rows sorted by time (stable: ties keep the file's order), and the cache written beside its
 /// destination and renamed over it, so a crash leaves the old cache or none.
 ///
-/// The file: a header (`magic`, the version, the context width, the counts of users, rows, items
-/// and impression rows left out, the length of the strings, the source's digest in hex), the item
-/// ids and context columns (each a 32-bit length and its UTF-8), then at the next multiple of 8
-/// the block of columns `UserSequences.Layout` lays out. Everything is checked when it is mapped,
-/// so a damaged or hostile cache is rebuilt, never trusted.
+/// The file: a header (`magic`, the version, the context width; the counts of users, rows, items,
+/// and rows left out as impressions, as unknown items and as unreadable; the length of the
+/// strings; the digest checked on opening, in hex), the strings (the item ids, the context
+/// columns and why the first unreadable row was, each a 32-bit length and its UTF-8), then at the
+/// next multiple of 8 the block of columns `UserSequences.Layout` lays out. Everything is checked
+/// when it is mapped, so a damaged or hostile cache is rebuilt, never trusted. (A cache is only
+/// ever replaced by renaming: one cut short in place under a process that maps it would fault it.)
 public enum InteractionCache {
     static let magic = Array("DRLRECUS".utf8)
     static let version: UInt32 = 1
-    static let headerBytes = 120
+    static let headerBytes = 136
+
+    /// How the file is read: with `items`, items are indexed as in that list (a model's
+    /// catalogue) and rows naming other items are left out; with `skippingBadRows`, rows that
+    /// cannot be read are left out and counted (a server's own log) instead of stopping the build.
+    /// Each way of reading has a cache of its own.
+    public struct Reading: Sendable, Equatable {
+        public var items: [String]?
+        public var skippingBadRows: Bool
+        public init(items: [String]? = nil, skippingBadRows: Bool = false) { (self.items, self.skippingBadRows) = (items, skippingBadRows) }
+
+        /// The reading's part of the cache's name and key ("" for the default).
+        var key: String {
+            guard items != nil || skippingBadRows else { return "" }
+            return SHA256.hex(Array(((items?.joined(separator: "\n") ?? "") + (skippingBadRows ? "\u{0}skip" : "\u{0}")).utf8))
+        }
+    }
 
     /// What `open` found or made.
     public struct Opened {
@@ -35,44 +53,59 @@ public enum InteractionCache {
         public let builtBecause: String?
         /// The source's `impression` rows, left out.
         public let impressionRows: Int
+        /// Rows left out because they name an item outside `Reading.items`.
+        public let unknownItemRows: Int
+        /// Rows left out because they could not be read (with `Reading.skippingBadRows`), and why the first could not.
+        public let badRows: Int, firstBadRow: String?
     }
 
-    /// Where `source`'s cache lives under `directory`: one file per source path (its name, and a
-    /// digest of its absolute path), in `directory/logs`.
-    public static func path(for source: String, in directory: String) -> String {
-        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let absolute = realpath(source, &resolved) != nil ? String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : source
+    /// Where `source`'s cache lives under `directory`: one file per source path and way of
+    /// reading it (its name, and a digest of its absolute path and the reading), in `directory/logs`.
+    public static func path(for source: String, in directory: String, reading: Reading = Reading()) -> String {
+        let absolute = absolutePath(source)
         let name = absolute.split(separator: "/").last.map(String.init) ?? "log"
-        return directory + "/logs/" + name + "-" + SHA256.hex(Array(absolute.utf8)).prefix(16) + ".sequences"
+        return directory + "/logs/" + name + "-" + SHA256.hex(Array((absolute + reading.key).utf8)).prefix(16) + ".sequences"
+    }
+
+    static func absolutePath(_ path: String) -> String {
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard realpath(path, &resolved) != nil else { return path }
+        return String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The action rows of the logged-interactions file `source`, from the cache at `cache`: used
-    /// when it was built from the file as it is now, built (again) otherwise. A bad row of the file
+    /// when it was built from the file as it is now, built (again) otherwise. Building also
+    /// removes the caches beside it whose source file is gone (a log in a temporary directory
+    /// leaves no cache behind for long), and the scratch files of builds that died. A bad row of the file
     /// is an error with its line, as `LoggedInteractions.read(csv:)` reports it.
-    public static func load(_ source: String, cache: String) throws(DataFileError) -> Opened {
-        try load(source, cache: cache, bytesPerPass: 256 << 20)
+    public static func load(_ source: String, cache: String, reading: Reading = Reading()) throws(DataFileError) -> Opened {
+        try load(source, cache: cache, reading: reading, bytesPerPass: 256 << 20)
     }
 
     /// `load`, scattering about `bytesPerPass` bytes of the cache per pass over the records.
-    static func load(_ source: String, cache: String, bytesPerPass: Int) throws(DataFileError) -> Opened {
+    static func load(_ source: String, cache: String, reading: Reading, bytesPerPass: Int) throws(DataFileError) -> Opened {
         let before = try status(of: source)
-        let (digest, _) = try SHA256.hex(ofFile: source)
+        let (sourceDigest, _) = try SHA256.hex(ofFile: source)
+        // What the cache records: the file's digest, or with another reading a digest of both.
+        let digest = reading.key.isEmpty ? sourceDigest : SHA256.hex(Array((sourceDigest + reading.key).utf8))
         var reason = "there was no cache"
         if access(cache, F_OK) == 0 {
-            switch map(cache, expecting: digest) {
+            switch map(cache, expecting: digest, sourceDigest: sourceDigest) {
             case .success(let opened): return opened
             case .failure(let problem): reason = problem.reason
             }
         }
         try createDirectories(of: cache)
-        try build(source, digest: digest, into: cache, bytesPerPass: bytesPerPass)
+        sweep(besides: cache)
+        try build(source, reading: reading, digest: digest, into: cache, bytesPerPass: bytesPerPass)
         guard try status(of: source) == before else {
             unlink(cache)
             throw DataFileError(file: source, line: 0, "the file changed while its cache was being built; run again")
         }
-        switch map(cache, expecting: digest) {
+        switch map(cache, expecting: digest, sourceDigest: sourceDigest) {
         case .success(let opened):
-            return Opened(sequences: opened.sequences, digest: digest, builtBecause: reason, impressionRows: opened.impressionRows)
+            return Opened(sequences: opened.sequences, digest: sourceDigest, builtBecause: reason, impressionRows: opened.impressionRows,
+                          unknownItemRows: opened.unknownItemRows, badRows: opened.badRows, firstBadRow: opened.firstBadRow)
         case .failure(let problem):
             throw DataFileError(file: cache, line: 0, "the cache just built does not read back: \(problem.reason)")
         }
@@ -81,7 +114,7 @@ public enum InteractionCache {
     struct Problem: Error { let reason: String }
 
     /// The cache at `path`, checked against `digest` and for consistency.
-    static func map(_ path: String, expecting digest: String) -> Result<Opened, Problem> {
+    static func map(_ path: String, expecting digest: String, sourceDigest: String) -> Result<Opened, Problem> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(Problem(reason: "the cache cannot be opened (\(String(cString: strerror(errno))))")) }
         defer { close(fd) }
@@ -104,12 +137,12 @@ public enum InteractionCache {
         let fileVersion = base.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
         guard fileVersion == version else { return fail("the cache is of version \(fileVersion); this DRLRec writes version \(version)") }
         let width = Int(base.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
-        let (users, rows, items, impressions, stringBytes) = (int64(16), int64(24), int64(32), int64(40), int64(48))
-        let recorded = String(decoding: UnsafeRawBufferPointer(start: base + 56, count: 64), as: UTF8.self)
+        let (users, rows, items, impressions, unknownItems, badRows, stringBytes) = (int64(16), int64(24), int64(32), int64(40), int64(48), int64(56), int64(64))
+        let recorded = String(decoding: UnsafeRawBufferPointer(start: base + 72, count: 64), as: UTF8.self)
         guard recorded == digest else { return fail("the file changed since its cache was built (SHA-256 \(recorded.prefix(12))… then, \(digest.prefix(12))… now)") }
         // Bounds before any product: nothing below can overflow.
         guard (0...Int64(Int32.max)).contains(users), (0...(1 << 40)).contains(rows), (0...Int64(Int32.max)).contains(items),
-              impressions >= 0, width <= 4096, (0...Int64(size)).contains(stringBytes) else {
+              impressions >= 0, unknownItems >= 0, badRows >= 0, width <= 4096, (0...Int64(size)).contains(stringBytes) else {
             return fail("the cache's header holds impossible counts (\(users) users, \(rows) rows, \(items) items, \(width) context columns)")
         }
         let layout = UserSequences.Layout(users: Int(users), rows: Int(rows), contextWidth: width)
@@ -119,7 +152,8 @@ public enum InteractionCache {
         }
         var strings: [String] = [], offset = headerBytes
         let end = headerBytes + Int(stringBytes)
-        for _ in 0..<(Int(items) + width) {
+        // The source's path, the item ids, the context columns, then why the first bad row could not be read ("" when none).
+        for _ in 0..<(1 + Int(items) + width + 1) {
             guard offset + 4 <= end else { return fail("the cache's item ids and context columns run past their \(stringBytes) bytes") }
             let length = Int(base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             guard offset + 4 + length <= end,
@@ -129,35 +163,43 @@ public enum InteractionCache {
             strings.append(text)
             offset += 4 + length
         }
-        let itemIds = Array(strings[..<Int(items)]), contextColumns = Array(strings[Int(items)...])
+        let itemIds = Array(strings[1...Int(items)]), contextColumns = Array(strings[(1 + Int(items))..<(1 + Int(items) + width)])
+        let firstBadRow = strings.last!
         guard Set(itemIds).count == itemIds.count, !itemIds.contains("") else { return fail("the cache's item ids are empty or repeated") }
         let sequences = UserSequences(itemIds: itemIds, contextColumns: contextColumns, layout: layout, base: base + bodyOffset, release: unmap)
         if let problem = sequences.problem() { return .failure(Problem(reason: "the cache is damaged: \(problem)")) }
-        return .success(Opened(sequences: sequences, digest: digest, builtBecause: nil, impressionRows: Int(impressions)))
+        return .success(Opened(sequences: sequences, digest: sourceDigest, builtBecause: nil, impressionRows: Int(impressions),
+                               unknownItemRows: Int(unknownItems), badRows: Int(badRows), firstBadRow: firstBadRow.isEmpty ? nil : firstBadRow))
     }
 
     /// Writes the cache of `source` to `cache` (see the type's description).
-    static func build(_ source: String, digest: String, into cache: String, bytesPerPass: Int) throws(DataFileError) {
+    static func build(_ source: String, reading: Reading, digest: String, into cache: String, bytesPerPass: Int) throws(DataFileError) {
         let scratch = cache + ".rows-\(getpid())"
         defer { unlink(scratch) }
         // Pass 1: fixed-width records (time, user, item, value, context, event) in the file's order.
         let records = try ChunkedFile(writing: scratch)
         var userIndex: [String: Int32] = [:], itemIndex: [String: Int32] = [:], itemIds: [String] = [], counts: [Int64] = []
-        var contextColumns: [String] = [], impressions = 0
-        try LoggedInteractions.forEachRow(csv: source, header: { contextColumns = $0 }) { row throws(DataFileError) in
+        var contextColumns: [String] = [], impressions = 0, unknownItems = 0
+        for item in reading.items ?? [] where itemIndex[item] == nil {
+            itemIndex[item] = Int32(itemIds.count)
+            itemIds.append(item)
+        }
+        let (badRows, _) = try LoggedInteractions.forEachRow(csv: source, skippingBadRows: reading.skippingBadRows,
+                                                             header: { contextColumns = $0 }) { row throws(DataFileError) in
             guard row.event != .impression else { impressions += 1; return }
             let user: Int32, item: Int32
+            if let known = itemIndex[row.item] { item = known } else {
+                guard reading.items == nil else { unknownItems += 1; return }
+                guard itemIds.count < Int(Int32.max) else { throw DataFileError(file: source, line: 0, "has more than \(Int32.max) items") }
+                item = Int32(itemIds.count)
+                itemIndex[row.item] = item
+                itemIds.append(row.item)
+            }
             if let known = userIndex[row.user] { user = known } else {
                 guard counts.count < Int(Int32.max) else { throw DataFileError(file: source, line: 0, "has more than \(Int32.max) users") }
                 user = Int32(counts.count)
                 userIndex[row.user] = user
                 counts.append(0)
-            }
-            if let known = itemIndex[row.item] { item = known } else {
-                guard itemIds.count < Int(Int32.max) else { throw DataFileError(file: source, line: 0, "has more than \(Int32.max) items") }
-                item = Int32(itemIds.count)
-                itemIndex[row.item] = item
-                itemIds.append(row.item)
             }
             counts[Int(user)] += 1
             try records.append(row.timestamp)
@@ -180,11 +222,11 @@ public enum InteractionCache {
         put(version)
         put(UInt32(width))
         var strings: [UInt8] = []
-        for text in itemIds + contextColumns {
+        for text in [absolutePath(source)] + itemIds + contextColumns + [badRows.first.map { "\($0.error)" } ?? ""] {
             withUnsafeBytes(of: UInt32(text.utf8.count)) { strings += $0 }
             strings += text.utf8
         }
-        for value in [Int64(counts.count), Int64(rows), Int64(itemIds.count), Int64(impressions), Int64(strings.count)] { put(value) }
+        for value in [counts.count, rows, itemIds.count, impressions, unknownItems, badRows.count, strings.count] { put(Int64(value)) }
         header += Array(digest.utf8)
         header += strings
         let bodyOffset = (header.count + 7) / 8 * 8
@@ -277,6 +319,38 @@ public enum InteractionCache {
             throw DataFileError(file: cache, line: 0, "cannot put the cache in place (\(String(cString: strerror(errno))))")
         }
         renamed = true
+    }
+
+    /// Removes the caches in `cache`'s directory whose source file no longer exists, and the
+    /// scratch and temporary files of builds whose process is gone.
+    static func sweep(besides cache: String) {
+        let directory = String(cache[..<(cache.lastIndex(of: "/") ?? cache.startIndex)])
+        guard let listing = opendir(directory.isEmpty ? "." : directory) else { return }
+        defer { closedir(listing) }
+        while let entry = readdir(listing) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let path = (directory.isEmpty ? "" : directory + "/") + name
+            if let range = name.range(of: ".sequences.", options: .backwards) {
+                // name.sequences.rows-PID or .tmp-PID: a build's; its process gone, it is litter.
+                let pid = name[range.upperBound...].split(separator: "-").last.flatMap { Int32($0) }
+                if let pid, kill(pid, 0) != 0 && errno == ESRCH { unlink(path) }
+            } else if name.hasSuffix(".sequences"), path != cache, let source = sourcePath(ofCache: path), access(source, F_OK) != 0 {
+                unlink(path)
+            }
+        }
+    }
+
+    /// The source path a cache records (its first string), or nil when the file is not a cache.
+    private static func sourcePath(ofCache path: String) -> String? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var head = [UInt8](repeating: 0, count: headerBytes + 4)
+        guard fread(&head, 1, head.count, file) == head.count, Array(head[..<8]) == magic else { return nil }
+        let length = head[headerBytes..<(headerBytes + 4)].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+        guard length > 0, length <= 1 << 16 else { return nil }
+        var text = [UInt8](repeating: 0, count: Int(length))
+        guard fread(&text, 1, text.count, file) == text.count else { return nil }
+        return String(validating: text, as: UTF8.self)
     }
 
     /// The size and modification time of `path`, to notice a file that changes under the build.

@@ -83,6 +83,13 @@ extension NextItemModel {
     /// `epochs` and `learningRate`, when given, replace the saved ones for further training.
     public static func load(from path: String, log: LoggedInteractions? = nil, epochs: Int? = nil,
                             learningRate: Float? = nil) throws(CheckpointError) -> NextItemModel {
+        try load(from: path, sequences: log.map(UserSequences.init), epochs: epochs, learningRate: learningRate)
+    }
+
+    /// The same with the training interactions by user (a log mapped from its cache, read with
+    /// the model's `itemIds` as `InteractionCache.Reading.items`).
+    public static func load(from path: String, sequences log: UserSequences?, epochs: Int? = nil,
+                            learningRate: Float? = nil) throws(CheckpointError) -> NextItemModel {
         func refuse(_ detail: String) -> CheckpointError { CheckpointError(path: path, reason: .invalidHeader(detail)) }
         let header = try SafeTensors.describe(path)
         let metadata = header.metadata
@@ -165,7 +172,7 @@ extension NextItemModel {
 
         if let log {
             guard log.itemIds == items else {
-                throw refuse("the training log indexes \(log.itemCount) items differently from the model's \(items.count): build it with LoggedInteractions(contextColumns:items:)")
+                throw refuse("the training log indexes \(log.itemCount) items differently from the model's \(items.count): build it with LoggedInteractions(contextColumns:items:) or read it with the model's items")
             }
             guard log.contextColumns == contextColumns else {
                 throw refuse("the training log's context columns \(log.contextColumns) are not the model's \(contextColumns)")
@@ -189,7 +196,7 @@ extension NextItemModel {
             categories.append(Int32(value))
         }
         var logCounts = [Float](repeating: 0, count: items.count)
-        for item in log?.items ?? [] { logCounts[Int(item)] += 1 }
+        if let log { for item in log.items { logCounts[Int(item)] += 1 } }
         let result = NextItemModel(itemIds: items, contextColumns: contextColumns, itemCounts: zip(counts, logCounts).map { $0 + $1 },
                                    categories: categories, configuration: c, largestValue: largestValue, seed: 0)
         var stored: [String: StoredMatrix] = [:]

@@ -92,9 +92,9 @@ public struct LeaveOneOutEvaluation {
         return seeds * models * ranker.epochs
     }
 
-    /// Trains and tests every model on `log` once per seed of `seeds`, and compares each RL agent
+    /// Trains and tests every model on `data` once per seed of `seeds`, and compares each RL agent
     /// with the sequential ranker across them. `epochs` is called as in the one-seed `run`.
-    public func run(_ log: LoggedInteractions, categories: [Int32], seeds: [UInt64], progress: ProgressReport = { _ in },
+    public func run(_ data: UserSequences, categories: [Int32], seeds: [UInt64], progress: ProgressReport = { _ in },
                     epochs: (Int) -> Void = { _ in }) throws(ScenarioError) -> SeedsReport {
         require(!seeds.isEmpty, "LeaveOneOutEvaluation: no seeds")
         var reports: [Report] = []
@@ -102,7 +102,7 @@ public struct LeaveOneOutEvaluation {
             progress("seed \(s)")
             var one = self
             one.seed = s
-            reports.append(try one.run(log, categories: categories, progress: progress, epochs: epochs))
+            reports.append(try one.run(data, categories: categories, progress: progress, epochs: epochs))
         }
         let controls = reports.map { RankingReport(policy: "sequential", metrics: $0.sequential) }
         let comparisons = reports[0].comparisons.map { agent, _ in
@@ -112,17 +112,17 @@ public struct LeaveOneOutEvaluation {
         return SeedsReport(seeds: seeds, reports: reports, comparisons: comparisons)
     }
 
-    /// Trains and tests every model on `log`, each item in its `categories` entry. After each
+    /// Trains and tests every model on `data`, each item in its `categories` entry. After each
     /// ranker epoch `epochs` is called with the epochs of `epochsAtMost()` settled by it: 1, or
     /// more when early stopping ends a model and its remaining epochs will not be trained.
-    public func run(_ log: LoggedInteractions, categories: [Int32], progress: ProgressReport = { _ in },
+    public func run(_ data: UserSequences, categories: [Int32], progress: ProgressReport = { _ in },
                     epochs: (Int) -> Void = { _ in }) throws(ScenarioError) -> Report {
         require(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 >= 1 } && ranker.epochs > 0 && ranker.gamma >= 0 && ranker.gamma < 1 && ranker.dropout >= 0 && ranker.dropout < 1 && reinforceWeight > 0 && slateSize >= 1 && weightCap > 0
                     && qLearningWeight > 0 && !noveltyRewards.isEmpty && noveltyRewards.allSatisfy { $0 > 0 && $0.isFinite }
                     && !noveltyGuards.isEmpty && noveltyGuards.allSatisfy(Self.guardableMetrics.contains),
                 "LeaveOneOutEvaluation: epochs \(ranker.epochs), γ \(ranker.gamma), dropout \(ranker.dropout), α \(reinforceWeight), K \(slateSize), cap \(weightCap), SQN weight \(qLearningWeight), λ \(noveltyRewards), guards \(noveltyGuards) (of \(Self.guardableMetrics))")
-        let split = LeaveOneOutSplit(log)
-        progress("\(log.count) interactions of \(log.userCount) users on \(log.itemCount) items; leave-one-out by time")
+        let split = LeaveOneOutSplit(data)
+        progress("\(data.count) interactions of \(data.userCount) users on \(data.itemCount) items; leave-one-out by time")
         var rows: [Row] = []
 
         // Intra-list diversity needs more than one category.
@@ -149,7 +149,7 @@ public struct LeaveOneOutEvaluation {
         func test(_ trained: TrainedRanker) -> RankingMetrics {
             row(trained.label, trained.model.evaluate(split, on: .test, cutoffs: cutoffs, categories: diversityCategories), trained.seconds)
         }
-        let sequential = try trainSequential("sequential, attention encoder", log: log, categories: categories, split: split,
+        let sequential = try trainSequential("sequential, attention encoder", categories: categories, split: split,
                                              progress: progress, epochs: epochs)
         let supervised = test(sequential)
         var comparisons: [(agent: Agent, differences: [MetricComparison])] = []
@@ -159,13 +159,13 @@ public struct LeaveOneOutEvaluation {
             let metrics: RankingMetrics
             switch agent {
             case .sqn:
-                metrics = test(try trainSequential("sqn, the same with a Q head", log: log, categories: categories, split: split,
+                metrics = test(try trainSequential("sqn, the same with a Q head", categories: categories, split: split,
                                                    qLearningWeight: qLearningWeight, progress: progress, epochs: epochs))
             case .reinforce:
-                metrics = test(try trainSequential("reinforce, top-\(slateSize) off-policy corrected", log: log, categories: categories,
+                metrics = test(try trainSequential("reinforce, top-\(slateSize) off-policy corrected", categories: categories,
                                                    split: split, reinforce: corrected, progress: progress, epochs: epochs))
             case .reinforceNovelty:
-                metrics = test(try noveltyRewarded(log: log, categories: categories, split: split, sequential: sequential.model,
+                metrics = test(try noveltyRewarded(categories: categories, split: split, sequential: sequential.model,
                                                    progress: progress, epochs: epochs))
             }
             comparisons.append((agent, compareRankings(control: supervised, treatment: metrics)))
@@ -204,14 +204,14 @@ public struct LeaveOneOutEvaluation {
         var seconds: Double
     }
 
-    private func trainSequential(_ label: String, log: LoggedInteractions, categories: [Int32], split: LeaveOneOutSplit,
+    private func trainSequential(_ label: String, categories: [Int32], split: LeaveOneOutSplit,
                                  qLearningWeight: Float = 0, reinforce: NextItemModel.CorrectedReinforce? = nil,
                                  progress: ProgressReport, epochs: (Int) -> Void) throws(ScenarioError) -> TrainedRanker {
         let start = ContinuousClock.now
         var configuration = ranker
         configuration.qLearningWeight = qLearningWeight
         configuration.reinforce = reinforce
-        let model = NextItemModel(log: log, categories: categories, configuration: configuration, seed: seed)
+        let model = NextItemModel(sequences: split.sequences, categories: categories, configuration: configuration, seed: seed)
         do {
             try model.train(on: split, seed: seed) { epoch, loss, ndcg in
                 let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
@@ -230,7 +230,7 @@ public struct LeaveOneOutEvaluation {
     /// The corrected REINFORCE rewarded by the ratings and λ × the novelty of its recommendations,
     /// λ chosen on the validation items: the largest not significantly below the sequential
     /// ranker's on any of `noveltyGuards` (the most novel agent still on par), else the smallest.
-    private func noveltyRewarded(log: LoggedInteractions, categories: [Int32], split: LeaveOneOutSplit, sequential: NextItemModel,
+    private func noveltyRewarded(categories: [Int32], split: LeaveOneOutSplit, sequential: NextItemModel,
                                  progress: ProgressReport, epochs: (Int) -> Void) throws(ScenarioError) -> TrainedRanker {
         let supervisedValidation = sequential.evaluate(split, on: .validation)
         let lambdas = noveltyRewards.sorted()
@@ -238,7 +238,7 @@ public struct LeaveOneOutEvaluation {
         var seconds = 0.0
         for lambda in lambdas {
             var trained = try trainSequential(String(format: "reinforce-novelty, the same with λ %g × novelty in the reward", Double(lambda)),
-                                              log: log, categories: categories, split: split,
+                                              categories: categories, split: split,
                                               reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap,
                                                                noveltyReward: lambda),
                                               progress: progress, epochs: epochs)

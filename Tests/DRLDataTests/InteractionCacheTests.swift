@@ -34,7 +34,7 @@ import Testing
         let source = directory + ".csv", cache = directory + "/logs/log.sequences"
         Self.writeLog(rows: 2_000, seed: 1, to: source)
         let expected = UserSequences(try LoggedInteractions.read(csv: source).actions())
-        let opened = try InteractionCache.load(source, cache: cache, bytesPerPass: 200)
+        let opened = try InteractionCache.load(source, cache: cache, reading: .init(), bytesPerPass: 200)
         let digest = try SHA256.hex(ofFile: source).digest
         #expect(opened.builtBecause == "there was no cache" && opened.digest == digest)
         let log = try LoggedInteractions.read(csv: source)
@@ -96,5 +96,57 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: cache))
         #expect((try? FileManager.default.contentsOfDirectory(atPath: directory))?.isEmpty ?? true)
+    }
+
+    /// Read with a model's catalogue, items are indexed as the catalogue has them and rows on
+    /// other items are left out (users with none left are not numbered); skipping bad rows, an
+    /// unreadable line is counted and named instead of stopping the build. Each reading has its
+    /// own cache, beside the default one.
+    @Test func aReadingWithACatalogueAndSkippedBadRowsHasACacheOfItsOwn() throws {
+        let directory = Scratch.path("reading")
+        let source = directory + ".csv"
+        Self.writeLog(rows: 800, seed: 4, to: source)
+        var text = try String(contentsOfFile: source, encoding: .utf8)
+        text += "u3,m1,not-a-time,click,1,0,1\n"
+        try text.write(toFile: source, atomically: true, encoding: .utf8)
+        let catalogue = ["m7", "zz-never-logged"] + (0..<60).filter { $0 % 3 != 0 && $0 != 7 }.map { "m\($0)" }
+        let reading = InteractionCache.Reading(items: catalogue, skippingBadRows: true)
+        let cache = InteractionCache.path(for: source, in: directory, reading: reading)
+        #expect(cache != InteractionCache.path(for: source, in: directory))
+        let opened = try InteractionCache.load(source, cache: cache, reading: reading)
+
+        let (full, bad, _) = try LoggedInteractions.read(csv: source, skippingBadRows: true)
+        let actions = full.actions()
+        var expected = LoggedInteractions(contextColumns: actions.contextColumns, items: catalogue)
+        var unknown = 0
+        for k in 0..<actions.count {
+            let item = actions.itemIds[Int(actions.items[k])]
+            guard expected.itemIndex(of: item) != nil else { unknown += 1; continue }
+            expected.append(user: actions.userIds[Int(actions.users[k])], item: item, timestamp: actions.timestamps[k], event: actions.events[k],
+                            value: actions.values[k], context: Array(actions.context[(2 * k)..<(2 * k + 2)]))
+        }
+        Self.expectSame(opened.sequences, UserSequences(expected))
+        #expect(opened.unknownItemRows == unknown && unknown > 0)
+        #expect(opened.badRows == 1 && bad.count == 1 && opened.firstBadRow == "\(bad[0].error)" && opened.firstBadRow?.contains(":802:") == true)
+        #expect(try InteractionCache.load(source, cache: cache, reading: reading).builtBecause == nil)
+        #expect(throws: DataFileError.self) { try InteractionCache.load(source, cache: InteractionCache.path(for: source, in: directory)) }
+    }
+
+    /// A build sweeps its directory: the cache of a log since deleted goes, as does what a dead
+    /// build left; the cache of a log still there stays.
+    @Test func aBuildRemovesTheCachesOfDeletedLogsAndDeadBuildsLitter() throws {
+        let directory = Scratch.path("sweep")
+        let (kept, deleted, fresh) = (directory + "-kept.csv", directory + "-deleted.csv", directory + "-fresh.csv")
+        for (k, source) in [kept, deleted, fresh].enumerated() { Self.writeLog(rows: 100, seed: UInt64(10 + k), to: source) }
+        let keptCache = InteractionCache.path(for: kept, in: directory), deletedCache = InteractionCache.path(for: deleted, in: directory)
+        _ = try InteractionCache.load(kept, cache: keptCache)
+        _ = try InteractionCache.load(deleted, cache: deletedCache)
+        try FileManager.default.removeItem(atPath: deleted)
+        let litter = directory + "/logs/gone.csv-0123456789abcdef.sequences.rows-999999999"
+        _ = FileManager.default.createFile(atPath: litter, contents: Data([1, 2, 3]))
+        _ = try InteractionCache.load(fresh, cache: InteractionCache.path(for: fresh, in: directory))
+        #expect(FileManager.default.fileExists(atPath: keptCache))
+        #expect(!FileManager.default.fileExists(atPath: deletedCache) && !FileManager.default.fileExists(atPath: litter))
+        #expect(try InteractionCache.load(kept, cache: keptCache).builtBecause == nil)
     }
 }

@@ -117,7 +117,7 @@ import Testing
         var evaluation = LeaveOneOutEvaluation()
         evaluation.ranker.epochs = 1
         evaluation.agents = [.reinforce]
-        let report = try evaluation.run(log, categories: [Int32](repeating: 0, count: log.itemCount))
+        let report = try evaluation.run(UserSequences(log), categories: [Int32](repeating: 0, count: log.itemCount))
         #expect(report.testUsers == 40)
         #expect(report.rows.map { String($0.model.prefix(while: { $0 != " " && $0 != "," })) } == ["popularity", "als", "sequential", "reinforce"])
         #expect(report.comparisons.map(\.agent) == [.reinforce])
@@ -138,7 +138,7 @@ import Testing
         evaluation.noveltyRewards = [3, 300]
         evaluation.noveltyGuards = ["hr@10", "ndcg@10"]
         var lines: [String] = []
-        let report = try evaluation.run(log, categories: [Int32](repeating: 0, count: log.itemCount)) { lines.append($0) }
+        let report = try evaluation.run(UserSequences(log), categories: [Int32](repeating: 0, count: log.itemCount)) { lines.append($0) }
         let verdicts = lines.filter { $0.contains("on the validation items") }
         #expect(verdicts.count == 2 && verdicts.allSatisfy { $0.contains("HR@10 ") && $0.contains("NDCG@10 ") })
         let onPar = verdicts.map { $0.contains("(on par)") }
@@ -153,7 +153,7 @@ import Testing
         var evaluation = LeaveOneOutEvaluation()
         evaluation.ranker.epochs = 1
         evaluation.agents = [.reinforce]
-        let result = try evaluation.run(log, categories: [Int32](repeating: 0, count: log.itemCount), seeds: [3, 4])
+        let result = try evaluation.run(UserSequences(log), categories: [Int32](repeating: 0, count: log.itemCount), seeds: [3, 4])
         #expect(result.reports.count == 2 && result.comparisons.map(\.agent) == [.reinforce])
         #expect(result.reports[0].sequential.userGains != result.reports[1].sequential.userGains, "the seeds trained the same ranker")
         let hr = try #require(result.comparisons[0].differences.first { $0.metric == "hr" })

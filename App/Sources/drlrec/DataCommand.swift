@@ -47,7 +47,7 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             let rows: Int
             do { rows = try SyntheticLog.write(users: users, items: items, eventsPerUser: events, jump: jump, seed: seed, to: out) } catch {
-                throw CommandFailure("--out \(error)")
+                throw CommandFailure("--out \(out): cannot write it (\(error.message))")
             }
             print(json ? JSONLine([("event", .string("synthesized")), ("interactions", .int(rows)), ("users", .int(users)), ("items", .int(items)),
                                    ("out", .string(out))]).text

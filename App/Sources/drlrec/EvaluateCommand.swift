@@ -126,14 +126,14 @@ struct EvaluateCommand: ParsableCommand {
     var cutoffList: [Int] { cutoffs.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() throws {
-        let log: LoggedInteractions, categories: [Int32], name: String
+        let log: UserSequences, categories: [Int32], name: String
         if let data {
-            log = try InteractionSource.actions(in: data)
+            log = try InteractionSource.cached(data, cache: cache, quiet: quiet).sequences
             (categories, name) = ([Int32](repeating: 0, count: log.itemCount), (data as NSString).lastPathComponent)
             if let problem = NextItemModel.dataProblem(LeaveOneOutSplit(log)) { throw CommandFailure("\(name) \(problem)") }
         } else {
-            (log, categories, _) = try InteractionSource.movieLens(cache: cache)
-            name = "MovieLens-100K"
+            let movieLens = try InteractionSource.movieLens(cache: cache)
+            (log, categories, name) = (UserSequences(movieLens.log), movieLens.categories, "MovieLens-100K")
         }
         guard let largest = cutoffList.max(), largest <= log.itemCount else {
             throw CommandFailure("--cutoffs \(cutoffs): \(name) has \(log.itemCount) items, fewer than the largest cutoff")
@@ -212,7 +212,7 @@ struct EvaluateCommand: ParsableCommand {
 
     /// --seeds: each model's metrics at k = 10 as mean and spread over the seeds, then each RL
     /// agent against the sequential ranker across them.
-    private func runSeeds(_ evaluation: LeaveOneOutEvaluation, log: LoggedInteractions, categories: [Int32], name: String) throws {
+    private func runSeeds(_ evaluation: LeaveOneOutEvaluation, log: UserSequences, categories: [Int32], name: String) throws {
         let result: LeaveOneOutEvaluation.SeedsReport
         let (progress, epochs, bar) = progressReports(evaluation, seeds: seedList.count)
         do { result = try evaluation.run(log, categories: categories, seeds: seedList, progress: progress, epochs: epochs) } catch { throw commandLineError(error) }

@@ -49,28 +49,35 @@ extension InteractionSource {
             let (log, categories, files, scenario) = try load(until: until)
             return (UserSequences(log), categories, try dataHash(files), scenario)
         }
-        let name = (data as NSString).lastPathComponent, start = Sampler.now()
+        let opened = try Self.cached(data, cache: cache, quiet: quiet)
+        return (opened.sequences, [Int32](repeating: 0, count: opened.sequences.itemCount), opened.digest, (data as NSString).lastPathComponent)
+    }
+
+    /// The action rows of a logged-interactions file, mapped from its binary cache under `cache`
+    /// (the default cache directory when nil), which is built first when missing or stale.
+    static func cached(_ file: String, cache: String?, reading: InteractionCache.Reading = .init(), quiet: Bool) throws -> InteractionCache.Opened {
+        let name = (file as NSString).lastPathComponent, start = Sampler.now()
         let opened: InteractionCache.Opened
-        do { opened = try InteractionCache.load(data, cache: InteractionCache.path(for: data, in: cache ?? PublicDataset.defaultCache)) } catch {
+        do {
+            opened = try InteractionCache.load(file, cache: InteractionCache.path(for: file, in: cache ?? PublicDataset.defaultCache, reading: reading),
+                                               reading: reading)
+        } catch {
             throw CommandFailure("\(error)")
         }
         if !quiet, let reason = opened.builtBecause {
             say(String(format: "%@: binary cache built in %.0f s (%@)", name, Sampler.now() - start, reason))
         }
         if !quiet, opened.impressionRows > 0 { say("\(name): \(opened.impressionRows) impression rows left out (shown, not acted on)") }
-        return (opened.sequences, [Int32](repeating: 0, count: opened.sequences.itemCount), opened.digest, name)
+        // Lines lost are said even when quiet.
+        if let first = opened.firstBadRow { say("\(name): \(opened.badRows) unreadable lines left out (the first: \(first))") }
+        return opened
     }
 
-    /// What the users did in a logged-interactions file: its `impression` rows (what they were
-    /// only shown, as an impression log holds them) are left out, and saying so. With
-    /// `skippingBadRows` (a server's own log, where one damaged line must not cost the rest), rows
-    /// that cannot be read are left out too, with their count and the first's reason.
-    static func actions(in file: String, skippingBadRows: Bool = false) throws -> LoggedInteractions {
-        let log: LoggedInteractions, bad: [LoggedInteractions.BadRow]
-        do { (log, bad, _) = try LoggedInteractions.read(csv: file, skippingBadRows: skippingBadRows) } catch { throw CommandFailure("\(error)") }
-        if let first = bad.first {
-            say("\((file as NSString).lastPathComponent): \(bad.count) unreadable lines left out (the first: \(first.error))")
-        }
+    /// What the users did in a logged-interactions file, read into memory: its `impression` rows
+    /// (what they were only shown, as an impression log holds them) are left out, and saying so.
+    static func actions(in file: String) throws -> LoggedInteractions {
+        let log: LoggedInteractions
+        do { log = try LoggedInteractions.read(csv: file) } catch { throw CommandFailure("\(error)") }
         let actions = log.actions()
         if actions.count < log.count {
             say("\((file as NSString).lastPathComponent): \(log.count - actions.count) impression rows left out (shown, not acted on)")

@@ -49,8 +49,9 @@ struct ServingBenchmarks {
         if let problem = model.contextProblem(context) {
             throw Failure(description: "the benchmark serves in the all-zero context, which this model refuses: \(problem)")
         }
-        // Warm-up: every user is served `warmUpLists` lists (their histories fill as under load).
-        try await serve(service, count: users * warmUpLists)
+        // Warm-up: every user is served `warmUpLists` lists, their histories filling as under load: a
+        // model that reads its served lists sees them; any other, a click on each list's first item.
+        try await serve(service, count: users * warmUpLists, clicking: !model.readsImpressions)
 
         // The stages, each over the same users' histories in turn.
         let histories = (0..<users).map { service.histories.entry(for: "u\($0)")?.events ?? [] }
@@ -88,12 +89,22 @@ struct ServingBenchmarks {
     }
 
     /// Serves `count` requests with `concurrency` in flight, for the users in turn.
-    private func serve(_ service: RecommendationService, count: Int) async throws {
+    private func serve(_ service: RecommendationService, count: Int, clicking: Bool = false) async throws {
         let (users, k, concurrency) = (users, k, concurrency)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<concurrency {
                 group.addTask {
-                    for i in stride(from: worker, to: count, by: concurrency) { _ = try await service.recommend(RecommendRequest(user: "u\(i % users)", k: k)) }
+                    for i in stride(from: worker, to: count, by: concurrency) {
+                        let user = "u\(i % users)"
+                        // A user the service has not heard of starts from an empty history.
+                        let known = service.histories.entry(for: user) != nil
+                        var request = RecommendRequest(user: user, k: k)
+                        if clicking && !known { request.history = [] }
+                        let list = try await service.recommend(request)
+                        guard clicking, let first = list.items.first else { continue }
+                        try await service.feedback(FeedbackRequest(user: user, item: first.id, event: .click,
+                                                                   impression: list.impression.map { ($0, 1) }))
+                    }
                 }
             }
             try await group.waitForAll()

@@ -32,6 +32,9 @@ struct UpdateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The feedback log.", valueName: "file"))
     var feedback: String
 
+    @Option(help: ArgumentHelp("Where the feedback log's binary cache is kept (default: $XDG_CACHE_HOME/drlrec or ~/.cache/drlrec).", valueName: "dir"))
+    var cache: String?
+
     @Option(help: ArgumentHelp("A module or parameter to keep frozen (repeatable): encoder, encoder.sequence, output, …", valueName: "name"))
     var freeze: [String] = []
 
@@ -62,25 +65,17 @@ struct UpdateCommand: ParsableCommand {
         let parentPath = try store.checkpointPath(of: parent)
         let vocabulary: NextItemModel
         do { vocabulary = try NextItemModel.load(from: parentPath) } catch { throw CommandFailure("\(error)") }
-        let logged = try InteractionSource.actions(in: feedback, skippingBadRows: true)
-        guard logged.contextColumns == vocabulary.contextColumns else {
-            throw CommandFailure("'\(feedback)' has the context columns \(logged.contextColumns); version \(parent) reads \(vocabulary.contextColumns)")
-        }
-        // The log re-indexed to the model's catalogue; feedback on unknown items is skipped.
-        var log = LoggedInteractions(contextColumns: vocabulary.contextColumns, items: vocabulary.itemIds)
-        var skipped = 0
-        let width = logged.contextColumns.count
-        for k in 0..<logged.count {
-            let item = logged.itemIds[Int(logged.items[k])]
-            guard log.itemIndex(of: item) != nil else { skipped += 1; continue }
-            log.append(user: logged.userIds[Int(logged.users[k])], item: item, timestamp: logged.timestamps[k], event: logged.events[k],
-                       value: logged.values[k], propensity: logged.propensities[k], context: Array(logged.context[(k * width)..<((k + 1) * width)]))
+        // The log indexed as the model's catalogue, mapped from its cache; feedback on other items is left out.
+        let opened = try InteractionSource.cached(feedback, cache: cache, reading: .init(items: vocabulary.itemIds, skippingBadRows: true), quiet: quiet)
+        let log = opened.sequences, skipped = opened.unknownItemRows
+        guard log.contextColumns == vocabulary.contextColumns else {
+            throw CommandFailure("'\(feedback)' has the context columns \(log.contextColumns); version \(parent) reads \(vocabulary.contextColumns)")
         }
         if !quiet || skipped > 0 { say("\(log.count) feedback events of \(log.userCount) users from '\(feedback)'" + (skipped > 0 ? "; \(skipped) on items outside the catalogue skipped" : "")) }
         guard log.count > 0 else { throw CommandFailure("'\(feedback)' has no feedback on the model's items") }
 
         let model: NextItemModel
-        do { model = try NextItemModel.load(from: parentPath, log: log, epochs: epochs, learningRate: learningRate) } catch {
+        do { model = try NextItemModel.load(from: parentPath, sequences: log, epochs: epochs, learningRate: learningRate) } catch {
             throw CommandFailure("\(error)")
         }
         let frozen: [String]
@@ -124,7 +119,7 @@ struct UpdateCommand: ParsableCommand {
         hyperparameters["update.learning_rate"] = String(learningRate)
         hyperparameters["update.freeze"] = freeze.joined(separator: ",")
         hyperparameters["update.seed"] = String(seed)
-        let child = try store.register(checkpoint: out, parent: parent, scenario: parentRecord.scenario, dataHash: try dataHash([feedback]),
+        let child = try store.register(checkpoint: out, parent: parent, scenario: parentRecord.scenario, dataHash: opened.digest,
                                        hyperparameters: hyperparameters,
                                        metrics: ["hr@10": childMetrics.hitRate, "ndcg@10": childMetrics.ndcg, "mrr@10": childMetrics.mrr,
                                                  "coverage": childMetrics.coverage, "parent.hr@10": parentMetrics.hitRate,
