@@ -52,7 +52,7 @@ crash-test: build
 
 # Coverage-guided fuzzing of the parsers of untrusted input (docs/FUZZING.md): libFuzzer with
 # AddressSanitizer, each target for FUZZ_SECONDS from its committed corpus, FUZZ_JOBS at a time.
-FUZZ_TARGETS := safetensors interactions configuration registry requests
+FUZZ_TARGETS := safetensors interactions cache configuration registry requests
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 1
 

@@ -163,7 +163,7 @@ public enum InteractionCache {
             strings.append(text)
             offset += 4 + length
         }
-        let itemIds = Array(strings[1...Int(items)]), contextColumns = Array(strings[(1 + Int(items))..<(1 + Int(items) + width)])
+        let itemIds = Array(strings[1..<(1 + Int(items))]), contextColumns = Array(strings[(1 + Int(items))..<(1 + Int(items) + width)])
         let firstBadRow = strings.last!
         guard Set(itemIds).count == itemIds.count, !itemIds.contains("") else { return fail("the cache's item ids are empty or repeated") }
         let sequences = UserSequences(itemIds: itemIds, contextColumns: contextColumns, layout: layout, base: base + bodyOffset, release: unmap)

@@ -10,9 +10,10 @@ import Testing
 /// `mpirun -np 2 drlrec fit` does over Open MPI, checked here without MPI.
 @Suite struct DataParallelTrainingTests {
     /// SQN's TD head, REINFORCE with the novelty reward, and the running normalisers all take
-    /// part, and a batch size chosen so that the epoch's last batch holds one window: rank 0 has
-    /// no share of it.
-    static func configuration(batchSize: Int) -> NextItemModel.Configuration {
+    /// part (or, `sampled`, the cross-entropy on 7 sampled negatives a batch, which every rank must
+    /// draw alike), and a batch size chosen so that the epoch's last batch holds one window: rank 0
+    /// has no share of it.
+    static func configuration(batchSize: Int, sampled: Bool = false) -> NextItemModel.Configuration {
         var configuration = NextItemModel.Configuration()
         configuration.historyLength = 6
         configuration.dimension = 16
@@ -20,8 +21,12 @@ import Testing
         configuration.batchSize = batchSize
         configuration.learningRate = 3e-3
         configuration.validationInterval = 2
-        configuration.qLearningWeight = 1
-        configuration.reinforce = .init(weight: 0.5, noveltyReward: 0.2)
+        if sampled {
+            configuration.sampledSoftmax = .init(negatives: 7, exponent: 0.5)
+        } else {
+            configuration.qLearningWeight = 1
+            configuration.reinforce = .init(weight: 0.5, noveltyReward: 0.2)
+        }
         return configuration
     }
 
@@ -44,14 +49,16 @@ import Testing
     /// The two ranks' steps are the one process's: the losses of each epoch, the last step's
     /// gradient (the one-window batch, all on rank 1) and the parameters after two epochs agree
     /// with training in one process to rounding, and the ranks' parameters are bit for bit equal.
-    @Test func twoRanksTakeTheStepsOfOneProcess() throws {
+    @Test(arguments: [false, true]) func twoRanksTakeTheStepsOfOneProcess(sampled: Bool) throws {
         let batchSize = try Self.batchSizeLeavingOneWindow()
         let split = LeaveOneOutSplit(Self.log)
-        let single = NextItemModel(log: Self.log, categories: Self.categories, configuration: Self.configuration(batchSize: batchSize), seed: 3)
+        let single = NextItemModel(log: Self.log, categories: Self.categories, configuration: Self.configuration(batchSize: batchSize, sampled: sampled), seed: 3)
         var singleLosses: [Float] = []
         try single.train(on: split, seed: 5) { _, loss, _ in singleLosses.append(loss) }
 
-        let ranks = (0..<2).map { _ in NextItemModel(log: Self.log, categories: Self.categories, configuration: Self.configuration(batchSize: batchSize), seed: 3) }
+        let ranks = (0..<2).map { _ in
+            NextItemModel(log: Self.log, categories: Self.categories, configuration: Self.configuration(batchSize: batchSize, sampled: sampled), seed: 3)
+        }
         let losses = try ThreadedPair.run { group in
             var losses: [Float] = []
             try ranks[group.rank].train(on: split, seed: 5, group: group) { _, loss, _ in losses.append(loss) }

@@ -22,6 +22,8 @@ extension FuzzTarget {
             try! SafeTensors.write([("a", Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])), ("b", Tensor(shape: [0], scalars: []))],
                                    metadata: ["note": "two tensors"], to: path)
             return [nextItem, [UInt8](FileManager.default.contents(atPath: path)!)]
+        case .cache:
+            return [LogCacheTarget.seed]
         case .interactions:
             let plain = SyntheticLog.generate(users: 4, items: 6, eventsPerUser: 3, seed: 2).csv()
             let served = ["user,item,timestamp,event,value,propensity,impression,position,version,arm,hour",

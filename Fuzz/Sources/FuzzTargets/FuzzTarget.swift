@@ -9,6 +9,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case safetensors
     /// A logged-interactions CSV file (`drlrec fit --data`, the feedback and impression logs).
     case interactions
+    /// The binary cache of a logged-interactions file (`InteractionCache`).
+    case cache
     /// A simulator configuration file, for each of the three scenarios.
     case configuration
     /// A registry's JSON files and logs as a restarting server reads them.
@@ -23,6 +25,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .safetensors: try SafeTensorsTarget.run(input)
         case .interactions: try InteractionsTarget.run(input)
+        case .cache: try LogCacheTarget.run(input)
         case .configuration: try ConfigurationTarget.run(input)
         case .registry: try RegistryTarget.run(input)
         case .requests: try RequestsTarget.run(input)
