@@ -3,7 +3,12 @@
 # openblas.pc), LAPACKE (lapacke.h and liblapacke) and pkg-config. When pkg-config already finds
 # them, nothing else is asked, whatever the system. Otherwise, on Debian and Ubuntu the missing
 # packages are installed with apt-get; elsewhere it says what to install and exits non-zero.
+# With --mpi, Open MPI too (mpirun, and the libmpi it starts `drlrec fit` with): the distributed
+# build's only addition, since DRLRec loads Open MPI at run time and builds without it.
 set -euo pipefail
+mpi=false
+[ "${1:-}" = "--mpi" ] && mpi=true
+mpi_found() { command -v mpirun >/dev/null 2>&1; }
 
 # LAPACKE: its own .pc file (Debian's liblapacke-dev), or its header beside OpenBLAS's (OpenBLAS
 # builds that bundle LAPACKE, as Homebrew's does) or in a standard include folder.
@@ -16,7 +21,7 @@ lapacke_found() {
     return 1
 }
 
-if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openblas && lapacke_found; then
+if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openblas && lapacke_found && { ! $mpi || mpi_found; }; then
     exit 0
 fi
 
@@ -30,11 +35,14 @@ Install them with your package manager, then run the command again:
                     export PKG_CONFIG_PATH="$(brew --prefix openblas)/lib/pkgconfig:$PKG_CONFIG_PATH"
   Debian, Ubuntu:   sudo apt-get install libopenblas-dev liblapacke-dev pkg-config
 If they are installed in another place, add the folder of openblas.pc to PKG_CONFIG_PATH.
+For data-parallel training (--mpi), Open MPI: dnf install openmpi, brew install open-mpi,
+apt-get install openmpi-bin.
 MSG
     exit 1
 fi
 
 packages=(libopenblas-dev liblapacke-dev pkg-config)
+if $mpi; then packages+=(openmpi-bin); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -74,10 +74,10 @@ public enum InteractionCache {
     }
 
     /// The action rows of the logged-interactions file `source`, from the cache at `cache`: used
-    /// when it was built from the file as it is now, built (again) otherwise. Building also
-    /// removes the caches beside it whose source file is gone (a log in a temporary directory
-    /// leaves no cache behind for long), and the scratch files of builds that died. A bad row of the file
-    /// is an error with its line, as `LoggedInteractions.read(csv:)` reports it.
+    /// when it was built from the file as it is now, built (again) otherwise. A bad row of the
+    /// file is an error with its line, as `LoggedInteractions.read(csv:)` reports it. Building
+    /// also removes the caches beside it whose source file is gone (a log in a temporary
+    /// directory leaves no cache behind for long), and the scratch files of builds that died.
     public static func load(_ source: String, cache: String, reading: Reading = Reading()) throws(DataFileError) -> Opened {
         try load(source, cache: cache, reading: reading, bytesPerPass: 256 << 20)
     }
@@ -87,7 +87,8 @@ public enum InteractionCache {
         let before = try status(of: source)
         let (sourceDigest, _) = try SHA256.hex(ofFile: source)
         // What the cache records: the file's digest, or with another reading a digest of both.
-        let digest = reading.key.isEmpty ? sourceDigest : SHA256.hex(Array((sourceDigest + reading.key).utf8))
+        let key = reading.key
+        let digest = key.isEmpty ? sourceDigest : SHA256.hex(Array((sourceDigest + key).utf8))
         var reason = "there was no cache"
         if access(cache, F_OK) == 0 {
             switch map(cache, expecting: digest, sourceDigest: sourceDigest) {
