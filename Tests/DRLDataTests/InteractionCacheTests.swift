@@ -52,7 +52,7 @@ import Testing
 
     /// A changed file is noticed by its digest and cached afresh; so is a cache that is damaged
     /// or hostile (cut short, an item index outside the catalogue, a user's rows ending before
-    /// they start, garbage): rebuilt, never trusted, never a crash.
+    /// they start, impossible counts, no items, garbage): rebuilt, never trusted, never a crash.
     @Test func aChangedFileOrADamagedCacheIsBuiltAgain() throws {
         let directory = Scratch.path("changes")
         let source = directory + ".csv", cache = directory + "/log.sequences"
@@ -82,6 +82,8 @@ import Testing
                     "names item 9999")
         try damaged({ $0.replaceSubrange((body + 8)..<(body + 16), with: withUnsafeBytes(of: Int64(100_000)) { Data($0) }) }, "end")
         try damaged({ $0.replaceSubrange(16..<24, with: withUnsafeBytes(of: Int64.max) { Data($0) }) }, "impossible counts")
+        // Found by fuzzing: a header naming no item trapped on slicing the ids.
+        try damaged({ $0.replaceSubrange(32..<40, with: withUnsafeBytes(of: Int64(0)) { Data($0) }) }, "of a catalogue of 0")
         try damaged({ $0 = Data(repeating: 0x41, count: 5000) }, "does not start with")
     }
 
