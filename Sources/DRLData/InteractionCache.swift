@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// The binary cache of a logged-interactions file: its action rows (the `impression` rows left
 /// out, as `LoggedInteractions.actions()` leaves them) as `UserSequences`, built once and then
@@ -368,12 +369,10 @@ public enum InteractionCache {
 
     /// Creates the directories above `path` that do not exist.
     private static func createDirectories(of path: String) throws(DataFileError) {
-        let bytes = Array(path.utf8)
-        for (k, byte) in bytes.enumerated() where byte == UInt8(ascii: "/") && k > 0 {
-            let directory = String(decoding: bytes[..<k], as: UTF8.self)
-            if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-                throw DataFileError(file: directory, line: 0, "cannot create the cache's directory (\(String(cString: strerror(errno))))")
-            }
+        let directory = (path as NSString).deletingLastPathComponent
+        guard !directory.isEmpty else { return }
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw DataFileError(file: directory, line: 0, "cannot create the cache's directory (\(error.localizedDescription))")
         }
     }
 }
