@@ -150,6 +150,33 @@ public final class ServableSlateRanker: ServableModel {
         return scores
     }
 
+    /// What `scores` ranks first, without copying every item's score or ranking them again: the
+    /// slate, then the builder's best candidates (the slate is drawn from them); nil beyond them.
+    public func rankedItems(_ count: Int, history: [UserEvent], context: [Float], actionNoise: ActionNoise?) -> RankedItems? {
+        guard count <= builder.candidates else { return nil }
+        let slate = slate(history: history, context: context, actionNoise: actionNoise)
+        let (candidates, candidateScores) = builder.bestCandidates
+        // The best finite score of all is the best candidate's: the candidates are the best scores.
+        var best = candidateScores[flat: 0]
+        if !best.isFinite { best = 0 }
+        func slateScore(_ position: Int) -> Float { best + Float(slate.count - position) }
+        var items: [Int32] = [], scores: [Float] = []
+        items.reserveCapacity(count)
+        scores.reserveCapacity(count)
+        for (position, item) in slate.enumerated() where items.count < count { items.append(item); scores.append(slateScore(position)) }
+        for (j, item) in candidates.enumerated() where items.count < count && !slate.contains(item) && candidateScores[flat: j] > -.infinity {
+            items.append(item)
+            scores.append(candidateScores[flat: j])
+        }
+        var eligible = builder.scores.withUnsafeBufferPointer { ItemSet(capacity: $0.count, where: { $0 > -.infinity }, values: $0) }
+        for item in slate { eligible.insert(item) }
+        let allScores = builder.scores
+        return RankedItems(items: items, scores: scores, eligible: eligible) { item in
+            if let position = slate.firstIndex(of: item) { return slateScore(position) }
+            return allScores[flat: Int(item)]
+        }
+    }
+
     /// What every ranker of one simulator's settings shares, built once per process: the
     /// simulator (for its catalogue, rules and views of users) and, on e-commerce, the
     /// collaborative model of its existing users, which takes seconds to fit and is only read (its

@@ -336,6 +336,21 @@ public final class RecommendationService: RecommendationEndpoint, @unchecked Sen
         for id in chain {
             guard let model = loaded[id] else { firstFault = firstFault ?? .loadFailed; continue }
             if let problem = model.contextProblem(context) { throw .invalidField("context", reason: problem) }
+            // A model that ranks without scoring every item serves a list that needs no other score.
+            if candidateMask == nil, model.decidesEligibility || !request.excludeSeen, exploration.readsNoScores,
+               let ranked = model.ranked(request.k, history: events, context: context, actionNoise: noise, budget: configuration.latencyBudget,
+                                         { list($0) }) {
+                switch ranked {
+                case .success(let items):
+                    return try await served(Recommendation(items: items, version: id, arm: arm,
+                                                           fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) },
+                                                           impression: impression),
+                                            user: request.user, timestamp: request.timestamp, context: context, rollout: serving.rollout?.candidate)
+                case .failure(let fault):
+                    firstFault = firstFault ?? fault
+                    continue
+                }
+            }
             switch model.scores(history: events, context: context, actionNoise: noise, budget: configuration.latencyBudget) {
             case .success(let scores):
                 let items = list(scores, k: request.k, candidates: candidateMask,
@@ -476,6 +491,21 @@ public final class RecommendationService: RecommendationEndpoint, @unchecked Sen
         var generator = RandomGenerator(seed: lock.withLock { explorationSeeds.next() })
         return exploration.place(greedy: choice.greedy, pool: choice.pool, scores: scores, popularity: popularity, using: &generator)
             .map { (itemIds[Int($0.item)], scores[Int($0.item)], $0.propensity) }
+    }
+
+    /// The list `list(_:k:candidates:seen:)` makes of the same model's scores, from its ranked
+    /// items: the greedy list is theirs, the pool the other items the model would show.
+    private func list(_ ranked: RankedItems) -> [(id: String, score: Float, propensity: Double)] {
+        let exploration = configuration.exploration
+        guard exploration.epsilon > 0 else { return zip(ranked.items, ranked.scores).map { (itemIds[Int($0)], $1, 1) } }
+        var pool = ranked.eligible
+        for item in ranked.items { pool.remove(item) }
+        let popularity = exploration.explorer == .popularity ? zip(trainingCounts, histories.popularity()).map { $0 + $1 } : []
+        var generator = RandomGenerator(seed: lock.withLock { explorationSeeds.next() })
+        return exploration.place(greedy: ranked.items, pool: pool, popularity: popularity, using: &generator).map { placement in
+            let score = ranked.items.firstIndex(of: placement.item).map { ranked.scores[$0] } ?? ranked.score(placement.item)
+            return (itemIds[Int(placement.item)], score, placement.propensity)
+        }
     }
 
     // MARK: Feedback

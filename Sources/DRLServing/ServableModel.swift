@@ -47,6 +47,33 @@ public protocol ServableModel: SendableMetatype {
     /// model that acts before it scores; nil noise gives `scores(history:context:)`. A model
     /// without an action of its own ignores the noise (the default).
     func scores(history: [UserEvent], context: [Float], actionNoise: ActionNoise?) -> [Float]
+
+    /// The `count` best items for the request and the items the model would show, when the
+    /// model can give them without an exact score for every item (nil otherwise, the default:
+    /// the service then ranks `scores`). They must be what `scores` gives for the same request:
+    /// its `count` best items in order (ties to the lower index, only items above −∞) with
+    /// their scores, and the items above −∞. A model whose scores are cheaper to bound than to
+    /// compute (a list-wise ranker over a large catalogue) serves a list that explores with no
+    /// score of its own this way.
+    func rankedItems(_ count: Int, history: [UserEvent], context: [Float], actionNoise: ActionNoise?) -> RankedItems?
+}
+
+/// A model's best items for one request (see `ServableModel.rankedItems`).
+public struct RankedItems {
+    /// The best items, best first, and their scores.
+    public var items: [Int32], scores: [Float]
+    /// Every item the model would show (its score above −∞).
+    public var eligible: ItemSet
+    /// The score `scores` gives an item in the same request, computed on demand. It reads the
+    /// model's workspace: valid until the model's next call.
+    public var score: (Int32) -> Float
+
+    public init(items: [Int32], scores: [Float], eligible: ItemSet, score: @escaping (Int32) -> Float) {
+        self.items = items
+        self.scores = scores
+        self.eligible = eligible
+        self.score = score
+    }
 }
 
 extension ServableModel {
@@ -56,4 +83,5 @@ extension ServableModel {
     public func scores(history: [UserEvent], context: [Float], actionNoise: ActionNoise?) -> [Float] {
         scores(history: history, context: context)
     }
+    public func rankedItems(_ count: Int, history: [UserEvent], context: [Float], actionNoise: ActionNoise?) -> RankedItems? { nil }
 }

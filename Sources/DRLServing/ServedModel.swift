@@ -84,6 +84,27 @@ public final class ServedModel: @unchecked Sendable {
         return scores.allSatisfy { $0.isFinite || $0 == -.infinity } ? .success(scores) : .failure(.nonFiniteScores)
     }
 
+    /// The model's `count` best items and the items it would show (`ServableModel.rankedItems`),
+    /// handed to `body` while the replica is still checked out (their `score` reads it); nil when
+    /// the model does not rank this way. The budget and the checks are those of `scores`.
+    public func ranked<Result>(_ count: Int, history: [UserEvent], context: [Float], actionNoise: ActionNoise? = nil, budget: Duration,
+                               _ body: (RankedItems) -> Result) -> Swift.Result<Result, ModelFault>? {
+        if let until = pool.withLock({ bypassedUntil }), ContinuousClock.now < until { return .failure(.timeout) }
+        let model = checkOut()
+        defer { checkIn(model) }
+        let start = ContinuousClock.now
+        guard let ranked = model.rankedItems(count, history: history, context: context, actionNoise: actionNoise) else { return nil }
+        let end = ContinuousClock.now
+        if end - start > budget {
+            pool.withLock { bypassedUntil = end + cooldown }
+            return .failure(.timeout)
+        }
+        guard ranked.eligible.capacity == itemIds.count, ranked.items.count == ranked.scores.count,
+              ranked.items.allSatisfy({ ranked.eligible.contains($0) }) else { return .failure(.wrongScoreCount) }
+        guard ranked.scores.allSatisfy(\.isFinite) else { return .failure(.nonFiniteScores) }
+        return .success(body(ranked))
+    }
+
     private func checkOut() -> any ServableModel {
         pool.lock()
         defer { pool.unlock() }

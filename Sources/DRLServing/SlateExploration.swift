@@ -57,6 +57,14 @@ public struct SlateExploration: Sendable, Equatable {
         self.actionNoise = actionNoise
     }
 
+    /// Whether the lists read no score beyond the greedy list's: no exploration, or an explorer
+    /// that draws without scores (uniform, popularity).
+    public var readsNoScores: Bool {
+        if epsilon == 0 { return true }
+        if case .softmax = explorer { return false }
+        return true
+    }
+
     /// The noise on the action of the list with impression id `impression`; nil without action noise.
     public func actionNoise(impression: String) -> ActionNoise? {
         actionNoise > 0 ? ActionNoise(scale: actionNoise, impression: impression) : nil
@@ -74,6 +82,28 @@ public struct SlateExploration: Sendable, Equatable {
     /// ignores them.
     public func place(greedy: [Int32], pool: [Int32], scores: [Float], popularity: [Float],
                       using generator: inout RandomGenerator) -> [Placement] {
+        place(greedy: greedy, poolCount: pool.count, item: { pool[$0] },
+              draws: { PoolDraws(q: explorerDistribution(pool, scores: scores, popularity: popularity), epsilon: Double(epsilon),
+                                 positions: greedy.count) },
+              using: &generator)
+    }
+
+    /// `place` with the pool as a set, for an explorer that reads no scores (uniform or
+    /// popularity): the same lists and propensities for the same draws. The uniform explorer's
+    /// probabilities depend on the pool's size alone, so they are computed once per size, and its
+    /// draws find their item in the set: a list costs no pass over the pool.
+    public func place(greedy: [Int32], pool: ItemSet, popularity: [Float], using generator: inout RandomGenerator) -> [Placement] {
+        if case .softmax = explorer { requirementFailure("SlateExploration: the softmax explorer reads every pool item's score; place it from the scores") }
+        if explorer == .uniform {
+            return place(greedy: greedy, poolCount: pool.count, item: { pool.element(rank: $0) },
+                         draws: { UniformPoolDraws(count: pool.count, epsilon: epsilon, positions: greedy.count) }, using: &generator)
+        }
+        let items = pool.elements
+        return place(greedy: greedy, pool: items, scores: [], popularity: popularity, using: &generator)
+    }
+
+    private func place(greedy: [Int32], poolCount: Int, item: (Int) -> Int32, draws: () -> some ExplorationDraws,
+                       using generator: inout RandomGenerator) -> [Placement] {
         var order = Array(greedy.indices)
         if shuffle > 0, Self.unit(&generator) < Double(shuffle) {
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, generator.nextIndex(below: i + 1)) }
@@ -81,20 +111,19 @@ public struct SlateExploration: Sendable, Equatable {
         func stayed(_ j: Int, _ stay: Double) -> Placement {
             Placement(item: greedy[order[j]], propensity: stay * Self.orderProbability(shuffle, of: order[j], at: j, count: greedy.count))
         }
-        guard epsilon > 0, !pool.isEmpty else { return greedy.indices.map { stayed($0, 1) } }
-        let explored = PoolDraws(q: explorerDistribution(pool, scores: scores, popularity: popularity), epsilon: Double(epsilon),
-                                 positions: greedy.count)
+        guard epsilon > 0, poolCount > 0 else { return greedy.indices.map { stayed($0, 1) } }
+        let explored = draws()
         var shown: [Int] = []
         var placements: [Placement] = []
         placements.reserveCapacity(greedy.count)
         for j in greedy.indices {
             var drawn: Int?
             if Self.unit(&generator) < Double(epsilon) {
-                let e = Self.draw(explored.q, using: &generator)
+                let e = explored.draw(Self.unit(&generator))
                 if !shown.contains(e) { drawn = e }
             }
             if let e = drawn {
-                placements.append(Placement(item: pool[e], propensity: explored.probability(of: e, at: j)))
+                placements.append(Placement(item: item(e), propensity: explored.probability(of: e, at: j)))
                 shown.append(e)
             } else {
                 placements.append(stayed(j, 1 - explored.poolMasses[j]))
@@ -154,7 +183,7 @@ public struct SlateExploration: Sendable, Equatable {
     /// position by position the probability that a pool item is shown there. Pool item e is at
     /// (0-based) position j with probability aₑ·(1 − aₑ)^j, aₑ = ε·q(e), formed by the same
     /// products wherever it is needed, so that `place` and `marginals` agree to the bit.
-    struct PoolDraws {
+    struct PoolDraws: ExplorationDraws {
         let q: [Double]
         /// ε·q(e) per pool item.
         let a: [Double]
@@ -196,11 +225,9 @@ public struct SlateExploration: Sendable, Equatable {
         }
 
         /// The probability that pool item e is shown at (0-based) position j.
-        func probability(of e: Int, at j: Int) -> Double {
-            var survival = 1.0
-            for _ in 0..<j { survival *= 1 - a[e] }
-            return a[e] * survival
-        }
+        func probability(of e: Int, at j: Int) -> Double { SlateExploration.probability(a[e], at: j) }
+
+        func draw(_ target: Double) -> Int { SlateExploration.draw(q, target: target) }
 
         /// Every pool item's probability at every position: [position][pool index].
         func probabilities() -> [[Double]] {
@@ -213,6 +240,54 @@ public struct SlateExploration: Sendable, Equatable {
                 }
                 return row
             }
+        }
+    }
+
+    /// aₑ·(1 − aₑ)^j, the survival formed by repeated products wherever it is needed.
+    static func probability(_ a: Double, at j: Int) -> Double {
+        var survival = 1.0
+        for _ in 0..<j { survival *= 1 - a }
+        return a * survival
+    }
+
+    /// The uniform explorer's draws over a pool of `count` items: every item's q is 1/count, so
+    /// the position masses are the same for every pool of that size. They are computed by
+    /// `PoolDraws` itself (the same bits) and kept per (count, ε, positions); a draw walks the
+    /// same running sum as `PoolDraws.draw` without reading a q per item.
+    struct UniformPoolDraws: ExplorationDraws {
+        let count: Int, q: Double, a: Double
+        let poolMasses: [Double]
+        private static let lock = NSLock()
+        nonisolated(unsafe) private static var cache: [Key: [Double]] = [:]
+        private static let cacheLimit = 4_096
+        private struct Key: Hashable { let count: Int, epsilon: Float, positions: Int }
+
+        init(count: Int, epsilon: Float, positions: Int) {
+            self.count = count
+            q = 1 / Double(count)
+            a = Double(epsilon) * q
+            let key = Key(count: count, epsilon: epsilon, positions: positions)
+            if let masses = Self.lock.withLock({ Self.cache[key] }) {
+                poolMasses = masses
+            } else {
+                let masses = PoolDraws(q: [Double](repeating: q, count: count), epsilon: Double(epsilon), positions: positions).poolMasses
+                Self.lock.withLock {
+                    if Self.cache.count >= Self.cacheLimit { Self.cache.removeAll() }
+                    Self.cache[key] = masses
+                }
+                poolMasses = masses
+            }
+        }
+
+        func probability(of e: Int, at j: Int) -> Double { SlateExploration.probability(a, at: j) }
+
+        func draw(_ target: Double) -> Int {
+            var cumulative = 0.0
+            for i in 0..<count {
+                cumulative += q
+                if target < cumulative { return i }
+            }
+            return count - 1
         }
     }
 
@@ -237,10 +312,10 @@ public struct SlateExploration: Sendable, Equatable {
         return weights
     }
 
-    /// An index drawn from the probabilities `q` (summing to 1), at double precision so that the
-    /// probability an item is drawn is its q to rounding, however small.
-    private static func draw(_ q: [Double], using generator: inout RandomGenerator) -> Int {
-        let target = unit(&generator)
+    /// The index that `target`, a uniform draw in [0, 1), picks from the probabilities `q`
+    /// (summing to 1), at double precision so that the probability an item is drawn is its q to
+    /// rounding, however small.
+    static func draw(_ q: [Double], target: Double) -> Int {
         var cumulative = 0.0
         var last = 0
         for i in q.indices where q[i] > 0 {
@@ -253,4 +328,14 @@ public struct SlateExploration: Sendable, Equatable {
 
     /// A uniform draw in [0, 1) at double precision.
     private static func unit(_ generator: inout RandomGenerator) -> Double { Double(generator.next() >> 11) * 0x1p-53 }
+}
+
+/// The draws of a list's explored positions from its pool (see `SlateExploration.PoolDraws`).
+protocol ExplorationDraws {
+    /// At each position, the probability that it shows a pool item.
+    var poolMasses: [Double] { get }
+    /// The probability that pool item e is shown at (0-based) position j.
+    func probability(of e: Int, at j: Int) -> Double
+    /// The pool item a uniform draw `target` in [0, 1) picks.
+    func draw(_ target: Double) -> Int
 }

@@ -117,6 +117,10 @@ public final class WeightedSlateBuilder {
         topK(scores.reshaped(Shape(1, n)), k: candidates, values: &values, indices: &pool)
         selector.select(from: pool, scores: scores, diversity: w.diversity, catalogue: catalogue, into: &slate)
     }
+
+    /// The last `build`'s best `candidates` items by score, best first (ties to the lower index),
+    /// and their scores.
+    public var bestCandidates: (items: [Int32], scores: Tensor) { (pool, values) }
 }
 
 /// A recommendation environment seen through `WeightedSlateBuilder`: a box action of ranking

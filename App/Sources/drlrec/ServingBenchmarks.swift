@@ -9,7 +9,8 @@ import Foundation
 /// registered checkpoint is served by an in-process `RecommendationService` with the given
 /// exploration and an impression log; `users` users get histories from a warm-up of served lists
 /// (as a load test's users do), then each stage of a request is timed on its own over the same
-/// users (the model's scores, the greedy list and pool, the exploration's placement) and whole
+/// users (the model's scores, the greedy list and pool, the exploration's placement; for a model
+/// that ranks without scoring every item, its ranked items and the placement from them) and whole
 /// requests are timed at `concurrency` requests in flight, each with a replica of the model, so that
 /// none waits for one (the impression log commits its fsyncs
 /// in groups, as under a load test).
@@ -74,12 +75,20 @@ struct ServingBenchmarks {
         let choice = ServedListChoice(scores: scores, k: k, candidates: nil, seen: [], withPool: exploration.epsilon > 0)
         var generator = RandomGenerator(seed: 1)
         let popularity = model.itemCounts
+        // The service's path for a model that ranks without scoring every item, where the list
+        // reads no other score: its ranked items, then the list placed from the pool as a set.
+        if exploration.readsNoScores, let ranked = model.rankedItems(k, history: histories[0], context: context, actionNoise: nil) {
+            var pool = ranked.eligible
+            for item in ranked.items { pool.remove(item) }
+            stage("serve.model_ranked") { _ = model.rankedItems(k, history: nextHistory(), context: context, actionNoise: nil) }
+            stage("serve.exploration_ranked") { _ = exploration.place(greedy: ranked.items, pool: pool, popularity: popularity, using: &generator) }
+        }
+
         stage("serve.model_scores") { _ = model.scores(history: nextHistory(), context: context) }
         stage("serve.list_choice") { _ = ServedListChoice(scores: scores, k: k, candidates: nil, seen: [], withPool: exploration.epsilon > 0) }
         stage("serve.exploration") {
             _ = exploration.place(greedy: choice.greedy, pool: choice.pool, scores: scores, popularity: popularity, using: &generator)
         }
-
         // Whole requests, `concurrency` in flight.
         let start = Sampler.now()
         try await serve(service, count: requests)

@@ -174,6 +174,49 @@ import Testing
         }
     }
 
+    /// A pool given as a set gives the lists a pool given as an array gives, draw for draw and to
+    /// the last bit of every propensity, for the explorers that read no scores; the uniform
+    /// explorer's per-size masses come from a cache on the second list of a size.
+    @Test(arguments: [SlateExploration(epsilon: 0.3), SlateExploration(epsilon: 0.6, explorer: .popularity),
+                      SlateExploration(epsilon: 0.2, shuffle: 0.4, actionNoise: 0.1), SlateExploration(epsilon: 0.9), SlateExploration.greedy])
+    func aPoolAsASetPlacesAsAnArray(exploration: SlateExploration) {
+        var sizes = RandomGenerator(seed: 5)
+        let items = 300
+        let popularity = (0..<items).map { _ in Float(sizes.nextIndex(below: 50)) }
+        for trial in 0..<400 {
+            // Pools of a few sizes, so that sizes repeat.
+            let greedy: [Int32] = [3, 17, 250, 8, 99].prefix(1 + trial % 5).map { $0 }
+            var set = ItemSet(capacity: items)
+            for item in 0..<Int32(items) where !greedy.contains(item) && sizes.nextIndex(below: 10) < 3 + trial % 3 { set.insert(item) }
+            var a = RandomGenerator(seed: UInt64(trial)), b = a
+            let fromArray = exploration.place(greedy: greedy, pool: set.elements, scores: [], popularity: popularity, using: &a)
+            let fromSet = exploration.place(greedy: greedy, pool: set, popularity: popularity, using: &b)
+            #expect(fromArray == fromSet)
+            #expect(a.next() == b.next())  // the same draws consumed
+        }
+    }
+
+    /// An item set against `Set`: membership, count, the element of each rank, the elements in
+    /// increasing order, and the set built a word at a time from values.
+    @Test func anItemSetIsASetOfItems() {
+        var generator = RandomGenerator(seed: 9)
+        for capacity in [0, 1, 63, 64, 65, 200, 1_000] {
+            var set = ItemSet(capacity: capacity), reference = Set<Int32>()
+            for _ in 0..<(3 * capacity) {
+                guard capacity > 0 else { break }
+                let item = Int32(generator.nextIndex(below: capacity))
+                if generator.nextIndex(below: 3) == 0 { set.remove(item); reference.remove(item) } else { set.insert(item); reference.insert(item) }
+            }
+            let sorted = reference.sorted()
+            #expect(set.count == reference.count && set.elements == sorted)
+            for (rank, item) in sorted.enumerated() { #expect(set.element(rank: rank) == item) }
+            for item in -1...Int32(capacity) { #expect(set.contains(item) == reference.contains(item)) }
+            let values = (0..<capacity).map { _ in generator.uniform(-1, 1) }
+            let built = values.withUnsafeBufferPointer { ItemSet(capacity: capacity, where: { $0 > 0 }, values: $0) }
+            #expect(built.elements == values.indices.filter { values[$0] > 0 }.map(Int32.init) && built.count == values.filter { $0 > 0 }.count)
+        }
+    }
+
     /// Every served list is in the impression log, in the logged-interactions format: one row per
     /// position with the item, the propensity the answer gave, the list's id, version and arm.
     @Test func servedListsAreLoggedWithTheirPropensities() async throws {

@@ -128,6 +128,45 @@ import Testing
 
     @Test func theServedVideoRankerShowsTheSlateOfTheSimulatedPolicy() async throws { try await compareServedSlates(.video) }
 
+    /// The list-wise ranker's ranked items (the service's path when the list reads no other
+    /// score) are what the service makes of its scores: the same greedy list and scores for lists
+    /// shorter than, as long as and longer than its slate, with and without action noise, every
+    /// item above −∞ eligible, and any item's score on demand; none beyond its candidates.
+    @Test func theRankersRankedItemsAreItsScoresRanked() throws {
+        let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
+        let ranker = try ServableSlateRanker.load(checkpoint: checkpoint)
+        let simulator = EcommerceSimulator()
+        var observation = Tensor(zeros: Shape(simulator.observationSpace.dimension))
+        let slateSize = simulator.slateSize
+        var compared = 0
+        for seed in UInt64(40)..<UInt64(46) {
+            simulator.reset(seed: seed, observation: &observation)
+            var history = simulator.lastEvents
+            for step in 0..<4 {
+                let context = simulator.observed.context
+                let noise = step % 2 == 1 ? ActionNoise(scale: 0.3, impression: "list-\(seed)-\(step)") : nil
+                for k in [1, slateSize, slateSize + 7, 200] {
+                    let scores = ranker.scores(history: history, context: context, actionNoise: noise)
+                    let choice = ServedListChoice(scores: scores, k: k, candidates: nil, seen: [], withPool: false)
+                    let ranked = try #require(ranker.rankedItems(k, history: history, context: context, actionNoise: noise))
+                    #expect(ranked.items == choice.greedy, "seed \(seed), step \(step), k \(k)")
+                    #expect(ranked.scores == choice.greedy.map { scores[Int($0)] })
+                    #expect(ranked.eligible.elements == scores.indices.filter { scores[$0] > -.infinity }.map(Int32.init))
+                    for item in stride(from: Int32(seed), to: Int32(scores.count), by: 37) where scores[Int(item)] > -.infinity {
+                        #expect(ranked.score(item) == scores[Int(item)])
+                    }
+                    compared += 1
+                }
+                #expect(ranker.rankedItems(201, history: history, context: context, actionNoise: noise) == nil)
+                let slate = ranker.slate(history: history, context: context, actionNoise: noise)
+                let result = simulator.step(.slate(slate), observation: &observation)
+                history += simulator.lastEvents
+                if result.terminated || result.truncated { break }
+            }
+        }
+        #expect(compared >= 24)
+    }
+
     @Test func theServedTutorGivesTheTaskOfTheSimulatedTutor() async throws {
         let checkpoint = try Self.trainedCheckpoint(["--env", "education", "--steps", "20000"])
         let registry = try ModelRegistry(directory: Fixtures.scratchDirectory("tutor-registry"))
