@@ -70,16 +70,32 @@ public final class ImpressionLog: Sendable {
     public var holdsLists: Bool { log.end.bytes > log.header.utf8.count }
 
     /// The log's rows for a list: one per position; the propensity is written as the format reads
-    /// it, a Float.
+    /// it, a Float. Each row is `LoggedInteractions.csvRow`'s to the byte; what the rows share
+    /// (the user, the time, the list's columns, the context) is formatted once per list, not once
+    /// per row: formatting was most of an impression's logging.
     public static func lines(_ impression: Impression) -> [UInt8] {
-        var text = ""
+        let comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n")
+        let user = Array(LoggedInteractions.csvField(impression.user).utf8)
+        let afterItem = Array(",\(impression.timestamp),\(FeedbackKind.impression.name),\(Float(1)),".utf8)
+        let list = Array(LoggedInteractions.csvField(impression.id).utf8)
+        var tail = Array(",\(LoggedInteractions.csvField(impression.version)),\(LoggedInteractions.csvField(impression.arm.rawValue))".utf8)
+        for value in impression.context { tail.append(comma); tail += "\(value)".utf8 }
+        tail.append(newline)
+        var out: [UInt8] = []
+        out.reserveCapacity(impression.items.count * (user.count + afterItem.count + list.count + tail.count + 32))
         for (position, item) in impression.items.enumerated() {
-            let served = LoggedInteractions.Served(impression: impression.id, position: position + 1, version: impression.version,
-                                                   arm: impression.arm.rawValue)
-            text += LoggedInteractions.csvRow(user: impression.user, item: item.id, timestamp: impression.timestamp, event: .impression,
-                                              value: 1, propensity: Float(item.propensity), served: served, servedColumns: true,
-                                              context: impression.context) + "\n"
+            out += user
+            out.append(comma)
+            out += LoggedInteractions.csvField(item.id).utf8
+            out += afterItem
+            let propensity = Float(item.propensity)
+            if !propensity.isNaN { out += "\(propensity)".utf8 }
+            out.append(comma)
+            out += list
+            out.append(comma)
+            out += String(position + 1).utf8
+            out += tail
         }
-        return Array(text.utf8)
+        return out
     }
 }

@@ -196,6 +196,30 @@ import Testing
         }
     }
 
+    /// An impression's rows, formatted once per list, are the logged-interactions format's rows
+    /// to the byte, with ids that need quoting, propensities of every size (NaN writes none), with
+    /// and without context.
+    @Test func anImpressionsRowsAreTheFormatsRows() {
+        var generator = RandomGenerator(seed: 2)
+        let ids = ["u1", "a,b", "say \"hi\"", "é", "line\rbreak", "-"]
+        for trial in 0..<200 {
+            let context = (0..<(trial % 3 == 0 ? 0 : 1 + trial % 5)).map { _ in generator.uniform(-100, 100) }
+            let items = (0..<(1 + trial % 7)).map { j -> (id: String, propensity: Double) in
+                (ids[(trial + j) % ids.count] + "\(j)", j == 3 ? .nan : Double(generator.uniform(0, 1)) * pow(10, Double(-(trial % 12))))
+            }
+            let impression = Impression(id: ids[trial % ids.count] + "-list", user: ids[(trial + 1) % ids.count], timestamp: Int64(trial) * 1_000_003 - 7,
+                                        version: ids[(trial + 2) % ids.count], arm: trial % 2 == 0 ? .control : .candidate, context: context, items: items)
+            let expected = impression.items.enumerated().map { position, item in
+                LoggedInteractions.csvRow(user: impression.user, item: item.id, timestamp: impression.timestamp, event: .impression, value: 1,
+                                          propensity: Float(item.propensity),
+                                          served: LoggedInteractions.Served(impression: impression.id, position: position + 1, version: impression.version,
+                                                                            arm: impression.arm.rawValue),
+                                          servedColumns: true, context: context) + "\n"
+            }.joined()
+            #expect(ImpressionLog.lines(impression) == Array(expected.utf8))
+        }
+    }
+
     /// An item set against `Set`: membership, count, the element of each rank, the elements in
     /// increasing order, and the set built a word at a time from values.
     @Test func anItemSetIsASetOfItems() {
