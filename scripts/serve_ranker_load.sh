@@ -1,45 +1,72 @@
 #!/usr/bin/env bash
 # Load test of `drlrec serve` with the e-commerce list-wise ranker (10,000 items) as `drlrec train`
-# writes it, with exploration (ε 0.1, softmax explorer) and every served list logged to disk before
-# it is answered, beside the same server's constant /livez answer (the framework's limit), in
-# alternating runs: top-10 recommend requests for 20,000 users whose histories the server builds
-# from the lists it serves. The ranker trains for 5,000 steps: its networks and the work of a
-# request are those of a fully trained one. Prints wrk's figures and the ratio of the medians.
-# Usage: scripts/serve_ranker_load.sh [seconds per run, default 20] [concurrent connections, default 32]
+# writes it, with exploration and every served list logged to disk before it is answered, beside
+# the same server's constant /livez answer (the framework's limit), in alternating runs: top-10
+# recommend requests for 20,000 users whose histories the server builds from the lists it serves.
+# The ranker trains for 5,000 steps: its networks and the work of a request are those of a fully
+# trained one. Each round starts a fresh server per binary (binaries alternate), warms it up (10 s
+# of requests), then times the ranker and /livez; it prints wrk's figures, the server's CPU time
+# per request, and per binary the medians over the rounds and the ratio of the medians.
+# Usage: scripts/serve_ranker_load.sh [seconds per run, default 20] [connections, default 32] [rounds, default 3]
+# Environment: EXPLORATION (serve's exploration options; default the closed loop's own, uniform
+# ε 0.1 with shuffle 0.3 and action noise 0.2; "--explore 0.1 --explorer softmax" for the softmax
+# explorer), BINARIES (drlrec executables to compare, space-separated; default the one built here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-20}
 CONNECTIONS=${2:-32}
+ROUNDS=${3:-3}
 PORT=${PORT:-18081}
+EXPLORATION=${EXPLORATION:-"--explore 0.1 --shuffle 0.3 --action-noise 0.2"}
 command -v wrk > /dev/null || { echo "wrk is missing: sudo apt-get install wrk" >&2; exit 1; }
-swift build -c release --package-path App --product drlrec > /dev/null
-DRLREC=App/.build/release/drlrec
+if [ -z "${BINARIES:-}" ]; then
+    swift build -c release --package-path App --product drlrec > /dev/null
+    BINARIES=App/.build/release/drlrec
+fi
+read -ra binaries <<< "$BINARIES"
 WORK=$(mktemp -d)
 SERVER=
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2> /dev/null; rm -rf "$WORK"' EXIT
 
-$DRLREC train --env ecommerce --steps 5000 --seed 0 --save "$WORK/ranker.safetensors" --quiet > /dev/null
-$DRLREC registry register --registry "$WORK/registry" --checkpoint "$WORK/ranker.safetensors" --scenario ecommerce > /dev/null
-$DRLREC registry promote --registry "$WORK/registry" v1 > /dev/null
-$DRLREC serve --registry "$WORK/registry" --port "$PORT" --explore 0.1 --explorer softmax --impressions "$WORK/impressions.csv" \
-    2> "$WORK/serve.log" &
-SERVER=$!
-for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/livez" > /dev/null && break; sleep 0.2; done
-curl -sf "http://127.0.0.1:$PORT/livez" > /dev/null || { cat "$WORK/serve.log" >&2; exit 1; }
-# Warm-up (users get histories), then the measured runs, alternating the two routes.
-wrk -t2 -c"$CONNECTIONS" -d10s -s scripts/ranker.lua "http://127.0.0.1:$PORT/v1/recommend" > /dev/null
-ranker=() livez=()
-for run in 1 2 3; do
-    echo "== run $run: ranker, $CONNECTIONS connections, 2 wrk threads, ${SECONDS_PER_RUN} s"
+"${binaries[0]}" train --env ecommerce --steps 5000 --seed 0 --save "$WORK/ranker.safetensors" --quiet > /dev/null
+echo "exploration: $EXPLORATION; $CONNECTIONS connections, 2 wrk threads, ${SECONDS_PER_RUN} s a run, $ROUNDS rounds"
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system clock ticks
+# run BINARY_INDEX ROUND: a fresh registry and server, warm-up, ranker, /livez; appends to the results.
+run() {
+    local b=$1 round=$2 dir="$WORK/run-$1-$2"
+    mkdir -p "$dir"
+    "${binaries[$b]}" registry register --registry "$dir/registry" --checkpoint "$WORK/ranker.safetensors" --scenario ecommerce > /dev/null
+    "${binaries[$b]}" registry promote --registry "$dir/registry" v1 > /dev/null
+    # shellcheck disable=SC2086
+    "${binaries[$b]}" serve --registry "$dir/registry" --port "$PORT" $EXPLORATION --impressions "$dir/impressions.csv" 2> "$dir/serve.log" &
+    SERVER=$!
+    for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/livez" > /dev/null && break; sleep 0.2; done
+    curl -sf "http://127.0.0.1:$PORT/livez" > /dev/null || { cat "$dir/serve.log" >&2; exit 1; }
+    wrk -t2 -c"$CONNECTIONS" -d10s -s scripts/ranker.lua "http://127.0.0.1:$PORT/v1/recommend" > /dev/null
+    local before after out rate requests
+    before=$(cpu $SERVER)
     out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s scripts/ranker.lua "http://127.0.0.1:$PORT/v1/recommend" | grep -E "errors|latency|Non-2xx")
-    echo "$out"; ranker+=("$(echo "$out" | sed -n 's/.*requests, \([0-9]*\) per second/\1/p')")
-    echo "== run $run: /livez (constant answer), $CONNECTIONS connections, 2 wrk threads, ${SECONDS_PER_RUN} s"
+    after=$(cpu $SERVER)
+    rate=$(echo "$out" | sed -n 's/.*requests, \([0-9]*\) per second/\1/p')
+    requests=$(echo "$out" | sed -n 's/.*; \([0-9]*\) requests,.*/\1/p')
+    echo "== round $round, ${binaries[$b]}: ranker"
+    echo "$out"
+    echo "server CPU per request: $(awk "BEGIN { printf \"%.0f\", ($after - $before) * 1e6 / $(getconf CLK_TCK) / $requests }") µs"
+    ranker[$b]="${ranker[$b]:-} $rate"
     out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s scripts/livez.lua "http://127.0.0.1:$PORT/livez" | grep -E "errors|latency|Non-2xx")
-    echo "$out"; livez+=("$(echo "$out" | sed -n 's/.*requests, \([0-9]*\) per second/\1/p')")
+    echo "== round $round, ${binaries[$b]}: /livez (constant answer)"
+    echo "$out"
+    livez[$b]="${livez[$b]:-} $(echo "$out" | sed -n 's/.*requests, \([0-9]*\) per second/\1/p')"
+    kill $SERVER; wait $SERVER 2> /dev/null || true
+    SERVER=
+}
+declare -a ranker livez
+for round in $(seq "$ROUNDS"); do
+    for b in "${!binaries[@]}"; do run "$b" "$round"; done
 done
-median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
-echo "== one connection (single-request latency), ${SECONDS_PER_RUN} s"
-wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" -s scripts/ranker.lua "http://127.0.0.1:$PORT/v1/recommend" | grep -E "errors|latency|Non-2xx"
-r=$(median "${ranker[@]}") l=$(median "${livez[@]}")
-echo "median requests/s: ranker $r, /livez $l; the ranker keeps $(awk "BEGIN { printf \"%.2f\", $r / $l }") of the framework's limit"
-echo "impressions logged: $(($(wc -l < "$WORK/impressions.csv") - 1)) rows"
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for b in "${!binaries[@]}"; do
+    # shellcheck disable=SC2086
+    r=$(median ${ranker[$b]}) l=$(median ${livez[$b]})
+    echo "${binaries[$b]}: ranker requests/s${ranker[$b]} (median $r); /livez${livez[$b]} (median $l); the ranker keeps $(awk "BEGIN { printf \"%.3f\", $r / $l }") of the framework's limit"
+done
