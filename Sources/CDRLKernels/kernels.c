@@ -84,38 +84,6 @@ typedef struct {
 #undef DRL_HAS_FMA
 #endif
 
-// drl_row_dots8: one row's eight lanes, then their sum in the order of the header's comment.
-static inline float drl_row_dot8_portable(const float *r, long d, const float *x) {
-    float l[8];
-    for (int j = 0; j < 8; j++) l[j] = fmaf(r[j], x[j], 0.0f);
-    for (long k = 8; k < d; k += 8)
-        for (int j = 0; j < 8; j++) l[j] = fmaf(r[k + j], x[k + j], l[j]);
-    return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
-}
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-__attribute__((target("avx2,fma"))) static void drl_row_dots8_avx2(const float *a, long n, long d, const float *x, float alpha, float *y) {
-    for (long i = 0; i < n; i++) {
-        const float *r = a + i * d;
-        __m256 acc = _mm256_fmadd_ps(_mm256_loadu_ps(r), _mm256_loadu_ps(x), _mm256_setzero_ps());
-        for (long k = 8; k < d; k += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(r + k), _mm256_loadu_ps(x + k), acc);
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));  // l0+l4, l1+l5, l2+l6, l3+l7
-        __m128 pairs = _mm_add_ps(s, _mm_movehdup_ps(s));                                  // s0+s1, ., s2+s3, .
-        y[i] = 0.0f + alpha * _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)));
-    }
-}
-#endif
-
-void drl_row_dots8(const float *a, long n, long d, const float *x, float alpha, float *y) {
-#if defined(__x86_64__)
-    static int avx2 = -1;  // a benign race: every thread finds the same
-    if (avx2 < 0) avx2 = drl_cpu_has_avx2_fma();
-    if (avx2) { drl_row_dots8_avx2(a, n, d, x, alpha, y); return; }
-#endif
-    for (long i = 0; i < n; i++) y[i] = 0.0f + alpha * drl_row_dot8_portable(a + i * d, d, x);
-}
-
 int drl_cpu_has_avx2_fma(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();

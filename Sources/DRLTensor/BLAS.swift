@@ -1,5 +1,4 @@
 import CBLASShim
-import CDRLKernels
 
 // BLAS level 1-3 wrappers over OpenBLAS. A tensor of rank >= 2 is used as a matrix of
 // (product of its leading dimensions) x (last dimension); rank-1 tensors are vectors.
@@ -270,52 +269,8 @@ public func gemv(_ a: Tensor, _ x: Tensor, into y: inout Tensor, transposeA: Boo
             "gemv: \(a.shape)\(transposeA ? "ᵀ" : "") needs x of \(inLen) and y of \(outLen) elements; got \(x.shape) and \(y.shape)")
     Engine.ensureConfigured()
     y.makeUnique()
-    if !transposeA && beta == 0 && cols > 0 && cols % 8 == 0 && RowDots.sumAsBLAS {
-        withExtendedLifetime((a, x)) { RowDots.product(a.basePointer, rows, cols, x.basePointer, alpha, y.basePointer) }
-        return
-    }
     cblas_sgemv(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, blasInt(rows, "rows"), blasInt(cols, "cols"),
                 alpha, a.basePointer, Int32(max(cols, 1)), x.basePointer, 1, beta, y.basePointer, 1)
-}
-
-/// `drl_row_dots8`, a matrix-vector product that sums each row's dot product in eight lanes as
-/// OpenBLAS's Haswell and Zen sgemv kernels do for rows in blocks of four, in one pass over the
-/// rows: OpenBLAS took about 60 µs for a [10,000 × 16] catalogue, most of a served list-wise
-/// ranker's relevance score. The last rows beyond a multiple of four, which OpenBLAS sums
-/// otherwise, are left to it. `gemv` uses the kernel only where this machine's OpenBLAS gives the
-/// same bits (checked once on fixed random products of widths 8 to 64, row counts with every
-/// remainder by four, alpha 1 and 1/3), so its results are OpenBLAS's wherever it runs; elsewhere
-/// (another summation order, an AVX-512 kernel) OpenBLAS is called.
-@usableFromInline
-enum RowDots {
-    /// y = alpha·a·x for the row-major [rows, cols] a.
-    @usableFromInline
-    static func product(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ alpha: Float, _ y: UnsafeMutablePointer<Float>) {
-        let blocked = rows / 4 * 4
-        drl_row_dots8(a, blocked, cols, x, alpha, y)
-        if blocked < rows {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows - blocked), Int32(cols), alpha, a + blocked * cols, Int32(cols), x, 1, 0, y + blocked, 1)
-        }
-    }
-
-    @usableFromInline static let sumAsBLAS: Bool = {
-        Engine.ensureConfigured()
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> Float {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 250_000
-        }
-        for (rows, width) in [(512, 8), (513, 16), (514, 24), (515, 32), (257, 40), (64, 64)] {
-            let a = (0..<(rows * width)).map { _ in next() }, x = (0..<width).map { _ in next() }
-            for alpha: Float in [1, 1 / 3] {
-                var blas = [Float](repeating: 7, count: rows), ours = [Float](repeating: 7, count: rows)
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(width), alpha, a, Int32(width), x, 1, 0, &blas, 1)
-                product(a, rows, width, x, alpha, &ours)
-                if !zip(blas, ours).allSatisfy({ $0.bitPattern == $1.bitPattern }) { return false }
-            }
-        }
-        return true
-    }()
 }
 
 /// `y += alpha * x` over all elements.

@@ -1,7 +1,4 @@
-import CBLASShim
-import CDRLKernels
 @testable import DRLTensor
-import Foundation
 import Testing
 
 @Suite struct BLASTests {
@@ -220,38 +217,6 @@ import Testing
             let op = transposeA ? Matrix(a).transposed : Matrix(a)
             let ax = op * Matrix(rows: inLen, cols: 1, values: x.scalars.map(Double.init))
             for i in 0..<outLen { expectClose(y[flat: i], 2 * ax.values[i] - Double(y0[flat: i]), rel: 1e-5, abs: 1e-5) }
-        }
-    }
-
-    /// `gemv` without transposition, beta 0 and a width that is a multiple of 8 goes through
-    /// `drl_row_dots8` where this machine's OpenBLAS sums as it does (`RowDots.sumAsBLAS`): the
-    /// same bits as `cblas_sgemv` on shapes and values beyond the check's (a catalogue's 10,000
-    /// rows, row counts that are not multiples of four, zero rows, values of very different
-    /// sizes), and the kernel alone equals a scalar model of the eight lanes. Where the check
-    /// fails, `gemv` is `cblas_sgemv` itself.
-    @Test func gemvOverRowsIsOpenBLASsToTheBit() {
-        print("gemv over rows of a multiple of 8: \(RowDots.sumAsBLAS ? "drl_row_dots8 (sums as this OpenBLAS)" : "OpenBLAS")")
-        for (rows, cols, seed) in [(10_000, 16, 1), (3, 8, 2), (257, 40, 3), (1_000, 64, 4), (64, 128, 5)] as [(Int, Int, UInt64)] {
-            var a = randomTensor(Shape(rows, cols), seed: seed)
-            for i in stride(from: 0, to: a.count, by: 97) { a[flat: i] *= 1e6 }
-            for i in stride(from: 5, to: a.count, by: 331) { a[flat: i] = 0 }
-            if rows > 2 { for j in 0..<cols { a[2, j] = -0.0 } }
-            let x = randomTensor(Shape(cols), seed: seed + 10)
-            for alpha: Float in [1, 0.25, 1 / 7] {
-                var y = randomTensor(Shape(rows), seed: seed + 20), expected = [Float](repeating: 3, count: rows)
-                gemv(a, x, into: &y, alpha: alpha)
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(cols), alpha, a.scalars, Int32(cols), x.scalars, 1, 0, &expected, 1)
-                #expect(y.scalars.map(\.bitPattern) == expected.map(\.bitPattern), "[\(rows) × \(cols)] alpha \(alpha)")
-                // The kernel against a scalar model of its lanes (every row, the last ones too).
-                var ours = [Float](repeating: 0, count: rows)
-                drl_row_dots8(a.scalars, rows, cols, x.scalars, alpha, &ours)
-                let model = (0..<rows).map { i -> Float in
-                    var lanes = [Float](repeating: 0, count: 8)
-                    for k in 0..<cols { lanes[k % 8] = fmaf(a[i, k], x[flat: k], lanes[k % 8]) }
-                    return 0 + alpha * (((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7])))
-                }
-                #expect(ours.map(\.bitPattern) == model.map(\.bitPattern), "[\(rows) × \(cols)] alpha \(alpha)")
-            }
         }
     }
 

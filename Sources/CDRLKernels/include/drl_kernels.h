@@ -119,13 +119,6 @@ long drl_first_greater(const float *x, long n, float threshold);
 // taken in the order of j, a later one replacing the earlier when at least as large.
 void drl_max_dot_rows(const float *et, long stride, long n, long d, const float *queries, long q, float *out);
 
-// y[i] = 0 + alpha * (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) for the n rows of a
-// row-major [n, d] matrix a, d a positive multiple of 8, where lane l is the chain of fused
-// multiply-adds of a[i, k]·x[k] over k ≡ l (mod 8) in the order of k, from 0: how OpenBLAS's
-// sgemv kernels for Haswell and Zen sum a row's dot product (whether this machine's OpenBLAS
-// does is checked before DRLTensor's gemv uses it).
-void drl_row_dots8(const float *a, long n, long d, const float *x, float alpha, float *y);
-
 // Reductions.
 float drl_sum(const float *x, long n);
 float drl_max(const float *x, long n);                       // -inf for n == 0; NaN if any is NaN
