@@ -52,9 +52,9 @@ public protocol ServableModel: SendableMetatype {
     /// model can give them without an exact score for every item (nil otherwise, the default:
     /// the service then ranks `scores`). They must be what `scores` gives for the same request:
     /// its `count` best items in order (ties to the lower index, only items above −∞) with
-    /// their scores, and the items above −∞. A model whose scores are cheaper to bound than to
-    /// compute (a list-wise ranker over a large catalogue) serves a list that explores with no
-    /// score of its own this way.
+    /// their scores, and the items above −∞. A model that knows its best items without ranking
+    /// every score (a list-wise ranker builds its slate from a shortlist) spares the service a
+    /// copy of every score, a second ranking and a pool the catalogue's size.
     func rankedItems(_ count: Int, history: [UserEvent], context: [Float], actionNoise: ActionNoise?) -> RankedItems?
 }
 

@@ -91,7 +91,7 @@ public struct SlateExploration: Sendable, Equatable {
     /// `place` with the pool as a set, for an explorer that reads no scores (uniform or
     /// popularity): the same lists and propensities for the same draws. The uniform explorer's
     /// probabilities depend on the pool's size alone, so they are computed once per size, and its
-    /// draws find their item in the set: a list costs no pass over the pool.
+    /// draws find their item in the set: a list reads no array the pool's size.
     public func place(greedy: [Int32], pool: ItemSet, popularity: [Float], using generator: inout RandomGenerator) -> [Placement] {
         if case .softmax = explorer { requirementFailure("SlateExploration: the softmax explorer reads every pool item's score; place it from the scores") }
         if explorer == .uniform {

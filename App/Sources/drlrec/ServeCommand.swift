@@ -89,7 +89,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("snapshot-interval"), parsing: .unconditional, help: "Seconds between snapshots of the users' histories (FEEDBACK.snapshot, also written at start and stop), so that a restart replays only what the logs gained since the last one. 0: only at start and stop.")
     var snapshotInterval = 300.0
 
+    @Option(name: .customLong("parent-pid"), parsing: .unconditional, help: ArgumentHelp("Stop as on SIGTERM once process PID is no longer this server's parent (it died): for a server another program starts and that must not outlive it, as `drlrec loop --http` starts its servers.", valueName: "pid"))
+    var parentPID: Int32?
+
     func validate() throws {
+        if let parentPID { guard parentPID > 1 else { throw ValidationError("--parent-pid \(parentPID) is not a process that can be a parent") } }
         guard latencyBudget > 0, cooldown >= 0, replicas > 0, maxBody > 0, userEvents > 0, maxUsers > 0 else {
             throw ValidationError("--latency-budget, --replicas, --max-body, --user-events and --max-users must be positive and --cooldown not negative")
         }
@@ -157,12 +161,26 @@ struct ServeCommand: AsyncParsableCommand {
         if rateLimit > 0 { serverConfiguration.rateLimiter = RateLimiter(rate: rateLimit, burst: rateBurst ?? max(1, rateLimit)) }
         let server = HTTPServer(service: service, configuration: serverConfiguration)
         let state = service.servedState
+        let parent = parentPID
         try await server.run(handleSignals: true) { port in
             say("serving \(state.production ?? "-")\(state.rollout.map { " with candidate \($0.candidate) at \($0.share * 100)%" } ?? "") "
                 + "(\(service.itemIds.count) items) on http://\(host):\(port)")
+            // Watched only now that SIGTERM stops the server in order (its snapshot, its logs closed).
+            if let parent { Self.stopWhenOrphaned(parent: parent) }
         }
         do { try await service.writeSnapshot() } catch { say("warning: the snapshot was not written at stop (\(error))") }
         service.feedbackLog.shutDown()
         service.impressionLog?.shutDown()
+    }
+
+    /// Sends this process SIGTERM once `parent` is no longer its parent: the parent died and the
+    /// process was handed to another (a parent-death signal would fire when the thread that
+    /// started it ends, not the process, so the parent is polled), every half second.
+    private static func stopWhenOrphaned(parent: Int32) {
+        Thread.detachNewThread {
+            while getppid() == parent { usleep(500_000) }
+            say("stopping: process \(parent), which started this server, has ended")
+            kill(getpid(), SIGTERM)
+        }
     }
 }

@@ -29,7 +29,8 @@ struct ServeProcesses: LoopServiceHost {
     /// `drlrec serve`'s arguments for the service `configuration` describes.
     static func arguments(registry: String, feedback: String, _ configuration: RecommendationService.Configuration) -> [String] {
         let exploration = configuration.exploration
-        var arguments = ["serve", "--registry", registry, "--feedback", feedback, "--host", "127.0.0.1", "--port", "0",
+        // The server stops when the loop does, even killed (--parent-pid).
+        var arguments = ["serve", "--registry", registry, "--feedback", feedback, "--host", "127.0.0.1", "--port", "0", "--parent-pid", String(getpid()),
                          "--latency-budget", String(Double(configuration.latencyBudget.components.seconds) * 1000
                                                     + Double(configuration.latencyBudget.components.attoseconds) / 1e15),
                          "--replicas", String(configuration.replicas), "--user-events", String(configuration.historyCapacity),

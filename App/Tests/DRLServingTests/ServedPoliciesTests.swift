@@ -167,6 +167,43 @@ import Testing
         #expect(compared >= 24)
     }
 
+    /// A server started with `--parent-pid` stops in order once its parent ends (it says so and
+    /// exits as on SIGTERM), as the servers of `drlrec loop --http` do when the loop is killed.
+    @Test func aServerStopsWhenItsParentEnds() throws {
+        let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
+        let directory = Fixtures.scratchDirectory("orphan")
+        _ = try Self.drlrec(["registry", "register", "--registry", directory + "/registry", "--checkpoint", checkpoint, "--scenario", "ecommerce"])
+        _ = try Self.drlrec(["registry", "promote", "--registry", directory + "/registry", "v1"])
+        let log = directory + "/serve.log"
+        func logText() -> String { String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self) }
+        // A shell starts the server as its child, writes its id and ends once it serves.
+        let idFile = directory + "/server.pid"
+        let script = #""$1" serve --registry "$2" --port 0 --parent-pid $$ > "$3" 2>&1 < /dev/null & echo $! > "$4"; "#
+            + #"for i in $(seq 600); do grep -q '^serving ' "$3" && exit 0; sleep 0.1; done; exit 1"#
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", script, "sh", CommandLineTests.tool, directory + "/registry", log, idFile]
+        shell.standardInput = FileHandle.nullDevice
+        shell.standardOutput = FileHandle.nullDevice
+        shell.standardError = FileHandle.nullDevice
+        try shell.run()
+        shell.waitUntilExit()
+        let pid = try #require(Int32(String(decoding: FileManager.default.contents(atPath: idFile) ?? Data(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Gone, or a zombie left to a parent that does not reap it.
+        func ended() -> Bool {
+            guard let stat = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return true }
+            let text = String(decoding: stat, as: UTF8.self)
+            return text.split(separator: ")").last?.split(separator: " ").first == "Z"
+        }
+        defer { if !ended() { kill(pid, SIGKILL) } }
+        try #require(shell.terminationStatus == 0, "the server did not start: \(logText())")
+        var waited = 0
+        while !ended() && waited < 100 { usleep(100_000); waited += 1 }
+        #expect(ended(), "the server outlived its parent by 10 s: \(logText())")
+        #expect(logText().contains("has ended"), "\(logText())")
+    }
+
     @Test func theServedTutorGivesTheTaskOfTheSimulatedTutor() async throws {
         let checkpoint = try Self.trainedCheckpoint(["--env", "education", "--steps", "20000"])
         let registry = try ModelRegistry(directory: Fixtures.scratchDirectory("tutor-registry"))
