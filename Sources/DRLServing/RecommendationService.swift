@@ -337,24 +337,18 @@ public final class RecommendationService: RecommendationEndpoint, @unchecked Sen
             guard let model = loaded[id] else { firstFault = firstFault ?? .loadFailed; continue }
             if let problem = model.contextProblem(context) { throw .invalidField("context", reason: problem) }
             // A model that ranks without scoring every item serves a list that needs no other score.
+            let listed: Result<[(id: String, score: Float, propensity: Double)], ModelFault>
             if candidateMask == nil, model.decidesEligibility || !request.excludeSeen, exploration.readsNoScores,
                let ranked = model.ranked(request.k, history: events, context: context, actionNoise: noise, budget: configuration.latencyBudget,
                                          { list($0) }) {
-                switch ranked {
-                case .success(let items):
-                    return try await served(Recommendation(items: items, version: id, arm: arm,
-                                                           fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) },
-                                                           impression: impression),
-                                            user: request.user, timestamp: request.timestamp, context: context, rollout: serving.rollout?.candidate)
-                case .failure(let fault):
-                    firstFault = firstFault ?? fault
-                    continue
+                listed = ranked
+            } else {
+                listed = model.scores(history: events, context: context, actionNoise: noise, budget: configuration.latencyBudget).map { scores in
+                    list(scores, k: request.k, candidates: candidateMask, seen: request.excludeSeen && !model.decidesEligibility ? events : [])
                 }
             }
-            switch model.scores(history: events, context: context, actionNoise: noise, budget: configuration.latencyBudget) {
-            case .success(let scores):
-                let items = list(scores, k: request.k, candidates: candidateMask,
-                                 seen: request.excludeSeen && !model.decidesEligibility ? events : [])
+            switch listed {
+            case .success(let items):
                 return try await served(Recommendation(items: items, version: id, arm: arm,
                                                        fallback: firstFault.map { Recommendation.Fallback(fault: $0, servedBy: id) },
                                                        impression: impression),
