@@ -7,14 +7,16 @@
 #   scripts/closed_loop.sh [ENV] [STEPS] [SEEDS] [-- LOOP OPTIONS]
 # ENV ecommerce, video or education (default ecommerce); STEPS the production policy's training
 # steps (default: the environment's own); SEEDS the loop's seeds (default "0 1 2"). It is
-# trained once, with seed 0 and its training state, into .drlrec/loop-ENV-STEPS.safetensors (or
+# trained once, with seed $TRAINING_SEED (default 0) and its training state, into
+# .drlrec/loop-ENV-STEPS.safetensors (-seedN before the extension for another training seed; or
 # $PRODUCTION). LOOP OPTIONS replace the default recipe below.
 set -euo pipefail
 env=${1:-ecommerce} steps=${2:-default} seeds=${3:-"0 1 2"}
 shift $(($# < 3 ? $# : 3))
 if [ "${1:-}" = "--" ]; then shift; fi
 drlrec=${DRLREC:-App/.build/release/drlrec}
-production=${PRODUCTION:-.drlrec/loop-$env-$steps.safetensors}
+training_seed=${TRAINING_SEED:-0}
+production=${PRODUCTION:-.drlrec/loop-$env-$steps$([ "$training_seed" = 0 ] || echo "-seed$training_seed").safetensors}
 recipe=(--days 14 --users 300 --learn --learning-steps 500 --explore 0.1 --shuffle 0.3 --gate-margin 0.1
         --action-noise 0.2 --twin-control --control-share 0.3 --inject-bad-candidate 7)
 if [ "$env" = education ]; then
@@ -26,7 +28,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 if [ ! -f "$production" ]; then
     mkdir -p "$(dirname "$production")"
-    training=(--env "$env" --seed 0 --save-state --out "$production" --quiet)
+    training=(--env "$env" --seed "$training_seed" --save-state --out "$production" --quiet)
     if [ "$steps" != default ]; then training+=(--steps "$steps"); fi
     "$drlrec" train "${training[@]}" > /dev/null
 fi

@@ -70,16 +70,12 @@ public final class ServedModel: @unchecked Sendable {
     /// holds for the scoring alone: waiting for a free replica is load, not a slow model, and does
     /// not trip the breaker.
     public func scores(history: [UserEvent], context: [Float], actionNoise: ActionNoise? = nil, budget: Duration) -> Result<[Float], ModelFault> {
-        if let until = pool.withLock({ bypassedUntil }), ContinuousClock.now < until { return .failure(.timeout) }
+        if isBypassed { return .failure(.timeout) }
         let model = checkOut()
         let start = ContinuousClock.now
         let scores = model.scores(history: history, context: context, actionNoise: actionNoise)
         checkIn(model)
-        let end = ContinuousClock.now
-        if end - start > budget {
-            pool.withLock { bypassedUntil = end + cooldown }
-            return .failure(.timeout)
-        }
+        if overran(budget, since: start) { return .failure(.timeout) }
         guard scores.count == itemIds.count else { return .failure(.wrongScoreCount) }
         return scores.allSatisfy { $0.isFinite || $0 == -.infinity } ? .success(scores) : .failure(.nonFiniteScores)
     }
@@ -89,20 +85,31 @@ public final class ServedModel: @unchecked Sendable {
     /// the model does not rank this way. The budget and the checks are those of `scores`.
     public func ranked<Result>(_ count: Int, history: [UserEvent], context: [Float], actionNoise: ActionNoise? = nil, budget: Duration,
                                _ body: (RankedItems) -> Result) -> Swift.Result<Result, ModelFault>? {
-        if let until = pool.withLock({ bypassedUntil }), ContinuousClock.now < until { return .failure(.timeout) }
+        if isBypassed { return .failure(.timeout) }
         let model = checkOut()
         defer { checkIn(model) }
         let start = ContinuousClock.now
         guard let ranked = model.rankedItems(count, history: history, context: context, actionNoise: actionNoise) else { return nil }
-        let end = ContinuousClock.now
-        if end - start > budget {
-            pool.withLock { bypassedUntil = end + cooldown }
-            return .failure(.timeout)
-        }
+        if overran(budget, since: start) { return .failure(.timeout) }
         guard ranked.eligible.capacity == itemIds.count, ranked.items.count == ranked.scores.count,
               ranked.items.allSatisfy({ ranked.eligible.contains($0) }) else { return .failure(.wrongScoreCount) }
         guard ranked.scores.allSatisfy(\.isFinite) else { return .failure(.nonFiniteScores) }
         return .success(body(ranked))
+    }
+
+    /// Whether the version is within the cooldown of an overrun.
+    private var isBypassed: Bool {
+        guard let until = pool.withLock({ bypassedUntil }) else { return false }
+        return ContinuousClock.now < until
+    }
+
+    /// Whether a scoring that started at `start` overran `budget`; if it did, the version is
+    /// bypassed for the cooldown from now.
+    private func overran(_ budget: Duration, since start: ContinuousClock.Instant) -> Bool {
+        let end = ContinuousClock.now
+        guard end - start > budget else { return false }
+        pool.withLock { bypassedUntil = end + cooldown }
+        return true
     }
 
     private func checkOut() -> any ServableModel {
