@@ -9,7 +9,8 @@
 # steps (default: the environment's own); SEEDS the loop's seeds (default "0 1 2"). It is
 # trained once, with seed $TRAINING_SEED (default 0) and its training state, into
 # .drlrec/loop-ENV-STEPS.safetensors (-seedN before the extension for another training seed; or
-# $PRODUCTION). LOOP OPTIONS replace the default recipe below.
+# $PRODUCTION). LOOP OPTIONS replace the default recipe below. With $LOOP_OUTPUT set, each run's
+# JSON report is kept there as ENV-trainingN-seedS.json.
 set -euo pipefail
 env=${1:-ecommerce} steps=${2:-default} seeds=${3:-"0 1 2"}
 shift $(($# < 3 ? $# : 3))
@@ -37,6 +38,7 @@ printf "%4s %9s %7s %-34s %9s %-36s %8s\n" seed released covered "broken candida
 for seed in $seeds; do
     /usr/bin/time -f "%e" -o "$scratch/time" "$drlrec" loop --env "$env" --production "$production" --seed "$seed" \
         --directory "$scratch/loop-$seed" --json --quiet "${recipe[@]}" > "$scratch/out.json"
+    if [ -n "${LOOP_OUTPUT:-}" ]; then mkdir -p "$LOOP_OUTPUT"; cp "$scratch/out.json" "$LOOP_OUTPUT/$env-training$training_seed-seed$seed.json"; fi
     python3 - "$seed" "$scratch/out.json" "$scratch/time" <<'PY'
 import json, re, sys
 seed, out, timing = sys.argv[1:]

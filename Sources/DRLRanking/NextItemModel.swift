@@ -685,6 +685,24 @@ public final class NextItemModel {
         return frozen
     }
 
+    /// Takes `source`'s weights as its own, to train on from there (an RL agent on top of a
+    /// trained ranker): every parameter of the encoder and the item head must be in `source` under
+    /// the same name and shape; the heads only this model's objective trains (SQN's Q head, the
+    /// behaviour head) keep their initialisation.
+    public func startFrom(_ source: NextItemModel) {
+        require(source.itemIds == itemIds && source.contextColumns == contextColumns,
+                "NextItemModel.startFrom: the source model is for other items or context columns")
+        let theirs = Dictionary(source.store.parameters.map { ($0.name, $0.parameter) }) { first, _ in first }
+        for (name, parameter) in store.parameters where name.hasPrefix("encoder.") || name.hasPrefix("output.") {
+            guard let other = theirs[name], other.value.shape == parameter.value.shape else {
+                preconditionFailure("NextItemModel.startFrom: the source model has no parameter \(name) of shape \(parameter.value.shape) (another network?)")
+            }
+            var value = parameter.value  // a workspace tensor: the copy lands in the parameter
+            value.copy(from: other.value)
+        }
+        resetTargetHead()
+    }
+
     /// Makes the target Q head a copy of the Q head.
     func resetTargetHead() {
         for (target, source) in zip(qTarget.namedParameters, qHead.namedParameters) {

@@ -44,6 +44,22 @@ public struct LeaveOneOutEvaluation {
     /// dropout, early stopping; the epoch with the best validation NDCG@10 is kept) and the discount
     /// γ of later rewards (SQN's TD target, REINFORCE's return). Each agent adds its objective.
     public var ranker = NextItemModel.Configuration()
+    /// How the RL agents start: nil, each from the ranker's initialisation, trained as long as the
+    /// ranker (its epochs and early stopping); or on top of the trained ranker, from its kept
+    /// weights, for `epochs` more epochs at `learningRate` (nil: the ranker's), keeping the epoch
+    /// with the best validation NDCG@10 as the ranker does.
+    public var fineTuning: FineTuning?
+
+    /// RL agents trained on top of the sequential ranker (`fineTuning`).
+    public struct FineTuning: Sendable, Equatable {
+        public var epochs: Int
+        public var learningRate: Float?
+        public init(epochs: Int, learningRate: Float? = nil) {
+            require(epochs >= 1 && (learningRate.map { $0 > 0 && $0.isFinite } ?? true),
+                    "LeaveOneOutEvaluation.FineTuning: \(epochs) epochs at learning rate \(learningRate.map { "\($0)" } ?? "the ranker's")")
+            (self.epochs, self.learningRate) = (epochs, learningRate)
+        }
+    }
 
     public init() {}
 
@@ -88,8 +104,8 @@ public struct LeaveOneOutEvaluation {
     /// `seeds` seeds: the sequential ranker's and each RL agent's (one per novelty weight λ), the
     /// work `run`'s `epochs` callback counts. ALS and the tests take a small share of the time.
     public func epochsAtMost(seeds: Int = 1) -> Int {
-        let models = 1 + agents.map { $0 == .reinforceNovelty ? noveltyRewards.count : 1 }.reduce(0, +)
-        return seeds * models * ranker.epochs
+        let agentModels = agents.map { $0 == .reinforceNovelty ? noveltyRewards.count : 1 }.reduce(0, +)
+        return seeds * (ranker.epochs + agentModels * (fineTuning?.epochs ?? ranker.epochs))
     }
 
     /// Trains and tests every model on `data` once per seed of `seeds`, and compares each RL agent
@@ -160,10 +176,10 @@ public struct LeaveOneOutEvaluation {
             switch agent {
             case .sqn:
                 metrics = test(try trainSequential("sqn, the same with a Q head", categories: categories, split: split,
-                                                   qLearningWeight: qLearningWeight, progress: progress, epochs: epochs))
+                                                   qLearningWeight: qLearningWeight, from: sequential.model, progress: progress, epochs: epochs))
             case .reinforce:
                 metrics = test(try trainSequential("reinforce, top-\(slateSize) off-policy corrected", categories: categories,
-                                                   split: split, reinforce: corrected, progress: progress, epochs: epochs))
+                                                   split: split, reinforce: corrected, from: sequential.model, progress: progress, epochs: epochs))
             case .reinforceNovelty:
                 metrics = test(try noveltyRewarded(categories: categories, split: split, sequential: sequential.model,
                                                    progress: progress, epochs: epochs))
@@ -204,14 +220,23 @@ public struct LeaveOneOutEvaluation {
         var seconds: Double
     }
 
+    /// Trains the sequential ranker (no objective beside the cross-entropy), or an RL agent with
+    /// its objective: from the initialisation, or with `fineTuning` from `ranker`'s weights.
     private func trainSequential(_ label: String, categories: [Int32], split: LeaveOneOutSplit,
                                  qLearningWeight: Float = 0, reinforce: NextItemModel.CorrectedReinforce? = nil,
+                                 from trainedRanker: NextItemModel? = nil,
                                  progress: ProgressReport, epochs: (Int) -> Void) throws(ScenarioError) -> TrainedRanker {
         let start = ContinuousClock.now
         var configuration = ranker
         configuration.qLearningWeight = qLearningWeight
         configuration.reinforce = reinforce
+        let fineTuned = trainedRanker != nil ? fineTuning : nil
+        if let fineTuned {
+            configuration.epochs = fineTuned.epochs
+            configuration.learningRate = fineTuned.learningRate ?? configuration.learningRate
+        }
         let model = NextItemModel(sequences: split.sequences, categories: categories, configuration: configuration, seed: seed)
+        if fineTuned != nil, let trainedRanker { model.startFrom(trainedRanker) }
         do {
             try model.train(on: split, seed: seed) { epoch, loss, ndcg in
                 let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
@@ -221,10 +246,11 @@ public struct LeaveOneOutEvaluation {
         } catch {
             throw .training(model: label, error)
         }
-        let trained = model.validationCurve.last?.epoch ?? ranker.epochs
-        if trained < ranker.epochs { epochs(ranker.epochs - trained) }
+        let trained = model.validationCurve.last?.epoch ?? configuration.epochs
+        if trained < configuration.epochs { epochs(configuration.epochs - trained) }
         let bestEpoch = model.validationCurve.max { $0.ndcg < $1.ndcg }!.epoch
-        return TrainedRanker(model: model, label: "\(label) (epoch \(bestEpoch))", seconds: secondsSince(start))
+        let kept = fineTuned != nil ? "\(bestEpoch) on top of the ranker" : "\(bestEpoch)"
+        return TrainedRanker(model: model, label: "\(label) (epoch \(kept))", seconds: secondsSince(start))
     }
 
     /// The corrected REINFORCE rewarded by the ratings and λ × the novelty of its recommendations,
@@ -241,7 +267,7 @@ public struct LeaveOneOutEvaluation {
                                               categories: categories, split: split,
                                               reinforce: .init(weight: reinforceWeight, slateSize: slateSize, weightCap: weightCap,
                                                                noveltyReward: lambda),
-                                              progress: progress, epochs: epochs)
+                                              from: sequential, progress: progress, epochs: epochs)
             seconds += trained.seconds
             let validation = trained.model.evaluate(split, on: .validation)
             let comparisons = compareRankings(control: supervisedValidation, treatment: validation)

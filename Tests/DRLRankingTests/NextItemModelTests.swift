@@ -387,6 +387,34 @@ import Testing
         }
     }
 
+    /// An RL agent started from a trained ranker scores every history as the ranker does, bit for
+    /// bit, with its behaviour head as its own initialisation drew it; trained on from there, it
+    /// moves away from the ranker.
+    @Test func anAgentStartedFromARankerScoresAsTheRanker() throws {
+        let log = SyntheticLog.generate(users: 60, items: 24, eventsPerUser: 12, jump: 0, seed: 4)
+        let split = LeaveOneOutSplit(log)
+        let categories = (0..<log.itemCount).map { Int32($0 % 3) }
+        var configuration = Self.cycleConfiguration()
+        configuration.epochs = 10
+        let ranker = NextItemModel(log: log, categories: categories, configuration: configuration, seed: 1)
+        try ranker.train(on: split, seed: 2)
+        configuration.reinforce = NextItemModel.CorrectedReinforce(weight: 0.5, noveltyReward: 5)
+        configuration.epochs = 4
+        let agent = NextItemModel(log: log, categories: categories, configuration: configuration, seed: 7)
+        let untouched = NextItemModel(log: log, categories: categories, configuration: configuration, seed: 7)
+        agent.startFrom(ranker)
+        let histories = split.trainRows.prefix(12).map { $0.map(split.sequences.userEvent) }
+        func scores(_ model: NextItemModel) -> [[Float]] {
+            histories.map { model.score(history: $0[...], context: [Float](repeating: 0.5, count: log.contextColumns.count)).scalars }
+        }
+        #expect(scores(agent) == scores(ranker))
+        #expect(scores(untouched) != scores(ranker))
+        #expect(agent.behaviorHead.weight.value.scalars == untouched.behaviorHead.weight.value.scalars)
+        try agent.train(on: split, seed: 2)
+        #expect(scores(agent) != scores(ranker))
+        #expect(agent.validationCurve.map(\.epoch) == [4])
+    }
+
     /// A log the next-item model cannot be trained and measured on is named, not trapped on.
     @Test func aLogTooSmallToTrainOnIsRefusedWithTheReason() throws {
         func split(_ rows: [(String, String)]) throws -> LeaveOneOutSplit {

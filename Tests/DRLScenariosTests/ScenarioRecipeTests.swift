@@ -146,6 +146,25 @@ import Testing
         #expect(report.rows[3].model.contains(kept), "\(report.rows[3].model) after \(verdicts)")
     }
 
+    /// RL agents on top of the ranker: each trains the fine-tuning's epochs from the ranker's
+    /// weights (its row says so), and the progress counts the epochs `epochsAtMost` promised.
+    @Test func agentsCanTrainOnTopOfTheRanker() throws {
+        let log = SyntheticLog.generate(users: 40, items: 30, eventsPerUser: 12, seed: 5)
+        var evaluation = LeaveOneOutEvaluation()
+        evaluation.ranker.epochs = 3
+        evaluation.agents = [.reinforce, .reinforceNovelty]
+        evaluation.noveltyRewards = [3]
+        evaluation.fineTuning = .init(epochs: 2, learningRate: 1e-4)
+        var counted = 0, agentEpochs: [String: Int] = [:]
+        let report = try evaluation.run(UserSequences(log), categories: [Int32](repeating: 0, count: log.itemCount), progress: { line in
+            if !line.hasPrefix("  sequential"), let range = line.range(of: " epoch ") { agentEpochs[String(line[..<range.lowerBound]), default: 0] += 1 }
+        }, epochs: { counted += $0 })
+        #expect(counted == evaluation.epochsAtMost() && counted == 3 + 2 * 2)
+        #expect(agentEpochs.count == 2 && agentEpochs.values.allSatisfy { $0 == 2 }, "\(agentEpochs)")
+        #expect(report.rows[3...].allSatisfy { $0.model.contains("on top of the ranker") }, "\(report.rows.map(\.model))")
+        #expect(!report.rows[2].model.contains("on top of"))
+    }
+
     /// Over several seeds: one report per seed, each trained with its seed, and each RL agent's
     /// difference from the sequential ranker of the same seed, averaged over the seeds.
     @Test func theLeaveOneOutProtocolComparesAcrossSeeds() throws {

@@ -82,6 +82,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Discount γ of later rewards (SQN's TD target, REINFORCE's return).")
     var gamma: Float = 0.5
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Train each RL agent on top of the sequential ranker: from its kept weights, this many epochs more, keeping the epoch with the best validation NDCG@10 (default: from the ranker's initialisation, for the ranker's epochs).", valueName: "epochs"))
+    var fineTuneEpochs: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --fine-tune-epochs: Adam's learning rate on top of the ranker (default: the ranker's).", valueName: "rate"))
+    var fineTuneLearningRate: Float?
+
     /// The sequential ranker's, which the RL agents share.
     @OptionGroup var ranker: RankerOptions
 
@@ -115,6 +121,11 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--agents: '\(agent)' is not an RL agent here; choose from \(Self.agentNames.joined(separator: ", "))")
         }
         if let htmlReport { try requireWritableDirectory(of: htmlReport, option: "--report") }
+        if let fineTuneEpochs, fineTuneEpochs < 1 { throw ValidationError("--fine-tune-epochs \(fineTuneEpochs) must be at least 1") }
+        if let fineTuneLearningRate {
+            guard fineTuneEpochs != nil else { throw ValidationError("--fine-tune-learning-rate needs --fine-tune-epochs") }
+            guard fineTuneLearningRate > 0, fineTuneLearningRate.isFinite else { throw ValidationError("--fine-tune-learning-rate \(fineTuneLearningRate) must be positive") }
+        }
         guard qLearningWeight > 0 else { throw ValidationError("--q-learning-weight must be positive (0 is the sequential ranker, already in the table)") }
     }
 
@@ -150,6 +161,7 @@ struct EvaluateCommand: ParsableCommand {
         evaluation.agents = agentList.compactMap(LeaveOneOutEvaluation.Agent.init(rawValue:))
         evaluation.ranker = ranker.configuration
         evaluation.ranker.gamma = gamma
+        evaluation.fineTuning = fineTuneEpochs.map { .init(epochs: $0, learningRate: fineTuneLearningRate) }
         if seeds != nil { return try runSeeds(evaluation, log: log, categories: categories, name: name) }
         let report: LeaveOneOutEvaluation.Report
         let (progress, epochs, bar) = progressReports(evaluation, seeds: 1)
