@@ -5,19 +5,25 @@ import Testing
 
 /// The reward's weights steer what is learned: the same two-path actor trained with a small and a
 /// large weight on mastery (against the completion rewards) ends up asking for harder tasks, and
-/// teaching more while completing fewer, when mastery weighs more (measured with weights 2 and 80:
-/// mean level 0.57 against 1.08, mastery gained 0.29 against 0.34, completion 0.69 against 0.60).
+/// teaching more while completing fewer, when mastery weighs more. One training run does not show
+/// it reliably (of four seeds, the level asked for rose by −0.15 to +0.51 between weights 2 and
+/// 80, and fell in two of eight runs over two OpenBLAS kernels), so the test compares means over
+/// four seeds: with weights 2 and 80, mean level 0.87 against 0.97, mastery gained 0.25 against
+/// 0.34 and completion 0.68 against 0.59 with OpenBLAS's Haswell kernel; 0.78 against 0.99, 0.29
+/// against 0.31 and 0.68 against 0.62 with SkylakeX (the same AVX-512 CPU).
 @Suite struct ObjectiveWeightTests {
-    func train(masteryReward: Float) throws -> (difficulty: Float, report: EducationReport) {
+    static let seeds: [UInt64] = [2, 5, 8, 11]
+
+    func train(masteryReward: Float, seed: UInt64) throws -> (difficulty: Float, report: EducationReport) {
         var configuration = EducationConfiguration()
         configuration.masteryReward = masteryReward
         var settings = A2CConfiguration()
         settings.gamma = 0.97
         settings.entropyCoefficient = 0.01
         let agent = A2CAgent(observationDimension: EducationSimulator(configuration: configuration).observationDimension,
-                             choices: [configuration.difficultyLevels, 3], environments: 8, configuration: settings, seed: 2)
+                             choices: [configuration.difficultyLevels, 3], environments: 8, configuration: settings, seed: seed)
         let vector = VectorEnvironment((0..<8).map { _ in EducationSimulator(configuration: configuration) })
-        try agent.train(on: vector, steps: 300_000, seed: 3, evaluationEnvironment: EducationSimulator(configuration: configuration),
+        try agent.train(on: vector, steps: 300_000, seed: seed + 1, evaluationEnvironment: EducationSimulator(configuration: configuration),
                         evaluationInterval: 300_000, evaluationEpisodes: 5)
         let tutor = ActorTaskPolicy(name: "a2c", agent: agent)
         let simulator = EducationSimulator(configuration: configuration)
@@ -38,9 +44,21 @@ import Testing
     }
 
     @Test func aLargerMasteryWeightTeachesHarderTasks() throws {
-        let low = try train(masteryReward: 2), high = try train(masteryReward: 80)
-        #expect(high.difficulty > low.difficulty + 0.3)
-        #expect(high.report.value(of: "mastery_gained") > low.report.value(of: "mastery_gained"))
-        #expect(high.report.value(of: "task_completion_rate") < low.report.value(of: "task_completion_rate"))
+        /// The mean over the seeds of the level asked for, the mastery gained and the completion rate.
+        func means(masteryReward: Float) throws -> (difficulty: Float, mastery: Float, completion: Float) {
+            var difficulty: Float = 0, mastery: Float = 0, completion: Float = 0
+            for seed in Self.seeds {
+                let run = try train(masteryReward: masteryReward, seed: seed)
+                difficulty += run.difficulty
+                mastery += run.report.value(of: "mastery_gained")
+                completion += run.report.value(of: "task_completion_rate")
+            }
+            let n = Float(Self.seeds.count)
+            return (difficulty / n, mastery / n, completion / n)
+        }
+        let low = try means(masteryReward: 2), high = try means(masteryReward: 80)
+        #expect(high.difficulty > low.difficulty + 0.05, "mean level \(high.difficulty) against \(low.difficulty)")
+        #expect(high.mastery > low.mastery, "mastery gained \(high.mastery) against \(low.mastery)")
+        #expect(high.completion < low.completion - 0.02, "completion \(high.completion) against \(low.completion)")
     }
 }
