@@ -52,7 +52,9 @@ public struct LeaveOneOutEvaluation {
 
     /// RL agents trained on top of the sequential ranker (`fineTuning`).
     public struct FineTuning: Sendable, Equatable {
+        /// Epochs trained on top of the ranker (validated as the ranker is, and at the last).
         public var epochs: Int
+        /// Adam's learning rate on top of the ranker (nil: the ranker's).
         public var learningRate: Float?
         public init(epochs: Int, learningRate: Float? = nil) {
             require(epochs >= 1 && (learningRate.map { $0 > 0 && $0.isFinite } ?? true),
