@@ -694,11 +694,11 @@ public final class NextItemModel {
                 "NextItemModel.startFrom: the source model is for other items or context columns")
         let theirs = Dictionary(source.store.parameters.map { ($0.name, $0.parameter) }) { first, _ in first }
         for (name, parameter) in store.parameters where name.hasPrefix("encoder.") || name.hasPrefix("output.") {
-            guard let other = theirs[name], other.value.shape == parameter.value.shape else {
-                preconditionFailure("NextItemModel.startFrom: the source model has no parameter \(name) of shape \(parameter.value.shape) (another network?)")
-            }
+            let other = theirs[name]
+            require(other?.value.shape == parameter.value.shape,
+                    "NextItemModel.startFrom: the source model has no parameter \(name) of shape \(parameter.value.shape) (another network?)")
             var value = parameter.value  // a workspace tensor: the copy lands in the parameter
-            value.copy(from: other.value)
+            value.copy(from: other!.value)
         }
         resetTargetHead()
     }
