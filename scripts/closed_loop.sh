@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The closed loop (`drlrec loop`) from one production ranker or tutor over traffic seeds: per seed, the
-# learnt candidates released, how many of their off-policy intervals covered what they realised,
+# learnt candidates released, how many of their off-policy intervals covered what they realised
+# (and how many estimates were within the two samples' combined error of it),
 # the injected broken candidate's fate, promotions and rollbacks, the learning system against the
 # frozen first version over days 8-14 (with twin control, each of the platform's measures per
 # user too), and the wall time (issue 19; docs/RESULTS.md).
@@ -34,7 +35,7 @@ if [ ! -f "$production" ]; then
     "$drlrec" train "${training[@]}" > /dev/null
 fi
 echo "production: $production; loop: ${recipe[*]}"
-printf "%4s %9s %7s %-34s %9s %-36s %8s\n" seed released covered "broken candidate (estimate)" "promoted" "days 8-14: learning - frozen" seconds
+printf "%4s %9s %7s %10s %-34s %9s %-36s %8s\n" seed released covered consistent "broken candidate (estimate)" "promoted" "days 8-14: learning - frozen" seconds
 for seed in $seeds; do
     /usr/bin/time -f "%e" -o "$scratch/time" "$drlrec" loop --env "$env" --production "$production" --seed "$seed" \
         --directory "$scratch/loop-$seed" --json --quiet "${recipe[@]}" > "$scratch/out.json"
@@ -60,7 +61,7 @@ if "difference" in summary:
     difference = f"{d['difference']:+.2f} [{d['difference_low']:+.2f}, {d['difference_high']:+.2f}]" + (" paired" if d.get("paired") else "")
 else:
     difference = "-"
-print(f"{seed:>4} {released:>4} of {len(learnt):<2} {summary['covered']:>3} of {summary['released']:<1} {verdict:<34} "
+print(f"{seed:>4} {released:>4} of {len(learnt):<2} {summary['covered']:>3} of {summary['released']:<1} {summary.get('consistent', 0):>6} of {summary['released']:<1} {verdict:<34} "
       f"{promoted:>3}, {rolled:<3} {difference:<36} {float(open(timing).read()):8.0f}")
 for key in sorted(k for k in summary if k.endswith("_difference")):
     name = key[:-len("_difference")]

@@ -5,28 +5,33 @@ import DRLTensor
 /// evaluation policy's probability of that item at that position over the logging policy's), the
 /// reward rᵢⱼ credited to the position, a reward model's estimate q̂ᵢⱼ for the logged item there,
 /// and the model's value of the position under the evaluation policy, Σₐ π(a at j) q̂(a, j).
+/// Lists may name the unit they were drawn with (their user): one user's lists share the user's
+/// tastes and state, so they are not independent, and an interval resamples whole users.
 public struct SlateOffPolicyData: Sendable {
     public let weights: [[Double]]
     public let rewards: [[Double]]
     public let modelRewards: [[Double]]
     public let directValues: [[Double]]
+    /// Each list's unit of resampling (nil: every list its own).
+    public let clusters: [Int]?
 
-    public init(weights: [[Double]], rewards: [[Double]], modelRewards: [[Double]], directValues: [[Double]]) {
-        require(weights.count == rewards.count && weights.count == modelRewards.count && weights.count == directValues.count,
-                "SlateOffPolicyData: \(weights.count) lists of weights, \(rewards.count) of rewards, \(modelRewards.count) of model rewards, \(directValues.count) of direct values")
+    public init(weights: [[Double]], rewards: [[Double]], modelRewards: [[Double]], directValues: [[Double]], clusters: [Int]? = nil) {
+        require(weights.count == rewards.count && weights.count == modelRewards.count && weights.count == directValues.count
+                    && (clusters.map { $0.count == weights.count } ?? true),
+                "SlateOffPolicyData: \(weights.count) lists of weights, \(rewards.count) of rewards, \(modelRewards.count) of model rewards, \(directValues.count) of direct values, \(clusters.map { "\($0.count)" } ?? "no") clusters")
         for i in weights.indices {
             let n = weights[i].count
             require(rewards[i].count == n && modelRewards[i].count == n && directValues[i].count == n,
                     "SlateOffPolicyData: list \(i) has \(n) weights, \(rewards[i].count) rewards, \(modelRewards[i].count) model rewards, \(directValues[i].count) direct values")
             require(weights[i].allSatisfy { $0 >= 0 && $0.isFinite }, "SlateOffPolicyData: list \(i) has a negative or non-finite weight")
         }
-        (self.weights, self.rewards, self.modelRewards, self.directValues) = (weights, rewards, modelRewards, directValues)
+        (self.weights, self.rewards, self.modelRewards, self.directValues, self.clusters) = (weights, rewards, modelRewards, directValues, clusters)
     }
 
     /// Data for the estimators that read no reward model (IIPS, SNIPS).
-    public init(weights: [[Double]], rewards: [[Double]]) {
+    public init(weights: [[Double]], rewards: [[Double]], clusters: [Int]? = nil) {
         let zeros = weights.map { [Double](repeating: 0, count: $0.count) }
-        self.init(weights: weights, rewards: rewards, modelRewards: zeros, directValues: zeros)
+        self.init(weights: weights, rewards: rewards, modelRewards: zeros, directValues: zeros, clusters: clusters)
     }
 
     public var lists: Int { weights.count }
@@ -85,17 +90,25 @@ public enum SlateOffPolicyEstimator: String, CaseIterable, Sendable {
         }
     }
 
-    /// The estimate over all lists with a percentile bootstrap interval over lists.
+    /// The estimate over all lists with a percentile bootstrap interval: over lists, or with
+    /// `data.clusters` over the clusters, each drawn with all its lists.
     public func estimateWithInterval(_ data: SlateOffPolicyData, resamples: Int = 1_000, confidence: Double = 0.95,
                                      seed: UInt64 = 0) -> (value: Double, low: Double, high: Double) {
         require(resamples >= 10 && confidence > 0 && confidence < 1, "SlateOffPolicyEstimator: \(resamples) resamples, confidence \(confidence)")
         require(data.lists > 0, "SlateOffPolicyEstimator: no lists to estimate from")
         let n = data.lists
         let value = estimate(data, over: Array(0..<n))
+        // The units drawn: each list alone, or each cluster's lists.
+        let units = data.clusters.map { clusters in Dictionary(grouping: 0..<n) { clusters[$0] }.sorted { $0.key < $1.key }.map(\.value) }
         var rng = RandomGenerator(seed: seed, stream: 0x51A7E)
         var draws: [Double] = [], subset = [Int](repeating: 0, count: n)
         for _ in 0..<resamples {
-            for k in 0..<n { subset[k] = rng.nextIndex(below: n) }
+            if let units {
+                subset.removeAll(keepingCapacity: true)
+                for _ in units.indices { subset += units[rng.nextIndex(below: units.count)] }
+            } else {
+                for k in 0..<n { subset[k] = rng.nextIndex(below: n) }
+            }
             draws.append(estimate(data, over: subset))
         }
         let (low, high) = OffPolicyEstimator.percentiles(draws, confidence: confidence)

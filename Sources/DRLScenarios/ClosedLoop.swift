@@ -81,10 +81,12 @@ public final class ClosedLoop {
     public struct DayReport: Sendable {
         public var day: Int
         public var arms: [ArmDay]
-        /// The candidate served this day, its off-policy estimate last night and the value it realised.
+        /// The candidate served this day, its off-policy estimate last night and the value it
+        /// realised: the mean reward of its lists, with an interval over its users (a sample of
+        /// about a hundred users' lists, not the candidate's exact value).
         public var candidate: String?
         public var estimate: OffPolicyGate.Estimate?
-        public var realised: Double?
+        public var realised: OffPolicyGate.Estimate?
         /// What happened during the day and the night after it: releases, refusals, rollbacks, promotions.
         public var events: [String]
         /// With twin control, each control user's return from the learning system and from the frozen version.
@@ -211,8 +213,19 @@ public final class ClosedLoop {
             var report = DayReport(day: day, arms: arms, candidate: released?.version, estimate: released?.estimate, realised: nil, events: events,
                                    twins: twins)
             if let released {
-                let lists = outcomes.flatMap { outcome in zip(outcome.1.versions, outcome.1.listRewards).filter { $0.0 == released.version }.map(\.1) }
-                report.realised = lists.isEmpty ? nil : lists.reduce(0, +) / Double(lists.count)
+                // The on-policy estimate: every weight 1, resampled by user.
+                var rewards: [[Double]] = [], users: [Int] = []
+                for (user, outcome) in outcomes.enumerated() {
+                    for (version, reward) in zip(outcome.1.versions, outcome.1.listRewards) where version == released.version {
+                        rewards.append([reward])
+                        users.append(user)
+                    }
+                }
+                if !rewards.isEmpty {
+                    let data = SlateOffPolicyData(weights: rewards.map { _ in [1] }, rewards: rewards, clusters: users)
+                    let (value, low, high) = SlateOffPolicyEstimator.independentIPS.estimateWithInterval(data)
+                    report.realised = .init(value: value, low: low, high: high)
+                }
             }
             if let released, state.rollout?.candidate != released.version, !report.events.contains(where: { $0.hasPrefix("rolled back") }) {
                 report.events.append("rolled back \(released.version) during the day by the server's guardrail (the registry's audit trail says why)")
@@ -318,6 +331,35 @@ public final class ClosedLoop {
         return try gate.verdict(candidate: try kinds.load(checkpoint: try registry.checkpointPath(of: candidate)),
                                 production: try kinds.load(checkpoint: try registry.checkpointPath(of: try registry.state().production!)),
                                 log: log, feedback: feedback)
+    }
+
+    /// How the released candidates' off-policy estimates compare with the values they realised.
+    public struct EstimateCheck: Sendable, Equatable {
+        /// Released candidates with both an estimate and a realised value.
+        public var judged = 0
+        /// Those whose estimate's interval holds the realised value.
+        public var covered = 0
+        /// Those estimated above what they realised.
+        public var above = 0
+        /// Those whose estimate and realised value differ by no more than the two samples' errors
+        /// together allow: |e − r| ≤ 1.96·√(sₑ² + sᵣ²), each s its 95% interval's width / 3.92.
+        /// The realised value is itself a sample of about a hundred users' lists, so an exact
+        /// interval for the candidate's value covers it less often than 95% of the time.
+        public var consistent = 0
+    }
+
+    /// The check over every day of `reports` whose candidate has an estimate and a realised value.
+    public static func estimateCheck(_ reports: [DayReport]) -> EstimateCheck {
+        var check = EstimateCheck()
+        for report in reports {
+            guard let e = report.estimate, let r = report.realised else { continue }
+            check.judged += 1
+            if e.low <= r.value && r.value <= e.high { check.covered += 1 }
+            if e.value > r.value { check.above += 1 }
+            let se = (e.high - e.low) / 3.92, sr = (r.high - r.low) / 3.92
+            if abs(e.value - r.value) <= 1.96 * (se * se + sr * sr).squareRoot() { check.consistent += 1 }
+        }
+        return check
     }
 
     /// The learning system's users (production and candidates) against the frozen first

@@ -46,8 +46,9 @@ public struct LeaveOneOutEvaluation {
     public var ranker = NextItemModel.Configuration()
     /// How the RL agents start: nil, each from the ranker's initialisation, trained as long as the
     /// ranker (its epochs and early stopping); or on top of the trained ranker, from its kept
-    /// weights, for `epochs` more epochs at `learningRate` (nil: the ranker's), keeping the epoch
-    /// with the best validation NDCG@10 as the ranker does.
+    /// weights, for `epochs` more epochs at `learningRate` (nil: the ranker's), optionally held to
+    /// the ranker by a KL `anchor`, keeping the epoch with the best validation NDCG@10 as the
+    /// ranker does.
     public var fineTuning: FineTuning?
 
     /// RL agents trained on top of the sequential ranker (`fineTuning`).
@@ -56,10 +57,15 @@ public struct LeaveOneOutEvaluation {
         public var epochs: Int
         /// Adam's learning rate on top of the ranker (nil: the ranker's).
         public var learningRate: Float?
-        public init(epochs: Int, learningRate: Float? = nil) {
-            require(epochs >= 1 && (learningRate.map { $0 > 0 && $0.isFinite } ?? true),
-                    "LeaveOneOutEvaluation.FineTuning: \(epochs) epochs at learning rate \(learningRate.map { "\($0)" } ?? "the ranker's")")
-            (self.epochs, self.learningRate) = (epochs, learningRate)
+        /// Weight of a KL penalty that holds the agent's next-item distribution to the ranker's
+        /// (distillation from the ranker at temperature 1; nil: none). The regularised policy
+        /// improvement of trust-region methods: without it, training on from the kept weights moves
+        /// the model by itself (towards popular items in some seeds), whatever the agent's reward.
+        public var anchor: Float?
+        public init(epochs: Int, learningRate: Float? = nil, anchor: Float? = nil) {
+            require(epochs >= 1 && (learningRate.map { $0 > 0 && $0.isFinite } ?? true) && (anchor.map { $0 > 0 && $0.isFinite } ?? true),
+                    "LeaveOneOutEvaluation.FineTuning: \(epochs) epochs at learning rate \(learningRate.map { "\($0)" } ?? "the ranker's"), anchor \(anchor.map { "\($0)" } ?? "none")")
+            (self.epochs, self.learningRate, self.anchor) = (epochs, learningRate, anchor)
         }
     }
 
@@ -238,9 +244,16 @@ public struct LeaveOneOutEvaluation {
             configuration.learningRate = fineTuned.learningRate ?? configuration.learningRate
         }
         let model = NextItemModel(sequences: split.sequences, categories: categories, configuration: configuration, seed: seed)
-        if fineTuned != nil, let trainedRanker { model.startFrom(trainedRanker) }
+        var anchor: NextItemModel.Distillation?
+        if let fineTuned, let trainedRanker {
+            model.startFrom(trainedRanker)
+            if let weight = fineTuned.anchor {
+                anchor = .init(teacher: trainedRanker)
+                (anchor!.temperature, anchor!.weight) = (1, weight)
+            }
+        }
         do {
-            try model.train(on: split, seed: seed) { epoch, loss, ndcg in
+            try model.train(on: split, seed: seed, distillation: anchor) { epoch, loss, ndcg in
                 let validation = ndcg.map { String(format: ", validation NDCG@10 %.4f", $0) } ?? ""
                 progress(String(format: "  %@ epoch %d: cross-entropy %.3f%@", label, epoch, loss, validation))
                 epochs(1)
@@ -275,10 +288,12 @@ public struct LeaveOneOutEvaluation {
             let comparisons = compareRankings(control: supervisedValidation, treatment: validation)
             let guarded = noveltyGuards.map { name in comparisons.first { $0.metric == name }! }
             let level = guarded.allSatisfy { $0.ciHigh >= 0 }
-            let differences = guarded.map { String(format: "%@ %+.4f [%+.4f, %+.4f]", $0.metric.uppercased(),
-                                                   $0.difference, $0.ciLow, $0.ciHigh) }
-            progress(String(format: "  reinforce-novelty λ %g on the validation items: %@ against the sequential ranker (%@), coverage %.4f, novelty %.2f",
-                            Double(lambda), differences.joined(separator: ", "), level ? "on par" : "below", validation.coverage, validation.novelty))
+            func describe(_ c: MetricComparison) -> String {
+                String(format: "%@ %+.4f [%+.4f, %+.4f]", c.metric.contains("@") ? c.metric.uppercased() : c.metric, c.difference, c.ciLow, c.ciHigh)
+            }
+            let gains = ["coverage", "novelty"].map { name in describe(comparisons.first { $0.metric == name }!) }
+            progress(String(format: "  reinforce-novelty λ %g on the validation items: %@ against the sequential ranker (%@); %@",
+                            Double(lambda), guarded.map(describe).joined(separator: ", "), level ? "on par" : "below", gains.joined(separator: ", ")))
             if lambdas.count > 1 {
                 trained.label += ", λ chosen by validation from \(lambdas.map { String(format: "%g", Double($0)) }.joined(separator: "/"))"
             }

@@ -63,7 +63,14 @@ public enum ServedLogReplay {
                 directValues[s].append(theta * attraction)
             }
         }
-        return SlateOffPolicyData(weights: weights, rewards: rewards, modelRewards: modelRewards, directValues: directValues)
+        // Resampled by user: a user's lists share the user's tastes and state.
+        var userIndex: [String: Int] = [:]
+        let clusters = log.slates.map { slate in
+            if let u = userIndex[slate.user] { return u }
+            userIndex[slate.user] = userIndex.count
+            return userIndex.count - 1
+        }
+        return SlateOffPolicyData(weights: weights, rewards: rewards, modelRewards: modelRewards, directValues: directValues, clusters: clusters)
     }
 
     /// Calls `body` for every list of `log` in time order with the events the service would have

@@ -127,4 +127,22 @@ import Testing
         #expect(model.attractions(of: ["never shown"]) == [base])
         #expect(abs(model.estimate(item: "never shown", position: 2) - 0.5 * base) < 1e-12)
     }
+    /// Lists of one user are resampled together: when each of 40 users' 8 lists are copies of
+    /// one another, the interval over users is the interval of the 40 distinct lists (the same
+    /// draws), and the interval over lists, which takes the copies for independent evidence, is
+    /// narrower.
+    @Test func anIntervalOverUsersDrawsEachUsersListsTogether() {
+        var rng = RandomGenerator(seed: 3, stream: 1)
+        let distinct = (0..<40).map { _ in [Double(rng.uniform()) * 2, Double(rng.uniform())] }
+        let copies = distinct.flatMap { [[Double]](repeating: $0, count: 8) }
+        let users = distinct.indices.flatMap { [Int](repeating: $0, count: 8) }
+        func weights(_ rows: [[Double]]) -> [[Double]] { rows.map { _ in [1, 1] } }
+        let byUser = SlateOffPolicyEstimator.independentIPS.estimateWithInterval(SlateOffPolicyData(weights: weights(copies), rewards: copies, clusters: users))
+        let once = SlateOffPolicyEstimator.independentIPS.estimateWithInterval(SlateOffPolicyData(weights: weights(distinct), rewards: distinct))
+        let byList = SlateOffPolicyEstimator.independentIPS.estimateWithInterval(SlateOffPolicyData(weights: weights(copies), rewards: copies))
+        #expect(abs(byUser.value - once.value) < 1e-12 && abs(byUser.low - once.low) < 1e-12 && abs(byUser.high - once.high) < 1e-12,
+                "\(byUser) against \(once)")
+        #expect(abs(byList.value - byUser.value) < 1e-12)
+        #expect((byList.high - byList.low) < 0.5 * (byUser.high - byUser.low), "over lists \(byList), over users \(byUser)")
+    }
 }

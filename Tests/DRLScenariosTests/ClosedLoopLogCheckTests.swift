@@ -49,4 +49,27 @@ import Testing
             "\($0)" == "the service acknowledged 3 feedback events today and its feedback log holds 2"
         }
     }
+    /// The released candidates' estimates against what they realised: covered when the estimate's
+    /// interval holds the realised value; consistent when the two differ by no more than their
+    /// errors together allow (1.96 × the root of the sum of the squared standard errors, each an
+    /// interval's width / 3.92).
+    @Test func estimatesAreCheckedAgainstTheRealisedValues() {
+        func day(_ d: Int, estimate: (Double, Double, Double)?, realised: (Double, Double, Double)?) -> ClosedLoop.DayReport {
+            ClosedLoop.DayReport(day: d, arms: [], candidate: estimate == nil ? nil : "v\(d)",
+                                 estimate: estimate.map { .init(value: $0.0, low: $0.1, high: $0.2) },
+                                 realised: realised.map { .init(value: $0.0, low: $0.1, high: $0.2) }, events: [])
+        }
+        let reports = [
+            day(1, estimate: nil, realised: nil),
+            // Covered, estimated above.
+            day(2, estimate: (1.0, 0.9, 1.1), realised: (0.95, 0.5, 1.4)),
+            // Not covered, but within the combined error: |1 − 1.3| = 0.3 ≤ 1.96·√(0.051² + 0.153²) = 0.316.
+            day(3, estimate: (1.0, 0.9, 1.1), realised: (1.3, 1.0, 1.6)),
+            // Neither: |1 − 1.5| = 0.5 > 0.316.
+            day(4, estimate: (1.0, 0.9, 1.1), realised: (1.5, 1.2, 1.8)),
+            // An estimate without a realised value (the last night's release) is not judged.
+            day(5, estimate: (1.0, 0.9, 1.1), realised: nil),
+        ]
+        #expect(ClosedLoop.estimateCheck(reports) == .init(judged: 3, covered: 1, above: 1, consistent: 2))
+    }
 }

@@ -165,6 +165,30 @@ import Testing
         #expect(!report.rows[2].model.contains("on top of"))
     }
 
+    /// The KL anchor holds an agent on top of the ranker to the ranker's recommendations: pushed
+    /// hard towards novel items, the anchored agent's top 10 share more with the ranker's than the
+    /// free agent's do, and the free agent's differ from the ranker's (so the push is real).
+    @Test func anAnchorHoldsTheAgentToTheRanker() throws {
+        let log = SyntheticLog.generate(users: 40, items: 30, eventsPerUser: 12, seed: 5)
+        var evaluation = LeaveOneOutEvaluation()
+        evaluation.ranker.epochs = 3
+        evaluation.agents = [.reinforceNovelty]
+        evaluation.noveltyRewards = [300]
+        func sharedWithTheRanker(anchor: Float?) throws -> Double {
+            evaluation.fineTuning = .init(epochs: 3, anchor: anchor)
+            let report = try evaluation.run(UserSequences(log), categories: [Int32](repeating: 0, count: log.itemCount))
+            let ranker = report.sequential.userTopItems, agent = try #require(report.agentMetrics[.reinforceNovelty]).userTopItems
+            let k = report.sequential.k, users = ranker.count / k
+            #expect(users > 0 && agent.count == ranker.count)
+            var shared = 0
+            for u in 0..<users { shared += Set(ranker[(u * k)..<((u + 1) * k)]).intersection(agent[(u * k)..<((u + 1) * k)]).count }
+            return Double(shared) / Double(ranker.count)
+        }
+        let free = try sharedWithTheRanker(anchor: nil), anchored = try sharedWithTheRanker(anchor: 100)
+        #expect(free < 0.95, "the novelty reward did not move the free agent (\(free) of its top items are the ranker's)")
+        #expect(anchored > free + 0.02, "anchored \(anchored), free \(free) of the top items shared with the ranker")
+    }
+
     /// Over several seeds: one report per seed, each trained with its seed, and each RL agent's
     /// difference from the sequential ranker of the same seed, averaged over the seeds.
     @Test func theLeaveOneOutProtocolComparesAcrossSeeds() throws {

@@ -88,6 +88,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("With --fine-tune-epochs: Adam's learning rate on top of the ranker (default: the ranker's).", valueName: "rate"))
     var fineTuneLearningRate: Float?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --fine-tune-epochs: weight of a KL penalty holding each agent's next-item distribution to the ranker's (distillation from the ranker at temperature 1; default: none).", valueName: "weight"))
+    var fineTuneAnchor: Float?
+
     /// The sequential ranker's, which the RL agents share.
     @OptionGroup var ranker: RankerOptions
 
@@ -126,6 +129,10 @@ struct EvaluateCommand: ParsableCommand {
             guard fineTuneEpochs != nil else { throw ValidationError("--fine-tune-learning-rate needs --fine-tune-epochs") }
             guard fineTuneLearningRate > 0, fineTuneLearningRate.isFinite else { throw ValidationError("--fine-tune-learning-rate \(fineTuneLearningRate) must be positive") }
         }
+        if let fineTuneAnchor {
+            guard fineTuneEpochs != nil else { throw ValidationError("--fine-tune-anchor needs --fine-tune-epochs") }
+            guard fineTuneAnchor > 0, fineTuneAnchor.isFinite else { throw ValidationError("--fine-tune-anchor \(fineTuneAnchor) must be positive") }
+        }
         guard qLearningWeight > 0 else { throw ValidationError("--q-learning-weight must be positive (0 is the sequential ranker, already in the table)") }
     }
 
@@ -161,7 +168,7 @@ struct EvaluateCommand: ParsableCommand {
         evaluation.agents = agentList.compactMap(LeaveOneOutEvaluation.Agent.init(rawValue:))
         evaluation.ranker = ranker.configuration
         evaluation.ranker.gamma = gamma
-        evaluation.fineTuning = fineTuneEpochs.map { .init(epochs: $0, learningRate: fineTuneLearningRate) }
+        evaluation.fineTuning = fineTuneEpochs.map { .init(epochs: $0, learningRate: fineTuneLearningRate, anchor: fineTuneAnchor) }
         if seeds != nil { return try runSeeds(evaluation, log: log, categories: categories, name: name) }
         let report: LeaveOneOutEvaluation.Report
         let (progress, epochs, bar) = progressReports(evaluation, seeds: 1)

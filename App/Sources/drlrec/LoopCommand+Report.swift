@@ -6,7 +6,7 @@ import Foundation
 /// off-policy estimate beside the value it realised, the learning system against the frozen
 /// first version, and the day's events.
 extension LoopCommand {
-    func loopReport(_ reports: [ClosedLoop.DayReport], covered: Int, judged: Int, difference: ClosedLoop.Comparison?) -> HTMLReport {
+    func loopReport(_ reports: [ClosedLoop.DayReport], check: ClosedLoop.EstimateCheck, difference: ClosedLoop.Comparison?) -> HTMLReport {
         var page = HTMLReport.ofThisCommand("drlrec loop on \(env.rawValue): \(days) days of \(users) users")
         page.blocks.append(.paragraph("Each day's users are served through the recommendation service with exploration and an impression log; "
                                       + "the frozen first version serves \(Int((controlShare * 100).rounded()))% of them throughout"
@@ -25,13 +25,13 @@ extension LoopCommand {
         let estimates = reports.compactMap { day -> IntervalChart.Row? in
             guard let estimate = day.estimate else { return nil }
             return .init(label: "day \(day.day): \(day.candidate ?? "?")", estimate: estimate.value, low: estimate.low, high: estimate.high,
-                         marker: day.realised)
+                         marker: day.realised?.value)
         }
         if !estimates.isEmpty {
             page.blocks.append(.chart(IntervalChart(
                 id: "estimates",
                 title: "Each released candidate's off-policy estimate (\(rule.gate.rawValue)) of its reward per list with its 95% interval, and ◆ the reward per list "
-                    + "it realised the day it served: the interval covered it for \(covered) of \(judged)",
+                    + "it realised the day it served: the interval covered it for \(check.covered) of \(check.judged)",
                 axisLabel: "reward per list", rows: estimates, baseline: nil)))
         }
         if let difference {
@@ -51,7 +51,7 @@ extension LoopCommand {
             return [String(day.day), arm.arm, arm.version, String(arm.users), String(format: "%.3f", arm.meanReturn),
                     String(format: "[%.3f, %.3f]", arm.low, arm.high), String(format: "%.4f", arm.listValue),
                     candidate ? day.estimate.map { String(format: "%.4f [%.4f, %.4f]", $0.value, $0.low, $0.high) } ?? "" : "",
-                    candidate ? day.realised.map { String(format: "%.4f", $0) } ?? "" : ""]
+                    candidate ? day.realised.map { String(format: "%.4f [%.4f, %.4f]", $0.value, $0.low, $0.high) } ?? "" : ""]
         } }))
         let events = reports.flatMap { day in day.events.map { [String(day.day), $0] } }
         if !events.isEmpty {

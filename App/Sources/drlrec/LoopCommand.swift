@@ -171,23 +171,26 @@ struct LoopCommand: AsyncParsableCommand {
                     if arm.arm == "candidate", let estimate = report.estimate {
                         fields += [("estimate", .double(estimate.value)), ("estimate_low", .double(estimate.low)), ("estimate_high", .double(estimate.high))]
                     }
+                    if arm.arm == "candidate", let realised = report.realised {
+                        fields += [("realised", .double(realised.value)), ("realised_low", .double(realised.low)), ("realised_high", .double(realised.high))]
+                    }
                     print(JSONLine(fields).text)
                 }
             }
             if json { for event in report.events { print(JSONLine([("day", .int(report.day)), ("event", .string(event))]).text) } }
         }
-        let judged = reports.compactMap { report in report.estimate.flatMap { e in report.realised.map { (e, $0) } } }
-        let covered = judged.filter { $0.0.low <= $0.1 && $0.1 <= $0.0.high }.count
+        let check = ClosedLoop.estimateCheck(reports)
         // The learning system (production and candidates) against the frozen first version, over
         // the second half of the run, when the loop has had time to learn.
         let difference = ClosedLoop.learningAgainstFrozen(reports, from: days / 2 + 1)
         if let htmlReport {
-            do { try loopReport(reports, covered: covered, judged: judged.count, difference: difference).write(to: htmlReport) } catch {
+            do { try loopReport(reports, check: check, difference: difference).write(to: htmlReport) } catch {
                 throw CommandFailure("--report \(htmlReport): writing failed: \(error)")
             }
         }
         if json {
-            var fields: [(String, JSONLine.Value)] = [("summary", .string(env.rawValue)), ("released", .int(judged.count)), ("covered", .int(covered)),
+            var fields: [(String, JSONLine.Value)] = [("summary", .string(env.rawValue)), ("released", .int(check.judged)), ("covered", .int(check.covered)),
+                                                      ("estimated_above", .int(check.above)), ("consistent", .int(check.consistent)),
                                                       ("from_day", .int(days / 2 + 1))]
             if let difference {
                 fields += [("learning_return", .double(difference.learning)), ("frozen_return", .double(difference.frozen)),
@@ -203,8 +206,9 @@ struct LoopCommand: AsyncParsableCommand {
         }
         printColumns(rows)
         for report in reports { for event in report.events { print("day \(report.day): \(event)") } }
-        if !judged.isEmpty {
-            print("off-policy \(rule.gate.rawValue): the interval covered the realised reward per list for \(covered) of \(judged.count) released candidates")
+        if check.judged > 0 {
+            print("off-policy \(rule.gate.rawValue): the interval covered the realised reward per list for \(check.covered) of \(check.judged) released candidates "
+                  + "(estimated above it for \(check.above); within the two samples' combined error for \(check.consistent))")
         }
         if let difference, difference.paired {
             print(String(format: "days %d-%d: the same %d simulated users' return per user from production and candidates %.3f, from the frozen first version %.3f: difference %+.3f [%+.3f, %+.3f] (paired)",

@@ -17,7 +17,7 @@ struct ServedOPECommand: ParsableCommand {
         and for a model that reads them the earlier served lists). The value is the expected sum of \
         a list's rewards (--reward), estimated position by position: iips (IPW at each position), \
         snips (self-normalised), dm (a position-based reward model) and dr (doubly robust on it), \
-        each with a bootstrap interval over lists. With --production, the same for the production \
+        each with a bootstrap interval over users (each drawn with all its lists). With --production, the same for the production \
         checkpoint and the gate's verdict: the candidate passes when the lower bound of its --gate \
         estimate reaches production's estimate (what `drlrec registry promote` and `rollout` check \
         when given the logs).
@@ -117,7 +117,7 @@ struct ServedOPECommand: ParsableCommand {
             page.blocks.append(.paragraph("\(log.slates.count) served lists of \(Set(log.slates.map(\.user)).count) users; "
                                           + String(format: "their mean logged reward per list %.4f. ", logged)
                                           + "Each list recomputed as the server would have served it with the checkpoint and the exploration given; "
-                                          + "95% bootstrap intervals over lists (\(resamples) resamples)."))
+                                          + "95% bootstrap intervals over users (\(resamples) resamples)."))
             page.blocks.append(.chart(IntervalChart(id: "estimates", title: "Each policy's value per list by each estimator, with its 95% interval; ◆ the logged policy's mean reward per list",
                                                     axisLabel: "reward per list", rows: charted, baseline: nil)))
             page.blocks.append(.table(rows[0], Array(rows.dropFirst())))
