@@ -12,15 +12,34 @@
 /// the mean logged item. Shrinking towards 1 instead valued the rarely shown items of a policy
 /// that leaves the logs' support at the mean reward per list, and the gate released such a
 /// policy (a ranker with its action negated, on the video feed).
+///
+/// Keyed by `.policyRank`, the attraction of an item the evaluated policy would put first in its
+/// list is instead that of its rank there: ρᵢ for the policy's i-th item in the list's state, fitted
+/// on the logged appearances of the items the policy ranks i-th for that list's user (shrunk the
+/// same way towards their pooled ratio). It reads the user through the policy: an item earns what
+/// the items a personalised policy ranks alike earned when they were shown, where the item key
+/// gave an item production seldom showed what a random item earns, which valued a candidate's new,
+/// personalised choices at the explorer's level (the video feed's candidates, estimated far below
+/// what they then realised). Items outside the policy's list keep their item attraction.
 public struct SlateRewardModel: Sendable {
+    /// What an item's attraction ρ is keyed by.
+    public enum Key: String, Sendable, CaseIterable {
+        /// The item itself, whoever it is shown to.
+        case item
+        /// The evaluated policy's rank of the item in the list's state, for the items of its list.
+        case policyRank = "policy-rank"
+    }
     /// θⱼ, by 0-based position.
     public let positionRewards: [Double]
     /// ρ₀: what an item earns that the logging policy did not choose, and the attraction of an
     /// item never logged.
     public let unseenAttraction: Double
     private let attraction: [String: Double]
+    public let key: Key
+    /// α of the shrinkage, in lists' worth of evidence.
+    public let prior: Double
 
-    public init(slates: [ServedSlateLog.Slate], prior: Double = 10) {
+    public init(slates: [ServedSlateLog.Slate], prior: Double = 10, key: Key = .item) {
         var totals: [Double] = [], counts: [Double] = []
         for slate in slates {
             for (j, reward) in slate.rewards.enumerated() {
@@ -47,6 +66,28 @@ public struct SlateRewardModel: Sendable {
         positionRewards = theta
         unseenAttraction = base
         self.attraction = attraction
+        self.key = key
+        self.prior = prior
+    }
+
+    /// ρᵢ of each rank i of an evaluated policy's lists (`key` `.policyRank`), from the logged
+    /// appearances of the items it ranks i-th: `ranks[s][j]` is the policy's 0-based rank in list
+    /// s's state of the item logged at position j (nil outside its list), `rewards[s][j]` what that
+    /// item earned. Each ρᵢ is (Rᵢ + α ρ̄) / (Eᵢ + α) with Rᵢ and Eᵢ as for items, shrunk towards
+    /// the ratio ρ̄ pooled over the ranks, which is 1 when no logged item is in the policy's lists.
+    public func rankAttractions(ranks: [[Int?]], rewards: [[Double]], listLength: Int) -> [Double] {
+        var earned = [Double](repeating: 0, count: listLength), expected = earned
+        for (s, row) in ranks.enumerated() {
+            for (j, rank) in row.enumerated() {
+                guard let rank, rank < listLength, j < positionRewards.count else { continue }
+                earned[rank] += rewards[s][j]
+                expected[rank] += positionRewards[j]
+            }
+        }
+        let totalExpected = expected.reduce(0, +)
+        let pooled = totalExpected > 0 ? earned.reduce(0, +) / totalExpected : 1
+        let alpha = prior * (positionRewards.isEmpty ? 0 : positionRewards.reduce(0, +) / Double(positionRewards.count))
+        return (0..<listLength).map { expected[$0] + alpha > 0 ? (earned[$0] + alpha * pooled) / (expected[$0] + alpha) : pooled }
     }
 
     /// ρₐ of each item of `itemIds`, in that order.

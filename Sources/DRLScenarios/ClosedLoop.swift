@@ -52,6 +52,8 @@ public final class ClosedLoop {
         public var gateEstimator = SlateOffPolicyEstimator.doublyRobust
         /// See `OffPolicyGate.margin`.
         public var gateMargin = 0.0
+        /// See `OffPolicyGate.rewardModel`.
+        public var gateRewardModel = SlateRewardModel.Key.item
         public var guardrail = Guardrail()
         /// Where the services run: in this process, or as servers reached over HTTP.
         public var services: any LoopServiceHost = InProcessLoopServices()
@@ -327,7 +329,8 @@ public final class ClosedLoop {
         let serving = servingConfiguration
         let kinds = serving.modelKinds
         let gate = OffPolicyGate(estimator: configuration.gateEstimator, exploration: configuration.exploration,
-                                 historyCapacity: serving.historyCapacity, margin: configuration.gateMargin)
+                                 historyCapacity: serving.historyCapacity, margin: configuration.gateMargin,
+                                 rewardModel: configuration.gateRewardModel)
         return try gate.verdict(candidate: try kinds.load(checkpoint: try registry.checkpointPath(of: candidate)),
                                 production: try kinds.load(checkpoint: try registry.checkpointPath(of: try registry.state().production!)),
                                 log: log, feedback: feedback)

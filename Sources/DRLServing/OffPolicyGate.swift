@@ -16,12 +16,14 @@ public struct OffPolicyGate: Sendable {
     public var historyCapacity: Int
     /// The share of production's estimate (in absolute value) the candidate's lower bound may fall short by.
     public var margin: Double
+    /// What the reward model of the direct method and DR keys an item's attraction by.
+    public var rewardModel: SlateRewardModel.Key
 
     public init(estimator: SlateOffPolicyEstimator = .doublyRobust, confidence: Double = 0.95, resamples: Int = 1_000,
-                exploration: SlateExploration = .greedy, historyCapacity: Int = 200, margin: Double = 0) {
+                exploration: SlateExploration = .greedy, historyCapacity: Int = 200, margin: Double = 0, rewardModel: SlateRewardModel.Key = .item) {
         require(margin >= 0 && margin.isFinite, "OffPolicyGate: the margin must be non-negative, got \(margin)")
-        (self.estimator, self.confidence, self.resamples, self.exploration, self.historyCapacity, self.margin) =
-            (estimator, confidence, resamples, exploration, historyCapacity, margin)
+        (self.estimator, self.confidence, self.resamples, self.exploration, self.historyCapacity, self.margin, self.rewardModel) =
+            (estimator, confidence, resamples, exploration, historyCapacity, margin, rewardModel)
     }
 
     /// An estimated value per list with its confidence interval.
@@ -63,7 +65,7 @@ public struct OffPolicyGate: Sendable {
     public func verdict(candidate: any ServableModel, production: any ServableModel, log: ServedSlateLog,
                         feedback: LoggedInteractions) throws(ServedLogError) -> Verdict {
         guard !log.slates.isEmpty else { throw ServedLogError("the impression log has no served lists to estimate from") }
-        let rewardModel = SlateRewardModel(slates: log.slates)
+        let rewardModel = SlateRewardModel(slates: log.slates, key: self.rewardModel)
         func estimate(_ model: any ServableModel) throws(ServedLogError) -> Estimate {
             let data = try ServedLogReplay.offPolicyData(of: model, exploration: exploration, log: log, feedback: feedback,
                                                          rewardModel: rewardModel, popularityBase: production.itemCounts,

@@ -17,7 +17,8 @@ public enum ServedLogReplay {
     ///   - exploration: the exploration it would be served with.
     ///   - log: the served lists, with their logged propensities and rewards.
     ///   - feedback: the feedback log, every row of which enters its user's history.
-    ///   - rewardModel: the direct method's model of each (position, item)'s reward.
+    ///   - rewardModel: the direct method's model of each (position, item)'s reward; keyed by
+    ///     `.policyRank`, its ranks' attractions are fitted here, on `model`'s lists.
     ///   - popularityBase: the counts the popularity explorer starts from (the service uses its
     ///     first production version's training counts); default the model's own.
     ///   - historyCapacity: events kept per user, as `drlrec serve --user-events`.
@@ -32,6 +33,9 @@ public enum ServedLogReplay {
         let attractions = rewardModel.attractions(of: itemIds)
         let base = popularityBase ?? model.itemCounts
         var weights = [[Double]](repeating: [], count: log.slates.count), rewards = weights, modelRewards = weights, directValues = weights
+        // With the policy-rank key: each logged item's rank in the policy's list, and each
+        // position's probabilities of the list's items.
+        var ranks = [[Int?]](repeating: [], count: log.slates.count), rankShares = [[[Double]]](repeating: [], count: log.slates.count)
         try walk(log, feedback: feedback, itemIds: itemIds, readsImpressions: model.readsImpressions, historyCapacity: historyCapacity) {
             (s: Int, events: [UserEvent], histories: UserHistories) throws(ServedLogError) in
             let slate = log.slates[s]
@@ -51,6 +55,22 @@ public enum ServedLogReplay {
                 let target = position <= choice.greedy.count ? index[id].map { marginals.probability(of: $0, at: position) } ?? 0 : 0
                 weights[s].append(target / slate.propensities[j])
                 rewards[s].append(slate.rewards[j])
+                let theta = position <= rewardModel.positionRewards.count ? rewardModel.positionRewards[j] : 0
+                if rewardModel.key == .policyRank {
+                    // The policy's own items are valued by their rank once every list has been seen.
+                    ranks[s].append(index[id].flatMap { item in choice.greedy.firstIndex(of: item) })
+                    modelRewards[s].append(rewardModel.estimate(item: id, position: position))
+                    var poolTerm = 0.0, greedyShares: [Double] = []
+                    if position <= choice.greedy.count {
+                        greedyShares = choice.greedy.indices.map { marginals.probability(ofGreedy: $0, at: position) }
+                        if !marginals.poolProbabilities.isEmpty {
+                            for (e, item) in choice.pool.enumerated() { poolTerm += marginals.poolProbabilities[j][e] * attractions[Int(item)] }
+                        }
+                    }
+                    rankShares[s].append(greedyShares)
+                    directValues[s].append(theta * poolTerm)
+                    continue
+                }
                 modelRewards[s].append(rewardModel.estimate(item: id, position: position))
                 var attraction = 0.0
                 if position <= choice.greedy.count {
@@ -59,8 +79,20 @@ public enum ServedLogReplay {
                         for (e, item) in choice.pool.enumerated() { attraction += marginals.poolProbabilities[j][e] * attractions[Int(item)] }
                     }
                 }
-                let theta = position <= rewardModel.positionRewards.count ? rewardModel.positionRewards[j] : 0
                 directValues[s].append(theta * attraction)
+            }
+        }
+        if rewardModel.key == .policyRank {
+            let listLength = rankShares.lazy.flatMap { $0 }.map(\.count).max() ?? 0
+            let rho = rewardModel.rankAttractions(ranks: ranks, rewards: rewards, listLength: listLength)
+            for s in ranks.indices {
+                for j in ranks[s].indices {
+                    let theta = j < rewardModel.positionRewards.count ? rewardModel.positionRewards[j] : 0
+                    if let rank = ranks[s][j] { modelRewards[s][j] = theta * rho[rank] }
+                    var attraction = 0.0
+                    for (i, share) in rankShares[s][j].enumerated() { attraction += share * rho[i] }
+                    directValues[s][j] += theta * attraction
+                }
             }
         }
         // Resampled by user: a user's lists share the user's tastes and state.

@@ -127,6 +127,29 @@ import Testing
         #expect(model.attractions(of: ["never shown"]) == [base])
         #expect(abs(model.estimate(item: "never shown", position: 2) - 0.5 * base) < 1e-12)
     }
+    /// Keyed by a policy's ranks, the attraction of rank i is what the items the policy ranks i-th
+    /// earned over what their positions predict, shrunk towards the ratio pooled over the ranks;
+    /// appearances outside the policy's list and ranks it never placed are left to the pool.
+    @Test func rankAttractionsAreWhatThePolicysItemsEarnedByRank() {
+        func slate(_ items: [String], _ rewards: [Double]) -> ServedSlateLog.Slate {
+            ServedSlateLog.Slate(id: "s", user: "u", timestamp: 0, version: "v1", arm: "control", context: [], items: items,
+                                 propensities: items.map { _ in 1 }, rewards: rewards)
+        }
+        let slates = [slate(["a", "b"], [1, 0]), slate(["b", "a"], [1, 1]), slate(["c", "a"], [0, 1]), slate(["a", "c"], [1, 0])]
+        let model = SlateRewardModel(slates: slates, prior: 2, key: .policyRank)
+        #expect(model.key == .policyRank && model.positionRewards == [0.75, 0.5])
+        // Rank 0 holds the logged items of (list 0, position 0), (1, 1) and (3, 0): earned 3 where
+        // 0.75 + 0.5 + 0.75 = 2 was predicted; rank 1 holds (2, 0): earned 0 against 0.75; the
+        // items outside the list, (0, 1), (1, 0), (2, 1) and (3, 1), count for no rank.
+        let ranks: [[Int?]] = [[0, nil], [nil, 0], [1, nil], [0, nil]]
+        let rho = model.rankAttractions(ranks: ranks, rewards: slates.map(\.rewards), listLength: 3)
+        let alpha = 1.25, pooled = 3 / 2.75
+        #expect(abs(rho[0] - (3 + alpha * pooled) / (2 + alpha)) < 1e-12)
+        #expect(abs(rho[1] - (0 + alpha * pooled) / (0.75 + alpha)) < 1e-12)
+        #expect(abs(rho[2] - pooled) < 1e-12)
+        #expect(model.rankAttractions(ranks: ranks.map { $0.map { _ in nil } }, rewards: slates.map(\.rewards), listLength: 2) == [1, 1])
+    }
+
     /// Lists of one user are resampled together: when each of 40 users' 8 lists are copies of
     /// one another, the interval over users is the interval of the 40 distinct lists (the same
     /// draws), and the interval over lists, which takes the copies for independent evidence, is

@@ -2,6 +2,7 @@ import ArgumentParser
 import DRLEvaluation
 
 extension SlateOffPolicyEstimator: @retroactive ExpressibleByArgument {}
+extension SlateRewardModel.Key: @retroactive ExpressibleByArgument {}
 
 /// The off-policy gate's rule: the estimator it reads and how far below production's estimate a
 /// candidate's lower bound may fall (see `OffPolicyGate`).
@@ -11,6 +12,10 @@ struct GateRuleOptions: ParsableArguments {
 
     @Option(name: .customLong("gate-margin"), parsing: .unconditional, help: "The share of production's estimate the candidate's lower bound may fall short by (0: it must reach production's estimate).")
     var gateMargin = 0.0
+
+    @Option(name: .customLong("reward-model"),
+            help: "What the reward model of dm and dr keys an item's attraction by: item (whoever it is shown to), or policy-rank (the evaluated policy's rank of the item for the list's user, for the items of its list: what the items it ranks alike earned when shown).")
+    var rewardModel: SlateRewardModel.Key = .item
 
     func validate() throws {
         guard gateMargin >= 0, gateMargin.isFinite else { throw ValidationError("--gate-margin must be non-negative, got \(gateMargin)") }

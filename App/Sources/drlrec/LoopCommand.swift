@@ -145,6 +145,7 @@ struct LoopCommand: AsyncParsableCommand {
         configuration.exploration = exploration.exploration
         configuration.gateEstimator = rule.gate
         configuration.gateMargin = rule.gateMargin
+        configuration.gateRewardModel = rule.rewardModel
         configuration.badCandidateDay = badCandidateDay
         configuration.seed = seed
         if http {

@@ -77,7 +77,7 @@ struct ServedOPECommand: ParsableCommand {
             candidate = try ServableModelKinds.drlrec.load(checkpoint: evaluation)
             incumbent = try production.map { try ServableModelKinds.drlrec.load(checkpoint: $0) }
         } catch { throw CommandFailure("\(error)") }
-        let rewardModel = SlateRewardModel(slates: log.slates)
+        let rewardModel = SlateRewardModel(slates: log.slates, key: rule.rewardModel)
         let logged = log.slates.map { $0.rewards.reduce(0, +) }.reduce(0, +) / Double(log.slates.count)
         if !json {
             print("\(log.slates.count) served lists (\(Set(log.slates.map(\.user)).count) users); their mean logged reward per list \(String(format: "%.4f", logged))")
