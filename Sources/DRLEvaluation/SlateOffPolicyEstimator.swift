@@ -56,9 +56,20 @@ public enum SlateOffPolicyEstimator: String, CaseIterable, Sendable {
     /// Σⱼ wᵢⱼ (rᵢⱼ − q̂ᵢⱼ); unbiased when the propensities are correct, whatever the model, and of
     /// lower variance than IIPS the better the model is.
     case doublyRobust = "dr"
+    /// Switch doubly robust at each position (Wang, Agarwal and Dudík, 2017): DR's weighted residual
+    /// only where wᵢⱼ ≤ τ (`switchThreshold`), the direct method alone where the weight is larger.
+    /// A position whose logged item only exploration across the whole catalogue put there has a
+    /// weight of 10⁴ or more, and a handful of them decide DR's estimate and its interval; switch-DR
+    /// leaves those positions to the reward model, biased as it is, and keeps the residuals of the
+    /// positions the logging policy's own randomness (shuffles, action noise) supports.
+    case switchDoublyRobust = "switch-dr"
 
-    /// The estimate over the lists `subset` (indices may repeat, as a bootstrap draws them).
-    public func estimate(_ data: SlateOffPolicyData, over subset: [Int]) -> Double {
+    /// Switch-DR's τ when none is given, as `OffPolicyEstimator.Hyperparameters`' default.
+    public static let defaultSwitchThreshold = 100.0
+
+    /// The estimate over the lists `subset` (indices may repeat, as a bootstrap draws them);
+    /// `switchThreshold` is switch-DR's τ (∞: DR; 0: the direct method), read by it alone.
+    public func estimate(_ data: SlateOffPolicyData, over subset: [Int], switchThreshold: Double = defaultSwitchThreshold) -> Double {
         let count = Double(max(subset.count, 1))
         switch self {
         case .independentIPS:
@@ -87,17 +98,27 @@ public enum SlateOffPolicyEstimator: String, CaseIterable, Sendable {
                 }
             }
             return total / count
+        case .switchDoublyRobust:
+            var total = 0.0
+            for i in subset {
+                for j in data.weights[i].indices {
+                    let w = data.weights[i][j]
+                    total += data.directValues[i][j] + (w <= switchThreshold ? w * (data.rewards[i][j] - data.modelRewards[i][j]) : 0)
+                }
+            }
+            return total / count
         }
     }
 
     /// The estimate over all lists with a percentile bootstrap interval: over lists, or with
     /// `data.clusters` over the clusters, each drawn with all its lists.
     public func estimateWithInterval(_ data: SlateOffPolicyData, resamples: Int = 1_000, confidence: Double = 0.95,
-                                     seed: UInt64 = 0) -> (value: Double, low: Double, high: Double) {
+                                     seed: UInt64 = 0, switchThreshold: Double = defaultSwitchThreshold) -> (value: Double, low: Double, high: Double) {
         require(resamples >= 10 && confidence > 0 && confidence < 1, "SlateOffPolicyEstimator: \(resamples) resamples, confidence \(confidence)")
+        require(switchThreshold >= 0, "SlateOffPolicyEstimator: switch-DR's threshold \(switchThreshold) must be non-negative")
         require(data.lists > 0, "SlateOffPolicyEstimator: no lists to estimate from")
         let n = data.lists
-        let value = estimate(data, over: Array(0..<n))
+        let value = estimate(data, over: Array(0..<n), switchThreshold: switchThreshold)
         // The units drawn: each list alone, or each cluster's lists.
         let units = data.clusters.map { clusters in Dictionary(grouping: 0..<n) { clusters[$0] }.sorted { $0.key < $1.key }.map(\.value) }
         var rng = RandomGenerator(seed: seed, stream: 0x51A7E)
@@ -109,7 +130,7 @@ public enum SlateOffPolicyEstimator: String, CaseIterable, Sendable {
             } else {
                 for k in 0..<n { subset[k] = rng.nextIndex(below: n) }
             }
-            draws.append(estimate(data, over: subset))
+            draws.append(estimate(data, over: subset, switchThreshold: switchThreshold))
         }
         let (low, high) = OffPolicyEstimator.percentiles(draws, confidence: confidence)
         return (value, low, high)

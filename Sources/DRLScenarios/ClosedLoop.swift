@@ -54,6 +54,8 @@ public final class ClosedLoop {
         public var gateMargin = 0.0
         /// See `OffPolicyGate.rewardModel`.
         public var gateRewardModel = SlateRewardModel.Key.item
+        /// See `OffPolicyGate.switchThreshold`.
+        public var gateSwitchThreshold = SlateOffPolicyEstimator.defaultSwitchThreshold
         public var guardrail = Guardrail()
         /// Where the services run: in this process, or as servers reached over HTTP.
         public var services: any LoopServiceHost = InProcessLoopServices()
@@ -330,7 +332,7 @@ public final class ClosedLoop {
         let kinds = serving.modelKinds
         let gate = OffPolicyGate(estimator: configuration.gateEstimator, exploration: configuration.exploration,
                                  historyCapacity: serving.historyCapacity, margin: configuration.gateMargin,
-                                 rewardModel: configuration.gateRewardModel)
+                                 rewardModel: configuration.gateRewardModel, switchThreshold: configuration.gateSwitchThreshold)
         return try gate.verdict(candidate: try kinds.load(checkpoint: try registry.checkpointPath(of: candidate)),
                                 production: try kinds.load(checkpoint: try registry.checkpointPath(of: try registry.state().production!)),
                                 log: log, feedback: feedback)

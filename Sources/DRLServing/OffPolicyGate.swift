@@ -18,12 +18,17 @@ public struct OffPolicyGate: Sendable {
     public var margin: Double
     /// What the reward model of the direct method and DR keys an item's attraction by.
     public var rewardModel: SlateRewardModel.Key
+    /// Switch-DR's τ (read by that estimator alone).
+    public var switchThreshold: Double
 
     public init(estimator: SlateOffPolicyEstimator = .doublyRobust, confidence: Double = 0.95, resamples: Int = 1_000,
-                exploration: SlateExploration = .greedy, historyCapacity: Int = 200, margin: Double = 0, rewardModel: SlateRewardModel.Key = .item) {
+                exploration: SlateExploration = .greedy, historyCapacity: Int = 200, margin: Double = 0, rewardModel: SlateRewardModel.Key = .item,
+                switchThreshold: Double = SlateOffPolicyEstimator.defaultSwitchThreshold) {
         require(margin >= 0 && margin.isFinite, "OffPolicyGate: the margin must be non-negative, got \(margin)")
+        require(switchThreshold >= 0, "OffPolicyGate: switch-DR's threshold must be non-negative, got \(switchThreshold)")
         (self.estimator, self.confidence, self.resamples, self.exploration, self.historyCapacity, self.margin, self.rewardModel) =
             (estimator, confidence, resamples, exploration, historyCapacity, margin, rewardModel)
+        self.switchThreshold = switchThreshold
     }
 
     /// An estimated value per list with its confidence interval.
@@ -70,7 +75,8 @@ public struct OffPolicyGate: Sendable {
             let data = try ServedLogReplay.offPolicyData(of: model, exploration: exploration, log: log, feedback: feedback,
                                                          rewardModel: rewardModel, popularityBase: production.itemCounts,
                                                          historyCapacity: historyCapacity)
-            let (value, low, high) = estimator.estimateWithInterval(data, resamples: resamples, confidence: confidence)
+            let (value, low, high) = estimator.estimateWithInterval(data, resamples: resamples, confidence: confidence,
+                                                                       switchThreshold: switchThreshold)
             return Estimate(value: value, low: low, high: high)
         }
         return Verdict(candidate: try estimate(candidate), production: try estimate(production), lists: log.slates.count, estimator: estimator,

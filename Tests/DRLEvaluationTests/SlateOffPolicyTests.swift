@@ -127,6 +127,23 @@ import Testing
         #expect(model.attractions(of: ["never shown"]) == [base])
         #expect(abs(model.estimate(item: "never shown", position: 2) - 0.5 * base) < 1e-12)
     }
+    /// Switch-DR is DR with τ = ∞ and the direct method with τ = 0; in between, a position's
+    /// residual counts only where its weight is at most τ.
+    @Test func switchDoublyRobustDropsTheResidualsOfLargeWeights() {
+        let data = SlateOffPolicyData(weights: [[0.5, 2e4], [3, 150]], rewards: [[1, 1], [0, 1]],
+                                      modelRewards: [[0.4, 0.1], [0.2, 0.3]], directValues: [[0.3, 0.05], [0.25, 0.1]])
+        let all = [0, 1]
+        let dr = SlateOffPolicyEstimator.doublyRobust.estimate(data, over: all)
+        let dm = SlateOffPolicyEstimator.directMethod.estimate(data, over: all)
+        #expect(abs(SlateOffPolicyEstimator.switchDoublyRobust.estimate(data, over: all, switchThreshold: .infinity) - dr) < 1e-12)
+        #expect(abs(SlateOffPolicyEstimator.switchDoublyRobust.estimate(data, over: all, switchThreshold: 0) - dm) < 1e-12)
+        // τ = 100 keeps the residuals of weights 0.5 and 3 and drops those of 2·10⁴ and 150.
+        let expected = (0.3 + 0.05 + 0.25 + 0.1 + 0.5 * (1 - 0.4) + 3 * (0 - 0.2)) / 2
+        #expect(abs(SlateOffPolicyEstimator.switchDoublyRobust.estimate(data, over: all) - expected) < 1e-12)
+        let (value, low, high) = SlateOffPolicyEstimator.switchDoublyRobust.estimateWithInterval(data, resamples: 50)
+        #expect(abs(value - expected) < 1e-12 && low <= value && value <= high)
+    }
+
     /// Keyed by a policy's ranks, the attraction of rank i is what the items the policy ranks i-th
     /// earned over what their positions predict, shrunk towards the ratio pooled over the ranks;
     /// appearances outside the policy's list and ranks it never placed are left to the pool.

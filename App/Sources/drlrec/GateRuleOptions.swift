@@ -17,7 +17,12 @@ struct GateRuleOptions: ParsableArguments {
             help: "What the reward model of dm and dr keys an item's attraction by: item (whoever it is shown to), or policy-rank (the evaluated policy's rank of the item for the list's user, for the items of its list: what the items it ranks alike earned when shown).")
     var rewardModel: SlateRewardModel.Key = .item
 
+    @Option(name: .customLong("switch-threshold"), parsing: .unconditional,
+            help: "Switch-DR's τ: a position whose importance weight is larger is left to the reward model (∞: DR; 0: the direct method).")
+    var switchThreshold = SlateOffPolicyEstimator.defaultSwitchThreshold
+
     func validate() throws {
         guard gateMargin >= 0, gateMargin.isFinite else { throw ValidationError("--gate-margin must be non-negative, got \(gateMargin)") }
+        guard switchThreshold >= 0, !switchThreshold.isNaN else { throw ValidationError("--switch-threshold must be non-negative, got \(switchThreshold)") }
     }
 }

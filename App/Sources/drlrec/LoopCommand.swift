@@ -146,6 +146,7 @@ struct LoopCommand: AsyncParsableCommand {
         configuration.gateEstimator = rule.gate
         configuration.gateMargin = rule.gateMargin
         configuration.gateRewardModel = rule.rewardModel
+        configuration.gateSwitchThreshold = rule.switchThreshold
         configuration.badCandidateDay = badCandidateDay
         configuration.seed = seed
         if http {

@@ -29,7 +29,8 @@ struct OffPolicyGateOptions: ParsableArguments {
             let candidate = try ServableModelKinds.drlrec.load(checkpoint: try registry.checkpointPath(of: version))
             let incumbent = try ServableModelKinds.drlrec.load(checkpoint: try registry.checkpointPath(of: production))
             let gate = OffPolicyGate(estimator: rule.gate, exploration: exploration.exploration,
-                                     historyCapacity: userEvents, margin: rule.gateMargin, rewardModel: rule.rewardModel)
+                                     historyCapacity: userEvents, margin: rule.gateMargin, rewardModel: rule.rewardModel,
+                                     switchThreshold: rule.switchThreshold)
             verdict = try gate.verdict(candidate: candidate, production: incumbent, log: log, feedback: feedback)
         } catch { throw CommandFailure("the off-policy gate cannot judge \(version): \(error)") }
         guard verdict.passes else {

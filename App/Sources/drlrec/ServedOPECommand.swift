@@ -94,7 +94,7 @@ struct ServedOPECommand: ParsableCommand {
                                                          historyCapacity: userEvents)
             } catch { throw CommandFailure("\(path): \(error)") }
             for estimator in estimators + (estimators.contains(gateEstimator) ? [] : [gateEstimator]) {
-                let (value, low, high) = estimator.estimateWithInterval(data, resamples: resamples)
+                let (value, low, high) = estimator.estimateWithInterval(data, resamples: resamples, switchThreshold: rule.switchThreshold)
                 if estimator == gateEstimator { gateEstimates[name] = OffPolicyGate.Estimate(value: value, low: low, high: high) }
                 guard estimators.contains(estimator) else { continue }
                 rows.append([name, estimator.rawValue, String(format: "%.4f", value), String(format: "[%.4f, %.4f]", low, high)])

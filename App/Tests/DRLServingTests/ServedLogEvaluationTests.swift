@@ -96,8 +96,10 @@ import Testing
         let byRank = try ServedLogReplay.offPolicyData(of: falling, exploration: exploration, log: log, feedback: feedback,
                                                        rewardModel: SlateRewardModel(slates: log.slates, key: .policyRank))
         #expect(byRank.weights == data.weights && byRank.rewards == data.rewards && byRank.modelRewards != data.modelRewards)
-        let (value, low, high) = SlateOffPolicyEstimator.doublyRobust.estimateWithInterval(byRank, resamples: 400, seed: 5)
-        #expect(low - 0.014 <= truth && truth <= high + 0.014, "dr by rank: \(value) [\(low), \(high)] against the served \(truth)")
+        for estimator in [SlateOffPolicyEstimator.doublyRobust, .switchDoublyRobust] {
+            let (value, low, high) = estimator.estimateWithInterval(byRank, resamples: 400, seed: 5)
+            #expect(low - 0.014 <= truth && truth <= high + 0.014, "\(estimator) by rank: \(value) [\(low), \(high)] against the served \(truth)")
+        }
         let own = try ServedLogReplay.offPolicyData(of: rising, exploration: exploration, log: log, feedback: feedback, rewardModel: rewardModel)
         #expect(own.weights.allSatisfy { $0.allSatisfy { abs($0 - 1) < 1e-6 } })
         if exploration.actionNoise > 0 {
