@@ -15,8 +15,8 @@
 ///
 /// Keyed by `.policyRank`, the attraction of an item the evaluated policy would put first in its
 /// list is instead that of its rank there: ρᵢ for the policy's i-th item in the list's state, fitted
-/// on the logged appearances of the items the policy ranks i-th for that list's user (shrunk the
-/// same way towards their pooled ratio). It reads the user through the policy: an item earns what
+/// on the logged appearances of the items the policy ranks i-th for that list's user, shrunk the
+/// same way towards ρ₀. It reads the user through the policy: an item earns what
 /// the items a personalised policy ranks alike earned when they were shown, where the item key
 /// gave an item production seldom showed what a random item earns, which valued a candidate's new,
 /// personalised choices at the explorer's level (the video feed's candidates, estimated far below
@@ -73,8 +73,11 @@ public struct SlateRewardModel: Sendable {
     /// ρᵢ of each rank i of an evaluated policy's lists (`key` `.policyRank`), from the logged
     /// appearances of the items it ranks i-th: `ranks[s][j]` is the policy's 0-based rank in list
     /// s's state of the item logged at position j (nil outside its list), `rewards[s][j]` what that
-    /// item earned. Each ρᵢ is (Rᵢ + α ρ̄) / (Eᵢ + α) with Rᵢ and Eᵢ as for items, shrunk towards
-    /// the ratio ρ̄ pooled over the ranks, which is 1 when no logged item is in the policy's lists.
+    /// item earned. Each ρᵢ is (Rᵢ + α ρ₀) / (Eᵢ + α) with Rᵢ and Eᵢ as for items: a policy whose
+    /// items the logs seldom show is valued at what unchosen items earn. (Shrunk instead towards
+    /// the ratio pooled over the policy's ranks, itself read off a few explored appearances for
+    /// such a policy, a video ranker with its action negated was estimated at 0.345 [0.341, 0.349]
+    /// against production's 0.196, and released.)
     public func rankAttractions(ranks: [[Int?]], rewards: [[Double]], listLength: Int) -> [Double] {
         var earned = [Double](repeating: 0, count: listLength), expected = earned
         for (s, row) in ranks.enumerated() {
@@ -84,10 +87,10 @@ public struct SlateRewardModel: Sendable {
                 expected[rank] += positionRewards[j]
             }
         }
-        let totalExpected = expected.reduce(0, +)
-        let pooled = totalExpected > 0 ? earned.reduce(0, +) / totalExpected : 1
         let alpha = prior * (positionRewards.isEmpty ? 0 : positionRewards.reduce(0, +) / Double(positionRewards.count))
-        return (0..<listLength).map { expected[$0] + alpha > 0 ? (earned[$0] + alpha * pooled) / (expected[$0] + alpha) : pooled }
+        return (0..<listLength).map {
+            expected[$0] + alpha > 0 ? (earned[$0] + alpha * unseenAttraction) / (expected[$0] + alpha) : unseenAttraction
+        }
     }
 
     /// ρₐ of each item of `itemIds`, in that order.

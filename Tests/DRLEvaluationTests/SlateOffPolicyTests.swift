@@ -145,8 +145,9 @@ import Testing
     }
 
     /// Keyed by a policy's ranks, the attraction of rank i is what the items the policy ranks i-th
-    /// earned over what their positions predict, shrunk towards the ratio pooled over the ranks;
-    /// appearances outside the policy's list and ranks it never placed are left to the pool.
+    /// earned over what their positions predict, shrunk towards what unchosen items earn (ρ₀, here
+    /// 1: no exploration); appearances outside the policy's list count for no rank, and a rank it
+    /// never placed has ρ₀. With exploration, ρ₀ is the explored items' ratio, not 1.
     @Test func rankAttractionsAreWhatThePolicysItemsEarnedByRank() {
         func slate(_ items: [String], _ rewards: [Double]) -> ServedSlateLog.Slate {
             ServedSlateLog.Slate(id: "s", user: "u", timestamp: 0, version: "v1", arm: "control", context: [], items: items,
@@ -160,11 +161,20 @@ import Testing
         // items outside the list, (0, 1), (1, 0), (2, 1) and (3, 1), count for no rank.
         let ranks: [[Int?]] = [[0, nil], [nil, 0], [1, nil], [0, nil]]
         let rho = model.rankAttractions(ranks: ranks, rewards: slates.map(\.rewards), listLength: 3)
-        let alpha = 1.25, pooled = 3 / 2.75
-        #expect(abs(rho[0] - (3 + alpha * pooled) / (2 + alpha)) < 1e-12)
-        #expect(abs(rho[1] - (0 + alpha * pooled) / (0.75 + alpha)) < 1e-12)
-        #expect(abs(rho[2] - pooled) < 1e-12)
-        #expect(model.rankAttractions(ranks: ranks.map { $0.map { _ in nil } }, rewards: slates.map(\.rewards), listLength: 2) == [1, 1])
+        let alpha = 1.25
+        #expect(model.unseenAttraction == 1)
+        #expect(abs(rho[0] - (3 + alpha) / (2 + alpha)) < 1e-12)
+        #expect(abs(rho[1] - alpha / (0.75 + alpha)) < 1e-12)
+        #expect(rho[2] == 1)
+        // Ten lists with an explored second position (see itemsWithoutEvidenceEarnWhatExploredItemsEarn):
+        // a rank without evidence gets the explored items' ratio.
+        let explored = (1...10).map { k in
+            ServedSlateLog.Slate(id: "s\(k)", user: "u", timestamp: 0, version: "v1", arm: "control", context: [],
+                                 items: ["a", k <= 5 ? "b" : "e\(k)"], propensities: [0.9, k <= 5 ? 0.9 : 0.01], rewards: [1, k <= 5 ? 1 : 0])
+        }
+        let exploredModel = SlateRewardModel(slates: explored, prior: 2, key: .policyRank)
+        let none = exploredModel.rankAttractions(ranks: explored.map { _ in [nil, nil] }, rewards: explored.map(\.rewards), listLength: 2)
+        #expect(none == [exploredModel.unseenAttraction, exploredModel.unseenAttraction] && none[0] < 0.07)
     }
 
     /// Lists of one user are resampled together: when each of 40 users' 8 lists are copies of
