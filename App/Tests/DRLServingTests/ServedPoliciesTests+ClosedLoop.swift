@@ -209,14 +209,14 @@ extension ServedPoliciesTests {
                                       "--evaluation", try registry.checkpointPath(of: "v2"), "--production", try registry.checkpointPath(of: "v1"),
                                       "--explore", "0.1", "--shuffle", "0.3", "--resamples", "200", "--json",
                                       "--report", loop.configuration.directory + "/ope.html"])
-        let lines = output.split(separator: "\n").map(String.init)
-        #expect(lines.filter { $0.contains("\"policy\": \"evaluation\"") }.count == 4 && lines.filter { $0.contains("\"policy\": \"production\"") }.count == 4,
-                "\(output)")
+        let lines = output.split(separator: "\n").map(String.init), estimators = SlateOffPolicyEstimator.allCases.count
+        #expect(lines.filter { $0.contains("\"policy\": \"evaluation\"") }.count == estimators
+                    && lines.filter { $0.contains("\"policy\": \"production\"") }.count == estimators, "\(output)")
         #expect(lines.last?.hasPrefix("{\"gate\": \"dr\", \"passes\": ") == true, "\(output)")
-        // Its report: the eight estimates, each beside the logged reward per list, and the gate's verdict.
+        // Its report: every estimator's estimate for both, each beside the logged reward per list, and the gate's verdict.
         let page = try String(contentsOfFile: loop.configuration.directory + "/ope.html", encoding: .utf8)
         #expect(HTMLReport.missingCharts(in: page, expected: ["estimates"]).isEmpty)
-        #expect(page.components(separatedBy: "data-marker=").count - 1 == 8 && page.contains("The gate (dr): "))
+        #expect(page.components(separatedBy: "data-marker=").count - 1 == 2 * estimators && page.contains("The gate (dr): "))
     }
 
     /// The loop on the education platform, with the tutor `drlrec train --env education` wrote:
