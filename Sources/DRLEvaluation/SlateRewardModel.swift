@@ -13,8 +13,8 @@
 /// that leaves the logs' support at the mean reward per list, and the gate released such a
 /// policy (a ranker with its action negated, on the video feed).
 ///
-/// Keyed by `.policyRank`, the attraction of an item the evaluated policy would put first in its
-/// list is instead that of its rank there: ρᵢ for the policy's i-th item in the list's state, fitted
+/// Keyed by `.policyRank`, the attraction of an item of the evaluated policy's own list is instead
+/// that of its rank there: ρᵢ for the policy's i-th item in the list's state, fitted
 /// on the logged appearances of the items the policy ranks i-th for that list's user, shrunk the
 /// same way towards ρ₀. It reads the user through the policy: an item earns what
 /// the items a personalised policy ranks alike earned when they were shown, where the item key
