@@ -45,10 +45,22 @@ public struct OffPolicyGate: Sendable {
         public var estimator: SlateOffPolicyEstimator
         /// What the candidate's lower bound must reach: production's estimate less the margin.
         public var threshold: Double
+        /// The reward model's key and switch-DR's τ, named in the summary where the estimator reads them.
+        public var rewardModel: SlateRewardModel.Key, switchThreshold: Double
 
-        public init(candidate: Estimate, production: Estimate, lists: Int, estimator: SlateOffPolicyEstimator, margin: Double = 0) {
+        public init(candidate: Estimate, production: Estimate, lists: Int, estimator: SlateOffPolicyEstimator, margin: Double = 0,
+                    rewardModel: SlateRewardModel.Key = .item, switchThreshold: Double = SlateOffPolicyEstimator.defaultSwitchThreshold) {
             (self.candidate, self.production, self.lists, self.estimator) = (candidate, production, lists, estimator)
             threshold = production.value - margin * abs(production.value)
+            (self.rewardModel, self.switchThreshold) = (rewardModel, switchThreshold)
+        }
+
+        /// The estimator as the summary names it: switch-DR with its τ, and a reward model other
+        /// than the item-keyed one for the estimators that read it.
+        private var method: String {
+            let readsModel = [.directMethod, .doublyRobust, .switchDoublyRobust].contains(estimator)
+            return estimator.rawValue + (estimator == .switchDoublyRobust ? " (τ \(rounded(switchThreshold)))" : "")
+                + (readsModel && rewardModel != .item ? " on the \(rewardModel.rawValue) reward model" : "")
         }
 
         /// Whether the candidate's lower bound reaches the threshold.
@@ -57,7 +69,7 @@ public struct OffPolicyGate: Sendable {
         /// The numbers, for a refusal's message and the audit trail.
         public var summary: String {
             func show(_ e: Estimate) -> String { "\(rounded(e.value)) [\(rounded(e.low)), \(rounded(e.high))]" }
-            return "off-policy \(estimator.rawValue) over \(lists) served lists: candidate \(show(candidate)), production \(show(production))"
+            return "off-policy \(method) over \(lists) served lists: candidate \(show(candidate)), production \(show(production))"
                 + (passes ? "" : "; the candidate's lower bound \(rounded(candidate.low)) is below "
                     + (threshold == production.value ? "production's estimate \(rounded(production.value))" : "\(rounded(threshold)), production's estimate less the margin"))
         }
@@ -80,6 +92,6 @@ public struct OffPolicyGate: Sendable {
             return Estimate(value: value, low: low, high: high)
         }
         return Verdict(candidate: try estimate(candidate), production: try estimate(production), lists: log.slates.count, estimator: estimator,
-                       margin: margin)
+                       margin: margin, rewardModel: self.rewardModel, switchThreshold: switchThreshold)
     }
 }

@@ -110,7 +110,8 @@ struct ServedOPECommand: ParsableCommand {
         var verdict: OffPolicyGate.Verdict?
         if let candidate = gateEstimates["evaluation"], let incumbent = gateEstimates["production"] {
             verdict = OffPolicyGate.Verdict(candidate: candidate, production: incumbent, lists: log.slates.count,
-                                            estimator: gateEstimator, margin: rule.gateMargin)
+                                            estimator: gateEstimator, margin: rule.gateMargin, rewardModel: rule.rewardModel,
+                                            switchThreshold: rule.switchThreshold)
         }
         if let report {
             var page = HTMLReport.ofThisCommand("drlrec ope served: \(evaluation)" + (production.map { " against \($0)" } ?? ""))

@@ -122,6 +122,12 @@ import Testing
         let refused = try gate.verdict(candidate: falling, production: rising, log: log, feedback: feedback)
         #expect(!refused.passes && refused.summary.contains("below production's estimate"), "\(refused.summary)")
         #expect(try gate.verdict(candidate: rising, production: falling, log: log, feedback: feedback).passes)
+        // So does switch-DR on the rank-keyed model, and its summary names both.
+        let switchGate = OffPolicyGate(estimator: .switchDoublyRobust, resamples: 400, exploration: exploration, rewardModel: .policyRank)
+        let switchRefused = try switchGate.verdict(candidate: falling, production: rising, log: log, feedback: feedback)
+        #expect(!switchRefused.passes && switchRefused.summary.hasPrefix("off-policy switch-dr (τ 100) on the policy-rank reward model over 6000 served lists"),
+                "\(switchRefused.summary)")
+        #expect(try switchGate.verdict(candidate: rising, production: falling, log: log, feedback: feedback).passes)
     }
 
     /// A history is rebuilt from the feedback logged strictly before a list: a model that leaves
