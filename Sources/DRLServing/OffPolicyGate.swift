@@ -16,7 +16,7 @@ public struct OffPolicyGate: Sendable {
     public var historyCapacity: Int
     /// The share of production's estimate (in absolute value) the candidate's lower bound may fall short by.
     public var margin: Double
-    /// What the reward model of the direct method and DR keys an item's attraction by.
+    /// What the reward model of the direct method, DR and switch-DR keys an item's attraction by.
     public var rewardModel: SlateRewardModel.Key
     /// Switch-DR's τ (read by that estimator alone).
     public var switchThreshold: Double

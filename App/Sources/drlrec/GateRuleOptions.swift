@@ -14,7 +14,7 @@ struct GateRuleOptions: ParsableArguments {
     var gateMargin = 0.0
 
     @Option(name: .customLong("reward-model"),
-            help: "What the reward model of dm and dr keys an item's attraction by: item (whoever it is shown to), or policy-rank (the evaluated policy's rank of the item for the list's user, for the items of its list: what the items it ranks alike earned when shown).")
+            help: "What the reward model of dm, dr and switch-dr keys an item's attraction by: item (whoever it is shown to), or policy-rank (the evaluated policy's rank of the item for the list's user, for the items of its list: what the items it ranks alike earned when shown).")
     var rewardModel: SlateRewardModel.Key = .item
 
     @Option(name: .customLong("switch-threshold"), parsing: .unconditional,
