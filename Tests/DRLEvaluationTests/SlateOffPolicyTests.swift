@@ -127,6 +127,7 @@ import Testing
         #expect(model.attractions(of: ["never shown"]) == [base])
         #expect(abs(model.estimate(item: "never shown", position: 2) - 0.5 * base) < 1e-12)
     }
+
     /// Switch-DR is DR with τ = ∞ and the direct method with τ = 0; in between, a position's
     /// residual counts only where its weight is at most τ.
     @Test func switchDoublyRobustDropsTheResidualsOfLargeWeights() {
