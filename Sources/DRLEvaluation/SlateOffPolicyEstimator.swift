@@ -14,8 +14,12 @@ public struct SlateOffPolicyData: Sendable {
     public let directValues: [[Double]]
     /// Each list's unit of resampling (nil: every list its own).
     public let clusters: [Int]?
+    /// With a reward model keyed by the policy's ranks, its fit: the terms above use its attractions,
+    /// and a bootstrap refits them on each resample.
+    public let rankFit: RankAttractionFit?
 
-    public init(weights: [[Double]], rewards: [[Double]], modelRewards: [[Double]], directValues: [[Double]], clusters: [Int]? = nil) {
+    public init(weights: [[Double]], rewards: [[Double]], modelRewards: [[Double]], directValues: [[Double]], clusters: [Int]? = nil,
+                rankFit: RankAttractionFit? = nil) {
         require(weights.count == rewards.count && weights.count == modelRewards.count && weights.count == directValues.count
                     && (clusters.map { $0.count == weights.count } ?? true),
                 "SlateOffPolicyData: \(weights.count) lists of weights, \(rewards.count) of rewards, \(modelRewards.count) of model rewards, \(directValues.count) of direct values, \(clusters.map { "\($0.count)" } ?? "no") clusters")
@@ -25,7 +29,12 @@ public struct SlateOffPolicyData: Sendable {
                     "SlateOffPolicyData: list \(i) has \(n) weights, \(rewards[i].count) rewards, \(modelRewards[i].count) model rewards, \(directValues[i].count) direct values")
             require(weights[i].allSatisfy { $0 >= 0 && $0.isFinite }, "SlateOffPolicyData: list \(i) has a negative or non-finite weight")
         }
+        if let rankFit {
+            require(rankFit.ranks.count == weights.count && rankFit.ranks.indices.allSatisfy { rankFit.ranks[$0].count == weights[$0].count },
+                    "SlateOffPolicyData: the rank model's fit has \(rankFit.ranks.count) lists of ranks for \(weights.count) lists")
+        }
         (self.weights, self.rewards, self.modelRewards, self.directValues, self.clusters) = (weights, rewards, modelRewards, directValues, clusters)
+        self.rankFit = rankFit
     }
 
     /// Data for the estimators that read no reward model (IIPS, SNIPS).
@@ -110,8 +119,56 @@ public enum SlateOffPolicyEstimator: String, CaseIterable, Sendable {
         }
     }
 
+    /// The estimate over the lists `subset` with the rank-keyed reward model of `data.rankFit`
+    /// fitted on those lists alone (the plain `estimate` without one): what a bootstrap resample
+    /// is worth when the model is part of the estimator.
+    public func refittedEstimate(_ data: SlateOffPolicyData, over subset: [Int], switchThreshold: Double = defaultSwitchThreshold) -> Double {
+        guard let fit = data.rankFit else { return estimate(data, over: subset, switchThreshold: switchThreshold) }
+        return refittedEstimate(data, fit: fit, slopes: rankSlopes(data, fit: fit, switchThreshold: switchThreshold), over: subset,
+                                switchThreshold: switchThreshold)
+    }
+
+    /// Every term the model enters is θⱼ times an attraction, or a probability times one, so the
+    /// estimate is linear in the ranks' attractions: refitted, it moves by Σᵢ (ρᵢ* − ρᵢ) times the
+    /// lists' slopes, and equals `estimate` where the refit gives the same ρ.
+    private func refittedEstimate(_ data: SlateOffPolicyData, fit: RankAttractionFit, slopes: [[Double]]?, over subset: [Int],
+                                  switchThreshold: Double) -> Double {
+        let value = estimate(data, over: subset, switchThreshold: switchThreshold)
+        guard let slopes else { return value }
+        let refitted = fit.attractions(rewards: data.rewards, over: subset)
+        let change = zip(refitted, fit.attractions).map { $0 - $1 }
+        var correction = 0.0
+        for s in subset { for (i, delta) in change.enumerated() where delta != 0 { correction += slopes[s][i] * delta } }
+        return value + correction / Double(max(subset.count, 1))
+    }
+
+    /// Per list and rank i, the derivative of the list's term with respect to ρᵢ: the direct
+    /// method's Σⱼ θⱼ P(the policy's i-th item at j), less the residual's wⱼ θⱼ where the logged item
+    /// is the policy's i-th (where the estimator keeps the residual); nil for the estimators that
+    /// read no model.
+    private func rankSlopes(_ data: SlateOffPolicyData, fit: RankAttractionFit, switchThreshold: Double) -> [[Double]]? {
+        let keepsResidual: (Double) -> Bool
+        switch self {
+        case .independentIPS, .selfNormalizedIPS: return nil
+        case .directMethod: keepsResidual = { _ in false }
+        case .doublyRobust: keepsResidual = { _ in true }
+        case .switchDoublyRobust: keepsResidual = { $0 <= switchThreshold }
+        }
+        let theta = fit.model.positionRewards
+        return data.weights.indices.map { s in
+            var slope = [Double](repeating: 0, count: fit.attractions.count)
+            for (j, w) in data.weights[s].enumerated() {
+                let t = j < theta.count ? theta[j] : 0
+                for (i, share) in fit.shares[s][j].enumerated() { slope[i] += t * share }
+                if let rank = fit.ranks[s][j], keepsResidual(w) { slope[rank] -= w * t }
+            }
+            return slope
+        }
+    }
+
     /// The estimate over all lists with a percentile bootstrap interval: over lists, or with
-    /// `data.clusters` over the clusters, each drawn with all its lists.
+    /// `data.clusters` over the clusters, each drawn with all its lists. With `data.rankFit`, each
+    /// resample's estimate refits the ranks' attractions (`refittedEstimate`).
     public func estimateWithInterval(_ data: SlateOffPolicyData, resamples: Int = 1_000, confidence: Double = 0.95,
                                      seed: UInt64 = 0, switchThreshold: Double = defaultSwitchThreshold) -> (value: Double, low: Double, high: Double) {
         require(resamples >= 10 && confidence > 0 && confidence < 1, "SlateOffPolicyEstimator: \(resamples) resamples, confidence \(confidence)")
@@ -121,6 +178,7 @@ public enum SlateOffPolicyEstimator: String, CaseIterable, Sendable {
         let value = estimate(data, over: Array(0..<n), switchThreshold: switchThreshold)
         // The units drawn: each list alone, or each cluster's lists.
         let units = data.clusters.map { clusters in Dictionary(grouping: 0..<n) { clusters[$0] }.sorted { $0.key < $1.key }.map(\.value) }
+        let slopes = data.rankFit.flatMap { rankSlopes(data, fit: $0, switchThreshold: switchThreshold) }
         var rng = RandomGenerator(seed: seed, stream: 0x51A7E)
         var draws: [Double] = [], subset = [Int](repeating: 0, count: n)
         for _ in 0..<resamples {
@@ -130,7 +188,11 @@ public enum SlateOffPolicyEstimator: String, CaseIterable, Sendable {
             } else {
                 for k in 0..<n { subset[k] = rng.nextIndex(below: n) }
             }
-            draws.append(estimate(data, over: subset, switchThreshold: switchThreshold))
+            if let fit = data.rankFit {
+                draws.append(refittedEstimate(data, fit: fit, slopes: slopes, over: subset, switchThreshold: switchThreshold))
+            } else {
+                draws.append(estimate(data, over: subset, switchThreshold: switchThreshold))
+            }
         }
         let (low, high) = OffPolicyEstimator.percentiles(draws, confidence: confidence)
         return (value, low, high)

@@ -1,3 +1,5 @@
+import DRLTensor
+
 /// A position-based model of the reward of an item at a position of a served list, fitted on
 /// served lists: q̂(a, j) = θⱼ ρₐ, where θⱼ is the mean reward logged at position j and ρₐ how much
 /// more (or less) item a earned than the positions it was shown at would predict, shrunk towards
@@ -78,10 +80,11 @@ public struct SlateRewardModel: Sendable {
     /// the ratio pooled over the policy's ranks, itself read off a few explored appearances for
     /// such a policy, a video ranker with its action negated was estimated at 0.345 [0.341, 0.349]
     /// against production's 0.196, and released.)
-    public func rankAttractions(ranks: [[Int?]], rewards: [[Double]], listLength: Int) -> [Double] {
+    /// With `subset`, only those lists count, as often as they occur in it (a bootstrap's draw).
+    public func rankAttractions(ranks: [[Int?]], rewards: [[Double]], listLength: Int, over subset: [Int]? = nil) -> [Double] {
         var earned = [Double](repeating: 0, count: listLength), expected = earned
-        for (s, row) in ranks.enumerated() {
-            for (j, rank) in row.enumerated() {
+        for s in subset ?? Array(ranks.indices) {
+            for (j, rank) in ranks[s].enumerated() {
                 guard let rank, rank < listLength, j < positionRewards.count else { continue }
                 earned[rank] += rewards[s][j]
                 expected[rank] += positionRewards[j]
@@ -99,5 +102,38 @@ public struct SlateRewardModel: Sendable {
     /// q̂(a, j) for the item `item` at the 1-based `position` (0 beyond the longest logged list).
     public func estimate(item: String, position: Int) -> Double {
         position <= positionRewards.count ? positionRewards[position - 1] * (attraction[item] ?? unseenAttraction) : 0
+    }
+}
+
+/// The rank-keyed model's part of a slate off-policy estimate's terms, kept beside them so that a
+/// bootstrap refits the ranks' attractions on each resample: the few appearances of a policy's
+/// items that the logs may hold are a source of error the fixed model's interval leaves out. The
+/// terms were computed with `attractions`, fitted on every list; each is linear in them (see
+/// `SlateOffPolicyEstimator.refittedEstimate`).
+public struct RankAttractionFit: Sendable {
+    /// The model the ranks' attractions are fitted with (its θⱼ, ρ₀ and prior).
+    public let model: SlateRewardModel
+    /// Per list and logged position, the evaluated policy's rank of the logged item (nil outside its list).
+    public let ranks: [[Int?]]
+    /// Per list and position, the probability of the policy's i-th item there, by rank i.
+    public let shares: [[[Double]]]
+    /// ρᵢ fitted on every list.
+    public let attractions: [Double]
+
+    public init(model: SlateRewardModel, ranks: [[Int?]], shares: [[[Double]]], rewards: [[Double]]) {
+        require(ranks.count == shares.count && ranks.count == rewards.count,
+                "RankAttractionFit: \(ranks.count) lists of ranks, \(shares.count) of shares, \(rewards.count) of rewards")
+        for s in ranks.indices {
+            require(shares[s].count == ranks[s].count && rewards[s].count == ranks[s].count,
+                    "RankAttractionFit: list \(s) has \(ranks[s].count) ranks, \(shares[s].count) positions of shares, \(rewards[s].count) rewards")
+        }
+        let listLength = shares.lazy.flatMap { $0 }.map(\.count).max() ?? 0
+        (self.model, self.ranks, self.shares) = (model, ranks, shares)
+        attractions = model.rankAttractions(ranks: ranks, rewards: rewards, listLength: listLength)
+    }
+
+    /// ρᵢ fitted on the lists `subset` (with repeats) of `rewards`.
+    public func attractions(rewards: [[Double]], over subset: [Int]) -> [Double] {
+        model.rankAttractions(ranks: ranks, rewards: rewards, listLength: attractions.count, over: subset)
     }
 }

@@ -18,7 +18,8 @@ public enum ServedLogReplay {
     ///   - log: the served lists, with their logged propensities and rewards.
     ///   - feedback: the feedback log, every row of which enters its user's history.
     ///   - rewardModel: the direct method's model of each (position, item)'s reward; keyed by
-    ///     `.policyRank`, its ranks' attractions are fitted here, on `model`'s lists.
+    ///     `.policyRank`, its ranks' attractions are fitted here, on `model`'s lists, and the
+    ///     data carries the fit (`rankFit`) for a bootstrap to refit.
     ///   - popularityBase: the counts the popularity explorer starts from (the service uses its
     ///     first production version's training counts); default the model's own.
     ///   - historyCapacity: events kept per user, as `drlrec serve --user-events`.
@@ -55,45 +56,41 @@ public enum ServedLogReplay {
                 let target = position <= choice.greedy.count ? index[id].map { marginals.probability(of: $0, at: position) } ?? 0 : 0
                 weights[s].append(target / slate.propensities[j])
                 rewards[s].append(slate.rewards[j])
-                let theta = position <= rewardModel.positionRewards.count ? rewardModel.positionRewards[j] : 0
-                if rewardModel.key == .policyRank {
-                    // The policy's own items are valued by their rank once every list has been seen.
-                    ranks[s].append(index[id].flatMap { item in choice.greedy.firstIndex(of: item) })
-                    modelRewards[s].append(rewardModel.estimate(item: id, position: position))
-                    var poolTerm = 0.0, greedyShares: [Double] = []
-                    if position <= choice.greedy.count {
-                        greedyShares = choice.greedy.indices.map { marginals.probability(ofGreedy: $0, at: position) }
-                        if !marginals.poolProbabilities.isEmpty {
-                            for (e, item) in choice.pool.enumerated() { poolTerm += marginals.poolProbabilities[j][e] * attractions[Int(item)] }
-                        }
-                    }
-                    rankShares[s].append(greedyShares)
-                    directValues[s].append(theta * poolTerm)
-                    continue
-                }
                 modelRewards[s].append(rewardModel.estimate(item: id, position: position))
-                var attraction = 0.0
+                let theta = position <= rewardModel.positionRewards.count ? rewardModel.positionRewards[j] : 0
+                // The policy's own items are valued by their attractions here with the item key,
+                // by their ranks' (fitted once every list has been seen) with the policy-rank key.
+                var attraction = 0.0, greedyShares: [Double] = []
                 if position <= choice.greedy.count {
-                    for (i, item) in choice.greedy.enumerated() { attraction += marginals.probability(ofGreedy: i, at: position) * attractions[Int(item)] }
+                    if rewardModel.key == .policyRank {
+                        greedyShares = choice.greedy.indices.map { marginals.probability(ofGreedy: $0, at: position) }
+                    } else {
+                        for (i, item) in choice.greedy.enumerated() { attraction += marginals.probability(ofGreedy: i, at: position) * attractions[Int(item)] }
+                    }
                     if !marginals.poolProbabilities.isEmpty {
                         for (e, item) in choice.pool.enumerated() { attraction += marginals.poolProbabilities[j][e] * attractions[Int(item)] }
                     }
                 }
                 directValues[s].append(theta * attraction)
+                if rewardModel.key == .policyRank {
+                    ranks[s].append(index[id].flatMap { item in choice.greedy.firstIndex(of: item) })
+                    rankShares[s].append(greedyShares)
+                }
             }
         }
+        var rankFit: RankAttractionFit?
         if rewardModel.key == .policyRank {
-            let listLength = rankShares.lazy.flatMap { $0 }.map(\.count).max() ?? 0
-            let rho = rewardModel.rankAttractions(ranks: ranks, rewards: rewards, listLength: listLength)
+            let fit = RankAttractionFit(model: rewardModel, ranks: ranks, shares: rankShares, rewards: rewards)
             for s in ranks.indices {
                 for j in ranks[s].indices {
                     let theta = j < rewardModel.positionRewards.count ? rewardModel.positionRewards[j] : 0
-                    if let rank = ranks[s][j] { modelRewards[s][j] = theta * rho[rank] }
+                    if let rank = ranks[s][j] { modelRewards[s][j] = theta * fit.attractions[rank] }
                     var attraction = 0.0
-                    for (i, share) in rankShares[s][j].enumerated() { attraction += share * rho[i] }
+                    for (i, share) in rankShares[s][j].enumerated() { attraction += share * fit.attractions[i] }
                     directValues[s][j] += theta * attraction
                 }
             }
+            rankFit = fit
         }
         // Resampled by user: a user's lists share the user's tastes and state.
         var userIndex: [String: Int] = [:]
@@ -102,7 +99,8 @@ public enum ServedLogReplay {
             userIndex[slate.user] = userIndex.count
             return userIndex.count - 1
         }
-        return SlateOffPolicyData(weights: weights, rewards: rewards, modelRewards: modelRewards, directValues: directValues, clusters: clusters)
+        return SlateOffPolicyData(weights: weights, rewards: rewards, modelRewards: modelRewards, directValues: directValues, clusters: clusters,
+                                  rankFit: rankFit)
     }
 
     /// Calls `body` for every list of `log` in time order with the events the service would have

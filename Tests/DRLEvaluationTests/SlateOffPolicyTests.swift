@@ -178,6 +178,55 @@ import Testing
         #expect(none == [exploredModel.unseenAttraction, exploredModel.unseenAttraction] && none[0] < 0.07)
     }
 
+    /// A bootstrap resample refits the ranks' attractions: the refitted estimate over a subset of
+    /// lists is the estimate of terms rebuilt, by hand, from attractions fitted on that subset, for
+    /// every estimator that reads the model (the others ignore it); over every list it is the plain
+    /// estimate. A rank whose items the logs show a few times then carries their noise into the
+    /// interval, which the fixed model's leaves out.
+    @Test func aBootstrapResampleRefitsTheRanksAttractions() {
+        // 40 two-position lists; the policy's first item was logged at position 1 in every fourth
+        // list (weight 2, earning 1 or 0 alternately) and its second at position 2 in every fifth
+        // (weight 150, above switch-DR's τ); the others hold items outside its list (weight 0).
+        var rng = RandomGenerator(seed: 11, stream: 2)
+        var slates: [ServedSlateLog.Slate] = [], ranks: [[Int?]] = [], shares: [[[Double]]] = [], weights: [[Double]] = []
+        for k in 0..<40 {
+            let first: Int? = k % 4 == 0 ? 0 : nil, second: Int? = k % 5 == 0 ? 1 : nil
+            let rewards: [Double] = [first != nil ? Double((k / 4) % 2) : (rng.uniform() < 0.3 ? 1 : 0), rng.uniform() < 0.2 ? 1 : 0]
+            slates.append(ServedSlateLog.Slate(id: "s\(k)", user: "u\(k)", timestamp: 0, version: "v1", arm: "control", context: [],
+                                               items: ["i\(k)", "j\(k)"], propensities: [0.5, 0.5], rewards: rewards))
+            ranks.append([first, second])
+            shares.append([[0.9, 0.05], [0.05, 0.9]])
+            weights.append([first != nil ? 2 : 0, second != nil ? 150 : 0])
+        }
+        let model = SlateRewardModel(slates: slates, prior: 2, key: .policyRank)
+        let rewards = slates.map(\.rewards), theta = model.positionRewards
+        let fit = RankAttractionFit(model: model, ranks: ranks, shares: shares, rewards: rewards)
+        // The terms of attractions ρ: an item outside the policy's list is valued 0.1 by the item
+        // model and its explored share adds 0.02 · θⱼ.
+        func data(_ rho: [Double], fit: RankAttractionFit? = nil) -> SlateOffPolicyData {
+            let modelRewards = ranks.map { row in row.enumerated().map { j, rank in rank.map { theta[j] * rho[$0] } ?? 0.1 } }
+            let directValues = shares.map { row in row.enumerated().map { j, p in theta[j] * (0.02 + p[0] * rho[0] + p[1] * rho[1]) } }
+            return SlateOffPolicyData(weights: weights, rewards: rewards, modelRewards: modelRewards, directValues: directValues, rankFit: fit)
+        }
+        let fitted = data(fit.attractions, fit: fit), fixed = data(fit.attractions)
+        let subset = [0, 0, 4, 8, 8, 8, 5, 13, 20, 33, 36, 39]
+        let refitted = data(fit.attractions(rewards: rewards, over: subset))
+        #expect(fit.attractions(rewards: rewards, over: subset) != fit.attractions)
+        for estimator in SlateOffPolicyEstimator.allCases {
+            let all = Array(0..<40)
+            #expect(estimator.refittedEstimate(fitted, over: all) == estimator.estimate(fitted, over: all), "\(estimator)")
+            let expected = estimator.estimate(estimator == .independentIPS || estimator == .selfNormalizedIPS ? fixed : refitted, over: subset)
+            #expect(abs(estimator.refittedEstimate(fitted, over: subset) - expected) < 1e-12, "\(estimator)")
+        }
+        // Over τ's weights too: with τ = ∞ switch-DR is DR on the refitted terms.
+        #expect(abs(SlateOffPolicyEstimator.switchDoublyRobust.refittedEstimate(fitted, over: subset, switchThreshold: .infinity)
+                    - SlateOffPolicyEstimator.doublyRobust.estimate(refitted, over: subset)) < 1e-12)
+        let withRefit = SlateOffPolicyEstimator.directMethod.estimateWithInterval(fitted, resamples: 400, seed: 4)
+        let withoutRefit = SlateOffPolicyEstimator.directMethod.estimateWithInterval(fixed, resamples: 400, seed: 4)
+        #expect(withRefit.value == withoutRefit.value)
+        #expect(withRefit.high - withRefit.low > 2 * (withoutRefit.high - withoutRefit.low), "refitted \(withRefit), fixed \(withoutRefit)")
+    }
+
     /// Lists of one user are resampled together: when each of 40 users' 8 lists are copies of
     /// one another, the interval over users is the interval of the 40 distinct lists (the same
     /// draws), and the interval over lists, which takes the copies for independent evidence, is
