@@ -304,8 +304,10 @@ public final class NextItemModel {
     /// weighted by `weight` (and T², so its gradients keep their scale).
     public struct Distillation {
         public var teacher: NextItemModel
-        public var temperature: Float = 2, weight: Float = 1
-        public init(teacher: NextItemModel) { self.teacher = teacher }
+        public var temperature: Float, weight: Float
+        public init(teacher: NextItemModel, temperature: Float = 2, weight: Float = 1) {
+            (self.teacher, self.temperature, self.weight) = (teacher, temperature, weight)
+        }
     }
 
     /// Trains on the split's training rows, validating on its validation items; with
@@ -531,8 +533,9 @@ public final class NextItemModel {
     /// position, scaled as the hard loss scales its rows (padding positions have weight 0).
     private func distillationGradient(_ d: Distillation, inputs: Tensor, studentLogits: Tensor, hardGradient: Tensor, weights: Tensor) -> Tensor {
         let teacher = d.teacher
-        teacher.encoder.isTraining = false
-        teacher.encoder.outputsEveryPosition = true
+        let wasTraining = teacher.encoder.isTraining, wasEvery = teacher.encoder.outputsEveryPosition
+        (teacher.encoder.isTraining, teacher.encoder.outputsEveryPosition) = (false, true)
+        defer { (teacher.encoder.isTraining, teacher.encoder.outputsEveryPosition) = (wasTraining, wasEvery) }
         let teacherLogits = teacher.output.forward(teacher.encoder.forward(inputs).reshaped(Shape(studentLogits.shape[0], teacher.configuration.dimension)))
         var student = softStudent.view(studentLogits.shape), target = softTeacher.view(studentLogits.shape)
         student.copy(from: studentLogits)

@@ -247,10 +247,7 @@ public struct LeaveOneOutEvaluation {
         var anchor: NextItemModel.Distillation?
         if let fineTuned, let trainedRanker {
             model.startFrom(trainedRanker)
-            if let weight = fineTuned.anchor {
-                anchor = .init(teacher: trainedRanker)
-                (anchor!.temperature, anchor!.weight) = (1, weight)
-            }
+            if let weight = fineTuned.anchor { anchor = .init(teacher: trainedRanker, temperature: 1, weight: weight) }
         }
         do {
             try model.train(on: split, seed: seed, distillation: anchor) { epoch, loss, ndcg in
