@@ -57,6 +57,10 @@ public final class ClosedLoop {
         /// See `OffPolicyGate.switchThreshold`.
         public var gateSwitchThreshold = SlateOffPolicyEstimator.defaultSwitchThreshold
         public var guardrail = Guardrail()
+        /// With a holdback, each night production is rolled back to the version before it when the
+        /// users it has served since its promotion return less than the frozen version's beyond
+        /// doubt (`Holdback`); nil: a promoted version is never compared with the frozen one.
+        public var holdback: Holdback?
         /// Where the services run: in this process, or as servers reached over HTTP.
         public var services: any LoopServiceHost = InProcessLoopServices()
         /// The day whose candidate is replaced by a broken one.
@@ -102,6 +106,8 @@ public final class ClosedLoop {
     public struct Twin: Sendable {
         public var learning: Double, frozen: Double
         public var learningMeasures: [String: Double] = [:], frozenMeasures: [String: Double] = [:]
+        /// The version that served every list of the learning system's twin (nil if several did).
+        public var learningVersion: String?
     }
 
     public let configuration: Configuration
@@ -176,6 +182,9 @@ public final class ClosedLoop {
         var reports: [DayReport] = []
         var nextCandidate = 0
         var released: (version: String, estimate: OffPolicyGate.Estimate)?
+        // The night each version was promoted (or made production again by the holdback); the
+        // first version is the holdback's own.
+        var promotedOn: [String: Int] = [:]
         var assign = RandomGenerator(seed: c.seed, stream: 0x100F)
         var dayStarts: [Int64] = []
         for day in 1...c.days {
@@ -199,7 +208,8 @@ public final class ClosedLoop {
                     outcomes.append((outcome.arm == .candidate ? "candidate" : "production", outcome))
                     if let twin {
                         twins.append(Twin(learning: outcome.simulatedReturn, frozen: twin.simulatedReturn,
-                                          learningMeasures: outcome.measures, frozenMeasures: twin.measures))
+                                          learningMeasures: outcome.measures, frozenMeasures: twin.measures,
+                                          learningVersion: Set(outcome.versions).count == 1 ? outcome.versions.first : nil))
                     }
                     if let reason = try await main.checkGuardrail() { events.append("rolled back \(released?.version ?? "?") during the day: \(reason)") }
                 }
@@ -245,12 +255,20 @@ public final class ClosedLoop {
                 if let candidateArm, let productionArm, candidateArm.meanReturn >= productionArm.meanReturn {
                     let note = String(format: "return per user %.3f against production's %.3f", candidateArm.meanReturn, productionArm.meanReturn)
                     try registry.promote(current.version, note: note)
+                    promotedOn[current.version] = day
                     report.events.append("promoted \(current.version): \(note)")
                 } else {
                     let note = String(format: "return per user %.3f below production's %.3f", candidateArm?.meanReturn ?? .nan, productionArm?.meanReturn ?? .nan)
                     try registry.stopRollout(reason: note)
                     report.events.append("rolled back \(current.version): \(note)")
                 }
+            }
+            if let holdback = c.holdback, let production = try registry.state().production, let since = promotedOn[production],
+               case .rollBack(let reason) = holdbackVerdict(holdback, production: production, days: reports.filter { $0.day > since } + [report]) {
+                let previous = try registry.rollback(note: reason)
+                // Judged again from now on its own users; the first version is the holdback's policy.
+                if previous != "v1" { promotedOn[previous] = day }
+                report.events.append("rolled back production \(production) to \(previous): \(reason)")
             }
             released = nil
             let checkpoint: String?
@@ -287,6 +305,18 @@ public final class ClosedLoop {
             reports.append(report)
         }
         return reports
+    }
+
+    /// The holdback's verdict on `production` from the `days` since it became production: over the
+    /// twins its users had (their learning side served by it alone), or else over its arm's users
+    /// against the frozen arm's.
+    private func holdbackVerdict(_ holdback: Holdback, production: String, days: [DayReport]) -> Guardrail.Verdict {
+        let twins = days.flatMap(\.twins).filter { $0.learningVersion == production }
+        if configuration.twinControl {
+            return holdback.verdict(differences: twins.map { $0.learning - $0.frozen }, holdback: twins.map(\.frozen))
+        }
+        let served = days.flatMap { $0.arms.filter { $0.arm == "production" && $0.version == production }.flatMap(\.returns) }
+        return holdback.verdict(production: served, holdback: days.flatMap { $0.arms.filter { $0.arm == "frozen" }.flatMap(\.returns) })
     }
 
     /// Checks that every list the service answered to the day's users (since `dayStart`) is in its

@@ -62,8 +62,7 @@ public struct Guardrail: Sendable, Equatable {
         let scale = 1 - tolerance
         let variance = adjustedCandidate * (1 - adjustedCandidate) / nt + scale * scale * adjustedControl * (1 - adjustedControl) / nc
         let shortfall = scale * adjustedControl - adjustedCandidate
-        let tau2 = effectScale * effectScale
-        let logRatio = 0.5 * log(variance / (variance + tau2)) + shortfall * shortfall * tau2 / (2 * variance * (variance + tau2))
+        let logRatio = Self.mixtureLogLikelihoodRatio(shortfall: shortfall, variance: variance, effectScale: effectScale)
         let threshold = -log(1 - confidence)
         guard shortfall > 0, logRatio >= threshold else { return .keep }
         return .rollBack(reason: "guardrail: candidate conversion \(Self.format(pt)) (\(candidate.converted)/\(candidate.served)) "
@@ -72,7 +71,14 @@ public struct Guardrail: Sendable, Equatable {
                          + "(confidence \(confidence) over every look)")
     }
 
-    private static func format(_ x: Double) -> String {
+    /// log Λ of the mixture sequential test: a shortfall estimate of variance `variance` against a
+    /// normal mixture of scale τ = `effectScale` over the shortfall.
+    static func mixtureLogLikelihoodRatio(shortfall: Double, variance: Double, effectScale: Double) -> Double {
+        let tau2 = effectScale * effectScale
+        return 0.5 * log(variance / (variance + tau2)) + shortfall * shortfall * tau2 / (2 * variance * (variance + tau2))
+    }
+
+    static func format(_ x: Double) -> String {
         let scaled = (x * 10_000).rounded() / 10_000
         return "\(scaled)"
     }

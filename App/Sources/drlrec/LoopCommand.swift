@@ -71,6 +71,10 @@ struct LoopCommand: AsyncParsableCommand {
     @Flag(help: "The frozen version serves twins of the control users (the same simulated users, served by the learning system too), and the learning system's difference from it is paired over them.")
     var twinControl = false
 
+    @Option(name: .customLong("holdback"), parsing: .unconditional,
+            help: ArgumentHelp("Each night, roll production back to the version before it when the users it served since its promotion return less than the frozen version's beyond doubt at this confidence (an always-valid sequential test; paired over the twins with --twin-control). Off when not given.", valueName: "confidence"))
+    var holdbackConfidence: Double?
+
     @Option(parsing: .unconditional, help: "A released candidate's share of the other users.")
     var candidateShare = 0.3
 
@@ -110,6 +114,10 @@ struct LoopCommand: AsyncParsableCommand {
         guard days >= 1, users >= 1, learningWindow >= 1, learningSteps ?? 1 >= 1 else {
             throw ValidationError("--days, --users, --learning-window and --learning-steps must be positive")
         }
+        if let holdbackConfidence {
+            guard holdbackConfidence > 0, holdbackConfidence < 1 else { throw ValidationError("--holdback must be a confidence in (0, 1), got \(holdbackConfidence)") }
+            guard controlShare > 0 else { throw ValidationError("--holdback compares production with the frozen version: give it a --control-share") }
+        }
         guard controlShare >= 0, controlShare < 1, candidateShare > 0, candidateShare < 1 else {
             throw ValidationError("--control-share must be in [0, 1) and --candidate-share in (0, 1)")
         }
@@ -141,6 +149,7 @@ struct LoopCommand: AsyncParsableCommand {
         configuration.usersPerDay = users
         configuration.controlShare = controlShare
         configuration.twinControl = twinControl
+        configuration.holdback = holdbackConfidence.map { Holdback(confidence: $0) }
         configuration.candidateShare = candidateShare
         configuration.exploration = exploration.exploration
         configuration.gateEstimator = rule.gate
