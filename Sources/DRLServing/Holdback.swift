@@ -31,9 +31,10 @@ public struct Holdback: Sendable, Equatable {
     /// With paired users (the same simulated users served by both systems): each user's return
     /// under production less their twin's under the holdback, and the holdback's returns.
     public func verdict(differences: [Double], holdback: [Double]) -> Guardrail.Verdict {
-        guard differences.count >= minimumUsers, differences.count == holdback.count else { return .keep }
+        require(differences.count == holdback.count, "Holdback: \(differences.count) paired differences for \(holdback.count) holdback returns")
+        guard differences.count >= minimumUsers else { return .keep }
         let d = sampleMoments(differences)
-        return verdict(shortfall: -d.mean, variance: d.variance / Double(differences.count), holdbackMean: mean(holdback),
+        return verdict(shortfall: -d.mean, variance: d.variance / Double(differences.count), holdbackMean: sampleMoments(holdback).mean,
                        users: "\(differences.count) paired users")
     }
 
@@ -55,6 +56,4 @@ public struct Holdback: Sendable, Equatable {
                          + "version's \(Guardrail.format(holdbackMean)) (\(users)): sequential likelihood ratio "
                          + "\(Guardrail.format(exp(min(logRatio, 700)))) ≥ \(Guardrail.format(exp(threshold))) (confidence \(confidence) over every look)")
     }
-
-    private func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(max(x.count, 1)) }
 }
