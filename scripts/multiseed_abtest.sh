@@ -5,6 +5,8 @@
 # baseline on the same users: one table per seed, then the mean difference with its spread across
 # seeds and an interval over users and seeds.
 #   scripts/multiseed_abtest.sh ENV "0 1 2" [DIR, default multiseed] [extra abtest options...]
+# TRAIN_OPTIONS: extra options of drlrec train (say "--config two-stage.json", then give abtest the
+# same --config).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 drlrec="$root/App/.build/release/drlrec"
@@ -16,7 +18,8 @@ for seed in $seeds; do
     checkpoint="$dir/$env-$seed.safetensors"
     if [ ! -f "$checkpoint" ]; then
         echo "== training $env with seed $seed" >&2
-        "$drlrec" train --env "$env" --seed "$seed" --save "$checkpoint" --quiet >&2
+        # shellcheck disable=SC2086  # the options are meant to split
+        "$drlrec" train --env "$env" --seed "$seed" ${TRAIN_OPTIONS:-} --save "$checkpoint" --quiet >&2
     fi
     treatments="$treatments --treatment $checkpoint"
 done

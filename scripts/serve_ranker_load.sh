@@ -10,7 +10,10 @@
 # Usage: scripts/serve_ranker_load.sh [seconds per run, default 20] [connections, default 32] [rounds, default 3]
 # Environment: EXPLORATION (serve's exploration options; default the closed loop's own, uniform
 # ε 0.1 with shuffle 0.3 and action noise 0.2; "--explore 0.1 --explorer softmax" for the softmax
-# explorer), BINARIES (drlrec executables to compare, space-separated; default the one built here).
+# explorer), BINARIES (drlrec executables to compare, space-separated; default the one built here),
+# RETRIEVALS (the platform's `retrieval` settings to compare, space-separated: 0, the default, is
+# the ranker over the whole catalogue; N > 0 a two-stage ranker trained with a candidate
+# generator of N items).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-20}
@@ -24,18 +27,34 @@ if [ -z "${BINARIES:-}" ]; then
     BINARIES=App/.build/release/drlrec
 fi
 read -ra binaries <<< "$BINARIES"
+read -ra retrievals <<< "${RETRIEVALS:-0}"
 WORK=$(mktemp -d)
 SERVER=
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2> /dev/null; rm -rf "$WORK"' EXIT
 
-"${binaries[0]}" train --env ecommerce --steps 5000 --seed 0 --save "$WORK/ranker.safetensors" --quiet > /dev/null
+# A pair is a binary serving the ranker of one retrieval setting, which it trained itself (a
+# binary reads the checkpoints of its own settings).
+declare -a pairs
+for r in "${retrievals[@]}"; do
+    settings=()
+    if [ "$r" != 0 ]; then echo "{\"retrieval\": $r}" > "$WORK/retrieval-$r.json"; settings=(--config "$WORK/retrieval-$r.json"); fi
+    for b in "${!binaries[@]}"; do
+        if "${binaries[$b]}" train --env ecommerce --steps 5000 --seed 0 "${settings[@]}" --save "$WORK/ranker-$b-$r.safetensors" --quiet > /dev/null 2> "$WORK/train.log"; then
+            pairs+=("$b $r")
+        else
+            echo "skipped: ${binaries[$b]} cannot train with retrieval $r ($(tail -1 "$WORK/train.log" | cut -c1-120))"
+        fi
+    done
+done
 echo "exploration: $EXPLORATION; $CONNECTIONS connections, 2 wrk threads, ${SECONDS_PER_RUN} s a run, $ROUNDS rounds"
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system clock ticks
-# run BINARY_INDEX ROUND: a fresh registry and server, warm-up, ranker, /livez; appends to the results.
+label() { echo "${binaries[$1]}$([ "$2" != 0 ] && echo ", retrieval $2")"; }
+# run PAIR_INDEX ROUND: a fresh registry and server, warm-up, ranker, /livez; appends to the results.
 run() {
-    local b=$1 round=$2 dir="$WORK/run-$1-$2"
+    local p=$1 round=$2 dir="$WORK/run-$1-$2" b r
+    read -r b r <<< "${pairs[$p]}"
     mkdir -p "$dir"
-    "${binaries[$b]}" registry register --registry "$dir/registry" --checkpoint "$WORK/ranker.safetensors" --scenario ecommerce > /dev/null
+    "${binaries[$b]}" registry register --registry "$dir/registry" --checkpoint "$WORK/ranker-$b-$r.safetensors" --scenario ecommerce > /dev/null
     "${binaries[$b]}" registry promote --registry "$dir/registry" v1 > /dev/null
     # shellcheck disable=SC2086
     "${binaries[$b]}" serve --registry "$dir/registry" --port "$PORT" $EXPLORATION --impressions "$dir/impressions.csv" 2> "$dir/serve.log" &
@@ -49,24 +68,25 @@ run() {
     after=$(cpu $SERVER)
     rate=$(echo "$out" | sed -n 's/.*requests, \([0-9]*\) per second/\1/p')
     requests=$(echo "$out" | sed -n 's/.*; \([0-9]*\) requests,.*/\1/p')
-    echo "== round $round, ${binaries[$b]}: ranker"
+    echo "== round $round, $(label "$b" "$r"): ranker"
     echo "$out"
     echo "server CPU per request: $(awk "BEGIN { printf \"%.0f\", ($after - $before) * 1e6 / $(getconf CLK_TCK) / $requests }") µs"
-    ranker[$b]="${ranker[$b]:-} $rate"
+    ranker[$p]="${ranker[$p]:-} $rate"
     out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s scripts/livez.lua "http://127.0.0.1:$PORT/livez" | grep -E "errors|latency|Non-2xx")
-    echo "== round $round, ${binaries[$b]}: /livez (constant answer)"
+    echo "== round $round, $(label "$b" "$r"): /livez (constant answer)"
     echo "$out"
-    livez[$b]="${livez[$b]:-} $(echo "$out" | sed -n 's/.*requests, \([0-9]*\) per second/\1/p')"
+    livez[$p]="${livez[$p]:-} $(echo "$out" | sed -n 's/.*requests, \([0-9]*\) per second/\1/p')"
     kill $SERVER; wait $SERVER 2> /dev/null || true
     SERVER=
 }
 declare -a ranker livez
 for round in $(seq "$ROUNDS"); do
-    for b in "${!binaries[@]}"; do run "$b" "$round"; done
+    for p in "${!pairs[@]}"; do run "$p" "$round"; done
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-for b in "${!binaries[@]}"; do
+for p in "${!pairs[@]}"; do
+    read -r b r <<< "${pairs[$p]}"
     # shellcheck disable=SC2086
-    r=$(median ${ranker[$b]}) l=$(median ${livez[$b]})
-    echo "${binaries[$b]}: ranker requests/s${ranker[$b]} (median $r); /livez${livez[$b]} (median $l); the ranker keeps $(awk "BEGIN { printf \"%.3f\", $r / $l }") of the framework's limit"
+    rate=$(median ${ranker[$p]}) l=$(median ${livez[$p]})
+    echo "$(label "$b" "$r"): ranker requests/s${ranker[$p]} (median $rate); /livez${livez[$p]} (median $l); the ranker keeps $(awk "BEGIN { printf \"%.3f\", $rate / $l }") of the framework's limit"
 done

@@ -45,7 +45,7 @@ public struct PolicyCatalogue {
         default:
             let checkpoint = try self.checkpoint(name, expected: SlateRanker.kinds)
             let collaborative = try existing?.als().model
-            let builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: collaborative)
+            let builder = WeightedSlateBuilder(for: simulator, collaborative: collaborative)
             let encoder = checkpoint.stateEncoder?.model
             guard encoder == nil || (simulator as? EcommerceSimulator)?.stateEncoderLayout != nil else {
                 throw .stateEncoderOutsideEcommerce(path: name)

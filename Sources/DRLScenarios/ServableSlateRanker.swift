@@ -80,7 +80,7 @@ public final class ServableSlateRanker: ServableModel {
         self.platform = platform
         self.labels = labels
         let simulator = platform.simulator
-        builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: platform.collaborative)
+        builder = WeightedSlateBuilder(for: simulator, collaborative: platform.collaborative)
         agent = try SlateRanker.agent(kind, for: simulator, builder: builder, gamma: SlateRanker.gamma(for: scenario), stateEncoder: encoder?.model,
                                       hyperparameters: hyperparameters, actingOnly: !trainingState, seed: 0)
         if trainingState { try agent.load(from: path) } else { try agent.loadPolicy(from: path) }
@@ -168,12 +168,20 @@ public final class ServableSlateRanker: ServableModel {
             items.append(item)
             scores.append(candidateScores[flat: j])
         }
-        var eligible = builder.scores.withUnsafeBufferPointer { ItemSet(capacity: $0.count, where: { $0 > -.infinity }, values: $0) }
+        var eligible: ItemSet
+        if let scored = builder.scoredItems {
+            eligible = ItemSet(capacity: itemIds.count)
+            for item in scored { eligible.insert(item) }
+        } else {
+            eligible = builder.scores.withUnsafeBufferPointer { ItemSet(capacity: $0.count, where: { $0 > -.infinity }, values: $0) }
+        }
         for item in slate { eligible.insert(item) }
-        let allScores = builder.scores
-        return RankedItems(items: items, scores: scores, eligible: eligible) { item in
+        // The builder's scores are read when asked, not kept: a copy held past this call would
+        // make the next build copy every score before writing them (the contract allows it: the
+        // scores are valid until the model's next call).
+        return RankedItems(items: items, scores: scores, eligible: eligible) { [builder] item in
             if let position = slate.firstIndex(of: item) { return slateScore(position) }
-            return allScores[flat: Int(item)]
+            return builder.scores[flat: Int(item)]
         }
     }
 

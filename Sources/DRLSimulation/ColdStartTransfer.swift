@@ -160,6 +160,7 @@ final class HistorySeededEnvironment: RecommendationEnvironment, SequenceObserva
     var itemQualitySignal: [Float]? { wrapped.itemQualitySignal }
     var demographics: [Float] { wrapped.demographics }
     var clickHistoryObservationRange: Range<Int>? { wrapped.clickHistoryObservationRange }
+    var retrievalSize: Int { wrapped.retrievalSize }
 
     private var sequenceSource: SequenceObservable {
         guard let source = wrapped as? SequenceObservable else { requirementFailure("HistorySeededEnvironment: the platform gives no sequence observations") }

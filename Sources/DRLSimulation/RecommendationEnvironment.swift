@@ -31,12 +31,16 @@ public protocol RecommendationEnvironment: Environment, PlatformView {
     var demographics: [Float] { get }
     /// Where the observation holds the mean embedding of the recent clicks, if it does.
     var clickHistoryObservationRange: Range<Int>? { get }
+    /// Items the platform's candidate generator passes a list-wise ranker (`CandidateRetrieval`);
+    /// 0 when the ranker scores the whole catalogue.
+    var retrievalSize: Int { get }
 }
 
 extension RecommendationEnvironment {
     public var itemQualitySignal: [Float]? { nil }
     public var demographics: [Float] { [] }
     public var clickHistoryObservationRange: Range<Int>? { nil }
+    public var retrievalSize: Int { 0 }
 }
 
 /// A platform that can describe the current user as a sequence observation for a

@@ -24,8 +24,9 @@ public final class WeightedSlateBuilder {
     private let relevance: MyopicGreedyPolicy
     private var pool: [Int32]
     private var selector: MarginalRelevanceSelector
-    /// Every item's weighted score in the last `build` (−∞ for items shown before or not allowed):
-    /// the order of the items after the slate's.
+    /// Every item's weighted score in the last `build` (−∞ for items shown before or not allowed,
+    /// and with a candidate generator for items it did not retrieve): the order of the items
+    /// after the slate's.
     public private(set) var scores: Tensor
     private var values: Tensor
     /// The catalogue's embeddings transposed, [dimension, items], read by `largestDotProducts`.
@@ -34,8 +35,17 @@ public final class WeightedSlateBuilder {
     /// Every item's largest similarity (at least 0) to an item of the previous slate.
     private var previousSimilarity: Tensor
     private let headness: [Float]
+    /// The platform's candidate generator, when the builder scores its candidates instead of the
+    /// whole catalogue (nil: every item).
+    public let retrieval: CandidateRetrieval?
+    private var retrievalWork: RetrievalWorkspace?
 
-    public init(catalogue: Catalogue, qualitySignal: [Float]? = nil, collaborative: ImplicitALS? = nil, candidates: Int = 200) {
+    /// With `retrieval` (items, 0 for none), the builder scores only the items a
+    /// `CandidateRetrieval` of that size passes it (`candidates` from each standing channel), and
+    /// its diversity term computes the similarities to the items it takes, not every pair of
+    /// candidates: a two-stage ranker whose work per slate does not grow with the catalogue.
+    public init(catalogue: Catalogue, qualitySignal: [Float]? = nil, collaborative: ImplicitALS? = nil, candidates: Int = 200, retrieval: Int = 0) {
+        require(retrieval >= 0, "WeightedSlateBuilder: retrieval \(retrieval) must be 0 (none) or a number of items")
         require(qualitySignal.map { $0.count == catalogue.count } ?? true,
                 "WeightedSlateBuilder: \(qualitySignal?.count ?? 0) quality values for \(catalogue.count) items")
         require(collaborative.map { $0.itemFactors.shape[0] == catalogue.count } ?? true,
@@ -47,7 +57,7 @@ public final class WeightedSlateBuilder {
         self.candidates = min(candidates, catalogue.count)
         relevance = MyopicGreedyPolicy(catalogue: catalogue, popularityWeight: 0)
         pool = Array(repeating: 0, count: self.candidates)
-        selector = MarginalRelevanceSelector(candidates: self.candidates, dimension: catalogue.dimension)
+        selector = MarginalRelevanceSelector(candidates: self.candidates, dimension: catalogue.dimension, similaritiesOnDemand: retrieval > 0)
         scores = Tensor(zeros: Shape(catalogue.count))
         values = Tensor(zeros: Shape(1, self.candidates))
         var transposed = Tensor(zeros: Shape(catalogue.dimension, catalogue.count))
@@ -56,6 +66,19 @@ public final class WeightedSlateBuilder {
         previousEmbeddings = Tensor(zeros: Shape(0, catalogue.dimension))
         previousSimilarity = Tensor(zeros: Shape(catalogue.count))
         headness = catalogue.popularityRank.map { 1 - Float($0) / Float(max(catalogue.count - 1, 1)) }
+        if retrieval > 0 {
+            let generator = CandidateRetrieval(catalogue: catalogue, qualitySignal: qualitySignal, size: retrieval, standing: self.candidates)
+            self.retrieval = generator
+            retrievalWork = RetrievalWorkspace(generator, catalogue: catalogue, pool: self.candidates)
+        } else {
+            self.retrieval = nil
+        }
+    }
+
+    /// The builder of `simulator`'s catalogue, quality signal and candidate generator.
+    public convenience init(for simulator: RecommendationEnvironment, collaborative: ImplicitALS? = nil) {
+        self.init(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: collaborative,
+                  retrieval: simulator.retrievalSize)
     }
 
     /// The weights an action stands for (quality and collaborative 0 where the builder has none).
@@ -74,6 +97,10 @@ public final class WeightedSlateBuilder {
     public func build(_ environment: some PlatformView, action: Tensor, previousSlate: ArraySlice<Int32>, into slate: inout [Int32]) {
         require(slate.count <= candidates, "WeightedSlateBuilder: a slate of \(slate.count) from \(candidates) candidates")
         let w = weights(action)
+        if retrievalWork != nil {
+            buildFromRetrieved(environment, weights: w, previousSlate: previousSlate, into: &slate)
+            return
+        }
         let catalogue = environment.catalogue, n = catalogue.count
         relevance.score(environment)
         let fit = relevance.lastScores
@@ -121,6 +148,237 @@ public final class WeightedSlateBuilder {
     /// The last `build`'s best `candidates` items by score, best first (ties to the lower index),
     /// and their scores.
     public var bestCandidates: (items: [Int32], scores: Tensor) { (pool, values) }
+
+    /// With a candidate generator, the items the last `build` scored above −∞ (the retrieved
+    /// items still eligible, ascending): every item of `scores` above −∞. Nil without one.
+    public var scoredItems: ArraySlice<Int32>? { retrievalWork.map { $0.items[0..<$0.eligibleCount] } }
+
+    /// `build` over the candidate generator's items: the same weighted score, each term computed
+    /// for the retrieved items alone (gathered into contiguous rows), every other item −∞.
+    private func buildFromRetrieved(_ environment: some PlatformView, weights w: (relevance: Float, popularity: Float, diversity: Float,
+                                                                                   novelty: Float, quality: Float, collaborative: Float),
+                                    previousSlate: ArraySlice<Int32>, into slate: inout [Int32]) {
+        let catalogue = environment.catalogue, d = catalogue.dimension
+        let clicks = environment.recentClickedItems
+        let work = retrievalWork!
+        work.retrieve(retrieval!, clicks: clicks, catalogue: catalogue)
+        // Eligibility as the full build has it: −∞ for blocked and shown items, and here for
+        // every item not retrieved.
+        scores.fill(with: -.infinity)
+        for item in work.retrieved { scores[flat: Int(item)] = 0 }
+        environment.constraints.mask(&scores)
+        for item in environment.shownItems { scores[flat: Int(item)] = -.infinity }
+        let m = work.keepEligible(scores, catalogue: catalogue)
+        let usePrevious = w.novelty > 0 && !previousSlate.isEmpty
+        let useCollaborative = collaborative != nil && w.collaborative > 0 && !clicks.isEmpty
+        if m > 0 {
+            var fit = work.fit[rows: 0..<m], similarity = work.similarity[rows: 0..<m], collaborativeScores = work.collaborative[rows: 0..<m]
+            if clicks.isEmpty {
+                fit.fill(with: 0)
+            } else {
+                gemv(work.rows[rows: 0..<(m * d)].reshaped(Shape(m, d)), work.clickSum, into: &fit, alpha: 1 / Float(clicks.count))
+            }
+            if usePrevious {
+                if previousEmbeddings.shape[0] != previousSlate.count { previousEmbeddings = Tensor(zeros: Shape(previousSlate.count, d)) }
+                gatherRows(catalogue.embeddings, indices: Array(previousSlate), into: &previousEmbeddings)
+                largestDotProducts(rowsTransposed: work.columns[rows: 0..<(d * m)].reshaped(Shape(d, m)), queries: previousEmbeddings,
+                                   into: &similarity)
+            }
+            if useCollaborative, let model = collaborative {
+                do {
+                    work.dotProducts(model.itemFactors, try model.foldIn(items: clicks), count: m, into: &collaborativeScores)
+                } catch {
+                    requirementFailure("WeightedSlateBuilder: folding in \(clicks.count) clicks failed: \(error)")
+                }
+                let best = collaborativeScores.withUnsafeBufferPointer { $0.max()! }
+                if best > 1e-6 { scal(1 / best, &collaborativeScores) } else { collaborativeScores.fill(with: 0) }
+            }
+        }
+        let quality = qualitySignal ?? [], headness = headness
+        let padded = work.padPool(to: candidates, scores: scores)
+        // Through raw buffers: the workspace's stored arrays cost access checks per element.
+        work.items.withUnsafeBufferPointer { items in
+            work.fit.withUnsafeBufferPointer { fit in
+                work.similarity.withUnsafeBufferPointer { similarity in
+                    work.collaborative.withUnsafeBufferPointer { collaborative in
+                        work.candidateScores.withUnsafeMutableBufferPointer { out in
+                            scores.withUnsafeMutableBufferPointer { scores in
+                                for j in 0..<m {
+                                    let item = Int(items[j])
+                                    let score = w.relevance * fit[j] + w.popularity * headness[item]
+                                        - w.novelty * (usePrevious ? similarity[j] : 0) + (quality.isEmpty ? 0 : w.quality * quality[item])
+                                        + (useCollaborative ? w.collaborative * collaborative[j] : 0)
+                                    scores[item] = score
+                                    out[j] = score
+                                }
+                                for j in m..<padded { out[j] = -.infinity }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        work.best(candidates, of: padded, values: &values, items: &pool)
+        selector.select(from: pool, scores: scores, diversity: w.diversity, catalogue: catalogue, into: &slate)
+    }
+}
+
+/// What `WeightedSlateBuilder` keeps between builds from a candidate generator: the retrieved
+/// items, those still eligible in index order (padded with ineligible items up to a pool), their
+/// embeddings gathered as rows and as columns, and each term's values, in storage sized once for
+/// the most items a retrieval can give.
+private final class RetrievalWorkspace {
+    let capacity: Int
+    private(set) var retrieved: [Int32] = []
+    /// The eligible retrieved items first (ascending), then the pool's padding.
+    var items: [Int32]
+    private var marks: [UInt64], categoryScores: [Float], takenCategories: [Bool]
+    var clickSum: Tensor
+    var rows: Tensor, columns: Tensor
+    var fit: Tensor, similarity: Tensor, collaborative: Tensor, candidateScores: Tensor
+    private var keys: [UInt64], histogram: [Int]
+    private(set) var eligibleCount = 0
+
+    init(_ retrieval: CandidateRetrieval, catalogue: Catalogue, pool: Int) {
+        var largestCategory = 0
+        var sizes = [Int](repeating: 0, count: catalogue.categoryCount)
+        for category in catalogue.categories { sizes[Int(category)] += 1; largestCategory = max(largestCategory, sizes[Int(category)]) }
+        // The interest channel stops at the first category that reaches its size.
+        capacity = min(catalogue.count, max(retrieval.size - 1 + largestCategory + 2 * retrieval.standing, pool))
+        let d = catalogue.dimension
+        items = [Int32](repeating: 0, count: capacity)
+        retrieved.reserveCapacity(capacity)
+        marks = [UInt64](repeating: 0, count: (catalogue.count + 63) / 64)
+        categoryScores = [Float](repeating: 0, count: catalogue.categoryCount)
+        takenCategories = [Bool](repeating: false, count: catalogue.categoryCount)
+        clickSum = Tensor(workspace: Shape(d))
+        rows = Tensor(workspace: Shape(capacity * d))
+        columns = Tensor(workspace: Shape(capacity * d))
+        keys = [UInt64](repeating: 0, count: capacity)
+        histogram = [Int](repeating: 0, count: 256)
+        fit = Tensor(workspace: Shape(capacity))
+        similarity = Tensor(workspace: Shape(capacity))
+        collaborative = Tensor(workspace: Shape(capacity))
+        candidateScores = Tensor(workspace: Shape(capacity))
+    }
+
+    /// The generator's items for a user with `clicks`, in index order, into `retrieved`.
+    func retrieve(_ retrieval: CandidateRetrieval, clicks: [Int32], catalogue: Catalogue) {
+        let d = catalogue.dimension
+        clickSum.fill(with: 0)
+        catalogue.embeddings.withUnsafeBufferPointer { e in
+            clickSum.withUnsafeMutableBufferPointer { s in
+                for item in clicks { for j in 0..<d { s[j] += e[Int(item) * d + j] } }
+            }
+        }
+        clickSum.withUnsafeBufferPointer { s in
+            retrieval.mark(clickSum: s, marks: &marks, categoryScores: &categoryScores, takenCategories: &takenCategories)
+        }
+        retrieved.removeAll(keepingCapacity: true)
+        for (w, word) in marks.enumerated() where word != 0 {
+            var bits = word
+            while bits != 0 {
+                retrieved.append(Int32(w * 64 + bits.trailingZeroBitCount))
+                bits &= bits - 1
+            }
+        }
+    }
+
+    /// Keeps the retrieved items whose score is above −∞ (eligible) at the front of `items`,
+    /// gathers their embeddings into `rows` and `columns`, and returns how many there are.
+    func keepEligible(_ scores: Tensor, catalogue: Catalogue) -> Int {
+        let d = catalogue.dimension
+        var m = 0
+        // Through raw buffers: a stored array's subscript costs exclusivity and uniqueness checks.
+        items.withUnsafeMutableBufferPointer { items in
+            retrieved.withUnsafeBufferPointer { retrieved in
+                scores.withUnsafeBufferPointer { s in
+                    for item in retrieved where s[Int(item)] > -.infinity { items[m] = item; m += 1 }
+                }
+            }
+            let count = m
+            catalogue.embeddings.withUnsafeBufferPointer { e in
+                rows.withUnsafeMutableBufferPointer { r in
+                    columns.withUnsafeMutableBufferPointer { c in
+                        // Element by element: a copy call per 16-float row costs more than the row.
+                        for j in 0..<count {
+                            let source = e.baseAddress! + Int(items[j]) * d
+                            for k in 0..<d {
+                                let x = source[k]
+                                r[j * d + k] = x
+                                c[k * count + j] = x
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        eligibleCount = m
+        return m
+    }
+
+    /// The dot product of `vector` with the row of `matrix` of each of the first `count` eligible
+    /// items, into `out`, read where the rows are (no gathered copy).
+    func dotProducts(_ matrix: Tensor, _ vector: Tensor, count: Int, into out: inout Tensor) {
+        let f = matrix.shape[1]
+        items.withUnsafeBufferPointer { items in
+            matrix.withUnsafeBufferPointer { rows in
+                vector.withUnsafeBufferPointer { x in
+                    out.withUnsafeMutableBufferPointer { out in
+                        for j in 0..<count {
+                            let row = rows.baseAddress! + Int(items[j]) * f
+                            var sum: Float = 0
+                            for k in 0..<f { sum += row[k] * x[k] }
+                            out[j] = sum
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `k` best of the first `count` entries of `candidateScores` (the eligible items, then
+    /// the padding), as `topK` gives them over that row (best first, ties to the earlier entry,
+    /// which is the lower item), with their items instead of their positions. A short row with
+    /// k a large share of it: a histogram of the finite values finds the bins that hold the k
+    /// best, and only their entries are sorted, as one integer key each.
+    func best(_ k: Int, of count: Int, values: inout Tensor, items chosen: inout [Int32]) {
+        require(k <= count && values.count == k && chosen.count == k, "RetrievalWorkspace.best: \(k) of \(count)")
+        let selected = candidateScores.withUnsafeBufferPointer { scores in
+            keys.withUnsafeMutableBufferPointer { keys in
+                histogram.withUnsafeMutableBufferPointer { bins in selectBest(k, of: UnsafeBufferPointer(rebasing: scores[0..<count]), keys: keys, bins: bins) }
+            }
+        }
+        guard let selected else {
+            // A NaN: topK's order for it (first, by position) is not this key's.
+            topK(candidateScores[rows: 0..<count].reshaped(Shape(1, count)), k: k, values: &values, indices: &chosen)
+            for j in chosen.indices { chosen[j] = items[Int(chosen[j])] }
+            return
+        }
+        keys[0..<selected].sort()
+        candidateScores.withUnsafeBufferPointer { scores in
+            for j in 0..<k {
+                let position = Int(keys[j] & 0xFFFF_FFFF)
+                values[flat: j] = scores[position]
+                chosen[j] = items[position]
+            }
+        }
+    }
+
+    /// Pads `items` after the eligible ones with the lowest-index items of score −∞ until the
+    /// list holds `pool` items (a pool the size the full build's always has); returns its length.
+    func padPool(to pool: Int, scores: Tensor) -> Int {
+        var count = eligibleCount
+        guard count < pool else { return count }
+        scores.withUnsafeBufferPointer { s in
+            var item = 0
+            while count < pool && item < s.count {
+                if s[item] == -.infinity { items[count] = Int32(item); count += 1 }
+                item += 1
+            }
+        }
+        return count
+    }
 }
 
 /// A recommendation environment seen through `WeightedSlateBuilder`: a box action of ranking
@@ -135,7 +393,7 @@ public final class WeightedRankingEnvironment: Environment {
 
     public init(_ simulator: RecommendationEnvironment, collaborative: ImplicitALS? = nil) {
         self.simulator = simulator
-        builder = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: collaborative)
+        builder = WeightedSlateBuilder(for: simulator, collaborative: collaborative)
         let range = WeightedSlateBuilder.actionRange
         actionSpace = .box(low: Array(repeating: range.lowerBound, count: builder.actionDimension),
                            high: Array(repeating: range.upperBound, count: builder.actionDimension))
@@ -167,7 +425,7 @@ public final class WeightedRankingPolicy: SlatePolicy {
     public init(name: String, agent: ContinuousControlAgent, environment: RecommendationEnvironment, collaborative: ImplicitALS? = nil) {
         self.name = name
         self.agent = agent
-        builder = WeightedSlateBuilder(catalogue: environment.catalogue, qualitySignal: environment.itemQualitySignal, collaborative: collaborative)
+        builder = WeightedSlateBuilder(for: environment, collaborative: collaborative)
         require(agent.actionDimension == builder.actionDimension,
                 "WeightedRankingPolicy: the agent acts with \(agent.actionDimension) weights; the platform's ranking takes \(builder.actionDimension)")
     }
@@ -182,4 +440,48 @@ public final class WeightedRankingPolicy: SlatePolicy {
         previous = slate
         lastShownCount = environment.shownItems.count
     }
+}
+
+/// Writes into `keys` one key per entry that can be among the `k` best of `scores` (every entry
+/// above the histogram bins that hold fewer than k of them, and the bin that reaches k; −∞
+/// entries only when fewer than k are finite) and returns how many; nil when a value is NaN. A
+/// key sorts as (value descending, position ascending): the order-preserving bits of the value,
+/// inverted, above the position. `bins` is workspace.
+private func selectBest(_ k: Int, of scores: UnsafeBufferPointer<Float>, keys: UnsafeMutableBufferPointer<UInt64>,
+                        bins: UnsafeMutableBufferPointer<Int>) -> Int? {
+    func key(_ value: Float, _ position: Int) -> UInt64 {
+        let bits = (value == 0 ? 0 : value).bitPattern  // −0 ties with 0, as topK has it
+        let ascending = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+        return UInt64(~ascending) << 32 | UInt64(position)
+    }
+    var low = Float.infinity, high = -Float.infinity, finite = 0
+    for value in scores {
+        if value.isNaN { return nil }
+        if value > -.infinity { low = min(low, value); high = max(high, value); finite += 1 }
+    }
+    var selected = 0
+    let binCount = bins.count, scale = Float(binCount) / (high - low)
+    if finite <= k || !scale.isFinite || !high.isFinite {
+        // Every entry above −∞ (too few of them, or no usable bins: one value, or +∞), and while
+        // fewer than k, the first −∞ entries.
+        var infinite = max(k - finite, 0)
+        for (position, value) in scores.enumerated() where value > -.infinity || infinite > 0 {
+            if value == -.infinity { infinite -= 1 }
+            keys[selected] = key(value, position)
+            selected += 1
+        }
+        return selected
+    }
+    // Bins over [low, high]: an entry's bin never decreases with its value, so the entries of
+    // the bins from the top down to the one that reaches k hold the k best.
+    func bin(_ value: Float) -> Int { min(binCount - 1, Int((value - low) * scale)) }
+    for b in 0..<binCount { bins[b] = 0 }
+    for value in scores where value > -.infinity { bins[bin(value)] += 1 }
+    var lowest = binCount - 1, reached = bins[lowest]
+    while reached < k { lowest -= 1; reached += bins[lowest] }
+    for (position, value) in scores.enumerated() where value > -.infinity && bin(value) >= lowest {
+        keys[selected] = key(value, position)
+        selected += 1
+    }
+    return selected
 }

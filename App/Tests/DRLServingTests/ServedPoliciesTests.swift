@@ -18,7 +18,7 @@ import Testing
     /// A checkpoint written by the `drlrec` built beside the tests, as a user runs it.
     static func trainedCheckpoint(_ arguments: [String]) throws -> String {
         if let path = trained[arguments] { return path }
-        let path = Fixtures.scratchDirectory("trained") + "/\(arguments[1])\(arguments.contains("--save-state") ? "-state" : "").safetensors"
+        let path = Fixtures.scratchDirectory("trained") + "/\(arguments[1])-\(trained.count)\(arguments.contains("--save-state") ? "-state" : "").safetensors"
         _ = try drlrec(["train"] + arguments + ["--seed", "3", "--save", path, "--quiet"])
         trained[arguments] = path
         return path
@@ -65,19 +65,27 @@ import Testing
         }
     }
 
+    /// Settings that give the platform a candidate generator of `retrieval` items, in a file.
+    static func retrievalSettings(_ retrieval: Int) -> String {
+        let path = Fixtures.scratchDirectory("retrieval-settings") + "/retrieval-\(retrieval).json"
+        FileManager.default.createFile(atPath: path, contents: Data(#"{"retrieval": \#(retrieval)}"#.utf8))
+        return path
+    }
+
     /// Serves the ranker of `scenario` trained by `drlrec train` and compares 8 slates of each of
     /// 4 simulated users with the simulated policy's, as `drlrec abtest` runs it (on e-commerce
-    /// with cold-start transfer, and two of the users arrive without history).
-    func compareServedSlates(_ scenario: Scenario) async throws {
+    /// with cold-start transfer, and two of the users arrive without history). With `settings`,
+    /// the platform's settings file both train and simulate with.
+    func compareServedSlates(_ scenario: Scenario, settings: String? = nil) async throws {
         // 1,100 steps: 100 updates after the 1,000 random ones, a policy that is not the initial one.
-        let checkpoint = try Self.trainedCheckpoint(["--env", scenario.rawValue, "--steps", "1100"])
+        let checkpoint = try Self.trainedCheckpoint(["--env", scenario.rawValue, "--steps", "1100"] + (settings.map { ["--config", $0] } ?? []))
         let registry = try ModelRegistry(directory: Fixtures.scratchDirectory("ranker-registry"))
         let version = try registry.register(checkpoint: checkpoint, scenario: scenario.rawValue, dataHash: "")
         #expect(version.kind == ServableSlateRanker.checkpointKind)
         try registry.promote(version.id)
 
         // The same checkpoint as a policy in simulation, as `drlrec abtest` runs it.
-        let simulator = try ScenarioSimulators.slate(scenario, configuration: nil)() as! any ObservableSlatePlatform
+        let simulator = try ScenarioSimulators.slate(scenario, configuration: settings)() as! any ObservableSlatePlatform
         let existing = scenario == .ecommerce ? ExistingUserModels(environment: EcommerceSimulator()) : nil
         var policy = try PolicyCatalogue(scenario: scenario, existing: existing).slatePolicy(checkpoint, for: simulator)
         if let existing { policy = ColdStartTransferPolicy(base: policy, profiles: try existing.profiles()) }
@@ -128,14 +136,26 @@ import Testing
 
     @Test func theServedVideoRankerShowsTheSlateOfTheSimulatedPolicy() async throws { try await compareServedSlates(.video) }
 
+    /// The same with a candidate generator in front of the ranker (the served two-stage ranker
+    /// retrieves what the simulated one retrieves).
+    @Test(arguments: [Scenario.ecommerce, .video])
+    func theServedTwoStageRankerShowsTheSlateOfTheSimulatedPolicy(_ scenario: Scenario) async throws {
+        try await compareServedSlates(scenario, settings: Self.retrievalSettings(1_000))
+    }
+
     /// The list-wise ranker's ranked items (the service's path when the list reads no other
     /// score) are what the service makes of its scores: the same greedy list and scores for lists
     /// shorter than, as long as and longer than its slate, with and without action noise, every
-    /// item above −∞ eligible, and any item's score on demand; none beyond its candidates.
-    @Test func theRankersRankedItemsAreItsScoresRanked() throws {
-        let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
+    /// item above −∞ eligible, and any item's score on demand; none beyond its candidates. With
+    /// a candidate generator too (every item it did not retrieve −∞).
+    @Test(arguments: [0, 1_000])
+    func theRankersRankedItemsAreItsScoresRanked(retrieval: Int) throws {
+        let settings = retrieval > 0 ? Self.retrievalSettings(retrieval) : nil
+        let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"] + (settings.map { ["--config", $0] } ?? []))
         let ranker = try ServableSlateRanker.load(checkpoint: checkpoint)
-        let simulator = EcommerceSimulator()
+        var configuration = EcommerceConfiguration()
+        configuration.retrieval = retrieval
+        let simulator = EcommerceSimulator(configuration: configuration)
         var observation = Tensor(zeros: Shape(simulator.observationSpace.dimension))
         let slateSize = simulator.slateSize
         var compared = 0

@@ -58,6 +58,10 @@ public struct EcommerceConfiguration: Sendable {
     public var historyTokens = 0
     /// Items outside this top share of popularity are the long tail.
     public var headFraction: Float = 0.2
+    /// Items the platform's candidate generator passes the list-wise ranker per slate (whole
+    /// categories nearest the user's clicks until this many, beside the popular items; see
+    /// `CandidateRetrieval`); 0: the ranker scores the whole catalogue.
+    public var retrieval = 0
     public var reward = RewardDesign.ecommerce
 
     public init() {}

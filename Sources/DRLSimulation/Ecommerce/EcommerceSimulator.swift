@@ -51,6 +51,7 @@ public struct EcommerceEpisodeStatistics: Sendable, Equatable {
 public final class EcommerceSimulator: RecommendationEnvironment, SequenceObservable {
     public let configuration: EcommerceConfiguration
     public let catalogue: Catalogue
+    public var retrievalSize: Int { configuration.retrieval }
     public let observationSpace: Space
     public let actionSpace: Space
     public let constraints: PlatformConstraints

@@ -34,6 +34,10 @@ public struct VideoFeedConfiguration: Sendable {
     public var initialSatisfaction: Float = 0.5
     public var returnBase: Float = 0.3, lowFrequencyReturnBase: Float = 0.1, returnSlope: Float = 0.6
     public var interestDrift: Float = 0.03
+    /// Items the platform's candidate generator passes the list-wise ranker per slate (whole
+    /// categories nearest the user's clicks until this many, beside the popular and the best-rated videos; see
+    /// `CandidateRetrieval`); 0: the ranker scores the whole catalogue.
+    public var retrieval = 0
     public var reward = RewardMapping.video
 
     public init() {}

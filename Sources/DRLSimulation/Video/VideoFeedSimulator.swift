@@ -36,6 +36,7 @@ public struct VideoEpisodeStatistics: Sendable, Equatable {
 public final class VideoFeedSimulator: RecommendationEnvironment {
     public let configuration: VideoFeedConfiguration
     public let catalogue: Catalogue
+    public var retrievalSize: Int { configuration.retrieval }
     public let constraints: PlatformConstraints
     public let observationSpace: Space
     public let actionSpace: Space
