@@ -13,7 +13,7 @@
 # explorer), BINARIES (drlrec executables to compare, space-separated; default the one built here),
 # RETRIEVALS (the platform's `retrieval` settings to compare, space-separated: 0, the default, is
 # the ranker over the whole catalogue; N > 0 a two-stage ranker trained with a candidate
-# generator of N items).
+# generator of N items, N:S one that also passes the S most popular items, `retrieval_standing`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-20}
@@ -37,7 +37,11 @@ trap '[ -n "$SERVER" ] && kill "$SERVER" 2> /dev/null; rm -rf "$WORK"' EXIT
 declare -a pairs
 for r in "${retrievals[@]}"; do
     settings=()
-    if [ "$r" != 0 ]; then echo "{\"retrieval\": $r}" > "$WORK/retrieval-$r.json"; settings=(--config "$WORK/retrieval-$r.json"); fi
+    if [ "$r" != 0 ]; then
+        if [[ $r == *:* ]]; then json="{\"retrieval\": ${r%%:*}, \"retrieval_standing\": ${r##*:}}"; else json="{\"retrieval\": $r}"; fi
+        echo "$json" > "$WORK/retrieval-$r.json"
+        settings=(--config "$WORK/retrieval-$r.json")
+    fi
     for b in "${!binaries[@]}"; do
         if "${binaries[$b]}" train --env ecommerce --steps 5000 --seed 0 "${settings[@]}" --save "$WORK/ranker-$b-$r.safetensors" --quiet > /dev/null 2> "$WORK/train.log"; then
             pairs+=("$b $r")

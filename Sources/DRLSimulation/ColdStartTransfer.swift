@@ -161,6 +161,7 @@ final class HistorySeededEnvironment: RecommendationEnvironment, SequenceObserva
     var demographics: [Float] { wrapped.demographics }
     var clickHistoryObservationRange: Range<Int>? { wrapped.clickHistoryObservationRange }
     var retrievalSize: Int { wrapped.retrievalSize }
+    var retrievalStanding: Int { wrapped.retrievalStanding }
 
     private var sequenceSource: SequenceObservable {
         guard let source = wrapped as? SequenceObservable else { requirementFailure("HistorySeededEnvironment: the platform gives no sequence observations") }

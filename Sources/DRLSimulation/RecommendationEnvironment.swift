@@ -34,6 +34,8 @@ public protocol RecommendationEnvironment: Environment, PlatformView {
     /// Items the platform's candidate generator passes a list-wise ranker (`CandidateRetrieval`);
     /// 0 when the ranker scores the whole catalogue.
     var retrievalSize: Int { get }
+    /// The candidate generator's popular (and best-rated) items, whatever the user clicked.
+    var retrievalStanding: Int { get }
 }
 
 extension RecommendationEnvironment {
@@ -41,6 +43,7 @@ extension RecommendationEnvironment {
     public var demographics: [Float] { [] }
     public var clickHistoryObservationRange: Range<Int>? { nil }
     public var retrievalSize: Int { 0 }
+    public var retrievalStanding: Int { 200 }
 }
 
 /// A platform that can describe the current user as a sequence observation for a

@@ -41,11 +41,14 @@ public final class WeightedSlateBuilder {
     private var retrievalWork: RetrievalWorkspace?
 
     /// With `retrieval` (items, 0 for none), the builder scores only the items a
-    /// `CandidateRetrieval` of that size passes it (`candidates` from each standing channel), and
-    /// its diversity term computes the similarities to the items it takes, not every pair of
-    /// candidates: a two-stage ranker whose work per slate does not grow with the catalogue.
-    public init(catalogue: Catalogue, qualitySignal: [Float]? = nil, collaborative: ImplicitALS? = nil, candidates: Int = 200, retrieval: Int = 0) {
-        require(retrieval >= 0, "WeightedSlateBuilder: retrieval \(retrieval) must be 0 (none) or a number of items")
+    /// `CandidateRetrieval` of that size passes it (`retrievalStanding` from each standing
+    /// channel), and its diversity term computes the similarities to the items it takes, not
+    /// every pair of candidates: a two-stage ranker whose work per slate does not grow with the
+    /// catalogue.
+    public init(catalogue: Catalogue, qualitySignal: [Float]? = nil, collaborative: ImplicitALS? = nil, candidates: Int = 200, retrieval: Int = 0,
+                retrievalStanding: Int = 200) {
+        require(retrieval >= 0 && retrievalStanding >= 0,
+                "WeightedSlateBuilder: retrieval \(retrieval) must be 0 (none) or a number of items, its standing items \(retrievalStanding) at least 0")
         require(qualitySignal.map { $0.count == catalogue.count } ?? true,
                 "WeightedSlateBuilder: \(qualitySignal?.count ?? 0) quality values for \(catalogue.count) items")
         require(collaborative.map { $0.itemFactors.shape[0] == catalogue.count } ?? true,
@@ -67,7 +70,7 @@ public final class WeightedSlateBuilder {
         previousSimilarity = Tensor(zeros: Shape(catalogue.count))
         headness = catalogue.popularityRank.map { 1 - Float($0) / Float(max(catalogue.count - 1, 1)) }
         if retrieval > 0 {
-            let generator = CandidateRetrieval(catalogue: catalogue, qualitySignal: qualitySignal, size: retrieval, standing: self.candidates)
+            let generator = CandidateRetrieval(catalogue: catalogue, qualitySignal: qualitySignal, size: retrieval, standing: retrievalStanding)
             self.retrieval = generator
             retrievalWork = RetrievalWorkspace(generator, catalogue: catalogue, pool: self.candidates)
         } else {
@@ -78,7 +81,7 @@ public final class WeightedSlateBuilder {
     /// The builder of `simulator`'s catalogue, quality signal and candidate generator.
     public convenience init(for simulator: RecommendationEnvironment, collaborative: ImplicitALS? = nil) {
         self.init(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal, collaborative: collaborative,
-                  retrieval: simulator.retrievalSize)
+                  retrieval: simulator.retrievalSize, retrievalStanding: simulator.retrievalStanding)
     }
 
     /// The weights an action stands for (quality and collaborative 0 where the builder has none).

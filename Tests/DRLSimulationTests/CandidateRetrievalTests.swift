@@ -61,19 +61,20 @@ import Testing
             simulator = VideoFeedSimulator(configuration: configuration)
         } else {
             var configuration = EcommerceConfiguration()
-            (configuration.items, configuration.categories, configuration.retrieval) = (3_000, 30, 400)
+            (configuration.items, configuration.categories, configuration.retrieval, configuration.retrievalStanding) = (3_000, 30, 400, 300)
             simulator = EcommerceSimulator(configuration: configuration)
         }
         let twoStage = WeightedSlateBuilder(for: simulator)
         let whole = WeightedSlateBuilder(catalogue: simulator.catalogue, qualitySignal: simulator.itemQualitySignal)
-        #expect(twoStage.retrieval?.size == 400 && whole.retrieval == nil)
+        #expect(twoStage.retrieval?.size == 400 && twoStage.retrieval?.standing == (video ? 200 : 300) && whole.retrieval == nil)
+        let standing = twoStage.retrieval!.standing
         var reference = [Int32](repeating: 0, count: simulator.slateSize)
         var builds = 0, withClicks = 0
         try walk(simulator, twoStage, users: 0..<12) { action, previous, slate in
-            var retrieved = expectedRetrieval(simulator, size: 400, standing: twoStage.candidates)
+            var retrieved = expectedRetrieval(simulator, size: 400, standing: standing)
             if video {
                 let quality = simulator.itemQualitySignal!
-                let best = quality.indices.sorted { quality[$0] > quality[$1] || (quality[$0] == quality[$1] && $0 < $1) }.prefix(twoStage.candidates)
+                let best = quality.indices.sorted { quality[$0] > quality[$1] || (quality[$0] == quality[$1] && $0 < $1) }.prefix(standing)
                 retrieved.formUnion(best.map(Int32.init))
             }
             let eligible = retrieved.filter { simulator.constraints.allows(Int($0), in: simulator.catalogue) && !simulator.shownItems.contains($0) }
@@ -131,7 +132,7 @@ import Testing
         simulator.reset(seed: 3, observation: &observation)
         #expect(simulator.recentClickedItems.isEmpty)
         builder.build(simulator, action: Tensor(zeros: Shape(builder.actionDimension)), previousSlate: [], into: &slate)
-        let popular = Set(simulator.catalogue.popularityRank.indices.filter { simulator.catalogue.popularityRank[$0] < builder.candidates }.map(Int32.init))
+        let popular = Set(simulator.catalogue.popularityRank.indices.filter { simulator.catalogue.popularityRank[$0] < builder.retrieval!.standing }.map(Int32.init))
         #expect(Set(builder.scoredItems ?? []) == popular.filter { simulator.constraints.allows(Int($0), in: simulator.catalogue) })
     }
 }

@@ -39,7 +39,7 @@ extension EcommerceConfiguration: FileConfigurable {
             "initial_satisfaction": .number(\.initialSatisfaction, probability), "return_base": .number(\.returnBase, probability),
             "low_frequency_return_base": .number(\.lowFrequencyReturnBase, probability), "return_slope": .number(\.returnSlope, -1...1),
             "warm_history": .integer(\.warmHistory, 0...1_000), "history_tokens": .integer(\.historyTokens, 0...1_000), "head_fraction": .number(\.headFraction, 0...1),
-            "retrieval": .integer(\.retrieval, 0...1_000_000),
+            "retrieval": .integer(\.retrieval, 0...1_000_000), "retrieval_standing": .integer(\.retrievalStanding, 0...1_000_000),
             "diversity_penalty": .number(\.reward.diversity.weight, 0...100),
             "user_weight": .number(\.reward.objectives.user, 0...100), "platform_weight": .number(\.reward.objectives.platform, 0...100),
             "advertiser_weight": .number(\.reward.objectives.advertiser, 0...100),
@@ -70,7 +70,7 @@ extension VideoFeedConfiguration: FileConfigurable {
             "satisfaction_skip": .number(\.satisfactionSkip, weight), "initial_satisfaction": .number(\.initialSatisfaction, probability),
             "return_base": .number(\.returnBase, probability), "low_frequency_return_base": .number(\.lowFrequencyReturnBase, probability),
             "return_slope": .number(\.returnSlope, -1...1), "interest_drift": .number(\.interestDrift, probability),
-            "retrieval": .integer(\.retrieval, 0...1_000_000),
+            "retrieval": .integer(\.retrieval, 0...1_000_000), "retrieval_standing": .integer(\.retrievalStanding, 0...1_000_000),
         ]
     }
 }

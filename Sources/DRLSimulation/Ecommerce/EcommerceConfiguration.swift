@@ -62,6 +62,8 @@ public struct EcommerceConfiguration: Sendable {
     /// categories nearest the user's clicks until this many, beside the popular items; see
     /// `CandidateRetrieval`); 0: the ranker scores the whole catalogue.
     public var retrieval = 0
+    /// The candidate generator's most popular items, passed whatever the user clicked.
+    public var retrievalStanding = 200
     public var reward = RewardDesign.ecommerce
 
     public init() {}

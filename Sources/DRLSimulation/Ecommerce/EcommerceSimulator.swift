@@ -52,6 +52,7 @@ public final class EcommerceSimulator: RecommendationEnvironment, SequenceObserv
     public let configuration: EcommerceConfiguration
     public let catalogue: Catalogue
     public var retrievalSize: Int { configuration.retrieval }
+    public var retrievalStanding: Int { configuration.retrievalStanding }
     public let observationSpace: Space
     public let actionSpace: Space
     public let constraints: PlatformConstraints

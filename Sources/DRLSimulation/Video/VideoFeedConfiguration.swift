@@ -38,6 +38,9 @@ public struct VideoFeedConfiguration: Sendable {
     /// categories nearest the user's clicks until this many, beside the popular and the best-rated videos; see
     /// `CandidateRetrieval`); 0: the ranker scores the whole catalogue.
     public var retrieval = 0
+    /// The candidate generator's most popular and best-rated videos (each), passed whatever the
+    /// viewer watched.
+    public var retrievalStanding = 200
     public var reward = RewardMapping.video
 
     public init() {}

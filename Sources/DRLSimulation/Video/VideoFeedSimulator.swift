@@ -37,6 +37,7 @@ public final class VideoFeedSimulator: RecommendationEnvironment {
     public let configuration: VideoFeedConfiguration
     public let catalogue: Catalogue
     public var retrievalSize: Int { configuration.retrieval }
+    public var retrievalStanding: Int { configuration.retrievalStanding }
     public let constraints: PlatformConstraints
     public let observationSpace: Space
     public let actionSpace: Space
