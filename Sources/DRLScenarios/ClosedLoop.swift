@@ -15,7 +15,8 @@ import Foundation
 /// same simulated users served by both systems). Each night the next candidate is registered, judged by the
 /// off-policy gate on the day's served lists, and when it passes released to a share of users the
 /// next day under the guardrail; the night after, it is promoted when its users' mean return is not
-/// below production's, and rolled back otherwise. The candidates are checkpoints given in advance
+/// below production's (or, with a `Promotion` confidence above 0.5, above it beyond doubt), and
+/// rolled back otherwise. The candidates are checkpoints given in advance
 /// (one per night), or learnt from the served logs; a deliberately broken one (production's policy
 /// inverted, `BrokenCandidate`) can be injected on a chosen day.
 public final class ClosedLoop {
@@ -57,6 +58,8 @@ public final class ClosedLoop {
         /// See `OffPolicyGate.switchThreshold`.
         public var gateSwitchThreshold = SlateOffPolicyEstimator.defaultSwitchThreshold
         public var guardrail = Guardrail()
+        /// The night after a candidate's day: promoted or rolled back on its users' returns against production's.
+        public var promotion = Promotion()
         /// With a holdback, each night production is rolled back to the version before it when the
         /// users it has served since its promotion return less than the frozen version's beyond
         /// doubt (`Holdback`); nil: a promoted version is never compared with the frozen one.
@@ -251,14 +254,13 @@ public final class ClosedLoop {
 
             // The night: decide on the running candidate, then judge and release the next one.
             if let current = released, state.rollout?.candidate == current.version {
-                let candidateArm = arms.first { $0.arm == "candidate" }, productionArm = arms.first { $0.arm == "production" }
-                if let candidateArm, let productionArm, candidateArm.meanReturn >= productionArm.meanReturn {
-                    let note = String(format: "return per user %.3f against production's %.3f", candidateArm.meanReturn, productionArm.meanReturn)
+                let returns = { (arm: String) in arms.first { $0.arm == arm }?.returns ?? [] }
+                let (promote, note) = c.promotion.verdict(candidate: returns("candidate"), production: returns("production"))
+                if promote {
                     try registry.promote(current.version, note: note)
                     promotedOn[current.version] = day
                     report.events.append("promoted \(current.version): \(note)")
                 } else {
-                    let note = String(format: "return per user %.3f below production's %.3f", candidateArm?.meanReturn ?? .nan, productionArm?.meanReturn ?? .nan)
                     try registry.stopRollout(reason: note)
                     report.events.append("rolled back \(current.version): \(note)")
                 }

@@ -19,8 +19,8 @@ struct LoopCommand: AsyncParsableCommand {
         checkpoint is registered and judged by the off-policy gate (the lower bound of its --gate \
         estimate on the day's served lists must reach production's estimate, less --gate-margin of it); if it passes it serves \
         --candidate-share of the other users the next day under the guardrail, and the night after it \
-        is promoted when its users' return per user is not below production's, and rolled back \
-        otherwise. --inject-bad-candidate DAY replaces that day's candidate by production's policy \
+        is promoted when its users' return per user is not below production's (with \
+        --promotion-confidence, above it beyond doubt), and rolled back otherwise. --inject-bad-candidate DAY replaces that day's candidate by production's policy \
         inverted (a ranker's action negated, a tutor's logits negated). With --learn, a night without \
         a given candidate learns one from the served logs of the last --learning-window days, for \
         --learning-steps gradient steps: production's ranker (actor, critics, optimiser states) \
@@ -75,6 +75,10 @@ struct LoopCommand: AsyncParsableCommand {
             help: ArgumentHelp("Each night, roll production back to the version before it when the users it served since its promotion return less than the frozen version's beyond doubt at this confidence (an always-valid sequential test; paired over the twins with --twin-control). Off when not given.", valueName: "confidence"))
     var holdbackConfidence: Double?
 
+    @Option(name: .customLong("promotion-confidence"), parsing: .unconditional,
+            help: ArgumentHelp("Promote a released candidate the night after its day only when its users' mean return is above production's users' at this confidence (a one-sided test of the difference); 0.5, the default, promotes on the difference's sign.", valueName: "confidence"))
+    var promotionConfidence = 0.5
+
     @Option(parsing: .unconditional, help: "A released candidate's share of the other users.")
     var candidateShare = 0.3
 
@@ -118,6 +122,9 @@ struct LoopCommand: AsyncParsableCommand {
             guard holdbackConfidence > 0, holdbackConfidence < 1 else { throw ValidationError("--holdback must be a confidence in (0, 1), got \(holdbackConfidence)") }
             guard controlShare > 0 else { throw ValidationError("--holdback compares production with the frozen version: give it a --control-share") }
         }
+        guard promotionConfidence >= 0.5, promotionConfidence < 1 else {
+            throw ValidationError("--promotion-confidence must be in [0.5, 1), got \(promotionConfidence)")
+        }
         guard controlShare >= 0, controlShare < 1, candidateShare > 0, candidateShare < 1 else {
             throw ValidationError("--control-share must be in [0, 1) and --candidate-share in (0, 1)")
         }
@@ -151,6 +158,7 @@ struct LoopCommand: AsyncParsableCommand {
         configuration.twinControl = twinControl
         configuration.holdback = holdbackConfidence.map { Holdback(confidence: $0) }
         configuration.candidateShare = candidateShare
+        configuration.promotion = Promotion(confidence: promotionConfidence)
         configuration.exploration = exploration.exploration
         configuration.gateEstimator = rule.gate
         configuration.gateMargin = rule.gateMargin
