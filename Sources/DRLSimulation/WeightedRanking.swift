@@ -20,8 +20,9 @@ public final class WeightedSlateBuilder {
     public let candidates: Int
     private let qualitySignal: [Float]?
     public let collaborative: ImplicitALS?
+    // The whole catalogue's terms (empty with a candidate generator, whose workspace has its own).
     private var collaborativeScores: Tensor
-    private let relevance: MyopicGreedyPolicy
+    private let relevance: MyopicGreedyPolicy?
     private var pool: [Int32]
     private var selector: MarginalRelevanceSelector
     /// Every item's weighted score in the last `build` (−∞ for items shown before or not allowed,
@@ -55,19 +56,20 @@ public final class WeightedSlateBuilder {
                 "WeightedSlateBuilder: a collaborative model of \(collaborative?.itemFactors.shape[0] ?? 0) items for \(catalogue.count) items")
         self.qualitySignal = qualitySignal
         self.collaborative = collaborative
-        collaborativeScores = Tensor(zeros: Shape(collaborative == nil ? 0 : catalogue.count))
+        let whole = retrieval == 0 ? catalogue.count : 0
+        collaborativeScores = Tensor(zeros: Shape(collaborative == nil ? 0 : whole))
         actionDimension = 4 + (qualitySignal == nil ? 0 : 1) + (collaborative == nil ? 0 : 1)
         self.candidates = min(candidates, catalogue.count)
-        relevance = MyopicGreedyPolicy(catalogue: catalogue, popularityWeight: 0)
+        relevance = whole > 0 ? MyopicGreedyPolicy(catalogue: catalogue, popularityWeight: 0) : nil
         pool = Array(repeating: 0, count: self.candidates)
         selector = MarginalRelevanceSelector(candidates: self.candidates, dimension: catalogue.dimension, similaritiesOnDemand: retrieval > 0)
         scores = Tensor(zeros: Shape(catalogue.count))
         values = Tensor(zeros: Shape(1, self.candidates))
-        var transposed = Tensor(zeros: Shape(catalogue.dimension, catalogue.count))
-        transpose(catalogue.embeddings, into: &transposed)
+        var transposed = Tensor(zeros: Shape(catalogue.dimension, whole))
+        if whole > 0 { transpose(catalogue.embeddings, into: &transposed) }
         embeddingsTransposed = transposed
         previousEmbeddings = Tensor(zeros: Shape(0, catalogue.dimension))
-        previousSimilarity = Tensor(zeros: Shape(catalogue.count))
+        previousSimilarity = Tensor(zeros: Shape(whole))
         headness = catalogue.popularityRank.map { 1 - Float($0) / Float(max(catalogue.count - 1, 1)) }
         if retrieval > 0 {
             let generator = CandidateRetrieval(catalogue: catalogue, qualitySignal: qualitySignal, size: retrieval, standing: retrievalStanding)
@@ -105,13 +107,14 @@ public final class WeightedSlateBuilder {
             return
         }
         let catalogue = environment.catalogue, n = catalogue.count
+        let relevance = relevance!
         relevance.score(environment)
         let fit = relevance.lastScores
         // Every item's largest similarity to an item of the previous slate, in one pass over the catalogue.
         let usePrevious = w.novelty > 0 && !previousSlate.isEmpty
         if usePrevious {
             if previousEmbeddings.shape[0] != previousSlate.count { previousEmbeddings = Tensor(zeros: Shape(previousSlate.count, catalogue.dimension)) }
-            gatherRows(catalogue.embeddings, indices: Array(previousSlate), into: &previousEmbeddings)
+            gatherRows(catalogue.embeddings, indices: previousSlate, into: &previousEmbeddings)
             largestDotProducts(rowsTransposed: embeddingsTransposed, queries: previousEmbeddings, into: &previousSimilarity)
         }
         let useCollaborative = collaborative != nil && w.collaborative > 0 && !environment.recentClickedItems.isEmpty
@@ -183,7 +186,7 @@ public final class WeightedSlateBuilder {
             }
             if usePrevious {
                 if previousEmbeddings.shape[0] != previousSlate.count { previousEmbeddings = Tensor(zeros: Shape(previousSlate.count, d)) }
-                gatherRows(catalogue.embeddings, indices: Array(previousSlate), into: &previousEmbeddings)
+                gatherRows(catalogue.embeddings, indices: previousSlate, into: &previousEmbeddings)
                 largestDotProducts(rowsTransposed: work.columns[rows: 0..<(d * m)].reshaped(Shape(d, m)), queries: previousEmbeddings,
                                    into: &similarity)
             }
@@ -358,7 +361,7 @@ private final class RetrievalWorkspace {
             for j in chosen.indices { chosen[j] = items[Int(chosen[j])] }
             return
         }
-        keys[0..<selected].sort()
+        keys.withUnsafeMutableBufferPointer { sortWithoutAllocating(UnsafeMutableBufferPointer(rebasing: $0[0..<selected])) }
         candidateScores.withUnsafeBufferPointer { scores in
             for j in 0..<k {
                 let position = Int(keys[j] & 0xFFFF_FFFF)
@@ -487,4 +490,26 @@ private func selectBest(_ k: Int, of scores: UnsafeBufferPointer<Float>, keys: U
         selected += 1
     }
     return selected
+}
+
+/// Sorts `keys` ascending in place by a heap sort: the standard library's sort allocates its
+/// buffer on every call, once per slate here. The keys are distinct (each holds its position),
+/// so any sort gives them this order.
+private func sortWithoutAllocating(_ keys: UnsafeMutableBufferPointer<UInt64>) {
+    func siftDown(_ start: Int, _ end: Int) {
+        var root = start
+        while 2 * root + 1 < end {
+            var child = 2 * root + 1
+            if child + 1 < end && keys[child] < keys[child + 1] { child += 1 }
+            guard keys[root] < keys[child] else { return }
+            keys.swapAt(root, child)
+            root = child
+        }
+    }
+    let n = keys.count
+    for start in stride(from: n / 2 - 1, through: 0, by: -1) { siftDown(start, n) }
+    for end in stride(from: n - 1, to: 0, by: -1) {
+        keys.swapAt(0, end)
+        siftDown(0, end)
+    }
 }

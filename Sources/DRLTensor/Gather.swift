@@ -8,18 +8,26 @@ func checkIndex(_ index: Int32, at position: Int, rows: Int, _ name: StaticStrin
 
 /// out[i] = table[indices[i]] for every index: table [V, D...] and out [N, D...] with N = indices.count.
 public func gatherRows(_ table: Tensor, indices: [Int32], into out: inout Tensor) {
-    require(table.rank >= 1 && out.rank >= 1 && out.shape[0] == indices.count
+    indices.withUnsafeBufferPointer { gatherRows(table, indices: $0, into: &out) }
+}
+
+/// `gatherRows` of a slice's indices (no copy of them into an array).
+public func gatherRows(_ table: Tensor, indices: ArraySlice<Int32>, into out: inout Tensor) {
+    indices.withUnsafeBufferPointer { gatherRows(table, indices: $0, into: &out) }
+}
+
+private func gatherRows(_ table: Tensor, indices ix: UnsafeBufferPointer<Int32>, into out: inout Tensor) {
+    require(table.rank >= 1 && out.rank >= 1 && out.shape[0] == ix.count
             && out.shape.rowStride == table.shape.rowStride,
-            "gatherRows: \(indices.count) rows of \(table.shape) do not fit output \(out.shape)")
+            "gatherRows: \(ix.count) rows of \(table.shape) do not fit output \(out.shape)")
+    guard ix.count > 0 else { return }
     let rows = table.shape[0], width = table.shape.rowStride
     out.makeUnique()
     let (pt, po) = (table.basePointer, out.basePointer)
     withExtendedLifetime(table) {
-        indices.withUnsafeBufferPointer { ix in
-            for i in 0..<ix.count { checkIndex(ix[i], at: i, rows: rows, "gatherRows") }
-            let task = GatherTask(table: pt, indices: ix.baseAddress!, out: po, width: width)
-            Parallel.run(task, count: ix.count, workPerItem: width)
-        }
+        for i in 0..<ix.count { checkIndex(ix[i], at: i, rows: rows, "gatherRows") }
+        let task = GatherTask(table: pt, indices: ix.baseAddress!, out: po, width: width)
+        Parallel.run(task, count: ix.count, workPerItem: width)
     }
 }
 

@@ -154,7 +154,8 @@ struct MarginalRelevanceSelector {
             }
             taken[best] = true
             slate[position] = pool[best]
-            guard diversity > 0 else { continue }
+            // The redundancy the next position reads: none after the last.
+            guard diversity > 0, position + 1 < slate.count else { continue }
             if similaritiesOnDemand {
                 gemv(embeddings, embeddings[row: best], into: &column)
                 column.withUnsafeBufferPointer { column in for index in 0..<n { redundancy[index] = max(redundancy[index], column[index]) } }
