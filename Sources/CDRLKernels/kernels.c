@@ -214,6 +214,19 @@ void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, con
 }
 long drl_first_nonfinite(const float *x, long n) { return T->first_nonfinite(x, n); }
 long drl_first_greater(const float *x, long n, float threshold) { return T->first_greater(x, n, threshold); }
+void drl_gather_rows_and_columns(const float *table, long d, const int32_t *items, long count, float *rows, float *columns) {
+    enum { ahead = 8 };
+    for (long j = 0; j < count; j++) {
+        if (j + ahead < count) __builtin_prefetch(table + (long)items[j + ahead] * d);
+        const float *source = table + (long)items[j] * d;
+        float *row = rows + j * d;
+        for (long k = 0; k < d; k++) {
+            float x = source[k];
+            row[k] = x;
+            columns[k * count + j] = x;
+        }
+    }
+}
 void drl_max_dot_rows(const float *et, long stride, long n, long d, const float *queries, long q, float *out) {
     T->max_dot_rows(et, stride, n, d, queries, q, out);
 }

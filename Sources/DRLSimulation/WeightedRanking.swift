@@ -293,7 +293,6 @@ private final class RetrievalWorkspace {
     /// Keeps the retrieved items whose score is above −∞ (eligible) at the front of `items`,
     /// gathers their embeddings into `rows` and `columns`, and returns how many there are.
     func keepEligible(_ scores: Tensor, catalogue: Catalogue) -> Int {
-        let d = catalogue.dimension
         var m = 0
         // Through raw buffers: a stored array's subscript costs exclusivity and uniqueness checks.
         items.withUnsafeMutableBufferPointer { items in
@@ -302,23 +301,8 @@ private final class RetrievalWorkspace {
                     for item in retrieved where s[Int(item)] > -.infinity { items[m] = item; m += 1 }
                 }
             }
-            let count = m
-            catalogue.embeddings.withUnsafeBufferPointer { e in
-                rows.withUnsafeMutableBufferPointer { r in
-                    columns.withUnsafeMutableBufferPointer { c in
-                        // Element by element: a copy call per 16-float row costs more than the row.
-                        for j in 0..<count {
-                            let source = e.baseAddress! + Int(items[j]) * d
-                            for k in 0..<d {
-                                let x = source[k]
-                                r[j * d + k] = x
-                                c[k * count + j] = x
-                            }
-                        }
-                    }
-                }
-            }
         }
+        gatherRowsAndColumns(catalogue.embeddings, items: items, count: m, rows: &rows, columns: &columns)
         eligibleCount = m
         return m
     }

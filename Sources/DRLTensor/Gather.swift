@@ -1,3 +1,5 @@
+import CDRLKernels
+
 // Row gather and scatter-add by index: the forward and backward passes of an embedding lookup.
 
 @inline(__always)
@@ -14,6 +16,26 @@ public func gatherRows(_ table: Tensor, indices: [Int32], into out: inout Tensor
 /// `gatherRows` of a slice's indices (no copy of them into an array).
 public func gatherRows(_ table: Tensor, indices: ArraySlice<Int32>, into out: inout Tensor) {
     indices.withUnsafeBufferPointer { gatherRows(table, indices: $0, into: &out) }
+}
+
+/// The first `count` of `items`' rows of a [V, D] table both as rows and transposed: rows[j, k] =
+/// columns[k, j] = table[items[j], k], in the first count·D elements of `rows` ([count, D]) and of
+/// `columns` ([D, count]). The rows are read once, the next ones prefetched: a few hundred rows
+/// scattered over a table larger than the cache cost their memory latency, not their copies.
+public func gatherRowsAndColumns(_ table: Tensor, items: [Int32], count: Int, rows: inout Tensor, columns: inout Tensor) {
+    require(table.rank == 2 && count >= 0 && count <= items.count && rows.count >= count * table.shape[1] && columns.count >= count * table.shape[1],
+            "gatherRowsAndColumns: \(count) rows of \(table.shape) from \(items.count) items into \(rows.shape) and \(columns.shape)")
+    let (n, d) = table.shape.matrix
+    guard count > 0 else { return }
+    rows.makeUnique()
+    columns.makeUnique()
+    let (pt, pr, pc) = (table.basePointer, rows.basePointer, columns.basePointer)
+    withExtendedLifetime(table) {
+        items.withUnsafeBufferPointer { ix in
+            for j in 0..<count { checkIndex(ix[j], at: j, rows: n, "gatherRowsAndColumns") }
+            drl_gather_rows_and_columns(pt, d, ix.baseAddress!, count, pr, pc)
+        }
+    }
 }
 
 private func gatherRows(_ table: Tensor, indices ix: UnsafeBufferPointer<Int32>, into out: inout Tensor) {

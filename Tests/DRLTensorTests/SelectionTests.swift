@@ -112,6 +112,26 @@ func referenceTopK(_ row: [Float], _ k: Int) -> [Int] {
         #expect(picked.scalars == [8, 9, 10, 11])
     }
 
+    /// Rows and their transpose from one pass: the first `count` items only (repeats allowed),
+    /// the rest of both outputs untouched; and the slice overload of `gatherRows`.
+    @Test func gatherRowsAndColumnsMatchesTheRowsAndTheirTranspose() {
+        let (vocabulary, d, count) = (300, 16, 37)
+        var rng = RandomGenerator(seed: 9)
+        let table = randomTensor(Shape(vocabulary, d), seed: 10)
+        let items = (0..<count + 5).map { _ in Int32(rng.next(upperBound: UInt64(vocabulary))) } + [Int32(vocabulary - 1), 0]
+        var rows = Tensor(shape: Shape(50 * d), repeating: -7), columns = Tensor(shape: Shape(50 * d), repeating: -7)
+        gatherRowsAndColumns(table, items: items, count: count, rows: &rows, columns: &columns)
+        for j in 0..<count {
+            for k in 0..<d {
+                #expect(rows[flat: j * d + k] == table[Int(items[j]), k] && columns[flat: k * count + j] == table[Int(items[j]), k])
+            }
+        }
+        #expect(rows.scalars[(count * d)...].allSatisfy { $0 == -7 } && columns.scalars[(count * d)...].allSatisfy { $0 == -7 })
+        var gathered = Tensor(zeros: Shape(count, d))
+        gatherRows(table, indices: items[0..<count], into: &gathered)
+        #expect(gathered.scalars == Array(rows.scalars[0..<(count * d)]))
+    }
+
     @Test func scatterAddAccumulatesRepeatedIndicesAndSkipsPadding() {
         let source = Tensor(shape: Shape(4, 2), scalars: [1, 2, 3, 4, 5, 6, 7, 8])
         var table = Tensor(shape: Shape(3, 2), repeating: 10)

@@ -197,21 +197,44 @@ public final class HTTPServer: Sendable {
         let request = try RequestBodies.recommend(bytes)
         let answer = try await service.recommend(request)
         metrics.recordServed(answer)
-        // Keys in sorted order, as the other answers' JSONSerialization writes them.
-        let items = answer.items.map {
-            JSONText.object([("item_id", JSONText.string($0.id)), ("propensity", JSONText.number($0.propensity)),
-                             ("score", JSONText.number(Double($0.score)))])
-        }
-        var body: [(key: String, value: String)] = [("arm", JSONText.string(answer.arm.rawValue))]
-        if let fallback = answer.fallback {
-            body.append(("fallback", JSONText.object([("reason", JSONText.string(fallback.fault.rawValue)),
-                                                        ("served_by", JSONText.string(fallback.servedBy))])))
-        }
-        if let impression = answer.impression { body.append(("impression_id", JSONText.string(impression))) }
-        body += [("items", "[" + items.joined(separator: ",") + "]"), ("user_id", JSONText.string(request.user)),
-                   ("version", answer.version.map(JSONText.string) ?? "null")]
         return Response(status: .ok, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(string: JSONText.object(body))))
+                        body: .init(byteBuffer: ByteBuffer(bytes: Self.recommendAnswer(answer, user: request.user))))
+    }
+
+    /// The recommend answer's JSON, written straight into bytes, keys in sorted order as the
+    /// other answers' JSONSerialization writes them.
+    static func recommendAnswer(_ answer: Recommendation, user: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + 96 * answer.items.count)
+        out += #"{"arm":"#.utf8
+        JSONText.appendString(answer.arm.rawValue, to: &out)
+        if let fallback = answer.fallback {
+            out += #","fallback":{"reason":"#.utf8
+            JSONText.appendString(fallback.fault.rawValue, to: &out)
+            out += #","served_by":"#.utf8
+            JSONText.appendString(fallback.servedBy, to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        if let impression = answer.impression {
+            out += #","impression_id":"#.utf8
+            JSONText.appendString(impression, to: &out)
+        }
+        out += #","items":["#.utf8
+        for (i, item) in answer.items.enumerated() {
+            out += (i == 0 ? #"{"item_id":"# : #",{"item_id":"#).utf8
+            JSONText.appendString(item.id, to: &out)
+            out += #","propensity":"#.utf8
+            JSONText.appendNumber(item.propensity, to: &out)
+            out += #","score":"#.utf8
+            JSONText.appendNumber(Double(item.score), to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        out += #"],"user_id":"#.utf8
+        JSONText.appendString(user, to: &out)
+        out += #","version":"#.utf8
+        if let version = answer.version { JSONText.appendString(version, to: &out) } else { out += "null".utf8 }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     private func feedback(_ bytes: [UInt8]) async throws -> Response {

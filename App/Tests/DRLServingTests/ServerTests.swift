@@ -308,3 +308,43 @@ import Glibc
         #expect(together == alone)
     }
 }
+
+@Suite struct RecommendAnswerTests {
+    /// The answer written straight into bytes is, byte for byte, the object of sorted keys the
+    /// server wrote before as text (each value through `JSONText`), and Foundation's parser (an
+    /// independent implementation) reads it back: with and without a fallback, an impression id
+    /// and a version, with ids that need escaping, and a score that JSON cannot hold.
+    @Test func theAnswerBytesAreTheSortedObjectAndParseBack() throws {
+        let answers = [
+            Recommendation(items: [("2435", 12.018743, 0.6569999892562631), ("q\"uo\\te\n", -0.5, 1), ("推荐 🎬", .infinity, 0.25)],
+                           version: "v3", arm: .candidate, impression: "968796FD-A863-41D9-875F-BDD8D767F8BB"),
+            Recommendation(items: [("7", 1, 1)], version: nil, arm: .control,
+                           fallback: Recommendation.Fallback(fault: .nonFiniteScores, servedBy: "popularity")),
+            Recommendation(items: [], version: "v1", arm: .control),
+        ]
+        for (answer, user) in zip(answers, ["u1", "tab\tuser", "ü"]) {
+            let items = answer.items.map {
+                JSONText.object([("item_id", JSONText.string($0.id)), ("propensity", JSONText.number($0.propensity)),
+                                 ("score", JSONText.number(Double($0.score)))])
+            }
+            var fields: [(key: String, value: String)] = [("arm", JSONText.string(answer.arm.rawValue))]
+            if let fallback = answer.fallback {
+                fields.append(("fallback", JSONText.object([("reason", JSONText.string(fallback.fault.rawValue)),
+                                                            ("served_by", JSONText.string(fallback.servedBy))])))
+            }
+            if let impression = answer.impression { fields.append(("impression_id", JSONText.string(impression))) }
+            fields += [("items", "[" + items.joined(separator: ",") + "]"), ("user_id", JSONText.string(user)),
+                       ("version", answer.version.map(JSONText.string) ?? "null")]
+            let bytes = HTTPServer.recommendAnswer(answer, user: user)
+            #expect(String(decoding: bytes, as: UTF8.self) == JSONText.object(fields))
+            let parsed = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+            #expect(parsed["user_id"] as? String == user && parsed["arm"] as? String == answer.arm.rawValue)
+            let listed = try #require(parsed["items"] as? [[String: Any]])
+            #expect(listed.map { $0["item_id"] as? String } == answer.items.map(\.id))
+            // Foundation's parser can be an ulp off (JSONTextTests); the text above is exact.
+            let propensities = listed.compactMap { $0["propensity"] as? Double }
+            #expect(propensities.count == answer.items.count && zip(propensities, answer.items).allSatisfy { abs($0 - $1.propensity) <= 1e-15 })
+            #expect((parsed["version"] as? String) == answer.version && (answer.version != nil || parsed["version"] is NSNull))
+        }
+    }
+}

@@ -7,6 +7,7 @@
 // Output may alias input in the unary kernels and in the row kernels (in-place use is supported).
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -118,6 +119,11 @@ long drl_first_greater(const float *x, long n, float threshold);
 // Each dot product is one chain of fused multiply-adds in the order of k, and the largest is
 // taken in the order of j, a later one replacing the earlier when at least as large.
 void drl_max_dot_rows(const float *et, long stride, long n, long d, const float *queries, long q, float *out);
+
+// rows[j * d + k] = columns[k * count + j] = table[items[j] * d + k] for j < count, k < d: rows of
+// a table gathered both as rows and transposed, the next rows prefetched while one is copied
+// (the rows are scattered over a table larger than the core's cache).
+void drl_gather_rows_and_columns(const float *table, long d, const int32_t *items, long count, float *rows, float *columns);
 
 // Reductions.
 float drl_sum(const float *x, long n);
