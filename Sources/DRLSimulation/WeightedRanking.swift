@@ -170,10 +170,14 @@ public final class WeightedSlateBuilder {
         work.retrieve(retrieval!, clicks: clicks, catalogue: catalogue)
         // Eligibility as the full build has it: −∞ for blocked and shown items, and here for
         // every item not retrieved.
-        scores.fill(with: -.infinity)
-        for item in work.retrieved { scores[flat: Int(item)] = 0 }
+        // Through the raw buffer: an element subscript on the stored tensor checks its uniqueness.
+        let retrieved = work.retrieved
+        scores.withUnsafeMutableBufferPointer { scores in
+            for i in scores.indices { scores[i] = -.infinity }
+            for item in retrieved { scores[Int(item)] = 0 }
+        }
         environment.constraints.mask(&scores)
-        for item in environment.shownItems { scores[flat: Int(item)] = -.infinity }
+        scores.withUnsafeMutableBufferPointer { scores in for item in environment.shownItems { scores[Int(item)] = -.infinity } }
         let m = work.keepEligible(scores, catalogue: catalogue)
         let usePrevious = w.novelty > 0 && !previousSlate.isEmpty
         let useCollaborative = collaborative != nil && w.collaborative > 0 && !clicks.isEmpty
@@ -345,7 +349,8 @@ private final class RetrievalWorkspace {
             for j in chosen.indices { chosen[j] = items[Int(chosen[j])] }
             return
         }
-        keys.withUnsafeMutableBufferPointer { sortWithoutAllocating(UnsafeMutableBufferPointer(rebasing: $0[0..<selected])) }
+        // In place in the workspace (a slice of the stored array would be copied first).
+        keys.withUnsafeMutableBufferPointer { $0[0..<selected].sort() }
         candidateScores.withUnsafeBufferPointer { scores in
             for j in 0..<k {
                 let position = Int(keys[j] & 0xFFFF_FFFF)
@@ -474,26 +479,4 @@ private func selectBest(_ k: Int, of scores: UnsafeBufferPointer<Float>, keys: U
         selected += 1
     }
     return selected
-}
-
-/// Sorts `keys` ascending in place by a heap sort: the standard library's sort allocates its
-/// buffer on every call, once per slate here. The keys are distinct (each holds its position),
-/// so any sort gives them this order.
-private func sortWithoutAllocating(_ keys: UnsafeMutableBufferPointer<UInt64>) {
-    func siftDown(_ start: Int, _ end: Int) {
-        var root = start
-        while 2 * root + 1 < end {
-            var child = 2 * root + 1
-            if child + 1 < end && keys[child] < keys[child + 1] { child += 1 }
-            guard keys[root] < keys[child] else { return }
-            keys.swapAt(root, child)
-            root = child
-        }
-    }
-    let n = keys.count
-    for start in stride(from: n / 2 - 1, through: 0, by: -1) { siftDown(start, n) }
-    for end in stride(from: n - 1, to: 0, by: -1) {
-        keys.swapAt(0, end)
-        siftDown(0, end)
-    }
 }
