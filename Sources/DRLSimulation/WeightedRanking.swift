@@ -246,7 +246,7 @@ private final class RetrievalWorkspace {
     var clickSum: Tensor
     var rows: Tensor, columns: Tensor
     var fit: Tensor, similarity: Tensor, collaborative: Tensor, candidateScores: Tensor
-    private var keys: [UInt64], histogram: [Int]
+    private var keys: [UInt64], sortScratch: [UInt64], histogram: [Int]
     private(set) var eligibleCount = 0
 
     init(_ retrieval: CandidateRetrieval, catalogue: Catalogue, pool: Int) {
@@ -265,6 +265,7 @@ private final class RetrievalWorkspace {
         rows = Tensor(workspace: Shape(capacity * d))
         columns = Tensor(workspace: Shape(capacity * d))
         keys = [UInt64](repeating: 0, count: capacity)
+        sortScratch = keys
         histogram = [Int](repeating: 0, count: 256)
         fit = Tensor(workspace: Shape(capacity))
         similarity = Tensor(workspace: Shape(capacity))
@@ -349,8 +350,9 @@ private final class RetrievalWorkspace {
             for j in chosen.indices { chosen[j] = items[Int(chosen[j])] }
             return
         }
-        // In place in the workspace (a slice of the stored array would be copied first).
-        keys.withUnsafeMutableBufferPointer { $0[0..<selected].sort() }
+        keys.withUnsafeMutableBufferPointer { keys in
+            sortScratch.withUnsafeMutableBufferPointer { mergeSort(UnsafeMutableBufferPointer(rebasing: keys[0..<selected]), scratch: $0) }
+        }
         candidateScores.withUnsafeBufferPointer { scores in
             for j in 0..<k {
                 let position = Int(keys[j] & 0xFFFF_FFFF)
@@ -479,4 +481,36 @@ private func selectBest(_ k: Int, of scores: UnsafeBufferPointer<Float>, keys: U
         selected += 1
     }
     return selected
+}
+
+/// Sorts `keys` ascending: runs of 8 by insertion, then merged bottom-up through `scratch` (at
+/// least as long), so that nothing is allocated; the standard library's sort allocates its
+/// buffers on every call, four allocations a slate here.
+private func mergeSort(_ keys: UnsafeMutableBufferPointer<UInt64>, scratch: UnsafeMutableBufferPointer<UInt64>) {
+    let n = keys.count, run = 8
+    for start in stride(from: 0, to: n, by: run) {
+        for i in (start + 1)..<min(start + run, n) {
+            let key = keys[i]
+            var j = i
+            while j > start && keys[j - 1] > key { keys[j] = keys[j - 1]; j -= 1 }
+            keys[j] = key
+        }
+    }
+    var source = keys, target = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
+    var width = run
+    while width < n {
+        for low in stride(from: 0, to: n, by: 2 * width) {
+            let middle = min(low + width, n), high = min(low + 2 * width, n)
+            var (i, j, k) = (low, middle, low)
+            while i < middle && j < high {
+                if source[i] <= source[j] { target[k] = source[i]; i += 1 } else { target[k] = source[j]; j += 1 }
+                k += 1
+            }
+            while i < middle { target[k] = source[i]; i += 1; k += 1 }
+            while j < high { target[k] = source[j]; j += 1; k += 1 }
+        }
+        swap(&source, &target)
+        width *= 2
+    }
+    if source.baseAddress != keys.baseAddress { _ = keys.update(fromContentsOf: source) }
 }
