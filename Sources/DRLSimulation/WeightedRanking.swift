@@ -20,7 +20,8 @@ public final class WeightedSlateBuilder {
     public let candidates: Int
     private let qualitySignal: [Float]?
     public let collaborative: ImplicitALS?
-    // The whole catalogue's terms (empty with a candidate generator, whose workspace has its own).
+    // The whole catalogue's terms: this, `relevance`, `embeddingsTransposed` and
+    // `previousSimilarity` are empty (nil) with a candidate generator, whose workspace has its own.
     private var collaborativeScores: Tensor
     private let relevance: MyopicGreedyPolicy?
     private var pool: [Int32]

@@ -6,6 +6,8 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
+import NIOPosix
 import class Prometheus.PrometheusCollectorRegistry
 import struct Prometheus.PrometheusMetricsFactory
 
@@ -59,6 +61,19 @@ public final class HTTPServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         metrics = ServerMetrics()
+    }
+
+    /// Makes NIO's event loops (the threads the server reads and writes its sockets on) Swift
+    /// concurrency's global executor, for the rest of the process: a request's handler then runs
+    /// on an event loop instead of Swift's own pool, and its answer is written from there (under
+    /// the ranker's load script, 2.2 context switches a request instead of 3.4, and 1.14 times the
+    /// requests a second; docs/BENCHMARKS.md). A model's work then holds up the other
+    /// connections of its loop while it runs: the tail latency can grow. Call it once, before the
+    /// first server runs, in a process that serves (`drlrec serve`); false when the runtime
+    /// refused the hook.
+    @discardableResult
+    public static func runConcurrencyOnEventLoops() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 
     /// Runs until the task is cancelled (or, with `handleSignals`, until SIGTERM or SIGINT).

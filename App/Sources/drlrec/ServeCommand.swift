@@ -116,6 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        HTTPServer.runConcurrencyOnEventLoops()
         let keys: APIKeys?
         do { keys = try apiKeys.map { file throws(APIKeys.FileError) in try APIKeys(file: file) } } catch { throw CommandFailure("--api-keys: \(error)") }
         var configuration = RecommendationService.Configuration()
