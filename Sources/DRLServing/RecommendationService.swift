@@ -568,7 +568,13 @@ public final class RecommendationService: RecommendationEndpoint, @unchecked Sen
         await gate.close()
         let captured = capture()
         gate.reopen()
-        try write(captured)
+        // Written on a thread of its own: the caller's executor may be a server's event loop
+        // (`drlrec serve`), whose connections would wait for the whole file.
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            Thread { [self] in
+                do { try write(captured); done.resume() } catch { done.resume(throwing: error) }
+            }.start()
+        }
     }
 
     /// A copy of the state with the places in the logs it reaches to.
