@@ -68,8 +68,8 @@ public final class HTTPServer: Sendable {
     /// on an event loop instead of Swift's own pool, and its answer is written from there (under
     /// the ranker's load script, 2.2 context switches a request instead of 3.4, and 1.14 times the
     /// requests a second; docs/BENCHMARKS.md). A model's work then holds up the other
-    /// connections of its loop while it runs, and so do the registry's re-reading and the
-    /// periodic snapshot's write: the tail latency can grow. Call it once, before the
+    /// connections of its loop while it runs, and so does the registry's re-reading (the
+    /// snapshot is written on a thread of its own): the tail latency can grow. Call it once, before the
     /// first server runs, in a process that serves (`drlrec serve`); false when the runtime
     /// refused the hook.
     @discardableResult
