@@ -171,12 +171,10 @@ public final class WeightedSlateBuilder {
         work.retrieve(retrieval!, clicks: clicks, catalogue: catalogue)
         // Eligibility as the full build has it: −∞ for blocked and shown items, and here for
         // every item not retrieved.
+        scores.fill(with: -.infinity)
         // Through the raw buffer: an element subscript on the stored tensor checks its uniqueness.
         let retrieved = work.retrieved
-        scores.withUnsafeMutableBufferPointer { scores in
-            for i in scores.indices { scores[i] = -.infinity }
-            for item in retrieved { scores[Int(item)] = 0 }
-        }
+        scores.withUnsafeMutableBufferPointer { scores in for item in retrieved { scores[Int(item)] = 0 } }
         environment.constraints.mask(&scores)
         scores.withUnsafeMutableBufferPointer { scores in for item in environment.shownItems { scores[Int(item)] = -.infinity } }
         let m = work.keepEligible(scores, catalogue: catalogue)
@@ -487,7 +485,7 @@ private func selectBest(_ k: Int, of scores: UnsafeBufferPointer<Float>, keys: U
 /// Sorts `keys` ascending: runs of 8 by insertion, then merged bottom-up through `scratch` (at
 /// least as long), so that nothing is allocated; the standard library's sort allocates its
 /// buffers on every call, four allocations a slate here.
-private func mergeSort(_ keys: UnsafeMutableBufferPointer<UInt64>, scratch: UnsafeMutableBufferPointer<UInt64>) {
+func mergeSort(_ keys: UnsafeMutableBufferPointer<UInt64>, scratch: UnsafeMutableBufferPointer<UInt64>) {
     let n = keys.count, run = 8
     for start in stride(from: 0, to: n, by: run) {
         for i in (start + 1)..<min(start + run, n) {
