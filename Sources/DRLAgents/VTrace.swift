@@ -56,15 +56,22 @@ extension A2CAgent {
         /// rewards (a simulator's, where the logs credit only what the platform observed) first
         /// learns the logged ones, so that the actor's first advantages are not its errors.
         public var criticWarmUpSteps = 0
+        /// Weight β of the divergence KL(π₀‖π) from the policy the training starts from (π₀), summed
+        /// over the heads and averaged over a minibatch's steps, added to the actor's loss: a soft
+        /// freeze that holds the policy near π₀ wherever the logged advantages do not outweigh it
+        /// (0: none, the gradient steps alone bound the move).
+        public var anchorWeight: Float = 0
         public var batchSize = 256
         public init() {}
     }
 
     /// What an off-policy training saw: how far the policy was from the behaviour before the first
     /// step and after the last, as KL(μ‖π) estimated on the logged actions (the mean of
-    /// log μ(a|x)/π(a|x)), and the last minibatch's losses.
+    /// log μ(a|x)/π(a|x)); how far it moved, as KL(π₀‖π) from the policy it started from, averaged
+    /// over the logged observations and summed over the heads; and the last minibatch's losses.
     public struct VTraceSummary: Sendable {
         public var divergenceBefore: Double, divergenceAfter: Double
+        public var divergenceFromStart: Double
         public var losses: (policy: Float, value: Float, entropy: Float)
     }
 
@@ -99,12 +106,18 @@ extension A2CAgent {
         var ratios = [Float](repeating: 0, count: n), values = [Float](repeating: 0, count: n)
         var targets = [Float](repeating: 0, count: n), advantages = [Float](repeating: 0, count: n)
         var logProbability = [Float](repeating: 0, count: n)
-        // log π(aᵢ|xᵢ), π/μ and V(xᵢ) for every step with the current networks.
+        // π₀'s probabilities of every head's options at every logged observation, rows of `choices[h]`.
+        var startProbabilities: [[Float]] = []
+        var divergenceFromStart = 0.0
+        // log π(aᵢ|xᵢ), π/μ and V(xᵢ) for every step with the current networks, and KL(π₀‖π).
         func evaluate() {
             policy.forward(episodes.observations)
+            let first = startProbabilities.isEmpty
+            divergenceFromStart = 0
             for i in 0..<n { logProbability[i] = 0 }
             for h in choices.indices {
                 let logits = policy.logits[h], options = choices[h]
+                var start = first ? [Float](repeating: 0, count: n * options) : startProbabilities[h]
                 logits.withUnsafeBufferPointer { z in
                     for i in 0..<n {
                         let row = z.baseAddress! + i * options
@@ -112,10 +125,21 @@ extension A2CAgent {
                         for c in 1..<options { largest = max(largest, row[c]) }
                         var total: Float = 0
                         for c in 0..<options { total += expf(row[c] - largest) }
-                        logProbability[i] += row[Int(episodes.actions[h][i])] - largest - logf(total)
+                        let logTotal = logf(total)
+                        logProbability[i] += row[Int(episodes.actions[h][i])] - largest - logTotal
+                        if first {
+                            for c in 0..<options { start[i * options + c] = expf(row[c] - largest - logTotal) }
+                        } else {
+                            for c in 0..<options where start[i * options + c] > 0 {
+                                let p = Double(start[i * options + c])
+                                divergenceFromStart += p * (log(p) - Double(row[c] - largest - logTotal))
+                            }
+                        }
                     }
                 }
+                if first { startProbabilities.append(start) }
             }
+            divergenceFromStart /= Double(n)
             for i in 0..<n { ratios[i] = expf(logProbability[i]) / episodes.behaviourProbabilities[i] }
             let v = valueNetwork.forward(episodes.observations)
             v.withUnsafeBufferPointer { column in for i in 0..<n { values[i] = column[i] } }
@@ -123,6 +147,27 @@ extension A2CAgent {
         // From the log-probabilities, which stay finite where π(a|x) underflows.
         func divergence() -> Double {
             zip(episodes.behaviourProbabilities, logProbability).reduce(0.0) { $0 + log(Double($1.0)) - Double($1.1) } / Double(n)
+        }
+        // β·KL(π₀‖π) of head h over the minibatch `rows`, its gradient β(π − π₀)/m added to the logits'.
+        func anchor(h: Int, rows: ArraySlice<Int>, logits: Tensor, logSumExps: Tensor, gradient: inout Tensor) -> Float {
+            let options = choices[h], beta = settings.anchorWeight, scale = beta / Float(rows.count)
+            // The sum is returned from the closures: a captured variable may be boxed on the heap.
+            let total: Float = startProbabilities[h].withUnsafeBufferPointer { start in
+                logits.withUnsafeBufferPointer { z in logSumExps.withUnsafeBufferPointer { lse in
+                    gradient.withUnsafeMutableBufferPointer { g in
+                        var sum: Float = 0
+                        for (r, i) in rows.enumerated() {
+                            for c in 0..<options {
+                                let logP = z[r * options + c] - lse[r], p0 = start[i * options + c]
+                                g[r * options + c] += scale * (expf(logP) - p0)
+                                if p0 > 0 { sum += p0 * (logf(p0) - logP) }
+                            }
+                        }
+                        return sum
+                    }
+                } }
+            }
+            return total * scale
         }
         evaluate()
         let before = divergence()
@@ -137,6 +182,8 @@ extension A2CAgent {
         var logitGradients = choices.map { _ in Tensor(zeros: Shape(0, 0)) }
         var losses: (policy: Float, value: Float, entropy: Float) = (0, 0, 0)
         var steps = 0, pass = 0
+        require(settings.anchorWeight >= 0 && settings.anchorWeight.isFinite,
+                "A2CAgent.trainOffPolicy: the anchor's weight \(settings.anchorWeight) must be non-negative and finite")
         require(settings.criticWarmUpSteps >= 0 && settings.gradientSteps >= 0,
                 "A2CAgent.trainOffPolicy: \(settings.criticWarmUpSteps) critic warm-up steps and \(settings.gradientSteps) steps; neither may be negative")
         let totalSteps = settings.criticWarmUpSteps + settings.gradientSteps
@@ -184,6 +231,10 @@ extension A2CAgent {
                         logitGradients[h] = logitGradientBuffers[h].view(crossEntropies[h].gradient.shape)
                         logitGradients[h].copy(from: crossEntropies[h].gradient)
                         axpy(-configuration.entropyCoefficient, entropies[h].gradient, &logitGradients[h])
+                        if settings.anchorWeight > 0 {
+                            policyLoss += anchor(h: h, rows: rows, logits: policy.logits[h], logSumExps: crossEntropies[h].logSumExps,
+                                                 gradient: &logitGradients[h])
+                        }
                     }
                     policy.backward(logitGradients)
                 }
@@ -204,6 +255,6 @@ extension A2CAgent {
             }
         }
         evaluate()
-        return VTraceSummary(divergenceBefore: before, divergenceAfter: divergence(), losses: losses)
+        return VTraceSummary(divergenceBefore: before, divergenceAfter: divergence(), divergenceFromStart: divergenceFromStart, losses: losses)
     }
 }

@@ -1,4 +1,5 @@
 import DRLAgents
+import Foundation
 import DRLTensor
 import Testing
 
@@ -80,6 +81,60 @@ import Testing
         }
         // The policy moved away from the behaviour's.
         #expect(summary.divergenceAfter > summary.divergenceBefore + 0.5, "KL(μ‖π) \(summary.divergenceBefore) → \(summary.divergenceAfter)")
+    }
+
+    /// The anchor (`anchorWeight` β, KL(π₀‖π) in the actor's loss) bounds how far the policy moves
+    /// from where it started without stopping it learning: on the skewed logs above, β = 1 (about the advantages' scale) leaves
+    /// the policy within a quarter of the divergence from its start that training without it
+    /// reaches, and still raises the probability of every level's best difficulty. The divergence
+    /// the summary reports is KL(π₀‖π) over the logged observations, computed here from the policy's
+    /// probabilities before and after.
+    @Test func theAnchorBoundsTheMoveFromTheStart() throws {
+        let task = TutoringTask()
+        let steps = 3000
+        var observation = Tensor(zeros: Shape(3)), observations = Tensor(zeros: Shape(steps, 3))
+        var difficulties: [Int32] = [], types: [Int32] = [], rewards: [Float] = [], probabilities: [Float] = []
+        var rng = RandomGenerator(seed: 7)
+        task.reset(seed: 7, observation: &observation)
+        for t in 0..<steps {
+            for i in 0..<3 { observations[t, i] = observation[flat: i] }
+            let (d, k) = (rng.uniform() < 0.7 ? 0 : Int32(1 + rng.nextIndex(below: 2)), Int32(rng.nextIndex(below: 2)))
+            difficulties.append(d)
+            types.append(k)
+            probabilities.append((d == 0 ? 0.7 : 0.15) * 0.5)
+            rewards.append(task.step(.multiDiscrete([d, k]), observation: &observation).reward)
+        }
+        let episodes = LoggedEpisodes(observations: observations, actions: [difficulties, types], rewards: rewards,
+                                      behaviourProbabilities: probabilities, episodeEnds: [Bool](repeating: true, count: steps))
+        func headProbabilities(_ agent: A2CAgent) -> [[Float]] {
+            agent.policy.forward(observations)
+            return [agent.policy.probabilities(head: 0).scalars, agent.policy.probabilities(head: 1).scalars]
+        }
+        func divergence(from start: [[Float]], to end: [[Float]]) -> Double {
+            var total = 0.0
+            for h in 0..<2 { for (p, q) in zip(start[h], end[h]) where p > 0 { total += Double(p) * (log(Double(p)) - log(Double(q))) } }
+            return total / Double(steps)
+        }
+        var moved: [Double] = []
+        for beta: Float in [0, 1] {
+            var configuration = A2CConfiguration()
+            configuration.entropyCoefficient = 0.01
+            let agent = A2CAgent(observationDimension: 3, choices: [3, 2], environments: 1, configuration: configuration, seed: 3)
+            let start = headProbabilities(agent)
+            var settings = A2CAgent.VTraceSettings()
+            (settings.gradientSteps, settings.anchorWeight) = (600, beta)
+            let summary = try agent.trainOffPolicy(on: episodes, settings: settings, seed: 0)
+            let end = headProbabilities(agent)
+            let reference = divergence(from: start, to: end)
+            #expect(abs(summary.divergenceFromStart - reference) < 1e-3 * max(reference, 1e-3), "β \(beta): reported \(summary.divergenceFromStart), computed \(reference)")
+            moved.append(reference)
+            for level in 0..<3 {
+                let row = (0..<steps).first { observations[$0, level] == 1 }!
+                #expect(end[0][row * 3 + level] > start[0][row * 3 + level] + 0.05,
+                        "β \(beta), level \(level): π(best difficulty) \(start[0][row * 3 + level]) → \(end[0][row * 3 + level])")
+            }
+        }
+        #expect(moved[1] < moved[0] / 4, "KL(π₀‖π) without the anchor \(moved[0]), with β 1 \(moved[1])")
     }
 
     /// During the critic's warm-up the actor does not move, even with the optimiser's momentum

@@ -59,6 +59,9 @@ struct LoopCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("With --learn on education: gradient steps that train the tutor's critic alone on the logged rewards before --learning-steps train its actor and critic (default 2000).", valueName: "steps"))
     var criticWarmUp: Int?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --learn on education: weight β of the tutor's divergence from production's policy, KL(production ‖ candidate) over the logged learners' states, in its loss: a soft freeze (default 0: the gradient steps alone bound the move).", valueName: "beta"))
+    var policyAnchor: Float?
+
     @Option(parsing: .unconditional, help: ArgumentHelp("With --learn: discount a served list by the time to the user's next one, γ per this many seconds (default: γ per list).", valueName: "seconds"))
     var discountTimeUnit: Double?
 
@@ -115,6 +118,10 @@ struct LoopCommand: AsyncParsableCommand {
             guard env == .education, learn else { throw ValidationError("--critic-warm-up applies to the tutor --learn trains (--env education)") }
             guard criticWarmUp >= 0 else { throw ValidationError("--critic-warm-up \(criticWarmUp) must not be negative") }
         }
+        if let policyAnchor {
+            guard env == .education, learn else { throw ValidationError("--policy-anchor applies to the tutor --learn trains (--env education)") }
+            guard policyAnchor >= 0, policyAnchor.isFinite else { throw ValidationError("--policy-anchor must be a non-negative number, got \(policyAnchor)") }
+        }
         guard days >= 1, users >= 1, learningWindow >= 1, learningSteps ?? 1 >= 1 else {
             throw ValidationError("--days, --users, --learning-window and --learning-steps must be positive")
         }
@@ -143,6 +150,7 @@ struct LoopCommand: AsyncParsableCommand {
             var learning = TutorFineTuning()
             if let learningSteps { learning.settings.gradientSteps = learningSteps }
             if let criticWarmUp { learning.settings.criticWarmUpSteps = criticWarmUp }
+            if let policyAnchor { learning.settings.anchorWeight = policyAnchor }
             learning.seed = seed
             configuration.learning = learning
         } else if learn {
