@@ -11,7 +11,8 @@
 # trained once, with seed $TRAINING_SEED (default 0) and its training state, into
 # .drlrec/loop-ENV-STEPS.safetensors (-seedN before the extension for another training seed; or
 # $PRODUCTION). LOOP OPTIONS replace the default recipe below. With $LOOP_OUTPUT set, each run's
-# JSON report is kept there as ENV-trainingN-seedS.json.
+# JSON report is kept there as ENV-trainingN-seedS.json and its directory (registries, logs, learnt
+# candidates) as ENV-trainingN-seedS/, for scripts/loop_candidates.py.
 set -euo pipefail
 env=${1:-ecommerce} steps=${2:-default} seeds=${3:-"0 1 2"}
 shift $(($# < 3 ? $# : 3))
@@ -22,8 +23,10 @@ production=${PRODUCTION:-.drlrec/loop-$env-$steps$([ "$training_seed" = 0 ] || e
 recipe=(--days 14 --users 300 --learn --learning-steps 500 --explore 0.1 --shuffle 0.3 --gate-margin 0.1
         --action-noise 0.2 --twin-control --control-share 0.3 --inject-bad-candidate 7)
 if [ "$env" = education ]; then
-    # One task per list: no order to shuffle, no ranking weights to perturb; the tutor's own defaults for learning.
-    recipe=(--days 14 --users 300 --learn --explore 0.2 --gate-margin 0.1 --twin-control --control-share 0.3 --inject-bad-candidate 7)
+    # One task per list: no order to shuffle, no ranking weights to perturb; the tutor's own defaults for
+    # learning (anchored to production), and the rankers' margin: the gate passes the anchored candidates
+    # and refuses the broken one (docs/RESULTS.md, "A tutor anchored to production").
+    recipe=(--days 14 --users 300 --learn --explore 0.2 --gate-margin 0.3 --twin-control --control-share 0.3 --inject-bad-candidate 7)
 fi
 if [ $# -gt 0 ]; then recipe=("$@"); fi
 scratch=$(mktemp -d)
@@ -37,8 +40,10 @@ fi
 echo "production: $production; loop: ${recipe[*]}"
 printf "%4s %9s %7s %10s %-34s %9s %-36s %8s\n" seed released covered consistent "broken candidate (estimate)" "promoted" "days 8-14: learning - frozen" seconds
 for seed in $seeds; do
+    directory=$scratch/loop-$seed
+    if [ -n "${LOOP_OUTPUT:-}" ]; then directory=$LOOP_OUTPUT/$env-training$training_seed-seed$seed; rm -rf "$directory"; mkdir -p "$directory"; fi
     /usr/bin/time -f "%e" -o "$scratch/time" "$drlrec" loop --env "$env" --production "$production" --seed "$seed" \
-        --directory "$scratch/loop-$seed" --json --quiet "${recipe[@]}" > "$scratch/out.json"
+        --directory "$directory" --json --quiet "${recipe[@]}" > "$scratch/out.json"
     if [ -n "${LOOP_OUTPUT:-}" ]; then mkdir -p "$LOOP_OUTPUT"; cp "$scratch/out.json" "$LOOP_OUTPUT/$env-training$training_seed-seed$seed.json"; fi
     python3 - "$seed" "$scratch/out.json" "$scratch/time" <<'PY'
 import json, re, sys

@@ -26,7 +26,8 @@ struct LoopCommand: AsyncParsableCommand {
         --learning-steps gradient steps: production's ranker (actor, critics, optimiser states) \
         trained further by its own agent's updates on the transitions the served lists make, or \
         production's tutor (education: one task per request) by off-policy actor-critic (V-trace) \
-        on the learners' logged episodes, weighted by the logged propensities. The report shows each \
+        on the learners' logged episodes, weighted by the logged propensities and held near production \
+        by --policy-anchor. The report shows each \
         arm's return per user with a 95% interval and its reward per list, each candidate's off-policy estimate beside the reward per \
         list it realised, and every release, refusal, promotion and rollback.
         """
@@ -53,13 +54,13 @@ struct LoopCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Days of served lists a learnt candidate trains on.")
     var learningWindow = 3
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Gradient steps of a learnt candidate: how far it may move from production (default: 500 for a ranker, 200 for a tutor).", valueName: "steps"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Gradient steps of a learnt candidate: how far it may move from production (default: 500 for a ranker, 1000 for a tutor).", valueName: "steps"))
     var learningSteps: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("With --learn on education: gradient steps that train the tutor's critic alone on the logged rewards before --learning-steps train its actor and critic (default 2000).", valueName: "steps"))
     var criticWarmUp: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("With --learn on education: weight β of the tutor's divergence from production's policy, KL(production ‖ candidate) over the logged learners' states, in its loss: a soft freeze (default 0: the gradient steps alone bound the move).", valueName: "beta"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --learn on education: weight β of the tutor's divergence from production's policy, KL(production ‖ candidate) over the logged learners' states, in its loss: a soft freeze (default 1; 0: none, the gradient steps alone bound the move).", valueName: "beta"))
     var policyAnchor: Float?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("With --learn: discount a served list by the time to the user's next one, γ per this many seconds (default: γ per list).", valueName: "seconds"))
