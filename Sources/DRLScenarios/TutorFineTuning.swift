@@ -23,9 +23,9 @@ import DRLTensor
 /// freeze): the candidate moves from production where the logged advantages outweigh the
 /// divergence, towards π ∝ π_production·exp(A/β). Without it the number of gradient steps was the
 /// only bound, and a poor one: even 50 steps made candidates far worse than the production they
-/// were learnt from on some nights, and with 200 about half were worse, the worst by more than half
-/// its return; anchored, four in five were better and none by much (docs/RESULTS.md, "A tutor
-/// anchored to production"). The off-policy gate then judges the candidate.
+/// were learnt from on some nights, and with 200 more than a third were no better, the worst by
+/// more than half its return; anchored, four in five were better and none worse by more than about
+/// 5% (docs/RESULTS.md, "A tutor anchored to production"). The off-policy gate then judges the candidate.
 public struct TutorFineTuning: ServedLogLearning {
     /// 2,000 critic warm-up steps, then 1,000 of the actor and critic, anchored to production with
     /// β = 1 (chosen among 0, 0.3, 1 and 10 by the candidates' quality; see `TutorFineTuning`).
