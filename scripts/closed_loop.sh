@@ -24,9 +24,11 @@ recipe=(--days 14 --users 300 --learn --learning-steps 500 --explore 0.1 --shuff
         --action-noise 0.2 --twin-control --control-share 0.3 --inject-bad-candidate 7)
 if [ "$env" = education ]; then
     # One task per list: no order to shuffle, no ranking weights to perturb; the tutor's own defaults for
-    # learning (anchored to production), and the rankers' margin: the gate passes the anchored candidates
-    # and refuses the broken one (docs/RESULTS.md, "A tutor anchored to production").
-    recipe=(--days 14 --users 300 --learn --explore 0.2 --gate-margin 0.3 --twin-control --control-share 0.3 --inject-bad-candidate 7)
+    # learning (anchored to production), the rankers' margin (the gate passes the anchored candidates and
+    # refuses the broken one), and half the other learners for a candidate, so that the night-after
+    # comparison rests on more of them (docs/RESULTS.md, "A tutor anchored to production").
+    recipe=(--days 14 --users 300 --learn --explore 0.2 --gate-margin 0.3 --candidate-share 0.5 --twin-control --control-share 0.3
+            --inject-bad-candidate 7)
 fi
 if [ $# -gt 0 ]; then recipe=("$@"); fi
 scratch=$(mktemp -d)
