@@ -1,6 +1,6 @@
 import DRLAgents
-import Foundation
 import DRLTensor
+import Foundation
 import Testing
 
 @Suite struct VTraceTests {
@@ -84,11 +84,12 @@ import Testing
     }
 
     /// The anchor (`anchorWeight` β, KL(π₀‖π) in the actor's loss) bounds how far the policy moves
-    /// from where it started without stopping it learning: on the skewed logs above, β = 1 (about the advantages' scale) leaves
-    /// the policy within a quarter of the divergence from its start that training without it
-    /// reaches, and still raises the probability of every level's best difficulty. The divergence
-    /// the summary reports is KL(π₀‖π) over the logged observations, computed here from the policy's
-    /// probabilities before and after.
+    /// from where it started without stopping it learning: on logs of a behaviour that mostly gives
+    /// the easiest difficulty, β = 1 (about the advantages' scale here) leaves the policy within a
+    /// quarter of the divergence from its start that training without it reaches, and still raises
+    /// the probability of every level's best difficulty. The divergence the summary reports is
+    /// KL(π₀‖π) over the logged observations, computed here from the policy's probabilities before
+    /// and after.
     @Test func theAnchorBoundsTheMoveFromTheStart() throws {
         let task = TutoringTask()
         let steps = 3000
