@@ -19,6 +19,10 @@
    the server answered and every feedback it acknowledged is in the logs (and stops if not), and
    this script checks that every feedback row naming a list names one in the impression log.
 
+Parts 1 and 3 alternate the logs' durability: every other round serves with --log-flush-interval
+(acknowledged once written to the kernel, flushed at an interval), which must survive a kill -9 of
+the server as well as the default (on disk before the answer) does.
+
 Standard library only. Usage: scripts/crash_durability.py [--rounds N] [--drlrec PATH]
 """
 import argparse
@@ -90,8 +94,8 @@ def stream_feedback(port, client, acknowledged, stop):
         sequence += 1
 
 
-def feedback_round(drlrec, registry, port, rng):
-    server = subprocess.Popen([drlrec, "serve", "--registry", registry, "--port", str(port)],
+def feedback_round(drlrec, registry, port, rng, durability):
+    server = subprocess.Popen([drlrec, "serve", "--registry", registry, "--port", str(port), *durability],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_healthy(port, server)
     acknowledged = []
@@ -144,9 +148,9 @@ def stream_lists(port, client, lists, feedback, stop):
         sequence += 1
 
 
-def served_lists_round(drlrec, registry, port, rng):
+def served_lists_round(drlrec, registry, port, rng, durability):
     command = [drlrec, "serve", "--registry", registry, "--port", str(port), "--explore", "0.1",
-               "--impressions", os.path.join(registry, "impressions.csv")]
+               "--impressions", os.path.join(registry, "impressions.csv"), *durability]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_healthy(port, server, seconds=60)
     lists, feedback = [], []
@@ -244,6 +248,15 @@ def registry_round(drlrec, registry, checkpoint, rng):
     return f"the state names missing versions {missing}" if missing else None
 
 
+def durability(round_):
+    """The serve options of a round's logs: every other round acknowledges once written, not flushed."""
+    return ["--log-flush-interval", "1"] if round_ % 2 == 1 else []
+
+
+def durability_label(round_):
+    return " (--log-flush-interval 1)" if durability(round_) else ""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=10)
@@ -262,10 +275,10 @@ def main():
 
         total = 0
         for round_ in range(arguments.rounds):
-            count, lost = feedback_round(arguments.drlrec, registry, arguments.port, rng)
+            count, lost = feedback_round(arguments.drlrec, registry, arguments.port, rng, durability(round_))
             total += count
             status = "ok" if not lost else f"LOST {len(lost)}: {lost[:5]}"
-            print(f"feedback round {round_ + 1}: {count} events acknowledged before kill -9, {status}")
+            print(f"feedback round {round_ + 1}{durability_label(round_)}: {count} events acknowledged before kill -9, {status}")
             failures += bool(lost)
         print(f"feedback: {total} acknowledged events over {arguments.rounds} kills, {'none lost' if failures == 0 else 'SOME LOST'}")
 
@@ -286,10 +299,10 @@ def main():
         run(arguments.drlrec, "registry", "promote", "--registry", ranker_registry, "v1")
         totals, broken = [0, 0], 0
         for round_ in range(arguments.rounds):
-            served, acknowledged, problems = served_lists_round(arguments.drlrec, ranker_registry, arguments.port, rng)
+            served, acknowledged, problems = served_lists_round(arguments.drlrec, ranker_registry, arguments.port, rng, durability(round_))
             totals[0] += served
             totals[1] += acknowledged
-            print(f"served-lists round {round_ + 1}: {served} lists and {acknowledged} feedback events acknowledged before kill -9, "
+            print(f"served-lists round {round_ + 1}{durability_label(round_)}: {served} lists and {acknowledged} feedback events acknowledged before kill -9, "
                   + ("ok" if not problems else f"{len(problems)} PROBLEMS: {problems[:3]}"))
             broken += bool(problems)
         print(f"served lists: {totals[0]} lists and {totals[1]} feedback events over {arguments.rounds} kills, "

@@ -6,17 +6,31 @@ import Glibc
 import Darwin
 #endif
 
-/// An append-only CSV log with a fixed header, durable before acknowledgement: `append` returns
-/// only after the line is on disk (fsync). The feedback and impression logs are two of them.
-/// Concurrent appends are committed in groups, one write and one fsync for every line waiting, so
-/// throughput does not stop at one line per disk flush.
+/// An append-only CSV log with a fixed header, durable before acknowledgement as its `Durability`
+/// says: by default `append` returns only after the line is on disk (fsync), and concurrent
+/// appends are committed in groups, one write and one fsync for every line waiting, so that
+/// throughput does not stop at one line per disk flush. The feedback and impression logs are two
+/// of them.
 ///
 /// A crash can leave at most an incomplete last line, from an append that was never acknowledged;
 /// opening the log cuts it off.
 public final class AppendOnlyLog: @unchecked Sendable {
+    /// What an acknowledged append survives.
+    public enum Durability: Sendable, Equatable {
+        /// A crash of the machine (power loss, kernel panic): the line is on disk (fsync) before
+        /// `append` returns, through the log's commit thread.
+        case synced
+        /// A crash of the process (kill -9 included): the line is handed to the kernel (write)
+        /// before `append` returns, on the caller's thread, and the file is flushed to disk every
+        /// `flushInterval`, which bounds what a crash of the machine can lose. The write of one
+        /// append costs a few microseconds where a commit through the thread costs a disk flush,
+        /// shared by the appends waiting together, and two thread switches.
+        case written(flushInterval: Duration)
+    }
     public let path: String
     /// What the log holds, for messages ("feedback log").
     public let name: String
+    public let durability: Durability
     /// The header line the file has (newline included).
     public private(set) var header: String
     private let fd: Int32
@@ -24,8 +38,12 @@ public final class AppendOnlyLog: @unchecked Sendable {
     private var pending: [UInt8] = []
     private var waiters: [CheckedContinuation<Void, any Error>] = []
     private var closed = false
-    /// The file's size and the lines appended since it was opened, counting what is on disk.
+    /// The file's size and the lines appended since it was opened, counting acknowledged appends.
     private var committed = (bytes: 0, appendedLines: 0)
+    /// `written`: the size the last flush reached, and the first failed flush (every later append
+    /// fails with it: the kernel may have dropped lines it had acknowledged).
+    private var flushed = 0
+    private var flushFailure: Failure?
 
     /// Why an append did not reach the disk (the log names its file and the system's reason).
     public struct Failure: Error, CustomStringConvertible {
@@ -35,9 +53,13 @@ public final class AppendOnlyLog: @unchecked Sendable {
     /// Opens the log at `path`, creating it with `header` (a line, newline included) when missing.
     /// An existing log must have that header or one of `earlierHeaders` (a log written before
     /// its format grew keeps its own).
-    public init(path: String, name: String, header text: String, earlierHeaders: [String] = []) throws(Failure) {
+    public init(path: String, name: String, header text: String, earlierHeaders: [String] = [], durability: Durability = .synced) throws(Failure) {
+        if case .written(let interval) = durability, interval <= .zero {
+            throw Failure(description: "the \(name) '\(path)': the flush interval must be positive, got \(interval)")
+        }
         self.path = path
         self.name = name
+        self.durability = durability
         self.header = text
         let header = Array(text.utf8)
         let descriptor = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -63,20 +85,31 @@ public final class AppendOnlyLog: @unchecked Sendable {
                 size = try cutTornTail(size: size)
             }
             committed.bytes = size == 0 ? header.count : size
+            flushed = committed.bytes
         } catch {
             close(fd)
             throw error
         }
         // The thread holds the log until `shutDown`.
-        let thread = Thread { [self] in self.commitLoop() }
+        let thread = Thread { [self] in
+            switch durability {
+            case .synced: self.commitLoop()
+            case .written(let interval): self.flushLoop(every: interval)
+            }
+        }
         thread.name = "drlrec-" + name.replacingOccurrences(of: " ", with: "-")
         thread.start()
     }
 
     deinit { close(fd) }
 
-    /// Appends `line` (complete lines, newline included) and returns once it is on disk.
+    /// Appends `line` (complete lines, newline included) and returns once it is as durable as the
+    /// log's `durability` says.
     public func append(_ line: [UInt8]) async throws {
+        if case .written = durability {
+            try appendWritten(line)
+            return
+        }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             condition.lock()
             defer { condition.unlock() }
@@ -88,10 +121,11 @@ public final class AppendOnlyLog: @unchecked Sendable {
     }
 
     /// The file's size in bytes and the number of lines appended since the log was opened, both
-    /// counting only what is on disk (acknowledged appends).
+    /// counting only acknowledged appends.
     public var end: (bytes: Int, appendedLines: Int) { condition.withLock { committed } }
 
-    /// Stops the commit thread after the events already appended are written.
+    /// Stops the commit thread after the events already appended are written (and with `written`,
+    /// flushed).
     public func shutDown() {
         condition.lock()
         closed = true
@@ -117,6 +151,38 @@ public final class AppendOnlyLog: @unchecked Sendable {
             } catch {
                 for waiter in batchWaiters { waiter.resume(throwing: error) }
             }
+        }
+    }
+
+    /// `written`: the line goes to the kernel under the lock, so that concurrent appends keep
+    /// whole lines in the order they were acknowledged.
+    private func appendWritten(_ line: [UInt8]) throws(Failure) {
+        condition.lock()
+        defer { condition.unlock() }
+        if closed { throw Failure(description: "the \(name) '\(path)' is closed") }
+        if let flushFailure { throw flushFailure }
+        try write(line)
+        committed = (committed.bytes + line.count, committed.appendedLines + line.count { $0 == 10 })
+    }
+
+    /// `written`: flushes what was written since the last flush every `interval`, and once more at
+    /// shutdown.
+    private func flushLoop(every interval: Duration) {
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) * 1e-18
+        while true {
+            condition.lock()
+            if !closed { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
+            let (end, stop) = (committed.bytes, closed)
+            condition.unlock()
+            if end > flushed {
+                if fsync(fd) == 0 {
+                    flushed = end
+                } else {
+                    let failure = Failure(description: "fsync of the \(name) '\(path)' failed: \(DurableFile.systemError())")
+                    condition.withLock { flushFailure = flushFailure ?? failure }
+                }
+            }
+            if stop { return }
         }
     }
 

@@ -46,14 +46,14 @@ public final class FeedbackLog: Sendable {
 
     /// Opens the log at `path`, creating it with its header when missing. An existing log must
     /// have that header or the earlier one without the served-list columns.
-    public init(path: String, contextColumns: [String]) throws(Failure) {
+    public init(path: String, contextColumns: [String], durability: AppendOnlyLog.Durability = .synced) throws(Failure) {
         self.contextColumns = contextColumns
         log = try AppendOnlyLog(path: path, name: "feedback log", header: Self.header(contextColumns: contextColumns),
-                                earlierHeaders: [Self.headerWithoutServedColumns(contextColumns: contextColumns)])
+                                earlierHeaders: [Self.headerWithoutServedColumns(contextColumns: contextColumns)], durability: durability)
         keepsServedLists = log.header == Self.header(contextColumns: contextColumns)
     }
 
-    /// Appends the event and returns once it is on disk.
+    /// Appends the event and returns once it is as durable as the log's `AppendOnlyLog.Durability` says.
     public func append(_ event: FeedbackEvent) async throws { try await log.append(Self.line(event, withServed: keepsServedLists)) }
 
     /// Stops the commit thread after the events already appended are written.

@@ -48,12 +48,12 @@ public final class ImpressionLog: Sendable {
 
     /// Opens the log at `path`, creating it with its header when missing. An existing log must
     /// have the same header.
-    public init(path: String, contextColumns: [String]) throws(Failure) {
+    public init(path: String, contextColumns: [String], durability: AppendOnlyLog.Durability = .synced) throws(Failure) {
         self.contextColumns = contextColumns
-        log = try AppendOnlyLog(path: path, name: "impression log", header: Self.header(contextColumns: contextColumns))
+        log = try AppendOnlyLog(path: path, name: "impression log", header: Self.header(contextColumns: contextColumns), durability: durability)
     }
 
-    /// Appends the list and returns once it is on disk.
+    /// Appends the list and returns once it is as durable as the log's `AppendOnlyLog.Durability` says.
     public func append(_ impression: Impression) async throws {
         require(impression.context.count == contextColumns.count,
                 "ImpressionLog: \(impression.context.count) context values for the columns \(contextColumns)")

@@ -18,7 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
         items outside the top k by the --explorer, with its exact probability). POST /v1/feedback \
         {"user_id", "item_id", "event", "value"?, "timestamp"?, "context"?, "impression_id"?, "position"?} \
         (the list it answers, with --impressions) is acknowledged once it is on \
-        disk in the feedback log (DRLRec's logged-interactions format, which `drlrec update` reads), \
+        disk (or, with --log-flush-interval, written to the kernel) in the feedback log (DRLRec's logged-interactions format, which `drlrec update` reads), \
         and updates the user's history, so later recommend calls need only the user id. GET /healthz, \
         GET /metrics (Prometheus). A model that fails to load, scores NaN or misses the latency budget \
         is answered by the previous production version, then by popularity, and counted. With \
@@ -83,6 +83,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate-burst"), parsing: .unconditional, help: "The burst a client may send at once under --rate-limit (default: a second's worth, at least 1).")
     var rateBurst: Double?
 
+    @Option(name: .customLong("log-flush-interval"), parsing: .unconditional, help: ArgumentHelp("Acknowledge a list or piece of feedback once the logs have handed it to the kernel, and flush them to disk every SECONDS: nothing acknowledged is lost when the server crashes or is killed, up to SECONDS of it when the machine does. Without it (the default), nothing acknowledged is lost when the machine crashes either: each is on disk before its answer (one flush shared by the requests waiting together).", valueName: "seconds"))
+    var logFlushInterval: Double?
+
     @Option(name: .customLong("max-connections"), parsing: .unconditional, help: "Open connections at most; further ones wait in the listen backlog.")
     var maxConnections = 1024
 
@@ -108,6 +111,11 @@ struct ServeCommand: AsyncParsableCommand {
         guard snapshotInterval >= 0, snapshotInterval <= 86_400 else {
             throw ValidationError("--snapshot-interval \(snapshotInterval) s must be between 0 (only at start and stop) and a day")
         }
+        if let logFlushInterval {
+            guard logFlushInterval >= 0.001, logFlushInterval <= 3_600 else {
+                throw ValidationError("--log-flush-interval \(logFlushInterval) s must be between 0.001 and 3,600 (an hour)")
+            }
+        }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections \(maxConnections) must be between 1 and 10^6") }
         let loopback = ["127.0.0.1", "::1", "localhost"].contains(host)
         guard loopback || apiKeys != nil || allowUnauthenticated else {
@@ -127,6 +135,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maximumUsers = maxUsers
         configuration.cooldown = .milliseconds(Int64(cooldown * 1000))
         configuration.impressionLogPath = impressions
+        if let logFlushInterval { configuration.logDurability = .written(flushInterval: .microseconds(Int64(logFlushInterval * 1_000_000))) }
         configuration.exploration = exploration.exploration
         configuration.explorationSeed = explorationSeed
         let feedbackPath = feedback ?? registry + "/feedback.csv"

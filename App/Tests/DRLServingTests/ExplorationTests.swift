@@ -9,7 +9,7 @@ import Testing
     /// A registry serving a `FixedScoresModel` over 30 items whose scores rise with the index.
     /// With `directory`, the registry there (a restart when it already serves).
     func fixedService(_ exploration: SlateExploration, impressions: Bool = false, readsImpressions: Bool = false,
-                      directory: String? = nil) throws -> RecommendationService {
+                      directory: String? = nil, durability: AppendOnlyLog.Durability = .synced) throws -> RecommendationService {
         let items = (0..<30).map { "i\($0)" }
         let registry = try ModelRegistry(directory: directory ?? Fixtures.scratchDirectory("explore"))
         let path = registry.directory + "/fixed.safetensors"
@@ -23,6 +23,7 @@ import Testing
         configuration.modelKinds = ServableModelKinds([FixedScoresModel.self])
         configuration.exploration = exploration
         configuration.explorationSeed = 7
+        configuration.logDurability = durability
         if impressions { configuration.impressionLogPath = registry.directory + "/impressions.csv" }
         return try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
     }
@@ -242,14 +243,17 @@ import Testing
     }
 
     /// Every served list is in the impression log, in the logged-interactions format: one row per
-    /// position with the item, the propensity the answer gave, the list's id, version and arm.
-    @Test func servedListsAreLoggedWithTheirPropensities() async throws {
-        let service = try fixedService(SlateExploration(epsilon: 0.4), impressions: true)
+    /// position with the item, the propensity the answer gave, the list's id, version and arm;
+    /// the same whether the logs acknowledge once on disk or once written (then the rows are in
+    /// the file before any flush: the interval here is an hour).
+    @Test(arguments: [AppendOnlyLog.Durability.synced, .written(flushInterval: .seconds(3600))])
+    func servedListsAreLoggedWithTheirPropensities(durability: AppendOnlyLog.Durability) async throws {
+        let service = try fixedService(SlateExploration(epsilon: 0.4), impressions: true, durability: durability)
         var answers: [Recommendation] = []
         for _ in 0..<5 { answers.append(try await service.recommend(request())) }
+        let log = try LoggedInteractions.read(csv: service.impressionLog!.path)
         service.impressionLog!.shutDown()
         service.feedbackLog.shutDown()
-        let log = try LoggedInteractions.read(csv: service.impressionLog!.path)
         #expect(log.count == 20 && log.events.allSatisfy { $0 == .impression })
         for (n, answer) in answers.enumerated() {
             for (position, item) in answer.items.enumerated() {

@@ -26,6 +26,43 @@ import Testing
         #expect(read.timestamps.sorted() == (0..<200).map(Int64.init))
     }
 
+    /// With `written` durability an append is in the file when it returns, before any flush (the
+    /// interval here is an hour): another reader of the file sees it, as a restart after a
+    /// kill -9 does. Concurrent appends keep whole lines; a closed log refuses appends.
+    @Test func aWrittenLogHoldsEveryAcknowledgedLineBeforeItsFlush() async throws {
+        let path = Fixtures.scratchDirectory("feedback-written") + "/feedback.csv"
+        let log = try FeedbackLog(path: path, contextColumns: ["stride"], durability: .written(flushInterval: .seconds(3600)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for k in 0..<200 {
+                group.addTask {
+                    try await log.append(FeedbackEvent(user: "u\(k % 7)", item: "i\(k % 24)", timestamp: Int64(k), event: .click,
+                                                       value: 1, context: [Float(k % 3)]))
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(log.end.appendedLines == 200)
+        let read = try LoggedInteractions.read(csv: path)
+        #expect(read.timestamps.sorted() == (0..<200).map(Int64.init))
+        #expect(log.end.bytes == (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int))
+        log.shutDown()
+        await #expect(throws: FeedbackLog.Failure.self) {
+            try await log.append(FeedbackEvent(user: "late", item: "i0", timestamp: 999, event: .click, value: 1, context: [0]))
+        }
+        #expect(try LoggedInteractions.read(csv: path).count == 200)
+    }
+
+    /// A flush interval that is not positive is refused, naming the log.
+    @Test func aWrittenLogNeedsAPositiveFlushInterval() throws {
+        let path = Fixtures.scratchDirectory("feedback-interval") + "/feedback.csv"
+        #expect {
+            try FeedbackLog(path: path, contextColumns: [], durability: .written(flushInterval: .zero))
+        } throws: { error in
+            "\(error)".contains("feedback log") && "\(error)".contains("flush interval must be positive")
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     /// A service start that fails after opening the feedback log (here the impression log has
     /// another header) shuts the log down: its thread ends and lets the file go. Before, each
     /// failed start kept a thread and the file open for the life of the process.
