@@ -13,7 +13,10 @@
 # explorer), BINARIES (drlrec executables to compare, space-separated; default the one built here),
 # RETRIEVALS (the platform's `retrieval` settings to compare, space-separated: 0, the default, is
 # the ranker over the whole catalogue; N > 0 a two-stage ranker trained with a candidate
-# generator of N items, N:S one that also passes the S most popular items, `retrieval_standing`).
+# generator of N items, N:S one that also passes the S most popular items, `retrieval_standing`),
+# FLUSHES (the logs' durability settings to compare, space-separated: "disk", the default, answers a
+# list once it is on disk; a number of seconds serves with `--log-flush-interval` that many: once
+# written to the kernel, flushed at that interval).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-20}
@@ -28,12 +31,13 @@ if [ -z "${BINARIES:-}" ]; then
 fi
 read -ra binaries <<< "$BINARIES"
 read -ra retrievals <<< "${RETRIEVALS:-0}"
+read -ra flushes <<< "${FLUSHES:-disk}"
 WORK=$(mktemp -d)
 SERVER=
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2> /dev/null; rm -rf "$WORK"' EXIT
 
 # A pair is a binary serving the ranker of one retrieval setting, which it trained itself (a
-# binary reads the checkpoints of its own settings).
+# binary reads the checkpoints of its own settings), with one durability of its logs.
 declare -a pairs
 for r in "${retrievals[@]}"; do
     settings=()
@@ -44,7 +48,7 @@ for r in "${retrievals[@]}"; do
     fi
     for b in "${!binaries[@]}"; do
         if "${binaries[$b]}" train --env ecommerce --steps 5000 --seed 0 "${settings[@]}" --save "$WORK/ranker-$b-$r.safetensors" --quiet > /dev/null 2> "$WORK/train.log"; then
-            pairs+=("$b $r")
+            for f in "${flushes[@]}"; do pairs+=("$b $r $f"); done
         else
             echo "skipped: ${binaries[$b]} cannot train with retrieval $r ($(tail -1 "$WORK/train.log" | cut -c1-120))"
         fi
@@ -52,16 +56,17 @@ for r in "${retrievals[@]}"; do
 done
 echo "exploration: $EXPLORATION; $CONNECTIONS connections, 2 wrk threads, ${SECONDS_PER_RUN} s a run, $ROUNDS rounds"
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system clock ticks
-label() { echo "${binaries[$1]}$([ "$2" != 0 ] && echo ", retrieval $2")"; }
+label() { echo "${binaries[$1]}$([ "$2" != 0 ] && echo ", retrieval $2")$([ "$3" != disk ] && echo ", --log-flush-interval $3")"; }
 # run PAIR_INDEX ROUND: a fresh registry and server, warm-up, ranker, /livez; appends to the results.
 run() {
-    local p=$1 round=$2 dir="$WORK/run-$1-$2" b r
-    read -r b r <<< "${pairs[$p]}"
+    local p=$1 round=$2 dir="$WORK/run-$1-$2" b r f durability=()
+    read -r b r f <<< "${pairs[$p]}"
+    if [ "$f" != disk ]; then durability=(--log-flush-interval "$f"); fi
     mkdir -p "$dir"
     "${binaries[$b]}" registry register --registry "$dir/registry" --checkpoint "$WORK/ranker-$b-$r.safetensors" --scenario ecommerce > /dev/null
     "${binaries[$b]}" registry promote --registry "$dir/registry" v1 > /dev/null
     # shellcheck disable=SC2086
-    "${binaries[$b]}" serve --registry "$dir/registry" --port "$PORT" $EXPLORATION --impressions "$dir/impressions.csv" 2> "$dir/serve.log" &
+    "${binaries[$b]}" serve --registry "$dir/registry" --port "$PORT" $EXPLORATION --impressions "$dir/impressions.csv" "${durability[@]}" 2> "$dir/serve.log" &
     SERVER=$!
     for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/livez" > /dev/null && break; sleep 0.2; done
     curl -sf "http://127.0.0.1:$PORT/livez" > /dev/null || { cat "$dir/serve.log" >&2; exit 1; }
@@ -72,12 +77,12 @@ run() {
     after=$(cpu $SERVER)
     rate=$(echo "$out" | sed -n 's/.*requests, \([0-9]*\) per second/\1/p')
     requests=$(echo "$out" | sed -n 's/.*; \([0-9]*\) requests,.*/\1/p')
-    echo "== round $round, $(label "$b" "$r"): ranker"
+    echo "== round $round, $(label "$b" "$r" "$f"): ranker"
     echo "$out"
     echo "server CPU per request: $(awk "BEGIN { printf \"%.0f\", ($after - $before) * 1e6 / $(getconf CLK_TCK) / $requests }") µs"
     ranker[$p]="${ranker[$p]:-} $rate"
     out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s scripts/livez.lua "http://127.0.0.1:$PORT/livez" | grep -E "errors|latency|Non-2xx")
-    echo "== round $round, $(label "$b" "$r"): /livez (constant answer)"
+    echo "== round $round, $(label "$b" "$r" "$f"): /livez (constant answer)"
     echo "$out"
     livez[$p]="${livez[$p]:-} $(echo "$out" | sed -n 's/.*requests, \([0-9]*\) per second/\1/p')"
     kill $SERVER; wait $SERVER 2> /dev/null || true
@@ -89,8 +94,8 @@ for round in $(seq "$ROUNDS"); do
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for p in "${!pairs[@]}"; do
-    read -r b r <<< "${pairs[$p]}"
+    read -r b r f <<< "${pairs[$p]}"
     # shellcheck disable=SC2086
     rate=$(median ${ranker[$p]}) l=$(median ${livez[$p]})
-    echo "$(label "$b" "$r"): ranker requests/s${ranker[$p]} (median $rate); /livez${livez[$p]} (median $l); the ranker keeps $(awk "BEGIN { printf \"%.3f\", $rate / $l }") of the framework's limit"
+    echo "$(label "$b" "$r" "$f"): ranker requests/s${ranker[$p]} (median $rate); /livez${livez[$p]} (median $l); the ranker keeps $(awk "BEGIN { printf \"%.3f\", $rate / $l }") of the framework's limit"
 done

@@ -171,7 +171,7 @@ public final class ServableSlateRanker: ServableModel {
         var eligible: ItemSet
         if let scored = builder.scoredItems {
             eligible = ItemSet(capacity: itemIds.count)
-            for item in scored { eligible.insert(item) }
+            eligible.insert(contentsOf: scored)
         } else {
             eligible = builder.scores.withUnsafeBufferPointer { ItemSet(capacity: $0.count, where: { $0 > -.infinity }, values: $0) }
         }

@@ -13,10 +13,15 @@ public struct BadRequest: Error, CustomStringConvertible {
 /// hurt: every field is type- and range-checked here, so that what reaches the service is a value
 /// the service can validate against its models (ids, k, context columns).
 public enum RequestBodies {
+    // Each body's fields, built once rather than hashed again on every request.
+    private static let recommendFields: Set = ["user_id", "context", "history", "k", "candidates", "exclude_seen", "timestamp"]
+    private static let historyFields: Set = ["item_id", "event", "value", "timestamp"]
+    private static let feedbackFields: Set = ["user_id", "item_id", "event", "value", "timestamp", "context", "impression_id", "position"]
+
     /// `POST /v1/recommend  {user_id, context?, history?, k?, candidates?, exclude_seen?, timestamp?}`
     public static func recommend(_ bytes: [UInt8]) throws(BadRequest) -> RecommendRequest {
         let fields = try JSONFields.parse(bytes)
-        try fields.allowOnly(["user_id", "context", "history", "k", "candidates", "exclude_seen", "timestamp"])
+        try fields.allowOnly(recommendFields)
         var request = RecommendRequest(user: try fields.requiredString("user_id"), k: try fields.integer("k") ?? 10)
         request.timestamp = try fields.integer("timestamp").map(Int64.init)
         request.context = try fields.numbers("context")
@@ -26,7 +31,7 @@ public enum RequestBodies {
             var items: [RecommendRequest.HistoryItem] = []
             for (k, entry) in history.enumerated() {
                 let item = try JSONFields(entry, path: "history[\(k)]")
-                try item.allowOnly(["item_id", "event", "value", "timestamp"])
+                try item.allowOnly(historyFields)
                 items.append(.init(item: try item.requiredString("item_id"), event: try event(item),
                                    value: Float(try item.number("value") ?? 1), timestamp: Int64(try item.integer("timestamp") ?? 0)))
             }
@@ -38,7 +43,7 @@ public enum RequestBodies {
     /// `POST /v1/feedback  {user_id, item_id, event, value?, timestamp?, context?, impression_id?, position?}`
     public static func feedback(_ bytes: [UInt8]) throws(BadRequest) -> FeedbackRequest {
         let fields = try JSONFields.parse(bytes)
-        try fields.allowOnly(["user_id", "item_id", "event", "value", "timestamp", "context", "impression_id", "position"])
+        try fields.allowOnly(feedbackFields)
         var request = FeedbackRequest(user: try fields.requiredString("user_id"), item: try fields.requiredString("item_id"),
                                       event: try event(fields), value: Float(try fields.number("value") ?? 1),
                                       timestamp: try fields.integer("timestamp").map(Int64.init), context: try fields.numbers("context"))

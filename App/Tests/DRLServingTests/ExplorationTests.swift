@@ -239,6 +239,12 @@ import Testing
             let values = (0..<capacity).map { _ in generator.uniform(-1, 1) }
             let built = values.withUnsafeBufferPointer { ItemSet(capacity: capacity, where: { $0 > 0 }, values: $0) }
             #expect(built.elements == values.indices.filter { values[$0] > 0 }.map(Int32.init) && built.count == values.filter { $0 > 0 }.count)
+            // Inserted at once (repeats and items already in it included), as one at a time.
+            let more = (0..<capacity).map { _ in Int32(generator.nextIndex(below: capacity)) }
+            var bulk = set, single = set
+            bulk.insert(contentsOf: more)
+            for item in more { single.insert(item) }
+            #expect(bulk == single && bulk.count == reference.union(more).count)
         }
     }
 

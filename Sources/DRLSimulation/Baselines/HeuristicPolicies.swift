@@ -122,7 +122,7 @@ public final class DiversifiedGreedyPolicy: SlatePolicy {
 /// chosen). The candidates' pairwise similarities come from one GEMM of their embeddings.
 struct MarginalRelevanceSelector {
     private var embeddings: Tensor, similarities: Tensor
-    private var redundancy: [Float], taken: [Bool]
+    private var redundancy: [Float], taken: [Bool], poolScores: [Float]
     /// Whether the similarities are computed to each item taken (a slate's columns of the
     /// candidates' Gram matrix) rather than the whole matrix at once: the cheaper of the two,
     /// kept apart because the two give different bits.
@@ -136,6 +136,7 @@ struct MarginalRelevanceSelector {
         column = Tensor(zeros: Shape(similaritiesOnDemand ? candidates : 0))
         redundancy = Array(repeating: 0, count: candidates)
         taken = Array(repeating: false, count: candidates)
+        poolScores = Array(repeating: 0, count: candidates)
     }
 
     mutating func select(from pool: [Int32], scores: Tensor, diversity: Float, catalogue: Catalogue, into slate: inout [Int32]) {
@@ -145,12 +146,22 @@ struct MarginalRelevanceSelector {
             gatherRows(catalogue.embeddings, indices: pool, into: &embeddings)
             if !similaritiesOnDemand { gemm(embeddings, embeddings, into: &similarities, transposeB: true) }
         }
-        for i in 0..<n { (redundancy[i], taken[i]) = (0, false) }
+        // Each candidate's score is read once, and the loops run over raw buffers: subscripts on the
+        // stored arrays and tensors cost an exclusivity or uniqueness check each, which were most of
+        // the selection's time (the same values, compared in the same order).
+        scores.withUnsafeBufferPointer { scores in for i in 0..<n { (poolScores[i], redundancy[i], taken[i]) = (scores[Int(pool[i])], 0, false) } }
         for position in 0..<slate.count {
-            var best = -1, bestValue = -Float.infinity
-            for index in 0..<n where !taken[index] {
-                let value = (1 - diversity) * scores[flat: Int(pool[index])] - diversity * redundancy[index]
-                if value > bestValue || best < 0 { (best, bestValue) = (index, value) }
+            let best = poolScores.withUnsafeBufferPointer { scores in
+                redundancy.withUnsafeBufferPointer { redundancy in
+                    taken.withUnsafeBufferPointer { taken in
+                        var best = -1, bestValue = -Float.infinity
+                        for index in 0..<n where !taken[index] {
+                            let value = (1 - diversity) * scores[index] - diversity * redundancy[index]
+                            if value > bestValue || best < 0 { (best, bestValue) = (index, value) }
+                        }
+                        return best
+                    }
+                }
             }
             taken[best] = true
             slate[position] = pool[best]
@@ -158,9 +169,15 @@ struct MarginalRelevanceSelector {
             guard diversity > 0, position + 1 < slate.count else { continue }
             if similaritiesOnDemand {
                 gemv(embeddings, embeddings[row: best], into: &column)
-                column.withUnsafeBufferPointer { column in for index in 0..<n { redundancy[index] = max(redundancy[index], column[index]) } }
+                column.withUnsafeBufferPointer { column in
+                    redundancy.withUnsafeMutableBufferPointer { redundancy in for index in 0..<n { redundancy[index] = max(redundancy[index], column[index]) } }
+                }
             } else {
-                for index in 0..<n { redundancy[index] = max(redundancy[index], similarities[index, best]) }
+                similarities.withUnsafeBufferPointer { similarities in
+                    redundancy.withUnsafeMutableBufferPointer { redundancy in
+                        for index in 0..<n { redundancy[index] = max(redundancy[index], similarities[index * n + best]) }
+                    }
+                }
             }
         }
     }
