@@ -42,8 +42,10 @@ public struct ItemSet: Sendable, Equatable {
     }
 
     /// Inserts every item of `items`, over the raw words: one uniqueness check for all of them
-    /// instead of one an item (a ranker's thousand-odd eligible items a request).
-    public mutating func insert(contentsOf items: some Sequence<Int32>) {
+    /// instead of one an item (a ranker's thousand-odd eligible items a request). A concrete
+    /// type, not a generic sequence: across modules a generic one is iterated through its witness
+    /// table, slower than inserting one at a time.
+    public mutating func insert(contentsOf items: ArraySlice<Int32>) {
         let capacity = capacity
         var added = 0
         words.withUnsafeMutableBufferPointer { words in

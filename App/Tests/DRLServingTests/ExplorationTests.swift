@@ -242,7 +242,7 @@ import Testing
             // Inserted at once (repeats and items already in it included), as one at a time.
             let more = (0..<capacity).map { _ in Int32(generator.nextIndex(below: capacity)) }
             var bulk = set, single = set
-            bulk.insert(contentsOf: more)
+            bulk.insert(contentsOf: more[...])
             for item in more { single.insert(item) }
             #expect(bulk == single && bulk.count == reference.union(more).count)
         }
