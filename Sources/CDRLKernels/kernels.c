@@ -215,9 +215,23 @@ void drl_gru_backward_step(const float *dy, long dy_stride, const float *rz, con
 long drl_first_nonfinite(const float *x, long n) { return T->first_nonfinite(x, n); }
 long drl_first_greater(const float *x, long n, float threshold) { return T->first_greater(x, n, threshold); }
 void drl_gather_rows_and_columns(const float *table, long d, const int32_t *items, long count, float *rows, float *columns) {
-    enum { ahead = 8 };
-    for (long j = 0; j < count; j++) {
-        if (j + ahead < count) __builtin_prefetch(table + (long)items[j + ahead] * d);
+    enum { ahead = 8, block = 8 };
+    long j = 0;
+    // Eight rows at a time: each column then takes eight neighbouring values, one cache line,
+    // where a row at a time wrote one value to each of d lines (those stores were most of the time).
+    for (; j + block <= count; j += block) {
+        const float *source[block];
+        for (long b = 0; b < block; b++) {
+            if (j + ahead + b < count) __builtin_prefetch(table + (long)items[j + ahead + b] * d);
+            source[b] = table + (long)items[j + b] * d;
+            memcpy(rows + (j + b) * d, source[b], (size_t)d * sizeof(float));
+        }
+        for (long k = 0; k < d; k++) {
+            float *column = columns + k * count + j;
+            for (long b = 0; b < block; b++) column[b] = source[b][k];
+        }
+    }
+    for (; j < count; j++) {
         const float *source = table + (long)items[j] * d;
         float *row = rows + j * d;
         for (long k = 0; k < d; k++) {

@@ -113,9 +113,11 @@ func referenceTopK(_ row: [Float], _ k: Int) -> [Int] {
     }
 
     /// Rows and their transpose from one pass: the first `count` items only (repeats allowed),
-    /// the rest of both outputs untouched; and the slice overload of `gatherRows`.
-    @Test func gatherRowsAndColumnsMatchesTheRowsAndTheirTranspose() {
-        let (vocabulary, d, count) = (300, 16, 37)
+    /// the rest of both outputs untouched; and the slice overload of `gatherRows`. Counts in whole
+    /// blocks of eight rows, with a remainder, and below one block.
+    @Test(arguments: zip([16, 3, 5], [37, 8, 1]))
+    func gatherRowsAndColumnsMatchesTheRowsAndTheirTranspose(d: Int, count: Int) {
+        let vocabulary = 300
         var rng = RandomGenerator(seed: 9)
         let table = randomTensor(Shape(vocabulary, d), seed: 10)
         let items = (0..<count + 5).map { _ in Int32(rng.next(upperBound: UInt64(vocabulary))) } + [Int32(vocabulary - 1), 0]
