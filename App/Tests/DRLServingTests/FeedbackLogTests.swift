@@ -9,6 +9,18 @@ import Testing
     @Test func concurrentAppendsAreReadBack() async throws {
         let path = Fixtures.scratchDirectory("feedback") + "/feedback.csv"
         let log = try FeedbackLog(path: path, contextColumns: ["stride"])
+        try await Self.appendConcurrently(to: log)
+        log.shutDown()
+        let read = try LoggedInteractions.read(csv: path)
+        #expect(read.count == 200)
+        #expect(read.contextColumns == ["stride"])
+        #expect(Set(read.userIds) == Set((0..<7).map { "u,\($0)" }))
+        #expect(read.timestamps.sorted() == (0..<200).map(Int64.init))
+    }
+
+    /// 200 clicks appended from concurrent tasks: users "u,0" to "u,6" (a comma to quote),
+    /// timestamps 0 to 199, a context column.
+    static func appendConcurrently(to log: FeedbackLog) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for k in 0..<200 {
                 group.addTask {
@@ -18,12 +30,6 @@ import Testing
             }
             try await group.waitForAll()
         }
-        log.shutDown()
-        let read = try LoggedInteractions.read(csv: path)
-        #expect(read.count == 200)
-        #expect(read.contextColumns == ["stride"])
-        #expect(Set(read.userIds) == Set((0..<7).map { "u,\($0)" }))
-        #expect(read.timestamps.sorted() == (0..<200).map(Int64.init))
     }
 
     /// With `written` durability an append is in the file when it returns, before any flush (the
@@ -32,15 +38,7 @@ import Testing
     @Test func aWrittenLogHoldsEveryAcknowledgedLineBeforeItsFlush() async throws {
         let path = Fixtures.scratchDirectory("feedback-written") + "/feedback.csv"
         let log = try FeedbackLog(path: path, contextColumns: ["stride"], durability: .written(flushInterval: .seconds(3600)))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for k in 0..<200 {
-                group.addTask {
-                    try await log.append(FeedbackEvent(user: "u\(k % 7)", item: "i\(k % 24)", timestamp: Int64(k), event: .click,
-                                                       value: 1, context: [Float(k % 3)]))
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await Self.appendConcurrently(to: log)
         #expect(log.end.appendedLines == 200)
         let read = try LoggedInteractions.read(csv: path)
         #expect(read.timestamps.sorted() == (0..<200).map(Int64.init))
