@@ -373,7 +373,7 @@ public final class RecommendationService: RecommendationEndpoint, @unchecked Sen
     /// A new list's id: a random UUID, or one drawn from the exploration seed when there is one.
     private func newImpressionId() -> String {
         guard configuration.explorationSeed != nil else {
-            // A random (version 4) UUID from the system's generator, one getrandom call: Foundation's
+            // A random (version 4) UUID from the system's generator (no file to open): Foundation's
             // UUID() opens, reads and closes /dev/urandom on Linux, 3% of a ranked request's time.
             var system = SystemRandomNumberGenerator()
             var uuid = withUnsafeBytes(of: (system.next() as UInt64, system.next() as UInt64)) { $0.load(as: uuid_t.self) }

@@ -9,7 +9,7 @@ import Testing
     /// A registry serving a `FixedScoresModel` over 30 items whose scores rise with the index.
     /// With `directory`, the registry there (a restart when it already serves).
     func fixedService(_ exploration: SlateExploration, impressions: Bool = false, readsImpressions: Bool = false,
-                      directory: String? = nil, durability: AppendOnlyLog.Durability = .synced) throws -> RecommendationService {
+                      directory: String? = nil, durability: AppendOnlyLog.Durability = .synced, seeded: Bool = true) throws -> RecommendationService {
         let items = (0..<30).map { "i\($0)" }
         let registry = try ModelRegistry(directory: directory ?? Fixtures.scratchDirectory("explore"))
         let path = registry.directory + "/fixed.safetensors"
@@ -22,7 +22,7 @@ import Testing
         configuration.latencyBudget = .seconds(5)
         configuration.modelKinds = ServableModelKinds([FixedScoresModel.self])
         configuration.exploration = exploration
-        configuration.explorationSeed = 7
+        configuration.explorationSeed = seeded ? 7 : nil
         configuration.logDurability = durability
         if impressions { configuration.impressionLogPath = registry.directory + "/impressions.csv" }
         return try RecommendationService(registry: registry, feedbackPath: registry.directory + "/feedback.csv", configuration: configuration)
@@ -270,6 +270,19 @@ import Testing
             }
         }
         #expect(Set(answers.map(\.impression)).count == 5)
+    }
+
+    /// Without a seed every list gets a fresh random (version 4, RFC 4122 variant) UUID.
+    @Test func unseededListsGetRandomVersion4Ids() async throws {
+        let service = try fixedService(SlateExploration(epsilon: 0.4), impressions: true, seeded: false)
+        defer { service.impressionLog!.shutDown(); service.feedbackLog.shutDown() }
+        var ids: [String] = []
+        for _ in 0..<50 { ids.append(try #require(try await service.recommend(request()).impression)) }
+        #expect(Set(ids).count == 50)
+        for id in ids {
+            let uuid = try #require(UUID(uuidString: id)).uuid
+            #expect(uuid.6 >> 4 == 4 && uuid.8 >> 6 == 0b10, "\(id)")
+        }
     }
 
     /// Feedback that names its list is checked against what was served and to whom, and logged
