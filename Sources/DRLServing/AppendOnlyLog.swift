@@ -149,6 +149,7 @@ public final class AppendOnlyLog: @unchecked Sendable {
                 condition.withLock { committed = (committed.bytes + batch.count, committed.appendedLines + lines) }
                 for waiter in batchWaiters { waiter.resume() }
             } catch {
+                cutBackToCommitted(condition.withLock { committed.bytes })
                 for waiter in batchWaiters { waiter.resume(throwing: error) }
             }
         }
@@ -161,8 +162,19 @@ public final class AppendOnlyLog: @unchecked Sendable {
         defer { condition.unlock() }
         if closed { throw Failure(description: "the \(name) '\(path)' is closed") }
         if let flushFailure { throw flushFailure }
-        try write(line)
+        do { try write(line) } catch {
+            cutBackToCommitted(committed.bytes)
+            throw error
+        }
         committed = (committed.bytes + line.count, committed.appendedLines + line.count { $0 == 10 })
+    }
+
+    /// After a write that failed part of the way (a full disk, the file-size limit), cuts the file
+    /// back to the acknowledged lines: otherwise the next append that succeeds, once there is
+    /// room again, would continue the unacknowledged fragment and the two would read as one bad
+    /// line. The caller is the only writer at the time (the commit thread, or an append under the lock).
+    private func cutBackToCommitted(_ bytes: Int) {
+        _ = ftruncate(fd, off_t(bytes))
     }
 
     /// `written`: flushes what was written since the last flush every `interval`, and once more at

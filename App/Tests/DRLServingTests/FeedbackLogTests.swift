@@ -50,6 +50,43 @@ import Testing
         #expect(try LoggedInteractions.read(csv: path).count == 200)
     }
 
+    /// A write the file system refuses part of the way (here the file-size limit, `ulimit -f`, as
+    /// a full disk would) is not acknowledged and leaves no fragment behind: the log is cut back
+    /// to the lines it acknowledged, every one of which is there, so that an append that fits
+    /// later starts a line of its own. A `drlrec serve` under the limit, with each durability.
+    @Test(arguments: [false, true])
+    func aFailedWriteLeavesNoFragment(written: Bool) throws {
+        let directory = Fixtures.scratchDirectory("file-size-limit")
+        let registry = try ModelRegistry(directory: directory + "/registry")
+        try registry.register(checkpoint: Fixtures.cycleCheckpoint, scenario: "cycle", dataHash: "d")
+        try registry.promote("v1")
+        let log = directory + "/serve.log", answers = directory + "/answers.txt"
+        // SIGXFSZ ignored, so that a write past the limit fails with EFBIG instead of ending the
+        // server; 16 blocks of 512 bytes hold the header and a few hundred clicks.
+        let script = #"trap '' XFSZ; ulimit -f 16; "$1" serve --registry "$2" --port 0 $5 > "$3" 2>&1 < /dev/null & server=$!; "#
+            + #"for i in $(seq 600); do grep -q '^serving ' "$3" && break; sleep 0.1; done; "#
+            + #"port=$(sed -n 's/^serving .* on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$3"); "#
+            + #"python3 -c 'import sys, json, urllib.request as r"# + "\n"
+            + #"for k in range(2000):"# + "\n"
+            + #"    body = json.dumps({"user_id": "u%d" % k, "item_id": "i3", "event": "click", "timestamp": k}).encode()"# + "\n"
+            + #"    request = r.Request("http://127.0.0.1:%s/v1/feedback" % sys.argv[1], data=body, headers={"Content-Type": "application/json"})"# + "\n"
+            + #"    try: status = r.urlopen(request).status"# + "\n"
+            + #"    except Exception as e: status = getattr(e, "code", 0)"# + "\n"
+            + #"    print(status)"# + "\n"
+            + #"    if status != 200: break' "$port" > "$4"; kill $server; wait $server"#
+        let status = try ServedPoliciesTests.shell(script, [CommandLineTests.tool, registry.directory, log, answers,
+                                                            written ? "--log-flush-interval 1" : ""])
+        let text = String(decoding: FileManager.default.contents(atPath: answers) ?? Data(), as: UTF8.self)
+        let statuses = text.split(separator: "\n")
+        let acknowledged = statuses.prefix { $0 == "200" }.count
+        try #require(status == 0 && acknowledged > 20 && statuses.count == acknowledged + 1,
+                     "exit \(status); answers \(statuses.suffix(3)); server: \(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self))")
+        let file = try #require(FileManager.default.contents(atPath: registry.directory + "/feedback.csv"))
+        #expect(file.last == UInt8(ascii: "\n"))
+        let read = try LoggedInteractions.read(csv: registry.directory + "/feedback.csv")
+        #expect(read.timestamps == (0..<Int64(acknowledged)).map { $0 })
+    }
+
     /// A flush interval that is not positive is refused, naming the log.
     @Test func aWrittenLogNeedsAPositiveFlushInterval() throws {
         let path = Fixtures.scratchDirectory("feedback-interval") + "/feedback.csv"
