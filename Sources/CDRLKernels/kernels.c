@@ -241,6 +241,40 @@ void drl_gather_rows_and_columns(const float *table, long d, const int32_t *item
         }
     }
 }
+void drl_dot_rows_at(const float *table, long d, const int32_t *items, long count, const float *x, float *out) {
+    // Each sum rounds its products and its additions apart, in the order of k, as a plain loop
+    // in Swift does (no fused multiply-add): results do not depend on the CPU.
+#pragma clang fp contract(off)
+    enum { ahead = 16, block = 8 };
+    long j = 0;
+    // Eight rows at a time, eight sums in flight; the rows sixteen ahead prefetched (each is
+    // scattered over a table larger than the core's cache: its latency, not its arithmetic, was
+    // most of the time).
+    for (; j + block <= count; j += block) {
+        const float *row[block];
+        float sum[block];
+        for (long b = 0; b < block; b++) {
+            if (j + ahead + b < count) {
+                const float *next = table + (long)items[j + ahead + b] * d;
+                __builtin_prefetch(next);
+                __builtin_prefetch(next + d - 1);
+            }
+            row[b] = table + (long)items[j + b] * d;
+            sum[b] = 0.0f;
+        }
+        for (long k = 0; k < d; k++) {
+            float xk = x[k];
+            for (long b = 0; b < block; b++) sum[b] = sum[b] + row[b][k] * xk;
+        }
+        for (long b = 0; b < block; b++) out[j + b] = sum[b];
+    }
+    for (; j < count; j++) {
+        const float *row = table + (long)items[j] * d;
+        float sum = 0.0f;
+        for (long k = 0; k < d; k++) sum = sum + row[k] * x[k];
+        out[j] = sum;
+    }
+}
 void drl_max_dot_rows(const float *et, long stride, long n, long d, const float *queries, long q, float *out) {
     T->max_dot_rows(et, stride, n, d, queries, q, out);
 }

@@ -47,6 +47,18 @@ public struct CandidateRetrieval: Sendable {
     /// `categoryScores` and `takenCategories` are workspace, one entry per category.
     func mark(clickSum: UnsafeBufferPointer<Float>, marks: inout [UInt64], categoryScores: inout [Float],
               takenCategories: inout [Bool]) {
+        // Through raw buffers: each write to an inout array checks its uniqueness.
+        marks.withUnsafeMutableBufferPointer { marks in
+            categoryScores.withUnsafeMutableBufferPointer { categoryScores in
+                takenCategories.withUnsafeMutableBufferPointer { takenCategories in
+                    mark(clickSum: clickSum, marks: marks, categoryScores: categoryScores, takenCategories: takenCategories)
+                }
+            }
+        }
+    }
+
+    private func mark(clickSum: UnsafeBufferPointer<Float>, marks: UnsafeMutableBufferPointer<UInt64>,
+                      categoryScores: UnsafeMutableBufferPointer<Float>, takenCategories: UnsafeMutableBufferPointer<Bool>) {
         let categories = categoryItems.count, d = clickSum.count
         for w in marks.indices { marks[w] = 0 }
         for c in 0..<categories { takenCategories[c] = false }

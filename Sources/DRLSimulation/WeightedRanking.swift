@@ -195,7 +195,7 @@ public final class WeightedSlateBuilder {
             }
             if useCollaborative, let model = collaborative {
                 do {
-                    work.dotProducts(model.itemFactors, try model.foldIn(items: clicks), count: m, into: &collaborativeScores)
+                    dotProductsOfRows(model.itemFactors, items: work.items, count: m, vector: try model.foldIn(items: clicks), into: &collaborativeScores)
                 } catch {
                     requirementFailure("WeightedSlateBuilder: folding in \(clicks.count) clicks failed: \(error)")
                 }
@@ -284,12 +284,19 @@ private final class RetrievalWorkspace {
         clickSum.withUnsafeBufferPointer { s in
             retrieval.mark(clickSum: s, marks: &marks, categoryScores: &categoryScores, takenCategories: &takenCategories)
         }
+        // Into the raw buffer: an append to the stored array checks its uniqueness per item.
+        let count = marks.reduce(0) { $0 + $1.nonzeroBitCount }
         retrieved.removeAll(keepingCapacity: true)
-        for (w, word) in marks.enumerated() where word != 0 {
-            var bits = word
-            while bits != 0 {
-                retrieved.append(Int32(w * 64 + bits.trailingZeroBitCount))
-                bits &= bits - 1
+        retrieved.append(contentsOf: repeatElement(0, count: count))
+        retrieved.withUnsafeMutableBufferPointer { retrieved in
+            var next = 0
+            for (w, word) in marks.enumerated() where word != 0 {
+                var bits = word
+                while bits != 0 {
+                    retrieved[next] = Int32(w * 64 + bits.trailingZeroBitCount)
+                    next += 1
+                    bits &= bits - 1
+                }
             }
         }
     }
@@ -309,26 +316,6 @@ private final class RetrievalWorkspace {
         gatherRowsAndColumns(catalogue.embeddings, items: items, count: m, rows: &rows, columns: &columns)
         eligibleCount = m
         return m
-    }
-
-    /// The dot product of `vector` with the row of `matrix` of each of the first `count` eligible
-    /// items, into `out`, read where the rows are (no gathered copy).
-    func dotProducts(_ matrix: Tensor, _ vector: Tensor, count: Int, into out: inout Tensor) {
-        let f = matrix.shape[1]
-        items.withUnsafeBufferPointer { items in
-            matrix.withUnsafeBufferPointer { rows in
-                vector.withUnsafeBufferPointer { x in
-                    out.withUnsafeMutableBufferPointer { out in
-                        for j in 0..<count {
-                            let row = rows.baseAddress! + Int(items[j]) * f
-                            var sum: Float = 0
-                            for k in 0..<f { sum += row[k] * x[k] }
-                            out[j] = sum
-                        }
-                    }
-                }
-            }
-        }
     }
 
     /// The `k` best of the first `count` entries of `candidateScores` (the eligible items, then

@@ -38,6 +38,25 @@ public func gatherRowsAndColumns(_ table: Tensor, items: [Int32], count: Int, ro
     }
 }
 
+/// out[j] = Σₖ table[items[j], k]·vector[k] for j < count, into the first `count` elements of
+/// `out`: the dot product of `vector` with each listed row, read where the row is (no gathered
+/// copy), each a sum in the order of k of separately rounded products (a plain loop's result,
+/// on every CPU). Eight rows go at once and the next ones are prefetched.
+public func dotProductsOfRows(_ table: Tensor, items: [Int32], count: Int, vector: Tensor, into out: inout Tensor) {
+    require(table.rank == 2 && vector.count == table.shape[1] && count >= 0 && count <= items.count && out.count >= count,
+            "dotProductsOfRows: \(count) rows of \(table.shape) from \(items.count) items with a vector \(vector.shape) into \(out.shape)")
+    let (n, d) = table.shape.matrix
+    guard count > 0 else { return }
+    out.makeUnique()
+    let (pt, px, po) = (table.basePointer, vector.basePointer, out.basePointer)
+    withExtendedLifetime((table, vector)) {
+        items.withUnsafeBufferPointer { ix in
+            for j in 0..<count { checkIndex(ix[j], at: j, rows: n, "dotProductsOfRows") }
+            drl_dot_rows_at(pt, d, ix.baseAddress!, count, px, po)
+        }
+    }
+}
+
 private func gatherRows(_ table: Tensor, indices ix: UnsafeBufferPointer<Int32>, into out: inout Tensor) {
     require(table.rank >= 1 && out.rank >= 1 && out.shape[0] == ix.count
             && out.shape.rowStride == table.shape.rowStride,

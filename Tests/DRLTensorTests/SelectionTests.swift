@@ -134,6 +134,29 @@ func referenceTopK(_ row: [Float], _ k: Int) -> [Int] {
         #expect(gathered.scalars == Array(rows.scalars[0..<(count * d)]))
     }
 
+    /// Each listed row's dot product with the vector is bit for bit the plain loop's (products
+    /// and sums rounded apart, in the order of the row, never fused): for the first `count` items
+    /// only (repeats allowed), the rest of the output untouched; counts in whole blocks of eight
+    /// and past the prefetch distance, with a remainder, and below one block.
+    @Test(arguments: zip([16, 3, 7, 32], [37, 8, 1, 203]))
+    func dotProductsOfRowsAreThePlainLoopsSums(d: Int, count: Int) {
+        let vocabulary = 300
+        var rng = RandomGenerator(seed: 11)
+        let table = randomTensor(Shape(vocabulary, d), seed: 12), vector = randomTensor(Shape(d), seed: 13)
+        let items = (0..<count + 5).map { _ in Int32(rng.next(upperBound: UInt64(vocabulary))) } + [Int32(vocabulary - 1), 0]
+        var out = Tensor(shape: Shape(250), repeating: -7)
+        dotProductsOfRows(table, items: items, count: count, vector: vector, into: &out)
+        for j in 0..<count {
+            var sum: Float = 0
+            for k in 0..<d {
+                let product = table[Int(items[j]), k] * vector[flat: k]
+                sum += product
+            }
+            #expect(out[flat: j].bitPattern == sum.bitPattern, "row \(j) (item \(items[j]))")
+        }
+        #expect(out.scalars[count...].allSatisfy { $0 == -7 })
+    }
+
     @Test func scatterAddAccumulatesRepeatedIndicesAndSkipsPadding() {
         let source = Tensor(shape: Shape(4, 2), scalars: [1, 2, 3, 4, 5, 6, 7, 8])
         var table = Tensor(shape: Shape(3, 2), repeating: 10)

@@ -125,6 +125,11 @@ void drl_max_dot_rows(const float *et, long stride, long n, long d, const float 
 // (the rows are scattered over a table larger than the core's cache).
 void drl_gather_rows_and_columns(const float *table, long d, const int32_t *items, long count, float *rows, float *columns);
 
+// out[j] = the dot product of x with row items[j] of a table of rows of d elements, for j < count:
+// each a sum in the order of k of separately rounded products (no fused multiply-add), the
+// next rows prefetched.
+void drl_dot_rows_at(const float *table, long d, const int32_t *items, long count, const float *x, float *out);
+
 // Reductions.
 float drl_sum(const float *x, long n);
 float drl_max(const float *x, long n);                       // -inf for n == 0; NaN if any is NaN
