@@ -40,10 +40,16 @@ public final class AppendOnlyLog: @unchecked Sendable {
     private var closed = false
     /// The file's size and the lines appended since it was opened, counting acknowledged appends.
     private var committed = (bytes: 0, appendedLines: 0)
-    /// `written`: the size the last flush reached, and the first failed flush (every later append
-    /// fails with it: the kernel may have dropped lines it had acknowledged).
+    /// `written`: the size the last flush reached.
     private var flushed = 0
-    private var flushFailure: Failure?
+    /// The first failure after which the file can no longer be trusted, and every later append
+    /// fails with it: a failed flush (the kernel may have dropped lines it had acknowledged), or a
+    /// failed write the log could not cut back (the next line would continue its fragment). A
+    /// restart cuts the fragment off at open.
+    private var poison: Failure?
+    /// The system calls that write and cut the file; tests replace them to make one fail.
+    var writeFile: (Int32, [UInt8], String) throws(DurableFile.Failure) -> Void = { try DurableFile.writeAll($0, $1, path: $2) }
+    var truncateFile: (Int32, off_t) -> Int32 = { ftruncate($0, $1) }
 
     /// Why an append did not reach the disk (the log names its file and the system's reason).
     public struct Failure: Error, CustomStringConvertible {
@@ -114,6 +120,7 @@ public final class AppendOnlyLog: @unchecked Sendable {
             condition.lock()
             defer { condition.unlock() }
             guard !closed else { continuation.resume(throwing: Failure(description: "the \(name) '\(path)' is closed")); return }
+            if let poison { continuation.resume(throwing: poison); return }
             pending += line
             waiters.append(continuation)
             condition.signal()
@@ -141,7 +148,13 @@ public final class AppendOnlyLog: @unchecked Sendable {
             let batch = pending, batchWaiters = waiters
             pending.removeAll(keepingCapacity: true)
             waiters.removeAll(keepingCapacity: true)
+            let poisoned = poison
             condition.unlock()
+            if let poisoned {
+                // Appended before the failure that poisoned the log was known.
+                for waiter in batchWaiters { waiter.resume(throwing: poisoned) }
+                continue
+            }
             do throws(Failure) {
                 try write(batch)
                 guard fsync(fd) == 0 else { throw Failure(description: "fsync of the \(name) '\(path)' failed: \(DurableFile.systemError())") }
@@ -149,7 +162,8 @@ public final class AppendOnlyLog: @unchecked Sendable {
                 condition.withLock { committed = (committed.bytes + batch.count, committed.appendedLines + lines) }
                 for waiter in batchWaiters { waiter.resume() }
             } catch {
-                cutBackToCommitted(condition.withLock { committed.bytes })
+                let bytes = condition.withLock { committed.bytes }
+                if let uncut = cutBack(to: bytes, after: error) { condition.withLock { poison = poison ?? uncut } }
                 for waiter in batchWaiters { waiter.resume(throwing: error) }
             }
         }
@@ -161,9 +175,9 @@ public final class AppendOnlyLog: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if closed { throw Failure(description: "the \(name) '\(path)' is closed") }
-        if let flushFailure { throw flushFailure }
+        if let poison { throw poison }
         do { try write(line) } catch {
-            cutBackToCommitted(committed.bytes)
+            if let uncut = cutBack(to: committed.bytes, after: error) { poison = uncut }
             throw error
         }
         committed = (committed.bytes + line.count, committed.appendedLines + line.count { $0 == 10 })
@@ -173,8 +187,11 @@ public final class AppendOnlyLog: @unchecked Sendable {
     /// back to the acknowledged lines: otherwise the next append that succeeds, once there is
     /// room again, would continue the unacknowledged fragment and the two would read as one bad
     /// line. The caller is the only writer at the time (the commit thread, or an append under the lock).
-    private func cutBackToCommitted(_ bytes: Int) {
-        _ = ftruncate(fd, off_t(bytes))
+    /// Returns the failure that poisons the log when the cut fails too.
+    private func cutBack(to bytes: Int, after failure: Failure) -> Failure? {
+        guard truncateFile(fd, off_t(bytes)) != 0 else { return nil }
+        return Failure(description: "\(failure.description); cutting the \(name) '\(path)' back to its acknowledged lines failed too "
+                       + "(\(DurableFile.systemError())): it refuses appends until a restart cuts the unacknowledged fragment off")
     }
 
     /// `written`: flushes what was written since the last flush every `interval`, and once more at
@@ -191,7 +208,7 @@ public final class AppendOnlyLog: @unchecked Sendable {
                     flushed = end
                 } else {
                     let failure = Failure(description: "fsync of the \(name) '\(path)' failed: \(DurableFile.systemError())")
-                    condition.withLock { flushFailure = flushFailure ?? failure }
+                    condition.withLock { poison = poison ?? failure }
                 }
             }
             if stop { return }
@@ -199,7 +216,7 @@ public final class AppendOnlyLog: @unchecked Sendable {
     }
 
     private func write(_ bytes: [UInt8]) throws(Failure) {
-        do { try DurableFile.writeAll(fd, bytes, path: path) } catch { throw Failure(description: error.description) }
+        do { try writeFile(fd, bytes, path) } catch { throw Failure(description: error.description) }
     }
 
     private func checkHeader(_ header: [UInt8]) throws(Failure) {

@@ -87,6 +87,38 @@ import Testing
         #expect(read.timestamps == (0..<Int64(acknowledged)).map { $0 })
     }
 
+    /// A write that fails part of the way and a cut back that fails too (here both made to fail
+    /// by replacing the log's system calls: the write leaves half its line) poison the log: every
+    /// later append fails, naming the cut, instead of continuing the fragment into a line that
+    /// reads as one bad line with the next. Reopened (a restart), the log cuts the fragment off
+    /// and appends again; with each durability.
+    @Test(arguments: [false, true])
+    func anUncutFragmentRefusesLaterAppends(written: Bool) async throws {
+        let path = Fixtures.scratchDirectory("uncut-fragment") + "/events.csv"
+        let durability: AppendOnlyLog.Durability = written ? .written(flushInterval: .seconds(3600)) : .synced
+        let log = try AppendOnlyLog(path: path, name: "test log", header: "n\n", durability: durability)
+        try await log.append(Array("1\n".utf8))
+        log.writeFile = { fd, bytes, path throws(DurableFile.Failure) in
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, bytes.count / 2) }
+            errno = ENOSPC
+            throw DurableFile.Failure(description: "writing '\(path)' failed: \(DurableFile.systemError())")
+        }
+        log.truncateFile = { _, _ in errno = EIO; return -1 }
+        await #expect { try await log.append(Array("2222\n".utf8)) } throws: { "\($0)".contains("No space left") }
+        log.writeFile = { fd, bytes, path throws(DurableFile.Failure) in try DurableFile.writeAll(fd, bytes, path: path) }
+        log.truncateFile = { ftruncate($0, $1) }
+        await #expect { try await log.append(Array("3\n".utf8)) } throws: { error in
+            "\(error)".contains("cutting the test log '\(path)' back to its acknowledged lines failed too")
+        }
+        #expect(log.end.appendedLines == 1)
+        log.shutDown()
+        #expect(String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) == "n\n1\n22")
+        let reopened = try AppendOnlyLog(path: path, name: "test log", header: "n\n", durability: durability)
+        try await reopened.append(Array("3\n".utf8))
+        reopened.shutDown()
+        #expect(String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) == "n\n1\n3\n")
+    }
+
     /// A flush interval that is not positive is refused, naming the log.
     @Test func aWrittenLogNeedsAPositiveFlushInterval() throws {
         let path = Fixtures.scratchDirectory("feedback-interval") + "/feedback.csv"
