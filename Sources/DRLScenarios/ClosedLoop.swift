@@ -37,7 +37,9 @@ public final class ClosedLoop {
         public var learningWindow = 3
         public var days = 14
         public var usersPerDay = 300
-        /// The share of users the frozen first version serves.
+        /// The share of users the frozen first version serves. With `twinControl`, the share that
+        /// also get a frozen twin: the learning system serves every user either way, so a larger
+        /// share moves nothing it does and pairs the comparison over more twins.
         public var controlShare = 0.1
         /// Whether the frozen version serves twins rather than its own share: each control user is
         /// served by the learning system like every other user, and again, as the same simulated

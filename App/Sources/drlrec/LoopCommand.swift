@@ -69,7 +69,7 @@ struct LoopCommand: AsyncParsableCommand {
     @Option(name: .customLong("inject-bad-candidate"), parsing: .unconditional, help: ArgumentHelp("Replace the candidate released on this day by a broken one.", valueName: "day"))
     var badCandidateDay: Int?
 
-    @Option(parsing: .unconditional, help: "Share of users the frozen first version serves.")
+    @Option(parsing: .unconditional, help: "Share of users the frozen first version serves (with --twin-control, the share that also get a frozen twin: the learning system serves every user either way).")
     var controlShare = 0.1
 
     @Flag(help: "The frozen version serves twins of the control users (the same simulated users, served by the learning system too), and the learning system's difference from it is paired over them.")

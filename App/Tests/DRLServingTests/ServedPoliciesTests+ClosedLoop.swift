@@ -114,6 +114,48 @@ extension ServedPoliciesTests {
         #expect(comparison.measures.allSatisfy { $0.difference == 0 && $0.low == 0 && $0.high == 0 && $0.learning == $0.frozen && $0.learning > 0 })
     }
 
+    /// With twin control the control share sets only how many users also get a frozen twin: the
+    /// learning system serves every user either way, so a larger share leaves its candidates, its
+    /// verdicts, its users' returns and its logs as they were (the same events; the logs the same
+    /// but for their timestamps, since the simulation's clock ticks for the twins' requests too,
+    /// which only a learner discounting by time gaps would see), and pairs the comparison with
+    /// the frozen version over more twins: a free, more precise measurement (docs/RESULTS.md).
+    @Test func withTwinsTheControlShareMovesOnlyTheComparison() async throws {
+        var runs: [(reports: [ClosedLoop.DayReport], directory: String)] = []
+        for share in [0.2, 0.9] {
+            var configuration = try loop(days: 3, users: 12, margin: 2, directory: "loop-twin-share-\(share)", learn: true, actionNoise: 0.2).configuration
+            configuration.twinControl = true
+            configuration.controlShare = share
+            runs.append((try await ClosedLoop(configuration).run(), configuration.directory))
+        }
+        let (few, many) = (runs[0], runs[1])
+        #expect(few.reports.flatMap(\.events).contains { $0.hasPrefix("released v2") }, "\(few.reports.flatMap(\.events))")
+        func untimed(_ events: [String], _ directory: String) -> [String] {
+            events.map { $0.replacingOccurrences(of: directory, with: "DIR").replacingOccurrences(of: #"in [0-9.]+ s"#, with: "in _ s", options: .regularExpression) }
+        }
+        for (a, b) in zip(few.reports, many.reports) {
+            #expect(untimed(a.events, few.directory) == untimed(b.events, many.directory), "\(a.events) against \(b.events)")
+            let learning = { (day: ClosedLoop.DayReport) in day.arms.filter { $0.arm != "frozen" }.map(\.returns) }
+            #expect(learning(a) == learning(b))
+            #expect(a.twins.count < b.twins.count)
+        }
+        /// A log's lines without their third field, the timestamp.
+        func untimed(log: String, in directory: String) throws -> [String] {
+            try String(contentsOfFile: directory + "/" + log, encoding: .utf8).split(separator: "\n").map { line in
+                var fields = line.split(separator: ",", omittingEmptySubsequences: false)
+                fields.remove(at: 2)
+                return fields.joined(separator: ",")
+            }
+        }
+        for log in ["registry-impressions.csv", "registry-feedback.csv"] {
+            let (a, b) = (try untimed(log: log, in: few.directory), try untimed(log: log, in: many.directory))
+            #expect(a == b, "\(log) differs")
+            #expect(a.count > 100 && a[0].hasPrefix("user,item,event,"), "\(a.prefix(1))")
+        }
+        let frozen = { (run: (reports: [ClosedLoop.DayReport], directory: String)) in run.reports.flatMap(\.twins).count }
+        #expect(frozen(many) > 2 * frozen(few) && frozen(many) <= 36, "\(frozen(few)) and \(frozen(many)) twins")
+    }
+
     /// Learning starts each candidate from production's critics and optimisers: a production
     /// checkpoint that holds only the policy (`drlrec train` without --save-state) is refused
     /// before the first day, saying what to write instead; nothing is created.
