@@ -140,7 +140,7 @@ extension ServedPoliciesTests {
             #expect(a.twins.count < b.twins.count)
         }
         /// A log's lines without their third field, the timestamp.
-        func untimed(log: String, in directory: String) throws -> [String] {
+        func withoutTimestamps(_ log: String, in directory: String) throws -> [String] {
             try String(contentsOfFile: directory + "/" + log, encoding: .utf8).split(separator: "\n").map { line in
                 var fields = line.split(separator: ",", omittingEmptySubsequences: false)
                 fields.remove(at: 2)
@@ -148,7 +148,7 @@ extension ServedPoliciesTests {
             }
         }
         for log in ["registry-impressions.csv", "registry-feedback.csv"] {
-            let (a, b) = (try untimed(log: log, in: few.directory), try untimed(log: log, in: many.directory))
+            let (a, b) = (try withoutTimestamps(log, in: few.directory), try withoutTimestamps(log, in: many.directory))
             #expect(a == b, "\(log) differs")
             #expect(a.count > 100 && a[0].hasPrefix("user,item,event,"), "\(a.prefix(1))")
         }
