@@ -114,6 +114,12 @@ extension ServedPoliciesTests {
         #expect(comparison.measures.allSatisfy { $0.difference == 0 && $0.low == 0 && $0.high == 0 && $0.learning == $0.frozen && $0.learning > 0 })
     }
 
+    /// A run's events without what differs between equal runs: its directory and the seconds a
+    /// candidate's learning took.
+    static func untimed(_ events: [String], _ directory: String) -> [String] {
+        events.map { $0.replacingOccurrences(of: directory, with: "DIR").replacingOccurrences(of: #"in [0-9.]+ s"#, with: "in _ s", options: .regularExpression) }
+    }
+
     /// With twin control the control share sets only how many users also get a frozen twin: the
     /// learning system serves every user either way, so a larger share leaves its candidates, its
     /// verdicts, its users' returns and its logs as they were (the same events; the logs the same
@@ -130,11 +136,8 @@ extension ServedPoliciesTests {
         }
         let (few, many) = (runs[0], runs[1])
         #expect(few.reports.flatMap(\.events).contains { $0.hasPrefix("released v2") }, "\(few.reports.flatMap(\.events))")
-        func untimed(_ events: [String], _ directory: String) -> [String] {
-            events.map { $0.replacingOccurrences(of: directory, with: "DIR").replacingOccurrences(of: #"in [0-9.]+ s"#, with: "in _ s", options: .regularExpression) }
-        }
         for (a, b) in zip(few.reports, many.reports) {
-            #expect(untimed(a.events, few.directory) == untimed(b.events, many.directory), "\(a.events) against \(b.events)")
+            #expect(Self.untimed(a.events, few.directory) == Self.untimed(b.events, many.directory), "\(a.events) against \(b.events)")
             let learning = { (day: ClosedLoop.DayReport) in day.arms.filter { $0.arm != "frozen" }.map(\.returns) }
             #expect(learning(a) == learning(b))
             #expect(a.twins.count < b.twins.count)
@@ -342,11 +345,7 @@ extension ServedPoliciesTests {
         for (a, b) in zip(local.reports, remote.reports) {
             #expect(a.arms.map(\.returns) == b.arms.map(\.returns) && a.arms.map(\.listValue) == b.arms.map(\.listValue) && a.arms.map(\.version) == b.arms.map(\.version))
             #expect(a.estimate?.value == b.estimate?.value && a.estimate?.low == b.estimate?.low && a.realised == b.realised)
-            // The events the same but for the seconds a candidate's learning took.
-            func untimed(_ events: [String], _ directory: String) -> [String] {
-                events.map { $0.replacingOccurrences(of: directory, with: "DIR").replacingOccurrences(of: #"in [0-9.]+ s"#, with: "in _ s", options: .regularExpression) }
-            }
-            #expect(untimed(a.events, local.directory) == untimed(b.events, remote.directory), "\(a.events) against \(b.events)")
+            #expect(Self.untimed(a.events, local.directory) == Self.untimed(b.events, remote.directory), "\(a.events) against \(b.events)")
         }
         for log in ["registry-impressions.csv", "registry-feedback.csv", "frozen-impressions.csv", "frozen-feedback.csv"] {
             let (a, b) = (try String(contentsOfFile: local.directory + "/" + log, encoding: .utf8), try String(contentsOfFile: remote.directory + "/" + log, encoding: .utf8))
