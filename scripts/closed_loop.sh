@@ -13,7 +13,13 @@
 # $PRODUCTION). LOOP OPTIONS replace the default recipe below. With $LOOP_OUTPUT set, each run's
 # JSON report is kept there as ENV-trainingN-seedS.json and its directory (registries, logs, learnt
 # candidates) as ENV-trainingN-seedS/, for scripts/loop_candidates.py.
+# Every loop in docs/RESULTS.md ran on OpenBLAS's Haswell (AVX2) kernel, and the production's training
+# rounds differently on another kernel (another policy, other tables): so on an x86 CPU with AVX2 the
+# script asks for that kernel unless $OPENBLAS_CORETYPE already names one.
 set -euo pipefail
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ "$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=Haswell
+fi
 env=${1:-ecommerce} steps=${2:-default} seeds=${3:-"0 1 2"}
 shift $(($# < 3 ? $# : 3))
 if [ "${1:-}" = "--" ]; then shift; fi
@@ -39,7 +45,7 @@ if [ ! -f "$production" ]; then
     if [ "$steps" != default ]; then training+=(--steps "$steps"); fi
     "$drlrec" train "${training[@]}" > /dev/null
 fi
-echo "production: $production; loop: ${recipe[*]}"
+echo "production: $production (sha256 $(sha256sum "$production" | cut -c1-16), OpenBLAS kernel ${OPENBLAS_CORETYPE:-chosen by drlrec}); loop: ${recipe[*]}"
 printf "%4s %9s %7s %10s %-34s %9s %-36s %8s\n" seed released covered consistent "broken candidate (estimate)" "promoted" "days 8-14: learning - frozen" seconds
 for seed in $seeds; do
     directory=$scratch/loop-$seed
