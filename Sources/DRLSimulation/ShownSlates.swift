@@ -25,6 +25,9 @@ struct ShownSlates: Sendable {
         responded.removeAll(keepingCapacity: true)
     }
 
+    /// Room for `impressions` shown items without growing (a history replayed at once).
+    mutating func reserveCapacity(_ impressions: Int) { items.reserveCapacity(impressions) }
+
     /// Adds an impression: the item at its 1-based `position` (a position other than 1 before
     /// any slate is ignored).
     mutating func show(_ item: Int32, position: Float) {

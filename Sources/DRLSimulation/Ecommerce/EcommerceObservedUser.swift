@@ -85,6 +85,7 @@ public struct EcommerceObservedUser: Sendable {
     public init(configuration: EcommerceConfiguration, history: some Sequence<UserEvent>, context: [Float]) {
         self.init(configuration: configuration)
         setContext(context)
+        slates.reserveCapacity(history.underestimatedCount)
         for event in history { record(event) }
     }
 

@@ -58,6 +58,7 @@ public struct VideoObservedUser: Sendable {
     public init(configuration: VideoFeedConfiguration, history: some Sequence<UserEvent>, context: [Float]) {
         self.init(configuration: configuration)
         setContext(context)
+        slates.reserveCapacity(history.underestimatedCount)
         for event in history { record(event) }
     }
 
