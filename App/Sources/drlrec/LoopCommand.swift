@@ -1,8 +1,10 @@
 import ArgumentParser
+import DRLData
 import DRLEvaluation
 import DRLScenarios
 import DRLServing
 import DRLSimulation
+import DRLTensor
 import Foundation
 
 /// `drlrec loop`: the platform's closed loop on a simulator, day after day.
@@ -220,6 +222,10 @@ struct LoopCommand: AsyncParsableCommand {
             var fields: [(String, JSONLine.Value)] = [("summary", .string(env.rawValue)), ("released", .int(check.judged)), ("covered", .int(check.covered)),
                                                       ("estimated_above", .int(check.above)), ("consistent", .int(check.consistent)),
                                                       ("from_day", .int(days / 2 + 1))]
+            // What a rerun needs to give the same numbers: the same production bytes, and OpenBLAS's
+            // kernel (training rounds differently on another).
+            if let hash = try? SHA256.hex(ofFile: configuration.production).digest { fields.append(("production_sha256", .string(hash))) }
+            fields.append(("openblas_kernel", .string(Engine.info.openBLASKernel)))
             if let difference {
                 fields += [("learning_return", .double(difference.learning)), ("frozen_return", .double(difference.frozen)),
                            ("difference", .double(difference.difference)), ("difference_low", .double(difference.low)), ("difference_high", .double(difference.high)),

@@ -309,7 +309,7 @@ extension ServedPoliciesTests {
     }
 
     /// `drlrec loop` as a user runs it: progress over the users served as JSON events, the days'
-    /// rows, and a report with the arms' returns day by day and each released candidate's
+    /// rows, a summary naming the production's hash and the OpenBLAS kernel, and a report with the arms' returns day by day and each released candidate's
     /// estimate beside the value it realised.
     @Test func theLoopCommandReportsItsProgressAndWritesItsReport() throws {
         let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
@@ -321,6 +321,9 @@ extension ServedPoliciesTests {
         #expect(!progress.isEmpty && progress.allSatisfy { $0["task"] == .string("serving") && $0["unit"] == .string("users") && $0["total"] == .number(36) })
         #expect(progress.last?["done"] == .number(36))
         #expect(lines.filter { $0["arm"] != nil }.count >= 6 && lines.last?["summary"] == .string("ecommerce"))
+        // What a rerun needs: the production's bytes and the OpenBLAS kernel the run rounded with.
+        #expect(lines.last?["production_sha256"] == .string(try SHA256.hex(ofFile: checkpoint).digest))
+        #expect(lines.last?["openblas_kernel"] == .string(Engine.info.openBLASKernel))
         let page = try String(contentsOfFile: directory + "/loop.html", encoding: .utf8)
         #expect(HTMLReport.missingCharts(in: page, expected: ["return-per-user", "estimates"]).isEmpty)
         #expect(page.contains("released v2") && page.contains("<th>realised</th>"))
