@@ -33,7 +33,7 @@ test: deps
 	rm -f .build/*.yaml
 	scripts/soak.py --minutes 1 --kill-every 20 --rollout-every 8 --drlrec .build/release/drlrec
 	$(MAKE) fuzz-smoke
-	$(MAKE) docs
+	scripts/docs.sh $(TEST_BUILD)
 
 build: deps
 	$(SWIFT) build -c release --package-path App --product drlrec

@@ -5,6 +5,9 @@
 # resolve, say) or a public type has no documentation comment; prints how many public symbols
 # have one. Browse an archive with `docc preview Sources/MODULE/MODULE.docc
 # --additional-symbol-graph-dir .build/docs/graphs/MODULE`, or serve the static site it holds.
+#   scripts/docs.sh [BUILD OPTIONS]
+# BUILD OPTIONS are given to `swift package` for the build the symbol graphs come from (default: a
+# debug build; `make test` passes its own, so that its release build is reused).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODULES="DRLTensor DRLNN DRLAgents DRLData DRLEvaluation DRLDistributed DRLRanking DRLSimulation DRLServing DRLScenarios DRLWorkloads"
@@ -14,8 +17,8 @@ mkdir -p "$OUT"
 touch "$OUT/started"
 # It also tries the test modules, which it cannot load, and then exits 1: the library modules'
 # graphs are checked to be fresh below instead.
-swift package dump-symbol-graph --minimum-access-level public > "$OUT/symbol-graphs.log" 2>&1 || true
-GRAPHS="$(dirname "$(swift build --show-bin-path)")/symbolgraph"
+swift package "$@" dump-symbol-graph --minimum-access-level public > "$OUT/symbol-graphs.log" 2>&1 || true
+GRAPHS="$(dirname "$(swift build "$@" --show-bin-path)")/symbolgraph"
 for module in $MODULES; do
     [ "$GRAPHS/$module.symbols.json" -nt "$OUT/started" ] || { tail -20 "$OUT/symbol-graphs.log" >&2; echo "no fresh symbol graph of $module" >&2; exit 1; }
     mkdir -p "$OUT/graphs/$module"
