@@ -6,7 +6,7 @@
 SWIFT ?= swift
 DRLREC := App/.build/release/drlrec
 
-.PHONY: run test build deps bench peers benchmarks serve-load crash-test soak fuzz fuzz-build fuzz-smoke docs clean
+.PHONY: run test suite build deps bench peers benchmarks serve-load crash-test soak fuzz fuzz-build fuzz-smoke docs clean
 
 run: build
 	$(DRLREC) info
@@ -20,20 +20,26 @@ run: build
 # built there last.
 TEST_BUILD := -c release -Xswiftc -enable-testing --scratch-path .build
 
+# $(call package-tests,PACKAGE,TEST OPTIONS): build PACKAGE's tests into the shared build, run them.
+define package-tests
+	rm -f .build/*.yaml
+	$(SWIFT) build $(TEST_BUILD) --build-tests --package-path $(1)
+	$(SWIFT) test $(TEST_BUILD) --skip-build --package-path $(1) $(2)
+endef
+
 test: deps
-	rm -f .build/*.yaml
-	$(SWIFT) build $(TEST_BUILD) --build-tests
-	$(SWIFT) test $(TEST_BUILD) --skip-build
-	rm -f .build/*.yaml
-	$(SWIFT) build $(TEST_BUILD) --build-tests --package-path App
-	$(SWIFT) test $(TEST_BUILD) --skip-build --package-path App
-	rm -f .build/*.yaml
-	$(SWIFT) build $(TEST_BUILD) --build-tests --package-path Examples
-	$(SWIFT) test $(TEST_BUILD) --skip-build --package-path Examples
+	$(call package-tests,.)
+	$(call package-tests,App)
+	$(call package-tests,Examples)
 	rm -f .build/*.yaml
 	scripts/soak.py --minutes 1 --kill-every 20 --rollout-every 8 --drlrec .build/release/drlrec
 	$(MAKE) fuzz-smoke
 	scripts/docs.sh $(TEST_BUILD)
+
+# One package's tests matching FILTER, on the build `make test` made: make suite PACKAGE=App FILTER=FeedbackLogTests
+PACKAGE ?= .
+suite: deps
+	$(call package-tests,$(PACKAGE),--filter '$(FILTER)')
 
 build: deps
 	$(SWIFT) build -c release --package-path App --product drlrec
