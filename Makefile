@@ -39,6 +39,7 @@ test: deps
 # One package's tests matching FILTER, on the build `make test` made: make suite PACKAGE=App FILTER=FeedbackLogTests
 PACKAGE ?= .
 suite: deps
+	@[ -n "$(FILTER)" ] || { echo "make suite runs the tests that match FILTER: make suite [PACKAGE=App] FILTER=NAME" >&2; exit 2; }
 	$(call package-tests,$(PACKAGE),--filter '$(FILTER)')
 
 build: deps
