@@ -2,6 +2,8 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DRL_GELU_K0 0.7978845608028654f  // sqrt(2/pi)
@@ -126,10 +128,27 @@ static _Atomic int drl_isa = -1;
 // what concurrently running code computes.
 static _Thread_local int drl_forced_isa = -1;
 
-static int drl_detect_isa(void) {
+static int drl_cpu_isa(void) {
     if (drl_cpu_has_avx512_core()) return 2;
     if (drl_cpu_has_avx2_fma()) return 1;
     return 0;
+}
+
+// The CPU's ISA, or the lower one DRLREC_VECTOR_ISA names: each variant rounds its sums in its own
+// order, so a result trained with another CPU's kernels is reproduced bit for bit only with them.
+static int drl_detect_isa(void) {
+    int best = drl_cpu_isa();
+    const char *asked = getenv("DRLREC_VECTOR_ISA");
+    if (asked == NULL || asked[0] == 0) return best;
+    int level = strcmp(asked, "portable") == 0 ? 0 : strcmp(asked, "avx2") == 0 ? 1 : strcmp(asked, "avx512") == 0 ? 2 : -1;
+    if (level < 0) {
+        static atomic_flag warned = ATOMIC_FLAG_INIT;
+        if (!atomic_flag_test_and_set(&warned)) {
+            fprintf(stderr, "drlrec: ignoring DRLREC_VECTOR_ISA=%s: expected portable, avx2 or avx512\n", asked);
+        }
+        return best;
+    }
+    return level < best ? level : best;
 }
 
 int drl_kernel_isa(void) {
@@ -147,7 +166,7 @@ int drl_kernel_force_isa(int level) {
         drl_forced_isa = -1;
         return drl_kernel_isa();
     }
-    int best = drl_detect_isa();
+    int best = drl_cpu_isa();
     drl_forced_isa = level > best ? best : level;
     return drl_forced_isa;
 }

@@ -21,6 +21,11 @@ import Darwin
 public enum Engine {
     /// Environment variable read for the default thread count of DRLRec's kernels and OpenBLAS.
     public static let threadsVariable = "DRLREC_NUM_THREADS"
+    /// Environment variable that runs DRLRec's vector kernels at a lower instruction set than the
+    /// CPU's (`VectorISA.name`: portable, avx2, avx512), read once: each variant rounds its sums in
+    /// its own order, so a training run of another CPU is reproduced bit for bit with its variant
+    /// (and its OpenBLAS kernel, `OPENBLAS_CORETYPE`).
+    public static let vectorISAVariable = "DRLREC_VECTOR_ISA"
     /// Set by `relaunchWithFastKernelIfNeeded` in the restarted process, so `info` can say who chose.
     static let relaunchMarkerVariable = "DRLREC_OPENBLAS_CORETYPE_CHOSEN"
 
@@ -196,6 +201,15 @@ public enum VectorISA: Int, Sendable, CustomStringConvertible {
         case .avx512: return "AVX-512"
         }
     }
+
+    /// The name `Engine.vectorISAVariable` takes for it.
+    public var name: String {
+        switch self {
+        case .portable: return "portable"
+        case .avx2: return "avx2"
+        case .avx512: return "avx512"
+        }
+    }
 }
 
 /// A snapshot of the engine configuration (`drlrec info`).
@@ -212,6 +226,9 @@ public struct EngineInfo: Sendable, CustomStringConvertible {
     /// calls with the bits of one call, or nil when they are one call (`GemmDepthSchedule`).
     public let gemmDepthBlock: Int?
 
+    /// The widest vector kernels the CPU runs.
+    public var cpuISA: VectorISA { cpuSupportsAVX512 ? .avx512 : cpuSupportsAVX2 ? .avx2 : .portable }
+
     /// True when the OpenBLAS kernel is Debian's generic fallback or otherwise narrower than the CPU.
     public var isGenericKernel: Bool { OpenBLASKernel.upgradeTarget(loaded: openBLASKernel) != nil }
 
@@ -221,7 +238,7 @@ public struct EngineInfo: Sendable, CustomStringConvertible {
         BLAS kernel       \(kernelSelection)
         threads           \(threads) (set with \(Engine.threadsVariable) or Engine.setThreadCount)
         OpenBLAS threads  \(openBLASThreads) (DRLRec splits large GEMMs over its own threads)
-        vector kernels    \(vectorISA)
+        vector kernels    \(vectorISA)\(vectorISA == cpuISA ? "" : " (set with \(Engine.vectorISAVariable); the CPU runs \(cpuISA))")
         weight gradients  \(gemmDepthBlock.map { "small-matrix calls in OpenBLAS's blocks of \($0) rows (the bits of one call)" } ?? "one OpenBLAS call per thread")
         CPU               AVX-512: \(cpuSupportsAVX512 ? "yes" : "no"), AVX2+FMA: \(cpuSupportsAVX2 ? "yes" : "no")
         """

@@ -222,10 +222,11 @@ struct LoopCommand: AsyncParsableCommand {
             var fields: [(String, JSONLine.Value)] = [("summary", .string(env.rawValue)), ("released", .int(check.judged)), ("covered", .int(check.covered)),
                                                       ("estimated_above", .int(check.above)), ("consistent", .int(check.consistent)),
                                                       ("from_day", .int(days / 2 + 1))]
-            // What a rerun needs to give the same numbers: the same production bytes, and OpenBLAS's
-            // kernel (training rounds differently on another).
+            // What a rerun needs to give the same numbers: the same production bytes, OpenBLAS's
+            // kernel and DRLRec's vector kernels (training rounds differently on others).
             if let hash = try? SHA256.hex(ofFile: configuration.production).digest { fields.append(("production_sha256", .string(hash))) }
-            fields.append(("openblas_kernel", .string(Engine.info.openBLASKernel)))
+            let engine = Engine.info
+            fields += [("openblas_kernel", .string(engine.openBLASKernel)), ("vector_isa", .string(engine.vectorISA.name))]
             if let difference {
                 fields += [("learning_return", .double(difference.learning)), ("frozen_return", .double(difference.frozen)),
                            ("difference", .double(difference.difference)), ("difference_low", .double(difference.low)), ("difference_high", .double(difference.high)),

@@ -35,6 +35,23 @@ import Testing
         return (process.terminationStatus, text, String(decoding: errorBytes, as: UTF8.self))
     }
 
+    /// DRLREC_VECTOR_ISA runs DRLRec's vector kernels at a lower instruction set than the CPU's
+    /// (what reproduces another CPU's training bit for bit), `info` says so, and a name it does not
+    /// know is reported and ignored.
+    @Test func theVectorKernelsRunAtTheInstructionSetAskedFor() throws {
+        let cpu = Engine.info.cpuISA
+        let portable = try Self.run(executable: Self.tool, ["info"], environment: [Engine.vectorISAVariable: "portable"])
+        #expect(portable.status == 0)
+        #expect(portable.output.contains(cpu == .portable ? "vector kernels    portable\n"
+                                         : "vector kernels    portable (set with DRLREC_VECTOR_ISA; the CPU runs \(cpu))\n"), "\(portable.output)")
+        let unknown = try Self.run(executable: Self.tool, ["info"], environment: [Engine.vectorISAVariable: "avx9"])
+        #expect(unknown.status == 0 && unknown.output.contains("vector kernels    \(cpu)\n"))
+        #expect(unknown.error.contains("ignoring DRLREC_VECTOR_ISA=avx9: expected portable, avx2 or avx512"), "\(unknown.error)")
+        // Never above the CPU's.
+        let widest = try Self.run(executable: Self.tool, ["info"], environment: [Engine.vectorISAVariable: "avx512"])
+        #expect(widest.output.contains("vector kernels    \(cpu)\n"))
+    }
+
     @Test func versionIsPrinted() throws {
         #expect(try ServedPoliciesTests.drlrec(["--version"]) == DRLRecVersion.current + "\n")
     }

@@ -321,9 +321,10 @@ extension ServedPoliciesTests {
         #expect(!progress.isEmpty && progress.allSatisfy { $0["task"] == .string("serving") && $0["unit"] == .string("users") && $0["total"] == .number(36) })
         #expect(progress.last?["done"] == .number(36))
         #expect(lines.filter { $0["arm"] != nil }.count >= 6 && lines.last?["summary"] == .string("ecommerce"))
-        // What a rerun needs: the production's bytes and the OpenBLAS kernel the run rounded with.
+        // What a rerun needs: the production's bytes, the OpenBLAS kernel and the vector kernels the run rounded with.
         #expect(lines.last?["production_sha256"] == .string(try SHA256.hex(ofFile: checkpoint).digest))
         #expect(lines.last?["openblas_kernel"] == .string(Engine.info.openBLASKernel))
+        #expect(lines.last?["vector_isa"] == .string(Engine.info.vectorISA.name))
         let page = try String(contentsOfFile: directory + "/loop.html", encoding: .utf8)
         #expect(HTMLReport.missingCharts(in: page, expected: ["return-per-user", "estimates"]).isEmpty)
         #expect(page.contains("released v2") && page.contains("<th>realised</th>"))

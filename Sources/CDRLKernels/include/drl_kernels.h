@@ -13,11 +13,13 @@
 extern "C" {
 #endif
 
-// Instruction set the kernels dispatch to: 2 = AVX-512, 1 = AVX2+FMA, 0 = portable.
+// Instruction set the kernels dispatch to: 2 = AVX-512, 1 = AVX2+FMA, 0 = portable. The CPU's
+// best, or the lower one the environment variable DRLREC_VECTOR_ISA names (portable, avx2,
+// avx512), read once.
 int drl_kernel_isa(void);
-// Forces a lower instruction set on the calling thread only (for testing every variant); -1
-// returns the thread to the detected one. Returns the level in force. Work that a kernel hands to
-// the worker pool runs there at the detected level.
+// Forces a lower instruction set than the CPU's on the calling thread only (for testing every
+// variant); -1 returns the thread to the detected one. Returns the level in force. Work that a
+// kernel hands to the worker pool runs there at the detected level.
 int drl_kernel_force_isa(int level);
 
 // CPU features (CPUID plus OS support for the register state).
