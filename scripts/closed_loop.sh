@@ -10,7 +10,8 @@
 # steps (default: the environment's own); SEEDS the loop's seeds (default "0 1 2"). It is
 # trained once, with seed $TRAINING_SEED (default 0) and its training state, into
 # .drlrec/loop-ENV-STEPS.safetensors (-seedN before the extension for another training seed, then
-# -$DRLREC_VECTOR_ISA when that is set; or $PRODUCTION). LOOP OPTIONS replace the default recipe below. With $LOOP_OUTPUT set, each run's
+# -$OPENBLAS_CORETYPE when that names another kernel than Haswell and -$DRLREC_VECTOR_ISA when that
+# is set; or $PRODUCTION). LOOP OPTIONS replace the default recipe below. With $LOOP_OUTPUT set, each run's
 # JSON report is kept there as ENV-trainingN-seedS.json and its directory (registries, logs, learnt
 # candidates) as ENV-trainingN-seedS/, for scripts/loop_candidates.py.
 # Every loop in docs/RESULTS.md ran on OpenBLAS's Haswell (AVX2) kernel, and the production's training
@@ -27,8 +28,9 @@ shift $(($# < 3 ? $# : 3))
 if [ "${1:-}" = "--" ]; then shift; fi
 drlrec=${DRLREC:-App/.build/release/drlrec}
 training_seed=${TRAINING_SEED:-0}
-# A production trained with other vector kernels is another policy: it gets a file of its own.
-production=${PRODUCTION:-.drlrec/loop-$env-$steps$([ "$training_seed" = 0 ] || echo "-seed$training_seed")${DRLREC_VECTOR_ISA:+-$DRLREC_VECTOR_ISA}.safetensors}
+# A production trained with other kernels is another policy: it gets a file of its own.
+kernels=$([ -z "${OPENBLAS_CORETYPE:-}" ] || [ "$OPENBLAS_CORETYPE" = Haswell ] || echo "-$OPENBLAS_CORETYPE")${DRLREC_VECTOR_ISA:+-$DRLREC_VECTOR_ISA}
+production=${PRODUCTION:-.drlrec/loop-$env-$steps$([ "$training_seed" = 0 ] || echo "-seed$training_seed")$kernels.safetensors}
 recipe=(--days 14 --users 300 --learn --learning-steps 500 --explore 0.1 --shuffle 0.3 --gate-margin 0.1
         --action-noise 0.2 --twin-control --control-share 0.3 --inject-bad-candidate 7)
 if [ "$env" = education ]; then
