@@ -11,9 +11,9 @@
 # trained once, with seed $TRAINING_SEED (default 0) and its training state, into
 # .drlrec/loop-ENV-STEPS.safetensors (-seedN before the extension for another training seed, then
 # -$OPENBLAS_CORETYPE when that names another kernel than Haswell and -$DRLREC_VECTOR_ISA when that
-# is set; or $PRODUCTION). LOOP OPTIONS replace the default recipe below. With $LOOP_OUTPUT set, each run's
-# JSON report is kept there as ENV-trainingN-seedS.json and its directory (registries, logs, learnt
-# candidates) as ENV-trainingN-seedS/, for scripts/loop_candidates.py.
+# is set; or $PRODUCTION). LOOP OPTIONS replace the default recipe below. With $LOOP_OUTPUT set,
+# each run's JSON report is kept there as ENV-trainingN-seedS.json and its directory (registries,
+# logs, learnt candidates) as ENV-trainingN-seedS/, for scripts/loop_candidates.py.
 # Every loop in docs/RESULTS.md ran on OpenBLAS's Haswell (AVX2) kernel, and the production's training
 # rounds differently on another kernel (another policy, other tables): so on an x86 CPU with AVX2 the
 # script asks for that kernel unless $OPENBLAS_CORETYPE already names one. DRLRec's own vector kernels
