@@ -309,8 +309,9 @@ extension ServedPoliciesTests {
     }
 
     /// `drlrec loop` as a user runs it: progress over the users served as JSON events, the days'
-    /// rows, a summary naming the production's hash and the OpenBLAS kernel, and a report with the
-    /// arms' returns day by day and each released candidate's estimate beside the value it realised.
+    /// rows, a summary naming the production's hash, the OpenBLAS kernel and the vector kernels, and
+    /// a report with the arms' returns day by day and each released candidate's estimate beside the
+    /// value it realised.
     @Test func theLoopCommandReportsItsProgressAndWritesItsReport() throws {
         let checkpoint = try Self.trainedCheckpoint(["--env", "ecommerce", "--steps", "1100"])
         let directory = Fixtures.scratchDirectory("loop-command")
