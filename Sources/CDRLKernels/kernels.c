@@ -57,32 +57,41 @@ typedef struct {
 #define DRL_SUFFIX portable
 #define DRL_TARGET
 #define VW 4
+#define DRL_REGISTER_FLOATS 4
 #define DRL_HAS_FMA 0
 #include "kernels_body.h"
 #undef DRL_SUFFIX
 #undef DRL_TARGET
 #undef VW
+#undef DRL_REGISTER_FLOATS
 #undef DRL_HAS_FMA
 
 #if defined(__x86_64__)
+// The AVX2 variant computes on vectors of 16 floats, two registers each: the lanes, the order of
+// every sum and the fused multiply-adds of the AVX-512 variant, so that the two give the same bits
+// and a network trains the same on either CPU. Only the portable variant (no FMA) rounds otherwise.
 #define DRL_SUFFIX avx2
 #define DRL_TARGET __attribute__((target("avx2,fma")))
-#define VW 8
+#define VW 16
+#define DRL_REGISTER_FLOATS 8
 #define DRL_HAS_FMA 1
 #include "kernels_body.h"
 #undef DRL_SUFFIX
 #undef DRL_TARGET
 #undef VW
+#undef DRL_REGISTER_FLOATS
 #undef DRL_HAS_FMA
 
 #define DRL_SUFFIX avx512
 #define DRL_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 #define VW 16
+#define DRL_REGISTER_FLOATS 16
 #define DRL_HAS_FMA 1
 #include "kernels_body.h"
 #undef DRL_SUFFIX
 #undef DRL_TARGET
 #undef VW
+#undef DRL_REGISTER_FLOATS
 #undef DRL_HAS_FMA
 #endif
 
@@ -134,8 +143,8 @@ static int drl_cpu_isa(void) {
     return 0;
 }
 
-// The CPU's ISA, or the lower one DRLREC_VECTOR_ISA names: each variant rounds its sums in its own
-// order, so a result trained with another CPU's kernels is reproduced bit for bit only with them.
+// The CPU's ISA, or the lower one DRLREC_VECTOR_ISA names (the AVX2 and AVX-512 variants give the
+// same bits; the portable one, without FMA, rounds otherwise).
 static int drl_detect_isa(void) {
     int best = drl_cpu_isa();
     const char *asked = getenv("DRLREC_VECTOR_ISA");

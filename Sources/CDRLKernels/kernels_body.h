@@ -1,6 +1,7 @@
 // Kernel bodies, compiled once per instruction set. kernels.c includes this header (no include
 // guard, on purpose) with DRL_SUFFIX (name suffix), DRL_TARGET (function attribute selecting the
-// instruction set) and VW (floats per vector register of that instruction set).
+// instruction set), VW (floats per vector: the lanes every sum is split into) and
+// DRL_REGISTER_FLOATS (floats per register of that instruction set, VW or fewer).
 
 #define DRL_CAT2(a, b) a##_##b
 #define DRL_CAT(a, b) DRL_CAT2(a, b)
@@ -511,11 +512,13 @@ DRL_TARGET static long K(first_greater)(const float *x, long n, float t) {
 // given transposed (et[k * stride + i] is row i's k-th element) and queries [q, d]. Each dot
 // product is one chain of fused multiply-adds in the order of k (as a GEMM kernel accumulates
 // it), and the largest is taken query by query in order, keeping the earlier one unless a later
-// one is at least as large (NaN never is). Rows go a vector at a time, eight chains in flight:
-// two vectors of rows against four queries.
+// one is at least as large (NaN never is): each row's result is the same at any tile size. Rows
+// go two vectors at a time against four queries, eight chains in flight; one vector where a
+// vector takes two registers, so that the chains still fit in the register file.
+#define DRL_DOT_TILE (VW > DRL_REGISTER_FLOATS ? 1 : 2)
 DRL_TARGET static void K(max_dot_rows)(const float *et, long stride, long n, long d, const float *queries, long q, float *out) {
-    for (long i = 0; i < n; i += 2 * VW) {
-        long w0 = n - i < VW ? n - i : VW, w1 = n - i - VW < VW ? n - i - VW : VW;
+    for (long i = 0; i < n; i += DRL_DOT_TILE * VW) {
+        long w0 = n - i < VW ? n - i : VW, w1 = DRL_DOT_TILE == 1 ? 0 : n - i - VW < VW ? n - i - VW : VW;
         vf m0 = 0.0f, m1 = 0.0f;
         for (long j = 0; j < q; j += 4) {
             long jn = q - j < 4 ? q - j : 4;
@@ -526,11 +529,17 @@ DRL_TARGET static void K(max_dot_rows)(const float *et, long stride, long n, lon
             for (long k = 0; k < d; k++) {
                 const float *row = et + k * stride + i;
                 vf e0 = w0 == VW ? ld(row) : ld_part(row, w0, 0.0f);
-                vf e1 = w1 == VW ? ld(row + VW) : w1 > 0 ? ld_part(row + VW, w1, 0.0f) : (vf)0.0f;
-                a0 = vfma(e0, b0[k], a0); c0 = vfma(e1, b0[k], c0);
-                a1 = vfma(e0, b1[k], a1); c1 = vfma(e1, b1[k], c1);
-                a2 = vfma(e0, b2[k], a2); c2 = vfma(e1, b2[k], c2);
-                a3 = vfma(e0, b3[k], a3); c3 = vfma(e1, b3[k], c3);
+                a0 = vfma(e0, b0[k], a0);
+                a1 = vfma(e0, b1[k], a1);
+                a2 = vfma(e0, b2[k], a2);
+                a3 = vfma(e0, b3[k], a3);
+                if (DRL_DOT_TILE == 2) {
+                    vf e1 = w1 == VW ? ld(row + VW) : w1 > 0 ? ld_part(row + VW, w1, 0.0f) : (vf)0.0f;
+                    c0 = vfma(e1, b0[k], c0);
+                    c1 = vfma(e1, b1[k], c1);
+                    c2 = vfma(e1, b2[k], c2);
+                    c3 = vfma(e1, b3[k], c3);
+                }
             }
             m0 = sel(a0 >= m0, a0, m0); m1 = sel(c0 >= m1, c0, m1);
             if (jn > 1) { m0 = sel(a1 >= m0, a1, m0); m1 = sel(c1 >= m1, c1, m1); }
@@ -541,6 +550,7 @@ DRL_TARGET static void K(max_dot_rows)(const float *et, long stride, long n, lon
         if (w1 == VW) st(out + i + VW, m1); else if (w1 > 0) st_part(out + i + VW, m1, w1);
     }
 }
+#undef DRL_DOT_TILE
 
 static const drl_kernel_table K(table) = {
     K(exp), K(log), K(tanh), K(sigmoid), K(softplus), K(gelu),
