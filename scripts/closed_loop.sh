@@ -10,15 +10,14 @@
 # steps (default: the environment's own); SEEDS the loop's seeds (default "0 1 2"). It is
 # trained once, with seed $TRAINING_SEED (default 0) and its training state, into
 # .drlrec/loop-ENV-STEPS.safetensors (-seedN before the extension for another training seed, then
-# -$OPENBLAS_CORETYPE when that names another kernel than Haswell and -$DRLREC_VECTOR_ISA when that
-# is set; or $PRODUCTION). LOOP OPTIONS replace the default recipe below. With $LOOP_OUTPUT set,
+# -$OPENBLAS_CORETYPE when that names another kernel than Haswell and -portable with
+# DRLREC_VECTOR_ISA=portable; or $PRODUCTION). LOOP OPTIONS replace the default recipe below. With $LOOP_OUTPUT set,
 # each run's JSON report is kept there as ENV-trainingN-seedS.json and its directory (registries,
 # logs, learnt candidates) as ENV-trainingN-seedS/, for scripts/loop_candidates.py.
 # Every loop in docs/RESULTS.md ran on OpenBLAS's Haswell (AVX2) kernel, and the production's training
 # rounds differently on another kernel (another policy, other tables): so on an x86 CPU with AVX2 the
 # script asks for that kernel unless $OPENBLAS_CORETYPE already names one. DRLRec's own vector kernels
-# were the CPU's, AVX2 or AVX-512: the tutors trained on AVX2-only CPUs are trained again on an
-# AVX-512 one with DRLREC_VECTOR_ISA=avx2 (docs/RESULTS.md says which tables need it).
+# give the same bits on AVX2 and AVX-512 CPUs (their portable variant, without FMA, does not).
 set -euo pipefail
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ "$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
     export OPENBLAS_CORETYPE=Haswell
@@ -29,7 +28,7 @@ if [ "${1:-}" = "--" ]; then shift; fi
 drlrec=${DRLREC:-App/.build/release/drlrec}
 training_seed=${TRAINING_SEED:-0}
 # A production trained with other kernels is another policy: it gets a file of its own.
-kernels=$([ -z "${OPENBLAS_CORETYPE:-}" ] || [ "$OPENBLAS_CORETYPE" = Haswell ] || echo "-$OPENBLAS_CORETYPE")${DRLREC_VECTOR_ISA:+-$DRLREC_VECTOR_ISA}
+kernels=$([ -z "${OPENBLAS_CORETYPE:-}" ] || [ "$OPENBLAS_CORETYPE" = Haswell ] || echo "-$OPENBLAS_CORETYPE")$([ "${DRLREC_VECTOR_ISA:-}" != portable ] || echo -portable)
 production=${PRODUCTION:-.drlrec/loop-$env-$steps$([ "$training_seed" = 0 ] || echo "-seed$training_seed")$kernels.safetensors}
 recipe=(--days 14 --users 300 --learn --learning-steps 500 --explore 0.1 --shuffle 0.3 --gate-margin 0.1
         --action-noise 0.2 --twin-control --control-share 0.3 --inject-bad-candidate 7)
@@ -50,7 +49,7 @@ if [ ! -f "$production" ]; then
     if [ "$steps" != default ]; then training+=(--steps "$steps"); fi
     "$drlrec" train "${training[@]}" > /dev/null
 fi
-echo "production: $production (sha256 $(sha256sum "$production" | cut -c1-16), OpenBLAS kernel ${OPENBLAS_CORETYPE:-chosen by drlrec}, vector kernels ${DRLREC_VECTOR_ISA:-the widest the CPU runs}); loop: ${recipe[*]}"
+echo "production: $production (sha256 $(sha256sum "$production" | cut -c1-16), OpenBLAS kernel ${OPENBLAS_CORETYPE:-chosen by drlrec}, vector kernels $("$drlrec" info | sed -n 's/^vector kernels *//p')); loop: ${recipe[*]}"
 printf "%4s %9s %7s %10s %-34s %9s %-36s %8s\n" seed released covered consistent "broken candidate (estimate)" "promoted" "days 8-14: learning - frozen" seconds
 for seed in $seeds; do
     directory=$scratch/loop-$seed

@@ -22,9 +22,9 @@ public enum Engine {
     /// Environment variable read for the default thread count of DRLRec's kernels and OpenBLAS.
     public static let threadsVariable = "DRLREC_NUM_THREADS"
     /// Environment variable that runs DRLRec's vector kernels at a lower instruction set than the
-    /// CPU's (`VectorISA.name`: portable, avx2, avx512), read once: each variant rounds its sums in
-    /// its own order, so a training run of another CPU is reproduced bit for bit with its variant
-    /// (and its OpenBLAS kernel, `OPENBLAS_CORETYPE`).
+    /// CPU's (`VectorISA.name`: portable, avx2, avx512), read once. The AVX2 and AVX-512 variants
+    /// compute the same bits (a training run then depends only on OpenBLAS's kernel,
+    /// `OPENBLAS_CORETYPE`); the portable one, without fused multiply-adds, rounds otherwise.
     public static let vectorISAVariable = "DRLREC_VECTOR_ISA"
     /// Set by `relaunchWithFastKernelIfNeeded` in the restarted process, so `info` can say who chose.
     static let relaunchMarkerVariable = "DRLREC_OPENBLAS_CORETYPE_CHOSEN"

@@ -36,8 +36,8 @@ import Testing
     }
 
     /// DRLREC_VECTOR_ISA runs DRLRec's vector kernels at a lower instruction set than the CPU's
-    /// (what reproduces another CPU's training bit for bit), `info` says so, and a name it does not
-    /// know is reported and ignored.
+    /// (to test a variant, or to run without FMA), `info` says so, and a name it does not know is
+    /// reported and ignored.
     @Test func theVectorKernelsRunAtTheInstructionSetAskedFor() throws {
         let cpu = Engine.info.cpuISA
         let portable = try Self.run(executable: Self.tool, ["info"], environment: [Engine.vectorISAVariable: "portable"])
