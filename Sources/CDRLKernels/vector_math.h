@@ -1,8 +1,8 @@
 // Vector math shared by every instruction-set variant of the kernels. kernels_body.h includes this
 // header once per variant (no include guard, on purpose) with VW set to the variant's vector width
 // and every name below renamed per variant by macros, so each variant gets vectors of its width
-// (the AVX2 variant's span two registers). The helpers carry no target attribute: they are always inlined into the callers and
-// compiled for the caller's instruction set.
+// (the AVX2 variant's span two registers). The helpers carry no target attribute: they are always
+// inlined into the callers and compiled for the caller's instruction set.
 
 
 typedef float vf __attribute__((ext_vector_type(VW)));
