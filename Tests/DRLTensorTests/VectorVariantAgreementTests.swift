@@ -31,8 +31,7 @@ struct VectorVariantAgreementTests {
     }
 
     func random(_ count: Int, seed: UInt64, low: Float = -3, high: Float = 3) -> [Float] {
-        var rng = RandomGenerator(seed: seed)
-        return (0..<count).map { _ in rng.uniform(low, high) }
+        randomTensor(Shape(count), seed: seed, low: low, high: high).scalars
     }
 
     @Test(arguments: lengths)
@@ -40,12 +39,12 @@ struct VectorVariantAgreementTests {
         let x = random(n, seed: 1), dy = random(n, seed: 2), positive = random(n, seed: 3, low: 0.01, high: 5)
         typealias Forward = (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
         typealias Backward = (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
-        let forward: [(String, Forward, Backward)] = [
+        let kernels: [(String, Forward, Backward)] = [
             ("exp", drl_exp, drl_exp_backward), ("tanh", drl_tanh, drl_tanh_backward),
             ("sigmoid", drl_sigmoid, drl_sigmoid_backward), ("softplus", drl_softplus, drl_softplus_backward),
             ("gelu", drl_gelu, drl_gelu_backward), ("relu", drl_relu, drl_relu_backward), ("log", drl_log, drl_log_backward),
         ]
-        for (name, f, g) in forward {
+        for (name, f, g) in kernels {
             let input = name == "log" ? positive : x
             expectSameBits(name, n) {
                 var y = [Float](repeating: 0, count: n), dx = y
